@@ -1,0 +1,216 @@
+"""Parse the corpus: scraped paper-listing pages (.txt), JSONL and CSV files, into unique ``Paper``s.
+
+Every problem is a ``CorpusError`` naming file and line. Parsing never touches the index,
+so a bad file leaves the index exactly as it was.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from rag.errors import CorpusError
+from rag.types import Paper
+
+MAX_LINE_CHARS = 100_000
+MAX_TITLE_CHARS = 400
+SUFFIXES = (".txt", ".jsonl", ".csv")
+BOILERPLATE = frozenset(
+    {
+        "new",
+        "get trending papers in your email inbox!",
+        "get trending papers in your email inbox once a day!",
+        "subscribe",
+        "byak and the research community",
+    }
+)
+_DATE = re.compile(r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* \d{1,2}(?:, \d{4})?")
+_GLUED_SUBSCRIBE = re.compile(r"^Subscribe(?=[A-Z0-9])")
+_URL = re.compile(r"https?://[^\s<>\"']+")
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One title/abstract pair as found in one file, before de-duplication."""
+
+    title: str
+    abstract: str
+    source: str
+    listing_date: str | None = None
+
+
+def normalize_title(title: str) -> str:
+    """Case-, accent- and punctuation-insensitive form of a title, used for ids and de-duplication."""
+    text = unicodedata.normalize("NFKD", title)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    return " ".join(re.findall(r"[a-z0-9]+", text))
+
+
+def paper_id(title: str) -> str:
+    """Stable id from the normalised title: the same on every run and machine."""
+    return "p" + hashlib.sha1(normalize_title(title).encode()).hexdigest()[:12]
+
+
+def find_urls(text: str) -> tuple[str, ...]:
+    """URLs in an abstract (code and project links), trailing punctuation removed, in order."""
+    urls = (m.group(0).rstrip(".,;:)]}") for m in _URL.finditer(text))
+    return tuple(dict.fromkeys(u for u in urls if len(u) > len("https://")))
+
+
+def _read_text(path: Path) -> str:
+    data = path.read_bytes()
+    if not data.strip():
+        raise CorpusError(str(path), None, "the file is empty")
+    if b"\x00" in data[:8192]:
+        raise CorpusError(str(path), None, "this looks like a binary file, not text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise CorpusError(str(path), line, f"invalid UTF-8 at byte {exc.start}; save the file as UTF-8") from exc
+    for number, line_text in enumerate(text.splitlines(), start=1):
+        if len(line_text) > MAX_LINE_CHARS:
+            raise CorpusError(
+                str(path), number, f"line is {len(line_text):,} characters; the limit is {MAX_LINE_CHARS:,}"
+            )
+    return text
+
+
+def _is_abstract(line: str) -> bool:
+    return len(line) >= 200 or (len(line.split()) >= 12 and bool(re.search(r"[.!?](\s|$)", line)))
+
+
+def parse_listing(path: Path, text: str | None = None) -> list[Record]:
+    """Parse a scraped listing page: title line, abstract line, with boilerplate and date lines around."""
+    text = _read_text(path) if text is None else text
+    records: list[Record] = []
+    date: str | None = None
+    title: tuple[int, str] | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = " ".join(raw.split())
+        if not line or line.lower() in BOILERPLATE:
+            continue
+        if _DATE.fullmatch(line):
+            date = line
+            continue
+        line = _GLUED_SUBSCRIBE.sub("", line)
+        if title is None:
+            if len(line) > MAX_TITLE_CHARS or (_is_abstract(line) and len(line) > 200):
+                raise CorpusError(str(path), number, "found an abstract with no title line before it")
+            title = (number, line)
+        elif _is_abstract(line):
+            records.append(Record(title[1], line, f"{path.name}:{title[0]}", date))
+            title = None
+        else:
+            raise CorpusError(str(path), title[0], f"title {title[1][:80]!r} has no abstract after it")
+    if title is not None:
+        raise CorpusError(str(path), title[0], f"title {title[1][:80]!r} has no abstract after it")
+    if not records:
+        raise CorpusError(str(path), None, "no title/abstract pairs found")
+    return records
+
+
+class _Row(BaseModel):
+    """A JSONL or CSV row: outside data, validated."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    title: str
+    abstract: str
+    listing_date: str | None = None
+
+    @field_validator("title", "abstract")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value:
+            raise ValueError("must not be empty")
+        return " ".join(value.split())
+
+
+def _row(path: Path, number: int, data: object) -> Record:
+    if isinstance(data, dict):
+        data = {str(k).strip().lower(): v for k, v in data.items()}
+        data.setdefault("abstract", data.get("summary"))
+        data.setdefault("listing_date", data.get("date"))
+    try:
+        row = _Row.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'row'}: {e['msg']}" for e in exc.errors())
+        raise CorpusError(str(path), number, f"needs non-empty 'title' and 'abstract' fields ({problems})") from exc
+    return Record(row.title, row.abstract, f"{path.name}:{number}", row.listing_date)
+
+
+def parse_jsonl(path: Path) -> list[Record]:
+    records = []
+    for number, line in enumerate(_read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CorpusError(str(path), number, f"not valid JSON ({exc.msg})") from exc
+        records.append(_row(path, number, data))
+    return records
+
+
+def parse_csv(path: Path) -> list[Record]:
+    reader = csv.DictReader(io.StringIO(_read_text(path)))
+    if not reader.fieldnames or not {"title", "abstract"} <= {f.strip().lower() for f in reader.fieldnames}:
+        raise CorpusError(str(path), 1, "the header must name 'title' and 'abstract' columns")
+    return [_row(path, reader.line_num, row) for row in reader]
+
+
+def parse_file(path: Path) -> list[Record]:
+    """Parse one file by its suffix."""
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        return parse_jsonl(path)
+    if suffix == ".csv":
+        return parse_csv(path)
+    return parse_listing(path)
+
+
+def expand_paths(paths: Iterable[Path]) -> list[Path]:
+    """Files named, and the corpus files inside folders named, in a stable order."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.iterdir() if p.suffix.lower() in SUFFIXES and p.is_file()))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise CorpusError(str(path), None, "no such file or folder")
+    return files
+
+
+def dedupe(records: Iterable[Record]) -> list[Paper]:
+    """Merge records with the same normalised title, keeping every source, in first-seen order."""
+    merged: dict[str, Paper] = {}
+    for rec in records:
+        pid = paper_id(rec.title)
+        seen = merged.get(pid)
+        if seen is None:
+            merged[pid] = Paper(pid, rec.title, rec.abstract, (rec.source,), rec.listing_date, find_urls(rec.abstract))
+        else:
+            merged[pid] = Paper(
+                pid, seen.title, seen.abstract, (*seen.sources, rec.source),
+                seen.listing_date or rec.listing_date, seen.urls,
+            )
+    return list(merged.values())
+
+
+def load_papers(paths: Iterable[Path]) -> list[Paper]:
+    """Parse every file (all of them, before anything is written) and de-duplicate."""
+    records: list[Record] = []
+    for path in expand_paths(paths):
+        records.extend(parse_file(path))
+    return dedupe(records)
+

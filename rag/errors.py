@@ -1,0 +1,49 @@
+"""The project's error tree. Every message says how to fix the problem.
+
+Edges translate these: the CLI to exit codes, the web app to readable chat messages.
+"""
+
+from __future__ import annotations
+
+
+class RagError(Exception):
+    """Base class for every error this package raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(RagError):
+    """A setting is missing or invalid (environment variable, option)."""
+
+    exit_code = 2
+
+
+class CorpusError(RagError):
+    """An input file cannot be parsed. The message names the file and line."""
+
+    exit_code = 3
+
+    def __init__(self, path: str, line: int | None, problem: str) -> None:
+        self.path = path
+        self.line = line
+        self.problem = problem
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {problem}. Nothing was written to the index; fix the file and rerun `rag ingest`.")
+
+
+class IndexNotReadyError(RagError):
+    """The index is missing, stale or unreachable."""
+
+    exit_code = 4
+
+
+class QueryError(RagError):
+    """The question itself cannot be used (empty, not text)."""
+
+    exit_code = 5
+
+
+class LLMError(RagError):
+    """The configured LLM endpoint failed. Callers fall back to the extractive answerer."""
+
+    exit_code = 6

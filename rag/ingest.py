@@ -1,0 +1,113 @@
+"""Incremental ingest: parse everything first, then embed and store only what changed.
+
+Keyed by paper id + content hash, per embedding model (each model has its own collections).
+A second run embeds nothing; a changed abstract is re-embedded; a paper no longer in the inputs is
+deleted. Papers are written in small batches, each complete before the next, so a killed ingest
+resumes where it stopped with no duplicates.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from tqdm import tqdm
+
+from rag.chunking import chunk_paper, split_sentences
+from rag.embeddings import Embedder
+from rag.keyword import KeywordIndex
+from rag.store import Store, StoredSentence, _slug
+from rag.types import Paper
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class IngestReport:
+    added: int
+    updated: int
+    unchanged: int
+    removed: int
+    seconds: float
+    papers: int
+    chunks: int
+    sentences: int
+
+    def summary(self) -> str:
+        return (
+            f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, removed {self.removed} "
+            f"in {self.seconds:.1f}s; index holds {self.papers} papers, {self.chunks} chunks, "
+            f"{self.sentences} sentences"
+        )
+
+
+def _batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def embed_and_write(batch: Sequence[Paper], store: Store, embedder: Embedder) -> None:
+    """Chunk, split into sentences, embed all texts in one call, and store complete papers."""
+    chunks = [c for p in batch for c in chunk_paper(p)]
+    sentences = [StoredSentence(p.id, i, s) for p in batch for i, s in enumerate(split_sentences(p.abstract))]
+    by_id = {p.id: p for p in batch}
+    texts = [c.text for c in chunks] + [by_id[s.paper_id].abstract[s.span.start : s.span.end] for s in sentences]
+    vectors = embedder.embed(texts)
+    store.write(batch, chunks, vectors[: len(chunks)], sentences, vectors[len(chunks) :])
+
+
+def ingest(
+    papers: Sequence[Paper],
+    store: Store,
+    embedder: Embedder,
+    data_dir: Path,
+    *,
+    batch_size: int = 32,
+    progress: bool = True,
+) -> IngestReport:
+    """Make the store hold exactly ``papers``, embedding only new and changed ones."""
+    started = time.perf_counter()
+    stored = store.state()
+    wanted = {p.id for p in papers}
+    todo = [p for p in papers if stored.get(p.id) != p.content_hash]
+    updated = sum(1 for p in todo if p.id in stored)
+    removed = sorted(store.all_paper_ids() - wanted)  # includes leftovers of an interrupted run
+    store.delete(removed)
+    with tqdm(
+        total=len(todo), desc="Embedding papers", unit="paper", disable=not progress or not todo, file=sys.stderr
+    ) as bar:
+        for batch in _batches(todo, batch_size):
+            embed_and_write(batch, store, embedder)
+            bar.update(len(batch))
+    refresh_keyword_index(store, data_dir)
+    counts = store.counts()
+    return IngestReport(
+        added=len(todo) - updated,
+        updated=updated,
+        unchanged=len(papers) - len(todo),
+        removed=sum(1 for pid in removed if pid in stored),
+        seconds=time.perf_counter() - started,
+        papers=counts["papers"],
+        chunks=counts["chunks"],
+        sentences=counts["sentences"],
+    )
+
+
+def keyword_dir(data_dir: Path, embedder_name: str) -> Path:
+    return data_dir / f"bm25-{_slug(embedder_name)}"
+
+
+def refresh_keyword_index(store: Store, data_dir: Path) -> KeywordIndex:
+    """The BM25 index matching the store's current content, rebuilt and saved if stale."""
+    folder = keyword_dir(data_dir, store.embedder_name)
+    fingerprint = store.fingerprint()
+    index = KeywordIndex.load(folder, fingerprint)
+    if index is None:
+        paper_ids, texts = store.chunk_texts()
+        index = KeywordIndex.build(paper_ids, texts)
+        index.save(folder, fingerprint)
+    return index

@@ -1,0 +1,213 @@
+"""Chroma storage of chunk and sentence vectors. Vectors are always passed in: Chroma never embeds.
+
+Per embedder, two collections: ``chunks-<model>`` (one record per chunk, carrying the paper and its
+content hash) and ``sentences-<model>`` (one record per abstract sentence). A paper counts as stored
+only when all its chunks carry its current hash; sentences are written before chunks, so a crash at
+any point leaves either a complete paper or one the next ingest redoes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.errors import IndexNotReadyError
+from rag.types import Chunk, Paper, Span
+
+_PAGE = 5000
+
+
+def make_client(data_dir: Path, chroma_url: str | None = None) -> Any:
+    """A persistent on-disk Chroma client in ``data_dir``, or an HTTP client for ``chroma_url``."""
+    import chromadb
+
+    settings = chromadb.Settings(anonymized_telemetry=False)
+    if chroma_url:
+        from urllib.parse import urlparse
+
+        url = urlparse(chroma_url)
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1", port=url.port or 8000, ssl=url.scheme == "https", settings=settings
+            )
+        except Exception as exc:
+            raise IndexNotReadyError(
+                f"cannot reach the Chroma server at {chroma_url} ({exc}); start it with "
+                "`chroma run --path DIR --port PORT` or unset RAG_CHROMA_URL to use the on-disk index"
+            ) from exc
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=settings)
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-zA-Z0-9._-]+", "-", name).strip("-.")[:200] or "default"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSentence:
+    paper_id: str
+    index: int
+    span: Span
+
+
+class Store:
+    """The chunk and sentence collections of one embedding model."""
+
+    def __init__(self, client: Any, embedder_name: str) -> None:
+        self.client = client
+        self.embedder_name = embedder_name
+        slug = _slug(embedder_name)
+        config = {"hnsw": {"space": "cosine"}}
+        meta = {"embedder": embedder_name}
+        try:
+            self.chunks = client.get_or_create_collection(
+                f"chunks-{slug}", embedding_function=None, configuration=config, metadata=meta
+            )
+            self.sentences = client.get_or_create_collection(
+                f"sentences-{slug}", embedding_function=None, configuration=config, metadata=meta
+            )
+        except Exception as exc:
+            raise IndexNotReadyError(f"cannot open the Chroma collections ({exc}); check RAG_DATA_DIR / RAG_CHROMA_URL") from exc
+
+    # ---- reading -------------------------------------------------------------------------------
+    def _get_all(self, collection: Any, include: list[str]) -> Iterable[dict[str, Any]]:
+        offset = 0
+        while True:
+            page = collection.get(include=include, limit=_PAGE, offset=offset)
+            if not page["ids"]:
+                return
+            yield page
+            offset += len(page["ids"])
+
+    def state(self) -> dict[str, str]:
+        """``paper_id -> content_hash`` of the papers stored completely (every chunk present, same hash)."""
+        seen: dict[str, tuple[str, int, int]] = {}
+        broken: set[str] = set()
+        for page in self._get_all(self.chunks, ["metadatas"]):
+            for meta in page["metadatas"]:
+                pid, h, n = meta["paper_id"], meta["content_hash"], int(meta["n_chunks"])
+                prev = seen.get(pid)
+                if prev is None:
+                    seen[pid] = (h, n, 1)
+                elif prev[0] != h or prev[1] != n:
+                    broken.add(pid)
+                else:
+                    seen[pid] = (h, n, prev[2] + 1)
+        return {pid: h for pid, (h, n, count) in seen.items() if pid not in broken and count == n}
+
+    def all_paper_ids(self) -> set[str]:
+        """Every paper id with any chunk or sentence stored, complete or not."""
+        ids = {m["paper_id"] for page in self._get_all(self.chunks, ["metadatas"]) for m in page["metadatas"]}
+        ids |= {m["paper_id"] for page in self._get_all(self.sentences, ["metadatas"]) for m in page["metadatas"]}
+        return ids
+
+    def papers(self) -> dict[str, Paper]:
+        papers: dict[str, Paper] = {}
+        for page in self._get_all(self.chunks, ["metadatas"]):
+            for meta in page["metadatas"]:
+                if meta["paper_id"] not in papers:
+                    papers[meta["paper_id"]] = Paper.from_dict(json.loads(meta["paper"]))
+        return papers
+
+    def chunk_texts(self) -> tuple[list[str], list[str]]:
+        """(paper_id per chunk, chunk text), in a stable order (sorted by chunk id)."""
+        rows: list[tuple[str, str, str]] = []
+        for page in self._get_all(self.chunks, ["metadatas", "documents"]):
+            rows.extend(zip(page["ids"], [m["paper_id"] for m in page["metadatas"]], page["documents"], strict=True))
+        rows.sort()
+        return [r[1] for r in rows], [r[2] for r in rows]
+
+    def sentence_matrix(self) -> tuple[list[StoredSentence], np.ndarray]:
+        """Every stored sentence and its vector, sorted by (paper id, index)."""
+        rows: list[tuple[StoredSentence, np.ndarray]] = []
+        for page in self._get_all(self.sentences, ["metadatas", "embeddings"]):
+            for meta, vec in zip(page["metadatas"], page["embeddings"], strict=True):
+                rows.append((StoredSentence(meta["paper_id"], int(meta["index"]), Span(meta["start"], meta["end"])), vec))
+        rows.sort(key=lambda r: (r[0].paper_id, r[0].index))
+        if not rows:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        return [r[0] for r in rows], np.asarray(np.stack([r[1] for r in rows]), dtype=np.float32)
+
+    def fingerprint(self) -> str:
+        """Changes whenever any stored paper changes; keys derived indexes (BM25)."""
+        digest = hashlib.sha256(self.embedder_name.encode())
+        for pid, h in sorted(self.state().items()):
+            digest.update(f"{pid}:{h};".encode())
+        return digest.hexdigest()[:16]
+
+    def counts(self) -> dict[str, int]:
+        return {"papers": len(self.state()), "chunks": self.chunks.count(), "sentences": self.sentences.count()}
+
+    def query(self, vector: np.ndarray, n: int, paper_ids: Sequence[str] | None = None) -> list[tuple[str, float]]:
+        """Nearest chunks as ``(paper_id, cosine similarity)``, best first."""
+        total = self.chunks.count()
+        if total == 0:
+            return []
+        where = {"paper_id": {"$in": list(paper_ids)}} if paper_ids is not None else None
+        if paper_ids is not None and not paper_ids:
+            return []
+        result = self.chunks.query(
+            query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=min(n, total),
+            where=where, include=["metadatas", "distances"],
+        )
+        return [
+            (meta["paper_id"], 1.0 - float(dist))
+            for meta, dist in zip(result["metadatas"][0], result["distances"][0], strict=True)
+        ]
+
+    # ---- writing -------------------------------------------------------------------------------
+    def write(
+        self,
+        papers: Sequence[Paper],
+        chunks: Sequence[Chunk],
+        chunk_vectors: np.ndarray,
+        sentences: Sequence[StoredSentence],
+        sentence_vectors: np.ndarray,
+    ) -> None:
+        """Store complete papers: old records first removed, sentences next, chunks (the marker) last."""
+        by_id = {p.id: p for p in papers}
+        self.delete([p.id for p in papers])
+        if sentences:
+            self.sentences.upsert(
+                ids=[f"{s.paper_id}:s{s.index}" for s in sentences],
+                embeddings=sentence_vectors,
+                documents=[by_id[s.paper_id].abstract[s.span.start : s.span.end] for s in sentences],
+                metadatas=[
+                    {"paper_id": s.paper_id, "index": s.index, "start": s.span.start, "end": s.span.end}
+                    for s in sentences
+                ],
+            )
+        n_chunks: dict[str, int] = {}
+        for c in chunks:
+            n_chunks[c.paper_id] = n_chunks.get(c.paper_id, 0) + 1
+        self.chunks.upsert(
+            ids=[c.id for c in chunks],
+            embeddings=chunk_vectors,
+            documents=[c.text for c in chunks],
+            metadatas=[
+                {
+                    "paper_id": c.paper_id,
+                    "chunk": c.index,
+                    "n_chunks": n_chunks[c.paper_id],
+                    "content_hash": by_id[c.paper_id].content_hash,
+                    "listing_date": by_id[c.paper_id].listing_date or "",
+                    "paper": json.dumps(by_id[c.paper_id].to_dict()),
+                }
+                for c in chunks
+            ],
+        )
+
+    def delete(self, paper_ids: Sequence[str]) -> None:
+        """Remove papers: chunks (the marker) first, then their sentences."""
+        if not paper_ids:
+            return
+        where = {"paper_id": {"$in": list(paper_ids)}}
+        self.chunks.delete(where=where)
+        self.sentences.delete(where=where)
