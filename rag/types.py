@@ -70,9 +70,23 @@ class Hit:
     sentence_score: float
     ranks: dict[str, int | None] = field(default_factory=dict)
     features: dict[str, float] = field(default_factory=dict)
+    sentence_scores: tuple[float, ...] = ()
+    """Query similarity of every sentence of the abstract, in ``chunking.split_sentences`` order."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Retrieved:
+    """The retrieval result handed to an answerer: reranked hits plus the abstention signal."""
+
+    query: str
+    hits: tuple[Hit, ...]
+    confidence: float
+    """Calibrated 0..1 score that the corpus holds the answer."""
+    abstain: bool
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

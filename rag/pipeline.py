@@ -1,0 +1,194 @@
+"""The whole question-answering pipeline, wired from settings at the edge and passed down.
+
+``Pipeline.open`` loads every model and index once; ``search``, ``ask`` and ``stream`` reuse them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.answer import Answerer, ExtractiveAnswerer
+from rag.corpus import load_papers
+from rag.llm import LLMAnswerer
+from rag.embeddings import Embedder, make_embedder
+from rag.errors import ConfigError, LLMError, QueryError
+from rag.ingest import IngestReport, ingest, refresh_keyword_index
+from rag.rerank import FusionReranker, Reranker
+from rag.retrieval import HybridRetriever
+from rag.settings import Settings
+from rag.store import Store, make_client
+from rag.types import Answer, Hit, Paper, Retrieved
+
+MAX_QUERY_CHARS = 5000
+
+
+def clean_history(history: object) -> list[dict[str, str]]:
+    """Validated chat history: a list of ``{"role": "user"|"assistant", "content": str}``."""
+    if history is None:
+        return []
+    if not isinstance(history, list | tuple):
+        raise QueryError("history must be a list of {'role': 'user'|'assistant', 'content': str} dicts")
+    turns = []
+    for i, turn in enumerate(history):
+        if not isinstance(turn, dict) or turn.get("role") not in ("user", "assistant"):
+            raise QueryError(f"history[{i}] must be a dict with role 'user' or 'assistant' and a content string")
+        content = turn.get("content")
+        if not isinstance(content, str):
+            raise QueryError(f"history[{i}]['content'] must be a string")
+        turns.append({"role": str(turn["role"]), "content": content})
+    return turns
+
+
+def clean_query(query: object) -> str:
+    """A usable query string, or a ``QueryError`` saying what is wrong."""
+    if not isinstance(query, str):
+        raise QueryError(f"the question must be text, not {type(query).__name__}")
+    text = " ".join(query.split())
+    if not text:
+        raise QueryError("the question is empty; type a question about the papers")
+    return text[:MAX_QUERY_CHARS]
+
+
+class Pipeline:
+    """Retrieval, reranking and answering over one index."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        embedder: Embedder,
+        retriever: HybridRetriever,
+        reranker: Reranker,
+        fallback: Answerer,
+        llm_answerer: Answerer | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self.retriever = retriever
+        self.reranker = reranker
+        self.fallback = fallback
+        self.llm_answerer = llm_answerer
+        self.answerer: Answerer = llm_answerer if (llm_answerer is not None and settings.use_llm) else fallback
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        embedder: Embedder | None = None,
+        chroma_client: Any = None,
+        llm_client: Any = None,
+        progress: bool = True,
+    ) -> Pipeline:
+        """Open the index (building it from the corpus first if it is empty) and load every model once."""
+        embedder = embedder or make_embedder(settings, llm_client)
+        client = chroma_client if chroma_client is not None else make_client(settings.data_dir, settings.chroma_url)
+        store = Store(client, embedder.name)
+        if store.chunks.count() == 0:
+            if progress:
+                print("Building the index from the corpus (first run only)...", file=sys.stderr)
+            build_index(settings, store, embedder, progress=progress)
+        keyword = refresh_keyword_index(store, settings.data_dir)
+        retriever = HybridRetriever(store, keyword)
+        fallback = ExtractiveAnswerer(settings, embedder)
+        llm = LLMAnswerer(settings, llm_client, embedder) if llm_client is not None else None
+        return cls(settings, store, embedder, retriever, FusionReranker(), fallback, llm)
+
+    @property
+    def papers(self) -> dict[str, Paper]:
+        return self.retriever.papers
+
+    def retrieve(self, query: str, k: int | None = None, **filters: Any) -> Retrieved:
+        """Reranked hits for a query and the abstention signal, with per-stage timings."""
+        query = clean_query(query)
+        k = k or self.settings.top_k
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        qvec = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
+        t1 = time.perf_counter()
+        timings["embed"] = t1 - t0
+        candidates = self.retriever.candidates(query, qvec, self.settings.candidates, None)
+        t2 = time.perf_counter()
+        timings["retrieve"] = t2 - t1
+        hits = self.reranker.rerank(query, qvec, candidates, self.papers)[:k]
+        timings["rerank"] = time.perf_counter() - t2
+        confidence = hits[0].sentence_score if hits else 0.0
+        return Retrieved(query, tuple(hits), confidence, abstain=not hits, timings=timings)
+
+    def search(self, query: str, k: int = 10, **filters: Any) -> list[Hit]:
+        """The ``k`` best papers for a query, best first."""
+        return list(self.retrieve(query, k, **filters).hits)
+
+    def stream(
+        self, question: str, history: Sequence[dict[str, str]] | None = None, **options: Any
+    ) -> Iterator[str | Answer]:
+        """Text deltas of the answer, then the final ``Answer`` (always last, always yielded).
+
+        Options: ``k`` (sources), ``answerer`` ("extractive" or "llm"), and retrieval filters.
+        When the LLM fails, the error is reported in ``Answer.error`` and the extractive answer is given.
+        """
+        question = clean_query(question)
+        turns = clean_history(history)
+        k = int(options.pop("k", None) or self.settings.top_k)
+        answerer = self._answerer(options.pop("answerer", None))
+        started = time.perf_counter()
+        try:
+            standalone = answerer.condense(question, turns)
+        except LLMError:
+            answerer = self.fallback
+            standalone = answerer.condense(question, turns)
+        condensed = time.perf_counter()
+        retrieved = self.retrieve(standalone, k, **options)
+        error: str | None = None
+        final: Answer | None = None
+        try:
+            for item in answerer.stream(question, retrieved, turns):
+                if isinstance(item, Answer):
+                    final = item
+                else:
+                    yield item
+        except LLMError as exc:
+            error = str(exc)
+            for item in self.fallback.stream(question, retrieved, turns):
+                if isinstance(item, Answer):
+                    final = item
+        assert final is not None, "an answerer must end its stream with an Answer"
+        timings = {"condense": condensed - started, **retrieved.timings, **final.timings}
+        timings["total"] = time.perf_counter() - started
+        yield dataclasses.replace(final, standalone_question=standalone, timings=timings, error=error or final.error)
+
+    def ask(self, question: str, history: Sequence[dict[str, str]] | None = None, **options: Any) -> Answer:
+        """Answer a question with checked citations (the last item of ``stream``)."""
+        final: Answer | None = None
+        for item in self.stream(question, history, **options):
+            if isinstance(item, Answer):
+                final = item
+        assert final is not None
+        return final
+
+    def _answerer(self, name: str | None) -> Any:
+        if name is None:
+            return self.answerer
+        if name == "extractive":
+            return self.fallback
+        if name == "llm":
+            if self.llm_answerer is None:
+                raise ConfigError("no LLM is configured; set OPENAI_API_KEY (and OPENAI_BASE_URL for other servers)")
+            return self.llm_answerer
+        raise ConfigError(f"unknown answerer {name!r}; use 'extractive' or 'llm'")
+
+
+def build_index(
+    settings: Settings, store: Store, embedder: Embedder, paths: Sequence[Path] | None = None, *, progress: bool = True
+) -> IngestReport:
+    """Parse the corpus (all files, before any write) and ingest it."""
+    papers = load_papers(paths or settings.corpus_paths)
+    return ingest(papers, store, embedder, settings.data_dir, progress=progress)
