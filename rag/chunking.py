@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.tokens import count_tokens
+from rag.tokens import count_tokens, truncate_tokens
 from rag.types import Chunk, Paper, Span
 
 MAX_CHUNK_TOKENS = 512
@@ -18,7 +18,7 @@ CHUNKER_VERSION = "1"
 
 # Words after which a period does not end a sentence.
 _ABBREVIATIONS = frozenset(
-    "e.g i.e al cf vs etc.al fig figs eq eqs sec secs no nos approx resp dr prof mr ms st ca viz incl".split()
+    "e.g i.e al cf vs etc fig figs eq eqs sec secs no nos approx resp dr prof mr ms st ca viz incl".split()
 )
 # Candidate boundary: terminal punctuation (with closing quotes/brackets), whitespace, then a
 # sentence start (capital, digit, opening quote/bracket).
@@ -56,35 +56,70 @@ def sentences(text: str) -> list[str]:
     return [text[s.start : s.end] for s in split_sentences(text)]
 
 
-def _group(spans: Sequence[Span], budget: int, abstract: str) -> list[tuple[int, int]]:
-    """Greedy groups of consecutive sentences within ``budget`` tokens, one sentence of overlap."""
+def _pieces(spans: Sequence[Span], budget: int, abstract: str) -> list[Span]:
+    """The sentence spans, with any sentence over ``budget`` tokens cut into pieces that fit (at the last
+    whitespace that fits, or mid-word for a single over-long word)."""
+    pieces: list[Span] = []
+    for span in spans:
+        start = span.start
+        while start < span.end:
+            if count_tokens(abstract[start : span.end]) <= budget:
+                pieces.append(Span(start, span.end))
+                break
+            lo, hi = start + 1, span.end  # longest prefix within budget (binary search on characters)
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                if count_tokens(abstract[start:mid]) <= budget:
+                    lo = mid
+                else:
+                    hi = mid - 1
+            end = lo
+            gap = max(abstract.rfind(" ", start, end + 1), abstract.rfind("\n", start, end + 1))
+            if gap > start:
+                end = gap
+            pieces.append(Span(start, len(abstract[:end].rstrip())))
+            start = end
+            while start < span.end and abstract[start].isspace():
+                start += 1
+    return pieces
+
+
+def _group(pieces: Sequence[Span], budget: int, abstract: str) -> list[tuple[int, int]]:
+    """Greedy groups ``[i, j)`` of consecutive pieces within ``budget`` tokens, each group starting with
+    the last piece of the one before (one sentence of overlap) when that still leaves room for a new one."""
+    costs = [count_tokens(abstract[p.start : p.end]) + 1 for p in pieces]
     groups: list[tuple[int, int]] = []
     i = 0
-    while i < len(spans):
+    while i < len(pieces):
         j, used = i, 0
-        while j < len(spans):
-            cost = count_tokens(abstract[spans[j].start : spans[j].end]) + 1
-            if j > i and used + cost > budget:
-                break
-            used += cost
+        while j < len(pieces) and (j == i or used + costs[j] <= budget):
+            used += costs[j]
             j += 1
         groups.append((i, j))
-        if j >= len(spans):
+        if j >= len(pieces):
             break
-        i = max(j - 1, i + 1)
+        i = j - 1 if j - 1 > i and costs[j - 1] + costs[j] <= budget else j
     return groups
 
 
 def chunk_paper(paper: Paper, max_tokens: int = MAX_CHUNK_TOKENS) -> list[Chunk]:
-    """Chunks of a paper: one if title + abstract fit in ``max_tokens``, else overlapping pieces."""
+    """Chunks of a paper: one if title + abstract fit in ``max_tokens``, else overlapping pieces, each
+    within ``max_tokens`` and starting with the title."""
     whole = f"{paper.title}\n{paper.abstract}"
     n_tokens = count_tokens(whole)
     if n_tokens <= max_tokens:
         return [Chunk(f"{paper.id}:0", paper.id, 0, whole, n_tokens)]
+    title = paper.title
+    if count_tokens(title) > max_tokens // 2:  # absurdly long title: keep its start in every chunk
+        title = truncate_tokens(title, max_tokens // 2)
     spans = split_sentences(paper.abstract)
-    budget = max(32, max_tokens - count_tokens(paper.title) - 1)
-    chunks = []
-    for index, (i, j) in enumerate(_group(spans, budget, paper.abstract)):
-        text = f"{paper.title}\n{paper.abstract[spans[i].start : spans[j - 1].end]}"
-        chunks.append(Chunk(f"{paper.id}:{index}", paper.id, index, text, count_tokens(text)))
-    return chunks
+    budget = max_tokens - count_tokens(title) - 1
+    while True:
+        pieces = _pieces(spans, budget, paper.abstract)
+        chunks = []
+        for index, (i, j) in enumerate(_group(pieces, budget, paper.abstract)):
+            text = f"{title}\n{paper.abstract[pieces[i].start : pieces[j - 1].end]}"
+            chunks.append(Chunk(f"{paper.id}:{index}", paper.id, index, text, count_tokens(text)))
+        if all(c.n_tokens <= max_tokens for c in chunks) or budget <= 8:
+            return chunks
+        budget = budget * 9 // 10  # token counts of joined text overshot the per-piece estimate

@@ -33,8 +33,12 @@ BOILERPLATE = frozenset(
         "byak and the research community",
     }
 )
-_DATE = re.compile(r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* \d{1,2}(?:, \d{4})?")
+_DATE = re.compile(
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t|tember)?"
+    r"|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?) \d{1,2}(?:, \d{4})?"
+)
 _GLUED_SUBSCRIBE = re.compile(r"^Subscribe(?=[A-Z0-9])")
+_NEWLINE = re.compile(r"\r\n|\r|\n")
 _URL = re.compile(r"https?://[^\s<>\"']+")
 
 
@@ -66,18 +70,29 @@ def find_urls(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(u for u in urls if len(u) > len("https://")))
 
 
+def _lines(text: str) -> list[str]:
+    """Lines split at newlines only (LF, CRLF, CR), so line numbers match an editor's; ``str.splitlines``
+    would also split inside a line at U+2028, U+0085, form feeds and other separators."""
+    return _NEWLINE.split(text)
+
+
 def _read_text(path: Path) -> str:
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CorpusError(str(path), None, f"cannot read the file ({exc.strerror or exc})") from exc
     if not data.strip():
         raise CorpusError(str(path), None, "the file is empty")
-    if b"\x00" in data[:8192]:
-        raise CorpusError(str(path), None, "this looks like a binary file, not text")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line = data[:nul].count(b"\n") + 1
+        raise CorpusError(str(path), line, "this looks like a binary file (it holds NUL bytes), not text")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise CorpusError(str(path), line, f"invalid UTF-8 at byte {exc.start}; save the file as UTF-8") from exc
-    for number, line_text in enumerate(text.splitlines(), start=1):
+    for number, line_text in enumerate(_lines(text), start=1):
         if len(line_text) > MAX_LINE_CHARS:
             raise CorpusError(
                 str(path), number, f"line is {len(line_text):,} characters; the limit is {MAX_LINE_CHARS:,}"
@@ -95,14 +110,16 @@ def parse_listing(path: Path, text: str | None = None) -> list[Record]:
     records: list[Record] = []
     date: str | None = None
     title: tuple[int, str] | None = None
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(_lines(text), start=1):
         line = " ".join(raw.split())
         if not line or line.lower() in BOILERPLATE:
             continue
         if _DATE.fullmatch(line):
             date = line
             continue
-        line = _GLUED_SUBSCRIBE.sub("", line)
+        if not records and title is None:
+            # the page's "Subscribe" button glued to the first title; later titles are left alone
+            line = _GLUED_SUBSCRIBE.sub("", line)
         if title is None:
             if len(line) > MAX_TITLE_CHARS or (_is_abstract(line) and len(line) > 200):
                 raise CorpusError(str(path), number, "found an abstract with no title line before it")
@@ -150,7 +167,7 @@ def _row(path: Path, number: int, data: object) -> Record:
 
 def parse_jsonl(path: Path) -> list[Record]:
     records = []
-    for number, line in enumerate(_read_text(path).splitlines(), start=1):
+    for number, line in enumerate(_lines(_read_text(path)), start=1):
         if not line.strip():
             continue
         try:
@@ -158,14 +175,23 @@ def parse_jsonl(path: Path) -> list[Record]:
         except json.JSONDecodeError as exc:
             raise CorpusError(str(path), number, f"not valid JSON ({exc.msg})") from exc
         records.append(_row(path, number, data))
+    if not records:
+        raise CorpusError(str(path), None, "no records found")
     return records
 
 
 def parse_csv(path: Path) -> list[Record]:
     reader = csv.DictReader(io.StringIO(_read_text(path)))
-    if not reader.fieldnames or not {"title", "abstract"} <= {f.strip().lower() for f in reader.fieldnames}:
-        raise CorpusError(str(path), 1, "the header must name 'title' and 'abstract' columns")
-    return [_row(path, reader.line_num, row) for row in reader]
+    try:
+        fields = reader.fieldnames
+        if not fields or not {"title", "abstract"} <= {f.strip().lower() for f in fields}:
+            raise CorpusError(str(path), 1, "the header must name 'title' and 'abstract' columns")
+        records = [_row(path, reader.line_num, row) for row in reader]
+    except csv.Error as exc:
+        raise CorpusError(str(path), reader.line_num or 1, f"not valid CSV ({exc})") from exc
+    if not records:
+        raise CorpusError(str(path), None, "no rows after the header")
+    return records
 
 
 def parse_file(path: Path) -> list[Record]:

@@ -36,12 +36,15 @@ class IngestReport:
     papers: int
     chunks: int
     sentences: int
+    relabeled: int = 0
+    """Unchanged papers whose stored record (sources, date, URLs) was refreshed without re-embedding."""
 
     def summary(self) -> str:
+        relabeled = f" ({self.relabeled} with new sources or dates)" if self.relabeled else ""
         return (
-            f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, removed {self.removed} "
-            f"in {self.seconds:.1f}s; index holds {self.papers} papers, {self.chunks} chunks, "
-            f"{self.sentences} sentences"
+            f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}{relabeled}, "
+            f"removed {self.removed} in {self.seconds:.1f}s; index holds {self.papers} papers, "
+            f"{self.chunks} chunks, {self.sentences} sentences"
         )
 
 
@@ -75,6 +78,10 @@ def ingest(
     wanted = {p.id for p in papers}
     todo = [p for p in papers if stored.get(p.id) != p.content_hash]
     updated = sum(1 for p in todo if p.id in stored)
+    todo_ids = {p.id for p in todo}
+    stored_papers = store.papers() if len(todo) < len(papers) else {}
+    relabel = [p for p in papers if p.id not in todo_ids and stored_papers.get(p.id) != p]
+    store.update_papers(relabel)
     removed = sorted(store.all_paper_ids() - wanted)  # includes leftovers of an interrupted run
     store.delete(removed)
     with tqdm(
@@ -94,6 +101,7 @@ def ingest(
         papers=counts["papers"],
         chunks=counts["chunks"],
         sentences=counts["sentences"],
+        relabeled=len(relabel),
     )
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.chunking import CHUNKER_VERSION
 from rag.errors import IndexNotReadyError
 from rag.types import Chunk, Paper, Span
 
@@ -87,12 +88,15 @@ class Store:
             offset += len(page["ids"])
 
     def state(self) -> dict[str, str]:
-        """``paper_id -> content_hash`` of the papers stored completely (every chunk present, same hash)."""
+        """``paper_id -> content_hash`` of the papers stored completely (every chunk present, same hash)
+        by the current chunker; a paper chunked by another ``CHUNKER_VERSION`` counts as not stored."""
         seen: dict[str, tuple[str, int, int]] = {}
         broken: set[str] = set()
         for page in self._get_all(self.chunks, ["metadatas"]):
             for meta in page["metadatas"]:
                 pid, h, n = meta["paper_id"], meta["content_hash"], int(meta["n_chunks"])
+                if str(meta.get("chunker", "1")) != CHUNKER_VERSION:
+                    broken.add(pid)
                 prev = seen.get(pid)
                 if prev is None:
                     seen[pid] = (h, n, 1)
@@ -197,12 +201,29 @@ class Store:
                     "chunk": c.index,
                     "n_chunks": n_chunks[c.paper_id],
                     "content_hash": by_id[c.paper_id].content_hash,
+                    "chunker": CHUNKER_VERSION,
                     "listing_date": by_id[c.paper_id].listing_date or "",
                     "paper": json.dumps(by_id[c.paper_id].to_dict()),
                 }
                 for c in chunks
             ],
         )
+
+    def update_papers(self, papers: Sequence[Paper]) -> None:
+        """Refresh the stored record (sources, listing date, URLs) of papers whose embedded text is unchanged."""
+        if not papers:
+            return
+        by_id = {p.id: p for p in papers}
+        found = self.chunks.get(where={"paper_id": {"$in": list(by_id)}}, include=["metadatas"])
+        if not found["ids"]:
+            return
+        metadatas = []
+        for meta in found["metadatas"]:
+            paper = by_id[meta["paper_id"]]
+            metadatas.append(
+                {**meta, "listing_date": paper.listing_date or "", "paper": json.dumps(paper.to_dict())}
+            )
+        self.chunks.update(ids=found["ids"], metadatas=metadatas)
 
     def delete(self, paper_ids: Sequence[str]) -> None:
         """Remove papers: chunks (the marker) first, then their sentences."""

@@ -89,6 +89,12 @@ SMALL_PAPERS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _isolated_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads or writes the user's index: RAG_DATA_DIR points at a fresh temporary dir."""
+    monkeypatch.setenv("RAG_DATA_DIR", str(tmp_path_factory.mktemp("rag-data")))
+
+
 @pytest.fixture
 def hash_embedder() -> HashEmbedder:
     return HashEmbedder()
@@ -97,3 +103,49 @@ def hash_embedder() -> HashEmbedder:
 @pytest.fixture
 def small_papers() -> list[Paper]:
     return list(SMALL_PAPERS)
+
+
+@pytest.fixture(scope="session")
+def real_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The full bundled corpus indexed with the real MiniLM model, built once per test session.
+
+    Set RAG_TEST_INDEX to an existing data dir to reuse an index built earlier (it is copied first,
+    so tests never write to it)."""
+    import shutil
+
+    target = tmp_path_factory.mktemp("real-index")
+    reuse = os.environ.get("RAG_TEST_INDEX")
+    if reuse and Path(reuse).is_dir():
+        shutil.copytree(reuse, target, dirs_exist_ok=True)
+    from rag.embeddings import MiniLMEmbedder
+    from rag.pipeline import build_index
+    from rag.settings import Settings
+    from rag.store import Store, make_client
+
+    settings = Settings(data_dir=target)
+    embedder = real_embedder()
+    build_index(settings, Store(make_client(target), embedder.name), embedder, progress=False)
+    assert isinstance(embedder, MiniLMEmbedder)
+    return target
+
+
+_REAL_EMBEDDER = None
+
+
+def real_embedder():  # type: ignore[no-untyped-def]
+    """The real MiniLM embedder, loaded once per test process."""
+    global _REAL_EMBEDDER
+    if _REAL_EMBEDDER is None:
+        from rag.embeddings import MiniLMEmbedder
+
+        _REAL_EMBEDDER = MiniLMEmbedder()
+    return _REAL_EMBEDDER
+
+
+@pytest.fixture(scope="session")
+def real_pipeline(real_index_dir: Path):  # type: ignore[no-untyped-def]
+    """A Pipeline over the real index (extractive answerer, no LLM)."""
+    from rag.pipeline import Pipeline
+    from rag.settings import Settings
+
+    return Pipeline.open(Settings(data_dir=real_index_dir), embedder=real_embedder(), progress=False)
