@@ -1,0 +1,530 @@
+"""The Gradio chat UI: streaming answers on the left, their sources on the right.
+
+``build_ui(pipeline)`` builds the app from an open ``Pipeline`` (no module-level models or clients), so tests can
+pass one over a small index. Every piece of corpus text (titles, abstracts, quotes, answers, which can contain
+titles) goes through ``esc`` before it is put into HTML; chat messages are sent as HTML with Markdown rendering
+off, so nothing in the corpus is ever interpreted as Markdown or HTML.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from rag.answer import ABSTENTION
+from rag.chunking import split_sentences
+from rag.errors import RagError
+from rag.feedback import FEEDBACK_FILE, Vote, answer_record, record_feedback
+from rag.pipeline import Pipeline
+from rag.types import Answer, Citation, Hit, Paper, SentenceCheck
+
+log = logging.getLogger(__name__)
+
+DEFAULT_EXAMPLES = (
+    "How does the rationale invariance paper approach domain generalization?",
+    "What speedup does SeerAttention-R's sparse decoding kernel reach over FlashAttention-3?",
+    "What is subject membership inference in federated learning?",
+    "How does DIMAT merge models trained by decentralized agents?",
+)
+EXTRACTIVE_BANNER = "Extractive mode (offline): answers quote the abstracts verbatim"
+LLM_HELP = (
+    "To use an LLM, set <code>OPENAI_API_KEY</code> (and <code>OPENAI_BASE_URL</code> for vLLM, Ollama, "
+    "llama.cpp or another OpenAI-compatible server) and pick the model with <code>RAG_LLM_MODEL</code>, "
+    "then restart the app."
+)
+SEARCHING = '<span class="rag-meta">Searching the papers…</span>'
+EMPTY_QUESTION = "Please type a question about the papers first."
+PANEL_PLACEHOLDER = (
+    '<div class="src-empty">Ask a question: the papers cited in the answer appear here, '
+    "with the quoted sentences highlighted. Click a marker like <b>[1]</b> in an answer to jump to its source.</div>"
+)
+VERDICT_LABELS = {"supported": "supported", "weak": "weakly supported", "unsupported": "not supported"}
+
+_MARKERS = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
+_ESCAPES = {"{": "&#123;", "}": "&#125;", "$": "&#36;", "`": "&#96;", "\\": "&#92;"}
+
+
+def esc(text: object) -> str:
+    """HTML-escape text (quotes included), plus the characters template engines and Markdown act on."""
+    escaped = html.escape(str(text), quote=True)
+    return "".join(_ESCAPES.get(ch, ch) for ch in escaped)
+
+
+def _safe_url(url: str) -> str | None:
+    return url if re.match(r"https?://[^\s<>\"']+$", url) else None
+
+
+# ---------------------------------------------------------------------------------------------- chat messages
+
+
+def render_message(text: str, turn: int) -> str:
+    """Answer text as safe HTML: escaped, with each ``[n]`` marker a link to source card ``n`` of this turn."""
+    out: list[str] = []
+    last = 0
+    for match in _MARKERS.finditer(text):
+        out.append(esc(text[last : match.start()]))
+        numbers = [int(n) for n in match.group(1).split(",")]
+        links = ", ".join(f'<a class="cite" href="#src-{turn}-{n}" title="Show source {n}">{n}</a>' for n in numbers)
+        out.append(f'<span class="cite-group">[{links}]</span>')
+        last = match.end()
+    out.append(esc(text[last:]))
+    return "".join(out).replace("\n", "<br>")
+
+
+def render_notice(text: str, kind: str = "error") -> str:
+    """A readable notice in the chat (errors, empty question): escaped, never a stack trace."""
+    label = "Error:" if kind == "error" else "Note:"
+    return f'<div class="rag-notice rag-{esc(kind)}"><b>{label}</b> {esc(text)}</div>'
+
+
+def render_answer_message(answer: Answer, turn: int) -> str:
+    parts = []
+    if answer.error:
+        parts.append(render_notice(f"The LLM could not answer ({answer.error}). Showing the extractive answer."))
+    parts.append(render_message(answer.text, turn))
+    if answer.abstained:
+        parts.append('<div class="rag-meta">No paper in the corpus was close enough to answer from.</div>')
+    return "".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------- source cards
+
+
+def highlight_abstract(abstract: str, marks: Mapping[int, Sequence[int]]) -> str:
+    """The abstract as escaped HTML with sentence ``i`` wrapped in ``<mark>`` when ``i`` is in ``marks``
+    (sentence index -> citation markers), using ``split_sentences`` spans like ``Citation.sentence_indices``."""
+    spans = split_sentences(abstract)
+    out: list[str] = []
+    last = 0
+    for i, span in enumerate(spans):
+        if i not in marks:
+            continue
+        out.append(esc(abstract[last : span.start]))
+        markers = " ".join(str(m) for m in marks[i])
+        sentence = esc(abstract[span.start : span.end])
+        out.append(f'<mark class="cited" data-sentence="{i}" data-cite="{markers}">{sentence}</mark>')
+        last = span.end
+    out.append(esc(abstract[last:]))
+    return "".join(out)
+
+
+def _links(paper: Paper) -> str:
+    urls = [u for u in (_safe_url(u) for u in paper.urls) if u]
+    if not urls:
+        return ""
+    items = " ".join(
+        f'<a href="{esc(u)}" target="_blank" rel="noopener noreferrer nofollow">{esc(u)}</a>' for u in urls
+    )
+    return f'<div class="src-links">Code / links: {items}</div>'
+
+
+def _meta(paper: Paper) -> str:
+    date = f"Listed {esc(paper.listing_date)}" if paper.listing_date else "Listing date unknown"
+    return f'<div class="src-meta">{date}</div>'
+
+
+def _verdict(verdict: str, support: float | None = None) -> str:
+    label = VERDICT_LABELS.get(verdict, verdict)
+    score = f" ({support:.2f})" if support is not None else ""
+    return f'<span class="verdict v-{esc(verdict)}">{esc(label)}{score}</span>'
+
+
+def render_cited_card(paper: Paper, citations: Sequence[Citation], checks: Sequence[SentenceCheck], turn: int) -> str:
+    """One card for a cited paper: title, date, abstract with the cited sentences in ``<mark>``, links, and the
+    support verdict of each citation and of each answer sentence citing it."""
+    markers = [c.marker for c in citations]
+    marks: dict[int, list[int]] = {}
+    for c in citations:
+        for i in c.sentence_indices:
+            marks.setdefault(i, []).append(c.marker)
+    badges = "".join(f'<span class="marker" id="src-{turn}-{m}">[{m}]</span>' for m in markers)
+    rows = []
+    n_sentences = len(split_sentences(paper.abstract))
+    for c in citations:
+        where = ", ".join(str(i + 1) for i in c.sentence_indices if 0 <= i < n_sentences) or "?"
+        rows.append(f"<li><b>[{c.marker}]</b> sentence {esc(where)}: {_verdict(c.verdict, c.support)}</li>")
+        for check in checks:
+            if c.marker in check.markers:
+                reason = f' <span class="reason">{esc(check.reason)}</span>' if check.reason else ""
+                said = check.text if len(check.text) <= 90 else check.text[:88].rstrip() + "…"
+                rows.append(
+                    f'<li class="check" title="{esc(check.text)}">answer: “{esc(said)}” '
+                    f"{_verdict(check.verdict, check.support)}{reason}</li>"
+                )
+    return (
+        f'<article class="src-card" data-turn="{turn}" data-markers="{" ".join(map(str, markers))}" '
+        f'data-paper="{esc(paper.id)}">'
+        f'<div class="src-head">{badges}<h4 class="src-title">{esc(paper.title)}</h4></div>'
+        f"{_meta(paper)}"
+        f'<p class="src-abstract">{highlight_abstract(paper.abstract, marks)}</p>'
+        f"{_links(paper)}"
+        f'<ul class="src-verdicts">{"".join(rows)}</ul>'
+        "</article>"
+    )
+
+
+def render_uncited_card(hit: Hit) -> str:
+    paper = hit.paper
+    return (
+        f'<article class="src-card uncited" data-paper="{esc(paper.id)}">'
+        f'<h4 class="src-title">{esc(paper.title)}</h4>{_meta(paper)}'
+        f'<p class="src-abstract">{esc(paper.abstract)}</p>{_links(paper)}</article>'
+    )
+
+
+def render_sources(answer: Answer, turn: int, *, active: bool = True) -> str:
+    """The sources of one answer: a card per cited paper (in marker order), then the retrieved but uncited
+    papers collapsed in a ``<details>``."""
+    by_paper: dict[str, list[Citation]] = {}
+    papers: dict[str, Paper] = {}
+    for c in sorted(answer.citations, key=lambda c: c.marker):
+        by_paper.setdefault(c.paper.id, []).append(c)
+        papers[c.paper.id] = c.paper
+    cards = [render_cited_card(papers[pid], cites, answer.checks, turn) for pid, cites in by_paper.items()]
+    uncited = [h for h in answer.hits if h.paper.id not in by_paper]
+    body = "".join(cards)
+    if not cards:
+        reason = "The answer abstained: " if answer.abstained or answer.text.strip() == ABSTENTION else ""
+        body = f'<div class="src-empty">{reason}No source is cited in this answer.</div>'
+    if uncited:
+        n = len(uncited)
+        body += (
+            f'<details class="src-uncited"><summary>{n} more retrieved paper{"s" if n != 1 else ""} '
+            f"(not cited)</summary>{''.join(render_uncited_card(h) for h in uncited)}</details>"
+        )
+    return render_section(answer.question, body, turn, active=active)
+
+
+def render_section(question: str, body: str, turn: int, *, active: bool = True) -> str:
+    cls = "src-turn active" if active else "src-turn"
+    head = f'<div class="src-q">Sources for “{esc(question)}”</div>'
+    return f'<section class="{cls}" data-turn="{turn}">{head}{body}</section>'
+
+
+def render_panel(sections: Mapping[int, str] | Sequence[tuple[int, str]], pending: str | None = None) -> str:
+    """All answers' source sections (only the latest shown; clicking an older marker shows its own), or a
+    'finding sources' placeholder while an answer streams."""
+    items = sorted(sections.items() if isinstance(sections, Mapping) else sections)
+    if not items and pending is None:
+        return f'<div class="sources-panel">{PANEL_PLACEHOLDER}</div>'
+    parts = []
+    for i, (_, section) in enumerate(items):
+        is_last = i == len(items) - 1 and pending is None
+        parts.append(section if is_last else section.replace('class="src-turn active"', 'class="src-turn"', 1))
+    if pending is not None:
+        parts.append(
+            f'<section class="src-turn active pending"><div class="src-q">Finding sources for “{esc(pending)}”…'
+            "</div></section>"
+        )
+    return f'<div class="sources-panel">{"".join(parts)}</div>'
+
+
+# ---------------------------------------------------------------------------------------------- banner, settings
+
+
+def active_answerer(pipeline: Pipeline) -> str:
+    """'llm' or 'extractive': the answerer used when the user does not choose."""
+    return "llm" if pipeline.llm_answerer is not None and pipeline.answerer is pipeline.llm_answerer else "extractive"
+
+
+def render_banner(pipeline: Pipeline) -> str:
+    if active_answerer(pipeline) == "llm":
+        mode = f"LLM: {esc(pipeline.settings.llm_model)}"
+        help_text = "Switch to the extractive answerer in Settings to quote the abstracts verbatim."
+    else:
+        mode = EXTRACTIVE_BANNER
+        help_text = LLM_HELP
+    n = len(pipeline.papers)
+    return (
+        '<div class="rag-banner"><div class="rag-title">Ask the ML papers</div>'
+        f'<div class="rag-mode"><b>{mode}</b> · {n} paper abstracts indexed</div>'
+        f'<div class="rag-help">{help_text}</div></div>'
+    )
+
+
+# ---------------------------------------------------------------------------------------------- app
+
+CSS = """
+.rag-banner { padding: 12px 16px; border-radius: 10px; background: var(--background-fill-secondary);
+  border: 1px solid var(--border-color-primary); }
+.rag-title { font-size: 1.35em; font-weight: 700; margin-bottom: 2px; }
+.rag-mode { font-size: 0.98em; }
+.rag-help { font-size: 0.85em; opacity: 0.8; margin-top: 2px; }
+.rag-help code { font-size: 0.95em; }
+.rag-notice { padding: 6px 10px; border-radius: 6px; margin-bottom: 6px; }
+.rag-error { background: #fff4e5; color: #7a4100; border: 1px solid #ffd8a8; }
+.rag-info { background: #e7f5ff; color: #1c4f7a; border: 1px solid #a5d8ff; }
+.rag-meta { font-size: 0.85em; opacity: 0.75; margin-top: 4px; }
+.cite-group { white-space: nowrap; font-size: 0.9em; }
+a.cite { text-decoration: none; font-weight: 600; padding: 0 2px; border-radius: 4px; cursor: pointer;
+  color: var(--color-accent) !important; }
+a.cite:hover { background: var(--color-accent-soft); }
+#sources-panel { overflow-y: auto; }
+.sources-panel { display: flex; flex-direction: column; gap: 10px; }
+.src-empty { opacity: 0.75; padding: 12px; font-size: 0.95em; }
+.src-turn { display: none; }
+.src-turn.active { display: flex; flex-direction: column; gap: 10px; }
+.src-q { font-size: 0.85em; opacity: 0.75; }
+.src-card { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 10px 12px;
+  background: var(--background-fill-primary); transition: box-shadow .3s, border-color .3s; scroll-margin-top: 8px; }
+.src-card.flash { border-color: var(--color-accent); box-shadow: 0 0 0 3px var(--color-accent-soft); }
+.src-head { display: flex; gap: 6px; align-items: baseline; }
+.src-head .marker { font-weight: 700; color: var(--color-accent); }
+.src-title { margin: 0 !important; font-size: 1.0em; font-weight: 650; }
+.src-meta { font-size: 0.8em; opacity: 0.7; margin: 2px 0 6px; }
+.src-abstract { font-size: 0.88em; line-height: 1.45; margin: 0 0 6px !important; }
+.src-abstract mark { background: #fff3a3; color: inherit; padding: 0 1px; border-radius: 2px; }
+.src-card.flash mark { background: #ffe066; }
+.src-links { font-size: 0.82em; word-break: break-all; margin-bottom: 4px; }
+.src-verdicts { font-size: 0.82em; margin: 0 !important; padding-left: 18px !important; }
+.src-verdicts .check { opacity: 0.85; }
+.verdict { padding: 0 6px; border-radius: 8px; font-size: 0.95em; white-space: nowrap; }
+.v-supported { background: #d3f9d8; color: #1b5e20; }
+.v-weak { background: #fff3bf; color: #7a5900; }
+.v-unsupported { background: #ffe3e3; color: #a51111; }
+.src-uncited summary { cursor: pointer; font-size: 0.9em; opacity: 0.85; }
+.src-uncited .src-card { margin-top: 8px; }
+.src-uncited .src-abstract { max-height: 7.5em; overflow: hidden; }
+#feedback-status { font-size: 0.85em; opacity: 0.8; }
+.dark .src-abstract mark { background: #5c4d00; color: #fff8d6; }
+.dark .rag-error { background: #3d2600; color: #ffd8a8; border-color: #7a4100; }
+.dark .rag-info { background: #0b2a45; color: #a5d8ff; border-color: #1c4f7a; }
+.dark .v-supported { background: #1b4d24; color: #d3f9d8; }
+.dark .v-weak { background: #4d3d00; color: #fff3bf; }
+.dark .v-unsupported { background: #5c1515; color: #ffe3e3; }
+"""
+
+# Runs once when the sources panel loads: clicking a marker in any answer shows that answer's sources and
+# scrolls to (and flashes) the card of that marker.
+CITE_JS = r"""
+if (!window.__ragCiteHandler) {
+  window.__ragCiteHandler = true;
+  document.addEventListener('click', function (ev) {
+    const link = ev.target && ev.target.closest ? ev.target.closest('a.cite') : null;
+    if (!link) return;
+    ev.preventDefault();
+    ev.stopPropagation();
+    // the chat's HTML sanitizer drops data-* attributes, so the target is read from href="#src-<turn>-<n>"
+    const m = /#src-(\d+)-(\d+)$/.exec(link.getAttribute('href') || '');
+    if (!m) return;
+    const turn = m[1], n = m[2];
+    let card = null;
+    document.querySelectorAll('.sources-panel .src-turn').forEach(function (s) {
+      const on = s.dataset.turn === turn;
+      s.classList.toggle('active', on);
+      if (on) card = s.querySelector('.src-card[data-markers~="' + n + '"]');
+    });
+    if (!card) return;
+    document.querySelectorAll('.src-card.flash').forEach(function (c) { c.classList.remove('flash'); });
+    card.classList.add('flash');
+    // scroll the sources panel (not the page) to the card; bring the panel itself into view if needed
+    let box = null;
+    for (let p = card.parentElement; p; p = p.parentElement) {
+      const oy = getComputedStyle(p).overflowY;
+      if ((oy === 'auto' || oy === 'scroll') && p.scrollHeight > p.clientHeight) { box = p; break; }
+    }
+    const panel = document.getElementById('sources-panel');
+    if (panel) {
+      const r = panel.getBoundingClientRect();
+      if (r.top < 0 || r.top > window.innerHeight - 80) panel.scrollIntoView({behavior: 'smooth', block: 'start'});
+    }
+    if (box) {
+      const top = card.getBoundingClientRect().top - box.getBoundingClientRect().top + box.scrollTop - 6;
+      box.scrollTo({top: top, behavior: 'smooth'});
+    }
+    setTimeout(function () { card.classList.remove('flash'); }, 2500);
+  }, true);
+}
+"""
+
+
+def _notice_turn(text: str, kind: str = "error") -> dict[str, Any]:
+    """An assistant message that is a notice: shown in the chat, never passed on as history."""
+    return {"role": "assistant", "content": "", "html": render_notice(text, kind), "error": True}
+
+
+def _display(turns: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    return [{"role": str(t["role"]), "content": str(t["html"])} for t in turns]
+
+
+def _history(turns: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """Plain-text history for the pipeline: completed exchanges only (no notices, no failed turns)."""
+    out: list[dict[str, str]] = []
+    for t in turns:
+        if not t.get("error") and t.get("content"):
+            out.append({"role": str(t["role"]), "content": str(t["content"])})
+    return out
+
+
+def build_ui(pipeline: Pipeline, *, examples: Sequence[str] | None = None, concurrency: int = 8) -> gr.Blocks:
+    """The chat app over an open pipeline. Launch it with ``launch(demo, ...)`` (which adds the CSS)."""
+    settings = pipeline.settings
+    llm_ready = pipeline.llm_answerer is not None
+    default_answerer = active_answerer(pipeline)
+    data_dir = Path(settings.data_dir)
+
+    def respond(
+        message: str, turns: list[dict[str, Any]], sections: dict[int, str], k: float, answerer: str
+    ) -> Iterator[tuple[Any, ...]]:
+        turns = list(turns or [])
+        sections = dict(sections or {})
+        question = (message or "").strip()
+        if not question:
+            turns.append(_notice_turn(EMPTY_QUESTION, "info"))
+            yield "", _display(turns), render_panel(sections), turns, sections
+            return
+        history = _history(turns)
+        turns.append({"role": "user", "content": question, "html": esc(question).replace("\n", "<br>")})
+        turn = len(turns)
+        turns.append({"role": "assistant", "content": "", "html": SEARCHING})
+        yield "", _display(turns), render_panel(sections, pending=question), turns, sections
+        text = ""
+        final: Answer | None = None
+        try:
+            choice = answerer if answerer in ("extractive", "llm") else None
+            for item in pipeline.stream(question, history, k=int(k), answerer=choice):
+                if isinstance(item, Answer):
+                    final = item
+                elif item:
+                    text += item
+                    turns[-1] = {**turns[-1], "html": render_message(text, turn)}
+                    yield gr.skip(), _display(turns), gr.skip(), gr.skip(), gr.skip()
+        except RagError as exc:
+            turns[-2] = {**turns[-2], "error": True}  # a failed exchange is not history
+            turns[-1] = _notice_turn(str(exc))
+            yield "", _display(turns), render_panel(sections), turns, sections
+            return
+        except Exception as exc:
+            log.exception("answering %r failed", question)
+            notice = (
+                f"Something went wrong while answering ({type(exc).__name__}). The details are in the server log; "
+                "please try again or rephrase the question."
+            )
+            turns[-2] = {**turns[-2], "error": True}  # a failed exchange is not history
+            turns[-1] = _notice_turn(notice)
+            yield "", _display(turns), render_panel(sections), turns, sections
+            return
+        if final is None:  # the pipeline contract says this cannot happen
+            turns[-2] = {**turns[-2], "error": True}  # a failed exchange is not history
+            turns[-1] = _notice_turn("No answer came back; please try again.")
+            yield "", _display(turns), render_panel(sections), turns, sections
+            return
+        turns[-1] = {
+            "role": "assistant",
+            "content": final.text,
+            "html": render_answer_message(final, turn),
+            "record": answer_record(final),
+        }
+        sections[turn] = render_sources(final, turn)
+        yield "", _display(turns), render_panel(sections), turns, sections
+
+    def on_like(turns: list[dict[str, Any]], data: gr.LikeData) -> str:
+        index = data.index[0] if isinstance(data.index, list | tuple) else data.index
+        if not isinstance(index, int) or not 0 <= index < len(turns or []):
+            return "Could not find that message."
+        turn = turns[index]
+        record = turn.get("record")
+        if not record:
+            return "Only answers can be rated."
+        vote: Vote
+        if data.liked is True or data.liked == "Like":
+            vote = "up"
+        elif data.liked is False or data.liked == "Dislike":
+            vote = "down"
+        else:  # a vote taken back, or another option
+            return "Feedback noted."
+        question = str(record["question"])
+        record_feedback(
+            data_dir, question, str(record["answer"]), record["citations"], vote, answerer=str(record["answerer"])
+        )
+        thumb = "thumbs-up" if vote == "up" else "thumbs-down"
+        return f"Thanks! Your {thumb} was saved to {FEEDBACK_FILE}."
+
+    def clear() -> tuple[Any, ...]:
+        return [], [], {}, render_panel({}), ""
+
+    with gr.Blocks(title="Ask the ML papers", analytics_enabled=False, fill_width=True) as demo:
+        gr.HTML(render_banner(pipeline), elem_id="rag-banner")
+        turns_state = gr.State([])
+        sections_state = gr.State({})
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=5, min_width=420):
+                chatbot = gr.Chatbot(
+                    elem_id="chat",
+                    label="Chat",
+                    show_label=False,
+                    height=640,
+                    render_markdown=False,
+                    sanitize_html=True,
+                    allow_tags=False,
+                    latex_delimiters=[],
+                    buttons=[],
+                    group_consecutive_messages=False,
+                    feedback_options=("Like", "Dislike"),
+                    placeholder="Ask about the papers: answers cite their sources with [n] markers.",
+                )
+                with gr.Row():
+                    box = gr.Textbox(
+                        elem_id="question",
+                        placeholder="Ask a question about the papers…",
+                        show_label=False,
+                        scale=8,
+                        lines=1,
+                        max_lines=4,
+                        autofocus=True,
+                    )
+                    send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask")
+                gr.Examples(list(examples or DEFAULT_EXAMPLES), inputs=[box], label="Example questions")
+                with gr.Row():
+                    clear_btn = gr.Button("Clear chat", size="sm", elem_id="clear")
+                    status = gr.Markdown("", elem_id="feedback-status")
+                with gr.Accordion("Settings", open=False):
+                    k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Number of sources (k)")
+                    answerer = gr.Radio(
+                        ["extractive", "llm"] if llm_ready else ["extractive"],
+                        value=default_answerer,
+                        label="Answerer",
+                        info=None if llm_ready else "The LLM answerer needs OPENAI_API_KEY or OPENAI_BASE_URL.",
+                    )
+                    gr.Textbox(
+                        settings.llm_model if llm_ready else f"{settings.llm_model} (not configured)",
+                        label="LLM model (RAG_LLM_MODEL)",
+                        interactive=False,
+                    )
+            with gr.Column(scale=4, min_width=360):
+                gr.Markdown("### Sources")
+                sources = gr.HTML(
+                    render_panel({}), elem_id="sources-panel", max_height=700, js_on_load=CITE_JS, padding=False
+                )
+        outputs = [box, chatbot, sources, turns_state, sections_state]
+        inputs = [box, turns_state, sections_state, k, answerer]
+        box.submit(respond, inputs, outputs, api_name="chat", show_progress="hidden")
+        send.click(respond, inputs, outputs, api_visibility="private", show_progress="hidden")
+        chatbot.like(on_like, [turns_state], [status], api_visibility="private")
+        clear_outputs = [chatbot, turns_state, sections_state, sources, status]
+        clear_btn.click(clear, None, clear_outputs, api_visibility="private")
+        chatbot.clear(clear, None, clear_outputs, api_visibility="private")
+    demo.queue(default_concurrency_limit=concurrency)
+    return demo
+
+
+def theme() -> gr.themes.Base:
+    """A local-font theme (no font downloads: the app works offline)."""
+    return gr.themes.Soft(
+        primary_hue="indigo",
+        font=["Inter", "system-ui", "Segoe UI", "Helvetica", "Arial", "sans-serif"],
+        font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
+    )
+
+
+def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, **kwargs: Any) -> Any:
+    """``demo.launch`` with the app's CSS and theme (Gradio 6 takes them at launch, not in ``Blocks``)."""
+    kwargs.setdefault("show_error", False)
+    kwargs.setdefault("footer_links", ["api"])
+    return demo.launch(server_name=host, server_port=port, css=CSS, theme=theme(), **kwargs)

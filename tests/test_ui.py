@@ -1,0 +1,293 @@
+"""Fast tests of the chat UI's HTML rendering, marker links, feedback log and chat handler (no browser)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from rag.chunking import split_sentences
+from rag.feedback import answer_record, feedback_path, record_feedback
+from rag.types import Answer, Citation, Hit, Paper, SentenceCheck
+from rag.ui import (
+    EXTRACTIVE_BANNER,
+    esc,
+    highlight_abstract,
+    render_answer_message,
+    render_message,
+    render_panel,
+    render_sources,
+)
+
+EVIL_TITLE = "<img src=x onerror=alert(1)>"
+
+
+def paper(title: str, abstract: str, pid: str, date: str | None = "Mar 21", urls: tuple[str, ...] = ()) -> Paper:
+    return Paper(pid, title, abstract, ("t.txt:1",), date, urls)
+
+
+SAE = paper(
+    "Sparse Autoencoders Find Interpretable Features",
+    "We train sparse autoencoders on the residual stream. The learned features are more interpretable than "
+    "neurons. SAE features explain 42.5% of the variance.",
+    "p1",
+)
+RIDG = paper(
+    "Domain Generalization via Rationale Invariance",
+    "We propose a rationale invariance loss. Code is available at https://github.com/x/RIDG.",
+    "p2",
+    None,
+    ("https://github.com/x/RIDG", "javascript:alert(1)"),
+)
+EVIL = paper(EVIL_TITLE, "An abstract with <script>window.__xss=1</script> and **bold** and ${x} {{y}}.", "p3")
+
+
+def hit(p: Paper) -> Hit:
+    return Hit(p, 1.0, "", 0, 1.0)
+
+
+def answer(citations: tuple[Citation, ...], hits: tuple[Paper, ...], text: str = "", **kw: object) -> Answer:
+    return Answer("what do SAEs learn?", text, citations, not citations, "extractive", tuple(map(hit, hits)), **kw)  # type: ignore[arg-type]
+
+
+def test_cited_sentence_is_highlighted_and_others_are_not() -> None:
+    cite = Citation(1, SAE, "The learned features are more interpretable than neurons.", (1,), "supported", 0.93)
+    html = render_sources(answer((cite,), (SAE,)), turn=1)
+    spans = split_sentences(SAE.abstract)
+    cited = SAE.abstract[spans[1].start : spans[1].end]
+    assert f'<mark class="cited" data-sentence="1" data-cite="1">{cited}</mark>' in html
+    assert html.count("<mark") == 1
+    assert SAE.title in html and "Listed Mar 21" in html
+    assert "v-supported" in html and "supported (0.93)" in html
+    assert 'data-markers="1"' in html and 'id="src-1-1"' in html
+
+
+def test_several_citations_of_one_paper_share_a_card_and_each_shows_its_verdict() -> None:
+    c1 = Citation(1, SAE, "q", (0,), "supported", 0.9)
+    c2 = Citation(3, SAE, "q", (2,), "weak", 0.41)
+    check = SentenceCheck("SAEs explain 42.5% of the variance.", (3,), "unsupported", 0.2, "number differs")
+    html = render_sources(answer((c1, c2), (SAE,), checks=(check,)), turn=5)
+    assert html.count('<article class="src-card"') == 1
+    assert 'data-markers="1 3"' in html
+    assert html.count("<mark") == 2
+    assert "weakly supported (0.41)" in html and "v-weak" in html
+    assert "SAEs explain 42.5% of the variance." in html and "v-unsupported" in html and "number differs" in html
+
+
+def test_uncited_hits_are_collapsed_below() -> None:
+    cite = Citation(1, SAE, "q", (0,), "supported", 1.0)
+    html = render_sources(answer((cite,), (SAE, RIDG)), turn=1)
+    cited_pos = html.index(SAE.title)
+    details = html.index("<details")
+    assert cited_pos < details < html.index(RIDG.title)
+    assert "1 more retrieved paper (not cited)" in html
+    assert "</details>" in html
+
+
+def test_code_links_are_shown_and_only_http_links() -> None:
+    cite = Citation(1, RIDG, "q", (0,), "supported", 1.0)
+    html = render_sources(answer((cite,), (RIDG,)), turn=1)
+    assert '<a href="https://github.com/x/RIDG" target="_blank" rel="noopener noreferrer nofollow">' in html
+    assert "javascript:" not in html
+    assert "Listing date unknown" in html
+
+
+def test_abstention_panel_lists_retrieved_papers() -> None:
+    html = render_sources(answer((), (SAE,), text="The corpus does not cover this question."), turn=1)
+    assert "No source is cited" in html and "abstained" in html
+    assert "<details" in html and SAE.title in html
+
+
+def test_corpus_text_is_escaped_everywhere() -> None:
+    cite = Citation(1, EVIL, "q", (0,), "supported", 1.0)
+    other = paper(EVIL_TITLE + " 2", "<b>x</b> y.", "p4")
+    html = render_sources(answer((cite,), (EVIL, other)), turn=1)
+    for raw in ("<img", "<script", "<b>x"):
+        assert raw not in html
+    assert esc(EVIL_TITLE) in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "&#36;&#123;x&#125;" in html and "&#123;&#123;y&#125;&#125;" in html
+    panel = render_panel({1: html})
+    assert "<img" not in panel and "<script" not in panel
+
+
+def test_answer_text_is_escaped_and_markers_become_links() -> None:
+    text = f"The paper {EVIL_TITLE} says **this** [1]. And <script>x</script> that [2, 3]."
+    html = render_message(text, turn=7)
+    assert "<img" not in html and "<script" not in html and "**this**" in html
+    assert '<a class="cite" href="#src-7-1" title="Show source 1">1</a>' in html
+    assert 'href="#src-7-2"' in html and 'href="#src-7-3"' in html
+    assert render_message("a\nb", 1) == "a<br>b"
+
+
+def test_answer_error_is_a_readable_notice() -> None:
+    cite = Citation(1, SAE, "q", (0,), "supported", 1.0)
+    ans = answer((cite,), (SAE,), text="We train sparse autoencoders. [1]", error="LLM unreachable: <timeout>")
+    html = render_answer_message(ans, 1)
+    assert "The LLM could not answer" in html and "&lt;timeout&gt;" in html and "Traceback" not in html
+    assert 'href="#src-1-1"' in html
+
+
+def test_panel_shows_only_the_latest_answer_and_a_pending_placeholder() -> None:
+    a = render_sources(answer((Citation(1, SAE, "q", (0,), "supported", 1.0),), (SAE,)), turn=1)
+    b = render_sources(answer((Citation(1, RIDG, "q", (0,), "supported", 1.0),), (RIDG,)), turn=3)
+    panel = render_panel({1: a, 3: b})
+    assert panel.count('class="src-turn active"') == 1
+    assert panel.index('class="src-turn active" data-turn="3"') > panel.index('data-turn="1"')
+    pending = render_panel({1: a}, pending="<new question>")
+    assert 'class="src-turn active pending"' in pending and "&lt;new question&gt;" in pending
+    assert pending.count("active") == 1
+    assert "Ask a question" in render_panel({})
+
+
+def test_highlight_ignores_out_of_range_indices() -> None:
+    assert "<mark" not in highlight_abstract("One. Two.", {5: [1]})
+
+
+def test_feedback_line(tmp_path: Path) -> None:
+    cite = Citation(2, RIDG, "We propose a rationale invariance loss.", (0,), "supported", 0.87654)
+    record = answer_record(answer((cite,), (RIDG,), text="It proposes a loss [2]."))
+    when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    record_feedback(tmp_path, record["question"], record["answer"], record["citations"], "up", timestamp=when)
+    record_feedback(tmp_path, "q2", "a2", [], "down")
+    lines = feedback_path(tmp_path).read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 2
+    first = json.loads(lines[0])
+    assert first == {
+        "timestamp": "2026-01-02T03:04:05+00:00",
+        "vote": "up",
+        "question": "what do SAEs learn?",
+        "answer": "It proposes a loss [2].",
+        "citations": [
+            {
+                "marker": 2,
+                "paper_id": "p2",
+                "title": RIDG.title,
+                "quote": "We propose a rationale invariance loss.",
+                "sentence_indices": [0],
+                "verdict": "supported",
+                "support": 0.8765,
+            }
+        ],
+    }
+    assert json.loads(lines[1])["vote"] == "down"
+    with pytest.raises(ValueError):
+        record_feedback(tmp_path, "q", "a", [], "meh")  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------------------- chat handler
+
+
+@pytest.fixture
+def small_pipeline(tmp_path: Path, hash_embedder, small_papers):  # type: ignore[no-untyped-def]
+    from rag.pipeline import Pipeline
+    from rag.settings import Settings
+
+    corpus = tmp_path / "small.jsonl"
+    rows = [{"title": p.title, "abstract": p.abstract, "listing_date": p.listing_date} for p in small_papers]
+    corpus.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    settings = Settings(data_dir=tmp_path / "data", corpus_paths=[corpus])
+    return Pipeline.open(settings, embedder=hash_embedder, progress=False)
+
+
+def _chat_fn(demo, api_name: str = "chat"):  # type: ignore[no-untyped-def]
+    for fn in demo.fns.values():
+        if fn.api_name == api_name:
+            return fn.fn
+    raise AssertionError(f"no {api_name} endpoint")
+
+
+def test_chat_handler_streams_cites_and_keeps_history(small_pipeline) -> None:  # type: ignore[no-untyped-def]
+    from rag.ui import build_ui, render_banner
+
+    assert EXTRACTIVE_BANNER in render_banner(small_pipeline)
+    assert "OPENAI_API_KEY" in render_banner(small_pipeline)
+    demo = build_ui(small_pipeline)
+    respond = _chat_fn(demo)
+    outputs = list(respond("What does the rationale invariance loss do?", [], {}, 3, "extractive"))
+    assert "Finding sources" in outputs[0][2] and "Searching the papers" in outputs[0][1][-1]["content"]
+    box, chat, panel, turns, sections = outputs[-1]
+    assert box == ""
+    assert [m["role"] for m in chat] == ["user", "assistant"]
+    assert 'class="cite"' in chat[1]["content"]
+    assert "Rationale Invariance" in panel and "<mark" in panel
+    assert turns[1]["record"]["citations"]
+    # the second turn sees the first as plain-text history
+    seen: list[object] = []
+    original = small_pipeline.stream
+
+    def spy(question, history=None, **options):  # type: ignore[no-untyped-def]
+        seen.append(history)
+        return original(question, history, **options)
+
+    small_pipeline.stream = spy
+    *_, last = respond("And what about tokenization speed?", turns, sections, 3, "extractive")
+    assert seen[0] == [
+        {"role": "user", "content": "What does the rationale invariance loss do?"},
+        {"role": "assistant", "content": turns[1]["content"]},
+    ]
+    assert len(last[1]) == 4 and len(last[4]) == 2
+
+
+def test_chat_handler_empty_question_and_errors(small_pipeline) -> None:  # type: ignore[no-untyped-def]
+    from rag.errors import LLMError
+    from rag.ui import build_ui
+
+    respond = _chat_fn(build_ui(small_pipeline))
+    *_, (_, chat, _, turns, _) = respond("   ", [], {}, 3, "extractive")
+    assert "Please type a question" in chat[-1]["content"] and turns[-1]["error"]
+
+    # the LLM is not configured: choosing it gives a readable message, not a stack trace
+    *_, (_, chat, _, turns, sections) = respond("rationale invariance?", [], {}, 3, "llm")
+    assert "no LLM is configured" in chat[-1]["content"] and "Traceback" not in chat[-1]["content"]
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise LLMError("cannot reach http://llm: connection refused")
+        yield  # pragma: no cover
+
+    small_pipeline.stream = broken
+    *_, (_, chat, _, turns, sections) = respond("rationale invariance?", turns, sections, 3, "extractive")
+    assert "cannot reach http://llm" in chat[-1]["content"]
+
+    def crash(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise ZeroDivisionError("boom")
+        yield  # pragma: no cover
+
+    small_pipeline.stream = crash
+    *_, (_, chat, _, turns, _) = respond("rationale invariance?", turns, sections, 3, "extractive")
+    assert "Something went wrong" in chat[-1]["content"] and "ZeroDivisionError" in chat[-1]["content"]
+    assert "boom" not in chat[-1]["content"]
+    assert all(t.get("error") for t in turns), "failed exchanges and notices are never passed on as history"
+    # failed turns are not passed on as history
+    del small_pipeline.stream
+    *_, (_, chat, _, turns, _) = respond("rationale invariance loss", turns, sections, 3, "extractive")
+    assert 'class="cite"' in chat[-1]["content"]
+
+
+def test_llm_failure_mid_answer_falls_back_with_a_readable_message(small_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """An LLM answerer that fails: the banner names the model, the chat shows the error and the extractive answer."""
+    from rag.errors import LLMError
+    from rag.pipeline import Pipeline
+    from rag.ui import build_ui, render_banner
+
+    class FailingLLM:
+        name = "llm:test-model"
+
+        def condense(self, question, history):  # type: ignore[no-untyped-def]
+            return question
+
+        def stream(self, question, retrieved, history):  # type: ignore[no-untyped-def]
+            yield "partial "
+            raise LLMError("cannot reach the LLM at http://127.0.0.1:9 (connection refused); check OPENAI_BASE_URL")
+
+    p = small_pipeline
+    settings = p.settings.model_copy(update={"answerer": "llm"})
+    llm_pipeline = Pipeline(settings, p.store, p.embedder, p.retriever, p.reranker, p.fallback, FailingLLM())
+    assert f"LLM: {settings.llm_model}" in render_banner(llm_pipeline)
+    respond = _chat_fn(build_ui(llm_pipeline))
+    *_, (_, chat, panel, turns, _) = respond("What does the rationale invariance loss do?", [], {}, 3, "llm")
+    message = chat[-1]["content"]
+    assert "The LLM could not answer" in message and "connection refused" in message
+    assert 'class="cite"' in message and "<mark" in panel
+    assert turns[-1]["record"]["citations"]

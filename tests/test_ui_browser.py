@@ -1,0 +1,234 @@
+"""The chat UI in headless Chromium (Debian's /usr/bin/chromium; nothing downloads a browser).
+
+The app runs in a thread over a small temporary index built with the hash embedder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+EVIL_TITLE = "<img src=x onerror=alert(1)>"
+MARKDOWN_TITLE = "**Bold** _claims_ about [links](javascript:alert(3)) in `code`"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)"
+    ),
+]
+
+CORPUS = [
+    {
+        "title": "Domain Generalization via Rationale Invariance",
+        "abstract": "We propose a rationale invariance loss for domain generalization. The loss makes the rationale "
+        "matrices of samples in the same category similar. Code is available at https://github.com/x/RIDG.",
+        "listing_date": "Mar 21",
+    },
+    {
+        "title": "Fast Tokenization for Speech Recognition",
+        "abstract": "We present a tokenizer for speech recognition that runs 3.5x faster than prior work. It is "
+        "evaluated on LibriSpeech. Word error rate drops by 1.2 points.",
+        "listing_date": "Mar 17",
+    },
+    {
+        "title": EVIL_TITLE,
+        "abstract": "Zebra stripe detection with <img src=y onerror=window.__pwned=1> and "
+        "<script>window.__pwned=2</script> inside the abstract. The zebra stripes are counted by ${7*7} {{7*7}}.",
+        "listing_date": "Mar 17",
+    },
+    {
+        "title": MARKDOWN_TITLE,
+        "abstract": "Marmots hibernate in burrows during the long alpine winter. Marmot colonies whistle to warn of "
+        "eagles.",
+        "listing_date": "Mar 18",
+    },
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from conftest import HashEmbedder
+
+    from rag.pipeline import Pipeline
+    from rag.settings import Settings
+    from rag.ui import build_ui, launch
+
+    root = tmp_path_factory.mktemp("ui-app")
+    corpus = root / "small.jsonl"
+    corpus.write_text("\n".join(json.dumps(row) for row in CORPUS) + "\n", encoding="utf-8")
+    settings = Settings(data_dir=root / "data", corpus_paths=[corpus])
+    pipeline = Pipeline.open(settings, embedder=HashEmbedder(), progress=False)
+    demo = build_ui(pipeline, examples=["What does the rationale invariance loss do?"])
+    port = _free_port()
+    launch(demo, port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/", settings.data_dir
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, app_url: tuple[str, Path]) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1400, "height": 950})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(app_url[0], wait_until="domcontentloaded")
+    page.wait_for_selector("#question textarea")
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def ask(page: Any, question: str) -> None:
+    page.fill("#question textarea", question)
+    page.press("#question textarea", "Enter")
+
+
+def test_ask_cite_highlight_and_feedback(page: Any, app_url: tuple[str, Path], tmp_path: Path) -> None:
+    data_dir = app_url[1]
+    question = "What does the rationale invariance loss do?"
+    ask(page, question)
+    page.wait_for_selector("#chat a.cite")
+    page.wait_for_selector(".sources-panel .src-turn.active .src-card")
+    answer_text = page.inner_text("#chat .message-row:has(a.cite)")
+    assert "rationale invariance loss" in answer_text
+    href = page.get_attribute("#chat a.cite >> nth=0", "href")
+    assert href and href.startswith("#src-")
+    turn, marker = href.removeprefix("#src-").split("-")
+    card = page.locator(f'.src-turn.active[data-turn="{turn}"] .src-card[data-markers~="{marker}"]')
+    assert card.count() == 1
+    assert "Domain Generalization via Rationale Invariance" in card.locator(".src-title").inner_text()
+    highlighted = card.locator("mark").first.inner_text()
+    assert "rationale invariance loss" in highlighted
+    assert "supported" in card.locator(".src-verdicts").inner_text()
+    assert card.locator('.src-links a[href="https://github.com/x/RIDG"]').count() == 1
+    assert page.locator(".sources-panel details.src-uncited").count() == 1
+
+    # clicking the marker brings up its card
+    page.click("#chat a.cite >> nth=0")
+    page.wait_for_selector(f'.src-card.flash[data-markers~="{marker}"]')
+
+    # thumbs up -> one JSONL line with the question, the answer and its citations
+    page.locator("#chat button[aria-label='Like']").last.click()
+    page.wait_for_function("document.querySelector('#feedback-status').innerText.includes('saved')")
+    lines = (data_dir / "feedback.jsonl").read_text(encoding="utf-8").splitlines()
+    entry = json.loads(lines[-1])
+    assert entry["vote"] == "up"
+    assert entry["question"] == question
+    assert "rationale invariance loss" in entry["answer"] and f"[{marker}]" in entry["answer"]
+    assert entry["citations"][0]["title"] == "Domain Generalization via Rationale Invariance"
+    assert entry["timestamp"]
+
+    # a follow-up turn, then clear
+    ask(page, "Which tokenizer for speech recognition was evaluated on LibriSpeech?")
+    page.wait_for_selector('.src-turn.active[data-turn="3"] .src-card')
+    assert "Fast Tokenization" in page.inner_text(".src-turn.active")
+    page.screenshot(path=str(tmp_path / "chat.png"), full_page=True)
+    assert (tmp_path / "chat.png").stat().st_size > 10_000
+    page.click("#clear")
+    page.wait_for_function("!document.querySelector('#chat a.cite')")
+    assert page.locator(".sources-panel .src-card").count() == 0
+
+
+def test_corpus_html_and_markdown_render_as_text(page: Any, tmp_path: Path) -> None:
+    dialogs: list[str] = []
+
+    def on_dialog(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    ask(page, "zebra stripe detection")
+    page.wait_for_selector(".sources-panel .src-turn.active .src-card")
+    page.wait_for_selector("#chat a.cite")
+    ask(page, "marmots hibernate in burrows")
+    page.wait_for_selector('.src-turn.active[data-turn="3"] .src-card')
+    page.wait_for_timeout(500)  # let any injected handler fire
+
+    assert dialogs == []
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("#chat img, .sources-panel img").count() == 0
+    assert page.locator(".sources-panel script, #chat script").count() == 0
+    # the zebra answer's sources, shown by clicking its marker
+    page.click("#chat .message-row:has-text('Zebra') a.cite >> nth=0")
+    titles = page.locator(".src-turn.active .src-title").all_inner_texts()
+    assert EVIL_TITLE in titles
+    abstract = page.inner_text(".src-turn.active .src-abstract")
+    assert "<script>window.__pwned=2</script>" in abstract and "${7*7} {{7*7}}" in abstract
+    chat_text = page.inner_text("#chat")
+    assert "<img src=y onerror=window.__pwned=1>" in chat_text
+    # Markdown in a title stays literal
+    page.click("#chat .message-row:has-text('Marmot') a.cite >> nth=0")
+    assert MARKDOWN_TITLE in page.locator(".src-turn.active .src-title").all_inner_texts()
+    assert page.locator(".sources-panel strong, .sources-panel em, .sources-panel code").count() == 0
+    page.screenshot(path=str(tmp_path / "escaping.png"), full_page=True)
+
+
+SCREENSHOT_QUESTION = "Which methods merge models trained by different agents or on different tasks?"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not os.environ.get("RAG_UI_SCREENSHOT"),
+    reason="set RAG_UI_SCREENSHOT=docs/screenshot.png (and RAG_TEST_INDEX=~/.local/share/rag) to regenerate it",
+)
+def test_docs_screenshot(browser: Any, real_pipeline: Any) -> None:
+    """Regenerates the README screenshot: the real UI answering a real question on the real index."""
+    from rag.ui import build_ui, launch
+
+    demo = build_ui(real_pipeline)
+    port = _free_port()
+    launch(demo, port=port, prevent_thread_lock=True, quiet=True)
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+        page.wait_for_selector("#question textarea")
+        ask(page, SCREENSHOT_QUESTION)
+        page.wait_for_selector(".src-turn.active .src-card mark")
+        page.wait_for_timeout(800)
+        page.mouse.move(0, 0)
+        page.screenshot(path=os.environ["RAG_UI_SCREENSHOT"])
+    finally:
+        context.close()
+        demo.close()
