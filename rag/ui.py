@@ -8,247 +8,32 @@ off, so nothing in the corpus is ever interpreted as Markdown or HTML.
 
 from __future__ import annotations
 
-import html
 import logging
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from rag.answer import ABSTENTION
-from rag.chunking import split_sentences
 from rag.errors import RagError
 from rag.feedback import FEEDBACK_FILE, Vote, answer_record, record_feedback
 from rag.pipeline import Pipeline
-from rag.types import Answer, Citation, Hit, Paper, SentenceCheck
+from rag.render import (
+    DEFAULT_EXAMPLES,
+    EMPTY_QUESTION,
+    SEARCHING,
+    active_answerer,
+    esc,
+    render_answer_message,
+    render_banner,
+    render_message,
+    render_notice,
+    render_panel,
+    render_sources,
+)
+from rag.types import Answer
 
 log = logging.getLogger(__name__)
-
-DEFAULT_EXAMPLES = (
-    "How does the rationale invariance paper approach domain generalization?",
-    "What speedup does SeerAttention-R's sparse decoding kernel reach over FlashAttention-3?",
-    "What is subject membership inference in federated learning?",
-    "How does DIMAT merge models trained by decentralized agents?",
-)
-EXTRACTIVE_BANNER = "Extractive mode (offline): answers quote the abstracts verbatim"
-LLM_HELP = (
-    "To use an LLM, set <code>OPENAI_API_KEY</code> (and <code>OPENAI_BASE_URL</code> for vLLM, Ollama, "
-    "llama.cpp or another OpenAI-compatible server) and pick the model with <code>RAG_LLM_MODEL</code>, "
-    "then restart the app."
-)
-SEARCHING = '<span class="rag-meta">Searching the papers…</span>'
-EMPTY_QUESTION = "Please type a question about the papers first."
-PANEL_PLACEHOLDER = (
-    '<div class="src-empty">Ask a question: the papers cited in the answer appear here, '
-    "with the quoted sentences highlighted. Click a marker like <b>[1]</b> in an answer to jump to its source.</div>"
-)
-VERDICT_LABELS = {"supported": "supported", "weak": "weakly supported", "unsupported": "not supported"}
-
-_MARKERS = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
-_ESCAPES = {"{": "&#123;", "}": "&#125;", "$": "&#36;", "`": "&#96;", "\\": "&#92;"}
-
-
-def esc(text: object) -> str:
-    """HTML-escape text (quotes included), plus the characters template engines and Markdown act on."""
-    escaped = html.escape(str(text), quote=True)
-    return "".join(_ESCAPES.get(ch, ch) for ch in escaped)
-
-
-def _safe_url(url: str) -> str | None:
-    return url if re.match(r"https?://[^\s<>\"']+$", url) else None
-
-
-# ---------------------------------------------------------------------------------------------- chat messages
-
-
-def render_message(text: str, turn: int) -> str:
-    """Answer text as safe HTML: escaped, with each ``[n]`` marker a link to source card ``n`` of this turn."""
-    out: list[str] = []
-    last = 0
-    for match in _MARKERS.finditer(text):
-        out.append(esc(text[last : match.start()]))
-        numbers = [int(n) for n in match.group(1).split(",")]
-        links = ", ".join(f'<a class="cite" href="#src-{turn}-{n}" title="Show source {n}">{n}</a>' for n in numbers)
-        out.append(f'<span class="cite-group">[{links}]</span>')
-        last = match.end()
-    out.append(esc(text[last:]))
-    return "".join(out).replace("\n", "<br>")
-
-
-def render_notice(text: str, kind: str = "error") -> str:
-    """A readable notice in the chat (errors, empty question): escaped, never a stack trace."""
-    label = "Error:" if kind == "error" else "Note:"
-    return f'<div class="rag-notice rag-{esc(kind)}"><b>{label}</b> {esc(text)}</div>'
-
-
-def render_answer_message(answer: Answer, turn: int) -> str:
-    parts = []
-    if answer.error:
-        parts.append(render_notice(f"The LLM could not answer ({answer.error}). Showing the extractive answer."))
-    parts.append(render_message(answer.text, turn))
-    if answer.abstained:
-        parts.append('<div class="rag-meta">No paper in the corpus was close enough to answer from.</div>')
-    return "".join(parts)
-
-
-# ---------------------------------------------------------------------------------------------- source cards
-
-
-def highlight_abstract(abstract: str, marks: Mapping[int, Sequence[int]]) -> str:
-    """The abstract as escaped HTML with sentence ``i`` wrapped in ``<mark>`` when ``i`` is in ``marks``
-    (sentence index -> citation markers), using ``split_sentences`` spans like ``Citation.sentence_indices``."""
-    spans = split_sentences(abstract)
-    out: list[str] = []
-    last = 0
-    for i, span in enumerate(spans):
-        if i not in marks:
-            continue
-        out.append(esc(abstract[last : span.start]))
-        markers = " ".join(str(m) for m in marks[i])
-        sentence = esc(abstract[span.start : span.end])
-        out.append(f'<mark class="cited" data-sentence="{i}" data-cite="{markers}">{sentence}</mark>')
-        last = span.end
-    out.append(esc(abstract[last:]))
-    return "".join(out)
-
-
-def _links(paper: Paper) -> str:
-    urls = [u for u in (_safe_url(u) for u in paper.urls) if u]
-    if not urls:
-        return ""
-    items = " ".join(
-        f'<a href="{esc(u)}" target="_blank" rel="noopener noreferrer nofollow">{esc(u)}</a>' for u in urls
-    )
-    return f'<div class="src-links">Code / links: {items}</div>'
-
-
-def _meta(paper: Paper) -> str:
-    date = f"Listed {esc(paper.listing_date)}" if paper.listing_date else "Listing date unknown"
-    return f'<div class="src-meta">{date}</div>'
-
-
-def _verdict(verdict: str, support: float | None = None) -> str:
-    label = VERDICT_LABELS.get(verdict, verdict)
-    score = f" ({support:.2f})" if support is not None else ""
-    return f'<span class="verdict v-{esc(verdict)}">{esc(label)}{score}</span>'
-
-
-def render_cited_card(paper: Paper, citations: Sequence[Citation], checks: Sequence[SentenceCheck], turn: int) -> str:
-    """One card for a cited paper: title, date, abstract with the cited sentences in ``<mark>``, links, and the
-    support verdict of each citation and of each answer sentence citing it."""
-    markers = [c.marker for c in citations]
-    marks: dict[int, list[int]] = {}
-    for c in citations:
-        for i in c.sentence_indices:
-            marks.setdefault(i, []).append(c.marker)
-    badges = "".join(f'<span class="marker" id="src-{turn}-{m}">[{m}]</span>' for m in markers)
-    rows = []
-    n_sentences = len(split_sentences(paper.abstract))
-    for c in citations:
-        where = ", ".join(str(i + 1) for i in c.sentence_indices if 0 <= i < n_sentences) or "?"
-        rows.append(f"<li><b>[{c.marker}]</b> sentence {esc(where)}: {_verdict(c.verdict, c.support)}</li>")
-        for check in checks:
-            if c.marker in check.markers:
-                reason = f' <span class="reason">{esc(check.reason)}</span>' if check.reason else ""
-                said = check.text if len(check.text) <= 90 else check.text[:88].rstrip() + "…"
-                rows.append(
-                    f'<li class="check" title="{esc(check.text)}">answer: “{esc(said)}” '
-                    f"{_verdict(check.verdict, check.support)}{reason}</li>"
-                )
-    return (
-        f'<article class="src-card" data-turn="{turn}" data-markers="{" ".join(map(str, markers))}" '
-        f'data-paper="{esc(paper.id)}">'
-        f'<div class="src-head">{badges}<h4 class="src-title">{esc(paper.title)}</h4></div>'
-        f"{_meta(paper)}"
-        f'<p class="src-abstract">{highlight_abstract(paper.abstract, marks)}</p>'
-        f"{_links(paper)}"
-        f'<ul class="src-verdicts">{"".join(rows)}</ul>'
-        "</article>"
-    )
-
-
-def render_uncited_card(hit: Hit) -> str:
-    paper = hit.paper
-    return (
-        f'<article class="src-card uncited" data-paper="{esc(paper.id)}">'
-        f'<h4 class="src-title">{esc(paper.title)}</h4>{_meta(paper)}'
-        f'<p class="src-abstract">{esc(paper.abstract)}</p>{_links(paper)}</article>'
-    )
-
-
-def render_sources(answer: Answer, turn: int, *, active: bool = True) -> str:
-    """The sources of one answer: a card per cited paper (in marker order), then the retrieved but uncited
-    papers collapsed in a ``<details>``."""
-    by_paper: dict[str, list[Citation]] = {}
-    papers: dict[str, Paper] = {}
-    for c in sorted(answer.citations, key=lambda c: c.marker):
-        by_paper.setdefault(c.paper.id, []).append(c)
-        papers[c.paper.id] = c.paper
-    cards = [render_cited_card(papers[pid], cites, answer.checks, turn) for pid, cites in by_paper.items()]
-    uncited = [h for h in answer.hits if h.paper.id not in by_paper]
-    body = "".join(cards)
-    if not cards:
-        reason = "The answer abstained: " if answer.abstained or answer.text.strip() == ABSTENTION else ""
-        body = f'<div class="src-empty">{reason}No source is cited in this answer.</div>'
-    if uncited:
-        n = len(uncited)
-        body += (
-            f'<details class="src-uncited"><summary>{n} more retrieved paper{"s" if n != 1 else ""} '
-            f"(not cited)</summary>{''.join(render_uncited_card(h) for h in uncited)}</details>"
-        )
-    return render_section(answer.question, body, turn, active=active)
-
-
-def render_section(question: str, body: str, turn: int, *, active: bool = True) -> str:
-    cls = "src-turn active" if active else "src-turn"
-    head = f'<div class="src-q">Sources for “{esc(question)}”</div>'
-    return f'<section class="{cls}" data-turn="{turn}">{head}{body}</section>'
-
-
-def render_panel(sections: Mapping[int, str] | Sequence[tuple[int, str]], pending: str | None = None) -> str:
-    """All answers' source sections (only the latest shown; clicking an older marker shows its own), or a
-    'finding sources' placeholder while an answer streams."""
-    items = sorted(sections.items() if isinstance(sections, Mapping) else sections)
-    if not items and pending is None:
-        return f'<div class="sources-panel">{PANEL_PLACEHOLDER}</div>'
-    parts = []
-    for i, (_, section) in enumerate(items):
-        is_last = i == len(items) - 1 and pending is None
-        parts.append(section if is_last else section.replace('class="src-turn active"', 'class="src-turn"', 1))
-    if pending is not None:
-        parts.append(
-            f'<section class="src-turn active pending"><div class="src-q">Finding sources for “{esc(pending)}”…'
-            "</div></section>"
-        )
-    return f'<div class="sources-panel">{"".join(parts)}</div>'
-
-
-# ---------------------------------------------------------------------------------------------- banner, settings
-
-
-def active_answerer(pipeline: Pipeline) -> str:
-    """'llm' or 'extractive': the answerer used when the user does not choose."""
-    return "llm" if pipeline.llm_answerer is not None and pipeline.answerer is pipeline.llm_answerer else "extractive"
-
-
-def render_banner(pipeline: Pipeline) -> str:
-    if active_answerer(pipeline) == "llm":
-        mode = f"LLM: {esc(pipeline.settings.llm_model)}"
-        help_text = "Switch to the extractive answerer in Settings to quote the abstracts verbatim."
-    else:
-        mode = EXTRACTIVE_BANNER
-        help_text = LLM_HELP
-    n = len(pipeline.papers)
-    return (
-        '<div class="rag-banner"><div class="rag-title">Ask the ML papers</div>'
-        f'<div class="rag-mode"><b>{mode}</b> · {n} paper abstracts indexed</div>'
-        f'<div class="rag-help">{help_text}</div></div>'
-    )
-
-
-# ---------------------------------------------------------------------------------------------- app
 
 CSS = """
 .rag-banner { padding: 12px 16px; border-radius: 10px; background: var(--background-fill-secondary);

@@ -10,8 +10,7 @@ import pytest
 
 from rag.chunking import split_sentences
 from rag.feedback import answer_record, feedback_path, record_feedback
-from rag.types import Answer, Citation, Hit, Paper, SentenceCheck
-from rag.ui import (
+from rag.render import (
     EXTRACTIVE_BANNER,
     esc,
     highlight_abstract,
@@ -20,6 +19,7 @@ from rag.ui import (
     render_panel,
     render_sources,
 )
+from rag.types import Answer, Citation, Hit, Paper, SentenceCheck
 
 EVIL_TITLE = "<img src=x onerror=alert(1)>"
 
@@ -199,7 +199,8 @@ def _chat_fn(demo, api_name: str = "chat"):  # type: ignore[no-untyped-def]
 
 
 def test_chat_handler_streams_cites_and_keeps_history(small_pipeline) -> None:  # type: ignore[no-untyped-def]
-    from rag.ui import build_ui, render_banner
+    from rag.render import render_banner
+    from rag.ui import build_ui
 
     assert EXTRACTIVE_BANNER in render_banner(small_pipeline)
     assert "OPENAI_API_KEY" in render_banner(small_pipeline)
@@ -269,7 +270,8 @@ def test_llm_failure_mid_answer_falls_back_with_a_readable_message(small_pipelin
     """An LLM answerer that fails: the banner names the model, the chat shows the error and the extractive answer."""
     from rag.errors import LLMError
     from rag.pipeline import Pipeline
-    from rag.ui import build_ui, render_banner
+    from rag.render import render_banner
+    from rag.ui import build_ui
 
     class FailingLLM:
         name = "llm:test-model"
