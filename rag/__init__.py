@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rag.errors import ConfigError, CorpusError, IndexNotReadyError, LLMError, QueryError, RagError
-from rag.types import Answer, Citation, Chunk, Hit, Paper, Retrieved
+from rag.types import Answer, Chunk, Citation, Hit, Paper, Retrieved
 
 if TYPE_CHECKING:
     from rag.pipeline import Pipeline

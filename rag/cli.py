@@ -30,7 +30,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from rag.embeddings import make_embedder
     from rag.llm import make_client
     from rag.pipeline import build_index
-    from rag.store import Store, make_client as make_chroma
+    from rag.store import Store
+    from rag.store import make_client as make_chroma
 
     settings = _settings()
     embedder = make_embedder(settings, make_client(settings))
@@ -43,7 +44,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     from rag.embeddings import MiniLMEmbedder
-    from rag.store import Store, make_client as make_chroma
+    from rag.store import Store
+    from rag.store import make_client as make_chroma
 
     settings = _settings()
     name = MiniLMEmbedder.name if settings.embedder == "minilm" else f"openai-{settings.openai_embedding_model}"

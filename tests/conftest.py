@@ -14,8 +14,8 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from rag.keyword import tokenize  # noqa: E402
-from rag.types import Paper  # noqa: E402
+from rag.keyword import tokenize
+from rag.types import Paper
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
