@@ -1,0 +1,79 @@
+"""Warm extractive ``ask`` latency over the dev questions, against warm search latency, in one process.
+
+The pipeline is opened once (models and index loaded), every question is asked once to warm up, then
+each round times, per dev question, ``Pipeline.search`` (embed + retrieve + rerank) and
+``Pipeline.ask(answerer="extractive")`` (condense + the same search + answer + citation check),
+interleaved so that load from other processes hits both alike. Prints a Markdown table with p50/p95;
+the goal is ask p50 <= 150 ms. Uses ``RAG_DATA_DIR`` (copy the index first: ``ask`` never writes, but
+opening an empty dir builds one).
+
+    HF_HUB_OFFLINE=1 RAG_DATA_DIR=/tmp/idx-ans python benchmarks/bench_ask.py --rounds 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from rag.pipeline import Pipeline
+from rag.settings import Settings
+
+DEV = Path(__file__).resolve().parent.parent / "evals" / "dev.jsonl"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=2, help="timed passes over the dev questions")
+    parser.add_argument("--limit", type=int, default=0, help="only the first N questions (0: all)")
+    args = parser.parse_args()
+    items = [json.loads(line) for line in DEV.read_text().splitlines() if line.strip()]
+    if args.limit:
+        items = items[: args.limit]
+    started = time.perf_counter()
+    pipeline = Pipeline.open(Settings(), progress=False)
+    opened = time.perf_counter() - started
+    for item in items:  # warm-up: caches, lazy imports, first-call costs
+        pipeline.ask(item["question"], item["history"], answerer="extractive")
+    search_ms: list[float] = []
+    ask_ms: list[float] = []
+    stages: dict[str, list[float]] = {}
+    abstained = 0
+    for _ in range(args.rounds):
+        for item in items:
+            standalone = pipeline.fallback.condense(item["question"], item["history"])
+            t0 = time.perf_counter()
+            pipeline.search(standalone, pipeline.settings.top_k)
+            search_ms.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            answer = pipeline.ask(item["question"], item["history"], answerer="extractive")
+            ask_ms.append((time.perf_counter() - t0) * 1000)
+            abstained += answer.abstained
+            for stage, seconds in answer.timings.items():
+                stages.setdefault(stage, []).append(seconds * 1000)
+    p50_ask, p50_search = statistics.median(ask_ms), statistics.median(search_ms)
+    print(f"Pipeline.open: {opened:.1f} s; {len(items)} questions x {args.rounds} rounds; "
+          f"{abstained}/{len(ask_ms)} answers abstained\n")
+    print("| what | p50 ms | p95 ms |")
+    print("|---|---:|---:|")
+    print(f"| search (warm) | {p50_search:.1f} | {percentile(search_ms, 0.95):.1f} |")
+    print(f"| ask, extractive (warm) | {p50_ask:.1f} | {percentile(ask_ms, 0.95):.1f} |")
+    for stage, values in stages.items():
+        print(f"| - stage {stage} | {statistics.median(values):.1f} | {percentile(values, 0.95):.1f} |")
+    print(f"\nask/search p50 ratio: {p50_ask / p50_search:.2f}; goal ask p50 <= 150 ms: "
+          f"{'met' if p50_ask <= 150 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

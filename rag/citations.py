@@ -1,0 +1,364 @@
+"""Citation markers in answer text: parsing, renumbering, and checking each sentence against its sources.
+
+Both answerers run their text through ``check_answer``: markers are normalised to ``[n]``, renumbered
+by first use, markers that point at nothing retrieved are removed and reported, and every sentence is
+checked against the abstracts it cites.
+
+The support score is a **proxy** for entailment (no NLI model is available offline): it combines the
+share of the sentence's content words found in the cited abstracts with the best embedding similarity
+between the sentence and one sentence of a cited abstract. A sentence that quotes its source verbatim
+is supported by construction; a number that appears in no cited abstract makes a sentence unsupported.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.chunking import split_sentences
+from rag.embeddings import Embedder
+from rag.keyword import tokenize
+from rag.types import Citation, Paper, SentenceCheck, Verdict
+
+SUPPORTED = 0.62
+"""Support proxy at or above which a sentence counts as supported."""
+WEAK = 0.45
+"""Support proxy at or above which a sentence counts as weakly supported (below: unsupported)."""
+
+_NUM = r"\d{1,3}"
+_LIST = rf"{_NUM}(?:\s*[-–—]\s*{_NUM})?(?:\s*[,;]\s*{_NUM}(?:\s*[-–—]\s*{_NUM})?)*"
+# [1] [1, 2] [1-3] [Source 1] 【1】 ... and "(1)" only where it closes a clause (not "(1) first, (2) second").
+MARKER = re.compile(
+    rf"\[\s*(?:(?:sources?|refs?|papers?)\s*)?(?P<sq>{_LIST})\s*\]"
+    rf"|【\s*(?P<cjk>{_LIST})\s*】"
+    rf"|\(\s*(?P<par>{_LIST})\s*\)(?=\s*(?:[.,;:!?]|$|\[|【|\(\s*\d))",
+    re.IGNORECASE | re.MULTILINE,
+)
+_NUMBER = re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)*")
+_SENT_END = re.compile(r"([.!?][\"'”’)\]]*)(\s+)(?=[\"'“‘(\[]?[A-Z0-9])")
+_NEXT_SENTENCE = re.compile(r"\s+[\"'“‘(]?[A-Z0-9]")
+_TAIL = re.compile(rf"(?:[ \t]*(?:{MARKER.pattern}))+", re.IGNORECASE)
+_ABBREVIATIONS = frozenset(
+    ["e.g", "i.e", "al", "cf", "vs", "etc", "fig", "figs", "eq", "eqs", "sec", "secs", "no", "nos", "approx",
+     "resp", "dr", "prof", "mr", "ms", "st", "ca", "viz", "incl"]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Marker:
+    """One citation marker in a text: where it is and the source numbers it names."""
+
+    start: int
+    end: int
+    numbers: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """An answer text after checking: renumbered markers, the cited sources and per-sentence verdicts."""
+
+    text: str
+    citations: tuple[Citation, ...]
+    checks: tuple[SentenceCheck, ...]
+    removed_markers: tuple[int, ...]
+
+
+def _expand(numbers: str) -> tuple[int, ...]:
+    out: list[int] = []
+    for part in re.split(r"\s*[,;]\s*", numbers.strip()):
+        bounds = re.split(r"\s*[-–—]\s*", part)
+        if len(bounds) == 2:
+            lo, hi = int(bounds[0]), int(bounds[1])
+            if lo <= hi and hi - lo <= 20:
+                out.extend(range(lo, hi + 1))
+            else:
+                out.extend((lo, hi))
+        elif part:
+            out.append(int(part))
+    return tuple(dict.fromkeys(out))
+
+
+def parse_markers(text: str) -> list[Marker]:
+    """Every citation marker of ``text``: ``[n]``, ``[n, m]``, ``[n-m]``, ``【n】`` and clause-final ``(n)``."""
+    markers = []
+    for match in MARKER.finditer(text):
+        numbers = match.group("sq") or match.group("cjk") or match.group("par") or ""
+        markers.append(Marker(match.start(), match.end(), _expand(numbers)))
+    return markers
+
+
+def strip_markers(text: str) -> str:
+    """The text without any citation marker (and without the space before one)."""
+    out = MARKER.sub("", text)
+    out = re.sub(r"[ \t]+([.,;:!?])", r"\1", out)
+    return re.sub(r"[ \t]{2,}", " ", out).strip()
+
+
+def numbers_in(text: str) -> set[str]:
+    """Numbers of a text, normalised (``1,000`` -> ``1000``), ignoring citation markers."""
+    return {n.replace(",", "") for n in _NUMBER.findall(strip_markers(text))}
+
+
+def normalise(text: str) -> str:
+    """Lower-case, whitespace-collapsed text for verbatim comparisons."""
+    return " ".join(text.lower().split())
+
+
+def renumber(text: str, n_sources: int) -> tuple[str, list[int], tuple[int, ...]]:
+    """Markers rewritten as ``[a]``/``[a, b]`` with sources numbered by first use.
+
+    Returns the new text, ``order`` (``order[i]`` is the original number of new marker ``i + 1``) and the
+    original numbers that pointed at no source (``< 1`` or ``> n_sources``), which are removed."""
+    order: list[int] = []
+    removed: list[int] = []
+    pieces: list[str] = []
+    last = 0
+    for marker in parse_markers(text):
+        pieces.append(text[last : marker.start])
+        last = marker.end
+        new: list[int] = []
+        for number in marker.numbers:
+            if not 1 <= number <= n_sources:
+                removed.append(number)
+                continue
+            if number not in order:
+                order.append(number)
+            position = order.index(number) + 1
+            if position not in new:
+                new.append(position)
+        if new:
+            pieces.append("[" + ", ".join(str(n) for n in sorted(new)) + "]")
+        elif pieces:
+            pieces[-1] = pieces[-1].rstrip(" \t")
+    pieces.append(text[last:])
+    out = "".join(pieces)
+    out = re.sub(r"[ \t]+([.,;:!?])", r"\1", out)
+    out = re.sub(r"\]\[", "] [", out)
+    return out, order, tuple(dict.fromkeys(removed))
+
+
+def _is_abbreviation(before: str) -> bool:
+    words = before.split()
+    if not words:
+        return False
+    word = words[-1].lower().rstrip(".").lstrip("([\"'")
+    return word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())
+
+
+def answer_sentences(text: str) -> list[str]:
+    """Sentences of an answer, each keeping the markers that follow it (``"A claim. [1] Next"`` gives
+    ``"A claim. [1]"`` and ``"Next"``). Lines (list items) are split first."""
+    out: list[str] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        start = 0
+        for match in _SENT_END.finditer(line):
+            if match.start() < start or _is_abbreviation(line[start : match.start()]):
+                continue
+            end = match.end(1)
+            tail = _TAIL.match(line, end)
+            if tail:
+                end = tail.end()
+            piece = line[start:end].strip()
+            if piece:
+                out.append(piece)
+            start = end
+        piece = line[start:].strip()
+        if piece:
+            out.append(piece)
+    out = [part for piece in out for part in _split_after_markers(piece)]
+    merged: list[str] = []
+    for piece in out:  # a piece that is only markers belongs to the sentence before it
+        if merged and not strip_markers(piece):
+            merged[-1] = f"{merged[-1]} {piece}"
+        else:
+            merged.append(piece)
+    return merged
+
+
+def _split_after_markers(piece: str) -> list[str]:
+    """``"claim [1] Next claim [2]"`` (no period after a marker) -> two sentences."""
+    parts, start = [], 0
+    for marker in MARKER.finditer(piece):
+        if _NEXT_SENTENCE.match(piece, marker.end()):
+            parts.append(piece[start : marker.end()].strip())
+            start = marker.end()
+    parts.append(piece[start:].strip())
+    return [p for p in parts if p]
+
+
+def _list_label(line: str, titles: Sequence[str]) -> str:
+    """The ``- Title: `` prefix of a list line naming one of ``titles`` (else "")."""
+    match = re.match(r"\s*[-*•]\s+", line)
+    if not match:
+        return ""
+    body = line[match.end() :]
+    for title in sorted(titles, key=len, reverse=True):
+        clean = " ".join(title.split())
+        if clean and body.startswith(clean):
+            rest = re.match(r"\s*[:—–-]\s*", body[len(clean) :])
+            return line[: match.end() + len(clean) + (rest.end() if rest else 0)]
+    return ""
+
+
+def _cited_sentences(text: str, titles: Sequence[str] = ()) -> list[tuple[str, tuple[int, ...], bool]]:
+    """``(sentence, markers, inherited)`` for each sentence; a sentence without markers takes those of
+    the next cited sentence of the same paragraph (``"Claim A. Claim B [1]."`` cites [1] for both).
+    A list line ``- Title: quote`` keeps its title whole (titles may hold "?" or ".")."""
+    out: list[tuple[str, tuple[int, ...], bool]] = []
+    for paragraph in re.split(r"\n", text):
+        pending: list[str] = []
+        label = _list_label(paragraph, titles)
+        pieces = answer_sentences(paragraph[len(label) :])
+        if label and pieces:
+            pieces[0] = f"{label.strip()} {pieces[0]}"
+        elif label:
+            pieces = [label.strip()]
+        for sentence in pieces:
+            markers = tuple(dict.fromkeys(n for m in parse_markers(sentence) for n in m.numbers))
+            if not markers:
+                pending.append(sentence)
+                continue
+            out.extend((p, markers, True) for p in pending)
+            pending = []
+            out.append((sentence, markers, False))
+        out.extend((p, (), False) for p in pending)
+    return out
+
+
+def _content(text: str) -> set[str]:
+    return set(tokenize(text))
+
+
+def _verdict(support: float) -> Verdict:
+    if support >= SUPPORTED:
+        return "supported"
+    if support >= WEAK:
+        return "weak"
+    return "unsupported"
+
+
+def _strip_list_prefix(sentence: str, papers: Sequence[Paper]) -> str:
+    """``- Title: quote`` -> ``quote`` when ``Title`` is one of the cited papers' titles."""
+    body = sentence.lstrip("-*• ").strip()
+    for paper in papers:
+        title = " ".join(paper.title.split())
+        if title and body.lower().startswith(title.lower()):
+            rest = body[len(title) :].lstrip(" :—–-").strip()
+            return rest or body
+    return body
+
+
+@dataclass(slots=True)
+class _SourceView:
+    paper: Paper
+    sentences: list[str]
+    normalised: list[str]
+    content: set[str]
+    numbers: set[str]
+    vectors: np.ndarray | None = None
+
+
+def check_answer(
+    text: str,
+    sources: Sequence[Paper],
+    embedder: Embedder | None = None,
+    *,
+    require_citations: bool = True,
+) -> Checked:
+    """Renumber ``text``'s markers by first use, drop those pointing past ``sources`` (reported in
+    ``removed_markers``), and give every sentence a verdict against the sources it cites.
+
+    A sentence is *supported* when it quotes a cited abstract verbatim, or when its support proxy
+    (mean of content-word overlap with the cited abstracts and the best sentence-embedding similarity)
+    is at least ``SUPPORTED``; *weak* at least ``WEAK``; otherwise, or when a number in it appears in no
+    cited abstract or title, or when it cites nothing (and ``require_citations``), *unsupported*."""
+    new_text, order, removed = renumber(text, len(sources))
+    cited = [sources[n - 1] for n in order]
+    views: list[_SourceView] = []
+    for paper in cited:
+        sents = [paper.abstract[s.start : s.end] for s in split_sentences(paper.abstract)] or [paper.abstract]
+        views.append(
+            _SourceView(
+                paper,
+                sents,
+                [normalise(s) for s in sents],
+                _content(f"{paper.title} {paper.abstract}"),
+                numbers_in(f"{paper.title} {paper.abstract}"),
+            )
+        )
+    checks: list[SentenceCheck] = []
+    # per cited source: best support, supporting abstract sentence indices
+    source_support = [0.0] * len(views)
+    source_quotes: list[list[int]] = [[] for _ in views]
+    for sentence, markers, inherited in _cited_sentences(new_text, [p.title for p in sources]):
+        claim = strip_markers(sentence)
+        if not claim or not re.search(r"[A-Za-z0-9]", claim):
+            continue
+        if not markers:
+            checks.append(
+                SentenceCheck(claim, (), "unsupported" if require_citations else "weak", 0.0, "cites no source")
+            )
+            continue
+        note = " (markers of the next sentence)" if inherited else ""
+        mine = [views[n - 1] for n in markers]
+        body = _strip_list_prefix(claim, [v.paper for v in mine])
+        quoted = normalise(body.rstrip(" .")) if body else ""
+        verbatim = [
+            (k, i)
+            for k, v in zip(markers, mine, strict=True)
+            for i, s in enumerate(v.normalised)
+            if quoted and quoted in s
+        ]
+        if verbatim or (quoted and any(quoted in normalise(v.paper.abstract) for v in mine)):
+            for k, i in verbatim:
+                source_support[k - 1] = max(source_support[k - 1], 1.0)
+                if i not in source_quotes[k - 1]:
+                    source_quotes[k - 1].append(i)
+            if not verbatim:
+                for k in markers:
+                    source_support[k - 1] = max(source_support[k - 1], 1.0)
+            checks.append(SentenceCheck(claim, markers, "supported", 1.0, "verbatim quote" + note))
+            continue
+        missing = sorted(numbers_in(body) - set().union(*(v.numbers for v in mine)))
+        words = _content(body)
+        overlap = len(words & set().union(*(v.content for v in mine))) / len(words) if words else 0.0
+        best_sim, per_source = 0.0, []
+        if embedder is not None:
+            qvec = np.asarray(embedder.embed([body])[0], dtype=np.float32)
+            for v in mine:
+                if v.vectors is None:
+                    v.vectors = np.asarray(embedder.embed(v.sentences), dtype=np.float32)
+                sims = v.vectors @ qvec
+                i = int(np.argmax(sims))
+                per_source.append((float(sims[i]), i))
+            best_sim = max(s for s, _ in per_source)
+        else:
+            for v in mine:
+                scores = [len(words & _content(s)) / len(words) if words else 0.0 for s in v.sentences]
+                i = int(np.argmax(scores))
+                per_source.append((scores[i], i))
+            best_sim = max(s for s, _ in per_source)
+        support = round(0.5 * overlap + 0.5 * best_sim, 4)
+        verdict = _verdict(support)
+        reason = f"word overlap {overlap:.2f}, best-sentence similarity {best_sim:.2f}"
+        if missing:
+            verdict, reason = "unsupported", f"numbers not in the cited abstracts: {', '.join(missing)}"
+        checks.append(SentenceCheck(claim, markers, verdict, support, reason + note))
+        for k, (sim, i) in zip(markers, per_source, strict=True):
+            own = 0.5 * overlap + 0.5 * sim
+            if missing:
+                own = min(own, WEAK - 0.01)
+            source_support[k - 1] = max(source_support[k - 1], own)
+            if i not in source_quotes[k - 1] and sim > 0:
+                source_quotes[k - 1].append(i)
+    citations = []
+    for position, view in enumerate(views, start=1):
+        indices = tuple(sorted(source_quotes[position - 1]))
+        quote = " ".join(view.sentences[i] for i in indices)
+        support = round(source_support[position - 1], 4)
+        citations.append(Citation(position, view.paper, quote, indices, _verdict(support), support))
+    return Checked(new_text, tuple(citations), tuple(checks), removed)

@@ -1,0 +1,320 @@
+"""The LLM answerer at the HTTP wire: respx intercepts the ``openai`` client's httpx requests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from rag.answer import ABSTENTION, ExtractiveAnswerer
+from rag.errors import LLMError
+from rag.llm import LLMAnswerer, estimate_cost, make_client, pack_sources
+from rag.pipeline import Pipeline
+from rag.settings import Settings
+from rag.types import Answer, Hit, Paper, Retrieved
+from tests.conftest import SMALL_PAPERS, HashEmbedder
+
+BASE = "http://llm.test/v1"
+SAE, RIDG, SPEECH, GNN = SMALL_PAPERS
+PAPERS = [SAE, RIDG, SPEECH, GNN, SMALL_PAPERS[0].__class__("p5", "Fifth Paper on Nothing", "Nothing here at all.")]
+
+
+def settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {"openai_base_url": BASE, "openai_api_key": "sk-test", "llm_max_retries": 2}
+    values.update(overrides)
+    return Settings(**values)
+
+
+def hits(papers: Sequence[Paper] = PAPERS) -> tuple[Hit, ...]:
+    return tuple(
+        Hit(p, 1.0 - 0.1 * i, p.abstract.split(". ")[0], 0, 0.5, sentence_scores=(0.5,) * 3)
+        for i, p in enumerate(papers)
+    )
+
+
+def retrieved(query: str = "What do sparse autoencoders find?", papers: Sequence[Paper] = PAPERS) -> Retrieved:
+    return Retrieved(query, hits(papers), 0.9, False)
+
+
+def sse(*deltas: str, usage: dict[str, int] | None = None) -> httpx.Response:
+    events = []
+    for delta in deltas:
+        chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "m",
+                 "choices": [{"index": 0, "delta": {"content": delta}, "finish_reason": None}]}
+        events.append(f"data: {json.dumps(chunk)}\n\n")
+    if usage is not None:
+        chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "m", "choices": [],
+                 "usage": {**usage, "total_tokens": sum(usage.values())}}
+        events.append(f"data: {json.dumps(chunk)}\n\n")
+    events.append("data: [DONE]\n\n")
+    return httpx.Response(200, headers={"content-type": "text/event-stream"}, content="".join(events).encode())
+
+
+def completion(text: str) -> httpx.Response:
+    return httpx.Response(200, json={
+        "id": "c2", "object": "chat.completion", "created": 0, "model": "m",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 50, "completion_tokens": 10, "total_tokens": 60},
+    })
+
+
+def error(status: int, message: str, code: str | None = None) -> httpx.Response:
+    return httpx.Response(status, json={"error": {"message": message, "type": "invalid_request_error", "code": code}})
+
+
+def answerer(s: Settings | None = None, sleeps: list[float] | None = None) -> LLMAnswerer:
+    s = s or settings()
+    record = sleeps if sleeps is not None else []
+    return LLMAnswerer(s, make_client(s), HashEmbedder(), sleep=record.append)
+
+
+def run(a: LLMAnswerer, r: Retrieved | None = None, history: Sequence[dict[str, str]] = ()) -> tuple[list[str], Answer]:
+    items = list(a.stream("What do sparse autoencoders find?", r or retrieved(), list(history)))
+    final = items[-1]
+    assert isinstance(final, Answer)
+    return [i for i in items[:-1] if isinstance(i, str)], final
+
+
+@pytest.fixture
+def llm() -> Iterator[respx.MockRouter]:
+    with respx.mock(base_url=BASE, assert_all_called=False) as mock:
+        yield mock
+
+
+def test_streamed_answer_with_citations_assembles(llm: respx.MockRouter) -> None:
+    deltas = ["SAE features explain 42.5% ", "of the variance [1]. ", "It is evaluated on LibriSpeech [3]."]
+    response = sse(*deltas, usage={"prompt_tokens": 900, "completion_tokens": 30})
+    route = llm.post("/chat/completions").mock(return_value=response)
+    texts, answer = run(answerer())
+    assert route.called  # respx intercepted the openai client
+    assert texts == deltas
+    assert answer.text == "SAE features explain 42.5% of the variance [1]. It is evaluated on LibriSpeech [2]."
+    assert [c.paper.title for c in answer.citations] == [SAE.title, SPEECH.title]
+    assert [c.marker for c in answer.citations] == [1, 2]
+    assert [c.verdict for c in answer.checks] == ["supported", "supported"]
+    assert answer.citations[1].quote == "It is evaluated on LibriSpeech."
+    assert not answer.abstained and answer.answerer == "llm:gpt-4o-mini"
+    assert answer.usage.prompt_tokens == 900 and answer.usage.completion_tokens == 30
+    assert answer.usage.cost_usd == pytest.approx(estimate_cost("gpt-4o-mini", 900, 30)) and answer.usage.cost_usd > 0
+
+
+def test_request_carries_numbered_sources_and_settings(llm: respx.MockRouter) -> None:
+    route = llm.post("/chat/completions").mock(return_value=sse("SAE features explain 42.5% of the variance [1]."))
+    run(answerer())
+    body = json.loads(route.calls.last.request.content)
+    assert body["model"] == "gpt-4o-mini" and body["stream"] is True
+    assert body["messages"][0]["role"] == "system" and ABSTENTION in body["messages"][0]["content"]
+    user = body["messages"][-1]["content"]
+    for n, paper in enumerate(PAPERS, start=1):
+        assert f"[{n}] {paper.title}" in user
+    assert SAE.abstract in user
+    assert route.calls.last.request.headers["authorization"] == "Bearer sk-test"
+
+
+def test_sources_are_packed_to_the_token_budget() -> None:
+    text, n = pack_sources(hits(), 200)
+    assert 1 <= n < len(PAPERS)
+    assert f"[{n}] " in text and f"[{n + 1}] " not in text
+    long = Paper("long", "Long", "word " * 5000)
+    text, n = pack_sources(hits([long]), 200)
+    assert n == 1 and len(text) < 2000
+
+
+def test_unauthorized_says_to_check_the_key(llm: respx.MockRouter) -> None:
+    llm.post("/chat/completions").mock(return_value=error(401, "Incorrect API key provided"))
+    with pytest.raises(LLMError, match="OPENAI_API_KEY"):
+        run(answerer())
+
+
+def test_unknown_model_says_to_set_the_model(llm: respx.MockRouter) -> None:
+    response = error(404, "The model `gpt-nope` does not exist", "model_not_found")
+    llm.post("/chat/completions").mock(return_value=response)
+    with pytest.raises(LLMError, match="RAG_LLM_MODEL"):
+        run(answerer(settings(llm_model="gpt-nope")))
+
+
+def test_context_too_long(llm: respx.MockRouter) -> None:
+    llm.post("/chat/completions").mock(
+        return_value=error(400, "This model's maximum context length is 8192 tokens", "context_length_exceeded")
+    )
+    with pytest.raises(LLMError, match="RAG_CONTEXT_TOKENS"):
+        run(answerer())
+
+
+def test_rate_limited_then_ok_retries_with_backoff(llm: respx.MockRouter) -> None:
+    route = llm.post("/chat/completions").mock(
+        side_effect=[error(429, "Rate limit reached"), sse("It is evaluated on LibriSpeech [3].")]
+    )
+    sleeps: list[float] = []
+    _, answer = run(answerer(sleeps=sleeps))
+    assert route.call_count == 2
+    assert len(sleeps) == 1 and 0 < sleeps[0] <= 1
+    assert answer.citations[0].paper == SPEECH
+
+
+def test_server_errors_back_off_exponentially_then_fail(llm: respx.MockRouter) -> None:
+    route = llm.post("/chat/completions").mock(return_value=error(503, "overloaded"))
+    sleeps: list[float] = []
+    with pytest.raises(LLMError, match=r"503.*after 3 attempts"):
+        run(answerer(sleeps=sleeps))
+    assert route.call_count == 3
+    assert sleeps[1] > sleeps[0]
+
+
+def test_retry_after_header_is_honoured(llm: respx.MockRouter) -> None:
+    llm.post("/chat/completions").mock(
+        side_effect=[httpx.Response(429, headers={"retry-after": "3"}, json={"error": {"message": "slow down"}}),
+                     sse("It is evaluated on LibriSpeech [3].")]
+    )
+    sleeps: list[float] = []
+    run(answerer(sleeps=sleeps))
+    assert sleeps == [3.0]
+
+
+def test_timeout(llm: respx.MockRouter) -> None:
+    route = llm.post("/chat/completions").mock(side_effect=httpx.ReadTimeout("timed out"))
+    with pytest.raises(LLMError, match="RAG_LLM_TIMEOUT"):
+        run(answerer(settings(llm_timeout=5)))
+    assert route.call_count == 1
+
+
+def test_unreachable_server_names_the_base_url(llm: respx.MockRouter) -> None:
+    llm.post("/chat/completions").mock(side_effect=httpx.ConnectError("connection refused"))
+    sleeps: list[float] = []
+    with pytest.raises(LLMError, match="OPENAI_BASE_URL") as info:
+        run(answerer(sleeps=sleeps))
+    assert BASE in str(info.value)
+    assert len(sleeps) == 2
+
+
+def test_malformed_json_in_the_stream(llm: respx.MockRouter) -> None:
+    llm.post("/chat/completions").mock(
+        return_value=httpx.Response(200, headers={"content-type": "text/event-stream"}, content=b"data: {not json\n\n")
+    )
+    with pytest.raises(LLMError, match="malformed"):
+        run(answerer())
+
+
+def test_garbage_body_is_an_error_not_an_empty_answer(llm: respx.MockRouter) -> None:
+    llm.post("/chat/completions").mock(
+        return_value=httpx.Response(200, headers={"content-type": "text/html"}, content=b"<html>Welcome</html>")
+    )
+    with pytest.raises(LLMError, match="empty or malformed"):
+        run(answerer())
+
+
+def test_marker_past_the_sources_is_removed(llm: respx.MockRouter) -> None:
+    llm.post("/chat/completions").mock(
+        return_value=sse("Word error rate drops by 1.2 points [3]. Something else entirely [7].")
+    )
+    _, answer = run(answerer())
+    assert answer.removed_markers == (7,)
+    assert "[7]" not in answer.text
+    assert [c.paper for c in answer.citations] == [SPEECH]
+    assert answer.unsupported and answer.unsupported[0].text == "Something else entirely."
+
+
+def test_answer_without_citations_is_flagged(llm: respx.MockRouter) -> None:
+    llm.post("/chat/completions").mock(return_value=sse("Sparse autoencoders find interpretable features."))
+    _, answer = run(answerer())
+    assert answer.citations == ()
+    assert [c.reason for c in answer.unsupported] == ["cites no source"]
+
+
+def test_model_abstention_marks_the_answer_abstained(llm: respx.MockRouter) -> None:
+    llm.post("/chat/completions").mock(return_value=sse("The corpus does not cover ", "this question."))
+    _, answer = run(answerer())
+    assert answer.abstained and answer.text == ABSTENTION and answer.citations == ()
+
+
+def test_retrieval_abstention_skips_the_llm(llm: respx.MockRouter) -> None:
+    route = llm.post("/chat/completions")
+    texts, answer = run(answerer(), Retrieved("q", hits(), 0.1, True))
+    assert not route.called
+    assert texts == [ABSTENTION] and answer.abstained
+
+
+def test_cost_table() -> None:
+    assert estimate_cost("gpt-4o-mini", 1_000_000, 0) == pytest.approx(0.15)
+    assert estimate_cost("gpt-4o-mini-2024-07-18", 0, 1_000_000) == pytest.approx(0.60)
+    assert estimate_cost("gpt-4o", 1_000_000, 0) == pytest.approx(2.50)
+    assert estimate_cost("llama3.1:8b", 10_000, 10_000) == 0.0
+
+
+class FakePipeline(Pipeline):
+    """The real ``Pipeline.stream`` over a fixed retrieval result (no index)."""
+
+    def __init__(self, s: Settings, llm: LLMAnswerer, papers: Sequence[Paper] = PAPERS) -> None:
+        self.settings = s
+        self.fallback = ExtractiveAnswerer(s, HashEmbedder())
+        self.llm_answerer = llm
+        self.answerer = llm
+        self.papers_ = list(papers)
+        self.queries: list[str] = []
+
+    def retrieve(self, query: str, k: int | None = None, **filters: Any) -> Retrieved:
+        self.queries.append(query)
+        return Retrieved(query, hits(self.papers_), 0.9, False)
+
+
+def test_followup_is_condensed_and_the_request_carries_it(llm: respx.MockRouter) -> None:
+    standalone = "Which dataset was the speech tokenizer evaluated on?"
+    route = llm.post("/chat/completions").mock(
+        side_effect=[completion(standalone), sse("It is evaluated on LibriSpeech [3].")]
+    )
+    s = settings()
+    pipe = FakePipeline(s, answerer(s))
+    history = [{"role": "user", "content": "Is there a fast tokenizer for speech recognition?"},
+               {"role": "assistant", "content": "Yes, it runs 3.5x faster than prior work [1]."}]
+    answer = pipe.ask("Which dataset did they use?", history)
+    assert pipe.queries == [standalone]
+    assert answer.standalone_question == standalone and answer.error is None
+    condense_body = json.loads(route.calls[0].request.content)
+    assert "Is there a fast tokenizer for speech recognition?" in condense_body["messages"][0]["content"]
+    assert "Which dataset did they use?" in condense_body["messages"][0]["content"]
+    body = json.loads(route.calls[1].request.content)
+    assert [m["role"] for m in body["messages"]] == ["system", "user", "assistant", "user"]
+    assert standalone in body["messages"][-1]["content"]
+    assert "[3] Fast Tokenization for Speech Recognition" in body["messages"][-1]["content"]
+    assert answer.citations[0].paper == SPEECH
+
+
+def test_failure_mid_answer_falls_back_to_extractive(llm: respx.MockRouter) -> None:
+    chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "m",
+             "choices": [{"index": 0, "delta": {"content": "SAE features explain"}, "finish_reason": None}]}
+    broken = f"data: {json.dumps(chunk)}\n\ndata: {{\"choices\": [oops\n\n".encode()
+    llm.post("/chat/completions").mock(
+        return_value=httpx.Response(200, headers={"content-type": "text/event-stream"}, content=broken)
+    )
+    s = settings()
+    pipe = FakePipeline(s, answerer(s))
+    items = list(pipe.stream("What do sparse autoencoders explain?"))
+    final = items[-1]
+    assert isinstance(final, Answer)
+    assert final.answerer == "extractive"
+    assert final.error is not None and "malformed" in final.error
+    assert final.citations and not final.abstained
+
+
+def test_llm_error_before_the_answer_falls_back_too(llm: respx.MockRouter) -> None:
+    llm.post("/chat/completions").mock(return_value=error(401, "bad key"))
+    s = settings()
+    answer = FakePipeline(s, answerer(s)).ask("What do sparse autoencoders explain?")
+    assert answer.answerer == "extractive" and answer.error is not None and "OPENAI_API_KEY" in answer.error
+
+
+def test_no_client_without_configuration() -> None:
+    assert make_client(Settings(openai_api_key=None, openai_base_url=None)) is None
+
+
+def test_condense_strips_a_preamble_and_skips_the_call_without_history(llm: respx.MockRouter) -> None:
+    route = llm.post("/chat/completions").mock(return_value=completion('Standalone question: "What is TabPFN?"'))
+    a = answerer()
+    assert a.condense("What is it?", []) == "What is it?"
+    assert not route.called
+    history = [{"role": "user", "content": "Tell me about TabPFN"}, {"role": "assistant", "content": "..."}]
+    assert a.condense("What is it?", history) == "What is TabPFN?"
