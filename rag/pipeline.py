@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +16,20 @@ import numpy as np
 
 from rag.answer import Answerer, ExtractiveAnswerer
 from rag.corpus import load_papers
-from rag.llm import LLMAnswerer
 from rag.embeddings import Embedder, make_embedder
 from rag.errors import ConfigError, LLMError, QueryError
 from rag.ingest import IngestReport, ingest, refresh_keyword_index
-from rag.rerank import FusionReranker, Reranker
+from rag.llm import LLMAnswerer
+from rag.query import normalize_query
+from rag.rerank import (
+    AbstentionModel,
+    CrossEncoderReranker,
+    FeatureReranker,
+    FeatureScorer,
+    FusionReranker,
+    LLMReranker,
+    Reranker,
+)
 from rag.retrieval import HybridRetriever
 from rag.settings import Settings
 from rag.store import Store, make_client
@@ -77,6 +86,8 @@ class Pipeline:
         self.fallback = fallback
         self.llm_answerer = llm_answerer
         self.answerer: Answerer = llm_answerer if (llm_answerer is not None and settings.use_llm) else fallback
+        self.abstainer = AbstentionModel.load()
+        self._filter_cache: dict[tuple[tuple[str, tuple[str, ...]], ...], frozenset[str]] = {}
 
     @classmethod
     def open(
@@ -100,32 +111,64 @@ class Pipeline:
         retriever = HybridRetriever(store, keyword)
         fallback = ExtractiveAnswerer(settings, embedder)
         llm = LLMAnswerer(settings, llm_client, embedder) if llm_client is not None else None
-        return cls(settings, store, embedder, retriever, FusionReranker(), fallback, llm)
+        return cls(settings, store, embedder, retriever, make_reranker(settings, llm_client), fallback, llm)
 
     @property
     def papers(self) -> dict[str, Paper]:
         return self.retriever.papers
 
     def retrieve(self, query: str, k: int | None = None, **filters: Any) -> Retrieved:
-        """Reranked hits for a query and the abstention signal, with per-stage timings."""
-        query = clean_query(query)
+        """Reranked hits for a query and the abstention signal, with per-stage timings.
+
+        Filters (see ``FILTERS``) restrict every stage to the matching papers; unknown names raise
+        ``QueryError``. The query is encoded once; only the BM25 query is expanded with acronyms.
+        """
+        query = normalize_query(clean_query(query))
+        if not query:
+            raise QueryError("the question is empty; type a question about the papers")
         k = k or self.settings.top_k
+        allowed = self.allowed_ids(filters)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
+        parsed = self.retriever.parse(query)
         qvec = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
         t1 = time.perf_counter()
         timings["embed"] = t1 - t0
-        candidates = self.retriever.candidates(query, qvec, self.settings.candidates, None)
+        candidates = self.retriever.candidates(parsed, qvec, max(self.settings.candidates, k), allowed)
         t2 = time.perf_counter()
         timings["retrieve"] = t2 - t1
-        hits = self.reranker.rerank(query, qvec, candidates, self.papers)[:k]
+        hits = self.reranker.rerank(parsed, qvec, candidates, self.papers, k)
+        confidence = self.abstainer.confidence(hits)
+        threshold = self.settings.abstain_threshold
+        if threshold is None:
+            threshold = self.abstainer.threshold
         timings["rerank"] = time.perf_counter() - t2
-        confidence = hits[0].sentence_score if hits else 0.0
-        return Retrieved(query, tuple(hits), confidence, abstain=not hits, timings=timings)
+        hits = hits[:k]
+        return Retrieved(query, tuple(hits), confidence, abstain=not hits or confidence < threshold, timings=timings)
 
     def search(self, query: str, k: int = 10, **filters: Any) -> list[Hit]:
-        """The ``k`` best papers for a query, best first."""
+        """The ``k`` best papers for a query, best first. Filters: ``listing_date``, ``source``."""
         return list(self.retrieve(query, k, **filters).hits)
+
+    def allowed_ids(self, filters: dict[str, Any]) -> frozenset[str] | None:
+        """Ids of the papers passing every filter (None: no filter given)."""
+        unknown = sorted(set(filters) - set(FILTERS))
+        if unknown:
+            raise QueryError(f"unknown filter {', '.join(map(repr, unknown))}; valid filters: {', '.join(FILTERS)}")
+        active = {name: value for name, value in filters.items() if value is not None}
+        if not active:
+            return None
+        key = tuple(sorted((name, _filter_values(name, v)) for name, v in active.items()))
+        cached = self._filter_cache.get(key)
+        if cached is None:
+            checks = [(FILTERS[name], values) for name, values in key]
+            cached = frozenset(
+                pid for pid, paper in self.papers.items() if all(check(paper, values) for check, values in checks)
+            )
+            if len(self._filter_cache) > 256:
+                self._filter_cache.clear()
+            self._filter_cache[key] = cached
+        return cached
 
     def stream(
         self, question: str, history: Sequence[dict[str, str]] | None = None, **options: Any
@@ -184,6 +227,51 @@ class Pipeline:
                 raise ConfigError("no LLM is configured; set OPENAI_API_KEY (and OPENAI_BASE_URL for other servers)")
             return self.llm_answerer
         raise ConfigError(f"unknown answerer {name!r}; use 'extractive' or 'llm'")
+
+
+def _by_listing_date(paper: Paper, values: tuple[str, ...]) -> bool:
+    date = (paper.listing_date or "").casefold()
+    return any(date == v.casefold() for v in values)
+
+
+def _by_source(paper: Paper, values: tuple[str, ...]) -> bool:
+    return any(source.startswith(v) for source in paper.sources for v in values)
+
+
+FILTERS: dict[str, Callable[[Paper, tuple[str, ...]], bool]] = {
+    "listing_date": _by_listing_date,
+    "source": _by_source,
+}
+"""Retrieval filters: ``listing_date="Mar 21"`` (exact, case-insensitive), ``source="003_x.txt"`` (a
+paper any of whose sources starts with it). A value may also be a list of alternatives."""
+
+
+def _filter_values(name: str, value: Any) -> tuple[str, ...]:
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list | tuple | set | frozenset) or not all(isinstance(v, str) for v in values):
+        raise QueryError(f"filter {name!r} takes a string or a list of strings, not {type(value).__name__}")
+    cleaned = tuple(sorted({" ".join(v.split()) for v in values}))
+    if not cleaned or not all(cleaned):
+        raise QueryError(f"filter {name!r} needs a non-empty value")
+    return cleaned
+
+
+def make_reranker(settings: Settings, llm_client: Any = None) -> Reranker:
+    """The second stage the settings ask for (the feature weights are loaded once, here)."""
+    scorer = FeatureScorer.load()
+    if settings.reranker == "features":
+        return FeatureReranker(scorer)
+    if settings.reranker == "none":
+        return FusionReranker(scorer)
+    if settings.reranker == "cross-encoder":
+        if settings.reranker_model is None:
+            raise ConfigError("RAG_RERANKER=cross-encoder needs RAG_RERANKER_MODEL (a local CrossEncoder folder)")
+        return CrossEncoderReranker(settings.reranker_model, scorer)
+    if settings.reranker == "llm":
+        if llm_client is None:
+            raise ConfigError("RAG_RERANKER=llm needs an LLM: set OPENAI_API_KEY (and OPENAI_BASE_URL for others)")
+        return LLMReranker(llm_client, settings.llm_model, scorer, timeout=settings.llm_timeout)
+    raise ConfigError(f"unknown reranker {settings.reranker!r}; use 'features', 'cross-encoder', 'llm' or 'none'")
 
 
 def build_index(

@@ -1,18 +1,33 @@
-"""First-stage hybrid retrieval: BM25 and dense (Chroma) fused by reciprocal rank, plus
-sentence-level similarity (query against every abstract sentence, precomputed at ingest)."""
+"""First-stage hybrid retrieval: BM25, dense chunks and best sentence, fused by reciprocal rank.
+
+Everything is loaded once. Papers get integer codes (sorted ids); chunk and sentence rows carry the
+code of their paper, so per-paper maxima are one ``np.maximum.reduceat`` over rows grouped by paper.
+Dense chunk vectors are held in a numpy matrix for indexes up to ``DENSE_MATRIX_MAX_CHUNKS`` (an exact
+scan is faster than a Chroma round trip at that size); above it the dense stage asks Chroma's HNSW
+index. Sentence vectors are always in memory (their similarities are the evidence of every hit).
+A filter is a boolean mask over paper codes applied to all three stages.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from rag.keyword import KeywordIndex
-from rag.store import Store, StoredSentence
+from rag.query import AcronymTable, Query, parse_query
+from rag.store import Store
 from rag.types import Paper
 
 RRF_K = 60
+DENSE_MATRIX_MAX_CHUNKS = 20_000
+"""Above this many chunks the dense stage asks Chroma's HNSW index instead of scanning a matrix."""
+SENTENCE_SCAN_MAX = 40_000
+"""Above this many sentences the sentence stage asks Chroma's HNSW index instead of a full scan."""
+STAGES = ("bm25", "dense", "sentence")
 
 
 @dataclass(slots=True)
@@ -35,85 +50,283 @@ def rrf(rankings: dict[str, list[str]], k: int = RRF_K) -> dict[str, float]:
     return fused
 
 
-class HybridRetriever:
-    """BM25 + dense + best-sentence retrieval over one store. Everything is loaded once."""
+class _Grouped:
+    """Rows (chunks or sentences) grouped by paper code, for per-paper maxima."""
 
-    def __init__(self, store: Store, keyword: KeywordIndex) -> None:
+    def __init__(self, codes: np.ndarray, n_papers: int) -> None:
+        self.order = np.argsort(codes, kind="stable")
+        sorted_codes = codes[self.order]
+        self.identity = bool(np.array_equal(self.order, np.arange(len(codes))))
+        self.present, self.starts = np.unique(sorted_codes, return_index=True)
+        self.n_papers = n_papers
+
+    def max(self, values: np.ndarray) -> np.ndarray:
+        """Per-paper maximum of ``values`` (one per row); ``-inf`` for papers without rows."""
+        out = np.full(self.n_papers, -np.inf, dtype=np.float32)
+        if len(self.present):
+            ordered = values if self.identity else values[self.order]
+            out[self.present] = np.maximum.reduceat(ordered, self.starts)
+        return out
+
+
+def _top(scores: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the ``n`` highest finite scores, best first, ties broken by index (deterministic)."""
+    finite = np.isfinite(scores)
+    if not finite.any():
+        return np.zeros(0, dtype=np.int64)
+    n = min(n, int(finite.sum()))
+    if n < len(scores):
+        part = np.argpartition(-scores, n - 1)[:n]
+        threshold = scores[part].min()
+        part = np.flatnonzero(scores >= threshold)
+    else:
+        part = np.flatnonzero(finite)
+    order = np.lexsort((part, -scores[part]))
+    return np.asarray(part[order][:n])
+
+
+def _single_thread_blas() -> Callable[[], AbstractContextManager[Any]]:
+    """A context factory limiting BLAS to one thread (a no-op if threadpoolctl is missing)."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover
+        return nullcontext
+    blas = ThreadpoolController().select(user_api="blas")
+    return lambda: blas.limit(limits=1)
+
+
+class HybridRetriever:
+    """BM25 + dense + best-sentence retrieval over one store."""
+
+    def __init__(
+        self,
+        store: Store,
+        keyword: KeywordIndex,
+        *,
+        dense_matrix_max: int = DENSE_MATRIX_MAX_CHUNKS,
+        sentence_scan_max: int = SENTENCE_SCAN_MAX,
+    ) -> None:
         self.store = store
         self.keyword = keyword
         self.papers: dict[str, Paper] = store.papers()
-        sentences, matrix = store.sentence_matrix()
-        self.sentences: list[StoredSentence] = sentences
-        self.sentence_matrix = matrix
-        self.sentence_paper = np.array([s.paper_id for s in sentences])
-        self._rows: dict[str, np.ndarray] = {}
-        for row, s in enumerate(sentences):
-            self._rows.setdefault(s.paper_id, []).append(row)  # type: ignore[arg-type]
-        self._rows = {pid: np.asarray(rows) for pid, rows in self._rows.items()}
-        self.chunk_paper = np.array(keyword.paper_ids)
+        ids = set(self.papers) | set(keyword.paper_ids)
+        self.paper_ids: list[str] = sorted(ids)
+        self.code: dict[str, int] = {pid: i for i, pid in enumerate(self.paper_ids)}
+        n = len(self.paper_ids)
+
+        sentences, matrix = store.sentence_matrix()  # sorted by (paper id, index)
+        sentences_kept = [(i, s) for i, s in enumerate(sentences) if s.paper_id in self.code]
+        rows = np.array([i for i, _ in sentences_kept], dtype=np.int64)
+        self.sentence_matrix = np.ascontiguousarray(matrix[rows]) if len(rows) else np.zeros((0, 0), np.float32)
+        sentence_codes = np.array([self.code[s.paper_id] for _, s in sentences_kept], dtype=np.int64)
+        self._sentence_groups = _Grouped(sentence_codes, n)
+        # sentence rows of paper code c: [start[c], end[c]) (rows are sorted by paper id = by code)
+        self._sentence_start = np.searchsorted(sentence_codes, np.arange(n), side="left")
+        self._sentence_end = np.searchsorted(sentence_codes, np.arange(n), side="right")
+
+        self.chunk_code = np.array([self.code[pid] for pid in keyword.paper_ids], dtype=np.int64)
+        self._chunk_groups = _Grouped(self.chunk_code, n)
+        self.chunk_matrix: np.ndarray | None = None
+        if 0 < len(keyword.paper_ids) <= dense_matrix_max:
+            self.chunk_matrix = self._load_chunk_matrix()
+        self.sentence_scan = len(self.sentence_matrix) <= sentence_scan_max
+        self._blas = _single_thread_blas()
+        self.acronyms = AcronymTable.mine(f"{p.title}. {p.abstract}" for p in self.papers.values())
+
+    # ---- loading -------------------------------------------------------------------------------
+    def _load_chunk_matrix(self) -> np.ndarray | None:
+        """Chunk vectors in the BM25 index's row order (chunk id order), or None if they do not line up."""
+        rows: list[tuple[str, str, Any]] = []
+        offset = 0
+        while True:
+            page = self.store.chunks.get(include=["metadatas", "embeddings"], limit=5000, offset=offset)
+            if not page["ids"]:
+                break
+            rows.extend(
+                zip(page["ids"], [m["paper_id"] for m in page["metadatas"]], page["embeddings"], strict=True)
+            )
+            offset += len(page["ids"])
+        rows.sort(key=lambda r: r[0])
+        if [r[1] for r in rows] != self.keyword.paper_ids:
+            return None
+        return np.ascontiguousarray(np.stack([np.asarray(r[2], dtype=np.float32) for r in rows]))
+
+    # ---- filters ---------------------------------------------------------------------------------
+    def mask(self, allowed: Collection[str] | None) -> np.ndarray | None:
+        """Boolean mask over paper codes for an allowed paper-id set (None: everything)."""
+        if allowed is None:
+            return None
+        mask = np.zeros(len(self.paper_ids), dtype=bool)
+        codes = [self.code[pid] for pid in allowed if pid in self.code]
+        mask[codes] = True
+        return mask
+
+    def filter_ids(self, predicate: Any) -> set[str]:
+        """Ids of the papers for which ``predicate(paper)`` is true."""
+        return {pid for pid, paper in self.papers.items() if predicate(paper)}
+
+    # ---- stages ----------------------------------------------------------------------------------
+    def parse(self, text: str) -> Query:
+        return parse_query(text, self.acronyms, self.doc_freq)
+
+    def doc_freq(self, token: str) -> tuple[int, int]:
+        """(chunks containing ``token``, chunks) from the BM25 index."""
+        retriever = self.keyword.retriever
+        n = len(self.keyword.paper_ids)
+        vocab = getattr(retriever, "vocab_dict", None) or {}
+        tid = vocab.get(token)
+        scores = getattr(retriever, "scores", None)
+        if tid is None or not isinstance(scores, dict) or "indptr" not in scores:
+            return 0, n
+        indptr = scores["indptr"]
+        return int(indptr[tid + 1] - indptr[tid]), n
+
+    def bm25_scores(self, query: Query) -> np.ndarray:
+        """Best BM25 score of each paper's chunks (expanded query); ``-inf`` where none is positive."""
+        scores = self.keyword.scores(list(query.bm25_tokens)) if query.bm25_tokens else None
+        if scores is None or not len(scores):
+            return np.full(len(self.paper_ids), -np.inf, dtype=np.float32)
+        best = self._chunk_groups.max(scores)
+        best[best <= 0] = -np.inf
+        return best
+
+    def dense_scores(self, qvec: np.ndarray, n: int, mask: np.ndarray | None) -> np.ndarray:
+        """Best chunk cosine per paper: exact for a matrix index, else for Chroma's top ``n`` chunks."""
+        if self.chunk_matrix is not None:
+            return self._chunk_groups.max(self.chunk_matrix @ qvec)
+        out = np.full(len(self.paper_ids), -np.inf, dtype=np.float32)
+        total = len(self.keyword.paper_ids)
+        if not total:
+            return out
+        where = None
+        if mask is not None:
+            where = {"paper_id": {"$in": [self.paper_ids[c] for c in np.flatnonzero(mask)]}}
+        return self._hnsw(self.store.chunks, qvec, min(n, total), where, out)
+
+    def sentence_sims(self, qvec: np.ndarray) -> np.ndarray:
+        """Similarity of every sentence to the query (the full scan)."""
+        if not len(self.sentence_matrix):
+            return np.zeros(0, dtype=np.float32)
+        return np.asarray(self.sentence_matrix @ qvec, dtype=np.float32)
+
+    def _sentence_hnsw(self, qvec: np.ndarray, n: int, mask: np.ndarray | None) -> np.ndarray:
+        """Best sentence similarity per paper among Chroma's ``n`` nearest sentences (large indexes)."""
+        out = np.full(len(self.paper_ids), -np.inf, dtype=np.float32)
+        total = len(self.sentence_matrix)
+        if not total:
+            return out
+        where = None
+        if mask is not None:
+            where = {"paper_id": {"$in": [self.paper_ids[c] for c in np.flatnonzero(mask)]}}
+        return self._hnsw(self.store.sentences, qvec, min(n, total), where, out)
+
+    def _hnsw(self, collection: Any, qvec: np.ndarray, n: int, where: Any, out: np.ndarray) -> np.ndarray:
+        """Per-paper best cosine among a collection's ``n`` nearest records. Only distances are fetched:
+        record ids are ``<paper id>:<chunk>`` / ``<paper id>:s<sentence>``, so no metadata is read."""
+        result = collection.query(query_embeddings=[qvec], n_results=n, where=where, include=["distances"])
+        for record_id, dist in zip(result["ids"][0], result["distances"][0], strict=True):
+            c = self.code.get(record_id.rpartition(":")[0])
+            if c is not None and 1.0 - dist > out[c]:
+                out[c] = 1.0 - dist
+        return out
+
+    def paper_sentence_scores(self, sims: np.ndarray, paper_id: str) -> np.ndarray:
+        c = self.code.get(paper_id)
+        if c is None or not len(sims):
+            return np.zeros(0, dtype=np.float32)
+        return sims[self._sentence_start[c] : self._sentence_end[c]]
 
     def sentence_scores(self, qvec: np.ndarray, paper_id: str) -> np.ndarray:
-        rows = self._rows.get(paper_id)
-        if rows is None or not len(rows):
+        """Similarity of every stored sentence of one paper to the query vector."""
+        c = self.code.get(paper_id)
+        if c is None:
             return np.zeros(0, dtype=np.float32)
-        return self.sentence_matrix[rows] @ qvec
+        return np.asarray(self.sentence_matrix[self._sentence_start[c] : self._sentence_end[c]] @ qvec)
 
-    def _bm25_ranking(self, query: str, n: int, allowed: Collection[str] | None) -> tuple[list[str], dict[str, float]]:
-        scores = self.keyword.scores(query)
-        best: dict[str, float] = {}
-        for i in np.argsort(-scores, kind="stable")[: n * 3]:
-            if scores[i] <= 0:
-                break
-            pid = str(self.chunk_paper[i])
-            if allowed is not None and pid not in allowed:
-                continue
-            best.setdefault(pid, float(scores[i]))
-        ranking = list(best)[:n]
-        return ranking, best
-
-    def _sentence_ranking(self, qvec: np.ndarray, n: int, allowed: Collection[str] | None) -> list[str]:
-        if not len(self.sentences):
-            return []
-        sims = self.sentence_matrix @ qvec
-        ranking: list[str] = []
-        for i in np.argsort(-sims, kind="stable"):
-            pid = str(self.sentence_paper[i])
-            if (allowed is None or pid in allowed) and pid not in ranking:
-                ranking.append(pid)
-                if len(ranking) >= n:
-                    break
-        return ranking
+    def stage_scores(
+        self, query: Query, qvec: np.ndarray, n: int, mask: np.ndarray | None
+    ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+        """Per-paper scores of each stage (``-inf``: not retrieved / filtered out) and the similarity of
+        every sentence (``None`` when the index is too large for a full scan: HNSW is asked instead)."""
+        sims: np.ndarray | None = None
+        if self.sentence_scan:
+            sims = self.sentence_sims(qvec)
+            sentence = self._sentence_groups.max(sims) if len(sims) else np.full(len(self.paper_ids), -np.inf)
+        else:
+            sentence = self._sentence_hnsw(qvec, n * 4, mask)
+        scores = {
+            "bm25": self.bm25_scores(query),
+            "dense": self.dense_scores(qvec, n * 2, mask),
+            "sentence": sentence.astype(np.float32, copy=False),
+        }
+        if mask is not None:
+            for values in scores.values():
+                values[~mask] = -np.inf
+        return scores, sims
 
     def candidates(
-        self, query: str, qvec: np.ndarray, n: int = 50, allowed: Collection[str] | None = None
+        self,
+        query: str | Query,
+        qvec: np.ndarray,
+        n: int = 50,
+        allowed: Collection[str] | None = None,
+        stages: Iterable[str] = STAGES,
     ) -> list[Candidate]:
-        """Up to ``n`` candidates fused from BM25, dense chunks and best sentences, best first."""
-        bm25, bm25_scores = self._bm25_ranking(query, n, allowed)
-        dense_hits = self.store.query(qvec, n * 2, sorted(allowed) if allowed is not None else None)
-        dense: list[str] = []
-        dense_scores: dict[str, float] = {}
-        for pid, sim in dense_hits:
-            if pid not in dense_scores:
-                dense_scores[pid] = sim
-                dense.append(pid)
-        sentence = self._sentence_ranking(qvec, n, allowed)
-        rankings = {"bm25": bm25, "dense": dense[:n], "sentence": sentence}
+        """Up to ``n`` candidates fused from the ``stages`` (default all three), best first.
+
+        Matrix-vector products run with single-threaded BLAS: on a shared machine a multi-threaded
+        OpenBLAS call on a few thousand rows is 10x slower than one thread."""
+        with self._blas():
+            return self._candidates(query, qvec, n, allowed, stages)
+
+    def _candidates(
+        self,
+        query: str | Query,
+        qvec: np.ndarray,
+        n: int = 50,
+        allowed: Collection[str] | None = None,
+        stages: Iterable[str] = STAGES,
+    ) -> list[Candidate]:
+        q = self.parse(query) if isinstance(query, str) else query
+        qvec = np.asarray(qvec, dtype=np.float32)
+        mask = self.mask(allowed)
+        if mask is not None and not mask.any():
+            return []
+        scores, sims = self.stage_scores(q, qvec, n, mask)
+        rankings: dict[str, list[str]] = {}
+        rank_of: dict[str, dict[int, int]] = {}
+        for name in STAGES:
+            top = _top(scores[name], n)
+            rank_of[name] = {int(c): r for r, c in enumerate(top, start=1)}
+            if name in stages:
+                rankings[name] = [self.paper_ids[c] for c in top]
         fused = rrf(rankings)
-        order = sorted(fused, key=lambda pid: (-fused[pid], pid))[:n]
+        order = sorted((pid for pid in fused if pid in self.papers), key=lambda pid: (-fused[pid], pid))[:n]
+        if not order:
+            return []
+        codes = np.array([self.code[pid] for pid in order], dtype=np.int64)
+        bm25 = scores["bm25"][codes]
+        dense = scores["dense"][codes]
+        sentence = scores["sentence"][codes]
+        missing = ~np.isfinite(dense)
+        if missing.any():  # HNSW did not return them: no better than the worst it returned
+            finite = scores["dense"][np.isfinite(scores["dense"])]
+            dense = np.where(missing, finite.min() if len(finite) else sentence, dense)
+        bm25_l = np.where(np.isfinite(bm25), bm25, 0.0).tolist()
+        dense_l = np.where(np.isfinite(dense), dense, 0.0).tolist()
+        sentence_l = np.where(np.isfinite(sentence), sentence, 0.0).tolist()
+        starts, ends = self._sentence_start[codes].tolist(), self._sentence_end[codes].tolist()
         out = []
-        for pid in order:
-            sims = self.sentence_scores(qvec, pid)
+        for i, pid in enumerate(order):
+            c = int(codes[i])
             out.append(
                 Candidate(
                     pid,
                     fused[pid],
-                    {name: (r.index(pid) + 1 if pid in r else None) for name, r in rankings.items()},
-                    {
-                        "bm25": bm25_scores.get(pid, 0.0),
-                        "dense": dense_scores.get(pid, float(sims.max()) if len(sims) else 0.0),
-                        "sentence": float(sims.max()) if len(sims) else 0.0,
-                    },
-                    sims,
+                    {name: rank_of[name].get(c) for name in STAGES},
+                    {"bm25": bm25_l[i], "dense": dense_l[i], "sentence": sentence_l[i]},
+                    sims[starts[i] : ends[i]] if sims is not None else self.sentence_matrix[starts[i] : ends[i]] @ qvec,
                 )
             )
         return out
+

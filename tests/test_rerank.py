@@ -1,0 +1,199 @@
+"""Rerankers behind one interface: the fitted feature model, RRF order, a cross-encoder (a tiny random
+BERT built in the test: nothing downloaded), the abstention model and the shipped weights file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import SMALL_PAPERS
+
+from rag.errors import ConfigError
+from rag.pipeline import make_reranker
+from rag.query import parse_query
+from rag.rerank import (
+    ABSTAIN_FEATURES,
+    FEATURES,
+    WEIGHTS_PATH,
+    AbstentionModel,
+    CrossEncoderReranker,
+    FeatureReranker,
+    FeatureScorer,
+    FusionReranker,
+    LinearModel,
+    LLMReranker,
+    featurize,
+    load_weights,
+    to_hit,
+)
+from rag.retrieval import Candidate
+from rag.settings import Settings
+
+PAPERS = {p.id: p for p in SMALL_PAPERS}
+SAE, RIDG, SPEECH, GNN = (p.id for p in SMALL_PAPERS)
+
+
+def _candidates() -> list[Candidate]:
+    """GNN first by RRF, SAE second: a feature model that reads names/overlap should flip them."""
+    ranks = {"bm25": 2, "dense": 1, "sentence": 1}
+    return [
+        Candidate(GNN, 3 / 61, dict(ranks), {"bm25": 1.0, "dense": 0.5, "sentence": 0.4}, np.array([0.4, 0.2, 0.1])),
+        Candidate(SAE, 2 / 62, {"bm25": 1, "dense": 2, "sentence": 2}, {"bm25": 3.0, "dense": 0.45, "sentence": 0.3},
+                  np.array([0.3, 0.1, 0.05], dtype=np.float32)),
+        Candidate(SPEECH, 1 / 63, {"bm25": None, "dense": 3, "sentence": None}, {"bm25": 0.0, "dense": 0.1,
+                  "sentence": 0.0}, np.zeros(3)),
+    ]
+
+
+def test_featurize_columns() -> None:
+    q = parse_query("How much variance do SAE features explain?")
+    x = featurize(q, _candidates(), PAPERS)
+    assert x.shape == (3, len(FEATURES))
+    row = dict(zip(FEATURES, x[1], strict=True))  # SAE
+    assert row["name_match"] == 1.0 and row["name_miss"] == 0.0
+    assert row["bm25"] == 1.0 and row["rr_bm25"] == 1.0
+    assert row["sent_top2"] == pytest.approx(0.2)
+    assert dict(zip(FEATURES, x[0], strict=True))["name_miss"] == 1.0  # GNN lacks "SAE"
+    assert x[2, FEATURES.index("rr_sentence")] == 0.0
+
+
+def test_feature_reranker_uses_the_model_and_fusion_keeps_rrf_order() -> None:
+    q = parse_query("How much variance do SAE features explain?")
+    cands = _candidates()
+    model = LinearModel.only(FEATURES, "name_match", 5.0)
+    hits = FeatureReranker(FeatureScorer(model)).rerank(q, np.zeros(4), cands, PAPERS)
+    assert [h.paper.id for h in hits] == [SAE, GNN, SPEECH]
+    assert hits[0].score == pytest.approx(1 / (1 + np.exp(-5.0)))
+    assert hits[0].features["logit"] == pytest.approx(5.0)
+    fused = FusionReranker(FeatureScorer(model)).rerank(q, np.zeros(4), cands, PAPERS)
+    assert [h.paper.id for h in fused] == [GNN, SAE, SPEECH]
+    assert fused[0].score == pytest.approx(3 / 61)
+    assert len(FeatureReranker(FeatureScorer(model)).rerank(q, np.zeros(4), cands, PAPERS, k=1)) == 2
+
+
+def test_to_hit_picks_the_best_sentence() -> None:
+    cand = _candidates()[1]
+    hit = to_hit(cand, PAPERS[SAE], 0.7)
+    assert hit.sentence_index == 0 and hit.sentence.startswith("We train sparse autoencoders")
+    assert hit.sentence_scores == pytest.approx((0.3, 0.1, 0.05))
+
+
+def test_linear_model_round_trip() -> None:
+    model = LinearModel(("a", "b"), np.array([1.0, 2.0]), np.array([2.0, 1.0]), np.array([0.5, -1.0]), 0.25)
+    again = LinearModel.from_dict(json.loads(json.dumps(model.to_dict())))
+    x = np.array([[3.0, 1.0]])
+    assert again.logits(x).tolist() == pytest.approx(model.logits(x).tolist())
+    assert model.logits(x).tolist() == pytest.approx([0.5 * 1.0 - 1.0 * -1.0 + 0.25])
+
+
+def test_shipped_weights_match_the_code() -> None:
+    data = json.loads(WEIGHTS_PATH.read_text())
+    assert tuple(data["ranker"]["features"]) == FEATURES
+    assert tuple(data["abstain"]["features"]) == ABSTAIN_FEATURES
+    assert 0.0 < data["abstain"]["threshold"] < 1.0
+    assert "fold" in data["cv"]["method"]
+    assert data["cv"]["oof_reranked"]["hit@1"] >= data["cv"]["rrf"]["hit@1"]
+    assert load_weights(WEIGHTS_PATH)["ranker"] == data["ranker"]
+
+
+def test_stale_weights_are_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "w.json"
+    path.write_text(json.dumps({"ranker": {"features": ["gone"], "mean": [0], "scale": [1], "coef": [1],
+                                           "intercept": 0}}))
+    with pytest.warns(UserWarning, match="stale"):
+        assert "ranker" not in load_weights(path)
+
+
+def test_abstention_model_confidence() -> None:
+    q = parse_query("How much variance do SAE features explain?")
+    hits = FeatureReranker(FeatureScorer(LinearModel.only(FEATURES, "name_match", 5.0))).rerank(
+        q, np.zeros(4), _candidates(), PAPERS
+    )
+    model = AbstentionModel(LinearModel.only(ABSTAIN_FEATURES, "name_miss", -3.0), 0.5)
+    assert model.confidence(hits) == pytest.approx(0.5)  # top hit misses no name: logit 0
+    assert model.confidence(hits[1:]) == pytest.approx(1 / (1 + np.exp(3.0)))
+    assert model.confidence([]) == 0.0
+    assert 0.0 <= AbstentionModel.load().confidence(hits) <= 1.0
+
+
+def test_make_reranker_from_settings() -> None:
+    assert make_reranker(Settings(reranker="features")).name == "features"
+    assert make_reranker(Settings(reranker="none")).name == "rrf"
+    with pytest.raises(ConfigError, match="RAG_RERANKER_MODEL"):
+        make_reranker(Settings(reranker="cross-encoder"))
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
+        make_reranker(Settings(reranker="llm"))
+    assert make_reranker(Settings(reranker="llm"), object()).name == "llm"
+
+
+class _FakeChat:
+    """Just enough of the openai client: ``client.chat.completions.create`` returning a fixed reply."""
+
+    def __init__(self, reply: str | Exception) -> None:
+        self.reply = reply
+        self.requests: list[dict[str, Any]] = []
+        self.chat = self
+        self.completions = self
+
+    def create(self, **request: Any) -> Any:
+        self.requests.append(request)
+        if isinstance(self.reply, Exception):
+            raise self.reply
+        message = SimpleNamespace(content=self.reply)
+        return SimpleNamespace(choices=[SimpleNamespace(message=message)])
+
+
+def test_llm_reranker_orders_by_the_reply_and_falls_back_on_failure() -> None:
+    q = parse_query("speech tokenizer")
+    scorer = FeatureScorer(LinearModel.only(FEATURES, "rrf", 1.0))  # feature order: GNN, SAE, SPEECH
+    client = _FakeChat("3, 1")
+    hits = LLMReranker(client, "m", scorer).rerank(q, np.zeros(4), _candidates(), PAPERS)
+    assert [h.paper.id for h in hits] == [SPEECH, GNN, SAE]
+    assert [h.features["llm_rank"] for h in hits] == [1.0, 2.0, 3.0]
+    prompt = client.requests[0]["messages"][0]["content"]
+    assert "Question: speech tokenizer" in prompt and "[3] Fast Tokenization" in prompt
+    for reply in (RuntimeError("down"), "none of them"):
+        reranker = LLMReranker(_FakeChat(reply), "m", scorer)
+        assert [h.paper.id for h in reranker.rerank(q, np.zeros(4), _candidates(), PAPERS)] == [GNN, SAE, SPEECH]
+        assert reranker.last_error
+
+
+def _tiny_cross_encoder(path: Path) -> Path:
+    """A randomly initialised 2-layer BERT cross-encoder with a hand-written vocabulary."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
+
+    words = sorted({w.lower().strip(".,()%") for p in SMALL_PAPERS for w in f"{p.title} {p.abstract}".split()})
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *[w for w in words if w]]
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    BertTokenizer(str(path / "vocab.txt")).save_pretrained(str(path))
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=512, num_labels=1)
+    BertForSequenceClassification(config).save_pretrained(str(path))
+    return path
+
+
+def test_cross_encoder_reranker_wiring(tmp_path: Path) -> None:
+    path = _tiny_cross_encoder(tmp_path / "ce")
+    reranker = make_reranker(Settings(reranker="cross-encoder", reranker_model=path))
+    assert isinstance(reranker, CrossEncoderReranker) and reranker.name == "cross-encoder"
+    q = parse_query("sparse autoencoders features")
+    hits = reranker.rerank(q, np.zeros(4), _candidates(), PAPERS, k=3)
+    assert sorted(h.paper.id for h in hits) == sorted([GNN, SAE, SPEECH])
+    scores = [h.features["cross_encoder"] for h in hits]
+    assert scores == sorted(scores, reverse=True)
+    assert [h.score for h in hits] == scores
+    expected = reranker.model.predict([("sparse autoencoders features", f"{h.paper.title}. {h.paper.abstract}")
+                                       for h in hits], show_progress_bar=False)
+    assert np.asarray(expected, dtype=float).ravel() == pytest.approx(scores, rel=1e-4)
+
+
+def test_cross_encoder_missing_path(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        CrossEncoderReranker(tmp_path / "missing")

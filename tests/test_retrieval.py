@@ -1,0 +1,244 @@
+"""Hybrid retrieval, filters, query handling and ``Pipeline.search`` on a small index built with the
+hashing embedder (fast), plus a few checks on the real index (marked slow)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import SMALL_PAPERS, HashEmbedder, make_paper
+
+from rag.errors import QueryError
+from rag.ingest import ingest
+from rag.pipeline import Pipeline
+from rag.query import AcronymTable, mine_acronyms, normalize_query, parse_query, query_names
+from rag.retrieval import RRF_K, rrf
+from rag.settings import Settings
+from rag.store import Store, make_client
+from rag.types import Hit
+
+EXTRA = [
+    make_paper(
+        "Large Language Models as Zero-Shot Rankers",
+        "Large Language Models (LLMs) can rank passages without training. We study listwise prompting "
+        "for passage ranking.",
+        "c.txt:1",
+        "Mar 17",
+    ),
+    make_paper(
+        "Backward-Compatible Training for Image Retrieval",
+        "We train a new embedding model whose features stay compatible with the old gallery, so the "
+        "gallery need not be re-extracted. Backfilling is avoided.",
+        "c.txt:2",
+        "Mar 21",
+    ),
+]
+PAPERS = [*SMALL_PAPERS, *EXTRA]
+SAE, RIDG, SPEECH, GNN = (p.id for p in SMALL_PAPERS)
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
+    data_dir = tmp_path_factory.mktemp("retrieval-index")
+    embedder = HashEmbedder()
+    store = Store(make_client(data_dir), embedder.name)
+    ingest(PAPERS, store, embedder, data_dir, progress=False)
+    return Pipeline.open(Settings(data_dir=data_dir), embedder=embedder, chroma_client=store.client, progress=False)
+
+
+# ---- fusion ------------------------------------------------------------------------------------------
+def test_rrf_exact_values_and_order() -> None:
+    fused = rrf({"a": ["x", "y", "z"], "b": ["y", "x"], "c": ["z"]})
+    assert fused == pytest.approx(
+        {"x": 1 / 61 + 1 / 62, "y": 1 / 62 + 1 / 61, "z": 1 / 63 + 1 / 61}
+    )
+    assert RRF_K == 60
+    order = sorted(fused, key=lambda pid: (-fused[pid], pid))
+    assert order == ["x", "y", "z"]  # x and y tie exactly; the id breaks the tie
+    assert rrf({"a": ["p"]}, k=0) == {"p": 1.0}
+
+
+def test_fusion_is_deterministic(pipeline: Pipeline) -> None:
+    runs = [[(h.paper.id, h.score, tuple(sorted(h.ranks.items()))) for h in pipeline.search("sparse features", 6)]
+            for _ in range(3)]
+    assert runs[0] == runs[1] == runs[2]
+
+
+# ---- search --------------------------------------------------------------------------------------
+def test_known_query_returns_known_paper_first(pipeline: Pipeline) -> None:
+    hits = pipeline.search("rationale invariance loss for domain generalization", 3)
+    assert hits[0].paper.id == RIDG
+    hits = pipeline.search("speech recognition tokenizer word error rate", 3)
+    assert hits[0].paper.id == SPEECH
+
+
+def test_hits_are_frozen_with_ranks_features_and_sentence_scores(pipeline: Pipeline) -> None:
+    hit = pipeline.search("sparse autoencoders residual stream", 1)[0]
+    assert isinstance(hit, Hit) and hit.paper.id == SAE
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        hit.score = 0.0  # type: ignore[misc]
+    assert set(hit.ranks) == {"bm25", "dense", "sentence"} and hit.ranks["bm25"] == 1
+    assert {"rrf", "dense", "sent_max", "bm25", "name_match", "logit"} <= set(hit.features)
+    assert len(hit.sentence_scores) == 3  # one per abstract sentence
+    assert hit.sentence == "We train sparse autoencoders (SAEs) on the residual stream of a language model."
+    assert hit.sentence_score == max(hit.sentence_scores)
+    assert 0.0 <= hit.score <= 1.0
+
+
+def test_acronym_expands_bm25_query(pipeline: Pipeline) -> None:
+    parsed = pipeline.retriever.parse("What did the SAE paper find?")
+    assert "autoencod" in parsed.bm25_tokens and "autoencod" not in parsed.tokens
+    assert pipeline.search("What did the SAE paper find?", 1)[0].paper.id == SAE
+    parsed = pipeline.retriever.parse("zero-shot ranking with large language models")
+    assert "llm" in parsed.bm25_tokens
+
+
+def test_query_is_encoded_once(pipeline: Pipeline) -> None:
+    embedder = pipeline.embedder
+    assert isinstance(embedder, HashEmbedder)
+    calls: list[str] = []
+    original = embedder.embed_query
+
+    def spy(text: str) -> Any:
+        calls.append(text)
+        return original(text)
+
+    embedder.embed_query = spy  # type: ignore[method-assign]
+    try:
+        pipeline.search("LLMs rank passages", 3)
+    finally:
+        del embedder.embed_query
+    assert calls == ["LLMs rank passages"]
+
+
+# ---- filters -------------------------------------------------------------------------------------
+def test_listing_date_filter(pipeline: Pipeline) -> None:
+    hits = pipeline.search("language model features", 10, listing_date="Mar 17")
+    assert hits and {h.paper.listing_date for h in hits} == {"Mar 17"}
+    assert SAE not in {h.paper.id for h in hits}
+    assert {h.paper.id for h in pipeline.search("language model", 10, listing_date="Mar 21")} <= {
+        p.id for p in PAPERS if p.listing_date == "Mar 21"
+    }
+
+
+def test_source_filter_matches_file_prefix(pipeline: Pipeline) -> None:
+    hits = pipeline.search("sparse autoencoders", 10, source="b.txt")
+    assert {h.paper.id for h in hits} == {SPEECH, GNN}
+    assert pipeline.search("graph", 10, source="nope.txt") == []
+    both = pipeline.search("sparse", 10, source="a.txt", listing_date="Mar 21")
+    assert {h.paper.id for h in both} == {SAE, RIDG}
+
+
+def test_unknown_filter_names_the_valid_ones(pipeline: Pipeline) -> None:
+    with pytest.raises(QueryError, match=r"listing_date.*source"):
+        pipeline.search("graph", 5, year="2024")
+    with pytest.raises(QueryError):
+        pipeline.search("graph", 5, source=3)
+
+
+# ---- odd queries ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("query", ["", "   \n\t "])
+def test_empty_query_raises(pipeline: Pipeline, query: str) -> None:
+    with pytest.raises(QueryError):
+        pipeline.search(query)
+
+
+def test_long_and_non_english_queries_are_sane(pipeline: Pipeline) -> None:
+    long_query = ("graph neural networks molecule property prediction " * 200)[:5000]
+    assert len(long_query) == 5000
+    hits = pipeline.search(long_query, 3)
+    assert hits and all(isinstance(h, Hit) for h in hits) and hits[0].paper.id == GNN
+    for query in ("¿Qué es un autocodificador disperso?", "稀疏自编码器是什么", "x" * 6000):
+        hits = pipeline.search(query, 3)
+        assert isinstance(hits, list) and all(isinstance(h, Hit) for h in hits)
+        retrieved = pipeline.retrieve(query, 3)
+        assert 0.0 <= retrieved.confidence <= 1.0
+
+
+def test_retrieve_reports_timings_and_confidence(pipeline: Pipeline) -> None:
+    retrieved = pipeline.retrieve("graph neural networks for molecules", 2)
+    assert set(retrieved.timings) == {"embed", "retrieve", "rerank"}
+    assert len(retrieved.hits) == 2 and 0.0 <= retrieved.confidence <= 1.0
+
+
+def test_abstain_threshold_setting_overrides(pipeline: Pipeline) -> None:
+    original = pipeline.settings
+    try:
+        pipeline.settings = Settings(data_dir=original.data_dir, abstain_threshold=1.0)
+        assert pipeline.retrieve("graph neural networks", 2).abstain
+        pipeline.settings = Settings(data_dir=original.data_dir, abstain_threshold=0.0)
+        assert not pipeline.retrieve("graph neural networks", 2).abstain
+    finally:
+        pipeline.settings = original
+
+
+# ---- query handling ------------------------------------------------------------------------------
+def test_mines_acronym_pairs_from_text() -> None:
+    text = (
+        "We train sparse autoencoders (SAEs) on activations. Large Language Models (LLMs) are used. "
+        "We propose Max Suppression (MaxSup). Results (negative) vary."
+    )
+    pairs = mine_acronyms([text])
+    assert pairs["sae"] == {"sparse autoencoders"}
+    assert pairs["llm"] == {"large language models"}
+    assert pairs["maxsup"] == {"max suppression"}
+    assert "negative" not in pairs
+    table = AcronymTable(pairs)
+    assert "sparse autoencoders" in table.expand("How are SAEs trained?")
+    assert "sae" in table.expand("how are sparse autoencoders trained")
+
+
+def test_normalisation_and_query_parts() -> None:
+    assert normalize_query("  Sparse\u2013autoencoders\u00a0 “SAE”\x00 ") == 'Sparse-autoencoders "SAE"'
+    assert query_names("What does MaxSup do, and how does Chinchilla compare with SeerAttention-R?") == [
+        "MaxSup", "Chinchilla", "SeerAttention-R",
+    ]
+    q = parse_query("trained on 0.4B tokens with 9x speedup and 42% savings")
+    assert q.numbers == ("0.4", "9", "42")
+
+
+def test_features_reward_exact_name_matches(pipeline: Pipeline) -> None:
+    from rag.rerank import FEATURES, featurize
+
+    retriever = pipeline.retriever
+    query = retriever.parse("Which SAE features explain variance?")
+    qvec = np.asarray(pipeline.embedder.embed_query(query.text), dtype=np.float32)
+    cands = retriever.candidates(query, qvec, 10)
+    x = featurize(query, cands, pipeline.papers)
+    col = FEATURES.index("name_match")
+    by_id = {c.paper_id: x[i, col] for i, c in enumerate(cands)}
+    assert by_id[SAE] == 1.0 and by_id.get(GNN, 0.0) == 0.0
+
+
+# ---- the real index (slow) -----------------------------------------------------------------------
+@pytest.mark.slow
+def test_real_index_known_papers(real_pipeline: Pipeline) -> None:
+    hits = real_pipeline.search("What does MaxSup penalize instead of the ground-truth logit?", 5)
+    assert hits[0].paper.title.startswith("MaxSup")
+    retrieved = real_pipeline.retrieve("How does QLoRA fine-tune 4-bit quantized LLMs with NormalFloat?", 5)
+    assert retrieved.abstain
+    hits = real_pipeline.search("sparse autoencoders", 10, listing_date="Mar 21")
+    assert hits and all(h.paper.listing_date == "Mar 21" for h in hits)
+
+
+def test_hnsw_paths_agree_with_the_in_memory_scan(pipeline: Pipeline) -> None:
+    """Large indexes ask Chroma's HNSW index for the dense and sentence stages; on a small index both
+    paths must give the same candidates and scores."""
+    from rag.retrieval import HybridRetriever
+
+    scan = pipeline.retriever
+    hnsw = HybridRetriever(scan.store, scan.keyword, dense_matrix_max=0, sentence_scan_max=0)
+    assert hnsw.chunk_matrix is None and not hnsw.sentence_scan
+    assert scan.chunk_matrix is not None and scan.sentence_scan
+    for text in ("sparse autoencoders language model", "graph molecules"):
+        query = scan.parse(text)
+        qvec = np.asarray(pipeline.embedder.embed_query(text), dtype=np.float32)
+        a, b = scan.candidates(query, qvec, 6), hnsw.candidates(query, qvec, 6)
+        assert [c.paper_id for c in a] == [c.paper_id for c in b]
+        for x, y in zip(a, b, strict=True):
+            assert x.scores == pytest.approx(y.scores, abs=1e-5)
+            assert x.sentence_scores.tolist() == pytest.approx(y.sentence_scores.tolist(), abs=1e-5)
+        filtered = hnsw.candidates(query, qvec, 6, allowed={GNN, SPEECH})
+        assert {c.paper_id for c in filtered} <= {GNN, SPEECH}
