@@ -35,21 +35,21 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 
-from rag.metrics import ranking_metrics
-from rag.query import (
-    Query,
-    normalize_query,
-)
-from rag.rerank import (
+from rag.features import (
     ABSTAIN_FEATURES,
     FEATURES,
     WEIGHTS_PATH,
-    FeatureScorer,
     LinearModel,
     abstain_features,
     featurize,
     hit_features,
 )
+from rag.metrics import ranking_metrics
+from rag.query import (
+    Query,
+    normalize_query,
+)
+from rag.rerank import FeatureScorer
 from rag.retrieval import STAGES, Candidate
 from rag.types import Hit
 

@@ -18,18 +18,11 @@ from rag.answer import Answerer, ExtractiveAnswerer
 from rag.corpus import load_papers
 from rag.embeddings import Embedder, make_embedder
 from rag.errors import ConfigError, LLMError, QueryError
+from rag.features import AbstentionModel
 from rag.ingest import IngestReport, ingest, refresh_keyword_index
 from rag.llm import LLMAnswerer
 from rag.query import normalize_query
-from rag.rerank import (
-    AbstentionModel,
-    CrossEncoderReranker,
-    FeatureReranker,
-    FeatureScorer,
-    FusionReranker,
-    LLMReranker,
-    Reranker,
-)
+from rag.rerank import CrossEncoderReranker, FeatureReranker, FeatureScorer, FusionReranker, LLMReranker, Reranker
 from rag.retrieval import HybridRetriever
 from rag.settings import Settings
 from rag.store import Store, make_client

@@ -13,23 +13,10 @@ import pytest
 from conftest import SMALL_PAPERS
 
 from rag.errors import ConfigError
+from rag.features import ABSTAIN_FEATURES, FEATURES, WEIGHTS_PATH, AbstentionModel, LinearModel, featurize, load_weights
 from rag.pipeline import make_reranker
 from rag.query import parse_query
-from rag.rerank import (
-    ABSTAIN_FEATURES,
-    FEATURES,
-    WEIGHTS_PATH,
-    AbstentionModel,
-    CrossEncoderReranker,
-    FeatureReranker,
-    FeatureScorer,
-    FusionReranker,
-    LinearModel,
-    LLMReranker,
-    featurize,
-    load_weights,
-    to_hit,
-)
+from rag.rerank import CrossEncoderReranker, FeatureReranker, FeatureScorer, FusionReranker, LLMReranker, to_hit
 from rag.retrieval import Candidate
 from rag.settings import Settings
 

@@ -200,7 +200,7 @@ def test_normalisation_and_query_parts() -> None:
 
 
 def test_features_reward_exact_name_matches(pipeline: Pipeline) -> None:
-    from rag.rerank import FEATURES, featurize
+    from rag.features import FEATURES, featurize
 
     retriever = pipeline.retriever
     query = retriever.parse("Which SAE features explain variance?")

@@ -1,0 +1,291 @@
+"""Reranking features and the learned models on them.
+
+Per-candidate features in groups (fusion, dense, sentence, lexical, exact match), the logistic
+model over them fitted by ``evals/fit_reranker.py`` (weights in ``rag/data/reranker.json``), and the
+abstention model: a calibrated probability, from the top hits' features, that the corpus answers
+the query.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import re
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.keyword import tokenize
+from rag.query import Query
+from rag.retrieval import Candidate
+from rag.types import Hit, Paper
+
+WEIGHTS_PATH = Path(__file__).resolve().parent / "data" / "reranker.json"
+
+
+FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
+    "fusion": ("rrf", "rr_bm25", "rr_dense", "rr_sentence"),
+    "dense": ("dense", "dense_gap"),
+    "sentence": ("sent_max", "sent_top2", "sent_gap"),
+    "lexical": ("bm25", "title_overlap", "doc_overlap", "idf_overlap", "bigram"),
+    "exact": ("name_match", "name_title", "name_miss", "name_miss_frac", "number_match"),
+}
+
+
+FEATURES: tuple[str, ...] = tuple(f for group in FEATURE_GROUPS.values() for f in group)
+
+
+ABSTAIN_FEATURES: tuple[str, ...] = (
+    "logit", "margin", "dense", "sent_max", "doc_overlap", "idf_overlap", "name_miss", "name_miss_frac", "oov",
+)
+
+
+_NUM = re.compile(r"(?<![A-Za-z0-9.])\d+(?:\.\d+)?")
+
+
+@dataclass(frozen=True, slots=True)
+class _PaperText:
+    title_tokens: frozenset[str]
+    tokens: frozenset[str]
+    bigrams: frozenset[str]
+    lower: str
+    title_lower: str
+    numbers: frozenset[str]
+
+
+@lru_cache(maxsize=16384)
+def _paper_text(title: str, abstract: str) -> _PaperText:
+    body = tokenize(abstract)
+    title_tokens = tokenize(title)
+    everything = title_tokens + body
+    return _PaperText(
+        frozenset(title_tokens),
+        frozenset(everything),
+        frozenset(f"{a} {b}" for seq in (title_tokens, body) for a, b in itertools.pairwise(seq)),
+        f"{title}\n{abstract}".lower(),
+        title.lower(),
+        frozenset(_NUM.findall(f"{title} {abstract}")),
+    )
+
+
+@lru_cache(maxsize=4096)
+def _name_pattern(name: str) -> tuple[str, re.Pattern[str]]:
+    """(lower-case core for a fast substring pre-check, whole-word pattern) of a query name."""
+    core = (name[:-1] if name.endswith("s") and len(name) > 2 and name[-2].isupper() else name).lower()
+    return core, re.compile(r"(?<![a-z0-9])" + re.escape(core) + r"s?(?![a-z0-9])")
+
+
+def _has_name(pattern: tuple[str, re.Pattern[str]], text: str) -> bool:
+    return pattern[0] in text and pattern[1].search(text) is not None
+
+
+def featurize(query: Query, candidates: Sequence[Candidate], papers: Mapping[str, Paper]) -> np.ndarray:
+    """The ``FEATURES`` matrix of the candidates (one row each), normalised per query where it matters."""
+    n = len(candidates)
+    x = np.zeros((n, len(FEATURES)), dtype=np.float64)
+    if not n:
+        return x
+    patterns = [_name_pattern(name) for name in query.names]
+    qtokens = set(query.tokens)
+    idf = dict(zip(query.tokens, query.idf, strict=True)) if query.idf else dict.fromkeys(query.tokens, 1.0)
+    idf_total = sum(idf.values()) or 1.0
+    bigrams = query.bigrams
+    numbers = query.numbers
+    bm25 = [c.scores.get("bm25", 0.0) for c in candidates]
+    dense = [c.scores.get("dense", 0.0) for c in candidates]
+    sims = [sorted(c.sentence_scores.tolist(), reverse=True) for c in candidates]
+    sent = [s[0] if s else 0.0 for s in sims]
+    max_bm25, max_dense, max_sent = max(bm25), max(dense), max(sent)
+    rows = []
+    for i, c in enumerate(candidates):
+        paper = papers[c.paper_id]
+        text = _paper_text(paper.title, paper.abstract)
+        ranks = c.ranks
+        r_bm25, r_dense, r_sent = ranks.get("bm25"), ranks.get("dense"), ranks.get("sentence")
+        top2 = sims[i][:2]
+        if qtokens:
+            title_overlap = len(qtokens & text.title_tokens) / len(qtokens)
+            doc_overlap = len(qtokens & text.tokens) / len(qtokens)
+            idf_overlap = sum(w for t, w in idf.items() if t in text.tokens) / idf_total
+        else:
+            title_overlap = doc_overlap = idf_overlap = 0.0
+        bigram = sum(b in text.bigrams for b in bigrams) / len(bigrams) if bigrams else 0.0
+        name_match = name_title = name_miss = name_miss_frac = 0.0
+        if patterns:
+            found = sum(_has_name(p, text.lower) for p in patterns)
+            name_match = found / len(patterns)
+            name_miss = float(len(patterns) - found)
+            name_miss_frac = 1.0 - name_match
+            name_title = sum(_has_name(p, text.title_lower) for p in patterns) / len(patterns)
+        number_match = sum(num in text.numbers for num in numbers) / len(numbers) if numbers else 0.0
+        rows.append(
+            (
+                c.rrf * 60.0,
+                1.0 / r_bm25 if r_bm25 else 0.0,
+                1.0 / r_dense if r_dense else 0.0,
+                1.0 / r_sent if r_sent else 0.0,
+                dense[i],
+                dense[i] - max_dense,
+                sent[i],
+                sum(top2) / len(top2) if top2 else 0.0,
+                sent[i] - max_sent,
+                bm25[i] / max_bm25 if max_bm25 > 0 else 0.0,
+                title_overlap,
+                doc_overlap,
+                idf_overlap,
+                bigram,
+                name_match,
+                name_title,
+                name_miss,
+                name_miss_frac,
+                number_match,
+            )
+        )
+    x[:] = rows  # columns in FEATURES order
+    return x
+    col = {name: i for i, name in enumerate(FEATURES)}
+    patterns = [_name_pattern(name) for name in query.names]
+    qtokens = set(query.tokens)
+    idf = dict(zip(query.tokens, query.idf, strict=True)) if query.idf else dict.fromkeys(query.tokens, 1.0)
+    idf_total = sum(idf.values()) or 1.0
+    max_bm25 = max(c.scores.get("bm25", 0.0) for c in candidates)
+    dense = np.array([c.scores.get("dense", 0.0) for c in candidates])
+    sent = np.array([float(c.sentence_scores.max()) if len(c.sentence_scores) else 0.0 for c in candidates])
+    for i, c in enumerate(candidates):
+        paper = papers[c.paper_id]
+        text = _paper_text(paper.title, paper.abstract)
+        row = x[i]
+        row[col["rrf"]] = c.rrf * 60.0
+        for stage in ("bm25", "dense", "sentence"):
+            rank = c.ranks.get(stage)
+            row[col[f"rr_{stage}"]] = 1.0 / rank if rank else 0.0
+        row[col["dense"]] = dense[i]
+        row[col["dense_gap"]] = dense[i] - dense.max()
+        sims = np.sort(c.sentence_scores)[::-1]
+        row[col["sent_max"]] = sent[i]
+        row[col["sent_top2"]] = float(sims[:2].mean()) if len(sims) else 0.0
+        row[col["sent_gap"]] = sent[i] - sent.max()
+        row[col["bm25"]] = c.scores.get("bm25", 0.0) / max_bm25 if max_bm25 > 0 else 0.0
+        if qtokens:
+            row[col["title_overlap"]] = len(qtokens & text.title_tokens) / len(qtokens)
+            row[col["doc_overlap"]] = len(qtokens & text.tokens) / len(qtokens)
+            row[col["idf_overlap"]] = sum(w for t, w in idf.items() if t in text.tokens) / idf_total
+        if query.bigrams:
+            row[col["bigram"]] = sum(b in text.bigrams for b in query.bigrams) / len(query.bigrams)
+        if patterns:
+            found = [bool(p.search(text.lower)) for p in patterns]
+            row[col["name_match"]] = sum(found) / len(found)
+            row[col["name_miss"]] = float(len(found) - sum(found))
+            row[col["name_miss_frac"]] = 1.0 - row[col["name_match"]]
+            row[col["name_title"]] = sum(bool(p.search(text.title_lower)) for p in patterns) / len(patterns)
+        if query.numbers:
+            row[col["number_match"]] = sum(num in text.numbers for num in query.numbers) / len(query.numbers)
+    return x
+
+
+@dataclass(frozen=True, slots=True)
+class LinearModel:
+    """Standardise, dot with weights, add intercept: the logit of a logistic model."""
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(((x - self.mean) / self.scale) @ self.coef + self.intercept, dtype=np.float64)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "features": list(self.features),
+            "mean": [float(v) for v in self.mean],
+            "scale": [float(v) for v in self.scale],
+            "coef": [float(v) for v in self.coef],
+            "intercept": float(self.intercept),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LinearModel:
+        return cls(
+            tuple(data["features"]),
+            np.asarray(data["mean"], dtype=np.float64),
+            np.asarray(data["scale"], dtype=np.float64),
+            np.asarray(data["coef"], dtype=np.float64),
+            float(data["intercept"]),
+        )
+
+    @classmethod
+    def only(cls, features: Sequence[str], name: str, weight: float = 1.0) -> LinearModel:
+        """A model that scores by one feature (the fallback before weights are fitted)."""
+        coef = np.array([weight if f == name else 0.0 for f in features])
+        return cls(tuple(features), np.zeros(len(features)), np.ones(len(features)), coef, 0.0)
+
+
+def sigmoid(z: float | np.ndarray) -> Any:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+
+
+def load_weights(path: Path = WEIGHTS_PATH) -> dict[str, Any]:
+    """The fitted weights; a part whose features this code does not compute is dropped (with a warning:
+    rerun ``evals/fit_reranker.py``)."""
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    for part, known in (("ranker", FEATURES), ("abstain", ABSTAIN_FEATURES)):
+        if part in data and not set(data[part].get("features", ())) <= set(known):
+            warnings.warn(f"{path}: {part} weights are stale; rerun evals/fit_reranker.py", stacklevel=2)
+            del data[part]
+    return data
+
+
+def hit_features(row: np.ndarray, logit: float, candidate: Candidate, query: Query) -> dict[str, float]:
+    """What a hit carries in ``Hit.features``: its feature row, the model's logit, raw stage scores and
+    query-level signals (``oov``)."""
+    features = {name: float(v) for name, v in zip(FEATURES, row, strict=True)}
+    features["logit"] = logit
+    features["bm25_raw"] = float(candidate.scores.get("bm25", 0.0))
+    features["oov"] = float(query.oov)
+    return features
+
+
+def abstain_features(hits: Sequence[Hit]) -> np.ndarray:
+    """``ABSTAIN_FEATURES`` of a ranked list: the top hit's evidence and its margin over the second."""
+    if not hits:
+        return np.zeros(len(ABSTAIN_FEATURES))
+    top = hits[0].features
+    second = hits[1].features.get("logit", 0.0) if len(hits) > 1 else top.get("logit", 0.0) - 5.0
+    values = {**top, "margin": top.get("logit", 0.0) - second}
+    return np.array([values.get(name, 0.0) for name in ABSTAIN_FEATURES], dtype=np.float64)
+
+
+class AbstentionModel:
+    """Calibrated probability that the corpus answers the query, from the top hits' features."""
+
+    def __init__(self, model: LinearModel | None = None, threshold: float = 0.5) -> None:
+        self.model = model
+        self.threshold = threshold
+        self._cols = [ABSTAIN_FEATURES.index(f) for f in model.features] if model is not None else []
+
+    @classmethod
+    def load(cls, path: Path = WEIGHTS_PATH) -> AbstentionModel:
+        data = load_weights(path).get("abstain")
+        if not data:
+            return cls(None, 0.0)
+        return cls(LinearModel.from_dict(data), float(data.get("threshold", 0.5)))
+
+    def confidence(self, hits: Sequence[Hit]) -> float:
+        if not hits:
+            return 0.0
+        if self.model is None:  # before fitting: the best sentence similarity, clipped
+            return float(min(max(hits[0].sentence_score, 0.0), 1.0))
+        x = abstain_features(hits)[self._cols]
+        p = float(sigmoid(self.model.logits(x[None, :])[0]))
+        return p if math.isfinite(p) else 0.0
