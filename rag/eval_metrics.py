@@ -1,0 +1,327 @@
+"""Answer-level metrics of the eval harness (ranking metrics live in ``rag.metrics``).
+
+Every function here is pure: it takes an ``Answer`` (or plain strings) and returns numbers, so each metric
+can be tested on hand-made cases. The definitions below are the ones printed in ``report.md``.
+
+Faithfulness and citation quality are measured per *answer sentence* (the text between sentence
+boundaries, with its ``[n]`` markers), against the abstracts of the papers those markers cite, on three
+support tiers:
+
+``exact``
+    the sentence minus its markers, normalised (case, accents, punctuation), is a substring of one
+    cited abstract. Verbatim quoting: strict, but blind to paraphrase.
+``proxy``
+    the citation checker's verdict (``Answer.checks``) is "supported": numbers consistent and support score
+    over its threshold. When an answerer gives no checks, a lexical stand-in is used: every number of the
+    sentence appears in the cited abstracts and at least ``PROXY_SUPPORT`` of its content words (stemmed) do.
+    A proxy, not a judgement of meaning.
+``judge``
+    an LLM splits the sentence into claims and says whether the cited text supports each one (see
+    ``rag.evaluate.LLMJudge``); only when an LLM is configured.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+from rag.answer import ABSTENTION
+from rag.chunking import sentences as split_text
+from rag.corpus import normalize_title
+from rag.keyword import tokenize
+from rag.types import Answer
+
+PROXY_SUPPORT = 0.6
+"""Share of a sentence's content words that must appear in its cited abstracts (lexical proxy tier)."""
+KEY_FACT_WORDS = 0.6
+"""Share of a key fact's content words that must appear in the answer."""
+
+_MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_NUMBER = re.compile(r"(?<![a-z0-9.])\d+(?:[.,]\d+)*")
+_LEADING_MARKERS = re.compile(r"^\s*((?:\[\d+(?:\s*[,;]\s*\d+)*\]\s*)+)")
+_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+
+Tier = str
+TIERS: tuple[Tier, ...] = ("exact", "proxy", "judge")
+
+
+# --------------------------------------------------------------------------------------------- text
+
+
+def normalize_text(text: str) -> str:
+    """Lower case, accents and punctuation removed, words separated by one space."""
+    return normalize_title(text)
+
+
+def markers_in(text: str) -> list[int]:
+    """Every ``[n]`` (or ``[n, m]``) citation marker in ``text``, in order, repeats kept."""
+    return [int(n) for group in _MARKER.findall(text) for n in re.split(r"\s*[,;]\s*", group)]
+
+
+def strip_markers(text: str) -> str:
+    """``text`` without its citation markers and with whitespace collapsed."""
+    return " ".join(_MARKER.sub(" ", text).split())
+
+
+def numbers_in(text: str) -> set[str]:
+    """Numbers written with digits (``42.5%`` → ``42.5``, ``1,000`` → ``1000``, ``9x`` → ``9``); digits
+    inside words such as ``QM9`` or ``H100`` do not count."""
+    return {n.replace(",", "") for n in _NUMBER.findall(text.lower())}
+
+
+def content_words(text: str) -> set[str]:
+    """Stemmed content words (``rag.keyword.tokenize``: stopwords out), tokens holding digits left out."""
+    return {t for t in tokenize(text) if not any(ch.isdigit() for ch in t)}
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """One answer sentence: text without markers, the markers it carries, and the checker's verdict."""
+
+    text: str
+    markers: tuple[int, ...]
+    verdict: str | None = None
+
+
+def answer_units(answer: Answer) -> list[Unit]:
+    """The answer's sentences with their markers. Uses ``Answer.checks`` when the answerer gave them
+    (the citation checker's segmentation and verdicts), else splits ``Answer.text``. A list bullet and a
+    leading "Cited paper title:" label are presentation, not claims, and are dropped from the sentence.
+    The abstention sentence is not an answer sentence; an abstained answer has none."""
+    if answer.abstained:
+        return []
+    abstention = normalize_text(ABSTENTION)
+    titles = [c.paper.title for c in answer.citations]
+    if answer.checks:
+        units = [
+            Unit(strip_markers(c.text), tuple(c.markers) or tuple(markers_in(c.text)), c.verdict) for c in answer.checks
+        ]
+    else:
+        units = split_answer(answer.text)
+    units = [Unit(strip_label(u.text, titles), u.markers, u.verdict) for u in units]
+    units = [u for u in units if not is_title_fragment(u.text, titles)]
+    return [u for u in units if normalize_text(u.text) and normalize_text(u.text) != abstention]
+
+
+def strip_label(sentence: str, titles: Sequence[str] = ()) -> str:
+    """``sentence`` without a leading list bullet and a leading ``Title:`` label naming one of ``titles``
+    (or the end of one, when a ``?`` in the title made the sentence splitter cut it)."""
+    text = _BULLET.sub("", sentence).strip()
+    plain = text.lstrip("*_ ")
+    for title in titles:
+        if title and plain.lower().startswith(title.lower()):
+            rest = plain[len(title) :].lstrip("*_ ")
+            if rest.startswith(":"):
+                return rest[1:].strip()
+    normalized = [normalize_text(t) for t in titles if normalize_text(t)]
+    colons = [i for i, ch in enumerate(plain) if ch == ":"]
+    for i in reversed(colons):
+        label = normalize_text(plain[:i])
+        if label and any(t.endswith(label) for t in normalized):
+            return plain[i + 1 :].strip()
+    return text
+
+
+def is_title_fragment(sentence: str, titles: Sequence[str]) -> bool:
+    """Whether ``sentence`` is only (a piece of) a cited paper's title: a label, not a claim."""
+    text = normalize_text(sentence)
+    return bool(text) and any(text in normalize_text(t) for t in titles)
+
+
+def split_answer(text: str) -> list[Unit]:
+    """Sentences of an answer text with their markers. A marker right after a sentence's full stop
+    (``... loss. [1] Next ...``) belongs to the sentence before it."""
+    units: list[Unit] = []
+    for raw in (sentence for line in text.splitlines() for sentence in split_text(line)):
+        lead = _LEADING_MARKERS.match(raw)
+        if lead and units:
+            prev = units[-1]
+            units[-1] = Unit(prev.text, prev.markers + tuple(markers_in(lead.group(1))))
+            raw = raw[lead.end() :]
+        if normalize_text(strip_markers(raw)):
+            units.append(Unit(strip_markers(raw), tuple(markers_in(raw))))
+        elif units:  # only markers left
+            prev = units[-1]
+            units[-1] = Unit(prev.text, prev.markers + tuple(markers_in(raw)))
+    return units
+
+
+# ---------------------------------------------------------------------------------------- support
+
+
+def exact_support(sentence: str, sources: Sequence[str]) -> bool:
+    """Exact tier: the normalised sentence is a substring of one normalised source text."""
+    needle = normalize_text(strip_markers(sentence))
+    return bool(needle) and any(f" {needle} " in f" {normalize_text(s)} " for s in sources)
+
+
+def lexical_support(sentence: str, sources: Sequence[str], threshold: float = PROXY_SUPPORT) -> bool:
+    """Lexical proxy: every number of the sentence appears in the sources, and at least ``threshold``
+    of its content words (stemmed) do."""
+    if not sources:
+        return False
+    joined = " ".join(sources)
+    if not numbers_in(sentence) <= numbers_in(joined):
+        return False
+    words = content_words(sentence)
+    if not words:
+        return True
+    return len(words & content_words(joined)) / len(words) >= threshold
+
+
+Support = Callable[[str, Sequence[str]], bool]
+"""Whether a sentence is supported by a set of source texts."""
+
+
+@dataclass(frozen=True, slots=True)
+class CitationScores:
+    """Per-answer citation metrics on one tier; None when there is nothing to score."""
+
+    faithfulness: float | None
+    """Share of answer sentences supported by the sources they cite (uncited sentences: unsupported)."""
+    recall: float | None
+    """ALCE citation recall: share of sentences whose cited set supports them (same as faithfulness at
+    sentence level; reported under both names as ALCE does)."""
+    precision: float | None
+    """ALCE citation precision: share of (sentence, citation) pairs where the citation is needed — the
+    cited set supports the sentence and either this citation alone supports it or the set without it
+    does not. Markers pointing at no source count as not needed."""
+    sentences: int
+    citations: int
+
+
+def citation_scores(
+    units: Sequence[Unit],
+    sources: Mapping[int, str],
+    support: Support,
+    sentence_supported: Sequence[bool | None] | None = None,
+) -> CitationScores:
+    """Faithfulness, citation recall and precision of one answer on one tier.
+
+    ``sources`` maps a marker to the cited text; ``support(sentence, texts)`` is the tier's test.
+    ``sentence_supported`` overrides the set-level verdict per sentence (the checker's verdicts for the
+    proxy tier); ``support`` is still used for the leave-one-out test of precision.
+    """
+    if not units:
+        return CitationScores(None, None, None, 0, 0)
+    supported = 0
+    needed = 0
+    total = 0
+    for i, unit in enumerate(units):
+        markers = list(dict.fromkeys(unit.markers))
+        texts = [sources[m] for m in markers if m in sources]
+        if sentence_supported is not None and sentence_supported[i] is not None:
+            ok = bool(sentence_supported[i]) and bool(texts)
+        else:
+            ok = bool(texts) and support(unit.text, texts)
+        supported += ok
+        for m in markers:
+            total += 1
+            if not ok or m not in sources:
+                continue
+            others = [sources[o] for o in markers if o != m and o in sources]
+            if support(unit.text, [sources[m]]) or not (others and support(unit.text, others)):
+                needed += 1
+    share = supported / len(units)
+    return CitationScores(share, share, needed / total if total else None, len(units), total)
+
+
+def invalid_markers(answer: Answer) -> tuple[int, int]:
+    """(markers pointing at no citation, all markers): markers in the text with no ``Citation`` of that
+    number, plus markers the citation checker already removed (``Answer.removed_markers``)."""
+    valid = {c.marker for c in answer.citations}
+    found = markers_in(answer.text)
+    bad = sum(1 for m in found if m not in valid) + len(answer.removed_markers)
+    return bad, len(found) + len(answer.removed_markers)
+
+
+# ------------------------------------------------------------------------------------------ content
+
+
+def key_fact_present(fact: str, answer_text: str, threshold: float = KEY_FACT_WORDS) -> bool:
+    """A key fact is present when every number in it appears in the answer and at least ``threshold``
+    of its content words (stemmed, stopwords out) do."""
+    text = strip_markers(answer_text)
+    if not numbers_in(fact) <= numbers_in(text):
+        return False
+    words = content_words(fact)
+    if not words:
+        return bool(numbers_in(fact))
+    return len(words & content_words(text)) / len(words) >= threshold
+
+
+def key_fact_recall(facts: Sequence[str], answer_text: str) -> float | None:
+    """Share of the item's key facts present in the answer (None when the item lists none)."""
+    if not facts:
+        return None
+    return sum(key_fact_present(f, answer_text) for f in facts) / len(facts)
+
+
+def answer_f1(prediction: str, reference: str) -> float:
+    """SQuAD-style token F1 between the answer (markers removed) and the reference answer, on stemmed
+    content words (``rag.keyword.tokenize``), counting repeats."""
+    pred = tokenize(strip_markers(prediction))
+    ref = tokenize(reference)
+    if not pred or not ref:
+        return float(pred == ref)
+    common: dict[str, int] = {}
+    ref_counts: dict[str, int] = {}
+    for t in ref:
+        ref_counts[t] = ref_counts.get(t, 0) + 1
+    for t in pred:
+        if ref_counts.get(t, 0) > 0:
+            ref_counts[t] -= 1
+            common[t] = common.get(t, 0) + 1
+    overlap = sum(common.values())
+    if overlap == 0:
+        return 0.0
+    precision = overlap / len(pred)
+    recall = overlap / len(ref)
+    return 2 * precision * recall / (precision + recall)
+
+
+# ---------------------------------------------------------------------------------------- abstention
+
+
+def abstention_metrics(answerable: Sequence[bool], abstained: Sequence[bool]) -> dict[str, float | None]:
+    """Abstention quality over items, "refusing" being the positive class.
+
+    ``abstention_accuracy``: answerable items answered plus unanswerable items refused, over all items.
+    ``over_abstention_rate``: answerable items refused, over answerable items.
+    ``abstain_precision``: refusals that were on unanswerable items, over refusals (None: no refusal).
+    ``abstain_recall``: unanswerable items refused, over unanswerable items (None: none in the set).
+    """
+    pairs = list(zip(answerable, abstained, strict=True))
+    n = len(pairs)
+    correct = sum(1 for a, r in pairs if a != r)
+    n_answerable = sum(1 for a, _ in pairs if a)
+    n_unanswerable = n - n_answerable
+    refused = sum(1 for _, r in pairs if r)
+    true_refusals = sum(1 for a, r in pairs if r and not a)
+    return {
+        "abstention_accuracy": correct / n if n else None,
+        "over_abstention_rate": sum(1 for a, r in pairs if a and r) / n_answerable if n_answerable else None,
+        "abstain_precision": true_refusals / refused if refused else None,
+        "abstain_recall": true_refusals / n_unanswerable if n_unanswerable else None,
+    }
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def mean(values: Collection[float | None]) -> float | None:
+    """Mean of the values that are not None (None when there are none)."""
+    kept = [v for v in values if v is not None]
+    return sum(kept) / len(kept) if kept else None
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Linear-interpolated percentile ``q`` (0..100) of ``values`` (None when empty)."""
+    if not values:
+        return None
+    data = sorted(values)
+    pos = (len(data) - 1) * q / 100
+    lo = int(pos)
+    hi = min(lo + 1, len(data) - 1)
+    return data[lo] + (data[hi] - data[lo]) * (pos - lo)

@@ -1,0 +1,672 @@
+"""Offline eval harness: run eval sets through ``Pipeline.ask``, score, report, gate.
+
+``rag eval --set evals/dev.jsonl --out eval-out [--compare old/report.json] [--thresholds evals/thresholds.json]``
+
+Every item goes through the same ``Pipeline.ask`` users call (history passed for follow-ups). Scores are
+per item, then averaged over the items they apply to (``aggregate``, and per question type in
+``by_type``). Metric definitions: ``rag.metrics`` (ranking), ``rag.eval_metrics`` (answers) and
+``METRIC_DOCS`` below, which ``report.md`` prints.
+
+Regenerate the CI thresholds from a fresh run (measured minus ``--margin``, rates plus it):
+
+    rag eval --set evals/dev.jsonl --out eval-out
+    python -m rag.evaluate --write-thresholds eval-out/report.json --out evals/thresholds.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from rag import eval_metrics as em
+from rag.corpus import normalize_title
+from rag.errors import ConfigError, RagError
+from rag.metrics import ranking_metrics
+from rag.types import Answer
+
+NOT_IN_CORPUS = "NOT_IN_CORPUS"
+QUESTION_TYPES = ("lookup", "paraphrase", "multi", "followup", "unanswerable")
+RANKING_KEYS = ("hit@1", "hit@5", "hit@10", "mrr@10", "recall@10", "ndcg@10")
+LOWER_IS_BETTER = ("invalid_citation_rate", "over_abstention_rate")
+THRESHOLD_MARGIN = 0.02
+GATED = (
+    *RANKING_KEYS,
+    "faithfulness",
+    "faithfulness_exact",
+    "faithfulness_proxy",
+    "faithfulness_judge",
+    "citation_precision",
+    "citation_recall",
+    "key_fact_recall",
+    "answer_f1",
+    "abstention_accuracy",
+    "abstain_precision",
+    "abstain_recall",
+    *LOWER_IS_BETTER,
+)
+"""Metrics ``--write-thresholds`` writes a threshold for (when measured). Latency is not gated: it
+depends on the machine and its load."""
+
+METRIC_DOCS: dict[str, str] = {
+    "hit@1": "share of answerable items whose top retrieved paper (Answer.hits) is a gold paper",
+    "hit@5": "share of answerable items with a gold paper in the top 5 hits",
+    "hit@10": "share of answerable items with a gold paper in the top 10 hits",
+    "mrr@10": "mean reciprocal rank of the first gold paper in the top 10 (0 if absent)",
+    "recall@10": "share of an item's gold papers in the top 10, averaged",
+    "ndcg@10": "binary-relevance nDCG@10 (ideal DCG counts min(|gold|, 10) relevant papers)",
+    "faithfulness": "the strictest faithfulness tier that ran: judge when an LLM judge ran, else exact",
+    "faithfulness_exact": "share of answer sentences that, minus markers and normalised, occur verbatim in a cited "
+    "abstract (uncited sentences count as unsupported)",
+    "faithfulness_proxy": "PROXY: share of answer sentences the citation checker marks 'supported' (numbers "
+    "consistent, support score over its threshold); without checks, all numbers and >= 60% of stemmed content "
+    "words found in the cited abstracts",
+    "faithfulness_judge": "share of answer sentences whose every claim an LLM judge finds supported by the cited "
+    "abstracts (only with an LLM configured)",
+    "citation_recall": "ALCE citation recall on the same tier as faithfulness: share of answer sentences whose "
+    "cited set supports them",
+    "citation_precision": "ALCE citation precision on the same tier as faithfulness: share of (sentence, citation) "
+    "pairs where the cited set supports the sentence and the citation alone does, or the rest does not",
+    "invalid_citation_rate": "markers pointing at no source (incl. ones the checker removed), over all markers",
+    "key_fact_recall": "share of key facts present in the answer: every number of the fact appears and >= 60% of "
+    "its stemmed content words do (answerable items)",
+    "answer_f1": "token F1 (stemmed content words) between the answer and the reference answer (answerable items)",
+    "abstention_accuracy": "answerable items answered plus unanswerable items refused, over all items",
+    "over_abstention_rate": "answerable items refused, over answerable items",
+    "abstain_precision": "refusals on unanswerable items, over all refusals (n/a without refusals)",
+    "abstain_recall": "unanswerable items refused, over unanswerable items",
+    "latency_p50_<stage>": "median seconds of a stage (Answer.timings: condense, embed, retrieve, rerank, "
+    "answerer stages, total)",
+    "latency_p95_<stage>": "95th percentile seconds of a stage",
+}
+for _tier in ("exact", "proxy", "judge"):
+    METRIC_DOCS[f"citation_precision_{_tier}"] = f"citation precision on the {_tier} tier"
+    METRIC_DOCS[f"citation_recall_{_tier}"] = f"citation recall on the {_tier} tier"
+
+
+class EvalSetError(RagError):
+    """An eval set file cannot be used. The message names the file and line."""
+
+    exit_code = 3
+
+
+# ------------------------------------------------------------------------------------------- schema
+
+
+class Turn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class EvalItem(BaseModel):
+    """One line of an eval set (JSONL). See evals/README.md."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    id: str = Field(min_length=1)
+    question: str = Field(min_length=1)
+    type: Literal["lookup", "paraphrase", "multi", "unanswerable", "followup"]
+    gold_titles: list[str] = Field(default_factory=list)
+    answer: str = Field(min_length=1)
+    key_facts: list[str] = Field(default_factory=list)
+    history: list[Turn] = Field(default_factory=list)
+
+    @field_validator("gold_titles", "key_facts")
+    @classmethod
+    def _no_blank(cls, values: list[str]) -> list[str]:
+        if any(not v.strip() for v in values):
+            raise ValueError("entries must not be empty")
+        return values
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EvalItem:
+        if self.type == "unanswerable":
+            if self.answer != NOT_IN_CORPUS or self.gold_titles:
+                raise ValueError(f"an unanswerable item needs answer {NOT_IN_CORPUS!r} and no gold_titles")
+        else:
+            if self.answer == NOT_IN_CORPUS:
+                raise ValueError(f"only type 'unanswerable' may have answer {NOT_IN_CORPUS!r}")
+            if not self.gold_titles:
+                raise ValueError(f"a {self.type!r} item needs at least one gold title")
+        if self.type == "followup" and not self.history:
+            raise ValueError("a followup item needs a non-empty history")
+        return self
+
+    @property
+    def answerable(self) -> bool:
+        return self.type != "unanswerable"
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedItem:
+    item: EvalItem
+    set_name: str
+    source: str
+    """``file:line`` the item came from."""
+
+
+def load_eval_set(path: Path) -> list[LoadedItem]:
+    """Validated items of a JSONL eval set; ``EvalSetError`` names the file and line of the first problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EvalSetError(f"{path}: cannot read the eval set ({exc})") from exc
+    items: list[LoadedItem] = []
+    seen: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise EvalSetError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+        try:
+            item = EvalItem.model_validate(data)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'item'}: {e['msg']}" for e in exc.errors())
+            raise EvalSetError(f"{path}:{number}: invalid eval item ({problems})") from exc
+        if item.id in seen:
+            raise EvalSetError(f"{path}:{number}: duplicate id {item.id!r} (first on line {seen[item.id]})")
+        seen[item.id] = number
+        items.append(LoadedItem(item, path.stem, f"{path}:{number}"))
+    if not items:
+        raise EvalSetError(f"{path}: no eval items found")
+    return items
+
+
+# -------------------------------------------------------------------------------------------- judge
+
+
+JUDGE_PROMPT = """You check whether one sentence of an answer is supported by the sources it cites.
+Split the sentence into its atomic factual claims. For each claim, decide whether the sources below state it \
+(paraphrase is fine; anything not stated, or contradicted, is unsupported), and list the numbers of the sources \
+that support it.
+Reply with JSON only, no prose: {{"claims": [{{"claim": "...", "supported": true, "sources": [1]}}]}}
+
+Sources:
+{sources}
+
+Sentence: {sentence}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeVerdict:
+    claims: int
+    supported_claims: int
+    supporting_markers: frozenset[int]
+
+    @property
+    def supported(self) -> bool:
+        return self.claims > 0 and self.supported_claims == self.claims
+
+
+class LLMJudge:
+    """Claim-level LLM verdicts with an on-disk cache keyed by the hash of model and prompt.
+
+    ``client`` is an ``openai.OpenAI`` (or anything with ``chat.completions.create``).
+    """
+
+    def __init__(self, client: Any, model: str, cache_dir: Path | None) -> None:
+        self.client = client
+        self.model = model
+        self.cache_dir = cache_dir
+        self.calls = 0
+        self.cache_hits = 0
+        self.errors = 0
+
+    def _complete(self, prompt: str) -> str:
+        key = hashlib.sha256(f"{self.model}\n{prompt}".encode()).hexdigest()
+        path = self.cache_dir / f"{key}.json" if self.cache_dir else None
+        if path is not None and path.exists():
+            try:
+                self.cache_hits += 1
+                return str(json.loads(path.read_text())["response"])
+            except (OSError, ValueError, KeyError):
+                self.cache_hits -= 1
+        self.calls += 1
+        response = self.client.chat.completions.create(
+            model=self.model, messages=[{"role": "user", "content": prompt}], temperature=0
+        )
+        content = response.choices[0].message.content or ""
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"model": self.model, "prompt": prompt, "response": content}))
+            tmp.replace(path)
+        return content
+
+    def verdict(self, sentence: str, sources: Mapping[int, str]) -> JudgeVerdict | None:
+        """Claims of ``sentence`` checked against ``sources`` (marker → text); None if the LLM failed."""
+        listing = "\n".join(f"[{m}] {text}" for m, text in sources.items())
+        prompt = JUDGE_PROMPT.format(sources=listing or "(none)", sentence=sentence)
+        try:
+            raw = self._complete(prompt)
+            data = json.loads(_json_block(raw))
+            claims = data["claims"]
+            if not isinstance(claims, list):
+                raise ValueError("claims is not a list")
+            supported = [c for c in claims if isinstance(c, dict) and c.get("supported") is True]
+            markers = frozenset(
+                int(m) for c in supported for m in (c.get("sources") or []) if str(m).isdigit() and int(m) in sources
+            )
+            return JudgeVerdict(len(claims), len(supported), markers)
+        except Exception as exc:  # the judge must never stop an eval run
+            self.errors += 1
+            print(f"warning: LLM judge failed ({type(exc).__name__}: {exc})", file=sys.stderr)
+            return None
+
+    def scores(self, units: Sequence[em.Unit], sources: Mapping[int, str]) -> em.CitationScores | None:
+        """Judge-tier faithfulness, citation recall and precision of one answer (None if any call failed).
+
+        A sentence is supported when every claim is; a citation is needed when the judge lists it as
+        supporting a claim of that (supported) sentence.
+        """
+        if not units:
+            return em.CitationScores(None, None, None, 0, 0)
+        supported = needed = total = 0
+        for unit in units:
+            markers = list(dict.fromkeys(unit.markers))
+            total += len(markers)
+            cited = {m: sources[m] for m in markers if m in sources}
+            if not cited:
+                continue
+            verdict = self.verdict(unit.text, cited)
+            if verdict is None:
+                return None
+            if verdict.supported:
+                supported += 1
+                needed += sum(1 for m in markers if m in verdict.supporting_markers)
+        share = supported / len(units)
+        return em.CitationScores(share, share, needed / total if total else None, len(units), total)
+
+
+def _json_block(text: str) -> str:
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end < start:
+        raise ValueError(f"no JSON object in the judge reply: {text[:80]!r}")
+    return text[start : end + 1]
+
+
+# ------------------------------------------------------------------------------------------ scoring
+
+
+def source_texts(answer: Answer) -> dict[int, str]:
+    """Marker → abstract of the cited paper."""
+    return {c.marker: c.paper.abstract for c in answer.citations}
+
+
+def score_answer(item: EvalItem, answer: Answer, judge: LLMJudge | None = None) -> dict[str, float | None]:
+    """Every per-item metric of one answer (None where a metric does not apply)."""
+    scores: dict[str, float | None] = {}
+    if item.answerable:
+        gold = {normalize_title(t) for t in item.gold_titles}
+        ranked = [normalize_title(h.paper.title) for h in answer.hits]
+        scores.update(ranking_metrics(ranked, gold))
+        facts = em.key_fact_recall(item.key_facts, answer.text)
+        scores["key_fact_recall"] = 0.0 if answer.abstained and facts is not None else facts
+        scores["answer_f1"] = 0.0 if answer.abstained else em.answer_f1(answer.text, item.answer)
+    units = em.answer_units(answer)
+    sources = source_texts(answer)
+    exact = em.citation_scores(units, sources, em.exact_support)
+    checker = [None if u.verdict is None else u.verdict == "supported" for u in units]
+    proxy = em.citation_scores(units, sources, em.lexical_support, checker)
+    tiers: dict[str, em.CitationScores | None] = {"exact": exact, "proxy": proxy}
+    if judge is not None:
+        titled = {c.marker: f"{c.paper.title}: {c.paper.abstract}" for c in answer.citations}
+        tiers["judge"] = judge.scores(units, titled)
+    for tier, s in tiers.items():
+        scores[f"faithfulness_{tier}"] = s.faithfulness if s else None
+        scores[f"citation_recall_{tier}"] = s.recall if s else None
+        scores[f"citation_precision_{tier}"] = s.precision if s else None
+    strict = "judge" if judge is not None else "exact"
+    scores["faithfulness"] = scores[f"faithfulness_{strict}"]
+    scores["citation_recall"] = scores[f"citation_recall_{strict}"]
+    scores["citation_precision"] = scores[f"citation_precision_{strict}"]
+    bad, markers = em.invalid_markers(answer)
+    scores["_invalid_markers"] = float(bad)
+    scores["_markers"] = float(markers)
+    scores["answer_sentences"] = float(len(units))
+    return scores
+
+
+@dataclass(slots=True)
+class ItemResult:
+    id: str
+    set: str
+    source: str
+    type: str
+    question: str
+    answerable: bool
+    gold_titles: list[str]
+    answer: str
+    abstained: bool
+    answerer: str
+    retrieved: list[str]
+    citations: list[dict[str, Any]]
+    scores: dict[str, float | None]
+    timings: dict[str, float]
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "set": self.set,
+            "source": self.source,
+            "type": self.type,
+            "question": self.question,
+            "answerable": self.answerable,
+            "gold_titles": self.gold_titles,
+            "answer": self.answer,
+            "abstained": self.abstained,
+            "answerer": self.answerer,
+            "retrieved": self.retrieved,
+            "citations": self.citations,
+            "metrics": {k: v for k, v in self.scores.items() if not k.startswith("_")},
+            "timings": self.timings,
+            "error": self.error,
+        }
+
+
+def aggregate(results: Sequence[ItemResult], judge_ran: bool) -> dict[str, float | int | None]:
+    """Aggregate metrics over items: means over the items each metric applies to, pooled rates, abstention
+    metrics over all items, latency percentiles per stage."""
+    agg: dict[str, float | int | None] = {"items": len(results)}
+    agg["answerable_items"] = sum(1 for r in results if r.answerable)
+    agg["errors"] = sum(1 for r in results if r.error)
+    keys = [*RANKING_KEYS, "key_fact_recall", "answer_f1"]
+    tiers = ["exact", "proxy", *(["judge"] if judge_ran else [])]
+    for tier in tiers:
+        keys += [f"faithfulness_{tier}", f"citation_recall_{tier}", f"citation_precision_{tier}"]
+    keys += ["faithfulness", "citation_recall", "citation_precision"]
+    for key in keys:
+        agg[key] = em.mean([r.scores.get(key) for r in results])
+    markers = sum(r.scores.get("_markers") or 0.0 for r in results)
+    bad = sum(r.scores.get("_invalid_markers") or 0.0 for r in results)
+    agg["invalid_citation_rate"] = bad / markers if markers else None
+    agg.update(em.abstention_metrics([r.answerable for r in results], [r.abstained for r in results]))
+    stages: list[str] = []
+    for r in results:
+        stages += [s for s in r.timings if s not in stages]
+    for stage in sorted(stages, key=lambda s: (s == "total", s)):
+        values = [r.timings[stage] for r in results if stage in r.timings]
+        agg[f"latency_p50_{stage}"] = em.percentile(values, 50)
+        agg[f"latency_p95_{stage}"] = em.percentile(values, 95)
+    return agg
+
+
+def run_items(
+    pipeline: Any,
+    items: Sequence[LoadedItem],
+    *,
+    answerer: str = "extractive",
+    judge: LLMJudge | None = None,
+    progress: bool = True,
+) -> list[ItemResult]:
+    """Ask every item through ``pipeline.ask`` (with its history) and score the answer."""
+    from tqdm import tqdm
+
+    results: list[ItemResult] = []
+    for loaded in tqdm(items, desc="Evaluating", unit="q", disable=not progress, file=sys.stderr):
+        item = loaded.item
+        history = [t.model_dump() for t in item.history]
+        error: str | None = None
+        try:
+            started = time.perf_counter()
+            answer: Answer = pipeline.ask(item.question, history, answerer=answerer)
+            timings = dict(answer.timings) or {"total": time.perf_counter() - started}
+            error = answer.error
+            scores = score_answer(item, answer, judge)
+            result = ItemResult(
+                item.id,
+                loaded.set_name,
+                loaded.source,
+                item.type,
+                item.question,
+                item.answerable,
+                list(item.gold_titles),
+                answer.text,
+                answer.abstained,
+                answer.answerer,
+                [h.paper.title for h in answer.hits],
+                [{"marker": c.marker, "title": c.paper.title, "verdict": c.verdict} for c in answer.citations],
+                scores,
+                timings,
+                error,
+            )
+        except RagError as exc:  # one broken item must not lose the run; it scores zero where it applies
+            result = _failed(loaded, str(exc))
+        results.append(result)
+    return results
+
+
+def _failed(loaded: LoadedItem, error: str) -> ItemResult:
+    item = loaded.item
+    scores: dict[str, float | None] = {}
+    if item.answerable:
+        scores.update(dict.fromkeys(RANKING_KEYS, 0.0))
+        scores["key_fact_recall"] = 0.0 if item.key_facts else None
+        scores["answer_f1"] = 0.0
+    return ItemResult(
+        item.id, loaded.set_name, loaded.source, item.type, item.question, item.answerable,
+        list(item.gold_titles), "", False, "error", [], [], scores, {}, error,
+    )  # fmt: skip
+
+
+@dataclass(slots=True)
+class EvalReport:
+    results: list[ItemResult]
+    aggregate: dict[str, float | int | None]
+    by_type: dict[str, dict[str, float | int | None]]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "meta": self.meta,
+            "aggregate": self.aggregate,
+            "by_type": self.by_type,
+            "metric_definitions": METRIC_DOCS,
+            "items": [r.to_dict() for r in self.results],
+        }
+
+
+def build_report(results: Sequence[ItemResult], judge: LLMJudge | None, meta: dict[str, Any]) -> EvalReport:
+    judge_ran = judge is not None
+    types = [t for t in QUESTION_TYPES if any(r.type == t for r in results)]
+    by_type = {t: aggregate([r for r in results if r.type == t], judge_ran) for t in types}
+    meta = dict(meta)
+    meta["faithfulness_tier"] = "judge" if judge_ran else "exact"
+    if judge is not None:
+        meta["judge"] = {
+            "model": judge.model,
+            "calls": judge.calls,
+            "cache_hits": judge.cache_hits,
+            "errors": judge.errors,
+        }
+    return EvalReport(list(results), aggregate(results, judge_ran), by_type, meta)
+
+
+def evaluate(
+    pipeline: Any,
+    sets: Sequence[Path],
+    *,
+    answerer: str = "extractive",
+    judge: LLMJudge | None = None,
+    progress: bool = True,
+) -> EvalReport:
+    """Load the sets, run every item and build the report (no files written)."""
+    items = [loaded for path in sets for loaded in load_eval_set(path)]
+    started = time.perf_counter()
+    results = run_items(pipeline, items, answerer=answerer, judge=judge, progress=progress)
+    known = {normalize_title(p.title) for p in getattr(pipeline, "papers", {}).values()}
+    missing = sorted({t for li in items for t in li.item.gold_titles if known and normalize_title(t) not in known})
+    for title in missing:
+        print(f"warning: gold title not in the index: {title!r}", file=sys.stderr)
+    settings = getattr(pipeline, "settings", None)
+    meta = {
+        "sets": [str(p) for p in sets],
+        "answerer": answerer,
+        "hits_depth": getattr(settings, "top_k", None),
+        "seconds": round(time.perf_counter() - started, 2),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "gold_titles_not_in_index": missing,
+    }
+    return build_report(results, judge, meta)
+
+
+# ------------------------------------------------------------------------------------- thresholds
+
+
+def load_thresholds(path: Path) -> dict[str, tuple[str, float]]:
+    """``{metric: min}`` or ``{metric: {"min": x}}`` / ``{metric: {"max": x}}`` → metric → (kind, bound)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: cannot read thresholds ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: thresholds must be a JSON object of {{metric: min value}}")
+    out: dict[str, tuple[str, float]] = {}
+    for metric, spec in data.items():
+        if metric.startswith("_"):
+            continue  # comments
+        if isinstance(spec, int | float) and not isinstance(spec, bool):
+            out[metric] = ("min", float(spec))
+        elif isinstance(spec, dict) and len(spec) == 1 and next(iter(spec)) in ("min", "max"):
+            kind, bound = next(iter(spec.items()))
+            if not isinstance(bound, int | float) or isinstance(bound, bool):
+                raise ConfigError(f"{path}: threshold of {metric!r} must be a number")
+            out[metric] = (kind, float(bound))
+        else:
+            raise ConfigError(f"{path}: threshold of {metric!r} must be a number or {{'min'|'max': number}}")
+    return out
+
+
+def check_thresholds(aggregate: Mapping[str, Any], thresholds: Mapping[str, tuple[str, float]]) -> list[str]:
+    """One line per metric that misses its threshold (an unmeasured metric misses it too)."""
+    failures = []
+    for metric, (kind, bound) in thresholds.items():
+        value = aggregate.get(metric)
+        if not isinstance(value, int | float) or math.isnan(value):
+            failures.append(f"{metric}: not measured (threshold {kind} {bound:.3f})")
+        elif kind == "min" and value < bound:
+            failures.append(f"{metric}: {value:.3f} < min {bound:.3f}")
+        elif kind == "max" and value > bound:
+            failures.append(f"{metric}: {value:.3f} > max {bound:.3f}")
+    return failures
+
+
+def thresholds_from(aggregate: Mapping[str, Any], margin: float = THRESHOLD_MARGIN) -> dict[str, Any]:
+    """Thresholds just under the measured values: ``floor2(value - margin)`` as min for scores,
+    ``ceil2(value + margin)`` as max for rates; unmeasured metrics are left out."""
+    out: dict[str, Any] = {}
+    for metric in GATED:
+        value = aggregate.get(metric)
+        if not isinstance(value, int | float):
+            continue
+        if metric in LOWER_IS_BETTER:
+            out[metric] = {"max": min(1.0, math.ceil(round((value + margin) * 100, 6)) / 100)}
+        else:
+            out[metric] = max(0.0, math.floor(round((value - margin) * 100, 6)) / 100)
+    return out
+
+
+# ------------------------------------------------------------------------------------------ command
+
+
+def summary_table(report: EvalReport) -> str:
+    from rag.report import summary_table as table
+
+    return table(report.to_dict())
+
+
+def write_outputs(report: EvalReport, out: Path, compare: Mapping[str, Any] | None = None) -> list[Path]:
+    from rag.report import write_report
+
+    return write_report(report.to_dict(), out, compare)
+
+
+def load_report(path: Path) -> dict[str, Any]:
+    """An earlier report.json (for ``--compare``)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: cannot read the report to compare with ({exc})") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("aggregate"), dict):
+        raise ConfigError(f"{path}: not a report.json of `rag eval` (no 'aggregate' object)")
+    return data
+
+
+def run_eval_command(
+    settings: Any, args: argparse.Namespace, *, pipeline: Any = None, llm_client: Any = None, progress: bool = True
+) -> int:
+    """``rag eval``: run the sets, write report.json, report.md and plots to ``--out``, print the summary,
+    and with ``--thresholds`` return 1 when any aggregate metric misses its threshold.
+
+    ``pipeline`` and ``llm_client`` are for tests; by default they come from ``settings``.
+    """
+    for path in args.sets:
+        load_eval_set(path)  # fail fast on a bad set, before loading models
+    thresholds = load_thresholds(args.thresholds) if args.thresholds else None
+    compare = load_report(args.compare) if args.compare else None
+    if pipeline is None:
+        from rag.llm import make_client
+        from rag.pipeline import Pipeline
+
+        llm_client = make_client(settings)
+        pipeline = Pipeline.open(settings, llm_client=llm_client)
+    if args.answerer == "llm" and getattr(pipeline, "llm_answerer", None) is None:
+        raise ConfigError("--answerer llm needs an LLM; set OPENAI_API_KEY (and OPENAI_BASE_URL for other servers)")
+    judge = None
+    if llm_client is not None:
+        judge = LLMJudge(llm_client, settings.llm_model, Path(settings.data_dir) / "eval-judge-cache")
+    report = evaluate(pipeline, args.sets, answerer=args.answerer, judge=judge, progress=progress)
+    files = write_outputs(report, args.out, compare)
+    print(summary_table(report))
+    print(f"\n{len(report.results)} items in {report.meta['seconds']:.1f} s; wrote " + ", ".join(str(f) for f in files))
+    if thresholds is not None:
+        failures = check_thresholds(report.aggregate, thresholds)
+        if failures:
+            print(f"\nFAILED: {len(failures)} metric(s) below threshold ({args.thresholds}):", file=sys.stderr)
+            for line in failures:
+                print(f"  {line}", file=sys.stderr)
+            return 1
+        print(f"\nAll {len(thresholds)} thresholds met ({args.thresholds}).")
+    return 0
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    """``python -m rag.evaluate --write-thresholds REPORT [--out FILE] [--margin M]``."""
+    parser = argparse.ArgumentParser(prog="python -m rag.evaluate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--write-thresholds", type=Path, required=True, metavar="REPORT", help="a report.json")
+    parser.add_argument("--out", type=Path, default=Path("evals/thresholds.json"))
+    parser.add_argument("--margin", type=float, default=THRESHOLD_MARGIN)
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    try:
+        report = load_report(args.write_thresholds)
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    thresholds = {
+        "_comment": f"measured on {report.get('meta', {}).get('sets')} with the "
+        f"{report.get('meta', {}).get('answerer')} answerer at {report.get('meta', {}).get('created')} "
+        f"(faithfulness tier: {report.get('meta', {}).get('faithfulness_tier')}); "
+        f"min = floor2(value - {args.margin}), max = ceil2(value + {args.margin}). Regenerate: "
+        "python -m rag.evaluate --write-thresholds eval-out/report.json",
+        **thresholds_from(report["aggregate"], args.margin),
+    }
+    args.out.write_text(json.dumps(thresholds, indent=2) + "\n")
+    print(f"wrote {len(thresholds) - 1} thresholds to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""Every eval metric on hand-made cases with known values."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from rag import eval_metrics as em
+from rag.answer import ABSTENTION
+from rag.metrics import ranking_metrics
+from rag.types import Answer, Citation, Paper, SentenceCheck
+
+A = Paper("pa", "Sparse Autoencoders", "We train sparse autoencoders. SAE features explain 42.5% of the variance.")
+B = Paper("pb", "Graph Networks", "Graph neural networks predict molecule properties. It improves QM9 accuracy by 8%.")
+
+
+def cite(marker: int, paper: Paper) -> Citation:
+    return Citation(marker, paper, "", (0,), "supported", 1.0)
+
+
+def answer(text: str, *papers: Paper, abstained: bool = False, **kw: object) -> Answer:
+    cites = tuple(cite(n, p) for n, p in enumerate(papers, start=1))
+    return Answer("q", text, cites, abstained, "extractive", (), **kw)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------------------ ranking
+
+
+def test_ndcg_of_a_known_ranking() -> None:
+    # gold at ranks 2 and 4 of 10, two gold papers: DCG = 1/log2(3) + 1/log2(5), IDCG = 1 + 1/log2(3)
+    ranked = ["x", "g1", "y", "g2", *"abcdef"]
+    scores = ranking_metrics(ranked, {"g1", "g2"})
+    expected = (1 / math.log2(3) + 1 / math.log2(5)) / (1 + 1 / math.log2(3))
+    assert scores["ndcg@10"] == pytest.approx(expected)
+    assert scores["mrr@10"] == pytest.approx(0.5)
+    assert (scores["hit@1"], scores["hit@5"], scores["recall@10"]) == (0.0, 1.0, 1.0)
+
+
+# ------------------------------------------------------------------------------------- sentences
+
+
+def test_split_answer_attaches_markers_after_the_full_stop_to_the_sentence_before() -> None:
+    units = em.split_answer("We train sparse autoencoders. [1] Graph networks help. [2][1] Uncited claim.")
+    assert [(u.text, u.markers) for u in units] == [
+        ("We train sparse autoencoders.", (1,)),
+        ("Graph networks help.", (2, 1)),
+        ("Uncited claim.", ()),
+    ]
+
+
+def test_answer_units_drop_bullets_title_labels_and_the_abstention_sentence() -> None:
+    text = f"- Sparse Autoencoders: We train sparse autoencoders. [1]\n{ABSTENTION}"
+    units = em.answer_units(answer(text, A))
+    assert [(u.text, u.markers) for u in units] == [("We train sparse autoencoders.", (1,))]
+    assert em.answer_units(answer(ABSTENTION, abstained=True)) == []
+
+
+def test_a_question_mark_in_a_title_label_does_not_make_a_sentence() -> None:
+    q = Paper("pq", "What Do SAEs Learn? Sparse Features at Scale", A.abstract)
+    units = em.answer_units(
+        answer("- What Do SAEs Learn? Sparse Features at Scale: We train sparse autoencoders. [1]", q)
+    )
+    assert [(u.text, u.markers) for u in units] == [("We train sparse autoencoders.", (1,))]
+
+
+def test_answer_units_prefer_the_citation_checkers_segmentation_and_verdicts() -> None:
+    checks = (SentenceCheck("We train sparse autoencoders. [1]", (1,), "supported", 1.0),)
+    units = em.answer_units(answer("ignored text", A, checks=checks))
+    assert units == [em.Unit("We train sparse autoencoders.", (1,), "supported")]
+
+
+# ---------------------------------------------------------------------------------- faithfulness
+
+
+def test_exact_support_is_normalised_substring_of_a_cited_abstract() -> None:
+    assert em.exact_support("sae FEATURES explain 42.5 % of the variance [1]", [A.abstract])
+    assert not em.exact_support("SAE features explain most of the variance.", [A.abstract])
+    assert not em.exact_support("We train sparse autoencoders.", [B.abstract])
+    assert not em.exact_support("We train", [])
+
+
+def test_lexical_proxy_needs_consistent_numbers_and_enough_content_words() -> None:
+    assert em.lexical_support("SAE features explained 42.5% of variance", [A.abstract])
+    assert not em.lexical_support("SAE features explain 50% of the variance", [A.abstract])  # wrong number
+    assert not em.lexical_support("Transformers translate French poetry", [A.abstract])
+
+
+def test_citation_precision_for_a_sentence_with_one_irrelevant_citation() -> None:
+    # the sentence is quoted from A; it cites A [1] and the irrelevant B [2]
+    units = [em.Unit("We train sparse autoencoders.", (1, 2))]
+    scores = em.citation_scores(units, {1: A.abstract, 2: B.abstract}, em.exact_support)
+    assert scores.faithfulness == 1.0
+    assert scores.recall == 1.0
+    assert scores.precision == 0.5
+
+
+def test_citation_scores_count_uncited_and_unsupported_sentences() -> None:
+    units = [
+        em.Unit("We train sparse autoencoders.", (1,)),  # supported
+        em.Unit("Graph neural networks predict molecule properties.", ()),  # uncited
+        em.Unit("Graph neural networks predict molecule properties.", (1,)),  # wrong source
+        em.Unit("We train sparse autoencoders.", (9,)),  # marker pointing at nothing
+    ]
+    scores = em.citation_scores(units, {1: A.abstract, 2: B.abstract}, em.exact_support)
+    assert scores.faithfulness == 0.25
+    assert scores.precision == pytest.approx(1 / 3)  # 3 citations, one needed
+    assert em.citation_scores([], {}, em.exact_support).faithfulness is None
+
+
+def test_checker_verdicts_override_the_set_level_support_of_the_proxy_tier() -> None:
+    units = [em.Unit("We train sparse autoencoders.", (1,)), em.Unit("SAE features explain 42.5%.", (1,))]
+    scores = em.citation_scores(units, {1: A.abstract}, em.lexical_support, [True, False])
+    assert scores.faithfulness == 0.5
+    assert scores.precision == 0.5
+
+
+def test_invalid_citation_rate_counts_dangling_and_removed_markers() -> None:
+    a = answer("Sparse autoencoders. [1] Graphs. [3] More. [1, 4]", A, removed_markers=(7,))
+    assert em.invalid_markers(a) == (3, 5)  # [3], [4] and the removed [7], of 5 markers
+
+
+# --------------------------------------------------------------------------------------- content
+
+
+def test_key_fact_presence_with_numbers_and_stemming() -> None:
+    text = "SeerAttention-R was trained on only 0.4B tokens. [1] It reaches 9x speedups on H100 GPUs."
+    assert em.key_fact_present("trained on just 0.4B tokens", text)
+    assert em.key_fact_present("up to 9x speedup on H100", text)  # speedup/speedups
+    assert em.key_fact_present("training on 0.4B tokens", text)  # training/trained
+    assert not em.key_fact_present("trained on just 0.5B tokens", text)  # number missing
+    assert not em.key_fact_present("up to 9x faster decoding than FlashAttention", text)  # words missing
+    assert em.key_fact_recall(["trained on 0.4B tokens", "reduces labeling cost by 42%"], text) == 0.5
+    assert em.key_fact_recall([], text) is None
+
+
+def test_numbers_ignore_digits_inside_words() -> None:
+    assert em.numbers_in("QM9 and H100 improve by 8% and 1,000 x 3.5") == {"8", "1000", "3.5"}
+
+
+def test_answer_f1() -> None:
+    # stemmed content words: pred {sparse, autoencod, learn, featur}, ref {sparse, autoencod, find, featur}
+    assert em.answer_f1("Sparse autoencoders learn features [1]", "sparse autoencoders find features") == 0.75
+    assert em.answer_f1("graphs", "sparse autoencoders") == 0.0
+    assert em.answer_f1("the same words", "Same words.") == 1.0
+
+
+# ------------------------------------------------------------------------------------ abstention
+
+
+def test_abstention_accuracy_precision_recall() -> None:
+    answerable = [True, True, True, True, False, False]
+    abstained = [False, False, False, True, True, False]
+    m = em.abstention_metrics(answerable, abstained)
+    assert m["abstention_accuracy"] == pytest.approx(4 / 6)
+    assert m["over_abstention_rate"] == 0.25
+    assert m["abstain_precision"] == 0.5
+    assert m["abstain_recall"] == 0.5
+    none = em.abstention_metrics([True, False], [False, False])
+    assert none["abstain_precision"] is None and none["abstain_recall"] == 0.0
+
+
+def test_mean_and_percentile() -> None:
+    assert em.mean([1.0, None, 0.0]) == 0.5
+    assert em.mean([None]) is None
+    assert em.percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
+    assert em.percentile([5.0], 95) == 5.0
+    assert em.percentile([], 50) is None

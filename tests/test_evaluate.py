@@ -1,0 +1,334 @@
+"""The eval harness end to end on a tiny HashEmbedder index: scoring, reports, plots, the CI gate."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from conftest import SMALL_PAPERS, HashEmbedder
+
+from rag import evaluate as ev
+from rag.settings import Settings
+
+ITEMS: list[dict[str, Any]] = [
+    {
+        "id": "l1",
+        "question": "What share of the variance do sparse autoencoder (SAE) features explain?",
+        "type": "lookup",
+        "gold_titles": ["Sparse Autoencoders Find Interpretable Features in Language Models"],
+        "answer": "SAE features explain 42.5% of the variance.",
+        "key_facts": ["explain 42.5% of the variance"],
+        "history": [],
+    },
+    {
+        "id": "l2",
+        "question": "How much faster is the tokenizer for speech recognition than prior work?",
+        "type": "lookup",
+        "gold_titles": ["Fast Tokenization for Speech Recognition"],
+        "answer": "It runs 3.5x faster than prior work.",
+        "key_facts": ["runs 3.5x faster than prior work"],
+        "history": [],
+    },
+    {
+        "id": "p1",
+        "question": "Which loss makes rationale matrices of samples in one category similar for domain generalization?",
+        "type": "paraphrase",
+        "gold_titles": ["Domain Generalization via Rationale Invariance"],
+        "answer": "A rationale invariance loss makes rationale matrices of same-category samples similar.",
+        "key_facts": ["rationale invariance loss"],
+        "history": [],
+    },
+    {
+        "id": "f1",
+        "question": "By how much does the graph neural network message passing improve accuracy on QM9?",
+        "type": "followup",
+        "gold_titles": ["Graph Neural Networks for Molecule Property Prediction"],
+        "answer": "It improves accuracy on QM9 by 8%.",
+        "key_facts": ["improves accuracy on QM9 by 8%"],
+        "history": [
+            {"role": "user", "content": "How do graph neural networks predict molecule properties?"},
+            {"role": "assistant", "content": "From atoms and bonds, with edge attention in message passing."},
+        ],
+    },
+    {
+        "id": "u1",
+        "question": "Which city hosted the 1900 Summer Olympics?",
+        "type": "unanswerable",
+        "gold_titles": [],
+        "answer": "NOT_IN_CORPUS",
+        "key_facts": [],
+        "history": [],
+    },
+]
+
+
+def write_set(path: Path, items: list[dict[str, Any]] = ITEMS) -> Path:
+    path.write_text("".join(json.dumps(i) + "\n" for i in items))
+    return path
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from rag.ingest import ingest
+    from rag.pipeline import Pipeline
+    from rag.store import Store, make_client
+
+    data_dir = tmp_path_factory.mktemp("index")
+    settings = Settings(data_dir=data_dir, abstain_threshold=0.0, top_k=5)
+    embedder = HashEmbedder()
+    client = make_client(data_dir)
+    ingest(SMALL_PAPERS, Store(client, embedder.name), embedder, data_dir, progress=False)
+    return Pipeline.open(settings, embedder=embedder, chroma_client=client, llm_client=None, progress=False)
+
+
+class Reversed:
+    """A broken second stage: the bottom half of the real ranking, worst first."""
+
+    name = "reversed"
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def rerank(self, *args: Any, **kwargs: Any) -> list[Any]:
+        hits = self.inner.rerank(*args, **kwargs)
+        return list(reversed(hits[len(hits) // 2 :]))
+
+
+def args(tmp_path: Path, sets: list[Path], **kw: Any) -> argparse.Namespace:
+    defaults = {"answerer": "extractive", "out": tmp_path / "out", "compare": None, "thresholds": None}
+    return argparse.Namespace(sets=sets, **{**defaults, **kw})
+
+
+# ------------------------------------------------------------------------------------------ schema
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        (json.dumps({**ITEMS[0], "type": "trivia"}), "type"),
+        (json.dumps({**ITEMS[0], "id": "x", "gold_titles": []}), "at least one gold title"),
+        (json.dumps({**ITEMS[4], "id": "x", "gold_titles": ["A title"]}), "unanswerable"),
+        (json.dumps({**ITEMS[3], "id": "x", "history": []}), "history"),
+        (json.dumps({**ITEMS[3], "id": "x", "history": [{"role": "bot", "content": "hi"}]}), "history.0.role"),
+        (json.dumps({**ITEMS[0], "extra": 1}), "extra"),
+        (json.dumps(ITEMS[0]), "duplicate id 'l1'"),
+    ],
+)
+def test_a_bad_eval_item_is_reported_with_file_and_line(tmp_path: Path, line: str, message: str) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps(ITEMS[0]) + "\n\n" + line + "\n")
+    with pytest.raises(ev.EvalSetError, match=f"bad.jsonl:3: .*{message}"):
+        ev.load_eval_set(path)
+
+
+def test_the_dev_set_is_valid() -> None:
+    items = ev.load_eval_set(Path(__file__).resolve().parent.parent / "evals" / "dev.jsonl")
+    assert len(items) >= 80
+    assert {li.item.type for li in items} == set(ev.QUESTION_TYPES)
+
+
+# ------------------------------------------------------------------------------------------ harness
+
+
+def test_a_broken_retriever_scores_lower_than_the_real_one(pipeline: Any, tmp_path: Path) -> None:
+    path = write_set(tmp_path / "tiny.jsonl")
+    good: dict[str, Any] = ev.evaluate(pipeline, [path], progress=False).aggregate
+    pipeline.reranker, real = Reversed(pipeline.reranker), pipeline.reranker
+    try:
+        bad: dict[str, Any] = ev.evaluate(pipeline, [path], progress=False).aggregate
+    finally:
+        pipeline.reranker = real
+    assert good["hit@1"] == 1.0 and good["mrr@10"] == 1.0
+    assert good["key_fact_recall"] == 1.0 and good["faithfulness"] == 1.0
+    assert bad["hit@1"] < good["hit@1"]
+    assert bad["mrr@10"] < good["mrr@10"]
+    assert bad["ndcg@10"] < good["ndcg@10"]
+    assert bad["key_fact_recall"] < good["key_fact_recall"]
+    assert bad["answer_f1"] < good["answer_f1"]
+
+
+def test_followups_are_asked_with_their_history(pipeline: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[str, Any, dict[str, Any]]] = []
+    real_ask = pipeline.ask
+
+    def ask(question: str, history: Any = None, **options: Any) -> Any:
+        seen.append((question, history, options))
+        return real_ask(question, history, **options)
+
+    monkeypatch.setattr(pipeline, "ask", ask)
+    ev.evaluate(pipeline, [write_set(tmp_path / "tiny.jsonl", ITEMS[3:4])], progress=False)
+    assert seen == [(ITEMS[3]["question"], ITEMS[3]["history"], {"answerer": "extractive"})]
+
+
+def test_the_command_writes_reports_and_plots(pipeline: Any, tmp_path: Path, capsys: Any) -> None:
+    path = write_set(tmp_path / "tiny.jsonl")
+    assert ev.run_eval_command(pipeline.settings, args(tmp_path, [path]), pipeline=pipeline, progress=False) == 0
+    out = tmp_path / "out"
+    report = json.loads((out / "report.json").read_text())
+    agg = report["aggregate"]
+    for key in [
+        *ev.RANKING_KEYS, "faithfulness", "faithfulness_exact", "faithfulness_proxy", "citation_precision",
+        "citation_recall", "invalid_citation_rate", "key_fact_recall", "answer_f1", "abstention_accuracy",
+        "over_abstention_rate", "abstain_precision", "abstain_recall", "latency_p50_total", "latency_p95_total",
+    ]:  # fmt: skip
+        assert key in agg, key
+    assert agg.get("faithfulness_judge") is None  # no LLM configured
+    assert agg["items"] == 5 and agg["answerable_items"] == 4
+    assert set(report["by_type"]) == {"lookup", "paraphrase", "followup", "unanswerable"}
+    assert report["by_type"]["unanswerable"].get("hit@1") is None  # excluded from retrieval metrics
+    assert len(report["items"]) == 5 and {"metrics", "timings", "answer"} <= set(report["items"][0])
+    assert len(list(out.glob("*.png"))) >= 2
+    md = (out / "report.md").read_text()
+    assert "## By question type" in md and "`ndcg@10`" in md and "binary-relevance nDCG@10" in md
+    printed = capsys.readouterr().out
+    assert "hit@1" in printed and "overall" in printed
+
+    # --compare against that report adds a side-by-side plot and table
+    again = args(tmp_path, [path], out=tmp_path / "out2", compare=out / "report.json")
+    assert ev.run_eval_command(pipeline.settings, again, pipeline=pipeline, progress=False) == 0
+    assert (tmp_path / "out2" / "compare.png").exists()
+    assert "## Compared with" in (tmp_path / "out2" / "report.md").read_text()
+
+
+def test_the_threshold_gate_fails_on_a_regression_only(pipeline: Any, tmp_path: Path, capsys: Any) -> None:
+    path = write_set(tmp_path / "tiny.jsonl")
+    assert ev.run_eval_command(pipeline.settings, args(tmp_path, [path]), pipeline=pipeline, progress=False) == 0
+    assert (
+        ev.main(["--write-thresholds", str(tmp_path / "out" / "report.json"), "--out", str(tmp_path / "t.json")]) == 0
+    )
+    thresholds = json.loads((tmp_path / "t.json").read_text())
+    assert thresholds["hit@1"] == 0.98 and "_comment" in thresholds
+    gate = args(tmp_path, [path], thresholds=tmp_path / "t.json")
+
+    assert ev.run_eval_command(pipeline.settings, gate, pipeline=pipeline, progress=False) == 0
+    assert "thresholds met" in capsys.readouterr().out
+
+    real = pipeline.reranker
+    pipeline.reranker = Reversed(real)
+    try:
+        assert ev.run_eval_command(pipeline.settings, gate, pipeline=pipeline, progress=False) == 1
+    finally:
+        pipeline.reranker = real
+    err = capsys.readouterr().err
+    assert "hit@1:" in err and "mrr@10:" in err and "below threshold" in err
+
+
+def test_the_llm_answerer_needs_an_llm(pipeline: Any, tmp_path: Path) -> None:
+    from rag.errors import ConfigError
+
+    path = write_set(tmp_path / "tiny.jsonl")
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
+        ev.run_eval_command(pipeline.settings, args(tmp_path, [path], answerer="llm"), pipeline=pipeline)
+
+
+def test_threshold_checks() -> None:
+    thresholds = {"hit@1": ("min", 0.8), "invalid_citation_rate": ("max", 0.05), "abstain_precision": ("min", 0.5)}
+    agg = {"hit@1": 0.7, "invalid_citation_rate": 0.1, "abstain_precision": None}
+    failures = ev.check_thresholds(agg, thresholds)
+    assert failures == [
+        "hit@1: 0.700 < min 0.800",
+        "invalid_citation_rate: 0.100 > max 0.050",
+        "abstain_precision: not measured (threshold min 0.500)",
+    ]
+    assert ev.check_thresholds({"hit@1": 0.8, "invalid_citation_rate": 0.0, "abstain_precision": 1.0}, thresholds) == []
+    assert ev.thresholds_from({"hit@1": 0.8857, "invalid_citation_rate": 0.0, "abstain_precision": None}) == {
+        "hit@1": 0.86,
+        "invalid_citation_rate": {"max": 0.02},
+    }
+
+
+def test_the_shipped_thresholds_file_is_valid() -> None:
+    thresholds = ev.load_thresholds(Path(__file__).resolve().parent.parent / "evals" / "thresholds.json")
+    assert {"hit@5", "mrr@10", "faithfulness", "key_fact_recall"} <= set(thresholds)
+
+
+# ------------------------------------------------------------------------------------------- judge
+
+
+class FakeLLM:
+    """``chat.completions.create`` returning a canned judge reply; counts calls."""
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
+        self.prompts: list[str] = []
+        self.chat = SimpleNamespace(completions=SimpleNamespace(create=self.create))
+
+    def create(self, **kwargs: Any) -> Any:
+        self.prompts.append(kwargs["messages"][0]["content"])
+        if self.reply == "boom":
+            raise RuntimeError("endpoint down")
+        return SimpleNamespace(choices=[SimpleNamespace(message=SimpleNamespace(content=self.reply))])
+
+
+def test_the_llm_judge_scores_claims_and_caches_by_prompt(pipeline: Any, tmp_path: Path) -> None:
+    from rag import eval_metrics as em
+
+    claims = [{"claim": "a", "supported": True, "sources": [1]}, {"claim": "b", "supported": True, "sources": []}]
+    reply = f"```json\n{json.dumps({'claims': claims})}\n```"
+    fake = FakeLLM(reply)
+    judge = ev.LLMJudge(fake, "judge-model", tmp_path / "cache")
+    units = [em.Unit("We train sparse autoencoders.", (1, 2)), em.Unit("Uncited.", ())]
+    scores = judge.scores(units, {1: "source one", 2: "source two"})
+    assert scores is not None
+    assert (scores.faithfulness, scores.precision) == (0.5, 0.5)  # [2] supports no claim
+    assert len(fake.prompts) == 1 and "source two" in fake.prompts[0]
+
+    again = ev.LLMJudge(FakeLLM("boom"), "judge-model", tmp_path / "cache")
+    assert again.scores(units, {1: "source one", 2: "source two"}) == scores  # from the disk cache
+    assert (again.calls, again.cache_hits) == (0, 1)
+
+    failing = ev.LLMJudge(FakeLLM("boom"), "other-model", tmp_path / "cache")
+    assert failing.scores(units, {1: "source one", 2: "source two"}) is None
+    assert failing.errors == 1
+
+
+def test_faithfulness_is_the_judge_tier_when_an_llm_is_configured(pipeline: Any, tmp_path: Path) -> None:
+    fake = FakeLLM('{"claims": [{"claim": "x", "supported": false, "sources": []}]}')
+    path = write_set(tmp_path / "tiny.jsonl", ITEMS[:2])
+    settings = pipeline.settings.model_copy(update={"data_dir": tmp_path})
+    code = ev.run_eval_command(settings, args(tmp_path, [path]), pipeline=pipeline, llm_client=fake, progress=False)
+    assert code == 0
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    agg = report["aggregate"]
+    assert agg["faithfulness_judge"] == 0.0 and agg["faithfulness"] == 0.0
+    assert agg["faithfulness_exact"] > 0.0
+    assert report["meta"]["faithfulness_tier"] == "judge"
+    assert list((tmp_path / "eval-judge-cache").glob("*.json"))
+
+
+def test_the_judge_works_with_the_real_openai_client(tmp_path: Path) -> None:
+    import httpx
+    import respx
+    from openai import OpenAI
+
+    from rag import eval_metrics as em
+
+    body = {
+        "id": "x",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "m",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {
+                    "role": "assistant",
+                    "content": json.dumps({"claims": [{"claim": "c", "supported": True, "sources": [1]}]}),
+                },
+            }
+        ],
+    }
+    with respx.mock(assert_all_called=True) as mock:
+        route = mock.post("http://llm.test/v1/chat/completions").mock(return_value=httpx.Response(200, json=body))
+        client = OpenAI(api_key="k", base_url="http://llm.test/v1", max_retries=0)
+        judge = ev.LLMJudge(client, "m", tmp_path)
+        scores = judge.scores([em.Unit("Claim c.", (1,))], {1: "source"})
+    assert scores is not None and (scores.faithfulness, scores.precision) == (1.0, 1.0)
+    sent = json.loads(route.calls[0].request.content)
+    assert sent["model"] == "m" and sent["temperature"] == 0 and "Claim c." in sent["messages"][0]["content"]
