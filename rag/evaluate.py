@@ -16,46 +16,22 @@ Regenerate the CI thresholds from a fresh run (measured minus ``--margin``, rate
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import math
 import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from typing import Any
 
 from rag import eval_metrics as em
 from rag.corpus import normalize_title
 from rag.errors import ConfigError, RagError
-from rag.metrics import ranking_metrics
+from rag.eval_gate import THRESHOLD_MARGIN, check_thresholds, load_thresholds, thresholds_from
+from rag.eval_judge import LLMJudge
+from rag.evalset import QUESTION_TYPES, EvalItem, LoadedItem, load_eval_set
+from rag.metrics import RANKING_KEYS, ranking_metrics
 from rag.types import Answer
-
-NOT_IN_CORPUS = "NOT_IN_CORPUS"
-QUESTION_TYPES = ("lookup", "paraphrase", "multi", "followup", "unanswerable")
-RANKING_KEYS = ("hit@1", "hit@5", "hit@10", "mrr@10", "recall@10", "ndcg@10")
-LOWER_IS_BETTER = ("invalid_citation_rate", "over_abstention_rate")
-THRESHOLD_MARGIN = 0.02
-GATED = (
-    *RANKING_KEYS,
-    "faithfulness",
-    "faithfulness_exact",
-    "faithfulness_proxy",
-    "faithfulness_judge",
-    "citation_precision",
-    "citation_recall",
-    "key_fact_recall",
-    "answer_f1",
-    "abstention_accuracy",
-    "abstain_precision",
-    "abstain_recall",
-    *LOWER_IS_BETTER,
-)
-"""Metrics ``--write-thresholds`` writes a threshold for (when measured). Latency is not gated: it
-depends on the machine and its load."""
 
 METRIC_DOCS: dict[str, str] = {
     "hit@1": "share of answerable items whose top retrieved paper (Answer.hits) is a gold paper",
@@ -88,216 +64,11 @@ METRIC_DOCS: dict[str, str] = {
     "answerer stages, total)",
     "latency_p95_<stage>": "95th percentile seconds of a stage",
 }
+
+
 for _tier in ("exact", "proxy", "judge"):
     METRIC_DOCS[f"citation_precision_{_tier}"] = f"citation precision on the {_tier} tier"
     METRIC_DOCS[f"citation_recall_{_tier}"] = f"citation recall on the {_tier} tier"
-
-
-class EvalSetError(RagError):
-    """An eval set file cannot be used. The message names the file and line."""
-
-    exit_code = 3
-
-
-# ------------------------------------------------------------------------------------------- schema
-
-
-class Turn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    role: Literal["user", "assistant"]
-    content: str
-
-
-class EvalItem(BaseModel):
-    """One line of an eval set (JSONL). See evals/README.md."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    id: str = Field(min_length=1)
-    question: str = Field(min_length=1)
-    type: Literal["lookup", "paraphrase", "multi", "unanswerable", "followup"]
-    gold_titles: list[str] = Field(default_factory=list)
-    answer: str = Field(min_length=1)
-    key_facts: list[str] = Field(default_factory=list)
-    history: list[Turn] = Field(default_factory=list)
-
-    @field_validator("gold_titles", "key_facts")
-    @classmethod
-    def _no_blank(cls, values: list[str]) -> list[str]:
-        if any(not v.strip() for v in values):
-            raise ValueError("entries must not be empty")
-        return values
-
-    @model_validator(mode="after")
-    def _consistent(self) -> EvalItem:
-        if self.type == "unanswerable":
-            if self.answer != NOT_IN_CORPUS or self.gold_titles:
-                raise ValueError(f"an unanswerable item needs answer {NOT_IN_CORPUS!r} and no gold_titles")
-        else:
-            if self.answer == NOT_IN_CORPUS:
-                raise ValueError(f"only type 'unanswerable' may have answer {NOT_IN_CORPUS!r}")
-            if not self.gold_titles:
-                raise ValueError(f"a {self.type!r} item needs at least one gold title")
-        if self.type == "followup" and not self.history:
-            raise ValueError("a followup item needs a non-empty history")
-        return self
-
-    @property
-    def answerable(self) -> bool:
-        return self.type != "unanswerable"
-
-
-@dataclass(frozen=True, slots=True)
-class LoadedItem:
-    item: EvalItem
-    set_name: str
-    source: str
-    """``file:line`` the item came from."""
-
-
-def load_eval_set(path: Path) -> list[LoadedItem]:
-    """Validated items of a JSONL eval set; ``EvalSetError`` names the file and line of the first problem."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EvalSetError(f"{path}: cannot read the eval set ({exc})") from exc
-    items: list[LoadedItem] = []
-    seen: dict[str, int] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise EvalSetError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
-        try:
-            item = EvalItem.model_validate(data)
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'item'}: {e['msg']}" for e in exc.errors())
-            raise EvalSetError(f"{path}:{number}: invalid eval item ({problems})") from exc
-        if item.id in seen:
-            raise EvalSetError(f"{path}:{number}: duplicate id {item.id!r} (first on line {seen[item.id]})")
-        seen[item.id] = number
-        items.append(LoadedItem(item, path.stem, f"{path}:{number}"))
-    if not items:
-        raise EvalSetError(f"{path}: no eval items found")
-    return items
-
-
-# -------------------------------------------------------------------------------------------- judge
-
-
-JUDGE_PROMPT = """You check whether one sentence of an answer is supported by the sources it cites.
-Split the sentence into its atomic factual claims. For each claim, decide whether the sources below state it \
-(paraphrase is fine; anything not stated, or contradicted, is unsupported), and list the numbers of the sources \
-that support it.
-Reply with JSON only, no prose: {{"claims": [{{"claim": "...", "supported": true, "sources": [1]}}]}}
-
-Sources:
-{sources}
-
-Sentence: {sentence}
-"""
-
-
-@dataclass(frozen=True, slots=True)
-class JudgeVerdict:
-    claims: int
-    supported_claims: int
-    supporting_markers: frozenset[int]
-
-    @property
-    def supported(self) -> bool:
-        return self.claims > 0 and self.supported_claims == self.claims
-
-
-class LLMJudge:
-    """Claim-level LLM verdicts with an on-disk cache keyed by the hash of model and prompt.
-
-    ``client`` is an ``openai.OpenAI`` (or anything with ``chat.completions.create``).
-    """
-
-    def __init__(self, client: Any, model: str, cache_dir: Path | None) -> None:
-        self.client = client
-        self.model = model
-        self.cache_dir = cache_dir
-        self.calls = 0
-        self.cache_hits = 0
-        self.errors = 0
-
-    def _complete(self, prompt: str) -> str:
-        key = hashlib.sha256(f"{self.model}\n{prompt}".encode()).hexdigest()
-        path = self.cache_dir / f"{key}.json" if self.cache_dir else None
-        if path is not None and path.exists():
-            try:
-                self.cache_hits += 1
-                return str(json.loads(path.read_text())["response"])
-            except (OSError, ValueError, KeyError):
-                self.cache_hits -= 1
-        self.calls += 1
-        response = self.client.chat.completions.create(
-            model=self.model, messages=[{"role": "user", "content": prompt}], temperature=0
-        )
-        content = response.choices[0].message.content or ""
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"model": self.model, "prompt": prompt, "response": content}))
-            tmp.replace(path)
-        return content
-
-    def verdict(self, sentence: str, sources: Mapping[int, str]) -> JudgeVerdict | None:
-        """Claims of ``sentence`` checked against ``sources`` (marker → text); None if the LLM failed."""
-        listing = "\n".join(f"[{m}] {text}" for m, text in sources.items())
-        prompt = JUDGE_PROMPT.format(sources=listing or "(none)", sentence=sentence)
-        try:
-            raw = self._complete(prompt)
-            data = json.loads(_json_block(raw))
-            claims = data["claims"]
-            if not isinstance(claims, list):
-                raise ValueError("claims is not a list")
-            supported = [c for c in claims if isinstance(c, dict) and c.get("supported") is True]
-            markers = frozenset(
-                int(m) for c in supported for m in (c.get("sources") or []) if str(m).isdigit() and int(m) in sources
-            )
-            return JudgeVerdict(len(claims), len(supported), markers)
-        except Exception as exc:  # the judge must never stop an eval run
-            self.errors += 1
-            print(f"warning: LLM judge failed ({type(exc).__name__}: {exc})", file=sys.stderr)
-            return None
-
-    def scores(self, units: Sequence[em.Unit], sources: Mapping[int, str]) -> em.CitationScores | None:
-        """Judge-tier faithfulness, citation recall and precision of one answer (None if any call failed).
-
-        A sentence is supported when every claim is; a citation is needed when the judge lists it as
-        supporting a claim of that (supported) sentence.
-        """
-        if not units:
-            return em.CitationScores(None, None, None, 0, 0)
-        supported = needed = total = 0
-        for unit in units:
-            markers = list(dict.fromkeys(unit.markers))
-            total += len(markers)
-            cited = {m: sources[m] for m in markers if m in sources}
-            if not cited:
-                continue
-            verdict = self.verdict(unit.text, cited)
-            if verdict is None:
-                return None
-            if verdict.supported:
-                supported += 1
-                needed += sum(1 for m in markers if m in verdict.supporting_markers)
-        share = supported / len(units)
-        return em.CitationScores(share, share, needed / total if total else None, len(units), total)
-
-
-def _json_block(text: str) -> str:
-    start, end = text.find("{"), text.rfind("}")
-    if start < 0 or end < start:
-        raise ValueError(f"no JSON object in the judge reply: {text[:80]!r}")
-    return text[start : end + 1]
-
-
-# ------------------------------------------------------------------------------------------ scoring
 
 
 def source_texts(answer: Answer) -> dict[int, str]:
@@ -521,65 +292,6 @@ def evaluate(
         "gold_titles_not_in_index": missing,
     }
     return build_report(results, judge, meta)
-
-
-# ------------------------------------------------------------------------------------- thresholds
-
-
-def load_thresholds(path: Path) -> dict[str, tuple[str, float]]:
-    """``{metric: min}`` or ``{metric: {"min": x}}`` / ``{metric: {"max": x}}`` → metric → (kind, bound)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{path}: cannot read thresholds ({exc})") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: thresholds must be a JSON object of {{metric: min value}}")
-    out: dict[str, tuple[str, float]] = {}
-    for metric, spec in data.items():
-        if metric.startswith("_"):
-            continue  # comments
-        if isinstance(spec, int | float) and not isinstance(spec, bool):
-            out[metric] = ("min", float(spec))
-        elif isinstance(spec, dict) and len(spec) == 1 and next(iter(spec)) in ("min", "max"):
-            kind, bound = next(iter(spec.items()))
-            if not isinstance(bound, int | float) or isinstance(bound, bool):
-                raise ConfigError(f"{path}: threshold of {metric!r} must be a number")
-            out[metric] = (kind, float(bound))
-        else:
-            raise ConfigError(f"{path}: threshold of {metric!r} must be a number or {{'min'|'max': number}}")
-    return out
-
-
-def check_thresholds(aggregate: Mapping[str, Any], thresholds: Mapping[str, tuple[str, float]]) -> list[str]:
-    """One line per metric that misses its threshold (an unmeasured metric misses it too)."""
-    failures = []
-    for metric, (kind, bound) in thresholds.items():
-        value = aggregate.get(metric)
-        if not isinstance(value, int | float) or math.isnan(value):
-            failures.append(f"{metric}: not measured (threshold {kind} {bound:.3f})")
-        elif kind == "min" and value < bound:
-            failures.append(f"{metric}: {value:.3f} < min {bound:.3f}")
-        elif kind == "max" and value > bound:
-            failures.append(f"{metric}: {value:.3f} > max {bound:.3f}")
-    return failures
-
-
-def thresholds_from(aggregate: Mapping[str, Any], margin: float = THRESHOLD_MARGIN) -> dict[str, Any]:
-    """Thresholds just under the measured values: ``floor2(value - margin)`` as min for scores,
-    ``ceil2(value + margin)`` as max for rates; unmeasured metrics are left out."""
-    out: dict[str, Any] = {}
-    for metric in GATED:
-        value = aggregate.get(metric)
-        if not isinstance(value, int | float):
-            continue
-        if metric in LOWER_IS_BETTER:
-            out[metric] = {"max": min(1.0, math.ceil(round((value + margin) * 100, 6)) / 100)}
-        else:
-            out[metric] = max(0.0, math.floor(round((value - margin) * 100, 6)) / 100)
-    return out
-
-
-# ------------------------------------------------------------------------------------------ command
 
 
 def summary_table(report: EvalReport) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Sequence
 
+RANKING_KEYS = ("hit@1", "hit@5", "hit@10", "mrr@10", "recall@10", "ndcg@10")
+
 
 def hit_at(ranked: Sequence[str], gold: Collection[str], k: int) -> float:
     """1 if any gold paper is in the top ``k``, else 0."""

@@ -22,6 +22,7 @@ VARIABLES: dict[str, frozenset[str]] = {
     "system": frozenset({"abstention"}),
     "answer": frozenset({"sources", "question", "standalone_question", "abstention"}),
     "condense": frozenset({"history", "question"}),
+    "judge": frozenset({"sources", "sentence"}),
 }
 """Every prompt file and exactly the variables it must use (and may be given)."""
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from conftest import SMALL_PAPERS, HashEmbedder
 
+from rag import eval_gate, eval_judge, evalset, metrics
 from rag import evaluate as ev
 from rag.settings import Settings
 
@@ -122,14 +123,14 @@ def args(tmp_path: Path, sets: list[Path], **kw: Any) -> argparse.Namespace:
 def test_a_bad_eval_item_is_reported_with_file_and_line(tmp_path: Path, line: str, message: str) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_text(json.dumps(ITEMS[0]) + "\n\n" + line + "\n")
-    with pytest.raises(ev.EvalSetError, match=f"bad.jsonl:3: .*{message}"):
-        ev.load_eval_set(path)
+    with pytest.raises(evalset.EvalSetError, match=f"bad.jsonl:3: .*{message}"):
+        evalset.load_eval_set(path)
 
 
 def test_the_dev_set_is_valid() -> None:
-    items = ev.load_eval_set(Path(__file__).resolve().parent.parent / "evals" / "dev.jsonl")
+    items = evalset.load_eval_set(Path(__file__).resolve().parent.parent / "evals" / "dev.jsonl")
     assert len(items) >= 80
-    assert {li.item.type for li in items} == set(ev.QUESTION_TYPES)
+    assert {li.item.type for li in items} == set(evalset.QUESTION_TYPES)
 
 
 # ------------------------------------------------------------------------------------------ harness
@@ -172,7 +173,7 @@ def test_the_command_writes_reports_and_plots(pipeline: Any, tmp_path: Path, cap
     report = json.loads((out / "report.json").read_text())
     agg = report["aggregate"]
     for key in [
-        *ev.RANKING_KEYS, "faithfulness", "faithfulness_exact", "faithfulness_proxy", "citation_precision",
+        *metrics.RANKING_KEYS, "faithfulness", "faithfulness_exact", "faithfulness_proxy", "citation_precision",
         "citation_recall", "invalid_citation_rate", "key_fact_recall", "answer_f1", "abstention_accuracy",
         "over_abstention_rate", "abstain_precision", "abstain_recall", "latency_p50_total", "latency_p95_total",
     ]:  # fmt: skip
@@ -229,21 +230,24 @@ def test_the_llm_answerer_needs_an_llm(pipeline: Any, tmp_path: Path) -> None:
 def test_threshold_checks() -> None:
     thresholds = {"hit@1": ("min", 0.8), "invalid_citation_rate": ("max", 0.05), "abstain_precision": ("min", 0.5)}
     agg = {"hit@1": 0.7, "invalid_citation_rate": 0.1, "abstain_precision": None}
-    failures = ev.check_thresholds(agg, thresholds)
+    failures = eval_gate.check_thresholds(agg, thresholds)
     assert failures == [
         "hit@1: 0.700 < min 0.800",
         "invalid_citation_rate: 0.100 > max 0.050",
         "abstain_precision: not measured (threshold min 0.500)",
     ]
-    assert ev.check_thresholds({"hit@1": 0.8, "invalid_citation_rate": 0.0, "abstain_precision": 1.0}, thresholds) == []
-    assert ev.thresholds_from({"hit@1": 0.8857, "invalid_citation_rate": 0.0, "abstain_precision": None}) == {
+    assert (
+        eval_gate.check_thresholds({"hit@1": 0.8, "invalid_citation_rate": 0.0, "abstain_precision": 1.0}, thresholds)
+        == []
+    )
+    assert eval_gate.thresholds_from({"hit@1": 0.8857, "invalid_citation_rate": 0.0, "abstain_precision": None}) == {
         "hit@1": 0.86,
         "invalid_citation_rate": {"max": 0.02},
     }
 
 
 def test_the_shipped_thresholds_file_is_valid() -> None:
-    thresholds = ev.load_thresholds(Path(__file__).resolve().parent.parent / "evals" / "thresholds.json")
+    thresholds = eval_gate.load_thresholds(Path(__file__).resolve().parent.parent / "evals" / "thresholds.json")
     assert {"hit@5", "mrr@10", "faithfulness", "key_fact_recall"} <= set(thresholds)
 
 
@@ -271,18 +275,18 @@ def test_the_llm_judge_scores_claims_and_caches_by_prompt(pipeline: Any, tmp_pat
     claims = [{"claim": "a", "supported": True, "sources": [1]}, {"claim": "b", "supported": True, "sources": []}]
     reply = f"```json\n{json.dumps({'claims': claims})}\n```"
     fake = FakeLLM(reply)
-    judge = ev.LLMJudge(fake, "judge-model", tmp_path / "cache")
+    judge = eval_judge.LLMJudge(fake, "judge-model", tmp_path / "cache")
     units = [em.Unit("We train sparse autoencoders.", (1, 2)), em.Unit("Uncited.", ())]
     scores = judge.scores(units, {1: "source one", 2: "source two"})
     assert scores is not None
     assert (scores.faithfulness, scores.precision) == (0.5, 0.5)  # [2] supports no claim
     assert len(fake.prompts) == 1 and "source two" in fake.prompts[0]
 
-    again = ev.LLMJudge(FakeLLM("boom"), "judge-model", tmp_path / "cache")
+    again = eval_judge.LLMJudge(FakeLLM("boom"), "judge-model", tmp_path / "cache")
     assert again.scores(units, {1: "source one", 2: "source two"}) == scores  # from the disk cache
     assert (again.calls, again.cache_hits) == (0, 1)
 
-    failing = ev.LLMJudge(FakeLLM("boom"), "other-model", tmp_path / "cache")
+    failing = eval_judge.LLMJudge(FakeLLM("boom"), "other-model", tmp_path / "cache")
     assert failing.scores(units, {1: "source one", 2: "source two"}) is None
     assert failing.errors == 1
 
@@ -327,7 +331,7 @@ def test_the_judge_works_with_the_real_openai_client(tmp_path: Path) -> None:
     with respx.mock(assert_all_called=True) as mock:
         route = mock.post("http://llm.test/v1/chat/completions").mock(return_value=httpx.Response(200, json=body))
         client = OpenAI(api_key="k", base_url="http://llm.test/v1", max_retries=0)
-        judge = ev.LLMJudge(client, "m", tmp_path)
+        judge = eval_judge.LLMJudge(client, "m", tmp_path)
         scores = judge.scores([em.Unit("Claim c.", (1,))], {1: "source"})
     assert scores is not None and (scores.faithfulness, scores.precision) == (1.0, 1.0)
     sent = json.loads(route.calls[0].request.content)

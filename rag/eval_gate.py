@@ -1,0 +1,91 @@
+"""The CI gate: thresholds per aggregate metric, checked after an eval run and regenerated from one."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from rag.errors import ConfigError
+from rag.metrics import RANKING_KEYS
+
+LOWER_IS_BETTER = ("invalid_citation_rate", "over_abstention_rate")
+
+
+THRESHOLD_MARGIN = 0.02
+
+
+GATED = (
+    *RANKING_KEYS,
+    "faithfulness",
+    "faithfulness_exact",
+    "faithfulness_proxy",
+    "faithfulness_judge",
+    "citation_precision",
+    "citation_recall",
+    "key_fact_recall",
+    "answer_f1",
+    "abstention_accuracy",
+    "abstain_precision",
+    "abstain_recall",
+    *LOWER_IS_BETTER,
+)
+
+
+"""Metrics ``--write-thresholds`` writes a threshold for (when measured). Latency is not gated: it
+depends on the machine and its load."""
+
+
+def load_thresholds(path: Path) -> dict[str, tuple[str, float]]:
+    """``{metric: min}`` or ``{metric: {"min": x}}`` / ``{metric: {"max": x}}`` → metric → (kind, bound)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: cannot read thresholds ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: thresholds must be a JSON object of {{metric: min value}}")
+    out: dict[str, tuple[str, float]] = {}
+    for metric, spec in data.items():
+        if metric.startswith("_"):
+            continue  # comments
+        if isinstance(spec, int | float) and not isinstance(spec, bool):
+            out[metric] = ("min", float(spec))
+        elif isinstance(spec, dict) and len(spec) == 1 and next(iter(spec)) in ("min", "max"):
+            kind, bound = next(iter(spec.items()))
+            if not isinstance(bound, int | float) or isinstance(bound, bool):
+                raise ConfigError(f"{path}: threshold of {metric!r} must be a number")
+            out[metric] = (kind, float(bound))
+        else:
+            raise ConfigError(f"{path}: threshold of {metric!r} must be a number or {{'min'|'max': number}}")
+    return out
+
+
+def check_thresholds(aggregate: Mapping[str, Any], thresholds: Mapping[str, tuple[str, float]]) -> list[str]:
+    """One line per metric that misses its threshold (an unmeasured metric misses it too)."""
+    failures = []
+    for metric, (kind, bound) in thresholds.items():
+        value = aggregate.get(metric)
+        if not isinstance(value, int | float) or math.isnan(value):
+            failures.append(f"{metric}: not measured (threshold {kind} {bound:.3f})")
+        elif kind == "min" and value < bound:
+            failures.append(f"{metric}: {value:.3f} < min {bound:.3f}")
+        elif kind == "max" and value > bound:
+            failures.append(f"{metric}: {value:.3f} > max {bound:.3f}")
+    return failures
+
+
+def thresholds_from(aggregate: Mapping[str, Any], margin: float = THRESHOLD_MARGIN) -> dict[str, Any]:
+    """Thresholds just under the measured values: ``floor2(value - margin)`` as min for scores,
+    ``ceil2(value + margin)`` as max for rates; unmeasured metrics are left out."""
+    out: dict[str, Any] = {}
+    for metric in GATED:
+        value = aggregate.get(metric)
+        if not isinstance(value, int | float):
+            continue
+        if metric in LOWER_IS_BETTER:
+            out[metric] = {"max": min(1.0, math.ceil(round((value + margin) * 100, 6)) / 100)}
+        else:
+            out[metric] = max(0.0, math.floor(round((value - margin) * 100, 6)) / 100)
+    return out
