@@ -29,6 +29,8 @@ from rag.store import Store, make_client
 from rag.types import Answer, Hit, Paper, Retrieved
 
 MAX_QUERY_CHARS = 5000
+RANKING_DEPTH = 10
+"""How many ranked hits an ``Answer`` carries (hit@10, recall@10 in evals; uncited papers in the UI)."""
 
 
 def clean_history(history: object) -> list[dict[str, str]]:
@@ -166,7 +168,11 @@ class Pipeline:
     def stream(
         self, question: str, history: Sequence[dict[str, str]] | None = None, **options: Any
     ) -> Iterator[str | Answer]:
-        """Text deltas of the answer, then the final ``Answer`` (always last, always yielded).
+        """Text deltas of the answer, then the final ``Answer`` (always last, always yielded; its text is the
+        authoritative one, with markers renumbered).
+
+        The answerer sees the top ``k`` hits; ``Answer.hits`` holds the top ``RANKING_DEPTH`` (at least ``k``),
+        so callers and evals see the ranking beyond the sources the answer used.
 
         Options: ``k`` (sources), ``answerer`` ("extractive" or "llm"), and retrieval filters.
         When the LLM fails, the error is reported in ``Answer.error`` and the extractive answer is given.
@@ -182,7 +188,8 @@ class Pipeline:
             answerer = self.fallback
             standalone = answerer.condense(question, turns)
         condensed = time.perf_counter()
-        retrieved = self.retrieve(standalone, k, **options)
+        ranked = self.retrieve(standalone, max(k, RANKING_DEPTH), **options)
+        retrieved = dataclasses.replace(ranked, hits=ranked.hits[:k])
         error: str | None = None
         final: Answer | None = None
         try:
@@ -193,13 +200,18 @@ class Pipeline:
                     yield item
         except LLMError as exc:
             error = str(exc)
+            yield f"\n\n(The LLM failed: {error} Extractive answer instead:)\n\n"
             for item in self.fallback.stream(question, retrieved, turns):
                 if isinstance(item, Answer):
                     final = item
+                else:
+                    yield item
         assert final is not None, "an answerer must end its stream with an Answer"
         timings = {"condense": condensed - started, **retrieved.timings, **final.timings}
         timings["total"] = time.perf_counter() - started
-        yield dataclasses.replace(final, standalone_question=standalone, timings=timings, error=error or final.error)
+        yield dataclasses.replace(
+            final, hits=ranked.hits, standalone_question=standalone, timings=timings, error=error or final.error
+        )
 
     def ask(self, question: str, history: Sequence[dict[str, str]] | None = None, **options: Any) -> Answer:
         """Answer a question with checked citations (the last item of ``stream``)."""

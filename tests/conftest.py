@@ -149,3 +149,23 @@ def real_pipeline(real_index_dir: Path):  # type: ignore[no-untyped-def]
     from rag.settings import Settings
 
     return Pipeline.open(Settings(data_dir=real_index_dir), embedder=real_embedder(), progress=False)
+
+
+def open_hash_pipeline(data_dir: Path, papers: Sequence[Paper] = SMALL_PAPERS, **settings: object):  # type: ignore[no-untyped-def]
+    """A real Pipeline (Chroma on disk, BM25, reranker, extractive answerer) over ``papers``, embedded
+    with ``HashEmbedder``."""
+    from rag.ingest import ingest
+    from rag.pipeline import Pipeline
+    from rag.settings import Settings
+    from rag.store import Store, make_client
+
+    embedder = HashEmbedder()
+    config = Settings(data_dir=data_dir, **settings)  # type: ignore[arg-type]
+    client = make_client(data_dir)
+    ingest(list(papers), Store(client, embedder.name), embedder, data_dir, progress=False)
+    return Pipeline.open(config, embedder=embedder, chroma_client=client, progress=False)
+
+
+@pytest.fixture
+def hash_pipeline(tmp_path: Path):  # type: ignore[no-untyped-def]
+    return open_hash_pipeline(tmp_path / "data")
