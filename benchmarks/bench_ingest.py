@@ -26,13 +26,13 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from rag.chunking import chunk_paper, split_sentences  # noqa: E402
-from rag.corpus import load_papers  # noqa: E402
-from rag.embeddings import MiniLMEmbedder, load_minilm  # noqa: E402
-from rag.ingest import ingest  # noqa: E402
-from rag.settings import BUNDLED_CORPUS  # noqa: E402
-from rag.store import Store, make_client  # noqa: E402
-from rag.types import Paper  # noqa: E402
+from rag.chunking import chunk_paper, split_sentences
+from rag.corpus import load_papers
+from rag.embeddings import MiniLMEmbedder, load_minilm
+from rag.ingest import ingest
+from rag.settings import BUNDLED_CORPUS
+from rag.store import Store, make_client
+from rag.types import Paper
 
 
 def ingest_texts(papers: list[Paper]) -> list[str]:
@@ -42,26 +42,28 @@ def ingest_texts(papers: list[Paper]) -> list[str]:
     return texts
 
 
-def time_bare(model: Any, texts: list[str], batch_size: int) -> float:
-    started = time.perf_counter()
+def time_bare(model: Any, texts: list[str], batch_size: int) -> tuple[float, float]:
+    """(wall, process CPU) seconds of one ``encode`` call over ``texts``."""
+    wall, cpu = time.perf_counter(), time.process_time()
     model.encode(
         texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
     )
-    return time.perf_counter() - started
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def time_ingest(model: Any, papers: list[Paper], batch_size: int | None) -> tuple[float, str]:
+def time_ingest(model: Any, papers: list[Paper], encode_batch: int, batch_size: int | None) -> tuple[float, float, str]:
+    """(wall, process CPU, summary) of a full ingest into a fresh data dir, client and collections included."""
     data_dir = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     try:
-        started = time.perf_counter()
-        embedder = MiniLMEmbedder(model)
+        wall, cpu = time.perf_counter(), time.process_time()
+        embedder = MiniLMEmbedder(model, batch_size=encode_batch)
         store = Store(make_client(data_dir), embedder.name)
         kwargs = {} if batch_size is None else {"batch_size": batch_size}
         report = ingest(papers, store, embedder, data_dir, progress=False, **kwargs)
-        seconds = time.perf_counter() - started
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         if report.papers != len(papers):
             raise SystemExit(f"ingest stored {report.papers} papers, expected {len(papers)}")
-        return seconds, report.summary()
+        return wall, cpu, report.summary()
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
 
@@ -69,39 +71,56 @@ def time_ingest(model: Any, papers: list[Paper], batch_size: int | None) -> tupl
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3, help="runs of each measurement; the median is reported")
-    parser.add_argument("--encode-batch", type=int, default=64, help="encode batch size of the bare run")
+    parser.add_argument(
+        "--encode-batch", type=int, default=None, help="encode batch size, bare and ingest (default: the embedder's)"
+    )
     parser.add_argument("--ingest-batch", type=int, default=None, help="papers per ingest batch (default: ingest's)")
     parser.add_argument("--corpus", type=Path, nargs="*", default=[BUNDLED_CORPUS])
     args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
 
     papers = load_papers(args.corpus)
     texts = ingest_texts(papers)
     model = load_minilm()
-    model.encode(texts[:64], batch_size=args.encode_batch, show_progress_bar=False)  # warm-up
-    print(f"{len(papers)} papers, {len(texts)} texts; {args.runs} run(s) each, interleaved", file=sys.stderr)
+    make_client(Path(tempfile.mkdtemp(prefix="bench-warmup-")))  # chromadb's imports (~2 s), like the model, untimed
+    encode_batch = args.encode_batch or MiniLMEmbedder(model).batch_size
+    model.encode(texts[:64], batch_size=encode_batch, show_progress_bar=False)  # warm-up
+    load_before = os.getloadavg()[0]
+    print(
+        f"{len(papers)} papers, {len(texts)} texts, encode batch {encode_batch}; {args.runs} run(s) each, "
+        f"interleaved; load average {load_before:.1f}",
+        file=sys.stderr,
+    )
 
-    bare: list[float] = []
-    full: list[float] = []
+    bare: list[tuple[float, float]] = []
+    full: list[tuple[float, float]] = []
     for run in range(args.runs):
-        first, second = ("bare", "ingest") if run % 2 == 0 else ("ingest", "bare")
-        for kind in (first, second):
+        order = ("bare", "ingest") if run % 2 == 0 else ("ingest", "bare")
+        for kind in order:
             if kind == "bare":
-                bare.append(time_bare(model, texts, args.encode_batch))
-                print(f"run {run + 1}: bare {bare[-1]:.1f}s", file=sys.stderr)
+                bare.append(time_bare(model, texts, encode_batch))
+                print(f"run {run + 1}: bare {bare[-1][0]:.1f}s (cpu {bare[-1][1]:.1f}s)", file=sys.stderr)
             else:
-                seconds, summary = time_ingest(model, papers, args.ingest_batch)
-                full.append(seconds)
-                print(f"run {run + 1}: ingest {seconds:.1f}s ({summary})", file=sys.stderr)
+                wall, cpu, summary = time_ingest(model, papers, encode_batch, args.ingest_batch)
+                full.append((wall, cpu))
+                print(f"run {run + 1}: ingest {wall:.1f}s (cpu {cpu:.1f}s): {summary}", file=sys.stderr)
 
-    bare_s, full_s = statistics.median(bare), statistics.median(full)
-    bare_rate, full_rate = len(papers) / bare_s, len(papers) / full_s
-    print(f"\n| measurement (median of {args.runs}) | seconds | papers/s |")
-    print("| --- | ---: | ---: |")
-    print(f"| bare `SentenceTransformer.encode` ({len(texts)} texts) | {bare_s:.1f} | {bare_rate:.2f} |")
-    print(f"| full ingest ({len(papers)} papers) | {full_s:.1f} | {full_rate:.2f} |")
-    print(f"| **ratio ingest / bare** | | **{full_rate / bare_rate:.2f}** |")
-    print(f"\nall runs: bare {[round(s, 1) for s in bare]} s, ingest {[round(s, 1) for s in full]} s; "
-          f"torch threads {_threads()}, load average {os.getloadavg()[0]:.1f}")
+    n = len(papers)
+    bare_s, full_s = statistics.median(w for w, _ in bare), statistics.median(w for w, _ in full)
+    bare_cpu, full_cpu = statistics.median(c for _, c in bare), statistics.median(c for _, c in full)
+    paired = statistics.median(b[0] / f[0] for b, f in zip(bare, full, strict=True))
+    print(f"\n| median of {args.runs} | wall s | papers/s | CPU s |")
+    print("| --- | ---: | ---: | ---: |")
+    label = f"(a) bare `SentenceTransformer.encode`, {len(texts)} texts"
+    print(f"| {label} | {bare_s:.1f} | {n / bare_s:.2f} | {bare_cpu:.1f} |")
+    print(f"| (b) full ingest, {n} papers | {full_s:.1f} | {n / full_s:.2f} | {full_cpu:.1f} |")
+    print(f"| **ratio (b) / (a)** papers/s | | **{bare_s / full_s:.2f}** | {bare_cpu / full_cpu:.2f} |")
+    print(
+        f"\nper-run ratio median {paired:.2f}; all runs (wall s): bare {[round(w, 1) for w, _ in bare]}, "
+        f"ingest {[round(w, 1) for w, _ in full]}; encode batch {encode_batch}, torch threads {_threads()}, "
+        f"load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}"
+    )
     return 0
 
 

@@ -16,9 +16,10 @@ from rag.types import Chunk, Paper, Span
 MAX_CHUNK_TOKENS = 512
 CHUNKER_VERSION = "1"
 
-# Words after which a period does not end a sentence.
+# Words after which a period does not end a sentence. Not "etc": "A, B, etc. We show" ends one far more
+# often than "etc." sits before a capital mid-sentence.
 _ABBREVIATIONS = frozenset(
-    "e.g i.e al cf vs etc fig figs eq eqs sec secs no nos approx resp dr prof mr ms st ca viz incl".split()
+    "e.g i.e al cf vs fig figs eq eqs sec secs no nos approx resp dr prof mr ms st ca viz incl".split()  # noqa: SIM905
 )
 # Candidate boundary: terminal punctuation (with closing quotes/brackets), whitespace, then a
 # sentence start (capital, digit, opening quote/bracket).
@@ -30,9 +31,10 @@ def _is_abbreviation(text_before: str) -> bool:
     match = _LAST_WORD.search(text_before)
     if not match:
         return False
-    word = match.group(1).lower().rstrip(".").lstrip("([\"'")
-    # single capital initials ("J. Smith"), and known abbreviations
-    return word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())
+    word = match.group(1).rstrip(".").lstrip("([\"'")
+    # single capital initials ("J. Smith"), and known abbreviations; a lower-case letter ("for each x.")
+    # is a variable that can end a sentence
+    return word.lower() in _ABBREVIATIONS or (len(word) == 1 and word.isupper())
 
 
 def split_sentences(text: str) -> list[Span]:

@@ -83,6 +83,8 @@ def _read_text(path: Path) -> str:
         raise CorpusError(str(path), None, f"cannot read the file ({exc.strerror or exc})") from exc
     if not data.strip():
         raise CorpusError(str(path), None, "the file is empty")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise CorpusError(str(path), None, "the file is UTF-16 text; save it as UTF-8")
     nul = data.find(b"\x00")
     if nul >= 0:
         line = data[:nul].count(b"\n") + 1
@@ -150,6 +152,11 @@ class _Row(BaseModel):
         if not value:
             raise ValueError("must not be empty")
         return " ".join(value.split())
+
+    @field_validator("listing_date")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return " ".join(value.split()) or None if value is not None else None
 
 
 def _row(path: Path, number: int, data: object) -> Record:
@@ -227,8 +234,12 @@ def dedupe(records: Iterable[Record]) -> list[Paper]:
             merged[pid] = Paper(pid, rec.title, rec.abstract, (rec.source,), rec.listing_date, find_urls(rec.abstract))
         else:
             merged[pid] = Paper(
-                pid, seen.title, seen.abstract, (*seen.sources, rec.source),
-                seen.listing_date or rec.listing_date, seen.urls,
+                pid,
+                seen.title,
+                seen.abstract,
+                (*seen.sources, rec.source),
+                seen.listing_date or rec.listing_date,
+                seen.urls,
             )
     return list(merged.values())
 
@@ -239,4 +250,3 @@ def load_papers(paths: Iterable[Path]) -> list[Paper]:
     for path in expand_paths(paths):
         records.extend(parse_file(path))
     return dedupe(records)
-

@@ -40,7 +40,9 @@ class MiniLMEmbedder:
     name = "all-MiniLM-L6-v2"
     dim = 384
 
-    def __init__(self, model: Any | None = None, batch_size: int = 64) -> None:
+    def __init__(self, model: Any | None = None, batch_size: int = 16) -> None:
+        # Small batches: ``encode`` sorts texts by length, and on the CPU the cost is the padded length of
+        # each batch, so 16 spends ~10% less than 64 on the corpus's mix of long chunks and short sentences.
         self.model = model if model is not None else load_minilm()
         self.batch_size = batch_size
 
@@ -48,8 +50,11 @@ class MiniLMEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         vectors = self.model.encode(
-            list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=False,
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
 

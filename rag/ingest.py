@@ -21,7 +21,7 @@ from rag.chunking import chunk_paper, split_sentences
 from rag.embeddings import Embedder
 from rag.keyword import KeywordIndex
 from rag.store import Store, StoredSentence, _slug
-from rag.types import Paper
+from rag.types import Paper, Span
 
 T = TypeVar("T")
 
@@ -53,6 +53,11 @@ def _batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[i : i + size]
 
 
+def expected_layout(paper: Paper) -> tuple[tuple[str, ...], tuple[Span, ...]]:
+    """What ``embed_and_write`` stores for a paper: its chunk texts and sentence spans (``Store.layout``)."""
+    return tuple(c.text for c in chunk_paper(paper)), tuple(split_sentences(paper.abstract))
+
+
 def embed_and_write(batch: Sequence[Paper], store: Store, embedder: Embedder) -> None:
     """Chunk, split into sentences, embed all texts in one call, and store complete papers."""
     chunks = [c for p in batch for c in chunk_paper(p)]
@@ -75,8 +80,11 @@ def ingest(
     """Make the store hold exactly ``papers``, embedding only new and changed ones."""
     started = time.perf_counter()
     stored = store.state()
+    layout = store.layout() if stored else {}
     wanted = {p.id for p in papers}
-    todo = [p for p in papers if stored.get(p.id) != p.content_hash]
+    # a paper is redone when its text changed, or when the current chunker / sentence splitter would
+    # store it differently than it is stored (a fix there heals the index on the next ingest)
+    todo = [p for p in papers if stored.get(p.id) != p.content_hash or layout.get(p.id) != expected_layout(p)]
     updated = sum(1 for p in todo if p.id in stored)
     todo_ids = {p.id for p in todo}
     stored_papers = store.papers() if len(todo) < len(papers) else {}
@@ -87,6 +95,8 @@ def ingest(
     with tqdm(
         total=len(todo), desc="Embedding papers", unit="paper", disable=not progress or not todo, file=sys.stderr
     ) as bar:
+        # One encode call per batch; each batch is stored complete before the next is embedded. (Writing in a
+        # background thread does not overlap: Chroma's bindings hold the GIL for the whole upsert.)
         for batch in _batches(todo, batch_size):
             embed_and_write(batch, store, embedder)
             bar.update(len(batch))

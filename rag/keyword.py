@@ -30,7 +30,7 @@ STOPWORDS = frozenset(
     own same she should so some such than that the their theirs them themselves then there these
     they this those through to too under until up very was we were what when where which while who
     whom why will with would you your yours yourself yourselves paper papers propose proposed
-    approach method methods using use used based show shows new work""".split()
+    approach method methods using use used based show shows new work""".split()  # noqa: SIM905
 )
 
 

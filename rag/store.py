@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from rag.chunking import CHUNKER_VERSION
 from rag.errors import IndexNotReadyError
 from rag.types import Chunk, Paper, Span
 
@@ -75,7 +74,9 @@ class Store:
                 f"sentences-{slug}", embedding_function=None, configuration=config, metadata=meta
             )
         except Exception as exc:
-            raise IndexNotReadyError(f"cannot open the Chroma collections ({exc}); check RAG_DATA_DIR / RAG_CHROMA_URL") from exc
+            raise IndexNotReadyError(
+                f"cannot open the Chroma collections ({exc}); check RAG_DATA_DIR / RAG_CHROMA_URL"
+            ) from exc
 
     # ---- reading -------------------------------------------------------------------------------
     def _get_all(self, collection: Any, include: list[str]) -> Iterable[dict[str, Any]]:
@@ -88,15 +89,12 @@ class Store:
             offset += len(page["ids"])
 
     def state(self) -> dict[str, str]:
-        """``paper_id -> content_hash`` of the papers stored completely (every chunk present, same hash)
-        by the current chunker; a paper chunked by another ``CHUNKER_VERSION`` counts as not stored."""
+        """``paper_id -> content_hash`` of the papers stored completely (every chunk present, same hash)."""
         seen: dict[str, tuple[str, int, int]] = {}
         broken: set[str] = set()
         for page in self._get_all(self.chunks, ["metadatas"]):
             for meta in page["metadatas"]:
                 pid, h, n = meta["paper_id"], meta["content_hash"], int(meta["n_chunks"])
-                if str(meta.get("chunker", "1")) != CHUNKER_VERSION:
-                    broken.add(pid)
                 prev = seen.get(pid)
                 if prev is None:
                     seen[pid] = (h, n, 1)
@@ -105,6 +103,22 @@ class Store:
                 else:
                     seen[pid] = (h, n, prev[2] + 1)
         return {pid: h for pid, (h, n, count) in seen.items() if pid not in broken and count == n}
+
+    def layout(self) -> dict[str, tuple[tuple[str, ...], tuple[Span, ...]]]:
+        """``paper_id -> (chunk texts in order, sentence spans in order)`` as stored, so an ingest can tell
+        papers that a changed chunker or sentence splitter would store differently."""
+        chunks: dict[str, list[tuple[int, str]]] = {}
+        for page in self._get_all(self.chunks, ["metadatas", "documents"]):
+            for meta, doc in zip(page["metadatas"], page["documents"], strict=True):
+                chunks.setdefault(meta["paper_id"], []).append((int(meta["chunk"]), doc))
+        spans: dict[str, list[tuple[int, Span]]] = {}
+        for page in self._get_all(self.sentences, ["metadatas"]):
+            for meta in page["metadatas"]:
+                spans.setdefault(meta["paper_id"], []).append((int(meta["index"]), Span(meta["start"], meta["end"])))
+        return {
+            pid: (tuple(t for _, t in sorted(rows)), tuple(s for _, s in sorted(spans.get(pid, []))))
+            for pid, rows in chunks.items()
+        }
 
     def all_paper_ids(self) -> set[str]:
         """Every paper id with any chunk or sentence stored, complete or not."""
@@ -133,7 +147,9 @@ class Store:
         rows: list[tuple[StoredSentence, np.ndarray]] = []
         for page in self._get_all(self.sentences, ["metadatas", "embeddings"]):
             for meta, vec in zip(page["metadatas"], page["embeddings"], strict=True):
-                rows.append((StoredSentence(meta["paper_id"], int(meta["index"]), Span(meta["start"], meta["end"])), vec))
+                rows.append(
+                    (StoredSentence(meta["paper_id"], int(meta["index"]), Span(meta["start"], meta["end"])), vec)
+                )
         rows.sort(key=lambda r: (r[0].paper_id, r[0].index))
         if not rows:
             return [], np.zeros((0, 0), dtype=np.float32)
@@ -158,8 +174,10 @@ class Store:
         if paper_ids is not None and not paper_ids:
             return []
         result = self.chunks.query(
-            query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=min(n, total),
-            where=where, include=["metadatas", "distances"],
+            query_embeddings=[np.asarray(vector, dtype=np.float32)],
+            n_results=min(n, total),
+            where=where,
+            include=["metadatas", "distances"],
         )
         return [
             (meta["paper_id"], 1.0 - float(dist))
@@ -201,7 +219,6 @@ class Store:
                     "chunk": c.index,
                     "n_chunks": n_chunks[c.paper_id],
                     "content_hash": by_id[c.paper_id].content_hash,
-                    "chunker": CHUNKER_VERSION,
                     "listing_date": by_id[c.paper_id].listing_date or "",
                     "paper": json.dumps(by_id[c.paper_id].to_dict()),
                 }
@@ -220,9 +237,7 @@ class Store:
         metadatas = []
         for meta in found["metadatas"]:
             paper = by_id[meta["paper_id"]]
-            metadatas.append(
-                {**meta, "listing_date": paper.listing_date or "", "paper": json.dumps(paper.to_dict())}
-            )
+            metadatas.append({**meta, "listing_date": paper.listing_date or "", "paper": json.dumps(paper.to_dict())})
         self.chunks.update(ids=found["ids"], metadatas=metadatas)
 
     def delete(self, paper_ids: Sequence[str]) -> None:

@@ -1,0 +1,247 @@
+"""Sentence splitting, spans, token counting offline, and token-bounded chunking."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import CORPUS, ROOT, make_paper
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rag.chunking import _ABBREVIATIONS, MAX_CHUNK_TOKENS, chunk_paper, sentences, split_sentences
+from rag.corpus import load_papers
+from rag.tokens import count_tokens, truncate_tokens
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "We use strong baselines, e.g. BERT and GPT. They fail, i.e. Accuracy drops. Results follow.",
+            ["We use strong baselines, e.g. BERT and GPT.", "They fail, i.e. Accuracy drops.", "Results follow."],
+        ),
+        (
+            "As shown by Smith et al. Their method works. We improve it by 3.5 points. It is 2.1x faster.",
+            ["As shown by Smith et al. Their method works.", "We improve it by 3.5 points.", "It is 2.1x faster."],
+        ),
+        (
+            "We release v1.2.3 of the tool. See arXiv:2101.00001 for details. Code: https://github.com/a/b.c/d. Done!",
+            [
+                "We release v1.2.3 of the tool.",
+                "See arXiv:2101.00001 for details.",
+                "Code: https://github.com/a/b.c/d.",
+                "Done!",
+            ],
+        ),
+        (
+            'Does scale help? Yes! It does (mostly). "Quoted start." Next one.',
+            ["Does scale help?", "Yes!", "It does (mostly).", '"Quoted start."', "Next one."],
+        ),
+        (
+            "Compare Fig. 3 and Eq. 2 with Sec. 4 vs. Table 1. Written by J. Smith and A. Jones. End.",
+            ["Compare Fig. 3 and Eq. 2 with Sec. 4 vs. Table 1.", "Written by J. Smith and A. Jones.", "End."],
+        ),
+        (
+            "Images, text, audio, etc. All are supported. A number 10. Starts the next one.",
+            ["Images, text, audio, etc.", "All are supported.", "A number 10.", "Starts the next one."],
+        ),
+        (
+            "lowercase after a period. stays joined. One sentence",
+            ["lowercase after a period. stays joined.", "One sentence"],
+        ),
+        ("No final punctuation", ["No final punctuation"]),
+        (
+            "Compute p(y|x) for each x. With this we win. Plan A. Works by J. Doe.",
+            ["Compute p(y|x) for each x.", "With this we win.", "Plan A. Works by J. Doe."],
+        ),
+        ("", []),
+    ],
+)
+def test_split_sentences(text: str, expected: list[str]) -> None:
+    assert sentences(text) == expected
+
+
+def test_spans_map_back_to_exact_sentence_text() -> None:
+    text = "First one (e.g. this). Second, i.e. that?  Third at https://x.org/a.b ok.   Fourth v1.2 3.5%!"
+    spans = split_sentences(text)
+    assert [text[s.start : s.end] for s in spans] == [
+        "First one (e.g. this).",
+        "Second, i.e. that?",
+        "Third at https://x.org/a.b ok.",
+        "Fourth v1.2 3.5%!",
+    ]
+    assert all(s.start < s.end for s in spans)
+    assert all(a.end <= b.start for a, b in itertools.pairwise(spans))
+    assert all(text[a.end : b.start].isspace() for a, b in itertools.pairwise(spans))
+
+
+def test_corpus_sentences_cover_every_abstract() -> None:
+    """On every bundled abstract: spans in order, non-overlapping, only whitespace between them, and
+    together they hold every non-space character of the abstract."""
+    papers = load_papers([CORPUS])
+    total = 0
+    for p in papers:
+        spans = split_sentences(p.abstract)
+        assert spans, p.id
+        assert spans[0].start == 0 and spans[-1].end == len(p.abstract)
+        for a, b in itertools.pairwise(spans):
+            assert a.end < b.start and p.abstract[a.end : b.start].isspace()
+        assert "".join(p.abstract[s.start : s.end] for s in spans).replace(" ", "") == p.abstract.replace(" ", "")
+        total += len(spans)
+    assert total == 3127  # regression value: stored sentence indexes depend on it
+    # decimals, versions, ids and e.g./i.e. never end a sentence
+    for p in papers:
+        for s in sentences(p.abstract):
+            assert not s.endswith(("e.g.", "i.e.", " al.")), s
+
+
+_WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=8)
+_TRICKY = st.sampled_from(["e.g.", "i.e.", "et al.", "3.5", "v1.2.3", "arXiv:2101.00001", "https://a.io/x.y", "Fig. 2"])
+
+
+# Generated sentences: "Start", words and tricky tokens, then a plain last word and ".", "?" or "!" (a real
+# sentence does not end in "e.g." or "i.e."; one ending in an abbreviation such as "et al." or "Mr." is
+# ambiguous and stays joined, so the last word is never one).
+_GEN_SENTENCE = st.builds(
+    lambda words, last, end: " ".join(["Start", *words, last]) + end,
+    st.lists(st.one_of(_WORD, _TRICKY), max_size=12),
+    _WORD.filter(lambda w: w not in _ABBREVIATIONS),
+    st.sampled_from(".?!"),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_GEN_SENTENCE, min_size=1, max_size=8), st.sampled_from([" ", "  ", "\n"]))
+def test_generated_sentences_split_back(built: list[str], sep: str) -> None:
+    text = sep.join(built)
+    spans = split_sentences(text)
+    assert [text[s.start : s.end] for s in spans] == built
+
+
+def test_token_counting_works_offline() -> None:
+    code = (
+        "import os; assert 'TIKTOKEN_CACHE_DIR' not in os.environ\n"
+        "from rag.tokens import count_tokens, encoding\n"
+        "assert count_tokens('hello world') == 2, count_tokens('hello world')\n"
+        "assert encoding().name == 'cl100k_base'\n"
+        "print(os.environ['TIKTOKEN_CACHE_DIR'])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TIKTOKEN_CACHE_DIR"}
+    # no network: any download attempt goes to a dead proxy and fails
+    env |= {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9", "NO_PROXY": ""}
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().endswith(os.path.join("_static", "tiktoken_cache"))
+    assert count_tokens("") == 0
+    assert count_tokens("<|endoftext|> is plain text here") > 1
+    assert truncate_tokens("one two three four", 2) == "one two"
+    assert truncate_tokens("short", 10) == "short"
+
+
+def _long_paper(n_sentences: int = 60) -> tuple[str, str]:
+    title = "A Long Paper: Does Chunking Work?"
+    abstract = " ".join(
+        f"Sentence number {i} describes experiment {i} with 3.{i} percent gains, e.g. on dataset D{i}."
+        for i in range(n_sentences)
+    )
+    return title, abstract
+
+
+def _check_chunks(title: str, abstract: str, max_tokens: int = MAX_CHUNK_TOKENS) -> list[str]:
+    paper = make_paper(title, abstract)
+    chunks = chunk_paper(paper, max_tokens)
+    assert [c.index for c in chunks] == list(range(len(chunks)))
+    assert [c.id for c in chunks] == [f"{paper.id}:{i}" for i in range(len(chunks))]
+    bodies = []
+    for c in chunks:
+        assert c.paper_id == paper.id
+        assert c.n_tokens == count_tokens(c.text) <= max_tokens
+        head, _, body = c.text.partition("\n")
+        assert head == title
+        assert body and body in abstract
+        bodies.append(body)
+    # together the chunks cover the whole abstract, in order
+    covered = 0
+    for body in bodies:
+        start = abstract.index(body, max(0, covered - len(body)))
+        assert start <= covered + 1
+        covered = max(covered, start + len(body))
+    assert covered == len(abstract)
+    return bodies
+
+
+def test_short_paper_is_one_chunk() -> None:
+    paper = make_paper("Short", "One sentence. Two sentences.")
+    (chunk,) = chunk_paper(paper)
+    assert chunk.text == "Short\nOne sentence. Two sentences."
+    assert chunk.id == f"{paper.id}:0"
+
+
+def test_paper_over_512_tokens_is_split_into_overlapping_chunks() -> None:
+    title, abstract = _long_paper()
+    assert count_tokens(f"{title}\n{abstract}") > 2 * MAX_CHUNK_TOKENS
+    bodies = _check_chunks(title, abstract)
+    assert len(bodies) >= 3
+    for a, b in itertools.pairwise(bodies):  # one sentence of overlap
+        last = sentences(a)[-1]
+        assert sentences(b)[0] == last
+    # every sentence is in some chunk
+    for s in sentences(abstract):
+        assert any(s in body for body in bodies)
+
+
+def test_chunks_stay_within_budget_for_an_overlong_sentence() -> None:
+    title = "One Endless Sentence"
+    abstract = "Intro sentence here. " + " ".join(f"word{i}" for i in range(1500)) + ". Final sentence."
+    bodies = _check_chunks(title, abstract)
+    assert len(bodies) >= 3
+
+
+def test_chunks_stay_within_budget_for_one_overlong_word() -> None:
+    blob = "".join(hashlib.sha256(str(i).encode()).hexdigest() for i in range(125))  # 8000 chars, no spaces
+    abstract = "Start. " + blob + " end."
+    bodies = _check_chunks("Base64 Blob", abstract, max_tokens=256)
+    assert blob in "".join(bodies)
+
+
+def test_no_chunk_is_only_the_previous_overlap() -> None:
+    """When the overlap sentence plus the next one would not fit, the next chunk starts fresh instead of
+    repeating the overlap sentence alone."""
+    title = "T"
+    bigs = [f"Group{k} " + " ".join(["data"] * 110) + "." for k in range(3)]  # ~113 tokens each
+    abstract = "Small one. " + " ".join(bigs)
+    bodies = _check_chunks(title, abstract, max_tokens=200)
+    assert len(bodies) == 3
+    for a, b in itertools.pairwise(bodies):
+        assert not a.endswith(b), (a, b)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=120), min_size=1, max_size=30), st.sampled_from([64, 128, 512]))
+def test_generated_chunks_fit(lengths: list[int], max_tokens: int) -> None:
+    abstract = " ".join("Word " + " ".join(f"w{i}" for i in range(n)) + "." for n in lengths)
+    title = "Generated Title"
+    paper = make_paper(title, abstract)
+    for c in chunk_paper(paper, max_tokens):
+        assert c.n_tokens <= max_tokens
+        assert c.text.startswith(title + "\n")
+
+
+def test_bundled_corpus_is_one_chunk_per_paper() -> None:
+    papers = load_papers([CORPUS])
+    chunks = [c for p in papers for c in chunk_paper(p)]
+    assert len(chunks) == 383
+    assert all(c.text == f"{p.title}\n{p.abstract}" for p, c in zip(papers, chunks, strict=True))
+
+
+def test_tokens_module_points_at_bundled_cache() -> None:
+    from rag.tokens import _bundled_cache
+
+    assert (Path(_bundled_cache())).is_dir()
+    assert any(Path(_bundled_cache()).iterdir())

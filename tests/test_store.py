@@ -1,0 +1,170 @@
+"""The Chroma store on its own: collections per embedder, complete-paper state, queries, deletes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import HashEmbedder, make_paper
+
+from rag.chunking import chunk_paper, split_sentences
+from rag.ingest import embed_and_write
+from rag.store import Store, StoredSentence, _slug, make_client
+from rag.types import Paper, Span
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(make_client(tmp_path / "data"), HashEmbedder.name)
+
+
+def _write(store: Store, papers: list[Paper], embedder: HashEmbedder | None = None) -> None:
+    embed_and_write(papers, store, embedder or HashEmbedder())
+
+
+def test_collections_are_named_after_the_embedder(store: Store, tmp_path: Path) -> None:
+    names = {c.name for c in store.client.list_collections()}
+    assert names == {"chunks-hash-bow-256", "sentences-hash-bow-256"}
+    assert store.chunks.metadata["embedder"] == "hash-bow-256"
+    assert (tmp_path / "data" / "chroma" / "chroma.sqlite3").is_file()
+    assert _slug("openai-text-embedding-3-small") == "openai-text-embedding-3-small"
+    assert _slug("org/model name:v2") == "org-model-name-v2"
+    assert _slug("///") == "default"
+
+
+def test_write_stores_chunks_sentences_and_the_paper(store: Store, small_papers: list[Paper]) -> None:
+    _write(store, small_papers)
+    n_sentences = sum(len(split_sentences(p.abstract)) for p in small_papers)
+    assert store.counts() == {"papers": 4, "chunks": 4, "sentences": n_sentences}
+    assert store.state() == {p.id: p.content_hash for p in small_papers}
+    assert store.papers() == {p.id: p for p in small_papers}
+    assert store.all_paper_ids() == {p.id for p in small_papers}
+    ids, texts = store.chunk_texts()
+    assert sorted(zip(ids, texts, strict=True)) == sorted((p.id, f"{p.title}\n{p.abstract}") for p in small_papers)
+
+    rows, matrix = store.sentence_matrix()
+    assert matrix.shape == (n_sentences, HashEmbedder.dim)
+    assert rows == sorted(rows, key=lambda r: (r.paper_id, r.index))
+    by_id = {p.id: p for p in small_papers}
+    embedder = HashEmbedder()
+    for row, vec in zip(rows, matrix, strict=True):
+        paper = by_id[row.paper_id]
+        assert row.span == split_sentences(paper.abstract)[row.index]
+        text = paper.abstract[row.span.start : row.span.end]
+        np.testing.assert_allclose(vec, embedder.embed_query(text), atol=1e-6)
+
+    layout = store.layout()
+    for p in small_papers:
+        assert layout[p.id] == (tuple(c.text for c in chunk_paper(p)), tuple(split_sentences(p.abstract)))
+
+
+def test_query_ranks_the_matching_paper_first(store: Store, small_papers: list[Paper]) -> None:
+    _write(store, small_papers)
+    embedder = HashEmbedder()
+    hits = store.query(embedder.embed_query("sparse autoencoders interpretable features"), 4)
+    assert hits[0][0] == small_papers[0].id
+    assert len(hits) == 4 and len({pid for pid, _ in hits}) == 4
+    scores = [s for _, s in hits]
+    assert scores == sorted(scores, reverse=True) and 0 < scores[0] <= 1.0001
+    # restricted to some papers
+    allowed = [small_papers[2].id, small_papers[3].id]
+    hits = store.query(embedder.embed_query("molecule graph neural networks"), 10, allowed)
+    assert [pid for pid, _ in hits] == [small_papers[3].id, small_papers[2].id]
+    assert store.query(embedder.embed_query("anything"), 5, []) == []
+
+
+def test_query_on_an_empty_store(store: Store) -> None:
+    assert store.query(np.ones(HashEmbedder.dim, dtype=np.float32), 5) == []
+    assert store.counts() == {"papers": 0, "chunks": 0, "sentences": 0}
+    assert store.sentence_matrix()[0] == []
+
+
+def test_delete_removes_chunks_and_sentences(store: Store, small_papers: list[Paper]) -> None:
+    _write(store, small_papers)
+    gone = small_papers[1]
+    store.delete([gone.id])
+    assert gone.id not in store.state() and gone.id not in store.all_paper_ids()
+    assert store.sentences.get(where={"paper_id": gone.id})["ids"] == []
+    assert store.chunks.get(where={"paper_id": gone.id})["ids"] == []
+    assert store.counts()["papers"] == 3
+    store.delete([])  # no-op
+    assert store.counts()["papers"] == 3
+
+
+def test_rewriting_a_paper_replaces_all_its_records(store: Store, small_papers: list[Paper]) -> None:
+    _write(store, small_papers)
+    old = small_papers[0]
+    new = make_paper(old.title, "A single new sentence about autoencoders.", "a.txt:1")
+    _write(store, [new])
+    assert store.state()[old.id] == new.content_hash
+    docs = store.sentences.get(where={"paper_id": old.id}, include=["documents"])
+    assert docs["documents"] == ["A single new sentence about autoencoders."]
+    assert store.papers()[old.id].abstract == new.abstract
+
+
+def test_state_ignores_incomplete_papers(store: Store) -> None:
+    """A paper counts as stored only when every chunk is present with the same content hash."""
+    long_abstract = " ".join(f"Sentence {i} is about topic number {i} in some detail." for i in range(120))
+    paper = make_paper("A Long Paper", long_abstract)
+    chunks = chunk_paper(paper)
+    assert len(chunks) >= 2
+    _write(store, [paper])
+    assert store.state() == {paper.id: paper.content_hash}
+    store.chunks.delete(ids=[chunks[-1].id])  # as if a crash lost the last chunk
+    assert store.state() == {}
+    assert paper.id in store.all_paper_ids()  # a leftover the next ingest cleans up
+
+
+def test_state_rejects_mixed_hashes(store: Store, small_papers: list[Paper]) -> None:
+    long_abstract = " ".join(f"Sentence {i} is about topic number {i} in some detail." for i in range(120))
+    paper = make_paper("A Long Paper", long_abstract)
+    _write(store, [paper])
+    first = store.chunks.get(ids=[f"{paper.id}:0"], include=["metadatas"])
+    store.chunks.update(ids=first["ids"], metadatas=[{**first["metadatas"][0], "content_hash": "different"}])
+    assert store.state() == {}
+
+
+def test_fingerprint_follows_content(store: Store, small_papers: list[Paper]) -> None:
+    empty = store.fingerprint()
+    _write(store, small_papers)
+    full = store.fingerprint()
+    assert full != empty and store.fingerprint() == full
+    _write(store, [make_paper(small_papers[0].title, "Changed text about something else entirely.")])
+    assert store.fingerprint() != full
+
+
+def test_update_papers_changes_metadata_not_vectors(store: Store, small_papers: list[Paper]) -> None:
+    _write(store, small_papers)
+    before = store.chunks.get(include=["embeddings"])
+    p = small_papers[2]
+    moved = Paper(p.id, p.title, p.abstract, (*p.sources, "c.txt:9"), "Mar 1", p.urls)
+    store.update_papers([moved])
+    assert store.papers()[p.id] == moved
+    assert store.state()[p.id] == p.content_hash
+    after = store.chunks.get(include=["embeddings"])
+    np.testing.assert_array_equal(np.asarray(before["embeddings"]), np.asarray(after["embeddings"]))
+    meta = store.chunks.get(where={"paper_id": p.id}, include=["metadatas"])["metadatas"][0]
+    assert meta["listing_date"] == "Mar 1"
+
+
+def test_two_embedders_have_separate_collections(tmp_path: Path, small_papers: list[Paper]) -> None:
+    client = make_client(tmp_path / "data")
+    a = Store(client, "model-a")
+    b = Store(client, "model-b")
+    _write(a, small_papers)
+    assert b.counts() == {"papers": 0, "chunks": 0, "sentences": 0}
+    _write(b, small_papers[:1])
+    assert a.counts()["papers"] == 4 and b.counts()["papers"] == 1
+    b.delete([small_papers[0].id])
+    assert a.state() == {p.id: p.content_hash for p in small_papers}
+
+
+def test_store_persists_across_clients(tmp_path: Path, small_papers: list[Paper]) -> None:
+    _write(Store(make_client(tmp_path / "data"), "hash"), small_papers)
+    again = Store(make_client(tmp_path / "data"), "hash")
+    assert again.state() == {p.id: p.content_hash for p in small_papers}
+
+
+def test_stored_sentence_is_a_value() -> None:
+    assert StoredSentence("p", 1, Span(0, 3)) == StoredSentence("p", 1, Span(0, 3))
