@@ -11,10 +11,10 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from math import log
-from typing import Protocol
+from typing import Any, Protocol
 
 from rag.chunking import split_sentences
-from rag.citations import check_answer, normalise
+from rag.citations import Checked, check_answer, normalise
 from rag.embeddings import Embedder
 from rag.keyword import tokenize
 from rag.settings import Settings
@@ -43,6 +43,24 @@ class Answerer(Protocol):
 def abstention(question: str, retrieved: Retrieved, answerer: str) -> Answer:
     """The abstaining answer: exactly ``ABSTENTION``, no citations."""
     return Answer(question, ABSTENTION, (), True, answerer, retrieved.hits)
+
+
+def checked_answer(
+    question: str, checked: Checked, answerer: str, retrieved: Retrieved, timings: dict[str, float], **extra: Any
+) -> Answer:
+    """The final ``Answer`` of an answerer from its citation-checked text (both answerers end here)."""
+    return Answer(
+        question,
+        checked.text,
+        checked.citations,
+        False,
+        answerer,
+        retrieved.hits,
+        checks=checked.checks,
+        removed_markers=checked.removed_markers,
+        timings=timings,
+        **extra,
+    )
 
 
 def is_abstention(text: str) -> bool:
@@ -275,14 +293,4 @@ class ExtractiveAnswerer:
         checked = check_answer(draft, [h.paper for h in retrieved.hits], self.embedder)
         timings = {"answer": t1 - t0, "check": time.perf_counter() - t1}
         yield checked.text
-        yield Answer(
-            question,
-            checked.text,
-            checked.citations,
-            False,
-            self.name,
-            retrieved.hits,
-            checks=checked.checks,
-            removed_markers=checked.removed_markers,
-            timings=timings,
-        )
+        yield checked_answer(question, checked, self.name, retrieved, timings)

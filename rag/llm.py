@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from rag.answer import ABSTENTION, abstention, is_abstention
+from rag.answer import ABSTENTION, abstention, checked_answer, is_abstention
 from rag.citations import check_answer
 from rag.embeddings import Embedder
 from rag.errors import LLMError
@@ -291,15 +291,4 @@ class LLMAnswerer:
         t0 = time.perf_counter()
         checked = check_answer(text, [h.paper for h in retrieved.hits[:n_sources]], self.embedder)
         timings["check"] = time.perf_counter() - t0
-        yield Answer(
-            question,
-            checked.text,
-            checked.citations,
-            False,
-            self.name,
-            retrieved.hits,
-            checks=checked.checks,
-            usage=used,
-            removed_markers=checked.removed_markers,
-            timings=timings,
-        )
+        yield checked_answer(question, checked, self.name, retrieved, timings, usage=used)

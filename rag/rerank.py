@@ -124,29 +124,11 @@ class Reranker(Protocol):
         ...
 
 
-class FusionReranker:
-    """No second stage: keeps the reciprocal-rank-fusion order (features still attached)."""
-
-    name = "rrf"
-
-    def __init__(self, scorer: FeatureScorer | None = None) -> None:
-        self.scorer = scorer or FeatureScorer()
-
-    def rerank(
-        self,
-        query: str | Query,
-        qvec: np.ndarray,
-        candidates: Sequence[Candidate],
-        papers: Mapping[str, Paper],
-        k: int | None = None,
-    ) -> list[Hit]:
-        return self.scorer.hits(query, candidates, papers, "rrf", k)
-
-
 class FeatureReranker:
     """Learned logistic model over per-candidate features (weights in ``rag/data/reranker.json``)."""
 
     name = "features"
+    order = "model"
 
     def __init__(self, scorer: FeatureScorer | None = None) -> None:
         self.scorer = scorer or FeatureScorer.load()
@@ -159,7 +141,17 @@ class FeatureReranker:
         papers: Mapping[str, Paper],
         k: int | None = None,
     ) -> list[Hit]:
-        return self.scorer.hits(query, candidates, papers, "model", k)
+        return self.scorer.hits(query, candidates, papers, self.order, k)
+
+
+class FusionReranker(FeatureReranker):
+    """No second stage: keeps the reciprocal-rank-fusion order (features still attached)."""
+
+    name = "rrf"
+    order = "rrf"
+
+    def __init__(self, scorer: FeatureScorer | None = None) -> None:
+        super().__init__(scorer or FeatureScorer())
 
 
 class CrossEncoderReranker:
