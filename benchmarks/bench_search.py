@@ -34,7 +34,6 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from rag.chunking import CHUNKER_VERSION
 from rag.corpus import load_papers
 from rag.embeddings import MiniLMEmbedder
 from rag.pipeline import Pipeline
@@ -112,7 +111,7 @@ def build_synthetic(data_dir: Path, n_chunks: int, dim: int, name: str, seed: in
                 docs.append(f"{p.title}\n{text}")
                 metas.append({
                     "paper_id": p.id, "chunk": c, "n_chunks": 2, "content_hash": p.content_hash,
-                    "chunker": CHUNKER_VERSION, "listing_date": "", "paper": record,
+                    "listing_date": "", "paper": record,
                 })
             start = 0
             for s, text in enumerate((first + ".", second)):

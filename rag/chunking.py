@@ -14,7 +14,6 @@ from rag.tokens import count_tokens, truncate_tokens
 from rag.types import Chunk, Paper, Span
 
 MAX_CHUNK_TOKENS = 512
-CHUNKER_VERSION = "1"
 
 # Words after which a period does not end a sentence. Not "etc": "A, B, etc. We show" ends one far more
 # often than "etc." sits before a capital mid-sentence.
