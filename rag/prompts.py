@@ -23,6 +23,7 @@ VARIABLES: dict[str, frozenset[str]] = {
     "answer": frozenset({"sources", "question", "standalone_question", "abstention"}),
     "condense": frozenset({"history", "question"}),
     "judge": frozenset({"sources", "sentence"}),
+    "rerank": frozenset({"question", "papers"}),
 }
 """Every prompt file and exactly the variables it must use (and may be given)."""
 

@@ -31,6 +31,7 @@ from rag.features import (
     hit_features,
     load_weights,
 )
+from rag.prompts import render
 from rag.query import Query, parse_query
 from rag.retrieval import Candidate
 from rag.types import Hit, Paper, Span
@@ -197,10 +198,6 @@ class LLMReranker:
     answer) keeps the feature order; numbers the model leaves out keep their relative order after it."""
 
     name = "llm"
-    PROMPT = (
-        "Rank the papers below by how well they answer the question. Reply with the paper numbers only, "
-        "most relevant first, separated by commas.\n\nQuestion: {question}\n\n{papers}"
-    )
 
     def __init__(
         self, client: Any, model: str, scorer: FeatureScorer | None = None, top_n: int = 10, timeout: float = 30.0
@@ -230,7 +227,7 @@ class LLMReranker:
         try:
             response = self.client.chat.completions.create(
                 model=self.model,
-                messages=[{"role": "user", "content": self.PROMPT.format(question=text, papers=listing)}],
+                messages=[{"role": "user", "content": render("rerank", question=text, papers=listing)}],
                 temperature=0,
                 timeout=self.timeout,
             )
