@@ -2,7 +2,7 @@
 
 (a) ``SentenceTransformer.encode`` over exactly the texts an ingest embeds: every chunk text and every
     abstract sentence of the bundled corpus, in one call;
-(b) a full ``rag.ingest.ingest`` of the same papers into a fresh temporary data dir (client, collections,
+(b) a full ``rag.index.ingest.ingest`` of the same papers into a fresh temporary data dir (client, collections,
     chunking, embedding, Chroma writes and the BM25 index included).
 
 Each figure is the median of ``--runs`` runs; the two are interleaved so that load from other
@@ -26,17 +26,17 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from rag.chunking import chunk_paper, split_sentences
-from rag.corpus import load_papers
-from rag.embeddings import MiniLMEmbedder, load_minilm
-from rag.ingest import ingest
+from rag.index.chunking import chunk_paper, split_sentences
+from rag.index.corpus import load_papers
+from rag.index.embeddings import MiniLMEmbedder, load_minilm
+from rag.index.ingest import ingest
+from rag.index.store import Store, make_client
 from rag.settings import BUNDLED_CORPUS
-from rag.store import Store, make_client
 from rag.types import Paper
 
 
 def ingest_texts(papers: list[Paper]) -> list[str]:
-    """Exactly the texts ``rag.ingest`` embeds: chunk texts, then abstract sentences."""
+    """Exactly the texts ``rag.index.ingest`` embeds: chunk texts, then abstract sentences."""
     texts = [c.text for p in papers for c in chunk_paper(p)]
     texts += [p.abstract[s.start : s.end] for p in papers for s in split_sentences(p.abstract)]
     return texts

@@ -34,11 +34,11 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from rag.corpus import load_papers
-from rag.embeddings import MiniLMEmbedder
+from rag.index.corpus import load_papers
+from rag.index.embeddings import MiniLMEmbedder
+from rag.index.store import Store, make_client
 from rag.pipeline import Pipeline
 from rag.settings import BUNDLED_CORPUS, Settings
-from rag.store import Store, make_client
 from rag.types import Paper
 
 ROOT = Path(__file__).resolve().parent.parent

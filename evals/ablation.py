@@ -34,7 +34,7 @@ from fit_reranker import (
     summarise,
 )
 
-from rag.features import FEATURE_GROUPS, FEATURES
+from rag.retrieve.features import FEATURE_GROUPS, FEATURES
 
 
 def table(title: str, results: list[tuple[str, dict[str, float]]]) -> str:

@@ -1,12 +1,12 @@
 """Fit the feature reranker and the abstention model on the dev set, with k-fold cross-validation.
 
 For every dev question the first stage (BM25 + dense + sentence, RRF) returns ``--candidates``
-papers; ``rag.rerank.featurize`` turns them into feature rows labelled 1 for gold papers.
+papers; ``rag.retrieve.rerank.featurize`` turns them into feature rows labelled 1 for gold papers.
 
 * Ranker: logistic regression (standardised features, L2, C=``--C``) on the candidate rows of the
   answerable questions. Reported metrics are OUT-OF-FOLD: questions are split into ``--folds`` folds
   (shuffled, seed 0); each fold is ranked by a model fitted on the other folds only.
-* Abstention: logistic regression on the top hit's features (``rag.rerank.ABSTAIN_FEATURES``) under
+* Abstention: logistic regression on the top hit's features (``rag.retrieve.rerank.ABSTAIN_FEATURES``) under
   the out-of-fold ranker, label = answerable. Its accuracy is cross-validated with the same folds.
   Threshold 0.5 on the calibrated probability (not tuned).
 * The saved weights (``rag/data/reranker.json``) are then fitted on all questions.
@@ -35,7 +35,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 
-from rag.features import (
+from rag.evals.ranking import ranking_metrics
+from rag.retrieve.features import (
     ABSTAIN_FEATURES,
     FEATURES,
     WEIGHTS_PATH,
@@ -44,13 +45,12 @@ from rag.features import (
     featurize,
     hit_features,
 )
-from rag.metrics import ranking_metrics
-from rag.query import (
+from rag.retrieve.hybrid import STAGES, Candidate
+from rag.retrieve.query import (
     Query,
     normalize_query,
 )
-from rag.rerank import FeatureScorer
-from rag.retrieval import STAGES, Candidate
+from rag.retrieve.rerank import FeatureScorer
 from rag.types import Hit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,7 +99,7 @@ class LazyEmbedder:
 
     def embed(self, texts: Any) -> np.ndarray:
         if self._model is None:
-            from rag.embeddings import MiniLMEmbedder
+            from rag.index.embeddings import MiniLMEmbedder
 
             self._model = MiniLMEmbedder()
         return np.asarray(self._model.embed(texts))

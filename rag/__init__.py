@@ -30,7 +30,7 @@ def default_pipeline() -> Pipeline:
     global _pipeline
     with _lock:
         if _pipeline is None:
-            from rag.llm import make_client
+            from rag.answer.llm import make_client
             from rag.pipeline import Pipeline
             from rag.settings import Settings
 

@@ -14,18 +14,25 @@ from typing import Any
 
 import numpy as np
 
-from rag.answer import Answerer, ExtractiveAnswerer
-from rag.corpus import load_papers
-from rag.embeddings import Embedder, make_embedder
+from rag.answer.extractive import Answerer, ExtractiveAnswerer
+from rag.answer.llm import LLMAnswerer
 from rag.errors import ConfigError, LLMError, QueryError
-from rag.features import AbstentionModel
-from rag.ingest import IngestReport, ingest, refresh_keyword_index
-from rag.llm import LLMAnswerer
-from rag.query import normalize_query
-from rag.rerank import CrossEncoderReranker, FeatureReranker, FeatureScorer, FusionReranker, LLMReranker, Reranker
-from rag.retrieval import HybridRetriever
+from rag.index.corpus import load_papers
+from rag.index.embeddings import Embedder, make_embedder
+from rag.index.ingest import IngestReport, ingest, refresh_keyword_index
+from rag.index.store import Store, make_client
+from rag.retrieve.features import AbstentionModel
+from rag.retrieve.hybrid import HybridRetriever
+from rag.retrieve.query import normalize_query
+from rag.retrieve.rerank import (
+    CrossEncoderReranker,
+    FeatureReranker,
+    FeatureScorer,
+    FusionReranker,
+    LLMReranker,
+    Reranker,
+)
 from rag.settings import Settings
-from rag.store import Store, make_client
 from rag.types import Answer, Hit, Paper, Retrieved
 
 MAX_QUERY_CHARS = 5000

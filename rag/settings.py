@@ -9,7 +9,9 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-BUNDLED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+from rag.resources import data_path
+
+BUNDLED_CORPUS = data_path("corpus")
 
 
 def default_data_dir() -> Path:

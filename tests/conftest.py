@@ -14,7 +14,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from rag.keyword import tokenize
+from rag.index.keyword import tokenize
 from rag.types import Paper
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,7 +52,7 @@ class HashEmbedder:
 
 
 def make_paper(title: str, abstract: str, source: str = "test.txt:1", date: str | None = None) -> Paper:
-    from rag.corpus import find_urls, paper_id
+    from rag.index.corpus import find_urls, paper_id
 
     return Paper(paper_id(title), title, abstract, (source,), date, find_urls(abstract))
 
@@ -117,10 +117,10 @@ def real_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     reuse = os.environ.get("RAG_TEST_INDEX")
     if reuse and Path(reuse).is_dir():
         shutil.copytree(reuse, target, dirs_exist_ok=True)
-    from rag.embeddings import MiniLMEmbedder
+    from rag.index.embeddings import MiniLMEmbedder
+    from rag.index.store import Store, make_client
     from rag.pipeline import build_index
     from rag.settings import Settings
-    from rag.store import Store, make_client
 
     settings = Settings(data_dir=target)
     embedder = real_embedder()
@@ -136,7 +136,7 @@ def real_embedder():  # type: ignore[no-untyped-def]
     """The real MiniLM embedder, loaded once per test process."""
     global _REAL_EMBEDDER
     if _REAL_EMBEDDER is None:
-        from rag.embeddings import MiniLMEmbedder
+        from rag.index.embeddings import MiniLMEmbedder
 
         _REAL_EMBEDDER = MiniLMEmbedder()
     return _REAL_EMBEDDER
@@ -154,10 +154,10 @@ def real_pipeline(real_index_dir: Path):  # type: ignore[no-untyped-def]
 def open_hash_pipeline(data_dir: Path, papers: Sequence[Paper] = SMALL_PAPERS, **settings: object):  # type: ignore[no-untyped-def]
     """A real Pipeline (Chroma on disk, BM25, reranker, extractive answerer) over ``papers``, embedded
     with ``HashEmbedder``."""
-    from rag.ingest import ingest
+    from rag.index.ingest import ingest
+    from rag.index.store import Store, make_client
     from rag.pipeline import Pipeline
     from rag.settings import Settings
-    from rag.store import Store, make_client
 
     embedder = HashEmbedder()
     config = Settings(data_dir=data_dir, **settings)  # type: ignore[arg-type]

@@ -15,8 +15,8 @@ import pytest
 from conftest import HashEmbedder
 
 from rag.errors import IndexNotReadyError
-from rag.ingest import ingest
-from rag.store import Store, make_client
+from rag.index.ingest import ingest
+from rag.index.store import Store, make_client
 from rag.types import Paper
 
 

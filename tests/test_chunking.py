@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import os
 import subprocess
 import sys
@@ -14,9 +15,9 @@ from conftest import CORPUS, ROOT, make_paper
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag.chunking import _ABBREVIATIONS, MAX_CHUNK_TOKENS, chunk_paper, sentences, split_sentences
-from rag.corpus import load_papers
-from rag.tokens import count_tokens, truncate_tokens
+from rag.index.chunking import _ABBREVIATIONS, MAX_CHUNK_TOKENS, chunk_paper, sentences, split_sentences
+from rag.index.corpus import load_papers
+from rag.index.tokens import count_tokens, truncate_tokens
 
 
 @pytest.mark.parametrize(
@@ -127,17 +128,16 @@ def test_generated_sentences_split_back(built: list[str], sep: str) -> None:
 def test_token_counting_works_offline() -> None:
     code = (
         "import os; assert 'TIKTOKEN_CACHE_DIR' not in os.environ\n"
-        "from rag.tokens import count_tokens, encoding\n"
+        "from rag.index.tokens import count_tokens, encoding\n"
         "assert count_tokens('hello world') == 2, count_tokens('hello world')\n"
         "assert encoding().name == 'cl100k_base'\n"
-        "print(os.environ['TIKTOKEN_CACHE_DIR'])\n"
+        "assert 'TIKTOKEN_CACHE_DIR' not in os.environ\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "TIKTOKEN_CACHE_DIR"}
     # no network: any download attempt goes to a dead proxy and fails
     env |= {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9", "NO_PROXY": ""}
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip().endswith(os.path.join("_static", "tiktoken_cache"))
     assert count_tokens("") == 0
     assert count_tokens("<|endoftext|> is plain text here") > 1
     assert truncate_tokens("one two three four", 2) == "one two"
@@ -240,8 +240,24 @@ def test_bundled_corpus_is_one_chunk_per_paper() -> None:
     assert all(c.text == f"{p.title}\n{p.abstract}" for p, c in zip(papers, chunks, strict=True))
 
 
-def test_tokens_module_points_at_bundled_cache() -> None:
-    from rag.tokens import _bundled_cache
+def test_bundled_tokenizer_matches_llama_index_copy() -> None:
+    """The packaged BPE file gives the same tokens as tiktoken's own cl100k_base (from llama-index's cache)."""
+    import importlib.util
 
-    assert (Path(_bundled_cache())).is_dir()
-    assert any(Path(_bundled_cache()).iterdir())
+    import tiktoken
+
+    from rag.index.tokens import encoding
+
+    spec = importlib.util.find_spec("llama_index.core")
+    assert spec is not None and spec.submodule_search_locations
+    cache = Path(next(iter(spec.submodule_search_locations))) / "_static" / "tiktoken_cache"
+    code = (
+        "import tiktoken, json, sys; e = tiktoken.get_encoding('cl100k_base');"
+        "print(json.dumps(e.encode(sys.argv[1], disallowed_special=())))"
+    )
+    text = "Sparsemax: 3.5× faster — naïve 日本語 <|endoftext|> e.g. x_i^2"
+    env = {**os.environ, "TIKTOKEN_CACHE_DIR": str(cache)}
+    out = subprocess.run([sys.executable, "-c", code, text], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert encoding().encode(text, disallowed_special=()) == json.loads(out.stdout)
+    assert isinstance(encoding(), tiktoken.Encoding)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.citations import answer_sentences, check_answer, numbers_in, parse_markers, renumber, strip_markers
+from rag.answer.citations import answer_sentences, check_answer, numbers_in, parse_markers, renumber, strip_markers
 from tests.conftest import SMALL_PAPERS, HashEmbedder, make_paper
 
 SAE, RIDG, SPEECH, GNN = SMALL_PAPERS

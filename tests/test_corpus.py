@@ -13,7 +13,8 @@ from conftest import CORPUS, HashEmbedder, make_paper
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rag.corpus import (
+from rag.errors import CorpusError
+from rag.index.corpus import (
     BOILERPLATE,
     MAX_LINE_CHARS,
     find_urls,
@@ -25,9 +26,8 @@ from rag.corpus import (
     parse_jsonl,
     parse_listing,
 )
-from rag.errors import CorpusError
-from rag.ingest import ingest, keyword_dir
-from rag.store import Store, make_client
+from rag.index.ingest import ingest, keyword_dir
+from rag.index.store import Store, make_client
 
 FILE_002 = CORPUS / "002_436f255107bb065d.txt"
 FILE_003 = CORPUS / "003_4cdc1e3ca58c9d01.txt"

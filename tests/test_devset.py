@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from conftest import CORPUS, ROOT
 
-from rag.corpus import load_papers
+from rag.index.corpus import load_papers
 
 DEV = ROOT / "evals" / "dev.jsonl"
 KEYS = {"id", "question", "type", "gold_titles", "answer", "key_facts", "history"}

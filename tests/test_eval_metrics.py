@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from rag import eval_metrics as em
-from rag.answer import ABSTENTION
-from rag.metrics import ranking_metrics
+from rag.answer.extractive import ABSTENTION
+from rag.evals import metrics as em
+from rag.evals.ranking import ranking_metrics
 from rag.types import Answer, Citation, Paper, SentenceCheck
 
 A = Paper("pa", "Sparse Autoencoders", "We train sparse autoencoders. SAE features explain 42.5% of the variance.")

@@ -11,8 +11,11 @@ from typing import Any
 import pytest
 from conftest import SMALL_PAPERS, HashEmbedder
 
-from rag import eval_gate, eval_judge, evalset, metrics
-from rag import evaluate as ev
+from rag.evals import evalset as evalset
+from rag.evals import gate as eval_gate
+from rag.evals import judge as eval_judge
+from rag.evals import ranking as metrics
+from rag.evals import runner as ev
 from rag.settings import Settings
 
 ITEMS: list[dict[str, Any]] = [
@@ -74,9 +77,9 @@ def write_set(path: Path, items: list[dict[str, Any]] = ITEMS) -> Path:
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from rag.ingest import ingest
+    from rag.index.ingest import ingest
+    from rag.index.store import Store, make_client
     from rag.pipeline import Pipeline
-    from rag.store import Store, make_client
 
     data_dir = tmp_path_factory.mktemp("index")
     settings = Settings(data_dir=data_dir, abstain_threshold=0.0, top_k=5)
@@ -270,7 +273,7 @@ class FakeLLM:
 
 
 def test_the_llm_judge_scores_claims_and_caches_by_prompt(pipeline: Any, tmp_path: Path) -> None:
-    from rag import eval_metrics as em
+    from rag.evals import metrics as em
 
     claims = [{"claim": "a", "supported": True, "sources": [1]}, {"claim": "b", "supported": True, "sources": []}]
     reply = f"```json\n{json.dumps({'claims': claims})}\n```"
@@ -310,7 +313,7 @@ def test_the_judge_works_with_the_real_openai_client(tmp_path: Path) -> None:
     import respx
     from openai import OpenAI
 
-    from rag import eval_metrics as em
+    from rag.evals import metrics as em
 
     body = {
         "id": "x",

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from conftest import HashEmbedder, make_paper
 
-from rag import ingest as ingest_module
-from rag.chunking import chunk_paper, split_sentences
-from rag.ingest import IngestReport, embed_and_write, ingest, keyword_dir, refresh_keyword_index
-from rag.keyword import KeywordIndex
-from rag.store import Store, make_client
+from rag.index import ingest as ingest_module
+from rag.index.chunking import chunk_paper, split_sentences
+from rag.index.ingest import IngestReport, embed_and_write, ingest, keyword_dir, refresh_keyword_index
+from rag.index.keyword import KeywordIndex
+from rag.index.store import Store, make_client
 from rag.types import Paper
 
 
@@ -203,7 +203,7 @@ def test_chunker_change_re_embeds_only_the_papers_it_affects(
     ingest(small_papers, store, hash_embedder, data_dir, progress=False)
     stale = small_papers[0]
     # what an older splitter would have stored: the whole abstract as one sentence
-    from rag.store import StoredSentence
+    from rag.index.store import StoredSentence
     from rag.types import Span
 
     chunks = chunk_paper(stale)

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS, ROOT, HashEmbedder
 
-from rag.chunking import chunk_paper, split_sentences
-from rag.corpus import load_papers
-from rag.ingest import ingest
-from rag.store import Store, make_client
+from rag.index.chunking import chunk_paper, split_sentences
+from rag.index.corpus import load_papers
+from rag.index.ingest import ingest
+from rag.index.store import Store, make_client
 
 BATCH = 16
 
@@ -29,9 +29,9 @@ CHILD = textwrap.dedent(
     from pathlib import Path
     sys.path.insert(0, {tests!r})
     from conftest import HashEmbedder
-    from rag.corpus import load_papers
-    from rag.ingest import ingest
-    from rag.store import Store, make_client
+    from rag.index.corpus import load_papers
+    from rag.index.ingest import ingest
+    from rag.index.store import Store, make_client
 
     class SlowEmbedder(HashEmbedder):
         def embed(self, texts):

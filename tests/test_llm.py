@@ -10,9 +10,9 @@ import httpx
 import pytest
 import respx
 
-from rag.answer import ABSTENTION, ExtractiveAnswerer
+from rag.answer.extractive import ABSTENTION, ExtractiveAnswerer
+from rag.answer.llm import LLMAnswerer, estimate_cost, make_client, pack_sources
 from rag.errors import LLMError
-from rag.llm import LLMAnswerer, estimate_cost, make_client, pack_sources
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 from rag.types import Answer, Hit, Paper, Retrieved

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import SMALL_PAPERS, make_paper, open_hash_pipeline
 
-from rag.answer import ABSTENTION
+from rag.answer.extractive import ABSTENTION
 from rag.errors import ConfigError, QueryError
 from rag.types import Answer
 

@@ -13,11 +13,26 @@ import pytest
 from conftest import SMALL_PAPERS
 
 from rag.errors import ConfigError
-from rag.features import ABSTAIN_FEATURES, FEATURES, WEIGHTS_PATH, AbstentionModel, LinearModel, featurize, load_weights
 from rag.pipeline import make_reranker
-from rag.query import parse_query
-from rag.rerank import CrossEncoderReranker, FeatureReranker, FeatureScorer, FusionReranker, LLMReranker, to_hit
-from rag.retrieval import Candidate
+from rag.retrieve.features import (
+    ABSTAIN_FEATURES,
+    FEATURES,
+    WEIGHTS_PATH,
+    AbstentionModel,
+    LinearModel,
+    featurize,
+    load_weights,
+)
+from rag.retrieve.hybrid import Candidate
+from rag.retrieve.query import parse_query
+from rag.retrieve.rerank import (
+    CrossEncoderReranker,
+    FeatureReranker,
+    FeatureScorer,
+    FusionReranker,
+    LLMReranker,
+    to_hit,
+)
 from rag.settings import Settings
 
 PAPERS = {p.id: p for p in SMALL_PAPERS}

@@ -11,12 +11,12 @@ import pytest
 from conftest import SMALL_PAPERS, HashEmbedder, make_paper
 
 from rag.errors import QueryError
-from rag.ingest import ingest
+from rag.index.ingest import ingest
+from rag.index.store import Store, make_client
 from rag.pipeline import Pipeline
-from rag.query import AcronymTable, mine_acronyms, normalize_query, parse_query, query_names
-from rag.retrieval import RRF_K, rrf
+from rag.retrieve.hybrid import RRF_K, rrf
+from rag.retrieve.query import AcronymTable, mine_acronyms, normalize_query, parse_query, query_names
 from rag.settings import Settings
-from rag.store import Store, make_client
 from rag.types import Hit
 
 EXTRA = [
@@ -200,7 +200,7 @@ def test_normalisation_and_query_parts() -> None:
 
 
 def test_features_reward_exact_name_matches(pipeline: Pipeline) -> None:
-    from rag.features import FEATURES, featurize
+    from rag.retrieve.features import FEATURES, featurize
 
     retriever = pipeline.retriever
     query = retriever.parse("Which SAE features explain variance?")
@@ -226,7 +226,7 @@ def test_real_index_known_papers(real_pipeline: Pipeline) -> None:
 def test_hnsw_paths_agree_with_the_in_memory_scan(pipeline: Pipeline) -> None:
     """Large indexes ask Chroma's HNSW index for the dense and sentence stages; on a small index both
     paths must give the same candidates and scores."""
-    from rag.retrieval import HybridRetriever
+    from rag.retrieve.hybrid import HybridRetriever
 
     scan = pipeline.retriever
     hnsw = HybridRetriever(scan.store, scan.keyword, dense_matrix_max=0, sentence_scan_max=0)

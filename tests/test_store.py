@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from conftest import HashEmbedder, make_paper
 
-from rag.chunking import chunk_paper, split_sentences
-from rag.ingest import embed_and_write
-from rag.store import Store, StoredSentence, _slug, make_client
+from rag.index.chunking import chunk_paper, split_sentences
+from rag.index.ingest import embed_and_write
+from rag.index.store import Store, StoredSentence, _slug, make_client
 from rag.types import Paper, Span
 
 

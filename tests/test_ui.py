@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.chunking import split_sentences
-from rag.feedback import answer_record, feedback_path, record_feedback
-from rag.render import (
+from rag.app.feedback import answer_record, feedback_path, record_feedback
+from rag.app.render import (
     EXTRACTIVE_BANNER,
     esc,
     highlight_abstract,
@@ -19,6 +18,7 @@ from rag.render import (
     render_panel,
     render_sources,
 )
+from rag.index.chunking import split_sentences
 from rag.types import Answer, Citation, Hit, Paper, SentenceCheck
 
 EVIL_TITLE = "<img src=x onerror=alert(1)>"
@@ -199,8 +199,8 @@ def _chat_fn(demo, api_name: str = "chat"):  # type: ignore[no-untyped-def]
 
 
 def test_chat_handler_streams_cites_and_keeps_history(small_pipeline) -> None:  # type: ignore[no-untyped-def]
-    from rag.render import render_banner
-    from rag.ui import build_ui
+    from rag.app.render import render_banner
+    from rag.app.ui import build_ui
 
     assert EXTRACTIVE_BANNER in render_banner(small_pipeline)
     assert "OPENAI_API_KEY" in render_banner(small_pipeline)
@@ -232,8 +232,8 @@ def test_chat_handler_streams_cites_and_keeps_history(small_pipeline) -> None:  
 
 
 def test_chat_handler_empty_question_and_errors(small_pipeline) -> None:  # type: ignore[no-untyped-def]
+    from rag.app.ui import build_ui
     from rag.errors import LLMError
-    from rag.ui import build_ui
 
     respond = _chat_fn(build_ui(small_pipeline))
     *_, (_, chat, _, turns, _) = respond("   ", [], {}, 3, "extractive")
@@ -268,10 +268,10 @@ def test_chat_handler_empty_question_and_errors(small_pipeline) -> None:  # type
 
 def test_llm_failure_mid_answer_falls_back_with_a_readable_message(small_pipeline) -> None:  # type: ignore[no-untyped-def]
     """An LLM answerer that fails: the banner names the model, the chat shows the error and the extractive answer."""
+    from rag.app.render import render_banner
+    from rag.app.ui import build_ui
     from rag.errors import LLMError
     from rag.pipeline import Pipeline
-    from rag.render import render_banner
-    from rag.ui import build_ui
 
     class FailingLLM:
         name = "llm:test-model"

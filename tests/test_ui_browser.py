@@ -76,9 +76,9 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pat
     sys.path.insert(0, str(Path(__file__).parent))
     from conftest import HashEmbedder
 
+    from rag.app.ui import build_ui, launch
     from rag.pipeline import Pipeline
     from rag.settings import Settings
-    from rag.ui import build_ui, launch
 
     root = tmp_path_factory.mktemp("ui-app")
     corpus = root / "small.jsonl"
@@ -213,7 +213,7 @@ SCREENSHOT_QUESTION = "Which methods merge models trained by different agents or
 )
 def test_docs_screenshot(browser: Any, real_pipeline: Any) -> None:
     """Regenerates the README screenshot: the real UI answering a real question on the real index."""
-    from rag.ui import build_ui, launch
+    from rag.app.ui import build_ui, launch
 
     demo = build_ui(real_pipeline)
     port = _free_port()

@@ -15,13 +15,13 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from rag.answer import ABSTENTION, abstention, checked_answer, is_abstention
-from rag.citations import check_answer
-from rag.embeddings import Embedder
+from rag.answer.citations import check_answer
+from rag.answer.extractive import ABSTENTION, abstention, checked_answer, is_abstention
+from rag.answer.prompts import render
 from rag.errors import LLMError
-from rag.prompts import render
+from rag.index.embeddings import Embedder
+from rag.index.tokens import count_tokens, truncate_tokens
 from rag.settings import Settings
-from rag.tokens import count_tokens, truncate_tokens
 from rag.types import Answer, Hit, Retrieved, Usage
 
 PRICES: dict[str, tuple[float, float]] = {

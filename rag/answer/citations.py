@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.chunking import split_sentences
-from rag.embeddings import Embedder
-from rag.keyword import tokenize
+from rag.index.chunking import split_sentences
+from rag.index.embeddings import Embedder
+from rag.index.keyword import tokenize
 from rag.types import Citation, Paper, SentenceCheck, Verdict
 
 SUPPORTED = 0.62

@@ -17,10 +17,10 @@ from typing import TypeVar
 
 from tqdm import tqdm
 
-from rag.chunking import chunk_paper, split_sentences
-from rag.embeddings import Embedder
-from rag.keyword import KeywordIndex
-from rag.store import Store, StoredSentence, _slug
+from rag.index.chunking import chunk_paper, split_sentences
+from rag.index.embeddings import Embedder
+from rag.index.keyword import KeywordIndex
+from rag.index.store import Store, StoredSentence, _slug
 from rag.types import Paper, Span
 
 T = TypeVar("T")

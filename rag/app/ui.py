@@ -15,10 +15,8 @@ from typing import Any
 
 import gradio as gr
 
-from rag.errors import RagError
-from rag.feedback import FEEDBACK_FILE, Vote, answer_record, record_feedback
-from rag.pipeline import Pipeline
-from rag.render import (
+from rag.app.feedback import FEEDBACK_FILE, Vote, answer_record, record_feedback
+from rag.app.render import (
     DEFAULT_EXAMPLES,
     EMPTY_QUESTION,
     SEARCHING,
@@ -31,6 +29,8 @@ from rag.render import (
     render_panel,
     render_sources,
 )
+from rag.errors import RagError
+from rag.pipeline import Pipeline
 from rag.types import Answer
 
 log = logging.getLogger(__name__)

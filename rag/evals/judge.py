@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rag import eval_metrics as em
-from rag.prompts import render
+from rag.answer.prompts import render
+from rag.evals import metrics as em
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from rag.keyword import KeywordIndex
-from rag.query import AcronymTable, Query, parse_query
-from rag.store import Store
+from rag.index.keyword import KeywordIndex
+from rag.index.store import Store
+from rag.retrieve.query import AcronymTable, Query, parse_query
 from rag.types import Paper
 
 RRF_K = 60

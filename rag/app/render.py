@@ -10,8 +10,8 @@ import html
 import re
 from collections.abc import Mapping, Sequence
 
-from rag.answer import ABSTENTION
-from rag.chunking import split_sentences
+from rag.answer.extractive import ABSTENTION
+from rag.index.chunking import split_sentences
 from rag.pipeline import Pipeline
 from rag.types import Answer, Citation, Hit, Paper, SentenceCheck
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from math import log
 from typing import Any, Protocol
 
-from rag.chunking import split_sentences
-from rag.citations import Checked, check_answer, normalise
-from rag.embeddings import Embedder
-from rag.keyword import tokenize
+from rag.answer.citations import Checked, check_answer, normalise
+from rag.index.chunking import split_sentences
+from rag.index.embeddings import Embedder
+from rag.index.keyword import tokenize
 from rag.settings import Settings
 from rag.types import Answer, Hit, Retrieved
 

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from rag.keyword import STOPWORDS, tokenize
+from rag.index.keyword import STOPWORDS, tokenize
 
 _PAREN = re.compile(r"\(\s*([A-Za-z][A-Za-z0-9\-]{1,14})\s*\)")
 _WORDS = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-']*")

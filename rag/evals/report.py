@@ -1,5 +1,5 @@
 """Human-readable eval reports: ``report.json``, ``report.md`` and PNG plots, from the report dict
-``rag.evaluate.EvalReport.to_dict()`` produces (and, for ``--compare``, an earlier one)."""
+``rag.evals.runner.EvalReport.to_dict()`` produces (and, for ``--compare``, an earlier one)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from rag.eval_gate import LOWER_IS_BETTER
+from rag.evals.gate import LOWER_IS_BETTER
 
 QUALITY_METRICS = (
     "hit@1",

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import ConfigError
-from rag.metrics import RANKING_KEYS
+from rag.evals.ranking import RANKING_KEYS
 
 LOWER_IS_BETTER = ("invalid_citation_rate", "over_abstention_rate")
 

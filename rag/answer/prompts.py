@@ -14,8 +14,9 @@ from pathlib import Path
 from string import Template
 
 from rag.errors import ConfigError
+from rag.resources import data_path
 
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+PROMPTS_DIR = data_path("prompts")
 """Bundled prompts; ``RAG_PROMPTS_DIR`` points elsewhere (e.g. to try edited prompts)."""
 
 VARIABLES: dict[str, frozenset[str]] = {

@@ -21,12 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from rag.keyword import tokenize
-from rag.query import Query
-from rag.retrieval import Candidate
+from rag.index.keyword import tokenize
+from rag.resources import data_path
+from rag.retrieve.hybrid import Candidate
+from rag.retrieve.query import Query
 from rag.types import Hit, Paper
 
-WEIGHTS_PATH = Path(__file__).resolve().parent / "data" / "reranker.json"
+WEIGHTS_PATH = data_path("reranker.json")
 
 
 FEATURE_GROUPS: dict[str, tuple[str, ...]] = {

@@ -20,18 +20,18 @@ def _settings() -> Any:
 
 
 def _pipeline(settings: Any) -> Any:
-    from rag.llm import make_client
+    from rag.answer.llm import make_client
     from rag.pipeline import Pipeline
 
     return Pipeline.open(settings, llm_client=make_client(settings))
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from rag.embeddings import make_embedder
-    from rag.llm import make_client
+    from rag.answer.llm import make_client
+    from rag.index.embeddings import make_embedder
+    from rag.index.store import Store
+    from rag.index.store import make_client as make_chroma
     from rag.pipeline import build_index
-    from rag.store import Store
-    from rag.store import make_client as make_chroma
 
     settings = _settings()
     embedder = make_embedder(settings, make_client(settings))
@@ -43,9 +43,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from rag.embeddings import MiniLMEmbedder
-    from rag.store import Store
-    from rag.store import make_client as make_chroma
+    from rag.index.embeddings import MiniLMEmbedder
+    from rag.index.store import Store
+    from rag.index.store import make_client as make_chroma
 
     settings = _settings()
     name = MiniLMEmbedder.name if settings.embedder == "minilm" else f"openai-{settings.openai_embedding_model}"
@@ -103,17 +103,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from rag.evaluate import run_eval_command
+    from rag.evals.runner import run_eval_command
 
     return run_eval_command(_settings(), args)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import runpy
+    from rag.app.serve import serve
 
-    sys.argv = ["app.py", "--port", str(args.port), "--host", args.host]
-    runpy.run_path(str(Path(__file__).resolve().parent.parent / "app.py"), run_name="__main__")
-    return 0
+    return serve(args.host, args.port)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -23,7 +23,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from rag.features import (
+from rag.answer.prompts import render
+from rag.retrieve.features import (
     FEATURES,
     WEIGHTS_PATH,
     LinearModel,
@@ -31,15 +32,14 @@ from rag.features import (
     hit_features,
     load_weights,
 )
-from rag.prompts import render
-from rag.query import Query, parse_query
-from rag.retrieval import Candidate
+from rag.retrieve.hybrid import Candidate
+from rag.retrieve.query import Query, parse_query
 from rag.types import Hit, Paper, Span
 
 
 @lru_cache(maxsize=8192)
 def _spans(abstract: str) -> tuple[Span, ...]:
-    from rag.chunking import split_sentences
+    from rag.index.chunking import split_sentences
 
     return tuple(split_sentences(abstract))
 

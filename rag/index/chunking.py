@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.tokens import count_tokens, truncate_tokens
+from rag.index.tokens import count_tokens, truncate_tokens
 from rag.types import Chunk, Paper, Span
 
 MAX_CHUNK_TOKENS = 512

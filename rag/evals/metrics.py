@@ -1,4 +1,4 @@
-"""Answer-level metrics of the eval harness (ranking metrics live in ``rag.metrics``).
+"""Answer-level metrics of the eval harness (ranking metrics live in ``rag.evals.ranking``).
 
 Every function here is pure: it takes an ``Answer`` (or plain strings) and returns numbers, so each metric
 can be tested on hand-made cases. The definitions below are the ones printed in ``report.md``.
@@ -17,7 +17,7 @@ support tiers:
     A proxy, not a judgement of meaning.
 ``judge``
     an LLM splits the sentence into claims and says whether the cited text supports each one (see
-    ``rag.evaluate.LLMJudge``); only when an LLM is configured.
+    ``rag.evals.runner.LLMJudge``); only when an LLM is configured.
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from rag.answer import ABSTENTION
-from rag.chunking import sentences as split_text
-from rag.corpus import normalize_title
-from rag.keyword import tokenize
+from rag.answer.extractive import ABSTENTION
+from rag.index.chunking import sentences as split_text
+from rag.index.corpus import normalize_title
+from rag.index.keyword import tokenize
 from rag.types import Answer
 
 PROXY_SUPPORT = 0.6
@@ -71,7 +71,7 @@ def numbers_in(text: str) -> set[str]:
 
 
 def content_words(text: str) -> set[str]:
-    """Stemmed content words (``rag.keyword.tokenize``: stopwords out), tokens holding digits left out."""
+    """Stemmed content words (``rag.index.keyword.tokenize``: stopwords out), tokens holding digits left out."""
     return {t for t in tokenize(text) if not any(ch.isdigit() for ch in t)}
 
 
@@ -260,7 +260,7 @@ def key_fact_recall(facts: Sequence[str], answer_text: str) -> float | None:
 
 def answer_f1(prediction: str, reference: str) -> float:
     """SQuAD-style token F1 between the answer (markers removed) and the reference answer, on stemmed
-    content words (``rag.keyword.tokenize``), counting repeats."""
+    content words (``rag.index.keyword.tokenize``), counting repeats."""
     pred = tokenize(strip_markers(prediction))
     ref = tokenize(reference)
     if not pred or not ref:

@@ -4,13 +4,13 @@
 
 Every item goes through the same ``Pipeline.ask`` users call (history passed for follow-ups). Scores are
 per item, then averaged over the items they apply to (``aggregate``, and per question type in
-``by_type``). Metric definitions: ``rag.metrics`` (ranking), ``rag.eval_metrics`` (answers) and
+``by_type``). Metric definitions: ``rag.evals.ranking`` (ranking), ``rag.evals.metrics`` (answers) and
 ``METRIC_DOCS`` below, which ``report.md`` prints.
 
 Regenerate the CI thresholds from a fresh run (measured minus ``--margin``, rates plus it):
 
     rag eval --set evals/dev.jsonl --out eval-out
-    python -m rag.evaluate --write-thresholds eval-out/report.json --out evals/thresholds.json
+    python -m rag.evals.runner --write-thresholds eval-out/report.json --out evals/thresholds.json
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rag import eval_metrics as em
-from rag.corpus import normalize_title
 from rag.errors import ConfigError, RagError
-from rag.eval_gate import THRESHOLD_MARGIN, check_thresholds, load_thresholds, thresholds_from
-from rag.eval_judge import LLMJudge
-from rag.evalset import QUESTION_TYPES, EvalItem, LoadedItem, load_eval_set
-from rag.metrics import RANKING_KEYS, ranking_metrics
+from rag.evals import metrics as em
+from rag.evals.evalset import QUESTION_TYPES, EvalItem, LoadedItem, load_eval_set
+from rag.evals.gate import THRESHOLD_MARGIN, check_thresholds, load_thresholds, thresholds_from
+from rag.evals.judge import LLMJudge
+from rag.evals.ranking import RANKING_KEYS, ranking_metrics
+from rag.index.corpus import normalize_title
 from rag.types import Answer
 
 METRIC_DOCS: dict[str, str] = {
@@ -295,13 +295,13 @@ def evaluate(
 
 
 def summary_table(report: EvalReport) -> str:
-    from rag.report import summary_table as table
+    from rag.evals.report import summary_table as table
 
     return table(report.to_dict())
 
 
 def write_outputs(report: EvalReport, out: Path, compare: Mapping[str, Any] | None = None) -> list[Path]:
-    from rag.report import write_report
+    from rag.evals.report import write_report
 
     return write_report(report.to_dict(), out, compare)
 
@@ -330,7 +330,7 @@ def run_eval_command(
     thresholds = load_thresholds(args.thresholds) if args.thresholds else None
     compare = load_report(args.compare) if args.compare else None
     if pipeline is None:
-        from rag.llm import make_client
+        from rag.answer.llm import make_client
         from rag.pipeline import Pipeline
 
         llm_client = make_client(settings)
@@ -356,8 +356,8 @@ def run_eval_command(
 
 
 def main(argv: Iterable[str] | None = None) -> int:
-    """``python -m rag.evaluate --write-thresholds REPORT [--out FILE] [--margin M]``."""
-    parser = argparse.ArgumentParser(prog="python -m rag.evaluate", description=__doc__.split("\n\n")[0])
+    """``python -m rag.evals.runner --write-thresholds REPORT [--out FILE] [--margin M]``."""
+    parser = argparse.ArgumentParser(prog="python -m rag.evals.runner", description=__doc__.split("\n\n")[0])
     parser.add_argument("--write-thresholds", type=Path, required=True, metavar="REPORT", help="a report.json")
     parser.add_argument("--out", type=Path, default=Path("evals/thresholds.json"))
     parser.add_argument("--margin", type=float, default=THRESHOLD_MARGIN)
@@ -372,7 +372,7 @@ def main(argv: Iterable[str] | None = None) -> int:
         f"{report.get('meta', {}).get('answerer')} answerer at {report.get('meta', {}).get('created')} "
         f"(faithfulness tier: {report.get('meta', {}).get('faithfulness_tier')}); "
         f"min = floor2(value - {args.margin}), max = ceil2(value + {args.margin}). Regenerate: "
-        "python -m rag.evaluate --write-thresholds eval-out/report.json",
+        "python -m rag.evals.runner --write-thresholds eval-out/report.json",
         **thresholds_from(report["aggregate"], args.margin),
     }
     args.out.write_text(json.dumps(thresholds, indent=2) + "\n")

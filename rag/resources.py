@@ -1,0 +1,17 @@
+"""Package data (bundled corpus, prompts, tokenizer file, fitted weights), found with ``importlib.resources``.
+
+Everything lives under ``rag/data/`` inside the package, so a plain (non-editable) wheel install works
+from any folder. The top-level ``corpus/`` and ``prompts/`` of the checkout are links into it.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import as_file, files
+from pathlib import Path
+
+
+def data_path(*parts: str) -> Path:
+    """The filesystem path of ``rag/data/<parts...>`` (installs are unpacked, so this is a real path)."""
+    resource = files("rag").joinpath("data", *parts)
+    with as_file(resource) as path:  # a no-op for an unpacked install; the path stays valid
+        return Path(path)
