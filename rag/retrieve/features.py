@@ -150,44 +150,6 @@ def featurize(query: Query, candidates: Sequence[Candidate], papers: Mapping[str
         )
     x[:] = rows  # columns in FEATURES order
     return x
-    col = {name: i for i, name in enumerate(FEATURES)}
-    patterns = [_name_pattern(name) for name in query.names]
-    qtokens = set(query.tokens)
-    idf = dict(zip(query.tokens, query.idf, strict=True)) if query.idf else dict.fromkeys(query.tokens, 1.0)
-    idf_total = sum(idf.values()) or 1.0
-    max_bm25 = max(c.scores.get("bm25", 0.0) for c in candidates)
-    dense = np.array([c.scores.get("dense", 0.0) for c in candidates])
-    sent = np.array([float(c.sentence_scores.max()) if len(c.sentence_scores) else 0.0 for c in candidates])
-    for i, c in enumerate(candidates):
-        paper = papers[c.paper_id]
-        text = _paper_text(paper.title, paper.abstract)
-        row = x[i]
-        row[col["rrf"]] = c.rrf * 60.0
-        for stage in ("bm25", "dense", "sentence"):
-            rank = c.ranks.get(stage)
-            row[col[f"rr_{stage}"]] = 1.0 / rank if rank else 0.0
-        row[col["dense"]] = dense[i]
-        row[col["dense_gap"]] = dense[i] - dense.max()
-        sims = np.sort(c.sentence_scores)[::-1]
-        row[col["sent_max"]] = sent[i]
-        row[col["sent_top2"]] = float(sims[:2].mean()) if len(sims) else 0.0
-        row[col["sent_gap"]] = sent[i] - sent.max()
-        row[col["bm25"]] = c.scores.get("bm25", 0.0) / max_bm25 if max_bm25 > 0 else 0.0
-        if qtokens:
-            row[col["title_overlap"]] = len(qtokens & text.title_tokens) / len(qtokens)
-            row[col["doc_overlap"]] = len(qtokens & text.tokens) / len(qtokens)
-            row[col["idf_overlap"]] = sum(w for t, w in idf.items() if t in text.tokens) / idf_total
-        if query.bigrams:
-            row[col["bigram"]] = sum(b in text.bigrams for b in query.bigrams) / len(query.bigrams)
-        if patterns:
-            found = [bool(p.search(text.lower)) for p in patterns]
-            row[col["name_match"]] = sum(found) / len(found)
-            row[col["name_miss"]] = float(len(found) - sum(found))
-            row[col["name_miss_frac"]] = 1.0 - row[col["name_match"]]
-            row[col["name_title"]] = sum(bool(p.search(text.title_lower)) for p in patterns) / len(patterns)
-        if query.numbers:
-            row[col["number_match"]] = sum(num in text.numbers for num in query.numbers) / len(query.numbers)
-    return x
 
 
 @dataclass(frozen=True, slots=True)
