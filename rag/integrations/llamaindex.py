@@ -1,0 +1,270 @@
+"""The pipeline as LlamaIndex components, built on llama-index-core's own base classes.
+
+* ``RagRetriever`` (``BaseRetriever``): the whole retrieval (hybrid first stage, reranker) as nodes, one per
+  paper. Node id = paper id, text = title + "\\n" + abstract, score = the reranker's score; metadata: ``paper_id``,
+  ``title``, ``listing_date``, ``sources``, ``urls``, ``evidence`` (the abstract's sentence that matches best),
+  ``evidence_index``, ``evidence_score``, ``ranks`` (rank in each first-stage ranking, None when not in it),
+  ``features`` (the reranker's features and logit) and ``confidence`` (the query's abstention signal).
+* ``RagReranker`` (``BaseNodePostprocessor``): the project's feature reranker over nodes from any retriever
+  (see its docstring for what a node must carry).
+* ``RagQueryEngine`` (``CustomQueryEngine``): ``pipeline.ask`` as a ``Response``: text with checked ``[n]``
+  markers, ``source_nodes`` = the cited papers in marker order.
+* ``vector_store_index`` / ``chroma_vector_store``: the index read through ``ChromaVectorStore`` (read-only;
+  see ``rag.integrations.llamaindex_store``).
+
+Every component takes a ``Pipeline`` or, with none, uses ``rag.default_pipeline()``. None of them reads or
+writes llama-index's global ``Settings`` (no default LLM or embed model is ever resolved).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from llama_index.core.base.base_retriever import BaseRetriever
+from llama_index.core.base.response.schema import Response
+from llama_index.core.bridge.pydantic import Field, PrivateAttr
+from llama_index.core.callbacks import CallbackManager
+from llama_index.core.postprocessor.types import BaseNodePostprocessor
+from llama_index.core.query_engine import CustomQueryEngine
+from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+
+from rag.errors import QueryError
+from rag.integrations.llamaindex_store import (
+    RagChromaVectorStore,
+    RagEmbedding,
+    ReadOnlyStoreError,
+    chroma_vector_store,
+    vector_store_index,
+)
+from rag.pipeline import Pipeline
+from rag.retrieve.hybrid import Candidate
+from rag.retrieve.rerank import FeatureScorer
+from rag.text import normalize_query
+from rag.types import Answer, AnswererName, Citation, Hit, Paper
+
+__all__ = [
+    "RagChromaVectorStore", "RagEmbedding", "RagQueryEngine", "RagReranker", "RagRetriever", "ReadOnlyStoreError",
+    "chroma_vector_store", "paper_node", "vector_store_index",
+]
+
+SHOWN_KEYS = ("paper_id", "listing_date")
+"""Metadata an LLM sees next to a node's text (the rest is for code: ranks, features, ...)."""
+
+
+def _default_pipeline() -> Pipeline:
+    import rag
+
+    return rag.default_pipeline()
+
+
+def paper_node(paper: Paper, metadata: Mapping[str, Any] | None = None) -> TextNode:
+    """A node for a paper: id = paper id, text = title + newline + abstract, the paper's fields as metadata."""
+    meta: dict[str, Any] = {
+        "paper_id": paper.id,
+        "title": paper.title,
+        "listing_date": paper.listing_date,
+        "sources": list(paper.sources),
+        "urls": list(paper.urls),
+        **(metadata or {}),
+    }
+    hidden = [key for key in meta if key not in SHOWN_KEYS]
+    return TextNode(
+        id_=paper.id,
+        text=f"{paper.title}\n{paper.abstract}",
+        metadata=meta,
+        excluded_llm_metadata_keys=hidden,
+        excluded_embed_metadata_keys=list(meta),
+    )
+
+
+def hit_node(hit: Hit, confidence: float) -> NodeWithScore:
+    """A retrieved paper as a scored node carrying its evidence, stage ranks and reranker features."""
+    node = paper_node(
+        hit.paper,
+        {
+            "evidence": hit.sentence,
+            "evidence_index": hit.sentence_index,
+            "evidence_score": hit.sentence_score,
+            "ranks": dict(hit.ranks),
+            "features": dict(hit.features),
+            "confidence": confidence,
+        },
+    )
+    return NodeWithScore(node=node, score=hit.score)
+
+
+class RagRetriever(BaseRetriever):
+    """``pipeline.retrieve`` as a LlamaIndex retriever: the ``k`` best papers, best first, one node each.
+
+    ``filters`` are the pipeline's retrieval filters (``listing_date``, ``source``). With ``abstain=True`` the
+    retriever returns no nodes when the pipeline's abstention model says the corpus does not hold the answer;
+    by default it returns the hits and leaves the decision to the caller (``metadata["confidence"]``)."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline | None = None,
+        *,
+        k: int | None = None,
+        abstain: bool = False,
+        callback_manager: CallbackManager | None = None,
+        **filters: Any,
+    ) -> None:
+        super().__init__(callback_manager=callback_manager or CallbackManager([]))
+        self.pipeline = pipeline if pipeline is not None else _default_pipeline()
+        self.k = k
+        self.abstain = abstain
+        self.filters = filters
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        retrieved = self.pipeline.retrieve(query_bundle.query_str, self.k, **self.filters)
+        if self.abstain and retrieved.abstain:
+            return []
+        return [hit_node(hit, retrieved.confidence) for hit in retrieved.hits]
+
+
+class RagReranker(BaseNodePostprocessor):
+    """The project's feature reranker (``FeatureScorer``, the fitted logistic model) over nodes from any retriever.
+
+    A node is reranked when it names a paper of the pipeline's index: by ``metadata["paper_id"]`` (what
+    ``RagRetriever`` and ``ChromaVectorStore`` nodes over this index carry), else by its ``ref_doc_id`` or its
+    node id. Its features are recomputed for the query from the index (BM25, dense and sentence scores, ranks over
+    the whole index, lexical and name matches, normalised over the nodes being reranked), so the score does not
+    depend on which retriever found the node; the new score is the model's probability, ``sigmoid(logit)``.
+    Several nodes of one paper (chunks) all get the paper's score and keep their relative order.
+
+    Nodes without a known paper are **kept after** the reranked ones, in their incoming order and with their
+    incoming score. ``top_n`` (default: all) cuts the combined list. ``query_bundle`` is required."""
+
+    pipeline: Any = Field(default=None, description="The rag Pipeline (None: rag.default_pipeline()).")
+    top_n: int | None = Field(default=None, ge=1, description="Nodes kept after reranking (None: all).")
+    _scorer: FeatureScorer = PrivateAttr()
+
+    def __init__(
+        self, pipeline: Pipeline | None = None, *, top_n: int | None = None, scorer: FeatureScorer | None = None
+    ) -> None:
+        fields: dict[str, Any] = {
+            "pipeline": pipeline if pipeline is not None else _default_pipeline(),
+            "top_n": top_n,
+            "callback_manager": CallbackManager([]),
+        }
+        super().__init__(**fields)
+        self._scorer = scorer or FeatureScorer.load()
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "RagReranker"
+
+    def _postprocess_nodes(
+        self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None
+    ) -> list[NodeWithScore]:
+        if query_bundle is None:
+            raise QueryError("RagReranker needs the query: call postprocess_nodes(nodes, query_str=...)")
+        pipeline: Pipeline = self.pipeline
+        papers = pipeline.papers
+        paper_of = [_paper_id(n, papers) for n in nodes]
+        ids = list(dict.fromkeys(pid for pid in paper_of if pid is not None))
+        scores = self.paper_scores(query_bundle.query_str, ids)
+        known = [i for i, pid in enumerate(paper_of) if pid is not None]
+        known.sort(key=lambda i: (-scores[paper_of[i] or ""], i))
+        out = [NodeWithScore(node=nodes[i].node, score=scores[paper_of[i] or ""]) for i in known]
+        out += [n for n, pid in zip(nodes, paper_of, strict=True) if pid is None]
+        return out[: self.top_n] if self.top_n is not None else out
+
+    def paper_scores(self, query: str, paper_ids: Sequence[str]) -> dict[str, float]:
+        """``paper id -> sigmoid(logit)`` of the feature model for papers of the index."""
+        if not paper_ids:
+            return {}
+        pipeline: Pipeline = self.pipeline
+        text = normalize_query(query)
+        if not text:
+            raise QueryError("the question is empty; type a question about the papers")
+        parsed = pipeline.retriever.parse(text)
+        qvec = np.asarray(pipeline.embedder.embed_query(text), dtype=np.float32)
+        pool = pipeline.retriever.candidates(parsed, qvec, len(pipeline.retriever.paper_ids))
+        by_id = {c.paper_id: c for c in pool}
+        candidates = [by_id.get(pid) or Candidate(pid) for pid in paper_ids]
+        _, logits = self._scorer.score(parsed, candidates, pipeline.papers)
+        probs = 1.0 / (1.0 + np.exp(-np.clip(logits, -50.0, 50.0)))
+        return {pid: float(p) for pid, p in zip(paper_ids, probs, strict=True)}
+
+
+def _paper_id(node: NodeWithScore, papers: Mapping[str, Paper]) -> str | None:
+    """The index paper a node stands for, if any."""
+    for pid in (node.node.metadata.get("paper_id"), node.node.ref_doc_id, node.node.node_id):
+        if isinstance(pid, str) and pid in papers:
+            return pid
+    return None
+
+
+class RagQueryEngine(CustomQueryEngine):
+    """``pipeline.ask`` as a LlamaIndex query engine.
+
+    ``query(question)`` returns a ``Response`` whose ``response`` is the answer text with its checked ``[n]``
+    markers and whose ``source_nodes`` are exactly the cited papers, in marker order (node ``n-1`` is ``[n]``):
+    score = the paper's retrieval score, metadata = the paper's fields plus ``marker``, ``quote`` (the cited
+    sentence of the abstract), ``verdict`` (supported / weak / unsupported), ``support`` and
+    ``sentence_indices`` (the answer sentences citing it). ``Response.metadata`` holds ``answerer``,
+    ``abstained``, ``unsupported`` (texts of sentences their citations do not back), ``removed_markers``,
+    ``error`` (an LLM failure that fell back to the extractive answer) and ``standalone_question``."""
+
+    pipeline: Any = Field(default=None, description="The rag Pipeline (None: rag.default_pipeline()).")
+    k: int | None = Field(default=None, description="Sources given to the answerer (None: RAG_TOP_K).")
+    answerer: AnswererName | None = Field(default=None, description="'extractive' or 'llm' (None: the configured one).")
+    filters: dict[str, Any] = Field(default_factory=dict, description="Retrieval filters (listing_date, source).")
+
+    def __init__(
+                self,
+        pipeline: Pipeline | None = None,
+        *,
+        k: int | None = None,
+        answerer: AnswererName | None = None,
+        **filters: Any,
+    ) -> None:
+        fields: dict[str, Any] = {
+            "pipeline": pipeline if pipeline is not None else _default_pipeline(),
+            "k": k,
+            "answerer": answerer,
+            "filters": filters,
+        }
+        super().__init__(**fields)
+
+    def custom_query(self, query_str: str) -> Response:
+        pipeline: Pipeline = self.pipeline
+        answer = pipeline.ask(query_str, k=self.k, answerer=self.answerer, **self.filters)
+        return answer_response(answer)
+
+
+def answer_response(answer: Answer) -> Response:
+    """An ``Answer`` as a llama-index ``Response`` (see ``RagQueryEngine``)."""
+    score = {hit.paper.id: hit.score for hit in answer.hits}
+    nodes = [
+        NodeWithScore(node=citation_node(c), score=score.get(c.paper.id, c.support))
+        for c in sorted(answer.citations, key=lambda c: c.marker)
+    ]
+    return Response(
+        response=answer.text,
+        source_nodes=nodes,
+        metadata={
+            "answerer": answer.answerer,
+            "abstained": answer.abstained,
+            "unsupported": [check.text for check in answer.unsupported],
+            "removed_markers": list(answer.removed_markers),
+            "error": answer.error,
+            "standalone_question": answer.standalone_question,
+        },
+    )
+
+
+def citation_node(citation: Citation) -> TextNode:
+    return paper_node(
+        citation.paper,
+        {
+            "marker": citation.marker,
+            "quote": citation.quote,
+            "verdict": citation.verdict,
+            "support": citation.support,
+            "sentence_indices": list(citation.sentence_indices),
+        },
+    )
