@@ -26,12 +26,13 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from rag.index.chunking import chunk_paper, split_sentences
+from rag.index.chunking import chunk_paper
 from rag.index.corpus import load_papers
 from rag.index.embeddings import MiniLMEmbedder, load_minilm
 from rag.index.ingest import ingest
 from rag.index.store import Store, make_client
 from rag.settings import BUNDLED_CORPUS
+from rag.text import split_sentences
 from rag.types import Paper
 
 

@@ -46,11 +46,9 @@ from rag.retrieve.features import (
     hit_features,
 )
 from rag.retrieve.hybrid import STAGES, Candidate
-from rag.retrieve.query import (
-    Query,
-    normalize_query,
-)
+from rag.retrieve.query import Query
 from rag.retrieve.rerank import FeatureScorer
+from rag.text import normalize_query
 from rag.types import Hit
 
 ROOT = Path(__file__).resolve().parent.parent

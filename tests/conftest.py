@@ -14,7 +14,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from rag.index.keyword import tokenize
+from rag.text import tokenize
 from rag.types import Paper
 
 ROOT = Path(__file__).resolve().parent.parent

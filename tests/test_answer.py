@@ -10,10 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.answer.citations import parse_markers, strip_markers
 from rag.answer.extractive import ABSTENTION, ExtractiveAnswerer, carry_forward, is_abstention, is_list_question
-from rag.index.chunking import sentences
 from rag.settings import Settings
+from rag.text import parse_markers, sentences, strip_markers
 from rag.types import Answer, Hit, Paper, Retrieved
 from tests.conftest import SMALL_PAPERS, HashEmbedder, make_paper
 

@@ -15,9 +15,10 @@ from conftest import CORPUS, ROOT, make_paper
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag.index.chunking import _ABBREVIATIONS, MAX_CHUNK_TOKENS, chunk_paper, sentences, split_sentences
+from rag.index.chunking import MAX_CHUNK_TOKENS, chunk_paper
 from rag.index.corpus import load_papers
 from rag.index.tokens import count_tokens, truncate_tokens
+from rag.text import ABBREVIATIONS, sentences, split_sentences
 
 
 @pytest.mark.parametrize(
@@ -112,7 +113,7 @@ _TRICKY = st.sampled_from(["e.g.", "i.e.", "et al.", "3.5", "v1.2.3", "arXiv:210
 _GEN_SENTENCE = st.builds(
     lambda words, last, end: " ".join(["Start", *words, last]) + end,
     st.lists(st.one_of(_WORD, _TRICKY), max_size=12),
-    _WORD.filter(lambda w: w not in _ABBREVIATIONS),
+    _WORD.filter(lambda w: w not in ABBREVIATIONS),
     st.sampled_from(".?!"),
 )
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.citations import answer_sentences, check_answer, numbers_in, parse_markers, renumber, strip_markers
+from rag.answer.citations import check_answer, renumber
+from rag.text import answer_sentences, numbers_in, parse_markers, strip_markers
 from tests.conftest import SMALL_PAPERS, HashEmbedder, make_paper
 
 SAE, RIDG, SPEECH, GNN = SMALL_PAPERS
@@ -20,13 +21,14 @@ SAE, RIDG, SPEECH, GNN = SMALL_PAPERS
         ("A claim [2–4].", [(2, 3, 4)]),
         ("A claim 【2】.", [(2,)]),
         ("A claim 【1, 2】.", [(1, 2)]),
-        ("A claim (3).", [(3,)]),
-        ("A claim (1, 2), then more (4)", [(1, 2), (4,)]),
+        ("A claim (3).", []),  # enumerations and parentheses are text
+        ("A claim (1, 2), then more (4)", []),
         ("A claim [Source 2] and [source 3].", [(2,), (3,)]),
         ("A claim [1][2].", [(1,), (2,)]),
         ("Two steps: (1) encode, (2) decode.", []),
         ("Accuracy rose to 93.7% (from 49.6%).", []),
-        ("Arrays like x[0] are not markers [1].", [(0,), (1,)]),
+        ("Arrays like x[0] are not markers [1].", [(1,)]),  # sources count from 1
+        ("It maps R to [0,1] to estimate probabilities [2].", [(2,)]),
     ],
 )
 def test_parse_markers_styles(text: str, numbers: list[tuple[int, ...]]) -> None:
@@ -40,10 +42,11 @@ def test_marker_spans_point_at_the_marker() -> None:
 
 
 def test_renumber_by_first_use_and_remove_dangling() -> None:
-    text, order, removed = renumber("A [3]. B [1, 3]. C [7]. D 【2】. E (0).", 5)
-    assert text == "A [1]. B [1, 2]. C. D [3]. E."
+    text, order, removed = renumber("A [3]. B [1, 3]. C [7]. D 【2】. E (0). F [9][2] and ![pic] , ok", 5)
+    assert text == "A [1]. B [1, 2]. C. D [3]. E (0). F [3] and ![pic] , ok"
     assert order == [3, 1, 2]
-    assert removed == (7, 0)
+    assert removed == (7, 9)
+    assert renumber("A [1][2].", 2)[0] == "A [1] [2]."
 
 
 def test_strip_markers_and_numbers() -> None:

@@ -19,7 +19,6 @@ from rag.index.corpus import (
     MAX_LINE_CHARS,
     find_urls,
     load_papers,
-    normalize_title,
     paper_id,
     parse_csv,
     parse_file,
@@ -28,6 +27,7 @@ from rag.index.corpus import (
 )
 from rag.index.ingest import ingest, keyword_dir
 from rag.index.store import Store, make_client
+from rag.text import normalize_title
 
 FILE_002 = CORPUS / "002_436f255107bb065d.txt"
 FILE_003 = CORPUS / "003_4cdc1e3ca58c9d01.txt"

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS, ROOT, HashEmbedder
 
-from rag.index.chunking import chunk_paper, split_sentences
+from rag.index.chunking import chunk_paper
 from rag.index.corpus import load_papers
 from rag.index.ingest import ingest
 from rag.index.store import Store, make_client
+from rag.text import split_sentences
 
 BATCH = 16
 

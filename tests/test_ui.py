@@ -18,7 +18,7 @@ from rag.app.render import (
     render_panel,
     render_sources,
 )
-from rag.index.chunking import split_sentences
+from rag.text import split_sentences
 from rag.types import Answer, Citation, Hit, Paper, SentenceCheck
 
 EVIL_TITLE = "<img src=x onerror=alert(1)>"

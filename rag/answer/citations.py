@@ -1,4 +1,5 @@
-"""Citation markers in answer text: parsing, renumbering, and checking each sentence against its sources.
+"""Citation markers in answer text: renumbering, and checking each sentence against its sources (the
+marker syntax and sentence rules are ``rag.text``'s).
 
 Both answerers run their text through ``check_answer``: markers are normalised to ``[n]``, renumbered
 by first use, markers that point at nothing retrieved are removed and reported, and every sentence is
@@ -18,42 +19,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.index.chunking import split_sentences
 from rag.index.embeddings import Embedder
-from rag.index.keyword import tokenize
+from rag.text import (
+    answer_sentences,
+    normalize_verbatim,
+    numbers_in,
+    parse_markers,
+    split_sentences,
+    strip_markers,
+    tokenize,
+)
 from rag.types import Citation, Paper, SentenceCheck, Verdict
 
 SUPPORTED = 0.62
 """Support proxy at or above which a sentence counts as supported."""
 WEAK = 0.45
 """Support proxy at or above which a sentence counts as weakly supported (below: unsupported)."""
-
-_NUM = r"\d{1,3}"
-_LIST = rf"{_NUM}(?:\s*[-–—]\s*{_NUM})?(?:\s*[,;]\s*{_NUM}(?:\s*[-–—]\s*{_NUM})?)*"
-# [1] [1, 2] [1-3] [Source 1] 【1】 ... and "(1)" only where it closes a clause (not "(1) first, (2) second").
-MARKER = re.compile(
-    rf"\[\s*(?:(?:sources?|refs?|papers?)\s*)?(?P<sq>{_LIST})\s*\]"
-    rf"|【\s*(?P<cjk>{_LIST})\s*】"
-    rf"|\(\s*(?P<par>{_LIST})\s*\)(?=\s*(?:[.,;:!?]|$|\[|【|\(\s*\d))",
-    re.IGNORECASE | re.MULTILINE,
-)
-_NUMBER = re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)*")
-_SENT_END = re.compile(r"([.!?][\"'”’)\]]*)(\s+)(?=[\"'“‘(\[]?[A-Z0-9])")
-_NEXT_SENTENCE = re.compile(r"\s+[\"'“‘(]?[A-Z0-9]")
-_TAIL = re.compile(rf"(?:[ \t]*(?:{MARKER.pattern}))+", re.IGNORECASE)
-_ABBREVIATIONS = frozenset(
-    ["e.g", "i.e", "al", "cf", "vs", "etc", "fig", "figs", "eq", "eqs", "sec", "secs", "no", "nos", "approx",
-     "resp", "dr", "prof", "mr", "ms", "st", "ca", "viz", "incl"]
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Marker:
-    """One citation marker in a text: where it is and the source numbers it names."""
-
-    start: int
-    end: int
-    numbers: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,128 +47,41 @@ class Checked:
     removed_markers: tuple[int, ...]
 
 
-def _expand(numbers: str) -> tuple[int, ...]:
-    out: list[int] = []
-    for part in re.split(r"\s*[,;]\s*", numbers.strip()):
-        bounds = re.split(r"\s*[-–—]\s*", part)
-        if len(bounds) == 2:
-            lo, hi = int(bounds[0]), int(bounds[1])
-            if lo <= hi and hi - lo <= 20:
-                out.extend(range(lo, hi + 1))
-            else:
-                out.extend((lo, hi))
-        elif part:
-            out.append(int(part))
-    return tuple(dict.fromkeys(out))
-
-
-def parse_markers(text: str) -> list[Marker]:
-    """Every citation marker of ``text``: ``[n]``, ``[n, m]``, ``[n-m]``, ``【n】`` and clause-final ``(n)``."""
-    markers = []
-    for match in MARKER.finditer(text):
-        numbers = match.group("sq") or match.group("cjk") or match.group("par") or ""
-        markers.append(Marker(match.start(), match.end(), _expand(numbers)))
-    return markers
-
-
-def strip_markers(text: str) -> str:
-    """The text without any citation marker (and without the space before one)."""
-    out = MARKER.sub("", text)
-    out = re.sub(r"[ \t]+([.,;:!?])", r"\1", out)
-    return re.sub(r"[ \t]{2,}", " ", out).strip()
-
-
-def numbers_in(text: str) -> set[str]:
-    """Numbers of a text, normalised (``1,000`` -> ``1000``), ignoring citation markers."""
-    return {n.replace(",", "") for n in _NUMBER.findall(strip_markers(text))}
-
-
-def normalise(text: str) -> str:
-    """Lower-case, whitespace-collapsed text for verbatim comparisons."""
-    return " ".join(text.lower().split())
-
-
 def renumber(text: str, n_sources: int) -> tuple[str, list[int], tuple[int, ...]]:
     """Markers rewritten as ``[a]``/``[a, b]`` with sources numbered by first use.
 
     Returns the new text, ``order`` (``order[i]`` is the original number of new marker ``i + 1``) and the
-    original numbers that pointed at no source (``< 1`` or ``> n_sources``), which are removed."""
+    original numbers that pointed at no source (``> n_sources``), which are removed with the spaces right
+    before them. Nothing else of the text changes; two markers that touch get a space between them."""
     order: list[int] = []
     removed: list[int] = []
-    pieces: list[str] = []
+    out = ""
     last = 0
+    marker_end = taken_at = -1  # where the last written marker ends; where a removed marker's spaces were
+    taken = ""
     for marker in parse_markers(text):
-        pieces.append(text[last : marker.start])
+        out += text[last : marker.start]
         last = marker.end
         new: list[int] = []
         for number in marker.numbers:
-            if not 1 <= number <= n_sources:
+            if number > n_sources:
                 removed.append(number)
                 continue
             if number not in order:
                 order.append(number)
-            position = order.index(number) + 1
-            if position not in new:
-                new.append(position)
-        if new:
-            pieces.append("[" + ", ".join(str(n) for n in sorted(new)) + "]")
-        elif pieces:
-            pieces[-1] = pieces[-1].rstrip(" \t")
-    pieces.append(text[last:])
-    out = "".join(pieces)
-    out = re.sub(r"[ \t]+([.,;:!?])", r"\1", out)
-    out = re.sub(r"\]\[", "] [", out)
-    return out, order, tuple(dict.fromkeys(removed))
-
-
-def _is_abbreviation(before: str) -> bool:
-    words = before.split()
-    if not words:
-        return False
-    word = words[-1].lower().rstrip(".").lstrip("([\"'")
-    return word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())
-
-
-def answer_sentences(text: str) -> list[str]:
-    """Sentences of an answer, each keeping the markers that follow it (``"A claim. [1] Next"`` gives
-    ``"A claim. [1]"`` and ``"Next"``). Lines (list items) are split first."""
-    out: list[str] = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        start = 0
-        for match in _SENT_END.finditer(line):
-            if match.start() < start or _is_abbreviation(line[start : match.start()]):
-                continue
-            end = match.end(1)
-            tail = _TAIL.match(line, end)
-            if tail:
-                end = tail.end()
-            piece = line[start:end].strip()
-            if piece:
-                out.append(piece)
-            start = end
-        piece = line[start:].strip()
-        if piece:
-            out.append(piece)
-    out = [part for piece in out for part in _split_after_markers(piece)]
-    merged: list[str] = []
-    for piece in out:  # a piece that is only markers belongs to the sentence before it
-        if merged and not strip_markers(piece):
-            merged[-1] = f"{merged[-1]} {piece}"
-        else:
-            merged.append(piece)
-    return merged
-
-
-def _split_after_markers(piece: str) -> list[str]:
-    """``"claim [1] Next claim [2]"`` (no period after a marker) -> two sentences."""
-    parts, start = [], 0
-    for marker in MARKER.finditer(piece):
-        if _NEXT_SENTENCE.match(piece, marker.end()):
-            parts.append(piece[start : marker.end()].strip())
-            start = marker.end()
-    parts.append(piece[start:].strip())
-    return [p for p in parts if p]
+            if order.index(number) + 1 not in new:
+                new.append(order.index(number) + 1)
+        if not new:
+            kept = out.rstrip(" \t")
+            taken, taken_at, out = out[len(kept) :], len(kept), kept
+            continue
+        if len(out) == taken_at:
+            out += taken
+        elif len(out) == marker_end:
+            out += " "
+        out += "[" + ", ".join(str(n) for n in sorted(new)) + "]"
+        marker_end = len(out)
+    return out + text[last:], order, tuple(dict.fromkeys(removed))
 
 
 def _list_label(line: str, titles: Sequence[str]) -> str:
@@ -285,7 +179,7 @@ def check_answer(
             _SourceView(
                 paper,
                 sents,
-                [normalise(s) for s in sents],
+                [normalize_verbatim(s) for s in sents],
                 _content(f"{paper.title} {paper.abstract}"),
                 numbers_in(f"{paper.title} {paper.abstract}"),
             )
@@ -306,14 +200,14 @@ def check_answer(
         note = " (markers of the next sentence)" if inherited else ""
         mine = [views[n - 1] for n in markers]
         body = _strip_list_prefix(claim, [v.paper for v in mine])
-        quoted = normalise(body.rstrip(" .")) if body else ""
+        quoted = normalize_verbatim(body.rstrip(" .")) if body else ""
         verbatim = [
             (k, i)
             for k, v in zip(markers, mine, strict=True)
             for i, s in enumerate(v.normalised)
             if quoted and quoted in s
         ]
-        if verbatim or (quoted and any(quoted in normalise(v.paper.abstract) for v in mine)):
+        if verbatim or (quoted and any(quoted in normalize_verbatim(v.paper.abstract) for v in mine)):
             for k, i in verbatim:
                 source_support[k - 1] = max(source_support[k - 1], 1.0)
                 if i not in source_quotes[k - 1]:

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from math import log
 from typing import Any, Protocol
 
-from rag.answer.citations import Checked, check_answer, normalise
-from rag.index.chunking import split_sentences
+from rag.answer.citations import Checked, check_answer
 from rag.index.embeddings import Embedder
-from rag.index.keyword import tokenize
 from rag.settings import Settings
+from rag.text import key_terms, normalize_verbatim, split_sentences, tokenize
 from rag.types import Answer, Hit, Retrieved
 
 ABSTENTION = "The corpus does not cover this question."
@@ -66,7 +65,7 @@ def checked_answer(
 def is_abstention(text: str) -> bool:
     """Whether an answer text is the abstention sentence (tolerating case, quotes and trailing dots)."""
     def canon(t: str) -> str:
-        return normalise(t).strip(" \"'“”.`*")
+        return normalize_verbatim(t).strip(" \"'“”.`*")
 
     return canon(text).startswith(canon(ABSTENTION))
 
@@ -84,19 +83,6 @@ _QUESTION_WORDS = frozenset(
 )
 
 
-def content_words(text: str) -> list[str]:
-    """The words of ``text`` that carry content (no stopwords or question words), in order, unstemmed."""
-    words = re.findall(r"[A-Za-z0-9][A-Za-z0-9.+-]*[A-Za-z0-9+]|[A-Za-z0-9]", text)
-    keep: list[str] = []
-    for word in words:
-        low = word.lower()
-        if low in _QUESTION_WORDS or not tokenize(low):
-            continue
-        if low not in (k.lower() for k in keep):
-            keep.append(word)
-    return keep
-
-
 def carry_forward(question: str, history: Sequence[dict[str, str]]) -> str:
     """A standalone query for a follow-up: the previous user question's content words, then the question.
 
@@ -105,9 +91,9 @@ def carry_forward(question: str, history: Sequence[dict[str, str]]) -> str:
     previous = [t["content"] for t in history if t.get("role") == "user" and t.get("content", "").strip()]
     if not previous:
         return question
-    if not (_ANAPHORA.search(question) or len(content_words(question)) < 4):
+    if not (_ANAPHORA.search(question) or len(key_terms(question, _QUESTION_WORDS)) < 4):
         return question
-    carried = [w for w in content_words(previous[-1]) if w.lower() not in question.lower()]
+    carried = [w for w in key_terms(previous[-1], _QUESTION_WORDS) if w.lower() not in question.lower()]
     return f"{' '.join(carried)} {question}".strip() if carried else question
 
 
@@ -223,7 +209,7 @@ def select(picks: Sequence[Pick], weights: Weights) -> list[Pick]:
             continue
         if sum(1 for c in chosen if c.hit == pick.hit) >= weights.per_paper:
             continue
-        key = normalise(pick.text)
+        key = normalize_verbatim(pick.text)
         if key in seen or len(key) < 12:
             continue
         seen.add(key)
@@ -250,7 +236,7 @@ class ExtractiveAnswerer:
 
     def compose(self, question: str, retrieved: Retrieved, standalone: str = "") -> str:
         """The answer text with ``[n]`` markers numbered by ``retrieved.hits`` (renumbered later)."""
-        extra = standalone if normalise(standalone) != normalise(question) else ""
+        extra = standalone if normalize_verbatim(standalone) != normalize_verbatim(question) else ""
         picks = score_sentences(question, retrieved, self.weights, extra)
         if is_list_question(question):
             return self._list(picks, retrieved)

@@ -11,8 +11,8 @@ import re
 from collections.abc import Mapping, Sequence
 
 from rag.answer.extractive import ABSTENTION
-from rag.index.chunking import split_sentences
 from rag.pipeline import Pipeline
+from rag.text import parse_markers, split_sentences
 from rag.types import Answer, Citation, Hit, Paper, SentenceCheck
 
 DEFAULT_EXAMPLES = (
@@ -35,7 +35,6 @@ PANEL_PLACEHOLDER = (
 )
 VERDICT_LABELS = {"supported": "supported", "weak": "weakly supported", "unsupported": "not supported"}
 
-_MARKERS = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
 _ESCAPES = {"{": "&#123;", "}": "&#125;", "$": "&#36;", "`": "&#96;", "\\": "&#92;"}
 
 
@@ -56,12 +55,13 @@ def render_message(text: str, turn: int) -> str:
     """Answer text as safe HTML: escaped, with each ``[n]`` marker a link to source card ``n`` of this turn."""
     out: list[str] = []
     last = 0
-    for match in _MARKERS.finditer(text):
-        out.append(esc(text[last : match.start()]))
-        numbers = [int(n) for n in match.group(1).split(",")]
-        links = ", ".join(f'<a class="cite" href="#src-{turn}-{n}" title="Show source {n}">{n}</a>' for n in numbers)
+    for marker in parse_markers(text):
+        out.append(esc(text[last : marker.start]))
+        links = ", ".join(
+            f'<a class="cite" href="#src-{turn}-{n}" title="Show source {n}">{n}</a>' for n in marker.numbers
+        )
         out.append(f'<span class="cite-group">[{links}]</span>')
-        last = match.end()
+        last = marker.end
     out.append(esc(text[last:]))
     return "".join(out).replace("\n", "<br>")
 

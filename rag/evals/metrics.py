@@ -27,9 +27,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from rag.answer.extractive import ABSTENTION
-from rag.index.chunking import sentences as split_text
-from rag.index.corpus import normalize_title
-from rag.index.keyword import tokenize
+from rag.text import answer_sentences, content_words, markers_in, normalize_title, numbers_in, strip_markers, tokenize
 from rag.types import Answer
 
 PROXY_SUPPORT = 0.6
@@ -37,42 +35,10 @@ PROXY_SUPPORT = 0.6
 KEY_FACT_WORDS = 0.6
 """Share of a key fact's content words that must appear in the answer."""
 
-_MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-_NUMBER = re.compile(r"(?<![a-z0-9.])\d+(?:[.,]\d+)*")
-_LEADING_MARKERS = re.compile(r"^\s*((?:\[\d+(?:\s*[,;]\s*\d+)*\]\s*)+)")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 
 Tier = str
 TIERS: tuple[Tier, ...] = ("exact", "proxy", "judge")
-
-
-# --------------------------------------------------------------------------------------------- text
-
-
-def normalize_text(text: str) -> str:
-    """Lower case, accents and punctuation removed, words separated by one space."""
-    return normalize_title(text)
-
-
-def markers_in(text: str) -> list[int]:
-    """Every ``[n]`` (or ``[n, m]``) citation marker in ``text``, in order, repeats kept."""
-    return [int(n) for group in _MARKER.findall(text) for n in re.split(r"\s*[,;]\s*", group)]
-
-
-def strip_markers(text: str) -> str:
-    """``text`` without its citation markers and with whitespace collapsed."""
-    return " ".join(_MARKER.sub(" ", text).split())
-
-
-def numbers_in(text: str) -> set[str]:
-    """Numbers written with digits (``42.5%`` → ``42.5``, ``1,000`` → ``1000``, ``9x`` → ``9``); digits
-    inside words such as ``QM9`` or ``H100`` do not count."""
-    return {n.replace(",", "") for n in _NUMBER.findall(text.lower())}
-
-
-def content_words(text: str) -> set[str]:
-    """Stemmed content words (``rag.index.keyword.tokenize``: stopwords out), tokens holding digits left out."""
-    return {t for t in tokenize(text) if not any(ch.isdigit() for ch in t)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +57,7 @@ def answer_units(answer: Answer) -> list[Unit]:
     The abstention sentence is not an answer sentence; an abstained answer has none."""
     if answer.abstained:
         return []
-    abstention = normalize_text(ABSTENTION)
+    abstention = normalize_title(ABSTENTION)
     titles = [c.paper.title for c in answer.citations]
     if answer.checks:
         units = [
@@ -101,7 +67,7 @@ def answer_units(answer: Answer) -> list[Unit]:
         units = split_answer(answer.text)
     units = [Unit(strip_label(u.text, titles), u.markers, u.verdict) for u in units]
     units = [u for u in units if not is_title_fragment(u.text, titles)]
-    return [u for u in units if normalize_text(u.text) and normalize_text(u.text) != abstention]
+    return [u for u in units if normalize_title(u.text) and normalize_title(u.text) != abstention]
 
 
 def strip_label(sentence: str, titles: Sequence[str] = ()) -> str:
@@ -114,10 +80,10 @@ def strip_label(sentence: str, titles: Sequence[str] = ()) -> str:
             rest = plain[len(title) :].lstrip("*_ ")
             if rest.startswith(":"):
                 return rest[1:].strip()
-    normalized = [normalize_text(t) for t in titles if normalize_text(t)]
+    normalized = [normalize_title(t) for t in titles if normalize_title(t)]
     colons = [i for i, ch in enumerate(plain) if ch == ":"]
     for i in reversed(colons):
-        label = normalize_text(plain[:i])
+        label = normalize_title(plain[:i])
         if label and any(t.endswith(label) for t in normalized):
             return plain[i + 1 :].strip()
     return text
@@ -125,26 +91,15 @@ def strip_label(sentence: str, titles: Sequence[str] = ()) -> str:
 
 def is_title_fragment(sentence: str, titles: Sequence[str]) -> bool:
     """Whether ``sentence`` is only (a piece of) a cited paper's title: a label, not a claim."""
-    text = normalize_text(sentence)
-    return bool(text) and any(text in normalize_text(t) for t in titles)
+    text = normalize_title(sentence)
+    return bool(text) and any(text in normalize_title(t) for t in titles)
 
 
 def split_answer(text: str) -> list[Unit]:
-    """Sentences of an answer text with their markers. A marker right after a sentence's full stop
-    (``... loss. [1] Next ...``) belongs to the sentence before it."""
-    units: list[Unit] = []
-    for raw in (sentence for line in text.splitlines() for sentence in split_text(line)):
-        lead = _LEADING_MARKERS.match(raw)
-        if lead and units:
-            prev = units[-1]
-            units[-1] = Unit(prev.text, prev.markers + tuple(markers_in(lead.group(1))))
-            raw = raw[lead.end() :]
-        if normalize_text(strip_markers(raw)):
-            units.append(Unit(strip_markers(raw), tuple(markers_in(raw))))
-        elif units:  # only markers left
-            prev = units[-1]
-            units[-1] = Unit(prev.text, prev.markers + tuple(markers_in(raw)))
-    return units
+    """Sentences of an answer text (``rag.text.answer_sentences``: a marker right after a sentence's full
+    stop, ``... loss. [1] Next ...``, belongs to the sentence before it) with their markers."""
+    units = [Unit(strip_markers(s), tuple(markers_in(s))) for s in answer_sentences(text)]
+    return [u for u in units if normalize_title(u.text)]
 
 
 # ---------------------------------------------------------------------------------------- support
@@ -152,8 +107,8 @@ def split_answer(text: str) -> list[Unit]:
 
 def exact_support(sentence: str, sources: Sequence[str]) -> bool:
     """Exact tier: the normalised sentence is a substring of one normalised source text."""
-    needle = normalize_text(strip_markers(sentence))
-    return bool(needle) and any(f" {needle} " in f" {normalize_text(s)} " for s in sources)
+    needle = normalize_title(strip_markers(sentence))
+    return bool(needle) and any(f" {needle} " in f" {normalize_title(s)} " for s in sources)
 
 
 def lexical_support(sentence: str, sources: Sequence[str], threshold: float = PROXY_SUPPORT) -> bool:

@@ -30,7 +30,7 @@ from rag.evals.evalset import QUESTION_TYPES, EvalItem, LoadedItem, load_eval_se
 from rag.evals.gate import THRESHOLD_MARGIN, check_thresholds, load_thresholds, thresholds_from
 from rag.evals.judge import LLMJudge
 from rag.evals.ranking import RANKING_KEYS, ranking_metrics
-from rag.index.corpus import normalize_title
+from rag.text import normalize_title
 from rag.types import Answer
 
 METRIC_DOCS: dict[str, str] = {

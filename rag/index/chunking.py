@@ -1,60 +1,18 @@
-"""Sentence splitting and token-aware chunking.
+"""Token-aware chunking.
 
 One chunk per paper (title + abstract). An abstract over ``MAX_CHUNK_TOKENS`` is split on sentence
-boundaries with one sentence of overlap, each piece keeping the title. Sentence spans are kept so that
-answers can cite and highlight the exact sentence.
+boundaries (``rag.text.split_sentences``) with one sentence of overlap, each piece keeping the title.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from rag.index.tokens import count_tokens, truncate_tokens
+from rag.text import split_sentences
 from rag.types import Chunk, Paper, Span
 
 MAX_CHUNK_TOKENS = 512
-
-# Words after which a period does not end a sentence. Not "etc": "A, B, etc. We show" ends one far more
-# often than "etc." sits before a capital mid-sentence.
-_ABBREVIATIONS = frozenset(
-    "e.g i.e al cf vs fig figs eq eqs sec secs no nos approx resp dr prof mr ms st ca viz incl".split()  # noqa: SIM905
-)
-# Candidate boundary: terminal punctuation (with closing quotes/brackets), whitespace, then a
-# sentence start (capital, digit, opening quote/bracket).
-_BOUNDARY = re.compile(r"[.!?][\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
-_LAST_WORD = re.compile(r"(\S+)$")
-
-
-def _is_abbreviation(text_before: str) -> bool:
-    match = _LAST_WORD.search(text_before)
-    if not match:
-        return False
-    word = match.group(1).rstrip(".").lstrip("([\"'")
-    # single capital initials ("J. Smith"), and known abbreviations; a lower-case letter ("for each x.")
-    # is a variable that can end a sentence
-    return word.lower() in _ABBREVIATIONS or (len(word) == 1 and word.isupper())
-
-
-def split_sentences(text: str) -> list[Span]:
-    """Sentence spans of ``text``. Handles e.g./i.e./et al., decimals, versions, arXiv ids and URLs
-    (a period only ends a sentence when followed by whitespace and a sentence start)."""
-    spans: list[Span] = []
-    start = 0
-    for match in _BOUNDARY.finditer(text):
-        closing = match.group(0).rstrip()
-        end = match.start() + len(closing)
-        if _is_abbreviation(text[start : match.start()]):
-            continue
-        spans.append(Span(start, end))
-        start = match.end()
-    if text[start:].strip():
-        spans.append(Span(start, len(text.rstrip())))
-    return spans
-
-
-def sentences(text: str) -> list[str]:
-    return [text[s.start : s.end] for s in split_sentences(text)]
 
 
 def _pieces(spans: Sequence[Span], budget: int, abstract: str) -> list[Span]:

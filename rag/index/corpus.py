@@ -11,7 +11,6 @@ import hashlib
 import io
 import json
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from rag.errors import CorpusError
+from rag.text import normalize_title
 from rag.types import Paper
 
 MAX_LINE_CHARS = 100_000
@@ -52,15 +52,8 @@ class Record:
     listing_date: str | None = None
 
 
-def normalize_title(title: str) -> str:
-    """Case-, accent- and punctuation-insensitive form of a title, used for ids and de-duplication."""
-    text = unicodedata.normalize("NFKD", title)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-    return " ".join(re.findall(r"[a-z0-9]+", text))
-
-
 def paper_id(title: str) -> str:
-    """Stable id from the normalised title: the same on every run and machine."""
+    """Stable id from the normalised title (``rag.text.normalize_title``): the same on every run and machine."""
     return "p" + hashlib.sha1(normalize_title(title).encode()).hexdigest()[:12]
 
 

@@ -1,4 +1,5 @@
 """BM25 keyword index (bm25s) over chunk texts, title weighted, persisted beside the Chroma index.
+Tokens come from ``rag.text.tokenize`` (the same words the rest of the package compares).
 
 The saved index is keyed by the store's fingerprint: whenever an ingest changes the papers, the
 index is rebuilt from the stored chunks and swapped in atomically (bm25s has no in-place update;
@@ -9,45 +10,18 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Sequence
-from functools import lru_cache
 from pathlib import Path
 
 import bm25s
 import numpy as np
-import Stemmer
+
+from rag.text import tokenize
 
 TITLE_WEIGHT = 2
-_WORD = re.compile(r"[a-z0-9]+(?:[-.][a-z0-9]+)*")
-STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before being
-    below between both but by can could did do does doing down during each few for from further had
-    has have having he her here hers herself him himself his how i if in into is it its itself just
-    me more most my myself no nor not now of off on once only or other our ours ourselves out over
-    own same she should so some such than that the their theirs them themselves then there these
-    they this those through to too under until up very was we were what when where which while who
-    whom why will with would you your yours yourself yourselves paper papers propose proposed
-    approach method methods using use used based show shows new work""".split()  # noqa: SIM905
-)
-
-
-@lru_cache(maxsize=1)
-def _stemmer() -> Stemmer.Stemmer:
-    return Stemmer.Stemmer("english")
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-case words (keeping hyphenated and dotted terms whole, and their parts), stemmed, stopwords out."""
-    words: list[str] = []
-    for match in _WORD.finditer(text.lower()):
-        word = match.group(0)
-        words.append(word)
-        if "-" in word or "." in word:
-            words.extend(p for p in re.split(r"[-.]", word) if p)
-    return _stemmer().stemWords([w for w in words if w not in STOPWORDS])
+"""How many times a title's tokens count in a chunk's BM25 document."""
 
 
 def doc_tokens(text: str) -> list[str]:

@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from rag.index.keyword import tokenize
 from rag.resources import data_path
 from rag.retrieve.hybrid import Candidate
 from rag.retrieve.query import Query
+from rag.text import tokenize
 from rag.types import Hit, Paper
 
 WEIGHTS_PATH = data_path("reranker.json")

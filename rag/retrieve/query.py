@@ -1,5 +1,5 @@
-"""Query handling: normalisation, acronym <-> expansion pairs mined from the corpus itself, and the
-surface features of a query (name-like tokens, numbers) used by the reranker.
+"""Query handling: acronym <-> expansion pairs mined from the corpus itself, and the surface features of a
+query (name-like tokens, numbers) used by the reranker. Normalisation is ``rag.text.normalize_query``.
 
 Acronyms are mined with a simplified Schwartz-Hearst matcher: for every ``long form (ACR)`` in an
 abstract, the shortest run of words just before the parenthesis whose letters contain the acronym's
@@ -12,27 +12,16 @@ from __future__ import annotations
 import itertools
 import math
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from rag.index.keyword import STOPWORDS, tokenize
+from rag.text import STOPWORDS, WORD, tokenize, words
 
 _PAREN = re.compile(r"\(\s*([A-Za-z][A-Za-z0-9\-]{1,14})\s*\)")
 _WORDS = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-']*")
 _STOP_CHARS = re.compile(r"[.;:!?()\[\]]|,\s")
-_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-.]*[A-Za-z0-9]|[A-Za-z0-9]")
 _NUMBER = re.compile(r"(?<![A-Za-z0-9])\d+(?:\.\d+)?(?:%|x\b)?")
-_DASHES = str.maketrans({"‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "-", "―": "-", "−": "-",
-                         "‘": "'", "’": "'", "“": '"', "”": '"'})
-
-
-def normalize_query(text: str) -> str:
-    """NFKC, unified dashes and quotes, control characters dropped, whitespace collapsed."""
-    text = unicodedata.normalize("NFKC", text).translate(_DASHES)
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
-    return " ".join(text.split())
 
 
 def is_acronym(token: str) -> bool:
@@ -94,8 +83,8 @@ def mine_acronyms(texts: Iterable[str]) -> dict[str, set[str]]:
             stops = list(_STOP_CHARS.finditer(before))
             if stops:
                 before = before[stops[-1].end() :]
-            words = _WORDS.findall(before)
-            long_form = _match_long_form(acronym, words)
+            candidates = _WORDS.findall(before)
+            long_form = _match_long_form(acronym, candidates)
             if long_form is None:
                 continue
             expansion = " ".join(long_form).lower()
@@ -133,7 +122,7 @@ class AcronymTable:
         """Extra BM25 terms for ``query``: expansions of the acronyms it uses, acronyms of the expansions
         it spells out (at most 3 expansions per acronym, in a stable order)."""
         extra: list[str] = []
-        for word in _TOKEN.findall(query):
+        for word in words(query):
             key = _acronym_key(word)
             if key in self.pairs:
                 for expansion in sorted(self.pairs[key])[:3]:
@@ -192,7 +181,7 @@ def query_names(text: str) -> list[str]:
     """Name-like tokens of a query: acronyms and coined names ("LoRA", "SeerAttention-R"), words with
     digits ("Corr2Cause", "8x7B"), and capitalised words inside a sentence ("Chinchilla", "Mamba")."""
     names = []
-    for match in _TOKEN.finditer(text):
+    for match in WORD.finditer(text):
         word = match.group(0)
         before = text[: match.start()].rstrip()
         if word.lower().endswith("'s"):

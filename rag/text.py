@@ -1,0 +1,242 @@
+"""Every text rule of the project, used alike by indexing, answering, the UI and the evals.
+
+- **Sentences**: ``split_sentences`` gives the sentence spans of an abstract (stored sentence indexes and
+  highlighted quotes depend on them); ``answer_sentences`` splits an answer with the same rules, each
+  sentence keeping the citation markers that follow it.
+- **Citation markers**: ``[n]``, ``[n, m]``, ``[n-m]``, ``[Source n]``, ``【n】``. Enumerations such as
+  "(1)", "(2)" or "(i)" are text, never markers, and a bracket holding a 0 ("maps R to [0,1]") is not one
+  either (sources are numbered from 1). Stripping a marker removes only the marker and the space before it.
+- **Numbers** written with digits (``1,000`` -> ``1000``, ``42.5%`` -> ``42.5``), digits inside names
+  (``QM9``, ``H100``) left out.
+- **Normalisation**: for verbatim comparisons, for titles (ids, de-duplication), for queries.
+- **Words**: the BM25 tokeniser (stemmed, stopwords out) and the content words built on it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Collection
+from dataclasses import dataclass
+from functools import lru_cache
+
+import Stemmer
+
+from rag.types import Span
+
+# ---------------------------------------------------------------------------------------------- sentences
+
+ABBREVIATIONS = frozenset(
+    "e.g i.e al cf vs fig figs eq eqs sec secs no nos approx resp dr prof mr ms st ca viz incl".split()  # noqa: SIM905
+)
+"""Words after which a period does not end a sentence. Not "etc": "A, B, etc. We show" ends one far more
+often than "etc." sits before a capital mid-sentence. Single capital initials ("J. Smith") do not end one
+either; a single lower-case letter ("for each x.") is a variable that can."""
+
+# Candidate boundary: terminal punctuation (with closing quotes/brackets), whitespace, then a sentence start
+# (capital, digit, opening quote/bracket). Decimals, versions, arXiv ids and URLs have no whitespace after
+# their periods, so they never end a sentence.
+_BOUNDARY = re.compile(r"[.!?][\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+_LAST_WORD = re.compile(r"(\S+)$")
+
+
+def _is_abbreviation(text_before: str) -> bool:
+    match = _LAST_WORD.search(text_before)
+    if not match:
+        return False
+    word = match.group(1).rstrip(".").lstrip("([\"'")
+    return word.lower() in ABBREVIATIONS or (len(word) == 1 and word.isupper())
+
+
+def split_sentences(text: str) -> list[Span]:
+    """Sentence spans of ``text``: a period, "?" or "!" (with any closing quotes or brackets) ends a sentence
+    when whitespace and a sentence start follow and the word before it is no abbreviation."""
+    spans: list[Span] = []
+    start = 0
+    for match in _BOUNDARY.finditer(text):
+        if _is_abbreviation(text[start : match.start()]):
+            continue
+        spans.append(Span(start, match.start() + len(match.group(0).rstrip())))
+        start = match.end()
+    if text[start:].strip():
+        spans.append(Span(start, len(text.rstrip())))
+    return spans
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of ``text`` (``split_sentences`` spans as strings)."""
+    return [text[s.start : s.end] for s in split_sentences(text)]
+
+
+# ---------------------------------------------------------------------------------------------- markers
+
+_NUM = r"(?!0)\d{1,3}"
+_LIST = rf"{_NUM}(?:\s*[-–—]\s*{_NUM})?(?:\s*[,;]\s*{_NUM}(?:\s*[-–—]\s*{_NUM})?)*"
+MARKER = re.compile(
+    rf"\[\s*(?:(?:sources?|refs?|papers?)\s*)?(?P<sq>{_LIST})\s*\]|【\s*(?P<cjk>{_LIST})\s*】", re.IGNORECASE
+)
+"""A citation marker: ``[1]``, ``[1, 2]``, ``[1-3]``, ``[Source 1]``, ``【1】``."""
+_SPACED_MARKER = re.compile(rf"[ \t]*(?:{MARKER.pattern})", re.IGNORECASE)
+_LEADING_MARKERS = re.compile(rf"(?:\s*(?:{MARKER.pattern}))+", re.IGNORECASE)
+_NEXT_SENTENCE = re.compile(r"\s+[\"'“‘(]?[A-Z0-9]")
+
+
+@dataclass(frozen=True, slots=True)
+class Marker:
+    """One citation marker in a text: where it is and the source numbers it names."""
+
+    start: int
+    end: int
+    numbers: tuple[int, ...]
+
+
+def _expand(numbers: str) -> tuple[int, ...]:
+    out: list[int] = []
+    for part in re.split(r"\s*[,;]\s*", numbers.strip()):
+        bounds = re.split(r"\s*[-–—]\s*", part)
+        if len(bounds) == 2:
+            lo, hi = int(bounds[0]), int(bounds[1])
+            out.extend(range(lo, hi + 1) if lo <= hi and hi - lo <= 20 else (lo, hi))
+        elif part:
+            out.append(int(part))
+    return tuple(dict.fromkeys(out))
+
+
+def parse_markers(text: str) -> list[Marker]:
+    """Every citation marker of ``text``, in order; a range names every number in it (``[2-4]``: 2, 3, 4)."""
+    return [
+        Marker(m.start(), m.end(), _expand(m.group("sq") or m.group("cjk") or "")) for m in MARKER.finditer(text)
+    ]
+
+
+def markers_in(text: str) -> list[int]:
+    """The source numbers of every marker in ``text``, in order, repeats kept."""
+    return [n for marker in parse_markers(text) for n in marker.numbers]
+
+
+def strip_markers(text: str) -> str:
+    """``text`` without its citation markers. Only a marker and the spaces right before it go: the rest of
+    the text stays character for character (outer whitespace trimmed)."""
+    return _SPACED_MARKER.sub("", text).strip()
+
+
+def answer_sentences(text: str) -> list[str]:
+    """Sentences of an answer, lines (list items) first, each keeping the markers that follow it:
+    ``"A claim. [1] Next"`` gives ``"A claim. [1]"`` and ``"Next"``, and ``"claim [1] Next claim"`` (no
+    period after the marker) two sentences as well. Each sentence is a substring of ``text``."""
+    out: list[str] = []
+    for line in text.splitlines():
+        bounds: list[list[int]] = []
+        for span in split_sentences(line):
+            start = span.start
+            lead = _LEADING_MARKERS.match(line, start, span.end)
+            if lead and bounds:  # "A claim. [1] Next": the markers belong to the sentence before
+                bounds[-1][1] = lead.end()
+                start = lead.end()
+            for end in _marker_ends(line, start, span.end):
+                bounds.append([start, end])
+                start = end
+        for start, end in bounds:
+            piece = line[start:end].strip()
+            if piece and out and not strip_markers(piece):  # only markers: they belong to the sentence before
+                out[-1] = f"{out[-1]} {piece}"
+            elif piece:
+                out.append(piece)
+    return out
+
+
+def _marker_ends(line: str, start: int, end: int) -> list[int]:
+    """Ends of the pieces of ``line[start:end]``: after every marker that a new sentence follows, and at ``end``."""
+    ends = [m.end() for m in MARKER.finditer(line, start, end) if _NEXT_SENTENCE.match(line, m.end(), end)]
+    return [*ends, end]
+
+
+# ---------------------------------------------------------------------------------------------- numbers
+
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:,\d{3}(?!\d))*(?:\.\d+)*")
+
+
+def numbers_in(text: str) -> set[str]:
+    """Numbers written with digits, citation markers ignored: ``1,000`` -> ``1000``, ``42.5%`` -> ``42.5``,
+    ``9x`` -> ``9``; digits inside words (``QM9``, ``H100``, ``v1.2``) do not count."""
+    return {n.replace(",", "") for n in _NUMBER.findall(strip_markers(text))}
+
+
+# ---------------------------------------------------------------------------------------------- normalisation
+
+_DASHES = str.maketrans({"‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "-", "―": "-", "−": "-",
+                         "‘": "'", "’": "'", "“": '"', "”": '"'})
+
+
+def normalize_verbatim(text: str) -> str:
+    """Lower-case text with whitespace collapsed: the form for verbatim comparisons of quotes."""
+    return " ".join(text.lower().split())
+
+
+def normalize_title(text: str) -> str:
+    """Case-, accent- and punctuation-insensitive form (``a-z0-9`` words, one space apart): paper ids and
+    de-duplication of titles, title matching, and the evals' exact tier."""
+    folded = unicodedata.normalize("NFKD", text)
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch)).lower()
+    return " ".join(re.findall(r"[a-z0-9]+", folded))
+
+
+def normalize_query(text: str) -> str:
+    """NFKC, unified dashes and quotes, control characters dropped, whitespace collapsed."""
+    text = unicodedata.normalize("NFKC", text).translate(_DASHES)
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    return " ".join(text.split())
+
+
+# ---------------------------------------------------------------------------------------------- words
+
+WORD = re.compile(r"[A-Za-z0-9]+(?:[-.][A-Za-z0-9]+)*")
+"""A word as written: letters and digits, hyphenated and dotted terms whole ("GPT-4o", "v1.2")."""
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had
+    has have having he her here hers herself him himself his how i if in into is it its itself just
+    me more most my myself no nor not now of off on once only or other our ours ourselves out over
+    own same she should so some such than that the their theirs them themselves then there these
+    they this those through to too under until up very was we were what when where which while who
+    whom why will with would you your yours yourself yourselves paper papers propose proposed
+    approach method methods using use used based show shows new work""".split()  # noqa: SIM905
+)
+"""English function words plus words every abstract uses ("propose", "method", "paper")."""
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+def words(text: str) -> list[str]:
+    """The ``WORD``s of ``text``, in order."""
+    return WORD.findall(text)
+
+
+def tokenize(text: str) -> list[str]:
+    """BM25 tokens: lower-case ``words`` (and the parts of hyphenated/dotted ones), stopwords out, stemmed.
+    Stored keyword indexes were built with it: changing it needs a re-ingest."""
+    out: list[str] = []
+    for word in words(text.lower()):
+        out.append(word)
+        if "-" in word or "." in word:
+            out.extend(p for p in re.split(r"[-.]", word) if p)
+    return _stemmer().stemWords([w for w in out if w not in STOPWORDS])
+
+
+def content_words(text: str) -> set[str]:
+    """Stemmed content words (``tokenize``), tokens holding digits left out (numbers are compared apart)."""
+    return {t for t in tokenize(text) if not any(ch.isdigit() for ch in t)}
+
+
+def key_terms(text: str, skip: Collection[str] = ()) -> list[str]:
+    """The ``words`` of ``text`` that carry content (some token survives ``tokenize``; not in ``skip``, lower
+    case), as written, in order, each once (case-insensitive)."""
+    keep: dict[str, str] = {}
+    for word in words(text):
+        low = word.lower()
+        if low not in keep and low not in skip and tokenize(low):
+            keep[low] = word
+    return list(keep.values())
