@@ -24,14 +24,7 @@ from rag.index.store import Store, make_client
 from rag.retrieve.features import AbstentionModel
 from rag.retrieve.hybrid import HybridRetriever
 from rag.retrieve.query import normalize_query
-from rag.retrieve.rerank import (
-    CrossEncoderReranker,
-    FeatureReranker,
-    FeatureScorer,
-    FusionReranker,
-    LLMReranker,
-    Reranker,
-)
+from rag.retrieve.rerank import Reranker, make_reranker
 from rag.settings import Settings
 from rag.types import Answer, Hit, Paper, Retrieved
 
@@ -105,7 +98,7 @@ class Pipeline:
         embedder = embedder or make_embedder(settings, llm_client)
         client = chroma_client if chroma_client is not None else make_client(settings.data_dir, settings.chroma_url)
         store = Store(client, embedder.name)
-        if store.chunks.count() == 0:
+        if store.is_empty():
             if progress:
                 print("Building the index from the corpus (first run only)...", file=sys.stderr)
             build_index(settings, store, embedder, progress=progress)
@@ -266,24 +259,6 @@ def _filter_values(name: str, value: Any) -> tuple[str, ...]:
     if not cleaned or not all(cleaned):
         raise QueryError(f"filter {name!r} needs a non-empty value")
     return cleaned
-
-
-def make_reranker(settings: Settings, llm_client: Any = None) -> Reranker:
-    """The second stage the settings ask for (the feature weights are loaded once, here)."""
-    scorer = FeatureScorer.load()
-    if settings.reranker == "features":
-        return FeatureReranker(scorer)
-    if settings.reranker == "none":
-        return FusionReranker(scorer)
-    if settings.reranker == "cross-encoder":
-        if settings.reranker_model is None:
-            raise ConfigError("RAG_RERANKER=cross-encoder needs RAG_RERANKER_MODEL (a local CrossEncoder folder)")
-        return CrossEncoderReranker(settings.reranker_model, scorer)
-    if settings.reranker == "llm":
-        if llm_client is None:
-            raise ConfigError("RAG_RERANKER=llm needs an LLM: set OPENAI_API_KEY (and OPENAI_BASE_URL for others)")
-        return LLMReranker(llm_client, settings.llm_model, scorer, timeout=settings.llm_timeout)
-    raise ConfigError(f"unknown reranker {settings.reranker!r}; use 'features', 'cross-encoder', 'llm' or 'none'")
 
 
 def build_index(

@@ -77,9 +77,9 @@ def test_ingest_and_query_through_a_chroma_server(chroma_url: str, small_papers:
     assert (report.added, report.papers, report.chunks) == (4, 4, 4)
     assert not (tmp_path / "unused").exists()  # nothing on disk: the server holds the index
 
-    hits = store.query(embedder.embed_query("graph neural networks molecule property prediction"), 4)
+    hits = store.dense_query(embedder.embed_query("graph neural networks molecule property prediction"), 4)
     assert hits[0][0] == small_papers[3].id
-    hits = store.query(embedder.embed_query("rationale invariance domain generalization"), 4)
+    hits = store.dense_query(embedder.embed_query("rationale invariance domain generalization"), 4)
     assert hits[0][0] == small_papers[1].id
 
     # a second client sees the same index; a second ingest embeds nothing

@@ -83,7 +83,7 @@ def test_changed_abstract_is_re_embedded(
     assert (report.added, report.updated, report.unchanged, report.removed) == (0, 1, 3, 0)
     assert hash_embedder.calls == [n_texts([new])]  # only the changed paper, in one call
     assert store.state()[new.id] == new.content_hash
-    hits = store.query(hash_embedder.embed_query("zebrafish embryo imaging quantum annealing"), 4)
+    hits = store.dense_query(hash_embedder.embed_query("zebrafish embryo imaging quantum annealing"), 4)
     assert hits[0][0] == new.id
     assert _docs(store, "chunks", new.id) == [f"{new.title}\n{new.abstract}"]
     assert _docs(store, "sentences", new.id) == [
@@ -105,7 +105,7 @@ def test_removed_paper_is_deleted(data_dir: Path, small_papers: list[Paper], has
     assert gone.id not in store.state()
     assert _docs(store, "chunks", gone.id) == [] and _docs(store, "sentences", gone.id) == []
     assert report.sentences == sum(len(split_sentences(p.abstract)) for p in small_papers if p is not gone)
-    hits = store.query(hash_embedder.embed_query(gone.abstract), 10)
+    hits = store.dense_query(hash_embedder.embed_query(gone.abstract), 10)
     assert gone.id not in {pid for pid, _ in hits}
     # the keyword index no longer knows it either
     assert gone.id not in refresh_keyword_index(store, data_dir).paper_ids
@@ -224,7 +224,7 @@ def test_long_paper_gets_several_chunks_and_is_found(data_dir: Path, hash_embedd
     report = ingest([long_paper], store, hash_embedder, data_dir, progress=False)
     n_chunks = len(chunk_paper(long_paper))
     assert n_chunks >= 2 and report.chunks == n_chunks and report.papers == 1
-    assert store.query(hash_embedder.embed_query("octopus camouflage"), 1)[0][0] == long_paper.id
+    assert store.dense_query(hash_embedder.embed_query("octopus camouflage"), 1)[0][0] == long_paper.id
     assert ingest([long_paper], store, hash_embedder, data_dir, progress=False).unchanged == 1
 
 

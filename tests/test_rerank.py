@@ -4,6 +4,7 @@ BERT built in the test: nothing downloaded), the abstention model and the shippe
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -13,7 +14,6 @@ import pytest
 from conftest import SMALL_PAPERS
 
 from rag.errors import ConfigError
-from rag.pipeline import make_reranker
 from rag.retrieve.features import (
     ABSTAIN_FEATURES,
     FEATURES,
@@ -26,11 +26,14 @@ from rag.retrieve.features import (
 from rag.retrieve.hybrid import Candidate
 from rag.retrieve.query import parse_query
 from rag.retrieve.rerank import (
+    RERANKERS,
     CrossEncoderReranker,
     FeatureReranker,
     FeatureScorer,
     FusionReranker,
     LLMReranker,
+    Ranked,
+    make_reranker,
     to_hit,
 )
 from rag.settings import Settings
@@ -123,13 +126,40 @@ def test_abstention_model_confidence() -> None:
 
 
 def test_make_reranker_from_settings() -> None:
-    assert make_reranker(Settings(reranker="features")).name == "features"
+    features = make_reranker(Settings(reranker="features"))
+    assert isinstance(features, FeatureReranker) and features.name == "features"
+    assert features.scorer.model.features == FEATURES  # the shipped weights, not the RRF-only fallback
     assert make_reranker(Settings(reranker="none")).name == "rrf"
     with pytest.raises(ConfigError, match="RAG_RERANKER_MODEL"):
         make_reranker(Settings(reranker="cross-encoder"))
     with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
         make_reranker(Settings(reranker="llm"))
-    assert make_reranker(Settings(reranker="llm"), object()).name == "llm"
+    llm = make_reranker(Settings(reranker="llm", llm_model="local-model", llm_timeout=7.0), object())
+    assert isinstance(llm, LLMReranker) and (llm.model, llm.timeout) == ("local-model", 7.0)
+
+
+def test_registry_names_match_the_setting_and_unknown_names_list_them() -> None:
+    from typing import get_args
+
+    assert set(RERANKERS) == set(get_args(Settings.model_fields["reranker"].annotation))
+    wrong = Settings.model_construct(reranker="bogus")  # as if validation were bypassed
+    with pytest.raises(ConfigError, match="unknown reranker 'bogus'") as info:
+        make_reranker(wrong)
+    for name in RERANKERS:
+        assert name in str(info.value)
+
+
+def test_a_registered_factory_is_used_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[str, Any]] = []
+
+    def factory(settings: Settings, scorer: FeatureScorer, llm_client: Any) -> FusionReranker:
+        seen.append((settings.reranker, llm_client))
+        return FusionReranker(scorer)
+
+    monkeypatch.setitem(RERANKERS, "none", factory)
+    client = object()
+    assert make_reranker(Settings(reranker="none"), client).name == "rrf"
+    assert seen == [("none", client)]
 
 
 class _FakeChat:
@@ -158,10 +188,51 @@ def test_llm_reranker_orders_by_the_reply_and_falls_back_on_failure() -> None:
     assert [h.features["llm_rank"] for h in hits] == [1.0, 2.0, 3.0]
     prompt = client.requests[0]["messages"][0]["content"]
     assert "Question: speech tokenizer" in prompt and "[3] Fast Tokenization" in prompt
-    for reply in (RuntimeError("down"), "none of them"):
+    assert isinstance(hits, Ranked) and hits.error is None
+    for reply, why in ((RuntimeError("down"), "RuntimeError: down"), ("none of them", "'none of them'")):
         reranker = LLMReranker(_FakeChat(reply), "m", scorer)
-        assert [h.paper.id for h in reranker.rerank(q, np.zeros(4), _candidates(), PAPERS)] == [GNN, SAE, SPEECH]
-        assert reranker.last_error
+        fallback = reranker.rerank(q, np.zeros(4), _candidates(), PAPERS)
+        assert [h.paper.id for h in fallback] == [GNN, SAE, SPEECH]
+        assert isinstance(fallback, Ranked) and fallback.error is not None and why in fallback.error
+        assert not hasattr(reranker, "last_error")
+
+
+class _QuestionDependentChat(_FakeChat):
+    """Fails for one question and answers garbage for the other, both calls inside ``create`` at once."""
+
+    def __init__(self) -> None:
+        super().__init__("")
+        self.barrier = threading.Barrier(2, timeout=10)
+
+    def create(self, **request: Any) -> Any:
+        self.barrier.wait()  # both requests are in flight together
+        if "speech tokenizer" in request["messages"][0]["content"]:
+            raise TimeoutError("speech request timed out")
+        self.barrier.wait()  # the failing request has already returned when this one answers
+        return SimpleNamespace(choices=[SimpleNamespace(message=SimpleNamespace(content="no numbers here"))])
+
+
+def test_concurrent_llm_reranks_get_their_own_errors() -> None:
+    scorer = FeatureScorer(LinearModel.only(FEATURES, "rrf", 1.0))
+    reranker = LLMReranker(_QuestionDependentChat(), "m", scorer)
+    results: dict[str, Ranked] = {}
+
+    def run(question: str) -> None:
+        hits = reranker.rerank(parse_query(question), np.zeros(4), _candidates(), PAPERS)
+        assert isinstance(hits, Ranked)
+        results[question] = hits
+        if "speech" in question:
+            reranker.client.barrier.wait()  # let the other request finish after this one
+
+    threads = [threading.Thread(target=run, args=(q,)) for q in ("speech tokenizer", "graph molecules")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=20)
+    assert set(results) == {"speech tokenizer", "graph molecules"}
+    speech, graph = results["speech tokenizer"].error, results["graph molecules"].error
+    assert speech is not None and "TimeoutError: speech request timed out" in speech
+    assert graph is not None and "'no numbers here'" in graph and "Timeout" not in graph
 
 
 def _tiny_cross_encoder(path: Path) -> Path:

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from conftest import HashEmbedder, make_paper
 
-from rag.index.chunking import chunk_paper, split_sentences
+from rag.index.chunking import chunk_paper
 from rag.index.ingest import embed_and_write
-from rag.index.store import Store, StoredSentence, _slug, make_client
+from rag.index.store import Store, StoredSentence, embedder_key, make_client
+from rag.text import split_sentences
 from rag.types import Paper, Span
 
 
@@ -28,9 +29,9 @@ def test_collections_are_named_after_the_embedder(store: Store, tmp_path: Path) 
     assert names == {"chunks-hash-bow-256", "sentences-hash-bow-256"}
     assert store.chunks.metadata["embedder"] == "hash-bow-256"
     assert (tmp_path / "data" / "chroma" / "chroma.sqlite3").is_file()
-    assert _slug("openai-text-embedding-3-small") == "openai-text-embedding-3-small"
-    assert _slug("org/model name:v2") == "org-model-name-v2"
-    assert _slug("///") == "default"
+    assert embedder_key("openai-text-embedding-3-small") == "openai-text-embedding-3-small"
+    assert embedder_key("org/model name:v2") == "org-model-name-v2"
+    assert embedder_key("///") == "default"
 
 
 def test_write_stores_chunks_sentences_and_the_paper(store: Store, small_papers: list[Paper]) -> None:
@@ -42,6 +43,10 @@ def test_write_stores_chunks_sentences_and_the_paper(store: Store, small_papers:
     assert store.all_paper_ids() == {p.id for p in small_papers}
     ids, texts = store.chunk_texts()
     assert sorted(zip(ids, texts, strict=True)) == sorted((p.id, f"{p.title}\n{p.abstract}") for p in small_papers)
+    vector_ids, vectors = store.chunk_vectors()  # same row order as chunk_texts
+    assert vector_ids == ids and vectors.shape == (4, HashEmbedder.dim) and vectors.dtype == np.float32
+    for text, vec in zip(texts, vectors, strict=True):
+        np.testing.assert_allclose(vec, HashEmbedder().embed_query(text), atol=1e-6)
 
     rows, matrix = store.sentence_matrix()
     assert matrix.shape == (n_sentences, HashEmbedder.dim)
@@ -59,25 +64,53 @@ def test_write_stores_chunks_sentences_and_the_paper(store: Store, small_papers:
         assert layout[p.id] == (tuple(c.text for c in chunk_paper(p)), tuple(split_sentences(p.abstract)))
 
 
-def test_query_ranks_the_matching_paper_first(store: Store, small_papers: list[Paper]) -> None:
+def test_dense_query_ranks_the_matching_paper_first(store: Store, small_papers: list[Paper]) -> None:
     _write(store, small_papers)
     embedder = HashEmbedder()
-    hits = store.query(embedder.embed_query("sparse autoencoders interpretable features"), 4)
+    hits = store.dense_query(embedder.embed_query("sparse autoencoders interpretable features"), 4)
     assert hits[0][0] == small_papers[0].id
     assert len(hits) == 4 and len({pid for pid, _ in hits}) == 4
     scores = [s for _, s in hits]
     assert scores == sorted(scores, reverse=True) and 0 < scores[0] <= 1.0001
     # restricted to some papers
     allowed = [small_papers[2].id, small_papers[3].id]
-    hits = store.query(embedder.embed_query("molecule graph neural networks"), 10, allowed)
+    hits = store.dense_query(embedder.embed_query("molecule graph neural networks"), 10, allowed)
     assert [pid for pid, _ in hits] == [small_papers[3].id, small_papers[2].id]
-    assert store.query(embedder.embed_query("anything"), 5, []) == []
+    assert store.dense_query(embedder.embed_query("anything"), 5, []) == []
 
 
-def test_query_on_an_empty_store(store: Store) -> None:
-    assert store.query(np.ones(HashEmbedder.dim, dtype=np.float32), 5) == []
+def test_sentence_query_returns_the_sentence_s_paper_and_exact_cosine(store: Store, small_papers: list[Paper]) -> None:
+    _write(store, small_papers)
+    embedder = HashEmbedder()
+    sentence = "It is evaluated on LibriSpeech."  # the second sentence of the speech paper
+    hits = store.sentence_query(embedder.embed_query(sentence), 3)
+    assert len(hits) == 3 and hits[0] == (small_papers[2].id, pytest.approx(1.0, abs=1e-5))
+    assert [s for _, s in hits] == sorted((s for _, s in hits), reverse=True)
+    # one row per sentence: the same paper may come back several times, its cosines as the matrix gives them
+    rows, matrix = store.sentence_matrix()
+    expected = sorted((float(v @ embedder.embed_query(sentence)) for v in matrix), reverse=True)[:3]
+    assert [s for _, s in hits] == pytest.approx(expected, abs=1e-5)
+    only = store.sentence_query(embedder.embed_query(sentence), 50, [small_papers[0].id])
+    assert {pid for pid, _ in only} == {small_papers[0].id}
+    assert len(only) == sum(r.paper_id == small_papers[0].id for r in rows)
+    assert store.sentence_query(embedder.embed_query(sentence), 5, []) == []
+
+
+def test_queries_on_an_empty_store(store: Store) -> None:
+    assert store.is_empty()
+    assert store.dense_query(np.ones(HashEmbedder.dim, dtype=np.float32), 5) == []
+    assert store.sentence_query(np.ones(HashEmbedder.dim, dtype=np.float32), 5) == []
     assert store.counts() == {"papers": 0, "chunks": 0, "sentences": 0}
     assert store.sentence_matrix()[0] == []
+    ids, vectors = store.chunk_vectors()
+    assert ids == [] and vectors.shape == (0, 0)
+
+
+def test_is_empty_follows_the_chunks(store: Store, small_papers: list[Paper]) -> None:
+    _write(store, small_papers[:1])
+    assert not store.is_empty()
+    store.delete([small_papers[0].id])
+    assert store.is_empty()
 
 
 def test_delete_removes_chunks_and_sentences(store: Store, small_papers: list[Paper]) -> None:

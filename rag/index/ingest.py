@@ -20,7 +20,7 @@ from tqdm import tqdm
 from rag.index.chunking import chunk_paper, split_sentences
 from rag.index.embeddings import Embedder
 from rag.index.keyword import KeywordIndex
-from rag.index.store import Store, StoredSentence, _slug
+from rag.index.store import Store, StoredSentence, embedder_key
 from rag.types import Paper, Span
 
 T = TypeVar("T")
@@ -116,7 +116,7 @@ def ingest(
 
 
 def keyword_dir(data_dir: Path, embedder_name: str) -> Path:
-    return data_dir / f"bm25-{_slug(embedder_name)}"
+    return data_dir / f"bm25-{embedder_key(embedder_name)}"
 
 
 def refresh_keyword_index(store: Store, data_dir: Path) -> KeywordIndex:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,8 +46,26 @@ def make_client(data_dir: Path, chroma_url: str | None = None) -> Any:
     return chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=settings)
 
 
-def _slug(name: str) -> str:
-    return re.sub(r"[^a-zA-Z0-9._-]+", "-", name).strip("-.")[:200] or "default"
+def embedder_key(embedder_name: str) -> str:
+    """The file-name-safe key of an embedder (collection names; derived indexes such as BM25 use it too)."""
+    return re.sub(r"[^a-zA-Z0-9._-]+", "-", embedder_name).strip("-.")[:200] or "default"
+
+
+def _chunk_id(paper_id: str, index: int) -> str:
+    return f"{paper_id}:{index}"
+
+
+def _sentence_id(paper_id: str, index: int) -> str:
+    return f"{paper_id}:s{index}"
+
+
+def _record_paper(record_id: str) -> str:
+    """The paper of a chunk or sentence record id (``<paper id>:<n>`` / ``<paper id>:s<n>``)."""
+    return record_id.rpartition(":")[0]
+
+
+def _paper_filter(paper_ids: Collection[str]) -> dict[str, Any]:
+    return {"paper_id": {"$in": list(paper_ids)}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +81,7 @@ class Store:
     def __init__(self, client: Any, embedder_name: str) -> None:
         self.client = client
         self.embedder_name = embedder_name
-        slug = _slug(embedder_name)
+        slug = embedder_key(embedder_name)
         config = {"hnsw": {"space": "cosine"}}
         meta = {"embedder": embedder_name}
         try:
@@ -134,13 +152,17 @@ class Store:
                     papers[meta["paper_id"]] = Paper.from_dict(json.loads(meta["paper"]))
         return papers
 
+    def _chunk_rows(self, field: str) -> tuple[list[str], list[Any]]:
+        """(paper_id per chunk, the chunk's ``field``: documents or embeddings), sorted by chunk id."""
+        rows: list[tuple[str, str, Any]] = []
+        for page in self._get_all(self.chunks, ["metadatas", field]):
+            rows.extend(zip(page["ids"], [m["paper_id"] for m in page["metadatas"]], page[field], strict=True))
+        rows.sort(key=lambda r: r[0])
+        return [r[1] for r in rows], [r[2] for r in rows]
+
     def chunk_texts(self) -> tuple[list[str], list[str]]:
         """(paper_id per chunk, chunk text), in a stable order (sorted by chunk id)."""
-        rows: list[tuple[str, str, str]] = []
-        for page in self._get_all(self.chunks, ["metadatas", "documents"]):
-            rows.extend(zip(page["ids"], [m["paper_id"] for m in page["metadatas"]], page["documents"], strict=True))
-        rows.sort()
-        return [r[1] for r in rows], [r[2] for r in rows]
+        return self._chunk_rows("documents")
 
     def sentence_matrix(self) -> tuple[list[StoredSentence], np.ndarray]:
         """Every stored sentence and its vector, sorted by (paper id, index)."""
@@ -165,23 +187,48 @@ class Store:
     def counts(self) -> dict[str, int]:
         return {"papers": len(self.state()), "chunks": self.chunks.count(), "sentences": self.sentences.count()}
 
-    def query(self, vector: np.ndarray, n: int, paper_ids: Sequence[str] | None = None) -> list[tuple[str, float]]:
-        """Nearest chunks as ``(paper_id, cosine similarity)``, best first."""
-        total = self.chunks.count()
-        if total == 0:
-            return []
-        where = {"paper_id": {"$in": list(paper_ids)}} if paper_ids is not None else None
+    def is_empty(self) -> bool:
+        """True when no chunk is stored (the index has never been built for this embedder)."""
+        return int(self.chunks.count()) == 0
+
+    def chunk_vectors(self) -> tuple[list[str], np.ndarray]:
+        """(paper_id per chunk, chunk vectors), in the order of ``chunk_texts`` (sorted by chunk id)."""
+        paper_ids, vectors = self._chunk_rows("embeddings")
+        if not vectors:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        return paper_ids, np.ascontiguousarray(np.asarray(np.stack(vectors), dtype=np.float32))
+
+    def dense_query(
+        self, vector: np.ndarray, n: int, paper_ids: Collection[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """Chroma's (HNSW) ``n`` nearest chunks as ``(paper_id, cosine similarity)``, best first, restricted
+        to ``paper_ids`` when given. A paper with several chunks may appear more than once."""
+        return self._nearest(self.chunks, vector, n, paper_ids)
+
+    def sentence_query(
+        self, vector: np.ndarray, n: int, paper_ids: Collection[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """The ``n`` nearest abstract sentences as ``(paper_id, cosine similarity)``, best first."""
+        return self._nearest(self.sentences, vector, n, paper_ids)
+
+    def _nearest(
+        self, collection: Any, vector: np.ndarray, n: int, paper_ids: Collection[str] | None
+    ) -> list[tuple[str, float]]:
+        """Only distances are fetched: the paper is read from the record id (``_record_paper``)."""
         if paper_ids is not None and not paper_ids:
             return []
-        result = self.chunks.query(
+        total = int(collection.count())
+        if total == 0 or n <= 0:
+            return []
+        result = collection.query(
             query_embeddings=[np.asarray(vector, dtype=np.float32)],
             n_results=min(n, total),
-            where=where,
-            include=["metadatas", "distances"],
+            where=_paper_filter(paper_ids) if paper_ids is not None else None,
+            include=["distances"],
         )
         return [
-            (meta["paper_id"], 1.0 - float(dist))
-            for meta, dist in zip(result["metadatas"][0], result["distances"][0], strict=True)
+            (_record_paper(record_id), 1.0 - float(dist))
+            for record_id, dist in zip(result["ids"][0], result["distances"][0], strict=True)
         ]
 
     # ---- writing -------------------------------------------------------------------------------
@@ -198,7 +245,7 @@ class Store:
         self.delete([p.id for p in papers])
         if sentences:
             self.sentences.upsert(
-                ids=[f"{s.paper_id}:s{s.index}" for s in sentences],
+                ids=[_sentence_id(s.paper_id, s.index) for s in sentences],
                 embeddings=sentence_vectors,
                 documents=[by_id[s.paper_id].abstract[s.span.start : s.span.end] for s in sentences],
                 metadatas=[
@@ -210,7 +257,7 @@ class Store:
         for c in chunks:
             n_chunks[c.paper_id] = n_chunks.get(c.paper_id, 0) + 1
         self.chunks.upsert(
-            ids=[c.id for c in chunks],
+            ids=[_chunk_id(c.paper_id, c.index) for c in chunks],
             embeddings=chunk_vectors,
             documents=[c.text for c in chunks],
             metadatas=[
@@ -231,7 +278,7 @@ class Store:
         if not papers:
             return
         by_id = {p.id: p for p in papers}
-        found = self.chunks.get(where={"paper_id": {"$in": list(by_id)}}, include=["metadatas"])
+        found = self.chunks.get(where=_paper_filter(by_id), include=["metadatas"])
         if not found["ids"]:
             return
         metadatas = []
@@ -244,6 +291,6 @@ class Store:
         """Remove papers: chunks (the marker) first, then their sentences."""
         if not paper_ids:
             return
-        where = {"paper_id": {"$in": list(paper_ids)}}
+        where = _paper_filter(paper_ids)
         self.chunks.delete(where=where)
         self.sentences.delete(where=where)

@@ -136,20 +136,8 @@ class HybridRetriever:
     # ---- loading -------------------------------------------------------------------------------
     def _load_chunk_matrix(self) -> np.ndarray | None:
         """Chunk vectors in the BM25 index's row order (chunk id order), or None if they do not line up."""
-        rows: list[tuple[str, str, Any]] = []
-        offset = 0
-        while True:
-            page = self.store.chunks.get(include=["metadatas", "embeddings"], limit=5000, offset=offset)
-            if not page["ids"]:
-                break
-            rows.extend(
-                zip(page["ids"], [m["paper_id"] for m in page["metadatas"]], page["embeddings"], strict=True)
-            )
-            offset += len(page["ids"])
-        rows.sort(key=lambda r: r[0])
-        if [r[1] for r in rows] != self.keyword.paper_ids:
-            return None
-        return np.ascontiguousarray(np.stack([np.asarray(r[2], dtype=np.float32) for r in rows]))
+        paper_ids, matrix = self.store.chunk_vectors()
+        return matrix if paper_ids == self.keyword.paper_ids else None
 
     # ---- filters ---------------------------------------------------------------------------------
     def mask(self, allowed: Collection[str] | None) -> np.ndarray | None:
@@ -160,10 +148,6 @@ class HybridRetriever:
         codes = [self.code[pid] for pid in allowed if pid in self.code]
         mask[codes] = True
         return mask
-
-    def filter_ids(self, predicate: Any) -> set[str]:
-        """Ids of the papers for which ``predicate(paper)`` is true."""
-        return {pid for pid, paper in self.papers.items() if predicate(paper)}
 
     # ---- stages ----------------------------------------------------------------------------------
     def parse(self, text: str) -> Query:
@@ -194,14 +178,7 @@ class HybridRetriever:
         """Best chunk cosine per paper: exact for a matrix index, else for Chroma's top ``n`` chunks."""
         if self.chunk_matrix is not None:
             return self._chunk_groups.max(self.chunk_matrix @ qvec)
-        out = np.full(len(self.paper_ids), -np.inf, dtype=np.float32)
-        total = len(self.keyword.paper_ids)
-        if not total:
-            return out
-        where = None
-        if mask is not None:
-            where = {"paper_id": {"$in": [self.paper_ids[c] for c in np.flatnonzero(mask)]}}
-        return self._hnsw(self.store.chunks, qvec, min(n, total), where, out)
+        return self._best_per_paper(self.store.dense_query(qvec, n, self._allowed(mask)))
 
     def sentence_sims(self, qvec: np.ndarray) -> np.ndarray:
         """Similarity of every sentence to the query (the full scan)."""
@@ -211,37 +188,21 @@ class HybridRetriever:
 
     def _sentence_hnsw(self, qvec: np.ndarray, n: int, mask: np.ndarray | None) -> np.ndarray:
         """Best sentence similarity per paper among Chroma's ``n`` nearest sentences (large indexes)."""
+        if not len(self.sentence_matrix):
+            return np.full(len(self.paper_ids), -np.inf, dtype=np.float32)
+        return self._best_per_paper(self.store.sentence_query(qvec, n, self._allowed(mask)))
+
+    def _allowed(self, mask: np.ndarray | None) -> list[str] | None:
+        return None if mask is None else [self.paper_ids[c] for c in np.flatnonzero(mask)]
+
+    def _best_per_paper(self, nearest: list[tuple[str, float]]) -> np.ndarray:
+        """Per-paper best cosine among the store's nearest records; ``-inf`` for papers not among them."""
         out = np.full(len(self.paper_ids), -np.inf, dtype=np.float32)
-        total = len(self.sentence_matrix)
-        if not total:
-            return out
-        where = None
-        if mask is not None:
-            where = {"paper_id": {"$in": [self.paper_ids[c] for c in np.flatnonzero(mask)]}}
-        return self._hnsw(self.store.sentences, qvec, min(n, total), where, out)
-
-    def _hnsw(self, collection: Any, qvec: np.ndarray, n: int, where: Any, out: np.ndarray) -> np.ndarray:
-        """Per-paper best cosine among a collection's ``n`` nearest records. Only distances are fetched:
-        record ids are ``<paper id>:<chunk>`` / ``<paper id>:s<sentence>``, so no metadata is read."""
-        result = collection.query(query_embeddings=[qvec], n_results=n, where=where, include=["distances"])
-        for record_id, dist in zip(result["ids"][0], result["distances"][0], strict=True):
-            c = self.code.get(record_id.rpartition(":")[0])
-            if c is not None and 1.0 - dist > out[c]:
-                out[c] = 1.0 - dist
+        for paper_id, similarity in nearest:
+            c = self.code.get(paper_id)
+            if c is not None and similarity > out[c]:
+                out[c] = similarity
         return out
-
-    def paper_sentence_scores(self, sims: np.ndarray, paper_id: str) -> np.ndarray:
-        c = self.code.get(paper_id)
-        if c is None or not len(sims):
-            return np.zeros(0, dtype=np.float32)
-        return sims[self._sentence_start[c] : self._sentence_end[c]]
-
-    def sentence_scores(self, qvec: np.ndarray, paper_id: str) -> np.ndarray:
-        """Similarity of every stored sentence of one paper to the query vector."""
-        c = self.code.get(paper_id)
-        if c is None:
-            return np.zeros(0, dtype=np.float32)
-        return np.asarray(self.sentence_matrix[self._sentence_start[c] : self._sentence_end[c]] @ qvec)
 
     def stage_scores(
         self, query: Query, qvec: np.ndarray, n: int, mask: np.ndarray | None

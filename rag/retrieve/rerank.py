@@ -1,4 +1,4 @@
-"""Second-stage rerankers behind one interface,.
+"""Second-stage rerankers behind one interface, built by name from ``RERANKERS`` (``RAG_RERANKER``).
 
 * ``FeatureReranker`` (default, offline): a logistic model over per-candidate features (fusion,
   dense, sentence, lexical and exact-match groups), weights fitted by ``evals/fit_reranker.py`` and
@@ -9,104 +9,32 @@
 * ``LLMReranker`` (optional, off by default): listwise reranking of the top few by the configured LLM.
 
 Every reranker attaches the same features to its hits, so the abstention model (a logistic model on
-the top hit's features, also in ``reranker.json``) works whichever reranker orders them.
+the top hit's features, also in ``reranker.json``) works whichever reranker orders them. A reranker is
+shared by every request: what went wrong in one request travels back with its result (``Ranked.error``),
+never on the reranker.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Mapping, Sequence
-from functools import lru_cache
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from rag.answer.prompts import render
-from rag.retrieve.features import (
-    FEATURES,
-    WEIGHTS_PATH,
-    LinearModel,
-    featurize,
-    hit_features,
-    load_weights,
-)
+from rag.errors import ConfigError
 from rag.retrieve.hybrid import Candidate
-from rag.retrieve.query import Query, parse_query
-from rag.types import Hit, Paper, Span
+from rag.retrieve.query import Query
+from rag.retrieve.scoring import FeatureScorer, Ranked, replace_hit, to_hit
+from rag.settings import Settings
+from rag.types import Hit, Paper
 
-
-@lru_cache(maxsize=8192)
-def _spans(abstract: str) -> tuple[Span, ...]:
-    from rag.index.chunking import split_sentences
-
-    return tuple(split_sentences(abstract))
-
-
-def to_hit(candidate: Candidate, paper: Paper, score: float, features: dict[str, float] | None = None) -> Hit:
-    """A ``Hit`` for a candidate: its best sentence comes from the sentence similarities."""
-    sims = candidate.sentence_scores
-    spans = _spans(paper.abstract)
-    best = int(np.argmax(sims)) if len(sims) else 0
-    sentence = paper.abstract[spans[best].start : spans[best].end] if spans and best < len(spans) else paper.abstract
-    return Hit(
-        paper=paper,
-        score=float(score),
-        sentence=sentence,
-        sentence_index=best,
-        sentence_score=float(sims[best]) if len(sims) else 0.0,
-        ranks=dict(candidate.ranks),
-        features=dict(features if features is not None else candidate.scores),
-        sentence_scores=tuple(sims.tolist()),
-    )
-
-
-class FeatureScorer:
-    """Features and the fitted ranking model's logits for candidates (shared by every reranker)."""
-
-    def __init__(self, model: LinearModel | None = None) -> None:
-        self.model = model or LinearModel.only(FEATURES, "rrf", 10.0)
-        self._cols = [FEATURES.index(f) for f in self.model.features]
-
-    @classmethod
-    def load(cls, path: Path = WEIGHTS_PATH) -> FeatureScorer:
-        data = load_weights(path).get("ranker")
-        return cls(LinearModel.from_dict(data) if data else None)
-
-    def score(
-        self, query: str | Query, candidates: Sequence[Candidate], papers: Mapping[str, Paper]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(feature matrix, logits) of the candidates."""
-        q = parse_query(query) if isinstance(query, str) else query
-        x = featurize(q, candidates, papers)
-        logits = self.model.logits(x[:, self._cols]) if len(candidates) else np.zeros(0)
-        return x, logits
-
-    def hits(
-        self,
-        query: str | Query,
-        candidates: Sequence[Candidate],
-        papers: Mapping[str, Paper],
-        order: str,
-        k: int | None = None,
-    ) -> list[Hit]:
-        """The best ``k`` (default all) hits carrying their features, ordered by the model
-        (``order="model"``) or by RRF (``"rrf"``)."""
-        q = parse_query(query) if isinstance(query, str) else query
-        x, logits = self.score(q, candidates, papers)
-        if order == "model":
-            idx = sorted(range(len(candidates)), key=lambda i: (-logits[i], candidates[i].paper_id))
-        else:
-            idx = list(range(len(candidates)))
-        out = []
-        for i in idx[: max(k, 2) if k is not None else None]:
-            c = candidates[i]
-            logit = float(logits[i])
-            features = hit_features(x[i], logit, c, q)
-            score = 1.0 / (1.0 + math.exp(-max(min(logit, 50.0), -50.0))) if order == "model" else c.rrf
-            out.append(to_hit(c, papers[c.paper_id], score, features))
-        return out
+__all__ = [
+    "RERANKERS", "CrossEncoderReranker", "FeatureReranker", "FeatureScorer", "FusionReranker", "LLMReranker",
+    "Ranked", "Reranker", "RerankerFactory", "load_cross_encoder", "make_reranker", "to_hit",
+]  # fmt: skip
 
 
 class Reranker(Protocol):
@@ -121,7 +49,8 @@ class Reranker(Protocol):
         k: int | None = None,
     ) -> list[Hit]:
         """Hits for the candidates, best first: at least the best ``k`` (and two, for the abstention
-        margin); ``None``: all of them."""
+        margin); ``None``: all of them. The rerankers here return a ``Ranked`` whose ``error`` says why a
+        fallback order was used in this request, if one was."""
         ...
 
 
@@ -141,7 +70,7 @@ class FeatureReranker:
         candidates: Sequence[Candidate],
         papers: Mapping[str, Paper],
         k: int | None = None,
-    ) -> list[Hit]:
+    ) -> Ranked:
         return self.scorer.hits(query, candidates, papers, self.order, k)
 
 
@@ -174,7 +103,7 @@ class CrossEncoderReranker:
         candidates: Sequence[Candidate],
         papers: Mapping[str, Paper],
         k: int | None = None,
-    ) -> list[Hit]:
+    ) -> Ranked:
         hits = self.scorer.hits(query, candidates, papers, "model", max(k or 0, self.top_n))
         head, tail = hits[: self.top_n], hits[self.top_n :]
         if not head:
@@ -184,18 +113,18 @@ class CrossEncoderReranker:
         scores = np.asarray(self.model.predict(pairs, show_progress_bar=False), dtype=np.float64).reshape(len(head), -1)
         ce = scores[:, -1]
         order = sorted(range(len(head)), key=lambda i: (-ce[i], head[i].paper.id))
-        reranked = []
-        for i in order:
-            h = head[i]
-            reranked.append(_replace_hit(h, float(ce[i]), {**h.features, "cross_encoder": float(ce[i])}))
-        return reranked + tail
+        reranked = [
+            replace_hit(head[i], float(ce[i]), {**head[i].features, "cross_encoder": float(ce[i])}) for i in order
+        ]
+        return Ranked(reranked + tail)
 
 
 class LLMReranker:
     """Optional listwise reranking by an OpenAI-compatible chat model (``RAG_RERANKER=llm``; off by
     default): the feature model's top ``top_n`` are shown as numbered title + abstract snippets and the
     model answers with the numbers in order of relevance. Any failure (network, refusal, unparsable
-    answer) keeps the feature order; numbers the model leaves out keep their relative order after it."""
+    answer) keeps the feature order and says why in ``Ranked.error``; numbers the model leaves out keep
+    their relative order after it."""
 
     name = "llm"
 
@@ -207,7 +136,6 @@ class LLMReranker:
         self.scorer = scorer or FeatureScorer.load()
         self.top_n = top_n
         self.timeout = timeout
-        self.last_error: str | None = None
 
     def rerank(
         self,
@@ -216,14 +144,13 @@ class LLMReranker:
         candidates: Sequence[Candidate],
         papers: Mapping[str, Paper],
         k: int | None = None,
-    ) -> list[Hit]:
+    ) -> Ranked:
         hits = self.scorer.hits(query, candidates, papers, "model", max(k or 0, self.top_n))
         head, tail = hits[: self.top_n], hits[self.top_n :]
         if len(head) < 2:
             return hits
         text = query.text if isinstance(query, Query) else query
         listing = "\n\n".join(f"[{i}] {h.paper.title}\n{h.paper.abstract[:600]}" for i, h in enumerate(head, 1))
-        self.last_error = None
         try:
             response = self.client.chat.completions.create(
                 model=self.model,
@@ -233,36 +160,59 @@ class LLMReranker:
             )
             answer = response.choices[0].message.content or ""
         except Exception as exc:  # the reranker is an optimisation: never fail the search
-            self.last_error = f"{type(exc).__name__}: {exc}"
-            return hits
+            return Ranked(hits, f"LLM reranker failed ({type(exc).__name__}: {exc}); kept the feature order")
         order: list[int] = []
         for number in re.findall(r"\d+", answer):
             i = int(number) - 1
             if 0 <= i < len(head) and i not in order:
                 order.append(i)
         if not order:
-            self.last_error = f"unparsable ranking {answer[:80]!r}"
-            return hits
+            return Ranked(hits, f"LLM reranker gave no usable ranking ({answer[:80]!r}); kept the feature order")
         order += [i for i in range(len(head)) if i not in order]
         reranked = [
-            _replace_hit(head[i], 1.0 / (rank + 1), {**head[i].features, "llm_rank": float(rank + 1)})
+            replace_hit(head[i], 1.0 / (rank + 1), {**head[i].features, "llm_rank": float(rank + 1)})
             for rank, i in enumerate(order)
         ]
-        return reranked + tail
-
-
-def _replace_hit(hit: Hit, score: float, features: dict[str, float]) -> Hit:
-    import dataclasses
-
-    return dataclasses.replace(hit, score=score, features=features)
+        return Ranked(reranked + tail)
 
 
 def load_cross_encoder(path: Path) -> Any:
     """A ``CrossEncoder`` from a local folder (never the hub)."""
-    from rag.errors import ConfigError
-
     if not path.exists():
         raise ConfigError(f"RAG_RERANKER_MODEL={path} does not exist; point it at a local CrossEncoder folder")
     from sentence_transformers import CrossEncoder
 
     return CrossEncoder(str(path), device="cpu", local_files_only=True)
+
+
+RerankerFactory = Callable[[Settings, FeatureScorer, Any], Reranker]
+"""Builds a reranker from the settings, the loaded feature weights and the LLM client (or None)."""
+
+
+def _cross_encoder(settings: Settings, scorer: FeatureScorer, llm_client: Any) -> Reranker:
+    if settings.reranker_model is None:
+        raise ConfigError("RAG_RERANKER=cross-encoder needs RAG_RERANKER_MODEL (a local CrossEncoder folder)")
+    return CrossEncoderReranker(settings.reranker_model, scorer)
+
+
+def _llm(settings: Settings, scorer: FeatureScorer, llm_client: Any) -> Reranker:
+    if llm_client is None:
+        raise ConfigError("RAG_RERANKER=llm needs an LLM: set OPENAI_API_KEY (and OPENAI_BASE_URL for others)")
+    return LLMReranker(llm_client, settings.llm_model, scorer, timeout=settings.llm_timeout)
+
+
+RERANKERS: dict[str, RerankerFactory] = {
+    "features": lambda settings, scorer, llm_client: FeatureReranker(scorer),
+    "none": lambda settings, scorer, llm_client: FusionReranker(scorer),
+    "cross-encoder": _cross_encoder,
+    "llm": _llm,
+}
+"""``RAG_RERANKER`` name -> factory. A new second stage registers here (and in ``Settings.reranker``)."""
+
+
+def make_reranker(settings: Settings, llm_client: Any = None) -> Reranker:
+    """The second stage the settings ask for (the feature weights are loaded once, here)."""
+    factory = RERANKERS.get(settings.reranker)
+    if factory is None:
+        raise ConfigError(f"unknown reranker {settings.reranker!r} (RAG_RERANKER); valid names: {', '.join(RERANKERS)}")
+    return factory(settings, FeatureScorer.load(), llm_client)

@@ -1,0 +1,108 @@
+"""Scoring candidates with the fitted feature model and turning them into ``Hit`` objects.
+
+Shared by every reranker (``rag.retrieve.rerank``): ``FeatureScorer`` computes the features and the
+model's logits, ``to_hit`` picks each paper's best sentence, and ``Ranked`` is the result type that
+carries a per-request ``error`` next to the hits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from rag.retrieve.features import FEATURES, WEIGHTS_PATH, LinearModel, featurize, hit_features, load_weights
+from rag.retrieve.hybrid import Candidate
+from rag.retrieve.query import Query, parse_query
+from rag.types import Hit, Paper, Span
+
+
+class Ranked(list[Hit]):
+    """Reranked hits, best first (a plain list to every caller), with what went wrong in this request:
+    ``error`` is set when a reranker fell back to the feature order (e.g. the LLM was unreachable)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, hits: Iterable[Hit] = (), error: str | None = None) -> None:
+        super().__init__(hits)
+        self.error = error
+
+
+@lru_cache(maxsize=8192)
+def _spans(abstract: str) -> tuple[Span, ...]:
+    from rag.text import split_sentences
+
+    return tuple(split_sentences(abstract))
+
+
+def to_hit(candidate: Candidate, paper: Paper, score: float, features: dict[str, float] | None = None) -> Hit:
+    """A ``Hit`` for a candidate: its best sentence comes from the sentence similarities."""
+    sims = candidate.sentence_scores
+    spans = _spans(paper.abstract)
+    best = int(np.argmax(sims)) if len(sims) else 0
+    sentence = paper.abstract[spans[best].start : spans[best].end] if spans and best < len(spans) else paper.abstract
+    return Hit(
+        paper=paper,
+        score=float(score),
+        sentence=sentence,
+        sentence_index=best,
+        sentence_score=float(sims[best]) if len(sims) else 0.0,
+        ranks=dict(candidate.ranks),
+        features=dict(features if features is not None else candidate.scores),
+        sentence_scores=tuple(sims.tolist()),
+    )
+
+
+class FeatureScorer:
+    """Features and the fitted ranking model's logits for candidates (shared by every reranker)."""
+
+    def __init__(self, model: LinearModel | None = None) -> None:
+        self.model = model or LinearModel.only(FEATURES, "rrf", 10.0)
+        self._cols = [FEATURES.index(f) for f in self.model.features]
+
+    @classmethod
+    def load(cls, path: Path = WEIGHTS_PATH) -> FeatureScorer:
+        data = load_weights(path).get("ranker")
+        return cls(LinearModel.from_dict(data) if data else None)
+
+    def score(
+        self, query: str | Query, candidates: Sequence[Candidate], papers: Mapping[str, Paper]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(feature matrix, logits) of the candidates."""
+        q = parse_query(query) if isinstance(query, str) else query
+        x = featurize(q, candidates, papers)
+        logits = self.model.logits(x[:, self._cols]) if len(candidates) else np.zeros(0)
+        return x, logits
+
+    def hits(
+        self,
+        query: str | Query,
+        candidates: Sequence[Candidate],
+        papers: Mapping[str, Paper],
+        order: str,
+        k: int | None = None,
+    ) -> Ranked:
+        """The best ``k`` (default all) hits carrying their features, ordered by the model
+        (``order="model"``) or by RRF (``"rrf"``)."""
+        q = parse_query(query) if isinstance(query, str) else query
+        x, logits = self.score(q, candidates, papers)
+        if order == "model":
+            idx = sorted(range(len(candidates)), key=lambda i: (-logits[i], candidates[i].paper_id))
+        else:
+            idx = list(range(len(candidates)))
+        out = Ranked()
+        for i in idx[: max(k, 2) if k is not None else None]:
+            c = candidates[i]
+            logit = float(logits[i])
+            features = hit_features(x[i], logit, c, q)
+            score = 1.0 / (1.0 + math.exp(-max(min(logit, 50.0), -50.0))) if order == "model" else c.rrf
+            out.append(to_hit(c, papers[c.paper_id], score, features))
+        return out
+
+
+def replace_hit(hit: Hit, score: float, features: dict[str, float]) -> Hit:
+    return dataclasses.replace(hit, score=score, features=features)
