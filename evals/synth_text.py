@@ -1,0 +1,345 @@
+"""Corpus text analysis for ``evals/synth.py``: stemmed n-gram document frequencies (within clauses),
+keyphrases, coined names, acronym/synonym substitution, number facts, sentence-to-question rewriting."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import cache, cached_property
+
+import Stemmer
+
+from rag.retrieve.query import is_acronym, mine_acronyms
+from rag.text import STOPWORDS, sentences
+from rag.types import Paper
+
+Term = tuple[str, ...]
+WORD = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
+PAREN_NAME = re.compile(r"\s*\(([A-Za-z][\w-]{1,14})\)")
+CLAUSE = re.compile(r"https?://\S+|[.,;:!?()\[\]{}\"“”]|\s[-–—]\s")
+GENERIC = frozenset(
+    """results result experiments experiment performance model models task tasks data also however significantly
+    state-of-the-art existing different various key novel framework frameworks demonstrate effective effectiveness
+    extensive propose present introduce first well large small high low better best many several one two three
+    can may our this study studies work recent recently further benchmark benchmarks code available github across
+    even still often way ways provide provides improve improves improved learning training trained able without
+    within given including problem problems settings setting success important challenging crucial significant
+    promising superior strong remarkable impressive potential wide broad approaches paper art analysis""".split()  # noqa: SIM905
+)
+VERBISH = frozenset(
+    """achieve achieves achieved achieving obtain obtains reach reaches brings bring improving outperforms
+    outperforming reduces reducing consumes consisting consisted contains estimate recalling delivering validated
+    selected demonstrates shows show boost boosts gains yields yield enables allows leads surpasses compared
+    compare identifies shrinks makes make remains remain requires require becomes become suggests suggest
+    using uses use explores explore called named termed known""".split()  # noqa: SIM905
+)
+STOP = STOPWORDS | {"et", "al", "e.g", "i.e", "etc", "via", "also", "thus", "while", "whereas", "among", "e", "g"}
+HAND_SYNONYMS = (
+    ("propose", "introduce"), ("proposes", "introduces"), ("show", "demonstrate"), ("shows", "demonstrates"),
+    ("improve", "enhance"), ("improves", "enhances"), ("improving", "enhancing"), ("reduce", "decrease"),
+    ("reduces", "decreases"), ("reducing", "decreasing"), ("method", "technique"), ("dataset", "benchmark"),
+    ("datasets", "benchmarks"), ("outperforms", "surpasses"), ("evaluate", "assess"), ("efficient", "cheap"),
+    ("robust", "resilient"), ("tasks", "problems"), ("novel", "new"), ("framework", "pipeline"),
+    ("pre-trained", "pretrained"), ("fine-tuning", "finetuning"), ("significantly", "substantially"),
+    ("leverage", "exploit"), ("leverages", "exploits"), ("capabilities", "abilities"), ("images", "pictures"),
+    ("limitations", "shortcomings"), ("neural network", "deep network"), ("state-of-the-art", "leading"),
+)
+DROPPABLE = frozenset(
+    """significantly substantially novel simple effective efficient new various extensive also further highly
+    strong specifically particular especially both very""".split()  # noqa: SIM905
+)
+DISCOURSE = re.compile(
+    r"^(?:(?:specifically|moreover|furthermore|additionally|finally|then|here|however|in particular|to this end|"
+    r"in addition|as a result|consequently|thus|therefore|overall|importantly|notably|in this paper|"
+    r"in this work|in this study|thus motivated|concretely|first|second|third|lastly|surprisingly|crucially|instead|"
+    r"thus motivated|empirically|experimentally|theoretically),?\s+)+", re.IGNORECASE)
+SUBJECT = re.compile(r"^(?:We|This (?:paper|work|study)|Our (?:work|paper))\s+([a-z]+)\s+(.{12,})$")
+NUMBER = re.compile(r"(?<![\w.\-])\d+(?:\.\d+)?(?:%|x\b|×)?(?![\w\-])")
+UNITS = re.compile(r"^(?:times|points?|tokens|parameters|samples|languages|tasks|datasets|benchmarks|fold|"
+                   r"[BMK]\b|billion|million|thousand|hours|layers|images|queries)")
+METRICS = (
+    (re.compile(r"accura", re.I), "accuracy"), (re.compile(r"speed|faster|throughput", re.I), "speedup"),
+    (re.compile(r"reduc|less|fewer|lower|decreas|sav|compress", re.I), "reduction"),
+    (re.compile(r"improv|gain|increas|boost|better|higher|outperform", re.I), "improvement"),
+    (re.compile(r"error", re.I), "error"), (re.compile(r"F1|BLEU|ROUGE|AUC|mAP|score|correlation", re.I), "score"),
+)
+MAX_QUESTION_WORDS = 28
+_STEMMER = Stemmer.Stemmer("english")
+
+
+@cache
+def stem(word: str) -> str:
+    """The Snowball stem of a lower-cased word (the BM25 tokeniser's stemmer); stopwords kept as they are."""
+    lower = word.lower()
+    return lower if lower in STOP else str(_STEMMER.stemWord(lower))
+
+
+def clauses(text: str) -> list[list[str]]:
+    """The words of each punctuation-free stretch of ``text`` (terms never span a comma or a link)."""
+    return [ws for part in CLAUSE.split(text) if (ws := WORD.findall(part))]
+
+
+def is_content(word: str) -> bool:
+    low = word.lower()
+    return low not in STOP and low not in VERBISH and not low.endswith("ly") and not low.isdigit() and len(low) > 1
+
+
+@cache
+def display(word: str) -> str:
+    """A word as shown in generated text: names as written, other words lower case."""
+    return word if is_acronym(word) else word.lower()
+
+
+def is_name(word: str) -> bool:
+    """A coined name ("LoRA", "P2Seg", "SeerAttention-R"), not a capitalised compound ("Image-Language")."""
+    return is_acronym(word) and not re.fullmatch(r"[A-Z][a-z]+(?:-[A-Za-z][a-z]+)+", word)
+
+
+def strip_discourse(sentence: str) -> str:
+    """The sentence without leading connectives ("Specifically, we ..." -> "We ...") and final period,
+    cut at a clause boundary to at most ``MAX_QUESTION_WORDS`` words."""
+    body = DISCOURSE.sub("", sentence.strip()).rstrip(" .")
+    words = body.split()
+    if len(words) > MAX_QUESTION_WORDS:
+        cut = " ".join(words[:MAX_QUESTION_WORDS])
+        comma = cut.rfind(", ")
+        body = cut[:comma] if comma > len(cut) // 3 else cut
+    return body[:1].upper() + body[1:] if body[:3].lower() in ("we ", "our") else body
+
+
+def third_person(verb: str) -> str:
+    if verb.endswith("ed") or verb in ("can", "will", "may", "must", "could", "would", "should"):
+        return verb
+    if verb in ("have", "are"):
+        return {"have": "has", "are": "is"}[verb]
+    if re.search(r"(s|sh|ch|x|z|o)$", verb):
+        return verb + "es"
+    return verb[:-1] + "ies" if re.search(r"[^aeiou]y$", verb) else verb + "s"
+
+
+def lower_first(text: str) -> str:
+    first = text.split(" ", 1)[0]
+    return text if is_acronym(first) or any(c.isupper() for c in first[1:]) else text[:1].lower() + text[1:]
+
+
+def to_question(body: str, rng: random.Random) -> str:
+    """A declarative sentence as a question: "We propose X" -> "Which paper proposes X?", else
+    "Which paper reports that <sentence>?" (and variants)."""
+    match = SUBJECT.match(body)
+    if match:
+        verb, rest = match.groups()
+        template = rng.choice(("Which paper {v} {r}?", "Is there work that {v} {r}?", "What work {v} {r}?"))
+        return template.format(v=third_person(verb), r=rest)
+    template = rng.choice(("Which paper reports that {s}?", "Where is it shown that {s}?",
+                           "Which study finds that {s}?"))
+    return template.format(s=lower_first(body))
+
+
+@dataclass(frozen=True)
+class NumberFact:
+    """A number in a sentence with what its question needs."""
+
+    sentence: str
+    phrase: str
+    """The words around the number, verbatim from the sentence (the key fact)."""
+    metric: str
+    context: str
+    subject: str
+    dataset: str
+
+    def question(self, rng: random.Random, pronoun: bool = False) -> str:
+        subject = "it" if pronoun else self.subject
+        what = f"{self.metric} in {self.context}" if self.context else self.metric
+        where = f" on {self.dataset}" if self.dataset else ""
+        template = rng.choice(("What {w} does {s} report{d}?", "How large is the {w} reported by {s}{d}?",
+                               "What {w} does {s} reach{d}?"))
+        return template.format(w=what, s=subject, d=where)
+
+
+class Text:
+    """The corpus, analysed once: every lookup the question kinds need."""
+
+    def __init__(self, papers: list[Paper]) -> None:
+        self.papers = sorted(papers, key=lambda p: p.id)
+        self.clauses = {p.id: clauses(p.title) + clauses(p.abstract) for p in self.papers}
+        self.grams: dict[str, Counter[Term]] = {}
+        self.postings: dict[Term, list[str]] = {}
+        self.surfaces: dict[Term, Counter[str]] = {}
+        for pid, parts in self.clauses.items():
+            grams: Counter[Term] = Counter()
+            for ws in parts:
+                stems, shown = [stem(w) for w in ws], [display(w) for w in ws]
+                for n in (1, 2, 3):
+                    for i in range(len(ws) - n + 1):
+                        term = tuple(stems[i : i + n])
+                        grams[term] += 1
+                        self.surfaces.setdefault(term, Counter())[" ".join(shown[i : i + n])] += 1
+            self.grams[pid] = grams
+            for term in grams:
+                self.postings.setdefault(term, []).append(pid)
+        self.by_id = {p.id: p for p in self.papers}
+        self.df: Counter[Term] = Counter({term: len(pids) for term, pids in self.postings.items()})
+        self.title_grams = {g for p in self.papers for ws in clauses(p.title) for g in _grams(ws)}
+        self.tokens: dict[str, set[str]] = {}
+        for pid, parts in self.clauses.items():
+            for word in {w for ws in parts for w in ws}:
+                self.tokens.setdefault(word, set()).add(pid)
+        vocab = {w.lower() for w in self.tokens}
+        self.synonyms = {a: b for a, b in HAND_SYNONYMS if set(a.split() + b.split()) <= vocab}
+        self.synonyms |= {b: a for a, b in self.synonyms.items() if b not in self.synonyms}
+
+    @cached_property
+    def acronyms(self) -> dict[str, str]:
+        """Surface acronym -> an expansion mined from "long form (ACR)", and the expansion -> acronym."""
+        pairs = mine_acronyms(p.abstract for p in self.papers)
+        out: dict[str, str] = {}
+        seen: set[str] = set()
+        for surface in sorted(self.tokens, key=lambda w: (-len(self.tokens[w]), w)):
+            expansions = sorted(pairs.get(surface.lower(), ()), key=lambda e: (-len(re.split(r"[\s-]", e)), e))
+            if is_name(surface) and expansions and surface.lower() not in seen:
+                seen.add(surface.lower())
+                out[surface] = expansions[0]
+                out.setdefault(expansions[0], surface)
+        return out
+
+    @cached_property
+    def substitutions(self) -> list[tuple[str, str, re.Pattern[str]]]:
+        pairs = sorted({**self.acronyms, **self.synonyms}.items())
+        return [(a, b, re.compile(rf"(?<![\w-]){re.escape(a)}(?![\w-])", 0 if is_acronym(a) else re.I))
+                for a, b in pairs]
+
+    @cache  # noqa: B019 - one Text per run, papers are few
+    def sentences(self, paper: Paper) -> list[str]:
+        found = [s for s in sentences(paper.abstract) if 6 <= len(s.split()) <= 60]
+        return found or [paper.abstract[:300]]
+
+    def is_specific(self, paper: Paper, sentence: str) -> bool:
+        """A sentence that points at its paper: two or more words at most five abstracts use, no links."""
+        if re.search(r"https?:|github|code (?:is|are|will be) (?:publicly )?available", sentence, re.I):
+            return False
+        rare = {stem(w) for w in WORD.findall(sentence) if w.lower() not in STOP and self.df[(stem(w),)] <= 5}
+        return len(rare) >= 2 and len(sentence.split()) >= 8
+
+    def perturb(self, text: str, rng: random.Random, reorder: bool = True) -> str:
+        """At least one of: substitute acronyms/expansions and synonyms, drop words, swap two clauses."""
+        ops = [op for op, p in (("sub", 0.6), ("drop", 0.5), ("swap", 0.3 if reorder else 0.0)) if rng.random() < p]
+        ops = ops or ["sub"]
+        if "sub" in ops:
+            text = self.substitute(text, rng)
+        if "drop" in ops:
+            text = re.sub(r"\s*\((?:e\.g\.|i\.e\.)[^)]*\)|\s*\([^)]{0,40}\)", "", text)
+            text = " ".join(w for w in text.split(" ") if not (
+                w.lower().strip(",") in DROPPABLE or (rng.random() < 0.1 and w.lower() in STOP)))
+        if "swap" in ops:
+            parts = re.split(r", (?:and |while |which |by )?| by | while ", text, maxsplit=1)
+            if len(parts) == 2 and min(len(p.split()) for p in parts) >= 3:
+                text = f"{parts[1]}, {lower_first(parts[0])}"
+        return " ".join(text.split())
+
+    def substitute(self, text: str, rng: random.Random) -> str:
+        """Acronym <-> expansion and synonym swaps (each 60%), "long form (ACR)" definitions first reduced
+        to the long form."""
+        text = PAREN_NAME.sub(lambda m: "" if is_acronym(m.group(1)) else m.group(0), text)
+        lower = text.lower()
+        for source, target, pattern in self.substitutions:
+            if source.lower() in lower and pattern.search(text) and rng.random() < 0.6:
+                text = pattern.sub(target, text, count=1)
+        return text
+
+    def key_fact(self, body: str) -> str:
+        """A short verbatim phrase of the sentence: its first clause, at most eight words."""
+        return " ".join(re.split(r"[,;:]", body)[0].split()[:8])
+
+    @cache  # noqa: B019
+    def unique_phrases(self, paper: Paper) -> list[str]:
+        """Keyphrases (2-3 content words within a clause) no other paper contains, rarest first."""
+        scored: dict[str, float] = {}
+        for ws in self.clauses[paper.id]:
+            for n in (2, 3):
+                for i in range(len(ws) - n + 1):
+                    run = ws[i : i + n]
+                    term = tuple(stem(w) for w in run)
+                    if self.df[term] == 1 and all(map(is_content, run)) and not all(w.lower() in GENERIC for w in run):
+                        text = " ".join(map(display, run))
+                        scored[text] = sum(1.0 / self.df[(s,)] for s in term)
+        ranked = sorted(scored, key=lambda t: (-scored[t], t))
+        picked: list[str] = []
+        for text in ranked:  # no two picks sharing a word
+            if not set(text.split()) & {w for p in picked for w in p.split()}:
+                picked.append(text)
+        return picked[:8]
+
+    def shared_terms(self, low: int, high: int) -> list[Term]:
+        """Terms in ``low``..``high`` papers: 2-3 content words (or one coined name) that read as a topic
+        (in some title, or repeated within one abstract)."""
+        terms: list[Term] = []
+        for term, df in self.df.items():
+            if not low <= df <= high:
+                continue
+            if len(term) == 1:
+                if any(is_name(w) and len(w) >= 3 for w in self.surfaces[term]):
+                    terms.append(term)
+                continue
+            words = self.surface(term).split()
+            topical = term in self.title_grams or any(self.grams[p.id][term] > 1 for p in self.containing(term))
+            if topical and all(map(is_content, words)) and not any(w in GENERIC for w in words):
+                terms.append(term)
+        return sorted(terms)
+
+    def containing(self, term: Term) -> list[Paper]:
+        return [self.by_id[pid] for pid in self.postings.get(term, ())]
+
+    def surface(self, term: Term) -> str:
+        """The most common way the corpus writes a term (lower case unless it is a name)."""
+        return sorted(self.surfaces[term].items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+
+    @cache  # noqa: B019
+    def name(self, paper: Paper) -> str | None:
+        """The paper's coined name ("NNN", "SeerAttention-R"), if no other paper's text uses it."""
+        head = paper.title.split(":")[0].strip()
+        candidates = [head] if ":" in paper.title and len(head.split()) == 1 else []
+        candidates += [w for w in WORD.findall(paper.title) if is_name(w)]
+        for name in candidates:
+            if (is_name(name) or any(c.isdigit() for c in name)) and len(self.tokens.get(name, ())) == 1:
+                return name
+        return None
+
+    def topic(self, paper: Paper) -> str:
+        """The title's subject, to follow "a paper on": the longer side of a colon, lower-cased, <= 10 words."""
+        parts = [p.strip() for p in paper.title.split(":", 1)]
+        title = max(parts, key=lambda p: sum(map(is_content, WORD.findall(p))))
+        title = re.sub(r"^(?:A|An|The|On|Towards?)\s+", "", re.split(r"[?!]", title)[0].strip())
+        return " ".join(map(display, title.split()[:10]))
+
+    def number_facts(self, paper: Paper, sentence: str) -> list[NumberFact]:
+        """Numbers worth asking for (%, x, decimals, counted units), each with its question parts."""
+        out = []
+        name = self.name(paper)
+        subject = name or f"the paper on {self.topic(paper)}"
+        for match in NUMBER.finditer(sentence):
+            number, after = match.group(0), sentence[match.end() :].lstrip()
+            if re.fullmatch(r"(?:19|20)\d\d", number) or not (re.search(r"[%x×.]", number) or UNITS.match(after)):
+                continue
+            start = max(sentence.rfind(c, 0, match.start()) for c in ",;(:") + 1
+            end = min([i for c in ",;)" if (i := sentence.find(c, match.end())) >= 0] + [len(sentence)])
+            before = sentence[start : match.start()].split()[-3:]
+            after_words = sentence[match.end() : end].split()[:3]
+            phrase = " ".join([*before, number, *after_words]).rstrip(".")
+            if phrase not in sentence or len(phrase.split()) < 3:
+                continue
+            around = before + after_words
+            metric = next((m for pat, m in METRICS if pat.search(" ".join(around))), "number")
+            dataset_match = re.search(r"\b(?:on|across) (?:the )?([A-Z][\w\-]*[A-Z0-9][\w\-]*)", sentence[start:end])
+            dataset = dataset_match.group(1) if dataset_match else ""
+            context = [w for w in WORD.findall(" ".join(around)) if is_content(w) and w.lower() not in GENERIC
+                       and not w[0].isdigit() and w not in (name, dataset) and not w.endswith("ed")
+                       and not any(p.search(w) for p, _ in METRICS)]
+            out.append(NumberFact(sentence, phrase, metric, " ".join(context[:2]), subject, dataset))
+        return out
+
+
+def _grams(words: list[str]) -> set[Term]:
+    stems = [stem(w) for w in words]
+    return {tuple(stems[i : i + n]) for n in (1, 2, 3) for i in range(len(stems) - n + 1)}
