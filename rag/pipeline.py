@@ -1,6 +1,8 @@
 """The whole question-answering pipeline, wired from settings at the edge and passed down.
 
-``Pipeline.open`` loads every model and index once; ``search``, ``ask`` and ``stream`` reuse them.
+``Pipeline.open`` loads every model and index once; ``search``, ``ask`` and ``stream`` reuse them. A
+pipeline is shared by every request (the web app serves many chats at once): what one request needs lives
+in its ``Request`` and in locals, never on the pipeline or its components.
 """
 
 from __future__ import annotations
@@ -8,9 +10,9 @@ from __future__ import annotations
 import dataclasses
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 
@@ -21,47 +23,49 @@ from rag.index.corpus import load_papers
 from rag.index.embeddings import Embedder, make_embedder
 from rag.index.ingest import IngestReport, ingest, refresh_keyword_index
 from rag.index.store import Store, make_client
+from rag.request import (
+    FILTERS,
+    MAX_QUERY_CHARS,
+    MAX_SEARCH_K,
+    MAX_SOURCES,
+    FilterKey,
+    PaperFilter,
+    clean_filters,
+    clean_history,
+    clean_k,
+    clean_query,
+    filter_key,
+)
 from rag.retrieve.features import AbstentionModel
 from rag.retrieve.hybrid import HybridRetriever
-from rag.retrieve.query import normalize_query
 from rag.retrieve.rerank import Reranker, make_reranker
 from rag.settings import Settings
-from rag.types import Answer, Hit, Paper, Retrieved
+from rag.text import normalize_query
+from rag.types import Answer, AnswererName, AnswerStream, Filters, Hit, Paper, Retrieved
 
-MAX_QUERY_CHARS = 5000
+__all__ = [
+    "FILTERS", "MAX_QUERY_CHARS", "MAX_SEARCH_K", "MAX_SOURCES", "RANKING_DEPTH", "Pipeline", "Request",
+    "build_index", "clean_history", "clean_query", "make_reranker",
+]  # fmt: skip
+
 RANKING_DEPTH = 10
 """How many ranked hits an ``Answer`` carries (hit@10, recall@10 in evals; uncited papers in the UI)."""
 
 
-def clean_history(history: object) -> list[dict[str, str]]:
-    """Validated chat history: a list of ``{"role": "user"|"assistant", "content": str}``."""
-    if history is None:
-        return []
-    if not isinstance(history, list | tuple):
-        raise QueryError("history must be a list of {'role': 'user'|'assistant', 'content': str} dicts")
-    turns = []
-    for i, turn in enumerate(history):
-        if not isinstance(turn, dict) or turn.get("role") not in ("user", "assistant"):
-            raise QueryError(f"history[{i}] must be a dict with role 'user' or 'assistant' and a content string")
-        content = turn.get("content")
-        if not isinstance(content, str):
-            raise QueryError(f"history[{i}]['content'] must be a string")
-        turns.append({"role": str(turn["role"]), "content": content})
-    return turns
+@dataclasses.dataclass(frozen=True, slots=True)
+class Request:
+    """One checked question: everything ``stream`` needs beyond the shared, read-only pipeline."""
 
-
-def clean_query(query: object) -> str:
-    """A usable query string, or a ``QueryError`` saying what is wrong."""
-    if not isinstance(query, str):
-        raise QueryError(f"the question must be text, not {type(query).__name__}")
-    text = " ".join(query.split())
-    if not text:
-        raise QueryError("the question is empty; type a question about the papers")
-    return text[:MAX_QUERY_CHARS]
+    question: str
+    history: tuple[dict[str, str], ...]
+    k: int
+    answerer: Answerer
+    filters: Filters
+    """Checked, in canonical form."""
 
 
 class Pipeline:
-    """Retrieval, reranking and answering over one index."""
+    """Retrieval, reranking and answering over one index. Safe to share between threads."""
 
     def __init__(
         self,
@@ -82,7 +86,7 @@ class Pipeline:
         self.llm_answerer = llm_answerer
         self.answerer: Answerer = llm_answerer if (llm_answerer is not None and settings.use_llm) else fallback
         self.abstainer = AbstentionModel.load()
-        self._filter_cache: dict[tuple[tuple[str, tuple[str, ...]], ...], frozenset[str]] = {}
+        self.paper_filter = PaperFilter(retriever.papers)
 
     @classmethod
     def open(
@@ -112,17 +116,20 @@ class Pipeline:
     def papers(self) -> dict[str, Paper]:
         return self.retriever.papers
 
-    def retrieve(self, query: str, k: int | None = None, **filters: Any) -> Retrieved:
+    def retrieve(self, query: str, k: int | None = None, **filters: Unpack[Filters]) -> Retrieved:
         """Reranked hits for a query and the abstention signal, with per-stage timings.
 
         Filters (see ``FILTERS``) restrict every stage to the matching papers; unknown names raise
         ``QueryError``. The query is encoded once; only the BM25 query is expanded with acronyms.
         """
-        query = normalize_query(clean_query(query))
+        k = clean_k(k, MAX_SEARCH_K, self.settings.top_k)
+        return self._retrieve(clean_query(query), k, filter_key(filters))
+
+    def _retrieve(self, query: str, k: int, filters: FilterKey) -> Retrieved:
+        query = normalize_query(query)
         if not query:
             raise QueryError("the question is empty; type a question about the papers")
-        k = k or self.settings.top_k
-        allowed = self.allowed_ids(filters)
+        allowed = self.paper_filter.allowed(filters)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         parsed = self.retriever.parse(query)
@@ -138,91 +145,95 @@ class Pipeline:
         if threshold is None:
             threshold = self.abstainer.threshold
         timings["rerank"] = time.perf_counter() - t2
-        hits = hits[:k]
-        return Retrieved(query, tuple(hits), confidence, abstain=not hits or confidence < threshold, timings=timings)
+        top = tuple(hits[:k])
+        return Retrieved(query, top, confidence, abstain=not top or confidence < threshold, timings=timings)
 
-    def search(self, query: str, k: int = 10, **filters: Any) -> list[Hit]:
-        """The ``k`` best papers for a query, best first. Filters: ``listing_date``, ``source``."""
+    def search(self, query: str, k: int = 10, **filters: Unpack[Filters]) -> list[Hit]:
+        """The ``k`` (1..``MAX_SEARCH_K``) best papers for a query, best first. Filters: ``listing_date``,
+        ``source`` (see ``FILTERS``)."""
         return list(self.retrieve(query, k, **filters).hits)
 
-    def allowed_ids(self, filters: dict[str, Any]) -> frozenset[str] | None:
+    def allowed_ids(self, filters: Mapping[str, Any]) -> frozenset[str] | None:
         """Ids of the papers passing every filter (None: no filter given)."""
-        unknown = sorted(set(filters) - set(FILTERS))
-        if unknown:
-            raise QueryError(f"unknown filter {', '.join(map(repr, unknown))}; valid filters: {', '.join(FILTERS)}")
-        active = {name: value for name, value in filters.items() if value is not None}
-        if not active:
-            return None
-        key = tuple(sorted((name, _filter_values(name, v)) for name, v in active.items()))
-        cached = self._filter_cache.get(key)
-        if cached is None:
-            checks = [(FILTERS[name], values) for name, values in key]
-            cached = frozenset(
-                pid for pid, paper in self.papers.items() if all(check(paper, values) for check, values in checks)
-            )
-            if len(self._filter_cache) > 256:
-                self._filter_cache.clear()
-            self._filter_cache[key] = cached
-        return cached
+        return self.paper_filter.allowed(filter_key(filters))
+
+    def request(
+        self,
+        question: str,
+        history: Sequence[Mapping[str, str]] | None = None,
+        *,
+        k: int | None = None,
+        answerer: AnswererName | None = None,
+        **filters: Unpack[Filters],
+    ) -> Request:
+        """Check every input of a question (``QueryError``/``ConfigError`` say what is wrong) before any work."""
+        return Request(
+            clean_query(question),
+            tuple(clean_history(history)),
+            clean_k(k, MAX_SOURCES, self.settings.top_k),
+            self._answerer(answerer),
+            clean_filters(filters),
+        )
 
     def stream(
-        self, question: str, history: Sequence[dict[str, str]] | None = None, **options: Any
-    ) -> Iterator[str | Answer]:
-        """Text deltas of the answer, then the final ``Answer`` (always last, always yielded; its text is the
-        authoritative one, with markers renumbered).
+        self,
+        question: str,
+        history: Sequence[Mapping[str, str]] | None = None,
+        *,
+        k: int | None = None,
+        answerer: AnswererName | None = None,
+        **filters: Unpack[Filters],
+    ) -> AnswerStream:
+        """The answer as an ``AnswerStream``: iterate for text chunks, then read ``.answer``.
 
-        The answerer sees the top ``k`` hits; ``Answer.hits`` holds the top ``RANKING_DEPTH`` (at least ``k``),
-        so callers and evals see the ranking beyond the sources the answer used.
-
-        Options: ``k`` (sources), ``answerer`` ("extractive" or "llm"), and retrieval filters.
-        When the LLM fails, the error is reported in ``Answer.error`` and the extractive answer is given.
+        The inputs are checked now (bad ones raise here, before anything is streamed); retrieval and answering
+        run as the stream is consumed. ``k`` (1..``MAX_SOURCES``, default ``RAG_TOP_K``) sources go to the
+        answerer; ``Answer.hits`` holds the top ``RANKING_DEPTH`` (at least ``k``), so callers and evals see
+        the ranking beyond the sources the answer used. ``answerer``: "extractive", "llm" or None (the
+        configured one). Filters: ``listing_date``, ``source`` (see ``FILTERS``). When the LLM fails, the
+        error is reported in ``Answer.error`` and the extractive answer is given.
         """
-        question = clean_query(question)
-        turns = clean_history(history)
-        k = int(options.pop("k", None) or self.settings.top_k)
-        answerer = self._answerer(options.pop("answerer", None))
+        return AnswerStream(self._run(self.request(question, history, k=k, answerer=answerer, **filters)))
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Mapping[str, str]] | None = None,
+        *,
+        k: int | None = None,
+        answerer: AnswererName | None = None,
+        **filters: Unpack[Filters],
+    ) -> Answer:
+        """Answer a question with checked citations (``stream(...).answer``; same parameters)."""
+        return self.stream(question, history, k=k, answerer=answerer, **filters).answer
+
+    def _run(self, request: Request) -> Iterator[str | Answer]:
+        """Text deltas, then the final ``Answer`` (the answerer protocol), for one checked request."""
+        answerer, turns = request.answerer, list(request.history)
         started = time.perf_counter()
         try:
-            standalone = answerer.condense(question, turns)
+            standalone = answerer.condense(request.question, turns)
         except LLMError:
             answerer = self.fallback
-            standalone = answerer.condense(question, turns)
+            standalone = answerer.condense(request.question, turns)
         condensed = time.perf_counter()
-        ranked = self.retrieve(standalone, max(k, RANKING_DEPTH), **options)
-        retrieved = dataclasses.replace(ranked, hits=ranked.hits[:k])
+        ranked = self.retrieve(standalone, max(request.k, RANKING_DEPTH), **request.filters)
+        retrieved = dataclasses.replace(ranked, hits=ranked.hits[: request.k])
         error: str | None = None
         final: Answer | None = None
         try:
-            for item in answerer.stream(question, retrieved, turns):
-                if isinstance(item, Answer):
-                    final = item
-                else:
-                    yield item
+            final = yield from _texts(answerer.stream(request.question, retrieved, turns))
         except LLMError as exc:
             error = str(exc)
             yield f"\n\n(The LLM failed: {error} Extractive answer instead:)\n\n"
-            for item in self.fallback.stream(question, retrieved, turns):
-                if isinstance(item, Answer):
-                    final = item
-                else:
-                    yield item
-        assert final is not None, "an answerer must end its stream with an Answer"
+            final = yield from _texts(self.fallback.stream(request.question, retrieved, turns))
         timings = {"condense": condensed - started, **retrieved.timings, **final.timings}
         timings["total"] = time.perf_counter() - started
         yield dataclasses.replace(
             final, hits=ranked.hits, standalone_question=standalone, timings=timings, error=error or final.error
         )
 
-    def ask(self, question: str, history: Sequence[dict[str, str]] | None = None, **options: Any) -> Answer:
-        """Answer a question with checked citations (the last item of ``stream``)."""
-        final: Answer | None = None
-        for item in self.stream(question, history, **options):
-            if isinstance(item, Answer):
-                final = item
-        assert final is not None
-        return final
-
-    def _answerer(self, name: str | None) -> Any:
+    def _answerer(self, name: str | None) -> Answerer:
         if name is None:
             return self.answerer
         if name == "extractive":
@@ -234,31 +245,13 @@ class Pipeline:
         raise ConfigError(f"unknown answerer {name!r}; use 'extractive' or 'llm'")
 
 
-def _by_listing_date(paper: Paper, values: tuple[str, ...]) -> bool:
-    date = (paper.listing_date or "").casefold()
-    return any(date == v.casefold() for v in values)
-
-
-def _by_source(paper: Paper, values: tuple[str, ...]) -> bool:
-    return any(source.startswith(v) for source in paper.sources for v in values)
-
-
-FILTERS: dict[str, Callable[[Paper, tuple[str, ...]], bool]] = {
-    "listing_date": _by_listing_date,
-    "source": _by_source,
-}
-"""Retrieval filters: ``listing_date="Mar 21"`` (exact, case-insensitive), ``source="003_x.txt"`` (a
-paper any of whose sources starts with it). A value may also be a list of alternatives."""
-
-
-def _filter_values(name: str, value: Any) -> tuple[str, ...]:
-    values = [value] if isinstance(value, str) else value
-    if not isinstance(values, list | tuple | set | frozenset) or not all(isinstance(v, str) for v in values):
-        raise QueryError(f"filter {name!r} takes a string or a list of strings, not {type(value).__name__}")
-    cleaned = tuple(sorted({" ".join(v.split()) for v in values}))
-    if not cleaned or not all(cleaned):
-        raise QueryError(f"filter {name!r} needs a non-empty value")
-    return cleaned
+def _texts(items: Iterator[str | Answer]) -> Generator[str, None, Answer]:
+    """Yield an answerer's text deltas and return its final ``Answer``."""
+    for item in items:
+        if isinstance(item, Answer):
+            return item
+        yield item
+    raise AssertionError("an answerer must end its stream with an Answer")
 
 
 def build_index(

@@ -19,7 +19,7 @@ from rag.app.render import (
     render_sources,
 )
 from rag.text import split_sentences
-from rag.types import Answer, Citation, Hit, Paper, SentenceCheck
+from rag.types import Answer, AnswerStream, Citation, Hit, Paper, SentenceCheck
 
 EVIL_TITLE = "<img src=x onerror=alert(1)>"
 
@@ -220,10 +220,12 @@ def test_chat_handler_streams_cites_and_keeps_history(small_pipeline) -> None:  
 
     def spy(question, history=None, **options):  # type: ignore[no-untyped-def]
         seen.append(history)
+        seen.append(options)
         return original(question, history, **options)
 
     small_pipeline.stream = spy
-    *_, last = respond("And what about tokenization speed?", turns, sections, 3, "extractive")
+    *_, last = respond("And what about tokenization speed?", turns, sections, 3.0, "extractive")
+    assert seen[1] == {"k": 3, "answerer": "extractive"} and isinstance(seen[1]["k"], int)
     assert seen[0] == [
         {"role": "user", "content": "What does the rationale invariance loss do?"},
         {"role": "assistant", "content": turns[1]["content"]},
@@ -244,18 +246,22 @@ def test_chat_handler_empty_question_and_errors(small_pipeline) -> None:  # type
     assert "no LLM is configured" in chat[-1]["content"] and "Traceback" not in chat[-1]["content"]
 
     def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
-        raise LLMError("cannot reach http://llm: connection refused")
-        yield  # pragma: no cover
+        def chunks():  # type: ignore[no-untyped-def]
+            yield "The loss "
+            raise LLMError("cannot reach http://llm: connection refused")
 
-    small_pipeline.stream = broken
-    *_, (_, chat, _, turns, sections) = respond("rationale invariance?", turns, sections, 3, "extractive")
-    assert "cannot reach http://llm" in chat[-1]["content"]
+        return AnswerStream(chunks())
+
+    small_pipeline.stream = broken  # fails mid-stream, after some text
+    outputs = list(respond("rationale invariance?", turns, sections, 3, "extractive"))
+    assert any("The loss" in out[1][-1]["content"] for out in outputs[:-1])
+    _, chat, _, turns, sections = outputs[-1]
+    assert "cannot reach http://llm" in chat[-1]["content"] and "The loss" not in chat[-1]["content"]
 
     def crash(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise ZeroDivisionError("boom")
-        yield  # pragma: no cover
 
-    small_pipeline.stream = crash
+    small_pipeline.stream = crash  # fails at the call
     *_, (_, chat, _, turns, _) = respond("rationale invariance?", turns, sections, 3, "extractive")
     assert "Something went wrong" in chat[-1]["content"] and "ZeroDivisionError" in chat[-1]["content"]
     assert "boom" not in chat[-1]["content"]

@@ -30,8 +30,8 @@ from rag.app.render import (
     render_sources,
 )
 from rag.errors import RagError
-from rag.pipeline import Pipeline
-from rag.types import Answer
+from rag.pipeline import MAX_SOURCES, Pipeline
+from rag.types import AnswererName
 
 log = logging.getLogger(__name__)
 
@@ -170,16 +170,14 @@ def build_ui(pipeline: Pipeline, *, examples: Sequence[str] | None = None, concu
         turns.append({"role": "assistant", "content": "", "html": SEARCHING})
         yield "", _display(turns), render_panel(sections, pending=question), turns, sections
         text = ""
-        final: Answer | None = None
         try:
-            choice = answerer if answerer in ("extractive", "llm") else None
-            for item in pipeline.stream(question, history, k=int(k), answerer=choice):
-                if isinstance(item, Answer):
-                    final = item
-                elif item:
-                    text += item
-                    turns[-1] = {**turns[-1], "html": render_message(text, turn)}
-                    yield gr.skip(), _display(turns), gr.skip(), gr.skip(), gr.skip()
+            choice: AnswererName | None = "llm" if answerer == "llm" else "extractive" if answerer else None
+            stream = pipeline.stream(question, history, k=int(k), answerer=choice)
+            for chunk in stream:
+                text += chunk
+                turns[-1] = {**turns[-1], "html": render_message(text, turn)}
+                yield gr.skip(), _display(turns), gr.skip(), gr.skip(), gr.skip()
+            final = stream.answer
         except RagError as exc:
             turns[-2] = {**turns[-2], "error": True}  # a failed exchange is not history
             turns[-1] = _notice_turn(str(exc))
@@ -193,11 +191,6 @@ def build_ui(pipeline: Pipeline, *, examples: Sequence[str] | None = None, concu
             )
             turns[-2] = {**turns[-2], "error": True}  # a failed exchange is not history
             turns[-1] = _notice_turn(notice)
-            yield "", _display(turns), render_panel(sections), turns, sections
-            return
-        if final is None:  # the pipeline contract says this cannot happen
-            turns[-2] = {**turns[-2], "error": True}  # a failed exchange is not history
-            turns[-1] = _notice_turn("No answer came back; please try again.")
             yield "", _display(turns), render_panel(sections), turns, sections
             return
         turns[-1] = {
@@ -270,7 +263,7 @@ def build_ui(pipeline: Pipeline, *, examples: Sequence[str] | None = None, concu
                     clear_btn = gr.Button("Clear chat", size="sm", elem_id="clear")
                     status = gr.Markdown("", elem_id="feedback-status")
                 with gr.Accordion("Settings", open=False):
-                    k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Number of sources (k)")
+                    k = gr.Slider(1, MAX_SOURCES, value=settings.top_k, step=1, label="Number of sources (k)")
                     answerer = gr.Radio(
                         ["extractive", "llm"] if llm_ready else ["extractive"],
                         value=default_answerer,

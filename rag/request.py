@@ -1,0 +1,127 @@
+"""What a caller may ask for, checked before any work starts: the question, the history, ``k``, the filters.
+
+Every check raises ``QueryError`` with a message saying what to send instead. ``PaperFilter`` turns the
+filters into the ids of the matching papers; it is shared by every request of a pipeline, so its cache is
+locked (the result of a filter is a pure function of the filter and the fixed set of papers).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, cast
+
+from rag.errors import QueryError
+from rag.types import Filters, Paper
+
+MAX_QUERY_CHARS = 5000
+MAX_SOURCES = 20
+"""Upper bound of ``k`` for ``ask``/``stream`` (the sources given to the answerer; also ``RAG_TOP_K``'s bound)."""
+MAX_SEARCH_K = 100
+"""Upper bound of ``k`` for ``search``."""
+FILTER_CACHE_SIZE = 256
+
+FilterKey = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def clean_query(query: object) -> str:
+    """A usable query string, or a ``QueryError`` saying what is wrong."""
+    if not isinstance(query, str):
+        raise QueryError(f"the question must be text, not {type(query).__name__}")
+    text = " ".join(query.split())
+    if not text:
+        raise QueryError("the question is empty; type a question about the papers")
+    return text[:MAX_QUERY_CHARS]
+
+
+def clean_history(history: object) -> list[dict[str, str]]:
+    """Validated chat history: a list of ``{"role": "user"|"assistant", "content": str}``."""
+    if history is None:
+        return []
+    if not isinstance(history, list | tuple):
+        raise QueryError("history must be a list of {'role': 'user'|'assistant', 'content': str} dicts")
+    turns = []
+    for i, turn in enumerate(history):
+        if not isinstance(turn, Mapping) or turn.get("role") not in ("user", "assistant"):
+            raise QueryError(f"history[{i}] must be a dict with role 'user' or 'assistant' and a content string")
+        content = turn.get("content")
+        if not isinstance(content, str):
+            raise QueryError(f"history[{i}]['content'] must be a string")
+        turns.append({"role": str(turn["role"]), "content": content})
+    return turns
+
+
+def clean_k(k: object, upper: int, default: int) -> int:
+    """``k`` as an int in ``1..upper`` (``default`` when None), or a ``QueryError`` naming the range."""
+    if k is None:
+        return default
+    if isinstance(k, bool) or not isinstance(k, int):
+        raise QueryError(f"k must be a whole number from 1 to {upper}, not {k!r}")
+    if not 1 <= k <= upper:
+        raise QueryError(f"k={k} is out of range; ask for 1 to {upper} papers")
+    return k
+
+
+def _by_listing_date(paper: Paper, values: tuple[str, ...]) -> bool:
+    date = (paper.listing_date or "").casefold()
+    return any(date == v.casefold() for v in values)
+
+
+def _by_source(paper: Paper, values: tuple[str, ...]) -> bool:
+    return any(source.startswith(v) for source in paper.sources for v in values)
+
+
+FILTERS: dict[str, Callable[[Paper, tuple[str, ...]], bool]] = {
+    "listing_date": _by_listing_date,
+    "source": _by_source,
+}
+"""Retrieval filters: ``listing_date="Mar 21"`` (exact, case-insensitive), ``source="003_x.txt"`` (a
+paper any of whose sources starts with it). A value may also be a list of alternatives; None means no filter."""
+
+
+def _filter_values(name: str, value: Any) -> tuple[str, ...]:
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list | tuple | set | frozenset) or not all(isinstance(v, str) for v in values):
+        raise QueryError(f"filter {name!r} takes a string or a list of strings, not {type(value).__name__}")
+    cleaned = tuple(sorted({" ".join(v.split()) for v in values}))
+    if not cleaned or not all(cleaned):
+        raise QueryError(f"filter {name!r} needs a non-empty value")
+    return cleaned
+
+
+def filter_key(filters: Mapping[str, Any]) -> FilterKey:
+    """The canonical form of the filters (unknown names and bad values raise ``QueryError``); () for none."""
+    unknown = sorted(set(filters) - set(FILTERS))
+    if unknown:
+        raise QueryError(f"unknown filter {', '.join(map(repr, unknown))}; valid filters: {', '.join(FILTERS)}")
+    return tuple(sorted((name, _filter_values(name, v)) for name, v in filters.items() if v is not None))
+
+
+def clean_filters(filters: Mapping[str, Any]) -> Filters:
+    """The given filters in canonical form (sorted tuples of values, None dropped); ``QueryError`` if bad."""
+    return cast(Filters, dict(filter_key(filters)))
+
+
+class PaperFilter:
+    """Ids of the papers passing a set of filters, over a fixed set of papers; safe to share across threads."""
+
+    def __init__(self, papers: Mapping[str, Paper]) -> None:
+        self._papers = papers
+        self._cache: dict[FilterKey, frozenset[str]] = {}
+        self._lock = threading.Lock()
+
+    def allowed(self, key: FilterKey) -> frozenset[str] | None:
+        """The matching ids for a ``filter_key`` (None: no filter given)."""
+        if not key:
+            return None
+        with self._lock:
+            cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        checks = [(FILTERS[name], values) for name, values in key]
+        ids = frozenset(pid for pid, paper in self._papers.items() if all(check(paper, v) for check, v in checks))
+        with self._lock:
+            if len(self._cache) >= FILTER_CACHE_SIZE:
+                self._cache.clear()
+            self._cache[key] = ids
+        return ids
