@@ -56,7 +56,20 @@ class Settings(BaseSettings):
         default="auto", description="'auto' uses the LLM when an API key or base URL is set, else extractive."
     )
     llm_model: str = Field(default="gpt-4o-mini", description="Model name on the OpenAI-compatible endpoint.")
-    llm_timeout: float = Field(default=60.0, gt=0, description="Seconds before an LLM request times out.")
+    llm_timeout: float = Field(
+        default=180.0,
+        gt=0,
+        description="Deadline in seconds for one LLM answer: connect, first token and the whole stream together. "
+        "Sized for local CPU servers, whose prompt processing alone can take minutes; lower it for hosted APIs.",
+    )
+    llm_max_tokens: int = Field(
+        default=512, ge=16, le=8192, description="max_tokens sent with each LLM answer request (2-6 sentences)."
+    )
+    llm_max_answer_chars: int = Field(
+        default=6000,
+        ge=200,
+        description="Answer size cap: a longer LLM answer is cut off and withheld (servers that ignore max_tokens).",
+    )
     llm_max_retries: int = Field(default=2, ge=0, le=10, description="Retries with backoff on 429/5xx.")
     context_tokens: int = Field(default=3000, ge=200, description="Token budget for sources in the LLM prompt.")
     abstain_threshold: float | None = Field(
@@ -66,6 +79,10 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("RAG_OPENAI_API_KEY", "OPENAI_API_KEY"),
         description="API key of the OpenAI-compatible endpoint (OPENAI_API_KEY).",
+    )
+    api_key: SecretStr | None = Field(
+        default=None,
+        description="Bearer token the OpenAI-compatible API (/v1/...) requires (RAG_API_KEY); needed off loopback.",
     )
     openai_base_url: str | None = Field(
         default=None,

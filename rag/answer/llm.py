@@ -1,10 +1,14 @@
 """The LLM answerer: any OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, llama.cpp), streamed.
 
 The ``openai`` client is built once at the edge (``make_client``) and passed in. Sources are numbered
-``[1]..[n]`` and packed into ``settings.context_tokens`` (tiktoken); 429/5xx/connection failures are
-retried with exponential backoff (``settings.llm_max_retries``); every failure becomes an ``LLMError``
-saying what to fix, and the pipeline then falls back to the extractive answer. The answer goes through
-the same citation checker as the extractive one.
+``[1]..[n]``, fenced as data (``guards.fence_source``) and packed into ``settings.context_tokens``
+(tiktoken). Every answer request sends ``max_tokens`` and runs under one deadline (``RAG_LLM_TIMEOUT``)
+covering connect, retries, the first token and the whole stream; 429/5xx/connection failures are retried
+with backoff inside it. Every failure becomes an ``LLMError`` saying what to fix, with keys redacted, and
+the pipeline then falls back to the extractive answer. The text is shown sentence by sentence only as it
+passes the checks (``guards.SentenceGate``), and an answer the checks reject (``guards.withhold_reason``)
+or one past ``RAG_LLM_MAX_ANSWER_CHARS`` is withheld (``WithheldAnswer``): the user gets the extractive
+answer with a notice naming why.
 """
 
 from __future__ import annotations
@@ -12,12 +16,23 @@ from __future__ import annotations
 import random
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any
 
 from rag.answer.citations import check_answer
-from rag.answer.extractive import ABSTENTION, abstention, checked_answer, is_abstention
+from rag.answer.extractive import ABSTENTION, abstention, checked_answer
+from rag.answer.guards import SentenceGate, WithheldAnswer, fence_source, only_abstention, strict_check, withhold_reason
 from rag.answer.prompts import render
+from rag.answer.transport import (
+    MAX_BACKOFF,
+    RETRY_STATUSES,
+    Deadline,
+    deadline_error,
+    make_client,
+    status_of,
+    to_llm_error,
+    within,
+)
 from rag.errors import LLMError
 from rag.index.embeddings import Embedder
 from rag.index.tokens import count_tokens, truncate_tokens
@@ -42,10 +57,8 @@ variant (``gpt-4o-mini-2024-07-18``) uses its base name's price; unknown or loca
 
 HISTORY_TURNS = 6
 HISTORY_TURN_TOKENS = 400
-RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
-MAX_BACKOFF = 20.0
-CONTEXT_TOO_LONG = ("context length", "context_length", "maximum context", "context window", "too many tokens",
-                    "prompt is too long", "input is too long", "exceeds the context")
+CONDENSE_MAX_TOKENS = 200
+__all__ = ["LLMAnswerer", "estimate_cost", "format_source", "make_client", "pack_sources", "to_llm_error"]
 
 
 def estimate_cost(model: str, prompt_tokens: int, completion_tokens: int) -> float:
@@ -58,23 +71,12 @@ def estimate_cost(model: str, prompt_tokens: int, completion_tokens: int) -> flo
     return round((prompt_tokens * prompt_price + completion_tokens * completion_price) / 1_000_000, 8)
 
 
-def make_client(settings: Settings) -> Any:
-    """The ``openai`` client for the configured endpoint, or None when no LLM is configured.
-
-    The client's own retries are off (``max_retries=0``): ``LLMAnswerer`` retries with backoff itself."""
-    if not settings.llm_configured:
-        return None
-    from openai import OpenAI
-
-    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
-    return OpenAI(api_key=key, base_url=settings.openai_base_url, timeout=settings.llm_timeout, max_retries=0)
-
-
 def format_source(n: int, hit: Hit, abstract: str | None = None) -> str:
-    """``[n] Title (listing date)`` then the abstract (or the given replacement text)."""
+    """``<source n="n">``, ``[n] Title (listing date)``, the abstract (or the given replacement text),
+    ``</source>``: fenced, so that text inside an abstract reads as data, not as instructions."""
     date = f" ({hit.paper.listing_date})" if hit.paper.listing_date else ""
     body = abstract if abstract is not None else hit.paper.abstract
-    return f"[{n}] {' '.join(hit.paper.title.split())}{date}\n{body}"
+    return fence_source(n, f"{' '.join(hit.paper.title.split())}{date}", body)
 
 
 def pack_sources(hits: Sequence[Hit], budget: int) -> tuple[str, int]:
@@ -93,58 +95,6 @@ def pack_sources(hits: Sequence[Hit], budget: int) -> tuple[str, int]:
         blocks.append(block)
         used += cost
     return "\n\n".join(blocks), len(blocks)
-
-
-def _status(exc: BaseException) -> int | None:
-    status = getattr(exc, "status_code", None)
-    return status if isinstance(status, int) else None
-
-
-def _message(exc: BaseException) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
-    return str(getattr(exc, "message", None) or exc)
-
-
-def to_llm_error(exc: BaseException, settings: Settings, attempts: int = 1) -> LLMError:
-    """An ``LLMError`` that says what failed and which setting to check."""
-    import openai
-
-    where = settings.openai_base_url or "the OpenAI API"
-    detail = _message(exc)[:300]
-    lower = detail.lower()
-    status = _status(exc)
-    tried = f" after {attempts} attempts" if attempts > 1 else ""
-    if isinstance(exc, openai.APITimeoutError):
-        return LLMError(f"the LLM at {where} did not answer within {settings.llm_timeout:g}s; "
-                        "raise RAG_LLM_TIMEOUT or check the server")
-    if isinstance(exc, openai.APIConnectionError):
-        return LLMError(f"cannot reach the LLM server at {where}{tried} ({detail}); "
-                        "check OPENAI_BASE_URL and that the server is running")
-    if status in (401, 403):
-        return LLMError(f"the LLM endpoint {where} rejected the API key ({status}: {detail}); check OPENAI_API_KEY")
-    if status == 413 or any(s in lower for s in CONTEXT_TOO_LONG):
-        return LLMError(f"the prompt is too long for model {settings.llm_model!r} ({detail}); "
-                        "lower RAG_CONTEXT_TOKENS or the number of sources (k)")
-    if status == 404 or (status == 400 and "model" in lower and any(
-        s in lower for s in ("not found", "does not exist", "unknown", "invalid model", "not exist")
-    )):
-        return LLMError(f"model {settings.llm_model!r} is not available at {where} ({status}: {detail}); "
-                        "set RAG_LLM_MODEL to a model the server serves (or check OPENAI_BASE_URL)")
-    if status == 429:
-        return LLMError(f"the LLM endpoint is rate-limiting requests (429){tried}: {detail}; "
-                        "wait and retry, or raise RAG_LLM_MAX_RETRIES")
-    if status is not None and status >= 500:
-        return LLMError(f"the LLM server at {where} failed ({status}){tried}: {detail}; "
-                        "retry later or check the server logs")
-    if status is not None:
-        return LLMError(f"the LLM endpoint refused the request ({status}: {detail}); check RAG_LLM_MODEL "
-                        "and that OPENAI_BASE_URL is an OpenAI-compatible /v1 endpoint")
-    return LLMError(f"the LLM at {where} sent a malformed response ({type(exc).__name__}: {detail}); "
-                    "check that OPENAI_BASE_URL is an OpenAI-compatible /v1 endpoint")
 
 
 class LLMAnswerer:
@@ -178,25 +128,39 @@ class LLMAnswerer:
             return min(retry_after, MAX_BACKOFF)
         return min(0.5 * 2**attempt, MAX_BACKOFF) * (1 + 0.25 * random.random())
 
-    def _create(self, **request: Any) -> Any:
-        """``chat.completions.create`` with retries and backoff on 429/5xx/connection errors."""
+    def _create(self, deadline: Deadline, **request: Any) -> Any:
+        """``chat.completions.create`` with retries and backoff on 429/5xx/connection errors, each attempt
+        and wait inside ``deadline``."""
         import openai
 
         attempts = self.settings.llm_max_retries + 1
         for attempt in range(attempts):
             try:
-                return self.client.chat.completions.create(model=self.settings.llm_model, **request)
+                timeout = max(deadline.remaining(), 0.1)
+                return self.client.chat.completions.create(model=self.settings.llm_model, timeout=timeout, **request)
             except openai.APITimeoutError as exc:
-                raise to_llm_error(exc, self.settings, attempt + 1) from exc
+                raise to_llm_error(exc, self.settings, attempt + 1) from None
             except (openai.APIConnectionError, openai.APIStatusError) as exc:
-                status = _status(exc)
+                status = status_of(exc)
                 retryable = isinstance(exc, openai.APIConnectionError) or status in RETRY_STATUSES
-                if not retryable or attempt + 1 >= attempts:
-                    raise to_llm_error(exc, self.settings, attempt + 1) from exc
-                self.sleep(self._backoff(attempt, exc))
+                wait = self._backoff(attempt, exc)
+                if not retryable or attempt + 1 >= attempts or wait >= deadline.remaining():
+                    raise to_llm_error(exc, self.settings, attempt + 1) from None
+                self.sleep(wait)
             except Exception as exc:  # a body the client could not parse
-                raise to_llm_error(exc, self.settings, attempt + 1) from exc
+                raise to_llm_error(exc, self.settings, attempt + 1) from None
         raise LLMError("unreachable")  # pragma: no cover
+
+    def _open_stream(self, messages: list[dict[str, str]], deadline: Deadline) -> Any:
+        request: dict[str, Any] = {
+            "messages": messages, "stream": True, "temperature": 0, "max_tokens": self.settings.llm_max_tokens
+        }
+        try:
+            return self._create(deadline, stream_options={"include_usage": True}, **request)
+        except LLMError as exc:  # some servers reject stream_options: retry once without it
+            if "stream_options" not in str(exc):
+                raise
+            return self._create(deadline, **request)
 
     def _history(self, history: Sequence[dict[str, str]]) -> list[dict[str, str]]:
         turns = [t for t in history if t.get("role") in ("user", "assistant")][-HISTORY_TURNS:]
@@ -220,56 +184,81 @@ class LLMAnswerer:
     # --- Answerer protocol -------------------------------------------------------------------------
 
     def condense(self, question: str, history: Sequence[dict[str, str]]) -> str:
-        """With history, the LLM rewrites the question as a standalone one (``prompts/condense.md``)."""
+        """With history, the LLM rewrites the question as a standalone one (``prompts/condense.md``), under a
+        deadline of its own (``RAG_LLM_TIMEOUT``)."""
         turns = self._history(history)
         if not turns:
             return question
         transcript = "\n".join(f"{t['role']}: {t['content']}" for t in turns)
         prompt = render("condense", history=transcript, question=question)
-        response = self._create(messages=[{"role": "user", "content": prompt}], temperature=0, max_tokens=200)
+        deadline = Deadline(self.settings.llm_timeout)
+        request = {"messages": [{"role": "user", "content": prompt}], "temperature": 0,
+                   "max_tokens": CONDENSE_MAX_TOKENS}
+        calls = within(deadline, lambda: [self._create(deadline, **request)], self._expired)
+        try:
+            response = next(calls)
+        finally:
+            calls.close()
         try:
             text = str(response.choices[0].message.content or "").strip()
         except (AttributeError, IndexError, TypeError) as exc:
-            raise to_llm_error(exc, self.settings) from exc
+            raise to_llm_error(exc, self.settings) from None
         text = text.splitlines()[0].strip() if text else ""
         text = re.sub(r"^(?:standalone question|rewritten question)\s*:\s*", "", text, flags=re.IGNORECASE)
         text = text.strip().strip('"“”').strip()
         return text or question
 
+    def _expired(self) -> LLMError:
+        return deadline_error(self.settings)
+
+    def _deltas(self, messages: list[dict[str, str]], usage: list[Any]) -> Generator[str, None, None]:
+        """The text deltas of one streamed answer, within the answer's deadline (usage chunks go to ``usage``)."""
+        deadline = Deadline(self.settings.llm_timeout)
+        chunks = within(deadline, lambda: self._open_stream(messages, deadline), self._expired)
+        try:
+            for chunk in chunks:
+                if getattr(chunk, "usage", None):
+                    usage.append(chunk.usage)
+                for choice in getattr(chunk, "choices", None) or ():
+                    delta = getattr(choice.delta, "content", None) if choice.delta is not None else None
+                    if delta:
+                        yield str(delta)
+        except LLMError:
+            raise
+        except Exception as exc:  # connection dropped, timeout, or garbage mid-stream
+            raise to_llm_error(exc, self.settings) from None
+        finally:
+            chunks.close()
+
     def stream(
         self, question: str, retrieved: Retrieved, history: Sequence[dict[str, str]]
     ) -> Iterator[str | Answer]:
-        """Text deltas as the model writes them (markers as the model wrote them), then the final
-        ``Answer`` whose text has markers renumbered and checked."""
+        """Text as it passes the checks (markers as the model wrote them), then the final ``Answer`` whose
+        text has markers renumbered and checked. Raises ``WithheldAnswer`` when the checks reject it."""
         if retrieved.abstain or not retrieved.hits:
             yield ABSTENTION
             yield abstention(question, retrieved, self.name)
             return
         messages, n_sources = self.messages(question, retrieved, history)
+        sources = [h.paper for h in retrieved.hits[:n_sources]]
+        gate = SentenceGate(sources, self.embedder)
+        cap = self.settings.llm_max_answer_chars
         started = time.perf_counter()
-        try:
-            stream = self._create(
-                messages=messages, stream=True, temperature=0, stream_options={"include_usage": True}
-            )
-        except LLMError as exc:  # some servers reject stream_options: retry once without it
-            if "stream_options" not in str(exc):
-                raise
-            stream = self._create(messages=messages, stream=True, temperature=0)
         parts: list[str] = []
-        usage: Any = None
+        size = 0
+        usage: list[Any] = []
+        deltas = self._deltas(messages, usage)
         try:
-            for chunk in stream:
-                if getattr(chunk, "usage", None):
-                    usage = chunk.usage
-                for choice in getattr(chunk, "choices", None) or ():
-                    delta = getattr(choice.delta, "content", None) if choice.delta is not None else None
-                    if delta:
-                        parts.append(delta)
-                        yield delta
-        except LLMError:
-            raise
-        except Exception as exc:  # connection dropped, timeout, or garbage mid-stream
-            raise to_llm_error(exc, self.settings) from exc
+            for delta in deltas:
+                parts.append(delta)
+                size += len(delta)
+                if size > cap:
+                    raise WithheldAnswer(f"it ran past {cap} characters (RAG_LLM_MAX_ANSWER_CHARS)")
+                shown = gate.feed(delta)
+                if shown:
+                    yield shown
+        finally:
+            deltas.close()
         text = "".join(parts).strip()
         generated = time.perf_counter() - started
         if not text:
@@ -277,18 +266,25 @@ class LLMAnswerer:
                 f"the LLM at {self.settings.openai_base_url or 'the OpenAI API'} returned an empty or malformed "
                 "response; check RAG_LLM_MODEL and that OPENAI_BASE_URL is an OpenAI-compatible /v1 endpoint"
             )
-        if usage is not None and getattr(usage, "prompt_tokens", None) is not None:
-            prompt_tokens, completion_tokens = int(usage.prompt_tokens), int(usage.completion_tokens or 0)
+        if usage and getattr(usage[-1], "prompt_tokens", None) is not None:
+            prompt_tokens, completion_tokens = int(usage[-1].prompt_tokens), int(usage[-1].completion_tokens or 0)
         else:
             prompt_tokens = sum(count_tokens(m["content"]) + 4 for m in messages) + 3
             completion_tokens = count_tokens(text)
         cost = estimate_cost(self.settings.llm_model, prompt_tokens, completion_tokens)
         used = Usage(prompt_tokens, completion_tokens, cost)
         timings = {"generate": generated}
-        if is_abstention(text):
+        if only_abstention(text):
+            yield ABSTENTION
             yield Answer(question, ABSTENTION, (), True, self.name, retrieved.hits, usage=used, timings=timings)
             return
         t0 = time.perf_counter()
-        checked = check_answer(text, [h.paper for h in retrieved.hits[:n_sources]], self.embedder)
+        checked = strict_check(check_answer(text, sources, self.embedder))
         timings["check"] = time.perf_counter() - t0
+        reason = withhold_reason(text, checked)
+        if reason:
+            raise WithheldAnswer(reason)
+        rest = gate.finish()
+        if rest:
+            yield rest
         yield checked_answer(question, checked, self.name, retrieved, timings, usage=used)
