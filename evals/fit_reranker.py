@@ -1,18 +1,20 @@
 """Fit the feature reranker and the abstention model on the dev set, with k-fold cross-validation.
 
 For every dev question the first stage (BM25 + dense + sentence, RRF) returns ``--candidates``
-papers; ``rag.retrieve.rerank.featurize`` turns them into feature rows labelled 1 for gold papers.
+papers; ``rag.retrieve.features.featurize`` turns them into feature rows labelled 1 for gold papers.
 
 * Ranker: logistic regression (standardised features, L2, C=``--C``) on the candidate rows of the
   answerable questions. Reported metrics are OUT-OF-FOLD: questions are split into ``--folds`` folds
   (shuffled, seed 0); each fold is ranked by a model fitted on the other folds only.
-* Abstention: logistic regression on the top hit's features (``rag.retrieve.rerank.ABSTAIN_FEATURES``) under
+* Abstention: logistic regression on the top hit's features (``rag.retrieve.features.ABSTAIN_FEATURES``) under
   the out-of-fold ranker, label = answerable. Its accuracy is cross-validated with the same folds.
   Threshold 0.5 on the calibrated probability (not tuned).
 * The saved weights (``rag/data/reranker.json``) are then fitted on all questions.
 
 Follow-up questions are retrieved with the history's user turns prepended to the question (the
 answerer does real condensation; for retrieval metrics this is a fixed, simple stand-in).
+
+scikit-learn is in the ``fit`` extra (``pip install -e '.[fit]'``; ``make install`` includes it).
 
     HF_HUB_OFFLINE=1 RAG_DATA_DIR=/tmp/idx python evals/fit_reranker.py
 """
@@ -32,8 +34,11 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import KFold
+try:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import KFold
+except ImportError as exc:  # pragma: no cover
+    raise SystemExit("refitting needs scikit-learn, in the 'fit' extra: pip install -e '.[fit]'") from exc
 
 from rag.evals.ranking import ranking_metrics
 from rag.retrieve.features import (
@@ -47,7 +52,7 @@ from rag.retrieve.features import (
 )
 from rag.retrieve.hybrid import STAGES, Candidate
 from rag.retrieve.query import Query
-from rag.retrieve.rerank import FeatureScorer
+from rag.retrieve.scoring import FeatureScorer
 from rag.text import normalize_query
 from rag.types import Hit
 
