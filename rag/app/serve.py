@@ -1,7 +1,10 @@
-"""Serve the chat UI: ``rag serve`` or ``python app.py`` (``--host 127.0.0.1 --port 7860``).
+"""Serve the chat UI and the OpenAI-compatible API on one port: ``rag serve`` or ``python app.py``
+(``--host 127.0.0.1 --port 7860``).
 
 Settings are read once from the environment (RAG_* variables, OPENAI_API_KEY, OPENAI_BASE_URL), the index is
-built on first run, and the UI is built from the open pipeline.
+built on first run, and one FastAPI app serves the ``/v1`` routes (``rag.app.api``) with the Gradio UI
+mounted at ``/``. Off loopback the API needs ``RAG_API_KEY`` (a bearer token): without it the server
+refuses to start rather than open the API to the network.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 
 def offline_environment() -> None:
@@ -17,6 +21,22 @@ def offline_environment() -> None:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def build_app(pipeline: Any, api_key: str | None = None) -> Any:
+    """One FastAPI app: the ``/v1`` API routes, and the Gradio chat UI mounted at ``/``."""
+    import gradio as gr
+    from fastapi import FastAPI
+
+    from rag.app.api import create_api
+    from rag.app.ui import CSS, build_ui, theme
+
+    app = create_api(pipeline, api_key, FastAPI(docs_url=None, redoc_url=None, openapi_url=None))
+    return gr.mount_gradio_app(app, build_ui(pipeline), path="/", css=CSS, theme=theme(), footer_links=["api"],
+                               show_error=False)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,10 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
 def serve(host: str = "127.0.0.1", port: int = 7860) -> int:
     """Open the pipeline (building the index if missing) and serve the UI until interrupted."""
     offline_environment()
+    import uvicorn
     from pydantic import ValidationError
 
     from rag.answer.llm import make_client
-    from rag.app.ui import build_ui, launch
     from rag.errors import RagError
     from rag.pipeline import Pipeline
     from rag.settings import Settings
@@ -41,6 +61,12 @@ def serve(host: str = "127.0.0.1", port: int = 7860) -> int:
         settings = Settings()
     except ValidationError as exc:
         print(f"error: invalid setting: {exc}", file=sys.stderr)
+        return 2
+    api_key = settings.api_key.get_secret_value() if settings.api_key else None
+    if host not in LOOPBACK and not api_key:
+        print(f"error: --host {host} would open the API (/v1/chat/completions) to the network without a key; "
+              "set RAG_API_KEY=<secret> (clients send it as 'Authorization: Bearer <secret>') or serve on "
+              "127.0.0.1", file=sys.stderr)
         return 2
     try:
         print(
@@ -54,8 +80,9 @@ def serve(host: str = "127.0.0.1", port: int = 7860) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     mode = f"LLM: {settings.llm_model}" if pipeline.llm_answerer is pipeline.answerer else "extractive (offline)"
-    print(f"Answerer: {mode}. Serving on http://{host}:{port}", file=sys.stderr)
-    launch(build_ui(pipeline), host=host, port=port)
+    print(f"Answerer: {mode}. Serving the chat on http://{host}:{port} and the OpenAI-compatible API on "
+          f"http://{host}:{port}/v1 ({'bearer key required' if api_key else 'no key'})", file=sys.stderr)
+    uvicorn.run(build_app(pipeline, api_key), host=host, port=port, log_level="warning")
     return 0
 
 

@@ -1,0 +1,143 @@
+"""The chatbot as an OpenAI-compatible API: a real uvicorn server (the app's FastAPI app with the Gradio UI
+mounted beside the /v1 routes) on a free loopback port, over a small index, driven by the official client."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+import uvicorn
+
+from rag.answer.extractive import ABSTENTION
+from rag.app.serve import build_app
+from tests.conftest import SMALL_PAPERS, open_hash_pipeline
+
+SAE, RIDG, SPEECH, GNN = SMALL_PAPERS
+KEY = "rag-test-key-5f2c"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
+    pipeline = open_hash_pipeline(Path(tmp_path_factory.mktemp("api-data")))
+    port = free_port()
+    config = uvicorn.Config(build_app(pipeline, KEY), host="127.0.0.1", port=port, log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", pipeline
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+def client(server: tuple[str, Any]) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{server[0]}/v1", api_key=KEY, max_retries=0, timeout=30)
+
+
+def test_models_are_listed(client: openai.OpenAI) -> None:
+    assert [m.id for m in client.models.list()] == ["rag", "rag-extractive"]
+
+
+def test_chat_completion_carries_checked_markers_and_sources(client: openai.OpenAI, server: tuple[str, Any]) -> None:
+    question = "What do sparse autoencoders explain?"
+    response = client.chat.completions.create(model="rag", messages=[{"role": "user", "content": question}])
+    choice = response.choices[0]
+    expected = server[1].ask(question)  # the same pipeline, asked directly
+    assert choice.message.role == "assistant" and choice.finish_reason == "stop"
+    assert choice.message.content == expected.text and "[1]" in choice.message.content
+    extra = choice.model_extra or {}
+    assert extra["answerer"] == "extractive" and extra["abstained"] is False and extra["notice"] is None
+    first = extra["sources"][0]
+    assert first["marker"] == 1 and first["paper_id"] == SAE.id and first["title"] == SAE.title
+    assert "SAE features explain 42.5% of the variance." in first["quote"] and first["verdict"] == "supported"
+    assert all(f"{part.rstrip('.')}." in SAE.abstract for part in first["quote"].split(". "))
+    assert [s["paper_id"] for s in extra["sources"]] == [c.paper.id for c in expected.citations]
+
+
+def test_streaming_gives_the_same_checked_text_then_sources_and_usage(client: openai.OpenAI) -> None:
+    messages: Any = [{"role": "user", "content": "What do sparse autoencoders explain?"}]
+    whole = client.chat.completions.create(model="rag", messages=messages).choices[0].message.content
+    chunks = list(client.chat.completions.create(
+        model="rag", messages=messages, stream=True, stream_options={"include_usage": True}
+    ))
+    assert chunks[0].choices[0].delta.role == "assistant"
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == whole and len([c for c in chunks if c.choices and c.choices[0].delta.content]) >= 2
+    final = [c for c in chunks if c.choices and c.choices[0].finish_reason][-1].choices[0]
+    assert final.finish_reason == "stop"
+    assert (final.model_extra or {})["sources"][0]["paper_id"] == SAE.id
+    assert chunks[-1].choices == [] and chunks[-1].usage is not None
+
+
+def test_a_follow_up_turn_uses_the_history(client: openai.OpenAI) -> None:
+    first = "Is there a fast tokenizer for speech recognition?"
+    reply = client.chat.completions.create(model="rag", messages=[{"role": "user", "content": first}])
+    answer = reply.choices[0].message.content or ""
+    assert (reply.choices[0].model_extra or {})["sources"][0]["paper_id"] == SPEECH.id
+    follow: Any = [
+        {"role": "system", "content": "You are helpful."},  # ignored: the app's prompts are its own
+        {"role": "user", "content": first},
+        {"role": "assistant", "content": answer},
+        {"role": "user", "content": [{"type": "text", "text": "Which dataset is it evaluated on?"}]},
+    ]
+    stream = client.chat.completions.create(model="rag-extractive", messages=follow, stream=True)
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert "LibriSpeech" in text
+    final = [c for c in chunks if c.choices and c.choices[0].finish_reason][-1].choices[0]
+    assert (final.model_extra or {})["sources"][0]["paper_id"] == SPEECH.id
+
+
+def test_an_unanswerable_question_abstains(client: openai.OpenAI) -> None:
+    response = client.chat.completions.create(
+        model="rag", messages=[{"role": "user", "content": "What is the best recipe for sourdough bread?"}]
+    )
+    assert response.choices[0].message.content == ABSTENTION
+    assert (response.choices[0].model_extra or {})["abstained"] is True
+
+
+def test_a_bad_key_is_refused_in_openais_format(server: tuple[str, Any]) -> None:
+    bad = openai.OpenAI(base_url=f"{server[0]}/v1", api_key="wrong-key", max_retries=0)
+    with pytest.raises(openai.AuthenticationError) as info:
+        bad.chat.completions.create(model="rag", messages=[{"role": "user", "content": "What is sparsemax?"}])
+    assert info.value.status_code == 401 and info.value.code == "invalid_api_key"
+    raw = httpx.get(f"{server[0]}/v1/models")  # no Authorization header at all
+    assert raw.status_code == 401
+    error = raw.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"} and "RAG_API_KEY" in error["message"]
+    assert "wrong-key" not in json.dumps(info.value.body)
+
+
+def test_bad_requests_get_openai_errors(client: openai.OpenAI, server: tuple[str, Any]) -> None:
+    with pytest.raises(openai.NotFoundError) as missing:
+        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+    assert missing.value.code == "model_not_found" and "rag-extractive" in missing.value.message
+    with pytest.raises(openai.BadRequestError, match="the user's question"):
+        client.chat.completions.create(model="rag", messages=[{"role": "assistant", "content": "hello"}])
+    raw = httpx.post(f"{server[0]}/v1/chat/completions", content=b"{not json",
+                     headers={"authorization": f"Bearer {KEY}"})
+    assert raw.status_code == 400 and raw.json()["error"]["type"] == "invalid_request_error"
+    assert "Traceback" not in raw.text
+
+
+def test_the_chat_ui_is_served_on_the_same_port(server: tuple[str, Any]) -> None:
+    page = httpx.get(f"{server[0]}/", follow_redirects=True)
+    assert page.status_code == 200 and "gradio" in page.text.lower()
