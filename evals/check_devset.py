@@ -72,7 +72,7 @@ def check_items(
             missing = numbers_in(fact) - numbers_in(item.answer)
             if missing:
                 warnings.append(f"{where}: key fact {fact!r} has numbers {sorted(missing)} not in the answer")
-    counts = Counter(loaded.item.type for loaded in items)
+    counts: Counter[str] = Counter(loaded.item.type for loaded in items)
     for kind in QUESTION_TYPES:
         if counts[kind] < min_per_type:
             problems.append(f"{kind}: {counts[kind]} items, fewer than {min_per_type}")
@@ -90,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(line)
     for line in warnings:
         print(f"warning: {line}")
-    counts = Counter(loaded.item.type for loaded in items)
+    counts: Counter[str] = Counter(loaded.item.type for loaded in items)
     summary = ", ".join(f"{kind} {counts[kind]}" for kind in QUESTION_TYPES)
     print(f"{len(items)} items ({summary}): {'OK' if not problems else f'{len(problems)} problems'}")
     return 1 if problems else 0
