@@ -1,4 +1,10 @@
-"""The ``rag`` command: ingest, stats, search, ask, eval. Settings are read here, once."""
+"""The ``rag`` command: ingest, stats, search, ask, eval, serve. Settings are read here, once.
+
+``main(argv)`` returns the exit code: 0 on success, ``RagError.exit_code`` of the error (config 2, corpus 3,
+index 4, query 5, LLM 6), 2 on a usage error (argparse's convention), 130 on Ctrl-C. ``main`` also takes the
+``settings`` and the ``embedder`` to use (default: from the environment, the configured model), so tests and
+embedding applications can run every command over their own index without patching anything.
+"""
 
 from __future__ import annotations
 
@@ -7,49 +13,70 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rag.errors import RagError
+from rag.errors import ConfigError, RagError
 
-
-def _settings() -> Any:
-    from rag.settings import Settings
-
-    return Settings()
-
-
-def _pipeline(settings: Any) -> Any:
-    from rag.answer.llm import make_client
+if TYPE_CHECKING:
+    from rag.index.embeddings import Embedder
     from rag.pipeline import Pipeline
+    from rag.settings import Settings
+    from rag.types import Filters
 
-    return Pipeline.open(settings, llm_client=make_client(settings))
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What every command is built from."""
+
+    settings: Settings
+    embedder: Embedder | None = None
+    """None: the embedder the settings ask for (loaded only by the commands that embed)."""
+
+    def llm_client(self) -> Any:
+        from rag.answer.llm import make_client
+
+        return make_client(self.settings)
+
+    def make_embedder(self, llm_client: Any) -> Embedder:
+        from rag.index.embeddings import make_embedder
+
+        return self.embedder or make_embedder(self.settings, llm_client)
+
+    def embedder_name(self) -> str:
+        from rag.index.embeddings import MiniLMEmbedder
+
+        if self.embedder is not None:
+            return self.embedder.name
+        if self.settings.embedder == "minilm":
+            return MiniLMEmbedder.name
+        return f"openai-{self.settings.openai_embedding_model}"
+
+    def pipeline(self) -> Pipeline:
+        from rag.pipeline import Pipeline
+
+        return Pipeline.open(self.settings, embedder=self.embedder, llm_client=self.llm_client())
 
 
-def cmd_ingest(args: argparse.Namespace) -> int:
-    from rag.answer.llm import make_client
-    from rag.index.embeddings import make_embedder
-    from rag.index.store import Store
-    from rag.index.store import make_client as make_chroma
+def cmd_ingest(ctx: Context, args: argparse.Namespace) -> int:
+    from rag.index.store import Store, make_client
     from rag.pipeline import build_index
 
-    settings = _settings()
-    embedder = make_embedder(settings, make_client(settings))
-    store = Store(make_chroma(settings.data_dir, settings.chroma_url), embedder.name)
+    embedder = ctx.make_embedder(ctx.llm_client())
+    store = Store(make_client(ctx.settings.data_dir, ctx.settings.chroma_url), embedder.name)
     paths = [Path(p) for p in args.paths] or None
-    report = build_index(settings, store, embedder, paths, progress=not args.quiet)
+    report = build_index(ctx.settings, store, embedder, paths, progress=not args.quiet)
     print(report.summary())
     return 0
 
 
-def cmd_stats(args: argparse.Namespace) -> int:
-    from rag.index.embeddings import MiniLMEmbedder
-    from rag.index.store import Store
-    from rag.index.store import make_client as make_chroma
+def cmd_stats(ctx: Context, args: argparse.Namespace) -> int:
+    from rag.index.store import Store, make_client
 
-    settings = _settings()
-    name = MiniLMEmbedder.name if settings.embedder == "minilm" else f"openai-{settings.openai_embedding_model}"
-    store = Store(make_chroma(settings.data_dir, settings.chroma_url), name)
+    settings = ctx.settings
+    name = ctx.embedder_name()
+    store = Store(make_client(settings.data_dir, settings.chroma_url), name)
     stats = {**store.counts(), "embedder": name, "data_dir": str(settings.data_dir), "chroma_url": settings.chroma_url}
     if args.json:
         print(json.dumps(stats))
@@ -59,18 +86,26 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
-def _filters(args: argparse.Namespace) -> dict[str, str]:
-    return {k: v for k, v in (("listing_date", args.date), ("source", args.source)) if v}
+def _filters(args: argparse.Namespace) -> Filters:
+    filters: Filters = {}
+    if args.date:
+        filters["listing_date"] = args.date
+    if args.source:
+        filters["source"] = args.source
+    return filters
 
 
-def cmd_search(args: argparse.Namespace) -> int:
-    from rag.pipeline import clean_query
+def cmd_search(ctx: Context, args: argparse.Namespace) -> int:
+    from rag.request import MAX_SEARCH_K, clean_k, clean_query
 
     clean_query(args.query)  # fail fast, before loading models
-    pipeline = _pipeline(_settings())
-    hits = pipeline.search(args.query, args.k, **_filters(args))
+    clean_k(args.k, MAX_SEARCH_K, 10)
+    hits = ctx.pipeline().search(args.query, args.k, **_filters(args))
     if args.json:
         print(json.dumps([h.to_dict() for h in hits], indent=2))
+        return 0
+    if not hits:
+        print("No paper matches the filters.", file=sys.stderr)
         return 0
     print(f"{'#':>2}  {'score':>6}  {'paper':<14}  title / best sentence")
     for n, hit in enumerate(hits, start=1):
@@ -79,15 +114,12 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_ask(args: argparse.Namespace) -> int:
-    from rag.pipeline import clean_query
+def cmd_ask(ctx: Context, args: argparse.Namespace) -> int:
+    from rag.request import MAX_SOURCES, clean_k, clean_query
 
     clean_query(args.question)  # fail fast, before loading models
-    pipeline = _pipeline(_settings())
-    options: dict[str, Any] = {"k": args.k, **_filters(args)}
-    if args.answerer:
-        options["answerer"] = args.answerer
-    answer = pipeline.ask(args.question, None, **options)
+    clean_k(args.k, MAX_SOURCES, ctx.settings.top_k)
+    answer = ctx.pipeline().ask(args.question, k=args.k, answerer=args.answerer, **_filters(args))
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2))
         return 0
@@ -102,13 +134,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
+def cmd_eval(ctx: Context, args: argparse.Namespace) -> int:
     from rag.evals.runner import run_eval_command
 
-    return run_eval_command(_settings(), args)
+    return run_eval_command(ctx.settings, args, embedder=ctx.embedder)
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
+def cmd_serve(ctx: Context, args: argparse.Namespace) -> int:
     from rag.app.serve import serve
 
     return serve(args.host, args.port)
@@ -124,18 +156,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("stats", help="counts of the index")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="one JSON object")
     p.set_defaults(func=cmd_stats)
 
     for name, func, helptext in (("search", cmd_search, "rank papers"), ("ask", cmd_ask, "answer with citations")):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("question" if name == "ask" else "query")
-        p.add_argument("-k", type=int, default=10 if name == "search" else None, help="number of papers")
+        p.add_argument(
+            "-k", type=int, default=10 if name == "search" else None,
+            help="number of papers" if name == "search" else "number of sources (default RAG_TOP_K)",
+        )  # fmt: skip
         p.add_argument("--date", help="only papers listed on this date, e.g. 'Mar 21'")
         p.add_argument("--source", help="only papers from this source file name")
-        p.add_argument("--json", action="store_true")
+        p.add_argument("--json", action="store_true", help="machine-readable output")
         if name == "ask":
-            p.add_argument("--answerer", choices=["extractive", "llm"])
+            p.add_argument("--answerer", choices=["extractive", "llm"], help="default: the configured one")
         p.set_defaults(func=func)
 
     p = sub.add_parser("eval", help="run eval sets through rag.ask and write reports")
@@ -153,12 +188,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def read_settings() -> Settings:
+    """``Settings()`` from the environment; an invalid value is a ``ConfigError`` naming the variable."""
+    from pydantic import ValidationError
+
+    from rag.settings import Settings
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"RAG_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid setting ({problems}); fix or unset the environment variable") from exc
+
+
+def main(
+    argv: Sequence[str] | None = None, *, settings: Settings | None = None, embedder: Embedder | None = None
+) -> int:
+    """Run one ``rag`` command and return its exit code (see the module docstring)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args))
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2); argparse has printed the message
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        ctx = Context(settings if settings is not None else read_settings(), embedder)
+        return int(args.func(ctx, args))
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -5,7 +5,7 @@
 Every item goes through the same ``Pipeline.ask`` users call (history passed for follow-ups). Scores are
 per item, then averaged over the items they apply to (``aggregate``, and per question type in
 ``by_type``). Metric definitions: ``rag.evals.ranking`` (ranking), ``rag.evals.metrics`` (answers) and
-``METRIC_DOCS`` below, which ``report.md`` prints.
+``rag.evals.scoring.METRIC_DOCS``, which ``report.md`` prints.
 
 Regenerate the CI thresholds from a fresh run (measured minus ``--margin``, rates plus it):
 
@@ -22,92 +22,24 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rag.errors import ConfigError, RagError
 from rag.evals import metrics as em
-from rag.evals.evalset import QUESTION_TYPES, EvalItem, LoadedItem, load_eval_set
+from rag.evals.evalset import QUESTION_TYPES, LoadedItem, load_eval_set
 from rag.evals.gate import THRESHOLD_MARGIN, check_thresholds, load_thresholds, thresholds_from
 from rag.evals.judge import LLMJudge
-from rag.evals.ranking import RANKING_KEYS, ranking_metrics
+from rag.evals.ranking import RANKING_KEYS
+from rag.evals.scoring import METRIC_DOCS, score_answer
 from rag.text import normalize_title
-from rag.types import Answer
+from rag.types import Answer, AnswererName
 
-METRIC_DOCS: dict[str, str] = {
-    "hit@1": "share of answerable items whose top retrieved paper (Answer.hits) is a gold paper",
-    "hit@5": "share of answerable items with a gold paper in the top 5 hits",
-    "hit@10": "share of answerable items with a gold paper in the top 10 hits",
-    "mrr@10": "mean reciprocal rank of the first gold paper in the top 10 (0 if absent)",
-    "recall@10": "share of an item's gold papers in the top 10, averaged",
-    "ndcg@10": "binary-relevance nDCG@10 (ideal DCG counts min(|gold|, 10) relevant papers)",
-    "faithfulness": "the strictest faithfulness tier that ran: judge when an LLM judge ran, else exact",
-    "faithfulness_exact": "share of answer sentences that, minus markers and normalised, occur verbatim in a cited "
-    "abstract (uncited sentences count as unsupported)",
-    "faithfulness_proxy": "PROXY: share of answer sentences the citation checker marks 'supported' (numbers "
-    "consistent, support score over its threshold); without checks, all numbers and >= 60% of stemmed content "
-    "words found in the cited abstracts",
-    "faithfulness_judge": "share of answer sentences whose every claim an LLM judge finds supported by the cited "
-    "abstracts (only with an LLM configured)",
-    "citation_recall": "ALCE citation recall on the same tier as faithfulness: share of answer sentences whose "
-    "cited set supports them",
-    "citation_precision": "ALCE citation precision on the same tier as faithfulness: share of (sentence, citation) "
-    "pairs where the cited set supports the sentence and the citation alone does, or the rest does not",
-    "invalid_citation_rate": "markers pointing at no source (incl. ones the checker removed), over all markers",
-    "key_fact_recall": "share of key facts present in the answer: every number of the fact appears and >= 60% of "
-    "its stemmed content words do (answerable items)",
-    "answer_f1": "token F1 (stemmed content words) between the answer and the reference answer (answerable items)",
-    "abstention_accuracy": "answerable items answered plus unanswerable items refused, over all items",
-    "over_abstention_rate": "answerable items refused, over answerable items",
-    "abstain_precision": "refusals on unanswerable items, over all refusals (n/a without refusals)",
-    "abstain_recall": "unanswerable items refused, over unanswerable items",
-    "latency_p50_<stage>": "median seconds of a stage (Answer.timings: condense, embed, retrieve, rerank, "
-    "answerer stages, total)",
-    "latency_p95_<stage>": "95th percentile seconds of a stage",
-}
+if TYPE_CHECKING:
+    from rag.index.embeddings import Embedder
+    from rag.pipeline import Pipeline
+    from rag.settings import Settings
 
-
-for _tier in ("exact", "proxy", "judge"):
-    METRIC_DOCS[f"citation_precision_{_tier}"] = f"citation precision on the {_tier} tier"
-    METRIC_DOCS[f"citation_recall_{_tier}"] = f"citation recall on the {_tier} tier"
-
-
-def source_texts(answer: Answer) -> dict[int, str]:
-    """Marker → abstract of the cited paper."""
-    return {c.marker: c.paper.abstract for c in answer.citations}
-
-
-def score_answer(item: EvalItem, answer: Answer, judge: LLMJudge | None = None) -> dict[str, float | None]:
-    """Every per-item metric of one answer (None where a metric does not apply)."""
-    scores: dict[str, float | None] = {}
-    if item.answerable:
-        gold = {normalize_title(t) for t in item.gold_titles}
-        ranked = [normalize_title(h.paper.title) for h in answer.hits]
-        scores.update(ranking_metrics(ranked, gold))
-        facts = em.key_fact_recall(item.key_facts, answer.text)
-        scores["key_fact_recall"] = 0.0 if answer.abstained and facts is not None else facts
-        scores["answer_f1"] = 0.0 if answer.abstained else em.answer_f1(answer.text, item.answer)
-    units = em.answer_units(answer)
-    sources = source_texts(answer)
-    exact = em.citation_scores(units, sources, em.exact_support)
-    checker = [None if u.verdict is None else u.verdict == "supported" for u in units]
-    proxy = em.citation_scores(units, sources, em.lexical_support, checker)
-    tiers: dict[str, em.CitationScores | None] = {"exact": exact, "proxy": proxy}
-    if judge is not None:
-        titled = {c.marker: f"{c.paper.title}: {c.paper.abstract}" for c in answer.citations}
-        tiers["judge"] = judge.scores(units, titled)
-    for tier, s in tiers.items():
-        scores[f"faithfulness_{tier}"] = s.faithfulness if s else None
-        scores[f"citation_recall_{tier}"] = s.recall if s else None
-        scores[f"citation_precision_{tier}"] = s.precision if s else None
-    strict = "judge" if judge is not None else "exact"
-    scores["faithfulness"] = scores[f"faithfulness_{strict}"]
-    scores["citation_recall"] = scores[f"citation_recall_{strict}"]
-    scores["citation_precision"] = scores[f"citation_precision_{strict}"]
-    bad, markers = em.invalid_markers(answer)
-    scores["_invalid_markers"] = float(bad)
-    scores["_markers"] = float(markers)
-    scores["answer_sentences"] = float(len(units))
-    return scores
+__all__ = ["METRIC_DOCS", "EvalReport", "ItemResult", "evaluate", "main", "run_eval_command", "score_answer"]
 
 
 @dataclass(slots=True)
@@ -176,10 +108,10 @@ def aggregate(results: Sequence[ItemResult], judge_ran: bool) -> dict[str, float
 
 
 def run_items(
-    pipeline: Any,
+    pipeline: Pipeline,
     items: Sequence[LoadedItem],
     *,
-    answerer: str = "extractive",
+    answerer: AnswererName = "extractive",
     judge: LLMJudge | None = None,
     progress: bool = True,
 ) -> list[ItemResult]:
@@ -267,10 +199,10 @@ def build_report(results: Sequence[ItemResult], judge: LLMJudge | None, meta: di
 
 
 def evaluate(
-    pipeline: Any,
+    pipeline: Pipeline,
     sets: Sequence[Path],
     *,
-    answerer: str = "extractive",
+    answerer: AnswererName = "extractive",
     judge: LLMJudge | None = None,
     progress: bool = True,
 ) -> EvalReport:
@@ -318,12 +250,19 @@ def load_report(path: Path) -> dict[str, Any]:
 
 
 def run_eval_command(
-    settings: Any, args: argparse.Namespace, *, pipeline: Any = None, llm_client: Any = None, progress: bool = True
+    settings: Settings,
+    args: argparse.Namespace,
+    *,
+    pipeline: Pipeline | None = None,
+    llm_client: Any = None,
+    embedder: Embedder | None = None,
+    progress: bool = True,
 ) -> int:
     """``rag eval``: run the sets, write report.json, report.md and plots to ``--out``, print the summary,
     and with ``--thresholds`` return 1 when any aggregate metric misses its threshold.
 
-    ``pipeline`` and ``llm_client`` are for tests; by default they come from ``settings``.
+    ``pipeline`` and ``llm_client`` (the judge's) are for tests; by default they come from ``settings``, the
+    pipeline opened with ``embedder`` (default: the configured one).
     """
     for path in args.sets:
         load_eval_set(path)  # fail fast on a bad set, before loading models
@@ -334,8 +273,8 @@ def run_eval_command(
         from rag.pipeline import Pipeline
 
         llm_client = make_client(settings)
-        pipeline = Pipeline.open(settings, llm_client=llm_client)
-    if args.answerer == "llm" and getattr(pipeline, "llm_answerer", None) is None:
+        pipeline = Pipeline.open(settings, embedder=embedder, llm_client=llm_client)
+    if args.answerer == "llm" and pipeline.llm_answerer is None:
         raise ConfigError("--answerer llm needs an LLM; set OPENAI_API_KEY (and OPENAI_BASE_URL for other servers)")
     judge = None
     if llm_client is not None:

@@ -1,0 +1,90 @@
+"""Per-item scores of one answer, and the definition of every metric the eval report shows.
+
+``score_answer`` applies ``rag.evals.ranking`` (ranking) and ``rag.evals.metrics`` (answers) to one ``Answer``;
+``METRIC_DOCS`` is printed by ``report.md`` and stored in ``report.json``.
+"""
+
+from __future__ import annotations
+
+from rag.evals import metrics as em
+from rag.evals.evalset import EvalItem
+from rag.evals.judge import LLMJudge
+from rag.evals.ranking import ranking_metrics
+from rag.text import normalize_title
+from rag.types import Answer
+
+METRIC_DOCS: dict[str, str] = {
+    "hit@1": "share of answerable items whose top retrieved paper (Answer.hits) is a gold paper",
+    "hit@5": "share of answerable items with a gold paper in the top 5 hits",
+    "hit@10": "share of answerable items with a gold paper in the top 10 hits",
+    "mrr@10": "mean reciprocal rank of the first gold paper in the top 10 (0 if absent)",
+    "recall@10": "share of an item's gold papers in the top 10, averaged",
+    "ndcg@10": "binary-relevance nDCG@10 (ideal DCG counts min(|gold|, 10) relevant papers)",
+    "faithfulness": "the strictest faithfulness tier that ran: judge when an LLM judge ran, else exact",
+    "faithfulness_exact": "share of answer sentences that, minus markers and normalised, occur verbatim in a cited "
+    "abstract (uncited sentences count as unsupported)",
+    "faithfulness_proxy": "PROXY: share of answer sentences the citation checker marks 'supported' (numbers "
+    "consistent, support score over its threshold); without checks, all numbers and >= 60% of stemmed content "
+    "words found in the cited abstracts",
+    "faithfulness_judge": "share of answer sentences whose every claim an LLM judge finds supported by the cited "
+    "abstracts (only with an LLM configured)",
+    "citation_recall": "ALCE citation recall on the same tier as faithfulness: share of answer sentences whose "
+    "cited set supports them",
+    "citation_precision": "ALCE citation precision on the same tier as faithfulness: share of (sentence, citation) "
+    "pairs where the cited set supports the sentence and the citation alone does, or the rest does not",
+    "invalid_citation_rate": "markers pointing at no source (incl. ones the checker removed), over all markers",
+    "key_fact_recall": "share of key facts present in the answer: every number of the fact appears and >= 60% of "
+    "its stemmed content words do (answerable items)",
+    "answer_f1": "token F1 (stemmed content words) between the answer and the reference answer (answerable items)",
+    "abstention_accuracy": "answerable items answered plus unanswerable items refused, over all items",
+    "over_abstention_rate": "answerable items refused, over answerable items",
+    "abstain_precision": "refusals on unanswerable items, over all refusals (n/a without refusals)",
+    "abstain_recall": "unanswerable items refused, over unanswerable items",
+    "latency_p50_<stage>": "median seconds of a stage (Answer.timings: condense, embed, retrieve, rerank, "
+    "answerer stages, total)",
+    "latency_p95_<stage>": "95th percentile seconds of a stage",
+}
+
+
+for _tier in ("exact", "proxy", "judge"):
+    METRIC_DOCS[f"citation_precision_{_tier}"] = f"citation precision on the {_tier} tier"
+    METRIC_DOCS[f"citation_recall_{_tier}"] = f"citation recall on the {_tier} tier"
+
+
+def source_texts(answer: Answer) -> dict[int, str]:
+    """Marker → abstract of the cited paper."""
+    return {c.marker: c.paper.abstract for c in answer.citations}
+
+
+def score_answer(item: EvalItem, answer: Answer, judge: LLMJudge | None = None) -> dict[str, float | None]:
+    """Every per-item metric of one answer (None where a metric does not apply)."""
+    scores: dict[str, float | None] = {}
+    if item.answerable:
+        gold = {normalize_title(t) for t in item.gold_titles}
+        ranked = [normalize_title(h.paper.title) for h in answer.hits]
+        scores.update(ranking_metrics(ranked, gold))
+        facts = em.key_fact_recall(item.key_facts, answer.text)
+        scores["key_fact_recall"] = 0.0 if answer.abstained and facts is not None else facts
+        scores["answer_f1"] = 0.0 if answer.abstained else em.answer_f1(answer.text, item.answer)
+    units = em.answer_units(answer)
+    sources = source_texts(answer)
+    exact = em.citation_scores(units, sources, em.exact_support)
+    checker = [None if u.verdict is None else u.verdict == "supported" for u in units]
+    proxy = em.citation_scores(units, sources, em.lexical_support, checker)
+    tiers: dict[str, em.CitationScores | None] = {"exact": exact, "proxy": proxy}
+    if judge is not None:
+        titled = {c.marker: f"{c.paper.title}: {c.paper.abstract}" for c in answer.citations}
+        tiers["judge"] = judge.scores(units, titled)
+    for tier, s in tiers.items():
+        scores[f"faithfulness_{tier}"] = s.faithfulness if s else None
+        scores[f"citation_recall_{tier}"] = s.recall if s else None
+        scores[f"citation_precision_{tier}"] = s.precision if s else None
+    strict = "judge" if judge is not None else "exact"
+    scores["faithfulness"] = scores[f"faithfulness_{strict}"]
+    scores["citation_recall"] = scores[f"citation_recall_{strict}"]
+    scores["citation_precision"] = scores[f"citation_precision_{strict}"]
+    bad, markers = em.invalid_markers(answer)
+    scores["_invalid_markers"] = float(bad)
+    scores["_markers"] = float(markers)
+    scores["answer_sentences"] = float(len(units))
+    return scores

@@ -1,0 +1,342 @@
+"""Every ``rag`` command through ``rag.app.cli.main(argv)``: stdout content, stderr messages, exit codes.
+
+The fast tests run over a small corpus ingested by ``rag ingest`` itself with ``HashEmbedder`` (passed through
+``main``'s ``embedder`` seam); one slow test runs ``search``/``ask`` with the real MiniLM model on the real index.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from conftest import SMALL_PAPERS, HashEmbedder
+
+from rag.app.cli import main
+from rag.errors import ConfigError, CorpusError, IndexNotReadyError, LLMError, QueryError, RagError
+from rag.settings import Settings
+
+SAE, RIDG, SPEECH, GNN = SMALL_PAPERS
+BASE = "http://llm.test/v1"
+
+
+def write_corpus(folder: Path) -> list[Path]:
+    """Two files: a.jsonl (SAE, RIDG; Mar 21) and b.jsonl (speech, Mar 17; GNN, no date)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, papers in (("a.jsonl", [SAE, RIDG]), ("b.jsonl", [SPEECH, GNN])):
+        rows = [{"title": p.title, "abstract": p.abstract, "listing_date": p.listing_date} for p in papers]
+        path = folder / name
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str, **seams: Any) -> tuple[int, str, str]:
+    code = main(list(argv), **seams)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, HashEmbedder]:
+    """A data dir filled by ``rag ingest`` (HashEmbedder), shared by the read-only command tests."""
+    root = tmp_path_factory.mktemp("cli")
+    settings = Settings(data_dir=root / "data", abstain_threshold=0.0)
+    embedder = HashEmbedder()
+    paths = [str(p) for p in write_corpus(root / "corpus")]
+    assert main(["ingest", "--quiet", *paths], settings=settings, embedder=embedder) == 0
+    return settings, embedder
+
+
+def seams(indexed: tuple[Settings, HashEmbedder], **overrides: Any) -> dict[str, Any]:
+    settings, embedder = indexed
+    return {"settings": Settings(**{**settings.model_dump(), **overrides}), "embedder": embedder}
+
+
+# ------------------------------------------------------------------------------------------------ ingest, stats
+
+
+def test_ingest_reports_counts_then_only_changes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    settings, embedder = Settings(data_dir=tmp_path / "data"), HashEmbedder()
+    paths = list(map(str, write_corpus(tmp_path / "corpus")))
+    code, out, _ = run(capsys, "ingest", "--quiet", *paths, settings=settings, embedder=embedder)
+    assert code == 0
+    assert out.startswith("added 4, updated 0, unchanged 0, removed 0") and "index holds 4 papers" in out
+    code, out, _ = run(capsys, "ingest", "--quiet", *paths, settings=settings, embedder=embedder)
+    assert code == 0 and out.startswith("added 0, updated 0, unchanged 4, removed 0")
+    code, out, _ = run(capsys, "stats", "--json", settings=settings, embedder=embedder)
+    stats = json.loads(out)
+    assert code == 0 and stats["papers"] == 4 and stats["chunks"] >= 4 and stats["sentences"] >= 12
+    assert stats["embedder"] == "hash-bow-256" and stats["data_dir"] == str(tmp_path / "data")
+    assert stats["chroma_url"] is None
+
+
+def test_stats_text_lists_every_count(
+    indexed: tuple[Settings, HashEmbedder], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "stats", **seams(indexed))
+    rows = dict(line.strip().split(": ", 1) for line in out.splitlines())
+    assert code == 0 and rows["papers"] == "4" and rows["embedder"] == "hash-bow-256"
+    assert set(rows) == {"papers", "chunks", "sentences", "embedder", "data_dir", "chroma_url"}
+
+
+def test_ingest_of_a_bad_file_writes_nothing_and_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    settings, embedder = Settings(data_dir=tmp_path / "data"), HashEmbedder()
+    good, _ = write_corpus(tmp_path / "corpus")
+    bad = tmp_path / "corpus" / "bad.jsonl"
+    bad.write_text('{"title": "T", "abstract": "A long enough abstract."}\n{"title": oops\n', encoding="utf-8")
+    code, out, err = run(capsys, "ingest", "--quiet", str(good), str(bad), settings=settings, embedder=embedder)
+    assert code == CorpusError.exit_code == 3 and out == ""
+    assert f"error: {bad}:2: not valid JSON" in err and "Nothing was written" in err
+    _, out, _ = run(capsys, "stats", "--json", settings=settings, embedder=embedder)
+    assert json.loads(out)["papers"] == 0
+
+
+def test_ctrl_c_during_ingest_exits_130(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    class Interrupted(HashEmbedder):
+        def embed(self, texts):  # type: ignore[no-untyped-def]
+            raise KeyboardInterrupt
+
+    paths = list(map(str, write_corpus(tmp_path / "corpus")))
+    settings = Settings(data_dir=tmp_path / "d")
+    code, _, _ = run(capsys, "ingest", "--quiet", *paths, settings=settings, embedder=Interrupted())
+    assert code == 130
+
+
+# ------------------------------------------------------------------------------------------------------ search
+
+
+def test_search_prints_ranked_titles_ids_and_evidence(
+    indexed: tuple[Settings, HashEmbedder], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "search", "rationale invariance loss for domain generalization", **seams(indexed))
+    lines = out.splitlines()
+    assert code == 0 and lines[0].split() == ["#", "score", "paper", "title", "/", "best", "sentence"]
+    assert lines[1].split()[0] == "1" and RIDG.id in lines[1] and lines[1].endswith(RIDG.title)
+    assert "“We propose a rationale invariance loss for domain generalization.”" in lines[2]
+    assert [line.split()[0] for line in lines[1::2]] == ["1", "2", "3", "4"]  # all 4 papers (k=10)
+    assert all(line.strip().startswith("“") for line in lines[2::2])
+
+
+def test_search_json_k_and_filters(indexed: tuple[Settings, HashEmbedder], capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "search", "speech tokenizer sparse autoencoders", "--json", "-k", "2", **seams(indexed))
+    hits = json.loads(out)
+    assert code == 0 and len(hits) == 2
+    assert {"paper", "score", "sentence", "ranks", "features"} <= set(hits[0])
+    assert {h["paper"]["id"] for h in hits} == {SPEECH.id, SAE.id}
+    _, out, _ = run(capsys, "search", "language model features", "--json", "--date", "Mar 17", **seams(indexed))
+    assert [h["paper"]["id"] for h in json.loads(out)] == [SPEECH.id]
+    _, out, _ = run(capsys, "search", "sparse autoencoders", "--json", "--source", "b.jsonl", **seams(indexed))
+    hits = json.loads(out)
+    assert {h["paper"]["id"] for h in hits} == {SPEECH.id, GNN.id}
+    assert all(s.startswith("b.jsonl:") for h in hits for s in h["paper"]["sources"])
+    code, out, err = run(capsys, "search", "graph", "--source", "nope.jsonl", **seams(indexed))
+    assert code == 0 and out == "" and "No paper matches the filters." in err
+    _, out, _ = run(capsys, "search", "graph", "--json", "--source", "nope.jsonl", **seams(indexed))
+    assert json.loads(out) == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["search", "   "], "the question is empty"),
+        (["search", "graph", "-k", "0"], "k=0 is out of range; ask for 1 to 100 papers"),
+        (["ask", "graph", "-k", "21"], "k=21 is out of range; ask for 1 to 20 papers"),
+        (["ask", ""], "the question is empty"),
+    ],
+)
+def test_bad_queries_exit_5_before_loading_anything(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = Settings(data_dir=tmp_path / "never-created")
+    code, out, err = run(capsys, *argv, settings=empty, embedder=HashEmbedder())
+    assert code == QueryError.exit_code == 5 and out == "" and f"error: {message}" in err
+    assert not (tmp_path / "never-created").exists()  # failed fast: no index was opened or built
+
+
+# --------------------------------------------------------------------------------------------------------- ask
+
+
+def test_ask_prints_the_answer_its_sources_and_the_answerer(
+    indexed: tuple[Settings, HashEmbedder], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "ask", "What does the rationale invariance loss do?", "-k", "2", **seams(indexed))
+    assert code == 0
+    text, sources, footer = out.strip().split("\n\n")
+    assert "rationale" in text.lower() and "[1]" in text
+    assert sources.splitlines()[0] == "Sources:"
+    assert sources.splitlines()[1].startswith(f"[1] {RIDG.title} (")
+    assert footer.startswith("— extractive answerer, ") and footer.endswith(" ms")
+
+
+def test_ask_json_carries_the_whole_answer_and_honours_filters(
+    indexed: tuple[Settings, HashEmbedder], capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["ask", "How much faster is the tokenizer?", "--json", "--answerer", "extractive", "--date", "Mar 17"]
+    code, out, _ = run(capsys, *argv, **seams(indexed))
+    answer = json.loads(out)
+    assert code == 0 and answer["question"] == "How much faster is the tokenizer?"
+    assert answer["answerer"] == "extractive" and not answer["abstained"] and answer["error"] is None
+    assert [c["paper"]["id"] for c in answer["citations"]] == [SPEECH.id]
+    assert "3.5x faster" in answer["text"] and answer["citations"][0]["marker"] == 1
+    assert [h["paper"]["id"] for h in answer["hits"]] == [SPEECH.id]  # only the Mar 17 paper passes
+    assert {"embed", "retrieve", "rerank", "total"} <= set(answer["timings"])
+
+
+def test_ask_with_llm_not_configured_exits_2(
+    indexed: tuple[Settings, HashEmbedder], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "ask", "rationale?", "--answerer", "llm", **seams(indexed))
+    assert code == ConfigError.exit_code == 2 and out == ""
+    assert "error: no LLM is configured; set OPENAI_API_KEY" in err
+
+
+def _sse(*deltas: str) -> httpx.Response:
+    events = [
+        "data: " + json.dumps({"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
+                               "choices": [{"index": 0, "delta": {"content": d}, "finish_reason": None}]}) + "\n\n"
+        for d in deltas
+    ]  # fmt: skip
+    body = "".join(events) + "data: [DONE]\n\n"
+    return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body.encode())
+
+
+def test_ask_with_the_llm_answerer_sends_the_sources_and_prints_the_checked_answer(
+    indexed: tuple[Settings, HashEmbedder], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with respx.mock(base_url=BASE, assert_all_called=True) as mock:
+        route = mock.post("/chat/completions").mock(
+            return_value=_sse("It runs 3.5x faster ", "than prior work [1].")
+        )
+        settings = seams(indexed, openai_base_url=BASE, openai_api_key="sk-test", llm_model="test-model")
+        code, out, err = run(capsys, "ask", "How fast is the speech tokenizer?", "--answerer", "llm", "--json",
+                             "-k", "1", **settings)  # fmt: skip
+    assert code == 0, err
+    body = json.loads(route.calls.last.request.content)
+    assert body["model"] == "test-model" and body["stream"] is True
+    assert f"[1] {SPEECH.title}" in body["messages"][-1]["content"]
+    answer = json.loads(out)
+    assert answer["answerer"] == "llm:test-model" and answer["error"] is None
+    assert answer["text"] == "It runs 3.5x faster than prior work [1]."
+    assert [c["paper"]["id"] for c in answer["citations"]] == [SPEECH.id]
+
+
+# -------------------------------------------------------------------------------------------------------- eval
+
+
+EVAL_ITEMS = [
+    {"id": "l1", "question": "What share of the variance do sparse autoencoder features explain?", "type": "lookup",
+     "gold_titles": [SAE.title], "answer": "SAE features explain 42.5% of the variance.",
+     "key_facts": ["explain 42.5% of the variance"], "history": []},
+    {"id": "l2", "question": "How much faster is the tokenizer for speech recognition than prior work?",
+     "type": "lookup", "gold_titles": [SPEECH.title], "answer": "It runs 3.5x faster than prior work.",
+     "key_facts": ["runs 3.5x faster than prior work"], "history": []},
+    {"id": "f1", "question": "By how much does it improve accuracy on QM9?", "type": "followup",
+     "gold_titles": [GNN.title], "answer": "It improves accuracy on QM9 by 8%.",
+     "key_facts": ["improves accuracy on QM9 by 8%"],
+     "history": [{"role": "user", "content": "How do graph neural networks predict molecule properties?"},
+                 {"role": "assistant", "content": "From atoms and bonds, with edge attention."}]},
+]  # fmt: skip
+
+
+def test_eval_on_three_items_writes_reports_and_gates(
+    indexed: tuple[Settings, HashEmbedder], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    eval_set = tmp_path / "three.jsonl"
+    eval_set.write_text("".join(json.dumps(i) + "\n" for i in EVAL_ITEMS), encoding="utf-8")
+    out_dir = tmp_path / "out"
+    code, out, _ = run(capsys, "eval", "--set", str(eval_set), "--out", str(out_dir), **seams(indexed))
+    assert code == 0 and "3 items in" in out and "hit@1" in out
+    report = json.loads((out_dir / "report.json").read_text())
+    assert [i["id"] for i in report["items"]] == ["l1", "l2", "f1"]
+    assert report["aggregate"]["items"] == 3 and report["aggregate"]["hit@10"] == 1.0
+    assert report["items"][1]["retrieved"][0] == SPEECH.title
+    assert (out_dir / "report.md").is_file()
+    thresholds = tmp_path / "thresholds.json"
+    thresholds.write_text(json.dumps({"hit@1": {"min": 1.01}}))
+    code, _, err = run(capsys, "eval", "--set", str(eval_set), "--out", str(out_dir), "--thresholds",
+                       str(thresholds), **seams(indexed))  # fmt: skip
+    assert code == 1 and "FAILED: 1 metric(s) below threshold" in err and "hit@1" in err
+
+
+def test_eval_with_a_broken_set_exits_3_naming_the_line(
+    indexed: tuple[Settings, HashEmbedder], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    eval_set = tmp_path / "broken.jsonl"
+    eval_set.write_text(json.dumps(EVAL_ITEMS[0]) + "\n{not json\n", encoding="utf-8")
+    code, out, err = run(capsys, "eval", "--set", str(eval_set), "--out", str(tmp_path / "o"), **seams(indexed))
+    assert code == 3 and out == "" and f"{eval_set}:2" in err
+
+
+# ------------------------------------------------------------------------------- serve, usage, settings, errors
+
+
+def test_help_and_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "serve", "--help")
+    assert code == 0 and "--port" in out and "--host" in out
+    code, out, _ = run(capsys, "--help")
+    assert code == 0 and all(c in out for c in ("ingest", "stats", "search", "ask", "eval", "serve"))
+    code, _, err = run(capsys)
+    assert code == 2 and "required: command" in err
+    code, _, err = run(capsys, "serve", "--port", "eighty")
+    assert code == 2 and "invalid int value: 'eighty'" in err
+    code, _, err = run(capsys, "ask", "q", "--answerer", "gpt")
+    assert code == 2 and "invalid choice: 'gpt'" in err
+    code, _, err = run(capsys, "eval")
+    assert code == 2 and "--set" in err
+
+
+def test_invalid_environment_setting_exits_2_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RAG_TOP_K", "0")
+    code, out, err = run(capsys, "stats")
+    assert code == 2 and out == ""
+    assert "error: invalid setting (RAG_TOP_K: Input should be greater than or equal to 1)" in err
+
+
+def test_unreachable_chroma_server_exits_4(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    settings = Settings(data_dir=tmp_path / "data", chroma_url="http://127.0.0.1:9")
+    code, _, err = run(capsys, "stats", settings=settings, embedder=HashEmbedder())
+    assert code == IndexNotReadyError.exit_code == 4
+    assert "cannot reach the Chroma server at http://127.0.0.1:9" in err and "RAG_CHROMA_URL" in err
+
+
+def test_failing_embedding_endpoint_exits_6(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    settings = Settings(data_dir=tmp_path / "data", embedder="openai", openai_base_url=BASE, openai_api_key="sk-x")
+    paths = list(map(str, write_corpus(tmp_path / "corpus")))
+    with respx.mock(base_url=BASE) as mock:
+        mock.post("/embeddings").mock(return_value=httpx.Response(401, json={"error": {"message": "bad key"}}))
+        code, _, err = run(capsys, "ingest", "--quiet", *paths, settings=settings)
+    assert code == LLMError.exit_code == 6
+    assert "embedding request failed" in err and "OPENAI_API_KEY" in err
+
+
+def test_every_error_kind_has_its_own_exit_code() -> None:
+    kinds = [ConfigError, CorpusError, IndexNotReadyError, QueryError, LLMError]
+    codes = [k.exit_code for k in kinds]
+    assert len(set(codes)) == len(codes) and RagError.exit_code not in codes and 0 not in codes
+
+
+# ------------------------------------------------------------------------------------------ the real model path
+
+
+@pytest.mark.slow
+def test_search_and_ask_with_the_real_model_on_the_real_index(
+    real_index_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = Settings(data_dir=real_index_dir)
+    code, out, _ = run(capsys, "search", "MaxSup penalizes instead of the ground-truth logit", "--json", "-k", "3",
+                       settings=settings)  # fmt: skip
+    hits = json.loads(out)
+    assert code == 0 and len(hits) == 3 and "MaxSup" in hits[0]["paper"]["title"]
+    code, out, _ = run(capsys, "ask", "What does MaxSup penalize?", "--json", settings=settings)
+    answer = json.loads(out)
+    assert code == 0 and answer["answerer"] == "extractive" and not answer["abstained"]
+    assert "MaxSup" in answer["citations"][0]["paper"]["title"] and "[1]" in answer["text"]
+    code, out, _ = run(capsys, "stats", "--json", settings=settings)
+    assert code == 0 and json.loads(out)["papers"] == 383 and json.loads(out)["embedder"] == "all-MiniLM-L6-v2"
