@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import SMALL_PAPERS, make_paper, open_hash_pipeline
 from llama_index.core import Settings as LlamaSettings
+from llama_index.core.base.response.schema import Response
 from llama_index.core.callbacks import CallbackManager
 from llama_index.core.llms import MockLLM
 from llama_index.core.query_engine import RetrieverQueryEngine
@@ -65,8 +66,17 @@ def no_llm_engine(retriever: RagRetriever, *postprocessors: RagReranker) -> Retr
     callbacks = CallbackManager([])
     synthesizer = NoText(llm=MockLLM(), callback_manager=callbacks)
     return RetrieverQueryEngine(
-        retriever, response_synthesizer=synthesizer, node_postprocessors=list(postprocessors), callback_manager=callbacks
+        retriever,
+        response_synthesizer=synthesizer,
+        node_postprocessors=list(postprocessors),
+        callback_manager=callbacks,
     )
+
+
+def query(engine: RagQueryEngine, question: str) -> Response:
+    response = engine.query(question)
+    assert isinstance(response, Response)  # not streaming
+    return response
 
 
 @pytest.fixture
@@ -128,6 +138,14 @@ def test_retriever_and_reranker_in_a_retriever_query_engine_reproduce_the_featur
     assert [n.node.node_id for n in top3.retrieve(QueryBundle(NUMBERS_QUERY))] == [h.paper.id for h in expected[:3]]
 
 
+def test_reranker_over_the_pipelines_own_top_k_gives_the_pipelines_scores(feature_pipeline: Pipeline) -> None:
+    nodes = RagRetriever(feature_pipeline, k=4).retrieve(NUMBERS_QUERY)  # 4 of the 13-paper candidate pool
+    reranked = RagReranker(feature_pipeline).postprocess_nodes(nodes, query_str=NUMBERS_QUERY)
+    assert [n.node.node_id for n in reranked] == [n.node.node_id for n in nodes]
+    assert [n.score for n in reranked] == pytest.approx([n.score for n in nodes])
+    assert all(a.node is b.node for a, b in zip(reranked, nodes, strict=True))
+
+
 def test_reranker_over_chroma_vector_store_nodes_keeps_unknown_nodes_last(feature_pipeline: Pipeline) -> None:
     query = "rationale invariance loss"
     chunks = vector_store_index(feature_pipeline).as_retriever(similarity_top_k=5).retrieve(query)
@@ -138,7 +156,7 @@ def test_reranker_over_chroma_vector_store_nodes_keeps_unknown_nodes_last(featur
     assert sorted(n.node.node_id for n in ranked) == sorted(n.node.node_id for n in chunks)
     pipeline_scores = {h.paper.id: h.score for h in feature_pipeline.search(query, len(PAPERS))}
     assert ranked[0].node.metadata["paper_id"] == RATIONALE
-    scores = [n.score for n in ranked]
+    scores = [n.score or 0.0 for n in ranked]
     assert scores == sorted(scores, reverse=True)
     for node in ranked:  # the same probability the pipeline's reranker gives the paper
         assert node.score == pytest.approx(pipeline_scores[node.node.metadata["paper_id"]])
@@ -153,7 +171,7 @@ def test_reranker_needs_the_query(hash_pipeline: Pipeline) -> None:
 
 def test_query_engine_response_cites_exactly_its_source_nodes(hash_pipeline: Pipeline) -> None:
     question = "What do sparse autoencoders learn and how much variance do their features explain?"
-    response = RagQueryEngine(hash_pipeline, k=3).query(question)
+    response = query(RagQueryEngine(hash_pipeline, k=3), question)
     answer = hash_pipeline.ask(question, k=3)
     assert response.response == answer.text
     markers = [int(m) for m in MARKER.findall(response.response or "")]
@@ -177,7 +195,7 @@ def test_query_engine_response_cites_exactly_its_source_nodes(hash_pipeline: Pip
 
 
 def test_query_engine_abstains_with_no_sources(hash_pipeline: Pipeline) -> None:
-    response = RagQueryEngine(hash_pipeline).query("What is the capital of France?")
+    response = query(RagQueryEngine(hash_pipeline), "What is the capital of France?")
     assert response.metadata is not None and response.metadata["abstained"] is True
     assert response.source_nodes == [] and not MARKER.search(response.response or "")
 
@@ -189,7 +207,7 @@ def test_components_default_to_the_package_pipeline(
     retriever = RagRetriever()
     assert retriever.pipeline is hash_pipeline
     assert retriever.retrieve("speech recognition tokenizer")[0].node.metadata["title"].startswith("Fast Tokeniz")
-    response = RagQueryEngine().query("How much faster is the speech recognition tokenizer?")
+    response = query(RagQueryEngine(), "How much faster is the speech recognition tokenizer?")
     assert "3.5x" in (response.response or "")
     assert RagReranker().pipeline is hash_pipeline
     assert chroma_vector_store().client is hash_pipeline.store.chunks
@@ -248,13 +266,16 @@ def test_end_to_end_on_the_real_index(real_pipeline: Pipeline) -> None:
     nodes = engine.retrieve(QueryBundle(question))
     assert len(nodes) == 5 and nodes[0].node.node_id == RATIONALE
     assert "rationale" in nodes[0].node.metadata["evidence"].lower()
+    top10 = RagRetriever(real_pipeline, k=10).retrieve(question)
+    own = RagReranker(real_pipeline).postprocess_nodes(top10, query_str=question)
+    assert [n.node.node_id for n in own] == [h.paper.id for h in real_pipeline.search(question, 10)]
 
     chunks = vector_store_index(real_pipeline).as_retriever(similarity_top_k=10).retrieve(question)
     assert RATIONALE in [n.node.metadata["paper_id"] for n in chunks[:3]]
     reranked = RagReranker(real_pipeline).postprocess_nodes(chunks, query_str=question)
     assert reranked[0].node.metadata["paper_id"] == RATIONALE
 
-    response = RagQueryEngine(real_pipeline).query(question)
+    response = query(RagQueryEngine(real_pipeline), question)
     assert response.source_nodes and response.source_nodes[0].node.node_id == RATIONALE
     markers = {int(m) for m in MARKER.findall(response.response or "")}
     assert markers == set(range(1, len(response.source_nodes) + 1))

@@ -173,21 +173,30 @@ class RagReranker(BaseNodePostprocessor):
         return out[: self.top_n] if self.top_n is not None else out
 
     def paper_scores(self, query: str, paper_ids: Sequence[str]) -> dict[str, float]:
-        """``paper id -> sigmoid(logit)`` of the feature model for papers of the index."""
+        """``paper id -> sigmoid(logit)`` of the feature model for papers of the index.
+
+        The features are computed as the pipeline computes them: over its first-stage candidate pool for the
+        query (``RAG_CANDIDATES``), so a paper of the pool gets the score the pipeline's reranker gives it. A
+        paper outside the pool joins it with its stage scores and its ranks over the whole index."""
         if not paper_ids:
             return {}
         pipeline: Pipeline = self.pipeline
         text = normalize_query(query)
         if not text:
             raise QueryError("the question is empty; type a question about the papers")
-        parsed = pipeline.retriever.parse(text)
+        retriever = pipeline.retriever
+        parsed = retriever.parse(text)
         qvec = np.asarray(pipeline.embedder.embed_query(text), dtype=np.float32)
-        pool = pipeline.retriever.candidates(parsed, qvec, len(pipeline.retriever.paper_ids))
-        by_id = {c.paper_id: c for c in pool}
-        candidates = [by_id.get(pid) or Candidate(pid) for pid in paper_ids]
-        _, logits = self._scorer.score(parsed, candidates, pipeline.papers)
+        pool = retriever.candidates(parsed, qvec, pipeline.settings.candidates)
+        pooled = {c.paper_id for c in pool}
+        missing = [pid for pid in paper_ids if pid not in pooled]
+        if missing:
+            everything = {c.paper_id: c for c in retriever.candidates(parsed, qvec, len(retriever.paper_ids))}
+            pool = [*pool, *(everything.get(pid) or Candidate(pid) for pid in missing)]
+        _, logits = self._scorer.score(parsed, pool, pipeline.papers)
         probs = 1.0 / (1.0 + np.exp(-np.clip(logits, -50.0, 50.0)))
-        return {pid: float(p) for pid, p in zip(paper_ids, probs, strict=True)}
+        score = {c.paper_id: float(p) for c, p in zip(pool, probs, strict=True)}
+        return {pid: score[pid] for pid in paper_ids}
 
 
 def _paper_id(node: NodeWithScore, papers: Mapping[str, Paper]) -> str | None:
