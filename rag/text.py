@@ -156,10 +156,15 @@ def _marker_ends(line: str, start: int, end: int) -> list[int]:
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:,\d{3}(?!\d))*(?:\.\d+)*")
 
 
+def find_numbers(text: str) -> list[str]:
+    """Numbers written with digits, in order of first use, citation markers ignored: ``1,000`` -> ``1000``,
+    ``42.5%`` -> ``42.5``, ``9x`` -> ``9``; digits inside words (``QM9``, ``H100``, ``v1.2``) do not count."""
+    return list(dict.fromkeys(n.replace(",", "") for n in _NUMBER.findall(strip_markers(text))))
+
+
 def numbers_in(text: str) -> set[str]:
-    """Numbers written with digits, citation markers ignored: ``1,000`` -> ``1000``, ``42.5%`` -> ``42.5``,
-    ``9x`` -> ``9``; digits inside words (``QM9``, ``H100``, ``v1.2``) do not count."""
-    return {n.replace(",", "") for n in _NUMBER.findall(strip_markers(text))}
+    """The set of ``find_numbers``."""
+    return set(find_numbers(text))
 
 
 # ---------------------------------------------------------------------------------------------- normalisation

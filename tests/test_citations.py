@@ -1,44 +1,12 @@
-"""Citation markers: parsing every style, renumbering, removal of dangling markers, sentence checks."""
+"""The citation checker: renumbering, removal of dangling markers, sentence checks (marker syntax and
+sentence rules: ``tests/test_text.py``)."""
 
 from __future__ import annotations
 
-import pytest
-
 from rag.answer.citations import check_answer, renumber
-from rag.text import answer_sentences, numbers_in, parse_markers, strip_markers
 from tests.conftest import SMALL_PAPERS, HashEmbedder, make_paper
 
 SAE, RIDG, SPEECH, GNN = SMALL_PAPERS
-
-
-@pytest.mark.parametrize(
-    ("text", "numbers"),
-    [
-        ("A claim [1].", [(1,)]),
-        ("A claim [1, 3].", [(1, 3)]),
-        ("A claim [1,2;4].", [(1, 2, 4)]),
-        ("A claim [2-4].", [(2, 3, 4)]),
-        ("A claim [2–4].", [(2, 3, 4)]),
-        ("A claim 【2】.", [(2,)]),
-        ("A claim 【1, 2】.", [(1, 2)]),
-        ("A claim (3).", []),  # enumerations and parentheses are text
-        ("A claim (1, 2), then more (4)", []),
-        ("A claim [Source 2] and [source 3].", [(2,), (3,)]),
-        ("A claim [1][2].", [(1,), (2,)]),
-        ("Two steps: (1) encode, (2) decode.", []),
-        ("Accuracy rose to 93.7% (from 49.6%).", []),
-        ("Arrays like x[0] are not markers [1].", [(1,)]),  # sources count from 1
-        ("It maps R to [0,1] to estimate probabilities [2].", [(2,)]),
-    ],
-)
-def test_parse_markers_styles(text: str, numbers: list[tuple[int, ...]]) -> None:
-    assert [m.numbers for m in parse_markers(text)] == numbers
-
-
-def test_marker_spans_point_at_the_marker() -> None:
-    text = "Claim 【12】 here."
-    (marker,) = parse_markers(text)
-    assert text[marker.start : marker.end] == "【12】"
 
 
 def test_renumber_by_first_use_and_remove_dangling() -> None:
@@ -47,18 +15,6 @@ def test_renumber_by_first_use_and_remove_dangling() -> None:
     assert order == [3, 1, 2]
     assert removed == (7, 9)
     assert renumber("A [1][2].", 2)[0] == "A [1] [2]."
-
-
-def test_strip_markers_and_numbers() -> None:
-    assert strip_markers("A claim [1]. More [2, 3].") == "A claim. More."
-    assert numbers_in("It explains 42.5% of 1,000 runs [3].") == {"42.5", "1000"}
-
-
-def test_answer_sentences_keep_following_markers() -> None:
-    text = "First claim. [1] Second, e.g. this one [2]. Third (3).\n- Title: quote [4]"
-    assert answer_sentences(text) == [
-        "First claim. [1]", "Second, e.g. this one [2].", "Third (3).", "- Title: quote [4]"
-    ]
 
 
 def test_verbatim_quotes_are_supported_and_quoted() -> None:
@@ -134,12 +90,6 @@ def test_list_lines_with_titles_are_checked_on_the_quote() -> None:
     assert [c.verdict for c in checked.checks] == ["supported", "supported"]
     quotes = [c.quote for c in checked.citations]
     assert quotes == ["It is evaluated on LibriSpeech.", "It improves accuracy on QM9 by 8%."]
-
-
-def test_marker_without_period_ends_a_sentence() -> None:
-    assert answer_sentences("Code is at https://x.org/y [1] Then a claim [2]") == [
-        "Code is at https://x.org/y [1]", "Then a claim [2]"
-    ]
 
 
 def test_list_titles_with_question_marks_stay_whole() -> None:

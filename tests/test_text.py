@@ -18,6 +18,7 @@ from rag.text import (
     STOPWORDS,
     answer_sentences,
     content_words,
+    find_numbers,
     key_terms,
     markers_in,
     normalize_query,
@@ -66,6 +67,10 @@ def test_sentences(text: str, expected: list[str]) -> None:
     ("text", "expected"),
     [
         ("First claim. [1] Second [2]. Third.", ["First claim. [1]", "Second [2].", "Third."]),
+        (
+            "First claim. [1] Second, e.g. this one [2]. Third (3).\n- Title: quote [4]",
+            ["First claim. [1]", "Second, e.g. this one [2].", "Third (3).", "- Title: quote [4]"],
+        ),
         ("A claim. [2][1] Next one.", ["A claim. [2][1]", "Next one."]),
         ("Code at https://x.org/y [1] Then a claim [2]", ["Code at https://x.org/y [1]", "Then a claim [2]"]),
         ("- Title: quote [1]\n- Other: more [2]", ["- Title: quote [1]", "- Other: more [2]"]),
@@ -96,7 +101,7 @@ def test_one_abbreviation_list() -> None:
         ("A [1,2;4].", [(1, 2, 4)]),
         ("A [2-4] and [2–4].", [(2, 3, 4), (2, 3, 4)]),
         ("A [Source 2], [sources 1, 3] and [ref 5].", [(2,), (1, 3), (5,)]),
-        ("A 【2】 and 【1, 2】.", [(2,), (1, 2)]),
+        ("A 【2】 and 【1, 2】 and 【12】 here.", [(2,), (1, 2), (12,)]),
         ("A [1][2].", [(1,), (2,)]),
         ("Steps: (1) encode, (2) decode, (i) test. Struggle with (2). Predictions (1)-(3).", []),
         ("It maps R to [0,1] and x[0] is set [12].", [(12,)]),
@@ -160,6 +165,11 @@ def test_inserting_markers_and_stripping_them_gives_the_text_back(pieces: list[t
 )
 def test_numbers(text: str, numbers: set[str]) -> None:
     assert numbers_in(text) == numbers
+    assert sorted(find_numbers(text)) == sorted(numbers)
+
+
+def test_numbers_keep_their_order() -> None:
+    assert find_numbers("trained on 0.4B tokens with 9x speedup, 42% savings and 9 GPUs") == ["0.4", "9", "42"]
 
 
 # ---------------------------------------------------------------------------------------------- normalisation

@@ -24,7 +24,7 @@ import numpy as np
 from rag.resources import data_path
 from rag.retrieve.hybrid import Candidate
 from rag.retrieve.query import Query
-from rag.text import tokenize
+from rag.text import numbers_in, tokenize
 from rag.types import Hit, Paper
 
 WEIGHTS_PATH = data_path("reranker.json")
@@ -47,7 +47,6 @@ ABSTAIN_FEATURES: tuple[str, ...] = (
 )
 
 
-_NUM = re.compile(r"(?<![A-Za-z0-9.])\d+(?:\.\d+)?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +70,7 @@ def _paper_text(title: str, abstract: str) -> _PaperText:
         frozenset(f"{a} {b}" for seq in (title_tokens, body) for a, b in itertools.pairwise(seq)),
         f"{title}\n{abstract}".lower(),
         title.lower(),
-        frozenset(_NUM.findall(f"{title} {abstract}")),
+        frozenset(numbers_in(f"{title} {abstract}")),
     )
 
 

@@ -16,12 +16,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from rag.text import STOPWORDS, WORD, tokenize, words
+from rag.text import STOPWORDS, WORD, find_numbers, tokenize, words
 
 _PAREN = re.compile(r"\(\s*([A-Za-z][A-Za-z0-9\-]{1,14})\s*\)")
 _WORDS = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-']*")
 _STOP_CHARS = re.compile(r"[.;:!?()\[\]]|,\s")
-_NUMBER = re.compile(r"(?<![A-Za-z0-9])\d+(?:\.\d+)?(?:%|x\b)?")
 
 
 def is_acronym(token: str) -> bool:
@@ -164,7 +163,7 @@ def parse_query(
     extra = acronyms.expand(text) if acronyms is not None else []
     expansion_tokens = [t for phrase in extra for t in tokenize(phrase) if t not in tokens]
     names = tuple(dict.fromkeys(query_names(text)))
-    numbers = tuple(dict.fromkeys(m.group(0).rstrip("x%") for m in _NUMBER.finditer(text)))
+    numbers = tuple(find_numbers(text))
     bigrams = tuple(dict.fromkeys(f"{a} {b}" for a, b in itertools.pairwise(tokens)))
     idf: tuple[float, ...] = ()
     oov = 0.0
