@@ -12,10 +12,11 @@ import pytest
 from conftest import HashEmbedder, make_paper
 
 from rag.index import ingest as ingest_module
-from rag.index.chunking import chunk_paper, split_sentences
+from rag.index.chunking import chunk_paper
 from rag.index.ingest import IngestReport, embed_and_write, ingest, keyword_dir, refresh_keyword_index
 from rag.index.keyword import KeywordIndex
 from rag.index.store import Store, make_client
+from rag.text import split_sentences
 from rag.types import Paper
 
 

@@ -17,10 +17,11 @@ from typing import TypeVar
 
 from tqdm import tqdm
 
-from rag.index.chunking import chunk_paper, split_sentences
+from rag.index.chunking import chunk_paper
 from rag.index.embeddings import Embedder
 from rag.index.keyword import KeywordIndex
 from rag.index.store import Store, StoredSentence, embedder_key
+from rag.text import split_sentences
 from rag.types import Paper, Span
 
 T = TypeVar("T")
