@@ -32,7 +32,7 @@ from loo import FIT_PATH, load_fit_items, loo_records
 from synth_text import Text, strip_discourse, to_question
 
 from rag.index.corpus import load_papers
-from rag.settings import BUNDLED_CORPUS
+from rag.settings import BUNDLED_CORPUS, Settings
 from rag.types import Paper
 
 OUT = Path(__file__).resolve().parent / "synth" / "train.jsonl"
@@ -61,7 +61,7 @@ def sentence_questions(text: Text, rng: random.Random, n: int) -> list[Record]:
     for paper, sentence in rng.sample(pool, min(n, len(pool))):
         body = strip_discourse(sentence)
         perturbed = text.perturb(body, rng)
-        out.append(record("sentence", to_question(perturbed, rng), [paper], sentence, [text.key_fact(body)]))
+        out.append(record("sentence", to_question(perturbed, rng), [paper], sentence, [text.key_fact(sentence)]))
     return out
 
 
@@ -167,9 +167,10 @@ def kind_rng(seed: int, kind: str) -> random.Random:
 
 
 def generate(papers: list[Paper], seed: int = 0, sizes: dict[str, int] | None = None,
-             fit_items: list[Record] | None = None) -> list[Record]:
-    """Positives of every kind, then one leave-one-out unanswerable per positive and per fit item."""
-    text = Text(papers)
+             fit_items: list[Record] | None = None, text: Text | None = None) -> list[Record]:
+    """Positives of every kind, then one leave-one-out unanswerable per positive and per fit item.
+    ``text``: the corpus already analysed (``Text(papers)``), to reuse between calls."""
+    text = text or Text(papers)
     positives: list[Record] = []
     for kind, make in KINDS.items():
         made = make(text, kind_rng(seed, kind), (sizes or SIZES).get(kind, 0))
@@ -191,12 +192,67 @@ def write_jsonl(records: list[Record], path: Path) -> None:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
 
 
+def stratified(records: list[Record], n: int, seed: int) -> list[Record]:
+    """About ``n`` records spread evenly over their kinds (seeded)."""
+    by_kind: dict[str, list[Record]] = {}
+    for r in records:
+        by_kind.setdefault(r["kind"], []).append(r)
+    rng = random.Random(seed)
+    per = max(1, n // max(1, len(by_kind)))
+    return [r for kind in sorted(by_kind) for r in rng.sample(by_kind[kind], min(per, len(by_kind[kind])))]
+
+
+def measure(records: list[Record], data_dir: Path, n: int, seed: int = 0) -> dict[str, Any]:
+    """Baseline of the current system on ~``n`` positives (hit@1, recall@10, answered rate per kind) and
+    ~``n`` loo records (refusal rate with the gold filtered out of the hits, confidence recomputed on the
+    filtered list; and with the gold removed from the first-stage candidates before reranking)."""
+    from loo import hide, retrieve_hidden
+
+    from rag.evals.ranking import hit_at, recall_at
+    from rag.pipeline import Pipeline
+    from rag.settings import Settings
+
+    pipeline = Pipeline.open(Settings(data_dir=data_dir), progress=False)
+    threshold = pipeline.abstainer.threshold
+    if pipeline.settings.abstain_threshold is not None:
+        threshold = pipeline.settings.abstain_threshold
+
+    def query(r: Record) -> str:
+        return str(pipeline.fallback.condense(r["question"], r["history"])) if r["history"] else r["question"]
+
+    report: dict[str, Any] = {}
+    positives = stratified([r for r in records if r["kind"] != "loo"], n, seed)
+    for kind in sorted({r["kind"] for r in positives}):
+        rows = []
+        for r in (r for r in positives if r["kind"] == kind):
+            got = pipeline.retrieve(query(r), 10)
+            ranked = [h.paper.id for h in got.hits]
+            rows.append((hit_at(ranked, r["gold_ids"], 1), recall_at(ranked, r["gold_ids"], 10), not got.abstain))
+        report[kind] = {"n": len(rows), **{m: round(sum(x[i] for x in rows) / len(rows), 3)
+                                           for i, m in enumerate(("hit@1", "recall@10", "answered"))}}
+    loo = random.Random(seed).sample([r for r in records if r["kind"] == "loo"], n)
+    filtered, hidden_index = [], []
+    for r in loo:
+        hits = hide(pipeline.retrieve(query(r), 20).hits, r["hidden_ids"])
+        filtered.append(not hits or pipeline.abstainer.confidence(hits) < threshold)
+        hidden_index.append(retrieve_hidden(pipeline, query(r), r["hidden_ids"]).abstain)
+    report["loo"] = {"n": len(loo), "refused_filtered_hits": round(sum(filtered) / len(loo), 3),
+                     "refused_hidden_index": round(sum(hidden_index) / len(loo), 3)}
+    for kind in sorted({r["source_kind"] for r in loo}):
+        picked = [i for i, r in enumerate(loo) if r["source_kind"] == kind]
+        report[f"loo/{kind}"] = {"n": len(picked), "refused_filtered_hits": round(
+            sum(filtered[i] for i in picked) / len(picked), 3)}
+    return report
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--fit", type=Path, default=FIT_PATH, help="hand-written fitting items (loo source)")
     parser.add_argument("--sample", type=int, default=0, help="print this many random positives to read")
+    parser.add_argument("--measure", type=int, default=0, help="baseline on this many positives and loo records")
+    parser.add_argument("--data-dir", type=Path, default=None, help="index to measure on (a copy: it may be written)")
     args = parser.parse_args(argv)
     papers = load_papers([BUNDLED_CORPUS])
     records = generate(papers, args.seed, fit_items=load_fit_items(args.fit, papers))
@@ -207,6 +263,9 @@ def main(argv: list[str] | None = None) -> None:
     positives = [r for r in records if r["kind"] != "loo"]
     for r in random.Random(args.seed).sample(positives, min(args.sample, len(positives))):
         print(f"\n[{r['kind']}] {r['question']}\n    gold: {' | '.join(r['gold_titles'])}")
+    if args.measure:
+        data_dir = args.data_dir or Settings().data_dir
+        print(json.dumps(measure(records, data_dir, args.measure, args.seed), indent=1))
 
 
 if __name__ == "__main__":

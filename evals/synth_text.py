@@ -18,7 +18,8 @@ from rag.types import Paper
 Term = tuple[str, ...]
 WORD = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
 PAREN_NAME = re.compile(r"\s*\(([A-Za-z][\w-]{1,14})\)")
-CLAUSE = re.compile(r"https?://\S+|[.,;:!?()\[\]{}\"“”]|\s[-–—]\s")
+CLAUSE = re.compile(r"https?://\S+|\S*/\S*|[^\w\s'-]|(?<![A-Za-z0-9])['-]|['-](?![A-Za-z0-9])")
+"""Where a term stops: links, paths, punctuation, quotes and dashes that are not inside a word."""
 GENERIC = frozenset(
     """results result experiments experiment performance model models task tasks data also however significantly
     state-of-the-art existing different various key novel framework frameworks demonstrate effective effectiveness
@@ -65,6 +66,8 @@ METRICS = (
     (re.compile(r"improv|gain|increas|boost|better|higher|outperform", re.I), "improvement"),
     (re.compile(r"error", re.I), "error"), (re.compile(r"F1|BLEU|ROUGE|AUC|mAP|score|correlation", re.I), "score"),
 )
+CLAUSE_END = re.compile(r"[,;]\s|\)")
+NOT_CONTEXT = frozenset("average times relative around nine seven five four six eight ten up compared".split())  # noqa: SIM905
 MAX_QUESTION_WORDS = 28
 _STEMMER = Stemmer.Stemmer("english")
 
@@ -148,11 +151,20 @@ class NumberFact:
     context: str
     subject: str
     dataset: str
+    counted: str = ""
+    """The plural noun a plain count counts ("23 different approaches" -> "approaches")."""
 
     def question(self, rng: random.Random, pronoun: bool = False) -> str:
         subject = "it" if pronoun else self.subject
-        what = f"{self.metric} in {self.context}" if self.context else self.metric
         where = f" on {self.dataset}" if self.dataset else ""
+        if self.counted:
+            return rng.choice(("How many {c} does {s} use{d}?", "How many {c} are reported by {s}{d}?")).format(
+                c=self.counted, s=subject, d=where)
+        if self.metric == "number":
+            what = f" for {self.context}" if self.context else ""
+            return rng.choice(("What figure does {s} give{w}{d}?", "What result does {s} report{w}{d}?")).format(
+                s=subject, w=what, d=where)
+        what = f"{self.metric} in {self.context}" if self.context else self.metric
         template = rng.choice(("What {w} does {s} report{d}?", "How large is the {w} reported by {s}{d}?",
                                "What {w} does {s} reach{d}?"))
         return template.format(w=what, s=subject, d=where)
@@ -166,16 +178,17 @@ class Text:
         self.clauses = {p.id: clauses(p.title) + clauses(p.abstract) for p in self.papers}
         self.grams: dict[str, Counter[Term]] = {}
         self.postings: dict[Term, list[str]] = {}
-        self.surfaces: dict[Term, Counter[str]] = {}
+        self.stemmed = {pid: [[stem(w) for w in ws] for ws in parts] for pid, parts in self.clauses.items()}
+        self._written: Counter[tuple[Term, str]] = Counter()
         for pid, parts in self.clauses.items():
             grams: Counter[Term] = Counter()
-            for ws in parts:
-                stems, shown = [stem(w) for w in ws], [display(w) for w in ws]
+            for ws, stems in zip(parts, self.stemmed[pid], strict=True):
+                shown = [display(w) for w in ws]
                 for n in (1, 2, 3):
                     for i in range(len(ws) - n + 1):
                         term = tuple(stems[i : i + n])
                         grams[term] += 1
-                        self.surfaces.setdefault(term, Counter())[" ".join(shown[i : i + n])] += 1
+                        self._written[term, " ".join(shown[i : i + n])] += 1
             self.grams[pid] = grams
             for term in grams:
                 self.postings.setdefault(term, []).append(pid)
@@ -195,18 +208,19 @@ class Text:
         """Surface acronym -> an expansion mined from "long form (ACR)", and the expansion -> acronym."""
         pairs = mine_acronyms(p.abstract for p in self.papers)
         out: dict[str, str] = {}
-        seen: set[str] = set()
         for surface in sorted(self.tokens, key=lambda w: (-len(self.tokens[w]), w)):
-            expansions = sorted(pairs.get(surface.lower(), ()), key=lambda e: (-len(re.split(r"[\s-]", e)), e))
-            if is_name(surface) and expansions and surface.lower() not in seen:
-                seen.add(surface.lower())
-                out[surface] = expansions[0]
-                out.setdefault(expansions[0], surface)
+            plural = surface.endswith("s") and len(surface) > 2 and surface[-2].isupper()
+            expansions = pairs.get((surface[:-1] if plural else surface).lower(), ())
+            if is_name(surface) and expansions:
+                expansion = sorted(expansions, key=lambda e: (-len(re.split(r"[\s-]", e)), e))[0]
+                expansion = expansion + "s" if plural and not expansion.endswith("s") else expansion
+                out[surface] = expansion
+                out.setdefault(expansion, surface)
         return out
 
     @cached_property
     def substitutions(self) -> list[tuple[str, str, re.Pattern[str]]]:
-        pairs = sorted({**self.acronyms, **self.synonyms}.items())
+        pairs = sorted({**self.acronyms, **self.synonyms}.items(), key=lambda kv: (-len(kv[0]), kv))
         return [(a, b, re.compile(rf"(?<![\w-]){re.escape(a)}(?![\w-])", 0 if is_acronym(a) else re.I))
                 for a, b in pairs]
 
@@ -239,31 +253,32 @@ class Text:
         return " ".join(text.split())
 
     def substitute(self, text: str, rng: random.Random) -> str:
-        """Acronym <-> expansion and synonym swaps (each 60%), "long form (ACR)" definitions first reduced
-        to the long form."""
+        """Acronym <-> expansion and synonym swaps (each 60%, longest first, never swapped back), after
+        reducing "long form (ACR)" definitions to the long form."""
         text = PAREN_NAME.sub(lambda m: "" if is_acronym(m.group(1)) else m.group(0), text)
         lower = text.lower()
+        placed: list[str] = []
         for source, target, pattern in self.substitutions:
             if source.lower() in lower and pattern.search(text) and rng.random() < 0.6:
-                text = pattern.sub(target, text, count=1)
-        return text
+                text = pattern.sub(f"\x00{len(placed)}\x00", text, count=1)
+                placed.append(target)
+        return re.sub("\x00(\\d+)\x00", lambda m: placed[int(m.group(1))], text)
 
-    def key_fact(self, body: str) -> str:
-        """A short verbatim phrase of the sentence: its first clause, at most eight words."""
-        return " ".join(re.split(r"[,;:]", body)[0].split()[:8])
+    def key_fact(self, sentence: str) -> str:
+        """A short verbatim phrase of the sentence: its first clause after any connective, <= eight words."""
+        return " ".join(re.split(r"[,;:]", DISCOURSE.sub("", sentence.strip()))[0].split()[:8])
 
     @cache  # noqa: B019
     def unique_phrases(self, paper: Paper) -> list[str]:
         """Keyphrases (2-3 content words within a clause) no other paper contains, rarest first."""
         scored: dict[str, float] = {}
-        for ws in self.clauses[paper.id]:
+        for ws, stems in zip(self.clauses[paper.id], self.stemmed[paper.id], strict=True):
             for n in (2, 3):
                 for i in range(len(ws) - n + 1):
+                    term = tuple(stems[i : i + n])
                     run = ws[i : i + n]
-                    term = tuple(stem(w) for w in run)
                     if self.df[term] == 1 and all(map(is_content, run)) and not all(w.lower() in GENERIC for w in run):
-                        text = " ".join(map(display, run))
-                        scored[text] = sum(1.0 / self.df[(s,)] for s in term)
+                        scored[" ".join(map(display, run))] = sum(1.0 / self.df[(s,)] for s in term)
         ranked = sorted(scored, key=lambda t: (-scored[t], t))
         picked: list[str] = []
         for text in ranked:  # no two picks sharing a word
@@ -291,6 +306,14 @@ class Text:
     def containing(self, term: Term) -> list[Paper]:
         return [self.by_id[pid] for pid in self.postings.get(term, ())]
 
+    @cached_property
+    def surfaces(self) -> dict[Term, Counter[str]]:
+        """Every way the corpus writes each term, with counts."""
+        out: dict[Term, Counter[str]] = {}
+        for (term, written), count in self._written.items():
+            out.setdefault(term, Counter())[written] = count
+        return out
+
     def surface(self, term: Term) -> str:
         """The most common way the corpus writes a term (lower case unless it is a name)."""
         return sorted(self.surfaces[term].items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
@@ -307,11 +330,14 @@ class Text:
         return None
 
     def topic(self, paper: Paper) -> str:
-        """The title's subject, to follow "a paper on": the longer side of a colon, lower-cased, <= 10 words."""
+        """The title's subject, to follow "a paper on": the longer side of a colon, lower-cased, <= 8 words."""
         parts = [p.strip() for p in paper.title.split(":", 1)]
         title = max(parts, key=lambda p: sum(map(is_content, WORD.findall(p))))
         title = re.sub(r"^(?:A|An|The|On|Towards?)\s+", "", re.split(r"[?!]", title)[0].strip())
-        return " ".join(map(display, title.split()[:10]))
+        words = title.split()[:8]
+        while len(words) > 2 and words[-1].lower() in STOP:
+            words.pop()
+        return " ".join(map(display, words))
 
     def number_facts(self, paper: Paper, sentence: str) -> list[NumberFact]:
         """Numbers worth asking for (%, x, decimals, counted units), each with its question parts."""
@@ -320,10 +346,16 @@ class Text:
         subject = name or f"the paper on {self.topic(paper)}"
         for match in NUMBER.finditer(sentence):
             number, after = match.group(0), sentence[match.end() :].lstrip()
-            if re.fullmatch(r"(?:19|20)\d\d", number) or not (re.search(r"[%x×.]", number) or UNITS.match(after)):
+            plural = re.match(r"(?:different |distinct |diverse )?([a-z]{4,}s)\b", after)
+            counted = plural.group(1) if plural and number.isdigit() else ""
+            counted = "" if counted in VERBISH or counted == "times" else counted
+            if re.fullmatch(r"(?:19|20)\d\d", number) or not (
+                re.search(r"[%x×.]", number) or UNITS.match(after) or counted
+            ):
                 continue
-            start = max(sentence.rfind(c, 0, match.start()) for c in ",;(:") + 1
-            end = min([i for c in ",;)" if (i := sentence.find(c, match.end())) >= 0] + [len(sentence)])
+            start = max(sentence.rfind(c, 0, match.start()) + len(c) for c in (", ", "; ", "(", ": "))
+            stop = CLAUSE_END.search(sentence, match.end())
+            end = stop.start() if stop else len(sentence)
             before = sentence[start : match.start()].split()[-3:]
             after_words = sentence[match.end() : end].split()[:3]
             phrase = " ".join([*before, number, *after_words]).rstrip(".")
@@ -336,7 +368,8 @@ class Text:
             context = [w for w in WORD.findall(" ".join(around)) if is_content(w) and w.lower() not in GENERIC
                        and not w[0].isdigit() and w not in (name, dataset) and not w.endswith("ed")
                        and not any(p.search(w) for p, _ in METRICS)]
-            out.append(NumberFact(sentence, phrase, metric, " ".join(context[:2]), subject, dataset))
+            context = [w for w in context if w.lower() not in NOT_CONTEXT]
+            out.append(NumberFact(sentence, phrase, metric, " ".join(context[:2]), subject, dataset, counted))
         return out
 
 
