@@ -200,9 +200,7 @@ def test_query_engine_abstains_with_no_sources(hash_pipeline: Pipeline) -> None:
     assert response.source_nodes == [] and not MARKER.search(response.response or "")
 
 
-def test_components_default_to_the_package_pipeline(
-    hash_pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_components_default_to_the_package_pipeline(hash_pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(rag, "_pipeline", hash_pipeline)
     retriever = RagRetriever()
     assert retriever.pipeline is hash_pipeline

@@ -28,9 +28,10 @@ from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.core.callbacks import CallbackManager
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.query_engine import CustomQueryEngine
-from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+from llama_index.core.schema import NodeWithScore, QueryBundle
 
 from rag.errors import QueryError
+from rag.integrations.llamaindex_nodes import answer_response, default_pipeline, hit_node, paper_node
 from rag.integrations.llamaindex_store import (
     RagChromaVectorStore,
     RagEmbedding,
@@ -42,57 +43,12 @@ from rag.pipeline import Pipeline
 from rag.retrieve.hybrid import Candidate
 from rag.retrieve.rerank import FeatureScorer
 from rag.text import normalize_query
-from rag.types import Answer, AnswererName, Citation, Hit, Paper
+from rag.types import AnswererName, Paper
 
 __all__ = [
     "RagChromaVectorStore", "RagEmbedding", "RagQueryEngine", "RagReranker", "RagRetriever", "ReadOnlyStoreError",
-    "chroma_vector_store", "paper_node", "vector_store_index",
-]
-
-SHOWN_KEYS = ("paper_id", "listing_date")
-"""Metadata an LLM sees next to a node's text (the rest is for code: ranks, features, ...)."""
-
-
-def _default_pipeline() -> Pipeline:
-    import rag
-
-    return rag.default_pipeline()
-
-
-def paper_node(paper: Paper, metadata: Mapping[str, Any] | None = None) -> TextNode:
-    """A node for a paper: id = paper id, text = title + newline + abstract, the paper's fields as metadata."""
-    meta: dict[str, Any] = {
-        "paper_id": paper.id,
-        "title": paper.title,
-        "listing_date": paper.listing_date,
-        "sources": list(paper.sources),
-        "urls": list(paper.urls),
-        **(metadata or {}),
-    }
-    hidden = [key for key in meta if key not in SHOWN_KEYS]
-    return TextNode(
-        id_=paper.id,
-        text=f"{paper.title}\n{paper.abstract}",
-        metadata=meta,
-        excluded_llm_metadata_keys=hidden,
-        excluded_embed_metadata_keys=list(meta),
-    )
-
-
-def hit_node(hit: Hit, confidence: float) -> NodeWithScore:
-    """A retrieved paper as a scored node carrying its evidence, stage ranks and reranker features."""
-    node = paper_node(
-        hit.paper,
-        {
-            "evidence": hit.sentence,
-            "evidence_index": hit.sentence_index,
-            "evidence_score": hit.sentence_score,
-            "ranks": dict(hit.ranks),
-            "features": dict(hit.features),
-            "confidence": confidence,
-        },
-    )
-    return NodeWithScore(node=node, score=hit.score)
+    "answer_response", "chroma_vector_store", "hit_node", "paper_node", "vector_store_index",
+]  # fmt: skip
 
 
 class RagRetriever(BaseRetriever):
@@ -112,7 +68,7 @@ class RagRetriever(BaseRetriever):
         **filters: Any,
     ) -> None:
         super().__init__(callback_manager=callback_manager or CallbackManager([]))
-        self.pipeline = pipeline if pipeline is not None else _default_pipeline()
+        self.pipeline = pipeline if pipeline is not None else default_pipeline()
         self.k = k
         self.abstain = abstain
         self.filters = filters
@@ -145,7 +101,7 @@ class RagReranker(BaseNodePostprocessor):
         self, pipeline: Pipeline | None = None, *, top_n: int | None = None, scorer: FeatureScorer | None = None
     ) -> None:
         fields: dict[str, Any] = {
-            "pipeline": pipeline if pipeline is not None else _default_pipeline(),
+            "pipeline": pipeline if pipeline is not None else default_pipeline(),
             "top_n": top_n,
             "callback_manager": CallbackManager([]),
         }
@@ -224,7 +180,7 @@ class RagQueryEngine(CustomQueryEngine):
     filters: dict[str, Any] = Field(default_factory=dict, description="Retrieval filters (listing_date, source).")
 
     def __init__(
-                self,
+        self,
         pipeline: Pipeline | None = None,
         *,
         k: int | None = None,
@@ -232,7 +188,7 @@ class RagQueryEngine(CustomQueryEngine):
         **filters: Any,
     ) -> None:
         fields: dict[str, Any] = {
-            "pipeline": pipeline if pipeline is not None else _default_pipeline(),
+            "pipeline": pipeline if pipeline is not None else default_pipeline(),
             "k": k,
             "answerer": answerer,
             "filters": filters,
@@ -243,37 +199,3 @@ class RagQueryEngine(CustomQueryEngine):
         pipeline: Pipeline = self.pipeline
         answer = pipeline.ask(query_str, k=self.k, answerer=self.answerer, **self.filters)
         return answer_response(answer)
-
-
-def answer_response(answer: Answer) -> Response:
-    """An ``Answer`` as a llama-index ``Response`` (see ``RagQueryEngine``)."""
-    score = {hit.paper.id: hit.score for hit in answer.hits}
-    nodes = [
-        NodeWithScore(node=citation_node(c), score=score.get(c.paper.id, c.support))
-        for c in sorted(answer.citations, key=lambda c: c.marker)
-    ]
-    return Response(
-        response=answer.text,
-        source_nodes=nodes,
-        metadata={
-            "answerer": answer.answerer,
-            "abstained": answer.abstained,
-            "unsupported": [check.text for check in answer.unsupported],
-            "removed_markers": list(answer.removed_markers),
-            "error": answer.error,
-            "standalone_question": answer.standalone_question,
-        },
-    )
-
-
-def citation_node(citation: Citation) -> TextNode:
-    return paper_node(
-        citation.paper,
-        {
-            "marker": citation.marker,
-            "quote": citation.quote,
-            "verdict": citation.verdict,
-            "support": citation.support,
-            "sentence_indices": list(citation.sentence_indices),
-        },
-    )

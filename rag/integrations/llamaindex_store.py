@@ -39,6 +39,7 @@ from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQu
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from rag.errors import RagError
+from rag.integrations.llamaindex_nodes import default_pipeline
 
 if TYPE_CHECKING:
     from rag.index.embeddings import Embedder
@@ -143,7 +144,7 @@ def _tidy(result: VectorStoreQueryResult) -> VectorStoreQueryResult:
 
 def chroma_vector_store(pipeline: Pipeline | None = None) -> RagChromaVectorStore:
     """A read-only ``ChromaVectorStore`` over the pipeline's chunk collection (default: ``rag.default_pipeline()``)."""
-    pipeline = pipeline if pipeline is not None else _default_pipeline()
+    pipeline = pipeline if pipeline is not None else default_pipeline()
     return RagChromaVectorStore(pipeline.store.chunks)
 
 
@@ -153,7 +154,7 @@ def vector_store_index(pipeline: Pipeline | None = None) -> VectorStoreIndex:
     ``index.as_retriever(similarity_top_k=10)`` gives chunk nodes (several per paper are possible); compose it
     with ``RagReranker`` to reorder them by the project's feature model. Do not call ``as_query_engine()``
     without passing ``llm=``: llama-index would resolve its default (OpenAI) LLM."""
-    pipeline = pipeline if pipeline is not None else _default_pipeline()
+    pipeline = pipeline if pipeline is not None else default_pipeline()
     callbacks = CallbackManager([])
     return VectorStoreIndex.from_vector_store(
         chroma_vector_store(pipeline),
@@ -161,9 +162,3 @@ def vector_store_index(pipeline: Pipeline | None = None) -> VectorStoreIndex:
         callback_manager=callbacks,
         transformations=[_RefuseWrites()],
     )
-
-
-def _default_pipeline() -> Pipeline:
-    import rag
-
-    return rag.default_pipeline()
