@@ -35,6 +35,8 @@ from rag.types import AnswererName
 
 log = logging.getLogger(__name__)
 
+ANSWERERS: dict[str, AnswererName] = {"extractive": "extractive", "llm": "llm"}
+
 CSS = """
 .rag-banner { padding: 12px 16px; border-radius: 10px; background: var(--background-fill-secondary);
   border: 1px solid var(--border-color-primary); }
@@ -171,7 +173,7 @@ def build_ui(pipeline: Pipeline, *, examples: Sequence[str] | None = None, concu
         yield "", _display(turns), render_panel(sections, pending=question), turns, sections
         text = ""
         try:
-            choice: AnswererName | None = "llm" if answerer == "llm" else "extractive" if answerer else None
+            choice = ANSWERERS.get(answerer)  # anything else: the configured answerer
             stream = pipeline.stream(question, history, k=int(k), answerer=choice)
             for chunk in stream:
                 text += chunk
