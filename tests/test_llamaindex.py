@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import SMALL_PAPERS, make_paper, open_hash_pipeline
+from conftest import SMALL_PAPERS, open_hash_pipeline
 from llama_index.core import Settings as LlamaSettings
 from llama_index.core.base.response.schema import Response
 from llama_index.core.callbacks import CallbackManager
@@ -17,6 +17,7 @@ from llama_index.core.query_engine import RetrieverQueryEngine
 from llama_index.core.response_synthesizers.no_text import NoText
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle, TextNode
 from llama_index.core.vector_stores import ExactMatchFilter, MetadataFilters
+from test_pipeline import EXTRA  # nine near-duplicate sparse-autoencoder papers
 
 import rag
 from rag.errors import QueryError, RagError
@@ -33,15 +34,6 @@ from rag.integrations.llamaindex import (
 from rag.pipeline import Pipeline
 from rag.retrieve.features import FEATURES
 
-EXTRA = [
-    make_paper(
-        f"Sparse Autoencoder Variant {i}",
-        f"We study sparse autoencoders with variant number {i}. Sparse autoencoders learn features of language "
-        f"models, and variant {i} changes the sparsity penalty in a new way.",
-        f"c.txt:{i}",
-    )
-    for i in range(1, 10)
-]
 PAPERS = [*SMALL_PAPERS, *EXTRA]
 RATIONALE = paper_id("Domain Generalization via Rationale Invariance")
 SAE = paper_id("Sparse Autoencoders Find Interpretable Features in Language Models")

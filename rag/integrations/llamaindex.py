@@ -40,6 +40,7 @@ from rag.integrations.llamaindex_store import (
     vector_store_index,
 )
 from rag.pipeline import Pipeline
+from rag.retrieve.features import sigmoid
 from rag.retrieve.hybrid import Candidate
 from rag.retrieve.rerank import FeatureScorer
 from rag.text import normalize_query
@@ -150,7 +151,7 @@ class RagReranker(BaseNodePostprocessor):
             everything = {c.paper_id: c for c in retriever.candidates(parsed, qvec, len(retriever.paper_ids))}
             pool = [*pool, *(everything.get(pid) or Candidate(pid) for pid in missing)]
         _, logits = self._scorer.score(parsed, pool, pipeline.papers)
-        probs = 1.0 / (1.0 + np.exp(-np.clip(logits, -50.0, 50.0)))
+        probs = sigmoid(logits)
         score = {c.paper_id: float(p) for c, p in zip(pool, probs, strict=True)}
         return {pid: score[pid] for pid in paper_ids}
 
