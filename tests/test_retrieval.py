@@ -243,3 +243,62 @@ def test_hnsw_paths_agree_with_the_in_memory_scan(pipeline: Pipeline) -> None:
             assert x.sentence_scores.tolist() == pytest.approx(y.sentence_scores.tolist(), abs=1e-5)
         filtered = hnsw.candidates(query, qvec, 6, allowed={GNN, SPEECH})
         assert {c.paper_id for c in filtered} <= {GNN, SPEECH}
+
+
+def test_top_indices_and_paper_groups() -> None:
+    from rag.retrieve.arrays import PaperGroups, top_indices
+
+    scores = np.array([0.5, -np.inf, 0.9, 0.5, 0.1], dtype=np.float32)
+    assert top_indices(scores, 3).tolist() == [2, 0, 3]  # tie 0.5: lower index first
+    assert top_indices(scores, 10).tolist() == [2, 0, 3, 4]  # -inf is never returned
+    assert top_indices(np.full(3, -np.inf), 2).tolist() == []
+    groups = PaperGroups(np.array([2, 0, 2, 0]), n_papers=4)  # rows of papers 2, 0, 2, 0; 1 and 3 have none
+    best = groups.max(np.array([0.1, 0.7, 0.4, 0.2], dtype=np.float32))
+    assert best[[0, 2]].tolist() == pytest.approx([0.7, 0.4]) and np.isneginf(best[[1, 3]]).all()
+
+
+def test_blas_limit_holds_for_overlapping_requests() -> None:
+    """Requests overlap in the web app: once any request has run, every request computes on one BLAS
+    thread, and no request leaving lifts the limit under another one still computing."""
+    import threading
+
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from rag.retrieve.arrays import SingleThreadBlas
+
+    def blas_threads() -> set[int]:
+        return {i["num_threads"] for i in threadpoolctl.ThreadpoolController().select(user_api="blas").info()}
+
+    original = threadpoolctl.ThreadpoolController().select(user_api="blas").info()
+    if not original:
+        pytest.skip("no BLAS library loaded")
+    threadpoolctl.threadpool_limits(limits=2, user_api="blas")  # a baseline above one
+    if blas_threads() != {2}:
+        pytest.skip("another thread controls the BLAS thread count")
+    try:
+        limit = SingleThreadBlas()
+        with limit:
+            assert blas_threads() == {1}
+        assert blas_threads() == {1}  # leaving does not restore two threads under other requests
+        a_left, b_in = threading.Event(), threading.Event()
+        seen: dict[str, set[int]] = {}
+
+        def request_a() -> None:
+            with limit:
+                b_in.wait(10)
+                seen["a"] = blas_threads()
+            a_left.set()
+
+        def request_b() -> None:
+            with limit:
+                b_in.set()
+                a_left.wait(10)
+                seen["b after a left"] = blas_threads()
+
+        threads = [threading.Thread(target=request_a), threading.Thread(target=request_b)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(20)
+        assert seen == {"a": {1}, "b after a left": {1}}
+    finally:
+        threadpoolctl.threadpool_limits(limits=original[0]["num_threads"], user_api="blas")

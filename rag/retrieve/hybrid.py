@@ -10,15 +10,14 @@ A filter is a boolean mask over paper codes applied to all three stages.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from rag.index.keyword import KeywordIndex
 from rag.index.store import Store
+from rag.retrieve.arrays import PaperGroups, SingleThreadBlas, top_indices
 from rag.retrieve.query import AcronymTable, Query, parse_query
 from rag.types import Paper
 
@@ -50,51 +49,6 @@ def rrf(rankings: dict[str, list[str]], k: int = RRF_K) -> dict[str, float]:
     return fused
 
 
-class _Grouped:
-    """Rows (chunks or sentences) grouped by paper code, for per-paper maxima."""
-
-    def __init__(self, codes: np.ndarray, n_papers: int) -> None:
-        self.order = np.argsort(codes, kind="stable")
-        sorted_codes = codes[self.order]
-        self.identity = bool(np.array_equal(self.order, np.arange(len(codes))))
-        self.present, self.starts = np.unique(sorted_codes, return_index=True)
-        self.n_papers = n_papers
-
-    def max(self, values: np.ndarray) -> np.ndarray:
-        """Per-paper maximum of ``values`` (one per row); ``-inf`` for papers without rows."""
-        out = np.full(self.n_papers, -np.inf, dtype=np.float32)
-        if len(self.present):
-            ordered = values if self.identity else values[self.order]
-            out[self.present] = np.maximum.reduceat(ordered, self.starts)
-        return out
-
-
-def _top(scores: np.ndarray, n: int) -> np.ndarray:
-    """Indices of the ``n`` highest finite scores, best first, ties broken by index (deterministic)."""
-    finite = np.isfinite(scores)
-    if not finite.any():
-        return np.zeros(0, dtype=np.int64)
-    n = min(n, int(finite.sum()))
-    if n < len(scores):
-        part = np.argpartition(-scores, n - 1)[:n]
-        threshold = scores[part].min()
-        part = np.flatnonzero(scores >= threshold)
-    else:
-        part = np.flatnonzero(finite)
-    order = np.lexsort((part, -scores[part]))
-    return np.asarray(part[order][:n])
-
-
-def _single_thread_blas() -> Callable[[], AbstractContextManager[Any]]:
-    """A context factory limiting BLAS to one thread (a no-op if threadpoolctl is missing)."""
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # pragma: no cover
-        return nullcontext
-    blas = ThreadpoolController().select(user_api="blas")
-    return lambda: blas.limit(limits=1)
-
-
 class HybridRetriever:
     """BM25 + dense + best-sentence retrieval over one store."""
 
@@ -119,18 +73,18 @@ class HybridRetriever:
         rows = np.array([i for i, _ in sentences_kept], dtype=np.int64)
         self.sentence_matrix = np.ascontiguousarray(matrix[rows]) if len(rows) else np.zeros((0, 0), np.float32)
         sentence_codes = np.array([self.code[s.paper_id] for _, s in sentences_kept], dtype=np.int64)
-        self._sentence_groups = _Grouped(sentence_codes, n)
+        self._sentence_groups = PaperGroups(sentence_codes, n)
         # sentence rows of paper code c: [start[c], end[c]) (rows are sorted by paper id = by code)
         self._sentence_start = np.searchsorted(sentence_codes, np.arange(n), side="left")
         self._sentence_end = np.searchsorted(sentence_codes, np.arange(n), side="right")
 
         self.chunk_code = np.array([self.code[pid] for pid in keyword.paper_ids], dtype=np.int64)
-        self._chunk_groups = _Grouped(self.chunk_code, n)
+        self._chunk_groups = PaperGroups(self.chunk_code, n)
         self.chunk_matrix: np.ndarray | None = None
         if 0 < len(keyword.paper_ids) <= dense_matrix_max:
             self.chunk_matrix = self._load_chunk_matrix()
         self.sentence_scan = len(self.sentence_matrix) <= sentence_scan_max
-        self._blas = _single_thread_blas()
+        self._blas = SingleThreadBlas()
         self.acronyms = AcronymTable.mine(f"{p.title}. {p.abstract}" for p in self.papers.values())
 
     # ---- loading -------------------------------------------------------------------------------
@@ -237,7 +191,7 @@ class HybridRetriever:
 
         Matrix-vector products run with single-threaded BLAS: on a shared machine a multi-threaded
         OpenBLAS call on a few thousand rows is 10x slower than one thread."""
-        with self._blas():
+        with self._blas:
             return self._candidates(query, qvec, n, allowed, stages)
 
     def _candidates(
@@ -257,7 +211,7 @@ class HybridRetriever:
         rankings: dict[str, list[str]] = {}
         rank_of: dict[str, dict[int, int]] = {}
         for name in STAGES:
-            top = _top(scores[name], n)
+            top = top_indices(scores[name], n)
             rank_of[name] = {int(c): r for r, c in enumerate(top, start=1)}
             if name in stages:
                 rankings[name] = [self.paper_ids[c] for c in top]
