@@ -138,6 +138,20 @@ def test_reranker_over_the_pipelines_own_top_k_gives_the_pipelines_scores(featur
     assert all(a.node is b.node for a, b in zip(reranked, nodes, strict=True))
 
 
+def test_reranker_with_the_retrievers_filters_scores_as_the_filtered_pipeline(
+    fusion_pipeline: Pipeline, feature_pipeline: Pipeline
+) -> None:
+    query = "sparse autoencoders learn features of language models"
+    nodes = RagRetriever(fusion_pipeline, k=9, source="c.txt").retrieve(query)
+    assert {n.node.metadata["sources"][0].split(":")[0] for n in nodes} == {"c.txt"}
+    filtered = RagReranker(fusion_pipeline, source="c.txt").postprocess_nodes(nodes, query_str=query)
+    expected = feature_pipeline.search(query, 9, source="c.txt")
+    assert [n.node.node_id for n in filtered] == [h.paper.id for h in expected]
+    assert [n.score for n in filtered] == pytest.approx([h.score for h in expected])
+    unfiltered = RagReranker(fusion_pipeline).postprocess_nodes(nodes, query_str=query)
+    assert [n.score for n in unfiltered] != pytest.approx([h.score for h in expected])  # the pool matters
+
+
 def test_reranker_over_chroma_vector_store_nodes_keeps_unknown_nodes_last(feature_pipeline: Pipeline) -> None:
     query = "rationale invariance loss"
     chunks = vector_store_index(feature_pipeline).as_retriever(similarity_top_k=5).retrieve(query)

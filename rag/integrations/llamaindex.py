@@ -39,7 +39,7 @@ from rag.integrations.llamaindex_store import (
     chroma_vector_store,
     vector_store_index,
 )
-from rag.pipeline import Pipeline
+from rag.pipeline import Pipeline, clean_query
 from rag.retrieve.features import sigmoid
 from rag.retrieve.hybrid import Candidate
 from rag.retrieve.rerank import FeatureScorer
@@ -86,24 +86,34 @@ class RagReranker(BaseNodePostprocessor):
 
     A node is reranked when it names a paper of the pipeline's index: by ``metadata["paper_id"]`` (what
     ``RagRetriever`` and ``ChromaVectorStore`` nodes over this index carry), else by its ``ref_doc_id`` or its
-    node id. Its features are recomputed for the query from the index (BM25, dense and sentence scores, ranks over
-    the whole index, lexical and name matches, normalised over the nodes being reranked), so the score does not
-    depend on which retriever found the node; the new score is the model's probability, ``sigmoid(logit)``.
-    Several nodes of one paper (chunks) all get the paper's score and keep their relative order.
+    node id. Its features are recomputed for the query from the index (BM25, dense and sentence scores and ranks,
+    lexical and name matches), as ``pipeline.retrieve`` computes them (see ``paper_scores``), so the score does not
+    depend on which retriever found the node, and over ``RagRetriever`` nodes it is the pipeline's own score. The
+    new score is the model's probability, ``sigmoid(logit)``. Several nodes of one paper (chunks) all get the
+    paper's score and keep their relative order. ``filters`` (``listing_date``, ``source``) restrict the pool the
+    features are normalised over, as the same filters do in the pipeline (pass the retriever's filters).
 
     Nodes without a known paper are **kept after** the reranked ones, in their incoming order and with their
     incoming score. ``top_n`` (default: all) cuts the combined list. ``query_bundle`` is required."""
 
     pipeline: Any = Field(default=None, description="The rag Pipeline (None: rag.default_pipeline()).")
     top_n: int | None = Field(default=None, ge=1, description="Nodes kept after reranking (None: all).")
+
+    filters: dict[str, Any] = Field(default_factory=dict, description="Retrieval filters (listing_date, source).")
     _scorer: FeatureScorer = PrivateAttr()
 
     def __init__(
-        self, pipeline: Pipeline | None = None, *, top_n: int | None = None, scorer: FeatureScorer | None = None
+        self,
+        pipeline: Pipeline | None = None,
+        *,
+        top_n: int | None = None,
+        scorer: FeatureScorer | None = None,
+        **filters: Any,
     ) -> None:
         fields: dict[str, Any] = {
             "pipeline": pipeline if pipeline is not None else default_pipeline(),
             "top_n": top_n,
+            "filters": filters,
             "callback_manager": CallbackManager([]),
         }
         super().__init__(**fields)
@@ -133,18 +143,20 @@ class RagReranker(BaseNodePostprocessor):
         """``paper id -> sigmoid(logit)`` of the feature model for papers of the index.
 
         The features are computed as the pipeline computes them: over its first-stage candidate pool for the
-        query (``RAG_CANDIDATES``), so a paper of the pool gets the score the pipeline's reranker gives it. A
-        paper outside the pool joins it with its stage scores and its ranks over the whole index."""
+        query (``RAG_CANDIDATES`` papers, within ``filters``), so a paper of the pool gets the score the pipeline's
+        reranker gives it. A paper outside the pool joins it with its stage scores and its ranks over the whole
+        index (a second first-stage pass over every paper: fine for this corpus, costly for a very large one)."""
         if not paper_ids:
             return {}
         pipeline: Pipeline = self.pipeline
-        text = normalize_query(query)
+        text = normalize_query(clean_query(query))
         if not text:
             raise QueryError("the question is empty; type a question about the papers")
         retriever = pipeline.retriever
         parsed = retriever.parse(text)
         qvec = np.asarray(pipeline.embedder.embed_query(text), dtype=np.float32)
-        pool = retriever.candidates(parsed, qvec, pipeline.settings.candidates)
+        allowed = pipeline.allowed_ids(self.filters)
+        pool = retriever.candidates(parsed, qvec, pipeline.settings.candidates, allowed)
         pooled = {c.paper_id for c in pool}
         missing = [pid for pid in paper_ids if pid not in pooled]
         if missing:
