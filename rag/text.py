@@ -151,6 +151,31 @@ def _marker_ends(line: str, start: int, end: int) -> list[int]:
     return [*ends, end]
 
 
+_BULLET = re.compile(r"\s*(?:[-*•]|\d+[.)])\s+")
+_LABEL_END = re.compile(r"[*_]*(?:\s*[:—–]|\s+-(?=\s))\s*|[*_]*\s*$")
+
+
+def strip_bullet(line: str) -> str:
+    """``line`` without a leading list bullet ("- ", "* ", "• ", "1. ", "2) ")."""
+    bullet = _BULLET.match(line)
+    return line[bullet.end() :] if bullet else line
+
+
+def list_label(line: str, titles: Collection[str]) -> str:
+    """The label of a line that names one of ``titles`` before its text, as answers list papers: an optional
+    bullet, the title (any case, whitespace collapsed, maybe in ``**``/``_`` emphasis), then ":" or a dash
+    (or the end of the line). "" when the line starts with no such label. Titles may hold "?" or "."."""
+    start = len(line) - len(strip_bullet(line))
+    start += len(line[start:]) - len(line[start:].lstrip("*_"))
+    body = line[start:].lower()
+    for title in sorted(titles, key=len, reverse=True):
+        clean = " ".join(title.split()).lower()
+        end = _LABEL_END.match(line, start + len(clean)) if clean and body.startswith(clean) else None
+        if end:
+            return line[: end.end()]
+    return ""
+
+
 # ---------------------------------------------------------------------------------------------- numbers
 
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:,\d{3}(?!\d))*(?:\.\d+)*")

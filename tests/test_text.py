@@ -20,6 +20,7 @@ from rag.text import (
     content_words,
     find_numbers,
     key_terms,
+    list_label,
     markers_in,
     normalize_query,
     normalize_title,
@@ -28,6 +29,7 @@ from rag.text import (
     parse_markers,
     sentences,
     split_sentences,
+    strip_bullet,
     strip_markers,
     tokenize,
     words,
@@ -148,6 +150,25 @@ def test_inserting_markers_and_stripping_them_gives_the_text_back(pieces: list[t
     expected = "".join(p.rstrip(" ") if p.endswith(" ") else p for p, _ in pieces) + tail
     assert markers_in(spaced) == [int("".join(ch for ch in m if ch.isdigit())) for _, m in pieces]
     assert strip_markers(spaced) == expected.strip()
+
+
+@pytest.mark.parametrize(
+    ("line", "label"),
+    [
+        ("- Graph Networks: It improves QM9. [1]", "- Graph Networks: "),
+        ("* graph networks — It improves. [1]", "* graph networks — "),
+        ("1. **Graph Networks**: It improves.", "1. **Graph Networks**: "),
+        ("- What Do SAEs Learn? Sparse Features: We train. [2]", "- What Do SAEs Learn? Sparse Features: "),
+        ("Graph Networks - it improves", "Graph Networks - "),
+        ("- Graph Networks-based models improve.", ""),  # a hyphen inside a word is no separator
+        ("- Other Paper: text", ""),
+        ("Graph Networks improve.", ""),
+    ],
+)
+def test_list_labels(line: str, label: str) -> None:
+    titles = ["Graph Networks", "What Do SAEs Learn? Sparse Features"]
+    assert list_label(line, titles) == label
+    assert strip_bullet("- x") == "x" and strip_bullet("2) x") == "x" and strip_bullet("-x") == "-x"
 
 
 # ---------------------------------------------------------------------------------------------- numbers

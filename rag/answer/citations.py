@@ -22,10 +22,12 @@ import numpy as np
 from rag.index.embeddings import Embedder
 from rag.text import (
     answer_sentences,
+    list_label,
     normalize_verbatim,
     numbers_in,
     parse_markers,
     split_sentences,
+    strip_bullet,
     strip_markers,
     tokenize,
 )
@@ -84,20 +86,6 @@ def renumber(text: str, n_sources: int) -> tuple[str, list[int], tuple[int, ...]
     return out + text[last:], order, tuple(dict.fromkeys(removed))
 
 
-def _list_label(line: str, titles: Sequence[str]) -> str:
-    """The ``- Title: `` prefix of a list line naming one of ``titles`` (else "")."""
-    match = re.match(r"\s*[-*•]\s+", line)
-    if not match:
-        return ""
-    body = line[match.end() :]
-    for title in sorted(titles, key=len, reverse=True):
-        clean = " ".join(title.split())
-        if clean and body.startswith(clean):
-            rest = re.match(r"\s*[:—–-]\s*", body[len(clean) :])
-            return line[: match.end() + len(clean) + (rest.end() if rest else 0)]
-    return ""
-
-
 def _cited_sentences(text: str, titles: Sequence[str] = ()) -> list[tuple[str, tuple[int, ...], bool]]:
     """``(sentence, markers, inherited)`` for each sentence; a sentence without markers takes those of
     the next cited sentence of the same paragraph (``"Claim A. Claim B [1]."`` cites [1] for both).
@@ -105,7 +93,7 @@ def _cited_sentences(text: str, titles: Sequence[str] = ()) -> list[tuple[str, t
     out: list[tuple[str, tuple[int, ...], bool]] = []
     for paragraph in re.split(r"\n", text):
         pending: list[str] = []
-        label = _list_label(paragraph, titles)
+        label = list_label(paragraph, titles)
         pieces = answer_sentences(paragraph[len(label) :])
         if label and pieces:
             pieces[0] = f"{label.strip()} {pieces[0]}"
@@ -137,13 +125,8 @@ def _verdict(support: float) -> Verdict:
 
 def _strip_list_prefix(sentence: str, papers: Sequence[Paper]) -> str:
     """``- Title: quote`` -> ``quote`` when ``Title`` is one of the cited papers' titles."""
-    body = sentence.lstrip("-*• ").strip()
-    for paper in papers:
-        title = " ".join(paper.title.split())
-        if title and body.lower().startswith(title.lower()):
-            rest = body[len(title) :].lstrip(" :—–-").strip()
-            return rest or body
-    return body
+    label = list_label(sentence, [p.title for p in papers])
+    return sentence[len(label) :].strip() or strip_bullet(sentence).strip()
 
 
 @dataclass(slots=True)

@@ -22,20 +22,27 @@ support tiers:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from rag.answer.extractive import ABSTENTION
-from rag.text import answer_sentences, content_words, markers_in, normalize_title, numbers_in, strip_markers, tokenize
+from rag.text import (
+    answer_sentences,
+    content_words,
+    list_label,
+    markers_in,
+    normalize_title,
+    numbers_in,
+    strip_bullet,
+    strip_markers,
+    tokenize,
+)
 from rag.types import Answer
 
 PROXY_SUPPORT = 0.6
 """Share of a sentence's content words that must appear in its cited abstracts (lexical proxy tier)."""
 KEY_FACT_WORDS = 0.6
 """Share of a key fact's content words that must appear in the answer."""
-
-_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 
 Tier = str
 TIERS: tuple[Tier, ...] = ("exact", "proxy", "judge")
@@ -72,21 +79,18 @@ def answer_units(answer: Answer) -> list[Unit]:
 
 def strip_label(sentence: str, titles: Sequence[str] = ()) -> str:
     """``sentence`` without a leading list bullet and a leading ``Title:`` label naming one of ``titles``
-    (or the end of one, when a ``?`` in the title made the sentence splitter cut it)."""
-    text = _BULLET.sub("", sentence).strip()
-    plain = text.lstrip("*_ ")
-    for title in titles:
-        if title and plain.lower().startswith(title.lower()):
-            rest = plain[len(title) :].lstrip("*_ ")
-            if rest.startswith(":"):
-                return rest[1:].strip()
+    (``rag.text.list_label``), or the end of one, when a ``?`` in the title made the sentence splitter cut it."""
+    label = list_label(sentence, titles)
+    if label:
+        return sentence[len(label) :].strip()
+    plain = strip_bullet(sentence).strip().lstrip("*_ ")
     normalized = [normalize_title(t) for t in titles if normalize_title(t)]
     colons = [i for i, ch in enumerate(plain) if ch == ":"]
     for i in reversed(colons):
         label = normalize_title(plain[:i])
         if label and any(t.endswith(label) for t in normalized):
             return plain[i + 1 :].strip()
-    return text
+    return strip_bullet(sentence).strip()
 
 
 def is_title_fragment(sentence: str, titles: Sequence[str]) -> bool:
