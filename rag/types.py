@@ -89,7 +89,7 @@ class Hit:
     ranks: dict[str, int | None] = field(default_factory=dict)
     features: dict[str, float] = field(default_factory=dict)
     sentence_scores: tuple[float, ...] = ()
-    """Query similarity of every sentence of the abstract, in ``chunking.split_sentences`` order."""
+    """Query similarity of every sentence of the abstract, in ``rag.text.split_sentences`` order."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
