@@ -141,3 +141,34 @@ def test_bad_requests_get_openai_errors(client: openai.OpenAI, server: tuple[str
 def test_the_chat_ui_is_served_on_the_same_port(server: tuple[str, Any]) -> None:
     page = httpx.get(f"{server[0]}/", follow_redirects=True)
     assert page.status_code == 200 and "gradio" in page.text.lower()
+
+
+def test_serving_off_loopback_without_a_key_is_refused(monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from rag.app.serve import serve
+
+    monkeypatch.delenv("RAG_API_KEY", raising=False)
+    assert serve(host="0.0.0.0", port=free_port()) == 2  # before any index is opened
+    assert "RAG_API_KEY" in capsys.readouterr().err
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+def test_the_mounted_chat_ui_answers_in_a_browser(server: tuple[str, Any]) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=args)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(60_000)
+            page.goto(f"{server[0]}/", wait_until="domcontentloaded")
+            page.fill("#question textarea", "What does the rationale invariance loss do?")
+            page.press("#question textarea", "Enter")
+            page.wait_for_selector("#chat a.cite")
+            assert "rationale invariance loss" in page.inner_text("#chat .message-row:has(a.cite)")
+        finally:
+            browser.close()
