@@ -25,12 +25,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.errors import ConfigError, RagError
-from rag.evals import metrics as em
 from rag.evals.evalset import QUESTION_TYPES, LoadedItem, load_eval_set
 from rag.evals.gate import THRESHOLD_MARGIN, check_thresholds, load_thresholds, thresholds_from
 from rag.evals.judge import LLMJudge
 from rag.evals.ranking import RANKING_KEYS
-from rag.evals.scoring import METRIC_DOCS, score_answer
+from rag.evals.scoring import METRIC_DOCS, ItemResult, aggregate, score_answer
 from rag.text import normalize_title
 from rag.types import Answer, AnswererName
 
@@ -39,72 +38,9 @@ if TYPE_CHECKING:
     from rag.pipeline import Pipeline
     from rag.settings import Settings
 
-__all__ = ["METRIC_DOCS", "EvalReport", "ItemResult", "evaluate", "main", "run_eval_command", "score_answer"]
-
-
-@dataclass(slots=True)
-class ItemResult:
-    id: str
-    set: str
-    source: str
-    type: str
-    question: str
-    answerable: bool
-    gold_titles: list[str]
-    answer: str
-    abstained: bool
-    answerer: str
-    retrieved: list[str]
-    citations: list[dict[str, Any]]
-    scores: dict[str, float | None]
-    timings: dict[str, float]
-    error: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "set": self.set,
-            "source": self.source,
-            "type": self.type,
-            "question": self.question,
-            "answerable": self.answerable,
-            "gold_titles": self.gold_titles,
-            "answer": self.answer,
-            "abstained": self.abstained,
-            "answerer": self.answerer,
-            "retrieved": self.retrieved,
-            "citations": self.citations,
-            "metrics": {k: v for k, v in self.scores.items() if not k.startswith("_")},
-            "timings": self.timings,
-            "error": self.error,
-        }
-
-
-def aggregate(results: Sequence[ItemResult], judge_ran: bool) -> dict[str, float | int | None]:
-    """Aggregate metrics over items: means over the items each metric applies to, pooled rates, abstention
-    metrics over all items, latency percentiles per stage."""
-    agg: dict[str, float | int | None] = {"items": len(results)}
-    agg["answerable_items"] = sum(1 for r in results if r.answerable)
-    agg["errors"] = sum(1 for r in results if r.error)
-    keys = [*RANKING_KEYS, "key_fact_recall", "answer_f1"]
-    tiers = ["exact", "proxy", *(["judge"] if judge_ran else [])]
-    for tier in tiers:
-        keys += [f"faithfulness_{tier}", f"citation_recall_{tier}", f"citation_precision_{tier}"]
-    keys += ["faithfulness", "citation_recall", "citation_precision"]
-    for key in keys:
-        agg[key] = em.mean([r.scores.get(key) for r in results])
-    markers = sum(r.scores.get("_markers") or 0.0 for r in results)
-    bad = sum(r.scores.get("_invalid_markers") or 0.0 for r in results)
-    agg["invalid_citation_rate"] = bad / markers if markers else None
-    agg.update(em.abstention_metrics([r.answerable for r in results], [r.abstained for r in results]))
-    stages: list[str] = []
-    for r in results:
-        stages += [s for s in r.timings if s not in stages]
-    for stage in sorted(stages, key=lambda s: (s == "total", s)):
-        values = [r.timings[stage] for r in results if stage in r.timings]
-        agg[f"latency_p50_{stage}"] = em.percentile(values, 50)
-        agg[f"latency_p95_{stage}"] = em.percentile(values, 95)
-    return agg
+__all__ = [
+    "METRIC_DOCS", "EvalReport", "ItemResult", "aggregate", "evaluate", "main", "run_eval_command", "score_answer",
+]  # fmt: skip
 
 
 def run_items(
