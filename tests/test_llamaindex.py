@@ -20,7 +20,7 @@ from llama_index.core.vector_stores import ExactMatchFilter, MetadataFilters
 from test_pipeline import EXTRA  # nine near-duplicate sparse-autoencoder papers
 
 import rag
-from rag.errors import QueryError, RagError
+from rag.errors import ConfigError, QueryError, RagError
 from rag.index.corpus import paper_id
 from rag.integrations.llamaindex import (
     RagEmbedding,
@@ -198,6 +198,13 @@ def test_query_engine_response_cites_exactly_its_source_nodes(hash_pipeline: Pip
         "removed_markers": list(answer.removed_markers), "error": None,
         "standalone_question": answer.standalone_question,
     }  # fmt: skip
+
+
+def test_query_engine_checks_the_answerer_name(hash_pipeline: Pipeline) -> None:
+    with pytest.raises(ConfigError, match="'extractive' or 'llm'"):
+        RagQueryEngine(hash_pipeline, answerer="gpt")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY"):  # no LLM configured in this pipeline
+        RagQueryEngine(hash_pipeline, answerer="llm").query("graph neural networks")
 
 
 def test_query_engine_abstains_with_no_sources(hash_pipeline: Pipeline) -> None:

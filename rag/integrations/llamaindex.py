@@ -19,7 +19,7 @@ writes llama-index's global ``Settings`` (no default LLM or embed model is ever 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 from llama_index.core.base.base_retriever import BaseRetriever
@@ -30,7 +30,7 @@ from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.query_engine import CustomQueryEngine
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
-from rag.errors import QueryError
+from rag.errors import ConfigError, QueryError
 from rag.integrations.llamaindex_nodes import answer_response, default_pipeline, hit_node, paper_node
 from rag.integrations.llamaindex_store import (
     RagChromaVectorStore,
@@ -200,6 +200,8 @@ class RagQueryEngine(CustomQueryEngine):
         answerer: AnswererName | None = None,
         **filters: Any,
     ) -> None:
+        if answerer is not None and answerer not in get_args(AnswererName):
+            raise ConfigError(f"unknown answerer {answerer!r}; use 'extractive' or 'llm' (or None: the configured one)")
         fields: dict[str, Any] = {
             "pipeline": pipeline if pipeline is not None else default_pipeline(),
             "k": k,
