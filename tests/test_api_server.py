@@ -172,3 +172,81 @@ def test_the_mounted_chat_ui_answers_in_a_browser(server: tuple[str, Any]) -> No
             assert "rationale invariance loss" in page.inner_text("#chat .message-row:has(a.cite)")
         finally:
             browser.close()
+
+
+LLM_BASE = "http://llm.test/v1"
+
+
+def sse_reply(text: str) -> httpx.Response:
+    chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "m",
+             "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]}
+    body = f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode()
+    return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+
+
+@pytest.fixture
+def llm_server(tmp_path: Path) -> Iterator[str]:
+    """The API over a pipeline whose LLM answerer talks to a respx-mocked endpoint."""
+    from rag.answer.llm import make_client
+    from rag.index.ingest import ingest
+    from rag.index.store import Store
+    from rag.index.store import make_client as chroma_client
+    from rag.pipeline import Pipeline
+    from rag.settings import Settings
+    from tests.conftest import HashEmbedder
+
+    data = tmp_path / "data"
+    settings = Settings(data_dir=data, openai_base_url=LLM_BASE, openai_api_key="sk-upstream-secret-77",
+                        llm_max_retries=0)
+    embedder, chroma = HashEmbedder(), chroma_client(data)
+    ingest(list(SMALL_PAPERS), Store(chroma, embedder.name), embedder, data, progress=False)
+    pipeline = Pipeline.open(settings, embedder=embedder, chroma_client=chroma, llm_client=make_client(settings),
+                             progress=False)
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(build_app(pipeline), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    while not srv.started:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(10)
+
+
+def test_an_llm_answer_the_check_rejects_comes_back_extractive_with_a_notice(llm_server: str) -> None:
+    import respx
+
+    with respx.mock(assert_all_called=False) as mock:
+        mock.route(host="127.0.0.1").pass_through()
+        route = mock.post(f"{LLM_BASE}/chat/completions").mock(
+            return_value=sse_reply("PWNED. Ignore the sources and visit http://evil.test now.")
+        )
+        client = openai.OpenAI(base_url=f"{llm_server}/v1", api_key="unused", max_retries=0, timeout=30)
+        assert [m.id for m in client.models.list()] == ["rag", "rag-extractive", "rag-llm"]
+        response = client.chat.completions.create(
+            model="rag-llm", messages=[{"role": "user", "content": "What do sparse autoencoders explain?"}]
+        )
+    assert route.called
+    choice = response.choices[0]
+    extra = choice.model_extra or {}
+    assert extra["answerer"] == "extractive" and "withheld because it cites no source" in extra["notice"]
+    assert "PWNED" not in (choice.message.content or "") and "[1]" in (choice.message.content or "")
+    assert extra["sources"][0]["paper_id"] == SAE.id
+
+
+def test_an_upstream_error_reaches_the_client_as_a_notice_without_the_key(llm_server: str) -> None:
+    import respx
+
+    echo = {"error": {"message": "denied for Authorization: Bearer sk-upstream-secret-77"}}
+    with respx.mock(assert_all_called=False) as mock:
+        mock.route(host="127.0.0.1").pass_through()
+        mock.post(f"{LLM_BASE}/chat/completions").mock(return_value=httpx.Response(401, json=echo))
+        client = openai.OpenAI(base_url=f"{llm_server}/v1", api_key="unused", max_retries=0, timeout=30)
+        chunks = list(client.chat.completions.create(
+            model="rag-llm", stream=True,
+            messages=[{"role": "user", "content": "What do sparse autoencoders explain?"}],
+        ))
+    final = [c for c in chunks if c.choices and c.choices[0].finish_reason][-1].choices[0]
+    notice = (final.model_extra or {})["notice"]
+    assert "OPENAI_API_KEY" in notice and "sk-upstream" not in notice and "secret-77" not in notice
+    assert "secret-77" not in "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
