@@ -1,4 +1,4 @@
-"""Sentence splitting, spans, token counting offline, and token-bounded chunking."""
+"""Token counting offline and token-bounded chunking (sentence rules: ``tests/test_text.py``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from conftest import CORPUS, ROOT, make_paper
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,112 +17,7 @@ from hypothesis import strategies as st
 from rag.index.chunking import MAX_CHUNK_TOKENS, chunk_paper
 from rag.index.corpus import load_papers
 from rag.index.tokens import count_tokens, truncate_tokens
-from rag.text import ABBREVIATIONS, sentences, split_sentences
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        (
-            "We use strong baselines, e.g. BERT and GPT. They fail, i.e. Accuracy drops. Results follow.",
-            ["We use strong baselines, e.g. BERT and GPT.", "They fail, i.e. Accuracy drops.", "Results follow."],
-        ),
-        (
-            "As shown by Smith et al. Their method works. We improve it by 3.5 points. It is 2.1x faster.",
-            ["As shown by Smith et al. Their method works.", "We improve it by 3.5 points.", "It is 2.1x faster."],
-        ),
-        (
-            "We release v1.2.3 of the tool. See arXiv:2101.00001 for details. Code: https://github.com/a/b.c/d. Done!",
-            [
-                "We release v1.2.3 of the tool.",
-                "See arXiv:2101.00001 for details.",
-                "Code: https://github.com/a/b.c/d.",
-                "Done!",
-            ],
-        ),
-        (
-            'Does scale help? Yes! It does (mostly). "Quoted start." Next one.',
-            ["Does scale help?", "Yes!", "It does (mostly).", '"Quoted start."', "Next one."],
-        ),
-        (
-            "Compare Fig. 3 and Eq. 2 with Sec. 4 vs. Table 1. Written by J. Smith and A. Jones. End.",
-            ["Compare Fig. 3 and Eq. 2 with Sec. 4 vs. Table 1.", "Written by J. Smith and A. Jones.", "End."],
-        ),
-        (
-            "Images, text, audio, etc. All are supported. A number 10. Starts the next one.",
-            ["Images, text, audio, etc.", "All are supported.", "A number 10.", "Starts the next one."],
-        ),
-        (
-            "lowercase after a period. stays joined. One sentence",
-            ["lowercase after a period. stays joined.", "One sentence"],
-        ),
-        ("No final punctuation", ["No final punctuation"]),
-        (
-            "Compute p(y|x) for each x. With this we win. Plan A. Works by J. Doe.",
-            ["Compute p(y|x) for each x.", "With this we win.", "Plan A. Works by J. Doe."],
-        ),
-        ("", []),
-    ],
-)
-def test_split_sentences(text: str, expected: list[str]) -> None:
-    assert sentences(text) == expected
-
-
-def test_spans_map_back_to_exact_sentence_text() -> None:
-    text = "First one (e.g. this). Second, i.e. that?  Third at https://x.org/a.b ok.   Fourth v1.2 3.5%!"
-    spans = split_sentences(text)
-    assert [text[s.start : s.end] for s in spans] == [
-        "First one (e.g. this).",
-        "Second, i.e. that?",
-        "Third at https://x.org/a.b ok.",
-        "Fourth v1.2 3.5%!",
-    ]
-    assert all(s.start < s.end for s in spans)
-    assert all(a.end <= b.start for a, b in itertools.pairwise(spans))
-    assert all(text[a.end : b.start].isspace() for a, b in itertools.pairwise(spans))
-
-
-def test_corpus_sentences_cover_every_abstract() -> None:
-    """On every bundled abstract: spans in order, non-overlapping, only whitespace between them, and
-    together they hold every non-space character of the abstract."""
-    papers = load_papers([CORPUS])
-    total = 0
-    for p in papers:
-        spans = split_sentences(p.abstract)
-        assert spans, p.id
-        assert spans[0].start == 0 and spans[-1].end == len(p.abstract)
-        for a, b in itertools.pairwise(spans):
-            assert a.end < b.start and p.abstract[a.end : b.start].isspace()
-        assert "".join(p.abstract[s.start : s.end] for s in spans).replace(" ", "") == p.abstract.replace(" ", "")
-        total += len(spans)
-    assert total == 3127  # regression value: stored sentence indexes depend on it
-    # decimals, versions, ids and e.g./i.e. never end a sentence
-    for p in papers:
-        for s in sentences(p.abstract):
-            assert not s.endswith(("e.g.", "i.e.", " al.")), s
-
-
-_WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=8)
-_TRICKY = st.sampled_from(["e.g.", "i.e.", "et al.", "3.5", "v1.2.3", "arXiv:2101.00001", "https://a.io/x.y", "Fig. 2"])
-
-
-# Generated sentences: "Start", words and tricky tokens, then a plain last word and ".", "?" or "!" (a real
-# sentence does not end in "e.g." or "i.e."; one ending in an abbreviation such as "et al." or "Mr." is
-# ambiguous and stays joined, so the last word is never one).
-_GEN_SENTENCE = st.builds(
-    lambda words, last, end: " ".join(["Start", *words, last]) + end,
-    st.lists(st.one_of(_WORD, _TRICKY), max_size=12),
-    _WORD.filter(lambda w: w not in ABBREVIATIONS),
-    st.sampled_from(".?!"),
-)
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(_GEN_SENTENCE, min_size=1, max_size=8), st.sampled_from([" ", "  ", "\n"]))
-def test_generated_sentences_split_back(built: list[str], sep: str) -> None:
-    text = sep.join(built)
-    spans = split_sentences(text)
-    assert [text[s.start : s.end] for s in spans] == built
+from rag.text import sentences
 
 
 def test_token_counting_works_offline() -> None:

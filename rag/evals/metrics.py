@@ -219,7 +219,7 @@ def key_fact_recall(facts: Sequence[str], answer_text: str) -> float | None:
 
 def answer_f1(prediction: str, reference: str) -> float:
     """SQuAD-style token F1 between the answer (markers removed) and the reference answer, on stemmed
-    content words (``rag.index.keyword.tokenize``), counting repeats."""
+    content words (``rag.text.tokenize``), counting repeats."""
     pred = tokenize(strip_markers(prediction))
     ref = tokenize(reference)
     if not pred or not ref:
