@@ -123,7 +123,8 @@ def strip_markers(text: str) -> str:
 def answer_sentences(text: str) -> list[str]:
     """Sentences of an answer, lines (list items) first, each keeping the markers that follow it:
     ``"A claim. [1] Next"`` gives ``"A claim. [1]"`` and ``"Next"``, and ``"claim [1] Next claim"`` (no
-    period after the marker) two sentences as well. Each sentence is a substring of ``text``."""
+    period after the marker) two sentences as well. Each sentence is a substring of its line, but for a line
+    holding only markers, which joins the sentence before it."""
     out: list[str] = []
     for line in text.splitlines():
         bounds: list[list[int]] = []
