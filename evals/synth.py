@@ -129,7 +129,7 @@ def multi_questions(text: Text, rng: random.Random, n: int) -> list[Record]:
 
 
 FOLLOW_TEMPLATES = (
-    "What do they say about {k}?", "How does it use {k}?", "And what about {k} in that work?",
+    "What do they say about {k}?", "What does it find about {k}?", "And what about {k} in that work?",
     "Does it also cover {k}?", "What role does {k} play in it?",
 )
 

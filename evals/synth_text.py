@@ -52,10 +52,14 @@ DROPPABLE = frozenset(
     strong specifically particular especially both very""".split()  # noqa: SIM905
 )
 DISCOURSE = re.compile(
-    r"^(?:(?:specifically|moreover|furthermore|additionally|finally|then|here|however|in particular|to this end|"
+    r"^(?:(?:thus motivated|specifically|moreover|furthermore|additionally|finally|then|here|however|"
+    r"in particular|to this end|"
     r"in addition|as a result|consequently|thus|therefore|overall|importantly|notably|in this paper|"
-    r"in this work|in this study|thus motivated|concretely|first|second|third|lastly|surprisingly|crucially|instead|"
-    r"thus motivated|empirically|experimentally|theoretically),?\s+)+", re.IGNORECASE)
+    r"in this work|in this study|concretely|first|second|third|lastly|surprisingly|crucially|instead|"
+    r"empirically|experimentally|theoretically),?\s+)+", re.IGNORECASE)
+DANGLING = re.compile(r"(?:[,;:(]*\s*\b(?:e\.g\.?|i\.e\.?|such as|for example|including|and|or|to|of|the|a|an|"
+                      r"with|by|in|on|for|as|that|which|while|from)\b\.?)+\s*[,;:(]*$", re.IGNORECASE)
+"""Words a cut-off clause must not end on ("... to control their generation, to e.g.")."""
 SUBJECT = re.compile(r"^(?:We|This (?:paper|work|study)|Our (?:work|paper))\s+([a-z]+)\s+(.{12,})$")
 NUMBER = re.compile(r"(?<![\w.\-])\d+(?:\.\d+)?(?:%|x\b|×)?(?![\w\-])")
 UNITS = re.compile(r"^(?:times|points?|tokens|parameters|samples|languages|tasks|datasets|benchmarks|fold|"
@@ -68,6 +72,11 @@ METRICS = (
 )
 CLAUSE_END = re.compile(r"[,;]\s|\)")
 NOT_CONTEXT = frozenset("average times relative around nine seven five four six eight ten up compared".split())  # noqa: SIM905
+ING_NOUNS = frozenset(
+    """learning training tuning fine-tuning reasoning embedding embeddings modeling modelling encoding clustering
+    sampling pruning matching pretraining pre-training understanding forgetting planning ranking labeling
+    labelling""".split()  # noqa: SIM905
+)
 MAX_QUESTION_WORDS = 28
 _STEMMER = Stemmer.Stemmer("english")
 
@@ -100,6 +109,13 @@ def is_name(word: str) -> bool:
     return is_acronym(word) and not re.fullmatch(r"[A-Z][a-z]+(?:-[A-Za-z][a-z]+)+", word)
 
 
+def reads_as_phrase(run: list[str]) -> bool:
+    """Heuristic noun phrase: not opening on a generic word, not ending on a participle ("-ing"/"-ed" that is
+    not a common noun such as "learning")."""
+    first, last = run[0].lower(), run[-1].lower()
+    return first not in GENERIC and (last in ING_NOUNS or not re.search(r"(?:ing|ed)$", last))
+
+
 def strip_discourse(sentence: str) -> str:
     """The sentence without leading connectives ("Specifically, we ..." -> "We ...") and final period,
     cut at a clause boundary to at most ``MAX_QUESTION_WORDS`` words."""
@@ -109,6 +125,7 @@ def strip_discourse(sentence: str) -> str:
         cut = " ".join(words[:MAX_QUESTION_WORDS])
         comma = cut.rfind(", ")
         body = cut[:comma] if comma > len(cut) // 3 else cut
+    body = DANGLING.sub("", body)
     return body[:1].upper() + body[1:] if body[:3].lower() in ("we ", "our") else body
 
 
@@ -237,9 +254,12 @@ class Text:
         return len(rare) >= 2 and len(sentence.split()) >= 8
 
     def perturb(self, text: str, rng: random.Random, reorder: bool = True) -> str:
-        """At least one of: substitute acronyms/expansions and synonyms, drop words, swap two clauses."""
-        ops = [op for op, p in (("sub", 0.6), ("drop", 0.5), ("swap", 0.3 if reorder else 0.0)) if rng.random() < p]
-        ops = ops or ["sub"]
+        """At least one of: substitute acronyms/expansions and synonyms, drop words, swap two clauses, blur
+        (hide coined names and a word only this abstract uses, as a user who half remembers would)."""
+        odds = (("sub", 0.6), ("drop", 0.5), ("swap", 0.2 if reorder else 0.0), ("blur", 0.4))
+        ops = [op for op, p in odds if rng.random() < p] or ["sub"]
+        if "blur" in ops:
+            text = self.blur(text, rng)
         if "sub" in ops:
             text = self.substitute(text, rng)
         if "drop" in ops:
@@ -248,9 +268,24 @@ class Text:
                 w.lower().strip(",") in DROPPABLE or (rng.random() < 0.1 and w.lower() in STOP)))
         if "swap" in ops:
             parts = re.split(r", (?:and |while |which |by )?| by | while ", text, maxsplit=1)
-            if len(parts) == 2 and min(len(p.split()) for p in parts) >= 3:
+            if len(parts) == 2 and min(len(p.split()) for p in parts) >= 5:
                 text = f"{parts[1]}, {lower_first(parts[0])}"
         return " ".join(text.split())
+
+    def blur(self, text: str, rng: random.Random) -> str:
+        """Names at most three abstracts use become "the method" (or similar); of two or more words no other
+        abstract uses, one is dropped."""
+        words = text.split(" ")
+        cores = [w.strip(",.;:()'\"") for w in words]
+        rare = [i for i, c in enumerate(cores) if c and not is_name(c) and self.df[(stem(c),)] == 1]
+        drop = rng.choice(rare) if len(rare) >= 2 else -1
+        out = []
+        for i, (word, core) in enumerate(zip(words, cores, strict=True)):
+            if core and is_name(core) and self.df[(stem(core),)] <= 3:
+                out.append(word.replace(core, rng.choice(("the method", "this model", "the approach"))))
+            elif i != drop:
+                out.append(word)
+        return " ".join(out)
 
     def substitute(self, text: str, rng: random.Random) -> str:
         """Acronym <-> expansion and synonym swaps (each 60%, longest first, never swapped back), after
@@ -277,7 +312,7 @@ class Text:
                 for i in range(len(ws) - n + 1):
                     term = tuple(stems[i : i + n])
                     run = ws[i : i + n]
-                    if self.df[term] == 1 and all(map(is_content, run)) and not all(w.lower() in GENERIC for w in run):
+                    if self.df[term] == 1 and all(map(is_content, run)) and reads_as_phrase(run):
                         scored[" ".join(map(display, run))] = sum(1.0 / self.df[(s,)] for s in term)
         ranked = sorted(scored, key=lambda t: (-scored[t], t))
         picked: list[str] = []

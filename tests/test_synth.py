@@ -218,3 +218,19 @@ def test_substitution_uses_corpus_mined_acronyms_and_synonyms(text: Text) -> Non
     for source, target in text.synonyms.items():  # hand-listed synonyms are kept only when both are corpus words
         for word in f"{source} {target}".split():
             assert word in text.tokens or word.lower() in {w.lower() for w in text.tokens}
+
+
+@pytest.mark.slow
+def test_hidden_papers_never_come_back_on_the_real_index(real_index_dir: Path, records: list[dict[str, Any]]) -> None:
+    from conftest import real_embedder
+
+    from rag.pipeline import Pipeline
+    from rag.settings import Settings
+
+    pipeline = Pipeline.open(Settings(data_dir=real_index_dir), embedder=real_embedder(), progress=False)
+    for r in of_kind(records, "keyphrase")[:5]:
+        (gold,) = r["gold_ids"]
+        assert gold in [h.paper.id for h in pipeline.retrieve(r["question"], 10).hits], r["question"]
+        hidden = loo.retrieve_hidden(pipeline, r["question"], [gold], 10)
+        assert len(hidden.hits) == 10 and gold not in [h.paper.id for h in hidden.hits]
+        assert 0.0 <= hidden.confidence <= 1.0 and hidden.abstain == (hidden.confidence < pipeline.abstainer.threshold)
