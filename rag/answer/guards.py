@@ -49,7 +49,7 @@ class WithheldAnswer(LLMError):
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
-        super().__init__(f"its answer was withheld because {reason}")
+        super().__init__(f"the LLM's answer was withheld because {reason}")
 
 
 def fence_source(n: int, heading: str, body: str) -> str:

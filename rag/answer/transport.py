@@ -128,9 +128,14 @@ def within(
         stop.set()
         for source in opened:
             close = getattr(source, "close", None)
-            if callable(close):  # best effort: the worker also has the client's read timeout
-                with contextlib.suppress(Exception):
-                    close()
+            if callable(close):  # in the background: closing can wait for the worker's read to return
+                threading.Thread(target=_quietly, args=(close,), name="llm-close", daemon=True).start()
+
+
+def _quietly(close: Callable[[], Any]) -> None:
+    """Best effort: the worker also has the client's read timeout."""
+    with contextlib.suppress(Exception):
+        close()
 
 
 def status_of(exc: BaseException) -> int | None:

@@ -179,11 +179,11 @@ def stream_events(
             yield _sse({"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
                         "choices": [], "usage": _usage(answer)})
         yield _sse("[DONE]")
-    finally:  # the client may have gone away: release an unfinished LLM stream
+    finally:  # the client may have gone away: stop an unfinished answer (in the background: close waits for it)
         for result in handle:
             close = getattr(result, "close", None)
             if callable(close):
-                close()
+                threading.Thread(target=close, name="api-close", daemon=True).start()
 
 
 def error_body(exc: BaseException) -> dict[str, Any]:
