@@ -12,6 +12,7 @@ Records follow the eval-set schema (``evals/README.md``) plus ``kind`` and ``gol
 is not committed: it regenerates in about a second; fitting code calls ``generate``.
 
     python evals/synth.py [--seed 0] [--out evals/synth/train.jsonl] [--sample 30]
+    python evals/synth_baseline.py --data-dir /tmp/index-copy --n 300     # the current system on them
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from loo import FIT_PATH, load_fit_items, loo_records
-from synth_text import Text, strip_discourse, to_question
+from synth_rewrite import Writer, strip_discourse, to_question
+from synth_text import Text
 
 from rag.index.corpus import load_papers
-from rag.settings import BUNDLED_CORPUS, Settings
+from rag.settings import BUNDLED_CORPUS
 from rag.types import Paper
 
 OUT = Path(__file__).resolve().parent / "synth" / "train.jsonl"
@@ -54,14 +56,14 @@ def record(kind: str, question: str, papers: list[Paper], answer: str, key_facts
     }
 
 
-def sentence_questions(text: Text, rng: random.Random, n: int) -> list[Record]:
+def sentence_questions(w: Writer, rng: random.Random, n: int) -> list[Record]:
     """Specific abstract sentences, perturbed (drop / swap / substitute), turned into questions."""
-    pool = [(p, s) for p in text.papers for s in text.sentences(p) if text.is_specific(p, s)]
+    pool = [(p, s) for p in w.text.papers for s in w.text.sentences(p) if w.text.is_specific(p, s)]
     out = []
     for paper, sentence in rng.sample(pool, min(n, len(pool))):
         body = strip_discourse(sentence)
-        perturbed = text.perturb(body, rng)
-        out.append(record("sentence", to_question(perturbed, rng), [paper], sentence, [text.key_fact(sentence)]))
+        perturbed = w.perturb(body, rng)
+        out.append(record("sentence", to_question(perturbed, rng), [paper], sentence, [w.key_fact(sentence)]))
     return out
 
 
@@ -71,12 +73,12 @@ KEYPHRASE_TEMPLATES = (
 )
 
 
-def keyphrase_questions(text: Text, rng: random.Random, n: int) -> list[Record]:
+def keyphrase_questions(w: Writer, rng: random.Random, n: int) -> list[Record]:
     """Two keyphrases of one abstract that no other abstract contains (so the gold is exact)."""
     out = []
-    papers = [p for p in text.papers if len(text.unique_phrases(p)) >= 2]
+    papers = [p for p in w.text.papers if len(w.text.unique_phrases(p)) >= 2]
     for paper in rng.sample(papers, min(n, len(papers))):
-        a, b = rng.sample(text.unique_phrases(paper)[:6], 2)
+        a, b = rng.sample(w.text.unique_phrases(paper)[:6], 2)
         question = rng.choice(KEYPHRASE_TEMPLATES).format(a=a, b=b)
         out.append(record("keyphrase", question, [paper], paper.abstract.split(". ")[0], [a, b]))
     return out
@@ -86,23 +88,23 @@ NAME_TEMPLATES = ("What is {n}?", "What does {n} do?", "How does {n} work?", "Wh
 TITLE_TEMPLATES = ("Which paper is about {t}?", "Is there a paper on {t}?", "Find work on {t}.", "{t}")
 
 
-def title_questions(text: Text, rng: random.Random, n: int) -> list[Record]:
+def title_questions(w: Writer, rng: random.Random, n: int) -> list[Record]:
     """"What is <Name>?" for coined names only one paper uses, and the title reworded."""
     out = []
-    for paper in rng.sample(text.papers, min(n, len(text.papers))):
-        name = text.name(paper)
-        first = text.sentences(paper)[0]
+    for paper in rng.sample(w.text.papers, min(n, len(w.text.papers))):
+        name = w.text.name(paper)
+        first = w.text.sentences(paper)[0]
         if name is not None and rng.random() < 0.5:
             out.append(record("title", rng.choice(NAME_TEMPLATES).format(n=name), [paper], first, [name]))
         else:
-            topic = text.perturb(text.topic(paper), rng, reorder=False)
+            topic = w.perturb(w.text.topic(paper), rng, reorder=False)
             out.append(record("title", rng.choice(TITLE_TEMPLATES).format(t=topic), [paper], first, []))
     return out
 
 
-def numeric_questions(text: Text, rng: random.Random, n: int) -> list[Record]:
+def numeric_questions(w: Writer, rng: random.Random, n: int) -> list[Record]:
     """A question about one number of a sentence; the key fact is the phrase around it, verbatim."""
-    pool = [(p, s, f) for p in text.papers for s in text.sentences(p) for f in text.number_facts(p, s)]
+    pool = [(p, s, f) for p in w.text.papers for s in w.text.sentences(p) for f in w.number_facts(p, s)]
     out = []
     for paper, sentence, fact in rng.sample(pool, min(n, len(pool))):
         out.append(record("numeric", fact.question(rng), [paper], sentence, [fact.phrase]))
@@ -115,13 +117,13 @@ MULTI_TEMPLATES = (
 )
 
 
-def multi_questions(text: Text, rng: random.Random, n: int) -> list[Record]:
+def multi_questions(w: Writer, rng: random.Random, n: int) -> list[Record]:
     """A term that 2-6 abstracts share; the gold is every paper whose title or abstract contains it."""
-    terms = text.shared_terms(2, 6)
+    terms = w.text.shared_terms(2, 6)
     out = []
     for term in rng.sample(terms, min(n, len(terms))):
-        papers = text.containing(term)
-        surface = text.surface(term)
+        papers = w.text.containing(term)
+        surface = w.text.surface(term)
         question = rng.choice(MULTI_TEMPLATES).format(t=surface)
         out.append(record("multi", question, papers, f"Papers on {surface}: " + "; ".join(p.title for p in papers),
                           [surface]))
@@ -134,28 +136,28 @@ FOLLOW_TEMPLATES = (
 )
 
 
-def followup_questions(text: Text, rng: random.Random, n: int) -> list[Record]:
+def followup_questions(w: Writer, rng: random.Random, n: int) -> list[Record]:
     """A history turn about paper P (its name or topic), then a pronoun follow-up whose gold is P."""
     out = []
-    papers = [p for p in text.papers if text.unique_phrases(p) and len(text.sentences(p)) >= 2]
+    papers = [p for p in w.text.papers if w.text.unique_phrases(p) and len(w.text.sentences(p)) >= 2]
     for paper in rng.sample(papers, min(n, len(papers))):
-        name = text.name(paper)
-        first = text.sentences(paper)[0]
-        ask = f"What is {name}?" if name is not None else f"Is there a paper on {text.topic(paper)}?"
+        name = w.text.name(paper)
+        first = w.text.sentences(paper)[0]
+        ask = f"What is {name}?" if name is not None else f"Is there a paper on {w.text.topic(paper)}?"
         history = [{"role": "user", "content": ask}, {"role": "assistant", "content": f"{paper.title}: {first}"}]
-        facts = [f for s in text.sentences(paper)[1:] for f in text.number_facts(paper, s)]
+        facts = [f for s in w.text.sentences(paper)[1:] for f in w.number_facts(paper, s)]
         if facts and rng.random() < 0.4:
             fact = rng.choice(facts)
             question, key, answer = fact.question(rng, pronoun=True), fact.phrase, fact.sentence
         else:
-            key = rng.choice(text.unique_phrases(paper)[:4])
+            key = rng.choice(w.text.unique_phrases(paper)[:4])
             question = rng.choice(FOLLOW_TEMPLATES).format(k=key)
-            answer = next((s for s in text.sentences(paper) if key.lower() in s.lower()), first)
+            answer = next((s for s in w.text.sentences(paper) if key.lower() in s.lower()), first)
         out.append(record("followup", question, [paper], answer, [key], history))
     return out
 
 
-KINDS: dict[str, Callable[[Text, random.Random, int], list[Record]]] = {
+KINDS: dict[str, Callable[[Writer, random.Random, int], list[Record]]] = {
     "sentence": sentence_questions, "keyphrase": keyphrase_questions, "title": title_questions,
     "numeric": numeric_questions, "multi": multi_questions, "followup": followup_questions,
 }
@@ -170,10 +172,10 @@ def generate(papers: list[Paper], seed: int = 0, sizes: dict[str, int] | None = 
              fit_items: list[Record] | None = None, text: Text | None = None) -> list[Record]:
     """Positives of every kind, then one leave-one-out unanswerable per positive and per fit item.
     ``text``: the corpus already analysed (``Text(papers)``), to reuse between calls."""
-    text = text or Text(papers)
+    writer = Writer(text or Text(papers))
     positives: list[Record] = []
     for kind, make in KINDS.items():
-        made = make(text, kind_rng(seed, kind), (sizes or SIZES).get(kind, 0))
+        made = make(writer, kind_rng(seed, kind), (sizes or SIZES).get(kind, 0))
         seen: set[str] = set()
         for item in made:
             if item["question"].lower() not in seen:
@@ -192,67 +194,12 @@ def write_jsonl(records: list[Record], path: Path) -> None:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
 
 
-def stratified(records: list[Record], n: int, seed: int) -> list[Record]:
-    """About ``n`` records spread evenly over their kinds (seeded)."""
-    by_kind: dict[str, list[Record]] = {}
-    for r in records:
-        by_kind.setdefault(r["kind"], []).append(r)
-    rng = random.Random(seed)
-    per = max(1, n // max(1, len(by_kind)))
-    return [r for kind in sorted(by_kind) for r in rng.sample(by_kind[kind], min(per, len(by_kind[kind])))]
-
-
-def measure(records: list[Record], data_dir: Path, n: int, seed: int = 0) -> dict[str, Any]:
-    """Baseline of the current system on ~``n`` positives (hit@1, recall@10, answered rate per kind) and
-    ~``n`` loo records (refusal rate with the gold filtered out of the hits, confidence recomputed on the
-    filtered list; and with the gold removed from the first-stage candidates before reranking)."""
-    from loo import hide, retrieve_hidden
-
-    from rag.evals.ranking import hit_at, recall_at
-    from rag.pipeline import Pipeline
-    from rag.settings import Settings
-
-    pipeline = Pipeline.open(Settings(data_dir=data_dir), progress=False)
-    threshold = pipeline.abstainer.threshold
-    if pipeline.settings.abstain_threshold is not None:
-        threshold = pipeline.settings.abstain_threshold
-
-    def query(r: Record) -> str:
-        return str(pipeline.fallback.condense(r["question"], r["history"])) if r["history"] else r["question"]
-
-    report: dict[str, Any] = {}
-    positives = stratified([r for r in records if r["kind"] != "loo"], n, seed)
-    for kind in sorted({r["kind"] for r in positives}):
-        rows = []
-        for r in (r for r in positives if r["kind"] == kind):
-            got = pipeline.retrieve(query(r), 10)
-            ranked = [h.paper.id for h in got.hits]
-            rows.append((hit_at(ranked, r["gold_ids"], 1), recall_at(ranked, r["gold_ids"], 10), not got.abstain))
-        report[kind] = {"n": len(rows), **{m: round(sum(x[i] for x in rows) / len(rows), 3)
-                                           for i, m in enumerate(("hit@1", "recall@10", "answered"))}}
-    loo = random.Random(seed).sample([r for r in records if r["kind"] == "loo"], n)
-    filtered, hidden_index = [], []
-    for r in loo:
-        hits = hide(pipeline.retrieve(query(r), 20).hits, r["hidden_ids"])
-        filtered.append(not hits or pipeline.abstainer.confidence(hits) < threshold)
-        hidden_index.append(retrieve_hidden(pipeline, query(r), r["hidden_ids"]).abstain)
-    report["loo"] = {"n": len(loo), "refused_filtered_hits": round(sum(filtered) / len(loo), 3),
-                     "refused_hidden_index": round(sum(hidden_index) / len(loo), 3)}
-    for kind in sorted({r["source_kind"] for r in loo}):
-        picked = [i for i, r in enumerate(loo) if r["source_kind"] == kind]
-        report[f"loo/{kind}"] = {"n": len(picked), "refused_filtered_hits": round(
-            sum(filtered[i] for i in picked) / len(picked), 3)}
-    return report
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--fit", type=Path, default=FIT_PATH, help="hand-written fitting items (loo source)")
     parser.add_argument("--sample", type=int, default=0, help="print this many random positives to read")
-    parser.add_argument("--measure", type=int, default=0, help="baseline on this many positives and loo records")
-    parser.add_argument("--data-dir", type=Path, default=None, help="index to measure on (a copy: it may be written)")
     args = parser.parse_args(argv)
     papers = load_papers([BUNDLED_CORPUS])
     records = generate(papers, args.seed, fit_items=load_fit_items(args.fit, papers))
@@ -263,9 +210,6 @@ def main(argv: list[str] | None = None) -> None:
     positives = [r for r in records if r["kind"] != "loo"]
     for r in random.Random(args.seed).sample(positives, min(args.sample, len(positives))):
         print(f"\n[{r['kind']}] {r['question']}\n    gold: {' | '.join(r['gold_titles'])}")
-    if args.measure:
-        data_dir = args.data_dir or Settings().data_dir
-        print(json.dumps(measure(records, data_dir, args.measure, args.seed), indent=1))
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "evals"))
 
 import loo
 import synth
+from synth_rewrite import Writer
 from synth_text import Text
 
 SIZES = {kind: 40 for kind in synth.KINDS}
@@ -211,13 +212,29 @@ class Always(random.Random):
 
 
 def test_substitution_uses_corpus_mined_acronyms_and_synonyms(text: Text) -> None:
-    assert text.acronyms["LLMs"] == "large language models"
-    assert text.acronyms["large language models"] == "LLMs"
-    swapped = text.substitute("We propose a method to align large language models (LLMs) with users", Always())
+    writer = Writer(text)
+    assert writer.acronyms["LLMs"] == "large language models"
+    assert writer.acronyms["large language models"] == "LLMs"
+    assert writer.acronyms["LoRA"] == "low-rank adaptation"
+    # the "long form (ACR)" definition collapses first; each swap happens once and is never swapped back
+    swapped = writer.substitute("We propose a method to align large language models (LLMs) with users", Always())
     assert swapped == "We introduce a technique to align LLMs with users"
-    for source, target in text.synonyms.items():  # hand-listed synonyms are kept only when both are corpus words
-        for word in f"{source} {target}".split():
-            assert word in text.tokens or word.lower() in {w.lower() for w in text.tokens}
+    assert writer.substitute("LLMs and LoRA", Always()) == "large language models and low-rank adaptation"
+    vocabulary = {w.lower() for w in text.tokens}
+    assert writer.synonyms  # hand-listed synonyms are kept only when both sides are corpus words
+    for source, target in writer.synonyms.items():
+        assert set(f"{source} {target}".split()) <= vocabulary
+
+
+def test_blur_hides_coined_names_and_drops_one_unique_word(text: Text) -> None:
+    writer = Writer(text)
+    sentence = "We present SeerAttention-R, a sparse attention framework tailored for long reasoning"
+    blurred = writer.blur(sentence, random.Random(0))
+    assert "SeerAttention-R" not in blurred
+    assert re.search(r"\b(?:the method|this model|the approach)\b", blurred)
+    assert writer.blur("We study attention in language models", random.Random(0)) == (
+        "We study attention in language models"  # nothing rare to hide
+    )
 
 
 @pytest.mark.slow
