@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -353,12 +355,13 @@ def test_a_trickling_stream_is_cut_at_the_deadline(llm: respx.MockRouter) -> Non
         )
     )
     s = settings(llm_timeout=2)
+    pipe = FakePipeline(s, answerer(s))
     started = time.monotonic()
-    stream = FakePipeline(s, answerer(s)).stream("What do sparse autoencoders explain?")
+    stream = pipe.stream("What do sparse autoencoders explain?")
     chunks = list(stream)
     elapsed = time.monotonic() - started
     answer = stream.answer
-    assert elapsed < 2 + 1.5  # the deadline, not 100 x 0.3 s
+    assert elapsed < 2 + 2  # the deadline (plus first-call tokenizer warm-up), not 100 x 0.3 s
     assert answer.answerer == "extractive" and answer.error is not None and "RAG_LLM_TIMEOUT" in answer.error
     assert "." * 3 not in "".join(chunks) and not answer.text.startswith(".")
 
@@ -458,3 +461,46 @@ def test_rejected_answers_are_withheld_with_a_reason(llm: respx.MockRouter, repl
     assert answer.answerer == "extractive"
     assert answer.error is not None and reason in answer.error
     assert answer.citations and all(c.verdict == "supported" for c in answer.checks)
+
+
+class Trickler(http.server.BaseHTTPRequestHandler):
+    """A real OpenAI-compatible endpoint that accepts the request, then sends one "." every 0.5 s."""
+
+    bodies: ClassVar[list[dict[str, Any]]] = []
+    disconnected: ClassVar[threading.Event] = threading.Event()
+
+    def do_POST(self) -> None:
+        Trickler.bodies.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.end_headers()
+        chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "m",
+                 "choices": [{"index": 0, "delta": {"content": "."}, "finish_reason": None}]}
+        try:
+            for _ in range(120):
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.wfile.flush()
+                time.sleep(0.5)
+        except OSError:  # the client closed the connection
+            Trickler.disconnected.set()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_a_real_trickling_server_is_cut_at_the_deadline_and_released() -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        s = settings(openai_base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", llm_timeout=2)
+        pipe = FakePipeline(s, answerer(s))
+        started = time.monotonic()
+        answer = pipe.ask("What do sparse autoencoders explain?")
+        elapsed = time.monotonic() - started
+        assert elapsed < 2 + 2, elapsed  # the deadline (plus first-call tokenizer warm-up), not 120 x 0.5 s
+        assert answer.answerer == "extractive" and answer.error is not None and "within 2s" in answer.error
+        assert not answer.text.startswith(".") and answer.citations
+        assert Trickler.bodies[-1]["max_tokens"] == 512 and Trickler.bodies[-1]["stream"] is True
+        assert Trickler.disconnected.wait(5)  # the abandoned stream was closed, not left running
+    finally:
+        server.shutdown()
