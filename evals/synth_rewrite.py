@@ -182,6 +182,8 @@ class Writer:
         out = []
         for i, (word, core) in enumerate(zip(words, cores, strict=True)):
             if core and is_name(core) and self.text.df[(stem(core),)] <= 3:
+                if out and out[-1].lower() in ("the", "a", "an", "our", "this", "their", "its"):
+                    out.pop()  # "our CHES score" -> "the method score", not "our the method score"
                 out.append(word.replace(core, rng.choice(("the method", "this model", "the approach"))))
             elif i != drop:
                 out.append(word)

@@ -181,11 +181,11 @@ class Text:
         return None
 
     def topic(self, paper: Paper) -> str:
-        """The title's subject, to follow "a paper on": the longer side of a colon, lower-cased, <= 8 words."""
+        """The title's subject, to follow "a paper on": the longer side of a colon, lower-cased, <= 12 words."""
         parts = [p.strip() for p in paper.title.split(":", 1)]
         title = max(parts, key=lambda p: sum(map(is_content, WORD.findall(p))))
         title = re.sub(r"^(?:A|An|The|On|Towards?)\s+", "", re.split(r"[?!]", title)[0].strip())
-        words = title.split()[:8]
+        words = title.split()[:12]
         while len(words) > 2 and words[-1].lower() in STOP:
             words.pop()
         return " ".join(map(display, words))
