@@ -173,8 +173,8 @@ class Writer:
         return " ".join(text.split())
 
     def blur(self, text: str, rng: random.Random) -> str:
-        """Names at most three abstracts use become "the method" (or similar); of two or more words no other
-        abstract uses, one is dropped."""
+        """Names at most three abstracts use become "the method" (or similar; dropped where they modify a
+        noun); of two or more words no other abstract uses, one is dropped."""
         words = text.split(" ")
         cores = [w.strip(",.;:()'\"") for w in words]
         rare = [i for i, c in enumerate(cores) if c and not is_name(c) and self.text.df[(stem(c),)] == 1]
@@ -182,6 +182,9 @@ class Writer:
         out = []
         for i, (word, core) in enumerate(zip(words, cores, strict=True)):
             if core and is_name(core) and self.text.df[(stem(core),)] <= 3:
+                following = cores[i + 1] if i + 1 < len(cores) and word == core else ""
+                if following.islower() and is_content(following):
+                    continue  # a name used as a modifier ("our CHES score") is dropped: "our score"
                 if out and out[-1].lower() in ("the", "a", "an", "our", "this", "their", "its"):
                     out.pop()  # "our CHES score" -> "the method score", not "our the method score"
                 out.append(word.replace(core, rng.choice(("the method", "this model", "the approach"))))

@@ -232,6 +232,7 @@ def test_blur_hides_coined_names_and_drops_one_unique_word(text: Text) -> None:
     blurred = writer.blur(sentence, random.Random(0))
     assert "SeerAttention-R" not in blurred
     assert re.search(r"\b(?:the method|this model|the approach)\b", blurred)
+    assert writer.blur("the CHES score finds samples", random.Random(0)) == "the score finds samples"  # a modifier
     assert writer.blur("We study attention in language models", random.Random(0)) == (
         "We study attention in language models"  # nothing rare to hide
     )
