@@ -504,3 +504,14 @@ def test_a_real_trickling_server_is_cut_at_the_deadline_and_released() -> None:
         assert Trickler.disconnected.wait(5)  # the abandoned stream was closed, not left running
     finally:
         server.shutdown()
+
+
+def test_a_model_that_wants_max_completion_tokens_gets_it(llm: respx.MockRouter) -> None:
+    rejected = error(400, "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                          "Use 'max_completion_tokens' instead.", "unsupported_parameter")
+    route = llm.post("/chat/completions").mock(side_effect=[rejected, sse("It is evaluated on LibriSpeech [3].")])
+    _, answer = run(answerer(settings(llm_model="o4-mini")))
+    first, second = (json.loads(call.request.content) for call in route.calls)
+    assert first["max_tokens"] == 512 and "max_completion_tokens" not in first
+    assert second["max_completion_tokens"] == 512 and "max_tokens" not in second
+    assert answer.citations[0].paper == SPEECH and answer.error is None

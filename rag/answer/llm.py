@@ -13,7 +13,6 @@ answer with a notice naming why.
 
 from __future__ import annotations
 
-import random
 import re
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -24,9 +23,9 @@ from rag.answer.extractive import ABSTENTION, abstention, checked_answer
 from rag.answer.guards import SentenceGate, WithheldAnswer, fence_source, only_abstention, strict_check, withhold_reason
 from rag.answer.prompts import render
 from rag.answer.transport import (
-    MAX_BACKOFF,
     RETRY_STATUSES,
     Deadline,
+    backoff,
     deadline_error,
     make_client,
     status_of,
@@ -116,18 +115,6 @@ class LLMAnswerer:
 
     # --- requests ----------------------------------------------------------------------------------
 
-    def _backoff(self, attempt: int, exc: BaseException) -> float:
-        response = getattr(exc, "response", None)
-        retry_after = None
-        if response is not None:
-            try:
-                retry_after = float(response.headers.get("retry-after", ""))
-            except (TypeError, ValueError):
-                retry_after = None
-        if retry_after is not None and retry_after >= 0:
-            return min(retry_after, MAX_BACKOFF)
-        return min(0.5 * 2**attempt, MAX_BACKOFF) * (1 + 0.25 * random.random())
-
     def _create(self, deadline: Deadline, **request: Any) -> Any:
         """``chat.completions.create`` with retries and backoff on 429/5xx/connection errors, each attempt
         and wait inside ``deadline``."""
@@ -143,7 +130,7 @@ class LLMAnswerer:
             except (openai.APIConnectionError, openai.APIStatusError) as exc:
                 status = status_of(exc)
                 retryable = isinstance(exc, openai.APIConnectionError) or status in RETRY_STATUSES
-                wait = self._backoff(attempt, exc)
+                wait = backoff(attempt, exc)
                 if not retryable or attempt + 1 >= attempts or wait >= deadline.remaining():
                     raise to_llm_error(exc, self.settings, attempt + 1) from None
                 self.sleep(wait)
@@ -152,15 +139,27 @@ class LLMAnswerer:
         raise LLMError("unreachable")  # pragma: no cover
 
     def _open_stream(self, messages: list[dict[str, str]], deadline: Deadline) -> Any:
-        request: dict[str, Any] = {
-            "messages": messages, "stream": True, "temperature": 0, "max_tokens": self.settings.llm_max_tokens
-        }
-        try:
-            return self._create(deadline, stream_options={"include_usage": True}, **request)
-        except LLMError as exc:  # some servers reject stream_options: retry once without it
-            if "stream_options" not in str(exc):
-                raise
-            return self._create(deadline, **request)
+        request: dict[str, Any] = {"messages": messages, "stream": True, "temperature": 0,
+                                   "max_tokens": self.settings.llm_max_tokens,
+                                   "stream_options": {"include_usage": True}}
+        return self._create_compatible(deadline, request)
+
+    def _create_compatible(self, deadline: Deadline, request: dict[str, Any]) -> Any:
+        """``_create``, retried once for each parameter an endpoint names as unsupported: ``stream_options``
+        (older servers) is dropped, and ``max_tokens`` becomes ``max_completion_tokens`` (OpenAI's reasoning
+        models accept only that)."""
+        request = dict(request)
+        while True:
+            try:
+                return self._create(deadline, **request)
+            except LLMError as exc:
+                text = str(exc)
+                if "stream_options" in request and "stream_options" in text:
+                    request.pop("stream_options")
+                elif "max_tokens" in request and "max_completion_tokens" in text:
+                    request["max_completion_tokens"] = request.pop("max_tokens")
+                else:
+                    raise
 
     def _history(self, history: Sequence[dict[str, str]]) -> list[dict[str, str]]:
         turns = [t for t in history if t.get("role") in ("user", "assistant")][-HISTORY_TURNS:]
@@ -194,7 +193,7 @@ class LLMAnswerer:
         deadline = Deadline(self.settings.llm_timeout)
         request = {"messages": [{"role": "user", "content": prompt}], "temperature": 0,
                    "max_tokens": CONDENSE_MAX_TOKENS}
-        calls = within(deadline, lambda: [self._create(deadline, **request)], self._expired)
+        calls = within(deadline, lambda: [self._create_compatible(deadline, request)], self._expired)
         try:
             response = next(calls)
         finally:

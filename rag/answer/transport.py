@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import random
 import re
 import threading
 import time
@@ -136,6 +137,19 @@ def _quietly(close: Callable[[], Any]) -> None:
     """Best effort: the worker also has the client's read timeout."""
     with contextlib.suppress(Exception):
         close()
+
+
+def backoff(attempt: int, exc: BaseException) -> float:
+    """Seconds to wait before retry ``attempt + 1``: the server's ``Retry-After`` if it sent one, else
+    exponential with jitter, at most ``MAX_BACKOFF``."""
+    response = getattr(exc, "response", None)
+    try:
+        retry_after = float(response.headers.get("retry-after", "")) if response is not None else None
+    except (TypeError, ValueError):
+        retry_after = None
+    if retry_after is not None and retry_after >= 0:
+        return min(retry_after, MAX_BACKOFF)
+    return min(0.5 * 2**attempt, MAX_BACKOFF) * (1 + 0.25 * random.random())
 
 
 def status_of(exc: BaseException) -> int | None:
