@@ -49,6 +49,7 @@ METRICS = (
 )
 CLAUSE_END = re.compile(r"[,;]\s|\)")
 NOT_CONTEXT = frozenset("average times relative around nine seven five four six eight ten up compared".split())  # noqa: SIM905
+HEAD_NOUNS = frozenset({"approach", "method", "methods", "model", "models", "framework", "algorithm", "loss"})
 MAX_QUESTION_WORDS = 28
 
 
@@ -173,21 +174,26 @@ class Writer:
         return " ".join(text.split())
 
     def blur(self, text: str, rng: random.Random) -> str:
-        """Names at most three abstracts use become "the method" (or similar; dropped where they modify a
-        noun); of two or more words no other abstract uses, one is dropped."""
+        """Names at most three abstracts use are hidden: the first becomes "the method" (or similar), a name
+        modifying a noun ("our CHES score"), in parentheses or seen before is dropped; of two or more words
+        no other abstract uses, one is dropped."""
         words = text.split(" ")
         cores = [w.strip(",.;:()'\"") for w in words]
         rare = [i for i, c in enumerate(cores) if c and not is_name(c) and self.text.df[(stem(c),)] == 1]
         drop = rng.choice(rare) if len(rare) >= 2 else -1
-        out = []
+        out: list[str] = []
+        placed = False
         for i, (word, core) in enumerate(zip(words, cores, strict=True)):
             if core and is_name(core) and self.text.df[(stem(core),)] <= 3:
-                following = cores[i + 1] if i + 1 < len(cores) and word == core else ""
-                if following.islower() and is_content(following):
-                    continue  # a name used as a modifier ("our CHES score") is dropped: "our score"
+                later = [c for w, c in zip(words[i + 1 :], cores[i + 1 :], strict=True) if not w.startswith("(")]
+                following = later[0] if later and word == core else ""
+                if placed or word.startswith("(") or (following.islower() and (is_content(following) or
+                                                                                following in HEAD_NOUNS)):
+                    continue
                 if out and out[-1].lower() in ("the", "a", "an", "our", "this", "their", "its"):
-                    out.pop()  # "our CHES score" -> "the method score", not "our the method score"
+                    out.pop()  # "our X can" -> "the method can", not "our the method can"
                 out.append(word.replace(core, rng.choice(("the method", "this model", "the approach"))))
+                placed = True
             elif i != drop:
                 out.append(word)
         return " ".join(out)

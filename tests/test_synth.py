@@ -233,6 +233,8 @@ def test_blur_hides_coined_names_and_drops_one_unique_word(text: Text) -> None:
     assert "SeerAttention-R" not in blurred
     assert re.search(r"\b(?:the method|this model|the approach)\b", blurred)
     assert writer.blur("the CHES score finds samples", random.Random(0)) == "the score finds samples"  # a modifier
+    twice = writer.blur("WINA (WINA) is fast, and WINA is exact", random.Random(0))
+    assert twice.count("WINA") == 0 and len(re.findall(r"the method|this model|the approach", twice)) == 1
     assert writer.blur("We study attention in language models", random.Random(0)) == (
         "We study attention in language models"  # nothing rare to hide
     )
