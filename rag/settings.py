@@ -43,6 +43,15 @@ class Settings(BaseSettings):
     openai_embedding_model: str = Field(
         default="text-embedding-3-small", description="Model name when embedder=openai."
     )
+    embedder_runtime: Literal["onnx-int8", "onnx", "torch"] = Field(
+        default="onnx-int8",
+        description="How MiniLM runs: ONNX Runtime int8 (fastest; own collection), ONNX fp32 (same vectors as "
+        "torch, shares its collection) or torch (sentence-transformers). ONNX models are exported at first use.",
+    )
+    model_cache_dir: Path = Field(
+        default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rag",
+        description="Where the ONNX exports of the embedding model are cached (RAG_MODEL_CACHE_DIR).",
+    )
     reranker: Literal["features", "cross-encoder", "llm", "none"] = Field(
         default="features",
         description="Second-stage reranker. 'cross-encoder' needs RAG_RERANKER_MODEL; 'llm' needs an LLM.",

@@ -45,13 +45,9 @@ class Context:
         return self.embedder or make_embedder(self.settings, llm_client)
 
     def embedder_name(self) -> str:
-        from rag.index.embeddings import MiniLMEmbedder
+        from rag.index.embeddings import embedder_name
 
-        if self.embedder is not None:
-            return self.embedder.name
-        if self.settings.embedder == "minilm":
-            return MiniLMEmbedder.name
-        return f"openai-{self.settings.openai_embedding_model}"
+        return self.embedder.name if self.embedder is not None else embedder_name(self.settings)
 
     def pipeline(self) -> Pipeline:
         from rag.pipeline import Pipeline
