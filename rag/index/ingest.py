@@ -11,10 +11,12 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
 from tqdm import tqdm
 
 from rag.index.chunking import chunk_paper
@@ -22,7 +24,7 @@ from rag.index.embeddings import Embedder
 from rag.index.keyword import KeywordIndex
 from rag.index.store import Store, StoredSentence, embedder_key
 from rag.text import split_sentences
-from rag.types import Paper, Span
+from rag.types import Chunk, Paper, Span
 
 T = TypeVar("T")
 
@@ -59,14 +61,34 @@ def expected_layout(paper: Paper) -> tuple[tuple[str, ...], tuple[Span, ...]]:
     return tuple(c.text for c in chunk_paper(paper)), tuple(split_sentences(paper.abstract))
 
 
-def embed_and_write(batch: Sequence[Paper], store: Store, embedder: Embedder) -> None:
-    """Chunk, split into sentences, embed all texts in one call, and store complete papers."""
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A batch of papers split into what is stored: chunks, sentences, and the texts to embed (chunks first)."""
+
+    papers: Sequence[Paper]
+    chunks: list[Chunk]
+    sentences: list[StoredSentence]
+    texts: list[str]
+
+
+def prepare(batch: Sequence[Paper]) -> Prepared:
+    """Chunk and split a batch of papers into sentences."""
     chunks = [c for p in batch for c in chunk_paper(p)]
     sentences = [StoredSentence(p.id, i, s) for p in batch for i, s in enumerate(split_sentences(p.abstract))]
     by_id = {p.id: p for p in batch}
     texts = [c.text for c in chunks] + [by_id[s.paper_id].abstract[s.span.start : s.span.end] for s in sentences]
-    vectors = embedder.embed(texts)
-    store.write(batch, chunks, vectors[: len(chunks)], sentences, vectors[len(chunks) :])
+    return Prepared(batch, chunks, sentences, texts)
+
+
+def write_prepared(prepared: Prepared, vectors: np.ndarray, store: Store) -> None:
+    n = len(prepared.chunks)
+    store.write(prepared.papers, prepared.chunks, vectors[:n], prepared.sentences, vectors[n:])
+
+
+def embed_and_write(batch: Sequence[Paper], store: Store, embedder: Embedder) -> None:
+    """Chunk, split into sentences, embed all texts in one call, and store complete papers."""
+    prepared = prepare(batch)
+    write_prepared(prepared, embedder.embed(prepared.texts), store)
 
 
 def ingest(
@@ -77,8 +99,11 @@ def ingest(
     *,
     batch_size: int = 32,
     progress: bool = True,
+    overlap: bool = True,
 ) -> IngestReport:
-    """Make the store hold exactly ``papers``, embedding only new and changed ones."""
+    """Make the store hold exactly ``papers``, embedding only new and changed ones. Nothing is embedded (and
+    a lazily loaded model is never loaded) when nothing changed. ``overlap=False`` writes each batch before
+    embedding the next (for measurement)."""
     started = time.perf_counter()
     stored = store.state()
     layout = store.layout() if stored else {}
@@ -93,14 +118,28 @@ def ingest(
     store.update_papers(relabel)
     removed = sorted(store.all_paper_ids() - wanted)  # includes leftovers of an interrupted run
     store.delete(removed)
-    with tqdm(
-        total=len(todo), desc="Embedding papers", unit="paper", disable=not progress or not todo, file=sys.stderr
-    ) as bar:
-        # One encode call per batch; each batch is stored complete before the next is embedded. (Writing in a
-        # background thread does not overlap: Chroma's bindings hold the GIL for the whole upsert.)
+    # One encode call per batch. Batch n is written by one writer thread while batch n + 1 is embedded (ONNX
+    # Runtime releases the GIL while it runs; Chroma's upsert holds it), and each write finishes before the
+    # next starts, so batches are stored complete and in order: a kill leaves whole papers only.
+    with (
+        tqdm(
+            total=len(todo), desc="Embedding papers", unit="paper", disable=not progress or not todo, file=sys.stderr
+        ) as bar,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-ingest-write") as writer,
+    ):
+        pending: tuple[Future[None], int] | None = None
         for batch in _batches(todo, batch_size):
-            embed_and_write(batch, store, embedder)
-            bar.update(len(batch))
+            prepared = prepare(batch)
+            vectors = embedder.embed(prepared.texts)
+            if pending is not None:
+                pending[0].result()
+                bar.update(pending[1])
+            pending = (writer.submit(write_prepared, prepared, vectors, store), len(batch))
+            if not overlap:
+                pending[0].result()
+        if pending is not None:
+            pending[0].result()
+            bar.update(pending[1])
     refresh_keyword_index(store, data_dir)
     counts = store.counts()
     return IngestReport(
