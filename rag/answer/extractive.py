@@ -14,9 +14,13 @@ from math import log
 from typing import Any, Protocol
 
 from rag.answer.citations import Checked, check_answer
+from rag.answer.compose.analysis import analyse
+from rag.answer.compose.followup import resolve_followup
+from rag.answer.compose.selection import is_background, is_boilerplate, redundancy
+from rag.answer.compose.shapes import compare
 from rag.index.embeddings import Embedder
 from rag.settings import Settings
-from rag.text import key_terms, normalize_verbatim, split_sentences, tokenize
+from rag.text import normalize_verbatim, split_sentences, tokenize
 from rag.types import Answer, Hit, Retrieved
 
 ABSTENTION = "The corpus does not cover this question."
@@ -84,26 +88,14 @@ _QUESTION_WORDS = frozenset(
 
 
 def carry_forward(question: str, history: Sequence[dict[str, str]]) -> str:
-    """A standalone query for a follow-up: the previous user question's content words, then the question.
-
-    Applied when the question leans on the previous turn (a pronoun such as "they"/"it", or under four
-    content words); a self-contained question is returned unchanged."""
-    previous = [t["content"] for t in history if t.get("role") == "user" and t.get("content", "").strip()]
-    if not previous:
-        return question
-    if not (_ANAPHORA.search(question) or len(key_terms(question, _QUESTION_WORDS)) < 4):
-        return question
-    carried = [w for w in key_terms(previous[-1], _QUESTION_WORDS) if w.lower() not in question.lower()]
-    return f"{' '.join(carried)} {question}".strip() if carried else question
+    """A standalone query for a follow-up (``rag.answer.compose.followup.resolve_followup``): the previous
+    question's content words and the previous answer's names, then the question; a question that stands on
+    its own (a new topic, its own method name before any pronoun) is returned unchanged."""
+    return resolve_followup(question, history)
 
 
 # --- sentence selection -------------------------------------------------------------------------------
 
-_LIST_QUESTION = re.compile(
-    r"\b(which|what|any|list|name|find|show)\b[^?]*?\bpapers\b|\bpapers\s+(?:that|which|on|about|where)\b"
-    r"|\bare there (?:any )?(?:papers|works|studies)\b|^\s*(?:please\s+)?list\b",
-    re.IGNORECASE,
-)
 _QUANTITY = re.compile(r"\b(how (?:much|many|large|big|fast|long|small)|what (?:speedup|accuracy|percentage|size|"
                        r"sizes|number|fraction|ratio|score|improvement|gain|cost)|by how)\b", re.IGNORECASE)
 _DIGIT = re.compile(r"\d")
@@ -111,7 +103,7 @@ _DIGIT = re.compile(r"\d")
 
 def is_list_question(question: str) -> bool:
     """Questions asking for several papers ("Which papers ...", "List ...", "Are there papers ...")."""
-    return bool(_LIST_QUESTION.search(question))
+    return analyse(question).kind == "list"
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +139,10 @@ class Weights:
     list_ratio: float = 0.5
     followup_similarity: float = 0.2
     """Similarity weight for follow-ups (sentence scores then reflect the carried-forward query)."""
+    boilerplate: float = 1.0
+    """Penalty for "Code is available at ..." and "Recent advances ..." sentences (unless asked for)."""
+    max_redundancy: float = 0.75
+    """A sentence whose content words are this much in one chosen sentence is left out (MMR-style)."""
 
 
 def _sentences(hit: Hit) -> list[str]:
@@ -174,6 +170,7 @@ def score_sentences(
     idf = {t: log(1 + n_sent / (1 + df.get(t, 0))) for t in q_terms}
     total = sum(idf[t] * w for t, w in q_terms.items()) or 1.0
     wants_number = bool(_QUANTITY.search(question))
+    wants_background = analyse(question).wants_background
     w_sim = weights.followup_similarity if extra_query else weights.similarity
     picks = []
     for h, (hit, paper_sentences) in enumerate(zip(hits, texts, strict=True)):
@@ -186,6 +183,8 @@ def score_sentences(
             if wants_number and _DIGIT.search(sentence):
                 relevance += weights.quantity
             relevance -= weights.position * min(i, 5) / 5
+            if not wants_background and (is_boilerplate(sentence) or is_background(sentence)):
+                relevance -= weights.boilerplate
             picks.append(Pick(h, i, sentence, relevance + weights.paper * prior, relevance))
     picks.sort(key=lambda p: (-p.score, p.hit, p.index))
     return picks
@@ -211,6 +210,8 @@ def select(picks: Sequence[Pick], weights: Weights) -> list[Pick]:
             continue
         key = normalize_verbatim(pick.text)
         if key in seen or len(key) < 12:
+            continue
+        if redundancy(pick.text, [c.text for c in chosen]) > weights.max_redundancy:
             continue
         seen.add(key)
         chosen.append(pick)
@@ -238,8 +239,13 @@ class ExtractiveAnswerer:
         """The answer text with ``[n]`` markers numbered by ``retrieved.hits`` (renumbered later)."""
         extra = standalone if normalize_verbatim(standalone) != normalize_verbatim(question) else ""
         picks = score_sentences(question, retrieved, self.weights, extra)
-        if is_list_question(question):
+        analysis = analyse(question)
+        if analysis.kind == "list":
             return self._list(picks, retrieved)
+        if analysis.kind == "comparison":
+            shaped = compare(analysis.entities, picks, retrieved)
+            if shaped:
+                return shaped
         chosen = select(picks, self.weights)
         return " ".join(f"{p.text} [{p.hit + 1}]" for p in chosen)
 

@@ -1,0 +1,1 @@
+"""The query-focused extractive composer: question analysis, follow-up resolution and evidence selection."""

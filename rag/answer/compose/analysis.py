@@ -1,0 +1,74 @@
+"""Question analysis: what shape of answer a question asks for, and the entities it names."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.text import words
+
+_LIST = re.compile(
+    r"\b(which|what|any|list|name|find|show)\b[^?]*?\bpapers\b|\bpapers\s+(?:that|which|on|about|where)\b"
+    r"|\bare there (?:any )?(?:papers|works|studies)\b|^\s*(?:please\s+)?list\b",
+    re.IGNORECASE,
+)
+_COMPARISON = re.compile(
+    r"\b(differ|difference|differences|compare|compared to|comparison|versus|vs\.?|contrast)\b", re.IGNORECASE
+)
+_QUANTITY = re.compile(
+    r"\b(how (?:much|many|large|big|fast|long|small)|what (?:speedup|accuracy|percentage|size|sizes|number|"
+    r"fraction|ratio|score|improvement|gain|cost)|by how)\b",
+    re.IGNORECASE,
+)
+_DEFINITION = re.compile(r"^\s*(?:what (?:is|are)|define|what does \S+ stand for)\b", re.IGNORECASE)
+_HOW = re.compile(r"^\s*how\b", re.IGNORECASE)
+_WHY = re.compile(r"^\s*why\b", re.IGNORECASE)
+_BACKGROUND_ASKED = re.compile(r"\b(background|motivat\w*|code|github|available|release\w*)\b", re.IGNORECASE)
+_SENTENCE_START_WORDS = frozenset(
+    "what which how why who when where does do did is are was were can could in on for and or the a an".split()  # noqa: SIM905
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A question's kind (``lookup``, ``quantity``, ``definition``, ``how``, ``why``, ``list``,
+    ``comparison``) and the names it mentions (method names, datasets, acronyms: words with a capital
+    after the first letter, a digit, or a capital initial mid-sentence)."""
+
+    text: str
+    kind: str
+    entities: tuple[str, ...]
+    wants_background: bool
+
+
+def named_entities(text: str) -> list[str]:
+    """Words that name something: ``SeerAttention-R``, ``QM9``, ``CFG``, ``TabPFN``, ``MaxSup`` (a capital
+    or digit after the first character), or a capitalised word that does not start the sentence."""
+    out: list[str] = []
+    tokens = words(text)
+    for i, word in enumerate(tokens):
+        inner = word[1:]
+        coined = any(ch.isupper() for ch in inner) or (any(ch.isdigit() for ch in word) and word[0].isalpha())
+        capital = word[0].isupper() and i > 0 and word.lower() not in _SENTENCE_START_WORDS and len(word) > 2
+        if (coined or capital) and word not in out:
+            out.append(word)
+    return out
+
+
+def analyse(question: str) -> Question:
+    """The kind of ``question`` and its named entities."""
+    if _LIST.search(question):
+        kind = "list"
+    elif _COMPARISON.search(question) and len(named_entities(question)) >= 2:
+        kind = "comparison"
+    elif _QUANTITY.search(question):
+        kind = "quantity"
+    elif _DEFINITION.search(question):
+        kind = "definition"
+    elif _WHY.search(question):
+        kind = "why"
+    elif _HOW.search(question):
+        kind = "how"
+    else:
+        kind = "lookup"
+    return Question(question, kind, tuple(named_entities(question)), bool(_BACKGROUND_ASKED.search(question)))

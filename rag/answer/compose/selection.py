@@ -1,0 +1,37 @@
+"""Evidence selection rules: boilerplate and background sentences, and redundancy between picks."""
+
+from __future__ import annotations
+
+import re
+
+from rag.text import content_words
+
+_BOILERPLATE = re.compile(
+    r"\b(?:code|data|models?|datasets?|implementation|source code)\b[^.]{0,40}\b(?:is|are) (?:publicly |freely )?"
+    r"(?:available|released)\b|https?://|github\.com|\bwe (?:will )?(?:release|open[- ]source)\b",
+    re.IGNORECASE,
+)
+_BACKGROUND = re.compile(
+    r"^\s*(?:recent(?:ly)?|in recent years|over the past|with the (?:rapid |recent )?(?:advance|development|"
+    r"success|rise)|(?:large language models|deep (?:neural networks|learning)|llms)[^.]{0,40}\b(?:have|has) "
+    r"(?:shown|achieved|become|demonstrated)|despite (?:their|the)|however, (?:existing|current|most))",
+    re.IGNORECASE,
+)
+
+
+def is_boilerplate(sentence: str) -> bool:
+    """A sentence that only says where code or data is ("Code is available at ...")."""
+    return bool(_BOILERPLATE.search(sentence))
+
+
+def is_background(sentence: str) -> bool:
+    """A sentence that sets the scene rather than saying what the paper does ("Recent advances ...")."""
+    return bool(_BACKGROUND.search(sentence))
+
+
+def redundancy(sentence: str, chosen: list[str]) -> float:
+    """Largest share of ``sentence``'s content words already in one chosen sentence (0: all new)."""
+    mine = content_words(sentence)
+    if not mine or not chosen:
+        return 0.0
+    return max(len(mine & content_words(c)) / len(mine) for c in chosen)
