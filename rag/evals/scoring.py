@@ -15,7 +15,7 @@ from rag.evals import metrics as em
 from rag.evals.evalset import EvalItem
 from rag.evals.judge import LLMJudge
 from rag.evals.ranking import RANKING_KEYS, ranking_metrics
-from rag.text import normalize_title
+from rag.text import normalize_title, strip_markers, words
 from rag.types import Answer
 
 METRIC_DOCS: dict[str, str] = {
@@ -41,6 +41,9 @@ METRIC_DOCS: dict[str, str] = {
     "key_fact_recall": "share of key facts present in the answer: every number of the fact appears and >= 60% of "
     "its stemmed content words do (answerable items)",
     "answer_f1": "token F1 (stemmed content words) between the answer and the reference answer (answerable items)",
+    "answer_words_p50": "median words of the non-abstained answers (markers removed)",
+    "answer_words_p90": "90th percentile of the words of the non-abstained answers",
+    "cited_relevance_multi": "multi-paper items: cited papers that are gold, over all cited papers (pooled)",
     "abstention_accuracy": "answerable items answered plus unanswerable items refused, over all items",
     "over_abstention_rate": "answerable items refused, over answerable items",
     "abstain_precision": "refusals on unanswerable items, over all refusals (n/a without refusals)",
@@ -92,6 +95,13 @@ def score_answer(item: EvalItem, answer: Answer, judge: LLMJudge | None = None) 
     scores["_invalid_markers"] = float(bad)
     scores["_markers"] = float(markers)
     scores["answer_sentences"] = float(len(units))
+    if not answer.abstained:
+        scores["_words"] = float(len(words(strip_markers(answer.text))))
+    if item.type == "multi" and not answer.abstained:
+        gold_titles = {normalize_title(t) for t in item.gold_titles}
+        cited = {normalize_title(c.paper.title) for c in answer.citations}
+        scores["_cited"] = float(len(cited))
+        scores["_cited_gold"] = float(len(cited & gold_titles))
     return scores
 
 
@@ -149,6 +159,11 @@ def aggregate(results: Sequence[ItemResult], judge_ran: bool) -> dict[str, float
     markers = sum(r.scores.get("_markers") or 0.0 for r in results)
     bad = sum(r.scores.get("_invalid_markers") or 0.0 for r in results)
     agg["invalid_citation_rate"] = bad / markers if markers else None
+    lengths = [r.scores["_words"] for r in results if r.scores.get("_words") is not None]
+    agg["answer_words_p50"] = em.percentile([v for v in lengths if v is not None], 50)
+    agg["answer_words_p90"] = em.percentile([v for v in lengths if v is not None], 90)
+    cited = sum(r.scores.get("_cited") or 0.0 for r in results)
+    agg["cited_relevance_multi"] = sum(r.scores.get("_cited_gold") or 0.0 for r in results) / cited if cited else None
     agg.update(em.abstention_metrics([r.answerable for r in results], [r.abstained for r in results]))
     stages: list[str] = []
     for r in results:
