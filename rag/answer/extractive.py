@@ -129,12 +129,12 @@ class Weights:
     quantity: float = 0.08
     position: float = 0.02
     keep_ratio: float = 0.6
-    max_sentences: int = 4
+    max_sentences: int = 6
     per_paper: int = 5
     max_papers: int = 2
     other_paper_ratio: float = 0.85
     """Sentences of papers after the first need this share of the best score (keeps answers on topic)."""
-    list_papers: int = 3
+    list_papers: int = 5
     list_sentences: int = 2
     list_ratio: float = 0.5
     followup_similarity: float = 0.2
