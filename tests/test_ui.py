@@ -299,3 +299,10 @@ def test_llm_failure_mid_answer_falls_back_with_a_readable_message(small_pipelin
     assert "The LLM could not answer" in message and "connection refused" in message
     assert 'class="cite"' in message and "<mark" in panel
     assert turns[-1]["record"]["citations"]
+
+
+def test_coverage_line_counts_the_retrieved_abstracts_that_mention_the_topic() -> None:
+    cite = Citation(1, SAE, "q", (0,), "supported", 1.0)
+    html = render_answer_message(answer((cite,), (SAE, RIDG), text="We train sparse autoencoders. [1]"), 1)
+    assert '<div class="rag-meta rag-coverage">1 of the 2 retrieved abstracts mention SAEs; 1 states it' in html
+    assert "rag-coverage" not in render_answer_message(answer((), (SAE,), text="The corpus does not cover"), 1)

@@ -10,6 +10,7 @@ import html
 import re
 from collections.abc import Mapping, Sequence
 
+from rag.answer.compose.analysis import coverage
 from rag.answer.extractive import ABSTENTION
 from rag.pipeline import Pipeline
 from rag.text import parse_markers, split_sentences
@@ -77,9 +78,26 @@ def render_answer_message(answer: Answer, turn: int) -> str:
     if answer.error:
         parts.append(render_notice(f"The LLM could not answer ({answer.error}). Showing the extractive answer."))
     parts.append(render_message(answer.text, turn))
+    parts.append(render_coverage(answer))
     if answer.abstained:
         parts.append('<div class="rag-meta">No paper in the corpus was close enough to answer from.</div>')
     return "".join(parts)
+
+
+def render_coverage(answer: Answer) -> str:
+    """The coverage line under an answer: "N of the K retrieved abstracts mention X; M cited state it"."""
+    if answer.abstained or not answer.hits:
+        return ""
+    topic, mentioned, stated = coverage(
+        answer.question, [f"{h.paper.title} {h.paper.abstract}" for h in answer.hits], len(answer.citations)
+    )
+    if not topic:
+        return ""
+    k = len(answer.hits)
+    return (
+        f'<div class="rag-meta rag-coverage">{mentioned} of the {k} retrieved abstracts mention {esc(topic)}; '
+        f"{stated} {'states' if stated == 1 else 'state'} it in the answer</div>"
+    )
 
 
 # ---------------------------------------------------------------------------------------------- source cards

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.text import words
+from rag.text import key_terms, tokenize, words
 
 _LIST = re.compile(
     r"\b(which|what|any|list|name|find|show)\b[^?]*?\bpapers\b|\bpapers\s+(?:that|which|on|about|where)\b"
@@ -23,6 +24,7 @@ _QUANTITY = re.compile(
 _DEFINITION = re.compile(r"^\s*(?:what (?:is|are)|define|what does \S+ stand for)\b", re.IGNORECASE)
 _HOW = re.compile(r"^\s*how\b", re.IGNORECASE)
 _WHY = re.compile(r"^\s*why\b", re.IGNORECASE)
+_QUESTION_WORDS = frozenset("what which how why who when where does do did is are was were can could".split())  # noqa: SIM905
 _BACKGROUND_ASKED = re.compile(r"\b(background|motivat\w*|code|github|available|release\w*)\b", re.IGNORECASE)
 _SENTENCE_START_WORDS = frozenset(
     "what which how why who when where does do did is are was were can could in on for and or the a an".split()  # noqa: SIM905
@@ -72,3 +74,13 @@ def analyse(question: str) -> Question:
     else:
         kind = "lookup"
     return Question(question, kind, tuple(named_entities(question)), bool(_BACKGROUND_ASKED.search(question)))
+
+
+def coverage(question: str, abstracts: Sequence[str], cited: int) -> tuple[str, int, int]:
+    """``(topic, N, M)`` for the coverage line: the question's named entities (else its first three content
+    words), how many of ``abstracts`` mention every one of them (stemmed), and ``M`` = the cited papers."""
+    names = named_entities(question)
+    topic_words = names or key_terms(question, _QUESTION_WORDS)[:3]
+    needed = [set(tokenize(w)) for w in topic_words]
+    mentioned = sum(1 for a in abstracts if all(n <= set(tokenize(a)) for n in needed if n))
+    return " ".join(topic_words), mentioned, min(cited, max(mentioned, cited))
