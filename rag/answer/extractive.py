@@ -135,7 +135,7 @@ class Weights:
     other_paper_ratio: float = 0.85
     """Sentences of papers after the first need this share of the best score (keeps answers on topic)."""
     list_papers: int = 5
-    list_sentences: int = 2
+    list_sentences: int = 3
     list_ratio: float = 0.5
     followup_similarity: float = 0.2
     """Similarity weight for follow-ups (sentence scores then reflect the carried-forward query)."""
