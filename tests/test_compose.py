@@ -22,7 +22,7 @@ OPERA = make_paper(
     "Code is available at https://github.com/x/OPERA.",
 )
 VCD = make_paper(
-    "Visual Contrastive Decoding for Multimodal Hallucination",
+    "VCD: Visual Contrastive Decoding for Multimodal Hallucination",
     "We introduce VCD, which contrasts output distributions from original and distorted visual inputs. "
     "VCD reduces hallucination on POPE by 7 points.",
 )
@@ -42,8 +42,11 @@ PAPERS = [OPERA, VCD, MAXSUP, ACTIVE]
 def verbatim(final: Answer, papers: Sequence[Paper] = PAPERS) -> None:
     """Every answer line's quote (label and markers off) is in the abstract its marker cites."""
     for line in final.text.splitlines():
-        body = strip_markers(line.split(": ", 1)[1] if line.startswith("- ") else line)
-        cited = [final.citations[n - 1].paper.abstract for n in markers_in(line)]
+        cited_papers = [final.citations[n - 1].paper for n in markers_in(line)]
+        body = strip_markers(line)
+        for paper in cited_papers:
+            body = body.removeprefix(f"- {paper.title}: ")
+        cited = [p.abstract for p in cited_papers]
         assert cited and any(body in abstract for abstract in cited), line
 
 
@@ -61,7 +64,8 @@ def test_question_kinds_and_entities() -> None:
 def test_comparison_names_both_methods_one_line_each_with_its_citation() -> None:
     _, final, _ = answer("How do OPERA and VCD differ in reducing hallucination?", PAPERS)
     lines = final.text.splitlines()
-    assert [line.split(":")[0] for line in lines] == ["- OPERA", "- VCD"]
+    assert len(lines) == 2
+    assert lines[0].startswith(f"- {OPERA.title}: ") and lines[1].startswith(f"- {VCD.title}: ")
     titles = {c.marker: c.paper.title for c in final.citations}
     assert titles[markers_in(lines[0])[0]] == OPERA.title
     assert titles[markers_in(lines[1])[0]] == VCD.title
@@ -81,8 +85,8 @@ def test_boilerplate_and_background_are_left_out() -> None:
 def test_followup_which_of_them_resolves_to_the_cited_papers() -> None:
     history = [
         {"role": "user", "content": "How do OPERA and VCD differ in reducing hallucination?"},
-        {"role": "assistant", "content": "- OPERA: OPERA is a decoding method that adds an over-trust penalty "
-         "on the beam search scores. [1]\n- VCD: We introduce VCD, which contrasts output distributions. [2]"},
+        {"role": "assistant", "content": f"- {OPERA.title}: OPERA is a decoding method that adds an over-trust penalty "
+         f"on the beam search scores. [1]\n- {VCD.title}: We introduce VCD, which contrasts output distributions. [2]"},
     ]
     question = "Which of them needs no training?"
     assert not stands_alone(question)

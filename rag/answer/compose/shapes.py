@@ -25,28 +25,28 @@ def missing_notice(names: Sequence[str]) -> str:
 
 
 def compare(entities: Sequence[str], picks: Sequence[Scored], retrieved: Retrieved) -> str:
-    """``- Name: quote [n]`` for each named method: the most relevant sentence of the best-ranked paper whose
-    title or abstract names it (a sentence naming it preferred). Names no paper covers are listed last."""
+    """``- Title: quote [n]`` for each named method: the most relevant sentence (one naming the method
+    preferred) of the best-ranked paper whose title names it. "" unless two methods get a line; names no
+    retrieved abstract mentions at all are stated in a last line."""
     lines: list[str] = []
     missing: list[str] = []
     used: set[int] = set()
     for name in entities:
         low = name.lower()
-        papers = [
-            h
-            for h, hit in enumerate(retrieved.hits)
-            if h not in used and low in f"{hit.paper.title} {hit.paper.abstract}".lower()
-        ]
-        if not papers:
+        hits = retrieved.hits
+        papers = [h for h, hit in enumerate(hits) if h not in used and low in hit.paper.title.lower()]
+        if not any(low in f"{hit.paper.title} {hit.paper.abstract}".lower() for hit in hits):
             missing.append(name)
+        mine = sorted(
+            (p for p in picks if papers and p.hit == papers[0]),
+            key=lambda p: (-(low in p.text.lower()), -p.relevance),
+        )
+        if not mine:
             continue
         best = papers[0]
-        mine = sorted((p for p in picks if p.hit == best), key=lambda p: (-(low in p.text.lower()), -p.relevance))
-        if not mine:
-            missing.append(name)
-            continue
         used.add(best)
-        lines.append(f"- {name}: {mine[0].text} [{best + 1}]")
+        title = " ".join(hits[best].paper.title.split())
+        lines.append(f"- {title}: {mine[0].text} [{best + 1}]")
     if len(lines) < 2:
         return ""
     notice = missing_notice(missing)
