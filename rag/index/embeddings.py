@@ -117,7 +117,9 @@ class OnnxEmbedder:
     thread per core, so each batch pads to nearly its own length. Sessions are created at first use.
 
     fp32 vectors equal torch's to float rounding (cosine > 0.99999 on every corpus text), so ``onnx`` shares
-    the torch collections; int8 vectors differ (cosine ~0.996) and get collections of their own."""
+    the torch collections; int8 vectors differ (cosine ~0.996, min ~0.99) and get collections of their own.
+    Dev set, int8 against torch: hit@1 0.943 vs 0.971, nDCG@10 0.975 vs 0.987 (fp32: identical), so fp32 is
+    the default runtime."""
 
     dim = 384
 
