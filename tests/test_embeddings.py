@@ -274,8 +274,12 @@ def test_onnx_vectors_agree_with_torch(
     cosines = _cosines(vectors, torch_vectors)
     assert cosines.min() >= floor, f"worst text: {corpus_texts[int(cosines.argmin())][:80]!r}"
     # a text's vector does not depend on its batch-mates (sorting, padding): batched == one at a time
+    # (fp32 exactly; int8 dynamic quantisation scales activations per batch, so there only by cosine)
     singles = np.stack([embedder.embed_query(t) for t in corpus_texts[:12]])
-    np.testing.assert_allclose(singles, vectors[:12], atol=2e-3 if quantized else 1e-5)
+    if quantized:
+        assert _cosines(singles, vectors[:12]).min() >= floor
+    else:
+        np.testing.assert_allclose(singles, vectors[:12], atol=1e-5)
     query = "Which paper trains sparse autoencoders on a language model's residual stream?"
     assert float(embedder.embed_query(query) @ real_embedder().embed_query(query)) >= floor
 
