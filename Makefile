@@ -33,7 +33,7 @@ test: install browser
 # LLM_CACHE; never a project dependency). A few minutes on 2 cores.
 LLM_CACHE ?= $(HOME)/.cache/rag-llm-test
 test-llm: install
-	$(PY) -m tests.test_llm_server --fetch $(LLM_CACHE)
+	$(PY) tests/test_llm_server.py --fetch $(LLM_CACHE)
 	RAG_TEST_LLM_CACHE=$(LLM_CACHE) $(PY) -m pytest -q -m llm_server tests/test_llm_server.py
 
 lint: install

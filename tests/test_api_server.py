@@ -4,7 +4,6 @@ mounted beside the /v1 routes) on a free loopback port, over a small index, driv
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -15,19 +14,14 @@ import httpx
 import openai
 import pytest
 import uvicorn
+from conftest import SMALL_PAPERS, free_port, open_hash_pipeline
 
 from rag.answer.extractive import ABSTENTION
 from rag.app.serve import build_app
-from tests.conftest import SMALL_PAPERS, open_hash_pipeline
 
 SAE, RIDG, SPEECH, GNN = SMALL_PAPERS
 KEY = "rag-test-key-5f2c"
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -187,13 +181,14 @@ def sse_reply(text: str) -> httpx.Response:
 @pytest.fixture
 def llm_server(tmp_path: Path) -> Iterator[str]:
     """The API over a pipeline whose LLM answerer talks to a respx-mocked endpoint."""
+    from conftest import HashEmbedder
+
     from rag.answer.llm import make_client
     from rag.index.ingest import ingest
     from rag.index.store import Store
     from rag.index.store import make_client as chroma_client
     from rag.pipeline import Pipeline
     from rag.settings import Settings
-    from tests.conftest import HashEmbedder
 
     data = tmp_path / "data"
     settings = Settings(data_dir=data, openai_base_url=LLM_BASE, openai_api_key="sk-upstream-secret-77",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import HashEmbedder
+from conftest import HashEmbedder, free_port
 
 from rag.errors import IndexNotReadyError
 from rag.index.ingest import ingest
@@ -25,11 +24,6 @@ def _chroma_cli() -> str | None:
     return str(local) if local.is_file() else shutil.which("chroma")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 @pytest.fixture(scope="module")
 def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
@@ -37,7 +31,7 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if cli is None:
         pytest.skip("the `chroma` CLI is not installed (it comes with the chromadb package)")
     path = tmp_path_factory.mktemp("chroma-server")
-    port = _free_port()
+    port = free_port()
     log = (path / "server.log").open("w")
     server = subprocess.Popen(
         [cli, "run", "--path", str(path / "db"), "--port", str(port), "--host", "127.0.0.1"],
@@ -98,4 +92,4 @@ def test_unreachable_server_is_an_index_not_ready_error(tmp_path: Path) -> None:
     if _chroma_cli() is None:
         pytest.skip("the `chroma` CLI is not installed")
     with pytest.raises(IndexNotReadyError, match="Chroma"):
-        Store(make_client(tmp_path, f"http://127.0.0.1:{_free_port()}"), "x")
+        Store(make_client(tmp_path, f"http://127.0.0.1:{free_port()}"), "x")

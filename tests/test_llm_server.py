@@ -6,7 +6,7 @@ Opt-in (``make test-llm``; marker ``llm_server``, left out of the default run): 
 slowly on a shared CPU and badly, so these tests check the protocol and the guards with a real server
 (streaming, ``max_tokens`` honoured, the deadline, junk withheld), not answer quality. The packages state no
 licence (upstream Qwen2.5-Coder is Apache-2.0): they are installed into a cache folder for the test, never
-as a project dependency. ``python -m tests.test_llm_server --fetch [DIR]`` fills the cache.
+as a project dependency. ``python tests/test_llm_server.py --fetch [DIR]`` fills the cache.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import free_port
 
 CACHE = Path(os.environ.get("RAG_TEST_LLM_CACHE") or Path.home() / ".cache" / "rag-llm-test")
 MODEL_FILE = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
@@ -53,11 +53,6 @@ def fetch(cache: Path = CACHE) -> Path:
     partial.replace(model)
     return model
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -98,13 +93,13 @@ def model_id(base: str) -> str:
 def open_pipeline(data_dir: Path, base: str, sent: list[dict[str, Any]], **overrides: Any) -> Any:
     """A real Pipeline over the small papers (HashEmbedder) whose LLM is the llama.cpp server; every request
     body the client sends is appended to ``sent``."""
+    from conftest import SMALL_PAPERS, HashEmbedder
     from openai import OpenAI
 
     from rag.index.ingest import ingest
     from rag.index.store import Store, make_client
     from rag.pipeline import Pipeline
     from rag.settings import Settings
-    from tests.conftest import SMALL_PAPERS, HashEmbedder
 
     values: dict[str, Any] = {"data_dir": data_dir, "openai_base_url": base, "llm_model": model_id(base),
                               "answerer": "llm", "llm_max_retries": 0, "top_k": 2, "llm_timeout": 240}

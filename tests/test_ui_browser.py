@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -63,11 +63,6 @@ CORPUS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
@@ -86,7 +81,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pat
     settings = Settings(data_dir=root / "data", corpus_paths=[corpus])
     pipeline = Pipeline.open(settings, embedder=HashEmbedder(), progress=False)
     demo = build_ui(pipeline, examples=["What does the rationale invariance loss do?"])
-    port = _free_port()
+    port = free_port()
     launch(demo, port=port, prevent_thread_lock=True, quiet=True)
     try:
         yield f"http://127.0.0.1:{port}/", settings.data_dir
@@ -216,7 +211,7 @@ def test_docs_screenshot(browser: Any, real_pipeline: Any) -> None:
     from rag.app.ui import build_ui, launch
 
     demo = build_ui(real_pipeline)
-    port = _free_port()
+    port = free_port()
     launch(demo, port=port, prevent_thread_lock=True, quiet=True)
     context = browser.new_context(viewport={"width": 1440, "height": 1000})
     try:

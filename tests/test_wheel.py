@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -165,11 +165,6 @@ def test_ingest_search_and_ask_from_another_folder(installed: Installed) -> None
     _assert_ran_from_the_target(installed, "ask")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 def test_serve_starts_from_the_wheel_and_answers_http(installed: Installed) -> None:
     rag = str(installed.site / "bin" / "rag")
@@ -179,7 +174,7 @@ def test_serve_starts_from_the_wheel_and_answers_http(installed: Installed) -> N
 
     if not (Path(installed.env["RAG_DATA_DIR"]) / "chroma").is_dir():
         assert installed.run("ingest", "--quiet").returncode == 0
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [rag, "serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=installed.elsewhere, env=installed.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
