@@ -47,3 +47,21 @@ class LLMError(RagError):
     """The configured LLM endpoint failed. Callers fall back to the extractive answerer."""
 
     exit_code = 6
+
+
+class IndexDamagedError(IndexNotReadyError):
+    """Files of the index are missing, truncated or inconsistent and could not be healed automatically."""
+
+    exit_code = 7
+
+
+class IngestBusyError(RagError):
+    """Another ingest holds the data directory's write lock."""
+
+    exit_code = 8
+
+
+class StorageError(RagError):
+    """The data directory cannot be written (read-only, full disk, not a directory)."""
+
+    exit_code = 9
