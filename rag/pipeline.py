@@ -36,7 +36,7 @@ from rag.request import (
     clean_query,
     filter_key,
 )
-from rag.retrieve.features import AbstentionModel
+from rag.retrieve.abstain import AbstentionModel
 from rag.retrieve.hybrid import HybridRetriever
 from rag.retrieve.rerank import Reranker, make_reranker
 from rag.settings import Settings

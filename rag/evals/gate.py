@@ -11,7 +11,7 @@ from typing import Any
 from rag.errors import ConfigError
 from rag.evals.ranking import RANKING_KEYS
 
-LOWER_IS_BETTER = ("invalid_citation_rate", "over_abstention_rate")
+LOWER_IS_BETTER = ("invalid_citation_rate", "over_abstention_rate", "false_answer_rate")
 
 
 THRESHOLD_MARGIN = 0.02

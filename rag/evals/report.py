@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.evals.gate import LOWER_IS_BETTER
+from rag.evals.tradeoff import plot_tradeoff, tradeoff_markdown
 
 QUALITY_METRICS = (
     "hit@1",
@@ -31,6 +32,7 @@ QUALITY_METRICS = (
     "answer_f1",
     "abstention_accuracy",
     "over_abstention_rate",
+    "false_answer_rate",
     "abstain_precision",
     "abstain_recall",
 )
@@ -141,6 +143,14 @@ def render_markdown(report: Mapping[str, Any], compare: Mapping[str, Any] | None
         for stage in _stages(agg)
     ]
     parts.append(_md_table(["stage", *(f"{name} {p}" for name, _ in cols for p in ("p50", "p95"))], rows))
+
+    parts += ["", "## Abstention: both error kinds", ""]
+    parts.append(
+        f"- wrongly refused (answerable items refused): {fmt(agg.get('over_abstention_rate'))}; wrongly answered "
+        f"(unanswerable items answered): {fmt(agg.get('false_answer_rate'))}; threshold "
+        f"{fmt(meta.get('abstain_threshold'))}"
+    )
+    parts += ["", *tradeoff_markdown(report)]
 
     if compare is not None:
         before = compare.get("aggregate", {})
@@ -267,6 +277,8 @@ def write_report(report: Mapping[str, Any], out: Path, compare: Mapping[str, Any
     plot_by_type(report, out / "metrics_by_type.png")
     plot_latency(report, out / "latency.png")
     plots = ["metrics_by_type.png", "latency.png"]
+    if plot_tradeoff(report, out / "abstention_tradeoff.png"):
+        plots.append("abstention_tradeoff.png")
     if compare is not None:
         plot_compare(report, compare, out / "compare.png")
         plots.append("compare.png")

@@ -9,7 +9,7 @@ per item, then averaged over the items they apply to (``aggregate``, and per que
 
 Regenerate the CI thresholds from a fresh run (measured minus ``--margin``, rates plus it):
 
-    rag eval --set evals/dev.jsonl --out eval-out
+    rag eval --set evals/dev_val.jsonl --out eval-out
     python -m rag.evals.runner --write-thresholds eval-out/report.json --out evals/thresholds.json
 """
 
@@ -81,11 +81,31 @@ def run_items(
                 scores,
                 timings,
                 error,
+                confidence(pipeline, answer),
             )
         except RagError as exc:  # one broken item must not lose the run; it scores zero where it applies
             result = _failed(loaded, str(exc))
         results.append(result)
     return results
+
+
+def confidence(pipeline: Pipeline, answer: Answer) -> float | None:
+    """The abstention model's confidence for an answer's ranked hits (the list ``Pipeline.retrieve`` decided
+    on); None for a pipeline without an abstention model."""
+    abstainer = getattr(pipeline, "abstainer", None)
+    if abstainer is None:
+        return None
+    return float(abstainer.confidence(list(answer.hits)))
+
+
+def abstain_threshold(pipeline: Pipeline) -> float | None:
+    """The threshold the pipeline refuses below (``RAG_ABSTAIN_THRESHOLD`` or the fitted one)."""
+    settings = getattr(pipeline, "settings", None)
+    override = getattr(settings, "abstain_threshold", None)
+    if override is not None:
+        return float(override)
+    abstainer = getattr(pipeline, "abstainer", None)
+    return float(abstainer.threshold) if abstainer is not None else None
 
 
 def _failed(loaded: LoadedItem, error: str) -> ItemResult:
@@ -155,6 +175,7 @@ def evaluate(
         "sets": [str(p) for p in sets],
         "answerer": answerer,
         "hits_depth": getattr(settings, "top_k", None),
+        "abstain_threshold": abstain_threshold(pipeline),
         "seconds": round(time.perf_counter() - started, 2),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "gold_titles_not_in_index": missing,

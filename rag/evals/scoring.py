@@ -45,7 +45,8 @@ METRIC_DOCS: dict[str, str] = {
     "answer_words_p90": "90th percentile of the words of the non-abstained answers",
     "cited_relevance_multi": "multi-paper items: cited papers that are gold, over all cited papers (pooled)",
     "abstention_accuracy": "answerable items answered plus unanswerable items refused, over all items",
-    "over_abstention_rate": "answerable items refused, over answerable items",
+    "over_abstention_rate": "wrongly refused: answerable items refused, over answerable items",
+    "false_answer_rate": "wrongly answered: unanswerable items answered, over unanswerable items",
     "abstain_precision": "refusals on unanswerable items, over all refusals (n/a without refusals)",
     "abstain_recall": "unanswerable items refused, over unanswerable items",
     "latency_p50_<stage>": "median seconds of a stage (Answer.timings: condense, embed, retrieve, rerank, "
@@ -122,6 +123,8 @@ class ItemResult:
     scores: dict[str, float | None]
     timings: dict[str, float]
     error: str | None = None
+    confidence: float | None = None
+    """The abstention model's 0..1 confidence that the corpus answers the item (None: not measured)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -140,6 +143,7 @@ class ItemResult:
             "metrics": {k: v for k, v in self.scores.items() if not k.startswith("_")},
             "timings": self.timings,
             "error": self.error,
+            "confidence": self.confidence,
         }
 
 
@@ -165,6 +169,8 @@ def aggregate(results: Sequence[ItemResult], judge_ran: bool) -> dict[str, float
     cited = sum(r.scores.get("_cited") or 0.0 for r in results)
     agg["cited_relevance_multi"] = sum(r.scores.get("_cited_gold") or 0.0 for r in results) / cited if cited else None
     agg.update(em.abstention_metrics([r.answerable for r in results], [r.abstained for r in results]))
+    recall = agg.get("abstain_recall")
+    agg["false_answer_rate"] = 1.0 - recall if isinstance(recall, float) else None
     stages: list[str] = []
     for r in results:
         stages += [s for s in r.timings if s not in stages]

@@ -43,6 +43,7 @@ from rag.pipeline import Pipeline, clean_query
 from rag.retrieve.features import sigmoid
 from rag.retrieve.hybrid import Candidate
 from rag.retrieve.rerank import FeatureScorer
+from rag.retrieve.scoring import fusion_head
 from rag.text import normalize_query
 from rag.types import AnswererName, Paper
 
@@ -132,22 +133,28 @@ class RagReranker(BaseNodePostprocessor):
         papers = pipeline.papers
         paper_of = [_paper_id(n, papers) for n in nodes]
         ids = list(dict.fromkeys(pid for pid in paper_of if pid is not None))
-        scores = self.paper_scores(query_bundle.query_str, ids)
+        scores, head = self.scored(query_bundle.query_str, ids)
         known = [i for i, pid in enumerate(paper_of) if pid is not None]
-        known.sort(key=lambda i: (-scores[paper_of[i] or ""], i))
+        # the pipeline's recall rule (``keep_first_stage``): the fusion's top ten go before the rest
+        known.sort(key=lambda i: (paper_of[i] not in head, -scores[paper_of[i] or ""], paper_of[i] or "", i))
         out = [NodeWithScore(node=nodes[i].node, score=scores[paper_of[i] or ""]) for i in known]
         out += [n for n, pid in zip(nodes, paper_of, strict=True) if pid is None]
         return out[: self.top_n] if self.top_n is not None else out
 
     def paper_scores(self, query: str, paper_ids: Sequence[str]) -> dict[str, float]:
-        """``paper id -> sigmoid(logit)`` of the feature model for papers of the index.
+        """``paper id -> sigmoid(logit)`` of the feature model for papers of the index (see ``scored``)."""
+        return self.scored(query, paper_ids)[0]
+
+    def scored(self, query: str, paper_ids: Sequence[str]) -> tuple[dict[str, float], set[str]]:
+        """(``paper id -> sigmoid(logit)`` of the feature model for papers of the index, the ids of the pool's
+        fusion top ten, which the pipeline keeps ahead of the rest).
 
         The features are computed as the pipeline computes them: over its first-stage candidate pool for the
         query (``RAG_CANDIDATES`` papers, within ``filters``), so a paper of the pool gets the score the pipeline's
         reranker gives it. A paper outside the pool joins it with its stage scores and its ranks over the whole
         index (a second first-stage pass over every paper: fine for this corpus, costly for a very large one)."""
         if not paper_ids:
-            return {}
+            return {}, set()
         pipeline: Pipeline = self.pipeline
         text = normalize_query(clean_query(query))
         if not text:
@@ -158,6 +165,7 @@ class RagReranker(BaseNodePostprocessor):
         allowed = pipeline.allowed_ids(self.filters)
         pool = retriever.candidates(parsed, qvec, pipeline.settings.candidates, allowed)
         pooled = {c.paper_id for c in pool}
+        head = fusion_head(pool)
         missing = [pid for pid in paper_ids if pid not in pooled]
         if missing:
             everything = {c.paper_id: c for c in retriever.candidates(parsed, qvec, len(retriever.paper_ids))}
@@ -165,7 +173,7 @@ class RagReranker(BaseNodePostprocessor):
         _, logits = self._scorer.score(parsed, pool, pipeline.papers)
         probs = sigmoid(logits)
         score = {c.paper_id: float(p) for c, p in zip(pool, probs, strict=True)}
-        return {pid: score[pid] for pid in paper_ids}
+        return {pid: score[pid] for pid in paper_ids}, head
 
 
 def _paper_id(node: NodeWithScore, papers: Mapping[str, Paper]) -> str | None:

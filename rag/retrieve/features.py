@@ -1,16 +1,14 @@
 """Reranking features and the learned models on them.
 
 Per-candidate features in groups (fusion, dense, sentence, lexical, exact match), the logistic
-model over them fitted by ``evals/fit_reranker.py`` (weights in ``rag/data/reranker.json``), and the
-abstention model: a calibrated probability, from the top hits' features, that the corpus answers
-the query.
+model over them fitted by ``evals/fit_reranker.py`` (weights in ``rag/data/reranker.json``); the
+abstention model on the ranked list is in ``rag.retrieve.abstain``.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-import math
 import re
 import warnings
 from collections.abc import Mapping, Sequence
@@ -25,7 +23,7 @@ from rag.resources import data_path
 from rag.retrieve.hybrid import Candidate
 from rag.retrieve.query import Query
 from rag.text import numbers_in, tokenize
-from rag.types import Hit, Paper
+from rag.types import Paper
 
 WEIGHTS_PATH = data_path("reranker.json")
 
@@ -40,13 +38,6 @@ FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
 
 
 FEATURES: tuple[str, ...] = tuple(f for group in FEATURE_GROUPS.values() for f in group)
-
-
-ABSTAIN_FEATURES: tuple[str, ...] = (
-    "logit", "margin", "dense", "sent_max", "doc_overlap", "idf_overlap", "name_miss", "name_miss_frac", "oov",
-)
-
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,15 +185,15 @@ def sigmoid(z: float | np.ndarray) -> Any:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
 
 
-def load_weights(path: Path = WEIGHTS_PATH) -> dict[str, Any]:
-    """The fitted weights; a part whose features this code does not compute is dropped (with a warning:
-    rerun ``evals/fit_reranker.py``)."""
+def load_weights(path: Path = WEIGHTS_PATH, known: Mapping[str, Sequence[str]] | None = None) -> dict[str, Any]:
+    """The fitted weights; a part whose features this code does not compute (``known``: part -> feature
+    names, default the ranker's) is dropped (with a warning: rerun ``evals/fit_reranker.py``)."""
     try:
         data: dict[str, Any] = json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
-    for part, known in (("ranker", FEATURES), ("abstain", ABSTAIN_FEATURES)):
-        if part in data and not set(data[part].get("features", ())) <= set(known):
+    for part, names in (known or {"ranker": FEATURES}).items():
+        if part in data and not set(data[part].get("features", ())) <= set(names):
             warnings.warn(f"{path}: {part} weights are stale; rerun evals/fit_reranker.py", stacklevel=2)
             del data[part]
     return data
@@ -215,39 +206,6 @@ def hit_features(row: np.ndarray, logit: float, candidate: Candidate, query: Que
     features["logit"] = logit
     features["bm25_raw"] = float(candidate.scores.get("bm25", 0.0))
     features["oov"] = float(query.oov)
+    features["q_names"] = float(len(query.names))
+    features["q_numbers"] = float(len(query.numbers))
     return features
-
-
-def abstain_features(hits: Sequence[Hit]) -> np.ndarray:
-    """``ABSTAIN_FEATURES`` of a ranked list: the top hit's evidence and its margin over the second."""
-    if not hits:
-        return np.zeros(len(ABSTAIN_FEATURES))
-    top = hits[0].features
-    second = hits[1].features.get("logit", 0.0) if len(hits) > 1 else top.get("logit", 0.0) - 5.0
-    values = {**top, "margin": top.get("logit", 0.0) - second}
-    return np.array([values.get(name, 0.0) for name in ABSTAIN_FEATURES], dtype=np.float64)
-
-
-class AbstentionModel:
-    """Calibrated probability that the corpus answers the query, from the top hits' features."""
-
-    def __init__(self, model: LinearModel | None = None, threshold: float = 0.5) -> None:
-        self.model = model
-        self.threshold = threshold
-        self._cols = [ABSTAIN_FEATURES.index(f) for f in model.features] if model is not None else []
-
-    @classmethod
-    def load(cls, path: Path = WEIGHTS_PATH) -> AbstentionModel:
-        data = load_weights(path).get("abstain")
-        if not data:
-            return cls(None, 0.0)
-        return cls(LinearModel.from_dict(data), float(data.get("threshold", 0.5)))
-
-    def confidence(self, hits: Sequence[Hit]) -> float:
-        if not hits:
-            return 0.0
-        if self.model is None:  # before fitting: the best sentence similarity, clipped
-            return float(min(max(hits[0].sentence_score, 0.0), 1.0))
-        x = abstain_features(hits)[self._cols]
-        p = float(sigmoid(self.model.logits(x[None, :])[0]))
-        return p if math.isfinite(p) else 0.0

@@ -8,8 +8,10 @@
 * ``FusionReranker``: keeps the reciprocal-rank-fusion order (``RAG_RERANKER=none``).
 * ``LLMReranker`` (optional, off by default): listwise reranking of the top few by the configured LLM.
 
-Every reranker attaches the same features to its hits, so the abstention model (a logistic model on
-the top hit's features, also in ``reranker.json``) works whichever reranker orders them. A reranker is
+Every reranker keeps the fusion's top ten papers in its top ten (``scoring.keep_first_stage``: it
+reorders them and the deeper candidates, never pushes one out), so reranking cannot lose recall@10.
+Every reranker attaches the same features to its hits, so the abstention model (``rag.retrieve.abstain``,
+weights also in ``reranker.json``) works whichever reranker orders them. A reranker is
 shared by every request: what went wrong in one request travels back with its result (``Ranked.error``),
 never on the reranker.
 """
@@ -27,7 +29,7 @@ from rag.answer.prompts import render
 from rag.errors import ConfigError
 from rag.retrieve.hybrid import Candidate
 from rag.retrieve.query import Query
-from rag.retrieve.scoring import FeatureScorer, Ranked, replace_hit, to_hit
+from rag.retrieve.scoring import FeatureScorer, Ranked, protect_hits, replace_hit, to_hit
 from rag.settings import Settings
 from rag.types import Hit, Paper
 
@@ -116,7 +118,7 @@ class CrossEncoderReranker:
         reranked = [
             replace_hit(head[i], float(ce[i]), {**head[i].features, "cross_encoder": float(ce[i])}) for i in order
         ]
-        return Ranked(reranked + tail)
+        return Ranked(protect_hits(reranked + tail, candidates))
 
 
 class LLMReranker:
@@ -173,7 +175,7 @@ class LLMReranker:
             replace_hit(head[i], 1.0 / (rank + 1), {**head[i].features, "llm_rank": float(rank + 1)})
             for rank, i in enumerate(order)
         ]
-        return Ranked(reranked + tail)
+        return Ranked(protect_hits(reranked + tail, candidates))
 
 
 def load_cross_encoder(path: Path) -> Any:

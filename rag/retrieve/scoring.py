@@ -3,15 +3,20 @@
 Shared by every reranker (``rag.retrieve.rerank``): ``FeatureScorer`` computes the features and the
 model's logits, ``to_hit`` picks each paper's best sentence, and ``Ranked`` is the result type that
 carries a per-request ``error`` next to the hits.
+
+Reranking never loses first-stage recall: ``keep_first_stage`` puts the fusion's top
+``FIRST_STAGE_DEPTH`` papers first (in the reranker's order among themselves), the rest after them, so
+the final top ten holds every paper the fusion's top ten held; the reranker decides the order.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -19,6 +24,29 @@ from rag.retrieve.features import FEATURES, WEIGHTS_PATH, LinearModel, featurize
 from rag.retrieve.hybrid import Candidate
 from rag.retrieve.query import Query, parse_query
 from rag.types import Hit, Paper, Span
+
+FIRST_STAGE_DEPTH = 10
+"""The fusion's top this many papers stay in the final top this many (the recall guarantee)."""
+
+T = TypeVar("T")
+
+
+def keep_first_stage(order: Sequence[T], first_stage: Collection[T]) -> list[T]:
+    """``order`` with the ``first_stage`` items moved in front, each group keeping its relative order:
+    the first ``len(first_stage)`` places hold exactly the first-stage items present in ``order``."""
+    kept = set(first_stage)
+    return [i for i in order if i in kept] + [i for i in order if i not in kept]
+
+
+def fusion_head(candidates: Sequence[Candidate]) -> set[str]:
+    """Paper ids of the fusion's top ``FIRST_STAGE_DEPTH`` (candidates come in fusion order)."""
+    return {c.paper_id for c in candidates[:FIRST_STAGE_DEPTH]}
+
+
+def protect_hits(hits: Sequence[Hit], candidates: Sequence[Candidate]) -> list[Hit]:
+    """Reranked hits reordered by ``keep_first_stage`` against the candidates' fusion order."""
+    head = fusion_head(candidates)
+    return [h for h in hits if h.paper.id in head] + [h for h in hits if h.paper.id not in head]
 
 
 class Ranked(list[Hit]):
@@ -87,11 +115,13 @@ class FeatureScorer:
         k: int | None = None,
     ) -> Ranked:
         """The best ``k`` (default all) hits carrying their features, ordered by the model
-        (``order="model"``) or by RRF (``"rrf"``)."""
+        (``order="model"``, with the fusion's top ten kept in the top ten: ``keep_first_stage``) or by
+        RRF (``"rrf"``)."""
         q = parse_query(query) if isinstance(query, str) else query
         x, logits = self.score(q, candidates, papers)
         if order == "model":
             idx = sorted(range(len(candidates)), key=lambda i: (-logits[i], candidates[i].paper_id))
+            idx = keep_first_stage(idx, range(min(FIRST_STAGE_DEPTH, len(candidates))))
         else:
             idx = list(range(len(candidates)))
         out = Ranked()
