@@ -9,6 +9,8 @@
 - **Numbers** written with digits (``1,000`` -> ``1000``, ``42.5%`` -> ``42.5``), digits inside names
   (``QM9``, ``H100``) left out.
 - **Normalisation**: for verbatim comparisons, for titles (ids, de-duplication), for queries.
+- **Quotes with gaps**: ``"A … B"`` quotes A and B, in that order, from one source (``quote_parts``,
+  ``parts_in_order``): the composer's sub-sentence quotes, checked alike by the citation checker and the evals.
 - **Words**: the BM25 tokeniser (stemmed, stopwords out) and the content words built on it.
 """
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -217,6 +219,38 @@ def normalize_query(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).translate(_DASHES)
     text = "".join(ch if ch.isprintable() else " " for ch in text)
     return " ".join(text.split())
+
+
+# ---------------------------------------------------------------------------------------------- quote gaps
+
+GAP = " … "
+"""What joins the verbatim parts of one quote where words were left out: ``"A … B"``."""
+_GAP = re.compile(r"\s*(?:…|\.\.\.)\s*")
+MIN_PART_WORDS = 2
+"""A part of a gapped quote must hold this many words: "A … not … B" cannot stitch a claim from single words."""
+
+
+def quote_parts(quote: str) -> list[str]:
+    """The verbatim parts of a quote: split at "…" (or "..."), each stripped of spaces and of the ",;:" that
+    ended the clause, empty parts dropped. A quote without a gap is one part."""
+    parts = (p.strip().rstrip(",;:").strip() for p in _GAP.split(quote))
+    return [p for p in parts if p]
+
+
+def parts_in_order(parts: Sequence[str], source: str) -> bool:
+    """Whether every part occurs in ``source``, each after the one before (no overlap), all in one text.
+    Parts and source are compared as given: normalise both the same way first (a part's trailing spaces
+    may be the next part's leading ones, so word-padded parts work). With two or more parts, each must
+    hold ``MIN_PART_WORDS`` words."""
+    if not parts or (len(parts) > 1 and any(len(p.split()) < MIN_PART_WORDS for p in parts)):
+        return False
+    position = 0
+    for part in parts:
+        found = source.find(part, position)
+        if found < 0:
+            return False
+        position = found + len(part.rstrip())
+    return True
 
 
 # ---------------------------------------------------------------------------------------------- words

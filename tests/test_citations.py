@@ -103,3 +103,27 @@ def test_two_quotes_glued_together_are_not_a_verbatim_quote() -> None:
     text = "It is evaluated on LibriSpeech [1] Graph neural networks predict molecule properties from atoms."
     checked = check_answer(text, [SPEECH], HashEmbedder())
     assert [c.verdict for c in checked.checks] == ["supported", "unsupported"]
+
+
+def test_quote_parts_joined_with_a_gap_are_verbatim_when_each_is_in_order() -> None:
+    text = "We train sparse autoencoders (SAEs) … SAE features explain 42.5% of the variance. [1]"
+    checked = check_answer(text, [SAE], HashEmbedder())
+    (check,) = checked.checks
+    assert check.verdict == "supported" and check.reason == "verbatim quote"
+    assert checked.citations[0].sentence_indices == (0, 2)
+    assert checked.citations[0].quote == f"{SAE.abstract.split('. ')[0]}. SAE features explain 42.5% of the variance."
+
+
+def test_a_fabricated_part_between_gaps_is_not_verbatim() -> None:
+    text = "We train sparse autoencoders (SAEs) … on every layer of GPT-4 … SAE features explain 42.5% [1]"
+    (check,) = check_answer(text, [SAE], HashEmbedder()).checks
+    assert check.reason != "verbatim quote" and check.verdict != "supported"
+    swapped = "SAE features explain 42.5% of the variance … We train sparse autoencoders (SAEs) [1]"
+    (check,) = check_answer(swapped, [SAE], HashEmbedder()).checks
+    assert check.reason != "verbatim quote"
+
+
+def test_gap_parts_must_come_from_one_cited_abstract() -> None:
+    text = "We train sparse autoencoders (SAEs) … It is evaluated on LibriSpeech. [1, 2]"
+    (check,) = check_answer(text, [SAE, SPEECH], HashEmbedder()).checks
+    assert check.reason != "verbatim quote"

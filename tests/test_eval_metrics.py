@@ -80,6 +80,14 @@ def test_exact_support_is_normalised_substring_of_a_cited_abstract() -> None:
     assert not em.exact_support("We train", [])
 
 
+def test_exact_support_reads_a_gap_as_left_out_words_in_one_abstract() -> None:
+    assert em.exact_support("We train sparse autoencoders … explain 42.5% of the variance [1]", [A.abstract])
+    assert not em.exact_support("We train sparse autoencoders … on GPT-4 … explain 42.5% [1]", [A.abstract])
+    assert not em.exact_support("explain 42.5% of the variance … We train sparse autoencoders [1]", [A.abstract])
+    assert not em.exact_support("We train sparse autoencoders … predict molecule properties", [A.abstract, B.abstract])
+    assert not em.exact_support("We train … parse autoencoders", [A.abstract])  # parts are whole words
+
+
 def test_lexical_proxy_needs_consistent_numbers_and_enough_content_words() -> None:
     assert em.lexical_support("SAE features explained 42.5% of variance", [A.abstract])
     assert not em.lexical_support("SAE features explain 50% of the variance", [A.abstract])  # wrong number

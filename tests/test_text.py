@@ -28,6 +28,8 @@ from rag.text import (
     normalize_verbatim,
     numbers_in,
     parse_markers,
+    parts_in_order,
+    quote_parts,
     sentences,
     split_sentences,
     strip_bullet,
@@ -387,3 +389,28 @@ def test_every_extractive_answer_sentence_is_verbatim_from_its_cited_abstract(re
             problems.append(f"{item_id}: the answer does not quote {quote!r}: {answer.text[:300]!r}")
     assert not problems, "\n".join(problems)
     assert n_sentences > 300  # the dev set's answers were all checked, not skipped
+
+
+# ---------------------------------------------------------------------------------------------- quote gaps
+
+
+def test_quote_parts_split_at_the_gap_and_keep_each_part_as_written() -> None:
+    assert quote_parts("We train sparse autoencoders (SAEs) … SAE features explain 42.5% of the variance.") == [
+        "We train sparse autoencoders (SAEs)", "SAE features explain 42.5% of the variance.",
+    ]
+    assert quote_parts("MaxSup penalizes the top-1 logit, … which fixes it; ...  and more") == [
+        "MaxSup penalizes the top-1 logit", "which fixes it", "and more",
+    ]
+    assert quote_parts("No gap here.") == ["No gap here."]
+    assert quote_parts(" … ") == []
+
+
+def test_parts_in_order_needs_every_part_after_the_one_before() -> None:
+    source = "we train sparse autoencoders. the learned features are interpretable. sae features explain most."
+    assert parts_in_order(["we train sparse", "features are interpretable", "explain most."], source)
+    assert not parts_in_order(["features are interpretable", "we train sparse"], source)  # out of order
+    assert not parts_in_order(["we train sparse", "features are readable"], source)  # one part not in it
+    assert not parts_in_order(["we train sparse", "train sparse autoencoders"], source)  # overlapping parts
+    assert not parts_in_order(["we train", "interpretable"], source)  # a one-word part cannot stitch a claim
+    assert parts_in_order([" we train sparse ", " the learned features "], f" {source} ")  # word-padded parts
+    assert not parts_in_order([], source)

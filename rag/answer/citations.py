@@ -8,7 +8,9 @@ checked against the abstracts it cites.
 The support score is a **proxy** for entailment (no NLI model is available offline): it combines the
 share of the sentence's content words found in the cited abstracts with the best embedding similarity
 between the sentence and one sentence of a cited abstract. A sentence that quotes its source verbatim
-is supported by construction; a number that appears in no cited abstract makes a sentence unsupported.
+is supported by construction, and so is a quote whose parts, joined with "…", each occur in one cited
+abstract in that order (``rag.text.quote_parts``); a number that appears in no cited abstract makes a
+sentence unsupported.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from rag.text import (
     normalize_verbatim,
     numbers_in,
     parse_markers,
+    parts_in_order,
+    quote_parts,
     split_sentences,
     strip_bullet,
     strip_markers,
@@ -136,7 +140,26 @@ class _SourceView:
     normalised: list[str]
     content: set[str]
     numbers: set[str]
+    joined: str = ""
+    """The whole abstract, normalised (quotes that span sentences, gapped quotes)."""
     vectors: np.ndarray | None = None
+
+
+def _quoted_in(body: str, view: _SourceView) -> list[int] | None:
+    """The indices of ``view``'s sentences that ``body`` quotes, when it is verbatim from that abstract: whole
+    (in one sentence, or across sentences), or as parts joined with "…" that occur in order
+    (``rag.text.quote_parts``, ``parts_in_order``). None when it is not a verbatim quote of it."""
+    quoted = normalize_verbatim(body.rstrip(" ."))
+    if not quoted:
+        return None
+    inside = [i for i, s in enumerate(view.normalised) if quoted in s]
+    if inside or quoted in view.joined:
+        return inside
+    parts = [normalize_verbatim(p.rstrip(" .")) for p in quote_parts(body)]
+    if len(parts) < 2 or not parts_in_order(parts, view.joined):
+        return None
+    first = [next((i for i, s in enumerate(view.normalised) if p in s), -1) for p in parts]
+    return sorted({i for i in first if i >= 0})
 
 
 def check_answer(
@@ -165,6 +188,7 @@ def check_answer(
                 [normalize_verbatim(s) for s in sents],
                 _content(f"{paper.title} {paper.abstract}"),
                 numbers_in(f"{paper.title} {paper.abstract}"),
+                normalize_verbatim(paper.abstract),
             )
         )
     checks: list[SentenceCheck] = []
@@ -183,21 +207,11 @@ def check_answer(
         note = " (markers of the next sentence)" if inherited else ""
         mine = [views[n - 1] for n in markers]
         body = _strip_list_prefix(claim, [v.paper for v in mine])
-        quoted = normalize_verbatim(body.rstrip(" .")) if body else ""
-        verbatim = [
-            (k, i)
-            for k, v in zip(markers, mine, strict=True)
-            for i, s in enumerate(v.normalised)
-            if quoted and quoted in s
-        ]
-        if verbatim or (quoted and any(quoted in normalize_verbatim(v.paper.abstract) for v in mine)):
-            for k, i in verbatim:
+        quoted = {k: found for k, v in zip(markers, mine, strict=True) if (found := _quoted_in(body, v)) is not None}
+        if quoted:
+            for k, found_at in quoted.items():
                 source_support[k - 1] = max(source_support[k - 1], 1.0)
-                if i not in source_quotes[k - 1]:
-                    source_quotes[k - 1].append(i)
-            if not verbatim:
-                for k in markers:
-                    source_support[k - 1] = max(source_support[k - 1], 1.0)
+                source_quotes[k - 1].extend(i for i in found_at if i not in source_quotes[k - 1])
             checks.append(SentenceCheck(claim, markers, "supported", 1.0, "verbatim quote" + note))
             continue
         missing = sorted(numbers_in(body) - set().union(*(v.numbers for v in mine)))

@@ -9,7 +9,8 @@ support tiers:
 
 ``exact``
     the sentence minus its markers, normalised (case, accents, punctuation), is a substring of one
-    cited abstract. Verbatim quoting: strict, but blind to paraphrase.
+    cited abstract, or its parts joined with "…" all are, in order, within one cited abstract. Verbatim
+    quoting: strict, but blind to paraphrase.
 ``proxy``
     the citation checker's verdict (``Answer.checks``) is "supported": numbers consistent and support score
     over its threshold. When an answerer gives no checks, a lexical stand-in is used: every number of the
@@ -33,6 +34,8 @@ from rag.text import (
     markers_in,
     normalize_title,
     numbers_in,
+    parts_in_order,
+    quote_parts,
     strip_bullet,
     strip_markers,
     tokenize,
@@ -110,9 +113,18 @@ def split_answer(text: str) -> list[Unit]:
 
 
 def exact_support(sentence: str, sources: Sequence[str]) -> bool:
-    """Exact tier: the normalised sentence is a substring of one normalised source text."""
-    needle = normalize_title(strip_markers(sentence))
-    return bool(needle) and any(f" {needle} " in f" {normalize_title(s)} " for s in sources)
+    """Exact tier: the normalised sentence is a substring of one normalised source text, or its parts joined
+    with "…" (``rag.text.quote_parts``) each are, in order, within one source (whole words)."""
+    text = strip_markers(sentence)
+    needle = normalize_title(text)
+    if not needle:
+        return False
+    parts = [f" {p} " for p in (normalize_title(q) for q in quote_parts(text)) if p]
+    for source in sources:
+        haystack = f" {normalize_title(source)} "
+        if f" {needle} " in haystack or (len(parts) > 1 and parts_in_order(parts, haystack)):
+            return True
+    return False
 
 
 def lexical_support(sentence: str, sources: Sequence[str], threshold: float = PROXY_SUPPORT) -> bool:
