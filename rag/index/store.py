@@ -3,52 +3,27 @@
 Per embedder, two collections: ``chunks-<model>`` (one record per chunk, carrying the paper and its
 content hash) and ``sentences-<model>`` (one record per abstract sentence). A paper counts as stored
 only when all its chunks carry its current hash; sentences are written before chunks, so a crash at
-any point leaves either a complete paper or one the next ingest redoes.
+any point leaves either a complete paper or one the next ingest redoes. This module and its helpers
+(``store_client``: connecting, healing, the stamp; ``store_files``: the on-disk layout, checked before
+Chroma reads it; ``store_errors``: failures as ``RagError``s naming the fix) are the only code that
+knows Chroma. Every method raises ``RagError``s only.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rag.errors import IndexNotReadyError
+from rag.index.store_client import Collections, discard_index, embedder_key, make_client, translated
 from rag.types import Chunk, Paper, Span
 
+__all__ = ["Store", "StoredSentence", "discard_index", "embedder_key", "make_client"]
 _PAGE = 5000
-
-
-def make_client(data_dir: Path, chroma_url: str | None = None) -> Any:
-    """A persistent on-disk Chroma client in ``data_dir``, or an HTTP client for ``chroma_url``."""
-    import chromadb
-
-    settings = chromadb.Settings(anonymized_telemetry=False)
-    if chroma_url:
-        from urllib.parse import urlparse
-
-        url = urlparse(chroma_url)
-        try:
-            return chromadb.HttpClient(
-                host=url.hostname or "127.0.0.1", port=url.port or 8000, ssl=url.scheme == "https", settings=settings
-            )
-        except Exception as exc:
-            raise IndexNotReadyError(
-                f"cannot reach the Chroma server at {chroma_url} ({exc}); start it with "
-                "`chroma run --path DIR --port PORT` or unset RAG_CHROMA_URL to use the on-disk index"
-            ) from exc
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=settings)
-
-
-def embedder_key(embedder_name: str) -> str:
-    """The file-name-safe key of an embedder (collection names; derived indexes such as BM25 use it too)."""
-    return re.sub(r"[^a-zA-Z0-9._-]+", "-", embedder_name).strip("-.")[:200] or "default"
 
 
 def _chunk_id(paper_id: str, index: int) -> str:
@@ -75,26 +50,8 @@ class StoredSentence:
     span: Span
 
 
-class Store:
-    """The chunk and sentence collections of one embedding model."""
-
-    def __init__(self, client: Any, embedder_name: str) -> None:
-        self.client = client
-        self.embedder_name = embedder_name
-        slug = embedder_key(embedder_name)
-        config = {"hnsw": {"space": "cosine"}}
-        meta = {"embedder": embedder_name}
-        try:
-            self.chunks = client.get_or_create_collection(
-                f"chunks-{slug}", embedding_function=None, configuration=config, metadata=meta
-            )
-            self.sentences = client.get_or_create_collection(
-                f"sentences-{slug}", embedding_function=None, configuration=config, metadata=meta
-            )
-        except Exception as exc:
-            raise IndexNotReadyError(
-                f"cannot open the Chroma collections ({exc}); check RAG_DATA_DIR / RAG_CHROMA_URL"
-            ) from exc
+class Store(Collections):
+    """The chunk and sentence collections of one embedding model: reading and writing their records."""
 
     # ---- reading -------------------------------------------------------------------------------
     def _get_all(self, collection: Any, include: list[str]) -> Iterable[dict[str, Any]]:
@@ -106,6 +63,7 @@ class Store:
             yield page
             offset += len(page["ids"])
 
+    @translated("reading the index")
     def state(self) -> dict[str, str]:
         """``paper_id -> content_hash`` of the papers stored completely (every chunk present, same hash)."""
         seen: dict[str, tuple[str, int, int]] = {}
@@ -122,6 +80,7 @@ class Store:
                     seen[pid] = (h, n, prev[2] + 1)
         return {pid: h for pid, (h, n, count) in seen.items() if pid not in broken and count == n}
 
+    @translated("reading the index")
     def layout(self) -> dict[str, tuple[tuple[str, ...], tuple[Span, ...]]]:
         """``paper_id -> (chunk texts in order, sentence spans in order)`` as stored, so an ingest can tell
         papers that a changed chunker or sentence splitter would store differently."""
@@ -138,12 +97,14 @@ class Store:
             for pid, rows in chunks.items()
         }
 
+    @translated("reading the index")
     def all_paper_ids(self) -> set[str]:
         """Every paper id with any chunk or sentence stored, complete or not."""
         ids = {m["paper_id"] for page in self._get_all(self.chunks, ["metadatas"]) for m in page["metadatas"]}
         ids |= {m["paper_id"] for page in self._get_all(self.sentences, ["metadatas"]) for m in page["metadatas"]}
         return ids
 
+    @translated("reading the index")
     def papers(self) -> dict[str, Paper]:
         papers: dict[str, Paper] = {}
         for page in self._get_all(self.chunks, ["metadatas"]):
@@ -160,10 +121,12 @@ class Store:
         rows.sort(key=lambda r: r[0])
         return [r[1] for r in rows], [r[2] for r in rows]
 
+    @translated("reading the index")
     def chunk_texts(self) -> tuple[list[str], list[str]]:
         """(paper_id per chunk, chunk text), in a stable order (sorted by chunk id)."""
         return self._chunk_rows("documents")
 
+    @translated("reading the index")
     def sentence_matrix(self) -> tuple[list[StoredSentence], np.ndarray]:
         """Every stored sentence and its vector, sorted by (paper id, index)."""
         rows: list[tuple[StoredSentence, np.ndarray]] = []
@@ -177,6 +140,7 @@ class Store:
             return [], np.zeros((0, 0), dtype=np.float32)
         return [r[0] for r in rows], np.asarray(np.stack([r[1] for r in rows]), dtype=np.float32)
 
+    @translated("reading the index")
     def fingerprint(self) -> str:
         """Changes whenever any stored paper changes; keys derived indexes (BM25)."""
         digest = hashlib.sha256(self.embedder_name.encode())
@@ -184,13 +148,16 @@ class Store:
             digest.update(f"{pid}:{h};".encode())
         return digest.hexdigest()[:16]
 
+    @translated("reading the index")
     def counts(self) -> dict[str, int]:
         return {"papers": len(self.state()), "chunks": self.chunks.count(), "sentences": self.sentences.count()}
 
+    @translated("reading the index")
     def is_empty(self) -> bool:
         """True when no chunk is stored (the index has never been built for this embedder)."""
         return int(self.chunks.count()) == 0
 
+    @translated("reading the index")
     def chunk_vectors(self) -> tuple[list[str], np.ndarray]:
         """(paper_id per chunk, chunk vectors), in the order of ``chunk_texts`` (sorted by chunk id)."""
         paper_ids, vectors = self._chunk_rows("embeddings")
@@ -198,6 +165,7 @@ class Store:
             return [], np.zeros((0, 0), dtype=np.float32)
         return paper_ids, np.ascontiguousarray(np.asarray(np.stack(vectors), dtype=np.float32))
 
+    @translated("reading the index")
     def dense_query(
         self, vector: np.ndarray, n: int, paper_ids: Collection[str] | None = None
     ) -> list[tuple[str, float]]:
@@ -205,6 +173,7 @@ class Store:
         to ``paper_ids`` when given. A paper with several chunks may appear more than once."""
         return self._nearest(self.chunks, vector, n, paper_ids)
 
+    @translated("reading the index")
     def sentence_query(
         self, vector: np.ndarray, n: int, paper_ids: Collection[str] | None = None
     ) -> list[tuple[str, float]]:
@@ -232,6 +201,7 @@ class Store:
         ]
 
     # ---- writing -------------------------------------------------------------------------------
+    @translated("writing papers")
     def write(
         self,
         papers: Sequence[Paper],
@@ -272,7 +242,9 @@ class Store:
                 for c in chunks
             ],
         )
+        self._bump()
 
+    @translated("updating papers")
     def update_papers(self, papers: Sequence[Paper]) -> None:
         """Refresh the stored record (sources, listing date, URLs) of papers whose embedded text is unchanged."""
         if not papers:
@@ -286,7 +258,9 @@ class Store:
             paper = by_id[meta["paper_id"]]
             metadatas.append({**meta, "listing_date": paper.listing_date or "", "paper": json.dumps(paper.to_dict())})
         self.chunks.update(ids=found["ids"], metadatas=metadatas)
+        self._bump()
 
+    @translated("deleting papers")
     def delete(self, paper_ids: Sequence[str]) -> None:
         """Remove papers: chunks (the marker) first, then their sentences."""
         if not paper_ids:
@@ -294,3 +268,4 @@ class Store:
         where = _paper_filter(paper_ids)
         self.chunks.delete(where=where)
         self.sentences.delete(where=where)
+        self._bump()

@@ -1,0 +1,182 @@
+"""The on-disk layout of the Chroma index (chromadb 1.5), checked before Chroma is handed the files.
+
+``<data dir>/chroma/chroma.sqlite3`` holds the collections, records and the write log; each collection's
+vectors live in an HNSW segment folder ``<data dir>/chroma/<segment id>/`` (``header.bin``,
+``data_level0.bin``, ``length.bin``, ``link_lists.bin``, ``index_metadata.pickle``) once Chroma has
+persisted it (the segment then has a row in ``max_seq_id``). Chroma segfaults on some damaged HNSW files
+(a garbage ``data_level0.bin``) and silently returns wrong neighbours on others (deleted folders), so the
+checks here read the files themselves: sqlite's header and ``PRAGMA quick_check``, and every HNSW file's
+sizes, header fields, link targets and labels. Only ``rag.index.store`` uses this module.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import pickle
+import sqlite3
+import struct
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rag.index.store_errors import damaged, not_a_directory, storage_error
+
+SQLITE_FILE = "chroma.sqlite3"
+SQLITE_MAGIC = b"SQLite format 3\x00"
+HNSW_FILES = ("header.bin", "data_level0.bin", "length.bin", "link_lists.bin", "index_metadata.pickle")
+_HEADER = struct.Struct("<IQQQQQQiIQQQdQ")  # version, hnswlib's saveIndex fields (100 bytes)
+
+
+def chroma_dir(data_dir: Path) -> Path:
+    return data_dir / "chroma"
+
+
+def check_data_dir(data_dir: Path) -> None:
+    """The data dir exists (created if missing), is a directory and can be written (a probe file is made and
+    removed: permissions alone do not stop root, a read-only mount does). ``StorageError`` otherwise."""
+    for path in (data_dir, *data_dir.parents):
+        if path.exists() and not path.is_dir():
+            raise not_a_directory(data_dir)
+        if path.exists():
+            break
+    try:
+        chroma_dir(data_dir).mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=chroma_dir(data_dir), prefix=".write-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        if exc.errno == errno.ENOTDIR:
+            raise not_a_directory(data_dir) from None
+        raise storage_error(exc, data_dir) from None
+
+
+def check_sqlite(data_dir: Path) -> None:
+    """``IndexDamagedError`` when ``chroma.sqlite3`` exists but is not a sound sqlite database (a missing or
+    empty file is a new index)."""
+    path = chroma_dir(data_dir) / SQLITE_FILE
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return
+    if size == 0:
+        return
+    with path.open("rb") as fh:
+        head = fh.read(100)
+    if not head.startswith(SQLITE_MAGIC) or len(head) < 100:
+        raise damaged(f"the index at {path}", "not an sqlite database")
+    page_size = int.from_bytes(head[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(head[28:32], "big")
+    if pages and size < pages * page_size:
+        raise damaged(f"the index at {path}", f"truncated: {size} of {pages * page_size} bytes")
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            result = db.execute("PRAGMA quick_check").fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise damaged(f"the index at {path}", str(exc)) from None
+    if result != [("ok",)]:
+        raise damaged(f"the index at {path}", f"sqlite quick_check: {result[0][0]}")
+
+
+@dataclass(frozen=True, slots=True)
+class VectorSegment:
+    collection: str
+    folder: Path
+    persisted: bool
+    """True once Chroma has flushed the segment: its HNSW files must then exist."""
+
+
+def vector_segments(data_dir: Path) -> list[VectorSegment]:
+    """Every collection's HNSW segment, read from the sqlite catalogue (empty for a new index)."""
+    path = chroma_dir(data_dir) / SQLITE_FILE
+    if not path.is_file() or path.stat().st_size == 0:
+        return []
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        rows = db.execute(
+            "SELECT c.name, s.id, m.seq_id IS NOT NULL FROM segments s JOIN collections c ON c.id = s.collection "
+            "LEFT JOIN max_seq_id m ON m.segment_id = s.id WHERE s.scope = 'VECTOR'"
+        ).fetchall()
+    return [VectorSegment(name, chroma_dir(data_dir) / seg, bool(done)) for name, seg, done in rows]
+
+
+class _NoObjects(pickle.Unpickler):
+    """Reads plain dicts, lists, strings and numbers only: a crafted pickle cannot run code."""
+
+    def find_class(self, module: str, name: str) -> type:
+        raise pickle.UnpicklingError(f"unexpected object {module}.{name}")
+
+
+def hnsw_problem(segment: VectorSegment) -> str | None:
+    """Why a segment's HNSW files cannot be used, or None when they look sound (or are not persisted yet)."""
+    folder = segment.folder
+    if not segment.persisted and not (folder / "index_metadata.pickle").is_file():
+        return None
+    missing = [name for name in HNSW_FILES if not (folder / name).is_file()]
+    if missing:
+        return f"{', '.join(missing)} missing in {folder}"
+    try:
+        return _structure_problem(folder)
+    except (OSError, ValueError, struct.error, pickle.UnpicklingError, EOFError) as exc:
+        return f"unreadable HNSW files in {folder}: {exc}"
+
+
+def _upper_links_problem(data: bytes, count: int, max_m: int) -> str | None:
+    """``link_lists.bin``: per element a byte size, then that many bytes of upper-level link blocks."""
+    block, at, blocks = 4 + 4 * max_m, 0, []
+    for _ in range(count):
+        if at + 4 > len(data):
+            return "link_lists.bin is truncated"
+        size = int.from_bytes(data[at : at + 4], "little")
+        at += 4
+        if size % block or at + size > len(data):
+            return "link_lists.bin holds impossible sizes"
+        blocks.append(data[at : at + size])
+        at += size
+    if at != len(data):
+        return "link_lists.bin has trailing bytes"
+    raw = np.frombuffer(b"".join(blocks), dtype=np.uint8).reshape(-1, block)
+    n = raw[:, 0:2].copy().view("<u2")[:, 0]
+    links = raw[:, 4:].copy().view("<u4")
+    if (n > max_m).any() or (links[np.arange(max_m)[None, :] < n[:, None]] >= count).any():
+        return "link_lists.bin holds links to elements that do not exist"
+    return None
+
+
+def _structure_problem(folder: Path) -> str | None:
+    header = (folder / "header.bin").read_bytes()
+    if len(header) != _HEADER.size:
+        return f"header.bin is {len(header)} bytes, not {_HEADER.size}"
+    _, _, max_elements, count, per, label_at, data_at, max_level, entry, max_m, max_m0, _, _, _ = _HEADER.unpack(header)
+    dim, rest = divmod(label_at - data_at, 4)
+    if not (
+        0 < max_m <= max_m0 <= 4096 and data_at == 4 + 4 * max_m0 and rest == 0 and dim > 0
+        and per == label_at + 8 and count <= max_elements and 0 <= max_level < 64 and (count == 0 or entry < count)
+    ):  # fmt: skip
+        return "header.bin holds impossible values"
+    level0 = np.fromfile(folder / "data_level0.bin", dtype=np.uint8)
+    if level0.size != count * per:
+        return f"data_level0.bin is {level0.size} bytes, expected {count * per}"
+    rows = level0.reshape(count, per)
+    links_n = rows[:, 0:2].copy().view("<u2")[:, 0]
+    links = rows[:, 4:data_at].copy().view("<u4")
+    if (links_n > max_m0).any() or (links[np.arange(max_m0)[None, :] < links_n[:, None]] >= count).any():
+        return "data_level0.bin holds links to elements that do not exist"
+    if not np.isfinite(rows[:, data_at:label_at].copy().view("<f4")).all():
+        return "data_level0.bin holds vectors that are not numbers"
+    norms = np.fromfile(folder / "length.bin", dtype="<f4")  # per-element vector norms (cosine space)
+    if norms.size != count or not np.isfinite(norms).all():
+        return f"length.bin holds {norms.size} norms for {count} elements"
+    problem = _upper_links_problem((folder / "link_lists.bin").read_bytes(), count, max_m)
+    if problem:
+        return problem
+    with (folder / "index_metadata.pickle").open("rb") as fh:
+        meta = _NoObjects(fh).load()
+    known = set(meta.get("id_to_label", {}).values()) if isinstance(meta, dict) else set()
+    live = (rows[:, 2] & 1) == 0  # hnswlib's deleted mark
+    labels = rows[live, label_at:per].copy().view("<u8")[:, 0]
+    if not known.issuperset(int(x) for x in labels):
+        return "index_metadata.pickle does not match data_level0.bin"
+    return None
