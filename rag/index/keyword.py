@@ -3,12 +3,16 @@ Tokens come from ``rag.text.tokenize`` (the same words the rest of the package c
 
 The saved index is keyed by the store's fingerprint: whenever an ingest changes the papers, the
 index is rebuilt from the stored chunks and swapped in atomically (bm25s has no in-place update;
-a rebuild over 383 papers takes milliseconds).
+a rebuild over 383 papers takes milliseconds). ``meta.json`` records the SHA-256 of every saved file:
+a missing, truncated or overwritten file makes ``load`` return None, so the caller rebuilds it from the
+stored texts (on opening the app and on every ingest) instead of failing or scoring with garbage.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -18,7 +22,10 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
+from rag.index.store_errors import storage_error
 from rag.text import tokenize
+
+log = logging.getLogger(__name__)
 
 TITLE_WEIGHT = 2
 """How many times a title's tokens count in a chunk's BM25 document."""
@@ -53,28 +60,51 @@ class KeywordIndex:
         return np.asarray(self.retriever.get_scores(tokens), dtype=np.float32)
 
     def save(self, folder: Path, fingerprint: str) -> None:
-        """Write to a temporary folder, then swap it in: readers never see a half-written index."""
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-"))
-        if self.paper_ids:
-            self.retriever.save(str(tmp))
-        (tmp / "meta.json").write_text(json.dumps({"fingerprint": fingerprint, "paper_ids": self.paper_ids}))
-        old = folder.with_name(folder.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        if folder.exists():
-            os.replace(folder, old)
-        os.replace(tmp, folder)
-        shutil.rmtree(old, ignore_errors=True)
+        """Write to a temporary folder, then swap it in: readers never see a half-written index. A disk that
+        cannot be written raises ``StorageError`` naming the fix (and leaves the old index in place)."""
+        tmp: Path | None = None
+        try:
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-"))
+            if self.paper_ids:
+                self.retriever.save(str(tmp))
+            files = {f.name: _sha256(f) for f in sorted(tmp.iterdir())}
+            meta = {"fingerprint": fingerprint, "paper_ids": self.paper_ids, "files": files}
+            (tmp / "meta.json").write_text(json.dumps(meta))
+            old = folder.with_name(folder.name + ".old")
+            shutil.rmtree(old, ignore_errors=True)
+            if folder.exists():
+                os.replace(folder, old)
+            os.replace(tmp, folder)
+            shutil.rmtree(old, ignore_errors=True)
+        except OSError as exc:
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
+            raise storage_error(exc, folder.parent) from None
 
     @classmethod
     def load(cls, folder: Path, fingerprint: str) -> KeywordIndex | None:
-        """The saved index if it matches ``fingerprint``, else None."""
+        """The saved index if it matches ``fingerprint`` and every file is intact, else None (rebuild it)."""
         try:
             meta = json.loads((folder / "meta.json").read_text())
-        except (OSError, ValueError):
+            if meta.get("fingerprint") != fingerprint:
+                return None
+            files = meta["files"]
+            if {f.name for f in folder.iterdir()} != {*files, "meta.json"}:
+                raise ValueError("files added or missing")
+            for name, digest in files.items():
+                if _sha256(folder / name) != digest:
+                    raise ValueError(f"{name} changed since it was saved")
+            if not meta["paper_ids"]:
+                return cls(bm25s.BM25(), [])
+            index = cls(bm25s.BM25.load(str(folder)), meta["paper_ids"])
+        except FileNotFoundError:
             return None
-        if meta.get("fingerprint") != fingerprint:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.warning("the BM25 index in %s is damaged (%s); rebuilding it from the stored texts", folder, exc)
             return None
-        if not meta["paper_ids"]:
-            return cls(bm25s.BM25(), [])
-        return cls(bm25s.BM25.load(str(folder)), meta["paper_ids"])
+        return index
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
