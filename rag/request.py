@@ -25,13 +25,19 @@ FilterKey = tuple[tuple[str, tuple[str, ...]], ...]
 
 
 def clean_query(query: object) -> str:
-    """A usable query string, or a ``QueryError`` saying what is wrong."""
+    """A usable query string, or a ``QueryError`` saying what is wrong: not text, longer than
+    ``MAX_QUERY_CHARS``, or nothing but whitespace and control/format characters. Cheap: callers run it
+    before opening any index or model. Control characters become spaces."""
     if not isinstance(query, str):
         raise QueryError(f"the question must be text, not {type(query).__name__}")
-    text = " ".join(query.split())
+    if len(query) > MAX_QUERY_CHARS:
+        raise QueryError(
+            f"the question is {len(query):,} characters; the limit is {MAX_QUERY_CHARS:,}. Ask a shorter question"
+        )
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in query).split())
     if not text:
         raise QueryError("the question is empty; type a question about the papers")
-    return text[:MAX_QUERY_CHARS]
+    return text
 
 
 def clean_history(history: object) -> list[dict[str, str]]:

@@ -1,14 +1,21 @@
-"""One typed settings object, read once at the edge (CLI, app) and passed down."""
+"""One typed settings object, read once at the edge (CLI, app) with ``load_settings()`` and passed down.
+
+``load_settings()`` turns every invalid value into a ``ConfigError`` naming the environment variable, the
+value and what is allowed (the rules themselves live once, in the field declarations below).
+"""
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlparse
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
+from rag.errors import ConfigError
 from rag.resources import data_path
 
 BUNDLED_CORPUS = data_path("corpus")
@@ -23,7 +30,7 @@ def default_data_dir() -> Path:
 class Settings(BaseSettings):
     """Every knob of the product. Environment variables use the ``RAG_`` prefix."""
 
-    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore", frozen=True, env_ignore_empty=True)
 
     data_dir: Path = Field(
         default_factory=default_data_dir,
@@ -61,6 +68,14 @@ class Settings(BaseSettings):
     )
     candidates: int = Field(default=50, ge=1, le=1000, description="First-stage candidates passed to the reranker.")
     top_k: int = Field(default=5, ge=1, le=20, description="Sources given to the answerer.")
+    ingest_lock_timeout: float = Field(
+        default=60.0,
+        ge=0,
+        le=86400,
+        allow_inf_nan=False,
+        description="Seconds an ingest waits for another ingest on the same data dir to finish before it gives up "
+        "with IngestBusyError (RAG_INGEST_LOCK_TIMEOUT); 0 fails at once.",
+    )
     answerer: Literal["auto", "extractive", "llm"] = Field(
         default="auto", description="'auto' uses the LLM when an API key or base URL is set, else extractive."
     )
@@ -68,6 +83,7 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(
         default=180.0,
         gt=0,
+        allow_inf_nan=False,
         description="Deadline in seconds for one LLM answer: connect, first token and the whole stream together. "
         "Sized for local CPU servers, whose prompt processing alone can take minutes; lower it for hosted APIs.",
     )
@@ -82,7 +98,11 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(default=2, ge=0, le=10, description="Retries with backoff on 429/5xx.")
     context_tokens: int = Field(default=3000, ge=200, description="Token budget for sources in the LLM prompt.")
     abstain_threshold: float | None = Field(
-        default=None, description="Override the calibrated abstention threshold (0..1)."
+        default=None,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description="Override the calibrated abstention threshold (0..1).",
     )
     openai_api_key: SecretStr | None = Field(
         default=None,
@@ -99,6 +119,33 @@ class Settings(BaseSettings):
         description="Base URL of an OpenAI-compatible endpoint: vLLM, Ollama, llama.cpp (OPENAI_BASE_URL).",
     )
 
+    @field_validator("data_dir", "model_cache_dir")
+    @classmethod
+    def _a_folder(cls, value: Path) -> Path:
+        """A folder, or a path where one can be created: neither it nor its nearest existing parent a file."""
+        value = value.expanduser()
+        if not str(value).strip():
+            raise ValueError("must name a folder")
+        existing = next((p for p in (value, *value.parents) if p.exists()), None)
+        if existing is not None and not existing.is_dir():
+            where = "it" if existing == value else str(existing)
+            raise ValueError(f"{where} is a file, not a folder")
+        return value
+
+    @field_validator("chroma_url", "openai_base_url")
+    @classmethod
+    def _an_http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        url = urlparse(value)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host")
+        try:
+            url.port  # noqa: B018 (raises on a bad port)
+        except ValueError as exc:
+            raise ValueError("has an invalid port") from exc
+        return value
+
     @property
     def llm_configured(self) -> bool:
         """True when an LLM endpoint is configured (key or base URL)."""
@@ -108,3 +155,63 @@ class Settings(BaseSettings):
     def use_llm(self) -> bool:
         """Whether answers come from the LLM answerer."""
         return self.answerer == "llm" or (self.answerer == "auto" and self.llm_configured)
+
+
+def env_names(field: str) -> list[str]:
+    """The environment variables that set a field (``RAG_TOP_K``; both names of the aliased ones)."""
+    alias = Settings.model_fields[field].validation_alias
+    if isinstance(alias, AliasChoices):
+        return [str(choice) for choice in alias.choices]
+    return [f"RAG_{field.upper()}"]
+
+
+def allowed_values(field: str) -> str:
+    """What a field accepts, in words, from its declaration: choices, number kind and bounds, or a path."""
+    info = Settings.model_fields[field]
+    text = str(info.annotation)
+    choices = re.findall(r"'([^']*)'", text) if "Literal" in text else []
+    if choices:
+        return "one of " + ", ".join(choices)
+    bounds = []
+    for rule in info.metadata:
+        for attr, word in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+            if getattr(rule, attr, None) is not None:
+                bounds.append(f"{word} {getattr(rule, attr):g}")
+    kind = next(
+        (name for key, name in (("int", "a whole number"), ("float", "a number"), ("list", "a JSON list of paths"),
+                                ("Path", "a folder path"), ("url", "an http(s) URL")) if key in text or key in field),
+        "text",
+    )  # fmt: skip
+    return kind + (f" ({', '.join(bounds)})" if bounds else "")
+
+
+def _field_of(loc: str) -> str:
+    """The field an error location names: a field name, or one of its environment variable names."""
+    if loc in Settings.model_fields:
+        return loc
+    return next((f for f in Settings.model_fields if loc.upper() in env_names(f)), loc)
+
+
+def _problem(loc: str, message: str, value: object) -> str:
+    field = _field_of(loc)
+    if field not in Settings.model_fields:
+        return f"{field}: {message}"
+    names = " / ".join(env_names(field))
+    secret = "key" in field
+    shown = "" if secret or value is None else f"={str(value)[:60]!r}"
+    reason = message.removeprefix("Value error, ")
+    return f"{names}{shown}: {reason}; allowed: {allowed_values(field)}"
+
+
+def load_settings() -> Settings:
+    """``Settings()`` from the environment; every invalid value is one ``ConfigError`` naming the variable,
+    the value given and what is allowed (no pydantic traceback reaches the user)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = [_problem(str(e["loc"][0]) if e["loc"] else "?", e["msg"], e.get("input")) for e in exc.errors()]
+    except SettingsError as exc:
+        match = re.search(r'field "(\w+)"', str(exc))
+        field = match.group(1) if match else "?"
+        problems = [_problem(field, "cannot be parsed", os.environ.get(env_names(field)[0]) if match else None)]
+    raise ConfigError(f"invalid setting: {'; '.join(problems)}. Fix or unset the environment variable")

@@ -144,9 +144,9 @@ def test_search_json_k_and_filters(indexed: tuple[Settings, HashEmbedder], capsy
     ("argv", "message"),
     [
         (["search", "   "], "the question is empty"),
-        (["search", "graph", "-k", "0"], "k=0 is out of range; ask for 1 to 100 papers"),
-        (["ask", "graph", "-k", "21"], "k=21 is out of range; ask for 1 to 20 papers"),
         (["ask", ""], "the question is empty"),
+        (["ask", "\x1b\x07\u200e\x00 \t\x9b\u202e"], "the question is empty"),
+        (["search", "x" * 5001], "the question is 5,001 characters; the limit is 5,000"),
     ],
 )
 def test_bad_queries_exit_5_before_loading_anything(
@@ -286,6 +286,12 @@ def test_help_and_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 2 and "invalid int value: 'eighty'" in err
     code, _, err = run(capsys, "ask", "q", "--answerer", "gpt")
     assert code == 2 and "invalid choice: 'gpt'" in err
+    code, out, err = run(capsys, "search", "graph", "-k", "0")
+    assert code == 2 and out == "" and "argument -k: k=0 is out of range; ask for 1 to 100 papers" in err
+    code, _, err = run(capsys, "ask", "graph", "-k", "21")
+    assert code == 2 and "argument -k: k=21 is out of range; ask for 1 to 20 papers" in err
+    code, _, err = run(capsys, "search", "graph", "-k", "ten")
+    assert code == 2 and "argument -k: must be a whole number from 1 to 100, not 'ten'" in err
     code, _, err = run(capsys, "eval")
     assert code == 2 and "--set" in err
 
@@ -296,7 +302,8 @@ def test_invalid_environment_setting_exits_2_naming_the_variable(
     monkeypatch.setenv("RAG_TOP_K", "0")
     code, out, err = run(capsys, "stats")
     assert code == 2 and out == ""
-    assert "error: invalid setting (RAG_TOP_K: Input should be greater than or equal to 1)" in err
+    assert "error: invalid setting: RAG_TOP_K='0': Input should be greater than or equal to 1" in err
+    assert "allowed: a whole number (>= 1, <= 20)" in err
 
 
 def test_unreachable_chroma_server_exits_4(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

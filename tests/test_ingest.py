@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from conftest import HashEmbedder, make_paper
 
+from rag.errors import ConfigError, RagError
 from rag.index import ingest as ingest_module
 from rag.index.chunking import chunk_paper
 from rag.index.ingest import IngestReport, embed_and_write, ingest, keyword_dir, refresh_keyword_index
@@ -289,7 +290,7 @@ def test_paper_half_written_when_interrupted_is_redone(
         real_write(self, batch, *args)
 
     monkeypatch.setattr(Store, "write", write_then_die)
-    with pytest.raises(RuntimeError, match="died"):
+    with pytest.raises((RuntimeError, RagError), match="died"):  # the store may translate Chroma's failure
         ingest(papers, store, hash_embedder, data_dir, batch_size=3, progress=False)
     monkeypatch.setattr(Store, "write", real_write)
     store = _store(data_dir)
@@ -313,17 +314,24 @@ def test_leftovers_of_papers_no_longer_wanted_are_removed(data_dir: Path, hash_e
     store = _store(data_dir)
     embed_and_write(papers[:2], store, hash_embedder)
     store.chunks.delete(where={"paper_id": papers[1].id})  # an incomplete paper
-    report = ingest(papers[2:], store, hash_embedder, data_dir, progress=False)
+    with pytest.raises(ConfigError, match=r"would remove 1 of the 1 indexed papers"):
+        ingest(papers[2:], store, hash_embedder, data_dir, progress=False)  # all the complete ones: needs prune
+    report = ingest(papers[2:], store, hash_embedder, data_dir, progress=False, prune=True)
     assert report.removed == 1  # the complete one; the incomplete one is cleaned silently
     assert store.all_paper_ids() == {p.id for p in papers[2:]}
 
 
-def test_ingest_of_nothing_empties_the_index(
+def test_ingest_of_nothing_empties_the_index_only_with_prune(
     data_dir: Path, small_papers: list[Paper], hash_embedder: HashEmbedder
 ) -> None:
     store = _store(data_dir)
     ingest(small_papers, store, hash_embedder, data_dir, progress=False)
-    report = ingest([], store, hash_embedder, data_dir, progress=False)
+    before = store.chunks.get(include=["documents", "metadatas"])
+    with pytest.raises(ConfigError) as info:
+        ingest([], store, hash_embedder, data_dir, progress=False)
+    assert "would remove 4 of the 4 indexed papers" in str(info.value) and "rag ingest --prune" in str(info.value)
+    assert store.chunks.get(include=["documents", "metadatas"]) == before  # nothing was changed
+    report = ingest([], store, hash_embedder, data_dir, progress=False, prune=True)
     assert (report.removed, report.papers, report.chunks, report.sentences) == (4, 0, 0, 0)
     assert refresh_keyword_index(store, data_dir).paper_ids == []
 

@@ -1,9 +1,11 @@
 """The ``rag`` command: ingest, stats, search, ask, eval, serve. Settings are read here, once.
 
 ``main(argv)`` returns the exit code: 0 on success, ``RagError.exit_code`` of the error (config 2, corpus 3,
-index 4, query 5, LLM 6), 2 on a usage error (argparse's convention), 130 on Ctrl-C. ``main`` also takes the
-``settings`` and the ``embedder`` to use (default: from the environment, the configured model), so tests and
-embedding applications can run every command over their own index without patching anything.
+index 4, query 5, LLM 6, damaged index 7, ingest busy 8, storage 9), 2 on a usage error (argparse's
+convention), 130 on Ctrl-C. ``main`` also takes the ``settings`` and the ``embedder`` to use (default: from
+the environment, the configured model), so tests and embedding applications can run every command over their
+own index without patching anything. Text from the corpus is printed through ``rag.app.term`` (no terminal
+control sequences); ``--json`` output is plain ``json.dumps``.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rag.errors import ConfigError, RagError
+from rag.app.term import safe, safe_line
+from rag.errors import RagError
+from rag.request import MAX_SEARCH_K, MAX_SOURCES
 
 if TYPE_CHECKING:
     from rag.index.embeddings import Embedder
@@ -56,14 +60,23 @@ class Context:
 
 
 def cmd_ingest(ctx: Context, args: argparse.Namespace) -> int:
-    from rag.index.store import Store, make_client
-    from rag.pipeline import build_index
+    from rag.index.ingest import run_ingest
+
+    def waiting(pid: int | None) -> None:
+        who = f"pid {pid}" if pid is not None else "another process"
+        print(
+            f"another ingest ({who}) is writing {ctx.settings.data_dir}; waiting up to "
+            f"{ctx.settings.ingest_lock_timeout:g}s (RAG_INGEST_LOCK_TIMEOUT)...",
+            file=sys.stderr,
+        )
 
     embedder = ctx.make_embedder(ctx.llm_client())
-    store = Store(make_client(ctx.settings.data_dir, ctx.settings.chroma_url), embedder.name)
     paths = [Path(p) for p in args.paths] or None
-    report = build_index(ctx.settings, store, embedder, paths, progress=not args.quiet)
-    print(report.summary())
+    report = run_ingest(
+        ctx.settings, embedder, paths, prune=args.prune, rebuild=args.rebuild, progress=not args.quiet,
+        on_wait=waiting,
+    )  # fmt: skip
+    print(safe(report.summary()))
     return 0
 
 
@@ -78,7 +91,7 @@ def cmd_stats(ctx: Context, args: argparse.Namespace) -> int:
         print(json.dumps(stats))
     else:
         for key, value in stats.items():
-            print(f"{key:>10}: {value}")
+            print(f"{key:>10}: {safe_line(value)}")
     return 0
 
 
@@ -91,11 +104,15 @@ def _filters(args: argparse.Namespace) -> Filters:
     return filters
 
 
-def cmd_search(ctx: Context, args: argparse.Namespace) -> int:
-    from rag.request import MAX_SEARCH_K, clean_k, clean_query
+def _check_question(text: str) -> None:
+    """The cheap checks of a question, before any index or model is opened (``QueryError``, exit 5)."""
+    from rag.request import clean_query
 
-    clean_query(args.query)  # fail fast, before loading models
-    clean_k(args.k, MAX_SEARCH_K, 10)
+    clean_query(text)
+
+
+def cmd_search(ctx: Context, args: argparse.Namespace) -> int:
+    _check_question(args.query)
     hits = ctx.pipeline().search(args.query, args.k, **_filters(args))
     if args.json:
         print(json.dumps([h.to_dict() for h in hits], indent=2))
@@ -105,27 +122,24 @@ def cmd_search(ctx: Context, args: argparse.Namespace) -> int:
         return 0
     print(f"{'#':>2}  {'score':>6}  {'paper':<14}  title / best sentence")
     for n, hit in enumerate(hits, start=1):
-        print(f"{n:>2}  {hit.score:6.3f}  {hit.paper.id:<14}  {hit.paper.title}")
-        print(f"{'':>26}  “{hit.sentence[:150]}”")
+        print(f"{n:>2}  {hit.score:6.3f}  {safe_line(hit.paper.id):<14}  {safe_line(hit.paper.title)}")
+        print(f"{'':>26}  “{safe_line(hit.sentence[:150])}”")
     return 0
 
 
 def cmd_ask(ctx: Context, args: argparse.Namespace) -> int:
-    from rag.request import MAX_SOURCES, clean_k, clean_query
-
-    clean_query(args.question)  # fail fast, before loading models
-    clean_k(args.k, MAX_SOURCES, ctx.settings.top_k)
+    _check_question(args.question)
     answer = ctx.pipeline().ask(args.question, k=args.k, answerer=args.answerer, **_filters(args))
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2))
         return 0
-    print(answer.text)
+    print(safe(answer.text))
     if answer.error:
-        print(f"\n(LLM error: {answer.error}; answered extractively)", file=sys.stderr)
+        print(f"\n(LLM error: {safe(answer.error)}; answered extractively)", file=sys.stderr)
     if answer.citations:
         print("\nSources:")
         for c in answer.citations:
-            print(f"[{c.marker}] {c.paper.title} ({c.verdict})")
+            print(f"[{c.marker}] {safe_line(c.paper.title)} ({c.verdict})")
     print(f"\n— {answer.answerer} answerer, {answer.timings.get('total', 0) * 1000:.0f} ms")
     return 0
 
@@ -149,6 +163,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="index the corpus (default: the bundled one); only changes are embedded")
     p.add_argument("paths", nargs="*", help="files or folders (.txt listings, .jsonl, .csv)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--prune", action="store_true", help="allow removing more than half of the indexed papers (mirror the inputs)"
+    )
+    mode.add_argument(
+        "--rebuild", action="store_true", help="drop this model's index and build it again from the inputs"
+    )
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("stats", help="counts of the index")
@@ -159,8 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=helptext)
         p.add_argument("question" if name == "ask" else "query")
         p.add_argument(
-            "-k", type=int, default=10 if name == "search" else None,
-            help="number of papers" if name == "search" else "number of sources (default RAG_TOP_K)",
+            "-k", type=k_option(MAX_SEARCH_K if name == "search" else MAX_SOURCES),
+            default=10 if name == "search" else None,
+            help=f"number of papers, 1-{MAX_SEARCH_K}" if name == "search"
+            else f"number of sources, 1-{MAX_SOURCES} (default RAG_TOP_K)",
         )  # fmt: skip
         p.add_argument("--date", help="only papers listed on this date, e.g. 'Mar 21'")
         p.add_argument("--source", help="only papers from this source file name")
@@ -184,17 +207,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def k_option(upper: int) -> Callable[[str], int]:
+    """The argparse type of ``-k``: a whole number in ``1..upper`` (else a usage error, exit 2)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {upper}, not {text!r}") from None
+        if not 1 <= value <= upper:
+            raise argparse.ArgumentTypeError(f"k={value} is out of range; ask for 1 to {upper} papers")
+        return value
+
+    return parse
+
+
 def read_settings() -> Settings:
-    """``Settings()`` from the environment; an invalid value is a ``ConfigError`` naming the variable."""
-    from pydantic import ValidationError
+    """The settings from the environment; an invalid value is a ``ConfigError`` naming the variable."""
+    from rag.settings import load_settings
 
-    from rag.settings import Settings
-
-    try:
-        return Settings()
-    except ValidationError as exc:
-        problems = "; ".join(f"RAG_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"invalid setting ({problems}); fix or unset the environment variable") from exc
+    return load_settings()
 
 
 def main(
@@ -211,7 +243,7 @@ def main(
         ctx = Context(settings if settings is not None else read_settings(), embedder)
         return int(args.func(ctx, args))
     except RagError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {safe(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

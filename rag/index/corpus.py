@@ -1,7 +1,8 @@
 """Parse the corpus: scraped paper-listing pages (.txt), JSONL and CSV files, into unique ``Paper``s.
 
 Every problem is a ``CorpusError`` naming file and line. Parsing never touches the index,
-so a bad file leaves the index exactly as it was.
+so a bad file leaves the index exactly as it was. Files are read by ``rag.index.files`` (regular files only,
+never blocking); every format shares one limit on titles and abstracts.
 """
 
 from __future__ import annotations
@@ -11,19 +12,23 @@ import hashlib
 import io
 import json
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from rag.errors import CorpusError
+from rag.index.files import expand_paths, read_bytes
 from rag.text import normalize_title
 from rag.types import Paper
 
 MAX_LINE_CHARS = 100_000
 MAX_TITLE_CHARS = 400
-SUFFIXES = (".txt", ".jsonl", ".csv")
+"""Title limit of every format (a longer line in a listing is taken for an abstract)."""
+MAX_ABSTRACT_CHARS = MAX_LINE_CHARS
+"""Abstract limit of every format (in a listing an abstract is one line)."""
 BOILERPLATE = frozenset(
     {
         "new",
@@ -52,9 +57,39 @@ class Record:
     listing_date: str | None = None
 
 
+def title_key(title: str) -> str:
+    """The title's letters and digits of every script, NFKC-normalised and casefolded, one space between
+    words; accents on Latin letters are dropped (``Café`` = ``cafe``), marks of other scripts are kept. Two
+    records with the same key are the same paper."""
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", title).casefold())
+    kept: list[str] = []
+    for ch in folded:
+        category = unicodedata.category(ch)
+        if category.startswith("M") and kept and kept[-1].isascii():
+            continue  # an accent on a Latin letter
+        kept.append(ch if category[0] in "LMN" else " ")
+    return " ".join(unicodedata.normalize("NFC", "".join(kept)).split())
+
+
 def paper_id(title: str) -> str:
-    """Stable id from the normalised title (``rag.text.normalize_title``): the same on every run and machine."""
-    return "p" + hashlib.sha1(normalize_title(title).encode()).hexdigest()[:12]
+    """Stable id of a title: the same on every run and machine, distinct for distinct ``title_key``s.
+
+    A title that is (nearly) all Latin letters and digits keeps the original id, the hash of
+    ``rag.text.normalize_title`` (``a-z0-9`` words), so existing indexes stay valid: "nearly" means at most
+    one letter in ten from another script (a Greek symbol as in "λ-ECLIPSE" is ignored, as it always was).
+    Other titles are keyed by all their letters (``title_key``), and a title with no letters or digits at
+    all ("!!!") by its NFKC text, so two Chinese titles, or "!!!" and "???", are two papers."""
+    key = title_key(title)
+    letters = key.replace(" ", "")
+    foreign = sum(1 for ch in letters if not ("a" <= ch <= "z" or "0" <= ch <= "9"))
+    legacy = normalize_title(title)
+    if legacy and foreign * 10 <= len(letters):
+        basis = legacy
+    elif key:
+        basis = "key:" + key
+    else:
+        basis = "text:" + " ".join(unicodedata.normalize("NFKC", title).split())
+    return "p" + hashlib.sha1(basis.encode()).hexdigest()[:12]
 
 
 def find_urls(text: str) -> tuple[str, ...]:
@@ -70,10 +105,7 @@ def _lines(text: str) -> list[str]:
 
 
 def _read_text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise CorpusError(str(path), None, f"cannot read the file ({exc.strerror or exc})") from exc
+    data = read_bytes(path)
     if not data.strip():
         raise CorpusError(str(path), None, "the file is empty")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -141,10 +173,14 @@ class _Row(BaseModel):
 
     @field_validator("title", "abstract")
     @classmethod
-    def _not_blank(cls, value: str) -> str:
+    def _not_blank(cls, value: str, info: ValidationInfo) -> str:
         if not value:
             raise ValueError("must not be empty")
-        return " ".join(value.split())
+        value = " ".join(value.split())
+        limit = MAX_TITLE_CHARS if info.field_name == "title" else MAX_ABSTRACT_CHARS
+        if len(value) > limit:
+            raise ValueError(f"is {len(value):,} characters; the limit is {limit:,} (the same in every format)")
+        return value
 
     @field_validator("listing_date")
     @classmethod
@@ -174,6 +210,10 @@ def parse_jsonl(path: Path) -> list[Record]:
             data = json.loads(line)
         except json.JSONDecodeError as exc:
             raise CorpusError(str(path), number, f"not valid JSON ({exc.msg})") from exc
+        except RecursionError as exc:
+            raise CorpusError(str(path), number, "the JSON is nested too deeply; one flat object per line") from exc
+        except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+            raise CorpusError(str(path), number, f"the JSON holds an unusable value ({str(exc)[:120]})") from exc
         records.append(_row(path, number, data))
     if not records:
         raise CorpusError(str(path), None, "no records found")
@@ -204,41 +244,44 @@ def parse_file(path: Path) -> list[Record]:
     return parse_listing(path)
 
 
-def expand_paths(paths: Iterable[Path]) -> list[Path]:
-    """Files named, and the corpus files inside folders named, in a stable order."""
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(sorted(p for p in path.iterdir() if p.suffix.lower() in SUFFIXES and p.is_file()))
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise CorpusError(str(path), None, "no such file or folder")
-    return files
-
-
 def dedupe(records: Iterable[Record]) -> list[Paper]:
-    """Merge records with the same normalised title, keeping every source, in first-seen order."""
+    """Merge records of the same paper (the same ``title_key``: case, accents and punctuation aside), keeping
+    every source, in first-seen order. Two different titles with one id are an error, never a silent merge."""
     merged: dict[str, Paper] = {}
+    keys: dict[str, str] = {}
     for rec in records:
         pid = paper_id(rec.title)
         seen = merged.get(pid)
         if seen is None:
             merged[pid] = Paper(pid, rec.title, rec.abstract, (rec.source,), rec.listing_date, find_urls(rec.abstract))
-        else:
-            merged[pid] = Paper(
-                pid,
-                seen.title,
-                seen.abstract,
-                (*seen.sources, rec.source),
-                seen.listing_date or rec.listing_date,
-                seen.urls,
+            keys[pid] = title_key(rec.title)
+            continue
+        if title_key(rec.title) != keys[pid]:
+            name, _, line = rec.source.rpartition(":")
+            raise CorpusError(
+                name,
+                int(line) if line.isdigit() else None,
+                f"title {rec.title[:80]!r} and the title {seen.title[:80]!r} ({seen.sources[0]}) differ only "
+                f"in letters outside a-z/0-9 and would get the same paper id {pid}; make them differ in their "
+                "Latin letters or digits, or remove one",
             )
+        merged[pid] = Paper(
+            pid,
+            seen.title,
+            seen.abstract,
+            (*seen.sources, rec.source),
+            seen.listing_date or rec.listing_date,
+            seen.urls,
+        )
     return list(merged.values())
 
 
 def load_papers(paths: Iterable[Path]) -> list[Paper]:
-    """Parse every file (all of them, before anything is written) and de-duplicate."""
+    """Parse every file (all of them, before anything is written) and de-duplicate. Inputs holding no paper
+    at all are a ``CorpusError``: an empty input must never empty the index."""
+    paths = list(paths)
+    if not paths:
+        raise CorpusError("(no inputs)", None, "no files or folders were given; name .txt, .jsonl or .csv files")
     records: list[Record] = []
     for path in expand_paths(paths):
         records.extend(parse_file(path))

@@ -2,27 +2,34 @@
 
 Keyed by paper id + content hash, per embedding model (each model has its own collections).
 A second run embeds nothing; a changed abstract is re-embedded; a paper no longer in the inputs is
-deleted. Papers are written in small batches, each complete before the next, so a killed ingest
-resumes where it stopped with no duplicates.
+deleted, but an ingest that would delete more than half of the indexed papers needs ``prune=True``
+(``rag ingest --prune``). Papers are written in small batches, each complete before the next, so a killed
+ingest resumes where it stopped with no duplicates. ``run_ingest`` is the whole command: parse, then under
+the data dir's write lock (``rag.index.lock``) open the store, optionally drop it (``--rebuild``), ingest.
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
 from tqdm import tqdm
 
+from rag.errors import ConfigError, IndexDamagedError
 from rag.index.chunking import chunk_paper
+from rag.index.corpus import load_papers
 from rag.index.embeddings import Embedder
 from rag.index.keyword import KeywordIndex
-from rag.index.store import Store, StoredSentence, embedder_key
+from rag.index.lock import ingest_lock
+from rag.index.store import Store, StoredSentence, discard_index, embedder_key, make_client
+from rag.settings import Settings
 from rag.text import split_sentences
 from rag.types import Chunk, Paper, Span
 
@@ -41,11 +48,14 @@ class IngestReport:
     sentences: int
     relabeled: int = 0
     """Unchanged papers whose stored record (sources, date, URLs) was refreshed without re-embedding."""
+    rebuilt: bool = False
+    """The collections and keyword index were dropped first (``rag ingest --rebuild``)."""
 
     def summary(self) -> str:
         relabeled = f" ({self.relabeled} with new sources or dates)" if self.relabeled else ""
         return (
-            f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}{relabeled}, "
+            ("rebuilt from scratch: " if self.rebuilt else "")
+            + f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}{relabeled}, "
             f"removed {self.removed} in {self.seconds:.1f}s; index holds {self.papers} papers, "
             f"{self.chunks} chunks, {self.sentences} sentences"
         )
@@ -100,12 +110,15 @@ def ingest(
     batch_size: int = 32,
     progress: bool = True,
     overlap: bool = True,
+    prune: bool = False,
 ) -> IngestReport:
     """Make the store hold exactly ``papers``, embedding only new and changed ones. Nothing is embedded (and
-    a lazily loaded model is never loaded) when nothing changed. ``overlap=False`` writes each batch before
-    embedding the next (for measurement)."""
+    a lazily loaded model is never loaded) when nothing changed. Removing more than half of the indexed
+    papers is a ``ConfigError`` (nothing written) unless ``prune``. ``overlap=False`` writes each batch
+    before embedding the next (for measurement). The caller holds the data dir's lock (``run_ingest``)."""
     started = time.perf_counter()
     stored = store.state()
+    check_removal(stored, {p.id for p in papers}, prune=prune)
     layout = store.layout() if stored else {}
     wanted = {p.id for p in papers}
     # a paper is redone when its text changed, or when the current chunker / sentence splitter would
@@ -153,6 +166,72 @@ def ingest(
         sentences=counts["sentences"],
         relabeled=len(relabel),
     )
+
+
+def check_removal(stored: dict[str, str], wanted: set[str], *, prune: bool) -> None:
+    """Refuse (``ConfigError``) an ingest that would delete more than half of the indexed papers, unless
+    ``prune``: a mistyped path must not empty the index."""
+    gone = sum(1 for pid in stored if pid not in wanted)
+    if not prune and gone * 2 > len(stored):
+        raise ConfigError(
+            f"this ingest would remove {gone} of the {len(stored)} indexed papers (they are not in the inputs "
+            f"given, which hold {len(wanted)}); nothing was changed. Check the paths, or rerun with "
+            "`rag ingest --prune PATH ...` to remove them, or `rag ingest --rebuild PATH ...` to start over"
+        )
+
+
+def rebuild_marker(data_dir: Path, embedder_name: str) -> Path:
+    """Present while a ``--rebuild`` is unfinished: a rerun resumes it instead of dropping again."""
+    return data_dir / f"rebuild-{embedder_key(embedder_name)}.pending"
+
+
+def drop_index(store: Store, data_dir: Path) -> Store:
+    """Drop this embedder's collections (chunks, the completeness marker, first) and its keyword index;
+    the returned store is empty. Other embedders' collections are left alone."""
+    for collection in (store.chunks, store.sentences):
+        store.client.delete_collection(collection.name)
+    shutil.rmtree(keyword_dir(data_dir, store.embedder_name), ignore_errors=True)
+    return Store(store.client, store.embedder_name)
+
+
+def _open_store(settings: Settings, embedder_name: str, *, rebuild: bool) -> Store:
+    """The store to ingest into. A rebuild of an on-disk index too damaged to open discards its files."""
+    try:
+        return Store(make_client(settings.data_dir, settings.chroma_url), embedder_name)
+    except IndexDamagedError:
+        if not rebuild or settings.chroma_url:
+            raise
+        discard_index(settings.data_dir)
+        return Store(make_client(settings.data_dir), embedder_name)
+
+
+def run_ingest(
+    settings: Settings,
+    embedder: Embedder,
+    paths: Sequence[Path] | None = None,
+    *,
+    prune: bool = False,
+    rebuild: bool = False,
+    progress: bool = True,
+    on_wait: Callable[[int | None], None] | None = None,
+) -> IngestReport:
+    """``rag ingest``: parse every input (before waiting or writing anything), then, holding the data dir's
+    write lock, open the store and ingest. ``rebuild`` drops the store first; if it fails midway, rerunning
+    (with or without ``--rebuild``) continues from what the interrupted rebuild stored. The Chroma client is
+    opened only once the lock is held, so two ingests never write through two stale clients."""
+    papers = load_papers(paths or settings.corpus_paths)
+    with ingest_lock(settings.data_dir, settings.ingest_lock_timeout, on_wait=on_wait):
+        store = _open_store(settings, embedder.name, rebuild=rebuild)
+        marker = rebuild_marker(settings.data_dir, embedder.name)
+        resuming = marker.exists()
+        if rebuild and not resuming:
+            marker.write_text("a rebuild started; `rag ingest` finishes it\n", encoding="utf-8")
+            store = drop_index(store, settings.data_dir)
+        report = ingest(
+            papers, store, embedder, settings.data_dir, progress=progress, prune=prune or rebuild or resuming
+        )
+        marker.unlink(missing_ok=True)
+    return replace(report, rebuilt=rebuild or resuming)
 
 
 def keyword_dir(data_dir: Path, embedder_name: str) -> Path:

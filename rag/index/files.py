@@ -1,0 +1,121 @@
+"""Corpus inputs on disk: which files a list of paths names, and their bytes, read safely.
+
+Only regular files are read, opened non-blocking and checked with ``fstat`` first: a FIFO, a device, a
+socket, a broken link or a link loop is a ``CorpusError`` naming it as what it is (a FIFO with no writer
+would otherwise block the ingest forever). Folders are read one level deep.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+
+from rag.errors import CorpusError
+
+SUFFIXES = (".txt", ".jsonl", ".csv")
+MAX_FILE_BYTES = 256 * 1024 * 1024
+
+_KINDS = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a folder"),
+)
+
+
+def _kind(mode: int) -> str | None:
+    """What a non-regular file is (None for a regular file)."""
+    if stat.S_ISREG(mode):
+        return None
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def _not_a_file(path: Path, kind: str) -> CorpusError:
+    return CorpusError(str(path), None, f"this is {kind}, not a corpus file; name .txt, .jsonl or .csv files")
+
+
+def _path_problem(path: Path, exc: OSError) -> CorpusError:
+    """A ``CorpusError`` saying why ``path`` cannot be used (missing, a broken link, a link loop, no access)."""
+    if exc.errno == errno.ELOOP:
+        return CorpusError(str(path), None, "this is a symbolic link loop; point the link at a real file")
+    if exc.errno == errno.ENOENT and path.is_symlink():
+        return CorpusError(str(path), None, f"this symbolic link points at {os.readlink(path)}, which does not exist")
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+        return CorpusError(str(path), None, "no such file or folder")
+    if exc.errno == errno.EACCES:
+        return CorpusError(str(path), None, "permission denied; make the file readable (chmod +r)")
+    return CorpusError(str(path), None, f"cannot read the file ({exc.strerror or exc})")
+
+
+def read_bytes(path: Path) -> bytes:
+    """The bytes of a regular file. Opened non-blocking and checked with ``fstat`` before reading, so a FIFO
+    or a device is reported, never read (a FIFO with no writer would block forever)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        raise _path_problem(path, exc) from exc
+    try:
+        info = os.fstat(fd)
+        kind = _kind(info.st_mode)
+        if kind is not None:
+            raise _not_a_file(path, kind)
+        if info.st_size > MAX_FILE_BYTES:
+            raise CorpusError(
+                str(path), None, f"the file is {info.st_size:,} bytes; the limit is {MAX_FILE_BYTES:,}; split it"
+            )
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise _path_problem(path, exc) from exc
+    finally:
+        os.close(fd)
+
+
+def _folder_files(folder: Path) -> list[Path]:
+    """The corpus files of a folder (not its sub-folders), sorted; special files among them are errors."""
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as exc:
+        raise _path_problem(folder, exc) from exc
+    files, others = [], []
+    for entry in entries:
+        if entry.suffix.lower() not in SUFFIXES:
+            others.append(entry.suffix.lower() or entry.name)
+            continue
+        try:
+            kind = _kind(entry.stat().st_mode)
+        except OSError as exc:
+            raise _path_problem(entry, exc) from exc
+        if kind == "a folder":
+            others.append(entry.name + "/")
+        elif kind is not None:
+            raise _not_a_file(entry, kind)
+        else:
+            files.append(entry)
+    if not files:
+        found = f" (it holds {len(others)} other entries: {', '.join(sorted(set(others))[:5])})" if others else ""
+        raise CorpusError(str(folder), None, f"the folder holds no .txt, .jsonl or .csv files{found}")
+    return files
+
+
+def expand_paths(paths: Iterable[Path]) -> list[Path]:
+    """Files named, and the corpus files inside folders named, in a stable order. Nothing is opened here: a
+    FIFO or a device is named as what it is; a folder with no corpus files is an error (never an empty input)."""
+    files: list[Path] = []
+    for path in paths:
+        try:
+            mode = path.stat().st_mode
+        except OSError as exc:
+            raise _path_problem(path, exc) from exc
+        kind = _kind(mode)
+        if kind == "a folder":
+            files.extend(_folder_files(path))
+        elif kind is not None:
+            raise _not_a_file(path, kind)
+        else:
+            files.append(path)
+    return files
