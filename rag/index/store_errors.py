@@ -9,12 +9,15 @@ or anything else) with one line of detail and never a traceback.
 from __future__ import annotations
 
 import errno
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import IndexDamagedError, IndexNotReadyError, RagError, StorageError
 
 REBUILD = "run `rag ingest --rebuild` to rebuild it from the corpus"
+NEARLY_FULL = 2 * 1024 * 1024
+"""Bytes free below which a failed write is reported as a full disk."""
 RESUME = "then rerun `rag ingest` (it resumes where it stopped)"
 
 _READ_ONLY = ("readonly database", "read-only file system", "permission denied", "attempt to write a readonly")
@@ -79,6 +82,16 @@ def storage_error(exc: OSError, path: Path) -> RagError:
     return StorageError(f"cannot use the files in {path} ({why}): check the disk and RAG_DATA_DIR, " + RESUME)
 
 
+def _nearly_full(path: Path) -> bool:
+    """Chroma sometimes reports a full disk only as a failed compaction: look at the free space."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        return shutil.disk_usage(path).free < NEARLY_FULL
+    except OSError:
+        return False
+
+
 def damaged(where: str, why: str) -> IndexDamagedError:
     return IndexDamagedError(f"{where} is damaged ({why}): {REBUILD}")
 
@@ -94,7 +107,7 @@ def translate(exc: BaseException, location: Location, action: str) -> RagError:
             return storage_error(exc, location.data_dir)
         if any(s in text for s in _READ_ONLY):
             return read_only(location.data_dir, why)
-        if any(s in text for s in _FULL):
+        if any(s in text for s in _FULL) or _nearly_full(location.data_dir):
             return disk_full(location.data_dir, why)
     if location.chroma_url is not None:
         if isinstance(exc, ConnectionError | TimeoutError) or any(s in text for s in _UNREACHABLE):
