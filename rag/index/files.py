@@ -84,7 +84,7 @@ def _folder_files(folder: Path) -> list[Path]:
     files, others = [], []
     for entry in entries:
         if entry.suffix.lower() not in SUFFIXES:
-            others.append(entry.suffix.lower() or entry.name)
+            others.append(entry.name + "/" if entry.is_dir() else entry.suffix.lower() or entry.name)
             continue
         try:
             kind = _kind(entry.stat().st_mode)

@@ -195,14 +195,16 @@ def drop_index(store: Store, data_dir: Path) -> Store:
 
 
 def _open_store(settings: Settings, embedder_name: str, *, rebuild: bool) -> Store:
-    """The store to ingest into. A rebuild of an on-disk index too damaged to open discards its files."""
+    """The store to ingest into, through a fresh client (never this process's cached view of the files, which
+    misses what another process wrote: writing through it is how two ingests corrupted the index). A rebuild
+    of an on-disk index too damaged to open discards its files."""
     try:
-        return Store(make_client(settings.data_dir, settings.chroma_url), embedder_name)
+        return Store(make_client(settings.data_dir, settings.chroma_url, fresh=True), embedder_name)
     except IndexDamagedError:
         if not rebuild or settings.chroma_url:
             raise
         discard_index(settings.data_dir)
-        return Store(make_client(settings.data_dir), embedder_name)
+        return Store(make_client(settings.data_dir, fresh=True), embedder_name)
 
 
 def run_ingest(
