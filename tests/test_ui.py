@@ -306,3 +306,81 @@ def test_coverage_line_counts_the_retrieved_abstracts_that_mention_the_topic() -
     html = render_answer_message(answer((cite,), (SAE, RIDG), text="We train sparse autoencoders. [1]"), 1)
     assert '<div class="rag-meta rag-coverage">1 of the 2 retrieved abstracts mention SAEs; 1 states it' in html
     assert "rag-coverage" not in render_answer_message(answer((), (SAE,), text="The corpus does not cover"), 1)
+
+
+# ------------------------------------------------------------------------------------------- stale index
+
+_INGEST_ELSEWHERE = """
+import json, sys
+sys.path.insert(0, {tests!r})
+from pathlib import Path
+from conftest import HashEmbedder
+from rag.index.corpus import load_papers
+from rag.index.ingest import ingest
+from rag.index.store import Store, make_client
+data_dir, corpus = Path({data_dir!r}), Path({corpus!r})
+embedder = HashEmbedder()
+report = ingest(load_papers([corpus]), Store(make_client(data_dir), embedder.name), embedder, data_dir, progress=False)
+print(json.dumps([report.updated, report.unchanged]))
+"""
+
+
+def test_the_app_notices_an_ingest_by_another_process_and_answers_from_the_new_text(
+    small_pipeline, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """`rag ingest` of a changed abstract while the app runs: the next answer quotes the new text, once, with a
+    notice; answers before it and after it need no reload."""
+    import subprocess
+    import sys
+
+    from rag.app.live import LivePipeline
+    from rag.app.ui import build_ui
+
+    live = LivePipeline(small_pipeline)
+    respond = _chat_fn(build_ui(live))
+    question = "What does the rationale invariance loss do?"
+    *_, (_, chat, panel, turns, sections) = respond(question, [], {}, 3, "extractive")
+    assert "rationale matrices of samples in the same category similar" in chat[-1]["content"]
+    assert "reloaded" not in chat[-1]["content"] and live.reloads == 0
+
+    corpus = small_pipeline.settings.corpus_paths[0]
+    rows = [json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines()]
+    new_sentence = "The rationale invariance loss aligns the gradients of zebra images across domains."
+    for row in rows:
+        if row["title"] == "Domain Generalization via Rationale Invariance":
+            row["abstract"] = f"We propose a rationale invariance loss. {new_sentence}"
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    script = _INGEST_ELSEWHERE.format(
+        tests=str(Path(__file__).parent), data_dir=str(small_pipeline.settings.data_dir), corpus=str(corpus)
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.splitlines()[-1]) == [1, 3]
+
+    *_, (_, chat, panel, turns, sections) = respond(question, turns, sections, 3, "extractive")
+    notices = [m["content"] for m in chat if "The index changed" in m["content"]]
+    assert len(notices) == 1 and "reloaded, 4 papers" in notices[0]
+    latest = sections[max(sections)]  # the new answer's source cards (the panel keeps earlier turns too)
+    assert "zebra images across domains" in chat[-1]["content"] and "zebra images" in latest
+    assert "rationale matrices" not in chat[-1]["content"] and "rationale matrices" not in latest
+    assert live.reloads == 1 and live.pipeline is not small_pipeline
+    assert not any("The index changed" in t["content"] for t in _history_of(turns)), "a notice is not history"
+    *_, (_, chat, _, _, _) = respond(question, turns, sections, 3, "extractive")
+    assert live.reloads == 1 and sum("The index changed" in m["content"] for m in chat) == 1
+
+
+def test_the_app_shows_the_fix_when_the_index_cannot_be_read(small_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """The index's collections dropped under the running app: a readable message naming the fix."""
+    from rag.app.ui import build_ui
+
+    respond = _chat_fn(build_ui(small_pipeline))
+    small_pipeline.store.client.delete_collection(small_pipeline.store.chunks.name)
+    *_, (_, chat, _, turns, _) = respond("rationale invariance?", [], {}, 3, "extractive")
+    assert "rag ingest" in chat[-1]["content"] and "Traceback" not in chat[-1]["content"]
+    assert turns[-1]["error"]
+
+
+def _history_of(turns):  # type: ignore[no-untyped-def]
+    from rag.app.ui import _history
+
+    return _history(turns)

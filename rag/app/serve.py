@@ -27,15 +27,18 @@ LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def build_app(pipeline: Any, api_key: str | None = None) -> Any:
-    """One FastAPI app: the ``/v1`` API routes, and the Gradio chat UI mounted at ``/``."""
+    """One FastAPI app: the ``/v1`` API routes, and the Gradio chat UI mounted at ``/``. ``pipeline``: a
+    ``Pipeline`` or a ``LivePipeline``; the chat reopens it when an ingest changes the index."""
     import gradio as gr
     from fastapi import FastAPI
 
     from rag.app.api import create_api
+    from rag.app.live import LivePipeline
     from rag.app.ui import CSS, build_ui, theme
 
-    app = create_api(pipeline, api_key, FastAPI(docs_url=None, redoc_url=None, openapi_url=None))
-    return gr.mount_gradio_app(app, build_ui(pipeline), path="/", css=CSS, theme=theme(), footer_links=["api"],
+    live = pipeline if isinstance(pipeline, LivePipeline) else LivePipeline(pipeline)
+    app = create_api(live.pipeline, api_key, FastAPI(docs_url=None, redoc_url=None, openapi_url=None))
+    return gr.mount_gradio_app(app, build_ui(live), path="/", css=CSS, theme=theme(), footer_links=["api"],
                                show_error=False)
 
 
@@ -50,18 +53,18 @@ def serve(host: str = "127.0.0.1", port: int = 7860) -> int:
     """Open the pipeline (building the index if missing) and serve the UI until interrupted."""
     offline_environment()
     import uvicorn
-    from pydantic import ValidationError
 
     from rag.answer.llm import make_client
+    from rag.app.live import LivePipeline
     from rag.errors import RagError
     from rag.pipeline import Pipeline
-    from rag.settings import Settings
+    from rag.settings import load_settings
 
     try:
-        settings = Settings()
-    except ValidationError as exc:
-        print(f"error: invalid setting: {exc}", file=sys.stderr)
-        return 2
+        settings = load_settings()
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
     api_key = settings.api_key.get_secret_value() if settings.api_key else None
     if host not in LOOPBACK and not api_key:
         print(f"error: --host {host} would open the API (/v1/chat/completions) to the network without a key; "
@@ -76,13 +79,16 @@ def serve(host: str = "127.0.0.1", port: int = 7860) -> int:
         )
         llm_client = make_client(settings)
         pipeline = Pipeline.open(settings, llm_client=llm_client)
+        live = LivePipeline(pipeline)
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    for note in pipeline.store.healed:
+        print(f"healed: {note}", file=sys.stderr)
     mode = f"LLM: {settings.llm_model}" if pipeline.llm_answerer is pipeline.answerer else "extractive (offline)"
     print(f"Answerer: {mode}. Serving the chat on http://{host}:{port} and the OpenAI-compatible API on "
           f"http://{host}:{port}/v1 ({'bearer key required' if api_key else 'no key'})", file=sys.stderr)
-    uvicorn.run(build_app(pipeline, api_key), host=host, port=port, log_level="warning")
+    uvicorn.run(build_app(live, api_key), host=host, port=port, log_level="warning")
     return 0
 
 

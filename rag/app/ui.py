@@ -17,6 +17,7 @@ import gradio as gr
 
 from rag.app.assets import CITE_JS, CSS
 from rag.app.feedback import FEEDBACK_FILE, Vote, answer_record, record_feedback
+from rag.app.live import LivePipeline
 from rag.app.render import (
     DEFAULT_EXAMPLES,
     EMPTY_QUESTION,
@@ -58,8 +59,13 @@ def _history(turns: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
     return out
 
 
-def build_ui(pipeline: Pipeline, *, examples: Sequence[str] | None = None, concurrency: int = 8) -> gr.Blocks:
-    """The chat app over an open pipeline. Launch it with ``launch(demo, ...)`` (which adds the CSS)."""
+def build_ui(
+    pipeline: Pipeline | LivePipeline, *, examples: Sequence[str] | None = None, concurrency: int = 16
+) -> gr.Blocks:
+    """The chat app over an open pipeline. Launch it with ``launch(demo, ...)`` (which adds the CSS). Before each
+    answer the index's stamp is compared: after an ingest the pipeline is reopened and the chat says so."""
+    live = pipeline if isinstance(pipeline, LivePipeline) else LivePipeline(pipeline)
+    pipeline = live.pipeline
     settings = pipeline.settings
     llm_ready = pipeline.llm_answerer is not None
     default_answerer = active_answerer(pipeline)
@@ -82,8 +88,13 @@ def build_ui(pipeline: Pipeline, *, examples: Sequence[str] | None = None, concu
         yield "", _display(turns), render_panel(sections, pending=question), turns, sections
         text = ""
         try:
+            current, reloaded = live.current()
+            if reloaded:
+                turns.insert(-2, _notice_turn(reloaded, "info"))
+                turn = len(turns) - 1
+                yield gr.skip(), _display(turns), gr.skip(), gr.skip(), gr.skip()
             choice = ANSWERERS.get(answerer)  # anything else: the configured answerer
-            stream = pipeline.stream(question, history, k=int(k), answerer=choice)
+            stream = current.stream(question, history, k=int(k), answerer=choice)
             for chunk in stream:
                 text += chunk
                 turns[-1] = {**turns[-1], "html": render_message(text, turn)}
