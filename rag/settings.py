@@ -198,7 +198,7 @@ def _problem(loc: str, message: str, value: object) -> str:
         return f"{field}: {message}"
     names = " / ".join(env_names(field))
     secret = "key" in field
-    shown = "" if secret or value is None else f"={str(value)[:60]!r}"
+    shown = "" if secret or value is None else f"={str(value)[:300]!r}"
     reason = message.removeprefix("Value error, ")
     return f"{names}{shown}: {reason}; allowed: {allowed_values(field)}"
 
