@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -11,12 +12,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import HashEmbedder, free_port
+from conftest import HashEmbedder, free_port, make_paper
 
 from rag.errors import IndexNotReadyError
 from rag.index.ingest import ingest
 from rag.index.store import Store, make_client
 from rag.types import Paper
+
+MANY = [
+    make_paper(f"Server paper {i} about topic{i}", f"We study topic{i} on a server. It holds {i} records. Done {i}.")
+    for i in range(150)
+]
 
 
 def _chroma_cli() -> str | None:
@@ -24,43 +30,51 @@ def _chroma_cli() -> str | None:
     return str(local) if local.is_file() else shutil.which("chroma")
 
 
-
-@pytest.fixture(scope="module")
-def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def _start_server(path: Path, port: int) -> subprocess.Popen[bytes]:
+    """``chroma run`` on ``path``, once it answers its heartbeat."""
     cli = _chroma_cli()
     if cli is None:
         pytest.skip("the `chroma` CLI is not installed (it comes with the chromadb package)")
-    path = tmp_path_factory.mktemp("chroma-server")
-    port = free_port()
-    log = (path / "server.log").open("w")
+    log = (path / "server.log").open("a")
     server = subprocess.Popen(
         [cli, "run", "--path", str(path / "db"), "--port", str(port), "--host", "127.0.0.1"],
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"chroma run exited with {server.returncode}: {(path / 'server.log').read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("the chroma server did not answer its heartbeat within 60 s")
-            time.sleep(0.2)
-        yield url
-    finally:
-        server.terminate()
+    log.close()
+    deadline = time.monotonic() + 60
+    while True:
+        if server.poll() is not None:
+            pytest.fail(f"chroma run exited with {server.returncode}: {(path / 'server.log').read_text()[-2000:]}")
         try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
             server.kill()
-            server.wait()
-        log.close()
+            pytest.fail("the chroma server did not answer its heartbeat within 60 s")
+        time.sleep(0.2)
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+@pytest.fixture(scope="module")
+def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    path = tmp_path_factory.mktemp("chroma-server")
+    port = free_port()
+    server = _start_server(path, port)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        _stop(server)
 
 
 @pytest.mark.slow
@@ -91,5 +105,66 @@ def test_ingest_and_query_through_a_chroma_server(chroma_url: str, small_papers:
 def test_unreachable_server_is_an_index_not_ready_error(tmp_path: Path) -> None:
     if _chroma_cli() is None:
         pytest.skip("the `chroma` CLI is not installed")
-    with pytest.raises(IndexNotReadyError, match="Chroma"):
-        Store(make_client(tmp_path, f"http://127.0.0.1:{free_port()}"), "x")
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(IndexNotReadyError) as caught:
+        Store(make_client(tmp_path, url), "x")
+    message = str(caught.value)
+    assert f"cannot reach the Chroma server at {url}" in message and "chroma run --path" in message
+    assert "RAG_CHROMA_URL" in message and "Traceback" not in message
+
+
+@pytest.mark.slow
+def test_server_killed_mid_ingest_names_the_fix_and_the_resumed_ingest_is_exact(tmp_path: Path) -> None:
+    """kill -9 of the server while a batch is half written (its sentences stored, its chunks not): the ingest
+    fails with a message naming the fix; after a restart on the same path, the rerun completes exactly."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = _start_server(tmp_path, port)
+    embedder = HashEmbedder()
+    try:
+        store = Store(make_client(tmp_path, url), embedder.name)
+        real_write = Store.write
+        batches: list[int] = []
+
+        def write_and_kill_on_third(self: Store, papers, *args):  # type: ignore[no-untyped-def]
+            batches.append(len(papers))
+            if len(batches) == 3:
+                real_upsert = self.chunks.upsert
+
+                def kill_then_upsert(**kwargs):  # type: ignore[no-untyped-def]
+                    server.send_signal(signal.SIGKILL)
+                    server.wait()
+                    return real_upsert(**kwargs)
+
+                self.chunks.upsert = kill_then_upsert
+            return real_write(self, papers, *args)
+
+        Store.write = write_and_kill_on_third  # type: ignore[method-assign]
+        try:
+            with pytest.raises(IndexNotReadyError) as caught:
+                ingest(MANY, store, embedder, tmp_path, batch_size=20, progress=False)
+        finally:
+            Store.write = real_write  # type: ignore[method-assign]
+        message = str(caught.value)
+        assert f"cannot reach the Chroma server at {url}" in message, message
+        assert "chroma run --path" in message and "rag ingest" in message and "Traceback" not in message
+        assert len(batches) == 3
+
+        server = _start_server(tmp_path, port)  # same data, same port
+        store = Store(make_client(tmp_path, url), embedder.name)
+        stored = store.state()
+        assert len(stored) == 40  # two whole batches; the third's sentences are leftovers
+        assert len(store.all_paper_ids()) == 60
+        embedder.calls.clear()
+        report = ingest(MANY, store, embedder, tmp_path, batch_size=20, progress=False)
+        assert (report.added, report.unchanged, report.removed) == (110, 40, 0)
+        assert sum(embedder.calls) == 110 * 4  # one chunk and three sentences per paper
+        assert store.state() == {p.id: p.content_hash for p in MANY}
+        assert store.counts() == {"papers": 150, "chunks": 150, "sentences": 450}
+        ids = store.sentences.get()["ids"]
+        assert len(ids) == len(set(ids)) == 450
+        hit = store.sentence_query(embedder.embed_query("We study topic77 on a server."), 1)
+        assert hit[0][0] == MANY[77].id
+    finally:
+        if server.poll() is None:
+            _stop(server)
