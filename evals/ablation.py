@@ -1,107 +1,144 @@
-"""Retrieval ablation on the dev set, in one run: single stages, three-way RRF, RRF + each reranker
-feature group, and the full reranker; a Markdown table over the answerable questions, and one over
-the paraphrase split.
+"""Retrieval ablation on the validation split (``evals/dev_val.jsonl``, never used for fitting): each
+first stage alone, their reciprocal-rank fusion, and the full feature reranker (shipped weights, with the
+recall rule of ``rag.retrieve.scoring.keep_first_stage``); one Markdown table over the answerable items
+and one per question type, plus the abstention errors of the shipped model at its threshold.
 
-Learned rows are OUT-OF-FOLD (5-fold CV over questions, C picked by nested inner CV; see
-``evals/fit_reranker.py``). The last row runs the real ``Pipeline.retrieve`` with the shipped weights
-(fitted on the whole dev set, so in-sample) as a wiring check. Follow-ups are retrieved with the
-history's user turns prepended to the question (a stand-in for the answerer's condensation).
+Every item is retrieved as ``Pipeline.ask`` retrieves it (follow-ups condensed by the extractive
+answerer, the query normalised and encoded once). ``--weights`` scores another weights file (e.g. a refit
+written with ``evals/fit_reranker.py --out``) next to the shipped one.
 
-    HF_HUB_OFFLINE=1 RAG_DATA_DIR=/tmp/idx python evals/ablation.py [--qcache /tmp/qvecs.npz]
+    HF_HUB_OFFLINE=1 RAG_DATA_DIR=/tmp/idx python evals/ablation.py [--set evals/dev_val.jsonl] [--weights W]
+        [--exclude evals/dev.jsonl]    # only the items no shipped weights were ever fitted on
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fit_reranker import (
-    METRICS,
-    Row,
-    abstain_matrix,
-    collect,
-    cv_abstain,
-    load_dev,
-    oof_logits,
-    open_pipeline,
-    order_by,
-    retrieval_query,
-    summarise,
-)
+from fit_data import Row, collect, open_pipeline
 
-from rag.retrieve.features import FEATURE_GROUPS, FEATURES
+from rag.evals.ranking import ranking_metrics
+from rag.retrieve.abstain import AbstentionModel, list_features
+from rag.retrieve.features import FEATURES, WEIGHTS_PATH, hit_features
+from rag.retrieve.scoring import FeatureScorer, keep_first_stage
+from rag.text import normalize_title
+
+VAL = Path(__file__).resolve().parent / "dev_val.jsonl"
+METRICS = ("hit@1", "mrr@10", "ndcg@10", "recall@10")
+
+
+def load_items(path: Path, papers: dict[str, Any]) -> list[dict[str, Any]]:
+    """Eval items with ``gold_ids`` resolved from their titles (evaluation only: nothing is fitted on them)."""
+    by_title = {normalize_title(p.title): pid for pid, p in papers.items()}
+    items = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            item = json.loads(line)
+            items.append({**item, "gold_ids": [by_title[normalize_title(t)] for t in item["gold_titles"]]})
+    return items
+
+
+def fusion_order(row: Row) -> list[str]:
+    return [c.paper_id for c in row.candidates]
+
+
+def model_order(row: Row, scorer: FeatureScorer) -> tuple[list[int], np.ndarray]:
+    """Candidate indices as ``FeatureScorer.hits`` orders them, and the logits."""
+    cols = [FEATURES.index(f) for f in scorer.model.features]
+    logits = scorer.model.logits(row.x[:, cols]) if len(row.candidates) else np.zeros(0)
+    idx = sorted(range(len(row.candidates)), key=lambda i: (-logits[i], row.candidates[i].paper_id))
+    return keep_first_stage(idx, range(min(10, len(row.candidates)))), logits
+
+
+def summarise(rows: list[Row], ranked: list[list[str]], types: set[str] | None = None) -> dict[str, float]:
+    picked = [
+        ranking_metrics(r, row.gold)
+        for row, r in zip(rows, ranked, strict=True)
+        if row.answerable and (types is None or row.item["type"] in types)
+    ]
+    return {m: float(np.mean([p[m] for p in picked])) if picked else 0.0 for m in METRICS} | {"n": len(picked)}
 
 
 def table(title: str, results: list[tuple[str, dict[str, float]]]) -> str:
     n = int(results[0][1]["n"]) if results else 0
     lines = [f"### {title} (n={n})", "", "| configuration | " + " | ".join(METRICS) + " |"]
     lines.append("|---|" + "---:|" * len(METRICS))
-    for name, m in results:
-        lines.append(f"| {name} | " + " | ".join(f"{m[k]:.3f}" for k in METRICS) + " |")
+    lines += [f"| {name} | " + " | ".join(f"{m[k]:.3f}" for k in METRICS) + " |" for name, m in results]
     return "\n".join(lines)
+
+
+def abstention(rows: list[Row], scorer: FeatureScorer, abstainer: AbstentionModel) -> dict[str, float]:
+    """Both error kinds of the retrieval-level refusal (confidence < threshold) over all items."""
+    wrong_answer = wrong_refusal = 0
+    for row in rows:
+        idx, logits = model_order(row, scorer)
+        feats = [hit_features(row.x[i], float(logits[i]), row.candidates[i], row.query) for i in idx[:10]]
+        answer = abstainer.probability(list_features(feats)) >= abstainer.threshold
+        wrong_answer += int(answer and not row.answerable)
+        wrong_refusal += int(not answer and row.answerable)
+    n_pos = sum(r.answerable for r in rows)
+    return {
+        "accuracy": 1 - (wrong_answer + wrong_refusal) / len(rows),
+        "wrongly_answered": wrong_answer / max(1, len(rows) - n_pos),
+        "wrongly_refused": wrong_refusal / max(1, n_pos),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--set", type=Path, default=VAL)
     parser.add_argument("--candidates", type=int, default=50)
-    parser.add_argument("--qcache", type=Path, default=None, help="npz cache of query vectors")
+    parser.add_argument("--weights", type=Path, action="append", default=[], help="more weights files to score")
+    parser.add_argument(
+        "--exclude", type=Path, default=None,
+        help="leave out items whose question is in this file (evals/dev.jsonl: the shipped weights' fitting set)",
+    )  # fmt: skip
     args = parser.parse_args()
 
-    pipeline = open_pipeline(args.qcache)
-    items = load_dev()
+    pipeline = open_pipeline()
+    items = load_items(args.set, pipeline.papers)
+    if args.exclude is not None:
+        lines = args.exclude.read_text(encoding="utf-8").splitlines()
+        seen = {json.loads(line)["question"] for line in lines if line.strip()}
+        items = [item for item in items if item["question"] not in seen]
     qvecs: dict[str, np.ndarray] = {}
     configs: list[tuple[str, list[Row], list[list[str]]]] = []
-    for name, stages in (("BM25 only", ("bm25",)), ("dense only", ("dense",)), ("sentence only", ("sentence",))):
+    singles = (("BM25 only", ("bm25",)), ("dense only (MiniLM)", ("dense",)), ("best sentence only", ("sentence",)))
+    for name, stages in singles:
         rows = collect(pipeline, items, args.candidates, stages, qvecs)
-        configs.append((name, rows, [[c.paper_id for c in r.candidates] for r in rows]))
+        configs.append((name, rows, [fusion_order(r) for r in rows]))
     rows = collect(pipeline, items, args.candidates, qvecs=qvecs)
-    configs.append(("hybrid RRF (BM25 + dense + sentence)", rows, [[c.paper_id for c in r.candidates] for r in rows]))
-    for group, names in FEATURE_GROUPS.items():
-        feats = FEATURE_GROUPS["fusion"] + (names if group != "fusion" else ())
-        label = "hybrid + learned fusion weights" if group == "fusion" else f"hybrid + {group} features"
-        configs.append((f"{label} (OOF)", rows, order_by(rows, oof_logits(rows, feats, args.folds, None))))
-    full_logits = oof_logits(rows, FEATURES, args.folds, None)
-    full_ranked = order_by(rows, full_logits)
-    configs.append(("full feature reranker (OOF)", rows, full_ranked))
-    for group in FEATURE_GROUPS:
-        if group == "fusion":
-            continue
-        feats = tuple(f for f in FEATURES if f not in FEATURE_GROUPS[group])
-        configs.append((f"full minus {group} (OOF)", rows, order_by(rows, oof_logits(rows, feats, args.folds, None))))
-
-    shipped = []
-    for item in items:
-        retrieved = pipeline.retrieve(retrieval_query(item), 10)
-        shipped.append([h.paper.id for h in retrieved.hits])
-    configs.append(("Pipeline.retrieve, shipped weights (in-sample)", rows, shipped))
-
-    print(f"Dev set: {len(items)} questions, {sum(r.answerable for r in rows)} answerable; "
-          f"{args.candidates} candidates; learned rows: {args.folds}-fold CV over questions, out-of-fold.\n")
-    print(table("Answerable questions", [(n, summarise(r, rk)) for n, r, rk in configs]))
-    print()
-    print(table("Paraphrase split", [(n, summarise(r, rk, {"paraphrase"})) for n, r, rk in configs]))
-    print()
-    for split in ("lookup", "multi", "followup"):
-        m = summarise(rows, full_ranked, {split})
-        print(f"- full (OOF), {split} (n={int(m['n'])}): " + ", ".join(f"{k} {m[k]:.3f}" for k in METRICS))
-    y = np.array([r.answerable for r in rows], dtype=np.int64)
-    ab = cv_abstain(abstain_matrix(rows, full_logits), y, args.folds, 1.0)
-    print(
-        f"\nAbstention ({args.folds}-fold CV, threshold 0.5): accuracy {ab['accuracy']:.3f} over {ab['n']} questions; "
-        f"answerable answered {ab['answerable_answered']:.3f}, "
-        f"unanswerable abstained {ab['unanswerable_abstained']:.3f}"
-    )
-    flags = [pipeline.retrieve(retrieval_query(item), 10).abstain for item in items]
-    acc = float(np.mean([f != bool(r.answerable) for f, r in zip(flags, rows, strict=True)]))
-    print(f"Abstention via Pipeline.retrieve with shipped weights (in-sample): accuracy {acc:.3f}")
-    if args.qcache is not None:
-        pipeline.embedder.save()
+    configs.append(("fusion: 3-way RRF, no reranker", rows, [fusion_order(r) for r in rows]))
+    weights = [("full: feature reranker, shipped weights", WEIGHTS_PATH)]
+    weights += [(f"full: feature reranker, {w}", w) for w in args.weights]
+    abstain_lines = []
+    for label, path in weights:
+        scorer, abstainer = FeatureScorer.load(path), AbstentionModel.load(path)
+        ranked = [[r.candidates[i].paper_id for i in model_order(r, scorer)[0]] for r in rows]
+        configs.append((label, rows, ranked))
+        ab = abstention(rows, scorer, abstainer)
+        abstain_lines.append(
+            f"- {label}: abstention accuracy {ab['accuracy']:.3f} (threshold {abstainer.threshold:.2f}); wrongly "
+            f"answered {ab['wrongly_answered']:.3f} of unanswerable, wrongly refused {ab['wrongly_refused']:.3f} "
+            "of answerable"
+        )
+    name = f"{args.set} minus {args.exclude}" if args.exclude else str(args.set)
+    print(f"{name}: {len(items)} items, {sum(r.answerable for r in rows)} answerable; {args.candidates} "
+          "candidates; nothing here is fitted on this set.\n")  # fmt: skip
+    print(table("Answerable items", [(n, summarise(r, rk)) for n, r, rk in configs]))
+    for kind in ("lookup", "paraphrase", "multi", "followup"):
+        print()
+        print(table(f"{kind} items", [(n, summarise(r, rk, {kind})) for n, r, rk in configs]))
+    print("\nAbstention (retrieval-level decision, all items):")
+    print("\n".join(abstain_lines))
 
 
 if __name__ == "__main__":

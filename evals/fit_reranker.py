@@ -1,308 +1,171 @@
-"""Fit the feature reranker and the abstention model on the dev set, with k-fold cross-validation.
+"""Refit the feature reranker and the abstention model on hand-written fitting + synthetic data.
 
-For every dev question the first stage (BM25 + dense + sentence, RRF) returns ``--candidates``
-papers; ``rag.retrieve.features.featurize`` turns them into feature rows labelled 1 for gold papers.
+Data (``evals/fit_data.py``): ``evals/dev_fit.jsonl``, the seeded synthetic questions of
+``evals/synth.py`` and their leave-one-out unanswerables. ``evals/dev_val.jsonl`` is never read here:
+validation figures come from ``rag eval --set evals/dev_val.jsonl`` afterwards.
 
-* Ranker: logistic regression (standardised features, L2, C=``--C``) on the candidate rows of the
-  answerable questions. Reported metrics are OUT-OF-FOLD: questions are split into ``--folds`` folds
-  (shuffled, seed 0); each fold is ranked by a model fitted on the other folds only.
-* Abstention: logistic regression on the top hit's features (``rag.retrieve.features.ABSTAIN_FEATURES``) under
-  the out-of-fold ranker, label = answerable. Its accuracy is cross-validated with the same folds.
-  Threshold 0.5 on the calibrated probability (not tuned).
-* The saved weights (``rag/data/reranker.json``) are then fitted on all questions.
+* Cross-validation is grouped by paper (``--folds`` folds, a group's fold from a CRC of its paper id),
+  so no paper's questions are on both sides of a fold. Every figure marked OOF is out-of-fold.
+* Ranker: pointwise logistic regression over ``rag.retrieve.features.FEATURES`` on the answerable
+  items' candidate rows, ranked with the recall rule of ``Pipeline.retrieve`` (the fusion top ten stay
+  the top ten). C and the weight of hand-written rows come from a grid by OOF MRR@10 on the
+  hand-written items; then backward elimination drops each feature whose removal costs less than
+  ``--tolerance`` OOF MRR@10 on the hand-written items and on the synthetic ones (it does not
+  generalise; fewer features fit less noise).
+* Abstention: logistic regression over ``rag.retrieve.abstain.ABSTAIN_FEATURES`` of each item's ranked
+  list under the OOF ranker (realistic inputs), answerable vs unanswerable (hand-written unanswerable and
+  leave-one-out twins), C by grouped CV log-loss; the threshold maximises the mean of the OOF accuracy on
+  the hand-written items and the OOF balanced accuracy on the synthetic ones (the middle of the best
+  plateau). The threshold is therefore chosen by cross-validation, never on validation data.
 
-Follow-up questions are retrieved with the history's user turns prepended to the question (the
-answerer does real condensation; for retrieval metrics this is a fixed, simple stand-in).
-
-scikit-learn is in the ``fit`` extra (``pip install -e '.[fit]'``; ``make install`` includes it).
-
-    HF_HUB_OFFLINE=1 RAG_DATA_DIR=/tmp/idx python evals/fit_reranker.py
+    HF_HUB_OFFLINE=1 RAG_DATA_DIR=/tmp/idx python evals/fit_reranker.py [--rows-cache /tmp/rows.pkl]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
+import pickle
 import sys
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 try:
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import KFold
+    import sklearn  # noqa: F401
 except ImportError as exc:  # pragma: no cover
     raise SystemExit("refitting needs scikit-learn, in the 'fit' extra: pip install -e '.[fit]'") from exc
 
+from fit_abstain import fit_abstention, fit_linear, fold_of, ranked_indices
+from fit_data import Row, collect, open_pipeline, training_items
+
 from rag.evals.ranking import ranking_metrics
-from rag.retrieve.features import (
-    ABSTAIN_FEATURES,
-    FEATURES,
-    WEIGHTS_PATH,
-    LinearModel,
-    abstain_features,
-    featurize,
-    hit_features,
-)
-from rag.retrieve.hybrid import STAGES, Candidate
-from rag.retrieve.query import Query
-from rag.retrieve.scoring import FeatureScorer
-from rag.text import normalize_query
-from rag.types import Hit
+from rag.retrieve.features import FEATURES, WEIGHTS_PATH, LinearModel
 
-ROOT = Path(__file__).resolve().parent.parent
-DEV = ROOT / "evals" / "dev.jsonl"
-ABSTAIN_C = 1.0
-METRICS = ("hit@1", "hit@5", "hit@10", "mrr@10", "recall@10", "ndcg@10")
+METRICS = ("hit@1", "mrr@10", "ndcg@10", "recall@10")
+C_GRID = (0.03, 0.3, 3.0)
+FIT_WEIGHTS = (1.0, 4.0, 16.0, 64.0)
 
 
-def load_dev(path: Path = DEV) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def retrieval_query(item: dict[str, Any]) -> str:
-    """The question, with the history's user turns in front for follow-ups."""
-    turns = [t["content"] for t in item.get("history", []) if t["role"] == "user"]
-    return " ".join([*turns, item["question"]])
-
-
-@dataclass
-class Row:
-    item: dict[str, Any]
-    query: Query
-    gold: set[str]
-    candidates: list[Candidate]
-    x: np.ndarray
-    y: np.ndarray
-
-    @property
-    def answerable(self) -> bool:
-        return bool(self.gold)
-
-
-class LazyEmbedder:
-    """MiniLM, loaded only when a query is not in the on-disk cache of query vectors (``--qcache``)."""
-
-    name = "all-MiniLM-L6-v2"
-    dim = 384
-
-    def __init__(self, cache: Path | None) -> None:
-        self.cache = cache
-        self.vectors: dict[str, np.ndarray] = {}
-        if cache is not None and cache.exists():
-            with np.load(cache) as data:
-                self.vectors = {json.loads(k): data[k] for k in data.files}
-        self._model: Any = None
-
-    def embed(self, texts: Any) -> np.ndarray:
-        if self._model is None:
-            from rag.index.embeddings import MiniLMEmbedder
-
-            self._model = MiniLMEmbedder()
-        return np.asarray(self._model.embed(texts))
-
-    def embed_query(self, text: str) -> np.ndarray:
-        if text not in self.vectors:
-            self.vectors[text] = self.embed([text])[0]
-        return self.vectors[text]
-
-    def save(self) -> None:
-        if self.cache is not None:
-            arrays: dict[str, Any] = {json.dumps(k): v for k, v in self.vectors.items()}
-            np.savez(self.cache, **arrays)
-
-
-def open_pipeline(qcache: Path | None = None) -> Any:
-    from rag.pipeline import Pipeline
-    from rag.settings import Settings
-
-    return Pipeline.open(Settings(), embedder=LazyEmbedder(qcache), progress=False)
-
-
-def collect(
-    pipeline: Any, items: list[dict[str, Any]], n: int, stages: tuple[str, ...] = STAGES,
-    qvecs: dict[str, np.ndarray] | None = None,
-) -> list[Row]:
-    """First-stage candidates and their features for every item (each query encoded once)."""
-    by_title = {p.title: pid for pid, p in pipeline.papers.items()}
-    qvecs = qvecs if qvecs is not None else {}
-    rows = []
-    for item in items:
-        text = normalize_query(retrieval_query(item))
-        if text not in qvecs:
-            qvecs[text] = np.asarray(pipeline.embedder.embed_query(text), dtype=np.float32)
-        parsed = pipeline.retriever.parse(text)
-        candidates = pipeline.retriever.candidates(parsed, qvecs[text], n, None, stages)
-        gold = {by_title[t] for t in item["gold_titles"] if t in by_title}
-        if len(gold) != len(item["gold_titles"]):
-            print(f"warning: {item['id']}: gold title not in the index", file=sys.stderr)
-        x = featurize(parsed, candidates, pipeline.papers)
-        y = np.array([c.paper_id in gold for c in candidates], dtype=np.int64)
-        rows.append(Row(item, parsed, gold, candidates, x, y))
-    return rows
-
-
-def fit_linear(x: np.ndarray, y: np.ndarray, names: tuple[str, ...], c: float) -> LinearModel:
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale < 1e-9] = 1.0
-    model = LogisticRegression(C=c, max_iter=5000)
-    model.fit((x - mean) / scale, y)
-    return LinearModel(names, mean, scale, model.coef_[0].astype(np.float64), float(model.intercept_[0]))
-
-
-def columns(names: tuple[str, ...]) -> list[int]:
-    return [FEATURES.index(n) for n in names]
-
-
-def folds_of(n_items: int, k: int) -> list[np.ndarray]:
-    """Held-out item indices per fold (shuffled, seed 0)."""
-    return [test for _, test in KFold(n_splits=k, shuffle=True, random_state=0).split(np.arange(n_items))]
-
-
-C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)
-
-
-def fit_ranker(rows: list[Row], names: tuple[str, ...], c: float) -> LinearModel:
+def fit_ranker(rows: Sequence[Row], names: tuple[str, ...], c: float, fit_weight: float) -> LinearModel:
     train = [r for r in rows if r.answerable and len(r.y)]
-    cols = columns(names)
-    return fit_linear(np.vstack([r.x[:, cols] for r in train]), np.concatenate([r.y for r in train]), names, c)
+    cols = [FEATURES.index(n) for n in names]
+    w = np.concatenate([np.full(len(r.y), fit_weight if r.source == "fit" else 1.0) for r in train])
+    x = np.vstack([r.x[:, cols] for r in train])
+    return fit_linear(x, np.concatenate([r.y for r in train]), names, c, w)
 
 
-def choose_c(rows: list[Row], names: tuple[str, ...], k: int) -> float:
-    """The C of ``C_GRID`` with the best cross-validated MRR@10 on ``rows`` (ties: the smaller C)."""
-    best, best_c = -1.0, C_GRID[0]
-    for c in C_GRID:
-        logits = oof_logits(rows, names, k, c)
-        mrr = summarise(rows, order_by(rows, logits))["mrr@10"]
-        if mrr > best + 1e-9:
-            best, best_c = mrr, c
-    return best_c
-
-
-def oof_logits(rows: list[Row], names: tuple[str, ...], k: int, c: float | None) -> list[np.ndarray]:
-    """Out-of-fold ranking logits of every row's candidates. ``c=None``: nested CV picks C per outer
-    fold from ``C_GRID`` by an inner (k-1)-fold CV on that fold's training questions only."""
-    cols = columns(names)
+def oof_logits(rows: Sequence[Row], names: tuple[str, ...], k: int, c: float, fit_weight: float) -> list[np.ndarray]:
+    cols = [FEATURES.index(n) for n in names]
+    folds = fold_of(rows, k)
     out: list[np.ndarray] = [np.zeros(0)] * len(rows)
-    for test in folds_of(len(rows), k):
-        held = set(test.tolist())
-        train = [r for i, r in enumerate(rows) if i not in held]
-        fold_c = c if c is not None else choose_c(train, names, max(2, k - 1))
-        model = fit_ranker(train, names, fold_c)
-        for i in test:
+    for f in range(k):
+        model = fit_ranker([r for r, g in zip(rows, folds, strict=True) if g != f], names, c, fit_weight)
+        for i in np.flatnonzero(folds == f):
             out[i] = model.logits(rows[i].x[:, cols]) if len(rows[i].candidates) else np.zeros(0)
     return out
 
 
-def order_by(rows: list[Row], scores: list[np.ndarray]) -> list[list[str]]:
-    ranked = []
-    for row, s in zip(rows, scores, strict=True):
-        idx = sorted(range(len(row.candidates)), key=lambda i: (-s[i], row.candidates[i].paper_id))
-        ranked.append([row.candidates[i].paper_id for i in idx])
-    return ranked
-
-
-def summarise(rows: list[Row], ranked: list[list[str]], types: set[str] | None = None) -> dict[str, float]:
-    picked = [
-        ranking_metrics(r, row.gold)
-        for row, r in zip(rows, ranked, strict=True)
-        if row.answerable and (types is None or row.item["type"] in types)
-    ]
+def summarise(rows: Sequence[Row], logits: Sequence[np.ndarray] | None, sources: set[str]) -> dict[str, float]:
+    """Ranking metrics over the answerable rows of ``sources`` (``logits=None``: the fusion order)."""
+    picked = []
+    for i, row in enumerate(rows):
+        if row.answerable and row.source in sources:
+            idx = ranked_indices(row, logits[i]) if logits is not None else range(len(row.candidates))
+            picked.append(ranking_metrics([row.candidates[j].paper_id for j in idx], row.gold))
     return {m: float(np.mean([p[m] for p in picked])) if picked else 0.0 for m in METRICS} | {"n": len(picked)}
 
 
-def abstain_matrix(rows: list[Row], logits: list[np.ndarray]) -> np.ndarray:
-    """``ABSTAIN_FEATURES`` of every row under the given ranking logits."""
-    out = []
-    for row, s in zip(rows, logits, strict=True):
-        idx = sorted(range(len(row.candidates)), key=lambda i: (-s[i], row.candidates[i].paper_id))[:2]
-        hits = []
-        for i in idx:
-            c = row.candidates[i]
-            features = hit_features(row.x[i], float(s[i]), c, row.query)
-            hits.append(Hit(paper=None, score=0.0, sentence="", sentence_index=0, sentence_score=0.0,  # type: ignore[arg-type]
-                            features=features))
-        out.append(abstain_features(hits))
-    return np.vstack(out)
+SYNTH = {"sentence", "keyphrase", "title", "numeric", "multi", "followup"}
 
 
-def fit_abstain(x: np.ndarray, y: np.ndarray, c: float) -> LinearModel:
-    return fit_linear(x, y, ABSTAIN_FEATURES, c)
+def select_ranker(rows: list[Row], k: int, tolerance: float) -> tuple[tuple[str, ...], float, float, dict[str, Any]]:
+    """(features, C, hand-written weight, log) chosen by grouped CV."""
 
+    def score(names: tuple[str, ...], c: float, w: float) -> tuple[float, float]:
+        lg = oof_logits(rows, names, k, c, w)
+        return summarise(rows, lg, {"fit"})["mrr@10"], summarise(rows, lg, SYNTH)["mrr@10"]
 
-def cv_abstain(x: np.ndarray, y: np.ndarray, k: int, c: float, threshold: float = 0.5) -> dict[str, float]:
-    """Cross-validated abstention accuracy (same folds as the ranker)."""
-    probs = np.zeros(len(y))
-    for test in folds_of(len(y), k):
-        train = np.setdiff1d(np.arange(len(y)), test)
-        model = fit_abstain(x[train], y[train], c)
-        probs[test] = 1 / (1 + np.exp(-model.logits(x[test])))
-    answer = probs >= threshold
-    return {
-        "accuracy": float(np.mean(answer == y.astype(bool))),
-        "answerable_answered": float(np.mean(answer[y == 1])),
-        "unanswerable_abstained": float(np.mean(~answer[y == 0])),
-        "n": len(y),
-    }
+    grid = {(c, w): score(FEATURES, c, w) for c in C_GRID for w in FIT_WEIGHTS}
+    (c, w), (best_fit, best_syn) = max(grid.items(), key=lambda kv: (kv[1][0] + kv[1][1], -kv[0][0]))
+    log: dict[str, Any] = {"grid": {f"C={a},fit_weight={b}": v for (a, b), v in grid.items()}, "dropped": []}
+    names = FEATURES
+    improved = True
+    while improved and len(names) > 2 and tolerance < 1.0:
+        improved = False
+        trials = {f: score(tuple(n for n in names if n != f), c, w) for f in names}
+        f, (fit_m, syn_m) = max(trials.items(), key=lambda kv: kv[1][0] + kv[1][1])
+        if fit_m >= best_fit - tolerance and syn_m >= best_syn - tolerance:
+            names = tuple(n for n in names if n != f)
+            best_fit, best_syn = max(best_fit, fit_m), max(best_syn, syn_m)
+            log["dropped"].append({"feature": f, "oof_mrr_fit": fit_m, "oof_mrr_synth": syn_m})
+            print(f"  drop {f}: fit {fit_m:.4f} synth {syn_m:.4f}", file=sys.stderr)
+            improved = True
+    return names, c, w, log
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--C", type=float, default=None, help="fixed C (default: nested CV over C_GRID)")
     parser.add_argument("--candidates", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=0, help="synthetic-data seed")
+    parser.add_argument("--tolerance", type=float, default=0.002, help="OOF MRR a dropped feature may cost")
     parser.add_argument("--out", type=Path, default=WEIGHTS_PATH)
     parser.add_argument("--dry-run", action="store_true", help="report only, do not write the weights")
-    parser.add_argument("--qcache", type=Path, default=None, help="npz cache of query vectors (re-runs)")
+    parser.add_argument("--rows-cache", type=Path, default=None, help="pickle of the collected rows (re-runs)")
+    parser.add_argument("--no-elimination", action="store_true", help="keep every feature (faster)")
+    parser.add_argument(
+        "--ranker-from", type=Path, default=None,
+        help="keep this weights file's ranker (its logits feed the abstention fit) and refit only the abstention",
+    )  # fmt: skip
     args = parser.parse_args()
 
-    pipeline = open_pipeline(args.qcache)
-    rows = collect(pipeline, load_dev(), args.candidates)
-    pipeline.embedder.save()
-    names = FEATURES
-    logits = oof_logits(rows, names, args.folds, args.C)
-    ranked = order_by(rows, logits)
-    rrf_ranked = [[c.paper_id for c in r.candidates] for r in rows]
+    if args.rows_cache is not None and args.rows_cache.exists():
+        rows: list[Row] = pickle.loads(args.rows_cache.read_bytes())
+    else:
+        pipeline = open_pipeline()
+        rows = collect(pipeline, training_items(list(pipeline.papers.values()), args.seed), args.candidates)
+        if args.rows_cache is not None:
+            args.rows_cache.write_bytes(pickle.dumps(rows))
+    if args.ranker_from is not None:
+        ranker = LinearModel.from_dict(json.loads(args.ranker_from.read_text())["ranker"])
+        names, c, w, log = ranker.features, 0.0, 0.0, {"kept": str(args.ranker_from)}
+        logits = [ranker.logits(r.x[:, [FEATURES.index(n) for n in names]]) for r in rows]  # not out-of-fold
+    else:
+        names, c, w, log = select_ranker(rows, args.folds, 1.0 if args.no_elimination else args.tolerance)
+        logits = oof_logits(rows, names, args.folds, c, w)
+        ranker = fit_ranker(rows, names, c, w)
+    insample = [ranker.logits(r.x[:, [FEATURES.index(n) for n in names]]) for r in rows]
     report: dict[str, Any] = {
-        "method": (
-            f"{args.folds}-fold CV over dev questions (shuffled, seed 0); pointwise logistic regression, "
-            + (f"C={args.C}" if args.C is not None else f"C from {C_GRID} by nested inner CV per fold")
-        ),
-        "rrf": summarise(rows, rrf_ranked),
-        "oof_reranked": summarise(rows, ranked),
-        "oof_reranked_paraphrase": summarise(rows, ranked, {"paraphrase"}),
+        "method": f"{args.folds}-fold CV grouped by paper; ranker C={c}, hand-written weight {w}",
+        "ranker_features": list(names),
+        "selection": log,
+        "fusion_fit": summarise(rows, None, {"fit"}),
+        "oof_fit": summarise(rows, logits, {"fit"}),
+        "insample_fit": summarise(rows, insample, {"fit"}),
+        "fusion_synth": summarise(rows, None, SYNTH),
+        "oof_synth": summarise(rows, logits, SYNTH),
     }
-    y_ans = np.array([r.answerable for r in rows], dtype=np.int64)
-    ax = abstain_matrix(rows, logits)
-    report["abstain_cv"] = cv_abstain(ax, y_ans, args.folds, ABSTAIN_C)
-    for fold_k in (2,):
-        lg = oof_logits(rows, names, fold_k, args.C)
-        report[f"oof_reranked_{fold_k}fold"] = summarise(rows, order_by(rows, lg))
-        report[f"abstain_cv_{fold_k}fold"] = cv_abstain(abstain_matrix(rows, lg), y_ans, fold_k, ABSTAIN_C)
-    print(json.dumps(report, indent=2))
-
-    train = [r for r in rows if r.answerable and len(r.y)]
-    final_c = args.C if args.C is not None else choose_c(rows, names, args.folds)
-    report["final_C"] = final_c
-    ranker = fit_ranker(rows, names, final_c)
-    abstain = fit_abstain(ax, y_ans, ABSTAIN_C)  # trained on out-of-fold ranker features: realistic inputs
+    abstain = fit_abstention(rows, logits, args.folds, SYNTH)
+    report["abstain"] = abstain["report"]
+    print(json.dumps(report, indent=1))
+    n_fit = sum(r.source == "fit" for r in rows)
     data = {
         "ranker": ranker.to_dict(),
-        "abstain": {**abstain.to_dict(), "threshold": 0.5},
-        "fitted_on": f"evals/dev.jsonl ({len(rows)} questions, {len(train)} answerable), {args.candidates} candidates",
+        "abstain": abstain["weights"],
+        "fitted_on": (
+            f"evals/dev_fit.jsonl ({n_fit} items) + evals/synth.py seed {args.seed} "
+            f"({len(rows) - n_fit} items incl. leave-one-out), {args.candidates} candidates"
+        ),
         "cv": report,
     }
     if not args.dry_run:
         args.out.write_text(json.dumps(data, indent=1) + "\n")
         print(f"wrote {args.out}", file=sys.stderr)
-    _ = FeatureScorer  # the runtime consumer of these weights
 
 
 if __name__ == "__main__":

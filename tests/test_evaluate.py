@@ -186,9 +186,21 @@ def test_the_command_writes_reports_and_plots(pipeline: Any, tmp_path: Path, cap
     assert set(report["by_type"]) == {"lookup", "paraphrase", "followup", "unanswerable"}
     assert report["by_type"]["unanswerable"].get("hit@1") is None  # excluded from retrieval metrics
     assert len(report["items"]) == 5 and {"metrics", "timings", "answer"} <= set(report["items"][0])
-    assert len(list(out.glob("*.png"))) >= 2
+    assert len(list(out.glob("*.png"))) >= 3
     md = (out / "report.md").read_text()
     assert "## By question type" in md and "`ndcg@10`" in md and "binary-relevance nDCG@10" in md
+    # abstention: every item carries the model's confidence; both error kinds and the trade-off are reported
+    threshold = pipeline.settings.abstain_threshold  # RAG_ABSTAIN_THRESHOLD overrides the fitted one
+    assert threshold == 0.0 != pipeline.abstainer.threshold and report["meta"]["abstain_threshold"] == threshold
+    for item in report["items"]:
+        assert 0.0 <= item["confidence"] <= 1.0
+        if item["abstained"] is False:
+            assert item["confidence"] >= threshold  # the pipeline answered: the model said so
+    unanswerable = [i for i in report["items"] if not i["answerable"]]
+    assert agg["false_answer_rate"] == sum(not i["abstained"] for i in unanswerable) / len(unanswerable)
+    assert "## Abstention: both error kinds" in md and "wrongly answered" in md and "**(shipped)**" in md
+    png = (out / "abstention_tradeoff.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000 and "abstention_tradeoff.png" in md
     printed = capsys.readouterr().out
     assert "hit@1" in printed and "overall" in printed
 
@@ -250,8 +262,35 @@ def test_threshold_checks() -> None:
 
 
 def test_the_shipped_thresholds_file_is_valid() -> None:
-    thresholds = eval_gate.load_thresholds(Path(__file__).resolve().parent.parent / "evals" / "thresholds.json")
-    assert {"hit@5", "mrr@10", "faithfulness", "key_fact_recall"} <= set(thresholds)
+    root = Path(__file__).resolve().parent.parent
+    thresholds = eval_gate.load_thresholds(root / "evals" / "thresholds.json")
+    assert {"hit@5", "mrr@10", "faithfulness", "key_fact_recall", "abstention_accuracy"} <= set(thresholds)
+    assert thresholds["false_answer_rate"][0] == "max" and thresholds["over_abstention_rate"][0] == "max"
+    # CI gates the held-out split (nothing is fitted on it), with thresholds measured on it
+    assert "dev_val.jsonl" in json.loads((root / "evals" / "thresholds.json").read_text())["_comment"]
+    gate = next(line for line in (root / "Makefile").read_text().splitlines() if "--thresholds" in line)
+    assert "--set evals/dev_val.jsonl" in gate and "dev.jsonl " not in gate
+
+
+def test_the_abstention_tradeoff_counts_both_error_kinds() -> None:
+    from rag.evals.tradeoff import at_threshold, tradeoff_curve
+
+    items = [
+        {"answerable": True, "confidence": 0.9}, {"answerable": True, "confidence": 0.6},
+        {"answerable": True, "confidence": 0.2}, {"answerable": False, "confidence": 0.7},
+        {"answerable": False, "confidence": 0.1}, {"answerable": False, "confidence": None},
+    ]  # fmt: skip
+    point = at_threshold(items, 0.5)
+    assert point is not None
+    assert (point.wrongly_answered, point.wrongly_refused) == (0.5, pytest.approx(1 / 3))
+    assert point.accuracy == pytest.approx(3 / 5)  # the item without a confidence is left out
+    curve = tradeoff_curve(items, steps=11)
+    assert [p.threshold for p in curve] == pytest.approx([i / 10 for i in range(11)])
+    assert (curve[0].wrongly_answered, curve[0].wrongly_refused) == (1.0, 0.0)  # never refuse
+    assert (curve[-1].wrongly_answered, curve[-1].wrongly_refused) == (0.0, 1.0)  # always refuse
+    answered = [p.wrongly_answered for p in curve]
+    assert answered == sorted(answered, reverse=True)
+    assert tradeoff_curve([i for i in items if i["answerable"]]) == []  # one kind only: no curve
 
 
 # ------------------------------------------------------------------------------------------- judge

@@ -77,6 +77,11 @@ class AbstentionModel:
             return 0.0
         if self.model is None:  # before fitting: the best sentence similarity, clipped
             return float(min(max(hits[0].sentence_score, 0.0), 1.0))
-        x = abstain_features(hits)[self._cols]
-        p = float(sigmoid(self.model.logits(x[None, :])[0]))
+        return self.probability(abstain_features(hits))
+
+    def probability(self, features: np.ndarray) -> float:
+        """The fitted probability for one ``ABSTAIN_FEATURES`` vector (``list_features``); 0 before fitting."""
+        if self.model is None:
+            return 0.0
+        p = float(sigmoid(self.model.logits(features[self._cols][None, :])[0]))
         return p if math.isfinite(p) else 0.0
