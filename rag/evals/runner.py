@@ -267,8 +267,8 @@ def main(argv: Iterable[str] | None = None) -> int:
         "_comment": f"measured on {report.get('meta', {}).get('sets')} with the "
         f"{report.get('meta', {}).get('answerer')} answerer at {report.get('meta', {}).get('created')} "
         f"(faithfulness tier: {report.get('meta', {}).get('faithfulness_tier')}); "
-        f"min = floor2(value - {args.margin}), max = ceil2(value + {args.margin}). Regenerate: "
-        "python -m rag.evals.runner --write-thresholds eval-out/report.json",
+        f"min = floor2(value - {args.margin}), max = ceil2(value + {args.margin}). Regenerate: make eval && "
+        "python -m rag.evals.runner --write-thresholds eval-out/report.json --out evals/thresholds.json",
         **thresholds_from(report["aggregate"], args.margin),
     }
     args.out.write_text(json.dumps(thresholds, indent=2) + "\n")
