@@ -40,8 +40,9 @@ lint: install
 	$(VENV)/bin/ruff check rag tests evals benchmarks app.py
 	$(VENV)/bin/mypy
 
+# The validation split: no weights are fitted on it (evals/fit_reranker.py reads dev_fit + synthetic data only).
 eval: install
-	$(VENV)/bin/rag eval --set evals/dev.jsonl --out eval-out
+	$(VENV)/bin/rag eval --set evals/dev_val.jsonl --out eval-out
 
 eval-gate: install
-	$(VENV)/bin/rag eval --set evals/dev.jsonl --out eval-out --thresholds evals/thresholds.json
+	$(VENV)/bin/rag eval --set evals/dev_val.jsonl --out eval-out --thresholds evals/thresholds.json
