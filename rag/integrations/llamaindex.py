@@ -91,7 +91,9 @@ class RagReranker(BaseNodePostprocessor):
     lexical and name matches), as ``pipeline.retrieve`` computes them (see ``paper_scores``), so the score does not
     depend on which retriever found the node, and over ``RagRetriever`` nodes it is the pipeline's own score. The
     new score is the model's probability, ``sigmoid(logit)``. Several nodes of one paper (chunks) all get the
-    paper's score and keep their relative order. ``filters`` (``listing_date``, ``source``) restrict the pool the
+    paper's score and keep their relative order. Like the pipeline (``rag.retrieve.scoring.keep_first_stage``),
+    papers in the first stage's top ten for the query come before the others, each part by score, so the order
+    over ``RagRetriever`` nodes is the pipeline's own. ``filters`` (``listing_date``, ``source``) restrict the pool the
     features are normalised over, as the same filters do in the pipeline (pass the retriever's filters).
 
     Nodes without a known paper are **kept after** the reranked ones, in their incoming order and with their
