@@ -28,7 +28,7 @@ from rag.pipeline import Pipeline
 from rag.settings import Settings
 from rag.types import Paper
 
-WORDS = "graph sparse speech vision robot protein market weather music chess".split()
+WORDS = ["graph", "sparse", "speech", "vision", "robot", "protein", "market", "weather", "music", "chess"]
 PAPERS = [
     make_paper(
         f"Study {i} of {WORDS[i % 10]} models with marker{i}",
@@ -216,7 +216,7 @@ def test_damaged_bm25_files_are_rebuilt_on_open_and_by_ingest(
     assert snapshot(index) == template[1]  # opening rebuilt it
     assert path.is_file()
     _garbage(path)
-    store, report = _ingest(index)  # and so does an ingest with nothing else to do
+    _store, report = _ingest(index)  # and so does an ingest with nothing else to do
     assert (report.added, report.unchanged) == (0, 400)
     assert snapshot(index) == template[1]
 

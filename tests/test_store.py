@@ -201,3 +201,73 @@ def test_store_persists_across_clients(tmp_path: Path, small_papers: list[Paper]
 
 def test_stored_sentence_is_a_value() -> None:
     assert StoredSentence("p", 1, Span(0, 3)) == StoredSentence("p", 1, Span(0, 3))
+
+
+def test_stamp_changes_with_every_write_and_only_then(store: Store, small_papers: list[Paper]) -> None:
+    stamps = [store.stamp()]
+    _write(store, small_papers)
+    stamps.append(store.stamp())
+    store.state(), store.papers(), store.sentence_matrix(), store.counts()  # reads leave it alone
+    assert store.stamp() == stamps[-1]
+    p = small_papers[2]
+    store.update_papers([Paper(p.id, p.title, p.abstract, (*p.sources, "c.txt:9"), "Mar 1", p.urls)])
+    stamps.append(store.stamp())
+    store.delete([small_papers[0].id])
+    stamps.append(store.stamp())
+    assert len(set(stamps)) == 4
+    # another client (as another process would) sees the same stamp
+    assert Store(make_client(Path(store.location.data_dir or "")), store.embedder_name).stamp() == stamps[-1]
+
+
+def test_reset_collections_change_the_stamp(tmp_path: Path, small_papers: list[Paper]) -> None:
+    """A reset (heal, or `rag ingest --rebuild` dropping the collections) gives a new collection id."""
+    store = Store(make_client(tmp_path / "data"), HashEmbedder.name)
+    _write(store, small_papers)
+    before = store.stamp()
+    healed = Store(store.client, HashEmbedder.name, dim=HashEmbedder.dim + 1)
+    assert healed.healed and "257" in healed.healed[0] and healed.is_empty()
+    assert healed.stamp() != before and healed.stamp().split(":")[0] != before.split(":")[0]
+
+
+_WRITE_ELSEWHERE = """
+import sys
+sys.path.insert(0, {tests!r})
+from pathlib import Path
+from conftest import HashEmbedder, make_paper
+from rag.index.ingest import embed_and_write
+from rag.index.store import Store, make_client
+store = Store(make_client(Path({data_dir!r})), HashEmbedder.name)
+papers = sorted(store.papers().values(), key=lambda p: p.id)[:300]
+new = [make_paper(p.title, f"Zebra okapi number {{i}} replaced this abstract.") for i, p in enumerate(papers)]
+embed_and_write(new, store, HashEmbedder())
+"""
+
+
+def test_a_fresh_client_reads_what_another_process_wrote_a_cached_one_does_not(tmp_path: Path) -> None:
+    """Chroma caches a persisted HNSW segment per process: after another process rewrote papers, a client
+    from the cache returns old vectors; ``make_client(fresh=True)`` (the app's reload) returns the new ones."""
+    import subprocess
+    import sys
+
+    data_dir = tmp_path / "data"
+    papers = [make_paper(f"Paper {i} on topic{i}", f"We study topic{i}. It has {i} parts. Fine.") for i in range(400)]
+    store = Store(make_client(data_dir), HashEmbedder.name)
+    for i in range(0, 400, 100):
+        _write(store, papers[i : i + 100])
+    _, before = store.sentence_matrix()
+    assert before.shape == (1200, HashEmbedder.dim)
+    script = _WRITE_ELSEWHERE.format(tests=str(Path(__file__).parent), data_dir=str(data_dir))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    fresh = Store(make_client(data_dir, fresh=True), HashEmbedder.name)
+    rows, matrix = fresh.sentence_matrix()
+    assert matrix.shape == (1200 - 300 * 2, HashEmbedder.dim)
+    embedder = HashEmbedder()
+    by_text = {s.paper_id: v for s, v in zip(rows, matrix, strict=True) if s.index == 0}
+    replaced = sorted(fresh.papers().values(), key=lambda p: p.id)
+    for paper in replaced:
+        if paper.abstract.startswith("Zebra"):
+            np.testing.assert_allclose(by_text[paper.id], embedder.embed_query(paper.abstract), atol=1e-6)
+    cached_rows, cached = store.sentence_matrix()
+    assert len(cached_rows) == len(rows)  # the record list is read from sqlite, fresh either way...
+    assert not np.array_equal(cached, matrix), "...but the cached client's vectors are the old ones"

@@ -339,7 +339,7 @@ def test_the_app_notices_an_ingest_by_another_process_and_answers_from_the_new_t
     live = LivePipeline(small_pipeline)
     respond = _chat_fn(build_ui(live))
     question = "What does the rationale invariance loss do?"
-    *_, (_, chat, panel, turns, sections) = respond(question, [], {}, 3, "extractive")
+    *_, (_, chat, _, turns, sections) = respond(question, [], {}, 3, "extractive")
     assert "rationale matrices of samples in the same category similar" in chat[-1]["content"]
     assert "reloaded" not in chat[-1]["content"] and live.reloads == 0
 
@@ -357,7 +357,7 @@ def test_the_app_notices_an_ingest_by_another_process_and_answers_from_the_new_t
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout.splitlines()[-1]) == [1, 3]
 
-    *_, (_, chat, panel, turns, sections) = respond(question, turns, sections, 3, "extractive")
+    *_, (_, chat, _panel, turns, sections) = respond(question, turns, sections, 3, "extractive")
     notices = [m["content"] for m in chat if "The index changed" in m["content"]]
     assert len(notices) == 1 and "reloaded, 4 papers" in notices[0]
     latest = sections[max(sections)]  # the new answer's source cards (the panel keeps earlier turns too)

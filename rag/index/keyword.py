@@ -89,7 +89,9 @@ class KeywordIndex:
             meta = json.loads((folder / "meta.json").read_text())
             if meta.get("fingerprint") != fingerprint:
                 return None
-            files = meta["files"]
+            files = meta.get("files")
+            if files is None:  # saved before checksums were recorded: rebuilt once, silently
+                return None
             if {f.name for f in folder.iterdir()} != {*files, "meta.json"}:
                 raise ValueError("files added or missing")
             for name, digest in files.items():
