@@ -101,7 +101,7 @@ class Pipeline:
         """Open the index (building it from the corpus first if it is empty) and load every model once."""
         embedder = embedder or make_embedder(settings, llm_client)
         client = chroma_client if chroma_client is not None else make_client(settings.data_dir, settings.chroma_url)
-        store = Store(client, embedder.name)
+        store = Store(client, embedder.name, dim=embedder.dim)
         if store.is_empty():
             if progress:
                 print("Building the index from the corpus (first run only)...", file=sys.stderr)

@@ -384,3 +384,36 @@ def _history_of(turns):  # type: ignore[no-untyped-def]
     from rag.app.ui import _history
 
     return _history(turns)
+
+
+def test_the_v1_api_answers_from_the_index_as_it_is_now(small_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """The /v1 API over a LivePipeline: after an ingest by another process the next completion quotes the new text."""
+    import subprocess
+    import sys
+
+    from starlette.testclient import TestClient
+
+    from rag.app.api import create_api
+    from rag.app.live import LivePipeline
+
+    live = LivePipeline(small_pipeline)
+    http = TestClient(create_api(live))
+    body = {"model": "rag", "messages": [{"role": "user", "content": "What does the rationale invariance loss do?"}]}
+    first = http.post("/v1/chat/completions", json=body).json()["choices"][0]["message"]["content"]
+    assert "rationale matrices of samples in the same category similar" in first
+
+    corpus = small_pipeline.settings.corpus_paths[0]
+    rows = [json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines()]
+    for row in rows:
+        if row["title"] == "Domain Generalization via Rationale Invariance":
+            row["abstract"] = "The rationale invariance loss aligns the gradients of zebra images across domains."
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    script = _INGEST_ELSEWHERE.format(
+        tests=str(Path(__file__).parent), data_dir=str(small_pipeline.settings.data_dir), corpus=str(corpus)
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+    second = http.post("/v1/chat/completions", json=body).json()["choices"][0]["message"]["content"]
+    assert "zebra images" in second and "rationale matrices" not in second
+    assert live.reloads == 1

@@ -27,6 +27,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from rag.app.live import LivePipeline
 from rag.errors import ConfigError, QueryError, RagError
 from rag.pipeline import Pipeline
 from rag.types import Answer
@@ -205,11 +206,17 @@ def _status(exc: BaseException) -> int:
     return 400 if isinstance(exc, QueryError | ConfigError) else 500
 
 
-def create_api(pipeline: Pipeline, api_key: str | None = None, app: FastAPI | None = None) -> FastAPI:
+def create_api(
+    pipeline: Pipeline | LivePipeline, api_key: str | None = None, app: FastAPI | None = None
+) -> FastAPI:
     """Add the ``/v1`` routes to ``app`` (a new FastAPI app if None) and return it. With ``api_key``, every
-    ``/v1`` request needs ``Authorization: Bearer <api_key>``."""
+    ``/v1`` request needs ``Authorization: Bearer <api_key>``. Given a ``LivePipeline``, each request answers
+    over the index as it is now (reopened after an ingest in another process)."""
     app = app or FastAPI(title="rag", docs_url=None, redoc_url=None, openapi_url=None)
-    served = models(pipeline)
+    served = models(pipeline.pipeline if isinstance(pipeline, LivePipeline) else pipeline)
+
+    def current() -> Pipeline:
+        return pipeline.current()[0] if isinstance(pipeline, LivePipeline) else pipeline
 
     def authorise(request: Request) -> None:
         if not api_key:
@@ -247,12 +254,16 @@ def create_api(pipeline: Pipeline, api_key: str | None = None, app: FastAPI | No
         options: dict[str, Any] = {"answerer": served[model]}
         if body.get("k") is not None:
             options["k"] = body["k"]
+        try:
+            answering = await run_in_threadpool(current)
+        except RagError as exc:
+            return JSONResponse(error_body(exc), status_code=_status(exc))
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            events = stream_events(pipeline, question, history, options, model, include_usage)
+            events = stream_events(answering, question, history, options, model, include_usage)
             return StreamingResponse(events, media_type="text/event-stream", headers={"cache-control": "no-cache"})
         try:
-            answer = await run_in_threadpool(pipeline.ask, question, history, **options)
+            answer = await run_in_threadpool(answering.ask, question, history, **options)
         except Exception as exc:
             return JSONResponse(error_body(exc), status_code=_status(exc))
         return JSONResponse(completion(answer, model, f"chatcmpl-{uuid.uuid4().hex}", int(time.time())))

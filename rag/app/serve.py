@@ -37,7 +37,7 @@ def build_app(pipeline: Any, api_key: str | None = None) -> Any:
     from rag.app.ui import CSS, build_ui, theme
 
     live = pipeline if isinstance(pipeline, LivePipeline) else LivePipeline(pipeline)
-    app = create_api(live.pipeline, api_key, FastAPI(docs_url=None, redoc_url=None, openapi_url=None))
+    app = create_api(live, api_key, FastAPI(docs_url=None, redoc_url=None, openapi_url=None))
     return gr.mount_gradio_app(app, build_ui(live), path="/", css=CSS, theme=theme(), footer_links=["api"],
                                show_error=False)
 
