@@ -1,24 +1,25 @@
-"""Warm ``Pipeline.search`` latency against the bare query-encode time, measured in the same run.
+"""Warm ``Pipeline.search`` with each embedder runtime against the bare torch query encode, in one run.
 
-(a) the real index (``--data-dir``, default ``$RAG_DATA_DIR``): 383 papers, chunk vectors in memory;
-(b) a synthetic index of ``--chunks`` chunks (default 100,000: ``chunks/2`` papers with 2 chunks and 2
-    sentences each; text drawn from the corpus vocabulary, fixed random unit vectors), built with
-    direct Chroma adds in a temporary dir; above ``DENSE_MATRIX_MAX_CHUNKS`` the dense stage uses
-    Chroma's HNSW index.
+The real index (``--data-dir``, default ``$RAG_DATA_DIR``) is copied into a temporary dir, so the benchmark
+never changes it; one ``Pipeline`` per runtime is opened on the copy with that runtime's warm embedder
+(fp32 ONNX and torch share the torch collection; int8 has its own, built in the copy when missing). For each
+of ``--runs`` rounds over ``--queries`` distinct dev questions (dev, dev_fit, dev_val; no query vector is
+cached anywhere, and each string is searched once per round), the bare ``embed_query`` of every runtime and
+the full search of every pipeline are timed back to back, their order rotated query by query, so load from
+other processes hits all alike. Then each runtime's bare ``embed`` of ``--batch-texts`` corpus texts at
+batch ``--batch`` (texts/s).
 
-One MiniLM model is loaded for both. For each of ``--runs`` rounds over the dev questions, the bare
-``embed_query`` and the full ``search`` (which encodes once itself) are timed back to back, so load
-from other processes hits both alike. Prints a Markdown table; goals: search p50 <= 2x encode p50 at
-383 papers, search p50 <= 80 ms at 100k chunks.
+Goal (issue 14): search p50 with the default runtime <= 0.8x the bare torch query-encode p50 of the same
+queries. ``--chunks N`` adds the synthetic index of N chunks (HNSW dense stage; goal p50 <= 80 ms) with the
+default runtime. Prints a Markdown report and appends it to ``--out``.
 
-    HF_HUB_OFFLINE=1 RAG_DATA_DIR=/tmp/idx python benchmarks/bench_search.py --runs 3 [--chunks 0]
+    HF_HUB_OFFLINE=1 python benchmarks/bench_search.py --data-dir .rag-ci --runs 2
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import re
 import shutil
@@ -30,60 +31,83 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from runtimes import (
+    DEFAULT_RUNTIME,
+    RUNTIMES,
+    Embedders,
+    encode_speeds,
+    load_embedders,
+    machine_line,
+    percentile,
+    questions,
+    rotated,
+    speed_table,
+    write_report,
+)
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
+from rag.index.chunking import chunk_paper
 from rag.index.corpus import load_papers
-from rag.index.embeddings import MiniLMEmbedder
 from rag.index.store import Store, make_client
 from rag.pipeline import Pipeline
 from rag.settings import BUNDLED_CORPUS, Settings
+from rag.text import split_sentences
 from rag.types import Paper
 
-ROOT = Path(__file__).resolve().parent.parent
+OUT = Path(__file__).resolve().parent / "results" / "search.md"
 
 
-def questions() -> list[str]:
-    rows = [json.loads(line) for line in (ROOT / "evals" / "dev.jsonl").read_text().splitlines() if line.strip()]
-    return [r["question"] for r in rows]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def measure(pipeline: Pipeline, embedder: MiniLMEmbedder, queries: list[str], runs: int) -> dict[str, float]:
-    for q in queries[:5]:  # warm up
-        pipeline.search(q, 10)
-    encode: list[float] = []
-    search: list[float] = []
-    stages: dict[str, list[float]] = {}
+def measure(pipelines: dict[str, Pipeline], embedders: Embedders, queries: list[str], runs: int) -> dict[str, Any]:
+    """Per task ("encode <runtime>", "search <runtime>"): seconds per query, plus per-stage search timings."""
+    for pipeline in pipelines.values():
+        for q in queries[-5:]:  # warm-up (lazy imports, first-call costs)
+            pipeline.search(q, 10)
+    tasks = [f"encode {r}" for r in embedders] + [f"search {r}" for r in pipelines]
+    seconds: dict[str, list[float]] = {t: [] for t in tasks}
+    stages: dict[str, dict[str, list[float]]] = {r: {} for r in pipelines}
     for _ in range(runs):
-        for q in queries:
-            t0 = time.perf_counter()
-            embedder.embed_query(q)
-            t1 = time.perf_counter()
-            retrieved = pipeline.retrieve(q, 10)
-            t2 = time.perf_counter()
-            encode.append(t1 - t0)
-            search.append(t2 - t1)
-            for name, value in retrieved.timings.items():
-                stages.setdefault(name, []).append(value)
-    out = {
-        "encode_p50": statistics.median(encode) * 1000,
-        "encode_p95": percentile(encode, 0.95) * 1000,
-        "search_p50": statistics.median(search) * 1000,
-        "search_p95": percentile(search, 0.95) * 1000,
-        "n": len(search),
-    }
-    out["ratio_p50"] = out["search_p50"] / out["encode_p50"]
-    out["ratio_p95"] = out["search_p95"] / out["encode_p95"]
-    out["overhead_p50"] = statistics.median([s - e for s, e in zip(search, encode, strict=True)]) * 1000
-    for name, values in stages.items():
-        out[f"{name}_p50"] = statistics.median(values) * 1000
-    return out
+        for i, q in enumerate(queries):
+            for task in rotated(tasks, i):
+                kind, runtime = task.split(" ")
+                t0 = time.perf_counter()
+                if kind == "encode":
+                    embedders[runtime].embed_query(q)
+                    seconds[task].append(time.perf_counter() - t0)
+                    continue
+                retrieved = pipelines[runtime].retrieve(q, 10)  # what Pipeline.search runs, with stage timings
+                seconds[task].append(time.perf_counter() - t0)
+                for name, value in retrieved.timings.items():
+                    stages[runtime].setdefault(name, []).append(value)
+    return {"seconds": seconds, "stages": stages}
+
+
+def search_table(result: dict[str, Any], label: str) -> list[str]:
+    seconds, stages = result["seconds"], result["stages"]
+    base = statistics.median(seconds["encode torch"]) if "encode torch" in seconds else None
+    lines = [
+        f"| {label}: search with runtime | searches | p50 / p95 ms | embed / retrieve / rerank p50 ms "
+        "| search beyond embed p50 ms | **search p50 / bare torch encode p50** |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for runtime, stage in stages.items():
+        values = seconds[f"search {runtime}"]
+        p50 = statistics.median(values)
+        parts = " / ".join(f"{statistics.median(stage[s]) * 1000:.1f}" for s in ("embed", "retrieve", "rerank"))
+        beyond = statistics.median([v - e for v, e in zip(values, stage["embed"], strict=True)])
+        ratio = f"**{p50 / base:.2f}**" if base else "-"
+        lines.append(
+            f"| {runtime} | {len(values)} | {p50 * 1000:.1f} / {percentile(values, 0.95) * 1000:.1f} | {parts} "
+            f"| {beyond * 1000:.1f} | {ratio} |"
+        )
+    return lines
+
+
+def batch_texts(limit: int) -> list[str]:
+    """Corpus texts an ingest embeds (chunks, then sentences), sampled evenly across the corpus."""
+    papers = load_papers([BUNDLED_CORPUS])
+    texts = [c.text for p in papers for c in chunk_paper(p)]
+    texts += [p.abstract[s.start : s.end] for p in papers for s in split_sentences(p.abstract)]
+    step = max(1, len(texts) // limit)
+    return texts[::step][:limit]
 
 
 def build_synthetic(data_dir: Path, n_chunks: int, dim: int, name: str, seed: int = 0) -> float:
@@ -109,10 +133,16 @@ def build_synthetic(data_dir: Path, n_chunks: int, dim: int, name: str, seed: in
             for c, text in enumerate((first + ".", second)):
                 ids.append(f"{p.id}:{c}")
                 docs.append(f"{p.title}\n{text}")
-                metas.append({
-                    "paper_id": p.id, "chunk": c, "n_chunks": 2, "content_hash": p.content_hash,
-                    "listing_date": "", "paper": record,
-                })
+                metas.append(
+                    {
+                        "paper_id": p.id,
+                        "chunk": c,
+                        "n_chunks": 2,
+                        "content_hash": p.content_hash,
+                        "listing_date": "",
+                        "paper": record,
+                    }
+                )
             start = 0
             for s, text in enumerate((first + ".", second)):
                 begin = p.abstract.index(text, start)
@@ -122,59 +152,97 @@ def build_synthetic(data_dir: Path, n_chunks: int, dim: int, name: str, seed: in
                 start = begin + len(text)
         vectors = rng.standard_normal((len(ids) + len(sids), dim)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        store.sentences.add(ids=sids, embeddings=vectors[len(ids):], documents=sdocs, metadatas=smetas)
+        store.sentences.add(ids=sids, embeddings=vectors[len(ids) :], documents=sdocs, metadatas=smetas)
         store.chunks.add(ids=ids, embeddings=vectors[: len(ids)], documents=docs, metadatas=metas)
     return time.perf_counter() - started
 
 
-def row(label: str, m: dict[str, Any]) -> str:
-    return (
-        f"| {label} | {m['n']} | {m['encode_p50']:.1f} / {m['encode_p95']:.1f} | {m['search_p50']:.1f} / "
-        f"{m['search_p95']:.1f} | {m['ratio_p50']:.2f} / {m['ratio_p95']:.2f} | {m['overhead_p50']:.1f} | "
-        f"{m.get('retrieve_p50', 0):.1f} | {m.get('rerank_p50', 0):.1f} |"
-    )
+def open_pipelines(data_dir: Path, embedders: Embedders, runtimes: list[str]) -> dict[str, Pipeline]:
+    out = {}
+    for runtime in runtimes:
+        started = time.perf_counter()
+        settings = Settings(data_dir=data_dir, embedder_runtime=runtime)  # type: ignore[arg-type]
+        out[runtime] = Pipeline.open(settings, embedder=embedders[runtime], progress=False)
+        print(f"opened the {runtime} pipeline ({len(out[runtime].papers)} papers; built if its collection was "
+              f"missing) in {time.perf_counter() - started:.1f}s", file=sys.stderr)  # fmt: skip
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--data-dir", type=Path, default=None, help="the real index (default: RAG_DATA_DIR)")
-    parser.add_argument("--chunks", type=int, default=100_000, help="synthetic index size; 0 skips it")
-    parser.add_argument("--queries", type=int, default=84, help="dev questions used per round")
-    parser.add_argument("--keep", type=Path, default=None,
-                        help="build the synthetic index here and keep it (reused when it already holds one)")
+    parser.add_argument("--runs", type=int, default=2, help="rounds over the queries")
+    parser.add_argument("--data-dir", type=Path, default=None, help="the real index (default: RAG_DATA_DIR); copied")
+    parser.add_argument("--queries", type=int, default=200, help="distinct dev questions per round (0: all)")
+    parser.add_argument("--runtimes", nargs="+", default=list(RUNTIMES), choices=RUNTIMES)
+    parser.add_argument("--batch", type=int, default=32, help="batch size of the batched encode")
+    parser.add_argument("--batch-texts", type=int, default=512, help="corpus texts of the batched encode")
+    parser.add_argument("--chunks", type=int, default=0, help="synthetic index size (e.g. 100000); 0 skips it")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="build the synthetic index here and keep it (reused when it already holds one)",
+    )
+    parser.add_argument("--out", type=Path, default=OUT, help="Markdown report appended here")
     args = parser.parse_args()
 
-    embedder = MiniLMEmbedder()
-    queries = questions()[: args.queries]
-    settings = Settings() if args.data_dir is None else Settings(data_dir=args.data_dir)
-    started = time.perf_counter()
-    real = Pipeline.open(settings, embedder=embedder, progress=False)
-    print(f"opened the real index ({len(real.papers)} papers) in {time.perf_counter() - started:.1f}s", file=sys.stderr)
-    results = [(f"real index, {len(real.papers)} papers", measure(real, embedder, queries, args.runs))]
+    queries = questions(args.queries)
+    embedders = load_embedders(args.runtimes, args.batch)
+    source = args.data_dir or Settings().data_dir
+    if not (source / "chroma").exists():
+        raise SystemExit(f"no index in {source}; run `rag ingest` or pass --data-dir")
+    work = Path(tempfile.mkdtemp(prefix="bench-search-"))
+    try:
+        shutil.copytree(source, work / "index")
+        pipelines = open_pipelines(work / "index", embedders, args.runtimes)
+        n_papers = len(next(iter(pipelines.values())).papers)
+        print(f"{len(queries)} distinct queries x {args.runs} rounds; {machine_line()}", file=sys.stderr)
+        real = measure(pipelines, embedders, queries, args.runs)
+        texts = batch_texts(args.batch_texts)
+        single = {r: real["seconds"][f"encode {r}"] for r in embedders}
+        speeds = encode_speeds(embedders, queries, texts, args.batch, args.runs, single)
+        lines = [
+            f"### bench_search, {machine_line()}",
+            "",
+            f"{len(queries)} distinct dev questions x {args.runs} rounds, runtimes interleaved query by query.",
+            "",
+        ]
+        lines += speed_table(speeds, len(single[args.runtimes[0]]), len(texts))
+        lines += ["", *search_table(real, f"real index, {n_papers} papers")]
+        if args.chunks:
+            lines += ["", *synthetic(args, embedders, queries)]
+        if "torch" in embedders and DEFAULT_RUNTIME in pipelines:
+            ratio = statistics.median(real["seconds"][f"search {DEFAULT_RUNTIME}"]) / statistics.median(
+                real["seconds"]["encode torch"]
+            )
+            verdict = "met" if ratio <= 0.8 else "NOT met"
+            goal = f"Goal: search p50 ({DEFAULT_RUNTIME}) <= 0.8x bare torch encode p50: {ratio:.2f}, {verdict}."
+            lines += ["", goal]
+            lines += [f"Embedder runtime default: {DEFAULT_RUNTIME}; models warm; no query vector is cached."]
+        write_report(args.out, lines)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
-    if args.chunks:
-        tmp = args.keep or Path(tempfile.mkdtemp(prefix="bench-search-"))
-        try:
-            if args.keep is not None and (args.keep / "chroma").exists():
-                print(f"reusing the synthetic index in {args.keep}", file=sys.stderr)
-            else:
-                built = build_synthetic(tmp, args.chunks, embedder.dim, embedder.name)
-                print(f"built the synthetic index ({args.chunks} chunks) in {built:.0f}s", file=sys.stderr)
-            started = time.perf_counter()
-            big = Pipeline.open(Settings(data_dir=tmp), embedder=embedder, progress=False)
-            print(f"opened it in {time.perf_counter() - started:.0f}s", file=sys.stderr)
-            label = f"synthetic, {args.chunks:,} chunks ({len(big.papers):,} papers), HNSW dense"
-            results.append((label, measure(big, embedder, queries, args.runs)))
-        finally:
-            if args.keep is None:
-                shutil.rmtree(tmp, ignore_errors=True)
 
-    print("| index | searches | encode p50 / p95 (ms) | search p50 / p95 (ms) | search/encode p50 / p95 "
-          "| overhead p50 (ms) | retrieve p50 | rerank p50 |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for label, m in results:
-        print(row(label, m))
+def synthetic(args: argparse.Namespace, embedders: Embedders, queries: list[str]) -> list[str]:
+    """The synthetic index with the default runtime (its vectors are random: only latency is meaningful)."""
+    runtime = DEFAULT_RUNTIME if DEFAULT_RUNTIME in embedders else next(iter(embedders))
+    embedder = embedders[runtime]
+    tmp = args.keep or Path(tempfile.mkdtemp(prefix="bench-search-synthetic-"))
+    try:
+        if args.keep is not None and (args.keep / "chroma").exists():
+            print(f"reusing the synthetic index in {args.keep}", file=sys.stderr)
+        else:
+            built = build_synthetic(tmp, args.chunks, embedder.dim, embedder.name)
+            print(f"built the synthetic index ({args.chunks} chunks) in {built:.0f}s", file=sys.stderr)
+        settings = Settings(data_dir=tmp, embedder_runtime=runtime)  # type: ignore[arg-type]
+        big = Pipeline.open(settings, embedder=embedder, progress=False)
+        bare = {r: e for r, e in embedders.items() if r in ("torch", runtime)}
+        result = measure({runtime: big}, bare, queries, args.runs)
+        return search_table(result, f"synthetic, {args.chunks:,} chunks ({len(big.papers):,} papers), HNSW dense")
+    finally:
+        if args.keep is None:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -112,14 +112,16 @@ class OnnxEmbedder:
     """all-MiniLM-L6-v2 on ONNX Runtime (``RAG_EMBEDDER_RUNTIME=onnx`` or ``onnx-int8``), exported from the
     packaged weights at first use (``rag.index.onnx``). No torch at run time.
 
-    Queries run one at a time on a one-thread session (see ``MiniLMEmbedder.embed_query``); ``embed`` tokenises
-    all texts at once, sorts them by token count and runs batches of ``batch_size`` on a session with one
-    thread per core, so each batch pads to nearly its own length. Sessions are created at first use.
+    ``embed`` tokenises all texts at once, sorts them by token count and runs batches of ``batch_size``, so
+    each batch pads only to nearly its own length; vectors go back in input order. Batches run on a session
+    with ``threads`` intra-op threads (default: one per core), queries on one with ``min(2, threads)``: ONNX
+    Runtime's threads sleep when idle, and on the 2-core machine two threads beat one even while the other core
+    is busy (query p50 23 vs 35 ms under load average 8; torch is the opposite, hence its one-thread query
+    path). Sessions are created at first use.
 
     fp32 vectors equal torch's to float rounding (cosine > 0.99999 on every corpus text), so ``onnx`` shares
-    the torch collections; int8 vectors differ (cosine ~0.996, min ~0.99) and get collections of their own.
-    Dev set, int8 against torch: hit@1 0.943 vs 0.971, nDCG@10 0.975 vs 0.987 (fp32: identical), so fp32 is
-    the default runtime."""
+    the torch collections; int8 vectors differ (cosine ~0.997, min ~0.995) and get collections of their own.
+    See ``benchmarks/results/quality.md`` for dev-set quality per runtime."""
 
     dim = 384
 
@@ -136,6 +138,7 @@ class OnnxEmbedder:
         self.cache_dir = cache_dir or onnx.default_cache_dir()
         self.batch_size = batch_size
         self.threads = threads or os.cpu_count() or 1
+        self.query_threads = min(2, self.threads)
         self._exporter = exporter
         self._lock = threading.Lock()
         self._model_path: Path | None = None
@@ -155,8 +158,8 @@ class OnnxEmbedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
-        session = self._session(self.threads if len(texts) > 1 else 1)
-        encodings = self._tokenizer.encode_batch(list(texts))
+        session = self._session(self.threads if len(texts) > 1 else self.query_threads)
+        encodings = self._tokenizer.encode_batch(list(texts)) if len(texts) > 1 else [self._tokenizer.encode(texts[0])]
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         for lo in range(0, len(order), self.batch_size):
             rows = order[lo : lo + self.batch_size]
