@@ -198,6 +198,75 @@ def test_no_op_ingest_does_not_load_the_model(tmp_path: Path, small_papers: list
     )
 
 
+# ---- OnnxEmbedder batching and sessions, with a session that behaves like the model ---------------------------
+
+
+class BagOfIdsSession:
+    """Stands in for an onnxruntime session: each row's vector is the normalised bag of its unpadded token ids
+    (hashed into 384 dims), so a row's output depends only on its own text, as with the real model."""
+
+    def __init__(self, threads: int, log: list[tuple[int, tuple[int, ...]]]) -> None:
+        self.threads = threads
+        self.log = log
+
+    def run(self, _: Any, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        ids, mask = feeds["input_ids"], feeds["attention_mask"]
+        assert ids.shape == mask.shape == feeds["token_type_ids"].shape and not feeds["token_type_ids"].any()
+        self.log.append((self.threads, ids.shape))
+        out = np.zeros((len(ids), 384), dtype=np.float32)
+        for row, (r_ids, r_mask) in enumerate(zip(ids, mask, strict=True)):
+            for token in r_ids[r_mask == 1]:
+                out[row, int(token) * 7919 % 384] += 1.0
+        return [out / np.linalg.norm(out, axis=1, keepdims=True)]
+
+
+@pytest.fixture
+def session_log(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, tuple[int, ...]]]:
+    log: list[tuple[int, tuple[int, ...]]] = []
+    monkeypatch.setattr(onnx, "make_session", lambda model, threads: BagOfIdsSession(threads, log))
+    return log
+
+
+def test_onnx_embed_sorts_by_length_batches_and_keeps_input_order(
+    tmp_path: Path, session_log: list[tuple[int, tuple[int, ...]]]
+) -> None:
+    texts = [
+        "A long sentence about sparse autoencoders trained on the residual stream of a language model.",
+        "Short.",
+        "Graph neural networks predict molecule properties.",
+        "Two words",
+        "A medium sentence about rationale invariance for domain generalization.",
+    ]
+    embedder = OnnxEmbedder(quantized=False, cache_dir=tmp_path, batch_size=2, threads=4, exporter=CountingExporter())
+    vectors = embedder.embed(texts)
+    singles = np.stack([embedder.embed_query(t) for t in texts])
+    np.testing.assert_allclose(vectors, singles, atol=1e-6)  # row i is text i's vector, whatever its batch
+    batches = [shape for threads, shape in session_log[:3]]
+    assert [b[0] for b in batches] == [2, 2, 1]  # batch_size texts per run
+    widths = [b[1] for b in batches]
+    assert widths == sorted(widths)  # shortest texts first: each batch pads only to its own longest
+    assert widths[-1] == len(embedder._tokenizer.encode(texts[0]).ids)  # the longest text runs alone, last
+    assert {threads for threads, _ in session_log[:3]} == {4}  # batches: every thread
+    assert {threads for threads, _ in session_log[3:]} == {2}  # queries: two threads at most
+    assert {s[1][0] for s in session_log[3:]} == {1}
+
+
+def test_onnx_no_op_ingest_builds_no_session_and_exports_nothing(
+    tmp_path: Path, small_papers: list[Paper], session_log: list[tuple[int, tuple[int, ...]]]
+) -> None:
+    data_dir, cache = tmp_path / "data", tmp_path / "cache"
+    exporter = CountingExporter()
+    first = OnnxEmbedder(quantized=True, cache_dir=cache, exporter=exporter)
+    report = ingest(small_papers, Store(make_client(data_dir), first.name), first, data_dir, progress=False)
+    assert report.added == 4 and exporter.calls == [True] and session_log
+    runs = len(session_log)
+    again = OnnxEmbedder(quantized=True, cache_dir=cache, exporter=exporter)
+    report = ingest(small_papers, Store(make_client(data_dir), again.name), again, data_dir, progress=False)
+    assert (report.unchanged, report.added) == (4, 0)
+    assert len(session_log) == runs and again._sessions == {} and again._model_path is None
+    assert exporter.calls == [True]
+
+
 # ---- OpenAIEmbedder: the dimension is fixed once --------------------------------------------------------------
 
 
@@ -273,6 +342,7 @@ def test_onnx_vectors_agree_with_torch(
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     cosines = _cosines(vectors, torch_vectors)
     assert cosines.min() >= floor, f"worst text: {corpus_texts[int(cosines.argmin())][:80]!r}"
+    assert cosines.mean() >= (0.99999 if not quantized else 0.996)
     # a text's vector does not depend on its batch-mates (sorting, padding): batched == one at a time
     # (fp32 exactly; int8 dynamic quantisation scales activations per batch, so there only by cosine)
     singles = np.stack([embedder.embed_query(t) for t in corpus_texts[:12]])
@@ -282,6 +352,18 @@ def test_onnx_vectors_agree_with_torch(
         np.testing.assert_allclose(singles, vectors[:12], atol=1e-5)
     query = "Which paper trains sparse autoencoders on a language model's residual stream?"
     assert float(embedder.embed_query(query) @ real_embedder().embed_query(query)) >= floor
+
+
+@pytest.mark.slow
+def test_real_export_is_fused(corpus_texts: list[str], model_cache: Path) -> None:
+    import onnx as onnx_lib
+
+    OnnxEmbedder(quantized=False, cache_dir=model_cache).embed(corpus_texts[:2])
+    model = onnx.cached_model(model_cache, False)
+    assert model is not None
+    ops = [n.op_type for n in onnx_lib.load(str(model)).graph.node]
+    # one fused Attention and two SkipLayerNormalization per layer; no unfused Softmax left
+    assert ops.count("Attention") == 6 and ops.count("SkipLayerNormalization") == 12 and "Softmax" not in ops
 
 
 @pytest.mark.slow
