@@ -75,12 +75,12 @@ def time_ingest(embedders: Embedders, runtime: str, papers: list[Paper], data_di
     return wall, report.summary()
 
 
-def time_noop(runtime: str, data_dir: Path, n_papers: int) -> float:
-    """Wall seconds of ``rag ingest`` in a new process on an index that already holds the corpus."""
+def time_noop(runtime: str, data_dir: Path, corpus: list[Path], n_papers: int) -> float:
+    """Wall seconds of ``rag ingest CORPUS`` in a new process on an index that already holds that corpus."""
     rag = Path(sys.executable).with_name("rag")
     env = {**os.environ, "RAG_DATA_DIR": str(data_dir), "RAG_EMBEDDER_RUNTIME": runtime, "HF_HUB_OFFLINE": "1"}
     started = time.perf_counter()
-    done = subprocess.run([str(rag), "ingest"], env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run([str(rag), "ingest", *map(str, corpus)], env=env, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
     if done.returncode != 0 or f"unchanged {n_papers}" not in done.stdout + done.stderr:
         raise SystemExit(f"no-op `rag ingest` ({runtime}) failed or changed something:\n{done.stdout}{done.stderr}")
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
                 wall, summary = time_ingest(embedders, runtime, papers, data_dir)
                 rates[task].append(len(texts) / wall)
                 print(f"round {round_ + 1}: {task} {wall:.1f}s: {summary}", file=sys.stderr)
-                noop[runtime].append(time_noop(runtime, data_dir, len(papers)))
+                noop[runtime].append(time_noop(runtime, data_dir, args.corpus, len(papers)))
                 print(f"round {round_ + 1}: no-op rag ingest ({runtime}) {noop[runtime][-1]:.1f}s", file=sys.stderr)
                 shutil.rmtree(data_dir, ignore_errors=True)
         single = time_queries(embedders, singles, args.runs)
