@@ -80,7 +80,7 @@ MARKER = re.compile(
 """A citation marker: ``[1]``, ``[1, 2]``, ``[1-3]``, ``[Source 1]``, ``【1】``."""
 _SPACED_MARKER = re.compile(rf"[ \t]*(?:{MARKER.pattern})", re.IGNORECASE)
 _LEADING_MARKERS = re.compile(rf"(?:\s*(?:{MARKER.pattern}))+", re.IGNORECASE)
-_NEXT_SENTENCE = re.compile(r"\s+[\"'“‘(]?[A-Z0-9]")
+_NEXT_SENTENCE = re.compile(r"\s+(?:…|[\"'“‘(]?[A-Z0-9])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +126,8 @@ def answer_sentences(text: str) -> list[str]:
     """Sentences of an answer, lines (list items) first, each keeping the markers that follow it:
     ``"A claim. [1] Next"`` gives ``"A claim. [1]"`` and ``"Next"``, and ``"claim [1] Next claim"`` (no
     period after the marker) two sentences as well. Each sentence is a substring of its line, but for a line
-    holding only markers, which joins the sentence before it."""
+    holding only markers, which joins the sentence before it. A quote that starts mid-sentence, after a
+    marker and a gap ("claim [1] … rest of a sentence [2]"), is a sentence of its own too."""
     out: list[str] = []
     for line in text.splitlines():
         bounds: list[list[int]] = []

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from rag.answer.compose.analysis import named_entities
-from rag.text import key_terms, strip_markers
+from rag.text import (
+    answer_sentences,
+    key_terms,
+    markers_in,
+    normalize_verbatim,
+    parts_in_order,
+    quote_parts,
+    strip_markers,
+)
 
 _TOPIC_SWITCH = re.compile(
     r"^\s*(?:different question|switching topics?|unrelated|another question|new question|on another note|"
@@ -51,14 +60,86 @@ def stands_alone(question: str) -> bool:
 
 
 def resolve_followup(question: str, history: Sequence[dict[str, str]]) -> str:
-    """A standalone query for a follow-up: the previous answer's names and the previous question's content
-    words, then the question. A question that stands on its own comes back unchanged."""
+    """A standalone query for a follow-up. One that points at one source of the last answer ("the second
+    one", "it") carries that source's cited text; otherwise the previous answer's names and the previous
+    question's content words come first. A question that stands on its own comes back unchanged."""
     users = [t["content"] for t in history if t.get("role") == "user" and t.get("content", "").strip()]
     if not users or stands_alone(question):
         return question
+    pointed = referents(question, history)
+    if len(pointed) == 1:
+        carried_text = f"{' '.join(pointed[0].texts)} {users[-1]}"
+        kept = [w for w in key_terms(carried_text, QUESTION_WORDS)[:20] if w.lower() not in question.lower()]
+        return f"{' '.join(kept)} {question}".strip()
     answers = [t["content"] for t in history if t.get("role") == "assistant" and t.get("content", "").strip()]
     previous_answer = strip_markers(answers[-1]) if answers else ""
     carried = key_terms(users[-1], QUESTION_WORDS)
-    carried += [n for n in named_entities(previous_answer)[:6] if n.lower() not in {c.lower() for c in carried}]
+    if not pointed:  # "which of them" keeps the last question's wording, which found those papers
+        carried += [n for n in named_entities(previous_answer)[:6] if n.lower() not in {c.lower() for c in carried}]
     kept = [w for w in carried if w.lower() not in question.lower()]
     return f"{' '.join(kept)} {question}".strip() if kept else question
+
+
+# --- what the previous answer cited -------------------------------------------------------------------
+
+_ORDINAL = re.compile(r"\b(?:the|that) (first|second|third|fourth|fifth|last|former|latter)\b", re.IGNORECASE)
+_ORDINALS = {"first": 0, "former": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1, "latter": -1}
+_GROUP = re.compile(
+    r"\b(?:of them|of these|of those|(?:these|those) (?:papers|methods|works|approaches)|both|either)\b", re.IGNORECASE
+)
+_SINGULAR = re.compile(r"\b(?:it|its|this (?:paper|method|model|approach|work)|the (?:paper|model|method|approach|"
+                       r"work|authors))\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Cited:
+    """One source of the previous answer: its marker and the text it backs there (list label and quotes)."""
+
+    marker: int
+    texts: tuple[str, ...]
+
+
+def cited_sources(answer: str) -> list[Cited]:
+    """The previous answer's sources in order of first use, each with the answer sentences citing it (markers
+    and a leading "…" removed; a list line keeps its ``- Title:`` label, which names the paper)."""
+    texts: dict[int, list[str]] = {}
+    for sentence in answer_sentences(answer):
+        plain = strip_markers(sentence).removeprefix("- ").lstrip("… ").strip()
+        for n in dict.fromkeys(markers_in(sentence)):
+            texts.setdefault(n, []).append(plain)
+    return [Cited(n, tuple(t)) for n, t in texts.items()]
+
+
+def referents(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
+    """The sources of the last assistant answer that ``question`` points at: "the second one" that source,
+    "which of them"/"both" all of them, "it"/"this paper" the first one. [] when it points at none, when the
+    question stands alone, or when the last answer cited nothing."""
+    answers = [t["content"] for t in history if t.get("role") == "assistant" and t.get("content", "").strip()]
+    if not answers or stands_alone(question):
+        return []
+    cited = cited_sources(answers[-1])
+    if not cited:
+        return []
+    ordinal = _ORDINAL.search(question)
+    if ordinal:
+        n = _ORDINALS[ordinal.group(1).lower()]
+        return [cited[n]] if -len(cited) <= n < len(cited) else []
+    if _GROUP.search(question):
+        return cited
+    return [cited[0]] if _SINGULAR.search(question) else []
+
+
+def refers_to(cited: Cited, title: str, abstract: str) -> bool:
+    """Whether a paper is the one behind ``cited``: one of its texts is labelled with the paper's title, or
+    quotes its abstract verbatim (gaps allowed, ``rag.text.quote_parts``)."""
+    source = normalize_verbatim(abstract)
+    name = normalize_verbatim(title)
+    for text in cited.texts:
+        low = normalize_verbatim(text)
+        if name and low.startswith(f"{name}:"):
+            return True
+        body = text.split(": ", 1)[1] if name and low.startswith(name) and ": " in text else text
+        parts = [normalize_verbatim(p.rstrip(" .")) for p in quote_parts(body)]
+        if parts and all(len(p) >= 12 for p in parts) and parts_in_order(parts, source):
+            return True
+    return False

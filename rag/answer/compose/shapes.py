@@ -1,22 +1,48 @@
-"""Answer shapes that fit the question: a comparison gets one line per named method."""
+"""Answer shapes that fit the question: prose quotes, one line per listed paper, one line per compared method."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+from rag.text import GAP, quote_parts
 from rag.types import Retrieved
 
 
 class Scored(Protocol):
-    """A scored candidate sentence (``rag.answer.extractive.Pick``)."""
+    """A scored candidate sentence (``rag.answer.compose.scoring.Pick``)."""
 
     @property
     def hit(self) -> int: ...
     @property
+    def index(self) -> int: ...
+    @property
     def text(self) -> str: ...
     @property
+    def shown(self) -> str: ...
+    @property
     def relevance(self) -> float: ...
+
+
+def quoted(pick: Scored) -> str:
+    """The quote of ``pick`` as the answer shows it: a quote that starts mid-sentence opens with "…"."""
+    parts = quote_parts(pick.shown)
+    starts_inside = bool(parts) and not pick.text.startswith(parts[0])
+    return f"{GAP.lstrip()}{pick.shown}" if starts_inside else pick.shown
+
+
+def prose(picks: Sequence[Scored]) -> str:
+    """Quotes one after another, each followed by the marker of its paper."""
+    return " ".join(f"{quoted(p)} [{p.hit + 1}]" for p in picks)
+
+
+def listing(per_paper: Mapping[int, Sequence[Scored]], retrieved: Retrieved) -> str:
+    """One line per paper, ``- Title: quote [n] quote [n]``."""
+    lines = []
+    for hit, quotes in per_paper.items():
+        title = " ".join(retrieved.hits[hit].paper.title.split())
+        lines.append(f"- {title}: " + prose(quotes))
+    return "\n".join(lines)
 
 
 def missing_notice(names: Sequence[str]) -> str:
@@ -46,7 +72,7 @@ def compare(entities: Sequence[str], picks: Sequence[Scored], retrieved: Retriev
         best = papers[0]
         used.add(best)
         title = " ".join(hits[best].paper.title.split())
-        lines.append(f"- {title}: {mine[0].text} [{best + 1}]")
+        lines.append(f"- {title}: {quoted(mine[0])} [{best + 1}]")
     if len(lines) < 2:
         return ""
     notice = missing_notice(missing)

@@ -1,0 +1,165 @@
+"""Candidate evidence: every sentence of every retrieved abstract scored for the question, with its trimmed quote."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from math import log
+
+from rag.answer.compose.analysis import analyse
+from rag.answer.compose.selection import is_background, is_boilerplate
+from rag.answer.compose.spans import Trim, trim
+from rag.text import split_sentences, tokenize
+from rag.types import Hit, Retrieved
+
+_DIGIT = re.compile(r"\d")
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    """A candidate answer sentence: which hit, which sentence, its text, score and the quote shown for it."""
+
+    hit: int
+    index: int
+    text: str
+    score: float
+    relevance: float = 0.0
+    """The score without the paper's rank prior (what list answers compare across papers)."""
+    quote: str = ""
+    """What the answer quotes: the sentence, or its pieces that carry the question joined with "…"."""
+    covered: frozenset[str] = frozenset()
+    """The question's stemmed terms the sentence holds."""
+    lexical: float = 0.0
+    """IDF-weighted share of the question's terms the sentence holds."""
+
+    @property
+    def shown(self) -> str:
+        return self.quote or self.text
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """How sentence scores combine and how much an answer may say. Tuned on ``evals/dev_fit.jsonl``."""
+
+    similarity: float = 0.58
+    lexical: float = 1.29
+    paper: float = 1.5
+    quantity: float = 0.08
+    position: float = 0.02
+    keep_ratio: float = 0.6
+    max_sentences: int = 5
+    per_paper: int = 5
+    max_papers: int = 2
+    other_paper_ratio: float = 0.85
+    """Sentences of papers after the first need this share of the best score (keeps answers on topic)."""
+    word_budget: int = 150
+    """An answer adds no sentence past this many words (the first one always goes in)."""
+    min_gain: float = 0.05
+    """A further sentence must add this share of the question's term weight, unless it scores ``strong_ratio``."""
+    strong_ratio: float = 0.9
+    list_papers: int = 5
+    list_sentences: int = 2
+    list_min_score: float = 0.5
+    """A paper after the first is listed only with this retrieval (reranker) score ..."""
+    list_lexical_ratio: float = 0.4
+    """... and a sentence holding this share of the best sentence's question-term weight (dev_fit: cited
+    papers 82% gold, 75% of the gold papers among the hits listed)."""
+    followup_similarity: float = 0.2
+    """Similarity weight for follow-ups (sentence scores then reflect the carried-forward query)."""
+    boilerplate: float = 0.35
+    """Penalty for "Code is available at ..." and "Recent advances ..." sentences (unless asked for)."""
+    max_redundancy: float = 0.75
+    """A sentence whose content words are this much in one chosen sentence is left out (MMR-style)."""
+    piece_sentences: int = 5
+    """Prose answers: how many candidate sentences are cut into pieces for ``select_pieces``."""
+    piece_lexical: float = 1.0
+    piece_number: float = 0.3
+    piece_min_share: float = 0.0
+    """A piece of a sentence cut in several is left out below this share of the question's term weight."""
+    fact_position: float = 1.06
+    """Key-fact prior (fitted on ``dev_fit``: which sentences hold key facts): later sentences score higher,"""
+    fact_first: float = 0.43
+    """the first (scene-setting) and"""
+    fact_last: float = 0.65
+    """the last (outlook) sentence lower,"""
+    fact_digit: float = 0.39
+    """sentences with numbers and"""
+    fact_we: float = 0.33
+    """sentences saying what "we" did higher, and per word of length"""
+    fact_length: float = 0.025
+    trim: Trim = field(default_factory=Trim)
+
+    def pointed(self) -> Weights:
+        """The weights for a follow-up about papers already named ("which of them ..."): the question's own
+        terms decide, no query-independent key-fact prior."""
+        return replace(self, fact_position=0.0, fact_first=0.0, fact_last=0.0, fact_digit=0.0, fact_we=0.0,
+                       fact_length=0.0)
+
+
+def sentences_of(hit: Hit) -> list[str]:
+    return [hit.paper.abstract[s.start : s.end] for s in split_sentences(hit.paper.abstract)]
+
+
+def term_weights(question: str, extra_query: str, texts: Sequence[Sequence[set[str]]]) -> dict[str, float]:
+    """The question's stemmed terms (``extra_query``'s at half weight) weighted by IDF over the candidate
+    sentences ``texts`` (per hit, per sentence, its token set)."""
+    n_sent = sum(len(t) for t in texts) or 1
+    df: dict[str, int] = {}
+    for sents in texts:
+        for toks in sents:
+            for tok in toks:
+                df[tok] = df.get(tok, 0) + 1
+    terms = dict.fromkeys(tokenize(question), 1.0)
+    for tok in tokenize(extra_query):
+        terms.setdefault(tok, 0.5)
+    return {t: w * log(1 + n_sent / (1 + df.get(t, 0))) for t, w in terms.items()}
+
+
+_WE = re.compile(r"\b(?:we|our)\b", re.IGNORECASE)
+
+
+def _fact_prior(sentence: str, i: int, n: int, weights: Weights) -> float:
+    """How likely a sentence is to state one of a paper's key facts, whatever the question."""
+    prior = weights.fact_position * i / max(n - 1, 1) + weights.fact_length * len(sentence.split())
+    prior -= weights.fact_first * (i == 0) + weights.fact_last * (i == n - 1 and n > 1)
+    prior += weights.fact_digit * bool(_DIGIT.search(sentence)) + weights.fact_we * bool(_WE.search(sentence))
+    return prior
+
+
+def question_terms(question: str, retrieved: Retrieved, extra_query: str = "") -> dict[str, float]:
+    """``term_weights`` over the sentences of ``retrieved``'s hits."""
+    return term_weights(question, extra_query, [[set(tokenize(s)) for s in sentences_of(h)] for h in retrieved.hits])
+
+
+def score_sentences(question: str, retrieved: Retrieved, weights: Weights, extra_query: str = "") -> list[Pick]:
+    """Every sentence of every hit scored for the question: query similarity (``Hit.sentence_scores``),
+    IDF-weighted overlap with the question's stemmed words, the paper's retrieval rank, a small bonus for
+    numbers when the question asks for a quantity, a penalty for boilerplate. Best first."""
+    hits = retrieved.hits
+    texts = [sentences_of(h) for h in hits]
+    tokens = [[set(tokenize(s)) for s in sents] for sents in texts]
+    idf = term_weights(question, extra_query, tokens)
+    total = sum(idf.values()) or 1.0
+    analysis = analyse(question)
+    wants_number = analysis.kind == "quantity"
+    w_sim = weights.followup_similarity if extra_query else weights.similarity
+    picks = []
+    for h, (hit, paper_sentences) in enumerate(zip(hits, texts, strict=True)):
+        sims = hit.sentence_scores if len(hit.sentence_scores) == len(paper_sentences) else ()
+        prior = 1.0 / (1.0 + h)  # rank-based: robust to how the reranker scales its scores
+        for i, sentence in enumerate(paper_sentences):
+            sim = sims[i] if sims else hit.sentence_score * 0.8
+            covered = frozenset(t for t in idf if t in tokens[h][i])
+            lex = sum(idf[t] for t in covered) / total
+            relevance = w_sim * sim + weights.lexical * lex
+            if wants_number and _DIGIT.search(sentence):
+                relevance += weights.quantity
+            relevance -= weights.position * min(i, 5) / 5
+            relevance += _fact_prior(sentence, i, len(paper_sentences), weights)
+            if not analysis.wants_background and (is_boilerplate(sentence) or is_background(sentence)):
+                relevance -= weights.boilerplate
+            quote = trim(sentence, idf, wants_number, weights.trim)
+            picks.append(Pick(h, i, sentence, relevance + weights.paper * prior, relevance, quote, covered, lex))
+    picks.sort(key=lambda p: (-p.score, p.hit, p.index))
+    return picks
