@@ -46,9 +46,9 @@ def default_pipeline() -> Pipeline:
         if _pipeline is None:
             from rag.answer.llm import make_client
             from rag.pipeline import Pipeline
-            from rag.settings import Settings
+            from rag.settings import load_settings
 
-            settings = Settings()
+            settings = load_settings()  # an invalid variable is a ConfigError naming it, not a pydantic trace
             _pipeline = Pipeline.open(settings, llm_client=make_client(settings))
         return _pipeline
 

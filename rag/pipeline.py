@@ -22,6 +22,7 @@ from rag.errors import ConfigError, LLMError, QueryError
 from rag.index.corpus import load_papers
 from rag.index.embeddings import Embedder, make_embedder
 from rag.index.ingest import IngestReport, ingest, refresh_keyword_index
+from rag.index.lock import ingest_lock
 from rag.index.store import Store, make_client
 from rag.request import (
     FILTERS,
@@ -257,6 +258,8 @@ def _texts(items: Iterator[str | Answer]) -> Generator[str, None, Answer]:
 def build_index(
     settings: Settings, store: Store, embedder: Embedder, paths: Sequence[Path] | None = None, *, progress: bool = True
 ) -> IngestReport:
-    """Parse the corpus (all files, before any write) and ingest it."""
+    """Parse the corpus (all files, before any write) and ingest it, holding the data dir's write lock (a
+    ``rag ingest`` or another app building the same index at the same time waits, then finds it built)."""
     papers = load_papers(paths or settings.corpus_paths)
-    return ingest(papers, store, embedder, settings.data_dir, progress=progress)
+    with ingest_lock(settings.data_dir, settings.ingest_lock_timeout):
+        return ingest(papers, store, embedder, settings.data_dir, progress=progress)
