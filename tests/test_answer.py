@@ -12,7 +12,7 @@ import pytest
 
 from rag.answer.extractive import ABSTENTION, ExtractiveAnswerer, carry_forward, is_abstention, is_list_question
 from rag.settings import Settings
-from rag.text import parse_markers, sentences, strip_markers
+from rag.text import parse_markers, parts_in_order, quote_parts, sentences, strip_markers
 from rag.types import Answer, Hit, Paper, Retrieved
 from tests.conftest import SMALL_PAPERS, HashEmbedder, make_paper
 
@@ -63,7 +63,8 @@ def assert_faithful(final: Answer) -> None:
             if body.startswith(f"- {c.paper.title}: "):
                 body = body[len(f"- {c.paper.title}: "):]
         cited = [final.citations[n - 1].paper.abstract for n in check.markers]
-        assert any(body in abstract for abstract in cited), body
+        parts = quote_parts(strip_markers(body))  # a quote below the sentence: parts joined with "…"
+        assert any(body in abstract or parts_in_order(parts, abstract) for abstract in cited), body
     for c in final.citations:
         assert c.quote and all(s in c.paper.abstract for s in sentences(c.quote))
 

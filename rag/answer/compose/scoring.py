@@ -88,6 +88,8 @@ class Weights:
     fact_we: float = 0.33
     """sentences saying what "we" did higher, and per word of length"""
     fact_length: float = 0.025
+    absent: float = 1.0
+    """Bonus for a sentence saying that what the question asks to be absent is not needed ("no training")."""
     trim: Trim = field(default_factory=Trim)
 
     def pointed(self) -> Weights:
@@ -127,6 +129,28 @@ def _fact_prior(sentence: str, i: int, n: int, weights: Weights) -> float:
     return prior
 
 
+_ASKED_ABSENT = re.compile(r"\b(?:no|without|free of|not (?:need|require)\w*)\s+(?:any |additional |extra )?([a-z-]+)",
+                           re.IGNORECASE)
+
+
+def absent_terms(question: str) -> list[str]:
+    """Stems the question asks to be absent: "needs no training", "without labels" -> ``train``, ``label``."""
+    return [t for m in _ASKED_ABSENT.finditer(question) for t in tokenize(m.group(1))]
+
+
+def states_absent(sentence: str, stems: Sequence[str]) -> bool:
+    """Whether ``sentence`` says one of ``stems`` is not needed: "without additional data, knowledge, or
+    training", "training-free", "no labels", "does not require training"."""
+    low = sentence.lower()
+    for stem in stems:
+        if re.search(rf"\b{re.escape(stem)}\w*-free\b", low):
+            return True
+        if re.search(rf"\b(?:no|without|free of|not (?:need|require)\w*|eliminat\w+ the need for)\b[^.;]{{0,50}}?"
+                     rf"\b{re.escape(stem)}", low):
+            return True
+    return False
+
+
 def question_terms(question: str, retrieved: Retrieved, extra_query: str = "") -> dict[str, float]:
     """``term_weights`` over the sentences of ``retrieved``'s hits."""
     return term_weights(question, extra_query, [[set(tokenize(s)) for s in sentences_of(h)] for h in retrieved.hits])
@@ -144,6 +168,7 @@ def score_sentences(question: str, retrieved: Retrieved, weights: Weights, extra
     analysis = analyse(question)
     wants_number = analysis.kind == "quantity"
     w_sim = weights.followup_similarity if extra_query else weights.similarity
+    absent = absent_terms(question)
     picks = []
     for h, (hit, paper_sentences) in enumerate(zip(hits, texts, strict=True)):
         sims = hit.sentence_scores if len(hit.sentence_scores) == len(paper_sentences) else ()
@@ -157,6 +182,8 @@ def score_sentences(question: str, retrieved: Retrieved, weights: Weights, extra
                 relevance += weights.quantity
             relevance -= weights.position * min(i, 5) / 5
             relevance += _fact_prior(sentence, i, len(paper_sentences), weights)
+            if absent and states_absent(sentence, absent):
+                relevance += weights.absent
             if not analysis.wants_background and (is_boilerplate(sentence) or is_background(sentence)):
                 relevance -= weights.boilerplate
             quote = trim(sentence, idf, wants_number, weights.trim)
