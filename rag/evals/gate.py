@@ -27,6 +27,7 @@ GATED = (
     "citation_recall",
     "key_fact_recall",
     "answer_f1",
+    "cited_relevance_multi",
     "abstention_accuracy",
     "abstain_precision",
     "abstain_recall",

@@ -30,6 +30,9 @@ QUALITY_METRICS = (
     "invalid_citation_rate",
     "key_fact_recall",
     "answer_f1",
+    "answer_words_p50",
+    "answer_words_p90",
+    "cited_relevance_multi",
     "abstention_accuracy",
     "over_abstention_rate",
     "false_answer_rate",
@@ -62,6 +65,8 @@ def fmt(value: Any, metric: str = "") -> str:
         return f"{ms:.0f} ms" if abs(ms) >= 10 else f"{ms:.1f} ms"
     if isinstance(value, int):
         return str(value)
+    if metric.startswith("answer_words_"):
+        return f"{value:.0f}"
     return f"{value:.3f}"
 
 
