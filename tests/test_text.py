@@ -355,8 +355,10 @@ MARKER_SHAPED = [
 def verbatim_problems(answer: Answer) -> list[str]:
     """Sentences of an extractive answer that are not, markers stripped, a substring of an abstract they cite.
 
-    The answerer writes ``quote [n] quote [n]`` (quotes joined by a space, no "…") or, for list questions,
-    ``- Title: quote [n] ...`` lines; the ``- Title: `` label is presentation and is taken off first."""
+    The answerer writes ``quote [n] quote [n]`` (quotes joined by a space; a quote cut below the sentence has
+    its parts joined by "…") or, for list questions, ``- Title: quote [n] ...`` lines; the ``- Title: `` label
+    is presentation and is taken off first. Each part of a quote must occur, as written and in order, in one
+    abstract the quote cites (``rag.text.quote_parts`` / ``parts_in_order``, the checker's own rule)."""
     cited = {c.marker: c.paper for c in answer.citations}
     problems = []
     for line in answer.text.splitlines():
@@ -367,7 +369,8 @@ def verbatim_problems(answer: Answer) -> list[str]:
                 body = line[len(label) :]
         for sentence in answer_sentences(body):
             quote, markers = strip_markers(sentence), markers_in(sentence)
-            if not markers or not any(m in cited and quote in cited[m].abstract for m in markers):
+            parts = quote_parts(quote)
+            if not markers or not any(m in cited and parts_in_order(parts, cited[m].abstract) for m in markers):
                 problems.append(f"{sentence!r} cites {markers}")
     return problems
 
