@@ -183,6 +183,12 @@ def list_label(line: str, titles: Collection[str]) -> str:
 # ---------------------------------------------------------------------------------------------- numbers
 
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:,\d{3}(?!\d))*(?:\.\d+)*")
+_DIGIT = re.compile(r"\d")
+
+
+def has_digit(text: str) -> bool:
+    """Whether any digit occurs (``QM9`` counts): the composer's cue that a span may state a quantity."""
+    return _DIGIT.search(text) is not None
 
 
 def find_numbers(text: str) -> list[str]:

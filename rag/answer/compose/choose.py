@@ -3,16 +3,13 @@ list questions the papers whose evidence really matches."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from rag.answer.compose.scoring import Pick, Weights
 from rag.answer.compose.selection import redundancy
 from rag.answer.compose.spans import join_kept, pieces
-from rag.text import normalize_verbatim, tokenize
-
-_DIGIT = re.compile(r"\d")
+from rag.text import has_digit, normalize_verbatim, tokenize
 
 
 def _words(text: str) -> int:
@@ -107,7 +104,7 @@ def select_pieces(
             text = pick.text[a:b]
             tokens = set(tokenize(text))
             share = sum(w for t, w in terms.items() if t in tokens) / total
-            number = wants_number and bool(_DIGIT.search(text))
+            number = wants_number and has_digit(text)
             if share < weights.piece_min_share and not number and len(cuts) > 1:
                 continue
             score = pick.score + weights.piece_lexical * share + (weights.piece_number if number else 0.0)

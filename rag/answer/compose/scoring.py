@@ -10,10 +10,8 @@ from math import log
 from rag.answer.compose.analysis import analyse
 from rag.answer.compose.selection import is_background, is_boilerplate
 from rag.answer.compose.spans import Trim, trim
-from rag.text import split_sentences, tokenize
+from rag.text import has_digit, split_sentences, tokenize
 from rag.types import Hit, Retrieved
-
-_DIGIT = re.compile(r"\d")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +123,7 @@ def _fact_prior(sentence: str, i: int, n: int, weights: Weights) -> float:
     """How likely a sentence is to state one of a paper's key facts, whatever the question."""
     prior = weights.fact_position * i / max(n - 1, 1) + weights.fact_length * len(sentence.split())
     prior -= weights.fact_first * (i == 0) + weights.fact_last * (i == n - 1 and n > 1)
-    prior += weights.fact_digit * bool(_DIGIT.search(sentence)) + weights.fact_we * bool(_WE.search(sentence))
+    prior += weights.fact_digit * has_digit(sentence) + weights.fact_we * bool(_WE.search(sentence))
     return prior
 
 
@@ -178,7 +176,7 @@ def score_sentences(question: str, retrieved: Retrieved, weights: Weights, extra
             covered = frozenset(t for t in idf if t in tokens[h][i])
             lex = sum(idf[t] for t in covered) / total
             relevance = w_sim * sim + weights.lexical * lex
-            if wants_number and _DIGIT.search(sentence):
+            if wants_number and has_digit(sentence):
                 relevance += weights.quantity
             relevance -= weights.position * min(i, 5) / 5
             relevance += _fact_prior(sentence, i, len(paper_sentences), weights)

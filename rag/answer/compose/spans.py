@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from rag.text import GAP, MIN_PART_WORDS, tokenize
+from rag.text import GAP, MIN_PART_WORDS, has_digit, tokenize
 
 _BOUNDARY = re.compile(
     r"(?<=[;:])\s+|,\s+(?=(?:which|while|whereas|where|and|but|thereby|thus|yielding|achieving|enabling|allowing|"
@@ -22,7 +22,6 @@ _BOUNDARY = re.compile(
     r"e\.g\.|i\.e\.)\b)|\s+(?=\()|(?<=\))(?=[\s,;.])",
 )
 """Where a sentence may be cut: after ";" or ":", before a comma-introduced clause, around parentheses."""
-_DIGIT = re.compile(r"\d")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +79,7 @@ def trim(sentence: str, weights: Mapping[str, float], wants_number: bool, rule: 
     for a, b in spans:
         tokens = set(tokenize(sentence[a:b]))
         score = sum(w for t, w in weights.items() if t in tokens)
-        if wants_number and _DIGIT.search(sentence[a:b]):
+        if wants_number and has_digit(sentence[a:b]):
             score += max(weights.values())
         scores.append(score)
     best = max(scores)
