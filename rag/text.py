@@ -11,6 +11,8 @@
 - **Normalisation**: for verbatim comparisons, for titles (ids, de-duplication), for queries.
 - **Quotes with gaps**: ``"A … B"`` quotes A and B, in that order, from one source (``quote_parts``,
   ``parts_in_order``): the composer's sub-sentence quotes, checked alike by the citation checker and the evals.
+- **Links**: ``find_urls`` (``http(s)://`` and ``www.`` addresses), for the papers' code links and the checker's
+  rule that an answer links only to addresses its cited abstracts contain.
 - **Words**: the BM25 tokeniser (stemmed, stopwords out) and the content words built on it.
 """
 
@@ -229,6 +231,18 @@ def normalize_query(text: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- quote gaps
+
+_URL = re.compile(r"(?i)(?:https?://|www\.)[^\s<>()\[\]{}\"']+")
+_URL_TAIL = ".,;:)]}"
+
+
+def find_urls(text: str, *, schemed: bool = False) -> tuple[str, ...]:
+    """The web addresses in ``text`` in order, each once and verbatim, trailing punctuation removed; a bare
+    scheme ("https://") is not one. ``schemed``: only those starting with ``http://`` or ``https://``."""
+    urls = (m.group(0).rstrip(_URL_TAIL) for m in _URL.finditer(text))
+    kept = (u for u in urls if "." in u.split("//", 1)[-1] and (not schemed or "//" in u))
+    return tuple(dict.fromkeys(kept))
+
 
 GAP = " … "
 """What joins the verbatim parts of one quote where words were left out: ``"A … B"``."""

@@ -60,9 +60,10 @@ class HashEmbedder:
 
 
 def make_paper(title: str, abstract: str, source: str = "test.txt:1", date: str | None = None) -> Paper:
-    from rag.index.corpus import find_urls, paper_id
+    from rag.index.corpus import paper_id
+    from rag.text import find_urls
 
-    return Paper(paper_id(title), title, abstract, (source,), date, find_urls(abstract))
+    return Paper(paper_id(title), title, abstract, (source,), date, find_urls(abstract, schemed=True))
 
 
 SMALL_PAPERS = [

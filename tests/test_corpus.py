@@ -17,7 +17,6 @@ from rag.errors import CorpusError
 from rag.index.corpus import (
     BOILERPLATE,
     MAX_LINE_CHARS,
-    find_urls,
     load_papers,
     paper_id,
     parse_csv,
@@ -27,7 +26,7 @@ from rag.index.corpus import (
 )
 from rag.index.ingest import ingest, keyword_dir
 from rag.index.store import Store, make_client
-from rag.text import normalize_title
+from rag.text import find_urls, normalize_title
 
 FILE_002 = CORPUS / "002_436f255107bb065d.txt"
 FILE_003 = CORPUS / "003_4cdc1e3ca58c9d01.txt"
@@ -147,11 +146,17 @@ def test_urls_are_extracted_from_abstracts() -> None:
             assert url.startswith(("http://", "https://"))
             assert url in p.abstract
             assert not url.endswith((".", ",", ")", ";"))
-    assert find_urls("See https://x.org/a_b. And (http://y.io/c), https://x.org/a_b again.") == (
+    assert find_urls("See https://x.org/a_b. And (http://y.io/c), https://x.org/a_b again.", schemed=True) == (
         "https://x.org/a_b",
         "http://y.io/c",
     )
     assert find_urls("no links here, only https:// and text") == ()
+    # LaTeX leftovers of the scrape end a link; a scheme glued to a stray "htt" still starts one; a bare
+    # www. address is a link for the checker but not a paper's code link
+    text = r"see https://x.org/r/{github} and htthttps://github.com/a/b. Or www.site.org/p."
+    assert find_urls(text) == ("https://x.org/r/", "https://github.com/a/b", "www.site.org/p")
+    assert find_urls(text, schemed=True) == ("https://x.org/r/", "https://github.com/a/b")
+    assert any(p.urls == ("https://github.com/Wusiwei0410/MMRA",) for p in papers)
 
 
 # ---- JSONL and CSV -------------------------------------------------------------------------------

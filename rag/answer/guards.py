@@ -23,7 +23,15 @@ from rag.answer.citations import Checked, check_answer
 from rag.answer.extractive import ABSTENTION
 from rag.errors import LLMError
 from rag.index.embeddings import Embedder
-from rag.text import answer_sentences, content_words, markers_in, normalize_verbatim, sentences, strip_markers
+from rag.text import (
+    answer_sentences,
+    content_words,
+    find_urls,
+    markers_in,
+    normalize_verbatim,
+    sentences,
+    strip_markers,
+)
 from rag.types import Citation, Paper, SentenceCheck, Verdict
 
 TITLE_ONLY = "only restates the cited paper's title"
@@ -33,7 +41,6 @@ MIN_ABSTRACT_SHARE = 0.5
 """Share of a sentence's own content words (title words left out) that its cited abstracts must contain."""
 SUPPORTED_SHARE = 0.75
 """Below this share a sentence is at most weakly supported."""
-_URL = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>()\]\[\"']+")
 _INSTRUCTION = re.compile(
     r"(?i)\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|rules|sources?|prompts?|above)\b"
     r"|\byou are now\b|\b(?:system|assistant)\s*:|\b(?:reply|respond|answer|output)\s+(?:only\s+)?with\b"
@@ -75,7 +82,7 @@ def mentions_abstention(text: str) -> bool:
 
 
 def _urls(text: str) -> set[str]:
-    return {u.rstrip(".,;:").lower() for u in _URL.findall(text)}
+    return {u.lower() for u in find_urls(text)}
 
 
 def looks_like_instruction(text: str) -> bool:

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, fie
 
 from rag.errors import CorpusError
 from rag.index.files import expand_paths, read_bytes
-from rag.text import normalize_title
+from rag.text import find_urls, normalize_title
 from rag.types import Paper
 
 MAX_LINE_CHARS = 100_000
@@ -44,7 +44,6 @@ _DATE = re.compile(
 )
 _GLUED_SUBSCRIBE = re.compile(r"^Subscribe(?=[A-Z0-9])")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
-_URL = re.compile(r"https?://[^\s<>\"']+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,11 +90,6 @@ def paper_id(title: str) -> str:
         basis = "text:" + " ".join(unicodedata.normalize("NFKC", title).split())
     return "p" + hashlib.sha1(basis.encode()).hexdigest()[:12]
 
-
-def find_urls(text: str) -> tuple[str, ...]:
-    """URLs in an abstract (code and project links), trailing punctuation removed, in order."""
-    urls = (m.group(0).rstrip(".,;:)]}") for m in _URL.finditer(text))
-    return tuple(dict.fromkeys(u for u in urls if len(u) > len("https://")))
 
 
 def _lines(text: str) -> list[str]:
@@ -253,7 +247,8 @@ def dedupe(records: Iterable[Record]) -> list[Paper]:
         pid = paper_id(rec.title)
         seen = merged.get(pid)
         if seen is None:
-            merged[pid] = Paper(pid, rec.title, rec.abstract, (rec.source,), rec.listing_date, find_urls(rec.abstract))
+            urls = find_urls(rec.abstract, schemed=True)
+            merged[pid] = Paper(pid, rec.title, rec.abstract, (rec.source,), rec.listing_date, urls)
             keys[pid] = title_key(rec.title)
             continue
         if title_key(rec.title) != keys[pid]:
