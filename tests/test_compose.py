@@ -217,3 +217,35 @@ def test_two_turn_conversation_on_the_bundled_corpus(real_pipeline) -> None:  # 
     assert alone.citations[0].paper.title.startswith("MaxSup")
     for final in (first, which, second, alone):
         verbatim(final)
+
+
+def test_answer_words_bounds_a_prose_answer_and_keeps_it_verbatim() -> None:
+    """``RAG_ANSWER_WORDS`` is the prose word budget: a small one gives a shorter answer, still made of
+    verbatim quotes, led by the same best quote; the default equals the composer's own default budget."""
+    from rag.answer.compose.scoring import Weights
+
+    assert Settings().answer_words == Weights().word_budget
+    paper = make_paper(
+        "MaxSup: Overcoming Representation Collapse in Label Smoothing",
+        "MaxSup penalizes the top-1 logit instead of the ground-truth logit. MaxSup restores intra-class "
+        "variation in the features of label-smoothed networks. MaxSup sharpens inter-class boundaries of the "
+        "learned representation. MaxSup improves ImageNet top-1 accuracy of ResNet-50 by 1.2 points over label "
+        "smoothing. MaxSup is a drop-in replacement for label smoothing in transfer learning.",
+    )
+    embedder = HashEmbedder()
+    hits = (Hit(paper, 0.9, paper.abstract.split(". ")[0], 0, 0.9), Hit(ACTIVE, 0.3, "", 0, 0.3))
+    retrieved = Retrieved("What does MaxSup do to label-smoothed features?", hits, 0.9, False)
+
+    def words_of(settings: Settings) -> tuple[int, Answer]:
+        final = list(ExtractiveAnswerer(settings, embedder).stream(retrieved.query, retrieved, []))[-1]
+        assert isinstance(final, Answer) and not final.abstained
+        verbatim(final, [paper, ACTIVE])
+        return len(strip_markers(final.text).split()), final
+
+    long_words, long_answer = words_of(Settings())
+    short_words, short_answer = words_of(Settings(answer_words=20))
+    assert short_words <= 20 < long_words
+    first = answer_sentences(short_answer.text)[0]
+    assert strip_markers(first) == strip_markers(answer_sentences(long_answer.text)[0])
+    with pytest.raises(ValueError, match="answer_words"):
+        Settings(answer_words=5)

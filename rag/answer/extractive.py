@@ -112,7 +112,7 @@ class ExtractiveAnswerer:
     def __init__(self, settings: Settings, embedder: Embedder, weights: Weights | None = None) -> None:
         self.settings = settings
         self.embedder = embedder
-        self.weights = weights or Weights()
+        self.weights = weights or Weights(word_budget=settings.answer_words)
 
     def condense(self, question: str, history: Sequence[dict[str, str]]) -> str:
         return carry_forward(question, history)
