@@ -4,8 +4,9 @@
     ingest embeds (every chunk text and abstract sentence of the corpus; sorted by length inside, ``--batch``
     texts per forward pass; torch also at its own batch size 16), and batch 1 (``embed_query``) over
     ``--single`` of those texts;
-(b) a full ``rag.index.ingest.ingest`` of the same papers with each runtime's (warm) embedder into a fresh
-    temporary data dir (client, collections, chunking, embedding, Chroma writes and the BM25 index included);
+(b) a full ``rag.index.ingest.ingest`` of the same papers with each runtime's (warm) embedder at its own
+    batch size, as ``rag ingest`` runs it, into a fresh temporary data dir
+    (client, collections, chunking, embedding, Chroma writes and the BM25 index included);
 (c) a no-op re-ingest: ``rag ingest`` as a subprocess (a new process: imports, settings, client) on the
     unchanged index (b) left, per runtime.
 
@@ -103,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     texts = ingest_texts(papers)
     singles = texts[:: max(1, len(texts) // args.single)][: args.single]
     embedders = load_embedders(args.runtimes, args.batch)
+    product = load_embedders(args.runtimes)  # each runtime as `rag ingest` configures it (its own batch size)
     torch_own = MiniLMEmbedder(embedders["torch"].model, batch_size=TORCH_OWN_BATCH) if "torch" in embedders else None
     work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     make_client(work / "warm-up")  # chromadb's imports (~2 s), like the models, untimed
@@ -125,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"round {round_ + 1}: {task} {rates[task][-1]:.0f} texts/s", file=sys.stderr)
                     continue
                 data_dir = work / f"{runtime}-{round_}"
-                wall, summary = time_ingest(embedders, runtime, papers, data_dir)
+                wall, summary = time_ingest(product, runtime, papers, data_dir)
                 rates[task].append(len(texts) / wall)
                 print(f"round {round_ + 1}: {task} {wall:.1f}s: {summary}", file=sys.stderr)
                 noop[runtime].append(time_noop(runtime, data_dir, args.corpus, len(papers)))

@@ -30,16 +30,18 @@ DEFAULT_RUNTIME = str(Settings.model_fields["embedder_runtime"].default)
 Embedders = dict[str, MiniLMEmbedder | OnnxEmbedder]
 
 
-def load_embedders(runtimes: Sequence[str], batch_size: int, cache_dir: Path | None = None) -> Embedders:
+def load_embedders(runtimes: Sequence[str], batch_size: int | None = None, cache_dir: Path | None = None) -> Embedders:
     """One warm embedder per runtime (model loaded, ONNX exported into ``cache_dir`` if needed), each
-    embedding ``batch_size`` texts per forward pass."""
+    embedding ``batch_size`` texts per forward pass (default: the runtime's own, as ``rag ingest`` runs it)."""
     cache = cache_dir or Settings().model_cache_dir
     out: Embedders = {}
     for runtime in runtimes:
         if runtime == "torch":
-            out[runtime] = MiniLMEmbedder(batch_size=batch_size)
+            out[runtime] = MiniLMEmbedder() if batch_size is None else MiniLMEmbedder(batch_size=batch_size)
         elif runtime in ("onnx", "onnx-int8"):
-            out[runtime] = OnnxEmbedder(quantized=runtime == "onnx-int8", cache_dir=cache, batch_size=batch_size)
+            onnx_runtime = OnnxEmbedder(quantized=runtime == "onnx-int8", cache_dir=cache)
+            onnx_runtime.batch_size = batch_size or onnx_runtime.batch_size
+            out[runtime] = onnx_runtime
         else:
             raise SystemExit(f"unknown runtime {runtime!r}; use {', '.join(RUNTIMES)}")
         out[runtime].embed(["warm-up text", "a second, somewhat longer warm-up text for the batch path"])
