@@ -21,7 +21,7 @@ from rag.answer.llm import LLMAnswerer
 from rag.errors import ConfigError, LLMError, QueryError
 from rag.index.corpus import load_papers
 from rag.index.embeddings import Embedder, make_embedder
-from rag.index.ingest import IngestReport, ingest, refresh_keyword_index
+from rag.index.ingest import IngestReport, check_not_rebuilding, ingest, refresh_keyword_index
 from rag.index.lock import ingest_lock
 from rag.index.store import Store, make_client
 from rag.request import (
@@ -99,8 +99,11 @@ class Pipeline:
         llm_client: Any = None,
         progress: bool = True,
     ) -> Pipeline:
-        """Open the index (building it from the corpus first if it is empty) and load every model once."""
+        """Open the index (building it from the corpus first if it is empty) and load every model once. Raises
+        ``IngestBusyError`` while a ``rag ingest --rebuild`` runs and ``IndexNotReadyError`` when one was
+        interrupted (``check_not_rebuilding``): a half-rebuilt index is never served, nor built a second time."""
         embedder = embedder or make_embedder(settings, llm_client)
+        check_not_rebuilding(settings.data_dir, embedder.name)
         client = chroma_client if chroma_client is not None else make_client(settings.data_dir, settings.chroma_url)
         store = Store(client, embedder.name, dim=embedder.dim)
         if store.is_empty():

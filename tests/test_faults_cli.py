@@ -227,3 +227,26 @@ def test_the_guard_really_catches_a_model_load(
     with pytest.raises(AssertionError, match="was called"):
         main(["search", "a real question"], settings=Settings(data_dir=tmp_path / "d"))
     assert no_models  # the same guard sees a normal question reach the models
+
+
+def test_search_after_an_interrupted_rebuild_names_the_fix_and_builds_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A killed ``rag ingest --rebuild`` left its marker: ``rag search`` exits 4 naming ``rag ingest`` (it neither
+    answers from the half-rebuilt index nor starts a build of its own); after ``rag ingest`` it answers."""
+    from rag.index.ingest import rebuild_marker
+
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text("".join(json.dumps({"title": p.title, "abstract": p.abstract}) + "\n" for p in SMALL_PAPERS))
+    settings = Settings(data_dir=tmp_path / "data", corpus_paths=[corpus])
+    embedder = HashEmbedder()
+    assert main(["ingest", "--quiet"], settings=settings, embedder=embedder) == 0
+    rebuild_marker(settings.data_dir, embedder.name).write_text("a rebuild started\n", encoding="utf-8")
+    capsys.readouterr()
+    calls = len(embedder.calls)
+    code, out, err = run(capsys, "search", "rationale invariance", settings=settings, embedder=embedder)
+    assert code == 4 and out == "" and "interrupted" in err and "run `rag ingest`" in err
+    assert len(embedder.calls) == calls  # nothing embedded: no build started
+    assert main(["ingest", "--quiet"], settings=settings, embedder=embedder) == 0
+    code, out, _ = run(capsys, "search", "rationale invariance", settings=settings, embedder=embedder)
+    assert code == 0 and "Rationale Invariance" in out

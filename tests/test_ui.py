@@ -417,3 +417,80 @@ def test_the_v1_api_answers_from_the_index_as_it_is_now(small_pipeline) -> None:
     second = http.post("/v1/chat/completions", json=body).json()["choices"][0]["message"]["content"]
     assert "zebra images" in second and "rationale matrices" not in second
     assert live.reloads == 1
+
+
+def test_during_a_rebuild_the_app_and_api_say_so_and_answer_again_after_it(small_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """A real ``rag ingest --rebuild`` (``run_ingest``) asked mid-way, while its collections are dropped and
+    half refilled: the chat says the index is being rebuilt (no traceback, no partial answer, no build of its
+    own), the API answers 503 with the same message; after the rebuild the next answer is complete again."""
+    from starlette.testclient import TestClient
+
+    from rag.app.api import create_api
+    from rag.app.live import LivePipeline
+    from rag.app.ui import build_ui
+    from rag.index.ingest import run_ingest
+    from tests.conftest import HashEmbedder
+
+    live = LivePipeline(small_pipeline)
+    respond = _chat_fn(build_ui(live))
+    http = TestClient(create_api(live))
+    question = "What does the rationale invariance loss do?"
+    body = {"model": "rag", "messages": [{"role": "user", "content": question}]}
+    seen: dict[str, object] = {}
+
+    class AskingMidway(HashEmbedder):
+        def embed(self, texts):  # type: ignore[no-untyped-def]
+            if "chat" not in seen:  # the first batch of the rebuild: collections dropped, nothing stored yet
+                *_, (_, chat, _, turns, _) = respond(question, [], {}, 3, "extractive")
+                seen["chat"], seen["turns"] = chat[-1]["content"], turns
+                seen["api"] = http.post("/v1/chat/completions", json=body)
+            return super().embed(texts)
+
+    report = run_ingest(small_pipeline.settings, AskingMidway(), rebuild=True, progress=False)
+    assert report.rebuilt and report.papers == len(small_pipeline.papers)
+    chat = str(seen["chat"])
+    assert "being rebuilt" in chat and "rag ingest --rebuild" in chat and "Traceback" not in chat
+    assert "rationale" not in chat.split("rebuilt", 1)[1]  # no answer from a half-built index
+    assert seen["turns"][-2]["error"]  # type: ignore[index]  # the failed exchange is not history
+    api = seen["api"]
+    assert api.status_code == 503 and "being rebuilt" in api.json()["error"]["message"]  # type: ignore[attr-defined]
+    assert live.reloads == 0  # nothing was reopened mid-rebuild
+
+    *_, (_, after, _, _, _) = respond(question, [], {}, 3, "extractive")
+    assert "rationale matrices of samples in the same category similar" in after[-1]["content"]
+    assert live.reloads == 1
+
+
+def test_an_interrupted_rebuild_names_the_command_that_finishes_it(small_pipeline) -> None:  # type: ignore[no-untyped-def]
+    from rag.app.live import LivePipeline
+    from rag.errors import IndexNotReadyError
+    from rag.index.ingest import rebuild_marker
+
+    live = LivePipeline(small_pipeline)
+    marker = rebuild_marker(small_pipeline.settings.data_dir, small_pipeline.embedder.name)
+    marker.write_text("a rebuild started\n", encoding="utf-8")  # what a killed `rag ingest --rebuild` leaves
+    with pytest.raises(IndexNotReadyError, match=r"was interrupted.*run `rag ingest`"):
+        live.current()
+    marker.unlink()
+    pipeline, notice = live.current()
+    assert pipeline is small_pipeline and notice is None
+
+
+def test_a_killed_rebuild_is_not_reported_as_running(small_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """kill -9 leaves the rebuild marker and the owner pid file behind: the pid is dead, so the message names the
+    command that finishes the rebuild rather than a rebuild in progress."""
+    import subprocess
+    import sys
+
+    from rag.app.live import LivePipeline
+    from rag.errors import IndexNotReadyError
+    from rag.index.ingest import rebuild_marker
+    from rag.index.lock import OWNER_NAME
+
+    data_dir = small_pipeline.settings.data_dir
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (data_dir / OWNER_NAME).write_text(f"{dead.pid}\n", encoding="ascii")
+    rebuild_marker(data_dir, small_pipeline.embedder.name).write_text("a rebuild started\n", encoding="utf-8")
+    with pytest.raises(IndexNotReadyError, match="was interrupted"):
+        LivePipeline(small_pipeline).current()

@@ -28,7 +28,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from rag.app.live import LivePipeline
-from rag.errors import ConfigError, QueryError, RagError
+from rag.errors import ConfigError, IndexNotReadyError, IngestBusyError, QueryError, RagError
 from rag.pipeline import Pipeline
 from rag.types import Answer
 
@@ -193,6 +193,8 @@ def error_body(exc: BaseException) -> dict[str, Any]:
         return exc.body()
     if isinstance(exc, QueryError | ConfigError):
         return ApiError(400, str(exc)).body()
+    if isinstance(exc, IngestBusyError | IndexNotReadyError):
+        return ApiError(503, str(exc), "server_error").body()
     if isinstance(exc, RagError):
         return ApiError(500, str(exc), "server_error").body()
     log.error("chat completion failed", exc_info=exc)
@@ -203,6 +205,8 @@ def error_body(exc: BaseException) -> dict[str, Any]:
 def _status(exc: BaseException) -> int:
     if isinstance(exc, ApiError):
         return exc.status
+    if isinstance(exc, IngestBusyError | IndexNotReadyError):
+        return 503  # the index is being (re)built or must be: retry later
     return 400 if isinstance(exc, QueryError | ConfigError) else 500
 
 

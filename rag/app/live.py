@@ -5,6 +5,12 @@ process, so an app left running kept serving the abstracts it was started with a
 another process. ``LivePipeline.current()`` compares the store's stamp (one catalogue read, changed by every
 committed write: ``Store.stamp``) before each answer and, when it moved, reopens the pipeline over a fresh
 Chroma client (one reload at a time; requests already running finish on the old one).
+
+While a ``rag ingest --rebuild`` runs (its marker is in the data dir) the collections are dropped and refilled
+batch by batch: answering from them would give errors or a partial index, and reopening an empty store would
+start a build of its own. So no request reads the index then: each gets a one-line message saying the index is
+being rebuilt (or that a rebuild was interrupted and how to finish it), and answers resume, reloaded, once the
+rebuild is done.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import logging
 import threading
 from collections.abc import Callable
 
+from rag.index.ingest import check_not_rebuilding
 from rag.index.store import make_client
 from rag.pipeline import Pipeline
 
@@ -49,8 +56,10 @@ class LivePipeline:
 
     def current(self) -> tuple[Pipeline, str | None]:
         """The pipeline over the index as it is now, and a notice when this call reloaded it. Raises the
-        store's ``RagError`` (naming the fix) when the index cannot be read."""
+        store's ``RagError`` (naming the fix) when the index cannot be read, ``IngestBusyError`` while a
+        rebuild runs and ``IndexNotReadyError`` when one was interrupted."""
         pipeline = self._pipeline
+        check_not_rebuilding(pipeline.settings.data_dir, pipeline.embedder.name)
         if pipeline.store.stamp() == self._stamp:
             return pipeline, None
         with self._lock:
@@ -63,3 +72,4 @@ class LivePipeline:
         papers = len(fresh.papers)
         log.info("the index changed: reloaded the pipeline (%d papers)", papers)
         return fresh, f"The index changed since this app loaded it (an ingest ran): reloaded, {papers} papers."
+

@@ -22,12 +22,12 @@ from typing import TypeVar
 import numpy as np
 from tqdm import tqdm
 
-from rag.errors import ConfigError, IndexDamagedError
+from rag.errors import ConfigError, IndexDamagedError, IndexNotReadyError, IngestBusyError
 from rag.index.chunking import chunk_paper
 from rag.index.corpus import load_papers
 from rag.index.embeddings import Embedder
 from rag.index.keyword import KeywordIndex
-from rag.index.lock import ingest_lock
+from rag.index.lock import ingest_lock, live_owner
 from rag.index.store import Store, StoredSentence, discard_index, embedder_key, make_client
 from rag.settings import Settings
 from rag.text import split_sentences
@@ -183,6 +183,24 @@ def check_removal(stored: dict[str, str], wanted: set[str], *, prune: bool) -> N
 def rebuild_marker(data_dir: Path, embedder_name: str) -> Path:
     """Present while a ``--rebuild`` is unfinished: a rerun resumes it instead of dropping again."""
     return data_dir / f"rebuild-{embedder_key(embedder_name)}.pending"
+
+
+def check_not_rebuilding(data_dir: Path, embedder_name: str) -> None:
+    """For readers: raise ``IngestBusyError`` while this embedder's collections are being rebuilt (``rag ingest
+    --rebuild``: dropped, then refilled batch by batch), ``IndexNotReadyError`` when an interrupted rebuild left
+    them incomplete. A stat of the rebuild marker, cheap enough for every request."""
+    if not rebuild_marker(data_dir, embedder_name).exists():
+        return
+    pid = live_owner(data_dir)
+    if pid is not None:
+        raise IngestBusyError(
+            f"the index is being rebuilt (`rag ingest --rebuild`, pid {pid}); answers resume when it finishes, "
+            "in a minute or two: ask again then"
+        )
+    raise IndexNotReadyError(
+        f"a `rag ingest --rebuild` on {data_dir} was interrupted and the index is incomplete; run `rag ingest` "
+        "to finish it"
+    )
 
 
 def drop_index(store: Store, data_dir: Path) -> Store:

@@ -30,6 +30,20 @@ def lock_owner(data_dir: Path) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+def live_owner(data_dir: Path) -> int | None:
+    """``lock_owner`` if that process still runs (a killed ingest leaves its pid behind; its lock is gone)."""
+    pid = lock_owner(data_dir)
+    if pid is None:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # it runs, as another user
+    return pid
+
+
 def _storage_error(data_dir: Path, exc: OSError) -> StorageError:
     return StorageError(
         f"cannot take the ingest lock in {data_dir} ({exc.strerror or exc}); make the folder writable "
