@@ -303,13 +303,19 @@ def words(text: str) -> list[str]:
 
 def tokenize(text: str) -> list[str]:
     """BM25 tokens: lower-case ``words`` (and the parts of hyphenated/dotted ones), stopwords out, stemmed.
-    Stored keyword indexes were built with it: changing it needs a re-ingest."""
+    Stored keyword indexes were built with it: changing it needs a re-ingest. Cached: every query tokenises
+    the same candidate abstracts and sentences again (reranker features, sentence scores, the checker)."""
+    return list(_tokens(text))
+
+
+@lru_cache(maxsize=1 << 16)
+def _tokens(text: str) -> tuple[str, ...]:
     out: list[str] = []
     for word in words(text.lower()):
         out.append(word)
         if "-" in word or "." in word:
             out.extend(p for p in re.split(r"[-.]", word) if p)
-    return _stemmer().stemWords([w for w in out if w not in STOPWORDS])
+    return tuple(_stemmer().stemWords([w for w in out if w not in STOPWORDS]))
 
 
 def content_words(text: str) -> set[str]:

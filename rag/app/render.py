@@ -36,13 +36,13 @@ PANEL_PLACEHOLDER = (
 )
 VERDICT_LABELS = {"supported": "supported", "weak": "weakly supported", "unsupported": "not supported"}
 
-_ESCAPES = {"{": "&#123;", "}": "&#125;", "$": "&#36;", "`": "&#96;", "\\": "&#92;"}
+_ESCAPES = str.maketrans({"{": "&#123;", "}": "&#125;", "$": "&#36;", "`": "&#96;", "\\": "&#92;"})
 
 
 def esc(text: object) -> str:
-    """HTML-escape text (quotes included), plus the characters template engines and Markdown act on."""
-    escaped = html.escape(str(text), quote=True)
-    return "".join(_ESCAPES.get(ch, ch) for ch in escaped)
+    """HTML-escape text (quotes included), plus the characters template engines and Markdown act on. (One
+    ``str.translate``: a per-character loop here was the largest CPU cost of the chat under load.)"""
+    return html.escape(str(text), quote=True).translate(_ESCAPES)
 
 
 def _safe_url(url: str) -> str | None:
