@@ -127,3 +127,17 @@ def test_gap_parts_must_come_from_one_cited_abstract() -> None:
     text = "We train sparse autoencoders (SAEs) … It is evaluated on LibriSpeech. [1, 2]"
     (check,) = check_answer(text, [SAE, SPEECH], HashEmbedder()).checks
     assert check.reason != "verbatim quote"
+
+
+def test_a_later_clause_quoted_after_a_gap_is_verbatim_and_needs_no_embedding() -> None:
+    """The composer's "… later clause" (split off as an answer sentence of its own) is a verbatim quote: the
+    checker says so without embedding anything (it used to fall back to the embedding proxy, ~100 ms). A made-up
+    clause after a gap, or a single word, is not one."""
+    embedder = HashEmbedder()
+    text = "We train sparse autoencoders (SAEs) [1] … features explain 42.5% of the variance. [1]"
+    checked = check_answer(text, [SAE], embedder)
+    assert [(c.verdict, c.reason) for c in checked.checks] == [("supported", "verbatim quote")] * 2
+    assert embedder.calls == [] and checked.citations[0].sentence_indices == (0, 2)
+    for made_up in ("… features explain 90% of the variance. [1]", "… variance. [1]"):
+        (check,) = check_answer(made_up, [SAE], HashEmbedder()).checks
+        assert check.reason != "verbatim quote", made_up

@@ -23,6 +23,7 @@ import numpy as np
 
 from rag.index.embeddings import Embedder
 from rag.text import (
+    MIN_PART_WORDS,
     answer_sentences,
     list_label,
     normalize_verbatim,
@@ -156,7 +157,11 @@ def _quoted_in(body: str, view: _SourceView) -> list[int] | None:
     if inside or quoted in view.joined:
         return inside
     parts = [normalize_verbatim(p.rstrip(" .")) for p in quote_parts(body)]
-    if len(parts) < 2 or not parts_in_order(parts, view.joined):
+    # one part: a quote that starts or ends with "…" (the composer's later clause of a sentence, split off as
+    # an answer sentence of its own); it still needs MIN_PART_WORDS words, as each part of a longer quote does
+    if len(parts) == 1 and len(parts[0].split()) < MIN_PART_WORDS:
+        return None
+    if not parts or not parts_in_order(parts, view.joined):
         return None
     first = [next((i for i, s in enumerate(view.normalised) if p in s), -1) for p in parts]
     return sorted({i for i in first if i >= 0})
