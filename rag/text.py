@@ -230,19 +230,24 @@ def normalize_query(text: str) -> str:
     return " ".join(text.split())
 
 
-# ---------------------------------------------------------------------------------------------- quote gaps
+# ---------------------------------------------------------------------------------------------- links
 
-_URL = re.compile(r"(?i)(?:https?://|www\.)[^\s<>()\[\]{}\"']+")
+_URL = re.compile(r"(?i)(?P<prefix>https?://|www\.)[^\s<>()\[\]{}\"']+")
 _URL_TAIL = ".,;:)]}"
 
 
 def find_urls(text: str, *, schemed: bool = False) -> tuple[str, ...]:
     """The web addresses in ``text`` in order, each once and verbatim, trailing punctuation removed; a bare
-    scheme ("https://") is not one. ``schemed``: only those starting with ``http://`` or ``https://``."""
-    urls = (m.group(0).rstrip(_URL_TAIL) for m in _URL.finditer(text))
-    kept = (u for u in urls if "." in u.split("//", 1)[-1] and (not schemed or "//" in u))
-    return tuple(dict.fromkeys(kept))
+    prefix ("https://") is not one. ``schemed``: only those starting with ``http://`` or ``https://``."""
+    found: list[str] = []
+    for match in _URL.finditer(text):
+        url, prefix = match.group(0).rstrip(_URL_TAIL), match.group("prefix")
+        if len(url) > len(prefix) and not (schemed and prefix.lower() == "www."):
+            found.append(url)
+    return tuple(dict.fromkeys(found))
 
+
+# ---------------------------------------------------------------------------------------------- quote gaps
 
 GAP = " … "
 """What joins the verbatim parts of one quote where words were left out: ``"A … B"``."""

@@ -156,6 +156,10 @@ def test_urls_are_extracted_from_abstracts() -> None:
     text = r"see https://x.org/r/{github} and htthttps://github.com/a/b. Or www.site.org/p."
     assert find_urls(text) == ("https://x.org/r/", "https://github.com/a/b", "www.site.org/p")
     assert find_urls(text, schemed=True) == ("https://x.org/r/", "https://github.com/a/b")
+    # a host without a dot is still a link (the checker must see it), and "//" later in a www. address does
+    # not make it schemed
+    assert find_urls("see http://localhost:8000/x and www.a.org//b") == ("http://localhost:8000/x", "www.a.org//b")
+    assert find_urls("see http://localhost:8000/x and www.a.org//b", schemed=True) == ("http://localhost:8000/x",)
     assert any(p.urls == ("https://github.com/Wusiwei0410/MMRA",) for p in papers)
 
 

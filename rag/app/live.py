@@ -72,4 +72,3 @@ class LivePipeline:
         papers = len(fresh.papers)
         log.info("the index changed: reloaded the pipeline (%d papers)", papers)
         return fresh, f"The index changed since this app loaded it (an ingest ran): reloaded, {papers} papers."
-
