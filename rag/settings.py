@@ -81,11 +81,19 @@ class Settings(BaseSettings):
         default="auto", description="'auto' uses the LLM when an API key or base URL is set, else extractive."
     )
     answer_words: int = Field(
-        default=150,
+        default=140,
         ge=20,
         le=2000,
-        description="Word budget of an extractive prose answer (RAG_ANSWER_WORDS): no quote is added past it, the "
-        "first always goes in. Shorter answers hold fewer key facts (dev_val: 150 words 0.76, 90 0.69, 70 0.60).",
+        description="Word cap of an extractive prose answer (RAG_ANSWER_WORDS): no quote is added past it, the "
+        "first always goes in. Most answers stop earlier, at RAG_ANSWER_EVIDENCE.",
+    )
+    answer_evidence: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Probability of holding a key fact that a further quote of an extractive prose answer needs "
+        "(RAG_ANSWER_EVIDENCE; default: the value fitted with the piece model, rag/data/composer.json). Lower "
+        "gives longer answers holding more key facts; see the trade-off table in the README.",
     )
     llm_model: str = Field(default="gpt-4o-mini", description="Model name on the OpenAI-compatible endpoint.")
     llm_timeout: float = Field(

@@ -3,12 +3,14 @@ boilerplate left out, every quote verbatim from the abstract it cites."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import pytest
 
 from rag.answer.compose.analysis import analyse, named_entities
 from rag.answer.compose.followup import referents, resolve_followup, stands_alone
+from rag.answer.compose.pieces import MODEL_PATH
 from rag.answer.compose.selection import is_background, is_boilerplate
 from rag.answer.compose.spans import pieces, trim
 from rag.answer.extractive import ExtractiveAnswerer
@@ -219,12 +221,14 @@ def test_two_turn_conversation_on_the_bundled_corpus(real_pipeline) -> None:  # 
         verbatim(final)
 
 
-def test_answer_words_bounds_a_prose_answer_and_keeps_it_verbatim() -> None:
-    """``RAG_ANSWER_WORDS`` is the prose word budget: a small one gives a shorter answer, still made of
-    verbatim quotes, led by the same best quote; the default equals the composer's own default budget."""
-    from rag.answer.compose.scoring import Weights
+def test_answer_words_and_evidence_bound_a_prose_answer_and_keep_it_verbatim() -> None:
+    """``RAG_ANSWER_WORDS`` caps a prose answer and ``RAG_ANSWER_EVIDENCE`` sets how likely a further quote must
+    be to hold a key fact: a small cap or a high bar gives a shorter answer, still verbatim and led by the same
+    best quote (the only one a bar of 0.99 keeps); the shipped piece model was fitted with the default cap."""
+    from rag.answer.compose.pieces import PieceModel
 
-    assert Settings().answer_words == Weights().word_budget
+    assert json.loads(MODEL_PATH.read_text())["fitted"]["cap"] == Settings().answer_words
+    assert 0.0 < PieceModel.load().min_probability < 1.0
     paper = make_paper(
         "MaxSup: Overcoming Representation Collapse in Label Smoothing",
         "MaxSup penalizes the top-1 logit instead of the ground-truth logit. MaxSup restores intra-class "
@@ -242,10 +246,13 @@ def test_answer_words_bounds_a_prose_answer_and_keeps_it_verbatim() -> None:
         verbatim(final, [paper, ACTIVE])
         return len(strip_markers(final.text).split()), final
 
-    long_words, long_answer = words_of(Settings())
-    short_words, short_answer = words_of(Settings(answer_words=20))
-    assert short_words <= 20 < long_words
-    first = answer_sentences(short_answer.text)[0]
-    assert strip_markers(first) == strip_markers(answer_sentences(long_answer.text)[0])
+    long_words, long_answer = words_of(Settings(answer_evidence=0.0))
+    short_words, short_answer = words_of(Settings(answer_evidence=0.0, answer_words=20))
+    bar_words, bar_answer = words_of(Settings(answer_evidence=0.99))
+    assert short_words <= 20 < long_words and bar_words < long_words
+    (lead,) = [strip_markers(s).strip() for s in answer_sentences(bar_answer.text)]  # the anchor quote alone
+    assert lead in strip_markers(short_answer.text) and lead in strip_markers(long_answer.text)
     with pytest.raises(ValueError, match="answer_words"):
         Settings(answer_words=5)
+    with pytest.raises(ValueError, match="answer_evidence"):
+        Settings(answer_evidence=1.5)

@@ -9,14 +9,15 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from rag.answer.citations import Checked, check_answer
-from rag.answer.compose.analysis import analyse
-from rag.answer.compose.choose import listed, select_pieces
+from rag.answer.compose.analysis import Question, analyse
+from rag.answer.compose.choose import listed
 from rag.answer.compose.followup import referents, refers_to, resolve_followup
-from rag.answer.compose.scoring import Weights, question_terms, score_sentences
+from rag.answer.compose.pieces import PieceModel, candidates, choose, probabilities
+from rag.answer.compose.scoring import Pick, Weights, question_terms, score_sentences
 from rag.answer.compose.shapes import compare, listing, prose
 from rag.index.embeddings import Embedder
 from rag.settings import Settings
@@ -102,6 +103,16 @@ def is_list_question(question: str) -> bool:
     return analyse(question).kind == "list"
 
 
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What an extractive answer is composed from: scored sentences (best first), the question's analysis and
+    its term weights."""
+
+    picks: list[Pick]
+    analysis: Question
+    terms: dict[str, float]
+
+
 class ExtractiveAnswerer:
     """Quotes the sentences of the retrieved abstracts that best answer the question, each cited ``[n]``.
 
@@ -109,20 +120,23 @@ class ExtractiveAnswerer:
 
     name = "extractive"
 
-    def __init__(self, settings: Settings, embedder: Embedder, weights: Weights | None = None) -> None:
+    def __init__(
+        self, settings: Settings, embedder: Embedder, weights: Weights | None = None, pieces: PieceModel | None = None
+    ) -> None:
         self.settings = settings
         self.embedder = embedder
-        self.weights = weights or Weights(word_budget=settings.answer_words)
+        self.weights = weights or Weights()
+        self.pieces = pieces or PieceModel.load()
 
     def condense(self, question: str, history: Sequence[dict[str, str]]) -> str:
         return carry_forward(question, history)
 
-    def compose(
+    def evidence(
         self, question: str, retrieved: Retrieved, standalone: str = "", history: Sequence[dict[str, str]] = ()
-    ) -> str:
-        """The answer text with ``[n]`` markers numbered by ``retrieved.hits`` (renumbered later). A follow-up
-        that points at sources of the last answer ("which of them", "the second one", "it") is answered from
-        those papers alone when they are among the hits."""
+    ) -> Evidence:
+        """Every sentence of the hits scored for the question, with the question's analysis and term weights.
+        A follow-up that points at sources of the last answer ("which of them", "the second one", "it") keeps
+        only those papers' sentences when they are among the hits."""
         extra = standalone if normalize_verbatim(standalone) != normalize_verbatim(question) else ""
         picks = score_sentences(question, retrieved, self.weights, extra)
         pointed = referents(question, history)
@@ -132,15 +146,34 @@ class ExtractiveAnswerer:
             focused = score_sentences(question, retrieved, self.weights.pointed())
             picks = sorted((replace(p, score=p.relevance) for p in focused if p.hit in own),
                            key=lambda p: (-p.score, p.hit, p.index))
-        analysis = analyse(question)
-        if analysis.kind == "list":
-            return listing(listed(picks, self.weights, [h.score for h in retrieved.hits]), retrieved)
-        if analysis.kind == "comparison":
-            shaped = compare(analysis.entities, picks, retrieved)
-            if shaped:
-                return shaped
-        terms = question_terms(question, retrieved, extra)
-        return prose(select_pieces(picks, self.weights, terms, analysis.kind == "quantity"))
+            if picks and picks[0].score > 0:  # "which of them ...": the papers whose evidence is close to the best
+                best = {h: max((p.score for p in picks if p.hit == h), default=0.0) for h in own}
+                close = {h for h, v in best.items() if v >= picks[0].score * self.weights.other_paper_ratio}
+                picks = [p for p in picks if p.hit in close]
+        return Evidence(picks, analyse(question), question_terms(question, retrieved, extra))
+
+    def shaped(self, ev: Evidence, retrieved: Retrieved) -> str:
+        """A list answer (one line per paper whose evidence matches) or a comparison (one line per named
+        method); "" when the question wants prose."""
+        if ev.analysis.kind == "list":
+            return listing(listed(ev.picks, self.weights, [h.score for h in retrieved.hits]), retrieved)
+        if ev.analysis.kind == "comparison":
+            return compare(ev.analysis.entities, ev.picks, retrieved)
+        return ""
+
+    def compose(
+        self, question: str, retrieved: Retrieved, standalone: str = "", history: Sequence[dict[str, str]] = ()
+    ) -> str:
+        """The answer text with ``[n]`` markers numbered by ``retrieved.hits`` (renumbered later): one line per
+        listed paper, one per compared method, or prose quotes chosen by the piece model."""
+        ev = self.evidence(question, retrieved, standalone, history)
+        shaped = self.shaped(ev, retrieved)
+        if shaped:
+            return shaped
+        cands = candidates(ev.picks, ev.terms, ev.analysis, self.pieces.pool)
+        chosen = choose(cands, probabilities(cands, self.pieces), self.pieces, self.settings.answer_words,
+                        self.settings.answer_evidence)
+        return prose(chosen)
 
     def stream(
         self, question: str, retrieved: Retrieved, history: Sequence[dict[str, str]]

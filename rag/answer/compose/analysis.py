@@ -26,6 +26,11 @@ _HOW = re.compile(r"^\s*how\b", re.IGNORECASE)
 _WHY = re.compile(r"^\s*why\b", re.IGNORECASE)
 _QUESTION_WORDS = frozenset("what which how why who when where does do did is are was were can could".split())  # noqa: SIM905
 _BACKGROUND_ASKED = re.compile(r"\b(background|motivat\w*|code|github|available|release\w*)\b", re.IGNORECASE)
+_PART_BREAK = re.compile(
+    r",?\s+and\s+(?=(?:how|what|which|who|why|when|where|does|do|did|is|are|was|were|can|could|its|their|the)\b)"
+    r"|\?\s*|;\s+|,\s+(?=(?:how|what|which|and)\b)",
+    re.IGNORECASE,
+)
 _SENTENCE_START_WORDS = frozenset(
     "what which how why who when where does do did is are was were can could in on for and or the a an".split()  # noqa: SIM905
 )
@@ -74,6 +79,14 @@ def analyse(question: str) -> Question:
     else:
         kind = "lookup"
     return Question(question, kind, tuple(named_entities(question)), bool(_BACKGROUND_ASKED.search(question)))
+
+
+def question_parts(question: str) -> list[str]:
+    """The parts a question asks about: "How much cost does X save, and how are the sets produced?" ->
+    ``["How much cost does X save", "how are the sets produced"]`` (split before a second question word,
+    at "?" and ";"); parts without a content word are dropped. A one-part question is its own part."""
+    parts = [p.strip() for p in _PART_BREAK.split(question) if p and tokenize(p)]
+    return parts or [question]
 
 
 def coverage(question: str, abstracts: Sequence[str], cited: int) -> tuple[str, int, int]:

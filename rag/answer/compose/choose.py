@@ -1,61 +1,12 @@
-"""Which scored sentences an answer quotes: coverage of the question within a word budget (MMR-style), and for
-list questions the papers whose evidence really matches."""
+"""Which papers a list answer names: those whose evidence really matches the question (prose answers choose
+their quotes in ``rag.answer.compose.pieces``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Sequence
 
 from rag.answer.compose.scoring import Pick, Weights
 from rag.answer.compose.selection import redundancy
-from rag.answer.compose.spans import join_kept, pieces
-from rag.text import has_digit, normalize_verbatim, tokenize
-
-
-def _words(text: str) -> int:
-    return len(text.split())
-
-
-def select(picks: Sequence[Pick], weights: Weights, term_total: float = 1.0) -> list[Pick]:
-    """The best sentences: within ``keep_ratio`` of the best score, at most ``per_paper`` per paper and
-    ``max_papers`` papers, no near-duplicates; after the first, a sentence must add question terms not yet
-    covered (``min_gain`` of ``term_total``) unless it scores ``strong_ratio`` of the best, and fit in
-    ``word_budget``. Ordered by paper (best paper first), then abstract order."""
-    if not picks:
-        return []
-    best = picks[0].score
-    chosen: list[Pick] = []
-    papers: list[int] = []
-    seen: set[str] = set()
-    covered: set[str] = set()
-    used = 0
-    for pick in picks:
-        if len(chosen) >= weights.max_sentences or pick.score < best * weights.keep_ratio:
-            break
-        if pick.hit not in papers and len(papers) >= weights.max_papers:
-            continue
-        if papers and pick.hit != papers[0] and pick.score < best * weights.other_paper_ratio:
-            continue
-        if sum(1 for c in chosen if c.hit == pick.hit) >= weights.per_paper:
-            continue
-        key = normalize_verbatim(pick.text)
-        if key in seen or len(key) < 12:
-            continue
-        if redundancy(pick.text, [c.text for c in chosen]) > weights.max_redundancy:
-            continue
-        if chosen:
-            gain = pick.lexical * len(pick.covered - covered) / max(len(pick.covered), 1)
-            if gain < weights.min_gain and pick.score < best * weights.strong_ratio:
-                continue
-            if used + _words(pick.shown) > weights.word_budget:
-                continue
-        seen.add(key)
-        chosen.append(pick)
-        covered |= pick.covered
-        used += _words(pick.shown)
-        if pick.hit not in papers:
-            papers.append(pick.hit)
-    return sorted(chosen, key=lambda p: (papers.index(p.hit), p.index))
 
 
 def listed(picks: Sequence[Pick], weights: Weights, hit_scores: Sequence[float]) -> dict[int, list[Pick]]:
@@ -82,43 +33,3 @@ def listed(picks: Sequence[Pick], weights: Weights, hit_scores: Sequence[float])
         if redundancy(pick.text, [q.text for q in quotes]) <= weights.max_redundancy:
             quotes.append(pick)
     return {h: sorted(q, key=lambda p: p.index) for h, q in per_paper.items() if q}
-
-
-def select_pieces(
-    picks: Sequence[Pick], weights: Weights, terms: Mapping[str, float], wants_number: bool
-) -> list[Pick]:
-    """Prose answers quoted below the sentence: the sentences ``select`` would consider (up to
-    ``piece_sentences`` of them), cut into clause pieces (``rag.answer.compose.spans.pieces``), and the best
-    pieces kept within ``word_budget``: a piece scores its sentence's score plus ``piece_lexical`` times
-    its own share of the question's term weight (plus ``piece_number`` for a number when a quantity is asked).
-    Each kept sentence comes back with its kept pieces as its quote (``join_kept``), in answer order."""
-    candidates = select(picks, replace(weights, max_sentences=weights.piece_sentences, word_budget=10**6,
-                                       min_gain=0.0))
-    if not candidates:
-        return []
-    total = sum(terms.values()) or 1.0
-    scored: list[tuple[float, int, int, int]] = []  # score, candidate, piece, words
-    spans = [pieces(c.text, weights.trim.min_piece_words) for c in candidates]
-    for c, (pick, cuts) in enumerate(zip(candidates, spans, strict=True)):
-        for k, (a, b) in enumerate(cuts):
-            text = pick.text[a:b]
-            tokens = set(tokenize(text))
-            share = sum(w for t, w in terms.items() if t in tokens) / total
-            number = wants_number and has_digit(text)
-            if share < weights.piece_min_share and not number and len(cuts) > 1:
-                continue
-            score = pick.score + weights.piece_lexical * share + (weights.piece_number if number else 0.0)
-            scored.append((score, c, k, _words(text)))
-    scored.sort(key=lambda s: (-s[0], s[1], s[2]))
-    keep = [[False] * len(cuts) for cuts in spans]
-    used = 0
-    for _score, c, k, n in scored:
-        if used and used + n > weights.word_budget:
-            continue
-        keep[c][k] = True
-        used += n
-    out = []
-    for pick, cuts, kept in zip(candidates, spans, keep, strict=True):
-        if any(kept):
-            out.append(replace(pick, quote=join_kept(pick.text, cuts, kept)))
-    return out

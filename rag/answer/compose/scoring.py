@@ -30,6 +30,10 @@ class Pick:
     """The question's stemmed terms the sentence holds."""
     lexical: float = 0.0
     """IDF-weighted share of the question's terms the sentence holds."""
+    similarity: float = 0.0
+    """The sentence's embedding similarity to the query (``Hit.sentence_scores``)."""
+    sentences: int = 1
+    """How many sentences the abstract has (``index`` is the position among them)."""
 
     @property
     def shown(self) -> str:
@@ -38,24 +42,17 @@ class Pick:
 
 @dataclass(frozen=True, slots=True)
 class Weights:
-    """How sentence scores combine and how much an answer may say. Tuned on ``evals/dev_fit.jsonl``."""
+    """How sentence scores combine, and which papers list answers and pointed follow-ups keep. Tuned on
+    ``evals/dev_fit.jsonl`` (prose answers choose their pieces with ``rag.answer.compose.pieces``)."""
 
     similarity: float = 0.58
     lexical: float = 1.29
     paper: float = 1.5
     quantity: float = 0.08
     position: float = 0.02
-    keep_ratio: float = 0.6
-    max_sentences: int = 5
-    per_paper: int = 5
-    max_papers: int = 2
     other_paper_ratio: float = 0.85
-    """Sentences of papers after the first need this share of the best score (keeps answers on topic)."""
-    word_budget: int = 150
-    """An answer adds no sentence past this many words (the first one always goes in)."""
-    min_gain: float = 0.05
-    """A further sentence must add this share of the question's term weight, unless it scores ``strong_ratio``."""
-    strong_ratio: float = 0.9
+    """A follow-up pointing at several cited papers ("which of them ...") is answered from those whose best
+    sentence scores this share of the best one (keeps the answer on the paper that fits)."""
     list_papers: int = 5
     list_sentences: int = 2
     list_min_score: float = 0.5
@@ -69,12 +66,6 @@ class Weights:
     """Penalty for "Code is available at ..." and "Recent advances ..." sentences (unless asked for)."""
     max_redundancy: float = 0.75
     """A sentence whose content words are this much in one chosen sentence is left out (MMR-style)."""
-    piece_sentences: int = 5
-    """Prose answers: how many candidate sentences are cut into pieces for ``select_pieces``."""
-    piece_lexical: float = 1.0
-    piece_number: float = 0.3
-    piece_min_share: float = 0.0
-    """A piece of a sentence cut in several is left out below this share of the question's term weight."""
     fact_position: float = 1.06
     """Key-fact prior (fitted on ``dev_fit``: which sentences hold key facts): later sentences score higher,"""
     fact_first: float = 0.43
@@ -185,6 +176,7 @@ def score_sentences(question: str, retrieved: Retrieved, weights: Weights, extra
             if not analysis.wants_background and (is_boilerplate(sentence) or is_background(sentence)):
                 relevance -= weights.boilerplate
             quote = trim(sentence, idf, wants_number, weights.trim)
-            picks.append(Pick(h, i, sentence, relevance + weights.paper * prior, relevance, quote, covered, lex))
+            picks.append(Pick(h, i, sentence, relevance + weights.paper * prior, relevance, quote, covered, lex, sim,
+                              len(paper_sentences)))
     picks.sort(key=lambda p: (-p.score, p.hit, p.index))
     return picks

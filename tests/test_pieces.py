@@ -1,0 +1,125 @@
+"""The prose answer's piece model (rag.answer.compose.pieces) and its refit (evals/fit_composer.py): question
+parts, candidate pieces and their features, the choice under a bar and a word cap, the shipped weights."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.answer.compose.analysis import analyse, question_parts
+from rag.answer.compose.pieces import MODEL_PATH, PIECE_FEATURES, PieceModel, candidates, choose, probabilities
+from rag.answer.compose.scoring import Weights, question_terms, score_sentences
+from rag.answer.compose.shapes import prose
+from rag.retrieve.features import LinearModel
+from rag.text import quote_parts
+from rag.types import Hit, Retrieved
+from tests.conftest import make_paper
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "evals"))
+
+CANDIDATE_SET = make_paper(
+    "Enhancing Cost Efficiency in Active Learning with Candidate Set Query",
+    "Active learning asks an oracle to label examples. We propose a candidate set query, which narrows the "
+    "classes an oracle examines to a small candidate set likely to contain the true label, and we generate the "
+    "candidate sets with conformal prediction. On ImageNet64x64 the framework reduces labeling cost by 42%, "
+    "while accuracy stays the same. Code is available at https://github.com/x/csq.",
+)
+QUESTION = "How much labeling cost does the candidate set query save, and how are the candidate sets generated?"
+
+
+def evidence(question: str = QUESTION, paper=CANDIDATE_SET):  # type: ignore[no-untyped-def]
+    retrieved = Retrieved(question, (Hit(paper, 0.9, "", 0, 0.9),), 0.9, False)
+    picks = score_sentences(question, retrieved, Weights())
+    return picks, question_terms(question, retrieved), analyse(question)
+
+
+def by_share(floor: float) -> PieceModel:
+    """A model whose probability grows with the piece's share of the question's term weight."""
+    return PieceModel(LinearModel.only(PIECE_FEATURES, "p_share", 8.0), floor)
+
+
+def test_question_parts_split_a_two_part_question() -> None:
+    assert question_parts(QUESTION) == [
+        "How much labeling cost does the candidate set query save", "how are the candidate sets generated"]
+    assert question_parts("What is LoFiT?") == ["What is LoFiT"]
+    assert question_parts("and?") == ["and?"]  # nothing with content: the question is its own part
+
+
+def test_candidates_cut_each_sentence_into_pieces_with_a_feature_row() -> None:
+    picks, terms, analysis = evidence()
+    cands = candidates(picks, terms, analysis)
+    assert all(len(c.features) == len(PIECE_FEATURES) for c in cands)
+    for pick in {c.pick.text: c.pick for c in cands}.values():
+        spans = [(c.start, c.end) for c in cands if c.pick.text == pick.text]
+        assert spans[0][0] == 0 and spans[-1][1] == len(pick.text)
+        assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
+    assert not any("github" in c.text for c in cands)  # boilerplate left out unless asked for
+    f = {name: i for i, name in enumerate(PIECE_FEATURES)}
+    best = [c for c in cands if c.features[f["part_best"]] == 1.0]
+    assert any("conformal prediction" in c.text for c in best)  # best piece for "how are the sets generated"
+    assert {c.features[f["part_n"]] for c in cands} == {2.0}
+    asked = analyse("Where is the code of the candidate set query available?")
+    assert any("github" in c.text for c in candidates(picks, terms, asked))
+
+
+def test_choose_keeps_verbatim_pieces_under_the_bar_and_the_cap() -> None:
+    picks, terms, analysis = evidence()
+    cands = candidates(picks, terms, analysis)
+    model = by_share(0.0)
+    probs = probabilities(cands, model)
+    everything = choose(cands, probs, model, 10**6)
+    capped = choose(cands, probs, model, 25)
+    only_lead = choose(cands, probs, model, 10**6, min_probability=1.0)
+    for chosen in (everything, capped, only_lead):
+        for pick in chosen:
+            assert all(part in pick.text for part in quote_parts(pick.shown))
+    assert len(only_lead) == 1 and only_lead[0].text == cands[0].pick.text  # led by the best-scored sentence
+    words = [len(" ".join(p.shown for p in chosen).split()) for chosen in (only_lead, capped, everything)]
+    assert words[0] <= words[1] <= 25 < words[2]
+    assert "42%" in prose(everything) and "conformal prediction" in prose(everything)
+
+
+def test_choose_drops_a_piece_that_repeats_a_kept_one() -> None:
+    twice = make_paper("Twice", "MaxSup penalizes the top-1 logit of the network. MaxSup penalizes the top-1 logit "
+                       "of the network, as shown here.")
+    picks, terms, analysis = evidence("What does MaxSup penalize?", twice)
+    cands = candidates(picks, terms, analysis)
+    chosen = choose(cands, probabilities(cands, by_share(0.0)), by_share(0.0), 10**6)
+    assert sum("penalizes the top-1 logit" in p.shown for p in chosen) == 1
+
+
+def test_the_shipped_model_loads_and_says_how_it_was_fitted(tmp_path: Path) -> None:
+    model = PieceModel.load()
+    assert model.model.features == PIECE_FEATURES and 0.0 < model.min_probability < 1.0
+    fitted = json.loads(MODEL_PATH.read_text())["fitted"]
+    assert fitted["fitted_on"] == "evals/dev_fit.jsonl"
+    assert fitted["out_of_fold"]["threshold"] == model.min_probability
+    stale = tmp_path / "composer.json"
+    data = json.loads(MODEL_PATH.read_text())
+    data["model"]["features"] = data["model"]["features"][:-1]
+    stale.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match=r"fit_composer\.py"):
+        PieceModel.load(stale)
+
+
+def test_refit_labels_pieces_holding_a_key_fact() -> None:
+    pytest.importorskip("sklearn")
+    import fit_composer
+
+    picks, terms, analysis = evidence()
+    cands = candidates(picks, terms, analysis)
+    y = fit_composer.labels(cands, ["reduces labeling cost by 42%", "candidate sets with conformal prediction"])
+    positive = {c.text.strip() for c, v in zip(cands, y, strict=True) if v}
+    assert any("42%" in t for t in positive) and any("conformal prediction" in t for t in positive)
+    assert not any("Active learning asks" in t for t in positive)
+    rows = [fit_composer.ItemRows("a", 1, ["reduces labeling cost by 42%"], cands, y),
+            fit_composer.ItemRows("b", 2, ["x"], [], np.zeros(0), fixed_words=200, fixed_recall=0.5)]
+    probs = [probabilities(cands, by_share(0.0)), np.zeros(0)]
+    low, high = (fit_composer.answers(rows, probs, by_share(0.0), 140, t) for t in (0.0, 1.0))
+    assert low["words_p50"] >= high["words_p50"] and low["key_fact_recall"] >= high["key_fact_recall"]
+    assert low["prose_key_fact_recall"] == 1.0
