@@ -15,6 +15,7 @@ from rag.answer.compose.analysis import analyse, question_parts
 from rag.answer.compose.pieces import MODEL_PATH, PIECE_FEATURES, PieceModel, candidates, choose, probabilities
 from rag.answer.compose.scoring import Weights, question_terms, score_sentences
 from rag.answer.compose.shapes import prose
+from rag.errors import ConfigError
 from rag.retrieve.features import LinearModel
 from rag.text import quote_parts
 from rag.types import Hit, Retrieved
@@ -103,8 +104,13 @@ def test_the_shipped_model_loads_and_says_how_it_was_fitted(tmp_path: Path) -> N
     data = json.loads(MODEL_PATH.read_text())
     data["model"]["features"] = data["model"]["features"][:-1]
     stale.write_text(json.dumps(data))
-    with pytest.raises(ValueError, match=r"fit_composer\.py"):
+    with pytest.raises(ConfigError, match=r"other features; reinstall .*fit_composer\.py"):
         PieceModel.load(stale)
+    stale.write_text('{"model": {"features": [')  # damaged: cut off mid-write
+    with pytest.raises(ConfigError, match=r"cannot be read \(JSONDecodeError\)"):
+        PieceModel.load(stale)
+    with pytest.raises(ConfigError, match="cannot be read"):
+        PieceModel.load(tmp_path / "missing.json")
 
 
 def test_refit_labels_pieces_holding_a_key_fact() -> None:

@@ -23,6 +23,7 @@ from rag.answer.compose.analysis import Question, question_parts
 from rag.answer.compose.scoring import Pick
 from rag.answer.compose.selection import is_background, is_boilerplate, redundancy
 from rag.answer.compose.spans import join_kept, pieces
+from rag.errors import ConfigError
 from rag.resources import data_path
 from rag.retrieve.features import LinearModel, sigmoid
 from rag.text import content_words, has_digit, tokenize
@@ -69,11 +70,17 @@ class PieceModel:
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> PieceModel:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        model = LinearModel.from_dict(data["model"])
-        if model.features != PIECE_FEATURES:
-            raise ValueError(f"{path} was fitted on other features; rerun evals/fit_composer.py")
-        return cls(model, float(data["min_probability"]), int(data["pool"]))
+        """The fitted model; a missing, damaged or stale file is a ``ConfigError`` that says how to fix it."""
+        fix = "reinstall the package, or refit: python evals/fit_composer.py"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            model = LinearModel.from_dict(data["model"])
+            piece_model = cls(model, float(data["min_probability"]), int(data["pool"]))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"the prose piece model {path} cannot be read ({type(exc).__name__}); {fix}") from exc
+        if model.features != PIECE_FEATURES or len(model.coef) != len(PIECE_FEATURES):
+            raise ConfigError(f"the prose piece model {path} was fitted on other features; {fix}")
+        return piece_model
 
     def to_dict(self, **extra: Any) -> dict[str, Any]:
         return {"model": self.model.to_dict(), "min_probability": self.min_probability, "pool": self.pool, **extra}
