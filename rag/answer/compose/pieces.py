@@ -21,7 +21,7 @@ import numpy as np
 
 from rag.answer.compose.analysis import Question, question_parts
 from rag.answer.compose.scoring import Pick
-from rag.answer.compose.selection import is_background, is_boilerplate, redundancy
+from rag.answer.compose.selection import MAX_REDUNDANCY, is_background, is_boilerplate, redundancy
 from rag.answer.compose.spans import join_kept, pieces
 from rag.errors import ConfigError
 from rag.resources import data_path
@@ -65,8 +65,6 @@ class PieceModel:
     """A piece after the first needs this probability of holding a key fact."""
     pool: int = 10
     """How many of the best-scored sentences are cut into candidate pieces."""
-    max_redundancy: float = 0.75
-    """A piece whose content words are this much in one kept piece is left out."""
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> PieceModel:
@@ -147,9 +145,9 @@ def probabilities(cands: Sequence[Piece], model: PieceModel) -> np.ndarray:
 def choose(cands: Sequence[Piece], probs: Sequence[float] | np.ndarray, model: PieceModel, word_budget: int,
            min_probability: float | None = None) -> list[Pick]:
     """The pieces an answer quotes: the most probable piece of the best-scored sentence, then the others most
-    probable first; after the first, one needs ``min_probability`` (the
-    model's own by default), must fit in ``word_budget`` and must not repeat a kept piece. Each sentence with
-    kept pieces comes back as a ``Pick`` whose quote joins them (``join_kept``), in paper then abstract order."""
+    probable first; after the first, a piece needs ``min_probability`` (the model's own by default), must fit in
+    ``word_budget`` and must not repeat a kept piece (``MAX_REDUNDANCY``). Each sentence with kept pieces comes
+    back as a ``Pick`` whose quote joins them (``join_kept``), in paper then abstract order."""
     floor = model.min_probability if min_probability is None else min_probability
     order = sorted(range(len(cands)), key=lambda j: (-probs[j], cands[j].pick.hit, cands[j].pick.index, j))
     if cands:  # the answer leads with the best-scored sentence's most probable piece
@@ -162,7 +160,7 @@ def choose(cands: Sequence[Piece], probs: Sequence[float] | np.ndarray, model: P
         n = len(cands[j].text.split())
         if kept and (probs[j] < floor or used + n > word_budget):
             continue
-        if kept and redundancy(cands[j].text, [cands[i].text for i in kept]) > model.max_redundancy:
+        if kept and redundancy(cands[j].text, [cands[i].text for i in kept]) > MAX_REDUNDANCY:
             continue
         kept.append(j)
         used += n

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from math import log
 
 from rag.answer.compose.analysis import analyse
-from rag.answer.compose.selection import is_background, is_boilerplate
+from rag.answer.compose.selection import MAX_REDUNDANCY, is_background, is_boilerplate
 from rag.answer.compose.spans import Trim, trim
 from rag.text import has_digit, split_sentences, tokenize
 from rag.types import Hit, Retrieved
@@ -26,8 +26,6 @@ class Pick:
     """The score without the paper's rank prior (what list answers compare across papers)."""
     quote: str = ""
     """What the answer quotes: the sentence, or its pieces that carry the question joined with "…"."""
-    covered: frozenset[str] = frozenset()
-    """The question's stemmed terms the sentence holds."""
     lexical: float = 0.0
     """IDF-weighted share of the question's terms the sentence holds."""
     similarity: float = 0.0
@@ -64,8 +62,8 @@ class Weights:
     """Similarity weight for follow-ups (sentence scores then reflect the carried-forward query)."""
     boilerplate: float = 0.35
     """Penalty for "Code is available at ..." and "Recent advances ..." sentences (unless asked for)."""
-    max_redundancy: float = 0.75
-    """A sentence whose content words are this much in one chosen sentence is left out (MMR-style)."""
+    max_redundancy: float = MAX_REDUNDANCY
+    """A list line's sentence whose content words are this much in one already chosen is left out."""
     fact_position: float = 1.06
     """Key-fact prior (fitted on ``dev_fit``: which sentences hold key facts): later sentences score higher,"""
     fact_first: float = 0.43
@@ -164,8 +162,7 @@ def score_sentences(question: str, retrieved: Retrieved, weights: Weights, extra
         prior = 1.0 / (1.0 + h)  # rank-based: robust to how the reranker scales its scores
         for i, sentence in enumerate(paper_sentences):
             sim = sims[i] if sims else hit.sentence_score * 0.8
-            covered = frozenset(t for t in idf if t in tokens[h][i])
-            lex = sum(idf[t] for t in covered) / total
+            lex = sum(w for t, w in idf.items() if t in tokens[h][i]) / total
             relevance = w_sim * sim + weights.lexical * lex
             if wants_number and has_digit(sentence):
                 relevance += weights.quantity
@@ -176,7 +173,7 @@ def score_sentences(question: str, retrieved: Retrieved, weights: Weights, extra
             if not analysis.wants_background and (is_boilerplate(sentence) or is_background(sentence)):
                 relevance -= weights.boilerplate
             quote = trim(sentence, idf, wants_number, weights.trim)
-            picks.append(Pick(h, i, sentence, relevance + weights.paper * prior, relevance, quote, covered, lex, sim,
+            picks.append(Pick(h, i, sentence, relevance + weights.paper * prior, relevance, quote, lex, sim,
                               len(paper_sentences)))
     picks.sort(key=lambda p: (-p.score, p.hit, p.index))
     return picks

@@ -29,6 +29,10 @@ def is_background(sentence: str) -> bool:
     return bool(_BACKGROUND.search(sentence))
 
 
+MAX_REDUNDANCY = 0.75
+"""A quote whose content words are this much in one already chosen quote is left out (MMR-style)."""
+
+
 def redundancy(sentence: str, chosen: list[str]) -> float:
     """Largest share of ``sentence``'s content words already in one chosen sentence (0: all new)."""
     mine = content_words(sentence)
