@@ -112,6 +112,9 @@ def test_followup_which_of_them_resolves_to_the_cited_papers() -> None:
         "What does MaxSup penalize instead of the ground-truth logit, and what does it fix?",
         "Switching topics: which paper learns feature crosses with self-attention?",
         "Unrelated: is there a dataset for relations between objects?",
+        "Never mind that. Does label smoothing make it harder to distil a teacher into a student?",
+        "Forget it, which paper shows that beam search's MAP objective causes empty translations?",
+        "Anyway, is there a benchmark for tool use where it matters which API is called first?",
     ],
 )
 def test_a_standalone_question_after_a_chat_is_not_rewritten(question: str) -> None:
@@ -196,6 +199,25 @@ def test_referents_are_the_sources_the_last_answer_cited() -> None:
     assert "POPE" in standalone and "OPERA" not in standalone
     _, final, _ = answer("What does the second one reduce?", PAPERS, history=history)
     assert [c.paper.title for c in final.citations] == [VCD.title]
+
+
+def test_one_sentence_citing_two_sources_gives_each_its_own_clause() -> None:
+    history = [
+        {"role": "user", "content": "How can hallucination be reduced without retraining?"},
+        {"role": "assistant", "content": "OPERA penalises over-trust in a few summary tokens while decoding [1]; "
+         "VCD contrasts outputs from original and distorted images [2]. Both need no training [1, 2]."},
+    ]
+    first, second = referents("Which of them needs no training?", history)
+    both = "Both need no training."
+    assert first.texts == ("OPERA penalises over-trust in a few summary tokens while decoding", both)
+    assert second.texts == ("VCD contrasts outputs from original and distorted images.", both)
+    (only,) = referents("And the second one, what does it contrast?", history)
+    assert only.marker == 2
+    standalone = resolve_followup("And the second one, what does it contrast?", history)
+    assert "distorted" in standalone and "OPERA" not in standalone
+    short = [{"role": "user", "content": "q"},
+             {"role": "assistant", "content": "A [1] and B [2] both decode greedily."}]
+    assert [c.texts for c in referents("Which of them is faster?", short)] == [("A and B both decode greedily.",)] * 2
 
 
 @pytest.mark.slow

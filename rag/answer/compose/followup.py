@@ -10,8 +10,8 @@ from rag.answer.compose.analysis import named_entities
 from rag.text import (
     answer_sentences,
     key_terms,
-    markers_in,
     normalize_verbatim,
+    parse_markers,
     parts_in_order,
     quote_parts,
     strip_markers,
@@ -19,7 +19,8 @@ from rag.text import (
 
 _TOPIC_SWITCH = re.compile(
     r"^\s*(?:different question|switching topics?|unrelated|another question|new question|on another note|"
-    r"changing (?:the )?subject|ok(?:ay)?,? (?:and|now|next))\b",
+    r"changing (?:the )?subject|ok(?:ay)?,? (?:and|now|next)|never ?mind|forget (?:that|this|it|about)|moving on|"
+    r"anyway|on a different note|separately|something else)\b",
     re.IGNORECASE,
 )
 _REFERENCE = re.compile(
@@ -100,14 +101,42 @@ class Cited:
 
 
 def cited_sources(answer: str) -> list[Cited]:
-    """The previous answer's sources in order of first use, each with the answer sentences citing it (markers
-    and a leading "…" removed; a list line keeps its ``- Title:`` label, which names the paper)."""
+    """The previous answer's sources in order of first use, each with the answer text citing it (markers and
+    a leading "…" removed; a list line keeps its ``- Title:`` label, which names the paper). A sentence citing
+    several sources ("A does x [1]; B does y [2].") gives each the clause before its own marker."""
     texts: dict[int, list[str]] = {}
     for sentence in answer_sentences(answer):
-        plain = strip_markers(sentence).removeprefix("- ").lstrip("… ").strip()
-        for n in dict.fromkeys(markers_in(sentence)):
-            texts.setdefault(n, []).append(plain)
+        for n, text in _cited_segments(sentence):
+            texts.setdefault(n, []).append(_plain(text))
     return [Cited(n, tuple(t)) for n, t in texts.items()]
+
+
+_MIN_SEGMENT = 12
+"""A clause before a marker shorter than this ("A [1] and B [2] do x") does not stand for its source: the
+whole sentence does."""
+
+
+def _plain(text: str) -> str:
+    return strip_markers(text).removeprefix("- ").strip(" ;,").lstrip("… ").strip()
+
+
+def _cited_segments(sentence: str) -> list[tuple[int, str]]:
+    """(source number, the text that number backs) for every number cited in ``sentence``, first use first."""
+    markers = parse_markers(sentence)
+    numbers = list(dict.fromkeys(n for m in markers for n in m.numbers))
+    if len(numbers) < 2:
+        return [(n, sentence) for n in numbers]
+    out: dict[int, list[str]] = {}
+    start = 0
+    for k, marker in enumerate(markers):
+        clause = sentence[start : marker.start].rstrip()
+        tail = sentence[marker.end :] if k == len(markers) - 1 else ""  # what follows the last marker is its
+        start = marker.end
+        chosen = clause + tail if len(_plain(clause)) >= _MIN_SEGMENT else sentence
+        for n in marker.numbers:
+            if chosen not in out.setdefault(n, []):
+                out[n].append(chosen)
+    return [(n, " ".join(parts)) for n, parts in out.items()]
 
 
 def referents(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
