@@ -20,7 +20,7 @@ from rag.text import (
 _TOPIC_SWITCH = re.compile(
     r"^\s*(?:different question|switching topics?|unrelated|another question|new question|on another note|"
     r"changing (?:the )?subject|ok(?:ay)?,? (?:and|now|next)|never ?mind|forget (?:that|this|it|about)|moving on|"
-    r"anyway|on a different note|separately|something else)\b",
+    r"on a different note|something else)\b",
     re.IGNORECASE,
 )
 _REFERENCE = re.compile(
