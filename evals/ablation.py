@@ -116,7 +116,7 @@ def main() -> None:
         rows = collect(pipeline, items, args.candidates, stages, qvecs)
         configs.append((name, rows, [fusion_order(r) for r in rows]))
     rows = collect(pipeline, items, args.candidates, qvecs=qvecs)
-    configs.append(("fusion: 3-way RRF, no reranker", rows, [fusion_order(r) for r in rows]))
+    configs.append(("fusion: weighted 3-way RRF (the first stage), no reranker", rows, [fusion_order(r) for r in rows]))
     weights = [("full: feature reranker, shipped weights", WEIGHTS_PATH)]
     weights += [(f"full: feature reranker, {w}", w) for w in args.weights]
     abstain_lines = []

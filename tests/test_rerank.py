@@ -42,14 +42,15 @@ SAE, RIDG, SPEECH, GNN = (p.id for p in SMALL_PAPERS)
 
 
 def _candidates() -> list[Candidate]:
-    """GNN first by RRF, SAE second: a feature model that reads names/overlap should flip them."""
+    """GNN first by the first stage, SAE second: a feature model that reads names/overlap should flip them."""
     ranks = {"bm25": 2, "dense": 1, "sentence": 1}
     return [
-        Candidate(GNN, 3 / 61, dict(ranks), {"bm25": 1.0, "dense": 0.5, "sentence": 0.4}, np.array([0.4, 0.2, 0.1])),
+        Candidate(GNN, 3 / 61, dict(ranks), {"bm25": 1.0, "dense": 0.5, "sentence": 0.4}, np.array([0.4, 0.2, 0.1]),
+                  first_stage=0.6),
         Candidate(SAE, 2 / 62, {"bm25": 1, "dense": 2, "sentence": 2}, {"bm25": 3.0, "dense": 0.45, "sentence": 0.3},
-                  np.array([0.3, 0.1, 0.05], dtype=np.float32)),
+                  np.array([0.3, 0.1, 0.05], dtype=np.float32), first_stage=0.5),
         Candidate(SPEECH, 1 / 63, {"bm25": None, "dense": 3, "sentence": None}, {"bm25": 0.0, "dense": 0.1,
-                  "sentence": 0.0}, np.zeros(3)),
+                  "sentence": 0.0}, np.zeros(3), first_stage=0.1),
     ]
 
 
@@ -65,7 +66,7 @@ def test_featurize_columns() -> None:
     assert x[2, FEATURES.index("rr_sentence")] == 0.0
 
 
-def test_feature_reranker_uses_the_model_and_fusion_keeps_rrf_order() -> None:
+def test_feature_reranker_uses_the_model_and_fusion_keeps_the_first_stage_order() -> None:
     q = parse_query("How much variance do SAE features explain?")
     cands = _candidates()
     model = LinearModel.only(FEATURES, "name_match", 5.0)
@@ -75,7 +76,7 @@ def test_feature_reranker_uses_the_model_and_fusion_keeps_rrf_order() -> None:
     assert hits[0].features["logit"] == pytest.approx(5.0)
     fused = FusionReranker(FeatureScorer(model)).rerank(q, np.zeros(4), cands, PAPERS)
     assert [h.paper.id for h in fused] == [GNN, SAE, SPEECH]
-    assert fused[0].score == pytest.approx(3 / 61)
+    assert [h.score for h in fused] == pytest.approx([c.first_stage for c in cands])
     assert len(FeatureReranker(FeatureScorer(model)).rerank(q, np.zeros(4), cands, PAPERS, k=1)) == 2
 
 

@@ -14,7 +14,7 @@ from rag.errors import QueryError
 from rag.index.ingest import ingest
 from rag.index.store import Store, make_client
 from rag.pipeline import Pipeline
-from rag.retrieve.hybrid import RRF_K, rrf
+from rag.retrieve.hybrid import FIRST_STAGE_K, FIRST_STAGE_WEIGHTS, RRF_K, rrf
 from rag.retrieve.query import AcronymTable, mine_acronyms, parse_query, query_names
 from rag.settings import Settings
 from rag.text import normalize_query
@@ -59,6 +59,29 @@ def test_rrf_exact_values_and_order() -> None:
     order = sorted(fused, key=lambda pid: (-fused[pid], pid))
     assert order == ["x", "y", "z"]  # x and y tie exactly; the id breaks the tie
     assert rrf({"a": ["p"]}, k=0) == {"p": 1.0}
+
+
+def test_weighted_first_stage_fusion_values() -> None:
+    rankings = {"bm25": ["x", "y"], "dense": ["y", "x"], "sentence": ["z"]}
+    first = rrf(rankings, FIRST_STAGE_K, FIRST_STAGE_WEIGHTS)
+    k, w = FIRST_STAGE_K, FIRST_STAGE_WEIGHTS
+    assert first == pytest.approx({"x": w["bm25"] / (k + 1) + w["dense"] / (k + 2),
+                                   "y": w["bm25"] / (k + 2) + w["dense"] / (k + 1), "z": w["sentence"] / (k + 1)})
+    assert first["x"] > first["y"]  # BM25 counts more: its first place beats the dense one's
+    assert rrf(rankings, 2, {"dense": 3.0})["y"] == pytest.approx(1 / 4 + 3 / 3)  # unnamed rankings weigh 1
+
+
+def test_candidates_come_in_first_stage_order_and_keep_plain_rrf(pipeline: Pipeline) -> None:
+    q = pipeline.retriever.parse("sparse autoencoder features")
+    qvec = pipeline.embedder.embed_query("sparse autoencoder features")
+    cands = pipeline.retriever.candidates(q, qvec, 10)
+    assert len(cands) > 2
+    assert [c.first_stage for c in cands] == sorted((c.first_stage for c in cands), reverse=True)
+    for c in cands:  # the reranker's "rrf" feature stays the plain fusion of the same stage ranks
+        ranks = [r for r in c.ranks.values() if r is not None]
+        assert c.rrf == pytest.approx(sum(1 / (RRF_K + r) for r in ranks))
+        assert c.first_stage == pytest.approx(
+            sum(FIRST_STAGE_WEIGHTS[s] / (FIRST_STAGE_K + r) for s, r in c.ranks.items() if r is not None))
 
 
 def test_fusion_is_deterministic(pipeline: Pipeline) -> None:

@@ -129,7 +129,7 @@ class FeatureScorer:
             c = candidates[i]
             logit = float(logits[i])
             features = hit_features(x[i], logit, c, q)
-            score = 1.0 / (1.0 + math.exp(-max(min(logit, 50.0), -50.0))) if order == "model" else c.rrf
+            score = 1.0 / (1.0 + math.exp(-max(min(logit, 50.0), -50.0))) if order == "model" else c.first_stage
             out.append(to_hit(c, papers[c.paper_id], score, features))
         return out
 
