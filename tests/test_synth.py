@@ -258,3 +258,21 @@ def test_hidden_papers_never_come_back_on_the_real_index(real_index_dir: Path, r
         hidden = loo.retrieve_hidden(pipeline, r["question"], [gold], 10)
         assert len(hidden.hits) == 10 and gold not in [h.paper.id for h in hidden.hits]
         assert 0.0 <= hidden.confidence <= 1.0 and hidden.abstain == (hidden.confidence < pipeline.abstainer.threshold)
+
+
+def test_fit_fusion_recall_follows_the_weighted_ranks() -> None:
+    import fit_fusion
+    from fit_data import Row
+
+    def cand(pid: str, bm25: int | None, dense: int | None, sentence: int | None) -> Candidate:
+        return Candidate(pid, ranks={"bm25": bm25, "dense": dense, "sentence": sentence})
+
+    # gold "g" is first by BM25 only; eleven papers ahead of it by dense and sentence rank
+    others = [cand(f"p{i:02d}", 20 + i, i + 1, i + 1) for i in range(11)]
+    row = Row({"id": "x", "kind": "fit"}, None, {"g"}, [*others, cand("g", 1, None, None)],  # type: ignore[arg-type]
+              np.zeros((12, 1)), np.zeros(12), "g")
+    assert fit_fusion.recall_at_10(row, (1.0, 1.0, 1.0), 60) == 0.0  # plain RRF: below ten two-stage papers
+    assert fit_fusion.recall_at_10(row, (2.0, 1.0, 0.5), 5) == 1.0  # BM25's first place counts
+    parts = fit_fusion.groups([row])
+    assert [len(v) for v in parts.values()] == [1, 0, 0, 0]
+    assert fit_fusion.evaluate(parts, ((2.0, 1.0, 0.5), 5))["hand-written"] == 1.0
