@@ -278,3 +278,19 @@ def test_answer_words_and_evidence_bound_a_prose_answer_and_keep_it_verbatim() -
         Settings(answer_words=5)
     with pytest.raises(ValueError, match="answer_evidence"):
         Settings(answer_evidence=1.5)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["And when is fitting the training data almost perfectly required?",
+     "What about the number of samples needed for the ridge penalty to matter?",
+     "Also, does the test risk keep falling with more features?"],
+)
+def test_a_question_that_carries_on_is_resolved_from_the_last_turn(question: str) -> None:
+    history = [
+        {"role": "user", "content": "What does the random feature regression paper say about overparameterization?"},
+        {"role": "assistant", "content": "Its test risk decreases with the number of features. [1]"},
+    ]
+    assert not stands_alone(question)
+    standalone = resolve_followup(question, history)
+    assert standalone.endswith(question) and "regression" in standalone and "overparameterization" in standalone

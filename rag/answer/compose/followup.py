@@ -33,6 +33,8 @@ _PRONOUN = re.compile(
     r"approach|authors|work|study|benchmark|dataset|framework|technique|system|algorithm|heads?|task))\b",
     re.IGNORECASE,
 )
+_CONTINUATION = re.compile(r"^\s*(?:and|also|so|then|what about|how about)\b", re.IGNORECASE)
+"""A question that opens like this carries on from the last turn ("And when is it required?")."""
 _SELF_CONTAINED = re.compile(r"\b(?:which|what|any|is there an?|are there)\b[^?]*\b(?:paper|papers|work|study)\b",
                              re.IGNORECASE)
 QUESTION_WORDS = frozenset(
@@ -44,7 +46,7 @@ QUESTION_WORDS = frozenset(
 def stands_alone(question: str) -> bool:
     """Whether ``question`` needs no earlier turn: it announces a new topic, or it names its own subject
     (a method name or acronym before any pronoun, or "which paper ..."), and it does not point back
-    ("which of them", "the second one")."""
+    ("which of them", "the second one") or carry on ("And when ...?", "What about ...?")."""
     if _TOPIC_SWITCH.search(question):
         return True
     if _REFERENCE.search(question):
@@ -55,6 +57,8 @@ def stands_alone(question: str) -> bool:
         first_name = question.find(names[0])
         if pronoun is None or first_name < pronoun.start():
             return True
+    if _CONTINUATION.search(question):
+        return False
     if pronoun is None and _SELF_CONTAINED.search(question):
         return True
     return pronoun is None and len(key_terms(question, QUESTION_WORDS)) >= 4
