@@ -10,8 +10,9 @@ A filter is a boolean mask over paper codes applied to all three stages.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 
@@ -24,7 +25,7 @@ from rag.types import Paper
 RRF_K = 60
 """The constant of the plain reciprocal-rank fusion the reranker reads as a feature (``Candidate.rrf``)."""
 FIRST_STAGE_K = 5
-FIRST_STAGE_WEIGHTS = {"bm25": 2.0, "dense": 1.0, "sentence": 0.5}
+FIRST_STAGE_WEIGHTS: Mapping[str, float] = MappingProxyType({"bm25": 2.0, "dense": 1.0, "sentence": 0.5})
 """The first stage's own order (``Candidate.first_stage``): a weighted, top-heavy reciprocal-rank fusion that
 picks the candidate pool and the ten papers the recall rule keeps (``rag.retrieve.scoring.keep_first_stage``).
 Chosen by recall@10 on the fitting data only (``evals/dev_fit.jsonl`` and ``evals/synth.py``'s questions):
@@ -52,7 +53,7 @@ class Candidate:
 
 
 def rrf(
-    rankings: dict[str, list[str]], k: float = RRF_K, weights: dict[str, float] | None = None
+    rankings: dict[str, list[str]], k: float = RRF_K, weights: Mapping[str, float] | None = None
 ) -> dict[str, float]:
     """Reciprocal-rank fusion: sum over rankings of weight / (k + rank), ranks from 1, weight 1 unless
     ``weights`` names the ranking. Deterministic."""

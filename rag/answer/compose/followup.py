@@ -134,7 +134,7 @@ def _cited_segments(sentence: str) -> list[tuple[int, str]]:
     start = 0
     for k, marker in enumerate(markers):
         clause = sentence[start : marker.start].rstrip()
-        tail = sentence[marker.end :] if k == len(markers) - 1 else ""  # what follows the last marker is its
+        tail = sentence[marker.end :] if k == len(markers) - 1 else ""  # text after the last marker is its own
         start = marker.end
         chosen = clause + tail if len(_plain(clause)) >= _MIN_SEGMENT else sentence
         for n in marker.numbers:
