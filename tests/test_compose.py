@@ -115,6 +115,7 @@ def test_followup_which_of_them_resolves_to_the_cited_papers() -> None:
         "Never mind that. Does label smoothing make it harder to distil a teacher into a student?",
         "Forget it, which paper shows that beam search's MAP objective causes empty translations?",
         "Moving on: is there a benchmark for tool use where it matters which API is called first?",
+        "Also, is there a paper on folding proteins with diffusion models?",
     ],
 )
 def test_a_standalone_question_after_a_chat_is_not_rewritten(question: str) -> None:

@@ -57,10 +57,10 @@ def stands_alone(question: str) -> bool:
         first_name = question.find(names[0])
         if pronoun is None or first_name < pronoun.start():
             return True
-    if _CONTINUATION.search(question):
-        return False
     if pronoun is None and _SELF_CONTAINED.search(question):
         return True
+    if _CONTINUATION.search(question):
+        return False
     return pronoun is None and len(key_terms(question, QUESTION_WORDS)) >= 4
 
 
