@@ -17,6 +17,7 @@ papers with another group: a small leak, noted in the report.)
 
 from __future__ import annotations
 
+import pickle
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,19 @@ def open_pipeline() -> Any:
     from rag.settings import Settings
 
     return Pipeline.open(Settings(), progress=False)
+
+
+def training_rows(seed: int = 0, candidates: int = 50, cache: Path | None = None) -> list[Row]:
+    """``collect``'s rows for ``training_items`` (hand-written fitting, synthetic, leave-one-out), read from the
+    pickle ``cache`` when it exists, else collected on the current index and written there."""
+    if cache is not None and cache.exists():
+        rows: list[Row] = pickle.loads(cache.read_bytes())
+        return rows
+    pipeline = open_pipeline()
+    rows = collect(pipeline, training_items(list(pipeline.papers.values()), seed), candidates)
+    if cache is not None:
+        cache.write_bytes(pickle.dumps(rows))
+    return rows
 
 
 def training_items(papers: list[Any], seed: int = 0, fit_path: Path = FIT_PATH) -> list[dict[str, Any]]:

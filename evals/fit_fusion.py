@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import pickle
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fit_data import Row, collect, open_pipeline, training_items
+from fit_data import Row, training_rows
 
 from rag.retrieve.hybrid import FIRST_STAGE_K, FIRST_STAGE_WEIGHTS, RRF_K, STAGES
 
@@ -63,17 +62,12 @@ def main() -> None:
     parser.add_argument("--rows-cache", type=Path, default=None, help="pickle of the collected rows (re-runs)")
     parser.add_argument("--top", type=int, default=8, help="how many of the best settings to print")
     args = parser.parse_args()
-    if args.rows_cache is not None and args.rows_cache.exists():
-        rows: list[Row] = pickle.loads(args.rows_cache.read_bytes())
-    else:
-        pipeline = open_pipeline()
-        rows = collect(pipeline, training_items(list(pipeline.papers.values()), args.seed), args.candidates)
-        if args.rows_cache is not None:
-            args.rows_cache.write_bytes(pickle.dumps(rows))
+    rows = training_rows(args.seed, args.candidates, args.rows_cache)
     parts = groups(rows)
     grid: list[Setting] = [((b, d, s), k) for b, d, s, k in itertools.product(*GRID_WEIGHTS.values(), GRID_K)]
     results = {setting: evaluate(parts, setting) for setting in grid}
-    shipped: Setting = (tuple(FIRST_STAGE_WEIGHTS[s] for s in STAGES), float(FIRST_STAGE_K))  # type: ignore[assignment]
+    w = FIRST_STAGE_WEIGHTS
+    shipped: Setting = ((w["bm25"], w["dense"], w["sentence"]), float(FIRST_STAGE_K))
     named = {"plain RRF (k 60, equal weights)": ((1.0, 1.0, 1.0), float(RRF_K)), "shipped": shipped}
     best = sorted(grid, key=lambda s: (-(results[s]["hand-written"] + results[s]["synthetic"]), s[1], s[0]))
     print(f"recall@10 on the fitting data: {', '.join(f'{n} {len(rs)}' for n, rs in parts.items())} items\n")

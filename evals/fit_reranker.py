@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import pickle
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,7 +40,7 @@ except ImportError as exc:  # pragma: no cover
     raise SystemExit("refitting needs scikit-learn, in the 'fit' extra: pip install -e '.[fit]'") from exc
 
 from fit_abstain import fit_abstention, fit_linear, fold_of, ranked_indices
-from fit_data import Row, collect, open_pipeline, training_items
+from fit_data import Row, training_rows
 
 from rag.evals.ranking import ranking_metrics
 from rag.retrieve.features import FEATURES, WEIGHTS_PATH, LinearModel
@@ -124,13 +123,7 @@ def main() -> None:
     )  # fmt: skip
     args = parser.parse_args()
 
-    if args.rows_cache is not None and args.rows_cache.exists():
-        rows: list[Row] = pickle.loads(args.rows_cache.read_bytes())
-    else:
-        pipeline = open_pipeline()
-        rows = collect(pipeline, training_items(list(pipeline.papers.values()), args.seed), args.candidates)
-        if args.rows_cache is not None:
-            args.rows_cache.write_bytes(pickle.dumps(rows))
+    rows = training_rows(args.seed, args.candidates, args.rows_cache)
     if args.ranker_from is not None:
         ranker = LinearModel.from_dict(json.loads(args.ranker_from.read_text())["ranker"])
         names, c, w, log = ranker.features, 0.0, 0.0, {"kept": str(args.ranker_from)}
