@@ -27,8 +27,9 @@ import numpy as np
 from fit_data import Row
 from sklearn.linear_model import LogisticRegression
 
+from rag.linear import LinearModel
 from rag.retrieve.abstain import ABSTAIN_FEATURES, list_features
-from rag.retrieve.features import LinearModel, hit_features
+from rag.retrieve.features import hit_features
 from rag.retrieve.scoring import FIRST_STAGE_DEPTH, keep_first_stage
 
 FEATURE_SETS: dict[str, tuple[str, ...]] = {

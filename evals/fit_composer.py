@@ -44,7 +44,7 @@ from rag.answer.compose.pieces import MODEL_PATH, PIECE_FEATURES, Piece, PieceMo
 from rag.answer.compose.shapes import prose
 from rag.evals.evalset import load_eval_set
 from rag.evals.metrics import content_words, key_fact_present, key_fact_recall, strip_markers
-from rag.retrieve.features import LinearModel, sigmoid
+from rag.linear import LinearModel, sigmoid
 
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)
 THRESHOLDS = tuple(round(0.10 + 0.01 * i, 2) for i in range(41))

@@ -43,7 +43,8 @@ from fit_abstain import fit_abstention, fit_linear, fold_of, ranked_indices
 from fit_data import Row, training_rows
 
 from rag.evals.ranking import ranking_metrics
-from rag.retrieve.features import FEATURES, WEIGHTS_PATH, LinearModel
+from rag.linear import LinearModel
+from rag.retrieve.features import FEATURES, WEIGHTS_PATH
 
 METRICS = ("hit@1", "mrr@10", "ndcg@10", "recall@10")
 C_GRID = (0.03, 0.3, 3.0)

@@ -16,7 +16,8 @@ from typing import Any, Unpack
 
 import numpy as np
 
-from rag.answer.extractive import Answerer, ExtractiveAnswerer
+from rag.answer.base import Answerer
+from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.llm import LLMAnswerer
 from rag.errors import ConfigError, LLMError, QueryError
 from rag.index.corpus import load_papers

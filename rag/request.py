@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 from rag.errors import QueryError
+from rag.text import printable
 from rag.types import Filters, Paper
 
 MAX_QUERY_CHARS = 5000
@@ -34,7 +35,7 @@ def clean_query(query: object) -> str:
         raise QueryError(
             f"the question is {len(query):,} characters; the limit is {MAX_QUERY_CHARS:,}. Ask a shorter question"
         )
-    text = " ".join("".join(ch if ch.isprintable() else " " for ch in query).split())
+    text = printable(query)
     if not text:
         raise QueryError("the question is empty; type a question about the papers")
     return text

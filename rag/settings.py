@@ -96,6 +96,11 @@ class Settings(BaseSettings):
         "gives longer answers holding more key facts; see the trade-off table in the README.",
     )
     llm_model: str = Field(default="gpt-4o-mini", description="Model name on the OpenAI-compatible endpoint.")
+    prompts_dir: Path | None = Field(
+        default=None,
+        description="Folder of prompt templates to use instead of the bundled rag/data/prompts (RAG_PROMPTS_DIR): "
+        "each file must use exactly the $variables the bundled one does.",
+    )
     llm_timeout: float = Field(
         default=180.0,
         gt=0,

@@ -16,7 +16,7 @@ import pytest
 import uvicorn
 from conftest import SMALL_PAPERS, free_port, open_hash_pipeline
 
-from rag.answer.extractive import ABSTENTION
+from rag.answer.base import ABSTENTION
 from rag.app.serve import build_app
 
 SAE, RIDG, SPEECH, GNN = SMALL_PAPERS

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from rag.answer.extractive import ABSTENTION
+from rag.answer.base import ABSTENTION
 from rag.evals import metrics as em
 from rag.evals.ranking import ranking_metrics
 from rag.types import Answer, Citation, Paper, SentenceCheck

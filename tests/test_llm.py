@@ -13,7 +13,8 @@ import httpx
 import pytest
 import respx
 
-from rag.answer.extractive import ABSTENTION, ExtractiveAnswerer
+from rag.answer.base import ABSTENTION
+from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.llm import LLMAnswerer, estimate_cost, make_client, pack_sources
 from rag.errors import LLMError
 from rag.pipeline import Pipeline

@@ -16,7 +16,7 @@ from rag.answer.compose.pieces import MODEL_PATH, PIECE_FEATURES, PieceModel, ca
 from rag.answer.compose.scoring import Weights, question_terms, score_sentences
 from rag.answer.compose.shapes import prose
 from rag.errors import ConfigError
-from rag.retrieve.features import LinearModel
+from rag.linear import LinearModel
 from rag.text import quote_parts
 from rag.types import Hit, Retrieved
 from tests.conftest import make_paper

@@ -14,11 +14,11 @@ import pytest
 from conftest import SMALL_PAPERS
 
 from rag.errors import ConfigError
+from rag.linear import LinearModel
 from rag.retrieve.abstain import ABSTAIN_FEATURES, AbstentionModel
 from rag.retrieve.features import (
     FEATURES,
     WEIGHTS_PATH,
-    LinearModel,
     featurize,
     load_weights,
 )

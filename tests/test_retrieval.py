@@ -15,9 +15,9 @@ from rag.index.ingest import ingest
 from rag.index.store import Store, make_client
 from rag.pipeline import Pipeline
 from rag.retrieve.hybrid import FIRST_STAGE_K, FIRST_STAGE_WEIGHTS, RRF_K, rrf
-from rag.retrieve.query import AcronymTable, mine_acronyms, parse_query, query_names
+from rag.retrieve.query import AcronymTable, mine_acronyms, parse_query
 from rag.settings import Settings
-from rag.text import normalize_query
+from rag.text import normalize_query, query_names
 from rag.types import Hit
 
 EXTRA = [

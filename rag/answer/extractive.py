@@ -6,13 +6,12 @@ so every sentence of its answer is verbatim from the abstract it cites (faithful
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
 
-from rag.answer.citations import Checked, check_answer
+from rag.answer.base import ABSTENTION, abstention, checked_answer
+from rag.answer.citations import check_answer
 from rag.answer.compose.analysis import Question, analyse
 from rag.answer.compose.choose import listed
 from rag.answer.compose.followup import referents, refers_to, resolve_followup
@@ -24,83 +23,7 @@ from rag.settings import Settings
 from rag.text import normalize_verbatim
 from rag.types import Answer, Retrieved
 
-ABSTENTION = "The corpus does not cover this question."
-"""The one abstention sentence, shared by prompts, answerers, UI and evals."""
-
-
-class Answerer(Protocol):
-    """Turns retrieved papers into an answer with ``[n]`` citations."""
-
-    name: str
-
-    def condense(self, question: str, history: Sequence[dict[str, str]]) -> str:
-        """A standalone version of a follow-up question (the question itself if there is no history)."""
-        ...
-
-    def stream(
-        self, question: str, retrieved: Retrieved, history: Sequence[dict[str, str]]
-    ) -> Iterator[str | Answer]:
-        """Text deltas, then the final ``Answer``."""
-        ...
-
-
-def abstention(question: str, retrieved: Retrieved, answerer: str) -> Answer:
-    """The abstaining answer: exactly ``ABSTENTION``, no citations."""
-    return Answer(question, ABSTENTION, (), True, answerer, retrieved.hits)
-
-
-def checked_answer(
-    question: str, checked: Checked, answerer: str, retrieved: Retrieved, timings: dict[str, float], **extra: Any
-) -> Answer:
-    """The final ``Answer`` of an answerer from its citation-checked text (both answerers end here)."""
-    return Answer(
-        question,
-        checked.text,
-        checked.citations,
-        False,
-        answerer,
-        retrieved.hits,
-        checks=checked.checks,
-        removed_markers=checked.removed_markers,
-        timings=timings,
-        **extra,
-    )
-
-
-def is_abstention(text: str) -> bool:
-    """Whether an answer text is the abstention sentence (tolerating case, quotes and trailing dots)."""
-    def canon(t: str) -> str:
-        return normalize_verbatim(t).strip(" \"'“”.`*")
-
-    return canon(text).startswith(canon(ABSTENTION))
-
-
-# --- follow-ups ---------------------------------------------------------------------------------------
-
-_ANAPHORA = re.compile(
-    r"\b(it|its|they|them|their|theirs|this|that|these|those|he|she|his|her|the (?:paper|model|method|"
-    r"approach|authors|work|study|benchmark|dataset|framework|technique|system))\b",
-    re.IGNORECASE,
-)
-_QUESTION_WORDS = frozenset(
-    ["what", "which", "how", "who", "whom", "why", "when", "where", "whose", "does", "did", "do", "is", "are",
-     "was", "were", "can", "could"]
-)
-
-
-def carry_forward(question: str, history: Sequence[dict[str, str]]) -> str:
-    """A standalone query for a follow-up (``rag.answer.compose.followup.resolve_followup``): the previous
-    question's content words and the previous answer's names, then the question; a question that stands on
-    its own (a new topic, its own method name before any pronoun) is returned unchanged."""
-    return resolve_followup(question, history)
-
-
 # --- sentence selection -------------------------------------------------------------------------------
-
-
-def is_list_question(question: str) -> bool:
-    """Questions asking for several papers ("Which papers ...", "List ...", "Are there papers ...")."""
-    return analyse(question).kind == "list"
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +52,8 @@ class ExtractiveAnswerer:
         self.pieces = pieces or PieceModel.load()
 
     def condense(self, question: str, history: Sequence[dict[str, str]]) -> str:
-        return carry_forward(question, history)
+        """A standalone query for a follow-up (``rag.answer.compose.followup.resolve_followup``)."""
+        return resolve_followup(question, history)
 
     def evidence(
         self, question: str, retrieved: Retrieved, standalone: str = "", history: Sequence[dict[str, str]] = ()

@@ -10,8 +10,8 @@ import html
 import re
 from collections.abc import Mapping, Sequence
 
+from rag.answer.base import ABSTENTION
 from rag.answer.compose.analysis import coverage
-from rag.answer.extractive import ABSTENTION
 from rag.pipeline import Pipeline
 from rag.text import parse_markers, split_sentences
 from rag.types import Answer, Citation, Hit, Paper, SentenceCheck

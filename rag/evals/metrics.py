@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from rag.answer.extractive import ABSTENTION
+from rag.answer.base import is_abstention
 from rag.text import (
     answer_sentences,
     content_words,
@@ -67,7 +67,6 @@ def answer_units(answer: Answer) -> list[Unit]:
     The abstention sentence is not an answer sentence; an abstained answer has none."""
     if answer.abstained:
         return []
-    abstention = normalize_title(ABSTENTION)
     titles = [c.paper.title for c in answer.citations]
     if answer.checks:
         units = [
@@ -77,7 +76,7 @@ def answer_units(answer: Answer) -> list[Unit]:
         units = split_answer(answer.text)
     units = [Unit(strip_label(u.text, titles), u.markers, u.verdict) for u in units]
     units = [u for u in units if not is_title_fragment(u.text, titles)]
-    return [u for u in units if normalize_title(u.text) and normalize_title(u.text) != abstention]
+    return [u for u in units if normalize_title(u.text) and not is_abstention(u.text)]
 
 
 def strip_label(sentence: str, titles: Sequence[str] = ()) -> str:

@@ -235,7 +235,9 @@ def run_eval_command(
         raise ConfigError("--answerer llm needs an LLM; set OPENAI_API_KEY (and OPENAI_BASE_URL for other servers)")
     judge = None
     if llm_client is not None:
-        judge = LLMJudge(llm_client, settings.llm_model, Path(settings.data_dir) / "eval-judge-cache")
+        judge = LLMJudge(
+            llm_client, settings.llm_model, Path(settings.data_dir) / "eval-judge-cache", settings.prompts_dir
+        )
     report = evaluate(pipeline, args.sets, answerer=args.answerer, judge=judge, progress=progress)
     files = write_outputs(report, args.out, compare)
     print(summary_table(report))

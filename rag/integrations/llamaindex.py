@@ -39,8 +39,8 @@ from rag.integrations.llamaindex_store import (
     chroma_vector_store,
     vector_store_index,
 )
+from rag.linear import sigmoid
 from rag.pipeline import Pipeline, clean_query
-from rag.retrieve.features import sigmoid
 from rag.retrieve.hybrid import Candidate
 from rag.retrieve.rerank import FeatureScorer
 from rag.retrieve.scoring import fusion_head

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.retrieve.features import WEIGHTS_PATH, LinearModel, load_weights, sigmoid
+from rag.linear import LinearModel, sigmoid
+from rag.retrieve.features import WEIGHTS_PATH, load_weights
 from rag.types import Hit
 
 ABSTAIN_FEATURES: tuple[str, ...] = (

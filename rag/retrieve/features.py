@@ -22,7 +22,7 @@ import numpy as np
 from rag.resources import data_path
 from rag.retrieve.hybrid import Candidate
 from rag.retrieve.query import Query
-from rag.text import numbers_in, tokenize
+from rag.text import numbers_in, singular, tokenize
 from rag.types import Paper
 
 WEIGHTS_PATH = data_path("reranker.json")
@@ -68,7 +68,7 @@ def _paper_text(title: str, abstract: str) -> _PaperText:
 @lru_cache(maxsize=4096)
 def _name_pattern(name: str) -> tuple[str, re.Pattern[str]]:
     """(lower-case core for a fast substring pre-check, whole-word pattern) of a query name."""
-    core = (name[:-1] if name.endswith("s") and len(name) > 2 and name[-2].isupper() else name).lower()
+    core = singular(name).lower()
     return core, re.compile(r"(?<![a-z0-9])" + re.escape(core) + r"s?(?![a-z0-9])")
 
 
@@ -140,49 +140,6 @@ def featurize(query: Query, candidates: Sequence[Candidate], papers: Mapping[str
         )
     x[:] = rows  # columns in FEATURES order
     return x
-
-
-@dataclass(frozen=True, slots=True)
-class LinearModel:
-    """Standardise, dot with weights, add intercept: the logit of a logistic model."""
-
-    features: tuple[str, ...]
-    mean: np.ndarray
-    scale: np.ndarray
-    coef: np.ndarray
-    intercept: float
-
-    def logits(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(((x - self.mean) / self.scale) @ self.coef + self.intercept, dtype=np.float64)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "features": list(self.features),
-            "mean": [float(v) for v in self.mean],
-            "scale": [float(v) for v in self.scale],
-            "coef": [float(v) for v in self.coef],
-            "intercept": float(self.intercept),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> LinearModel:
-        return cls(
-            tuple(data["features"]),
-            np.asarray(data["mean"], dtype=np.float64),
-            np.asarray(data["scale"], dtype=np.float64),
-            np.asarray(data["coef"], dtype=np.float64),
-            float(data["intercept"]),
-        )
-
-    @classmethod
-    def only(cls, features: Sequence[str], name: str, weight: float = 1.0) -> LinearModel:
-        """A model that scores by one feature (the fallback before weights are fitted)."""
-        coef = np.array([weight if f == name else 0.0 for f in features])
-        return cls(tuple(features), np.zeros(len(features)), np.ones(len(features)), coef, 0.0)
-
-
-def sigmoid(z: float | np.ndarray) -> Any:
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
 
 
 def load_weights(path: Path = WEIGHTS_PATH, known: Mapping[str, Sequence[str]] | None = None) -> dict[str, Any]:

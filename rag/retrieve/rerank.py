@@ -25,8 +25,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from rag.answer.prompts import render
 from rag.errors import ConfigError
+from rag.prompts import render
 from rag.retrieve.hybrid import Candidate
 from rag.retrieve.query import Query
 from rag.retrieve.scoring import FeatureScorer, Ranked, protect_hits, replace_hit, to_hit
@@ -131,13 +131,20 @@ class LLMReranker:
     name = "llm"
 
     def __init__(
-        self, client: Any, model: str, scorer: FeatureScorer | None = None, top_n: int = 10, timeout: float = 30.0
+        self,
+        client: Any,
+        model: str,
+        scorer: FeatureScorer | None = None,
+        top_n: int = 10,
+        timeout: float = 30.0,
+        prompts_dir: Path | None = None,
     ) -> None:
         self.client = client
         self.model = model
         self.scorer = scorer or FeatureScorer.load()
         self.top_n = top_n
         self.timeout = timeout
+        self.prompts_dir = prompts_dir
 
     def rerank(
         self,
@@ -153,10 +160,11 @@ class LLMReranker:
             return hits
         text = query.text if isinstance(query, Query) else query
         listing = "\n\n".join(f"[{i}] {h.paper.title}\n{h.paper.abstract[:600]}" for i, h in enumerate(head, 1))
+        prompt = render("rerank", self.prompts_dir, question=text, papers=listing)
         try:
             response = self.client.chat.completions.create(
                 model=self.model,
-                messages=[{"role": "user", "content": render("rerank", question=text, papers=listing)}],
+                messages=[{"role": "user", "content": prompt}],
                 temperature=0,
                 timeout=self.timeout,
             )
@@ -200,7 +208,9 @@ def _cross_encoder(settings: Settings, scorer: FeatureScorer, llm_client: Any) -
 def _llm(settings: Settings, scorer: FeatureScorer, llm_client: Any) -> Reranker:
     if llm_client is None:
         raise ConfigError("RAG_RERANKER=llm needs an LLM: set OPENAI_API_KEY (and OPENAI_BASE_URL for others)")
-    return LLMReranker(llm_client, settings.llm_model, scorer, timeout=settings.llm_timeout)
+    return LLMReranker(
+        llm_client, settings.llm_model, scorer, timeout=settings.llm_timeout, prompts_dir=settings.prompts_dir
+    )
 
 
 RERANKERS: dict[str, RerankerFactory] = {

@@ -12,7 +12,6 @@ the final top ten holds every paper the fusion's top ten held; the reranker deci
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -20,7 +19,8 @@ from typing import TypeVar
 
 import numpy as np
 
-from rag.retrieve.features import FEATURES, WEIGHTS_PATH, LinearModel, featurize, hit_features, load_weights
+from rag.linear import LinearModel, sigmoid
+from rag.retrieve.features import FEATURES, WEIGHTS_PATH, featurize, hit_features, load_weights
 from rag.retrieve.hybrid import Candidate
 from rag.retrieve.query import Query, parse_query
 from rag.types import Hit, Paper, Span
@@ -129,7 +129,7 @@ class FeatureScorer:
             c = candidates[i]
             logit = float(logits[i])
             features = hit_features(x[i], logit, c, q)
-            score = 1.0 / (1.0 + math.exp(-max(min(logit, 50.0), -50.0))) if order == "model" else c.first_stage
+            score = float(sigmoid(logit)) if order == "model" else c.first_stage
             out.append(to_hit(c, papers[c.paper_id], score, features))
         return out
 

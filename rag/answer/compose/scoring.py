@@ -10,7 +10,7 @@ from math import log
 from rag.answer.compose.analysis import analyse
 from rag.answer.compose.selection import MAX_REDUNDANCY, is_background, is_boilerplate
 from rag.answer.compose.spans import Trim, trim
-from rag.text import has_digit, split_sentences, tokenize
+from rag.text import has_digit, says_we, split_sentences, tokenize
 from rag.types import Hit, Retrieved
 
 
@@ -105,14 +105,11 @@ def term_weights(question: str, extra_query: str, texts: Sequence[Sequence[set[s
     return {t: w * log(1 + n_sent / (1 + df.get(t, 0))) for t, w in terms.items()}
 
 
-_WE = re.compile(r"\b(?:we|our)\b", re.IGNORECASE)
-
-
 def _fact_prior(sentence: str, i: int, n: int, weights: Weights) -> float:
     """How likely a sentence is to state one of a paper's key facts, whatever the question."""
     prior = weights.fact_position * i / max(n - 1, 1) + weights.fact_length * len(sentence.split())
     prior -= weights.fact_first * (i == 0) + weights.fact_last * (i == n - 1 and n > 1)
-    prior += weights.fact_digit * has_digit(sentence) + weights.fact_we * bool(_WE.search(sentence))
+    prior += weights.fact_digit * has_digit(sentence) + weights.fact_we * says_we(sentence)
     return prior
 
 
