@@ -1,6 +1,6 @@
 """Retrieval ablation on the validation split (``evals/dev_val.jsonl``, never used for fitting): each
 first stage alone, their reciprocal-rank fusion, and the full feature reranker (shipped weights, with the
-recall rule of ``rag.retrieve.scoring.keep_first_stage``); one Markdown table over the answerable items
+recall rule of ``rag.retrieve.hits.keep_first_stage``); one Markdown table over the answerable items
 and one per question type, plus the abstention errors of the shipped model at its threshold.
 
 Every item is retrieved as ``Pipeline.ask`` retrieves it (follow-ups condensed by the extractive
@@ -28,7 +28,7 @@ from fit_data import Row, collect, open_pipeline
 from rag.evals.ranking import ranking_metrics
 from rag.retrieve.abstain import AbstentionModel, list_features
 from rag.retrieve.features import FEATURES, WEIGHTS_PATH, hit_features
-from rag.retrieve.scoring import FeatureScorer, keep_first_stage
+from rag.retrieve.hits import FeatureScorer, keep_first_stage
 from rag.text import normalize_title
 
 VAL = Path(__file__).resolve().parent / "dev_val.jsonl"

@@ -11,15 +11,14 @@ features (top score, margin over the second) are those of an index without the p
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-import numpy as np
-
 from rag.errors import RagError
-from rag.text import normalize_query, normalize_title
+from rag.text import normalize_title
 from rag.types import Paper, Retrieved
 
 FIT_PATH = Path(__file__).resolve().parent / "dev_fit.jsonl"
@@ -93,13 +92,7 @@ def load_fit_items(path: Path, papers: Sequence[Paper]) -> list[dict[str, Any]]:
 def retrieve_hidden(pipeline: Any, query: str, hidden: Collection[str], k: int = 10) -> Retrieved:
     """``Pipeline.retrieve`` over an index without the ``hidden`` papers: they are removed from the
     first-stage candidates, then the rest is reranked and the confidence computed as usual."""
-    query = normalize_query(query)
-    parsed = pipeline.retriever.parse(query)
-    qvec = np.asarray(pipeline.embedder.embed_query(query), dtype=np.float32)
+    pq = pipeline.prepare(query)
     allowed = frozenset(pid for pid in pipeline.papers if pid not in set(hidden))
-    candidates = pipeline.retriever.candidates(parsed, qvec, max(pipeline.settings.candidates, k), allowed)
-    hits = pipeline.reranker.rerank(parsed, qvec, candidates, pipeline.papers, k)
-    confidence = pipeline.abstainer.confidence(hits)
-    threshold = pipeline.settings.abstain_threshold
-    threshold = pipeline.abstainer.threshold if threshold is None else threshold
-    return Retrieved(query, tuple(hits[:k]), confidence, abstain=not hits or confidence < threshold)
+    retrieved: Retrieved = pipeline.retrieve(dataclasses.replace(pq, allowed=allowed), k)
+    return retrieved

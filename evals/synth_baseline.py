@@ -46,9 +46,7 @@ def measure(records: list[Record], data_dir: Path, n: int, seed: int = 0, runtim
     filtered list; and with the gold removed from the first-stage candidates before reranking)."""
     settings = Settings(data_dir=data_dir, embedder_runtime=runtime)  # type: ignore[arg-type]
     pipeline = Pipeline.open(settings, progress=False)
-    threshold = pipeline.abstainer.threshold
-    if pipeline.settings.abstain_threshold is not None:
-        threshold = pipeline.settings.abstain_threshold
+    threshold = pipeline.abstain_threshold
 
     def query(r: Record) -> str:
         return str(pipeline.fallback.condense(r["question"], r["history"])) if r["history"] else r["question"]

@@ -44,12 +44,12 @@ def default_pipeline() -> Pipeline:
     global _pipeline
     with _lock:
         if _pipeline is None:
-            from rag.answer.llm import make_client
+            from rag.answer.llm import make_llm_client
             from rag.pipeline import Pipeline
             from rag.settings import load_settings
 
             settings = load_settings()  # an invalid variable is a ConfigError naming it, not a pydantic trace
-            _pipeline = Pipeline.open(settings, llm_client=make_client(settings))
+            _pipeline = Pipeline.open(settings, llm_client=make_llm_client(settings))
         return _pipeline
 
 

@@ -7,13 +7,17 @@ locked (the result of a filter is a pure function of the filter and the fixed se
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from rag.errors import QueryError
 from rag.text import printable
 from rag.types import Filters, Paper
+
+if TYPE_CHECKING:
+    from rag.answer.base import Answerer
 
 MAX_QUERY_CHARS = 5000
 MAX_SOURCES = 20
@@ -132,3 +136,16 @@ class PaperFilter:
                 self._cache.clear()
             self._cache[key] = ids
         return ids
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Request:
+    """One checked question: everything ``Pipeline.stream`` needs beyond the shared, read-only pipeline."""
+
+    question: str
+    """The question as asked, checked (``clean_query``)."""
+    history: tuple[dict[str, str], ...]
+    k: int
+    answerer: Answerer
+    filters: FilterKey
+    """Checked, in canonical form (``filter_key``)."""

@@ -105,6 +105,8 @@ class Retrieved:
     """Calibrated 0..1 score that the corpus holds the answer."""
     abstain: bool
     timings: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+    """Why a stage fell back in this request (e.g. the LLM reranker failed and the feature order was kept)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ import respx
 
 from rag.answer.base import ABSTENTION
 from rag.answer.extractive import ExtractiveAnswerer
-from rag.answer.llm import LLMAnswerer, estimate_cost, make_client, pack_sources
+from rag.answer.llm import LLMAnswerer, estimate_cost, make_llm_client, pack_sources
 from rag.errors import LLMError
 from rag.pipeline import Pipeline
 from rag.settings import Settings
@@ -73,7 +73,7 @@ def error(status: int, message: str, code: str | None = None) -> httpx.Response:
 def answerer(s: Settings | None = None, sleeps: list[float] | None = None) -> LLMAnswerer:
     s = s or settings()
     record = sleeps if sleeps is not None else []
-    return LLMAnswerer(s, make_client(s), HashEmbedder(), sleep=record.append)
+    return LLMAnswerer(s, make_llm_client(s), HashEmbedder(), sleep=record.append)
 
 
 def run(a: LLMAnswerer, r: Retrieved | None = None, history: Sequence[dict[str, str]] = ()) -> tuple[list[str], Answer]:
@@ -316,7 +316,7 @@ def test_llm_error_before_the_answer_falls_back_too(llm: respx.MockRouter) -> No
 
 
 def test_no_client_without_configuration() -> None:
-    assert make_client(Settings(openai_api_key=None, openai_base_url=None)) is None
+    assert make_llm_client(Settings(openai_api_key=None, openai_base_url=None)) is None
 
 
 def test_condense_strips_a_preamble_and_skips_the_call_without_history(llm: respx.MockRouter) -> None:

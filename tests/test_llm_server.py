@@ -97,7 +97,7 @@ def open_pipeline(data_dir: Path, base: str, sent: list[dict[str, Any]], **overr
     from openai import OpenAI
 
     from rag.index.ingest import ingest
-    from rag.index.store import Store, make_client
+    from rag.index.store import Store, open_chroma
     from rag.pipeline import Pipeline
     from rag.settings import Settings
 
@@ -111,7 +111,7 @@ def open_pipeline(data_dir: Path, base: str, sent: list[dict[str, Any]], **overr
     llm = OpenAI(base_url=base, api_key="not-needed", max_retries=0, timeout=settings.llm_timeout,
                  http_client=httpx.Client(event_hooks={"request": [record]}))
     embedder = HashEmbedder()
-    chroma = make_client(data_dir)
+    chroma = open_chroma(data_dir)
     ingest(list(SMALL_PAPERS), Store(chroma, embedder.name), embedder, data_dir, progress=False)
     return Pipeline.open(settings, embedder=embedder, chroma_client=chroma, llm_client=llm, progress=False)
 

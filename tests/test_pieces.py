@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from rag.answer.compose.analysis import analyse, question_parts
+from rag.answer.compose.evidence import Weights, question_terms, score_sentences
 from rag.answer.compose.pieces import MODEL_PATH, PIECE_FEATURES, PieceModel, candidates, choose, probabilities
-from rag.answer.compose.scoring import Weights, question_terms, score_sentences
 from rag.answer.compose.shapes import prose
 from rag.errors import ConfigError
 from rag.linear import LinearModel

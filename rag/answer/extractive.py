@@ -14,9 +14,9 @@ from rag.answer.base import ABSTENTION, abstention, checked_answer
 from rag.answer.citations import check_answer
 from rag.answer.compose.analysis import Question, analyse
 from rag.answer.compose.choose import listed
+from rag.answer.compose.evidence import Pick, Weights, question_terms, score_sentences
 from rag.answer.compose.followup import referents, refers_to, resolve_followup
 from rag.answer.compose.pieces import PieceModel, candidates, choose, probabilities
-from rag.answer.compose.scoring import Pick, Weights, question_terms, score_sentences
 from rag.answer.compose.shapes import compare, listing, prose
 from rag.index.embeddings import Embedder
 from rag.settings import Settings

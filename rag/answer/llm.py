@@ -1,6 +1,6 @@
 """The LLM answerer: any OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, llama.cpp), streamed.
 
-The ``openai`` client is built once at the edge (``make_client``) and passed in. Sources are numbered
+The ``openai`` client is built once at the edge (``make_llm_client``) and passed in. Sources are numbered
 ``[1]..[n]``, fenced as data (``guards.fence_source``) and packed into ``settings.context_tokens``
 (tiktoken). Every answer request sends ``max_tokens`` and runs under one deadline (``RAG_LLM_TIMEOUT``)
 covering connect, retries, the first token and the whole stream; 429/5xx/connection failures are retried
@@ -26,7 +26,7 @@ from rag.answer.transport import (
     Deadline,
     backoff,
     deadline_error,
-    make_client,
+    make_llm_client,
     status_of,
     to_llm_error,
     within,
@@ -57,7 +57,7 @@ variant (``gpt-4o-mini-2024-07-18``) uses its base name's price; unknown or loca
 HISTORY_TURNS = 6
 HISTORY_TURN_TOKENS = 400
 CONDENSE_MAX_TOKENS = 200
-__all__ = ["LLMAnswerer", "estimate_cost", "format_source", "make_client", "pack_sources", "to_llm_error"]
+__all__ = ["LLMAnswerer", "estimate_cost", "format_source", "make_llm_client", "pack_sources", "to_llm_error"]
 
 
 def estimate_cost(model: str, prompt_tokens: int, completion_tokens: int) -> float:

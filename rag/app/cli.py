@@ -39,9 +39,9 @@ class Context:
     """None: the embedder the settings ask for (loaded only by the commands that embed)."""
 
     def llm_client(self) -> Any:
-        from rag.answer.llm import make_client
+        from rag.answer.llm import make_llm_client
 
-        return make_client(self.settings)
+        return make_llm_client(self.settings)
 
     def make_embedder(self, llm_client: Any) -> Embedder:
         from rag.index.embeddings import make_embedder
@@ -81,11 +81,11 @@ def cmd_ingest(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_stats(ctx: Context, args: argparse.Namespace) -> int:
-    from rag.index.store import Store, make_client
+    from rag.index.store import Store, open_chroma
 
     settings = ctx.settings
     name = ctx.embedder_name()
-    store = Store(make_client(settings.data_dir, settings.chroma_url), name)
+    store = Store(open_chroma(settings.data_dir, settings.chroma_url), name)
     stats = {**store.counts(), "embedder": name, "data_dir": str(settings.data_dir), "chroma_url": settings.chroma_url}
     if args.json:
         print(json.dumps(stats))

@@ -54,7 +54,7 @@ def serve(host: str = "127.0.0.1", port: int = 7860) -> int:
     offline_environment()
     import uvicorn
 
-    from rag.answer.llm import make_client
+    from rag.answer.llm import make_llm_client
     from rag.app.live import LivePipeline
     from rag.errors import RagError
     from rag.pipeline import Pipeline
@@ -77,7 +77,7 @@ def serve(host: str = "127.0.0.1", port: int = 7860) -> int:
             "a progress bar follows) ...",
             file=sys.stderr,
         )
-        llm_client = make_client(settings)
+        llm_client = make_llm_client(settings)
         pipeline = Pipeline.open(settings, llm_client=llm_client)
         live = LivePipeline(pipeline)
     except RagError as exc:

@@ -226,10 +226,10 @@ def run_eval_command(
     thresholds = load_thresholds(args.thresholds) if args.thresholds else None
     compare = load_report(args.compare) if args.compare else None
     if pipeline is None:
-        from rag.answer.llm import make_client
+        from rag.answer.llm import make_llm_client
         from rag.pipeline import Pipeline
 
-        llm_client = make_client(settings)
+        llm_client = make_llm_client(settings)
         pipeline = Pipeline.open(settings, embedder=embedder, llm_client=llm_client)
     if args.answerer == "llm" and pipeline.llm_answerer is None:
         raise ConfigError("--answerer llm needs an LLM; set OPENAI_API_KEY (and OPENAI_BASE_URL for other servers)")

@@ -28,7 +28,7 @@ from rag.index.corpus import load_papers
 from rag.index.embeddings import Embedder
 from rag.index.keyword import KeywordIndex
 from rag.index.lock import ingest_lock, live_owner
-from rag.index.store import Store, StoredSentence, discard_index, embedder_key, make_client
+from rag.index.store import Store, StoredSentence, discard_index, embedder_key, open_chroma
 from rag.settings import Settings
 from rag.text import split_sentences
 from rag.types import Chunk, Paper, Span
@@ -206,10 +206,8 @@ def check_not_rebuilding(data_dir: Path, embedder_name: str) -> None:
 def drop_index(store: Store, data_dir: Path) -> Store:
     """Drop this embedder's collections (chunks, the completeness marker, first) and its keyword index;
     the returned store is empty. Other embedders' collections are left alone."""
-    for collection in (store.chunks, store.sentences):
-        store.client.delete_collection(collection.name)
     shutil.rmtree(keyword_dir(data_dir, store.embedder_name), ignore_errors=True)
-    return Store(store.client, store.embedder_name)
+    return store.drop()
 
 
 def _open_store(settings: Settings, embedder_name: str, *, rebuild: bool) -> Store:
@@ -217,12 +215,12 @@ def _open_store(settings: Settings, embedder_name: str, *, rebuild: bool) -> Sto
     misses what another process wrote: writing through it is how two ingests corrupted the index). A rebuild
     of an on-disk index too damaged to open discards its files."""
     try:
-        return Store(make_client(settings.data_dir, settings.chroma_url, fresh=True), embedder_name)
+        return Store(open_chroma(settings.data_dir, settings.chroma_url, fresh=True), embedder_name)
     except IndexDamagedError:
         if not rebuild or settings.chroma_url:
             raise
         discard_index(settings.data_dir)
-        return Store(make_client(settings.data_dir, fresh=True), embedder_name)
+        return Store(open_chroma(settings.data_dir, fresh=True), embedder_name)
 
 
 def run_ingest(
@@ -234,14 +232,16 @@ def run_ingest(
     rebuild: bool = False,
     progress: bool = True,
     on_wait: Callable[[int | None], None] | None = None,
+    store: Store | None = None,
 ) -> IngestReport:
-    """``rag ingest``: parse every input (before waiting or writing anything), then, holding the data dir's
-    write lock, open the store and ingest. ``rebuild`` drops the store first; if it fails midway, rerunning
-    (with or without ``--rebuild``) continues from what the interrupted rebuild stored. The Chroma client is
-    opened only once the lock is held, so two ingests never write through two stale clients."""
+    """The one ingest entry point (``rag ingest``, and ``Pipeline.open`` on an empty index): parse every input
+    (before waiting or writing anything), then, holding the data dir's write lock, open the store and ingest.
+    ``rebuild`` drops the store first; if it fails midway, rerunning (with or without ``--rebuild``) continues
+    from what the interrupted rebuild stored. The Chroma client is opened only once the lock is held, so two
+    ingests never write through two stale clients; a caller that holds a ``store`` it just opened passes it."""
     papers = load_papers(paths or settings.corpus_paths)
     with ingest_lock(settings.data_dir, settings.ingest_lock_timeout, on_wait=on_wait):
-        store = _open_store(settings, embedder.name, rebuild=rebuild)
+        store = store if store is not None else _open_store(settings, embedder.name, rebuild=rebuild)
         marker = rebuild_marker(settings.data_dir, embedder.name)
         resuming = marker.exists()
         if rebuild and not resuming:

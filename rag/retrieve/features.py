@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from rag.resources import data_path
-from rag.retrieve.hybrid import Candidate
+from rag.retrieve.base import Candidate
 from rag.retrieve.query import Query
 from rag.text import numbers_in, singular, tokenize
 from rag.types import Paper

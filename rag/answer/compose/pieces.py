@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from rag.answer.compose.analysis import Question, question_parts
-from rag.answer.compose.scoring import Pick
+from rag.answer.compose.evidence import Pick
 from rag.answer.compose.selection import MAX_REDUNDANCY, is_background, is_boilerplate, redundancy
 from rag.answer.compose.spans import join_kept, pieces
 from rag.errors import ConfigError
