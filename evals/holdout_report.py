@@ -34,6 +34,7 @@ COLUMNS = (
     "items", "hit@1", "recall@10", "key_fact_recall", "first40_key_fact", "abstention_accuracy",
     "over_abstention_rate", "false_answer_rate", "not_stated_or_refused", "words_p50",
 )  # fmt: skip
+COUNTS = ("items", "words_p50")
 FIRST_WORDS = 40
 NOT_STATED = ("not stated", "does not state")
 
@@ -107,13 +108,13 @@ def key_facts(report: Mapping[str, Any]) -> dict[str, list[str]]:
 def render(rows: Mapping[str, Mapping[str, Any]]) -> str:
     """A Markdown table, one row per group."""
 
-    def cell(value: Any) -> str:
+    def cell(column: str, value: Any) -> str:
         if value is None:
             return "–"
-        return f"{value:.3f}" if isinstance(value, float) and not value.is_integer() else f"{value:g}"
+        return f"{value:g}" if column in COUNTS else f"{value:.3f}"
 
     lines = ["| group | " + " | ".join(COLUMNS) + " |", "|---|" + "---:|" * len(COLUMNS)]
-    lines += [f"| {name} | " + " | ".join(cell(row[c]) for c in COLUMNS) + " |" for name, row in rows.items()]
+    lines += [f"| {name} | " + " | ".join(cell(c, row[c]) for c in COLUMNS) + " |" for name, row in rows.items()]
     return "\n".join(lines)
 
 
