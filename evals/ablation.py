@@ -7,7 +7,7 @@ Every item is retrieved as ``Pipeline.ask`` retrieves it (follow-ups condensed b
 answerer, the query normalised and encoded once). ``--weights`` scores another weights file (e.g. a refit
 written with ``evals/fit_reranker.py --out``) next to the shipped one.
 
-    HF_HUB_OFFLINE=1 RAG_DATA_DIR=/tmp/idx python evals/ablation.py [--set evals/dev_val.jsonl] [--weights W]
+    HF_HUB_OFFLINE=1 RAG_DATA_DIR=/tmp/idx python -m evals.ablation [--set evals/dev_val.jsonl] [--weights W]
         [--exclude evals/dev.jsonl]    # only the items no shipped weights were ever fitted on
 """
 
@@ -15,16 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from fit_data import Row, collect, open_pipeline
-
+from evals.fit_data import Row, collect, open_pipeline
 from rag.evals.ranking import ranking_metrics
 from rag.retrieve.abstain import AbstentionModel, list_features
 from rag.retrieve.features import FEATURES, WEIGHTS_PATH, hit_features

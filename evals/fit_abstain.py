@@ -24,9 +24,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from fit_data import Row
 from sklearn.linear_model import LogisticRegression
 
+from evals.fit_data import Row
 from rag.linear import LinearModel
 from rag.retrieve.abstain import ABSTAIN_FEATURES, list_features
 from rag.retrieve.features import hit_features

@@ -14,7 +14,7 @@ piece (``rag.answer.compose.pieces.candidates``) is labelled positive when it ho
 * ``evals/dev_val.jsonl`` is never read here: validation figures come from ``rag eval --set
   evals/dev_val.jsonl`` afterwards.
 
-    HF_HUB_OFFLINE=1 RAG_DATA_DIR=/tmp/idx python evals/fit_composer.py [--target-words 70] [--dry-run]
+    HF_HUB_OFFLINE=1 RAG_DATA_DIR=/tmp/idx python -m evals.fit_composer [--target-words 70] [--dry-run]
 """
 
 from __future__ import annotations
@@ -31,15 +31,12 @@ from unittest.mock import patch
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 try:
     from sklearn.linear_model import LogisticRegression
 except ImportError as exc:  # pragma: no cover
     raise SystemExit("refitting needs scikit-learn, in the 'fit' extra: pip install -e '.[fit]'") from exc
 
-from loo import FIT_PATH
-
+from evals.loo import FIT_PATH
 from rag.answer.compose.pieces import MODEL_PATH, PIECE_FEATURES, Piece, PieceModel, candidates, choose
 from rag.answer.compose.shapes import prose
 from rag.evals.evalset import load_eval_set
@@ -167,7 +164,7 @@ def main() -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the figures, write nothing")
     args = parser.parse_args()
 
-    from fit_data import open_pipeline
+    from evals.fit_data import open_pipeline
 
     # The pipeline opens with a placeholder piece model (the shipped one may be fitted on other features):
     # collecting reads the sentence evidence only, never the piece model.

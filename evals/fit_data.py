@@ -19,18 +19,14 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from loo import FIT_PATH, load_fit_items
-from synth import generate
-
+from evals.loo import FIT_PATH, load_fit_items
+from evals.synth import generate
 from rag.retrieve.base import Candidate
 from rag.retrieve.features import featurize
 from rag.retrieve.hybrid import STAGES

@@ -23,6 +23,8 @@ from rag.types import Paper, Retrieved
 
 FIT_PATH = Path(__file__).resolve().parent / "dev_fit.jsonl"
 NOT_IN_CORPUS = "NOT_IN_CORPUS"
+NEVER_FITTED = ("dev_val", "holdout", "aclsum")
+"""Eval files no fitting reads (by name prefix): the validation split, the held-out set, the outside set."""
 T = TypeVar("T")
 
 
@@ -68,8 +70,10 @@ def loo_records(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def load_fit_items(path: Path, papers: Sequence[Paper]) -> list[dict[str, Any]]:
     """The hand-written fitting items with ``gold_ids`` resolved from their titles ([] if no file yet)."""
-    if path.name.startswith("dev_val"):
-        raise FitSetError(f"{path}: the validation split is never read for fitting; pass evals/dev_fit.jsonl")
+    if path.name.startswith(NEVER_FITTED):
+        raise FitSetError(
+            f"{path}: the validation split and the held-out sets are never read for fitting; pass evals/dev_fit.jsonl"
+        )
     if not path.exists():
         return []
     by_title = {normalize_title(p.title): p.id for p in papers}

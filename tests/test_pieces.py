@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +19,6 @@ from rag.linear import LinearModel
 from rag.text import quote_parts
 from rag.types import Hit, Retrieved
 from tests.conftest import make_paper
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "evals"))
 
 CANDIDATE_SET = make_paper(
     "Enhancing Cost Efficiency in Active Learning with Candidate Set Query",
@@ -104,7 +101,7 @@ def test_the_shipped_model_loads_and_says_how_it_was_fitted(tmp_path: Path) -> N
     data = json.loads(MODEL_PATH.read_text())
     data["model"]["features"] = data["model"]["features"][:-1]
     stale.write_text(json.dumps(data))
-    with pytest.raises(ConfigError, match=r"other features; reinstall .*fit_composer\.py"):
+    with pytest.raises(ConfigError, match=r"other features; reinstall .*evals\.fit_composer"):
         PieceModel.load(stale)
     stale.write_text('{"model": {"features": [')  # damaged: cut off mid-write
     with pytest.raises(ConfigError, match=r"cannot be read \(JSONDecodeError\)"):
@@ -115,7 +112,7 @@ def test_the_shipped_model_loads_and_says_how_it_was_fitted(tmp_path: Path) -> N
 
 def test_refit_labels_pieces_holding_a_key_fact() -> None:
     pytest.importorskip("sklearn")
-    import fit_composer
+    from evals import fit_composer
 
     picks, terms, analysis = evidence()
     cands = candidates(picks, terms, analysis)

@@ -160,7 +160,7 @@ def load_weights(path: Path = WEIGHTS_PATH, known: Mapping[str, Sequence[str]] |
         return {}
     for part, names in (known or {"ranker": FEATURES}).items():
         if part in data and not set(data[part].get("features", ())) <= set(names):
-            warnings.warn(f"{path}: {part} weights are stale; rerun evals/fit_reranker.py", stacklevel=2)
+            warnings.warn(f"{path}: {part} weights are stale; rerun python -m evals.fit_reranker", stacklevel=2)
             del data[part]
     return data
 

@@ -67,7 +67,7 @@ class PieceModel:
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> PieceModel:
         """The fitted model; a missing, damaged or stale file is a ``ConfigError`` that says how to fix it."""
-        fix = "reinstall the package, or refit: python evals/fit_composer.py"
+        fix = "reinstall the package, or refit: python -m evals.fit_composer"
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             model = LinearModel.from_dict(data["model"])
