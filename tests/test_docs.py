@@ -112,6 +112,7 @@ def test_readme_is_a_quickstart() -> None:
     text = "\n".join(lines)
     for command in ("make run", "make test"):
         assert command in text
+    assert "docs/screenshot.png" in link_targets(text)
 
 
 def broken_links(page: Path) -> list[str]:
