@@ -11,6 +11,7 @@ machine or the environment it runs on. ``tests/test_docs.py`` fails when the com
 from __future__ import annotations
 
 import sys
+from pathlib import PurePath
 from typing import Any
 
 from pydantic import SecretStr
@@ -60,17 +61,33 @@ choose where the app listens: they are command-line options, not settings (see [
 
 def default_text(name: str, info: FieldInfo) -> str:
     """The default of one field, as a reader should see it."""
-    if info.default_factory is not None:
-        return FACTORY_DEFAULTS.get(name, "computed at start-up")
-    value: Any = info.default
+    if name in FACTORY_DEFAULTS:
+        return FACTORY_DEFAULTS[name]
+    if info.default_factory is None:
+        value: Any = info.default
+    else:
+        try:
+            value = info.get_default(call_default_factory=True, validated_data={})
+        except Exception:  # a factory that needs other fields: say so rather than guess
+            return "computed at start-up"
+    return value_text(value)
+
+
+def value_text(value: Any) -> str:
+    """A default value in Markdown; a machine-dependent one (a path) is not printed."""
     if value is None:
         return "unset"
     if isinstance(value, SecretStr):
         return "(secret)"
+    if isinstance(value, PurePath):
+        return "computed at start-up"
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
     if isinstance(value, float):
-        return f"`{value:g}`"
+        return f"`{int(value)}`" if value.is_integer() and abs(value) < 1e15 else f"`{value:g}`"
+    if isinstance(value, list | tuple | set | frozenset):
+        items = sorted(value, key=str) if isinstance(value, set | frozenset) else list(value)
+        return ", ".join(value_text(item) for item in items) or "none"
     return f"`{value}`"
 
 

@@ -106,6 +106,21 @@ def test_generated_table_does_not_depend_on_the_machine(monkeypatch: pytest.Monk
     assert str(tmp_path) not in before
 
 
+def test_defaults_are_shown_as_one_would_set_them() -> None:
+    from pydantic import SecretStr
+    from pydantic.fields import FieldInfo
+
+    value_text, default_text = generator().value_text, generator().default_text
+    assert [value_text(v) for v in (None, 60.0, 0.15, 1e6, True, "onnx", 5)] == [
+        "unset", "`60`", "`0.15`", "`1000000`", "`true`", "`onnx`", "`5`"
+    ]  # fmt: skip
+    assert value_text(frozenset({"b", "a"})) == "`a`, `b`" and value_text([]) == "none"
+    assert value_text(SecretStr("sk-123")) == "(secret)"
+    assert value_text(Path.home()) == "computed at start-up"  # never a path of the machine that ran it
+    assert default_text("hosts", FieldInfo(default_factory=lambda: ["localhost"])) == "`localhost`"
+    assert default_text("data_dir", FieldInfo(default_factory=Path.home)).startswith("`$XDG_DATA_HOME/rag`")
+
+
 def test_readme_is_a_quickstart() -> None:
     lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
     assert len(lines) <= README_MAX_LINES, f"README.md has {len(lines)} lines; move reference material to docs/"
