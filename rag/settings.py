@@ -101,7 +101,7 @@ class Settings(BaseSettings):
         le=1.0,
         description="Probability of holding a key fact that a further quote of an extractive prose answer needs "
         "(RAG_ANSWER_EVIDENCE; default: the value fitted with the piece model, rag/data/composer.json). Lower "
-        "gives longer answers holding more key facts; see the trade-off table in the README.",
+        "gives longer answers holding more key facts; see the trade-off table in docs/evaluation.md.",
     )
     llm_model: str = Field(default="gpt-4o-mini", description="Model name on the OpenAI-compatible endpoint.")
     prompts_dir: Path | None = Field(
