@@ -37,7 +37,7 @@ except ImportError as exc:  # pragma: no cover
     raise SystemExit("refitting needs scikit-learn, in the 'fit' extra: pip install -e '.[fit]'") from exc
 
 from evals.loo import FIT_PATH
-from rag.answer.compose.pieces import MODEL_PATH, PIECE_FEATURES, Piece, PieceModel, candidates, choose
+from rag.answer.compose.pieces import MODEL_PATH, PIECE_FEATURES, Piece, PieceModel, choose, cut_pieces
 from rag.answer.compose.shapes import prose
 from rag.evals.evalset import load_eval_set
 from rag.evals.metrics import content_words, key_fact_present, key_fact_recall, strip_markers
@@ -101,7 +101,7 @@ def collect(pipeline: Any, path: Path, pool: int) -> list[ItemRows]:
             rows.append(ItemRows(item.id, group, list(item.key_facts), [], np.zeros(0), words,
                                  key_fact_recall(list(item.key_facts), text) or 0.0))
             continue
-        cands = candidates(ev.picks, ev.terms, ev.analysis, pool)
+        cands = cut_pieces(ev.picks, ev.terms, ev.analysis, pool)
         rows.append(ItemRows(item.id, group, list(item.key_facts), cands, labels(cands, list(item.key_facts))))
     return rows
 

@@ -16,7 +16,7 @@ from rag.answer.compose.analysis import Question, analyse
 from rag.answer.compose.choose import listed
 from rag.answer.compose.evidence import Pick, Weights, question_terms, score_sentences
 from rag.answer.compose.followup import referents, refers_to, resolve_followup
-from rag.answer.compose.pieces import PieceModel, candidates, choose, probabilities
+from rag.answer.compose.pieces import PieceModel, choose, cut_pieces, probabilities
 from rag.answer.compose.shapes import compare, listing, prose
 from rag.index.embeddings import Embedder
 from rag.settings import Settings
@@ -62,19 +62,22 @@ class ExtractiveAnswerer:
         A follow-up that points at sources of the last answer ("which of them", "the second one", "it") keeps
         only those papers' sentences when they are among the hits."""
         extra = standalone if normalize_verbatim(standalone) != normalize_verbatim(question) else ""
-        picks = score_sentences(question, retrieved, self.weights, extra)
+        analysis = analyse(question)
+        terms = question_terms(question, retrieved, extra)
+        picks = score_sentences(analysis, retrieved, self.weights, terms, followup=bool(extra))
         pointed = referents(question, history)
         own = {h for h, hit in enumerate(retrieved.hits) if any(
             refers_to(c, hit.paper.title, hit.paper.abstract) for c in pointed)}
         if own:  # the papers pointed at compete on what this question asks, not on rank or the carried query
-            focused = score_sentences(question, retrieved, self.weights.pointed())
+            own_terms = question_terms(question, retrieved) if extra else terms
+            focused = score_sentences(analysis, retrieved, self.weights.pointed(), own_terms)
             picks = sorted((replace(p, score=p.relevance) for p in focused if p.hit in own),
                            key=lambda p: (-p.score, p.hit, p.index))
             if picks and picks[0].score > 0:  # "which of them ...": the papers whose evidence is close to the best
                 best = {h: max((p.score for p in picks if p.hit == h), default=0.0) for h in own}
                 close = {h for h, v in best.items() if v >= picks[0].score * self.weights.other_paper_ratio}
                 picks = [p for p in picks if p.hit in close]
-        return Evidence(picks, analyse(question), question_terms(question, retrieved, extra))
+        return Evidence(picks, analysis, terms)
 
     def shaped(self, ev: Evidence, retrieved: Retrieved) -> str:
         """A list answer (one line per paper whose evidence matches) or a comparison (one line per named
@@ -94,7 +97,7 @@ class ExtractiveAnswerer:
         shaped = self.shaped(ev, retrieved)
         if shaped:
             return shaped
-        cands = candidates(ev.picks, ev.terms, ev.analysis, self.pieces.pool)
+        cands = cut_pieces(ev.picks, ev.terms, ev.analysis, self.pieces.pool)
         chosen = choose(cands, probabilities(cands, self.pieces), self.pieces, self.settings.answer_words,
                         self.settings.answer_evidence)
         return prose(chosen)

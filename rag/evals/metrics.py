@@ -18,7 +18,7 @@ support tiers:
     A proxy, not a judgement of meaning.
 ``judge``
     an LLM splits the sentence into claims and says whether the cited text supports each one (see
-    ``rag.evals.runner.LLMJudge``); only when an LLM is configured.
+    ``rag.evals.judge.LLMJudge``); only when an LLM is configured.
 """
 
 from __future__ import annotations

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from math import log
 
-from rag.answer.compose.analysis import analyse
+from rag.answer.compose.analysis import Question
 from rag.answer.compose.selection import MAX_REDUNDANCY, is_background, is_boilerplate
 from rag.answer.compose.spans import Trim, trim
 from rag.text import has_digit, says_we, split_sentences, tokenize
@@ -140,19 +140,20 @@ def question_terms(question: str, retrieved: Retrieved, extra_query: str = "") -
     return term_weights(question, extra_query, [[set(tokenize(s)) for s in sentences_of(h)] for h in retrieved.hits])
 
 
-def score_sentences(question: str, retrieved: Retrieved, weights: Weights, extra_query: str = "") -> list[Pick]:
-    """Every sentence of every hit scored for the question: query similarity (``Hit.sentence_scores``),
-    IDF-weighted overlap with the question's stemmed words, the paper's retrieval rank, a small bonus for
+def score_sentences(
+    analysis: Question, retrieved: Retrieved, weights: Weights, idf: Mapping[str, float], followup: bool = False
+) -> list[Pick]:
+    """Every sentence of every hit scored for the analysed question: query similarity (``Hit.sentence_scores``;
+    weighed less for a ``followup``, whose sentence scores reflect the carried-forward query), overlap with the
+    question's terms weighted by ``idf`` (``question_terms``), the paper's retrieval rank, a small bonus for
     numbers when the question asks for a quantity, a penalty for boilerplate. Best first."""
     hits = retrieved.hits
     texts = [sentences_of(h) for h in hits]
     tokens = [[set(tokenize(s)) for s in sents] for sents in texts]
-    idf = term_weights(question, extra_query, tokens)
     total = sum(idf.values()) or 1.0
-    analysis = analyse(question)
     wants_number = analysis.kind == "quantity"
-    w_sim = weights.followup_similarity if extra_query else weights.similarity
-    absent = absent_terms(question)
+    w_sim = weights.followup_similarity if followup else weights.similarity
+    absent = absent_terms(analysis.text)
     picks = []
     for h, (hit, paper_sentences) in enumerate(zip(hits, texts, strict=True)):
         sims = hit.sentence_scores if len(hit.sentence_scores) == len(paper_sentences) else ()

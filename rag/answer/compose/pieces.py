@@ -82,7 +82,7 @@ class PieceModel:
         return {"model": self.model.to_dict(), "min_probability": self.min_probability, "pool": self.pool, **extra}
 
 
-def candidates(
+def cut_pieces(
     picks: Sequence[Pick], terms: Mapping[str, float], question: Question, pool: int = 10, min_piece_words: int = 4
 ) -> list[Piece]:
     """The clause pieces (``rag.answer.compose.spans.pieces``) of the ``pool`` best ``picks`` with their
