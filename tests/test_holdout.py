@@ -4,17 +4,15 @@ id prefix."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections import Counter
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 from conftest import ROOT
 
+from evals import check_devset, holdout_report
 from rag.evals.evalset import load_eval_set
 from rag.index.corpus import load_papers
 from rag.settings import BUNDLED_CORPUS
@@ -23,19 +21,6 @@ EVALS = ROOT / "evals"
 HOLDOUT = EVALS / "holdout.jsonl"
 STYLES = {"kw": "lookup", "typo": "lookup", "reword": "paraphrase", "look": "lookup", "comp": "multi",
           "chat": "followup", "miss": "unanswerable"}  # fmt: skip
-
-
-def _script(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, EVALS / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-check_devset = _script("check_devset")
-holdout_report = _script("holdout_report")
 
 
 def test_holdout_passes_the_dev_set_checks() -> None:
