@@ -154,20 +154,23 @@ class Pipeline:
         return self.abstainer.threshold if threshold is None else threshold
 
     def retrieve(self, query: str | PreparedQuery, k: int | None = None, **filters: Unpack[Filters]) -> Retrieved:
-        """Reranked hits for a query and the abstention signal, with per-stage timings: ``prepare`` (a string
-        is checked and prepared once; filters, see ``FILTERS``, go with it) -> ``candidates`` -> ``rerank`` ->
-        ``judge``. A ``PreparedQuery`` carries its own filters."""
+        """Reranked hits for a query and the abstention signal, with per-stage timings: a string is checked and
+        prepared once (``prepare``; filters, see ``FILTERS``, go with it), then the chain runs. A
+        ``PreparedQuery`` carries its own filters."""
         k = clean_k(k, MAX_SEARCH_K, self.settings.top_k)
         if isinstance(query, str):
             query = self.prepare(clean_query(query), filter_key(filters))
         elif filters:
             raise QueryError("a PreparedQuery carries its filters; give them to Pipeline.prepare")
+        return self._chain(query, k)
+
+    def _chain(self, pq: PreparedQuery, k: int) -> Retrieved:
+        """The one place the retrieval chain is spelled out: ``candidates`` -> ``rerank`` -> ``judge``."""
         t0 = time.perf_counter()
-        candidates = self.candidates(query, max(self.settings.candidate_pool, k))
+        candidates = self.candidates(pq, max(self.settings.candidate_pool, k))
         t1 = time.perf_counter()
-        ranked = self.rerank(query, candidates, k)
-        retrieved = self.judge(query, ranked, k)
-        timings = {**query.timings, "retrieve": t1 - t0, "rerank": time.perf_counter() - t1}
+        retrieved = self.judge(pq, self.rerank(pq, candidates, k), k)
+        timings = {**pq.timings, "retrieve": t1 - t0, "rerank": time.perf_counter() - t1}
         return dataclasses.replace(retrieved, timings=timings)
 
     def search(self, query: str, k: int = 10, **filters: Unpack[Filters]) -> list[Hit]:
@@ -241,7 +244,7 @@ class Pipeline:
             answerer = self.fallback
             standalone = answerer.condense(request.question, turns)
         condensed = time.perf_counter()
-        ranked = self.retrieve(self.prepare(standalone, request.filters), max(request.k, RANKING_DEPTH))
+        ranked = self._chain(self.prepare(standalone, request.filters), max(request.k, RANKING_DEPTH))
         retrieved = dataclasses.replace(ranked, hits=ranked.hits[: request.k])
         error: str | None = None
         try:

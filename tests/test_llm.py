@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 import httpx
+import numpy as np
 import pytest
 import respx
 
@@ -18,6 +19,9 @@ from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.llm import LLMAnswerer, estimate_cost, make_llm_client, pack_sources
 from rag.errors import LLMError
 from rag.pipeline import Pipeline
+from rag.request import FilterKey
+from rag.retrieve.base import PreparedQuery
+from rag.retrieve.query import parse_query
 from rag.settings import Settings
 from rag.types import Answer, Hit, Paper, Retrieved
 from tests.conftest import SMALL_PAPERS, HashEmbedder
@@ -266,9 +270,12 @@ class FakePipeline(Pipeline):
         self.papers_ = list(papers)
         self.queries: list[str] = []
 
-    def retrieve(self, query: str, k: int | None = None, **filters: Any) -> Retrieved:
-        self.queries.append(query)
-        return Retrieved(query, hits(self.papers_), 0.9, False)
+    def prepare(self, question: str, filters: FilterKey = (), *, vector: Any = None) -> PreparedQuery:
+        self.queries.append(question)
+        return PreparedQuery(question, parse_query(question), np.zeros(4, dtype=np.float32))
+
+    def _chain(self, pq: PreparedQuery, k: int) -> Retrieved:
+        return Retrieved(pq.text, hits(self.papers_), 0.9, False)
 
 
 def test_followup_is_condensed_and_the_request_carries_it(llm: respx.MockRouter) -> None:
