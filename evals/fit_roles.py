@@ -30,7 +30,7 @@ import numpy as np
 
 from evals.aclsum_data import SPLITS, LabelledPaper, load_split
 from rag.answer.roles import FORMAT, MODEL_PATH, ROLES, RoleModel, role_features
-from rag.index.embeddings import make_embedder
+from rag.index.embeddings import embedder_name, make_embedder
 from rag.settings import Settings
 
 GRID: dict[str, Sequence[Any]] = {
@@ -93,7 +93,7 @@ def fit(papers: Sequence[LabelledPaper], vectors: Vectors, setting: dict[str, An
     coef = np.vectorize(lambda v: float(f"{v:.6g}"))(clf.coef_[order])
     intercept = np.array([float(f"{v:.6g}") for v in clf.intercept_[order]])
     dim = next(iter(vectors.values())).shape[0]
-    return RoleModel(blocks, coef, intercept, make_embedder(Settings()).name, dim)
+    return RoleModel(blocks, coef, intercept, embedder_name(Settings()), dim)
 
 
 def score(predicted: Sequence[str], gold: Sequence[tuple[str, ...]]) -> dict[str, Any]:
