@@ -114,7 +114,9 @@ def _failed(loaded: LoadedItem, error: str) -> ItemResult:
     if item.answerable:
         scores.update(dict.fromkeys(RANKING_KEYS, 0.0))
         scores["key_fact_recall"] = 0.0 if item.key_facts else None
+        scores["key_fact_first40"] = 0.0 if item.key_facts else None
         scores["answer_f1"] = 0.0
+    scores["not_stated"] = scores["refused_or_not_stated"] = 0.0  # a failure is neither a refusal nor a flag
     return ItemResult(
         item.id, loaded.set_name, loaded.source, item.type, item.question, item.answerable,
         list(item.gold_titles), "", False, "error", [], [], scores, {}, error,
