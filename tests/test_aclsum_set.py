@@ -4,14 +4,10 @@ byte for byte."""
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 
 import pytest
 from conftest import ROOT
-
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 from evals import aclsum_set
 from evals.check_devset import check_items
