@@ -161,7 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ingest", help="index the corpus (default: the bundled one); only changes are embedded")
-    p.add_argument("paths", nargs="*", help="files or folders (.txt listings, .jsonl, .csv)")
+    p.add_argument(
+        "paths", nargs="*", help="files or folders: .txt listings, JSON lines (the arXiv dump too), CSV, BibTeX"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument(
