@@ -18,13 +18,20 @@ AnswererName = Literal["extractive", "llm"]
 
 
 class Filters(TypedDict, total=False):
-    """Retrieval filters, as keyword arguments of ``search``/``ask``/``stream`` (checked by ``rag.request``).
+    """Retrieval filters, as keyword arguments of ``search``/``ask``/``stream`` (checked by ``rag.request``,
+    which documents each: ``rag.request.FILTERS``), applied before ranking.
 
-    ``listing_date="Mar 21"``: exact, case-insensitive; ``source="003_x.txt"``: a source file name prefix.
-    A value may be a list of alternatives; None means no filter."""
+    ``listing_date="Mar 21"``: exact, case-insensitive; ``source="003_x.txt"``: a source file name prefix;
+    ``since=2020``/``until=2023``: the paper's year (inclusive); ``author="müller"``: a case- and
+    accent-insensitive substring of an author's name; ``category="cs.CL"``: an arXiv category or keyword (``cs``
+    matches ``cs.CL``). A value of the text filters may be a list of alternatives; None means no filter."""
 
     listing_date: str | Sequence[str] | None
     source: str | Sequence[str] | None
+    since: int | str | None
+    until: int | str | None
+    author: str | Sequence[str] | None
+    category: str | Sequence[str] | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,9 +43,11 @@ class Metadata:
     url: str | None = None
 
     def merged(self, other: Metadata) -> Metadata:
-        """These values, with the empty ones filled from ``other`` (the same paper found again)."""
+        """These values, with the empty ones filled from ``other`` (the same paper found again); categories
+        are the union of both."""
         missing = {f.name: getattr(other, f.name) for f in fields(self) if not getattr(self, f.name)}
-        return replace(self, **missing) if missing else self
+        categories = tuple(dict.fromkeys((*self.categories, *other.categories)))
+        return replace(self, **{**missing, "categories": categories})
 
 
 def one_line(text: str) -> str:
