@@ -46,7 +46,7 @@ def _fields(entry: Entry) -> dict[str, str]:
 
 
 def _venue(fields: dict[str, str]) -> str | None:
-    for name in ("journal", "journaltitle", "booktitle", "publisher", "howpublished", "school", "institution"):
+    for name in ("journal", "journaltitle", "booktitle", "school", "institution"):  # not a preprint's "arXiv"
         if fields.get(name, "").strip():
             return latex_to_text(fields[name])
     return None

@@ -15,6 +15,8 @@ from pylatexenc.latex2text import LatexNodes2Text
 
 _BARE_PERCENT = re.compile(r"(?<!\\)%")
 _LATEX_HINT = re.compile(r"[\\${}~^]|--|``|''")
+_SPACING_MARKS = str.maketrans({"\u02c6": "^", "\u02dc": "~"})
+"""pylatexenc writes ``\\textasciicircum`` as a modifier letter (ˆ); in an abstract it is the caret."""
 
 
 @lru_cache(maxsize=1)
@@ -26,5 +28,5 @@ def latex_to_text(text: str) -> str:
     """``text`` as one line of plain text. Text with no LaTeX in it is only whitespace-normalised."""
     if _LATEX_HINT.search(text):
         with suppress(ValueError, IndexError, RecursionError):  # pylatexenc gives up on badly broken markup
-            text = _converter().latex_to_text(_BARE_PERCENT.sub(r"\\%", text))
+            text = _converter().latex_to_text(_BARE_PERCENT.sub(r"\\%", text)).translate(_SPACING_MARKS)
     return " ".join(text.split())
