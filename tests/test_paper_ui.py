@@ -111,7 +111,7 @@ def test_filter_controls_are_built_from_the_corpus() -> None:
 
 
 def test_filter_kwargs_from_control_values() -> None:
-    assert filter_kwargs(None, None, "", []) == {}
+    assert filter_kwargs(None, None, "", []) == {} == filter_kwargs(0, 0.0, "  ", None)  # empty Numbers send 0
     assert filter_kwargs(2019.0, 2021.0, "  müller ", ["cs.CL", " ", "hep-th"]) == {
         "since": 2019, "until": 2021, "author": "müller", "category": ["cs.CL", "hep-th"]
     }  # fmt: skip

@@ -56,10 +56,10 @@ def filter_controls(papers: Iterable[Paper]) -> FilterControls:
     first, last, categories = corpus_facets(papers)
     span = f"papers from {first} to {last}" if first is not None else "no paper in the index has a year"
     with gr.Row():
-        since = gr.Number(label="From year", precision=0, minimum=1000, maximum=9999, info=span,
-                          interactive=first is not None, elem_id="filter-since")  # fmt: skip
-        until = gr.Number(label="To year", precision=0, minimum=1000, maximum=9999,
-                          interactive=first is not None, elem_id="filter-until")  # fmt: skip
+        # no minimum: an empty Number sends 0 (read as "no filter"); the pipeline checks the years
+        since = gr.Number(label="From year", precision=0, info=span, interactive=first is not None,
+                          elem_id="filter-since")  # fmt: skip
+        until = gr.Number(label="To year", precision=0, interactive=first is not None, elem_id="filter-until")
     author = gr.Textbox(label="Author", placeholder="part of a name, e.g. müller (case and accents aside)",
                         max_lines=1, elem_id="filter-author")  # fmt: skip
     category = gr.Dropdown(
@@ -78,11 +78,11 @@ def _year(value: object) -> object:
 
 
 def filter_kwargs(since: object, until: object, author: object, category: object) -> Filters:
-    """The filters the controls' values ask for (empty controls ask for nothing)."""
+    """The filters the controls' values ask for (empty controls, and an empty Number's 0, ask for nothing)."""
     filters: dict[str, Any] = {}
-    if since not in (None, ""):
+    if since not in (None, "", 0):
         filters["since"] = _year(since)
-    if until not in (None, ""):
+    if until not in (None, "", 0):
         filters["until"] = _year(until)
     if isinstance(author, str) and author.strip():
         filters["author"] = author.strip()
