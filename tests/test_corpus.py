@@ -358,7 +358,7 @@ def _bad_files(folder: Path) -> dict[str, tuple[Path, int | None, str]]:
     missing_field.write_text(
         json.dumps({"title": "T", "abstract": ABSTRACT}) + "\n" + json.dumps({"title": "T2"}) + "\n"
     )
-    cases["JSONL without abstract"] = (missing_field, 2, "'abstract'")
+    cases["JSONL without abstract"] = (missing_field, 2, "'T2' has no abstract")
 
     not_object = folder / "list.jsonl"
     not_object.write_text('["title", "abstract"]\n')
