@@ -64,7 +64,8 @@ def use_pipeline(pipeline: Pipeline | None) -> Pipeline | None:
 
 
 def search(query: str, k: int = 10, **filters: Unpack[Filters]) -> list[Hit]:
-    """The ``k`` best papers for ``query``, best first. Filters: ``listing_date``, ``source``."""
+    """The ``k`` best papers for ``query``, best first. Filters (``rag.request.FILTERS``):
+    ``since``, ``until``, ``author``, ``category``, ``listing_date``, ``source``."""
     return default_pipeline().search(query, k, **filters)
 
 

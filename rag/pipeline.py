@@ -174,8 +174,8 @@ class Pipeline:
         return dataclasses.replace(retrieved, timings=timings)
 
     def search(self, query: str, k: int = 10, **filters: Unpack[Filters]) -> list[Hit]:
-        """The ``k`` (1..``MAX_SEARCH_K``) best papers for a query, best first. Filters: ``listing_date``,
-        ``source`` (see ``FILTERS``)."""
+        """The ``k`` (1..``MAX_SEARCH_K``) best papers for a query, best first. Filters (``FILTERS``):
+        ``since``, ``until``, ``author``, ``category``, ``listing_date``, ``source``."""
         return list(self.retrieve(query, k, **filters).hits)
 
     def allowed_ids(self, filters: Mapping[str, Any]) -> frozenset[str] | None:
@@ -217,7 +217,7 @@ class Pipeline:
         run as the stream is consumed. ``k`` (1..``MAX_SOURCES``, default ``RAG_TOP_K``) sources go to the
         answerer; ``Answer.hits`` holds the top ``RANKING_DEPTH`` (at least ``k``), so callers and evals see
         the ranking beyond the sources the answer used. ``answerer``: "extractive", "llm" or None (the
-        configured one). Filters: ``listing_date``, ``source`` (see ``FILTERS``). When the LLM fails, the
+        configured one). Filters: see ``FILTERS`` (``since=2020``, ``author="Müller"``, ...). When the LLM fails, the
         error is reported in ``Answer.error`` and the extractive answer is given.
         """
         return AnswerStream(self._run(self.request(question, history, k=k, answerer=answerer, **filters)))

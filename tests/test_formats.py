@@ -18,7 +18,7 @@ from rag.index.formats import detect_format
 from rag.index.formats.latex import latex_to_text
 from rag.index.formats.meta import make_metadata, parse_arxiv_id, parse_date, parse_year, split_authors
 from rag.index.ingest import ingest
-from rag.index.store import Store, make_client
+from rag.index.store import Store, open_chroma
 from rag.types import Paper
 
 DATA = Path(__file__).parent / "data"
@@ -230,7 +230,7 @@ def test_old_records_read_back_and_ids_stay_stable() -> None:
 
 def test_metadata_survives_the_index_and_a_metadata_edit_does_not_re_embed(tmp_path: Path) -> None:
     embedder = HashEmbedder()
-    store = Store(make_client(tmp_path / "data"), embedder.name)
+    store = Store(open_chroma(tmp_path / "data"), embedder.name)
     papers = load_papers([ARXIV])
     ingest(papers, store, embedder, tmp_path / "data", progress=False)
     assert store.papers() == {p.id: p for p in papers}

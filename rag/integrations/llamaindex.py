@@ -56,7 +56,7 @@ __all__ = [
 class RagRetriever(BaseRetriever):
     """``pipeline.retrieve`` as a LlamaIndex retriever: the ``k`` best papers, best first, one node each.
 
-    ``filters`` are the pipeline's retrieval filters (``listing_date``, ``source``). With ``abstain=True`` the
+    ``filters`` are the pipeline's retrieval filters (``rag.request.FILTERS``). With ``abstain=True`` the
     retriever returns no nodes when the pipeline's abstention model says the corpus does not hold the answer;
     by default it returns the hits and leaves the decision to the caller (``metadata["confidence"]``)."""
 
@@ -93,7 +93,7 @@ class RagReranker(BaseNodePostprocessor):
     new score is the model's probability, ``sigmoid(logit)``. Several nodes of one paper (chunks) all get the
     paper's score and keep their relative order. Like the pipeline (``rag.retrieve.hits.keep_first_stage``),
     papers in the first stage's top ten for the query come before the others, each part by score, so the order
-    over ``RagRetriever`` nodes is the pipeline's own. ``filters`` (``listing_date``, ``source``) restrict the pool the
+    over ``RagRetriever`` nodes is the pipeline's own. ``filters`` (``rag.request.FILTERS``) restrict the pool the
     features are normalised over, as the same filters do in the pipeline (pass the retriever's filters).
 
     Nodes without a known paper are **kept after** the reranked ones, in their incoming order and with their
@@ -102,7 +102,7 @@ class RagReranker(BaseNodePostprocessor):
     pipeline: Any = Field(default=None, description="The rag Pipeline (None: rag.default_pipeline()).")
     top_n: int | None = Field(default=None, ge=1, description="Nodes kept after reranking (None: all).")
 
-    filters: dict[str, Any] = Field(default_factory=dict, description="Retrieval filters (listing_date, source).")
+    filters: dict[str, Any] = Field(default_factory=dict, description="Retrieval filters (since, until, author, category, listing_date, source).")
     _scorer: FeatureScorer = PrivateAttr()
 
     def __init__(
@@ -195,7 +195,7 @@ class RagQueryEngine(CustomQueryEngine):
     pipeline: Any = Field(default=None, description="The rag Pipeline (None: rag.default_pipeline()).")
     k: int | None = Field(default=None, description="Sources given to the answerer (None: RAG_TOP_K).")
     answerer: AnswererName | None = Field(default=None, description="'extractive' or 'llm' (None: the configured one).")
-    filters: dict[str, Any] = Field(default_factory=dict, description="Retrieval filters (listing_date, source).")
+    filters: dict[str, Any] = Field(default_factory=dict, description="Retrieval filters (since, until, author, category, listing_date, source).")
 
     def __init__(
         self,

@@ -89,7 +89,7 @@ def entry_metadata(fields: dict[str, str]) -> Metadata:
 
 def _record(path: Path, entry: Entry) -> Record | None:
     """The entry as a ``Record``; None when it has a title but no abstract (reported by the caller)."""
-    line = entry.start_line + 1
+    line = (entry.start_line or 0) + 1
     fields = _fields(entry)
     title = latex_to_text(fields.get("title", ""))
     abstract = latex_to_text(fields.get("abstract", ""))
@@ -119,7 +119,7 @@ def _entries(path: Path, text: str) -> list[Entry]:
         if isinstance(block, ParsingFailedBlock):
             raise CorpusError(str(path), (block.start_line or 0) + 1, f"not valid BibTeX{reason}; fix the entry")
         raise CorpusError(str(path), (block.start_line or 0) + 1, f"this BibTeX block cannot be used{reason}")
-    return sorted(entries, key=lambda e: e.start_line)
+    return sorted(entries, key=lambda e: e.start_line or 0)
 
 
 def parse_bibtex(path: Path, text: str | None = None) -> list[Record]:
@@ -136,10 +136,10 @@ def parse_bibtex(path: Path, text: str | None = None) -> list[Record]:
             records.append(record)
     if missing:
         first, more = missing[0], missing[1:]
-        shown = ", ".join(f"{m.key!r} (line {m.start_line + 1})" for m in more[:_SHOWN_MISSING])
+        shown = ", ".join(f"{m.key!r} (line {(m.start_line or 0) + 1})" for m in more[:_SHOWN_MISSING])
         rest = f" and {len(more)} more without one: {shown}" + (", ..." if len(more) > _SHOWN_MISSING else "")
         raise CorpusError(
-            str(path), first.start_line + 1,
+            str(path), (first.start_line or 0) + 1,
             f"entry {first.key!r} has no abstract{rest if more else ''}; add an abstract field to each, "
             "or remove those entries (a paper without an abstract cannot be searched)",
         )  # fmt: skip
