@@ -102,7 +102,7 @@ class RagReranker(BaseNodePostprocessor):
     pipeline: Any = Field(default=None, description="The rag Pipeline (None: rag.default_pipeline()).")
     top_n: int | None = Field(default=None, ge=1, description="Nodes kept after reranking (None: all).")
 
-    filters: dict[str, Any] = Field(default_factory=dict, description="Retrieval filters (since, until, author, category, listing_date, source).")
+    filters: dict[str, Any] = Field(default_factory=dict, description="Retrieval filters (rag.request.FILTERS).")
     _scorer: FeatureScorer = PrivateAttr()
 
     def __init__(
@@ -195,7 +195,7 @@ class RagQueryEngine(CustomQueryEngine):
     pipeline: Any = Field(default=None, description="The rag Pipeline (None: rag.default_pipeline()).")
     k: int | None = Field(default=None, description="Sources given to the answerer (None: RAG_TOP_K).")
     answerer: AnswererName | None = Field(default=None, description="'extractive' or 'llm' (None: the configured one).")
-    filters: dict[str, Any] = Field(default_factory=dict, description="Retrieval filters (since, until, author, category, listing_date, source).")
+    filters: dict[str, Any] = Field(default_factory=dict, description="Retrieval filters (rag.request.FILTERS).")
 
     def __init__(
         self,
