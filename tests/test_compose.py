@@ -256,10 +256,11 @@ def test_two_turn_conversation_on_the_bundled_corpus(real_pipeline) -> None:  # 
 def test_answer_words_and_evidence_bound_a_prose_answer_and_keep_it_verbatim() -> None:
     """``RAG_ANSWER_WORDS`` caps a prose answer and ``RAG_ANSWER_EVIDENCE`` sets how likely a further quote must
     be to hold a key fact: a small cap or a high bar gives a shorter answer, still verbatim and led by the same
-    best quote (the only one a bar of 0.99 keeps); the shipped piece model was fitted with the default cap."""
+    best quote (the only one a bar of 0.99 keeps); the shipped piece model's threshold was fitted with a cap at
+    least as long as the default (the answer-first budget, 80 words, was chosen on dev_fit)."""
     from rag.answer.compose.pieces import PieceModel
 
-    assert json.loads(MODEL_PATH.read_text())["fitted"]["cap"] == Settings().answer_words
+    assert json.loads(MODEL_PATH.read_text())["fitted"]["cap"] >= Settings().answer_words == 80
     assert 0.0 < PieceModel.load().min_probability < 1.0
     paper = make_paper(
         "MaxSup: Overcoming Representation Collapse in Label Smoothing",
