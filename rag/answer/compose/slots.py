@@ -83,10 +83,12 @@ class Slot:
 def asked_detail(question: str) -> str:
     """The noun phrase after the question word ("How many GPU hours did ..." -> "GPU hours"); "" if none."""
     match = next((m for part in question_parts(question) if (m := _DETAIL.search(part))), None)
-    if not match or _AUX.match(match.group("detail")):
+    if not match:
         return ""
-    detail = match.group("detail").strip()
-    detail = re.sub(r"^(?:is|are|was|were|the|its|their|a|an|kind of|type of|sort of)\s+", "", detail, flags=re.I)
+    detail = re.sub(r"^(?:is|are|was|were)\s+(?:the\s+)?", "", match.group("detail").strip(), flags=re.I)
+    if _AUX.match(detail):
+        return ""
+    detail = re.sub(r"^(?:the|its|their|a|an|kind of|type of|sort of)\s+", "", detail, flags=re.I)
     return detail if tokenize(detail) else ""
 
 

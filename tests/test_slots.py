@@ -1,0 +1,133 @@
+"""Answer-first composition on small hand-made papers: the question's slot, the lead piece that fills it,
+"does not state" when the paper asked about holds no filler, existence answers, comparisons covering each named
+method, and notes that the checker and the metrics treat as notes, not claims."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer.citations import check_answer
+from rag.answer.compose.slots import fills, head_noun, slot_of
+from rag.answer.notes import is_note, names_paper, not_stated_sentence
+from rag.evals.metrics import answer_units
+from rag.text import answer_sentences, markers_in, strip_markers
+from tests.conftest import make_paper
+from tests.test_answer import answer, assert_faithful
+
+SEER = make_paper(
+    "SeerAttention-R: Sparse Attention Adaptation for Long Reasoning",
+    "We introduce SeerAttention-R, a sparse attention framework specifically tailored for the long decoding of "
+    "reasoning models. With a lightweight plug-in gating, SeerAttention-R is flexible and can be easily integrated "
+    "into existing pretrained models without modifying the original parameters. We demonstrate that "
+    "SeerAttention-R, trained on just 0.4B tokens, maintains near-lossless reasoning accuracy with a 4K token "
+    "budget. Using TileLang, we develop a sparse decoding kernel that achieves speedups of up to 9x over "
+    "FlashAttention-3 on H100 GPU at 90% sparsity.",
+)
+TIES = make_paper(
+    "TIES-Merging: Resolving Interference When Merging Models",
+    "Model merging combines several task-specific models into one multitask model without additional training. "
+    "TIES-Merging trims small parameter changes, resolves sign conflicts and merges only aligned parameters. "
+    "TIES-Merging outperforms existing merging methods across modalities.",
+)
+DIMAT = make_paper(
+    "Decentralized Iterative Merging-And-Training for Deep Learning Models",
+    "We propose a decentralized deep learning framework in which agents train locally and periodically merge "
+    "their models with neighbours. DIMAT merges models iteratively and keeps training between merges, which "
+    "needs local training on every agent. DIMAT converges faster than baselines with lower communication cost.",
+)
+SKILL = make_paper(
+    "SkillNet: A Sparsely Activated Model for General-Purpose Natural Language Understanding",
+    "We present SkillNet, a sparsely activated model whose parameters are organised into skill modules. "
+    "For each task only the relevant skills are activated. SkillNet performs better than dense baselines on "
+    "eleven natural language understanding tasks.",
+)
+PAPERS = [SEER, TIES, DIMAT, SKILL]
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "noun"),
+    [
+        ("What GPU was SeerAttention-R benchmarked on?", "hardware", "gpu"),
+        ("How many GPU hours did it take to train SeerAttention-R's gating?", "quantity", "hour"),
+        ("What is SkillNet's total parameter count?", "quantity", "paramet"),
+        ("What BLEU score does MAE reach on WMT14?", "quantity", "bleu"),
+        ("Which optimizer does LoFiT use?", "name", "optim"),
+        ("Which datasets was OptFS evaluated on?", "dataset", ""),
+        ("Is there a paper on merging models without training?", "existence", ""),
+        ("Why does label smoothing hurt calibration?", "why", ""),
+        ("How does TIES-Merging resolve sign conflicts?", "how", ""),
+        ("coreinfer speedup titan xp", "quantity", ""),
+        ("What is TIES-Merging?", "definition", ""),
+    ],
+)
+def test_slot_of_a_question(question: str, kind: str, noun: str) -> None:
+    slot = slot_of(question)
+    assert slot.kind == kind
+    assert head_noun(slot) == noun
+
+
+def test_a_filler_is_a_number_with_the_asked_unit_a_device_or_a_reason() -> None:
+    hours = slot_of("How many GPU hours did training take?")
+    assert fills(hours, "training took 40 GPU hours") and not fills(hours, "a kernel that is 9x faster")
+    gpu = slot_of("What GPU was it benchmarked on?")
+    assert fills(gpu, "achieves speedups on H100 GPU") and not fills(gpu, "trained on just 0.4B tokens")
+    why = slot_of("Why does merging fail?")
+    assert fills(why, "it fails because of sign conflicts") and not fills(why, "we merge models")
+    count = slot_of("How many tasks was SkillNet evaluated on?")
+    assert fills(count, "better than dense baselines on eleven tasks")
+
+
+def test_the_answer_leads_with_the_piece_that_fills_the_slot() -> None:
+    _, final, _ = answer("What GPU was SeerAttention-R benchmarked on?", PAPERS)
+    first = strip_markers(answer_sentences(final.text)[0])
+    assert "H100" in first  # the last sentence of the abstract comes first
+    assert final.not_stated is None
+    assert len(answer_sentences(final.text)) <= 3
+    assert_faithful(final)
+
+
+def test_a_detail_the_abstract_leaves_out_is_said_to_be_not_stated() -> None:
+    _, final, _ = answer("How many GPU hours did it take to train SeerAttention-R's gating modules?", PAPERS)
+    first = answer_sentences(final.text)[0]
+    assert "does not state" in first and "GPU hours" in first and "SeerAttention-R" in first
+    assert final.not_stated and final.not_stated in final.text
+    assert final.citations[markers_in(first)[0] - 1].paper.title == SEER.title
+    assert_faithful(final)  # the note names the paper it cites; the closest evidence after it is verbatim
+    assert all("does not state" not in u.text for u in answer_units(final))  # a note is not a claim
+
+
+def test_an_answerable_detail_is_not_flagged() -> None:
+    _, final, _ = answer("How many tokens was SeerAttention-R trained on?", PAPERS)
+    assert final.not_stated is None and "not state" not in final.text
+    assert "0.4B tokens" in strip_markers(final.text).split(" [")[0] or "0.4B" in " ".join(final.text.split()[:40])
+
+
+def test_existence_question_opens_with_yes_and_the_title() -> None:
+    _, final, _ = answer("Is there a paper on merging task-specific models into one multitask model?", PAPERS)
+    first_line = final.text.splitlines()[0]
+    assert first_line.startswith(f"Yes: {TIES.title} [")
+    assert final.citations[markers_in(first_line)[0] - 1].paper.title == TIES.title
+    assert_faithful(final)
+
+
+def test_comparison_gives_each_named_method_its_line_even_if_only_an_abstract_names_it() -> None:
+    _, final, _ = answer("How do TIES-Merging and DIMAT differ?", PAPERS)
+    lines = final.text.splitlines()
+    cited = [{final.citations[n - 1].paper.title for n in markers_in(line)} for line in lines]
+    assert {TIES.title} in cited and {DIMAT.title} in cited
+    assert_faithful(final)
+
+
+def test_comparison_says_plainly_which_named_method_is_missing() -> None:
+    _, final, _ = answer("How does TIES-Merging compare with ZipIt?", PAPERS)
+    assert "ZipIt" in final.text.splitlines()[-1] and is_note(final.text.splitlines()[-1])
+    assert any(TIES.title in line for line in final.text.splitlines())
+
+
+def test_the_checker_verifies_a_note_by_the_paper_it_names() -> None:
+    good = f"{not_stated_sentence('SkillNet', 'the total parameter count')} [1]"
+    wrong = f"{not_stated_sentence('SeerAttention-R', 'the total parameter count')} [1]"
+    assert check_answer(good, [SKILL]).checks[0].verdict == "supported"
+    assert check_answer(wrong, [SKILL]).checks[0].verdict == "unsupported"
+    assert is_note(good) and not is_note("SkillNet does state its skills. [1]")
+    assert names_paper("SkillNet", SKILL.title, SKILL.abstract) and not names_paper("DIMAT", SKILL.title, "")
