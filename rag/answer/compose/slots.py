@@ -62,7 +62,10 @@ _DETAIL = re.compile(
     r"from|with|when|to|per|and|or|that|between)\b|[?,;]|$)",
     re.IGNORECASE,
 )
-_AUX = re.compile(r"^(?:does|do|did|is|are|was|were|has|have|had|can|could|will|would|much|many)\b", re.IGNORECASE)
+_AUX = re.compile(r"^(?:does|do|did|is|are|was|were|has|have|had|can|could|will|would|much|many|(?:\w+ )?(?:paper|"
+                  r"papers|work|works|study|studies|approach|method|one|ones|of them|of these|of those)\b)",
+                  re.IGNORECASE)
+"""A "detail" that opens like this is none: "what does ...", "which paper finds ..." asks for a paper, not a detail."""
 
 KINDS = ("quantity", "hardware", "dataset", "name", "metric", "existence", "definition", "how", "why", "lookup")
 SPECIFIC = frozenset({"quantity", "hardware", "dataset", "name", "metric"})
