@@ -131,3 +131,34 @@ def test_the_checker_verifies_a_note_by_the_paper_it_names() -> None:
     assert check_answer(wrong, [SKILL]).checks[0].verdict == "unsupported"
     assert is_note(good) and not is_note("SkillNet does state its skills. [1]")
     assert names_paper("SkillNet", SKILL.title, SKILL.abstract) and not names_paper("DIMAT", SKILL.title, "")
+
+
+def test_a_coined_name_no_retrieved_abstract_mentions_is_said_plainly() -> None:
+    _, final, _ = answer("How does PRefLexOR merge models on GSM8K?", PAPERS)
+    first = final.text.splitlines()[0]
+    assert "GSM8K" in first and "not stated" in first and is_note(first)
+    assert final.not_stated == first
+    assert_faithful(final)
+    _, plural, _ = answer("How does SkillNet activate skills for each task?", PAPERS)
+    assert plural.not_stated is None and "not stated" not in plural.text
+
+
+def test_pieces_come_lead_first_then_most_probable_not_in_abstract_order() -> None:
+    from rag.answer.compose.analysis import analyse
+    from rag.answer.compose.evidence import Weights, question_terms, score_sentences
+    from rag.answer.compose.pieces import PieceModel, choose, cut_pieces
+    from rag.types import Retrieved
+    from tests.conftest import HashEmbedder
+    from tests.test_answer import make_hits
+
+    question = "What GPU was SeerAttention-R benchmarked on?"
+    retrieved = Retrieved(question, make_hits(question, [SEER], HashEmbedder()), 0.9, False)
+    terms = question_terms(question, retrieved)
+    picks = score_sentences(analyse(question), retrieved, Weights(), terms)
+    model = PieceModel.load()
+    cands = cut_pieces(picks, terms, analyse(question), model.pool)
+    probs = [0.9 if "FlashAttention" in c.text else 0.5 for c in cands]
+    last = max(range(len(cands)), key=lambda j: cands[j].pick.index)
+    chosen = choose(cands, probs, model, 80, 0.0, lead=last, max_quotes=2)
+    assert chosen[0].index == max(c.pick.index for c in cands)  # the lead goes first, though last in the abstract
+    assert len(chosen) <= 2

@@ -16,7 +16,7 @@ from rag.answer.compose.analysis import Question, analyse
 from rag.answer.compose.choose import listed
 from rag.answer.compose.evidence import Pick, Weights, question_terms, score_sentences
 from rag.answer.compose.followup import referents, refers_to, resolve_followup
-from rag.answer.compose.lead import RoleOrder, lead_index, missing_detail, subject
+from rag.answer.compose.lead import RoleOrder, lead_index, missing_detail, subject, unmentioned
 from rag.answer.compose.pieces import PieceModel, choose, cut_pieces, probabilities
 from rag.answer.compose.shapes import compare, listing, prose
 from rag.answer.compose.slots import slot_of
@@ -136,6 +136,9 @@ class ExtractiveAnswerer:
         lead = lead_index(cands, probs, slot, self.roles)
         chosen = choose(cands, probs, self.pieces, self.settings.answer_words, floor, lead, self.max_quotes)
         text = prose(chosen)
+        absent = unmentioned(question, retrieved)
+        if absent:
+            return Draft(f"{absent}\n{text}", absent)
         if slot.kind == "existence" and chosen:
             paper = retrieved.hits[chosen[0].hit].paper
             text = f"Yes: {' '.join(paper.title.split())} [{chosen[0].hit + 1}]\n{text}"

@@ -13,7 +13,8 @@ NOT_STATED = "does not state"
 """The phrase of a not-stated note (evals count an unanswerable item answered with it as flagged)."""
 _NOTE = re.compile(
     r"^\s*(?:The (?P<subject>.{1,160}?) abstracts? (?:does|do) not state\b|Yes: (?P<title>.+)$|"
-    r"No retrieved abstract (?:covers|mentions)\b|None of the retrieved abstracts\b)",
+    r"No retrieved abstract (?:covers|mentions)\b|None of the retrieved abstracts\b|"
+    r".{1,200}? (?:is|are) not stated in any retrieved abstract\b)",
     re.IGNORECASE | re.DOTALL,
 )
 
@@ -21,6 +22,12 @@ _NOTE = re.compile(
 def not_stated_sentence(subject: str, detail: str) -> str:
     """"The <subject> abstract does not state <detail>." (``detail`` as it should read after "state")."""
     return f"The {subject} abstract {NOT_STATED} {detail}."
+
+
+def unmentioned_sentence(names: list[str]) -> str:
+    """"X is not stated in any retrieved abstract." for names the question gives that no retrieved paper has."""
+    verb = "is" if len(names) == 1 else "are"
+    return f"{' and '.join(names)} {verb} not stated in any retrieved abstract; the closest evidence follows."
 
 
 def is_note(sentence: str) -> bool:

@@ -14,8 +14,8 @@ import numpy as np
 
 from rag.answer.compose.pieces import Piece
 from rag.answer.compose.slots import SPECIFIC, Slot, fills, head_noun, unit_missing
-from rag.answer.notes import not_stated_sentence
-from rag.text import STOPWORDS, named_entities, tokenize
+from rag.answer.notes import not_stated_sentence, unmentioned_sentence
+from rag.text import STOPWORDS, named_entities, singular, tokenize
 from rag.types import Retrieved
 
 RoleOrder = Callable[[Slot, Sequence[str]], Sequence[float]]
@@ -85,10 +85,21 @@ def missing_detail(slot: Slot, retrieved: Retrieved, subj: Subject | None) -> st
     return ""
 
 
+def unmentioned(question: str, retrieved: Retrieved) -> str:
+    """The note for a question whose coined names (``SeerAttention-R``, ``GSM8K``: a capital after the first
+    letter or a digit) are in none of the retrieved abstracts, e.g. "CaseHOLD is not stated in any retrieved
+    abstract."; "" when the question has no such name or one of them is mentioned."""
+    names = [n for n in named_entities(question) if _coined(n) and sum(c.isalpha() for c in n) >= 3]
+    everywhere = " ".join(f"{h.paper.title} {h.paper.abstract}" for h in retrieved.hits).lower()
+    if not names or any(_named_in(n, everywhere) for n in names):
+        return ""
+    return unmentioned_sentence(names)
+
+
 def _named_in(name: str, text: str) -> bool:
     """Whether a coined name (a dataset, a benchmark) is in ``text`` (lower case): one of its words of three or
     more characters that is not a number is."""
-    parts = [p for p in re.split(r"[^a-z0-9]+", name.lower()) if len(p) >= 3 and not p.isdigit()]
+    parts = [p for p in re.split(r"[^a-z0-9]+", singular(name).lower()) if len(p) >= 3 and not p.isdigit()]
     return not parts or any(re.search(rf"\b{re.escape(p)}", text) for p in parts)
 
 
