@@ -162,3 +162,18 @@ def test_pieces_come_lead_first_then_most_probable_not_in_abstract_order() -> No
     chosen = choose(cands, probs, model, 80, 0.0, lead=last, max_quotes=2)
     assert chosen[0].index == max(c.pick.index for c in cands)  # the lead goes first, though last in the abstract
     assert len(chosen) <= 2
+
+
+def test_which_of_them_leads_with_the_match_and_covers_the_other_cited_paper() -> None:
+    history = [
+        {"role": "user", "content": "Which papers merge models?"},
+        {"role": "assistant", "content": f"- {TIES.title}: TIES-Merging trims small parameter changes, resolves "
+         f"sign conflicts and merges only aligned parameters. [1]\n- {DIMAT.title}: DIMAT merges models iteratively "
+         "and keeps training between merges, which needs local training on every agent. [2]"},
+    ]
+    _, final, _ = answer("Which of them needs no additional training?", PAPERS, history=history)
+    lines = final.text.splitlines()
+    first_cited = final.citations[markers_in(lines[0])[0] - 1].paper.title
+    assert first_cited == TIES.title and "without additional training" in lines[0]
+    assert any(line.startswith(f"- {DIMAT.title}: ") for line in lines[1:])
+    assert_faithful(final)

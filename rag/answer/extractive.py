@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from rag.answer.base import ABSTENTION, abstention, checked_answer
 from rag.answer.citations import check_answer
@@ -36,6 +36,8 @@ class Evidence:
     picks: list[Pick]
     analysis: Question
     terms: dict[str, float]
+    others: list[Pick] = field(default_factory=list)
+    """For "which of them ...": the best sentence of each other paper pointed at, whose evidence fits less."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +92,13 @@ class ExtractiveAnswerer:
             focused = score_sentences(analysis, retrieved, self.weights.pointed(), own_terms)
             picks = sorted((replace(p, score=p.relevance) for p in focused if p.hit in own),
                            key=lambda p: (-p.score, p.hit, p.index))
+            others: list[Pick] = []
             if picks and picks[0].score > 0:  # "which of them ...": the papers whose evidence is close to the best
                 best = {h: max((p.score for p in picks if p.hit == h), default=0.0) for h in own}
                 close = {h for h, v in best.items() if v >= picks[0].score * self.weights.other_paper_ratio}
+                others = [next(p for p in picks if p.hit == h) for h in sorted(own - close)]
                 picks = [p for p in picks if p.hit in close]
+            return Evidence(picks, analysis, terms, others)
         return Evidence(picks, analysis, terms)
 
     def shaped(self, ev: Evidence, retrieved: Retrieved) -> str:
@@ -115,7 +120,8 @@ class ExtractiveAnswerer:
         self, question: str, retrieved: Retrieved, standalone: str = "", history: Sequence[dict[str, str]] = ()
     ) -> Draft:
         """One line per listed paper, one per compared method, or prose that leads with the piece holding what
-        the question asks for (its slot, ``rag.answer.compose.slots``) followed by at most two supporting pieces;
+        the question asks for (its slot, ``rag.answer.compose.slots``) followed by at most two supporting pieces
+        (for "which of them ...", then a line for each other paper pointed at, with its closest sentence);
         "The X abstract does not state ..." first when the paper asked about holds no such piece; "Yes: <title>"
         first for "is there a paper on ...". Markers are numbered by ``retrieved.hits`` (renumbered later)."""
         ev = self.evidence(question, retrieved, standalone, history)
@@ -136,6 +142,8 @@ class ExtractiveAnswerer:
         lead = lead_index(cands, probs, slot, self.roles)
         chosen = choose(cands, probs, self.pieces, self.settings.answer_words, floor, lead, self.max_quotes)
         text = prose(chosen)
+        if ev.others:  # the other papers the question points at: what each says on the asked point
+            text = "\n".join([text, listing({p.hit: [p] for p in ev.others}, retrieved)])
         absent = unmentioned(question, retrieved)
         if absent:
             return Draft(f"{absent}\n{text}", absent)
