@@ -177,3 +177,17 @@ def test_which_of_them_leads_with_the_match_and_covers_the_other_cited_paper() -
     assert first_cited == TIES.title and "without additional training" in lines[0]
     assert any(line.startswith(f"- {DIMAT.title}: ") for line in lines[1:])
     assert_faithful(final)
+
+
+def test_a_method_the_abstracts_only_mention_is_not_explained_from_another_paper() -> None:
+    baseline = make_paper(
+        "Binary Classifier Optimization for Alignment",
+        "We propose Binary Classifier Optimization, which aligns models from thumbs-up and thumbs-down data. "
+        "Our method performs on par with DPO and KTO on paired preference datasets.",
+    )
+    _, final, _ = answer("How does KTO turn prospect theory into an alignment loss?", [baseline, SKILL])
+    first = final.text.splitlines()[0]
+    assert "does not state how KTO works" in first and final.not_stated
+    assert_faithful(final)
+    _, own, _ = answer("How does SkillNet activate skills for each task?", PAPERS)
+    assert own.not_stated is None  # SkillNet is the paper's own method ("We present SkillNet")

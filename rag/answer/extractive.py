@@ -16,13 +16,13 @@ from rag.answer.compose.analysis import Question, analyse
 from rag.answer.compose.choose import listed
 from rag.answer.compose.evidence import Pick, Weights, question_terms, score_sentences
 from rag.answer.compose.followup import referents, refers_to, resolve_followup
-from rag.answer.compose.lead import RoleOrder, lead_index, missing_detail, subject, unmentioned
+from rag.answer.compose.lead import RoleOrder, lead_index, missing_detail, only_mentioned, subject, unmentioned
 from rag.answer.compose.pieces import PieceModel, choose, cut_pieces, probabilities
 from rag.answer.compose.shapes import compare, listing, prose
 from rag.answer.compose.slots import slot_of
 from rag.index.embeddings import Embedder
 from rag.settings import Settings
-from rag.text import normalize_verbatim
+from rag.text import normalize_verbatim, strip_markers
 from rag.types import Answer, Retrieved
 
 # --- sentence selection -------------------------------------------------------------------------------
@@ -147,6 +147,9 @@ class ExtractiveAnswerer:
         absent = unmentioned(question, retrieved)
         if absent:
             return Draft(f"{absent}\n{text}", absent)
+        mention = only_mentioned(question, slot, retrieved)
+        if mention:
+            return Draft(f"{mention}\n{text}", strip_markers(mention))
         if slot.kind == "existence" and chosen:
             paper = retrieved.hits[chosen[0].hit].paper
             text = f"Yes: {' '.join(paper.title.split())} [{chosen[0].hit + 1}]\n{text}"

@@ -96,6 +96,41 @@ def unmentioned(question: str, retrieved: Retrieved) -> str:
     return unmentioned_sentence(names)
 
 
+_OWN = re.compile(r"\b(?:propos|introduc|present|call|dub|name|term|develop|design)\w*\b", re.IGNORECASE)
+"""A sentence naming a method with one of these verbs may be the paper's own method, not a mention."""
+
+
+_ASKED_ABOUT = re.compile(r"^\s*(?:how|why) (?:does|do|did|is|are|was|were|can|could) (?:the )?(?P<name>\S+)|"
+                          r"^\s*what (?:is|are|was|were|does) (?:the )?(?P<name2>\S+)", re.IGNORECASE)
+"""A question asked about its grammatical subject: "How does X ...", "What is X ..." (the only X checked)."""
+
+
+def only_mentioned(question: str, slot: Slot, retrieved: Retrieved) -> str:
+    """The note for a "how"/"why"/"what is" question whose subject ("How does X ...") is a coined method that the
+    retrieved abstracts only mention: no retrieved title names it and no abstract sentence naming it says the
+    paper proposes it ("we propose X", "X, called ..."). "" otherwise."""
+    if slot.kind not in ("how", "why", "definition"):
+        return ""
+    asked = _ASKED_ABOUT.match(question)
+    if not asked:
+        return ""
+    subject_word = asked.group("name") or asked.group("name2")
+    for name in (n for n in named_entities(f"x {subject_word}") if _coined(n) and sum(c.isalpha() for c in n) >= 3):
+        low = singular(name).lower()
+        naming = [(h, s) for h, hit in enumerate(retrieved.hits) for s in _sentences_naming(hit.paper.abstract, low)]
+        if not naming or any(low in h.paper.title.lower() for h in retrieved.hits):
+            continue
+        if not any(_OWN.search(s) for _, s in naming):
+            h = naming[0][0]
+            what = {"how": f"how {name} works", "why": f"why, for {name}", "definition": f"what {name} is"}[slot.kind]
+            return f"{not_stated_sentence(short_name(retrieved.hits[h].paper.title), what)} [{h + 1}]"
+    return ""
+
+
+def _sentences_naming(abstract: str, low: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+", abstract) if re.search(rf"\b{re.escape(low)}", s.lower())]
+
+
 def _named_in(name: str, text: str) -> bool:
     """Whether a coined name (a dataset, a benchmark) is in ``text`` (lower case): one of its words of three or
     more characters that is not a number is."""
