@@ -234,8 +234,7 @@ def test_one_sentence_citing_two_sources_gives_each_its_own_clause() -> None:
 def test_two_turn_conversation_on_the_bundled_corpus(real_pipeline) -> None:  # type: ignore[no-untyped-def]
     """The issue's case: a list answer, then "Which of them needs no training?" led by the paper of that list
     that says so (OPERA: "without additional data, knowledge, or training"), the others after it; "the second
-    one" is the
-    second cited paper; a question naming its own subject is not rewritten."""
+    one" is the second cited paper; a question naming its own subject is not rewritten."""
     first_q = "Which papers mitigate hallucinations of multimodal large language models?"
     first = real_pipeline.ask(first_q, answerer="extractive")
     cited = [c.paper.title for c in first.citations]
