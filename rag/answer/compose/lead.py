@@ -22,9 +22,6 @@ RoleOrder = Callable[[Slot, Sequence[str]], Sequence[float]]
 """A role predictor's preference: for the slot and the candidate piece texts, a bonus per piece (0: none).
 ``rag.answer.roles`` (fitted on ACLSum) can supply one; the composer works without it."""
 
-_ROLE_SLOTS = {"how": "approach", "why": "challenge"}
-
-
 @dataclass(frozen=True, slots=True)
 class Subject:
     """The paper a question is about: hit index and the name the answer calls it by."""
