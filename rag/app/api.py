@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 import re
@@ -35,6 +34,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from rag.app.api_request import ApiError, ChatRequest, parse_request
+from rag.app.guard import authorised
 from rag.app.live import LivePipeline
 from rag.errors import ConfigError, IndexNotReadyError, IngestBusyError, QueryError, RagError
 from rag.pipeline import Pipeline
@@ -190,10 +190,7 @@ class ChatApi:
         self.served = models(pipeline.pipeline if isinstance(pipeline, LivePipeline) else pipeline)
 
     def authorise(self, request: Request) -> None:
-        if not self.api_key:
-            return
-        scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), self.api_key.encode()):
+        if not authorised(self.api_key, request.headers):
             raise ApiError(401, "invalid or missing API key: send the RAG_API_KEY value as "
                                 "'Authorization: Bearer <key>'", code="invalid_api_key")
 

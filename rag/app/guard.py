@@ -80,7 +80,7 @@ def authorised(key: str | None, headers: Mapping[str, str]) -> bool:
     (``headers`` with lower-case names; constant-time comparisons)."""
     if key is None:
         return True
-    scheme, _, given = headers.get("authorization", "").strip().partition(" ")
+    scheme, _, given = headers.get("authorization", "").strip().replace("\t", " ").partition(" ")
     if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), key.encode()):
         return True
     cookie = _cookie(headers.get("cookie", ""), COOKIE)
