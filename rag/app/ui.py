@@ -247,5 +247,6 @@ def theme() -> gr.themes.Base:
 def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, **kwargs: Any) -> Any:
     """``demo.launch`` with the app's CSS and theme (Gradio 6 takes them at launch, not in ``Blocks``)."""
     kwargs.setdefault("show_error", False)
+    kwargs.setdefault("max_file_size", 1)  # no file components: nothing to upload
     kwargs.setdefault("footer_links", ["api"])
     return demo.launch(server_name=host, server_port=port, css=CSS, theme=theme(), **kwargs)
