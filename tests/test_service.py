@@ -498,3 +498,30 @@ def test_a_client_that_goes_away_stops_its_answer(llm_service: str, stream: bool
         threads = [t for t in threading.enumerate() if t.name.startswith("AnyIO worker")]
     assert 0 < stopped < 100  # 200 chunks at 0.05 s would take 10 s; the work stopped within a second
     assert all(not t.is_alive() or t.daemon for t in threads)
+
+
+def test_websockets_are_refused_even_where_the_app_would_accept_one() -> None:
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
+    from websockets.sync.client import connect
+
+    from rag.app.guard import Guard
+
+    async def accepting(scope: Any, receive: Any, send: Any) -> None:  # a route that would talk to anyone
+        if scope["type"] == "websocket":
+            await receive()
+            await send({"type": "websocket.accept"})
+            await send({"type": "websocket.send", "text": "hello"})
+
+    for app, refused in [(accepting, False), (Guard(accepting, GuardConfig(api_key=KEY)), True)]:
+        url, srv, thread = start(app)
+        try:
+            if refused:
+                with pytest.raises((InvalidStatus, ConnectionClosed)), connect(
+                        f"ws{url[4:]}/x", additional_headers=AUTH, open_timeout=5) as ws:
+                    ws.recv(timeout=5)
+            else:
+                with connect(f"ws{url[4:]}/x", open_timeout=5) as ws:
+                    assert ws.recv(timeout=5) == "hello"
+        finally:
+            srv.should_exit = True
+            thread.join(10)

@@ -13,7 +13,8 @@ In order, for every HTTP request:
 5. **Body**: read whole before the app runs, at most ``RAG_MAX_BODY_BYTES`` (413) within
    ``RAG_BODY_TIMEOUT`` seconds (408).
 
-Every refusal is a one-line JSON error in OpenAI's shape. Slow headers are cut by ``header_timeout_protocol``.
+Every refusal is a one-line JSON error in OpenAI's shape. Websockets are refused (no route uses one). Slow
+headers are cut by ``rag.app.http_timeouts``.
 """
 
 from __future__ import annotations
@@ -133,6 +134,10 @@ class Guard:
         self.token = session_token(config.api_key) if config.api_key else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":  # no route of the app uses one: refused, key or not
+            await receive()
+            await send({"type": "websocket.close", "code": 1008})
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
