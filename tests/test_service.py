@@ -525,3 +525,23 @@ def test_websockets_are_refused_even_where_the_app_would_accept_one() -> None:
         finally:
             srv.should_exit = True
             thread.join(10)
+
+
+def test_the_guard_reads_its_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rag.errors import ConfigError
+    from rag.settings import load_settings
+
+    monkeypatch.setenv("RAG_API_KEY", KEY)
+    monkeypatch.setenv("RAG_ALLOWED_HOSTS", " Chat.Example.org , rag.localhost,")
+    monkeypatch.setenv("RAG_CORS_ORIGINS", "https://App.example/")
+    monkeypatch.setenv("RAG_MAX_BODY_BYTES", "2048")
+    config = GuardConfig.from_settings(load_settings(), "0.0.0.0")
+    assert config.allowed_hosts == {"chat.example.org", "rag.localhost"} and config.api_key == KEY
+    assert config.cors_origins == {"https://app.example"} and config.max_body_bytes == 2048
+    monkeypatch.setenv("RAG_ALLOWED_HOSTS", "*")
+    assert GuardConfig.from_settings(load_settings(), "0.0.0.0").allowed_hosts is None
+    monkeypatch.delenv("RAG_ALLOWED_HOSTS")
+    assert GuardConfig.from_settings(load_settings(), "10.0.0.5").allowed_hosts == LOCAL_HOSTS | {"10.0.0.5"}
+    monkeypatch.setenv("RAG_MAX_BODY_BYTES", "10")
+    with pytest.raises(ConfigError, match=r"RAG_MAX_BODY_BYTES='10'.*>= 1024"):
+        load_settings()
