@@ -48,7 +48,7 @@ from rag.index.chunking import chunk_paper
 from rag.index.corpus import load_papers
 from rag.index.embeddings import MiniLMEmbedder
 from rag.index.ingest import ingest
-from rag.index.store import Store, make_client
+from rag.index.store import Store, open_chroma
 from rag.settings import BUNDLED_CORPUS
 from rag.text import split_sentences
 from rag.types import Paper
@@ -68,7 +68,7 @@ def time_ingest(embedders: Embedders, runtime: str, papers: list[Paper], data_di
     """(wall seconds, summary) of a full ingest into the empty ``data_dir``, client and collections included."""
     started = time.perf_counter()
     embedder = embedders[runtime]
-    store = Store(make_client(data_dir), embedder.name)
+    store = Store(open_chroma(data_dir), embedder.name)
     report = ingest(papers, store, embedder, data_dir, progress=False)
     wall = time.perf_counter() - started
     if (report.added, report.papers) != (len(papers), len(papers)):
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     product = load_embedders(args.runtimes)  # each runtime as `rag ingest` configures it (its own batch size)
     torch_own = MiniLMEmbedder(embedders["torch"].model, batch_size=TORCH_OWN_BATCH) if "torch" in embedders else None
     work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
-    make_client(work / "warm-up")  # chromadb's imports (~2 s), like the models, untimed
+    open_chroma(work / "warm-up")  # chromadb's imports (~2 s), like the models, untimed
     print(f"{len(papers)} papers, {len(texts)} texts; {args.runs} rounds; {machine_line()}", file=sys.stderr)
 
     tasks = [f"bare {r}" for r in args.runtimes] + [f"ingest {r}" for r in args.runtimes]

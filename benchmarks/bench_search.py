@@ -47,7 +47,7 @@ from runtimes import (
 
 from rag.index.chunking import chunk_paper
 from rag.index.corpus import load_papers
-from rag.index.store import Store, make_client
+from rag.index.store import Store, open_chroma
 from rag.pipeline import Pipeline
 from rag.settings import BUNDLED_CORPUS, Settings
 from rag.text import split_sentences
@@ -116,7 +116,7 @@ def build_synthetic(data_dir: Path, n_chunks: int, dim: int, name: str, seed: in
     rng = np.random.default_rng(seed)
     rand = random.Random(seed)
     vocab = sorted({w for p in load_papers([BUNDLED_CORPUS]) for w in re.findall(r"[A-Za-z][a-z]+", p.abstract)})
-    store = Store(make_client(data_dir), name)
+    store = Store(open_chroma(data_dir), name)
     n_papers = max(1, n_chunks // 2)
     batch = 2500
     for lo in range(0, n_papers, batch):

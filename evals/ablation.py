@@ -1,13 +1,13 @@
 """Retrieval ablation on the validation split (``evals/dev_val.jsonl``, never used for fitting): each
 first stage alone, their reciprocal-rank fusion, and the full feature reranker (shipped weights, with the
-recall rule of ``rag.retrieve.scoring.keep_first_stage``); one Markdown table over the answerable items
+recall rule of ``rag.retrieve.hits.keep_first_stage``); one Markdown table over the answerable items
 and one per question type, plus the abstention errors of the shipped model at its threshold.
 
 Every item is retrieved as ``Pipeline.ask`` retrieves it (follow-ups condensed by the extractive
 answerer, the query normalised and encoded once). ``--weights`` scores another weights file (e.g. a refit
 written with ``evals/fit_reranker.py --out``) next to the shipped one.
 
-    HF_HUB_OFFLINE=1 RAG_DATA_DIR=/tmp/idx python evals/ablation.py [--set evals/dev_val.jsonl] [--weights W]
+    HF_HUB_OFFLINE=1 RAG_DATA_DIR=/tmp/idx python -m evals.ablation [--set evals/dev_val.jsonl] [--weights W]
         [--exclude evals/dev.jsonl]    # only the items no shipped weights were ever fitted on
 """
 
@@ -15,20 +15,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from fit_data import Row, collect, open_pipeline
-
+from evals.fit_data import Row, collect, open_pipeline
 from rag.evals.ranking import ranking_metrics
 from rag.retrieve.abstain import AbstentionModel, list_features
 from rag.retrieve.features import FEATURES, WEIGHTS_PATH, hit_features
-from rag.retrieve.scoring import FeatureScorer, keep_first_stage
+from rag.retrieve.hits import FeatureScorer, keep_first_stage
 from rag.text import normalize_title
 
 VAL = Path(__file__).resolve().parent / "dev_val.jsonl"

@@ -1,7 +1,7 @@
 """Check hand-written eval sets against the corpus, so later edits stay valid.
 
-    python evals/check_devset.py                       # evals/dev_fit.jsonl + evals/dev_val.jsonl
-    python evals/check_devset.py evals/dev.jsonl --min-per-type 0
+    python -m evals.check_devset                       # evals/dev_fit.jsonl + evals/dev_val.jsonl
+    python -m evals.check_devset evals/dev.jsonl --min-per-type 0
 
 Checks, over all the files together: the schema (``rag.evals.evalset``), ids unique across files,
 every gold title exactly a corpus title (a title that only matches after normalisation is reported

@@ -24,12 +24,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from fit_data import Row
 from sklearn.linear_model import LogisticRegression
 
+from evals.fit_data import Row
+from rag.linear import LinearModel
 from rag.retrieve.abstain import ABSTAIN_FEATURES, list_features
-from rag.retrieve.features import LinearModel, hit_features
-from rag.retrieve.scoring import FIRST_STAGE_DEPTH, keep_first_stage
+from rag.retrieve.features import hit_features
+from rag.retrieve.hits import FIRST_STAGE_DEPTH, keep_first_stage
 
 FEATURE_SETS: dict[str, tuple[str, ...]] = {
     "top-hit": ("logit", "margin", "dense", "sent_max", "doc_overlap", "idf_overlap", "name_miss",

@@ -14,7 +14,7 @@ piece (``rag.answer.compose.pieces.candidates``) is labelled positive when it ho
 * ``evals/dev_val.jsonl`` is never read here: validation figures come from ``rag eval --set
   evals/dev_val.jsonl`` afterwards.
 
-    HF_HUB_OFFLINE=1 RAG_DATA_DIR=/tmp/idx python evals/fit_composer.py [--target-words 70] [--dry-run]
+    HF_HUB_OFFLINE=1 RAG_DATA_DIR=/tmp/idx python -m evals.fit_composer [--target-words 70] [--dry-run]
 """
 
 from __future__ import annotations
@@ -31,20 +31,17 @@ from unittest.mock import patch
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 try:
     from sklearn.linear_model import LogisticRegression
 except ImportError as exc:  # pragma: no cover
     raise SystemExit("refitting needs scikit-learn, in the 'fit' extra: pip install -e '.[fit]'") from exc
 
-from loo import FIT_PATH
-
-from rag.answer.compose.pieces import MODEL_PATH, PIECE_FEATURES, Piece, PieceModel, candidates, choose
+from evals.loo import FIT_PATH
+from rag.answer.compose.pieces import MODEL_PATH, PIECE_FEATURES, Piece, PieceModel, choose, cut_pieces
 from rag.answer.compose.shapes import prose
 from rag.evals.evalset import load_eval_set
 from rag.evals.metrics import content_words, key_fact_present, key_fact_recall, strip_markers
-from rag.retrieve.features import LinearModel, sigmoid
+from rag.linear import LinearModel, sigmoid
 
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)
 THRESHOLDS = tuple(round(0.10 + 0.01 * i, 2) for i in range(41))
@@ -104,7 +101,7 @@ def collect(pipeline: Any, path: Path, pool: int) -> list[ItemRows]:
             rows.append(ItemRows(item.id, group, list(item.key_facts), [], np.zeros(0), words,
                                  key_fact_recall(list(item.key_facts), text) or 0.0))
             continue
-        cands = candidates(ev.picks, ev.terms, ev.analysis, pool)
+        cands = cut_pieces(ev.picks, ev.terms, ev.analysis, pool)
         rows.append(ItemRows(item.id, group, list(item.key_facts), cands, labels(cands, list(item.key_facts))))
     return rows
 
@@ -167,7 +164,7 @@ def main() -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the figures, write nothing")
     args = parser.parse_args()
 
-    from fit_data import open_pipeline
+    from evals.fit_data import open_pipeline
 
     # The pipeline opens with a placeholder piece model (the shipped one may be fitted on other features):
     # collecting reads the sentence evidence only, never the piece model.

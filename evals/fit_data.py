@@ -17,21 +17,19 @@ papers with another group: a small leak, noted in the report.)
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from loo import FIT_PATH, load_fit_items
-from synth import generate
-
+from evals.loo import FIT_PATH, load_fit_items
+from evals.synth import generate
+from rag.retrieve.base import Candidate
 from rag.retrieve.features import featurize
-from rag.retrieve.hybrid import STAGES, Candidate
+from rag.retrieve.hybrid import STAGES
 from rag.retrieve.query import Query
 from rag.text import normalize_query
 
@@ -113,12 +111,13 @@ def collect(
     everything = frozenset(pipeline.papers)
     rows = []
     for item, text in zip(items, texts, strict=True):
-        parsed = pipeline.retriever.parse(text)
         hidden = set(item.get("hidden_ids", ()))
-        allowed = everything - hidden if hidden else None
-        candidates = pipeline.retriever.candidates(parsed, qvecs[text], n, allowed, stages)
+        pq = pipeline.prepare(text, vector=qvecs[text])
+        if hidden:
+            pq = dataclasses.replace(pq, allowed=everything - hidden)
+        candidates = pipeline.candidates(pq, n, stages)
         gold = set(item.get("gold_ids", ()))
-        x = featurize(parsed, candidates, pipeline.papers)
+        x = featurize(pq.query, candidates, pipeline.papers)
         y = np.array([c.paper_id in gold for c in candidates], dtype=np.int64)
-        rows.append(Row(item, parsed, gold, candidates, x, y, group_of(item)))
+        rows.append(Row(item, pq.query, gold, candidates, x, y, group_of(item)))
     return rows

@@ -8,23 +8,19 @@ the one the shipped first stage picked (50 papers by default, far deeper than th
 recall@10 of plain RRF (k 60, equal weights), of the shipped setting and of the best settings of the grid,
 for the hand-written items and the synthetic ones, all and multi-paper only.
 
-    HF_HUB_OFFLINE=1 RAG_DATA_DIR=/tmp/idx python evals/fit_fusion.py [--rows-cache /tmp/rows.pkl]
+    HF_HUB_OFFLINE=1 RAG_DATA_DIR=/tmp/idx python -m evals.fit_fusion [--rows-cache /tmp/rows.pkl]
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from fit_data import Row, training_rows
-
+from evals.fit_data import Row, training_rows
 from rag.retrieve.hybrid import FIRST_STAGE_K, FIRST_STAGE_WEIGHTS, RRF_K, STAGES
 
 Setting = tuple[tuple[float, float, float], float]

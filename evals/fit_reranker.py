@@ -18,7 +18,7 @@ validation figures come from ``rag eval --set evals/dev_val.jsonl`` afterwards.
   the hand-written items and the OOF balanced accuracy on the synthetic ones (the middle of the best
   plateau). The threshold is therefore chosen by cross-validation, never on validation data.
 
-    HF_HUB_OFFLINE=1 RAG_DATA_DIR=/tmp/idx python evals/fit_reranker.py [--rows-cache /tmp/rows.pkl]
+    HF_HUB_OFFLINE=1 RAG_DATA_DIR=/tmp/idx python -m evals.fit_reranker [--rows-cache /tmp/rows.pkl]
 """
 
 from __future__ import annotations
@@ -32,18 +32,16 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 try:
     import sklearn  # noqa: F401
 except ImportError as exc:  # pragma: no cover
     raise SystemExit("refitting needs scikit-learn, in the 'fit' extra: pip install -e '.[fit]'") from exc
 
-from fit_abstain import fit_abstention, fit_linear, fold_of, ranked_indices
-from fit_data import Row, training_rows
-
+from evals.fit_abstain import fit_abstention, fit_linear, fold_of, ranked_indices
+from evals.fit_data import Row, training_rows
 from rag.evals.ranking import ranking_metrics
-from rag.retrieve.features import FEATURES, WEIGHTS_PATH, LinearModel
+from rag.linear import LinearModel
+from rag.retrieve.features import FEATURES, WEIGHTS_PATH
 
 METRICS = ("hit@1", "mrr@10", "ndcg@10", "recall@10")
 C_GRID = (0.03, 0.3, 3.0)

@@ -11,19 +11,20 @@ features (top score, margin over the second) are those of an index without the p
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-import numpy as np
-
 from rag.errors import RagError
-from rag.text import normalize_query, normalize_title
+from rag.text import normalize_title
 from rag.types import Paper, Retrieved
 
 FIT_PATH = Path(__file__).resolve().parent / "dev_fit.jsonl"
 NOT_IN_CORPUS = "NOT_IN_CORPUS"
+NEVER_FITTED = ("dev_val", "holdout", "aclsum")
+"""Eval files no fitting reads (by name prefix): the validation split, the held-out set, the outside set."""
 T = TypeVar("T")
 
 
@@ -69,8 +70,10 @@ def loo_records(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def load_fit_items(path: Path, papers: Sequence[Paper]) -> list[dict[str, Any]]:
     """The hand-written fitting items with ``gold_ids`` resolved from their titles ([] if no file yet)."""
-    if path.name.startswith("dev_val"):
-        raise FitSetError(f"{path}: the validation split is never read for fitting; pass evals/dev_fit.jsonl")
+    if path.name.startswith(NEVER_FITTED):
+        raise FitSetError(
+            f"{path}: the validation split and the held-out sets are never read for fitting; pass evals/dev_fit.jsonl"
+        )
     if not path.exists():
         return []
     by_title = {normalize_title(p.title): p.id for p in papers}
@@ -93,13 +96,7 @@ def load_fit_items(path: Path, papers: Sequence[Paper]) -> list[dict[str, Any]]:
 def retrieve_hidden(pipeline: Any, query: str, hidden: Collection[str], k: int = 10) -> Retrieved:
     """``Pipeline.retrieve`` over an index without the ``hidden`` papers: they are removed from the
     first-stage candidates, then the rest is reranked and the confidence computed as usual."""
-    query = normalize_query(query)
-    parsed = pipeline.retriever.parse(query)
-    qvec = np.asarray(pipeline.embedder.embed_query(query), dtype=np.float32)
+    pq = pipeline.prepare(query)
     allowed = frozenset(pid for pid in pipeline.papers if pid not in set(hidden))
-    candidates = pipeline.retriever.candidates(parsed, qvec, max(pipeline.settings.candidates, k), allowed)
-    hits = pipeline.reranker.rerank(parsed, qvec, candidates, pipeline.papers, k)
-    confidence = pipeline.abstainer.confidence(hits)
-    threshold = pipeline.settings.abstain_threshold
-    threshold = pipeline.abstainer.threshold if threshold is None else threshold
-    return Retrieved(query, tuple(hits[:k]), confidence, abstain=not hits or confidence < threshold)
+    retrieved: Retrieved = pipeline.retrieve(dataclasses.replace(pq, allowed=allowed), k)
+    return retrieved

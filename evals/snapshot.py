@@ -95,17 +95,33 @@ def _fit_ids() -> set[str]:
     return {json.loads(line)["id"] for line in SETS[0].read_text(encoding="utf-8").splitlines() if line.strip()}
 
 
-def compare(before: Path, after: Path) -> int:
-    """Print every item and path that differs; 0 when the snapshots are identical."""
+def _floats_close(a: Any, b: Any, rel: float) -> bool:
+    """Equal, but for numbers written as ``repr`` strings, which may differ by ``rel`` (relative)."""
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_floats_close(x, y, rel) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_floats_close(a[k], b[k], rel) for k in a)
+    if a == b or not rel or not (isinstance(a, str) and isinstance(b, str)):
+        return a == b
+    try:
+        x, y = float(a), float(b)
+    except ValueError:
+        return False
+    return abs(x - y) <= rel * max(abs(x), abs(y))
+
+
+def compare(before: Path, after: Path, rel: float = 0.0) -> int:
+    """Print every item and path that differs; 0 when the snapshots are identical (scores within ``rel``)."""
     old = json.loads(before.read_text(encoding="utf-8"))
     new = json.loads(after.read_text(encoding="utf-8"))
     differences = 0
     for ident in sorted(set(old) | set(new)):
         a, b = old.get(ident, {}), new.get(ident, {})
         for key in sorted(set(a) | set(b)):
-            if a.get(key) != b.get(key):
+            if not _floats_close(a.get(key), b.get(key), rel):
                 differences += 1
-                print(f"{ident} {key}:\n  before {json.dumps(a.get(key))[:600]}\n  after  {json.dumps(b.get(key))[:600]}")
+                print(f"{ident} {key}:\n  before {json.dumps(a.get(key))[:600]}")
+                print(f"  after  {json.dumps(b.get(key))[:600]}")
     print(f"{len(old)} vs {len(new)} items; {differences} differences")
     return 1 if differences else 0
 
@@ -114,9 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--out", type=Path, help="write a snapshot of the current tree here")
     parser.add_argument("--compare", type=Path, nargs=2, metavar=("BEFORE", "AFTER"), help="compare two snapshots")
+    parser.add_argument("--rel", type=float, default=0.0,
+                        help="with --compare: let scores differ by this relative amount (default 0: bit for bit)")
     args = parser.parse_args(argv)
     if args.compare:
-        return compare(*args.compare)
+        return compare(*args.compare, rel=args.rel)
     if args.out is None:
         parser.error("give --out or --compare")
     take(args.out)

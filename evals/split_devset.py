@@ -1,7 +1,7 @@
 """Split the hand-written dev set once into a fitting part and a validation part, reproducibly.
 
-    python evals/split_devset.py --add new_items.jsonl     # assign new items, keep every existing assignment
-    python evals/split_devset.py --check                   # exit 1 if the parts are stale or incomplete
+    python -m evals.split_devset --add new_items.jsonl     # assign new items, keep every existing assignment
+    python -m evals.split_devset --check                   # exit 1 if the parts are stale or incomplete
 
 The items are those of ``evals/dev.jsonl`` (kept verbatim, line for line), of the two parts, and of any
 ``--add`` file. Within each question type the items are ranked by a seeded SHA-256 of their id and the

@@ -11,8 +11,8 @@ unanswerable (``evals/loo.py``): the same question with its gold papers hidden m
 Records follow the eval-set schema (``evals/README.md``) plus ``kind`` and ``gold_ids``. The output
 is not committed: it regenerates in about a second; fitting code calls ``generate``.
 
-    python evals/synth.py [--seed 0] [--out evals/synth/train.jsonl] [--sample 30]
-    python evals/synth_baseline.py --data-dir /tmp/index-copy --n 300     # the current system on them
+    python -m evals.synth [--seed 0] [--out evals/synth/train.jsonl] [--sample 30]
+    python -m evals.synth_baseline --data-dir /tmp/index-copy --n 300     # the current system on them
 """
 
 from __future__ import annotations
@@ -20,19 +20,15 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sys
 import zlib
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from loo import FIT_PATH, load_fit_items, loo_records
-from synth_rewrite import Writer, strip_discourse, to_question
-from synth_text import Text
-
+from evals.loo import FIT_PATH, load_fit_items, loo_records
+from evals.synth_rewrite import Writer, strip_discourse, to_question
+from evals.synth_text import Text
 from rag.index.corpus import load_papers
 from rag.settings import BUNDLED_CORPUS
 from rag.types import Paper

@@ -5,7 +5,7 @@ Leave-one-out is measured two ways: the gold filtered out of the final hits with
 recomputed on the filtered list, and the gold removed from the first-stage candidates before reranking
 (``loo.retrieve_hidden``). Follow-ups are condensed with the extractive answerer's ``condense``.
 
-    HF_HUB_OFFLINE=1 python evals/synth_baseline.py --data-dir /tmp/index-copy [--n 300] [--seed 0] [--runtime torch]
+    HF_HUB_OFFLINE=1 python -m evals.synth_baseline --data-dir /tmp/index-copy [--n 300] [--seed 0] [--runtime torch]
 
 An index without the runtime's collection is rebuilt first (minutes): measure on a copy of one built with it.
 """
@@ -15,15 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sys
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from loo import FIT_PATH, hide, load_fit_items, retrieve_hidden
-from synth import Record, generate
-
+from evals.loo import FIT_PATH, hide, load_fit_items, retrieve_hidden
+from evals.synth import Record, generate
 from rag.evals.ranking import hit_at, recall_at
 from rag.index.corpus import load_papers
 from rag.pipeline import Pipeline
@@ -46,9 +42,7 @@ def measure(records: list[Record], data_dir: Path, n: int, seed: int = 0, runtim
     filtered list; and with the gold removed from the first-stage candidates before reranking)."""
     settings = Settings(data_dir=data_dir, embedder_runtime=runtime)  # type: ignore[arg-type]
     pipeline = Pipeline.open(settings, progress=False)
-    threshold = pipeline.abstainer.threshold
-    if pipeline.settings.abstain_threshold is not None:
-        threshold = pipeline.settings.abstain_threshold
+    threshold = pipeline.abstain_threshold
 
     def query(r: Record) -> str:
         return str(pipeline.fallback.condense(r["question"], r["history"])) if r["history"] else r["question"]

@@ -8,9 +8,9 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
-from synth_text import GENERIC, STOP, VERBISH, WORD, Text, is_content, is_name, stem
-
-from rag.retrieve.query import is_acronym, mine_acronyms
+from evals.synth_text import GENERIC, STOP, VERBISH, WORD, Text, is_content, is_name, stem
+from rag.retrieve.query import mine_acronyms
+from rag.text import is_acronym
 from rag.types import Paper
 
 PAREN_NAME = re.compile(r"\s*\(([A-Za-z][\w-]{1,14})\)")

@@ -9,8 +9,7 @@ from functools import cache, cached_property
 
 import Stemmer
 
-from rag.retrieve.query import is_acronym
-from rag.text import STOPWORDS, sentences
+from rag.text import STOPWORDS, is_acronym, sentences
 from rag.types import Paper
 
 Term = tuple[str, ...]

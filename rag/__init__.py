@@ -44,12 +44,12 @@ def default_pipeline() -> Pipeline:
     global _pipeline
     with _lock:
         if _pipeline is None:
-            from rag.answer.llm import make_client
+            from rag.answer.llm import make_llm_client
             from rag.pipeline import Pipeline
             from rag.settings import load_settings
 
             settings = load_settings()  # an invalid variable is a ConfigError naming it, not a pydantic trace
-            _pipeline = Pipeline.open(settings, llm_client=make_client(settings))
+            _pipeline = Pipeline.open(settings, llm_client=make_llm_client(settings))
         return _pipeline
 
 
@@ -64,7 +64,8 @@ def use_pipeline(pipeline: Pipeline | None) -> Pipeline | None:
 
 
 def search(query: str, k: int = 10, **filters: Unpack[Filters]) -> list[Hit]:
-    """The ``k`` best papers for ``query``, best first. Filters: ``listing_date``, ``source``."""
+    """The ``k`` best papers for ``query``, best first. Filters (``rag.request.FILTERS``):
+    ``since``, ``until``, ``author``, ``category``, ``listing_date``, ``source``."""
     return default_pipeline().search(query, k, **filters)
 
 

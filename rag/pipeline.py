@@ -11,19 +11,17 @@ import dataclasses
 import sys
 import time
 from collections.abc import Generator, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any, Unpack
 
 import numpy as np
 
-from rag.answer.extractive import Answerer, ExtractiveAnswerer
+from rag.answer.base import Answerer
+from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.llm import LLMAnswerer
 from rag.errors import ConfigError, LLMError, QueryError
-from rag.index.corpus import load_papers
 from rag.index.embeddings import Embedder, make_embedder
-from rag.index.ingest import IngestReport, check_not_rebuilding, ingest, refresh_keyword_index
-from rag.index.lock import ingest_lock
-from rag.index.store import Store, make_client
+from rag.index.ingest import check_not_rebuilding, refresh_keyword_index, run_ingest
+from rag.index.store import Store, open_chroma
 from rag.request import (
     FILTERS,
     MAX_QUERY_CHARS,
@@ -31,42 +29,34 @@ from rag.request import (
     MAX_SOURCES,
     FilterKey,
     PaperFilter,
-    clean_filters,
+    Request,
     clean_history,
     clean_k,
     clean_query,
     filter_key,
 )
 from rag.retrieve.abstain import AbstentionModel
-from rag.retrieve.hybrid import HybridRetriever
-from rag.retrieve.rerank import Reranker, make_reranker
+from rag.retrieve.base import Candidate, PreparedQuery, Ranked, Reranker
+from rag.retrieve.hybrid import STAGES, HybridRetriever
+from rag.retrieve.rerank import make_reranker
 from rag.settings import Settings
 from rag.text import normalize_query
 from rag.types import Answer, AnswererName, AnswerStream, Filters, Hit, Paper, Retrieved
 
 __all__ = [
     "FILTERS", "MAX_QUERY_CHARS", "MAX_SEARCH_K", "MAX_SOURCES", "RANKING_DEPTH", "Pipeline", "Request",
-    "build_index", "clean_history", "clean_query", "make_reranker",
+    "clean_history", "clean_query", "make_reranker",
 ]  # fmt: skip
 
 RANKING_DEPTH = 10
 """How many ranked hits an ``Answer`` carries (hit@10, recall@10 in evals; uncited papers in the UI)."""
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Request:
-    """One checked question: everything ``stream`` needs beyond the shared, read-only pipeline."""
-
-    question: str
-    history: tuple[dict[str, str], ...]
-    k: int
-    answerer: Answerer
-    filters: Filters
-    """Checked, in canonical form."""
-
-
 class Pipeline:
-    """Retrieval, reranking and answering over one index. Safe to share between threads."""
+    """Retrieval, reranking and answering over one index. Safe to share between threads.
+
+    The chain, spelled out here once: ``prepare`` a question -> ``candidates`` -> ``rerank`` -> ``judge`` gives a
+    ``Retrieved`` (``retrieve`` runs the four); an answerer turns it into a checked ``Answer`` (``stream``)."""
 
     def __init__(
         self,
@@ -77,6 +67,7 @@ class Pipeline:
         reranker: Reranker,
         fallback: Answerer,
         llm_answerer: Answerer | None = None,
+        llm_client: Any = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -85,6 +76,8 @@ class Pipeline:
         self.reranker = reranker
         self.fallback = fallback
         self.llm_answerer = llm_answerer
+        self.llm_client = llm_client
+        """The OpenAI-compatible client the LLM answerer and reranker use (None: no LLM configured)."""
         self.answerer: Answerer = llm_answerer if (llm_answerer is not None and settings.use_llm) else fallback
         self.abstainer = AbstentionModel.load()
         self.paper_filter = PaperFilter(retriever.papers)
@@ -104,62 +97,92 @@ class Pipeline:
         interrupted (``check_not_rebuilding``): a half-rebuilt index is never served, nor built a second time."""
         embedder = embedder or make_embedder(settings, llm_client)
         check_not_rebuilding(settings.data_dir, embedder.name)
-        client = chroma_client if chroma_client is not None else make_client(settings.data_dir, settings.chroma_url)
+        client = chroma_client if chroma_client is not None else open_chroma(settings.data_dir, settings.chroma_url)
         store = Store(client, embedder.name, dim=embedder.dim)
         if store.is_empty():
             if progress:
                 print("Building the index from the corpus (first run only)...", file=sys.stderr)
-            build_index(settings, store, embedder, progress=progress)
-        keyword = refresh_keyword_index(store, settings.data_dir)
-        retriever = HybridRetriever(store, keyword)
-        fallback = ExtractiveAnswerer(settings, embedder)
+            run_ingest(settings, embedder, store=store, progress=progress)
+        retriever = HybridRetriever(store, refresh_keyword_index(store, settings.data_dir))
         llm = LLMAnswerer(settings, llm_client, embedder) if llm_client is not None else None
-        return cls(settings, store, embedder, retriever, make_reranker(settings, llm_client), fallback, llm)
+        reranker = make_reranker(settings, llm_client)
+        return cls(settings, store, embedder, retriever, reranker, ExtractiveAnswerer(settings, embedder), llm,
+                   llm_client)
 
     @property
     def papers(self) -> dict[str, Paper]:
         return self.retriever.papers
 
-    def retrieve(self, query: str, k: int | None = None, **filters: Unpack[Filters]) -> Retrieved:
-        """Reranked hits for a query and the abstention signal, with per-stage timings.
+    # --- the retrieval chain -----------------------------------------------------------------------------
 
-        Filters (see ``FILTERS``) restrict every stage to the matching papers; unknown names raise
-        ``QueryError``. The query is encoded once; only the BM25 query is expanded with acronyms.
-        """
-        k = clean_k(k, MAX_SEARCH_K, self.settings.top_k)
-        return self._retrieve(clean_query(query), k, filter_key(filters))
-
-    def _retrieve(self, query: str, k: int, filters: FilterKey) -> Retrieved:
-        query = normalize_query(query)
-        if not query:
+    def prepare(
+        self, question: str, filters: FilterKey = (), *, vector: np.ndarray | None = None
+    ) -> PreparedQuery:
+        """A checked question (``clean_query``) made ready for every stage, once: normalised, parsed (acronyms,
+        idf), embedded (unless ``vector`` is given), its filters resolved to the allowed paper ids."""
+        text = normalize_query(question)
+        if not text:
             raise QueryError("the question is empty; type a question about the papers")
         allowed = self.paper_filter.allowed(filters)
-        timings: dict[str, float] = {}
-        t0 = time.perf_counter()
-        parsed = self.retriever.parse(query)
-        qvec = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
-        t1 = time.perf_counter()
-        timings["embed"] = t1 - t0
-        candidates = self.retriever.candidates(parsed, qvec, max(self.settings.candidates, k), allowed)
-        t2 = time.perf_counter()
-        timings["retrieve"] = t2 - t1
-        hits = self.reranker.rerank(parsed, qvec, candidates, self.papers, k)
-        confidence = self.abstainer.confidence(hits)
+        started = time.perf_counter()
+        query = self.retriever.parse(text)
+        if vector is None:
+            vector = np.asarray(self.embedder.embed_query(text), dtype=np.float32)
+        return PreparedQuery(text, query, vector, allowed, {"embed": time.perf_counter() - started})
+
+    def candidates(self, pq: PreparedQuery, n: int | None = None, stages: Sequence[str] = STAGES) -> list[Candidate]:
+        """The first stage: up to ``n`` (default ``RAG_CANDIDATE_POOL``) papers fused from BM25, dense chunks and
+        best sentences (``stages``), best first, among the papers ``pq.allowed`` names."""
+        return self.retriever.candidates(pq, n or self.settings.candidate_pool, stages)
+
+    def rerank(self, pq: PreparedQuery, candidates: Sequence[Candidate], k: int | None = None) -> Ranked:
+        """The second stage: the configured reranker's order (at least ``k`` hits; None: all)."""
+        return self.reranker.rerank(pq, candidates, self.papers, k)
+
+    def judge(self, pq: PreparedQuery, ranked: Ranked, k: int) -> Retrieved:
+        """The top ``k`` hits with the abstention model's confidence that they answer the question, whether to
+        abstain (``RAG_ABSTAIN_THRESHOLD`` or the fitted threshold), and the reranker's error if it fell back."""
+        confidence = self.abstainer.confidence(ranked)
+        top = tuple(ranked[:k])
+        abstain = not top or confidence < self.abstain_threshold
+        return Retrieved(pq.text, top, confidence, abstain, error=ranked.error)
+
+    @property
+    def abstain_threshold(self) -> float:
+        """The confidence below which answers abstain: ``RAG_ABSTAIN_THRESHOLD``, else the fitted one."""
         threshold = self.settings.abstain_threshold
-        if threshold is None:
-            threshold = self.abstainer.threshold
-        timings["rerank"] = time.perf_counter() - t2
-        top = tuple(hits[:k])
-        return Retrieved(query, top, confidence, abstain=not top or confidence < threshold, timings=timings)
+        return self.abstainer.threshold if threshold is None else threshold
+
+    def retrieve(self, query: str | PreparedQuery, k: int | None = None, **filters: Unpack[Filters]) -> Retrieved:
+        """Reranked hits for a query and the abstention signal, with per-stage timings: a string is checked and
+        prepared once (``prepare``; filters, see ``FILTERS``, go with it), then the chain runs. A
+        ``PreparedQuery`` carries its own filters."""
+        k = clean_k(k, MAX_SEARCH_K, self.settings.top_k)
+        if isinstance(query, str):
+            query = self.prepare(clean_query(query), filter_key(filters))
+        elif filters:
+            raise QueryError("a PreparedQuery carries its filters; give them to Pipeline.prepare")
+        return self._chain(query, k)
+
+    def _chain(self, pq: PreparedQuery, k: int) -> Retrieved:
+        """The one place the retrieval chain is spelled out: ``candidates`` -> ``rerank`` -> ``judge``."""
+        t0 = time.perf_counter()
+        candidates = self.candidates(pq, max(self.settings.candidate_pool, k))
+        t1 = time.perf_counter()
+        retrieved = self.judge(pq, self.rerank(pq, candidates, k), k)
+        timings = {**pq.timings, "retrieve": t1 - t0, "rerank": time.perf_counter() - t1}
+        return dataclasses.replace(retrieved, timings=timings)
 
     def search(self, query: str, k: int = 10, **filters: Unpack[Filters]) -> list[Hit]:
-        """The ``k`` (1..``MAX_SEARCH_K``) best papers for a query, best first. Filters: ``listing_date``,
-        ``source`` (see ``FILTERS``)."""
+        """The ``k`` (1..``MAX_SEARCH_K``) best papers for a query, best first. Filters (``FILTERS``):
+        ``since``, ``until``, ``author``, ``category``, ``listing_date``, ``source``."""
         return list(self.retrieve(query, k, **filters).hits)
 
     def allowed_ids(self, filters: Mapping[str, Any]) -> frozenset[str] | None:
         """Ids of the papers passing every filter (None: no filter given)."""
         return self.paper_filter.allowed(filter_key(filters))
+
+    # --- answering ---------------------------------------------------------------------------------------
 
     def request(
         self,
@@ -176,7 +199,7 @@ class Pipeline:
             tuple(clean_history(history)),
             clean_k(k, MAX_SOURCES, self.settings.top_k),
             self._answerer(answerer),
-            clean_filters(filters),
+            filter_key(filters),
         )
 
     def stream(
@@ -194,7 +217,7 @@ class Pipeline:
         run as the stream is consumed. ``k`` (1..``MAX_SOURCES``, default ``RAG_TOP_K``) sources go to the
         answerer; ``Answer.hits`` holds the top ``RANKING_DEPTH`` (at least ``k``), so callers and evals see
         the ranking beyond the sources the answer used. ``answerer``: "extractive", "llm" or None (the
-        configured one). Filters: ``listing_date``, ``source`` (see ``FILTERS``). When the LLM fails, the
+        configured one). Filters: see ``FILTERS`` (``since=2020``, ``author="Müller"``, ...). When the LLM fails, the
         error is reported in ``Answer.error`` and the extractive answer is given.
         """
         return AnswerStream(self._run(self.request(question, history, k=k, answerer=answerer, **filters)))
@@ -221,10 +244,9 @@ class Pipeline:
             answerer = self.fallback
             standalone = answerer.condense(request.question, turns)
         condensed = time.perf_counter()
-        ranked = self.retrieve(standalone, max(request.k, RANKING_DEPTH), **request.filters)
+        ranked = self._chain(self.prepare(standalone, request.filters), max(request.k, RANKING_DEPTH))
         retrieved = dataclasses.replace(ranked, hits=ranked.hits[: request.k])
         error: str | None = None
-        final: Answer | None = None
         try:
             final = yield from _texts(answerer.stream(request.question, retrieved, turns))
         except LLMError as exc:
@@ -233,9 +255,8 @@ class Pipeline:
             final = yield from _texts(self.fallback.stream(request.question, retrieved, turns))
         timings = {"condense": condensed - started, **retrieved.timings, **final.timings}
         timings["total"] = time.perf_counter() - started
-        yield dataclasses.replace(
-            final, hits=ranked.hits, standalone_question=standalone, timings=timings, error=error or final.error
-        )
+        error = error or final.error or retrieved.error
+        yield dataclasses.replace(final, hits=ranked.hits, standalone_question=standalone, timings=timings, error=error)
 
     def _answerer(self, name: str | None) -> Answerer:
         if name is None:
@@ -256,13 +277,3 @@ def _texts(items: Iterator[str | Answer]) -> Generator[str, None, Answer]:
             return item
         yield item
     raise AssertionError("an answerer must end its stream with an Answer")
-
-
-def build_index(
-    settings: Settings, store: Store, embedder: Embedder, paths: Sequence[Path] | None = None, *, progress: bool = True
-) -> IngestReport:
-    """Parse the corpus (all files, before any write) and ingest it, holding the data dir's write lock (a
-    ``rag ingest`` or another app building the same index at the same time waits, then finds it built)."""
-    papers = load_papers(paths or settings.corpus_paths)
-    with ingest_lock(settings.data_dir, settings.ingest_lock_timeout):
-        return ingest(papers, store, embedder, settings.data_dir, progress=progress)

@@ -7,12 +7,18 @@ locked (the result of a filter is a pure function of the filter and the fixed se
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+import unicodedata
 from collections.abc import Callable, Mapping
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from rag.errors import QueryError
+from rag.text import printable
 from rag.types import Filters, Paper
+
+if TYPE_CHECKING:
+    from rag.answer.base import Answerer
 
 MAX_QUERY_CHARS = 5000
 MAX_SOURCES = 20
@@ -34,7 +40,7 @@ def clean_query(query: object) -> str:
         raise QueryError(
             f"the question is {len(query):,} characters; the limit is {MAX_QUERY_CHARS:,}. Ask a shorter question"
         )
-    text = " ".join("".join(ch if ch.isprintable() else " " for ch in query).split())
+    text = printable(query)
     if not text:
         raise QueryError("the question is empty; type a question about the papers")
     return text
@@ -80,6 +86,12 @@ def clean_k(k: object, upper: int, default: int) -> int:
     return k
 
 
+def _fold(text: str) -> str:
+    """Case- and accent-insensitive form: casefolded, accents dropped (``Müller`` = ``muller``), one space."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return " ".join("".join(ch for ch in decomposed if not unicodedata.combining(ch)).split())
+
+
 def _by_listing_date(paper: Paper, values: tuple[str, ...]) -> bool:
     date = (paper.listing_date or "").casefold()
     return any(date == v.casefold() for v in values)
@@ -89,22 +101,67 @@ def _by_source(paper: Paper, values: tuple[str, ...]) -> bool:
     return any(source.startswith(v) for source in paper.sources for v in values)
 
 
+def _by_since(paper: Paper, values: tuple[str, ...]) -> bool:
+    return paper.year is not None and paper.year >= int(values[0])
+
+
+def _by_until(paper: Paper, values: tuple[str, ...]) -> bool:
+    return paper.year is not None and paper.year <= int(values[0])
+
+
+def _by_author(paper: Paper, values: tuple[str, ...]) -> bool:
+    names = [_fold(name) for name in paper.authors]
+    return any(v in name for name in names for v in values)
+
+
+def _by_category(paper: Paper, values: tuple[str, ...]) -> bool:
+    categories = [c.casefold() for c in paper.categories]
+    return any(c == v or c.startswith(v + ".") for c in categories for v in values)
+
+
 FILTERS: dict[str, Callable[[Paper, tuple[str, ...]], bool]] = {
     "listing_date": _by_listing_date,
     "source": _by_source,
+    "since": _by_since,
+    "until": _by_until,
+    "author": _by_author,
+    "category": _by_category,
 }
-"""Retrieval filters: ``listing_date="Mar 21"`` (exact, case-insensitive), ``source="003_x.txt"`` (a
-paper any of whose sources starts with it). A value may also be a list of alternatives; None means no filter."""
+"""Retrieval filters, each a test of a paper, applied before ranking (an allow set of paper ids for every stage):
+
+- ``listing_date="Mar 21"``: exact, case-insensitive; ``source="003_x.txt"``: a source starts with it;
+- ``since=2020`` / ``until=2023``: the paper's year is at least / at most this (a paper of unknown year fails);
+- ``author="muller"``: a case- and accent-insensitive substring of an author's name (``Müller``, ``MÜLLER``);
+- ``category="cs.CL"``: an arXiv category or keyword, case-insensitive; ``cs`` also matches ``cs.CL``.
+
+A value of ``listing_date``, ``source``, ``author`` and ``category`` may be a list of alternatives (any of
+them); ``since``/``until`` take one year. None means no filter."""
+
+YEAR_FILTERS = ("since", "until")
 
 
 def _filter_values(name: str, value: Any) -> tuple[str, ...]:
+    if name in YEAR_FILTERS:  # one year; a list of one (the canonical form, cleaned again) is the same
+        one = value[0] if isinstance(value, list | tuple) and len(value) == 1 else value
+        return (_year(name, one),)
     values = [value] if isinstance(value, str) else value
     if not isinstance(values, list | tuple | set | frozenset) or not all(isinstance(v, str) for v in values):
         raise QueryError(f"filter {name!r} takes a string or a list of strings, not {type(value).__name__}")
-    cleaned = tuple(sorted({" ".join(v.split()) for v in values}))
+    clean = _fold if name in ("author", "category") else lambda v: " ".join(v.split())
+    cleaned = tuple(sorted({clean(v) for v in values}))
     if not cleaned or not all(cleaned):
         raise QueryError(f"filter {name!r} needs a non-empty value")
     return cleaned
+
+
+def _year(name: str, value: Any) -> str:
+    """A year filter's value (an int or a string of digits) in canonical form."""
+    text = value.strip() if isinstance(value, str) else value
+    if isinstance(text, str) and text.isascii() and text.isdigit():
+        text = int(text)
+    if isinstance(text, bool) or not isinstance(text, int) or not 1000 <= text <= 9999:
+        raise QueryError(f"filter {name!r} takes a year like 2021, not {value!r}")
+    return str(text)
 
 
 def filter_key(filters: Mapping[str, Any]) -> FilterKey:
@@ -112,7 +169,11 @@ def filter_key(filters: Mapping[str, Any]) -> FilterKey:
     unknown = sorted(set(filters) - set(FILTERS))
     if unknown:
         raise QueryError(f"unknown filter {', '.join(map(repr, unknown))}; valid filters: {', '.join(FILTERS)}")
-    return tuple(sorted((name, _filter_values(name, v)) for name, v in filters.items() if v is not None))
+    key = tuple(sorted((name, _filter_values(name, v)) for name, v in filters.items() if v is not None))
+    years = dict(key)
+    if "since" in years and "until" in years and int(years["since"][0]) > int(years["until"][0]):
+        raise QueryError(f"since={years['since'][0]} is after until={years['until'][0]}; no paper can match")
+    return key
 
 
 def clean_filters(filters: Mapping[str, Any]) -> Filters:
@@ -143,3 +204,16 @@ class PaperFilter:
                 self._cache.clear()
             self._cache[key] = ids
         return ids
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Request:
+    """One checked question: everything ``Pipeline.stream`` needs beyond the shared, read-only pipeline."""
+
+    question: str
+    """The question as asked, checked (``clean_query``)."""
+    history: tuple[dict[str, str], ...]
+    k: int
+    answerer: Answerer
+    filters: FilterKey
+    """Checked, in canonical form (``filter_key``)."""

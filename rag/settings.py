@@ -30,7 +30,9 @@ def default_data_dir() -> Path:
 class Settings(BaseSettings):
     """Every knob of the product. Environment variables use the ``RAG_`` prefix."""
 
-    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore", frozen=True, env_ignore_empty=True)
+    model_config = SettingsConfigDict(
+        env_prefix="RAG_", extra="ignore", frozen=True, env_ignore_empty=True, populate_by_name=True
+    )
 
     data_dir: Path = Field(
         default_factory=default_data_dir,
@@ -67,7 +69,13 @@ class Settings(BaseSettings):
     reranker_model: Path | None = Field(
         default=None, description="Local path of a sentence-transformers CrossEncoder model."
     )
-    candidates: int = Field(default=50, ge=1, le=1000, description="First-stage candidates passed to the reranker.")
+    candidate_pool: int = Field(
+        default=50,
+        ge=1,
+        le=1000,
+        validation_alias=AliasChoices("RAG_CANDIDATE_POOL", "RAG_CANDIDATES"),
+        description="First-stage candidates passed to the reranker (RAG_CANDIDATE_POOL; RAG_CANDIDATES also works).",
+    )
     top_k: int = Field(default=5, ge=1, le=20, description="Sources given to the answerer.")
     ingest_lock_timeout: float = Field(
         default=60.0,
@@ -93,9 +101,14 @@ class Settings(BaseSettings):
         le=1.0,
         description="Probability of holding a key fact that a further quote of an extractive prose answer needs "
         "(RAG_ANSWER_EVIDENCE; default: the value fitted with the piece model, rag/data/composer.json). Lower "
-        "gives longer answers holding more key facts; see the trade-off table in the README.",
+        "gives longer answers holding more key facts; see the trade-off table in docs/evaluation.md.",
     )
     llm_model: str = Field(default="gpt-4o-mini", description="Model name on the OpenAI-compatible endpoint.")
+    prompts_dir: Path | None = Field(
+        default=None,
+        description="Folder of prompt templates to use instead of the bundled rag/data/prompts (RAG_PROMPTS_DIR): "
+        "each file must use exactly the $variables the bundled one does.",
+    )
     llm_timeout: float = Field(
         default=180.0,
         gt=0,

@@ -14,6 +14,7 @@
 - **Links**: ``find_urls`` (``http(s)://`` and ``www.`` addresses), for the papers' code links and the checker's
   rule that an answer links only to addresses its cited abstracts contain.
 - **Words**: the BM25 tokeniser (stemmed, stopwords out) and the content words built on it.
+- **Names**: acronyms and coined names, their plural, the question words, the "we" of an abstract.
 """
 
 from __future__ import annotations
@@ -223,11 +224,14 @@ def normalize_title(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", folded))
 
 
+def printable(text: str) -> str:
+    """``text`` with every control or format character (not printable) a space, whitespace collapsed."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
 def normalize_query(text: str) -> str:
     """NFKC, unified dashes and quotes, control characters dropped, whitespace collapsed."""
-    text = unicodedata.normalize("NFKC", text).translate(_DASHES)
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
-    return " ".join(text.split())
+    return printable(unicodedata.normalize("NFKC", text).translate(_DASHES))
 
 
 # ---------------------------------------------------------------------------------------------- links
@@ -337,3 +341,69 @@ def key_terms(text: str, skip: Collection[str] = ()) -> list[str]:
         if low not in keep and low not in skip and tokenize(low):
             keep[low] = word
     return list(keep.values())
+
+
+# ---------------------------------------------------------------------------------------------- names
+
+QUESTION_WORDS = frozenset(
+    ["what", "which", "how", "who", "whom", "why", "when", "where", "whose", "does", "did", "do", "is", "are",
+     "was", "were", "can", "could", "and", "ok", "okay"]
+)
+"""Words that open or join questions and never name their topic (left out of carried and topic words)."""
+_SENTENCE_OPENERS = QUESTION_WORDS | frozenset("in on for or the a an".split())  # noqa: SIM905
+_WE = re.compile(r"\b(?:we|our)\b", re.IGNORECASE)
+
+
+def says_we(text: str) -> bool:
+    """Whether ``text`` speaks as the authors ("we", "our"): abstracts state what they did that way."""
+    return _WE.search(text) is not None
+
+
+def singular(name: str) -> str:
+    """An acronym without its plural "s" ("SAEs" -> "SAE", "LLMs" -> "LLM"); other words unchanged."""
+    return name[:-1] if name.endswith("s") and len(name) > 2 and name[-2].isupper() else name
+
+
+def is_acronym(token: str) -> bool:
+    """Looks like an acronym / coined name: two or more capitals, or a capital after the first letter."""
+    core = singular(token)
+    letters = [c for c in core if c.isalpha()]
+    if len(letters) < 2 or not core[0].isalpha():
+        return False
+    upper = sum(c.isupper() for c in letters)
+    return upper >= 2 and (upper >= len(letters) / 2 or any(c.isupper() for c in core[1:]))
+
+
+def _has_inner_digit(word: str) -> bool:
+    return any(c.isdigit() for c in word) and any(c.isalpha() for c in word) and len(word) > 2
+
+
+def query_names(text: str) -> list[str]:
+    """Name-like words of a query, as the reranker's exact-match features read them (its weights were fitted on
+    this rule): acronyms and coined names ("LoRA", "SeerAttention-R"), words with digits ("Corr2Cause", "8x7B",
+    "4-bit"), and capitalised words that do not open a sentence or a quote ("Chinchilla", "Mamba")."""
+    names = []
+    for match in WORD.finditer(text):
+        word = match.group(0)
+        before = text[: match.start()].rstrip()
+        if word.lower().endswith("'s"):
+            word = word[:-2]
+        sentence_start = not before or before[-1] in ".?!:;\"'("
+        capitalised = word[0].isupper() and word[1:].islower() and len(word) >= 3 and not sentence_start
+        if is_acronym(word) or _has_inner_digit(word) or (capitalised and word.lower() not in STOPWORDS):
+            names.append(word)
+    return names
+
+
+def named_entities(text: str) -> list[str]:
+    """The things a question or answer names, as the composer reads them (comparisons, coverage, follow-ups):
+    ``SeerAttention-R``, ``QM9``, ``CFG``, ``MaxSup`` (a capital, or a digit after a first letter), or a
+    capitalised word after the first that is no question word or article ("Mamba", "Mixture"). Broader than
+    ``query_names`` at a sentence's or quote's start, narrower on words that start with a digit ("4-bit")."""
+    out: list[str] = []
+    for i, word in enumerate(words(text)):
+        coined = any(ch.isupper() for ch in word[1:]) or (any(ch.isdigit() for ch in word) and word[0].isalpha())
+        capital = word[0].isupper() and i > 0 and word.lower() not in _SENTENCE_OPENERS and len(word) > 2
+        if (coined or capital) and word not in out:
+            out.append(word)
+    return out

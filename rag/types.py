@@ -18,13 +18,20 @@ AnswererName = Literal["extractive", "llm"]
 
 
 class Filters(TypedDict, total=False):
-    """Retrieval filters, as keyword arguments of ``search``/``ask``/``stream`` (checked by ``rag.request``).
+    """Retrieval filters, as keyword arguments of ``search``/``ask``/``stream`` (checked by ``rag.request``,
+    which documents each: ``rag.request.FILTERS``), applied before ranking.
 
-    ``listing_date="Mar 21"``: exact, case-insensitive; ``source="003_x.txt"``: a source file name prefix.
-    A value may be a list of alternatives; None means no filter."""
+    ``listing_date="Mar 21"``: exact, case-insensitive; ``source="003_x.txt"``: a source file name prefix;
+    ``since=2020``/``until=2023``: the paper's year (inclusive); ``author="müller"``: a case- and
+    accent-insensitive substring of an author's name; ``category="cs.CL"``: an arXiv category or keyword (``cs``
+    matches ``cs.CL``). A value of the text filters may be a list of alternatives; None means no filter."""
 
     listing_date: str | Sequence[str] | None
     source: str | Sequence[str] | None
+    since: int | str | None
+    until: int | str | None
+    author: str | Sequence[str] | None
+    category: str | Sequence[str] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +44,8 @@ class Span:
 
 @dataclass(frozen=True, slots=True)
 class Paper:
-    """One unique paper of the corpus."""
+    """One unique paper of the corpus. Only title and abstract are embedded (``content_hash``); the other
+    fields are metadata, every one optional (a record stored before they existed reads back with them empty)."""
 
     id: str
     title: str
@@ -45,6 +53,19 @@ class Paper:
     sources: tuple[str, ...] = ()
     listing_date: str | None = None
     urls: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    year: int | None = None
+    date: str | None = None
+    """ISO date as precise as the input gives it (``2023``, ``2023-05``, ``2023-05-17``): for an arXiv paper
+    the submission of its first version."""
+    venue: str | None = None
+    """Journal, proceedings or publisher (the arXiv dump's ``journal-ref``)."""
+    categories: tuple[str, ...] = ()
+    """arXiv categories (``cs.CL``) or a reference manager's keywords."""
+    arxiv_id: str | None = None
+    doi: str | None = None
+    url: str | None = None
+    """Where to read the paper: the arXiv abstract page, the DOI resolver, or the input's own URL."""
 
     @property
     def content_hash(self) -> str:
@@ -63,6 +84,14 @@ class Paper:
             sources=tuple(data.get("sources", ())),
             listing_date=data.get("listing_date"),
             urls=tuple(data.get("urls", ())),
+            authors=tuple(data.get("authors") or ()),
+            year=data.get("year"),
+            date=data.get("date"),
+            venue=data.get("venue"),
+            categories=tuple(data.get("categories") or ()),
+            arxiv_id=data.get("arxiv_id"),
+            doi=data.get("doi"),
+            url=data.get("url"),
         )
 
 
@@ -105,6 +134,8 @@ class Retrieved:
     """Calibrated 0..1 score that the corpus holds the answer."""
     abstain: bool
     timings: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+    """Why a stage fell back in this request (e.g. the LLM reranker failed and the feature order was kept)."""
 
 
 @dataclass(frozen=True, slots=True)

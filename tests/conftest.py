@@ -127,13 +127,13 @@ def real_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if reuse and Path(reuse).is_dir():
         shutil.copytree(reuse, target, dirs_exist_ok=True)
     from rag.index.embeddings import MiniLMEmbedder
-    from rag.index.store import Store, make_client
-    from rag.pipeline import build_index
+    from rag.index.ingest import run_ingest
+    from rag.index.store import Store, open_chroma
     from rag.settings import Settings
 
     settings = Settings(data_dir=target)
     embedder = real_embedder()
-    build_index(settings, Store(make_client(target), embedder.name), embedder, progress=False)
+    run_ingest(settings, embedder, store=Store(open_chroma(target), embedder.name), progress=False)
     assert isinstance(embedder, MiniLMEmbedder)
     return target
 
@@ -164,13 +164,13 @@ def open_hash_pipeline(data_dir: Path, papers: Sequence[Paper] = SMALL_PAPERS, *
     """A real Pipeline (Chroma on disk, BM25, reranker, extractive answerer) over ``papers``, embedded
     with ``HashEmbedder``."""
     from rag.index.ingest import ingest
-    from rag.index.store import Store, make_client
+    from rag.index.store import Store, open_chroma
     from rag.pipeline import Pipeline
     from rag.settings import Settings
 
     embedder = HashEmbedder()
     config = Settings(data_dir=data_dir, **settings)  # type: ignore[arg-type]
-    client = make_client(data_dir)
+    client = open_chroma(data_dir)
     ingest(list(papers), Store(client, embedder.name), embedder, data_dir, progress=False)
     return Pipeline.open(config, embedder=embedder, chroma_client=client, progress=False)
 

@@ -10,7 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.answer.extractive import ABSTENTION, ExtractiveAnswerer, carry_forward, is_abstention, is_list_question
+from rag.answer.base import ABSTENTION, is_abstention
+from rag.answer.compose.analysis import analyse
+from rag.answer.extractive import ExtractiveAnswerer
 from rag.settings import Settings
 from rag.text import parse_markers, parts_in_order, quote_parts, sentences, strip_markers
 from rag.types import Answer, Hit, Paper, Retrieved
@@ -109,12 +111,12 @@ def test_which_papers_gives_one_line_per_paper() -> None:
 @pytest.mark.parametrize("question", ["Which papers study X?", "List papers on Y", "Are there any papers about Z?",
                                       "What papers propose a new loss?"])
 def test_list_questions_are_detected(question: str) -> None:
-    assert is_list_question(question)
+    assert analyse(question).kind == "list"
 
 
 @pytest.mark.parametrize("question", ["Which loss does the paper propose?", "What does MaxSup penalize?"])
 def test_other_questions_are_not_lists(question: str) -> None:
-    assert not is_list_question(question)
+    assert analyse(question).kind != "list"
 
 
 def test_abstains_with_the_exact_sentence() -> None:
@@ -142,7 +144,7 @@ def test_misaligned_sentence_scores_still_answer() -> None:
 def test_followup_carries_the_previous_question_forward() -> None:
     history = [{"role": "user", "content": "Is there a fast tokenizer for speech recognition?"},
                {"role": "assistant", "content": "Yes [1]."}]
-    standalone = carry_forward("Which dataset was it evaluated on?", history)
+    standalone = ExtractiveAnswerer(Settings(), HashEmbedder()).condense("Which dataset was it evaluated on?", history)
     assert "tokenizer" in standalone and "speech" in standalone
     assert standalone.endswith("Which dataset was it evaluated on?")
     _, final, r = answer("Which dataset was it evaluated on?", SMALL_PAPERS, history=history)
@@ -154,8 +156,9 @@ def test_followup_carries_the_previous_question_forward() -> None:
 def test_self_contained_followup_is_left_alone() -> None:
     history = [{"role": "user", "content": "What is LAWN?"}, {"role": "assistant", "content": "..."}]
     question = "How does graph message passing with edge attention predict molecule properties?"
-    assert carry_forward(question, history) == question
-    assert carry_forward("What is LAWN?", []) == "What is LAWN?"
+    answerer = ExtractiveAnswerer(Settings(), HashEmbedder())
+    assert answerer.condense(question, history) == question
+    assert answerer.condense("What is LAWN?", []) == "What is LAWN?"
 
 
 @pytest.mark.slow

@@ -16,7 +16,7 @@ import pytest
 import uvicorn
 from conftest import SMALL_PAPERS, free_port, open_hash_pipeline
 
-from rag.answer.extractive import ABSTENTION
+from rag.answer.base import ABSTENTION
 from rag.app.serve import build_app
 
 SAE, RIDG, SPEECH, GNN = SMALL_PAPERS
@@ -188,10 +188,10 @@ def llm_server(tmp_path: Path) -> Iterator[str]:
     """The API over a pipeline whose LLM answerer talks to a respx-mocked endpoint."""
     from conftest import HashEmbedder
 
-    from rag.answer.llm import make_client
+    from rag.answer.llm import make_llm_client
     from rag.index.ingest import ingest
     from rag.index.store import Store
-    from rag.index.store import make_client as chroma_client
+    from rag.index.store import open_chroma as chroma_client
     from rag.pipeline import Pipeline
     from rag.settings import Settings
 
@@ -200,7 +200,7 @@ def llm_server(tmp_path: Path) -> Iterator[str]:
                         llm_max_retries=0)
     embedder, chroma = HashEmbedder(), chroma_client(data)
     ingest(list(SMALL_PAPERS), Store(chroma, embedder.name), embedder, data, progress=False)
-    pipeline = Pipeline.open(settings, embedder=embedder, chroma_client=chroma, llm_client=make_client(settings),
+    pipeline = Pipeline.open(settings, embedder=embedder, chroma_client=chroma, llm_client=make_llm_client(settings),
                              progress=False)
     port = free_port()
     srv = uvicorn.Server(uvicorn.Config(build_app(pipeline), host="127.0.0.1", port=port, log_level="warning"))

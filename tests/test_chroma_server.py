@@ -1,4 +1,4 @@
-"""The store against a real Chroma server (`chroma run`), reached over HTTP through ``make_client``."""
+"""The store against a real Chroma server (`chroma run`), reached over HTTP through ``open_chroma``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from conftest import HashEmbedder, free_port, make_paper
 
 from rag.errors import IndexNotReadyError
 from rag.index.ingest import ingest
-from rag.index.store import Store, make_client
+from rag.index.store import Store, open_chroma
 from rag.types import Paper
 
 MANY = [
@@ -80,7 +80,7 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.mark.slow
 def test_ingest_and_query_through_a_chroma_server(chroma_url: str, small_papers: list[Paper], tmp_path: Path) -> None:
     embedder = HashEmbedder()
-    store = Store(make_client(tmp_path / "unused", chroma_url), embedder.name)
+    store = Store(open_chroma(tmp_path / "unused", chroma_url), embedder.name)
     report = ingest(small_papers, store, embedder, tmp_path, progress=False)
     assert (report.added, report.papers, report.chunks) == (4, 4, 4)
     assert not (tmp_path / "unused").exists()  # nothing on disk: the server holds the index
@@ -91,7 +91,7 @@ def test_ingest_and_query_through_a_chroma_server(chroma_url: str, small_papers:
     assert hits[0][0] == small_papers[1].id
 
     # a second client sees the same index; a second ingest embeds nothing
-    again = Store(make_client(tmp_path, chroma_url), embedder.name)
+    again = Store(open_chroma(tmp_path, chroma_url), embedder.name)
     assert again.state() == {p.id: p.content_hash for p in small_papers}
     calls = list(embedder.calls)
     assert ingest(small_papers, again, embedder, tmp_path, progress=False).unchanged == 4
@@ -107,7 +107,7 @@ def test_unreachable_server_is_an_index_not_ready_error(tmp_path: Path) -> None:
         pytest.skip("the `chroma` CLI is not installed")
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(IndexNotReadyError) as caught:
-        Store(make_client(tmp_path, url), "x")
+        Store(open_chroma(tmp_path, url), "x")
     message = str(caught.value)
     assert f"cannot reach the Chroma server at {url}" in message and "chroma run --path" in message
     assert "RAG_CHROMA_URL" in message and "Traceback" not in message
@@ -122,7 +122,7 @@ def test_server_killed_mid_ingest_names_the_fix_and_the_resumed_ingest_is_exact(
     server = _start_server(tmp_path, port)
     embedder = HashEmbedder()
     try:
-        store = Store(make_client(tmp_path, url), embedder.name)
+        store = Store(open_chroma(tmp_path, url), embedder.name)
         real_write = Store.write
         batches: list[int] = []
 
@@ -151,7 +151,7 @@ def test_server_killed_mid_ingest_names_the_fix_and_the_resumed_ingest_is_exact(
         assert len(batches) == 3
 
         server = _start_server(tmp_path, port)  # same data, same port
-        store = Store(make_client(tmp_path, url), embedder.name)
+        store = Store(open_chroma(tmp_path, url), embedder.name)
         stored = store.state()
         assert len(stored) == 40  # two whole batches; the third's sentences are leftovers
         assert len(store.all_paper_ids()) == 60

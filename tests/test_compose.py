@@ -8,14 +8,23 @@ from collections.abc import Sequence
 
 import pytest
 
-from rag.answer.compose.analysis import analyse, named_entities
+from rag.answer.compose.analysis import analyse
 from rag.answer.compose.followup import referents, resolve_followup, stands_alone
 from rag.answer.compose.pieces import MODEL_PATH
 from rag.answer.compose.selection import is_background, is_boilerplate
 from rag.answer.compose.spans import pieces, trim
 from rag.answer.extractive import ExtractiveAnswerer
 from rag.settings import Settings
-from rag.text import GAP, answer_sentences, markers_in, parts_in_order, quote_parts, strip_markers, tokenize
+from rag.text import (
+    GAP,
+    answer_sentences,
+    markers_in,
+    named_entities,
+    parts_in_order,
+    quote_parts,
+    strip_markers,
+    tokenize,
+)
 from rag.types import Answer, Hit, Paper, Retrieved
 from tests.conftest import HashEmbedder, make_paper
 from tests.test_answer import answer

@@ -25,7 +25,7 @@ from rag.index.corpus import (
     parse_listing,
 )
 from rag.index.ingest import ingest, keyword_dir
-from rag.index.store import Store, make_client
+from rag.index.store import Store, open_chroma
 from rag.text import find_urls, normalize_title
 
 FILE_002 = CORPUS / "002_436f255107bb065d.txt"
@@ -358,7 +358,7 @@ def _bad_files(folder: Path) -> dict[str, tuple[Path, int | None, str]]:
     missing_field.write_text(
         json.dumps({"title": "T", "abstract": ABSTRACT}) + "\n" + json.dumps({"title": "T2"}) + "\n"
     )
-    cases["JSONL without abstract"] = (missing_field, 2, "'abstract'")
+    cases["JSONL without abstract"] = (missing_field, 2, "'T2' has no abstract")
 
     not_object = folder / "list.jsonl"
     not_object.write_text('["title", "abstract"]\n')
@@ -447,7 +447,7 @@ def test_bad_file_leaves_the_index_exactly_as_it_was(
     (good / "more.jsonl").write_text(json.dumps({"title": "A JSON Paper", "abstract": ABSTRACT}) + "\n")
     data_dir = tmp_path / "data"
     embedder = HashEmbedder()
-    store = Store(make_client(data_dir), embedder.name)
+    store = Store(open_chroma(data_dir), embedder.name)
     first = ingest(load_papers([good]), store, embedder, data_dir, progress=False)  # the CLI's path
     assert (first.added, first.papers) == (3, 3)
     before = _snapshot(store, data_dir)
@@ -461,7 +461,7 @@ def test_bad_file_leaves_the_index_exactly_as_it_was(
     assert len(embedder.calls) == calls  # nothing embedded
     assert _snapshot(store, data_dir) == before
     # and a fresh client on the same folder sees the same thing
-    reopened = Store(make_client(data_dir), embedder.name)
+    reopened = Store(open_chroma(data_dir), embedder.name)
     assert reopened.state() == before[0] and reopened.counts() == before[1]
 
 

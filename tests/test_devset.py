@@ -5,17 +5,15 @@ and the checker and splitter scripts that guard them."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections import Counter
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 from conftest import ROOT
 
+from evals import check_devset, split_devset
 from rag.evals.evalset import EvalItem, LoadedItem, load_eval_set
 from rag.index.corpus import load_papers
 from rag.settings import BUNDLED_CORPUS
@@ -28,19 +26,6 @@ VAL = EVALS / "dev_val.jsonl"
 SETS = [DEV, FIT, VAL]
 KEYS = {"id", "question", "type", "gold_titles", "answer", "key_facts", "history"}
 TYPES = {"lookup", "paraphrase", "multi", "unanswerable", "followup"}
-
-
-def _script(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, EVALS / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-check_devset = _script("check_devset")
-split_devset = _script("split_devset")
 
 
 def _lines(path: Path) -> list[str]:

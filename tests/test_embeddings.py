@@ -27,7 +27,7 @@ from rag.index.embeddings import (
     make_embedder,
 )
 from rag.index.ingest import ingest
-from rag.index.store import Store, make_client
+from rag.index.store import Store, open_chroma
 from rag.settings import BUNDLED_CORPUS, Settings
 from rag.text import split_sentences
 from rag.types import Paper
@@ -130,7 +130,7 @@ def test_runtime_setting_selects_class_and_collection(
     if isinstance(embedder, OnnxEmbedder):
         assert embedder.quantized == (runtime == "onnx-int8") and embedder.cache_dir == tmp_path / "cache"
     assert not (tmp_path / "cache").exists()  # nothing exported or loaded by construction
-    store = Store(make_client(tmp_path / "data"), embedder.name)
+    store = Store(open_chroma(tmp_path / "data"), embedder.name)
     assert (store.chunks.name, store.sentences.name) == (f"chunks-{name}", f"sentences-{name}")
 
 
@@ -170,13 +170,13 @@ def test_no_op_ingest_does_not_load_the_model(tmp_path: Path, small_papers: list
     loader = CountingLoader()
     first = MiniLMEmbedder(loader=loader)
     assert loader.models == []  # constructing loads nothing
-    report = ingest(small_papers, Store(make_client(data_dir), first.name), first, data_dir, progress=False)
+    report = ingest(small_papers, Store(open_chroma(data_dir), first.name), first, data_dir, progress=False)
     assert report.added == 4 and len(loader.models) == 1
     n_texts = sum(len(chunk_paper(p)) + len(split_sentences(p.abstract)) for p in small_papers)
     assert sum(loader.models[0].inner.calls) == n_texts
 
     again = MiniLMEmbedder(loader=loader)
-    report = ingest(small_papers, Store(make_client(data_dir), again.name), again, data_dir, progress=False)
+    report = ingest(small_papers, Store(open_chroma(data_dir), again.name), again, data_dir, progress=False)
     assert (report.unchanged, report.added, report.updated) == (4, 0, 0)
     assert len(loader.models) == 1  # the second run never loaded a model
 
@@ -184,13 +184,13 @@ def test_no_op_ingest_does_not_load_the_model(tmp_path: Path, small_papers: list
     exporter = CountingExporter()
     onnx_fp32 = OnnxEmbedder(quantized=False, cache_dir=tmp_path / "cache", exporter=exporter)
     assert onnx_fp32.name == first.name
-    report = ingest(small_papers, Store(make_client(data_dir), onnx_fp32.name), onnx_fp32, data_dir, progress=False)
+    report = ingest(small_papers, Store(open_chroma(data_dir), onnx_fp32.name), onnx_fp32, data_dir, progress=False)
     assert report.unchanged == 4 and exporter.calls == [] and not (tmp_path / "cache").exists()
 
     # one changed paper: the model is loaded once and embeds only that paper's texts
     changed = [*small_papers[:3], Paper(small_papers[3].id, small_papers[3].title, "A new abstract. Two.", ("x",))]
     third = MiniLMEmbedder(loader=loader)
-    report = ingest(changed, Store(make_client(data_dir), third.name), third, data_dir, progress=False)
+    report = ingest(changed, Store(open_chroma(data_dir), third.name), third, data_dir, progress=False)
     assert (
         report.updated == 1
         and len(loader.models) == 2
@@ -257,11 +257,11 @@ def test_onnx_no_op_ingest_builds_no_session_and_exports_nothing(
     data_dir, cache = tmp_path / "data", tmp_path / "cache"
     exporter = CountingExporter()
     first = OnnxEmbedder(quantized=True, cache_dir=cache, exporter=exporter)
-    report = ingest(small_papers, Store(make_client(data_dir), first.name), first, data_dir, progress=False)
+    report = ingest(small_papers, Store(open_chroma(data_dir), first.name), first, data_dir, progress=False)
     assert report.added == 4 and exporter.calls == [True] and session_log
     runs = len(session_log)
     again = OnnxEmbedder(quantized=True, cache_dir=cache, exporter=exporter)
-    report = ingest(small_papers, Store(make_client(data_dir), again.name), again, data_dir, progress=False)
+    report = ingest(small_papers, Store(open_chroma(data_dir), again.name), again, data_dir, progress=False)
     assert (report.unchanged, report.added) == (4, 0)
     assert len(session_log) == runs and again._sessions == {} and again._model_path is None
     assert exporter.calls == [True]

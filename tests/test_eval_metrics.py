@@ -6,9 +6,12 @@ import math
 
 import pytest
 
-from rag.answer.extractive import ABSTENTION
+from rag.answer.base import ABSTENTION
 from rag.evals import metrics as em
+from rag.evals.evalset import EvalItem
 from rag.evals.ranking import ranking_metrics
+from rag.evals.scoring import ItemResult, aggregate, score_answer
+from rag.text import words
 from rag.types import Answer, Citation, Paper, SentenceCheck
 
 A = Paper("pa", "Sparse Autoencoders", "We train sparse autoencoders. SAE features explain 42.5% of the variance.")
@@ -147,6 +150,77 @@ def test_answer_f1() -> None:
     assert em.answer_f1("Sparse autoencoders learn features [1]", "sparse autoencoders find features") == 0.75
     assert em.answer_f1("graphs", "sparse autoencoders") == 0.0
     assert em.answer_f1("the same words", "Same words.") == 1.0
+
+
+# ---------------------------------------------------------------------------------- answer first
+
+FILLER = " ".join(f"w{i}" for i in range(38))  # 38 words that hold no key fact
+
+
+def test_lead_is_the_first_40_words_without_markers() -> None:
+    text = "Sparse autoencoders [1] " + FILLER + " tail words [2][3] here."
+    opening = em.lead(text)
+    assert "[" not in opening and opening.endswith("w37") and "tail" not in opening
+    assert len(words(opening)) == 40
+    assert em.lead("Short answer [1].") == "Short answer."
+    assert em.lead("GPT-4o and v1.2 count as one word each", n=3) == "GPT-4o and v1.2"
+
+
+def test_key_fact_first40_needs_the_fact_within_the_first_40_words() -> None:
+    fact = "SAE features explain 42.5% of the variance"
+    early = f"SAE features explain 42.5% of the variance [1]. {FILLER}"
+    late = f"{FILLER} and more. SAE features explain 42.5% of the variance [1]."
+    split_number = f"SAE features explain most of the variance. {FILLER} It is 42.5%."
+    assert em.key_fact_first([fact], early) == 1.0
+    assert em.key_fact_first([fact], late) == 0.0 and em.key_fact_recall([fact], late) == 1.0
+    assert em.key_fact_first([fact], split_number) == 0.0  # the number is past word 40
+    assert em.key_fact_first(["unrelated claim about graphs", fact], early) == 1.0  # one fact is enough
+    assert em.key_fact_first([], early) is None
+
+
+def test_not_stated_is_read_from_the_first_sentence_only() -> None:
+    assert em.says_not_stated("The SkillNet abstract does not state its total parameter count. [1] It uses ...")
+    assert em.says_not_stated("Not stated: the abstract gives no GPU [2].")
+    assert em.says_not_stated("- Its parameter count is not  stated in the abstract [1].")
+    assert not em.says_not_stated("SkillNet activates a few skills per task [1]. Its size is not stated.")
+    assert not em.says_not_stated("As stated in the abstract, it does not stagnate [1].")
+    assert not em.says_not_stated("")
+
+
+def scored(item_type: str, text: str, *, abstained: bool = False, facts: tuple[str, ...] = ()) -> ItemResult:
+    unanswerable = item_type == "unanswerable"
+    item = EvalItem(
+        id=f"{item_type}-{len(text)}-{abstained}", question="q?", type=item_type,  # type: ignore[arg-type]
+        gold_titles=[] if unanswerable else [A.title], answer="NOT_IN_CORPUS" if unanswerable else "ref",
+        key_facts=list(facts),
+    )  # fmt: skip
+    ans = answer(ABSTENTION if abstained else text, A, abstained=abstained)
+    return ItemResult(
+        item.id, "set", "set:1", item.type, item.question, item.answerable, item.gold_titles, ans.text, abstained,
+        "extractive", [], [], score_answer(item, ans), {},
+    )  # fmt: skip
+
+
+def test_answer_first_aggregates_over_the_items_each_goal_names() -> None:
+    fact = ("SAE features explain 42.5% of the variance",)
+    results = [
+        scored("lookup", "SAE features explain 42.5% of the variance [1].", facts=fact),
+        scored("lookup", f"{FILLER} and more. SAE features explain 42.5% of the variance [1].", facts=fact),
+        scored("lookup", "", abstained=True, facts=fact),  # refused: not in key_fact_first40
+        scored("paraphrase", "The abstract does not state the variance explained [1].", facts=fact),
+        scored("multi", "SAE features explain 42.5% of the variance [1].", facts=(*fact, "graphs predict QM9")),
+        scored("unanswerable", "The abstract does not state its GPU [1]. It trains SAEs."),
+        scored("unanswerable", "", abstained=True),
+        scored("unanswerable", "We train sparse autoencoders [1]."),
+    ]
+    agg = aggregate(results, judge_ran=False)
+    assert agg["key_fact_first40"] == pytest.approx(2 / 4)  # lookups 1 and 2, paraphrase, multi
+    assert agg["key_fact_first40_lookup"] == pytest.approx(1 / 2)
+    assert agg["key_fact_recall_multi"] == pytest.approx(0.5)
+    assert agg["not_stated_rate"] == pytest.approx(1 / 5)
+    assert agg["refused_or_not_stated_answerable"] == pytest.approx(2 / 5)
+    assert agg["refused_or_not_stated"] == pytest.approx(2 / 3)
+    assert results[2].scores["key_fact_first40"] is None and results[2].scores["key_fact_recall"] == 0.0
 
 
 # ------------------------------------------------------------------------------------ abstention

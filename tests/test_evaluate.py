@@ -16,6 +16,7 @@ from rag.evals import gate as eval_gate
 from rag.evals import judge as eval_judge
 from rag.evals import ranking as metrics
 from rag.evals import runner as ev
+from rag.retrieve.base import Ranked
 from rag.settings import Settings
 
 ITEMS: list[dict[str, Any]] = [
@@ -78,13 +79,13 @@ def write_set(path: Path, items: list[dict[str, Any]] = ITEMS) -> Path:
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from rag.index.ingest import ingest
-    from rag.index.store import Store, make_client
+    from rag.index.store import Store, open_chroma
     from rag.pipeline import Pipeline
 
     data_dir = tmp_path_factory.mktemp("index")
     settings = Settings(data_dir=data_dir, abstain_threshold=0.0, top_k=5)
     embedder = HashEmbedder()
-    client = make_client(data_dir)
+    client = open_chroma(data_dir)
     ingest(SMALL_PAPERS, Store(client, embedder.name), embedder, data_dir, progress=False)
     return Pipeline.open(settings, embedder=embedder, chroma_client=client, llm_client=None, progress=False)
 
@@ -97,9 +98,9 @@ class Reversed:
     def __init__(self, inner: Any) -> None:
         self.inner = inner
 
-    def rerank(self, *args: Any, **kwargs: Any) -> list[Any]:
+    def rerank(self, *args: Any, **kwargs: Any) -> Ranked:
         hits = self.inner.rerank(*args, **kwargs)
-        return list(reversed(hits[len(hits) // 2 :]))
+        return Ranked(reversed(hits[len(hits) // 2 :]))
 
 
 def args(tmp_path: Path, sets: list[Path], **kw: Any) -> argparse.Namespace:

@@ -29,7 +29,7 @@ from rag.errors import ConfigError, CorpusError, IngestBusyError, RagError
 from rag.index.corpus import MAX_TITLE_CHARS, load_papers, paper_id
 from rag.index.ingest import rebuild_marker, run_ingest
 from rag.index.lock import LOCK_NAME, OWNER_NAME, ingest_lock
-from rag.index.store import Store, make_client
+from rag.index.store import Store, open_chroma
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 
@@ -62,7 +62,7 @@ def stored_content(data_dir: Path) -> tuple[object, ...]:
     """Everything stored for the fake embedder: records (ids, texts, metadata, vectors) and the BM25 files.
     (Chroma rewrites its own files when it merely opens or reads them, so an ingest that opened the index
     can only be compared by content; ingests that fail while parsing are compared byte for byte.)"""
-    store = Store(make_client(data_dir, fresh=True), HashEmbedder.name)
+    store = Store(open_chroma(data_dir, fresh=True), HashEmbedder.name)
     rows = [c.get(include=["documents", "metadatas", "embeddings"]) for c in (store.chunks, store.sentences)]
     records = [sorted(zip(r["ids"], r["documents"], [json.dumps(m, sort_keys=True) for m in r["metadatas"]],
                           [list(map(float, v)) for v in r["embeddings"]], strict=True)) for r in rows]  # fmt: skip
@@ -265,9 +265,10 @@ def test_empty_folder_and_md_only_folder_are_errors_and_change_nothing(
     (notes / "todo.md").write_text("- nothing\n")
     (notes / "sub").mkdir()
     code, out, err = ingest_cli(capsys, settings, HashEmbedder(), str(empty))
-    assert code == 3 and out == "" and f"error: {empty}: the folder holds no .txt, .jsonl or .csv files" in err
+    assert code == 3 and out == ""
+    assert f"error: {empty}: the folder holds no .txt, .jsonl, .json, .csv or .bib files" in err
     code, _, err = ingest_cli(capsys, settings, HashEmbedder(), str(notes))
-    assert code == 3 and f"error: {notes}: the folder holds no .txt, .jsonl or .csv files" in err
+    assert code == 3 and f"error: {notes}: the folder holds no .txt, .jsonl, .json, .csv or .bib files" in err
     assert "(it holds 3 other entries: .md, sub/)" in err
     with pytest.raises(CorpusError, match="no files or folders were given"):
         load_papers([])
@@ -294,7 +295,7 @@ def test_dropping_more_than_half_needs_prune(tmp_path: Path, capsys: pytest.Capt
     assert code == 0 and summary_numbers(out)["added"] == 2
     code, out, _ = ingest_cli(capsys, settings, HashEmbedder(), "--prune", str(one))
     assert code == 0 and summary_numbers(out)["removed"] == 3 and summary_numbers(out)["papers"] == 1
-    store = Store(make_client(settings.data_dir), HashEmbedder.name)
+    store = Store(open_chroma(settings.data_dir), HashEmbedder.name)
     assert set(store.state()) == {SMALL_PAPERS[0].id}
     code, _, err = ingest_cli(capsys, settings, HashEmbedder(), "--prune", "--rebuild", str(one))
     assert code == 2 and "not allowed with argument" in err
@@ -324,19 +325,19 @@ def test_rebuild_starts_clean_and_a_failed_rebuild_resumes(tmp_path: Path, capsy
     corpus = write_jsonl(tmp_path / "c" / "c.jsonl", _many(40))  # two batches of 32 and 8
     first = HashEmbedder()
     assert ingest_cli(capsys, settings, first, str(corpus))[0] == 0
-    stored = Store(make_client(settings.data_dir), HashEmbedder.name).chunks.get(include=["documents", "metadatas"])
+    stored = Store(open_chroma(settings.data_dir), HashEmbedder.name).chunks.get(include=["documents", "metadatas"])
     again = HashEmbedder()
     code, out, _ = ingest_cli(capsys, settings, again, "--rebuild", str(corpus))
     assert code == 0 and out.startswith("rebuilt from scratch: added 40, updated 0, unchanged 0, removed 0")
     assert sum(again.calls) == sum(first.calls)  # everything embedded again
-    rebuilt = Store(make_client(settings.data_dir), HashEmbedder.name).chunks.get(include=["documents", "metadatas"])
+    rebuilt = Store(open_chroma(settings.data_dir), HashEmbedder.name).chunks.get(include=["documents", "metadatas"])
     assert sorted(rebuilt["ids"]) == sorted(stored["ids"])
     # a rebuild that dies in its second batch: the first batch is stored, the rerun embeds only the rest
     with pytest.raises(RuntimeError, match="killed mid-rebuild"):
         run_ingest(settings, FailingEmbedder(fail_on=2), [corpus], rebuild=True, progress=False)
     marker = rebuild_marker(settings.data_dir, HashEmbedder.name)
     assert marker.exists()
-    assert len(Store(make_client(settings.data_dir), HashEmbedder.name).state()) == 32
+    assert len(Store(open_chroma(settings.data_dir), HashEmbedder.name).state()) == 32
     resumed = HashEmbedder()
     report = run_ingest(settings, resumed, [corpus], rebuild=True, progress=False)
     assert (report.added, report.unchanged, report.papers, report.rebuilt) == (8, 32, 40, True)
@@ -555,7 +556,7 @@ def test_two_concurrent_ingest_processes_leave_an_exact_index_and_true_summaries
     sa, sb = summary_numbers(out_a), summary_numbers(out_b)
     assert (sa["added"], sa["papers"]) == (70, 70)
     assert (sb["added"], sb["unchanged"], sb["removed"], sb["papers"]) == (5, 60, 10, 65)
-    store = Store(make_client(data_dir, fresh=True), HashEmbedder.name)
+    store = Store(open_chroma(data_dir, fresh=True), HashEmbedder.name)
     assert set(store.state()) == {paper_id(t) for t, _ in _many(70, "A")[:60] + _many(5, "B")}
     assert (
         store.counts()
@@ -573,7 +574,7 @@ def test_two_concurrent_ingest_processes_leave_an_exact_index_and_true_summaries
     assert first.returncode == 0, err_a
     sa = summary_numbers(out_a)
     assert (sa["added"], sa["unchanged"], sa["removed"], sa["papers"]) == (10, 60, 5, 70)
-    client = make_client(data_dir, fresh=True)  # this process's cached view predates the children's writes
+    client = open_chroma(data_dir, fresh=True)  # this process's cached view predates the children's writes
     assert set(Store(client, HashEmbedder.name).state()) == {paper_id(t) for t, _ in _many(70, "A")}
     pipeline = Pipeline.open(Settings(data_dir=data_dir), embedder=HashEmbedder(), chroma_client=client, progress=False)
     top = [h.paper.id for h in pipeline.search("topic 14", 3)]

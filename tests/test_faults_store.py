@@ -22,7 +22,7 @@ from conftest import HashEmbedder, make_paper
 
 from rag.errors import IndexDamagedError, RagError, StorageError
 from rag.index.ingest import ingest, keyword_dir, refresh_keyword_index
-from rag.index.store import Store, discard_index, make_client
+from rag.index.store import Store, discard_index, open_chroma
 from rag.index.store_files import vector_segments
 from rag.pipeline import Pipeline
 from rag.settings import Settings
@@ -43,14 +43,14 @@ QUERIES = ["marker17 graph", "sparse models with marker250", "token5 accuracy", 
 
 def _ingest(data_dir: Path, papers: list[Paper] = PAPERS, embedder: HashEmbedder | None = None):  # type: ignore[no-untyped-def]
     embedder = embedder or HashEmbedder()
-    store = Store(make_client(data_dir, fresh=True), embedder.name, dim=embedder.dim)
+    store = Store(open_chroma(data_dir, fresh=True), embedder.name, dim=embedder.dim)
     return store, ingest(papers, store, embedder, data_dir, progress=False)
 
 
 def snapshot(data_dir: Path) -> dict[str, object]:
     """What the index serves: stored papers, every vector, BM25 scores and the pipeline's search results."""
     embedder = HashEmbedder()
-    client = make_client(data_dir, fresh=True)
+    client = open_chroma(data_dir, fresh=True)
     store = Store(client, embedder.name)
     rows, matrix = store.sentence_matrix()
     chunk_ids, chunk_vectors = store.chunk_vectors()
@@ -117,7 +117,7 @@ def test_damaged_sqlite_names_the_rebuild_and_the_rebuild_restores_the_index(
 ) -> None:  # type: ignore[no-untyped-def]
     damage(index / "chroma" / "chroma.sqlite3")
     with pytest.raises(IndexDamagedError) as caught:
-        make_client(index, fresh=True)
+        open_chroma(index, fresh=True)
     _assert_message(caught.value, str(index / "chroma" / "chroma.sqlite3"), "is damaged", "rag ingest --rebuild")
     # what `rag ingest --rebuild` does: discard the Chroma files, ingest again
     discard_index(index)
@@ -170,14 +170,14 @@ def test_damaged_hnsw_files_are_healed_by_re_embedding(
 ) -> None:  # type: ignore[no-untyped-def]
     damage(_sentence_folder(index))
     embedder = HashEmbedder()
-    store = Store(make_client(index, fresh=True), embedder.name, dim=embedder.dim)
+    store = Store(open_chroma(index, fresh=True), embedder.name, dim=embedder.dim)
     assert len(store.healed) == 1 and "vector files are damaged" in store.healed[0]
     assert "rag ingest" in store.healed[0] and str(index) in store.healed[0]
     assert store.is_empty() and store.counts() == {"papers": 0, "chunks": 0, "sentences": 0}
     report = ingest(PAPERS, store, embedder, index, progress=False)
     assert (report.added, report.unchanged) == (400, 0), "never 'unchanged' over a reset index"
     assert sum(embedder.calls) == 400 + 1200  # every chunk and sentence re-embedded
-    assert Store(make_client(index, fresh=True), embedder.name).healed == []
+    assert Store(open_chroma(index, fresh=True), embedder.name).healed == []
     assert snapshot(index) == template[1]
 
 
@@ -192,7 +192,7 @@ def test_pipeline_open_heals_deleted_hnsw_files_by_rebuilding_from_the_corpus(tm
     before = [[h.paper.id for h in first.search(q, k=3)] for q in QUERIES]
     shutil.rmtree(_sentence_folder(settings.data_dir))
     again = Pipeline.open(
-        settings, embedder=HashEmbedder(), chroma_client=make_client(settings.data_dir, fresh=True), progress=False
+        settings, embedder=HashEmbedder(), chroma_client=open_chroma(settings.data_dir, fresh=True), progress=False
     )
     assert [[h.paper.id for h in again.search(q, k=3)] for q in QUERIES] == before
     assert again.store.counts() == {"papers": 400, "chunks": 400, "sentences": 1200}
@@ -241,7 +241,7 @@ class HalfHash(HashEmbedder):
 
 def test_vectors_of_another_dimension_are_re_embedded_into_a_fresh_collection(index: Path) -> None:
     embedder = HalfHash()
-    store = Store(make_client(index, fresh=True), embedder.name, dim=embedder.dim)
+    store = Store(open_chroma(index, fresh=True), embedder.name, dim=embedder.dim)
     assert len(store.healed) == 1 and "256 dimensions" in store.healed[0] and "makes 128" in store.healed[0]
     report = ingest(PAPERS, store, embedder, index, progress=False)
     assert (report.added, report.unchanged) == (400, 0)
@@ -253,7 +253,7 @@ def test_vectors_of_another_dimension_are_re_embedded_into_a_fresh_collection(in
 
 def test_a_query_or_write_of_another_dimension_names_the_fix(index: Path) -> None:
     """Without the embedder's size at open, the mismatch surfaces at the first use, as a message."""
-    store = Store(make_client(index, fresh=True), HashEmbedder.name)
+    store = Store(open_chroma(index, fresh=True), HashEmbedder.name)
     with pytest.raises(IndexDamagedError) as caught:
         store.sentence_query(np.ones(128, dtype=np.float32), 3)
     _assert_message(caught.value, "another dimension", "rag ingest")
@@ -293,10 +293,10 @@ def read_only(index: Path, tmp_path: Path) -> Iterator[Path]:
 
 def test_read_only_data_dir_is_a_storage_error_naming_the_setting(read_only: Path) -> None:
     with pytest.raises(StorageError) as caught:
-        make_client(read_only, fresh=True)
+        open_chroma(read_only, fresh=True)
     _assert_message(caught.value, str(read_only), "cannot be written", "RAG_DATA_DIR", "cp -a")
     with pytest.raises(StorageError) as caught:  # a new data dir below a read-only one
-        make_client(read_only / "new", fresh=True)
+        open_chroma(read_only / "new", fresh=True)
     _assert_message(caught.value, "RAG_DATA_DIR")
     with pytest.raises(StorageError):
         Pipeline.open(Settings(data_dir=read_only), embedder=HashEmbedder(), progress=False)
@@ -309,12 +309,12 @@ def test_full_disk_is_a_storage_error_and_the_ingest_resumes_exactly(tmp_path: P
     try:
         data_dir = disk / "data"
         embedder = HashEmbedder()
-        store = Store(make_client(data_dir, fresh=True), embedder.name)
+        store = Store(open_chroma(data_dir, fresh=True), embedder.name)
         with pytest.raises(StorageError) as caught:
             ingest(PAPERS, store, embedder, data_dir, batch_size=32, progress=False)
         _assert_message(caught.value, str(data_dir), "is full", "rag ingest")
         _mount("-o", "remount,size=64m", str(disk))  # space freed
-        store = Store(make_client(data_dir, fresh=True), embedder.name)
+        store = Store(open_chroma(data_dir, fresh=True), embedder.name)
         partial = store.state()  # the batches committed before the disk filled
         assert 0 < len(partial) < 400
         assert all(partial[p.id] == p.content_hash for p in PAPERS if p.id in partial)
@@ -333,7 +333,7 @@ def test_data_dir_that_is_a_file_is_a_storage_error(tmp_path: Path) -> None:
     path.write_text("not a directory")
     for data_dir in (path, path / "below"):
         with pytest.raises(StorageError) as caught:
-            make_client(data_dir)
+            open_chroma(data_dir)
         _assert_message(caught.value, f"RAG_DATA_DIR={data_dir}", "is not a directory")
     assert path.read_text() == "not a directory"
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from rag.answer.base import is_abstention
 from rag.answer.citations import check_answer
 from rag.answer.guards import (
     FOREIGN_LINK,
@@ -16,7 +17,6 @@ from rag.answer.guards import (
     TITLE_ONLY,
     SentenceGate,
     fence_source,
-    only_abstention,
     strict_check,
     withhold_reason,
 )
@@ -180,9 +180,9 @@ def test_rejected_answers_name_their_reason(text: str, expected: str) -> None:
     assert reason(text) == expected
 
 
-def test_only_abstention_tolerates_quotes_and_case_but_not_extra_text() -> None:
-    assert only_abstention('"the corpus does not cover this question"')
-    assert not only_abstention("The corpus does not cover this question. But SAEs explain 42.5% [1].")
+def test_is_abstention_tolerates_quotes_and_case_but_not_extra_text() -> None:
+    assert is_abstention('"the corpus does not cover this question"')
+    assert not is_abstention("The corpus does not cover this question. But SAEs explain 42.5% [1].")
 
 
 # --- the sentence gate ----------------------------------------------------------------------------------

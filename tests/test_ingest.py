@@ -16,7 +16,7 @@ from rag.index import ingest as ingest_module
 from rag.index.chunking import chunk_paper
 from rag.index.ingest import IngestReport, embed_and_write, ingest, keyword_dir, refresh_keyword_index
 from rag.index.keyword import KeywordIndex
-from rag.index.store import Store, make_client
+from rag.index.store import Store, open_chroma
 from rag.text import split_sentences
 from rag.types import Paper
 
@@ -32,7 +32,7 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 def _store(data_dir: Path, name: str = HashEmbedder.name) -> Store:
-    return Store(make_client(data_dir), name)
+    return Store(open_chroma(data_dir), name)
 
 
 def _docs(store: Store, collection: str, paper_id: str) -> list[str]:

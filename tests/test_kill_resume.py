@@ -17,7 +17,7 @@ from conftest import CORPUS, ROOT, HashEmbedder
 from rag.index.chunking import chunk_paper
 from rag.index.corpus import load_papers
 from rag.index.ingest import ingest
-from rag.index.store import Store, make_client
+from rag.index.store import Store, open_chroma
 from rag.text import split_sentences
 
 BATCH = 16
@@ -32,7 +32,7 @@ CHILD = textwrap.dedent(
     from conftest import HashEmbedder
     from rag.index.corpus import load_papers
     from rag.index.ingest import ingest
-    from rag.index.store import Store, make_client
+    from rag.index.store import Store, open_chroma
 
     class SlowEmbedder(HashEmbedder):
         def embed(self, texts):
@@ -49,7 +49,7 @@ CHILD = textwrap.dedent(
     papers = load_papers([Path({corpus!r})])
     embedder = SlowEmbedder()
     print("start", len(papers), flush=True)
-    ingest(papers, Store(make_client(data_dir), embedder.name), embedder, data_dir, batch_size={batch}, progress=False)
+    ingest(papers, Store(open_chroma(data_dir), embedder.name), embedder, data_dir, batch_size={batch}, progress=False)
     print("finished", flush=True)
     """
 )
@@ -104,7 +104,7 @@ def test_sigkill_mid_ingest_then_resume(tmp_path: Path) -> None:
 
     papers = load_papers([CORPUS])
     assert len(papers) == 383
-    store = Store(make_client(data_dir), HashEmbedder.name)
+    store = Store(open_chroma(data_dir), HashEmbedder.name)
     done = store.state()
     # every batch reported stored is complete; the ingest did not finish
     assert BATCH * stored_lines <= len(done) < len(papers)
@@ -119,7 +119,7 @@ def test_sigkill_mid_ingest_then_resume(tmp_path: Path) -> None:
     assert (report.papers, report.chunks) == (383, 383)
 
     clean_dir = tmp_path / "clean"
-    clean_store = Store(make_client(clean_dir), HashEmbedder.name)
+    clean_store = Store(open_chroma(clean_dir), HashEmbedder.name)
     clean = ingest(papers, clean_store, HashEmbedder(), clean_dir, progress=False)
     assert report.sentences == clean.sentences == sum(len(split_sentences(p.abstract)) for p in papers)
     assert _all(store) == _all(clean_store)  # same ids, same texts: all sentences present, nothing extra

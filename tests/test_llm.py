@@ -10,13 +10,18 @@ from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 import httpx
+import numpy as np
 import pytest
 import respx
 
-from rag.answer.extractive import ABSTENTION, ExtractiveAnswerer
-from rag.answer.llm import LLMAnswerer, estimate_cost, make_client, pack_sources
+from rag.answer.base import ABSTENTION
+from rag.answer.extractive import ExtractiveAnswerer
+from rag.answer.llm import LLMAnswerer, estimate_cost, make_llm_client, pack_sources
 from rag.errors import LLMError
 from rag.pipeline import Pipeline
+from rag.request import FilterKey
+from rag.retrieve.base import PreparedQuery
+from rag.retrieve.query import parse_query
 from rag.settings import Settings
 from rag.types import Answer, Hit, Paper, Retrieved
 from tests.conftest import SMALL_PAPERS, HashEmbedder
@@ -72,7 +77,7 @@ def error(status: int, message: str, code: str | None = None) -> httpx.Response:
 def answerer(s: Settings | None = None, sleeps: list[float] | None = None) -> LLMAnswerer:
     s = s or settings()
     record = sleeps if sleeps is not None else []
-    return LLMAnswerer(s, make_client(s), HashEmbedder(), sleep=record.append)
+    return LLMAnswerer(s, make_llm_client(s), HashEmbedder(), sleep=record.append)
 
 
 def run(a: LLMAnswerer, r: Retrieved | None = None, history: Sequence[dict[str, str]] = ()) -> tuple[list[str], Answer]:
@@ -265,9 +270,12 @@ class FakePipeline(Pipeline):
         self.papers_ = list(papers)
         self.queries: list[str] = []
 
-    def retrieve(self, query: str, k: int | None = None, **filters: Any) -> Retrieved:
-        self.queries.append(query)
-        return Retrieved(query, hits(self.papers_), 0.9, False)
+    def prepare(self, question: str, filters: FilterKey = (), *, vector: Any = None) -> PreparedQuery:
+        self.queries.append(question)
+        return PreparedQuery(question, parse_query(question), np.zeros(4, dtype=np.float32))
+
+    def _chain(self, pq: PreparedQuery, k: int) -> Retrieved:
+        return Retrieved(pq.text, hits(self.papers_), 0.9, False)
 
 
 def test_followup_is_condensed_and_the_request_carries_it(llm: respx.MockRouter) -> None:
@@ -315,7 +323,7 @@ def test_llm_error_before_the_answer_falls_back_too(llm: respx.MockRouter) -> No
 
 
 def test_no_client_without_configuration() -> None:
-    assert make_client(Settings(openai_api_key=None, openai_base_url=None)) is None
+    assert make_llm_client(Settings(openai_api_key=None, openai_base_url=None)) is None
 
 
 def test_condense_strips_a_preamble_and_skips_the_call_without_history(llm: respx.MockRouter) -> None:

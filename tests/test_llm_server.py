@@ -97,7 +97,7 @@ def open_pipeline(data_dir: Path, base: str, sent: list[dict[str, Any]], **overr
     from openai import OpenAI
 
     from rag.index.ingest import ingest
-    from rag.index.store import Store, make_client
+    from rag.index.store import Store, open_chroma
     from rag.pipeline import Pipeline
     from rag.settings import Settings
 
@@ -111,7 +111,7 @@ def open_pipeline(data_dir: Path, base: str, sent: list[dict[str, Any]], **overr
     llm = OpenAI(base_url=base, api_key="not-needed", max_retries=0, timeout=settings.llm_timeout,
                  http_client=httpx.Client(event_hooks={"request": [record]}))
     embedder = HashEmbedder()
-    chroma = make_client(data_dir)
+    chroma = open_chroma(data_dir)
     ingest(list(SMALL_PAPERS), Store(chroma, embedder.name), embedder, data_dir, progress=False)
     return Pipeline.open(settings, embedder=embedder, chroma_client=chroma, llm_client=llm, progress=False)
 
@@ -134,7 +134,7 @@ def test_streaming_with_max_tokens_is_honoured(server: str) -> None:
 
 
 def test_a_real_answer_is_checked_or_withheld_never_shown_unchecked(server: str, tmp_path: Path) -> None:
-    from rag.answer.extractive import ABSTENTION
+    from rag.answer.base import ABSTENTION
 
     sent: list[dict[str, Any]] = []
     pipeline = open_pipeline(tmp_path / "data", server, sent, llm_max_tokens=80)
@@ -156,7 +156,7 @@ def test_a_real_answer_is_checked_or_withheld_never_shown_unchecked(server: str,
 
 
 def test_junk_from_a_real_server_is_withheld(server: str, tmp_path: Path) -> None:
-    from rag.answer.prompts import PROMPTS_DIR
+    from rag.prompts import PROMPTS_DIR
 
     prompts = tmp_path / "prompts"
     shutil.copytree(PROMPTS_DIR, prompts)
@@ -165,15 +165,11 @@ def test_junk_from_a_real_server_is_withheld(server: str, tmp_path: Path) -> Non
         "(unused: $sources $question $standalone_question $abstention)\n", encoding="utf-8"
     )
     (prompts / "system.md").write_text("You follow the user's formatting request exactly. ($abstention)\n")
-    os.environ["RAG_PROMPTS_DIR"] = str(prompts)
-    try:
-        sent: list[dict[str, Any]] = []
-        pipeline = open_pipeline(tmp_path / "data", server, sent, llm_max_tokens=40)
-        stream = pipeline.stream("What do sparse autoencoders explain?")
-        chunks = list(stream)
-        answer = stream.answer
-    finally:
-        del os.environ["RAG_PROMPTS_DIR"]
+    sent: list[dict[str, Any]] = []
+    pipeline = open_pipeline(tmp_path / "data", server, sent, llm_max_tokens=40, prompts_dir=prompts)
+    stream = pipeline.stream("What do sparse autoencoders explain?")
+    chunks = list(stream)
+    answer = stream.answer
     assert "banana" in sent[-1]["messages"][-1]["content"]
     assert answer.answerer == "extractive"
     assert answer.error is not None and "withheld because" in answer.error, answer.error

@@ -5,23 +5,20 @@ from __future__ import annotations
 
 import itertools
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from rag.answer.compose.analysis import analyse, question_parts
-from rag.answer.compose.pieces import MODEL_PATH, PIECE_FEATURES, PieceModel, candidates, choose, probabilities
-from rag.answer.compose.scoring import Weights, question_terms, score_sentences
+from rag.answer.compose.evidence import Weights, question_terms, score_sentences
+from rag.answer.compose.pieces import MODEL_PATH, PIECE_FEATURES, PieceModel, choose, cut_pieces, probabilities
 from rag.answer.compose.shapes import prose
 from rag.errors import ConfigError
-from rag.retrieve.features import LinearModel
+from rag.linear import LinearModel
 from rag.text import quote_parts
 from rag.types import Hit, Retrieved
 from tests.conftest import make_paper
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "evals"))
 
 CANDIDATE_SET = make_paper(
     "Enhancing Cost Efficiency in Active Learning with Candidate Set Query",
@@ -35,8 +32,8 @@ QUESTION = "How much labeling cost does the candidate set query save, and how ar
 
 def evidence(question: str = QUESTION, paper=CANDIDATE_SET):  # type: ignore[no-untyped-def]
     retrieved = Retrieved(question, (Hit(paper, 0.9, "", 0, 0.9),), 0.9, False)
-    picks = score_sentences(question, retrieved, Weights())
-    return picks, question_terms(question, retrieved), analyse(question)
+    terms, analysis = question_terms(question, retrieved), analyse(question)
+    return score_sentences(analysis, retrieved, Weights(), terms), terms, analysis
 
 
 def by_share(floor: float) -> PieceModel:
@@ -53,7 +50,7 @@ def test_question_parts_split_a_two_part_question() -> None:
 
 def test_candidates_cut_each_sentence_into_pieces_with_a_feature_row() -> None:
     picks, terms, analysis = evidence()
-    cands = candidates(picks, terms, analysis)
+    cands = cut_pieces(picks, terms, analysis)
     assert all(len(c.features) == len(PIECE_FEATURES) for c in cands)
     for pick in {c.pick.text: c.pick for c in cands}.values():
         spans = [(c.start, c.end) for c in cands if c.pick.text == pick.text]
@@ -65,12 +62,12 @@ def test_candidates_cut_each_sentence_into_pieces_with_a_feature_row() -> None:
     assert any("conformal prediction" in c.text for c in best)  # best piece for "how are the sets generated"
     assert {c.features[f["part_n"]] for c in cands} == {2.0}
     asked = analyse("Where is the code of the candidate set query available?")
-    assert any("github" in c.text for c in candidates(picks, terms, asked))
+    assert any("github" in c.text for c in cut_pieces(picks, terms, asked))
 
 
 def test_choose_keeps_verbatim_pieces_under_the_bar_and_the_cap() -> None:
     picks, terms, analysis = evidence()
-    cands = candidates(picks, terms, analysis)
+    cands = cut_pieces(picks, terms, analysis)
     model = by_share(0.0)
     probs = probabilities(cands, model)
     everything = choose(cands, probs, model, 10**6)
@@ -89,7 +86,7 @@ def test_choose_drops_a_piece_that_repeats_a_kept_one() -> None:
     twice = make_paper("Twice", "MaxSup penalizes the top-1 logit of the network. MaxSup penalizes the top-1 logit "
                        "of the network, as shown here.")
     picks, terms, analysis = evidence("What does MaxSup penalize?", twice)
-    cands = candidates(picks, terms, analysis)
+    cands = cut_pieces(picks, terms, analysis)
     chosen = choose(cands, probabilities(cands, by_share(0.0)), by_share(0.0), 10**6)
     assert sum("penalizes the top-1 logit" in p.shown for p in chosen) == 1
 
@@ -104,7 +101,7 @@ def test_the_shipped_model_loads_and_says_how_it_was_fitted(tmp_path: Path) -> N
     data = json.loads(MODEL_PATH.read_text())
     data["model"]["features"] = data["model"]["features"][:-1]
     stale.write_text(json.dumps(data))
-    with pytest.raises(ConfigError, match=r"other features; reinstall .*fit_composer\.py"):
+    with pytest.raises(ConfigError, match=r"other features; reinstall .*evals\.fit_composer"):
         PieceModel.load(stale)
     stale.write_text('{"model": {"features": [')  # damaged: cut off mid-write
     with pytest.raises(ConfigError, match=r"cannot be read \(JSONDecodeError\)"):
@@ -115,10 +112,10 @@ def test_the_shipped_model_loads_and_says_how_it_was_fitted(tmp_path: Path) -> N
 
 def test_refit_labels_pieces_holding_a_key_fact() -> None:
     pytest.importorskip("sklearn")
-    import fit_composer
+    from evals import fit_composer
 
     picks, terms, analysis = evidence()
-    cands = candidates(picks, terms, analysis)
+    cands = cut_pieces(picks, terms, analysis)
     y = fit_composer.labels(cands, ["reduces labeling cost by 42%", "candidate sets with conformal prediction"])
     positive = {c.text.strip() for c, v in zip(cands, y, strict=True) if v}
     assert any("42%" in t for t in positive) and any("conformal prediction" in t for t in positive)

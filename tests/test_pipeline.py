@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import SMALL_PAPERS, make_paper, open_hash_pipeline
 
-from rag.answer.extractive import ABSTENTION
+from rag.answer.base import ABSTENTION
 from rag.errors import ConfigError, QueryError
 from rag.pipeline import MAX_SEARCH_K, MAX_SOURCES
 from rag.request import PaperFilter, filter_key

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer.extractive import ABSTENTION
-from rag.answer.prompts import PROMPTS_DIR, VARIABLES, PromptError, load_prompt, render
+from rag.answer.base import ABSTENTION
+from rag.prompts import PROMPTS_DIR, VARIABLES, PromptError, load_prompt, render
 
 
 def test_every_prompt_file_uses_exactly_its_variables() -> None:
     files = {p.stem for p in PROMPTS_DIR.glob("*.md")}
-    assert files == set(VARIABLES), "every prompts/*.md must be listed in rag.answer.prompts.VARIABLES and vice versa"
+    assert files == set(VARIABLES), "every prompts/*.md must be listed in rag.prompts.VARIABLES and vice versa"
     for name, expected in VARIABLES.items():
         assert load_prompt(name).variables == expected, name
 

@@ -14,16 +14,16 @@ import pytest
 from conftest import SMALL_PAPERS
 
 from rag.errors import ConfigError
+from rag.linear import LinearModel
 from rag.retrieve.abstain import ABSTAIN_FEATURES, AbstentionModel
+from rag.retrieve.base import Candidate, PreparedQuery
 from rag.retrieve.features import (
     FEATURES,
     WEIGHTS_PATH,
-    LinearModel,
     featurize,
     load_weights,
 )
-from rag.retrieve.hybrid import Candidate
-from rag.retrieve.query import parse_query
+from rag.retrieve.query import Query, parse_query
 from rag.retrieve.rerank import (
     RERANKERS,
     CrossEncoderReranker,
@@ -39,6 +39,11 @@ from rag.settings import Settings
 
 PAPERS = {p.id: p for p in SMALL_PAPERS}
 SAE, RIDG, SPEECH, GNN = (p.id for p in SMALL_PAPERS)
+
+
+def prepared(query: Query) -> PreparedQuery:
+    """A prepared query for the rerankers (they read the parsed query and its text, not the vector)."""
+    return PreparedQuery(query.text, query, np.zeros(4, dtype=np.float32))
 
 
 def _candidates() -> list[Candidate]:
@@ -70,14 +75,14 @@ def test_feature_reranker_uses_the_model_and_fusion_keeps_the_first_stage_order(
     q = parse_query("How much variance do SAE features explain?")
     cands = _candidates()
     model = LinearModel.only(FEATURES, "name_match", 5.0)
-    hits = FeatureReranker(FeatureScorer(model)).rerank(q, np.zeros(4), cands, PAPERS)
+    hits = FeatureReranker(FeatureScorer(model)).rerank(prepared(q), cands, PAPERS)
     assert [h.paper.id for h in hits] == [SAE, GNN, SPEECH]
     assert hits[0].score == pytest.approx(1 / (1 + np.exp(-5.0)))
     assert hits[0].features["logit"] == pytest.approx(5.0)
-    fused = FusionReranker(FeatureScorer(model)).rerank(q, np.zeros(4), cands, PAPERS)
+    fused = FusionReranker(FeatureScorer(model)).rerank(prepared(q), cands, PAPERS)
     assert [h.paper.id for h in fused] == [GNN, SAE, SPEECH]
     assert [h.score for h in fused] == pytest.approx([c.first_stage for c in cands])
-    assert len(FeatureReranker(FeatureScorer(model)).rerank(q, np.zeros(4), cands, PAPERS, k=1)) == 2
+    assert len(FeatureReranker(FeatureScorer(model)).rerank(prepared(q), cands, PAPERS, k=1)) == 2
 
 
 def test_to_hit_picks_the_best_sentence() -> None:
@@ -116,9 +121,8 @@ def test_stale_weights_are_ignored(tmp_path: Path) -> None:
 
 def test_abstention_model_confidence() -> None:
     q = parse_query("How much variance do SAE features explain?")
-    hits = FeatureReranker(FeatureScorer(LinearModel.only(FEATURES, "name_match", 5.0))).rerank(
-        q, np.zeros(4), _candidates(), PAPERS
-    )
+    reranker = FeatureReranker(FeatureScorer(LinearModel.only(FEATURES, "name_match", 5.0)))
+    hits = reranker.rerank(prepared(q), _candidates(), PAPERS)
     model = AbstentionModel(LinearModel.only(ABSTAIN_FEATURES, "name_miss", -3.0), 0.5)
     assert model.confidence(hits) == pytest.approx(0.5)  # top hit misses no name: logit 0
     assert model.confidence(hits[1:]) == pytest.approx(1 / (1 + np.exp(3.0)))
@@ -184,7 +188,7 @@ def test_llm_reranker_orders_by_the_reply_and_falls_back_on_failure() -> None:
     q = parse_query("speech tokenizer")
     scorer = FeatureScorer(LinearModel.only(FEATURES, "rrf", 1.0))  # feature order: GNN, SAE, SPEECH
     client = _FakeChat("3, 1")
-    hits = LLMReranker(client, "m", scorer).rerank(q, np.zeros(4), _candidates(), PAPERS)
+    hits = LLMReranker(client, "m", scorer).rerank(prepared(q), _candidates(), PAPERS)
     assert [h.paper.id for h in hits] == [SPEECH, GNN, SAE]
     assert [h.features["llm_rank"] for h in hits] == [1.0, 2.0, 3.0]
     prompt = client.requests[0]["messages"][0]["content"]
@@ -192,7 +196,7 @@ def test_llm_reranker_orders_by_the_reply_and_falls_back_on_failure() -> None:
     assert isinstance(hits, Ranked) and hits.error is None
     for reply, why in ((RuntimeError("down"), "RuntimeError: down"), ("none of them", "'none of them'")):
         reranker = LLMReranker(_FakeChat(reply), "m", scorer)
-        fallback = reranker.rerank(q, np.zeros(4), _candidates(), PAPERS)
+        fallback = reranker.rerank(prepared(q), _candidates(), PAPERS)
         assert [h.paper.id for h in fallback] == [GNN, SAE, SPEECH]
         assert isinstance(fallback, Ranked) and fallback.error is not None and why in fallback.error
         assert not hasattr(reranker, "last_error")
@@ -219,7 +223,7 @@ def test_concurrent_llm_reranks_get_their_own_errors() -> None:
     results: dict[str, Ranked] = {}
 
     def run(question: str) -> None:
-        hits = reranker.rerank(parse_query(question), np.zeros(4), _candidates(), PAPERS)
+        hits = reranker.rerank(prepared(parse_query(question)), _candidates(), PAPERS)
         assert isinstance(hits, Ranked)
         results[question] = hits
         if "speech" in question:
@@ -258,7 +262,7 @@ def test_cross_encoder_reranker_wiring(tmp_path: Path) -> None:
     reranker = make_reranker(Settings(reranker="cross-encoder", reranker_model=path))
     assert isinstance(reranker, CrossEncoderReranker) and reranker.name == "cross-encoder"
     q = parse_query("sparse autoencoders features")
-    hits = reranker.rerank(q, np.zeros(4), _candidates(), PAPERS, k=3)
+    hits = reranker.rerank(prepared(q), _candidates(), PAPERS, k=3)
     assert sorted(h.paper.id for h in hits) == sorted([GNN, SAE, SPEECH])
     scores = [h.features["cross_encoder"] for h in hits]
     assert scores == sorted(scores, reverse=True)
@@ -313,7 +317,7 @@ def test_every_reranker_keeps_the_fusion_top_ten_in_its_top_ten() -> None:
     ]
     q = parse_query("sparse coding")
     for reranker, reverse in rerankers:
-        hits = reranker.rerank(q, np.zeros(4), cands, papers)
+        hits = reranker.rerank(prepared(q), cands, papers)
         ids = [h.paper.id for h in hits]
         assert sorted(ids) == sorted(c.paper_id for c in cands), reranker.name
         assert set(ids[:10]) == set(fusion_top), reranker.name  # nothing of the fusion top ten pushed out
@@ -321,12 +325,12 @@ def test_every_reranker_keeps_the_fusion_top_ten_in_its_top_ten() -> None:
         assert ids[:10] == (fusion_top[::-1] if reverse else fusion_top), reranker.name
         assert ids[10:] == (rest[::-1] if reverse else rest), reranker.name
     # with fewer than ten candidates the rule is a no-op: pure model order
-    few = FeatureReranker(inverse).rerank(q, np.zeros(4), cands[:6], papers)
+    few = FeatureReranker(inverse).rerank(prepared(q), cands[:6], papers)
     assert [h.paper.id for h in few] == [c.paper_id for c in cands[:6]][::-1]
 
 
 def test_keep_first_stage_moves_only_what_it_must() -> None:
-    from rag.retrieve.scoring import keep_first_stage
+    from rag.retrieve.hits import keep_first_stage
 
     assert keep_first_stage([5, 0, 7, 1, 2], {0, 1, 2}) == [0, 1, 2, 5, 7]
     assert keep_first_stage([2, 1, 0], {0, 1, 2}) == [2, 1, 0]

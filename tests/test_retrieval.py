@@ -12,12 +12,12 @@ from conftest import SMALL_PAPERS, HashEmbedder, make_paper
 
 from rag.errors import QueryError
 from rag.index.ingest import ingest
-from rag.index.store import Store, make_client
+from rag.index.store import Store, open_chroma
 from rag.pipeline import Pipeline
 from rag.retrieve.hybrid import FIRST_STAGE_K, FIRST_STAGE_WEIGHTS, RRF_K, rrf
-from rag.retrieve.query import AcronymTable, mine_acronyms, parse_query, query_names
+from rag.retrieve.query import AcronymTable, mine_acronyms, parse_query
 from rag.settings import Settings
-from rag.text import normalize_query
+from rag.text import normalize_query, query_names
 from rag.types import Hit
 
 EXTRA = [
@@ -44,7 +44,7 @@ SAE, RIDG, SPEECH, GNN = (p.id for p in SMALL_PAPERS)
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
     data_dir = tmp_path_factory.mktemp("retrieval-index")
     embedder = HashEmbedder()
-    store = Store(make_client(data_dir), embedder.name)
+    store = Store(open_chroma(data_dir), embedder.name)
     ingest(PAPERS, store, embedder, data_dir, progress=False)
     return Pipeline.open(Settings(data_dir=data_dir), embedder=embedder, chroma_client=store.client, progress=False)
 
@@ -72,9 +72,7 @@ def test_weighted_first_stage_fusion_values() -> None:
 
 
 def test_candidates_come_in_first_stage_order_and_keep_plain_rrf(pipeline: Pipeline) -> None:
-    q = pipeline.retriever.parse("sparse autoencoder features")
-    qvec = pipeline.embedder.embed_query("sparse autoencoder features")
-    cands = pipeline.retriever.candidates(q, qvec, 10)
+    cands = pipeline.candidates(pipeline.prepare("sparse autoencoder features"), 10)
     assert len(cands) > 2
     assert [c.first_stage for c in cands] == sorted((c.first_stage for c in cands), reverse=True)
     for c in cands:  # the reranker's "rrf" feature stays the plain fusion of the same stage ranks
@@ -229,9 +227,9 @@ def test_features_reward_exact_name_matches(pipeline: Pipeline) -> None:
     from rag.retrieve.features import FEATURES, featurize
 
     retriever = pipeline.retriever
-    query = retriever.parse("Which SAE features explain variance?")
-    qvec = np.asarray(pipeline.embedder.embed_query(query.text), dtype=np.float32)
-    cands = retriever.candidates(query, qvec, 10)
+    pq = pipeline.prepare("Which SAE features explain variance?")
+    query = pq.query
+    cands = retriever.candidates(pq, 10)
     x = featurize(query, cands, pipeline.papers)
     col = FEATURES.index("name_match")
     by_id = {c.paper_id: x[i, col] for i, c in enumerate(cands)}
@@ -267,9 +265,7 @@ def test_reranking_never_loses_a_gold_paper_of_the_fusion_top_ten(real_pipeline:
             continue
         gold = {by_title[normalize_title(t)] for t in item["gold_titles"]}
         query = normalize_query(real_pipeline.fallback.condense(item["question"], item.get("history", [])))
-        parsed = real_pipeline.retriever.parse(query)
-        qvec = np.asarray(real_pipeline.embedder.embed_query(query), dtype=np.float32)
-        candidates = real_pipeline.retriever.candidates(parsed, qvec, real_pipeline.settings.candidates, None)
+        candidates = real_pipeline.candidates(real_pipeline.prepare(query))
         fusion_top = [c.paper_id for c in candidates[:10]]
         final_top = [h.paper.id for h in real_pipeline.retrieve(query, 10).hits]
         assert gold & set(fusion_top) <= set(final_top), item["id"]
@@ -290,14 +286,13 @@ def test_hnsw_paths_agree_with_the_in_memory_scan(pipeline: Pipeline) -> None:
     assert hnsw.chunk_matrix is None and not hnsw.sentence_scan
     assert scan.chunk_matrix is not None and scan.sentence_scan
     for text in ("sparse autoencoders language model", "graph molecules"):
-        query = scan.parse(text)
-        qvec = np.asarray(pipeline.embedder.embed_query(text), dtype=np.float32)
-        a, b = scan.candidates(query, qvec, 6), hnsw.candidates(query, qvec, 6)
+        pq = pipeline.prepare(text)
+        a, b = scan.candidates(pq, 6), hnsw.candidates(pq, 6)
         assert [c.paper_id for c in a] == [c.paper_id for c in b]
         for x, y in zip(a, b, strict=True):
             assert x.scores == pytest.approx(y.scores, abs=1e-5)
             assert x.sentence_scores.tolist() == pytest.approx(y.sentence_scores.tolist(), abs=1e-5)
-        filtered = hnsw.candidates(query, qvec, 6, allowed={GNN, SPEECH})
+        filtered = hnsw.candidates(dataclasses.replace(pq, allowed=frozenset({GNN, SPEECH})), 6)
         assert {c.paper_id for c in filtered} <= {GNN, SPEECH}
 
 

@@ -88,7 +88,7 @@ MALFORMED: list[Any] = [
     # k and the filters
     {**ask(), "k": 0}, {**ask(), "k": 21}, {**ask(), "k": -1}, {**ask(), "k": "3"}, {**ask(), "k": 2.5},
     {**ask(), "k": True}, {**ask(), "k": 10**30}, {**ask(), "since": "2020"}, {**ask(), "until": 20.5},
-    {**ask(), "author": 1}, {**ask(), "category": ["cs"]}, {**ask(), "listing_date": 5},
+    {**ask(), "author": 1}, {**ask(), "category": [1]}, {**ask(), "listing_date": 5},
     {**ask(), "source": [1]}, {**ask(), "source": ""}, {**ask(), "listing_date": []}, {**ask(), "filters": {}},
     # messages
     {"model": "rag"}, {"messages": None}, {"messages": {}}, {"messages": "hi"}, {"messages": []}, {"messages": [1]},
@@ -140,7 +140,7 @@ def test_a_string_stream_flag_is_refused_not_streamed(server: tuple[str, Any]) -
 
 
 @pytest.mark.parametrize("extra", [{"k": 0}, {"messages": [{"role": "user", "content": "x" * 100_000}]},
-                                   {"since": 2020}, {"model": "nope"}])
+                                   {"source": " "}, {"model": "nope"}])
 def test_streamed_errors_are_http_errors_before_any_sse_byte(server: tuple[str, Any], extra: dict[str, Any]) -> None:
     with httpx.stream("POST", f"{server[0]}/v1/chat/completions", json=ask(stream=True, **extra), headers=AUTH,
                       timeout=30) as response:
@@ -155,7 +155,7 @@ def test_streamed_errors_are_http_errors_before_any_sse_byte(server: tuple[str, 
 
 
 def test_filters_pass_through_to_the_pipeline(server: tuple[str, Any]) -> None:
-    """``listing_date``/``source`` filter the sources; a filter the pipeline does not know yet is a 400."""
+    """The filter fields reach the pipeline as they are: they filter the sources, the pipeline's refusals are 400s."""
     speech = {"messages": [{"role": "user", "content": "Is there a fast tokenizer for speech recognition?"}]}
     filtered = post(server[0], ask(source="b.txt", **speech))
     assert filtered.status_code == 200
@@ -163,6 +163,10 @@ def test_filters_pass_through_to_the_pipeline(server: tuple[str, Any]) -> None:
     assert cited and cited <= {SPEECH.id, GNN.id}
     dated = post(server[0], ask(listing_date="Mar 21", k=1)).json()["choices"][0]["sources"]
     assert [s["paper_id"] for s in dated] == [SAE.id]
+    nobody = post(server[0], ask(author=["Nobody Atall"], category="cs")).json()["choices"][0]
+    assert nobody["sources"] == [] and nobody["abstained"] is True  # no paper passes: nothing to cite
+    backwards = post(server[0], ask(since=2024, until=2020))
+    assert backwards.status_code == 400 and "since=2024 is after until=2020" in _openai_error(backwards)["message"]
 
 
 def test_bodies_over_the_limit_get_413_before_being_read(server: tuple[str, Any]) -> None:
@@ -420,10 +424,10 @@ def llm_service(tmp_path: Path) -> Iterator[str]:
     """The service over a pipeline whose LLM answerer streams from a respx-mocked endpoint."""
     from conftest import HashEmbedder
 
-    from rag.answer.llm import make_client
+    from rag.answer.llm import make_llm_client
     from rag.index.ingest import ingest
     from rag.index.store import Store
-    from rag.index.store import make_client as chroma_client
+    from rag.index.store import open_chroma as chroma_client
     from rag.pipeline import Pipeline
     from rag.settings import Settings
 
@@ -432,7 +436,7 @@ def llm_service(tmp_path: Path) -> Iterator[str]:
                         llm_max_answer_chars=100_000)
     embedder, chroma = HashEmbedder(), chroma_client(data)
     ingest(list(SMALL_PAPERS), Store(chroma, embedder.name), embedder, data, progress=False)
-    pipeline = Pipeline.open(settings, embedder=embedder, chroma_client=chroma, llm_client=make_client(settings),
+    pipeline = Pipeline.open(settings, embedder=embedder, chroma_client=chroma, llm_client=make_llm_client(settings),
                              progress=False)
     url, srv, thread = start(build_app(pipeline))
     yield url

@@ -10,14 +10,14 @@ from conftest import HashEmbedder, make_paper
 
 from rag.index.chunking import chunk_paper
 from rag.index.ingest import embed_and_write
-from rag.index.store import Store, StoredSentence, embedder_key, make_client
+from rag.index.store import Store, StoredSentence, embedder_key, open_chroma
 from rag.text import split_sentences
 from rag.types import Paper, Span
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
-    return Store(make_client(tmp_path / "data"), HashEmbedder.name)
+    return Store(open_chroma(tmp_path / "data"), HashEmbedder.name)
 
 
 def _write(store: Store, papers: list[Paper], embedder: HashEmbedder | None = None) -> None:
@@ -182,7 +182,7 @@ def test_update_papers_changes_metadata_not_vectors(store: Store, small_papers: 
 
 
 def test_two_embedders_have_separate_collections(tmp_path: Path, small_papers: list[Paper]) -> None:
-    client = make_client(tmp_path / "data")
+    client = open_chroma(tmp_path / "data")
     a = Store(client, "model-a")
     b = Store(client, "model-b")
     _write(a, small_papers)
@@ -194,8 +194,8 @@ def test_two_embedders_have_separate_collections(tmp_path: Path, small_papers: l
 
 
 def test_store_persists_across_clients(tmp_path: Path, small_papers: list[Paper]) -> None:
-    _write(Store(make_client(tmp_path / "data"), "hash"), small_papers)
-    again = Store(make_client(tmp_path / "data"), "hash")
+    _write(Store(open_chroma(tmp_path / "data"), "hash"), small_papers)
+    again = Store(open_chroma(tmp_path / "data"), "hash")
     assert again.state() == {p.id: p.content_hash for p in small_papers}
 
 
@@ -216,12 +216,12 @@ def test_stamp_changes_with_every_write_and_only_then(store: Store, small_papers
     stamps.append(store.stamp())
     assert len(set(stamps)) == 4
     # another client (as another process would) sees the same stamp
-    assert Store(make_client(Path(store.location.data_dir or "")), store.embedder_name).stamp() == stamps[-1]
+    assert Store(open_chroma(Path(store.location.data_dir or "")), store.embedder_name).stamp() == stamps[-1]
 
 
 def test_reset_collections_change_the_stamp(tmp_path: Path, small_papers: list[Paper]) -> None:
     """A reset (heal, or `rag ingest --rebuild` dropping the collections) gives a new collection id."""
-    store = Store(make_client(tmp_path / "data"), HashEmbedder.name)
+    store = Store(open_chroma(tmp_path / "data"), HashEmbedder.name)
     _write(store, small_papers)
     before = store.stamp()
     healed = Store(store.client, HashEmbedder.name, dim=HashEmbedder.dim + 1)
@@ -235,8 +235,8 @@ sys.path.insert(0, {tests!r})
 from pathlib import Path
 from conftest import HashEmbedder, make_paper
 from rag.index.ingest import embed_and_write
-from rag.index.store import Store, make_client
-store = Store(make_client(Path({data_dir!r})), HashEmbedder.name)
+from rag.index.store import Store, open_chroma
+store = Store(open_chroma(Path({data_dir!r})), HashEmbedder.name)
 papers = sorted(store.papers().values(), key=lambda p: p.id)[:300]
 new = [make_paper(p.title, f"Zebra okapi number {{i}} replaced this abstract.") for i, p in enumerate(papers)]
 embed_and_write(new, store, HashEmbedder())
@@ -245,13 +245,13 @@ embed_and_write(new, store, HashEmbedder())
 
 def test_a_fresh_client_reads_what_another_process_wrote_a_cached_one_does_not(tmp_path: Path) -> None:
     """Chroma caches a persisted HNSW segment per process: after another process rewrote papers, a client
-    from the cache returns old vectors; ``make_client(fresh=True)`` (the app's reload) returns the new ones."""
+    from the cache returns old vectors; ``open_chroma(fresh=True)`` (the app's reload) returns the new ones."""
     import subprocess
     import sys
 
     data_dir = tmp_path / "data"
     papers = [make_paper(f"Paper {i} on topic{i}", f"We study topic{i}. It has {i} parts. Fine.") for i in range(400)]
-    store = Store(make_client(data_dir), HashEmbedder.name)
+    store = Store(open_chroma(data_dir), HashEmbedder.name)
     for i in range(0, 400, 100):
         _write(store, papers[i : i + 100])
     _, before = store.sentence_matrix()
@@ -259,7 +259,7 @@ def test_a_fresh_client_reads_what_another_process_wrote_a_cached_one_does_not(t
     script = _WRITE_ELSEWHERE.format(tests=str(Path(__file__).parent), data_dir=str(data_dir))
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
-    fresh = Store(make_client(data_dir, fresh=True), HashEmbedder.name)
+    fresh = Store(open_chroma(data_dir, fresh=True), HashEmbedder.name)
     rows, matrix = fresh.sentence_matrix()
     assert matrix.shape == (1200 - 300 * 2, HashEmbedder.dim)
     embedder = HashEmbedder()

@@ -6,26 +6,21 @@ from __future__ import annotations
 import json
 import random
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from evals import loo, synth
+from evals.synth_rewrite import Writer
+from evals.synth_text import Text
 from rag.evals.evalset import EvalItem
 from rag.index.corpus import load_papers, paper_id
 from rag.retrieve.hybrid import Candidate
 from rag.settings import BUNDLED_CORPUS
 from rag.text import numbers_in
 from rag.types import Hit, Paper
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "evals"))
-
-import loo
-import synth
-from synth_rewrite import Writer
-from synth_text import Text
 
 SIZES = {kind: 40 for kind in synth.KINDS}
 EVAL_FIELDS = set(EvalItem.model_fields)
@@ -185,8 +180,9 @@ def test_fit_items_become_loo_records_and_validation_is_refused(
     fit_loo = [(r["id"], r["hidden_ids"], r["question"]) for r in made if r.get("source_kind") == "fit"]
     assert fit_loo == [("loo-a", [sparsemax.id], "What is sparsemax?")]
     assert loo.load_fit_items(tmp_path / "missing.jsonl", papers) == []
-    with pytest.raises(loo.FitSetError, match="validation split"):
-        loo.load_fit_items(tmp_path / "dev_val.jsonl", papers)
+    for never in ("dev_val.jsonl", "holdout.jsonl", "aclsum-test.jsonl"):
+        with pytest.raises(loo.FitSetError, match="never read for fitting"):
+            loo.load_fit_items(tmp_path / never, papers)
     fit.write_text(json.dumps({**items[0], "gold_titles": ["No Such Paper"]}) + "\n")
     with pytest.raises(loo.FitSetError, match="not in the corpus"):
         loo.load_fit_items(fit, papers)
@@ -261,8 +257,8 @@ def test_hidden_papers_never_come_back_on_the_real_index(real_index_dir: Path, r
 
 
 def test_fit_fusion_recall_follows_the_weighted_ranks() -> None:
-    import fit_fusion
-    from fit_data import Row
+    from evals import fit_fusion
+    from evals.fit_data import Row
 
     def cand(pid: str, bm25: int | None, dense: int | None, sentence: int | None) -> Candidate:
         return Candidate(pid, ranks={"bm25": bm25, "dense": dense, "sentence": sentence})

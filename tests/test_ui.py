@@ -317,10 +317,10 @@ from pathlib import Path
 from conftest import HashEmbedder
 from rag.index.corpus import load_papers
 from rag.index.ingest import ingest
-from rag.index.store import Store, make_client
+from rag.index.store import Store, open_chroma
 data_dir, corpus = Path({data_dir!r}), Path({corpus!r})
 embedder = HashEmbedder()
-report = ingest(load_papers([corpus]), Store(make_client(data_dir), embedder.name), embedder, data_dir, progress=False)
+report = ingest(load_papers([corpus]), Store(open_chroma(data_dir), embedder.name), embedder, data_dir, progress=False)
 print(json.dumps([report.updated, report.unchanged]))
 """
 

@@ -167,6 +167,80 @@ def _quoted_in(body: str, view: _SourceView) -> list[int] | None:
     return sorted({i for i in first if i >= 0})
 
 
+def _source_view(paper: Paper) -> _SourceView:
+    sents = [paper.abstract[s.start : s.end] for s in split_sentences(paper.abstract)] or [paper.abstract]
+    return _SourceView(
+        paper,
+        sents,
+        [normalize_verbatim(s) for s in sents],
+        _content(f"{paper.title} {paper.abstract}"),
+        numbers_in(f"{paper.title} {paper.abstract}"),
+        normalize_verbatim(paper.abstract),
+    )
+
+
+def _best_sentences(
+    body: str, words: set[str], mine: Sequence[_SourceView], embedder: Embedder | None
+) -> list[tuple[float, int]]:
+    """Per cited source, (similarity, index) of its abstract sentence closest to ``body``: by sentence embeddings,
+    or by content-word overlap without an embedder."""
+    per_source = []
+    if embedder is not None:
+        qvec = np.asarray(embedder.embed([body])[0], dtype=np.float32)
+        for v in mine:
+            if v.vectors is None:
+                v.vectors = np.asarray(embedder.embed(v.sentences), dtype=np.float32)
+            sims = v.vectors @ qvec
+            i = int(np.argmax(sims))
+            per_source.append((float(sims[i]), i))
+        return per_source
+    for v in mine:
+        scores = [len(words & _content(s)) / len(words) if words else 0.0 for s in v.sentences]
+        i = int(np.argmax(scores))
+        per_source.append((scores[i], i))
+    return per_source
+
+
+@dataclass(slots=True)
+class _Tally:
+    """Per cited source: its best support so far and the abstract sentences that back it."""
+
+    support: list[float]
+    quotes: list[list[int]]
+
+    def add(self, marker: int, support: float, sentences: Sequence[int]) -> None:
+        self.support[marker - 1] = max(self.support[marker - 1], support)
+        self.quotes[marker - 1].extend(i for i in sentences if i not in self.quotes[marker - 1])
+
+
+def _check_sentence(
+    claim: str, markers: tuple[int, ...], note: str, views: Sequence[_SourceView], embedder: Embedder | None,
+    tally: _Tally,
+) -> SentenceCheck:
+    """The verdict on one cited sentence (see ``check_answer``), recorded per source in ``tally``."""
+    mine = [views[n - 1] for n in markers]
+    body = _strip_list_prefix(claim, [v.paper for v in mine])
+    quoted = {k: found for k, v in zip(markers, mine, strict=True) if (found := _quoted_in(body, v)) is not None}
+    if quoted:
+        for k, found_at in quoted.items():
+            tally.add(k, 1.0, found_at)
+        return SentenceCheck(claim, markers, "supported", 1.0, "verbatim quote" + note)
+    missing = sorted(numbers_in(body) - set().union(*(v.numbers for v in mine)))
+    words = _content(body)
+    overlap = len(words & set().union(*(v.content for v in mine))) / len(words) if words else 0.0
+    per_source = _best_sentences(body, words, mine, embedder)
+    best_sim = max(s for s, _ in per_source)
+    support = round(0.5 * overlap + 0.5 * best_sim, 4)
+    verdict = _verdict(support)
+    reason = f"word overlap {overlap:.2f}, best-sentence similarity {best_sim:.2f}"
+    if missing:
+        verdict, reason = "unsupported", f"numbers not in the cited abstracts: {', '.join(missing)}"
+    for k, (sim, i) in zip(markers, per_source, strict=True):
+        own = 0.5 * overlap + 0.5 * sim
+        tally.add(k, min(own, WEAK - 0.01) if missing else own, [i] if sim > 0 else [])
+    return SentenceCheck(claim, markers, verdict, support, reason + note)
+
+
 def check_answer(
     text: str,
     sources: Sequence[Paper],
@@ -182,79 +256,23 @@ def check_answer(
     is at least ``SUPPORTED``; *weak* at least ``WEAK``; otherwise, or when a number in it appears in no
     cited abstract or title, or when it cites nothing (and ``require_citations``), *unsupported*."""
     new_text, order, removed = renumber(text, len(sources))
-    cited = [sources[n - 1] for n in order]
-    views: list[_SourceView] = []
-    for paper in cited:
-        sents = [paper.abstract[s.start : s.end] for s in split_sentences(paper.abstract)] or [paper.abstract]
-        views.append(
-            _SourceView(
-                paper,
-                sents,
-                [normalize_verbatim(s) for s in sents],
-                _content(f"{paper.title} {paper.abstract}"),
-                numbers_in(f"{paper.title} {paper.abstract}"),
-                normalize_verbatim(paper.abstract),
-            )
-        )
+    views = [_source_view(sources[n - 1]) for n in order]
+    tally = _Tally([0.0] * len(views), [[] for _ in views])
     checks: list[SentenceCheck] = []
-    # per cited source: best support, supporting abstract sentence indices
-    source_support = [0.0] * len(views)
-    source_quotes: list[list[int]] = [[] for _ in views]
     for sentence, markers, inherited in _cited_sentences(new_text, [p.title for p in sources]):
         claim = strip_markers(sentence)
         if not claim or not re.search(r"[A-Za-z0-9]", claim):
             continue
         if not markers:
-            checks.append(
-                SentenceCheck(claim, (), "unsupported" if require_citations else "weak", 0.0, "cites no source")
-            )
+            verdict: Verdict = "unsupported" if require_citations else "weak"
+            checks.append(SentenceCheck(claim, (), verdict, 0.0, "cites no source"))
             continue
         note = " (markers of the next sentence)" if inherited else ""
-        mine = [views[n - 1] for n in markers]
-        body = _strip_list_prefix(claim, [v.paper for v in mine])
-        quoted = {k: found for k, v in zip(markers, mine, strict=True) if (found := _quoted_in(body, v)) is not None}
-        if quoted:
-            for k, found_at in quoted.items():
-                source_support[k - 1] = max(source_support[k - 1], 1.0)
-                source_quotes[k - 1].extend(i for i in found_at if i not in source_quotes[k - 1])
-            checks.append(SentenceCheck(claim, markers, "supported", 1.0, "verbatim quote" + note))
-            continue
-        missing = sorted(numbers_in(body) - set().union(*(v.numbers for v in mine)))
-        words = _content(body)
-        overlap = len(words & set().union(*(v.content for v in mine))) / len(words) if words else 0.0
-        best_sim, per_source = 0.0, []
-        if embedder is not None:
-            qvec = np.asarray(embedder.embed([body])[0], dtype=np.float32)
-            for v in mine:
-                if v.vectors is None:
-                    v.vectors = np.asarray(embedder.embed(v.sentences), dtype=np.float32)
-                sims = v.vectors @ qvec
-                i = int(np.argmax(sims))
-                per_source.append((float(sims[i]), i))
-            best_sim = max(s for s, _ in per_source)
-        else:
-            for v in mine:
-                scores = [len(words & _content(s)) / len(words) if words else 0.0 for s in v.sentences]
-                i = int(np.argmax(scores))
-                per_source.append((scores[i], i))
-            best_sim = max(s for s, _ in per_source)
-        support = round(0.5 * overlap + 0.5 * best_sim, 4)
-        verdict = _verdict(support)
-        reason = f"word overlap {overlap:.2f}, best-sentence similarity {best_sim:.2f}"
-        if missing:
-            verdict, reason = "unsupported", f"numbers not in the cited abstracts: {', '.join(missing)}"
-        checks.append(SentenceCheck(claim, markers, verdict, support, reason + note))
-        for k, (sim, i) in zip(markers, per_source, strict=True):
-            own = 0.5 * overlap + 0.5 * sim
-            if missing:
-                own = min(own, WEAK - 0.01)
-            source_support[k - 1] = max(source_support[k - 1], own)
-            if i not in source_quotes[k - 1] and sim > 0:
-                source_quotes[k - 1].append(i)
+        checks.append(_check_sentence(claim, markers, note, views, embedder, tally))
     citations = []
     for position, view in enumerate(views, start=1):
-        indices = tuple(sorted(source_quotes[position - 1]))
+        indices = tuple(sorted(tally.quotes[position - 1]))
         quote = " ".join(view.sentences[i] for i in indices)
-        support = round(source_support[position - 1], 4)
+        support = round(tally.support[position - 1], 4)
         citations.append(Citation(position, view.paper, quote, indices, _verdict(support), support))
     return Checked(new_text, tuple(citations), tuple(checks), removed)

@@ -6,101 +6,24 @@ so every sentence of its answer is verbatim from the abstract it cites (faithful
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
 
-from rag.answer.citations import Checked, check_answer
+from rag.answer.base import ABSTENTION, abstention, checked_answer
+from rag.answer.citations import check_answer
 from rag.answer.compose.analysis import Question, analyse
 from rag.answer.compose.choose import listed
+from rag.answer.compose.evidence import Pick, Weights, question_terms, score_sentences
 from rag.answer.compose.followup import referents, refers_to, resolve_followup
-from rag.answer.compose.pieces import PieceModel, candidates, choose, probabilities
-from rag.answer.compose.scoring import Pick, Weights, question_terms, score_sentences
+from rag.answer.compose.pieces import PieceModel, choose, cut_pieces, probabilities
 from rag.answer.compose.shapes import compare, listing, prose
 from rag.index.embeddings import Embedder
 from rag.settings import Settings
 from rag.text import normalize_verbatim
 from rag.types import Answer, Retrieved
 
-ABSTENTION = "The corpus does not cover this question."
-"""The one abstention sentence, shared by prompts, answerers, UI and evals."""
-
-
-class Answerer(Protocol):
-    """Turns retrieved papers into an answer with ``[n]`` citations."""
-
-    name: str
-
-    def condense(self, question: str, history: Sequence[dict[str, str]]) -> str:
-        """A standalone version of a follow-up question (the question itself if there is no history)."""
-        ...
-
-    def stream(
-        self, question: str, retrieved: Retrieved, history: Sequence[dict[str, str]]
-    ) -> Iterator[str | Answer]:
-        """Text deltas, then the final ``Answer``."""
-        ...
-
-
-def abstention(question: str, retrieved: Retrieved, answerer: str) -> Answer:
-    """The abstaining answer: exactly ``ABSTENTION``, no citations."""
-    return Answer(question, ABSTENTION, (), True, answerer, retrieved.hits)
-
-
-def checked_answer(
-    question: str, checked: Checked, answerer: str, retrieved: Retrieved, timings: dict[str, float], **extra: Any
-) -> Answer:
-    """The final ``Answer`` of an answerer from its citation-checked text (both answerers end here)."""
-    return Answer(
-        question,
-        checked.text,
-        checked.citations,
-        False,
-        answerer,
-        retrieved.hits,
-        checks=checked.checks,
-        removed_markers=checked.removed_markers,
-        timings=timings,
-        **extra,
-    )
-
-
-def is_abstention(text: str) -> bool:
-    """Whether an answer text is the abstention sentence (tolerating case, quotes and trailing dots)."""
-    def canon(t: str) -> str:
-        return normalize_verbatim(t).strip(" \"'“”.`*")
-
-    return canon(text).startswith(canon(ABSTENTION))
-
-
-# --- follow-ups ---------------------------------------------------------------------------------------
-
-_ANAPHORA = re.compile(
-    r"\b(it|its|they|them|their|theirs|this|that|these|those|he|she|his|her|the (?:paper|model|method|"
-    r"approach|authors|work|study|benchmark|dataset|framework|technique|system))\b",
-    re.IGNORECASE,
-)
-_QUESTION_WORDS = frozenset(
-    ["what", "which", "how", "who", "whom", "why", "when", "where", "whose", "does", "did", "do", "is", "are",
-     "was", "were", "can", "could"]
-)
-
-
-def carry_forward(question: str, history: Sequence[dict[str, str]]) -> str:
-    """A standalone query for a follow-up (``rag.answer.compose.followup.resolve_followup``): the previous
-    question's content words and the previous answer's names, then the question; a question that stands on
-    its own (a new topic, its own method name before any pronoun) is returned unchanged."""
-    return resolve_followup(question, history)
-
-
 # --- sentence selection -------------------------------------------------------------------------------
-
-
-def is_list_question(question: str) -> bool:
-    """Questions asking for several papers ("Which papers ...", "List ...", "Are there papers ...")."""
-    return analyse(question).kind == "list"
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +52,8 @@ class ExtractiveAnswerer:
         self.pieces = pieces or PieceModel.load()
 
     def condense(self, question: str, history: Sequence[dict[str, str]]) -> str:
-        return carry_forward(question, history)
+        """A standalone query for a follow-up (``rag.answer.compose.followup.resolve_followup``)."""
+        return resolve_followup(question, history)
 
     def evidence(
         self, question: str, retrieved: Retrieved, standalone: str = "", history: Sequence[dict[str, str]] = ()
@@ -138,19 +62,22 @@ class ExtractiveAnswerer:
         A follow-up that points at sources of the last answer ("which of them", "the second one", "it") keeps
         only those papers' sentences when they are among the hits."""
         extra = standalone if normalize_verbatim(standalone) != normalize_verbatim(question) else ""
-        picks = score_sentences(question, retrieved, self.weights, extra)
+        analysis = analyse(question)
+        terms = question_terms(question, retrieved, extra)
+        picks = score_sentences(analysis, retrieved, self.weights, terms, followup=bool(extra))
         pointed = referents(question, history)
         own = {h for h, hit in enumerate(retrieved.hits) if any(
             refers_to(c, hit.paper.title, hit.paper.abstract) for c in pointed)}
         if own:  # the papers pointed at compete on what this question asks, not on rank or the carried query
-            focused = score_sentences(question, retrieved, self.weights.pointed())
+            own_terms = question_terms(question, retrieved) if extra else terms
+            focused = score_sentences(analysis, retrieved, self.weights.pointed(), own_terms)
             picks = sorted((replace(p, score=p.relevance) for p in focused if p.hit in own),
                            key=lambda p: (-p.score, p.hit, p.index))
             if picks and picks[0].score > 0:  # "which of them ...": the papers whose evidence is close to the best
                 best = {h: max((p.score for p in picks if p.hit == h), default=0.0) for h in own}
                 close = {h for h, v in best.items() if v >= picks[0].score * self.weights.other_paper_ratio}
                 picks = [p for p in picks if p.hit in close]
-        return Evidence(picks, analyse(question), question_terms(question, retrieved, extra))
+        return Evidence(picks, analysis, terms)
 
     def shaped(self, ev: Evidence, retrieved: Retrieved) -> str:
         """A list answer (one line per paper whose evidence matches) or a comparison (one line per named
@@ -170,7 +97,7 @@ class ExtractiveAnswerer:
         shaped = self.shaped(ev, retrieved)
         if shaped:
             return shaped
-        cands = candidates(ev.picks, ev.terms, ev.analysis, self.pieces.pool)
+        cands = cut_pieces(ev.picks, ev.terms, ev.analysis, self.pieces.pool)
         chosen = choose(cands, probabilities(cands, self.pieces), self.pieces, self.settings.answer_words,
                         self.settings.answer_evidence)
         return prose(chosen)

@@ -19,8 +19,8 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
+from rag.answer.base import canonical_sentence, mentions_abstention
 from rag.answer.citations import Checked, check_answer
-from rag.answer.extractive import ABSTENTION
 from rag.errors import LLMError
 from rag.index.embeddings import Embedder
 from rag.text import (
@@ -28,9 +28,7 @@ from rag.text import (
     content_words,
     find_urls,
     markers_in,
-    normalize_verbatim,
     sentences,
-    strip_markers,
 )
 from rag.types import Citation, Paper, SentenceCheck, Verdict
 
@@ -66,19 +64,6 @@ def fence_source(n: int, heading: str, body: str) -> str:
         return _TAG.sub(lambda m: f"‹{m.group(1)}{m.group(2)}", text)
 
     return f'<source n="{n}">\n[{n}] {defuse(heading)}\n{defuse(body)}\n</source>'
-
-
-def _canon(text: str) -> str:
-    return normalize_verbatim(strip_markers(text)).strip(" \"'“”.`*")
-
-
-def only_abstention(text: str) -> bool:
-    """Whether ``text`` is the abstention sentence and nothing else (case, quotes, trailing dots aside)."""
-    return _canon(text) == _canon(ABSTENTION)
-
-
-def mentions_abstention(text: str) -> bool:
-    return _canon(ABSTENTION) in normalize_verbatim(text)
 
 
 def _urls(text: str) -> set[str]:
@@ -140,7 +125,7 @@ def strict_check(checked: Checked) -> Checked:
 
 def repeated_line(checks: Sequence[SentenceCheck]) -> str | None:
     """The first sentence that occurs twice (ignoring case, markers and spacing), if any."""
-    counts = Counter(_canon(c.text) for c in checks if len(_canon(c.text)) >= 12)
+    counts = Counter(canonical_sentence(c.text) for c in checks if len(canonical_sentence(c.text)) >= 12)
     return next((text for text, n in counts.items() if n > 1), None)
 
 
@@ -211,7 +196,7 @@ class SentenceGate:
         if mentions_abstention(group):
             return False
         checked = strict_check(check_answer(group, self.sources, self.embedder))
-        lines = {_canon(c.text) for c in checked.checks}
+        lines = {canonical_sentence(c.text) for c in checked.checks}
         ok = bool(checked.citations) and bool(checked.checks) and not (lines & self.seen) and all(
             c.verdict != "unsupported" for c in checked.checks
         )

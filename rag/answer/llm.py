@@ -1,6 +1,6 @@
 """The LLM answerer: any OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, llama.cpp), streamed.
 
-The ``openai`` client is built once at the edge (``make_client``) and passed in. Sources are numbered
+The ``openai`` client is built once at the edge (``make_llm_client``) and passed in. Sources are numbered
 ``[1]..[n]``, fenced as data (``guards.fence_source``) and packed into ``settings.context_tokens``
 (tiktoken). Every answer request sends ``max_tokens`` and runs under one deadline (``RAG_LLM_TIMEOUT``)
 covering connect, retries, the first token and the whole stream; 429/5xx/connection failures are retried
@@ -18,16 +18,15 @@ import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any
 
+from rag.answer.base import ABSTENTION, abstention, checked_answer, is_abstention
 from rag.answer.citations import check_answer
-from rag.answer.extractive import ABSTENTION, abstention, checked_answer
-from rag.answer.guards import SentenceGate, WithheldAnswer, fence_source, only_abstention, strict_check, withhold_reason
-from rag.answer.prompts import render
+from rag.answer.guards import SentenceGate, WithheldAnswer, fence_source, strict_check, withhold_reason
 from rag.answer.transport import (
     RETRY_STATUSES,
     Deadline,
     backoff,
     deadline_error,
-    make_client,
+    make_llm_client,
     status_of,
     to_llm_error,
     within,
@@ -35,6 +34,7 @@ from rag.answer.transport import (
 from rag.errors import LLMError
 from rag.index.embeddings import Embedder
 from rag.index.tokens import count_tokens, truncate_tokens
+from rag.prompts import render
 from rag.settings import Settings
 from rag.types import Answer, Hit, Retrieved, Usage
 
@@ -57,7 +57,7 @@ variant (``gpt-4o-mini-2024-07-18``) uses its base name's price; unknown or loca
 HISTORY_TURNS = 6
 HISTORY_TURN_TOKENS = 400
 CONDENSE_MAX_TOKENS = 200
-__all__ = ["LLMAnswerer", "estimate_cost", "format_source", "make_client", "pack_sources", "to_llm_error"]
+__all__ = ["LLMAnswerer", "estimate_cost", "format_source", "make_llm_client", "pack_sources", "to_llm_error"]
 
 
 def estimate_cost(model: str, prompt_tokens: int, completion_tokens: int) -> float:
@@ -172,12 +172,13 @@ class LLMAnswerer:
         sources, n = pack_sources(retrieved.hits, self.settings.context_tokens)
         user = render(
             "answer",
+            self.settings.prompts_dir,
             sources=sources,
             question=question,
             standalone_question=retrieved.query or question,
             abstention=ABSTENTION,
         )
-        system = render("system", abstention=ABSTENTION)
+        system = render("system", self.settings.prompts_dir, abstention=ABSTENTION)
         return [{"role": "system", "content": system}, *self._history(history), {"role": "user", "content": user}], n
 
     # --- Answerer protocol -------------------------------------------------------------------------
@@ -189,7 +190,7 @@ class LLMAnswerer:
         if not turns:
             return question
         transcript = "\n".join(f"{t['role']}: {t['content']}" for t in turns)
-        prompt = render("condense", history=transcript, question=question)
+        prompt = render("condense", self.settings.prompts_dir, history=transcript, question=question)
         deadline = Deadline(self.settings.llm_timeout)
         request = {"messages": [{"role": "user", "content": prompt}], "temperature": 0,
                    "max_tokens": CONDENSE_MAX_TOKENS}
@@ -273,7 +274,7 @@ class LLMAnswerer:
         cost = estimate_cost(self.settings.llm_model, prompt_tokens, completion_tokens)
         used = Usage(prompt_tokens, completion_tokens, cost)
         timings = {"generate": generated}
-        if only_abstention(text):
+        if is_abstention(text):
             yield ABSTENTION
             yield Answer(question, ABSTENTION, (), True, self.name, retrieved.hits, usage=used, timings=timings)
             return

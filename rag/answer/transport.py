@@ -54,7 +54,7 @@ def redact(text: str, secrets: Sequence[str] = ()) -> str:
     return _SECRET_PATTERNS[2].sub(REDACTED, text)
 
 
-def make_client(settings: Settings) -> Any:
+def make_llm_client(settings: Settings) -> Any:
     """The ``openai`` client for the configured endpoint, or None when no LLM is configured.
 
     The client's own retries are off (``max_retries=0``): ``LLMAnswerer`` retries with backoff itself,

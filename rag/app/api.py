@@ -65,7 +65,9 @@ def sources(answer: Answer) -> list[dict[str, Any]]:
     """The cited sources of an answer, as each choice carries them."""
     return [
         {"marker": c.marker, "paper_id": c.paper.id, "title": c.paper.title, "quote": c.quote,
-         "verdict": c.verdict, "support": c.support, "urls": list(c.paper.urls)}
+         "verdict": c.verdict, "support": c.support, "urls": list(c.paper.urls),
+         "authors": list(c.paper.authors), "year": c.paper.year, "url": c.paper.url,
+         "categories": list(c.paper.categories)}
         for c in answer.citations
     ]
 

@@ -88,8 +88,8 @@ class ChatRequest(_Strict):
     source: StrictStr | list[StrictStr] | None = None
     since: StrictInt | None = None
     until: StrictInt | None = None
-    author: StrictStr | None = None
-    category: StrictStr | None = None
+    author: StrictStr | list[StrictStr] | None = None
+    category: StrictStr | list[StrictStr] | None = None
     user: StrictStr | None = None
     metadata: dict[str, StrictStr] | None = None
     store: StrictBool | None = None

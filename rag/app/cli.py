@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from rag.index.embeddings import Embedder
     from rag.pipeline import Pipeline
     from rag.settings import Settings
-    from rag.types import Filters
+    from rag.types import Answer, Filters
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +39,9 @@ class Context:
     """None: the embedder the settings ask for (loaded only by the commands that embed)."""
 
     def llm_client(self) -> Any:
-        from rag.answer.llm import make_client
+        from rag.answer.llm import make_llm_client
 
-        return make_client(self.settings)
+        return make_llm_client(self.settings)
 
     def make_embedder(self, llm_client: Any) -> Embedder:
         from rag.index.embeddings import make_embedder
@@ -81,11 +81,11 @@ def cmd_ingest(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_stats(ctx: Context, args: argparse.Namespace) -> int:
-    from rag.index.store import Store, make_client
+    from rag.index.store import Store, open_chroma
 
     settings = ctx.settings
     name = ctx.embedder_name()
-    store = Store(make_client(settings.data_dir, settings.chroma_url), name)
+    store = Store(open_chroma(settings.data_dir, settings.chroma_url), name)
     stats = {**store.counts(), "embedder": name, "data_dir": str(settings.data_dir), "chroma_url": settings.chroma_url}
     if args.json:
         print(json.dumps(stats))
@@ -101,6 +101,14 @@ def _filters(args: argparse.Namespace) -> Filters:
         filters["listing_date"] = args.date
     if args.source:
         filters["source"] = args.source
+    if args.since is not None:
+        filters["since"] = args.since
+    if args.until is not None:
+        filters["until"] = args.until
+    if args.author:
+        filters["author"] = args.author
+    if args.category:
+        filters["category"] = args.category
     return filters
 
 
@@ -130,9 +138,16 @@ def cmd_search(ctx: Context, args: argparse.Namespace) -> int:
 def cmd_ask(ctx: Context, args: argparse.Namespace) -> int:
     _check_question(args.question)
     answer = ctx.pipeline().ask(args.question, k=args.k, answerer=args.answerer, **_filters(args))
+    if args.references:
+        from rag.answer.references import references
+
+        refs = references(answer, args.references)
     if args.json:
-        print(json.dumps(answer.to_dict(), indent=2))
+        extra = {"references": refs} if args.references else {}
+        print(json.dumps({**answer.to_dict(), **extra}, indent=2))
         return 0
+    if args.references:
+        return _print_references(answer, refs)
     print(safe(answer.text))
     if answer.error:
         print(f"\n(LLM error: {safe(answer.error)}; answered extractively)", file=sys.stderr)
@@ -141,6 +156,16 @@ def cmd_ask(ctx: Context, args: argparse.Namespace) -> int:
         for c in answer.citations:
             print(f"[{c.marker}] {safe_line(c.paper.title)} ({c.verdict})")
     print(f"\n— {answer.answerer} answerer, {answer.timings.get('total', 0) * 1000:.0f} ms")
+    return 0
+
+
+def _print_references(answer: Answer, refs: str) -> int:
+    """The references alone on stdout (``> refs.bib`` keeps a clean file); the answer goes to stderr."""
+    print(safe(answer.text), file=sys.stderr)
+    if not refs:
+        print("\n(the answer cites no paper, so there are no references)", file=sys.stderr)
+        return 0
+    print(safe(refs), end="")
     return 0
 
 
@@ -161,7 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ingest", help="index the corpus (default: the bundled one); only changes are embedded")
-    p.add_argument("paths", nargs="*", help="files or folders (.txt listings, .jsonl, .csv)")
+    p.add_argument(
+        "paths", nargs="*", help="files or folders: .txt listings, JSON lines (the arXiv dump too), CSV, BibTeX"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument(
@@ -187,9 +214,24 @@ def build_parser() -> argparse.ArgumentParser:
         )  # fmt: skip
         p.add_argument("--date", help="only papers listed on this date, e.g. 'Mar 21'")
         p.add_argument("--source", help="only papers from this source file name")
+        p.add_argument("--since", type=year_option, metavar="YEAR", help="only papers of this year or later")
+        p.add_argument("--until", type=year_option, metavar="YEAR", help="only papers of this year or earlier")
+        p.add_argument(
+            "--author", action="append", metavar="NAME",
+            help="only papers with an author whose name contains NAME (case and accents aside); repeat for any of them",
+        )  # fmt: skip
+        p.add_argument(
+            "--category", action="append", metavar="CAT",
+            help="only papers in this arXiv category or keyword (cs matches cs.CL); repeat for any of several",
+        )  # fmt: skip
         p.add_argument("--json", action="store_true", help="machine-readable output")
         if name == "ask":
             p.add_argument("--answerer", choices=["extractive", "llm"], help="default: the configured one")
+            p.add_argument(
+                "--references", choices=["bibtex", "markdown"],
+                help="print the cited papers as BibTeX entries or a Markdown list (alone on stdout; the answer "
+                "goes to stderr), e.g. > refs.bib",
+            )  # fmt: skip
         p.set_defaults(func=func)
 
     p = sub.add_parser("eval", help="run eval sets through rag.ask and write reports")
@@ -220,6 +262,13 @@ def k_option(upper: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def year_option(text: str) -> int:
+    """The argparse type of ``--since``/``--until``: a year like 2021 (else a usage error, exit 2)."""
+    if not (text.isascii() and text.strip().isdigit() and 1000 <= int(text) <= 9999):
+        raise argparse.ArgumentTypeError(f"must be a year like 2021, not {text!r}")
+    return int(text)
 
 
 def read_settings() -> Settings:

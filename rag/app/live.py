@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 
 from rag.index.ingest import check_not_rebuilding
-from rag.index.store import make_client
+from rag.index.store import open_chroma
 from rag.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
@@ -32,8 +32,8 @@ def reopen_like(pipeline: Pipeline) -> Pipeline:
     return Pipeline.open(
         settings,
         embedder=pipeline.embedder,
-        chroma_client=make_client(settings.data_dir, settings.chroma_url, fresh=True),
-        llm_client=getattr(pipeline.llm_answerer, "client", None),
+        chroma_client=open_chroma(settings.data_dir, settings.chroma_url, fresh=True),
+        llm_client=pipeline.llm_client,
         progress=False,
     )
 

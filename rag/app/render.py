@@ -10,8 +10,8 @@ import html
 import re
 from collections.abc import Mapping, Sequence
 
+from rag.answer.base import ABSTENTION
 from rag.answer.compose.analysis import coverage
-from rag.answer.extractive import ABSTENTION
 from rag.pipeline import Pipeline
 from rag.text import parse_markers, split_sentences
 from rag.types import Answer, Citation, Hit, Paper, SentenceCheck
@@ -131,9 +131,41 @@ def _links(paper: Paper) -> str:
     return f'<div class="src-links">Code / links: {items}</div>'
 
 
+SHOWN_AUTHORS = 3
+
+
+def _authors(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:SHOWN_AUTHORS])
+    return shown + (" et al." if len(names) > SHOWN_AUTHORS else "")
+
+
+def _link_label(paper: Paper) -> str:
+    if paper.arxiv_id and paper.url and paper.url.startswith("https://arxiv.org/abs/"):
+        return f"arXiv:{paper.arxiv_id}"
+    if paper.doi and paper.url and paper.url.startswith("https://doi.org/"):
+        return f"doi:{paper.doi}"
+    return "link"
+
+
 def _meta(paper: Paper) -> str:
-    date = f"Listed {esc(paper.listing_date)}" if paper.listing_date else "Listing date unknown"
-    return f'<div class="src-meta">{date}</div>'
+    """authors · year · venue · link (what the paper's record has), then the listing date of a listing page."""
+    parts = []
+    if paper.authors:
+        everyone = esc(", ".join(paper.authors))
+        parts.append(f'<span class="src-authors" title="{everyone}">{esc(_authors(paper.authors))}</span>')
+    if paper.year:
+        parts.append(f'<span class="src-year">{paper.year}</span>')
+    if paper.venue:
+        parts.append(f'<span class="src-venue">{esc(paper.venue)}</span>')
+    url = _safe_url(paper.url) if paper.url else None
+    if url:
+        parts.append(
+            f'<a class="src-url" href="{esc(url)}" target="_blank" rel="noopener noreferrer nofollow">'
+            f"{esc(_link_label(paper))}</a>"
+        )
+    if paper.listing_date:
+        parts.append(f"Listed {esc(paper.listing_date)}")
+    return f'<div class="src-meta">{" · ".join(parts) or "Listing date unknown"}</div>'
 
 
 def _verdict(verdict: str, support: float | None = None) -> str:
@@ -185,9 +217,10 @@ def render_uncited_card(hit: Hit) -> str:
     )
 
 
-def render_sources(answer: Answer, turn: int, *, active: bool = True) -> str:
+def render_sources(answer: Answer, turn: int, *, active: bool = True, extra: str = "") -> str:
     """The sources of one answer: a card per cited paper (in marker order), then the retrieved but uncited
-    papers collapsed in a ``<details>``."""
+    papers collapsed in a ``<details>``. ``extra`` is trusted HTML put after the cards (the reference
+    downloads of ``rag.app.paper_ui.references_links``)."""
     by_paper: dict[str, list[Citation]] = {}
     papers: dict[str, Paper] = {}
     for c in sorted(answer.citations, key=lambda c: c.marker):
@@ -195,7 +228,7 @@ def render_sources(answer: Answer, turn: int, *, active: bool = True) -> str:
         papers[c.paper.id] = c.paper
     cards = [render_cited_card(papers[pid], cites, answer.checks, turn) for pid, cites in by_paper.items()]
     uncited = [h for h in answer.hits if h.paper.id not in by_paper]
-    body = "".join(cards)
+    body = "".join(cards) + extra
     if not cards:
         reason = "The answer abstained: " if answer.abstained or answer.text.strip() == ABSTENTION else ""
         body = f'<div class="src-empty">{reason}No source is cited in this answer.</div>'

@@ -85,7 +85,7 @@ def _settings(host: str) -> Any:
 
 def _open(settings: Any) -> Any:
     """A ``LivePipeline`` over the index (built first if missing), or an exit code after a one-line error."""
-    from rag.answer.llm import make_client
+    from rag.answer.llm import make_llm_client
     from rag.app.live import LivePipeline
     from rag.errors import RagError
     from rag.pipeline import Pipeline
@@ -93,7 +93,7 @@ def _open(settings: Any) -> Any:
     print(f"Opening the index in {settings.data_dir} (if it is missing it is built from the corpus first; "
           "a progress bar follows) ...", file=sys.stderr)
     try:
-        pipeline = Pipeline.open(settings, llm_client=make_client(settings))
+        pipeline = Pipeline.open(settings, llm_client=make_llm_client(settings))
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -11,7 +11,13 @@ from typing import Any
 from rag.errors import ConfigError
 from rag.evals.ranking import RANKING_KEYS
 
-LOWER_IS_BETTER = ("invalid_citation_rate", "over_abstention_rate", "false_answer_rate")
+LOWER_IS_BETTER = (
+    "invalid_citation_rate",
+    "over_abstention_rate",
+    "false_answer_rate",
+    "not_stated_rate",
+    "refused_or_not_stated_answerable",
+)
 
 
 THRESHOLD_MARGIN = 0.02
@@ -26,11 +32,15 @@ GATED = (
     "citation_precision",
     "citation_recall",
     "key_fact_recall",
+    "key_fact_recall_multi",
+    "key_fact_first40",
+    "key_fact_first40_lookup",
     "answer_f1",
     "cited_relevance_multi",
     "abstention_accuracy",
     "abstain_precision",
     "abstain_recall",
+    "refused_or_not_stated",
     *LOWER_IS_BETTER,
 )
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rag.answer.prompts import render
 from rag.evals import metrics as em
+from rag.prompts import render
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +32,11 @@ class LLMJudge:
     ``client`` is an ``openai.OpenAI`` (or anything with ``chat.completions.create``).
     """
 
-    def __init__(self, client: Any, model: str, cache_dir: Path | None) -> None:
+    def __init__(self, client: Any, model: str, cache_dir: Path | None, prompts_dir: Path | None = None) -> None:
         self.client = client
         self.model = model
         self.cache_dir = cache_dir
+        self.prompts_dir = prompts_dir
         self.calls = 0
         self.cache_hits = 0
         self.errors = 0
@@ -64,7 +65,7 @@ class LLMJudge:
     def verdict(self, sentence: str, sources: Mapping[int, str]) -> JudgeVerdict | None:
         """Claims of ``sentence`` checked against ``sources`` (marker → text); None if the LLM failed."""
         listing = "\n".join(f"[{m}] {text}" for m, text in sources.items())
-        prompt = render("judge", sources=listing or "(none)", sentence=sentence)
+        prompt = render("judge", self.prompts_dir, sources=listing or "(none)", sentence=sentence)
         try:
             raw = self._complete(prompt)
             data = json.loads(_json_block(raw))

@@ -18,16 +18,18 @@ support tiers:
     A proxy, not a judgement of meaning.
 ``judge``
     an LLM splits the sentence into claims and says whether the cited text supports each one (see
-    ``rag.evals.runner.LLMJudge``); only when an LLM is configured.
+    ``rag.evals.judge.LLMJudge``); only when an LLM is configured.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from rag.answer.extractive import ABSTENTION
+from rag.answer.base import is_abstention
 from rag.text import (
+    WORD,
     answer_sentences,
     content_words,
     list_label,
@@ -46,6 +48,10 @@ PROXY_SUPPORT = 0.6
 """Share of a sentence's content words that must appear in its cited abstracts (lexical proxy tier)."""
 KEY_FACT_WORDS = 0.6
 """Share of a key fact's content words that must appear in the answer."""
+LEAD_WORDS = 40
+"""How many words of an answer a reader takes in first: the span ``key_fact_first40`` looks at."""
+NOT_STATED = re.compile(r"\bnot\s+stated\b|\bdoes\s+not\s+state\b", re.IGNORECASE)
+"""What flags an answer as "the sources do not state it" when its first sentence holds it."""
 
 Tier = str
 TIERS: tuple[Tier, ...] = ("exact", "proxy", "judge")
@@ -67,7 +73,6 @@ def answer_units(answer: Answer) -> list[Unit]:
     The abstention sentence is not an answer sentence; an abstained answer has none."""
     if answer.abstained:
         return []
-    abstention = normalize_title(ABSTENTION)
     titles = [c.paper.title for c in answer.citations]
     if answer.checks:
         units = [
@@ -77,7 +82,7 @@ def answer_units(answer: Answer) -> list[Unit]:
         units = split_answer(answer.text)
     units = [Unit(strip_label(u.text, titles), u.markers, u.verdict) for u in units]
     units = [u for u in units if not is_title_fragment(u.text, titles)]
-    return [u for u in units if normalize_title(u.text) and normalize_title(u.text) != abstention]
+    return [u for u in units if normalize_title(u.text) and not is_abstention(u.text)]
 
 
 def strip_label(sentence: str, titles: Sequence[str] = ()) -> str:
@@ -227,6 +232,30 @@ def key_fact_recall(facts: Sequence[str], answer_text: str) -> float | None:
     if not facts:
         return None
     return sum(key_fact_present(f, answer_text) for f in facts) / len(facts)
+
+
+def lead(answer_text: str, n: int = LEAD_WORDS) -> str:
+    """The answer's opening up to the end of its ``n``-th word, citation markers removed (words as
+    ``rag.text.words`` counts them, the count ``answer_words_*`` uses)."""
+    text = strip_markers(answer_text)
+    ends = [m.end() for m in WORD.finditer(text)]
+    return text if len(ends) <= n else text[: ends[n - 1]]
+
+
+def key_fact_first(facts: Sequence[str], answer_text: str, n: int = LEAD_WORDS) -> float | None:
+    """1.0 when the answer's first ``n`` words (``lead``) hold at least one of the key facts by the
+    ``key_fact_present`` rule, else 0.0; None when the item lists none."""
+    if not facts:
+        return None
+    opening = lead(answer_text, n)
+    return float(any(key_fact_present(f, opening) for f in facts))
+
+
+def says_not_stated(answer_text: str) -> bool:
+    """Whether the answer's first sentence says the sources do not state what was asked ("not stated",
+    "does not state")."""
+    first = next(iter(answer_sentences(answer_text)), "")
+    return bool(NOT_STATED.search(strip_markers(first)))
 
 
 def answer_f1(prediction: str, reference: str) -> float:

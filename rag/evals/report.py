@@ -29,6 +29,9 @@ QUALITY_METRICS = (
     "citation_precision_judge",
     "invalid_citation_rate",
     "key_fact_recall",
+    "key_fact_recall_multi",
+    "key_fact_first40",
+    "key_fact_first40_lookup",
     "answer_f1",
     "answer_words_p50",
     "answer_words_p90",
@@ -38,6 +41,9 @@ QUALITY_METRICS = (
     "false_answer_rate",
     "abstain_precision",
     "abstain_recall",
+    "not_stated_rate",
+    "refused_or_not_stated_answerable",
+    "refused_or_not_stated",
 )
 PLOT_METRICS = (
     "hit@1",
@@ -48,6 +54,7 @@ PLOT_METRICS = (
     "faithfulness_proxy",
     "citation_precision",
     "key_fact_recall",
+    "key_fact_first40",
     "answer_f1",
     "abstention_accuracy",
 )
@@ -108,11 +115,10 @@ def _stages(aggregate: Mapping[str, Any]) -> list[str]:
     return [k.removeprefix("latency_p50_") for k in aggregate if k.startswith("latency_p50_")]
 
 
-def render_markdown(report: Mapping[str, Any], compare: Mapping[str, Any] | None, plots: Sequence[str]) -> str:
-    """``report.md``: run info, overall table with definitions, per-type table, latency, comparison, misses."""
+def _run_info(report: Mapping[str, Any]) -> list[str]:
+    """The heading and what the run was: sets, answerer, counts, tiers, how metrics are averaged."""
     meta = report.get("meta", {})
     agg = report["aggregate"]
-    docs = report.get("metric_definitions", {})
     parts = [
         "# Eval report",
         "",
@@ -132,55 +138,77 @@ def render_markdown(report: Mapping[str, Any], compare: Mapping[str, Any] | None
         parts.append(f"- LLM judge: {meta['judge']}")
     if meta.get("gold_titles_not_in_index"):
         parts.append(f"- gold titles not in the index: {meta['gold_titles_not_in_index']}")
-    parts += ["", "## Overall", ""]
-    rows = [[f"`{m}`", fmt(agg.get(m), m), _definition(m, docs)] for m in QUALITY_METRICS if m in agg]
-    parts.append(_md_table(["metric", "value", "definition"], rows))
+    return parts
 
-    parts += ["", "## By question type", ""]
+
+def _metric_tables(report: Mapping[str, Any]) -> list[str]:
+    """The overall table with definitions, the same metrics by question type, and latency per stage."""
+    agg = report["aggregate"]
+    docs = report.get("metric_definitions", {})
+    rows = [[f"`{m}`", fmt(agg.get(m), m), _definition(m, docs)] for m in QUALITY_METRICS if m in agg]
+    parts = ["", "## Overall", "", _md_table(["metric", "value", "definition"], rows)]
     cols = _columns(report)
     header = ["metric", *(f"{name} (n={a.get('items')})" for name, a in cols)]
     rows = [[f"`{m}`", *(fmt(a.get(m), m) for _, a in cols)] for m in QUALITY_METRICS if m in agg]
-    parts.append(_md_table(header, rows))
-
-    parts += ["", "## Latency (per stage, from `Answer.timings`)", ""]
+    parts += ["", "## By question type", "", _md_table(header, rows)]
     rows = [
         [stage, *(fmt(a.get(f"latency_{p}_{stage}"), "latency_") for _, a in cols for p in ("p50", "p95"))]
         for stage in _stages(agg)
     ]
-    parts.append(_md_table(["stage", *(f"{name} {p}" for name, _ in cols for p in ("p50", "p95"))], rows))
+    header = ["stage", *(f"{name} {p}" for name, _ in cols for p in ("p50", "p95"))]
+    return [*parts, "", "## Latency (per stage, from `Answer.timings`)", "", _md_table(header, rows)]
 
-    parts += ["", "## Abstention: both error kinds", ""]
-    parts.append(
+
+def _abstention(report: Mapping[str, Any]) -> list[str]:
+    agg = report["aggregate"]
+    return [
+        "",
+        "## Abstention: both error kinds",
+        "",
         f"- wrongly refused (answerable items refused): {fmt(agg.get('over_abstention_rate'))}; wrongly answered "
         f"(unanswerable items answered): {fmt(agg.get('false_answer_rate'))}; threshold "
-        f"{fmt(meta.get('abstain_threshold'))}"
-    )
-    parts += ["", *tradeoff_markdown(report)]
+        f"{fmt(report.get('meta', {}).get('abstain_threshold'))}",
+        "",
+        *tradeoff_markdown(report),
+    ]
 
-    if compare is not None:
-        before = compare.get("aggregate", {})
-        parts += ["", f"## Compared with {compare.get('meta', {}).get('created', 'the earlier report')}", ""]
-        rows = []
-        for m in [*QUALITY_METRICS, "latency_p50_total", "latency_p95_total"]:
-            if m not in agg and m not in before:
-                continue
-            old, new = before.get(m), agg.get(m)
-            numbers = isinstance(old, int | float) and isinstance(new, int | float)
-            delta = ("+" if new - old > 0 else "") + fmt(new - old, m) if numbers else "n/a"
-            rows.append([f"`{m}`", fmt(old, m), fmt(new, m), delta])
-        parts.append(_md_table(["metric", "before", "now", "delta"], rows))
 
-    parts += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots]
+def _comparison(report: Mapping[str, Any], compare: Mapping[str, Any]) -> list[str]:
+    """Before / now / delta of every quality metric and the total latency, against an earlier report."""
+    agg, before = report["aggregate"], compare.get("aggregate", {})
+    rows = []
+    for m in [*QUALITY_METRICS, "latency_p50_total", "latency_p95_total"]:
+        if m not in agg and m not in before:
+            continue
+        old, new = before.get(m), agg.get(m)
+        numbers = isinstance(old, int | float) and isinstance(new, int | float)
+        delta = ("+" if new - old > 0 else "") + fmt(new - old, m) if numbers else "n/a"
+        rows.append([f"`{m}`", fmt(old, m), fmt(new, m), delta])
+    title = f"## Compared with {compare.get('meta', {}).get('created', 'the earlier report')}"
+    return ["", title, "", _md_table(["metric", "before", "now", "delta"], rows)]
 
-    misses = [i for i in report.get("items", []) if i.get("answerable") and i["metrics"].get("hit@10") == 0.0]
-    parts += ["", f"## Answerable items with no gold paper retrieved ({len(misses)})", ""]
+
+def _misses(report: Mapping[str, Any]) -> list[str]:
+    """Answerable items with no gold paper retrieved, and unanswerable items answered anyway."""
+    items = report.get("items", [])
+    misses = [i for i in items if i.get("answerable") and i["metrics"].get("hit@10") == 0.0]
+    parts = ["", f"## Answerable items with no gold paper retrieved ({len(misses)})", ""]
     parts += [f"- `{i['id']}` ({i['type']}): {i['question']}" for i in misses] or ["none"]
-    wrong = [i for i in report.get("items", []) if not i.get("answerable") and not i.get("abstained")]
+    wrong = [i for i in items if not i.get("answerable") and not i.get("abstained")]
     parts += ["", f"## Unanswerable items answered anyway ({len(wrong)})", ""]
-    parts += [f"- `{i['id']}`: {i['question']}" for i in wrong] or ["none"]
+    return parts + ([f"- `{i['id']}`: {i['question']}" for i in wrong] or ["none"])
 
-    parts += ["", "## Metric definitions", ""]
-    parts += [f"- `{m}`: {d}" for m, d in docs.items()]
+
+def render_markdown(report: Mapping[str, Any], compare: Mapping[str, Any] | None, plots: Sequence[str]) -> str:
+    """``report.md``: run info, overall table with definitions, per-type table, latency, abstention,
+    comparison, plots, misses, definitions."""
+    parts = [*_run_info(report), *_metric_tables(report), *_abstention(report)]
+    if compare is not None:
+        parts += _comparison(report, compare)
+    parts += ["", "## Plots", "", *(f"![{p}]({p})" for p in plots)]
+    parts += _misses(report)
+    docs = report.get("metric_definitions", {})
+    parts += ["", "## Metric definitions", "", *(f"- `{m}`: {d}" for m, d in docs.items())]
     return "\n".join(parts) + "\n"
 
 

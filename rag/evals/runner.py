@@ -114,7 +114,9 @@ def _failed(loaded: LoadedItem, error: str) -> ItemResult:
     if item.answerable:
         scores.update(dict.fromkeys(RANKING_KEYS, 0.0))
         scores["key_fact_recall"] = 0.0 if item.key_facts else None
+        scores["key_fact_first40"] = 0.0 if item.key_facts else None
         scores["answer_f1"] = 0.0
+    scores["not_stated"] = scores["refused_or_not_stated"] = 0.0  # a failure is neither a refusal nor a flag
     return ItemResult(
         item.id, loaded.set_name, loaded.source, item.type, item.question, item.answerable,
         list(item.gold_titles), "", False, "error", [], [], scores, {}, error,
@@ -226,16 +228,18 @@ def run_eval_command(
     thresholds = load_thresholds(args.thresholds) if args.thresholds else None
     compare = load_report(args.compare) if args.compare else None
     if pipeline is None:
-        from rag.answer.llm import make_client
+        from rag.answer.llm import make_llm_client
         from rag.pipeline import Pipeline
 
-        llm_client = make_client(settings)
+        llm_client = make_llm_client(settings)
         pipeline = Pipeline.open(settings, embedder=embedder, llm_client=llm_client)
     if args.answerer == "llm" and pipeline.llm_answerer is None:
         raise ConfigError("--answerer llm needs an LLM; set OPENAI_API_KEY (and OPENAI_BASE_URL for other servers)")
     judge = None
     if llm_client is not None:
-        judge = LLMJudge(llm_client, settings.llm_model, Path(settings.data_dir) / "eval-judge-cache")
+        judge = LLMJudge(
+            llm_client, settings.llm_model, Path(settings.data_dir) / "eval-judge-cache", settings.prompts_dir
+        )
     report = evaluate(pipeline, args.sets, answerer=args.answerer, judge=judge, progress=progress)
     files = write_outputs(report, args.out, compare)
     print(summary_table(report))

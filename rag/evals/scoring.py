@@ -7,7 +7,7 @@ the definition of every metric the eval report shows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,15 @@ METRIC_DOCS: dict[str, str] = {
     "key_fact_recall": "share of key facts present in the answer: every number of the fact appears and >= 60% of "
     "its stemmed content words do (answerable items)",
     "answer_f1": "token F1 (stemmed content words) between the answer and the reference answer (answerable items)",
+    "key_fact_first40": "answered answerable items whose first 40 words (markers removed) hold a key fact by the "
+    "key_fact_recall rule (every number of the fact and >= 60% of its stemmed content words)",
+    "key_fact_first40_lookup": "key_fact_first40 over the lookup items",
+    "key_fact_recall_multi": "key_fact_recall over the multi-paper items",
+    "not_stated_rate": "answerable items whose answer says the asked detail is not stated (first sentence holds "
+    "'not stated' or 'does not state'): flagged wrongly",
+    "refused_or_not_stated_answerable": "answerable items refused or answered 'not stated' (lower is better)",
+    "refused_or_not_stated": "unanswerable items refused or answered 'not stated' (first sentence holds 'not "
+    "stated' or 'does not state')",
     "answer_words_p50": "median words of the non-abstained answers (markers removed)",
     "answer_words_p90": "90th percentile of the words of the non-abstained answers",
     "cited_relevance_multi": "multi-paper items: cited papers that are gold, over all cited papers (pooled)",
@@ -75,6 +84,11 @@ def score_answer(item: EvalItem, answer: Answer, judge: LLMJudge | None = None) 
         facts = em.key_fact_recall(item.key_facts, answer.text)
         scores["key_fact_recall"] = 0.0 if answer.abstained and facts is not None else facts
         scores["answer_f1"] = 0.0 if answer.abstained else em.answer_f1(answer.text, item.answer)
+        first = em.key_fact_first(item.key_facts, answer.text)
+        scores["key_fact_first40"] = None if answer.abstained else first
+    flagged = not answer.abstained and em.says_not_stated(answer.text)
+    scores["not_stated"] = float(flagged)
+    scores["refused_or_not_stated"] = float(answer.abstained or flagged)
     units = em.answer_units(answer)
     sources = source_texts(answer)
     exact = em.citation_scores(units, sources, em.exact_support)
@@ -147,6 +161,23 @@ class ItemResult:
         }
 
 
+def answer_first_metrics(results: Sequence[ItemResult]) -> dict[str, float | None]:
+    """The answer-first goals of issue 23: the key fact in the first 40 words (all answered items, lookups),
+    multi-paper key-fact recall, and "not stated" answers on answerable and unanswerable items."""
+
+    def over(key: str, keep: Callable[[ItemResult], bool]) -> float | None:
+        return em.mean([r.scores.get(key) for r in results if keep(r)])
+
+    return {
+        "key_fact_first40": over("key_fact_first40", lambda r: True),
+        "key_fact_first40_lookup": over("key_fact_first40", lambda r: r.type == "lookup"),
+        "key_fact_recall_multi": over("key_fact_recall", lambda r: r.type == "multi"),
+        "not_stated_rate": over("not_stated", lambda r: r.answerable),
+        "refused_or_not_stated_answerable": over("refused_or_not_stated", lambda r: r.answerable),
+        "refused_or_not_stated": over("refused_or_not_stated", lambda r: not r.answerable),
+    }
+
+
 def aggregate(results: Sequence[ItemResult], judge_ran: bool) -> dict[str, float | int | None]:
     """Aggregate metrics over items: means over the items each metric applies to, pooled rates, abstention
     metrics over all items, latency percentiles per stage."""
@@ -168,6 +199,7 @@ def aggregate(results: Sequence[ItemResult], judge_ran: bool) -> dict[str, float
     agg["answer_words_p90"] = em.percentile([v for v in lengths if v is not None], 90)
     cited = sum(r.scores.get("_cited") or 0.0 for r in results)
     agg["cited_relevance_multi"] = sum(r.scores.get("_cited_gold") or 0.0 for r in results) / cited if cited else None
+    agg.update(answer_first_metrics(results))
     agg.update(em.abstention_metrics([r.answerable for r in results], [r.abstained for r in results]))
     recall = agg.get("abstain_recall")
     agg["false_answer_rate"] = 1.0 - recall if isinstance(recall, float) else None

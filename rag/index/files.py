@@ -15,7 +15,10 @@ from pathlib import Path
 
 from rag.errors import CorpusError
 
-SUFFIXES = (".txt", ".jsonl", ".csv")
+SUFFIXES = (".txt", ".jsonl", ".json", ".ndjson", ".csv", ".bib", ".bibtex")
+"""The files of a folder that are read (a file named on its own is read whatever its name: its content tells
+its format)."""
+NAMES = ".txt, .jsonl, .json, .csv or .bib files"
 MAX_FILE_BYTES = 256 * 1024 * 1024
 
 _KINDS = (
@@ -35,7 +38,7 @@ def _kind(mode: int) -> str | None:
 
 
 def _not_a_file(path: Path, kind: str) -> CorpusError:
-    return CorpusError(str(path), None, f"this is {kind}, not a corpus file; name .txt, .jsonl or .csv files")
+    return CorpusError(str(path), None, f"this is {kind}, not a corpus file; name {NAMES}")
 
 
 def _path_problem(path: Path, exc: OSError) -> CorpusError:
@@ -98,7 +101,7 @@ def _folder_files(folder: Path) -> list[Path]:
             files.append(entry)
     if not files:
         found = f" (it holds {len(others)} other entries: {', '.join(sorted(set(others))[:5])})" if others else ""
-        raise CorpusError(str(folder), None, f"the folder holds no .txt, .jsonl or .csv files{found}")
+        raise CorpusError(str(folder), None, f"the folder holds no {NAMES}{found}")
     return files
 
 

@@ -28,7 +28,7 @@ from rag.index.corpus import load_papers
 from rag.index.embeddings import Embedder
 from rag.index.keyword import KeywordIndex
 from rag.index.lock import ingest_lock, live_owner
-from rag.index.store import Store, StoredSentence, discard_index, embedder_key, make_client
+from rag.index.store import Store, StoredSentence, discard_index, embedder_key, open_chroma
 from rag.settings import Settings
 from rag.text import split_sentences
 from rag.types import Chunk, Paper, Span
@@ -101,6 +101,55 @@ def embed_and_write(batch: Sequence[Paper], store: Store, embedder: Embedder) ->
     write_prepared(prepared, embedder.embed(prepared.texts), store)
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What an ingest does: the papers stored before, those to embed, to relabel, and the ids to remove."""
+
+    stored: dict[str, str]
+    todo: list[Paper]
+    relabel: list[Paper]
+    removed: list[str]
+
+
+def _plan(papers: Sequence[Paper], store: Store, prune: bool) -> _Plan:
+    """Compare ``papers`` with the store. A paper is redone when its text changed, or when the current chunker /
+    sentence splitter would store it differently than it is stored (a fix there heals the index on the next
+    ingest); an unchanged paper whose metadata changed is relabelled; a stored paper not wanted is removed
+    (leftovers of an interrupted run included)."""
+    stored = store.state()
+    check_removal(stored, {p.id for p in papers}, prune=prune)
+    layout = store.layout() if stored else {}
+    todo = [p for p in papers if stored.get(p.id) != p.content_hash or layout.get(p.id) != expected_layout(p)]
+    todo_ids = {p.id for p in todo}
+    stored_papers = store.papers() if len(todo) < len(papers) else {}
+    relabel = [p for p in papers if p.id not in todo_ids and stored_papers.get(p.id) != p]
+    removed = sorted(store.all_paper_ids() - {p.id for p in papers})
+    return _Plan(stored, todo, relabel, removed)
+
+
+def _embed_all(todo: Sequence[Paper], store: Store, embedder: Embedder, batch_size: int, progress: bool,
+               overlap: bool) -> None:
+    """One encode call per batch. Batch n is written by one writer thread while batch n + 1 is embedded (ONNX
+    Runtime releases the GIL while it runs; Chroma's upsert holds it), and each write finishes before the next
+    starts, so batches are stored complete and in order: a kill leaves whole papers only."""
+    bar = tqdm(total=len(todo), desc="Embedding papers", unit="paper", disable=not progress or not todo,
+               file=sys.stderr)
+    with bar, ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-ingest-write") as writer:
+        pending: tuple[Future[None], int] | None = None
+        for batch in _batches(todo, batch_size):
+            prepared = prepare(batch)
+            vectors = embedder.embed(prepared.texts)
+            if pending is not None:
+                pending[0].result()
+                bar.update(pending[1])
+            pending = (writer.submit(write_prepared, prepared, vectors, store), len(batch))
+            if not overlap:
+                pending[0].result()
+        if pending is not None:
+            pending[0].result()
+            bar.update(pending[1])
+
+
 def ingest(
     papers: Sequence[Paper],
     store: Store,
@@ -117,54 +166,23 @@ def ingest(
     papers is a ``ConfigError`` (nothing written) unless ``prune``. ``overlap=False`` writes each batch
     before embedding the next (for measurement). The caller holds the data dir's lock (``run_ingest``)."""
     started = time.perf_counter()
-    stored = store.state()
-    check_removal(stored, {p.id for p in papers}, prune=prune)
-    layout = store.layout() if stored else {}
-    wanted = {p.id for p in papers}
-    # a paper is redone when its text changed, or when the current chunker / sentence splitter would
-    # store it differently than it is stored (a fix there heals the index on the next ingest)
-    todo = [p for p in papers if stored.get(p.id) != p.content_hash or layout.get(p.id) != expected_layout(p)]
-    updated = sum(1 for p in todo if p.id in stored)
-    todo_ids = {p.id for p in todo}
-    stored_papers = store.papers() if len(todo) < len(papers) else {}
-    relabel = [p for p in papers if p.id not in todo_ids and stored_papers.get(p.id) != p]
-    store.update_papers(relabel)
-    removed = sorted(store.all_paper_ids() - wanted)  # includes leftovers of an interrupted run
-    store.delete(removed)
-    # One encode call per batch. Batch n is written by one writer thread while batch n + 1 is embedded (ONNX
-    # Runtime releases the GIL while it runs; Chroma's upsert holds it), and each write finishes before the
-    # next starts, so batches are stored complete and in order: a kill leaves whole papers only.
-    with (
-        tqdm(
-            total=len(todo), desc="Embedding papers", unit="paper", disable=not progress or not todo, file=sys.stderr
-        ) as bar,
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-ingest-write") as writer,
-    ):
-        pending: tuple[Future[None], int] | None = None
-        for batch in _batches(todo, batch_size):
-            prepared = prepare(batch)
-            vectors = embedder.embed(prepared.texts)
-            if pending is not None:
-                pending[0].result()
-                bar.update(pending[1])
-            pending = (writer.submit(write_prepared, prepared, vectors, store), len(batch))
-            if not overlap:
-                pending[0].result()
-        if pending is not None:
-            pending[0].result()
-            bar.update(pending[1])
+    plan = _plan(papers, store, prune)
+    store.update_papers(plan.relabel)
+    store.delete(plan.removed)
+    _embed_all(plan.todo, store, embedder, batch_size, progress, overlap)
     refresh_keyword_index(store, data_dir)
     counts = store.counts()
+    updated = sum(1 for p in plan.todo if p.id in plan.stored)
     return IngestReport(
-        added=len(todo) - updated,
+        added=len(plan.todo) - updated,
         updated=updated,
-        unchanged=len(papers) - len(todo),
-        removed=sum(1 for pid in removed if pid in stored),
+        unchanged=len(papers) - len(plan.todo),
+        removed=sum(1 for pid in plan.removed if pid in plan.stored),
         seconds=time.perf_counter() - started,
         papers=counts["papers"],
         chunks=counts["chunks"],
         sentences=counts["sentences"],
-        relabeled=len(relabel),
+        relabeled=len(plan.relabel),
     )
 
 
@@ -206,10 +224,8 @@ def check_not_rebuilding(data_dir: Path, embedder_name: str) -> None:
 def drop_index(store: Store, data_dir: Path) -> Store:
     """Drop this embedder's collections (chunks, the completeness marker, first) and its keyword index;
     the returned store is empty. Other embedders' collections are left alone."""
-    for collection in (store.chunks, store.sentences):
-        store.client.delete_collection(collection.name)
     shutil.rmtree(keyword_dir(data_dir, store.embedder_name), ignore_errors=True)
-    return Store(store.client, store.embedder_name)
+    return store.drop()
 
 
 def _open_store(settings: Settings, embedder_name: str, *, rebuild: bool) -> Store:
@@ -217,12 +233,12 @@ def _open_store(settings: Settings, embedder_name: str, *, rebuild: bool) -> Sto
     misses what another process wrote: writing through it is how two ingests corrupted the index). A rebuild
     of an on-disk index too damaged to open discards its files."""
     try:
-        return Store(make_client(settings.data_dir, settings.chroma_url, fresh=True), embedder_name)
+        return Store(open_chroma(settings.data_dir, settings.chroma_url, fresh=True), embedder_name)
     except IndexDamagedError:
         if not rebuild or settings.chroma_url:
             raise
         discard_index(settings.data_dir)
-        return Store(make_client(settings.data_dir, fresh=True), embedder_name)
+        return Store(open_chroma(settings.data_dir, fresh=True), embedder_name)
 
 
 def run_ingest(
@@ -234,14 +250,16 @@ def run_ingest(
     rebuild: bool = False,
     progress: bool = True,
     on_wait: Callable[[int | None], None] | None = None,
+    store: Store | None = None,
 ) -> IngestReport:
-    """``rag ingest``: parse every input (before waiting or writing anything), then, holding the data dir's
-    write lock, open the store and ingest. ``rebuild`` drops the store first; if it fails midway, rerunning
-    (with or without ``--rebuild``) continues from what the interrupted rebuild stored. The Chroma client is
-    opened only once the lock is held, so two ingests never write through two stale clients."""
+    """The one ingest entry point (``rag ingest``, and ``Pipeline.open`` on an empty index): parse every input
+    (before waiting or writing anything), then, holding the data dir's write lock, open the store and ingest.
+    ``rebuild`` drops the store first; if it fails midway, rerunning (with or without ``--rebuild``) continues
+    from what the interrupted rebuild stored. The Chroma client is opened only once the lock is held, so two
+    ingests never write through two stale clients; a caller that holds a ``store`` it just opened passes it."""
     papers = load_papers(paths or settings.corpus_paths)
     with ingest_lock(settings.data_dir, settings.ingest_lock_timeout, on_wait=on_wait):
-        store = _open_store(settings, embedder.name, rebuild=rebuild)
+        store = store if store is not None else _open_store(settings, embedder.name, rebuild=rebuild)
         marker = rebuild_marker(settings.data_dir, embedder.name)
         resuming = marker.exists()
         if rebuild and not resuming:

@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from rag.index.store_client import Collections, discard_index, embedder_key, make_client, translated
+from rag.index.store_client import Collections, discard_index, embedder_key, open_chroma, translated
 from rag.types import Chunk, Paper, Span
 
-__all__ = ["Store", "StoredSentence", "discard_index", "embedder_key", "make_client"]
+__all__ = ["Store", "StoredSentence", "discard_index", "embedder_key", "open_chroma"]
 _PAGE = 5000
 
 
@@ -269,3 +269,11 @@ class Store(Collections):
         self.chunks.delete(where=where)
         self.sentences.delete(where=where)
         self._bump()
+
+    @translated("dropping the index")
+    def drop(self) -> Store:
+        """Drop this embedder's collections (chunks, the completeness marker, first); the returned store over the
+        same client is empty. Other embedders' collections are left alone."""
+        for collection in (self.chunks, self.sentences):
+            self.client.delete_collection(collection.name)
+        return Store(self.client, self.embedder_name)

@@ -1,6 +1,6 @@
 """Connecting to Chroma and keeping one embedder's two collections sound: open, heal, stamp.
 
-``make_client`` checks an on-disk data dir before Chroma touches it (``store_files``); ``Collections``
+``open_chroma`` checks an on-disk data dir before Chroma touches it (``store_files``); ``Collections``
 opens the chunk and sentence collections, resets them when their files are damaged or their vectors
 have another dimension than the embedder's, and keeps a generation stamp that every committed write
 changes (the app compares it to notice an ingest made by another process).
@@ -32,7 +32,7 @@ class _Located(Protocol):
 S = TypeVar("S", bound=_Located)
 
 
-def make_client(data_dir: Path, chroma_url: str | None = None, *, fresh: bool = False) -> Any:
+def open_chroma(data_dir: Path, chroma_url: str | None = None, *, fresh: bool = False) -> Any:
     """A persistent on-disk Chroma client in ``data_dir`` (checked first: a directory, writable, a sound
     sqlite file), or an HTTP client for ``chroma_url``. ``fresh`` drops Chroma's per-process cache of that
     directory, so the client reads what other processes wrote since (an old client keeps its cached view)."""

@@ -18,10 +18,10 @@ writes llama-index's global ``Settings`` (no default LLM or embed model is ever 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any, get_args
 
-import numpy as np
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.base.response.schema import Response
 from llama_index.core.bridge.pydantic import Field, PrivateAttr
@@ -39,12 +39,12 @@ from rag.integrations.llamaindex_store import (
     chroma_vector_store,
     vector_store_index,
 )
+from rag.linear import sigmoid
 from rag.pipeline import Pipeline, clean_query
-from rag.retrieve.features import sigmoid
-from rag.retrieve.hybrid import Candidate
+from rag.request import filter_key
+from rag.retrieve.base import Candidate
+from rag.retrieve.hits import fusion_head
 from rag.retrieve.rerank import FeatureScorer
-from rag.retrieve.scoring import fusion_head
-from rag.text import normalize_query
 from rag.types import AnswererName, Paper
 
 __all__ = [
@@ -56,7 +56,7 @@ __all__ = [
 class RagRetriever(BaseRetriever):
     """``pipeline.retrieve`` as a LlamaIndex retriever: the ``k`` best papers, best first, one node each.
 
-    ``filters`` are the pipeline's retrieval filters (``listing_date``, ``source``). With ``abstain=True`` the
+    ``filters`` are the pipeline's retrieval filters (``rag.request.FILTERS``). With ``abstain=True`` the
     retriever returns no nodes when the pipeline's abstention model says the corpus does not hold the answer;
     by default it returns the hits and leaves the decision to the caller (``metadata["confidence"]``)."""
 
@@ -91,9 +91,9 @@ class RagReranker(BaseNodePostprocessor):
     lexical and name matches), as ``pipeline.retrieve`` computes them (see ``paper_scores``), so the score does not
     depend on which retriever found the node, and over ``RagRetriever`` nodes it is the pipeline's own score. The
     new score is the model's probability, ``sigmoid(logit)``. Several nodes of one paper (chunks) all get the
-    paper's score and keep their relative order. Like the pipeline (``rag.retrieve.scoring.keep_first_stage``),
+    paper's score and keep their relative order. Like the pipeline (``rag.retrieve.hits.keep_first_stage``),
     papers in the first stage's top ten for the query come before the others, each part by score, so the order
-    over ``RagRetriever`` nodes is the pipeline's own. ``filters`` (``listing_date``, ``source``) restrict the pool the
+    over ``RagRetriever`` nodes is the pipeline's own. ``filters`` (``rag.request.FILTERS``) restrict the pool the
     features are normalised over, as the same filters do in the pipeline (pass the retriever's filters).
 
     Nodes without a known paper are **kept after** the reranked ones, in their incoming order and with their
@@ -102,7 +102,7 @@ class RagReranker(BaseNodePostprocessor):
     pipeline: Any = Field(default=None, description="The rag Pipeline (None: rag.default_pipeline()).")
     top_n: int | None = Field(default=None, ge=1, description="Nodes kept after reranking (None: all).")
 
-    filters: dict[str, Any] = Field(default_factory=dict, description="Retrieval filters (listing_date, source).")
+    filters: dict[str, Any] = Field(default_factory=dict, description="Retrieval filters (rag.request.FILTERS).")
     _scorer: FeatureScorer = PrivateAttr()
 
     def __init__(
@@ -158,21 +158,16 @@ class RagReranker(BaseNodePostprocessor):
         if not paper_ids:
             return {}, set()
         pipeline: Pipeline = self.pipeline
-        text = normalize_query(clean_query(query))
-        if not text:
-            raise QueryError("the question is empty; type a question about the papers")
-        retriever = pipeline.retriever
-        parsed = retriever.parse(text)
-        qvec = np.asarray(pipeline.embedder.embed_query(text), dtype=np.float32)
-        allowed = pipeline.allowed_ids(self.filters)
-        pool = retriever.candidates(parsed, qvec, pipeline.settings.candidates, allowed)
+        pq = pipeline.prepare(clean_query(query), filter_key(self.filters))
+        pool = pipeline.candidates(pq)
         pooled = {c.paper_id for c in pool}
         head = fusion_head(pool)
         missing = [pid for pid in paper_ids if pid not in pooled]
         if missing:
-            everything = {c.paper_id: c for c in retriever.candidates(parsed, qvec, len(retriever.paper_ids))}
-            pool = [*pool, *(everything.get(pid) or Candidate(pid) for pid in missing)]
-        _, logits = self._scorer.score(parsed, pool, pipeline.papers)
+            everything = pipeline.candidates(dataclasses.replace(pq, allowed=None), len(pipeline.retriever.paper_ids))
+            by_id = {c.paper_id: c for c in everything}
+            pool = [*pool, *(by_id.get(pid) or Candidate(pid) for pid in missing)]
+        _, logits = self._scorer.score(pq.query, pool, pipeline.papers)
         probs = sigmoid(logits)
         score = {c.paper_id: float(p) for c, p in zip(pool, probs, strict=True)}
         return {pid: score[pid] for pid in paper_ids}, head
@@ -200,7 +195,7 @@ class RagQueryEngine(CustomQueryEngine):
     pipeline: Any = Field(default=None, description="The rag Pipeline (None: rag.default_pipeline()).")
     k: int | None = Field(default=None, description="Sources given to the answerer (None: RAG_TOP_K).")
     answerer: AnswererName | None = Field(default=None, description="'extractive' or 'llm' (None: the configured one).")
-    filters: dict[str, Any] = Field(default_factory=dict, description="Retrieval filters (listing_date, source).")
+    filters: dict[str, Any] = Field(default_factory=dict, description="Retrieval filters (rag.request.FILTERS).")
 
     def __init__(
         self,

@@ -1,9 +1,10 @@
 """Conversions between the pipeline's types and llama-index nodes and responses.
 
 A paper is one ``TextNode``: id = paper id, text = title + "\\n" + abstract, metadata = the paper's fields
-(``paper_id``, ``title``, ``listing_date``, ``sources``, ``urls``) plus what the stage adds (evidence and ranks
-for a hit, quote and verdict for a citation). Only ``paper_id`` and ``listing_date`` are shown to an LLM next
-to the text; nothing of the metadata goes into an embedding.
+(``paper_id``, ``title``, ``listing_date``, ``sources``, ``urls``, ``authors``, ``year``, ``date``, ``venue``,
+``categories``, ``arxiv_id``, ``doi``, ``url``) plus what the stage adds (evidence and ranks for a hit, quote and
+verdict for a citation). Only ``paper_id``, ``listing_date``, ``authors``, ``year`` and ``venue`` are shown to an
+LLM next to the text; nothing of the metadata goes into an embedding.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from rag.types import Answer, Citation, Hit, Paper
 if TYPE_CHECKING:
     from rag.pipeline import Pipeline
 
-SHOWN_KEYS = ("paper_id", "listing_date")
-"""Metadata an LLM sees next to a node's text (the rest is for code: ranks, features, ...)."""
+SHOWN_KEYS = ("paper_id", "listing_date", "authors", "year", "venue")
+"""Metadata an LLM sees next to a node's text, when the paper has it (the rest is for code: ranks, features...)."""
 
 
 def default_pipeline() -> Pipeline:
@@ -37,9 +38,17 @@ def paper_node(paper: Paper, metadata: Mapping[str, Any] | None = None) -> TextN
         "listing_date": paper.listing_date,
         "sources": list(paper.sources),
         "urls": list(paper.urls),
+        "authors": list(paper.authors),
+        "year": paper.year,
+        "date": paper.date,
+        "venue": paper.venue,
+        "categories": list(paper.categories),
+        "arxiv_id": paper.arxiv_id,
+        "doi": paper.doi,
+        "url": paper.url,
         **(metadata or {}),
     }
-    hidden = [key for key in meta if key not in SHOWN_KEYS]
+    hidden = [key for key in meta if key not in SHOWN_KEYS or meta[key] in (None, [])]
     return TextNode(
         id_=paper.id,
         text=f"{paper.title}\n{paper.abstract}",

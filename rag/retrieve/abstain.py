@@ -1,7 +1,7 @@
 """Abstention: a calibrated probability, from the whole ranked candidate list, that the corpus answers
 the query.
 
-``abstain_features`` summarises a reranked list (``Hit.features`` as ``rag.retrieve.scoring`` attaches
+``abstain_features`` summarises a reranked list (``Hit.features`` as ``rag.retrieve.hits`` attaches
 them): the best model score and its margin over the next, the softmax share of the best, the evidence
 sentence's strength (of the best hit and the best in the top ten), query-term, name and number coverage
 of the best abstract, raw BM25 and the query's out-of-vocabulary share. ``AbstentionModel`` is a logistic
@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.retrieve.features import WEIGHTS_PATH, LinearModel, load_weights, sigmoid
+from rag.linear import LinearModel, sigmoid
+from rag.retrieve.features import WEIGHTS_PATH, load_weights
 from rag.types import Hit
 
 ABSTAIN_FEATURES: tuple[str, ...] = (

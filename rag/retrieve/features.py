@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 
 from rag.resources import data_path
-from rag.retrieve.hybrid import Candidate
+from rag.retrieve.base import Candidate
 from rag.retrieve.query import Query
-from rag.text import numbers_in, tokenize
+from rag.text import numbers_in, singular, tokenize
 from rag.types import Paper
 
 WEIGHTS_PATH = data_path("reranker.json")
@@ -68,12 +68,50 @@ def _paper_text(title: str, abstract: str) -> _PaperText:
 @lru_cache(maxsize=4096)
 def _name_pattern(name: str) -> tuple[str, re.Pattern[str]]:
     """(lower-case core for a fast substring pre-check, whole-word pattern) of a query name."""
-    core = (name[:-1] if name.endswith("s") and len(name) > 2 and name[-2].isupper() else name).lower()
+    core = singular(name).lower()
     return core, re.compile(r"(?<![a-z0-9])" + re.escape(core) + r"s?(?![a-z0-9])")
 
 
 def _has_name(pattern: tuple[str, re.Pattern[str]], text: str) -> bool:
     return pattern[0] in text and pattern[1].search(text) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class _QueryTerms:
+    """What the lexical and exact-match features compare each paper with."""
+
+    patterns: list[tuple[str, re.Pattern[str]]]
+    tokens: set[str]
+    idf: dict[str, float]
+    idf_total: float
+    bigrams: tuple[str, ...]
+    numbers: tuple[str, ...]
+
+    @classmethod
+    def of(cls, query: Query) -> _QueryTerms:
+        idf = dict(zip(query.tokens, query.idf, strict=True)) if query.idf else dict.fromkeys(query.tokens, 1.0)
+        patterns = [_name_pattern(name) for name in query.names]
+        return cls(patterns, set(query.tokens), idf, sum(idf.values()) or 1.0, query.bigrams, query.numbers)
+
+
+def _lexical(text: _PaperText, q: _QueryTerms) -> tuple[float, ...]:
+    """The lexical group but BM25 (title, document, idf overlap, bigrams) and the exact-match group."""
+    title_overlap = doc_overlap = idf_overlap = 0.0
+    if q.tokens:
+        title_overlap = len(q.tokens & text.title_tokens) / len(q.tokens)
+        doc_overlap = len(q.tokens & text.tokens) / len(q.tokens)
+        idf_overlap = sum(w for t, w in q.idf.items() if t in text.tokens) / q.idf_total
+    bigram = sum(b in text.bigrams for b in q.bigrams) / len(q.bigrams) if q.bigrams else 0.0
+    name_match = name_title = name_miss = name_miss_frac = 0.0
+    if q.patterns:
+        found = sum(_has_name(p, text.lower) for p in q.patterns)
+        name_match = found / len(q.patterns)
+        name_miss = float(len(q.patterns) - found)
+        name_miss_frac = 1.0 - name_match
+        name_title = sum(_has_name(p, text.title_lower) for p in q.patterns) / len(q.patterns)
+    number_match = sum(num in text.numbers for num in q.numbers) / len(q.numbers) if q.numbers else 0.0
+    return (title_overlap, doc_overlap, idf_overlap, bigram, name_match, name_title, name_miss, name_miss_frac,
+            number_match)
 
 
 def featurize(query: Query, candidates: Sequence[Candidate], papers: Mapping[str, Paper]) -> np.ndarray:
@@ -82,12 +120,7 @@ def featurize(query: Query, candidates: Sequence[Candidate], papers: Mapping[str
     x = np.zeros((n, len(FEATURES)), dtype=np.float64)
     if not n:
         return x
-    patterns = [_name_pattern(name) for name in query.names]
-    qtokens = set(query.tokens)
-    idf = dict(zip(query.tokens, query.idf, strict=True)) if query.idf else dict.fromkeys(query.tokens, 1.0)
-    idf_total = sum(idf.values()) or 1.0
-    bigrams = query.bigrams
-    numbers = query.numbers
+    terms = _QueryTerms.of(query)
     bm25 = [c.scores.get("bm25", 0.0) for c in candidates]
     dense = [c.scores.get("dense", 0.0) for c in candidates]
     sims = [sorted(c.sentence_scores.tolist(), reverse=True) for c in candidates]
@@ -96,25 +129,9 @@ def featurize(query: Query, candidates: Sequence[Candidate], papers: Mapping[str
     rows = []
     for i, c in enumerate(candidates):
         paper = papers[c.paper_id]
-        text = _paper_text(paper.title, paper.abstract)
-        ranks = c.ranks
-        r_bm25, r_dense, r_sent = ranks.get("bm25"), ranks.get("dense"), ranks.get("sentence")
+        r_bm25, r_dense, r_sent = c.ranks.get("bm25"), c.ranks.get("dense"), c.ranks.get("sentence")
         top2 = sims[i][:2]
-        if qtokens:
-            title_overlap = len(qtokens & text.title_tokens) / len(qtokens)
-            doc_overlap = len(qtokens & text.tokens) / len(qtokens)
-            idf_overlap = sum(w for t, w in idf.items() if t in text.tokens) / idf_total
-        else:
-            title_overlap = doc_overlap = idf_overlap = 0.0
-        bigram = sum(b in text.bigrams for b in bigrams) / len(bigrams) if bigrams else 0.0
-        name_match = name_title = name_miss = name_miss_frac = 0.0
-        if patterns:
-            found = sum(_has_name(p, text.lower) for p in patterns)
-            name_match = found / len(patterns)
-            name_miss = float(len(patterns) - found)
-            name_miss_frac = 1.0 - name_match
-            name_title = sum(_has_name(p, text.title_lower) for p in patterns) / len(patterns)
-        number_match = sum(num in text.numbers for num in numbers) / len(numbers) if numbers else 0.0
+        lexical = _lexical(_paper_text(paper.title, paper.abstract), terms)
         rows.append(
             (
                 c.rrf * 60.0,
@@ -127,62 +144,11 @@ def featurize(query: Query, candidates: Sequence[Candidate], papers: Mapping[str
                 sum(top2) / len(top2) if top2 else 0.0,
                 sent[i] - max_sent,
                 bm25[i] / max_bm25 if max_bm25 > 0 else 0.0,
-                title_overlap,
-                doc_overlap,
-                idf_overlap,
-                bigram,
-                name_match,
-                name_title,
-                name_miss,
-                name_miss_frac,
-                number_match,
+                *lexical,
             )
         )
     x[:] = rows  # columns in FEATURES order
     return x
-
-
-@dataclass(frozen=True, slots=True)
-class LinearModel:
-    """Standardise, dot with weights, add intercept: the logit of a logistic model."""
-
-    features: tuple[str, ...]
-    mean: np.ndarray
-    scale: np.ndarray
-    coef: np.ndarray
-    intercept: float
-
-    def logits(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(((x - self.mean) / self.scale) @ self.coef + self.intercept, dtype=np.float64)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "features": list(self.features),
-            "mean": [float(v) for v in self.mean],
-            "scale": [float(v) for v in self.scale],
-            "coef": [float(v) for v in self.coef],
-            "intercept": float(self.intercept),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> LinearModel:
-        return cls(
-            tuple(data["features"]),
-            np.asarray(data["mean"], dtype=np.float64),
-            np.asarray(data["scale"], dtype=np.float64),
-            np.asarray(data["coef"], dtype=np.float64),
-            float(data["intercept"]),
-        )
-
-    @classmethod
-    def only(cls, features: Sequence[str], name: str, weight: float = 1.0) -> LinearModel:
-        """A model that scores by one feature (the fallback before weights are fitted)."""
-        coef = np.array([weight if f == name else 0.0 for f in features])
-        return cls(tuple(features), np.zeros(len(features)), np.ones(len(features)), coef, 0.0)
-
-
-def sigmoid(z: float | np.ndarray) -> Any:
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
 
 
 def load_weights(path: Path = WEIGHTS_PATH, known: Mapping[str, Sequence[str]] | None = None) -> dict[str, Any]:
@@ -194,7 +160,7 @@ def load_weights(path: Path = WEIGHTS_PATH, known: Mapping[str, Sequence[str]] |
         return {}
     for part, names in (known or {"ranker": FEATURES}).items():
         if part in data and not set(data[part].get("features", ())) <= set(names):
-            warnings.warn(f"{path}: {part} weights are stale; rerun evals/fit_reranker.py", stacklevel=2)
+            warnings.warn(f"{path}: {part} weights are stale; rerun python -m evals.fit_reranker", stacklevel=2)
             del data[part]
     return data
 

@@ -11,7 +11,6 @@ A filter is a boolean mask over paper codes applied to all three stages.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import numpy as np
@@ -19,6 +18,7 @@ import numpy as np
 from rag.index.keyword import KeywordIndex
 from rag.index.store import Store
 from rag.retrieve.arrays import PaperGroups, SingleThreadBlas, top_indices
+from rag.retrieve.base import Candidate, PreparedQuery
 from rag.retrieve.query import AcronymTable, Query, parse_query
 from rag.types import Paper
 
@@ -27,7 +27,7 @@ RRF_K = 60
 FIRST_STAGE_K = 5
 FIRST_STAGE_WEIGHTS: Mapping[str, float] = MappingProxyType({"bm25": 2.0, "dense": 1.0, "sentence": 0.5})
 """The first stage's own order (``Candidate.first_stage``): a weighted, top-heavy reciprocal-rank fusion that
-picks the candidate pool and the ten papers the recall rule keeps (``rag.retrieve.scoring.keep_first_stage``).
+picks the candidate pool and the ten papers the recall rule keeps (``rag.retrieve.hits.keep_first_stage``).
 Chosen by recall@10 on the fitting data only (``evals/dev_fit.jsonl`` and ``evals/synth.py``'s questions):
 against plain RRF (k 60, equal weights) hand-written 0.981 -> 0.992, multi-paper 0.902 -> 0.957; synthetic
 0.938 -> 0.982, multi-paper 0.750 -> 0.899; a broad plateau around these values."""
@@ -36,20 +36,6 @@ DENSE_MATRIX_MAX_CHUNKS = 20_000
 SENTENCE_SCAN_MAX = 40_000
 """Above this many sentences the sentence stage asks Chroma's HNSW index instead of a full scan."""
 STAGES = ("bm25", "dense", "sentence")
-
-
-@dataclass(slots=True)
-class Candidate:
-    """A paper in the candidate pool, with each stage's rank and score."""
-
-    paper_id: str
-    rrf: float = 0.0
-    """Plain reciprocal-rank fusion score (``RRF_K``, equal weights): a reranker feature."""
-    ranks: dict[str, int | None] = field(default_factory=dict)
-    scores: dict[str, float] = field(default_factory=dict)
-    sentence_scores: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
-    first_stage: float = 0.0
-    """The first stage's fusion score (``FIRST_STAGE_K``, ``FIRST_STAGE_WEIGHTS``): candidates come in this order."""
 
 
 def rrf(
@@ -195,31 +181,18 @@ class HybridRetriever:
                 values[~mask] = -np.inf
         return scores, sims
 
-    def candidates(
-        self,
-        query: str | Query,
-        qvec: np.ndarray,
-        n: int = 50,
-        allowed: Collection[str] | None = None,
-        stages: Iterable[str] = STAGES,
-    ) -> list[Candidate]:
-        """Up to ``n`` candidates fused from the ``stages`` (default all three), best first.
+    def candidates(self, pq: PreparedQuery, n: int = 50, stages: Iterable[str] = STAGES) -> list[Candidate]:
+        """Up to ``n`` candidates fused from the ``stages`` (default all three), best first, among the papers
+        ``pq.allowed`` names.
 
         Matrix-vector products run with single-threaded BLAS: on a shared machine a multi-threaded
         OpenBLAS call on a few thousand rows is 10x slower than one thread."""
         with self._blas:
-            return self._candidates(query, qvec, n, allowed, stages)
+            return self._candidates(pq.query, np.asarray(pq.vector, dtype=np.float32), n, pq.allowed, stages)
 
     def _candidates(
-        self,
-        query: str | Query,
-        qvec: np.ndarray,
-        n: int = 50,
-        allowed: Collection[str] | None = None,
-        stages: Iterable[str] = STAGES,
+        self, q: Query, qvec: np.ndarray, n: int, allowed: Collection[str] | None, stages: Iterable[str]
     ) -> list[Candidate]:
-        q = self.parse(query) if isinstance(query, str) else query
-        qvec = np.asarray(qvec, dtype=np.float32)
         mask = self.mask(allowed)
         if mask is not None and not mask.any():
             return []

@@ -16,36 +16,22 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from rag.text import STOPWORDS, WORD, find_numbers, tokenize, words
+from rag.text import STOPWORDS, find_numbers, is_acronym, query_names, singular, tokenize, words
 
 _PAREN = re.compile(r"\(\s*([A-Za-z][A-Za-z0-9\-]{1,14})\s*\)")
 _WORDS = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-']*")
 _STOP_CHARS = re.compile(r"[.;:!?()\[\]]|,\s")
 
 
-def is_acronym(token: str) -> bool:
-    """Looks like an acronym / coined name: two or more capitals, or a capital after the first letter."""
-    core = token[:-1] if token.endswith("s") and len(token) > 2 else token
-    letters = [c for c in core if c.isalpha()]
-    if len(letters) < 2 or not core[0].isalpha():
-        return False
-    upper = sum(c.isupper() for c in letters)
-    return upper >= 2 and (upper >= len(letters) / 2 or any(c.isupper() for c in core[1:]))
-
-
 def _acronym_key(acronym: str) -> str:
     """Case-folded acronym without a plural ``s`` ("SAEs" -> "sae")."""
-    if acronym.endswith("s") and len(acronym) > 2 and acronym[-2].isupper():
-        acronym = acronym[:-1]
-    return acronym.lower()
+    return singular(acronym).lower()
 
 
 def _match_long_form(acronym: str, words: list[str]) -> list[str] | None:
     """The shortest suffix of ``words`` whose letters contain the acronym's letters in order, the
     first one starting a word (Schwartz & Hearst 2003, simplified)."""
-    letters = [c.lower() for c in acronym if c.isalnum()]
-    if acronym.endswith("s") and len(letters) > 2 and acronym[-2].isupper():
-        letters = letters[:-1]
+    letters = [c.lower() for c in singular(acronym) if c.isalnum()]
     if not letters:
         return None
     limit = min(len(letters) + 5, 2 * len(letters))
@@ -174,23 +160,3 @@ def parse_query(
         oov = sum(w for w, (df, _) in zip(idf, counts, strict=True) if df == 0) / total if total else 0.0
     bm25_tokens = tokens + tuple(dict.fromkeys(expansion_tokens))
     return Query(text, tokens, bm25_tokens, names, numbers, bigrams, idf, oov)
-
-
-def query_names(text: str) -> list[str]:
-    """Name-like tokens of a query: acronyms and coined names ("LoRA", "SeerAttention-R"), words with
-    digits ("Corr2Cause", "8x7B"), and capitalised words inside a sentence ("Chinchilla", "Mamba")."""
-    names = []
-    for match in WORD.finditer(text):
-        word = match.group(0)
-        before = text[: match.start()].rstrip()
-        if word.lower().endswith("'s"):
-            word = word[:-2]
-        sentence_start = not before or before[-1] in ".?!:;\"'("
-        capitalised = word[0].isupper() and word[1:].islower() and len(word) >= 3 and not sentence_start
-        if is_acronym(word) or _has_inner_digit(word) or (capitalised and word.lower() not in STOPWORDS):
-            names.append(word)
-    return names
-
-
-def _has_inner_digit(word: str) -> bool:
-    return any(c.isdigit() for c in word) and any(c.isalpha() for c in word) and len(word) > 2

@@ -21,39 +21,21 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from rag.answer.prompts import render
 from rag.errors import ConfigError
-from rag.retrieve.hybrid import Candidate
-from rag.retrieve.query import Query
-from rag.retrieve.scoring import FeatureScorer, Ranked, protect_hits, replace_hit, to_hit
+from rag.prompts import render
+from rag.retrieve.base import Candidate, PreparedQuery, Ranked, Reranker
+from rag.retrieve.hits import FeatureScorer, protect_hits, replace_hit, to_hit
 from rag.settings import Settings
-from rag.types import Hit, Paper
+from rag.types import Paper
 
 __all__ = [
     "RERANKERS", "CrossEncoderReranker", "FeatureReranker", "FeatureScorer", "FusionReranker", "LLMReranker",
     "Ranked", "Reranker", "RerankerFactory", "load_cross_encoder", "make_reranker", "to_hit",
 ]  # fmt: skip
-
-
-class Reranker(Protocol):
-    name: str
-
-    def rerank(
-        self,
-        query: str | Query,
-        qvec: np.ndarray,
-        candidates: Sequence[Candidate],
-        papers: Mapping[str, Paper],
-        k: int | None = None,
-    ) -> list[Hit]:
-        """Hits for the candidates, best first: at least the best ``k`` (and two, for the abstention
-        margin); ``None``: all of them. The rerankers here return a ``Ranked`` whose ``error`` says why a
-        fallback order was used in this request, if one was."""
-        ...
 
 
 class FeatureReranker:
@@ -66,14 +48,9 @@ class FeatureReranker:
         self.scorer = scorer or FeatureScorer.load()
 
     def rerank(
-        self,
-        query: str | Query,
-        qvec: np.ndarray,
-        candidates: Sequence[Candidate],
-        papers: Mapping[str, Paper],
-        k: int | None = None,
+        self, pq: PreparedQuery, candidates: Sequence[Candidate], papers: Mapping[str, Paper], k: int | None = None
     ) -> Ranked:
-        return self.scorer.hits(query, candidates, papers, self.order, k)
+        return self.scorer.hits(pq.query, candidates, papers, self.order, k)
 
 
 class FusionReranker(FeatureReranker):
@@ -99,18 +76,13 @@ class CrossEncoderReranker:
         self.top_n = top_n
 
     def rerank(
-        self,
-        query: str | Query,
-        qvec: np.ndarray,
-        candidates: Sequence[Candidate],
-        papers: Mapping[str, Paper],
-        k: int | None = None,
+        self, pq: PreparedQuery, candidates: Sequence[Candidate], papers: Mapping[str, Paper], k: int | None = None
     ) -> Ranked:
-        hits = self.scorer.hits(query, candidates, papers, "model", max(k or 0, self.top_n))
+        hits = self.scorer.hits(pq.query, candidates, papers, "model", max(k or 0, self.top_n))
         head, tail = hits[: self.top_n], hits[self.top_n :]
         if not head:
             return hits
-        text = query.text if isinstance(query, Query) else query
+        text = pq.text
         pairs = [(text, f"{h.paper.title}. {h.paper.abstract}") for h in head]
         scores = np.asarray(self.model.predict(pairs, show_progress_bar=False), dtype=np.float64).reshape(len(head), -1)
         ce = scores[:, -1]
@@ -131,32 +103,35 @@ class LLMReranker:
     name = "llm"
 
     def __init__(
-        self, client: Any, model: str, scorer: FeatureScorer | None = None, top_n: int = 10, timeout: float = 30.0
+        self,
+        client: Any,
+        model: str,
+        scorer: FeatureScorer | None = None,
+        top_n: int = 10,
+        timeout: float = 30.0,
+        prompts_dir: Path | None = None,
     ) -> None:
         self.client = client
         self.model = model
         self.scorer = scorer or FeatureScorer.load()
         self.top_n = top_n
         self.timeout = timeout
+        self.prompts_dir = prompts_dir
 
     def rerank(
-        self,
-        query: str | Query,
-        qvec: np.ndarray,
-        candidates: Sequence[Candidate],
-        papers: Mapping[str, Paper],
-        k: int | None = None,
+        self, pq: PreparedQuery, candidates: Sequence[Candidate], papers: Mapping[str, Paper], k: int | None = None
     ) -> Ranked:
-        hits = self.scorer.hits(query, candidates, papers, "model", max(k or 0, self.top_n))
+        hits = self.scorer.hits(pq.query, candidates, papers, "model", max(k or 0, self.top_n))
         head, tail = hits[: self.top_n], hits[self.top_n :]
         if len(head) < 2:
             return hits
-        text = query.text if isinstance(query, Query) else query
+        text = pq.text
         listing = "\n\n".join(f"[{i}] {h.paper.title}\n{h.paper.abstract[:600]}" for i, h in enumerate(head, 1))
+        prompt = render("rerank", self.prompts_dir, question=text, papers=listing)
         try:
             response = self.client.chat.completions.create(
                 model=self.model,
-                messages=[{"role": "user", "content": render("rerank", question=text, papers=listing)}],
+                messages=[{"role": "user", "content": prompt}],
                 temperature=0,
                 timeout=self.timeout,
             )
@@ -200,7 +175,9 @@ def _cross_encoder(settings: Settings, scorer: FeatureScorer, llm_client: Any) -
 def _llm(settings: Settings, scorer: FeatureScorer, llm_client: Any) -> Reranker:
     if llm_client is None:
         raise ConfigError("RAG_RERANKER=llm needs an LLM: set OPENAI_API_KEY (and OPENAI_BASE_URL for others)")
-    return LLMReranker(llm_client, settings.llm_model, scorer, timeout=settings.llm_timeout)
+    return LLMReranker(
+        llm_client, settings.llm_model, scorer, timeout=settings.llm_timeout, prompts_dir=settings.prompts_dir
+    )
 
 
 RERANKERS: dict[str, RerankerFactory] = {

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.text import key_terms, tokenize, words
+from rag.text import QUESTION_WORDS, key_terms, named_entities, tokenize
 
 _LIST = re.compile(
     r"\b(which|what|any|list|name|find|show)\b[^?]*?\bpapers\b|\bpapers\s+(?:that|which|on|about|where)\b"
@@ -24,15 +24,11 @@ _QUANTITY = re.compile(
 _DEFINITION = re.compile(r"^\s*(?:what (?:is|are)|define|what does \S+ stand for)\b", re.IGNORECASE)
 _HOW = re.compile(r"^\s*how\b", re.IGNORECASE)
 _WHY = re.compile(r"^\s*why\b", re.IGNORECASE)
-_QUESTION_WORDS = frozenset("what which how why who when where does do did is are was were can could".split())  # noqa: SIM905
 _BACKGROUND_ASKED = re.compile(r"\b(background|motivat\w*|code|github|available|release\w*)\b", re.IGNORECASE)
 _PART_BREAK = re.compile(
     r",?\s+and\s+(?=(?:how|what|which|who|why|when|where|does|do|did|is|are|was|were|can|could|its|their|the)\b)"
     r"|\?\s*|;\s+|,\s+(?=(?:how|what|which|and)\b)",
     re.IGNORECASE,
-)
-_SENTENCE_START_WORDS = frozenset(
-    "what which how why who when where does do did is are was were can could in on for and or the a an".split()  # noqa: SIM905
 )
 
 
@@ -46,20 +42,6 @@ class Question:
     kind: str
     entities: tuple[str, ...]
     wants_background: bool
-
-
-def named_entities(text: str) -> list[str]:
-    """Words that name something: ``SeerAttention-R``, ``QM9``, ``CFG``, ``TabPFN``, ``MaxSup`` (a capital
-    or digit after the first character), or a capitalised word that does not start the sentence."""
-    out: list[str] = []
-    tokens = words(text)
-    for i, word in enumerate(tokens):
-        inner = word[1:]
-        coined = any(ch.isupper() for ch in inner) or (any(ch.isdigit() for ch in word) and word[0].isalpha())
-        capital = word[0].isupper() and i > 0 and word.lower() not in _SENTENCE_START_WORDS and len(word) > 2
-        if (coined or capital) and word not in out:
-            out.append(word)
-    return out
 
 
 def analyse(question: str) -> Question:
@@ -93,7 +75,7 @@ def coverage(question: str, abstracts: Sequence[str], cited: int) -> tuple[str, 
     """``(topic, N, M)`` for the coverage line: the question's named entities (else its first three content
     words), how many of ``abstracts`` mention every one of them (stemmed), and ``M`` = the cited papers."""
     names = named_entities(question)
-    topic_words = names or key_terms(question, _QUESTION_WORDS)[:3]
+    topic_words = names or key_terms(question, QUESTION_WORDS)[:3]
     needed = [set(tokenize(w)) for w in topic_words]
     mentioned = sum(1 for a in abstracts if all(n <= set(tokenize(a)) for n in needed if n))
     return " ".join(topic_words), mentioned, min(cited, max(mentioned, cited))

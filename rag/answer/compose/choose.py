@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rag.answer.compose.scoring import Pick, Weights
+from rag.answer.compose.evidence import Pick, Weights
 from rag.answer.compose.selection import redundancy
 
 

@@ -6,10 +6,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.answer.compose.analysis import named_entities
 from rag.text import (
+    QUESTION_WORDS,
     answer_sentences,
     key_terms,
+    named_entities,
     normalize_verbatim,
     parse_markers,
     parts_in_order,
@@ -37,11 +38,6 @@ _CONTINUATION = re.compile(r"^\s*(?:and|also|so|then|what about|how about)\b", r
 """A question that opens like this carries on from the last turn ("And when is it required?")."""
 _SELF_CONTAINED = re.compile(r"\b(?:which|what|any|is there an?|are there)\b[^?]*\b(?:paper|papers|work|study)\b",
                              re.IGNORECASE)
-QUESTION_WORDS = frozenset(
-    ["what", "which", "how", "who", "whom", "why", "when", "where", "whose", "does", "did", "do", "is", "are",
-     "was", "were", "can", "could", "and", "ok", "okay"]
-)
-
 
 def stands_alone(question: str) -> bool:
     """Whether ``question`` needs no earlier turn: it announces a new topic, or it names its own subject

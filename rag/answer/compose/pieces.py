@@ -10,7 +10,6 @@ by construction (``rag.answer.compose.spans.join_kept``)."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from math import log
@@ -20,13 +19,13 @@ from typing import Any
 import numpy as np
 
 from rag.answer.compose.analysis import Question, question_parts
-from rag.answer.compose.scoring import Pick
+from rag.answer.compose.evidence import Pick
 from rag.answer.compose.selection import MAX_REDUNDANCY, is_background, is_boilerplate, redundancy
 from rag.answer.compose.spans import join_kept, pieces
 from rag.errors import ConfigError
+from rag.linear import LinearModel, sigmoid
 from rag.resources import data_path
-from rag.retrieve.features import LinearModel, sigmoid
-from rag.text import content_words, has_digit, tokenize
+from rag.text import content_words, has_digit, says_we, tokenize
 
 MODEL_PATH = data_path("composer.json")
 KINDS = ("quantity", "how", "definition", "why")
@@ -39,7 +38,6 @@ PIECE_FEATURES = (
 """``part_*``: the piece's share of each question part's term weight (``question_parts``): the best share,
 whether it is the best piece for some part, how many parts; ``p_*``: the piece, ``s_*``: its sentence,
 ``h_*``: its paper's rank, ``k_*``: the question's kind."""
-_WE = re.compile(r"\b(?:we|our)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +67,7 @@ class PieceModel:
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> PieceModel:
         """The fitted model; a missing, damaged or stale file is a ``ConfigError`` that says how to fix it."""
-        fix = "reinstall the package, or refit: python evals/fit_composer.py"
+        fix = "reinstall the package, or refit: python -m evals.fit_composer"
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             model = LinearModel.from_dict(data["model"])
@@ -84,7 +82,7 @@ class PieceModel:
         return {"model": self.model.to_dict(), "min_probability": self.min_probability, "pool": self.pool, **extra}
 
 
-def candidates(
+def cut_pieces(
     picks: Sequence[Pick], terms: Mapping[str, float], question: Question, pool: int = 10, min_piece_words: int = 4
 ) -> list[Piece]:
     """The clause pieces (``rag.answer.compose.spans.pieces``) of the ``pool`` best ``picks`` with their
@@ -126,7 +124,7 @@ def candidates(
             "s_pos": pick.index / max(pick.sentences - 1, 1), "s_first": float(pick.index == 0),
             "s_last": float(pick.index == pick.sentences - 1 and pick.sentences > 1), "h_top": float(pick.hit == 0),
             "h_prior": 1 / (1 + pick.hit), "p_first": float(k == 0), "p_only": float(n_cuts == 1),
-            "p_we": float(bool(_WE.search(text))), "s_we": float(bool(_WE.search(pick.text))),
+            "p_we": float(says_we(text)), "s_we": float(says_we(pick.text)),
             "p_novel": len(novel - q_tokens) / max(len(novel), 1), "s_rank": r / pool,
             "p_entity": float(any(e in low for e in entities)), "p_paren": float(text.strip().startswith("(")),
             **{f"k_{kind}": float(question.kind == kind) for kind in KINDS},

@@ -10,7 +10,7 @@ from rag.types import Retrieved
 
 
 class Scored(Protocol):
-    """A scored candidate sentence (``rag.answer.compose.scoring.Pick``)."""
+    """A scored candidate sentence (``rag.answer.compose.evidence.Pick``)."""
 
     @property
     def hit(self) -> int: ...

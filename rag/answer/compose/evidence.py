@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from math import log
 
-from rag.answer.compose.analysis import analyse
+from rag.answer.compose.analysis import Question
 from rag.answer.compose.selection import MAX_REDUNDANCY, is_background, is_boilerplate
 from rag.answer.compose.spans import Trim, trim
-from rag.text import has_digit, split_sentences, tokenize
+from rag.text import has_digit, says_we, split_sentences, tokenize
 from rag.types import Hit, Retrieved
 
 
@@ -105,14 +105,11 @@ def term_weights(question: str, extra_query: str, texts: Sequence[Sequence[set[s
     return {t: w * log(1 + n_sent / (1 + df.get(t, 0))) for t, w in terms.items()}
 
 
-_WE = re.compile(r"\b(?:we|our)\b", re.IGNORECASE)
-
-
 def _fact_prior(sentence: str, i: int, n: int, weights: Weights) -> float:
     """How likely a sentence is to state one of a paper's key facts, whatever the question."""
     prior = weights.fact_position * i / max(n - 1, 1) + weights.fact_length * len(sentence.split())
     prior -= weights.fact_first * (i == 0) + weights.fact_last * (i == n - 1 and n > 1)
-    prior += weights.fact_digit * has_digit(sentence) + weights.fact_we * bool(_WE.search(sentence))
+    prior += weights.fact_digit * has_digit(sentence) + weights.fact_we * says_we(sentence)
     return prior
 
 
@@ -143,19 +140,20 @@ def question_terms(question: str, retrieved: Retrieved, extra_query: str = "") -
     return term_weights(question, extra_query, [[set(tokenize(s)) for s in sentences_of(h)] for h in retrieved.hits])
 
 
-def score_sentences(question: str, retrieved: Retrieved, weights: Weights, extra_query: str = "") -> list[Pick]:
-    """Every sentence of every hit scored for the question: query similarity (``Hit.sentence_scores``),
-    IDF-weighted overlap with the question's stemmed words, the paper's retrieval rank, a small bonus for
+def score_sentences(
+    analysis: Question, retrieved: Retrieved, weights: Weights, idf: Mapping[str, float], followup: bool = False
+) -> list[Pick]:
+    """Every sentence of every hit scored for the analysed question: query similarity (``Hit.sentence_scores``;
+    weighed less for a ``followup``, whose sentence scores reflect the carried-forward query), overlap with the
+    question's terms weighted by ``idf`` (``question_terms``), the paper's retrieval rank, a small bonus for
     numbers when the question asks for a quantity, a penalty for boilerplate. Best first."""
     hits = retrieved.hits
     texts = [sentences_of(h) for h in hits]
     tokens = [[set(tokenize(s)) for s in sents] for sents in texts]
-    idf = term_weights(question, extra_query, tokens)
     total = sum(idf.values()) or 1.0
-    analysis = analyse(question)
     wants_number = analysis.kind == "quantity"
-    w_sim = weights.followup_similarity if extra_query else weights.similarity
-    absent = absent_terms(question)
+    w_sim = weights.followup_similarity if followup else weights.similarity
+    absent = absent_terms(analysis.text)
     picks = []
     for h, (hit, paper_sentences) in enumerate(zip(hits, texts, strict=True)):
         sims = hit.sentence_scores if len(hit.sentence_scores) == len(paper_sentences) else ()

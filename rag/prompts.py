@@ -7,7 +7,6 @@ so a prompt edit that breaks the contract fails loudly instead of sending a half
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -17,7 +16,7 @@ from rag.errors import ConfigError
 from rag.resources import data_path
 
 PROMPTS_DIR = data_path("prompts")
-"""Bundled prompts; ``RAG_PROMPTS_DIR`` points elsewhere (e.g. to try edited prompts)."""
+"""Bundled prompts; ``Settings.prompts_dir`` (``RAG_PROMPTS_DIR``) points elsewhere (e.g. to try edited prompts)."""
 
 VARIABLES: dict[str, frozenset[str]] = {
     "system": frozenset({"abstention"}),
@@ -60,10 +59,6 @@ class Prompt:
         return self.template.substitute(values).strip()
 
 
-def prompts_dir() -> Path:
-    return Path(os.environ.get("RAG_PROMPTS_DIR") or PROMPTS_DIR)
-
-
 @lru_cache(maxsize=32)
 def _load(path: Path, mtime: float) -> str:
     return path.read_text(encoding="utf-8")
@@ -72,7 +67,7 @@ def _load(path: Path, mtime: float) -> str:
 def load_prompt(name: str, directory: Path | None = None) -> Prompt:
     """The template ``<directory>/<name>.md`` (read once while unchanged); it must use exactly the
     variables listed in ``VARIABLES`` for known prompt names."""
-    path = (directory or prompts_dir()) / f"{name}.md"
+    path = (directory or PROMPTS_DIR) / f"{name}.md"
     try:
         text = _load(path, path.stat().st_mtime)
     except OSError as exc:
@@ -89,6 +84,6 @@ def load_prompt(name: str, directory: Path | None = None) -> Prompt:
     return prompt
 
 
-def render(name: str, **values: str) -> str:
-    """Load and render a prompt in one step."""
-    return load_prompt(name).render(**values)
+def render(name: str, directory: Path | None = None, **values: str) -> str:
+    """Load and render a prompt in one step (``directory``: ``Settings.prompts_dir``; None: the bundled ones)."""
+    return load_prompt(name, directory).render(**values)

@@ -12,17 +12,17 @@ the final top ten holds every paper the fusion's top ten held; the reranker deci
 from __future__ import annotations
 
 import dataclasses
-import math
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
 
-from rag.retrieve.features import FEATURES, WEIGHTS_PATH, LinearModel, featurize, hit_features, load_weights
-from rag.retrieve.hybrid import Candidate
-from rag.retrieve.query import Query, parse_query
+from rag.linear import LinearModel, sigmoid
+from rag.retrieve.base import Candidate, Ranked
+from rag.retrieve.features import FEATURES, WEIGHTS_PATH, featurize, hit_features, load_weights
+from rag.retrieve.query import Query
 from rag.types import Hit, Paper, Span
 
 FIRST_STAGE_DEPTH = 10
@@ -47,17 +47,6 @@ def protect_hits(hits: Sequence[Hit], candidates: Sequence[Candidate]) -> list[H
     """Reranked hits reordered by ``keep_first_stage`` against the candidates' fusion order."""
     head = fusion_head(candidates)
     return [h for h in hits if h.paper.id in head] + [h for h in hits if h.paper.id not in head]
-
-
-class Ranked(list[Hit]):
-    """Reranked hits, best first (a plain list to every caller), with what went wrong in this request:
-    ``error`` is set when a reranker fell back to the feature order (e.g. the LLM was unreachable)."""
-
-    __slots__ = ("error",)
-
-    def __init__(self, hits: Iterable[Hit] = (), error: str | None = None) -> None:
-        super().__init__(hits)
-        self.error = error
 
 
 @lru_cache(maxsize=8192)
@@ -98,17 +87,16 @@ class FeatureScorer:
         return cls(LinearModel.from_dict(data) if data else None)
 
     def score(
-        self, query: str | Query, candidates: Sequence[Candidate], papers: Mapping[str, Paper]
+        self, query: Query, candidates: Sequence[Candidate], papers: Mapping[str, Paper]
     ) -> tuple[np.ndarray, np.ndarray]:
         """(feature matrix, logits) of the candidates."""
-        q = parse_query(query) if isinstance(query, str) else query
-        x = featurize(q, candidates, papers)
+        x = featurize(query, candidates, papers)
         logits = self.model.logits(x[:, self._cols]) if len(candidates) else np.zeros(0)
         return x, logits
 
     def hits(
         self,
-        query: str | Query,
+        query: Query,
         candidates: Sequence[Candidate],
         papers: Mapping[str, Paper],
         order: str,
@@ -117,8 +105,7 @@ class FeatureScorer:
         """The best ``k`` (default all) hits carrying their features, ordered by the model
         (``order="model"``, with the fusion's top ten kept in the top ten: ``keep_first_stage``) or by
         RRF (``"rrf"``)."""
-        q = parse_query(query) if isinstance(query, str) else query
-        x, logits = self.score(q, candidates, papers)
+        x, logits = self.score(query, candidates, papers)
         if order == "model":
             idx = sorted(range(len(candidates)), key=lambda i: (-logits[i], candidates[i].paper_id))
             idx = keep_first_stage(idx, range(min(FIRST_STAGE_DEPTH, len(candidates))))
@@ -128,8 +115,8 @@ class FeatureScorer:
         for i in idx[: max(k, 2) if k is not None else None]:
             c = candidates[i]
             logit = float(logits[i])
-            features = hit_features(x[i], logit, c, q)
-            score = 1.0 / (1.0 + math.exp(-max(min(logit, 50.0), -50.0))) if order == "model" else c.first_stage
+            features = hit_features(x[i], logit, c, query)
+            score = float(sigmoid(logit)) if order == "model" else c.first_stage
             out.append(to_hit(c, papers[c.paper_id], score, features))
         return out
 

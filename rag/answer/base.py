@@ -1,0 +1,72 @@
+"""The answer contract every answerer and every reader of answers shares: the ``Answerer`` protocol, the one
+abstention sentence and how it is recognised, and the two ways an answerer's final ``Answer`` is built.
+
+Both answerers (``rag.answer.extractive``, ``rag.answer.llm``), the guards, the UI and the evals import these
+from here, so no answerer depends on another one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
+
+from rag.answer.citations import Checked
+from rag.text import normalize_verbatim, strip_markers
+from rag.types import Answer, Retrieved
+
+ABSTENTION = "The corpus does not cover this question."
+"""The one abstention sentence, shared by prompts, answerers, UI and evals."""
+
+
+class Answerer(Protocol):
+    """Turns retrieved papers into an answer with ``[n]`` citations."""
+
+    name: str
+
+    def condense(self, question: str, history: Sequence[dict[str, str]]) -> str:
+        """A standalone version of a follow-up question (the question itself if there is no history)."""
+        ...
+
+    def stream(
+        self, question: str, retrieved: Retrieved, history: Sequence[dict[str, str]]
+    ) -> Iterator[str | Answer]:
+        """Text deltas, then the final ``Answer``."""
+        ...
+
+
+def canonical_sentence(text: str) -> str:
+    """A sentence as compared for sameness: lower case, whitespace collapsed, markers and the quotes, dots and
+    emphasis at its ends removed."""
+    return normalize_verbatim(strip_markers(text)).strip(" \"'“”.`*")
+
+
+def is_abstention(text: str) -> bool:
+    """Whether ``text`` is the abstention sentence and nothing else (case, markers, quotes, trailing dots aside)."""
+    return canonical_sentence(text) == canonical_sentence(ABSTENTION)
+
+
+def mentions_abstention(text: str) -> bool:
+    """Whether the abstention sentence occurs anywhere in ``text``."""
+    return canonical_sentence(ABSTENTION) in normalize_verbatim(text)
+
+
+def abstention(question: str, retrieved: Retrieved, answerer: str) -> Answer:
+    """The abstaining answer: exactly ``ABSTENTION``, no citations."""
+    return Answer(question, ABSTENTION, (), True, answerer, retrieved.hits)
+
+
+def checked_answer(
+    question: str, checked: Checked, answerer: str, retrieved: Retrieved, timings: dict[str, float], **extra: Any
+) -> Answer:
+    """The final ``Answer`` of an answerer from its citation-checked text (both answerers end here)."""
+    return Answer(
+        question,
+        checked.text,
+        checked.citations,
+        False,
+        answerer,
+        retrieved.hits,
+        checks=checked.checks,
+        removed_markers=checked.removed_markers,
+        timings=timings,
+        **extra,
+    )

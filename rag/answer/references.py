@@ -1,0 +1,143 @@
+"""The papers an answer cites, exported: BibTeX entries (stable keys, every text field LaTeX-escaped, written by
+``bibtexparser``) or a Markdown reference list numbered like the answer's ``[n]`` markers.
+
+A key is ``<first author's last name><year><first title word>`` in ASCII (``vaswani2017attention``), the same
+for a paper in every export; when two cited papers would share one, each gets its paper id's first characters
+appended (``…-e07529``). Text goes through ``pylatexenc``'s encoder (``{``, ``%``, ``&``, ``$``, accents …),
+so no title or abstract can end an entry or inject a command; a URL, DOI or arXiv id with a brace, backslash
+or space in it is left out.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Literal
+
+import bibtexparser
+from bibtexparser.library import Library
+from bibtexparser.model import Entry, Field
+from pylatexenc.latexencode import UnicodeToLatexEncoder
+
+from rag.types import Answer, Paper
+
+Style = Literal["bibtex", "markdown"]
+STYLES: tuple[Style, ...] = ("bibtex", "markdown")
+MAX_LISTED_AUTHORS = 6
+_STOPWORDS = frozenset(
+    ["a", "an", "the", "on", "of", "for", "in", "to", "with", "and", "via", "from", "by", "is", "are", "towards",
+     "toward", "do", "does", "what", "how"]
+)  # fmt: skip
+_ASCII = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ß": "ss", "ł": "l", "đ": "d", "þ": "th", "ı": "i"})
+_RAW_OK = re.compile(r"[^\s{}\\]+")
+_PROCEEDINGS = re.compile(r"(?i)\b(proceedings|conference|workshop|symposium)\b|^(neurips|icml|iclr|acl|emnlp|naacl)\b")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~$&#])")
+_MD_URL = re.compile(r"https?://[^\s<>]+")
+
+
+def cited_papers(answer: Answer) -> list[tuple[tuple[int, ...], Paper]]:
+    """Each cited paper once, in marker order, with the markers that cite it."""
+    markers: dict[str, list[int]] = {}
+    papers: dict[str, Paper] = {}
+    for citation in sorted(answer.citations, key=lambda c: c.marker):
+        markers.setdefault(citation.paper.id, []).append(citation.marker)
+        papers.setdefault(citation.paper.id, citation.paper)
+    return [(tuple(markers[pid]), paper) for pid, paper in papers.items()]
+
+
+def _ascii_word(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", text.casefold().translate(_ASCII))
+    return "".join(ch for ch in folded if ch.isascii() and ch.isalnum())
+
+
+def bibtex_key(paper: Paper) -> str:
+    """``vaswani2017attention``: last name of the first author, year, first significant title word (ASCII);
+    a paper without an author or a year gets its id's first characters instead (``domain-e07529``)."""
+    last = _ascii_word(paper.authors[0].split()[-1]) if paper.authors and paper.authors[0].split() else ""
+    words = [_ascii_word(w) for w in paper.title.split()]
+    word = next((w for w in words if w and w not in _STOPWORDS), next((w for w in words if w), "paper"))
+    key = f"{last}{paper.year or ''}{word}"
+    return key if last and paper.year else f"{key}-{paper.id.removeprefix('p')[:6]}"
+
+
+@lru_cache(maxsize=1)
+def _encoder() -> UnicodeToLatexEncoder:
+    return UnicodeToLatexEncoder(replacement_latex_protection="braces-almost-all", unknown_char_policy="keep")
+
+
+def _latex(text: str) -> str:
+    return str(_encoder().unicode_to_latex(" ".join(text.split())))
+
+
+def _raw(value: str | None) -> str | None:
+    """A URL, DOI or arXiv id written as it is, when nothing in it can break the entry."""
+    return value if value and _RAW_OK.fullmatch(value) else None
+
+
+def _entry(paper: Paper, key: str) -> Entry:
+    in_proceedings = bool(paper.venue and _PROCEEDINGS.search(paper.venue))
+    entry_type = "inproceedings" if in_proceedings else "article" if paper.venue else "misc"
+    text: list[tuple[str, str | None]] = [
+        ("title", "{" + _latex(paper.title) + "}"),
+        ("author", " and ".join(_latex(a) for a in paper.authors) or None),
+        ("year", str(paper.year) if paper.year else None),
+        ("booktitle" if in_proceedings else "journal", _latex(paper.venue) if paper.venue else None),
+    ]
+    raw: list[tuple[str, str | None]] = [
+        ("doi", _raw(paper.doi)),
+        ("eprint", _raw(paper.arxiv_id)),
+        ("archiveprefix", "arXiv" if _raw(paper.arxiv_id) else None),
+        ("primaryclass", _raw(paper.categories[0]) if _raw(paper.arxiv_id) and paper.categories else None),
+        ("url", _raw(paper.url)),
+    ]
+    fields = [Field(name, value) for name, value in (*text, *raw) if value]
+    fields.append(Field("abstract", _latex(paper.abstract)))
+    return Entry(entry_type, key, fields)
+
+
+def keys(papers: Sequence[Paper]) -> list[str]:
+    """The BibTeX key of each paper; papers sharing a ``bibtex_key`` are told apart by their ids."""
+    base = [bibtex_key(p) for p in papers]
+    taken = {k for k in base if base.count(k) > 1}
+    return [f"{k}-{p.id.removeprefix('p')[:6]}" if k in taken else k for k, p in zip(base, papers, strict=True)]
+
+
+def to_bibtex(papers: Sequence[Paper]) -> str:
+    """BibTeX entries for ``papers`` (in their order), one blank line apart."""
+    if not papers:
+        return ""
+    library = Library([_entry(p, k) for p, k in zip(papers, keys(papers), strict=True)])
+    return bibtexparser.write_string(library).strip() + "\n"
+
+
+def _md(text: str) -> str:
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
+def markdown_reference(paper: Paper) -> str:
+    """``Authors (Year). *Title*. Venue. <url>`` with Markdown's special characters escaped."""
+    names = list(paper.authors[:MAX_LISTED_AUTHORS]) + (["et al."] if len(paper.authors) > MAX_LISTED_AUTHORS else [])
+    parts = [_md(", ".join(names)) + (f" ({paper.year})" if paper.year else "")] if names or paper.year else []
+    parts.append(f"*{_md(paper.title)}*")
+    if paper.venue:
+        parts.append(_md(paper.venue))
+    line = ". ".join(p.rstrip(".") for p in parts) + "."
+    url = paper.url or (f"https://doi.org/{paper.doi}" if paper.doi else None)
+    return f"{line} <{url}>" if url and _MD_URL.fullmatch(url) else line
+
+
+def to_markdown(answer: Answer) -> str:
+    """One line per cited paper, led by the markers citing it (``[1]``, ``[2, 4]``)."""
+    lines = [f"- [{', '.join(map(str, m))}] {markdown_reference(p)}" for m, p in cited_papers(answer)]
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def references(answer: Answer, style: Style) -> str:
+    """The cited papers of an answer in ``style`` ("" when it cites none)."""
+    if style == "bibtex":
+        return to_bibtex([paper for _, paper in cited_papers(answer)])
+    if style == "markdown":
+        return to_markdown(answer)
+    raise ValueError(f"unknown reference style {style!r}; use one of {', '.join(STYLES)}")

@@ -1,0 +1,130 @@
+"""Sentence roles of an abstract: challenge (the problem), approach (what the paper does), outcome (what it
+found) or other, predicted by a small multinomial logistic regression over each sentence's MiniLM vector and
+its position in the abstract.
+
+The weights (``rag/data/roles.json``) are fitted by ``python -m evals.fit_roles`` on ACLSum (``aclsum`` 0.1.2:
+ACL papers whose abstract sentences annotators labelled by aspect): model choice on its validation split, the
+final fit on train + validation, accuracy reported on its test split, which no fitting reads. Only numpy runs
+here; scikit-learn is a fitting-time dependency.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.errors import ConfigError
+from rag.resources import data_path
+
+MODEL_PATH = data_path("roles.json")
+ROLES = ("challenge", "approach", "outcome", "other")
+"""The classes, in the order of the model's rows. ``other``: none of the three (background, boilerplate)."""
+BLOCKS = ("vector", "centered", "position")
+"""Feature blocks a model may use, in this order: the sentence vector; the vector minus the abstract's mean
+vector (what sets the sentence apart from its abstract); position (relative position, first, last, and
+whether the text is an abstract: always here; the fitting also reads introductions and conclusions)."""
+POSITION = ("relative", "first", "last", "abstract")
+FORMAT = 1
+_FIX = "reinstall the package, or refit: python -m evals.fit_roles"
+
+
+def role_features(vectors: np.ndarray, blocks: Sequence[str], abstract: bool = True) -> np.ndarray:
+    """The feature rows of one abstract's sentences, given their vectors in abstract order (n x dim).
+    ``abstract=False``: the sentences of another section of a paper (fitting only)."""
+    vectors = np.asarray(vectors, dtype=np.float64)
+    n = vectors.shape[0]
+    parts: list[np.ndarray] = []
+    for block in blocks:
+        if block == "vector":
+            parts.append(vectors)
+        elif block == "centered":
+            parts.append(vectors - vectors.mean(axis=0, keepdims=True) if n else vectors)
+        elif block == "position":
+            index = np.arange(n, dtype=np.float64)
+            relative = index / max(n - 1, 1)
+            last = (index == n - 1) & (n > 1)
+            flag = np.full(n, float(abstract))
+            parts.append(np.column_stack([relative, index == 0, last, flag]).astype(np.float64))
+        else:
+            raise ValueError(f"unknown feature block {block!r}")
+    return np.hstack(parts) if parts else np.zeros((n, 0))
+
+
+def feature_count(blocks: Sequence[str], dim: int) -> int:
+    """Columns of ``role_features`` for these blocks and vector size."""
+    return sum(len(POSITION) if b == "position" else dim for b in blocks)
+
+
+@dataclass(frozen=True, slots=True)
+class RoleModel:
+    """A fitted sentence-role model: ``softmax(features @ coef.T + intercept)`` over ``ROLES``."""
+
+    blocks: tuple[str, ...]
+    coef: np.ndarray
+    """``len(ROLES)`` x ``feature_count(blocks, dim)``."""
+    intercept: np.ndarray
+    embedder: str
+    """Name of the embedder whose vectors it was fitted on (``Embedder.name``)."""
+    dim: int
+
+    @classmethod
+    def load(cls, path: Path = MODEL_PATH) -> RoleModel:
+        """The fitted model; a missing, damaged or stale file is a ``ConfigError`` that says how to fix it."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            model = cls.from_dict(data["model"]) if data["format"] == FORMAT else None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"the sentence-role model {path} cannot be read ({type(exc).__name__}); {_FIX}") from exc
+        if model is None:
+            raise ConfigError(f"the sentence-role model {path} has another format than this version's; {_FIX}")
+        return model
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RoleModel:
+        """The model of ``to_dict``'s output; ``ValueError`` when it does not fit these ``ROLES`` and ``BLOCKS``."""
+        blocks = tuple(data["blocks"])
+        dim = int(data["dim"])
+        coef = np.asarray(data["coef"], dtype=np.float64)
+        intercept = np.asarray(data["intercept"], dtype=np.float64)
+        if tuple(data["classes"]) != ROLES or not set(blocks) <= set(BLOCKS) or dim < 1:
+            raise ValueError("classes or feature blocks differ from this version's")
+        if coef.shape != (len(ROLES), feature_count(blocks, dim)) or intercept.shape != (len(ROLES),):
+            raise ValueError("weights of the wrong shape")
+        if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
+            raise ValueError("weights that are not finite numbers")
+        return cls(blocks, coef, intercept, str(data["embedder"]), dim)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "classes": list(ROLES),
+            "blocks": list(self.blocks),
+            "embedder": self.embedder,
+            "dim": self.dim,
+            "coef": [[float(v) for v in row] for row in self.coef],
+            "intercept": [float(v) for v in self.intercept],
+        }
+
+    def probabilities(self, vectors: np.ndarray) -> np.ndarray:
+        """Per sentence (rows, abstract order), the probability of each of ``ROLES`` (columns)."""
+        vectors = np.asarray(vectors, dtype=np.float64)
+        if vectors.ndim != 2 or vectors.shape[1] != self.dim:
+            got = vectors.shape[-1] if vectors.ndim else 0
+            raise ConfigError(
+                f"the sentence-role model needs {self.dim}-dim {self.embedder} vectors, got {got}-dim ones; "
+                "use the local MiniLM embedder (RAG_EMBEDDER=minilm)"
+            )
+        if not len(vectors):
+            return np.zeros((0, len(ROLES)))
+        logits = role_features(vectors, self.blocks) @ self.coef.T + self.intercept
+        logits -= logits.max(axis=1, keepdims=True)
+        odds = np.exp(logits)
+        return np.asarray(odds / odds.sum(axis=1, keepdims=True), dtype=np.float64)
+
+    def predict(self, vectors: np.ndarray) -> list[str]:
+        """The most probable role of each sentence (ties go to the earlier of ``ROLES``)."""
+        return [ROLES[int(i)] for i in self.probabilities(vectors).argmax(axis=1)]

@@ -1,0 +1,148 @@
+"""BibTeX (Zotero, Mendeley, JabRef exports), parsed by ``bibtexparser``, LaTeX turned to text by ``pylatexenc``.
+
+An entry gives a paper when it has a title and an abstract. Entries without an abstract (books, web pages a
+reference manager keeps next to papers) are all reported at once, by file and line, as one ``CorpusError``:
+as everywhere, nothing is skipped silently and nothing is written until the inputs are fixed. A block the
+parser cannot read is an error at its line.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import bibtexparser
+from bibtexparser import middlewares
+from bibtexparser.model import Entry, ParsingFailedBlock
+
+from rag.errors import CorpusError
+from rag.index.formats.base import Record, check_length, read_text
+from rag.index.formats.latex import latex_to_text
+from rag.index.formats.meta import Metadata, make_metadata, split_authors, split_categories
+
+_SHOWN_MISSING = 5
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """bibtexparser logs every block it cannot parse; those become ``CorpusError``s here instead."""
+    logger = logging.getLogger("bibtexparser")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _fields(entry: Entry) -> dict[str, str]:
+    """Field names lower-cased; values as text (the first of a repeated name)."""
+    out: dict[str, str] = {}
+    for field in entry.fields:
+        out.setdefault(field.key.strip().lower(), field.value if isinstance(field.value, str) else "")
+    return out
+
+
+def _venue(fields: dict[str, str]) -> str | None:
+    for name in ("journal", "journaltitle", "booktitle", "school", "institution"):  # not a preprint's "arXiv"
+        if fields.get(name, "").strip():
+            return latex_to_text(fields[name])
+    return None
+
+
+def _arxiv(fields: dict[str, str]) -> str | None:
+    prefix = fields.get("archiveprefix", fields.get("eprinttype", "")).strip().lower()
+    if fields.get("eprint") and prefix in ("arxiv", ""):
+        return fields["eprint"]
+    return fields.get("arxivid") or fields.get("arxiv")
+
+
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+def _date(fields: dict[str, str]) -> str | None:
+    """biblatex's ``date``, else ``year`` with ``month`` (``jan`` or ``1``) as ``2023-01``."""
+    if fields.get("date", "").strip():
+        return fields["date"]
+    year, month = fields.get("year", "").strip(), fields.get("month", "").strip().lower()[:3]
+    number = _MONTHS.index(month) + 1 if month in _MONTHS else int(month) if month.isdigit() else 0
+    return f"{year}-{number:02d}" if year.isdigit() and 1 <= number <= 12 else None
+
+
+def entry_metadata(fields: dict[str, str]) -> Metadata:
+    """The metadata of one entry; a bad year or URL raises ``ValueError``."""
+    categories = split_categories(latex_to_text(fields.get("keywords", "")) or None)
+    primary = fields.get("primaryclass", "").strip()
+    return make_metadata(
+        authors=split_authors(latex_to_text(fields.get("author", ""))) if fields.get("author") else (),
+        year=fields.get("year") or None,
+        date=_date(fields),
+        venue=_venue(fields),
+        categories=tuple(dict.fromkeys((primary, *categories))) if primary else categories,
+        arxiv=_arxiv(fields),
+        doi=fields.get("doi"),
+        url=fields.get("url"),
+    )
+
+
+def _record(path: Path, entry: Entry) -> Record | None:
+    """The entry as a ``Record``; None when it has a title but no abstract (reported by the caller)."""
+    line = (entry.start_line or 0) + 1
+    fields = _fields(entry)
+    title = latex_to_text(fields.get("title", ""))
+    abstract = latex_to_text(fields.get("abstract", ""))
+    if not title:
+        raise CorpusError(str(path), line, f"entry {entry.key!r} has no title; add one or remove the entry")
+    if not abstract:
+        return None
+    try:
+        meta = entry_metadata(fields)
+        return Record(check_length("title", title), check_length("abstract", abstract), f"{path.name}:{line}",
+                      None, meta)  # fmt: skip
+    except ValueError as exc:
+        raise CorpusError(str(path), line, f"entry {entry.key!r}: {exc}") from exc
+
+
+def _entries(path: Path, text: str) -> list[Entry]:
+    with _quiet():
+        library = bibtexparser.parse_string(text, append_middleware=[middlewares.NormalizeFieldKeys()])
+    entries = list(library.entries)
+    for block in library.failed_blocks:
+        kept = getattr(block, "ignore_error_block", None)
+        if isinstance(kept, Entry):  # a repeated key or field name: the entry is still read
+            entries.append(kept)
+            continue
+        why = str(getattr(block, "error", "")).strip().splitlines()
+        reason = f" ({why[-1].strip()[:160]})" if why else ""
+        if isinstance(block, ParsingFailedBlock):
+            raise CorpusError(str(path), (block.start_line or 0) + 1, f"not valid BibTeX{reason}; fix the entry")
+        raise CorpusError(str(path), (block.start_line or 0) + 1, f"this BibTeX block cannot be used{reason}")
+    return sorted(entries, key=lambda e: e.start_line or 0)
+
+
+def parse_bibtex(path: Path, text: str | None = None) -> list[Record]:
+    """Every entry of a ``.bib`` file with a title and an abstract; entries without an abstract are an error
+    listing them all (file and line)."""
+    entries = _entries(path, read_text(path) if text is None else text)
+    records: list[Record] = []
+    missing: list[Entry] = []
+    for entry in entries:
+        record = _record(path, entry)
+        if record is None:
+            missing.append(entry)
+        else:
+            records.append(record)
+    if missing:
+        first, more = missing[0], missing[1:]
+        shown = ", ".join(f"{m.key!r} (line {(m.start_line or 0) + 1})" for m in more[:_SHOWN_MISSING])
+        rest = f" and {len(more)} more without one: {shown}" + (", ..." if len(more) > _SHOWN_MISSING else "")
+        raise CorpusError(
+            str(path), (first.start_line or 0) + 1,
+            f"entry {first.key!r} has no abstract{rest if more else ''}; add an abstract field to each, "
+            "or remove those entries (a paper without an abstract cannot be searched)",
+        )  # fmt: skip
+    if not records:
+        raise CorpusError(str(path), None, "no BibTeX entries found")
+    return records

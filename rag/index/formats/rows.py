@@ -1,0 +1,170 @@
+"""Row formats: JSON lines (plain rows and the arXiv metadata dump's schema) and CSV with a header.
+
+Column and key names are matched case-insensitively, with ``_``/``-`` as spaces, and common exports' names
+are understood (Zotero's ``Abstract Note``, ``Publication Year``, ``Publication Title``; arXiv's
+``journal-ref``). A row of the arXiv dump (an arXiv ``id`` with ``versions``, ``authors_parsed`` or
+``categories``) has its LaTeX turned into text; other rows keep their text as written, whitespace aside.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
+
+from rag.errors import CorpusError
+from rag.index.formats.arxiv import arxiv_metadata, is_arxiv_row
+from rag.index.formats.base import Record, check_length, lines, read_text
+from rag.index.formats.latex import latex_to_text
+from rag.index.formats.meta import Metadata, make_metadata, parse_date, split_authors, split_categories
+
+ALIASES = {
+    "title": "title",
+    **dict.fromkeys(("abstract", "summary", "abstract note", "abstractnote"), "abstract"),
+    "listing date": "listing_date",
+    **dict.fromkeys(("date", "published", "publication date"), "date"),
+    **dict.fromkeys(("authors", "author", "creators"), "authors"),
+    "authors parsed": "authors_parsed",
+    **dict.fromkeys(("year", "publication year"), "year"),
+    **dict.fromkeys(
+        ("venue", "journal", "journal ref", "publication title", "booktitle", "conference", "publication"), "venue"
+    ),
+    **dict.fromkeys(("categories", "category", "keywords", "tags", "manual tags"), "categories"),
+    **dict.fromkeys(("arxiv id", "arxiv", "eprint"), "arxiv"),
+    **dict.fromkeys(("id", "doi", "url", "versions", "update date"), None),
+}
+"""Known key names (normalised by ``_key``) -> the field they fill (None: the same name, spaces as ``_``)."""
+
+
+def _key(name: object) -> str:
+    return " ".join(str(name).strip().lower().replace("_", " ").replace("-", " ").split())
+
+
+def canonical(data: dict[Any, Any]) -> dict[str, Any]:
+    """The row's values under canonical names; the first non-empty value wins when two names mean one field."""
+    out: dict[str, Any] = {}
+    for name, value in data.items():
+        key = _key(name)
+        if key not in ALIASES:
+            continue
+        field = ALIASES[key] or key.replace(" ", "_")
+        if out.get(field) in (None, "", [], ()):
+            out[field] = value
+    return out
+
+
+class _Row(BaseModel):
+    """A JSONL or CSV row: outside data, validated."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    title: str
+    abstract: str
+    listing_date: str | None = None
+
+    @field_validator("title", "abstract")
+    @classmethod
+    def _not_blank(cls, value: str, info: ValidationInfo) -> str:
+        if not value:
+            raise ValueError("must not be empty")
+        return check_length(str(info.field_name), " ".join(value.split()))
+
+    @field_validator("listing_date")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return " ".join(value.split()) or None if value is not None else None
+
+
+def _plain_metadata(fields: dict[str, Any]) -> Metadata:
+    authors = fields.get("authors")
+    return make_metadata(
+        authors=split_authors(authors) if authors else (),
+        year=fields.get("year"),
+        date=fields.get("date"),
+        venue=_text(fields.get("venue"), "venue"),
+        categories=split_categories(fields.get("categories") or None),
+        arxiv=fields.get("arxiv") or fields.get("id"),
+        doi=fields.get("doi"),
+        url=fields.get("url"),
+    )
+
+
+def _text(value: object, name: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value or None
+    raise ValueError(f"{name} must be text, not {type(value).__name__}")
+
+
+def _fail(path: Path, number: int, problem: str) -> CorpusError:
+    return CorpusError(str(path), number, problem)
+
+
+def row_record(path: Path, number: int, data: object) -> Record:
+    """One row as a ``Record``; a row without a usable title or abstract, or with a bad value, is an error."""
+    if not isinstance(data, dict):
+        raise _fail(path, number, f"needs non-empty 'title' and 'abstract' fields (got {type(data).__name__})")
+    fields = canonical(data)
+    arxiv = is_arxiv_row(fields)
+    if arxiv:
+        for name in ("title", "abstract"):
+            if isinstance(fields.get(name), str):
+                fields[name] = latex_to_text(fields[name])
+    if not arxiv and parse_date(fields.get("date")) is None:
+        fields.setdefault("listing_date", fields.get("date"))  # a listing's date ("Mar 21"), as it always was
+    title, abstract = fields.get("title"), fields.get("abstract")
+    if isinstance(title, str) and title.strip() and (abstract is None or str(abstract).strip() == ""):
+        raise _fail(path, number, f"paper {' '.join(title.split())[:80]!r} has no abstract; add one or remove it")
+    try:
+        row = _Row.model_validate(fields)
+        meta = arxiv_metadata(fields) if arxiv else _plain_metadata(fields)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'row'}: {e['msg']}" for e in exc.errors())
+        raise _fail(path, number, f"needs non-empty 'title' and 'abstract' fields ({problems})") from exc
+    except ValueError as exc:
+        raise _fail(path, number, str(exc)) from exc
+    return Record(row.title, row.abstract, f"{path.name}:{number}", row.listing_date, meta)
+
+
+def parse_jsonl(path: Path, text: str | None = None) -> list[Record]:
+    """JSON lines: one object per line (blank lines skipped)."""
+    records: list[Record] = []
+    for number, line in enumerate(lines(read_text(path) if text is None else text), start=1):
+        if not line.strip():
+            continue
+        if not records and line.lstrip().startswith("["):
+            raise _fail(path, number, "this is a JSON array; write one object with 'title' and 'abstract' per line")
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise _fail(path, number, f"not valid JSON ({exc.msg})") from exc
+        except RecursionError as exc:
+            raise _fail(path, number, "the JSON is nested too deeply; one flat object per line") from exc
+        except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+            raise _fail(path, number, f"the JSON holds an unusable value ({str(exc)[:120]})") from exc
+        records.append(row_record(path, number, data))
+    if not records:
+        raise CorpusError(str(path), None, "no records found")
+    return records
+
+
+def csv_header_fields(header: list[str]) -> set[str]:
+    """The canonical fields a CSV header names."""
+    return {ALIASES.get(_key(name)) or _key(name).replace(" ", "_") for name in header}
+
+
+def parse_csv(path: Path, text: str | None = None) -> list[Record]:
+    """CSV whose header names a title and an abstract column (other known columns give metadata)."""
+    reader = csv.DictReader(io.StringIO(read_text(path) if text is None else text))
+    try:
+        fields = reader.fieldnames
+        if not fields or not {"title", "abstract"} <= csv_header_fields(list(fields)):
+            raise CorpusError(str(path), 1, "the header must name 'title' and 'abstract' columns")
+        records = [row_record(path, reader.line_num, row) for row in reader]
+    except csv.Error as exc:
+        raise CorpusError(str(path), reader.line_num or 1, f"not valid CSV ({exc})") from exc
+    if not records:
+        raise CorpusError(str(path), None, "no rows after the header")
+    return records

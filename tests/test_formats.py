@@ -1,0 +1,241 @@
+"""Corpus formats with metadata: the arXiv dump's JSON lines, BibTeX from a reference manager, CSV with a
+header, told apart by content whatever the file's name; LaTeX and hard line breaks come out as clean text;
+a paper without an abstract is reported by file and line; metadata survives the index round trip."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+from conftest import HashEmbedder
+
+from rag.errors import CorpusError
+from rag.index.corpus import load_papers, paper_id, parse_file
+from rag.index.formats import detect_format
+from rag.index.formats.latex import latex_to_text
+from rag.index.formats.meta import make_metadata, parse_arxiv_id, parse_date, parse_year, split_authors
+from rag.index.ingest import ingest
+from rag.index.store import Store, open_chroma
+from rag.types import Paper
+
+DATA = Path(__file__).parent / "data"
+ARXIV = DATA / "arxiv-metadata-sample.json"
+BIB = DATA / "zotero-library.bib"
+CSV = DATA / "zotero-export.csv"
+ABSTRACT = "We study a simple problem in machine learning. Our method improves accuracy by 3.5 points on three tasks."
+
+
+def _by_title(paths: list[Path]) -> dict[str, Paper]:
+    return {p.title: p for p in load_papers(paths)}
+
+
+# ---- the arXiv metadata dump -----------------------------------------------------------------------
+
+
+def test_arxiv_dump_lines_give_clean_text_and_full_metadata() -> None:
+    papers = _by_title([ARXIV])
+    assert len(papers) == 4
+    attention = papers["Attention Is All You Need"]
+    assert attention.abstract.startswith("The dominant sequence transduction models are based on complex recurrent or ")
+    assert "\n" not in attention.abstract and "  " not in attention.abstract
+    assert attention.authors[:2] == ("Ashish Vaswani", "Noam Shazeer") and len(attention.authors) == 8
+    assert (attention.year, attention.date) == (2017, "2017-06-12")  # v1, not the 2023 update
+    assert attention.categories == ("cs.CL", "cs.LG")
+    assert attention.arxiv_id == "1706.03762" and attention.url == "https://arxiv.org/abs/1706.03762"
+    assert attention.venue is None and attention.doi is None and attention.listing_date is None
+    assert attention.sources == ("arxiv-metadata-sample.json:1",)
+    assert attention.id == paper_id("Attention Is All You Need")
+
+
+def test_arxiv_latex_becomes_text() -> None:
+    paper = _by_title([ARXIV])["Sub-quadratic 𝒪(n log n) Attention for Long-Context Transformers"]
+    assert paper.authors == ("Jörg Müller", "Ana García", "François Lefèvre")
+    assert "keeping 98% of the accuracy" in paper.abstract  # a bare % is a percent sign, not a comment
+    assert "“a small constant” times the spectral norm – a bound that is tight." in paper.abstract
+    assert not any(ch in paper.abstract + paper.title for ch in "\\${}")
+    assert paper.venue == "Trans. Mach. Learn. Res. 2023" and paper.doi == "10.5555/tmlr.2023.0042"
+    assert paper.url == "https://arxiv.org/abs/2301.04567"  # the arXiv page before the DOI
+
+
+def test_old_style_arxiv_id_and_journal_ref() -> None:
+    paper = _by_title([ARXIV])["The Large N Limit of Superconformal Field Theories and Supergravity"]
+    assert paper.arxiv_id == "hep-th/9711200" and paper.url == "https://arxiv.org/abs/hep-th/9711200"
+    assert (paper.year, paper.venue, paper.categories) == (1997, "Adv.Theor.Math.Phys.2:231-252,1998", ("hep-th",))
+
+
+def test_arxiv_row_without_abstract_is_reported_by_file_and_line(tmp_path: Path) -> None:
+    rows = [json.loads(line) for line in ARXIV.read_text().splitlines()]
+    rows[2]["abstract"] = "   \n "
+    path = tmp_path / "snapshot.json"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(CorpusError) as info:
+        load_papers([path])
+    assert (info.value.path, info.value.line) == (str(path), 3)
+    assert "paper 'Sub-quadratic 𝒪(n log n) Attention for Long-Context Transformers' has no abstract" in str(info.value)
+
+
+# ---- BibTeX -----------------------------------------------------------------------------------------
+
+
+def test_zotero_bibtex_with_accents_and_braces() -> None:
+    papers = _by_title([BIB])
+    assert len(papers) == 3
+    bert = papers["BERT: Pre-training of Deep Bidirectional Transformers for Language Understanding"]
+    assert bert.authors == ("Jacob Devlin", "Ming-Wei Chang", "Kenton Lee", "Kristina Toutanova")
+    assert (bert.year, bert.date) == (2019, "2019-06")
+    assert bert.venue.startswith("Proceedings of the 2019 Conference of the North American Chapter")  # type: ignore[union-attr]
+    assert bert.doi == "10.18653/v1/N19-1423" and bert.url == "https://doi.org/10.18653/v1/N19-1423"
+    assert bert.abstract.startswith("We introduce a new language representation model called BERT, which stands for ")
+    assert bert.sources == ("zotero-library.bib:15",)
+    samplers = papers["Gradient Noise in Schrödinger-Bridge Samplers: A Study of Æsthetic Failure Modes"]
+    assert samplers.authors == ("Åsa Sjöström", "Søren Østergaard")
+    assert samplers.arxiv_id == "2402.01234" and samplers.url == "https://arxiv.org/abs/2402.01234"
+    assert "explains 60% of them." in samplers.abstract
+    assert "Computer Science - Machine Learning" in samplers.categories
+
+
+def test_bibtex_entries_without_abstract_are_all_reported(tmp_path: Path) -> None:
+    path = tmp_path / "library.bib"
+    path.write_text(
+        BIB.read_text()
+        + "\n@book{goodfellow_deep_2016,\n  title = {Deep Learning},\n  author = {Goodfellow, Ian},\n  year = {2016}}\n"
+        + "\n@misc{web_page,\n  title = {A Web Page},\n  url = {https://example.org}}\n"
+    )
+    with pytest.raises(CorpusError) as info:
+        load_papers([path])
+    lines = path.read_text().splitlines()
+    first = next(n for n, line in enumerate(lines, start=1) if "goodfellow_deep_2016" in line)
+    second = next(n for n, line in enumerate(lines, start=1) if "web_page" in line)
+    assert (info.value.path, info.value.line) == (str(path), first)
+    assert "'goodfellow_deep_2016' has no abstract" in str(info.value)
+    assert f"'web_page' (line {second})" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "phrase"),
+    [
+        ("@article{a,\n  title = {T},\n  abstract = {Unclosed\n\n@misc{b, title={U}, abstract={V}}\n", 1, "not valid"),
+        ("@article{a,\n  abstract = {" + ABSTRACT + "}}\n", 1, "'a' has no title"),
+        ("@article{a,\n  title = {T},\n  year = {someday},\n  abstract = {" + ABSTRACT + "}}\n", 1, "year"),
+        ("@article{a,\n  title = {T},\n  url = {javascript:alert(1)},\n  abstract = {" + ABSTRACT + "}}\n", 1, "url"),
+    ],
+)
+def test_bad_bibtex_is_an_error_at_its_line(tmp_path: Path, text: str, line: int, phrase: str) -> None:
+    path = tmp_path / "bad.bib"
+    path.write_text("% Encoding: UTF-8\n\n" + text)
+    with pytest.raises(CorpusError) as info:
+        parse_file(path)
+    assert info.value.line == line + 2 and phrase in str(info.value)
+    assert "Nothing was written to the index" in str(info.value)
+
+
+# ---- CSV with a header ---------------------------------------------------------------------------
+
+
+def test_zotero_csv_columns_are_understood() -> None:
+    papers = _by_title([CSV])
+    rag_paper = papers["Retrieval-Augmented Generation for Knowledge-Intensive NLP Tasks"]
+    assert rag_paper.authors == ("Patrick Lewis", "Ethan Perez", "Aleksandra Piktus")
+    assert (rag_paper.year, rag_paper.date, rag_paper.listing_date) == (2020, "2020-05-22", None)
+    assert rag_paper.arxiv_id == "2005.11401" and rag_paper.url == "https://arxiv.org/abs/2005.11401"
+    assert rag_paper.categories == ("retrieval", "cs.CL")
+    instruct = papers["Training language models to follow instructions with human feedback"]
+    assert instruct.venue == "Advances in Neural Information Processing Systems"
+    assert instruct.url is not None and instruct.url.startswith("https://proceedings.neurips.cc/paper/2022/")
+
+
+def test_csv_with_a_bad_year_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text(f'title,abstract,year\nOne,"{ABSTRACT}",2021\nTwo,"{ABSTRACT}",next year\n')
+    with pytest.raises(CorpusError) as info:
+        parse_file(path)
+    assert info.value.line == 3 and "year 'next year'" in str(info.value)
+
+
+# ---- detection by content --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("source", "name"), [(ARXIV, "dump.txt"), (BIB, "refs.txt"), (CSV, "export.dat"),
+                                              (ARXIV, "noext"), (BIB, "library.json")])  # fmt: skip
+def test_format_is_told_by_content_whatever_the_name(tmp_path: Path, source: Path, name: str) -> None:
+    renamed = tmp_path / name
+    shutil.copy(source, renamed)
+    got = [(p.title, p.abstract, p.authors, p.year) for p in load_papers([renamed])]
+    assert got == [(p.title, p.abstract, p.authors, p.year) for p in load_papers([source])]
+
+
+def test_detection_rules() -> None:
+    assert detect_format('{"title": "T", "abstract": "A"}\n') == "jsonl"
+    assert detect_format("% JabRef\n\n@Article{key,\n title={T}}") == "bibtex"
+    assert detect_format('"Title","Abstract Note","Author"\n"a","b","c"\n') == "csv"
+    assert detect_format("A Paper Title\nIts abstract line goes here and is long enough.\n") == "listing"
+    assert detect_format("[1, 2]\n", ".jsonl") == "jsonl"  # broken by its suffix: that format's error
+    assert detect_format("name,summary\n", ".csv") == "csv"
+
+
+def test_a_folder_reads_every_format(tmp_path: Path) -> None:
+    for source in (ARXIV, BIB, CSV):
+        shutil.copy(source, tmp_path / source.name)
+    (tmp_path / "README.md").write_text("not a corpus file")
+    papers = load_papers([tmp_path])
+    assert len(papers) == 4 + 3 + 2 - 1  # the TMLR paper is in the dump and the .bib
+    (merged,) = [p for p in papers if p.doi == "10.5555/tmlr.2023.0042"]
+    assert merged.sources == ("arxiv-metadata-sample.json:3", "zotero-library.bib:2")
+
+
+# ---- value rules -----------------------------------------------------------------------------------
+
+
+def test_value_rules() -> None:
+    assert split_authors("Smith, John") == ("John Smith",)
+    assert split_authors("Smith, John; Doe, Jane") == ("John Smith", "Jane Doe")
+    assert split_authors("A. Smith, B. Jones and C. Li") == ("A. Smith", "B. Jones", "C. Li")
+    assert split_authors(["Li, Wei", "Ana García"]) == ("Wei Li", "Ana García")
+    assert split_authors("Devlin, Jacob and Chang, Ming-Wei") == ("Jacob Devlin", "Ming-Wei Chang")
+    assert parse_date("Mon, 2 Apr 2007 19:18:42 GMT") == "2007-04-02"
+    assert parse_date("2023-5") == "2023-05" and parse_date("Mar 21") is None and parse_date("2023-13-01") is None
+    assert parse_year("2020a") == 2020 and parse_year(None) is None
+    for bad in ("soon", "0999", 3000, True):
+        with pytest.raises(ValueError):
+            parse_year(bad)
+    assert parse_arxiv_id("https://arxiv.org/pdf/2101.00001v3.pdf") == "2101.00001"
+    assert parse_arxiv_id("10.48550/arXiv.2101.00001") == "2101.00001" and parse_arxiv_id("2101.1") is None
+    meta = make_metadata(doi="https://doi.org/10.1000/a(b)c", url="https://example.org/x")
+    assert meta.doi == "10.1000/a(b)c" and meta.url == "https://doi.org/10.1000/a(b)c"
+    with pytest.raises(ValueError):
+        make_metadata(url='https://e.org/"><script>')
+
+
+def test_latex_to_text() -> None:
+    assert latex_to_text("M{\\\"u}ller and Garc{\\'i}a") == "Müller and García"
+    assert latex_to_text("$\\alpha$-divergence of 50% of\n   samples") == "α-divergence of 50% of samples"
+    assert latex_to_text("plain -- text") == "plain – text"
+    assert latex_to_text("{unbalanced \\textbf{markup") == "unbalanced markup"
+
+
+# ---- stored and read back ------------------------------------------------------------------------
+
+
+def test_old_records_read_back_and_ids_stay_stable() -> None:
+    old = {"id": "p1", "title": "T", "abstract": "A", "sources": ["f.txt:1"], "listing_date": None, "urls": []}
+    paper = Paper.from_dict(old)
+    assert (paper.authors, paper.year, paper.url, paper.categories) == ((), None, None, ())
+    full = Paper("p2", "T", "A", authors=("X Y",), year=2020, categories=("cs.CL",), url="https://a.b")
+    assert Paper.from_dict(json.loads(json.dumps(full.to_dict()))) == full
+    assert full.content_hash == Paper("p2", "T", "A").content_hash  # metadata never re-embeds
+
+
+def test_metadata_survives_the_index_and_a_metadata_edit_does_not_re_embed(tmp_path: Path) -> None:
+    embedder = HashEmbedder()
+    store = Store(open_chroma(tmp_path / "data"), embedder.name)
+    papers = load_papers([ARXIV])
+    ingest(papers, store, embedder, tmp_path / "data", progress=False)
+    assert store.papers() == {p.id: p for p in papers}
+    calls = len(embedder.calls)
+    edited = [p if p.arxiv_id != "1706.03762" else Paper(**{**asdict(p), "venue": "NeurIPS 2017"}) for p in papers]
+    report = ingest(edited, store, embedder, tmp_path / "data", progress=False)
+    assert len(embedder.calls) == calls and report.relabeled == 1
+    assert store.papers()[paper_id("Attention Is All You Need")].venue == "NeurIPS 2017"

@@ -1,0 +1,114 @@
+"""The sentence-role model (rag/answer/roles.py): the shipped weights load, a damaged or stale file is a
+one-line ConfigError naming the fix, and real MiniLM vectors of a typical abstract get the expected roles,
+the same ones on every call."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import real_embedder
+
+from rag.answer.roles import FORMAT, MODEL_PATH, POSITION, ROLES, RoleModel, feature_count, role_features
+from rag.errors import ConfigError
+from rag.index.embeddings import embedder_name
+from rag.settings import Settings
+
+ABSTRACT = [
+    "Large language models often state facts that their sources do not support when answering questions about "
+    "long documents.",
+    "We propose RetroCheck, a retrieval-augmented verifier that checks each generated claim against the source "
+    "passage.",
+    "Experiments on three benchmarks show that RetroCheck reduces unsupported claims by 35% while keeping answer "
+    "quality.",
+]
+
+
+def shipped() -> dict:
+    return json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+
+
+def write(path: Path, document: object) -> Path:
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
+def test_the_shipped_model_loads_and_was_fitted_on_the_default_embedder() -> None:
+    model = RoleModel.load()
+    assert model.dim == 384
+    assert model.embedder == embedder_name(Settings())
+    assert model.coef.shape == (len(ROLES), feature_count(model.blocks, 384))
+    fitted = shipped()["fitted"]
+    assert fitted["data"] == "aclsum 0.1.2"
+    assert fitted["test"]["model"]["accuracy"] > fitted["test"]["position_only"]["accuracy"]
+
+
+def test_features_hold_the_vector_blocks_and_the_position() -> None:
+    vectors = np.arange(12, dtype=np.float64).reshape(3, 4)
+    rows = role_features(vectors, ("vector", "centered", "position"))
+    assert rows.shape == (3, 4 + 4 + len(POSITION))
+    assert np.array_equal(rows[:, :4], vectors)
+    assert np.allclose(rows[:, 4:8].sum(axis=0), 0.0)
+    assert rows[:, 8:].tolist() == [[0.0, 1.0, 0.0, 1.0], [0.5, 0.0, 0.0, 1.0], [1.0, 0.0, 1.0, 1.0]]
+    single = role_features(vectors[:1], ("position",), abstract=False)
+    assert single.tolist() == [[0.0, 1.0, 0.0, 0.0]]  # one sentence is first, not last
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda doc: "{not json",
+        lambda doc: {"format": FORMAT},
+        lambda doc: {**doc, "format": FORMAT + 1},
+        lambda doc: {**doc, "model": {**doc["model"], "coef": doc["model"]["coef"][:2]}},
+        lambda doc: {**doc, "model": {**doc["model"], "classes": ["a", "b", "c", "d"]}},
+        lambda doc: {**doc, "model": {**doc["model"], "blocks": ["vector", "tfidf"]}},
+        lambda doc: {**doc, "model": {**doc["model"], "intercept": [float("nan")] * 4}},
+        lambda doc: [1, 2, 3],
+    ],
+    ids=["not-json", "no-model", "other-format", "short-coef", "other-classes", "unknown-block", "nan", "list"],
+)
+def test_a_damaged_or_stale_file_is_a_config_error_naming_the_fix(tmp_path: Path, damage) -> None:  # type: ignore[no-untyped-def]
+    document = damage(shipped())
+    path = tmp_path / "roles.json"
+    if isinstance(document, str):
+        path.write_text(document, encoding="utf-8")
+    else:
+        write(path, document)
+    with pytest.raises(ConfigError) as err:
+        RoleModel.load(path)
+    message = str(err.value)
+    assert "python -m evals.fit_roles" in message and str(path) in message
+    assert "\n" not in message and "Traceback" not in message
+
+
+def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"cannot be read .*FileNotFoundError.*evals\.fit_roles"):
+        RoleModel.load(tmp_path / "absent.json")
+
+
+def test_a_round_trip_through_the_dict_keeps_the_model() -> None:
+    model = RoleModel.load()
+    again = RoleModel.from_dict(json.loads(json.dumps(model.to_dict())))
+    assert again.blocks == model.blocks and np.array_equal(again.coef, model.coef)
+    assert np.array_equal(again.intercept, model.intercept)
+
+
+def test_vectors_of_another_size_are_refused() -> None:
+    model = RoleModel.load()
+    with pytest.raises(ConfigError, match=r"needs 384-dim .* got 1536-dim.*RAG_EMBEDDER=minilm"):
+        model.probabilities(np.zeros((2, 1536)))
+    assert model.probabilities(np.zeros((0, 384))).shape == (0, len(ROLES))
+
+
+@pytest.mark.slow
+def test_a_typical_abstract_gets_challenge_approach_outcome_every_time() -> None:
+    vectors = real_embedder().embed(ABSTRACT)
+    model = RoleModel.load()
+    probs = model.probabilities(vectors)
+    assert np.allclose(probs.sum(axis=1), 1.0)
+    assert model.predict(vectors) == ["challenge", "approach", "outcome"]
+    assert np.array_equal(RoleModel.load().probabilities(vectors), probs)
+    assert np.array_equal(model.probabilities(real_embedder().embed(ABSTRACT)), probs)
