@@ -89,7 +89,7 @@ class Settings(BaseSettings):
         default="auto", description="'auto' uses the LLM when an API key or base URL is set, else extractive."
     )
     answer_words: int = Field(
-        default=140,
+        default=80,
         ge=20,
         le=2000,
         description="Word cap of an extractive prose answer (RAG_ANSWER_WORDS): no quote is added past it, the "

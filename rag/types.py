@@ -187,6 +187,9 @@ class Answer:
     usage: Usage = field(default_factory=Usage)
     removed_markers: tuple[int, ...] = ()
     error: str | None = None
+    not_stated: str | None = None
+    """When the abstract the question is about does not state the asked detail: the sentence saying so (it
+    also opens ``text``); None otherwise."""
 
     @property
     def unsupported(self) -> tuple[SentenceCheck, ...]:

@@ -13,6 +13,7 @@ import pytest
 from rag.answer.base import ABSTENTION, is_abstention
 from rag.answer.compose.analysis import analyse
 from rag.answer.extractive import ExtractiveAnswerer
+from rag.answer.notes import is_note, names_paper, note_names
 from rag.settings import Settings
 from rag.text import parse_markers, parts_in_order, quote_parts, sentences, strip_markers
 from rag.types import Answer, Hit, Paper, Retrieved
@@ -55,11 +56,16 @@ def answer(question: str, papers: Sequence[Paper] = SMALL_PAPERS + EXTRA, abstai
 
 
 def assert_faithful(final: Answer) -> None:
-    """Every sentence quotes the abstract it cites, and markers and citations agree."""
+    """Every sentence quotes the abstract it cites, and markers and citations agree; a note ("Yes: <title>",
+    "The X abstract does not state ...") names the paper it cites."""
     numbers = sorted({n for m in parse_markers(final.text) for n in m.numbers})
     assert numbers == [c.marker for c in final.citations] == list(range(1, len(final.citations) + 1))
     for check in final.checks:
         assert check.verdict == "supported", check
+        if is_note(check.text):
+            assert all(names_paper(note_names(check.text), final.citations[n - 1].paper.title,
+                                   final.citations[n - 1].paper.abstract) for n in check.markers), check
+            continue
         body = check.text
         for c in final.citations:
             if body.startswith(f"- {c.paper.title}: "):

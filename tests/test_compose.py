@@ -232,17 +232,18 @@ def test_one_sentence_citing_two_sources_gives_each_its_own_clause() -> None:
 
 @pytest.mark.slow
 def test_two_turn_conversation_on_the_bundled_corpus(real_pipeline) -> None:  # type: ignore[no-untyped-def]
-    """The issue's case: a list answer, then "Which of them needs no training?" answered from the paper of that
-    list that says so (OPERA: "without additional data, knowledge, or training"); "the second one" is the
-    second cited paper; a question naming its own subject is not rewritten."""
+    """The issue's case: a list answer, then "Which of them needs no training?" led by the paper of that list
+    that says so (OPERA: "without additional data, knowledge, or training"), the others after it; "the second
+    one" is the second cited paper; a question naming its own subject is not rewritten."""
     first_q = "Which papers mitigate hallucinations of multimodal large language models?"
     first = real_pipeline.ask(first_q, answerer="extractive")
     cited = [c.paper.title for c in first.citations]
     assert any(t.startswith("OPERA") for t in cited) and len(cited) >= 2
     history = [{"role": "user", "content": first_q}, {"role": "assistant", "content": first.text}]
     which = real_pipeline.ask("Which of them needs no training?", history, answerer="extractive")
-    assert [c.paper.title for c in which.citations] == [next(t for t in cited if t.startswith("OPERA"))]
-    assert "without additional data, knowledge, or training" in which.text
+    assert which.citations[0].paper.title == next(t for t in cited if t.startswith("OPERA"))  # the match leads
+    assert "without additional data, knowledge, or training" in which.text.splitlines()[0]
+    assert {c.paper.title for c in which.citations} <= set(cited)  # then a line for each other cited paper
     second = real_pipeline.ask("What does the second one propose?", history, answerer="extractive")
     assert [c.paper.title for c in second.citations] == [cited[1]]
     own = "What loss does MaxSup use instead of label smoothing?"
@@ -256,10 +257,11 @@ def test_two_turn_conversation_on_the_bundled_corpus(real_pipeline) -> None:  # 
 def test_answer_words_and_evidence_bound_a_prose_answer_and_keep_it_verbatim() -> None:
     """``RAG_ANSWER_WORDS`` caps a prose answer and ``RAG_ANSWER_EVIDENCE`` sets how likely a further quote must
     be to hold a key fact: a small cap or a high bar gives a shorter answer, still verbatim and led by the same
-    best quote (the only one a bar of 0.99 keeps); the shipped piece model was fitted with the default cap."""
+    best quote (the only one a bar of 0.99 keeps); the shipped piece model's threshold was fitted with a cap at
+    least as long as the default (the answer-first budget, 80 words, was chosen on dev_fit)."""
     from rag.answer.compose.pieces import PieceModel
 
-    assert json.loads(MODEL_PATH.read_text())["fitted"]["cap"] == Settings().answer_words
+    assert json.loads(MODEL_PATH.read_text())["fitted"]["cap"] >= Settings().answer_words == 80
     assert 0.0 < PieceModel.load().min_probability < 1.0
     paper = make_paper(
         "MaxSup: Overcoming Representation Collapse in Label Smoothing",

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rag.answer.citations import check_answer
+from rag.answer.notes import is_note, names_paper, note_names
 from rag.index.corpus import load_papers, paper_id
 from rag.text import (
     ABBREVIATIONS,
@@ -339,8 +340,8 @@ def test_checker_keeps_enumerations_and_intervals_as_quoted() -> None:
 # citations), with the text their answer must quote as it stands.
 MARKER_SHAPED = [
     (
-        "Why do influence-based methods for instruction tuning data selection often struggle to achieve balanced "
-        "performance?",
+        "What do influence-based methods for instruction tuning data selection show promise in, and what do they "
+        "often struggle with?",
         "often struggle with (2).",
     ),
     ("Which predictions of the LLMs are Bayesian in expectation paper were validated on GPT-3?", "(1)-(3),"),
@@ -369,6 +370,11 @@ def verbatim_problems(answer: Answer) -> list[str]:
                 body = line[len(label) :]
         for sentence in answer_sentences(body):
             quote, markers = strip_markers(sentence), markers_in(sentence)
+            if is_note(quote):  # "Yes: <title>", "The X abstract does not state ...": names the paper it cites
+                if not markers or not all(m in cited and names_paper(note_names(quote), cited[m].title,
+                                                                     cited[m].abstract) for m in markers):
+                    problems.append(f"{sentence!r} names a paper it does not cite {markers}")
+                continue
             parts = quote_parts(quote)
             if not markers or not any(m in cited and parts_in_order(parts, cited[m].abstract) for m in markers):
                 problems.append(f"{sentence!r} cites {markers}")
@@ -391,7 +397,7 @@ def test_every_extractive_answer_sentence_is_verbatim_from_its_cited_abstract(re
         if quote and quote not in answer.text:
             problems.append(f"{item_id}: the answer does not quote {quote!r}: {answer.text[:300]!r}")
     assert not problems, "\n".join(problems)
-    assert n_sentences > 300  # the dev set's answers were all checked, not skipped
+    assert n_sentences > 200  # the dev set's answers were all checked, not skipped (answer-first: 3 quotes at most)
 
 
 # ---------------------------------------------------------------------------------------------- quote gaps

@@ -94,6 +94,14 @@ def test_code_links_are_shown_and_only_http_links() -> None:
     assert "Listing date unknown" in html
 
 
+def test_a_detail_the_abstracts_do_not_state_is_said_above_the_sources() -> None:
+    cite = Citation(1, SAE, "The learned features are more interpretable than neurons.", (1,), "supported", 0.93)
+    html = render_sources(answer((cite,), (SAE,), not_stated="the <GPU> hours"), turn=1)
+    assert "<b>Not stated:</b> the abstracts do not state the &lt;GPU&gt; hours." in html
+    assert html.index("Not stated") < html.index(SAE.title)
+    assert "Not stated" not in render_sources(answer((cite,), (SAE,)), turn=1)
+
+
 def test_abstention_panel_lists_retrieved_papers() -> None:
     html = render_sources(answer((), (SAE,), text="The corpus does not cover this question."), turn=1)
     assert "No source is cited" in html and "abstained" in html

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rag.answer.notes import is_note, names_paper, note_names
 from rag.index.embeddings import Embedder
 from rag.text import (
     MIN_PART_WORDS,
@@ -241,6 +242,19 @@ def _check_sentence(
     return SentenceCheck(claim, markers, verdict, support, reason + note)
 
 
+def _check_note(claim: str, markers: tuple[int, ...], views: Sequence[_SourceView]) -> SentenceCheck:
+    """The verdict on a note (``rag.answer.notes``): one that names a paper ("The X abstract does not state ...",
+    "Yes: <title>") is supported when every source it cites is that paper; one about coverage ("No retrieved
+    abstract covers X") claims nothing from a source."""
+    name = note_names(claim)
+    if not name:
+        return SentenceCheck(claim, markers, "supported", 1.0, "note on what the sources cover, not a claim")
+    mine = [views[n - 1] for n in markers]
+    if mine and all(names_paper(name, v.paper.title, v.paper.abstract) for v in mine):
+        return SentenceCheck(claim, markers, "supported", 1.0, "note naming the paper it cites, not a quote")
+    return SentenceCheck(claim, markers, "unsupported", 0.0, "note naming a paper it does not cite")
+
+
 def check_answer(
     text: str,
     sources: Sequence[Paper],
@@ -262,6 +276,9 @@ def check_answer(
     for sentence, markers, inherited in _cited_sentences(new_text, [p.title for p in sources]):
         claim = strip_markers(sentence)
         if not claim or not re.search(r"[A-Za-z0-9]", claim):
+            continue
+        if is_note(claim):
+            checks.append(_check_note(claim, markers, views))
             continue
         if not markers:
             verdict: Verdict = "unsupported" if require_citations else "weak"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from rag.answer.base import ABSTENTION, abstention, checked_answer
 from rag.answer.citations import check_answer
@@ -16,11 +16,13 @@ from rag.answer.compose.analysis import Question, analyse
 from rag.answer.compose.choose import listed
 from rag.answer.compose.evidence import Pick, Weights, question_terms, score_sentences
 from rag.answer.compose.followup import referents, refers_to, resolve_followup
+from rag.answer.compose.lead import RoleOrder, lead_index, missing_detail, only_mentioned, subject, unmentioned
 from rag.answer.compose.pieces import PieceModel, choose, cut_pieces, probabilities
 from rag.answer.compose.shapes import compare, listing, prose
+from rag.answer.compose.slots import slot_of
 from rag.index.embeddings import Embedder
 from rag.settings import Settings
-from rag.text import normalize_verbatim
+from rag.text import normalize_verbatim, strip_markers
 from rag.types import Answer, Retrieved
 
 # --- sentence selection -------------------------------------------------------------------------------
@@ -34,6 +36,17 @@ class Evidence:
     picks: list[Pick]
     analysis: Question
     terms: dict[str, float]
+    others: list[Pick] = field(default_factory=list)
+    """For "which of them ...": the best sentence of each other paper pointed at, whose evidence fits less."""
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A composed answer before checking: its text (``[n]`` numbered by the hits) and, when the abstract the
+    question is about does not state the asked detail, that detail's sentence."""
+
+    text: str
+    not_stated: str | None = None
 
 
 class ExtractiveAnswerer:
@@ -43,13 +56,19 @@ class ExtractiveAnswerer:
 
     name = "extractive"
 
+    max_quotes = 3
+    """A prose answer quotes the lead's sentence and at most two supporting ones (chosen on ``dev_fit``)."""
+
     def __init__(
-        self, settings: Settings, embedder: Embedder, weights: Weights | None = None, pieces: PieceModel | None = None
+        self, settings: Settings, embedder: Embedder, weights: Weights | None = None, pieces: PieceModel | None = None,
+        roles: RoleOrder | None = None,
     ) -> None:
         self.settings = settings
         self.embedder = embedder
         self.weights = weights or Weights()
         self.pieces = pieces or PieceModel.load()
+        self.roles = roles
+        """A sentence-role predictor's piece preference (``rag.answer.compose.lead.RoleOrder``), if any."""
 
     def condense(self, question: str, history: Sequence[dict[str, str]]) -> str:
         """A standalone query for a follow-up (``rag.answer.compose.followup.resolve_followup``)."""
@@ -73,10 +92,13 @@ class ExtractiveAnswerer:
             focused = score_sentences(analysis, retrieved, self.weights.pointed(), own_terms)
             picks = sorted((replace(p, score=p.relevance) for p in focused if p.hit in own),
                            key=lambda p: (-p.score, p.hit, p.index))
+            others: list[Pick] = []
             if picks and picks[0].score > 0:  # "which of them ...": the papers whose evidence is close to the best
                 best = {h: max((p.score for p in picks if p.hit == h), default=0.0) for h in own}
                 close = {h for h, v in best.items() if v >= picks[0].score * self.weights.other_paper_ratio}
+                others = [next(p for p in picks if p.hit == h) for h in sorted(own - close)]
                 picks = [p for p in picks if p.hit in close]
+            return Evidence(picks, analysis, terms, others)
         return Evidence(picks, analysis, terms)
 
     def shaped(self, ev: Evidence, retrieved: Retrieved) -> str:
@@ -91,16 +113,47 @@ class ExtractiveAnswerer:
     def compose(
         self, question: str, retrieved: Retrieved, standalone: str = "", history: Sequence[dict[str, str]] = ()
     ) -> str:
-        """The answer text with ``[n]`` markers numbered by ``retrieved.hits`` (renumbered later): one line per
-        listed paper, one per compared method, or prose quotes chosen by the piece model."""
+        """The answer text with ``[n]`` markers numbered by ``retrieved.hits`` (``draft``'s text)."""
+        return self.draft(question, retrieved, standalone, history).text
+
+    def draft(
+        self, question: str, retrieved: Retrieved, standalone: str = "", history: Sequence[dict[str, str]] = ()
+    ) -> Draft:
+        """One line per listed paper, one per compared method, or prose that leads with the piece holding what
+        the question asks for (its slot, ``rag.answer.compose.slots``) followed by at most two supporting pieces
+        (for "which of them ...", then a line for each other paper pointed at, with its closest sentence);
+        "The X abstract does not state ..." first when the paper asked about holds no such piece; "Yes: <title>"
+        first for "is there a paper on ...". Markers are numbered by ``retrieved.hits`` (renumbered later)."""
         ev = self.evidence(question, retrieved, standalone, history)
         shaped = self.shaped(ev, retrieved)
         if shaped:
-            return shaped
+            return Draft(shaped)
+        slot = slot_of(question)
         cands = cut_pieces(ev.picks, ev.terms, ev.analysis, self.pieces.pool)
-        chosen = choose(cands, probabilities(cands, self.pieces), self.pieces, self.settings.answer_words,
-                        self.settings.answer_evidence)
-        return prose(chosen)
+        probs = probabilities(cands, self.pieces)
+        floor = self.pieces.min_probability if self.settings.answer_evidence is None else self.settings.answer_evidence
+        subj = subject(standalone or question, retrieved)
+        missing = missing_detail(slot, retrieved, subj)
+        if missing and subj is not None:
+            own = [j for j, c in enumerate(cands) if c.pick.hit == subj.hit]
+            mine = [cands[j] for j in own]
+            closest = choose(mine, probs[own], self.pieces, self.settings.answer_words, floor, max_quotes=2)
+            return Draft(f"{missing} [{subj.hit + 1}]\n{prose(closest)}".strip(), missing)
+        lead = lead_index(cands, probs, slot, self.roles)
+        chosen = choose(cands, probs, self.pieces, self.settings.answer_words, floor, lead, self.max_quotes)
+        text = prose(chosen)
+        if ev.others:  # the other papers the question points at: what each says on the asked point
+            text = "\n".join([text, listing({p.hit: [p] for p in ev.others}, retrieved)])
+        absent = unmentioned(question, retrieved)
+        if absent:
+            return Draft(f"{absent}\n{text}", absent)
+        mention = only_mentioned(question, slot, retrieved)
+        if mention:
+            return Draft(f"{mention}\n{text}", strip_markers(mention))
+        if slot.kind == "existence" and chosen:
+            paper = retrieved.hits[chosen[0].hit].paper
+            text = f"Yes: {' '.join(paper.title.split())} [{chosen[0].hit + 1}]\n{text}"
+        return Draft(text)
 
     def stream(
         self, question: str, retrieved: Retrieved, history: Sequence[dict[str, str]]
@@ -110,9 +163,9 @@ class ExtractiveAnswerer:
             yield abstention(question, retrieved, self.name)
             return
         t0 = time.perf_counter()
-        draft = self.compose(question, retrieved, retrieved.query if history else "", history)
+        draft = self.draft(question, retrieved, retrieved.query if history else "", history)
         t1 = time.perf_counter()
-        checked = check_answer(draft, [h.paper for h in retrieved.hits], self.embedder)
+        checked = check_answer(draft.text, [h.paper for h in retrieved.hits], self.embedder)
         timings = {"answer": t1 - t0, "check": time.perf_counter() - t1}
         yield checked.text
-        yield checked_answer(question, checked, self.name, retrieved, timings)
+        yield checked_answer(question, checked, self.name, retrieved, timings, not_stated=draft.not_stated)

@@ -181,10 +181,7 @@ def cmd_serve(ctx: Context, args: argparse.Namespace) -> int:
     return serve(args.host, args.port)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rag", description="Question answering over ML paper abstracts.")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _add_ingest(sub: Any) -> None:
     p = sub.add_parser("ingest", help="index the corpus (default: the bundled one); only changes are embedded")
     p.add_argument(
         "paths", nargs="*", help="files or folders: .txt listings, JSON lines (the arXiv dump too), CSV, BibTeX"
@@ -199,41 +196,53 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_ingest)
 
+
+def _add_filters(p: argparse.ArgumentParser) -> None:
+    """The retrieval filters of ``search`` and ``ask`` (``rag.request.FILTERS``)."""
+    p.add_argument("--date", help="only papers listed on this date, e.g. 'Mar 21'")
+    p.add_argument("--source", help="only papers from this source file name")
+    p.add_argument("--since", type=year_option, metavar="YEAR", help="only papers of this year or later")
+    p.add_argument("--until", type=year_option, metavar="YEAR", help="only papers of this year or earlier")
+    p.add_argument(
+        "--author", action="append", metavar="NAME",
+        help="only papers with an author whose name contains NAME (case and accents aside); repeat for any of them",
+    )  # fmt: skip
+    p.add_argument(
+        "--category", action="append", metavar="CAT",
+        help="only papers in this arXiv category or keyword (cs matches cs.CL); repeat for any of several",
+    )  # fmt: skip
+
+
+def _add_question(sub: Any, name: str, func: Callable[[Context, argparse.Namespace], int], helptext: str) -> None:
+    p = sub.add_parser(name, help=helptext)
+    p.add_argument("question" if name == "ask" else "query")
+    p.add_argument(
+        "-k", type=k_option(MAX_SEARCH_K if name == "search" else MAX_SOURCES),
+        default=10 if name == "search" else None,
+        help=f"number of papers, 1-{MAX_SEARCH_K}" if name == "search"
+        else f"number of sources, 1-{MAX_SOURCES} (default RAG_TOP_K)",
+    )  # fmt: skip
+    _add_filters(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    if name == "ask":
+        p.add_argument("--answerer", choices=["extractive", "llm"], help="default: the configured one")
+        p.add_argument(
+            "--references", choices=["bibtex", "markdown"],
+            help="print the cited papers as BibTeX entries or a Markdown list (alone on stdout; the answer "
+            "goes to stderr), e.g. > refs.bib",
+        )  # fmt: skip
+    p.set_defaults(func=func)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rag", description="Question answering over ML paper abstracts.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_ingest(sub)
     p = sub.add_parser("stats", help="counts of the index")
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.set_defaults(func=cmd_stats)
-
-    for name, func, helptext in (("search", cmd_search, "rank papers"), ("ask", cmd_ask, "answer with citations")):
-        p = sub.add_parser(name, help=helptext)
-        p.add_argument("question" if name == "ask" else "query")
-        p.add_argument(
-            "-k", type=k_option(MAX_SEARCH_K if name == "search" else MAX_SOURCES),
-            default=10 if name == "search" else None,
-            help=f"number of papers, 1-{MAX_SEARCH_K}" if name == "search"
-            else f"number of sources, 1-{MAX_SOURCES} (default RAG_TOP_K)",
-        )  # fmt: skip
-        p.add_argument("--date", help="only papers listed on this date, e.g. 'Mar 21'")
-        p.add_argument("--source", help="only papers from this source file name")
-        p.add_argument("--since", type=year_option, metavar="YEAR", help="only papers of this year or later")
-        p.add_argument("--until", type=year_option, metavar="YEAR", help="only papers of this year or earlier")
-        p.add_argument(
-            "--author", action="append", metavar="NAME",
-            help="only papers with an author whose name contains NAME (case and accents aside); repeat for any of them",
-        )  # fmt: skip
-        p.add_argument(
-            "--category", action="append", metavar="CAT",
-            help="only papers in this arXiv category or keyword (cs matches cs.CL); repeat for any of several",
-        )  # fmt: skip
-        p.add_argument("--json", action="store_true", help="machine-readable output")
-        if name == "ask":
-            p.add_argument("--answerer", choices=["extractive", "llm"], help="default: the configured one")
-            p.add_argument(
-                "--references", choices=["bibtex", "markdown"],
-                help="print the cited papers as BibTeX entries or a Markdown list (alone on stdout; the answer "
-                "goes to stderr), e.g. > refs.bib",
-            )  # fmt: skip
-        p.set_defaults(func=func)
-
+    _add_question(sub, "search", cmd_search, "rank papers")
+    _add_question(sub, "ask", cmd_ask, "answer with citations")
     p = sub.add_parser("eval", help="run eval sets through rag.ask and write reports")
     p.add_argument("--set", dest="sets", action="append", required=True, type=Path, help="eval set JSONL")
     p.add_argument("--answerer", choices=["extractive", "llm"], default="extractive")
@@ -241,7 +250,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", type=Path, help="an earlier report.json to compare against")
     p.add_argument("--thresholds", type=Path, help="fail (exit 1) when an aggregate metric is below these")
     p.set_defaults(func=cmd_eval)
-
     p = sub.add_parser("serve", help="serve the chat web UI (same as python app.py)")
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--host", default="127.0.0.1")

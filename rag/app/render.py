@@ -229,6 +229,9 @@ def render_sources(answer: Answer, turn: int, *, active: bool = True, extra: str
     cards = [render_cited_card(papers[pid], cites, answer.checks, turn) for pid, cites in by_paper.items()]
     uncited = [h for h in answer.hits if h.paper.id not in by_paper]
     body = "".join(cards) + extra
+    if answer.not_stated:
+        body = f'<div class="src-not-stated"><b>Not stated:</b> the abstracts do not state {esc(answer.not_stated)}.' \
+               "</div>" + body
     if not cards:
         reason = "The answer abstained: " if answer.abstained or answer.text.strip() == ABSTENTION else ""
         body = f'<div class="src-empty">{reason}No source is cited in this answer.</div>'

@@ -28,6 +28,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from rag.answer.base import is_abstention
+from rag.answer.notes import is_note
 from rag.text import (
     WORD,
     answer_sentences,
@@ -69,8 +70,9 @@ class Unit:
 def answer_units(answer: Answer) -> list[Unit]:
     """The answer's sentences with their markers. Uses ``Answer.checks`` when the answerer gave them
     (the citation checker's segmentation and verdicts), else splits ``Answer.text``. A list bullet and a
-    leading "Cited paper title:" label are presentation, not claims, and are dropped from the sentence.
-    The abstention sentence is not an answer sentence; an abstained answer has none."""
+    leading "Cited paper title:" label are presentation, not claims, and are dropped from the sentence; a note
+    about the sources ("The X abstract does not state ...", "Yes: <title>", ``rag.answer.notes``) is not a
+    claim and is dropped. The abstention sentence is not an answer sentence; an abstained answer has none."""
     if answer.abstained:
         return []
     titles = [c.paper.title for c in answer.citations]
@@ -81,7 +83,7 @@ def answer_units(answer: Answer) -> list[Unit]:
     else:
         units = split_answer(answer.text)
     units = [Unit(strip_label(u.text, titles), u.markers, u.verdict) for u in units]
-    units = [u for u in units if not is_title_fragment(u.text, titles)]
+    units = [u for u in units if not is_title_fragment(u.text, titles) and not is_note(u.text)]
     return [u for u in units if normalize_title(u.text) and not is_abstention(u.text)]
 
 

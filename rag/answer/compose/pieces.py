@@ -141,34 +141,41 @@ def probabilities(cands: Sequence[Piece], model: PieceModel) -> np.ndarray:
 
 
 def choose(cands: Sequence[Piece], probs: Sequence[float] | np.ndarray, model: PieceModel, word_budget: int,
-           min_probability: float | None = None) -> list[Pick]:
-    """The pieces an answer quotes: the most probable piece of the best-scored sentence, then the others most
-    probable first; after the first, a piece needs ``min_probability`` (the model's own by default), must fit in
-    ``word_budget`` and must not repeat a kept piece (``MAX_REDUNDANCY``). Each sentence with kept pieces comes
-    back as a ``Pick`` whose quote joins them (``join_kept``), in paper then abstract order."""
+           min_probability: float | None = None, lead: int | None = None, max_quotes: int | None = None
+           ) -> list[Pick]:
+    """The pieces an answer quotes, answer first: ``lead`` (by default the most probable piece of the
+    best-scored sentence), then the others most probable first; after the first, a piece needs
+    ``min_probability`` (the model's own by default), must fit in ``word_budget``, must not repeat a kept piece
+    (``MAX_REDUNDANCY``), and pieces come from at most ``max_quotes`` sentences. Each sentence with kept pieces
+    comes back as a ``Pick`` whose quote joins them (``join_kept``), in the order its first piece was kept."""
     floor = model.min_probability if min_probability is None else min_probability
     order = sorted(range(len(cands)), key=lambda j: (-probs[j], cands[j].pick.hit, cands[j].pick.index, j))
-    if cands:  # the answer leads with the best-scored sentence's most probable piece
-        first = next(j for j in order if cands[j].pick is cands[0].pick)
+    if cands:
+        first = lead if lead is not None else next(j for j in order if cands[j].pick is cands[0].pick)
         order.remove(first)
         order.insert(0, first)
     kept: list[int] = []
     used = 0
+    sentences: set[tuple[int, int]] = set()
     for j in order:
         n = len(cands[j].text.split())
+        key = (cands[j].pick.hit, cands[j].pick.index)
         if kept and (probs[j] < floor or used + n > word_budget):
+            continue
+        if kept and max_quotes is not None and key not in sentences and len(sentences) >= max_quotes:
             continue
         if kept and redundancy(cands[j].text, [cands[i].text for i in kept]) > MAX_REDUNDANCY:
             continue
         kept.append(j)
+        sentences.add(key)
         used += n
     by_sentence: dict[tuple[int, int], list[int]] = {}
     for j in kept:
         by_sentence.setdefault((cands[j].pick.hit, cands[j].pick.index), []).append(j)
     out = []
-    for key in sorted(by_sentence):
-        pick = cands[by_sentence[key][0]].pick
+    for key, mine_j in by_sentence.items():
+        pick = cands[mine_j[0]].pick
         cuts = [(c.start, c.end) for c in cands if (c.pick.hit, c.pick.index) == key]
-        mine = {(cands[j].start, cands[j].end) for j in by_sentence[key]}
+        mine = {(cands[j].start, cands[j].end) for j in mine_j}
         out.append(replace(pick, quote=join_kept(pick.text, cuts, [cut in mine for cut in cuts])))
     return out

@@ -52,8 +52,9 @@ def missing_notice(names: Sequence[str]) -> str:
 
 def compare(entities: Sequence[str], picks: Sequence[Scored], retrieved: Retrieved) -> str:
     """``- Title: quote [n]`` for each named method: the most relevant sentence (one naming the method
-    preferred) of the best-ranked paper whose title names it. "" unless two methods get a line; names no
-    retrieved abstract mentions at all are stated in a last line."""
+    preferred) of the best-ranked paper whose title names it, else of the best-ranked one whose abstract does.
+    Names no retrieved abstract mentions at all are stated in a last line. "" unless two methods get a line, or
+    one does and another is missing."""
     lines: list[str] = []
     missing: list[str] = []
     used: set[int] = set()
@@ -61,6 +62,7 @@ def compare(entities: Sequence[str], picks: Sequence[Scored], retrieved: Retriev
         low = name.lower()
         hits = retrieved.hits
         papers = [h for h, hit in enumerate(hits) if h not in used and low in hit.paper.title.lower()]
+        papers = papers or [h for h, hit in enumerate(hits) if h not in used and low in hit.paper.abstract.lower()]
         if not any(low in f"{hit.paper.title} {hit.paper.abstract}".lower() for hit in hits):
             missing.append(name)
         mine = sorted(
@@ -73,7 +75,7 @@ def compare(entities: Sequence[str], picks: Sequence[Scored], retrieved: Retriev
         used.add(best)
         title = " ".join(hits[best].paper.title.split())
         lines.append(f"- {title}: {quoted(mine[0])} [{best + 1}]")
-    if len(lines) < 2:
+    if len(lines) < 2 and not (lines and missing):
         return ""
     notice = missing_notice(missing)
     return "\n".join([*lines, *([notice] if notice else [])])

@@ -1,0 +1,157 @@
+"""Answer-first: which piece leads a prose answer (the filler of the question's slot), in what order the
+supporting pieces follow, and when the answer must say the abstract does not state the asked detail.
+
+``RoleOrder`` is the hook for a sentence-role predictor (challenge / approach / outcome): given one, "how does X
+work" leads with approach pieces and "what did X find" with outcome pieces; without one, the slot rules decide."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.answer.compose.pieces import Piece
+from rag.answer.compose.slots import SPECIFIC, Slot, fills, head_noun, unit_missing
+from rag.answer.notes import not_stated_sentence, unmentioned_sentence
+from rag.text import STOPWORDS, named_entities, singular, tokenize
+from rag.types import Retrieved
+
+RoleOrder = Callable[[Slot, Sequence[str]], Sequence[float]]
+"""A role predictor's preference: for the slot and the candidate piece texts, a bonus per piece (0: none).
+``rag.answer.roles`` (fitted on ACLSum) can supply one; the composer works without it."""
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """The paper a question is about: hit index and the name the answer calls it by."""
+
+    hit: int
+    name: str
+
+
+def short_name(title: str) -> str:
+    """A paper's short name: the part of its title before ":" when that is a name of at most four words
+    ("SeerAttention-R: Sparse ..." -> "SeerAttention-R"), else the whole title."""
+    head = title.split(":", 1)[0].strip()
+    return head if ":" in title and 0 < len(head.split()) <= 4 else " ".join(title.split())
+
+
+def subject(question: str, retrieved: Retrieved, depth: int = 2) -> Subject | None:
+    """The best-ranked of the first ``depth`` hits that the question names: one of its named entities (stemmed)
+    is in the paper's title or abstract, or a rare question word is in its title. None when the question names
+    none of them (then the answer cannot be about "its" abstract)."""
+    names = named_entities(question)
+    q_tokens = [t for t in tokenize(question) if t not in STOPWORDS and len(t) >= 5]
+    for h, hit in enumerate(retrieved.hits[:depth]):
+        text = set(tokenize(f"{hit.paper.title} {hit.paper.abstract}"))
+        title = set(tokenize(hit.paper.title))
+        for name in (n for n in names if sum(c.isalpha() for c in n) >= 3):
+            stems = set(tokenize(name))
+            if stems and stems <= text and (stems & title or (len(stems) == 1 and _coined(name))):
+                return Subject(h, name if stems <= title and _coined(name) else short_name(hit.paper.title))
+        title_words = [t for t in q_tokens if t in title and _rare(t, retrieved)]
+        if title_words and h == 0:
+            return Subject(h, short_name(hit.paper.title))
+    return None
+
+
+def _coined(name: str) -> bool:
+    return any(c.isupper() for c in name[1:]) or any(c.isdigit() for c in name)
+
+
+def _rare(token: str, retrieved: Retrieved) -> bool:
+    """A word in at most one retrieved title (a paper's own name, not a topic word)."""
+    return sum(token in set(tokenize(h.paper.title)) for h in retrieved.hits) <= 1
+
+
+def missing_detail(slot: Slot, retrieved: Retrieved, subj: Subject | None) -> str:
+    """The not-stated sentence when the subject's abstract holds no filler of a specific slot: the asked
+    detail's head noun is nowhere in it, a quantity is asked and it holds no number, or a name the question
+    gives besides the subject (a dataset, a benchmark) is in none of the retrieved abstracts. "" otherwise."""
+    if subj is None or slot.kind not in SPECIFIC or not head_noun(slot):
+        return ""
+    paper = retrieved.hits[subj.hit].paper
+    detail = _detail_phrase(slot, subj.name)
+    if unit_missing(slot, f"{paper.title} {paper.abstract}"):
+        return not_stated_sentence(subj.name, detail)
+    everywhere = " ".join(f"{h.paper.title} {h.paper.abstract}" for h in retrieved.hits).lower()
+    for name in slot.entities:
+        if _coined(name) and name.lower() not in subj.name.lower() and not _named_in(name, everywhere):
+            return not_stated_sentence(subj.name, f"{detail} for {name}")
+    return ""
+
+
+def unmentioned(question: str, retrieved: Retrieved) -> str:
+    """The note for a question whose coined names (``SeerAttention-R``, ``GSM8K``: a capital after the first
+    letter or a digit) are in none of the retrieved abstracts, e.g. "CaseHOLD is not stated in any retrieved
+    abstract."; "" when the question has no such name or one of them is mentioned."""
+    names = [n for n in named_entities(question) if _coined(n) and sum(c.isalpha() for c in n) >= 3]
+    everywhere = " ".join(f"{h.paper.title} {h.paper.abstract}" for h in retrieved.hits).lower()
+    if not names or any(_named_in(n, everywhere) for n in names):
+        return ""
+    return unmentioned_sentence(names)
+
+
+_OWN = re.compile(r"\b(?:propos|introduc|present|call|dub|name|term|develop|design)\w*\b", re.IGNORECASE)
+"""A sentence naming a method with one of these verbs may be the paper's own method, not a mention."""
+
+
+_ASKED_ABOUT = re.compile(r"^\s*(?:how|why) (?:does|do|did|is|are|was|were|can|could) (?:the )?(?P<name>\S+)|"
+                          r"^\s*what (?:is|are|was|were|does) (?:the )?(?P<name2>\S+)", re.IGNORECASE)
+"""A question asked about its grammatical subject: "How does X ...", "What is X ..." (the only X checked)."""
+
+
+def only_mentioned(question: str, slot: Slot, retrieved: Retrieved) -> str:
+    """The note for a "how"/"why"/"what is" question whose subject ("How does X ...") is a coined method that the
+    retrieved abstracts only mention: no retrieved title names it and no abstract sentence naming it says the
+    paper proposes it ("we propose X", "X, called ..."). "" otherwise."""
+    if slot.kind not in ("how", "why", "definition"):
+        return ""
+    asked = _ASKED_ABOUT.match(question)
+    if not asked:
+        return ""
+    subject_word = asked.group("name") or asked.group("name2")
+    for name in (n for n in named_entities(f"x {subject_word}") if _coined(n) and sum(c.isalpha() for c in n) >= 3):
+        low = singular(name).lower()
+        naming = [(h, s) for h, hit in enumerate(retrieved.hits) for s in _sentences_naming(hit.paper.abstract, low)]
+        if not naming or any(low in h.paper.title.lower() for h in retrieved.hits):
+            continue
+        if not any(_OWN.search(s) for _, s in naming):
+            h = naming[0][0]
+            what = {"how": f"how {name} works", "why": f"why, for {name}", "definition": f"what {name} is"}[slot.kind]
+            return f"{not_stated_sentence(short_name(retrieved.hits[h].paper.title), what)} [{h + 1}]"
+    return ""
+
+
+def _sentences_naming(abstract: str, low: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+", abstract) if re.search(rf"\b{re.escape(low)}", s.lower())]
+
+
+def _named_in(name: str, text: str) -> bool:
+    """Whether a coined name (a dataset, a benchmark) is in ``text`` (lower case): one of its words of three or
+    more characters that is not a number is."""
+    parts = [p for p in re.split(r"[^a-z0-9]+", singular(name).lower()) if len(p) >= 3 and not p.isdigit()]
+    return not parts or any(re.search(rf"\b{re.escape(p)}", text) for p in parts)
+
+
+def _detail_phrase(slot: Slot, name: str) -> str:
+    detail = re.sub(rf"^{re.escape(name)}(?:'s|’s)?\s+", "", slot.detail.strip(), flags=re.IGNORECASE)
+    detail = re.sub(r"^(?:the|its|their)\s+", "", detail, flags=re.IGNORECASE)
+    if not detail or not head_noun(slot):
+        return "the asked detail"
+    return f"the {detail}"
+
+
+def lead_index(cands: Sequence[Piece], probs: Sequence[float] | np.ndarray, slot: Slot,
+               roles: RoleOrder | None = None, floor: float = 0.0) -> int | None:
+    """The piece an answer leads with: the most probable piece (``probs``, plus a role bonus) of those that hold
+    a filler of ``slot`` and reach ``floor``; the shorter piece on a tie. None when no piece fills the slot."""
+    if not cands:
+        return None
+    bonus = list(roles(slot, [c.text for c in cands])) if roles is not None else [0.0] * len(cands)
+    names = frozenset(n.lower() for n in slot.entities)
+    fit = [j for j, c in enumerate(cands) if probs[j] >= floor and fills(slot, c.text, names)]
+    if not fit:
+        return None
+    return max(fit, key=lambda j: (probs[j] + bonus[j], -len(cands[j].text.split()), -j))

@@ -1,0 +1,172 @@
+"""What a question asks for: its slot (a quantity, a dataset, hardware, a name, a reason ...), the detail it names,
+and whether a piece of evidence holds a filler of that slot.
+
+The composer leads its answer with the shortest piece that fills the slot (``rag.answer.compose.lead``), and
+says the abstract "does not state" the detail when the question's subject is retrieved but nothing fills it.
+The rules are general (question wording, number and name shapes), not fitted to any eval set."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.answer.compose.analysis import question_parts
+from rag.text import STOPWORDS, has_digit, named_entities, tokenize
+
+NUMBER_WORDS = frozenset(tokenize(
+    "two three four five six seven eight nine ten eleven twelve dozen hundred thousand million billion half "
+    "twice double triple fold"
+))
+_QUANTITY_NOUNS = (
+    r"speed-?ups?|accuracy|accuracies|percentage|percent|fraction|ratio|share|score|scores|f1|bleu|rouge|auroc|"
+    r"auc|perplexity|ppl|error rate|win rate|success rate|rate|cost|costs|hours?|days?|time|latency|throughput|"
+    r"memory|size|count|number|parameters?|params|tokens|samples|examples|improvement|gain|gains|reduction|drop|"
+    r"margin|budget|length|epochs|steps|layers|experts|speed|compression"
+)
+_QUANTITY = re.compile(
+    rf"\bhow (?:much|many|large|big|fast|long|small|quickly|often)\b|\bby how\b|\bnumber of\b|"
+    rf"\b(?:what|which)(?:'s| is| are| was| were)?(?: the| its| their)?(?: [\w-]+){{0,3}}? (?:{_QUANTITY_NOUNS})\b|"
+    rf"'s (?:[\w-]+ ){{0,2}}(?:{_QUANTITY_NOUNS})\b|\b(?:speed-?up|faster|slower|times fewer|x fewer)\b",
+    re.IGNORECASE,
+)
+_HARDWARE = re.compile(r"\b(?:gpus?|tpus?|cpus?|hardware|device|devices|chips?|accelerators?|machines?)\b",
+                       re.IGNORECASE)
+_HARDWARE_FILLER = re.compile(
+    r"\b(?:[AHVLT]\d{2,3}|A800|H800|RTX[\w -]{0,8}|TITAN(?: \w+)?|Jetson\w*|GPUs?|TPUs?(?:v\d)?|CPUs?|FPGAs?|"
+    r"ASICs?|smartphones?|mobile (?:phones?|devices?)|edge devices?|Raspberry Pi|NPU|Apple M\d|Snapdragon)\b"
+)
+_DATASET = re.compile(r"\b(?:which|what)\b[^?.]{0,30}\b(?:datasets?|benchmarks?|corpus|corpora|tasks?|"
+                      r"domains?|languages?)\b", re.IGNORECASE)
+_NAME = re.compile(r"\b(?:which|what)\b[^?.]{0,30}\b(?:models?|llms?|backbones?|architectures?|methods?|"
+                   r"optimi[sz]ers?|algorithms?|losses|loss|regulari[sz]ers?|encoders?|baselines?|licen[cs]e|"
+                   r"library|framework|tool|language model)\b", re.IGNORECASE)
+_METRIC = re.compile(r"\b(?:which|what)\b[^?.]{0,20}\b(?:metrics?|measures?|criteri(?:on|a))\b", re.IGNORECASE)
+_EXISTENCE = re.compile(
+    r"(?:^|[:;.,]\s*)(?:is there|are there|was there|do(?:es)? (?:the corpus|you|any \w+) (?:have|contain|include)|"
+    r"has (?:anyone|any paper|any work)|have (?:any|there been))\b[^?]*\b(?:papers?|works?|stud(?:y|ies)|"
+    r"research|abstracts?|approach(?:es)?|methods?)\b",
+    re.IGNORECASE,
+)
+_DEFINITION = re.compile(r"^\s*(?:what (?:is|are)|define|what does \S+ stand for|what's)\b", re.IGNORECASE)
+_HOW = re.compile(r"^\s*how\b|\bhow (?:does|do|did|is|are|was|were)\b", re.IGNORECASE)
+_WHY = re.compile(r"^\s*why\b|\bwhy (?:does|do|did|is|are)\b|\bwhat (?:causes|explains|is the reason)\b",
+                  re.IGNORECASE)
+_REASON = re.compile(r"\b(?:because|due to|since|caused by|owing to|stems? from|arises? from|as a result|"
+                     r"leads? to|thus|therefore|hence|explain\w*|the reason)\b", re.IGNORECASE)
+_APPROACH = re.compile(r"\b(?:we (?:propose|introduce|present|develop|design|use|train|learn|apply)|by |via |"
+                       r"through |using |consists? of|based on|which (?:uses|learns|combines|replaces|adds))",
+                       re.IGNORECASE)
+_DETAIL = re.compile(
+    r"^(?:\W*\w+\W+){0,2}?(?:how (?:much|many|large|big|fast|long|small|quickly|often)|what|which)\s+"
+    r"(?P<detail>[^?,;]+?)(?=\s+(?:does|do|did|is|are|was|were|has|have|had|can|could|will|would|in|on|for|of|"
+    r"from|with|when|to|per|and|or|that|between)\b|[?,;]|$)",
+    re.IGNORECASE,
+)
+_AUX = re.compile(r"^(?:does|do|did|is|are|was|were|has|have|had|can|could|will|would|much|many|(?:\w+ )?(?:paper|"
+                  r"papers|work|works|study|studies|approach|method|one|ones|of them|of these|of those)\b)",
+                  re.IGNORECASE)
+"""A "detail" that opens like this is none: "what does ...", "which paper finds ..." asks for a paper, not a detail."""
+
+KINDS = ("quantity", "hardware", "dataset", "name", "metric", "existence", "definition", "how", "why", "lookup")
+SPECIFIC = frozenset({"quantity", "hardware", "dataset", "name", "metric"})
+"""Slots whose filler is a specific detail an abstract may leave out (these can be "not stated")."""
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """What the question asks for: ``kind`` (one of ``KINDS``), ``detail`` (the asked noun phrase as written,
+    e.g. "GPU hours"), ``head`` (its stemmed content words) and the ``entities`` it names."""
+
+    kind: str
+    detail: str
+    head: tuple[str, ...]
+    entities: tuple[str, ...]
+
+
+def asked_detail(question: str) -> str:
+    """The noun phrase after the question word ("How many GPU hours did ..." -> "GPU hours"); "" if none."""
+    match = next((m for part in question_parts(question) if (m := _DETAIL.search(part))), None)
+    if not match:
+        return ""
+    detail = re.sub(r"^(?:is|are|was|were)\s+(?:the\s+)?", "", match.group("detail").strip(), flags=re.I)
+    if _AUX.match(detail):
+        return ""
+    detail = re.sub(r"^(?:the|its|their|a|an|kind of|type of|sort of)\s+", "", detail, flags=re.I)
+    return detail if tokenize(detail) else ""
+
+
+def slot_of(question: str) -> Slot:
+    """The slot of ``question``: first match of existence, quantity, hardware, metric, dataset, name, why, how,
+    definition; else ``lookup``. Keyword queries without a question word ("coreinfer speedup titan xp") still
+    get a slot from their nouns."""
+    if _EXISTENCE.search(question):
+        kind = "existence"
+    elif _HARDWARE.search(question) and not re.search(r"\bhow (?:much|many)\b", question, re.IGNORECASE):
+        kind = "hardware"
+    elif _QUANTITY.search(question):
+        kind = "quantity"
+    elif _METRIC.search(question):
+        kind = "metric"
+    elif _DATASET.search(question):
+        kind = "dataset"
+    elif _NAME.search(question):
+        kind = "name"
+    elif _WHY.search(question):
+        kind = "why"
+    elif _HOW.search(question):
+        kind = "how"
+    elif _DEFINITION.search(question):
+        kind = "definition"
+    else:
+        kind = "lookup"
+    detail = asked_detail(question) if kind in SPECIFIC else ""
+    entities = tuple(named_entities(question))
+    head = tuple(tokenize(detail))
+    return Slot(kind, detail, head, entities)
+
+
+def _has_number(text: str) -> bool:
+    return has_digit(text) or bool(NUMBER_WORDS & set(tokenize(text)))
+
+
+def fills(slot: Slot, text: str, question_names: frozenset[str] = frozenset()) -> bool:
+    """Whether ``text`` (a piece or sentence) holds a filler of ``slot``: a number for a quantity (with the asked
+    unit, e.g. "hours", when the question names one), a device for hardware, a name the question does not
+    already give for a dataset, model or metric, a reason or an approach for "why"/"how". Definitions,
+    existence and plain lookups are filled by any piece."""
+    kind = slot.kind
+    if kind == "quantity":
+        return _has_number(text) and (not slot.head or bool(set(slot.head) & set(tokenize(text))))
+    if kind == "hardware":
+        return _HARDWARE_FILLER.search(text) is not None
+    if kind in ("dataset", "name", "metric"):
+        known = question_names or frozenset(n.lower() for n in slot.entities)
+        new = [n for n in named_entities(f"x {text}") if n.lower() not in known]
+        return bool(new) or bool(set(slot.head) & set(tokenize(text)))
+    if kind == "why":
+        return _REASON.search(text) is not None
+    if kind == "how":
+        return _APPROACH.search(text) is not None
+    return True
+
+
+_GENERIC = frozenset(tokenize(
+    "number result results performance value amount size total model models method methods use main new kind type "
+    "paper papers data score scores improvement improvements gain gains count time share baseline baselines "
+    "dataset datasets benchmark benchmarks task tasks metric metrics algorithm algorithms architecture backbone "
+    "llm llms language languages approach approaches framework technique techniques way ways kind much many well"
+))
+
+
+def head_noun(slot: Slot) -> str:
+    """The stemmed noun the asked detail is about: its last word that is not generic ("GPU hours" -> "hour",
+    "BLEU score" -> "bleu", "total parameter count" -> "paramet"); "" when every word is generic."""
+    specific = [t for t in slot.head if t not in _GENERIC and t not in STOPWORDS and not t.isdigit()]
+    return specific[-1] if specific else ""
+
+
+def unit_missing(slot: Slot, text: str) -> bool:
+    """Whether the asked detail's head noun (``head_noun``) is nowhere in ``text`` (an abstract and its title):
+    "GPU hours" with no "hour", "licence" with no licence. A detail made of generic words never counts."""
+    noun = head_noun(slot)
+    return bool(noun) and noun not in set(tokenize(text))

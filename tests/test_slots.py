@@ -1,0 +1,193 @@
+"""Answer-first composition on small hand-made papers: the question's slot, the lead piece that fills it,
+"does not state" when the paper asked about holds no filler, existence answers, comparisons covering each named
+method, and notes that the checker and the metrics treat as notes, not claims."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer.citations import check_answer
+from rag.answer.compose.slots import fills, head_noun, slot_of
+from rag.answer.notes import is_note, names_paper, not_stated_sentence
+from rag.evals.metrics import answer_units
+from rag.text import answer_sentences, markers_in, strip_markers
+from tests.conftest import make_paper
+from tests.test_answer import answer, assert_faithful
+
+SEER = make_paper(
+    "SeerAttention-R: Sparse Attention Adaptation for Long Reasoning",
+    "We introduce SeerAttention-R, a sparse attention framework specifically tailored for the long decoding of "
+    "reasoning models. With a lightweight plug-in gating, SeerAttention-R is flexible and can be easily integrated "
+    "into existing pretrained models without modifying the original parameters. We demonstrate that "
+    "SeerAttention-R, trained on just 0.4B tokens, maintains near-lossless reasoning accuracy with a 4K token "
+    "budget. Using TileLang, we develop a sparse decoding kernel that achieves speedups of up to 9x over "
+    "FlashAttention-3 on H100 GPU at 90% sparsity.",
+)
+TIES = make_paper(
+    "TIES-Merging: Resolving Interference When Merging Models",
+    "Model merging combines several task-specific models into one multitask model without additional training. "
+    "TIES-Merging trims small parameter changes, resolves sign conflicts and merges only aligned parameters. "
+    "TIES-Merging outperforms existing merging methods across modalities.",
+)
+DIMAT = make_paper(
+    "Decentralized Iterative Merging-And-Training for Deep Learning Models",
+    "We propose a decentralized deep learning framework in which agents train locally and periodically merge "
+    "their models with neighbours. DIMAT merges models iteratively and keeps training between merges, which "
+    "needs local training on every agent. DIMAT converges faster than baselines with lower communication cost.",
+)
+SKILL = make_paper(
+    "SkillNet: A Sparsely Activated Model for General-Purpose Natural Language Understanding",
+    "We present SkillNet, a sparsely activated model whose parameters are organised into skill modules. "
+    "For each task only the relevant skills are activated. SkillNet performs better than dense baselines on "
+    "eleven natural language understanding tasks.",
+)
+PAPERS = [SEER, TIES, DIMAT, SKILL]
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "noun"),
+    [
+        ("What GPU was SeerAttention-R benchmarked on?", "hardware", "gpu"),
+        ("How many GPU hours did it take to train SeerAttention-R's gating?", "quantity", "hour"),
+        ("What is SkillNet's total parameter count?", "quantity", "paramet"),
+        ("What BLEU score does MAE reach on WMT14?", "quantity", "bleu"),
+        ("Which optimizer does LoFiT use?", "name", "optim"),
+        ("Which datasets was OptFS evaluated on?", "dataset", ""),
+        ("Is there a paper on merging models without training?", "existence", ""),
+        ("Why does label smoothing hurt calibration?", "why", ""),
+        ("How does TIES-Merging resolve sign conflicts?", "how", ""),
+        ("coreinfer speedup titan xp", "quantity", ""),
+        ("What is TIES-Merging?", "definition", ""),
+    ],
+)
+def test_slot_of_a_question(question: str, kind: str, noun: str) -> None:
+    slot = slot_of(question)
+    assert slot.kind == kind
+    assert head_noun(slot) == noun
+
+
+def test_a_filler_is_a_number_with_the_asked_unit_a_device_or_a_reason() -> None:
+    hours = slot_of("How many GPU hours did training take?")
+    assert fills(hours, "training took 40 GPU hours") and not fills(hours, "a kernel that is 9x faster")
+    gpu = slot_of("What GPU was it benchmarked on?")
+    assert fills(gpu, "achieves speedups on H100 GPU") and not fills(gpu, "trained on just 0.4B tokens")
+    why = slot_of("Why does merging fail?")
+    assert fills(why, "it fails because of sign conflicts") and not fills(why, "we merge models")
+    count = slot_of("How many tasks was SkillNet evaluated on?")
+    assert fills(count, "better than dense baselines on eleven tasks")
+
+
+def test_the_answer_leads_with_the_piece_that_fills_the_slot() -> None:
+    _, final, _ = answer("What GPU was SeerAttention-R benchmarked on?", PAPERS)
+    first = strip_markers(answer_sentences(final.text)[0])
+    assert "H100" in first  # the last sentence of the abstract comes first
+    assert final.not_stated is None
+    assert len(answer_sentences(final.text)) <= 3
+    assert_faithful(final)
+
+
+def test_a_detail_the_abstract_leaves_out_is_said_to_be_not_stated() -> None:
+    _, final, _ = answer("How many GPU hours did it take to train SeerAttention-R's gating modules?", PAPERS)
+    first = answer_sentences(final.text)[0]
+    assert "does not state" in first and "GPU hours" in first and "SeerAttention-R" in first
+    assert final.not_stated and final.not_stated in final.text
+    assert final.citations[markers_in(first)[0] - 1].paper.title == SEER.title
+    assert_faithful(final)  # the note names the paper it cites; the closest evidence after it is verbatim
+    assert all("does not state" not in u.text for u in answer_units(final))  # a note is not a claim
+
+
+def test_an_answerable_detail_is_not_flagged() -> None:
+    _, final, _ = answer("How many tokens was SeerAttention-R trained on?", PAPERS)
+    assert final.not_stated is None and "not state" not in final.text
+    assert "0.4B tokens" in strip_markers(final.text).split(" [")[0] or "0.4B" in " ".join(final.text.split()[:40])
+
+
+def test_existence_question_opens_with_yes_and_the_title() -> None:
+    _, final, _ = answer("Is there a paper on merging task-specific models into one multitask model?", PAPERS)
+    first_line = final.text.splitlines()[0]
+    assert first_line.startswith(f"Yes: {TIES.title} [")
+    assert final.citations[markers_in(first_line)[0] - 1].paper.title == TIES.title
+    assert_faithful(final)
+
+
+def test_comparison_gives_each_named_method_its_line_even_if_only_an_abstract_names_it() -> None:
+    _, final, _ = answer("How do TIES-Merging and DIMAT differ?", PAPERS)
+    lines = final.text.splitlines()
+    cited = [{final.citations[n - 1].paper.title for n in markers_in(line)} for line in lines]
+    assert {TIES.title} in cited and {DIMAT.title} in cited
+    assert_faithful(final)
+
+
+def test_comparison_says_plainly_which_named_method_is_missing() -> None:
+    _, final, _ = answer("How does TIES-Merging compare with ZipIt?", PAPERS)
+    assert "ZipIt" in final.text.splitlines()[-1] and is_note(final.text.splitlines()[-1])
+    assert any(TIES.title in line for line in final.text.splitlines())
+
+
+def test_the_checker_verifies_a_note_by_the_paper_it_names() -> None:
+    good = f"{not_stated_sentence('SkillNet', 'the total parameter count')} [1]"
+    wrong = f"{not_stated_sentence('SeerAttention-R', 'the total parameter count')} [1]"
+    assert check_answer(good, [SKILL]).checks[0].verdict == "supported"
+    assert check_answer(wrong, [SKILL]).checks[0].verdict == "unsupported"
+    assert is_note(good) and not is_note("SkillNet does state its skills. [1]")
+    assert names_paper("SkillNet", SKILL.title, SKILL.abstract) and not names_paper("DIMAT", SKILL.title, "")
+
+
+def test_a_coined_name_no_retrieved_abstract_mentions_is_said_plainly() -> None:
+    _, final, _ = answer("How does PRefLexOR merge models on GSM8K?", PAPERS)
+    first = final.text.splitlines()[0]
+    assert "GSM8K" in first and "not stated" in first and is_note(first)
+    assert final.not_stated == first
+    assert_faithful(final)
+    _, plural, _ = answer("How does SkillNet activate skills for each task?", PAPERS)
+    assert plural.not_stated is None and "not stated" not in plural.text
+
+
+def test_pieces_come_lead_first_then_most_probable_not_in_abstract_order() -> None:
+    from rag.answer.compose.analysis import analyse
+    from rag.answer.compose.evidence import Weights, question_terms, score_sentences
+    from rag.answer.compose.pieces import PieceModel, choose, cut_pieces
+    from rag.types import Retrieved
+    from tests.conftest import HashEmbedder
+    from tests.test_answer import make_hits
+
+    question = "What GPU was SeerAttention-R benchmarked on?"
+    retrieved = Retrieved(question, make_hits(question, [SEER], HashEmbedder()), 0.9, False)
+    terms = question_terms(question, retrieved)
+    picks = score_sentences(analyse(question), retrieved, Weights(), terms)
+    model = PieceModel.load()
+    cands = cut_pieces(picks, terms, analyse(question), model.pool)
+    probs = [0.9 if "FlashAttention" in c.text else 0.5 for c in cands]
+    last = max(range(len(cands)), key=lambda j: cands[j].pick.index)
+    chosen = choose(cands, probs, model, 80, 0.0, lead=last, max_quotes=2)
+    assert chosen[0].index == max(c.pick.index for c in cands)  # the lead goes first, though last in the abstract
+    assert len(chosen) <= 2
+
+
+def test_which_of_them_leads_with_the_match_and_covers_the_other_cited_paper() -> None:
+    history = [
+        {"role": "user", "content": "Which papers merge models?"},
+        {"role": "assistant", "content": f"- {TIES.title}: TIES-Merging trims small parameter changes, resolves "
+         f"sign conflicts and merges only aligned parameters. [1]\n- {DIMAT.title}: DIMAT merges models iteratively "
+         "and keeps training between merges, which needs local training on every agent. [2]"},
+    ]
+    _, final, _ = answer("Which of them needs no additional training?", PAPERS, history=history)
+    lines = final.text.splitlines()
+    first_cited = final.citations[markers_in(lines[0])[0] - 1].paper.title
+    assert first_cited == TIES.title and "without additional training" in lines[0]
+    assert any(line.startswith(f"- {DIMAT.title}: ") for line in lines[1:])
+    assert_faithful(final)
+
+
+def test_a_method_the_abstracts_only_mention_is_not_explained_from_another_paper() -> None:
+    baseline = make_paper(
+        "Binary Classifier Optimization for Alignment",
+        "We propose Binary Classifier Optimization, which aligns models from thumbs-up and thumbs-down data. "
+        "Our method performs on par with DPO and KTO on paired preference datasets.",
+    )
+    _, final, _ = answer("How does KTO turn prospect theory into an alignment loss?", [baseline, SKILL])
+    first = final.text.splitlines()[0]
+    assert "does not state how KTO works" in first and final.not_stated
+    assert_faithful(final)
+    _, own, _ = answer("How does SkillNet activate skills for each task?", PAPERS)
+    assert own.not_stated is None  # SkillNet is the paper's own method ("We present SkillNet")
