@@ -46,20 +46,32 @@ def clean_query(query: object) -> str:
     return text
 
 
+HISTORY_TURNS = 6
+"""Turns of a history that are read: the last six (the LLM answerer's window, ``rag.answer.llm``; the
+extractive one reads only the last user and assistant turns). Earlier turns are dropped unread."""
+MAX_TURN_CHARS = 10_000
+"""Characters of a turn's content that are kept: a longer turn is cut to its first ``MAX_TURN_CHARS`` (an
+answer's opening holds its markers; the LLM sees at most a few hundred tokens of a turn anyway)."""
+
+
 def clean_history(history: object) -> list[dict[str, str]]:
-    """Validated chat history: a list of ``{"role": "user"|"assistant", "content": str}``."""
+    """Validated chat history: a list of ``{"role": "user"|"assistant", "content": str}``, bounded: only the
+    last ``HISTORY_TURNS`` turns are read and kept, each cut to ``MAX_TURN_CHARS`` characters, so a history of
+    any length costs the same (a bad turn among the ones read raises ``QueryError`` with its index)."""
     if history is None:
         return []
     if not isinstance(history, list | tuple):
         raise QueryError("history must be a list of {'role': 'user'|'assistant', 'content': str} dicts")
+    first = max(0, len(history) - HISTORY_TURNS)
     turns = []
-    for i, turn in enumerate(history):
+    for i in range(first, len(history)):
+        turn = history[i]
         if not isinstance(turn, Mapping) or turn.get("role") not in ("user", "assistant"):
             raise QueryError(f"history[{i}] must be a dict with role 'user' or 'assistant' and a content string")
         content = turn.get("content")
         if not isinstance(content, str):
             raise QueryError(f"history[{i}]['content'] must be a string")
-        turns.append({"role": str(turn["role"]), "content": content})
+        turns.append({"role": str(turn["role"]), "content": content[:MAX_TURN_CHARS]})
     return turns
 
 

@@ -140,7 +140,49 @@ class Settings(BaseSettings):
     )
     api_key: SecretStr | None = Field(
         default=None,
-        description="Bearer token the OpenAI-compatible API (/v1/...) requires (RAG_API_KEY); needed off loopback.",
+        description="The one key of the web service (RAG_API_KEY): with it set, every route needs it: the chat page "
+        "(a login form sets a session cookie), the Gradio API and queue routes and /v1 (Authorization: Bearer "
+        "<key>). Needed off loopback.",
+    )
+    allowed_hosts: str | None = Field(
+        default=None,
+        max_length=4000,
+        description="Host names the web service answers to, comma-separated (RAG_ALLOWED_HOSTS; '*' for any). "
+        "Default: the host it is bound to plus localhost, 127.0.0.1 and ::1. A request with another Host "
+        "header gets 400 (no DNS rebinding). Behind a reverse proxy, list the public name.",
+    )
+    cors_origins: str | None = Field(
+        default=None,
+        max_length=4000,
+        description="Origins (scheme://host[:port]) whose pages may call the service from a browser, comma-"
+        "separated (RAG_CORS_ORIGINS). Default: none (CORS closed; cross-site POSTs are refused).",
+    )
+    max_body_bytes: int = Field(
+        default=1_000_000,
+        ge=1024,
+        le=100_000_000,
+        description="Largest request body in bytes (RAG_MAX_BODY_BYTES); a larger one gets 413 before it is read.",
+    )
+    header_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        allow_inf_nan=False,
+        description="Seconds a connection may take to send a request's headers (RAG_HEADER_TIMEOUT); a slower "
+        "one is closed (slowloris).",
+    )
+    body_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        allow_inf_nan=False,
+        description="Seconds a request may take to send its body (RAG_BODY_TIMEOUT); a slower one gets 408.",
+    )
+    feedback_max_bytes: int = Field(
+        default=20_000_000,
+        ge=0,
+        description="Size cap of feedback.jsonl in bytes (RAG_FEEDBACK_MAX_BYTES): once reached, votes are "
+        "refused with a notice (0: no feedback is stored).",
     )
     openai_base_url: str | None = Field(
         default=None,

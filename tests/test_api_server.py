@@ -127,13 +127,13 @@ def test_bad_requests_get_openai_errors(client: openai.OpenAI, server: tuple[str
     with pytest.raises(openai.BadRequestError, match="the user's question"):
         client.chat.completions.create(model="rag", messages=[{"role": "assistant", "content": "hello"}])
     raw = httpx.post(f"{server[0]}/v1/chat/completions", content=b"{not json",
-                     headers={"authorization": f"Bearer {KEY}"})
+                     headers={"authorization": f"Bearer {KEY}", "content-type": "application/json"})
     assert raw.status_code == 400 and raw.json()["error"]["type"] == "invalid_request_error"
     assert "Traceback" not in raw.text
 
 
 def test_the_chat_ui_is_served_on_the_same_port(server: tuple[str, Any]) -> None:
-    page = httpx.get(f"{server[0]}/", follow_redirects=True)
+    page = httpx.get(f"{server[0]}/", follow_redirects=True, headers={"authorization": f"Bearer {KEY}"})
     assert page.status_code == 200 and "gradio" in page.text.lower()
 
 
@@ -159,7 +159,12 @@ def test_the_mounted_chat_ui_answers_in_a_browser(server: tuple[str, Any]) -> No
         try:
             page = browser.new_page()
             page.set_default_timeout(60_000)
-            page.goto(f"{server[0]}/", wait_until="domcontentloaded")
+            page.goto(f"{server[0]}/", wait_until="domcontentloaded")  # with a key: the sign-in form first
+            page.fill("input[name=key]", "not-the-key")
+            page.click("input[type=submit]")
+            assert "not right" in page.inner_text("body") and page.query_selector("#question") is None
+            page.fill("input[name=key]", KEY)
+            page.click("input[type=submit]")
             page.fill("#question textarea", "What does the rationale invariance loss do?")
             page.press("#question textarea", "Enter")
             page.wait_for_selector("#chat a.cite")

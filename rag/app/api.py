@@ -1,54 +1,56 @@
 """The chatbot as an OpenAI-compatible API, on the web app's own port (``rag.app.serve`` mounts the UI beside it).
 
 * ``GET /v1/models``: ``rag`` (the configured answerer), ``rag-extractive`` and, with an LLM, ``rag-llm``.
-* ``POST /v1/chat/completions``, streamed (SSE) or not: ``messages`` become the chat history and the
-  question (the last user message; system messages are ignored: the prompts are the app's own). The
-  reply's content is the checked answer with its ``[n]`` markers, and each choice carries ``sources``
-  (marker, paper id, title, quoted sentence, verdict, support), ``answerer`` and ``notice`` (why the LLM's
-  answer was replaced, or None). A stream sends its content once the answer is checked (SSE comments keep
-  the connection alive meanwhile), so the streamed text is exactly the checked one.
-* Errors use OpenAI's format ``{"error": {"message", "type", "param", "code"}}``, never a traceback.
-* With ``RAG_API_KEY`` set, every ``/v1`` request needs ``Authorization: Bearer <key>``.
+* ``POST /v1/chat/completions`` (``Content-Type: application/json``), streamed (SSE) or not. The body is one
+  pydantic model (``rag.app.api_request``: which OpenAI fields are honoured, refused or ignored, and the
+  ``k`` and filter extensions). ``messages`` become the chat history and the question (the last user
+  message; system messages are ignored: the prompts are the app's own). The reply's content is the checked
+  answer with its ``[n]`` markers, and each choice carries ``sources`` (marker, paper id, title, quoted
+  sentence, verdict, support), ``answerer`` and ``notice`` (why the LLM's answer was replaced, or None).
+  A stream sends its content once the answer is checked (SSE comments keep the connection alive meanwhile).
+* Every refusal (bad body, field, model, question, ``k``, filter) is an HTTP 4xx in OpenAI's error shape
+  ``{"error": {"message", "type", "param", "code"}}``, decided before any SSE byte is sent; no traceback.
+  Unknown ``/v1`` paths get an OpenAI-shaped 404, a wrong method 405.
+* A client that goes away (streamed or not) stops its answer at the next step.
+* With ``RAG_API_KEY`` set, every ``/v1`` request needs ``Authorization: Bearer <key>`` (``rag.app.guard``
+  checks it for the whole service; this module checks again when used on its own).
 """
 
 from __future__ import annotations
 
-import hmac
+import asyncio
+import json
 import logging
-import queue
 import re
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from rag.app.api_request import ApiError, ChatRequest, parse_request
+from rag.app.guard import authorised
 from rag.app.live import LivePipeline
 from rag.errors import ConfigError, IndexNotReadyError, IngestBusyError, QueryError, RagError
 from rag.pipeline import Pipeline
-from rag.types import Answer
+from rag.types import Answer, AnswerStream
 
 log = logging.getLogger(__name__)
 
+__all__ = ["ApiError", "completion", "create_api", "models", "sources"]
+
 KEEPALIVE_SECONDS = 10.0
 PIECE_WORDS = 8
-ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
+ROUTES = {"/v1/models": "GET", "/v1/chat/completions": "POST"}
 
 
-class ApiError(RagError):
-    """A request the API refuses, with its HTTP status and OpenAI error type/code."""
-
-    def __init__(self, status: int, message: str, kind: str = "invalid_request_error", code: str | None = None,
-                 param: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.kind, self.code, self.param = status, kind, code, param
-
-    def body(self) -> dict[str, Any]:
-        return {"error": {"message": str(self), "type": self.kind, "param": self.param, "code": self.code}}
+class Cancelled(RagError):
+    """The client went away before its answer was ready."""
 
 
 def models(pipeline: Pipeline) -> dict[str, str | None]:
@@ -57,32 +59,6 @@ def models(pipeline: Pipeline) -> dict[str, str | None]:
     if pipeline.llm_answerer is not None:
         served["rag-llm"] = "llm"
     return served
-
-
-def _text(content: Any, i: int) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list) and all(isinstance(p, dict) for p in content):
-        return "".join(str(p.get("text", "")) for p in content if p.get("type") in ("text", "input_text"))
-    raise ApiError(400, f"messages[{i}].content must be a string or a list of text parts", param="messages")
-
-
-def parse_messages(messages: Any) -> tuple[str, list[dict[str, str]]]:
-    """``(question, history)`` from OpenAI ``messages``: the last one must be the user's question; earlier
-    user and assistant turns are the history; system, developer and tool messages are left out."""
-    if not isinstance(messages, list) or not messages:
-        raise ApiError(400, "messages must be a non-empty list of {role, content} objects", param="messages")
-    turns: list[dict[str, str]] = []
-    for i, message in enumerate(messages):
-        if not isinstance(message, dict) or message.get("role") not in ROLES:
-            raise ApiError(400, f"messages[{i}] needs a role among {sorted(ROLES)}", param="messages")
-        if message["role"] in ("user", "assistant"):
-            turns.append({"role": str(message["role"]), "content": _text(message.get("content"), i)})
-    if not turns or turns[-1]["role"] != "user" or not turns[-1]["content"].strip():
-        raise ApiError(400, "the last user/assistant message must be the user's question", param="messages")
-    return turns[-1]["content"], turns[:-1]
 
 
 def sources(answer: Answer) -> list[dict[str, Any]]:
@@ -114,102 +90,169 @@ def completion(answer: Answer, model: str, ident: str, created: int) -> dict[str
             "usage": _usage(answer)}
 
 
-def _final(result: Any) -> Answer:
-    """The final ``Answer`` of ``pipeline.stream(...)``: an ``AnswerStream`` (``.answer``) or an iterator
-    of ``str | Answer`` ending with the answer."""
-    if isinstance(result, Answer):
-        return result
-    answer = getattr(result, "answer", None)
-    if isinstance(answer, Answer):
-        return answer
-    final = None
-    for item in result:
-        if isinstance(item, Answer):
-            final = item
-    if final is None:
-        raise RagError("the pipeline ended without an answer; ask again")
-    return final
+def problem(exc: BaseException) -> ApiError:
+    """The API's refusal for any exception (no traceback, no internals for unexpected ones)."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, QueryError | ConfigError):
+        return ApiError(400, str(exc))
+    if isinstance(exc, IngestBusyError | IndexNotReadyError):  # the index is being (re)built: retry later
+        return ApiError(503, str(exc), "server_error")
+    if isinstance(exc, RagError):
+        return ApiError(500, str(exc), "server_error")
+    log.error("chat completion failed: %s: %s", type(exc).__name__, exc)
+    return ApiError(500, f"the server failed while answering ({type(exc).__name__}); see the server log and try "
+                         "again", "server_error")
+
+
+def _error_response(exc: BaseException) -> JSONResponse:
+    error = problem(exc)
+    return JSONResponse(error.body(), status_code=error.status)
+
+
+def _work(stream: AnswerStream, cancelled: threading.Event) -> Answer:
+    """Produce the answer in a worker thread, stopping at the next step once ``cancelled`` is set."""
+    for _ in stream:
+        if cancelled.is_set():
+            stream.close()
+            raise Cancelled("the client went away")
+    return stream.answer
+
+
+async def produce(stream: AnswerStream) -> Answer:
+    """The stream's answer; if the awaiting task is cancelled (the client went away), the work stops."""
+    cancelled = threading.Event()
+    try:
+        return await anyio.to_thread.run_sync(_work, stream, cancelled, abandon_on_cancel=True)
+    finally:
+        cancelled.set()
+
+
+async def answer_unless_gone(request: Request, stream: AnswerStream) -> Answer | None:
+    """The answer, or None if the client disconnected first (then the work is stopped)."""
+    result: list[Answer] = []
+    async with anyio.create_task_group() as group:
+
+        async def watch() -> None:
+            while (await request.receive())["type"] != "http.disconnect":
+                pass
+            group.cancel_scope.cancel()
+
+        async def run() -> None:
+            result.append(await produce(stream))
+            group.cancel_scope.cancel()
+
+        group.start_soon(watch)
+        group.start_soon(run)
+    return result[0] if result else None
 
 
 def _sse(data: dict[str, Any] | str) -> str:
-    import json
-
     return f"data: {data if isinstance(data, str) else json.dumps(data)}\n\n"
 
 
-def stream_events(
-    pipeline: Pipeline, question: str, history: list[dict[str, str]], options: dict[str, Any], model: str,
-    include_usage: bool,
-) -> Iterator[str]:
+async def stream_events(stream: AnswerStream, model: str, include_usage: bool) -> AsyncIterator[str]:
     """The SSE events of a streamed completion: a role chunk, keep-alive comments while the answer is made
     and checked, its content in pieces, a final chunk with ``sources``, optionally usage, ``[DONE]``."""
     ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
-    results: queue.Queue[tuple[str, Any]] = queue.Queue()
-    handle: list[Any] = []
-
-    def work() -> None:
-        try:
-            result = pipeline.stream(question, history, **options)
-            handle.append(result)
-            results.put(("answer", _final(result)))
-        except Exception as exc:  # reported to the client as an error event
-            results.put(("error", exc))
 
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> dict[str, Any]:
         choice = {"index": 0, "delta": delta, "finish_reason": finish, **extra}
         return {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
                 "choices": [choice]}
 
-    threading.Thread(target=work, name="api-answer", daemon=True).start()
-    try:
-        yield _sse(chunk({"role": "assistant", "content": ""}))
-        while True:
-            try:
-                kind, value = results.get(timeout=KEEPALIVE_SECONDS)
-                break
-            except queue.Empty:
-                yield ": keep-alive\n\n"
-        if kind == "error":
-            yield _sse(error_body(value))
-            yield _sse("[DONE]")
-            return
-        answer: Answer = value
-        pieces = re.findall(r"\s*\S+", answer.text)
-        for start in range(0, len(pieces), PIECE_WORDS):
-            yield _sse(chunk({"content": "".join(pieces[start : start + PIECE_WORDS])}))
-        yield _sse(chunk({}, "stop", **_extras(answer)))
-        if include_usage:
-            yield _sse({"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
-                        "choices": [], "usage": _usage(answer)})
+    yield _sse(chunk({"role": "assistant", "content": ""}))
+    task = asyncio.ensure_future(produce(stream))
+    try:  # closing the generator (the client went away) cancels the task, which stops the work
+        while not (await asyncio.wait({task}, timeout=KEEPALIVE_SECONDS))[0]:
+            yield ": keep-alive\n\n"
+    finally:
+        task.cancel()
+    result: list[Answer | BaseException] = [task.exception() or task.result()]
+    if isinstance(result[0], BaseException):
+        yield _sse(problem(result[0]).body())
         yield _sse("[DONE]")
-    finally:  # the client may have gone away: stop an unfinished answer (in the background: close waits for it)
-        for result in handle:
-            close = getattr(result, "close", None)
-            if callable(close):
-                threading.Thread(target=close, name="api-close", daemon=True).start()
+        return
+    answer = result[0]
+    pieces = re.findall(r"\s*\S+", answer.text)
+    for start in range(0, len(pieces), PIECE_WORDS):
+        yield _sse(chunk({"content": "".join(pieces[start : start + PIECE_WORDS])}))
+    yield _sse(chunk({}, "stop", **_extras(answer)))
+    if include_usage:
+        yield _sse({"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
+                    "choices": [], "usage": _usage(answer)})
+    yield _sse("[DONE]")
 
 
-def error_body(exc: BaseException) -> dict[str, Any]:
-    """OpenAI's error object for any exception (no traceback, no internals for unexpected ones)."""
-    if isinstance(exc, ApiError):
-        return exc.body()
-    if isinstance(exc, QueryError | ConfigError):
-        return ApiError(400, str(exc)).body()
-    if isinstance(exc, IngestBusyError | IndexNotReadyError):
-        return ApiError(503, str(exc), "server_error").body()
-    if isinstance(exc, RagError):
-        return ApiError(500, str(exc), "server_error").body()
-    log.error("chat completion failed", exc_info=exc)
-    return ApiError(500, f"the server failed while answering ({type(exc).__name__}); see the server log and "
-                         "try again", "server_error").body()
+class ChatApi:
+    """The ``/v1`` handlers over a pipeline (or a ``LivePipeline``, reopened after an ingest elsewhere)."""
+
+    def __init__(self, pipeline: Pipeline | LivePipeline, api_key: str | None = None) -> None:
+        self.pipeline, self.api_key = pipeline, api_key
+        self.served = models(pipeline.pipeline if isinstance(pipeline, LivePipeline) else pipeline)
+
+    def authorise(self, request: Request) -> None:
+        if not authorised(self.api_key, request.headers):
+            raise ApiError(401, "invalid or missing API key: send the RAG_API_KEY value as "
+                                "'Authorization: Bearer <key>'", code="invalid_api_key")
+
+    async def read(self, request: Request) -> ChatRequest:
+        """The checked request: JSON content type, body, fields, model."""
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind != "application/json":
+            raise ApiError(415, "send the request as JSON with 'Content-Type: application/json'",
+                           code="unsupported_media_type")
+        body = parse_request(await request.body())
+        if body.model not in self.served:
+            raise ApiError(404, f"the model {body.model[:80]!r} does not exist; GET /v1/models lists "
+                                f"{', '.join(self.served)}", code="model_not_found", param="model")
+        return body
+
+    def start(self, body: ChatRequest) -> AnswerStream:
+        """The answer stream, with every input checked by the pipeline (its errors raise here, before any work)."""
+        question, history = body.conversation()
+        options: dict[str, Any] = {"answerer": self.served[body.model], **body.filters()}
+        if body.k is not None:
+            options["k"] = body.k
+        pipeline = self.pipeline.current()[0] if isinstance(self.pipeline, LivePipeline) else self.pipeline
+        return pipeline.stream(question, history, **options)
+
+    async def chat(self, request: Request) -> JSONResponse | StreamingResponse:
+        try:
+            self.authorise(request)
+            body = await self.read(request)
+            stream = await run_in_threadpool(self.start, body)
+        except Exception as exc:
+            return _error_response(exc)
+        if body.stream:
+            include_usage = bool(body.stream_options and body.stream_options.include_usage)
+            events = stream_events(stream, body.model, include_usage)
+            return StreamingResponse(events, media_type="text/event-stream", headers={"cache-control": "no-cache"})
+        try:
+            answer = await answer_unless_gone(request, stream)
+        except Exception as exc:
+            return _error_response(exc)
+        if answer is None:
+            return _error_response(ApiError(499, "the client went away", code="client_closed"))
+        return JSONResponse(completion(answer, body.model, f"chatcmpl-{uuid.uuid4().hex}", int(time.time())))
+
+    async def list_models(self, request: Request) -> JSONResponse:
+        try:
+            self.authorise(request)
+        except ApiError as exc:
+            return _error_response(exc)
+        data = [{"id": name, "object": "model", "created": 0, "owned_by": "rag"} for name in self.served]
+        return JSONResponse({"object": "list", "data": data})
 
 
-def _status(exc: BaseException) -> int:
-    if isinstance(exc, ApiError):
-        return exc.status
-    if isinstance(exc, IngestBusyError | IndexNotReadyError):
-        return 503  # the index is being (re)built or must be: retry later
-    return 400 if isinstance(exc, QueryError | ConfigError) else 500
+async def not_found(request: Request) -> JSONResponse:
+    """OpenAI-shaped 404 for an unknown ``/v1`` path, 405 for a known one asked with the wrong method."""
+    path = request.url.path.rstrip("/")
+    if path in ROUTES:
+        error = ApiError(405, f"{path} takes {ROUTES[path]}, not {request.method}", code="method_not_allowed")
+        return JSONResponse(error.body(), status_code=405, headers={"allow": ROUTES[path]})
+    error = ApiError(404, f"no such route {path[:100]!r}; this server has {', '.join(ROUTES)}", code="not_found")
+    return JSONResponse(error.body(), status_code=404)
 
 
 def create_api(
@@ -219,59 +262,13 @@ def create_api(
     ``/v1`` request needs ``Authorization: Bearer <api_key>``. Given a ``LivePipeline``, each request answers
     over the index as it is now (reopened after an ingest in another process)."""
     app = app or FastAPI(title="rag", docs_url=None, redoc_url=None, openapi_url=None)
-    served = models(pipeline.pipeline if isinstance(pipeline, LivePipeline) else pipeline)
-
-    def current() -> Pipeline:
-        return pipeline.current()[0] if isinstance(pipeline, LivePipeline) else pipeline
-
-    def authorise(request: Request) -> None:
-        if not api_key:
-            return
-        given = request.headers.get("authorization", "")
-        scheme, _, token = given.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), api_key.encode()):
-            raise ApiError(401, "invalid or missing API key: send the RAG_API_KEY value as "
-                                "'Authorization: Bearer <key>'", code="invalid_api_key")
-
-    @app.exception_handler(ApiError)
-    async def on_api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status)
-
-    @app.get("/v1/models")
-    async def list_models(request: Request) -> JSONResponse:
-        authorise(request)
-        data = [{"id": name, "object": "model", "created": 0, "owned_by": "rag"} for name in served]
-        return JSONResponse({"object": "list", "data": data})
-
-    @app.post("/v1/chat/completions", response_model=None)
-    async def chat_completions(request: Request) -> JSONResponse | StreamingResponse:
-        authorise(request)
-        try:
-            body = await request.json()
-        except ValueError:
-            raise ApiError(400, "the request body must be a JSON object") from None
-        if not isinstance(body, dict):
-            raise ApiError(400, "the request body must be a JSON object")
-        model = body.get("model") or "rag"
-        if model not in served:
-            raise ApiError(404, f"the model {str(model)[:80]!r} does not exist; GET /v1/models lists "
-                                f"{', '.join(served)}", code="model_not_found", param="model")
-        question, history = parse_messages(body.get("messages"))
-        options: dict[str, Any] = {"answerer": served[model]}
-        if body.get("k") is not None:
-            options["k"] = body["k"]
-        try:
-            answering = await run_in_threadpool(current)
-        except RagError as exc:
-            return JSONResponse(error_body(exc), status_code=_status(exc))
-        if body.get("stream"):
-            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            events = stream_events(answering, question, history, options, model, include_usage)
-            return StreamingResponse(events, media_type="text/event-stream", headers={"cache-control": "no-cache"})
-        try:
-            answer = await run_in_threadpool(answering.ask, question, history, **options)
-        except Exception as exc:
-            return JSONResponse(error_body(exc), status_code=_status(exc))
-        return JSONResponse(completion(answer, model, f"chatcmpl-{uuid.uuid4().hex}", int(time.time())))
-
+    api = ChatApi(pipeline, api_key)
+    routes: list[tuple[str, Callable[..., Any], list[str]]] = [
+        ("/v1/models", api.list_models, ["GET"]),
+        ("/v1/chat/completions", api.chat, ["POST"]),
+        ("/v1/{rest:path}", not_found, ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]),
+        ("/v1", not_found, ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]),
+    ]
+    for path, handler, methods in routes:
+        app.add_api_route(path, handler, methods=methods, response_model=None, include_in_schema=False)
     return app

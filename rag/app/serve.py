@@ -24,22 +24,38 @@ def offline_environment() -> None:
 
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+MAX_FILE_SIZE = 1
+"""Bytes Gradio may accept in an upload: the app has no file components (its upload routes are closed too)."""
 
 
-def build_app(pipeline: Any, api_key: str | None = None) -> Any:
-    """One FastAPI app: the ``/v1`` API routes, and the Gradio chat UI mounted at ``/``. ``pipeline``: a
-    ``Pipeline`` or a ``LivePipeline``; the chat reopens it when an ingest changes the index."""
+def build_app(pipeline: Any, api_key: str | None = None, guard: Any = None) -> Any:
+    """One FastAPI app: the ``/v1`` API routes, and the Gradio chat UI mounted at ``/``, behind the guard
+    (``rag.app.guard``: host allowlist, closed upload routes, origin check, the key, body limits) and a CORS
+    layer closed unless ``guard.cors_origins`` opens it. ``pipeline``: a ``Pipeline`` or a ``LivePipeline``;
+    the chat reopens it when an ingest changes the index. ``guard``: a ``GuardConfig`` (default: loopback
+    hosts, ``api_key``)."""
     import gradio as gr
     from fastapi import FastAPI
+    from starlette.middleware.cors import CORSMiddleware
 
     from rag.app.api import create_api
+    from rag.app.guard import Guard, GuardConfig, authorised
     from rag.app.live import LivePipeline
     from rag.app.ui import CSS, build_ui, theme
 
+    config = guard if isinstance(guard, GuardConfig) else GuardConfig(api_key=api_key)
     live = pipeline if isinstance(pipeline, LivePipeline) else LivePipeline(pipeline)
-    app = create_api(live, api_key, FastAPI(docs_url=None, redoc_url=None, openapi_url=None))
+    app = create_api(live, config.api_key, FastAPI(docs_url=None, redoc_url=None, openapi_url=None))
+    app.add_middleware(Guard, config=config)
+    app.add_middleware(CORSMiddleware, allow_origins=sorted(config.cors_origins), allow_methods=["GET", "POST"],
+                       allow_headers=["authorization", "content-type"], allow_credentials=False)
+
+    def user(request: Any) -> str | None:  # Gradio's own check of its routes: the guard's, again
+        return "user" if authorised(config.api_key, request.headers) else None
+
     return gr.mount_gradio_app(app, build_ui(live), path="/", css=CSS, theme=theme(), footer_links=["api"],
-                               show_error=False)
+                               show_error=False, max_file_size=MAX_FILE_SIZE,
+                               auth_dependency=user if config.api_key else None)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,15 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def serve(host: str = "127.0.0.1", port: int = 7860) -> int:
-    """Open the pipeline (building the index if missing) and serve the UI until interrupted."""
-    offline_environment()
-    import uvicorn
-
-    from rag.answer.llm import make_llm_client
-    from rag.app.live import LivePipeline
+def _settings(host: str) -> Any:
+    """The settings, or an exit code after a one-line error (bad setting; no key off loopback)."""
     from rag.errors import RagError
-    from rag.pipeline import Pipeline
     from rag.settings import load_settings
 
     try:
@@ -65,30 +75,56 @@ def serve(host: str = "127.0.0.1", port: int = 7860) -> int:
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    api_key = settings.api_key.get_secret_value() if settings.api_key else None
-    if host not in LOOPBACK and not api_key:
-        print(f"error: --host {host} would open the API (/v1/chat/completions) to the network without a key; "
-              "set RAG_API_KEY=<secret> (clients send it as 'Authorization: Bearer <secret>') or serve on "
-              "127.0.0.1", file=sys.stderr)
+    if host not in LOOPBACK and settings.api_key is None:
+        print(f"error: --host {host} would open the service (the chat and /v1) to the network without a key; "
+              "set RAG_API_KEY=<secret> (clients send it as 'Authorization: Bearer <secret>', people sign in "
+              "with it) or serve on 127.0.0.1", file=sys.stderr)
         return 2
+    return settings
+
+
+def _open(settings: Any) -> Any:
+    """A ``LivePipeline`` over the index (built first if missing), or an exit code after a one-line error."""
+    from rag.answer.llm import make_llm_client
+    from rag.app.live import LivePipeline
+    from rag.errors import RagError
+    from rag.pipeline import Pipeline
+
+    print(f"Opening the index in {settings.data_dir} (if it is missing it is built from the corpus first; "
+          "a progress bar follows) ...", file=sys.stderr)
     try:
-        print(
-            f"Opening the index in {settings.data_dir} (if it is missing it is built from the corpus first; "
-            "a progress bar follows) ...",
-            file=sys.stderr,
-        )
-        llm_client = make_llm_client(settings)
-        pipeline = Pipeline.open(settings, llm_client=llm_client)
-        live = LivePipeline(pipeline)
+        pipeline = Pipeline.open(settings, llm_client=make_llm_client(settings))
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     for note in pipeline.store.healed:
         print(f"healed: {note}", file=sys.stderr)
+    return LivePipeline(pipeline)
+
+
+def serve(host: str = "127.0.0.1", port: int = 7860) -> int:
+    """Open the pipeline (building the index if missing) and serve the UI and the API until interrupted."""
+    offline_environment()
+    import uvicorn
+
+    from rag.app.guard import GuardConfig
+    from rag.app.http_timeouts import header_timeout_protocol
+
+    settings = _settings(host)
+    if isinstance(settings, int):
+        return settings
+    live = _open(settings)
+    if isinstance(live, int):
+        return live
+    guard = GuardConfig.from_settings(settings, host)
+    pipeline = live.pipeline
     mode = f"LLM: {settings.llm_model}" if pipeline.llm_answerer is pipeline.answerer else "extractive (offline)"
+    hosts = ", ".join(sorted(guard.allowed_hosts)) if guard.allowed_hosts is not None else "any"
     print(f"Answerer: {mode}. Serving the chat on http://{host}:{port} and the OpenAI-compatible API on "
-          f"http://{host}:{port}/v1 ({'bearer key required' if api_key else 'no key'})", file=sys.stderr)
-    uvicorn.run(build_app(live, api_key), host=host, port=port, log_level="warning")
+          f"http://{host}:{port}/v1 ({'key required' if guard.api_key else 'no key'}; answering to the host "
+          f"names {hosts}: set RAG_ALLOWED_HOSTS for others)", file=sys.stderr)
+    uvicorn.run(build_app(live, guard=guard), host=host, port=port, log_level="warning",
+                http=header_timeout_protocol(settings.header_timeout), timeout_keep_alive=5)
     return 0
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from rag.app.assets import CITE_JS, CSS
-from rag.app.feedback import FEEDBACK_FILE, Vote, answer_record, record_feedback
+from rag.app.feedback import FeedbackLog, Vote, answer_record
 from rag.app.live import LivePipeline
 from rag.app.render import (
     DEFAULT_EXAMPLES,
@@ -59,17 +60,43 @@ def _history(turns: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
     return out
 
 
-def build_ui(
-    pipeline: Pipeline | LivePipeline, *, examples: Sequence[str] | None = None, concurrency: int = 16
-) -> gr.Blocks:
-    """The chat app over an open pipeline. Launch it with ``launch(demo, ...)`` (which adds the CSS). Before each
-    answer the index's stamp is compared: after an ingest the pipeline is reopened and the chat says so."""
-    live = pipeline if isinstance(pipeline, LivePipeline) else LivePipeline(pipeline)
-    pipeline = live.pipeline
-    settings = pipeline.settings
-    llm_ready = pipeline.llm_answerer is not None
-    default_answerer = active_answerer(pipeline)
-    data_dir = Path(settings.data_dir)
+def _answer(live: LivePipeline, question: str, turns: list[dict[str, Any]], k: float, answerer: str,
+            ) -> Iterator[tuple[Any, ...]]:
+    """Stream one answer into ``turns`` (whose last two are the question and a placeholder): yields chat
+    updates, and finally the assistant turn (or a notice turn if answering failed) as the last item."""
+    history, turn = _history(turns[:-2]), len(turns) - 1
+    text = ""
+    try:
+        current, reloaded = live.current()
+        if reloaded:
+            turns.insert(-2, _notice_turn(reloaded, "info"))
+            turn = len(turns) - 1
+            yield gr.skip(), _display(turns), gr.skip(), gr.skip(), gr.skip()
+        stream = current.stream(question, history, k=int(k), answerer=ANSWERERS.get(answerer))
+        for chunk in stream:  # an unknown answerer above: the configured one
+            text += chunk
+            turns[-1] = {**turns[-1], "html": render_message(text, turn)}
+            yield gr.skip(), _display(turns), gr.skip(), gr.skip(), gr.skip()
+        final = stream.answer
+    except RagError as exc:
+        turns[-2] = {**turns[-2], "error": True}  # a failed exchange is not history
+        turns[-1] = _notice_turn(str(exc))
+        return
+    except Exception as exc:
+        log.exception("answering %r failed", question)
+        notice = (
+            f"Something went wrong while answering ({type(exc).__name__}). The details are in the server log; "
+            "please try again or rephrase the question."
+        )
+        turns[-2] = {**turns[-2], "error": True}  # a failed exchange is not history
+        turns[-1] = _notice_turn(notice)
+        return
+    turns[-1] = {"role": "assistant", "content": final.text, "html": render_answer_message(final, turn),
+                 "record": answer_record(final), "sources": render_sources(final, turn), "turn": turn}
+
+
+def chat_handler(live: LivePipeline) -> Any:
+    """The chat event: the question, then the streamed answer, then its sources in the panel."""
 
     def respond(
         message: str, turns: list[dict[str, Any]], sections: dict[int, str], k: float, answerer: str
@@ -81,55 +108,26 @@ def build_ui(
             turns.append(_notice_turn(EMPTY_QUESTION, "info"))
             yield "", _display(turns), render_panel(sections), turns, sections
             return
-        history = _history(turns)
         turns.append({"role": "user", "content": question, "html": esc(question).replace("\n", "<br>")})
-        turn = len(turns)
         turns.append({"role": "assistant", "content": "", "html": SEARCHING})
         yield "", _display(turns), render_panel(sections, pending=question), turns, sections
-        text = ""
-        try:
-            current, reloaded = live.current()
-            if reloaded:
-                turns.insert(-2, _notice_turn(reloaded, "info"))
-                turn = len(turns) - 1
-                yield gr.skip(), _display(turns), gr.skip(), gr.skip(), gr.skip()
-            choice = ANSWERERS.get(answerer)  # anything else: the configured answerer
-            stream = current.stream(question, history, k=int(k), answerer=choice)
-            for chunk in stream:
-                text += chunk
-                turns[-1] = {**turns[-1], "html": render_message(text, turn)}
-                yield gr.skip(), _display(turns), gr.skip(), gr.skip(), gr.skip()
-            final = stream.answer
-        except RagError as exc:
-            turns[-2] = {**turns[-2], "error": True}  # a failed exchange is not history
-            turns[-1] = _notice_turn(str(exc))
-            yield "", _display(turns), render_panel(sections), turns, sections
-            return
-        except Exception as exc:
-            log.exception("answering %r failed", question)
-            notice = (
-                f"Something went wrong while answering ({type(exc).__name__}). The details are in the server log; "
-                "please try again or rephrase the question."
-            )
-            turns[-2] = {**turns[-2], "error": True}  # a failed exchange is not history
-            turns[-1] = _notice_turn(notice)
-            yield "", _display(turns), render_panel(sections), turns, sections
-            return
-        turns[-1] = {
-            "role": "assistant",
-            "content": final.text,
-            "html": render_answer_message(final, turn),
-            "record": answer_record(final),
-        }
-        sections[turn] = render_sources(final, turn)
+        yield from _answer(live, question, turns, k, answerer)
+        last = turns[-1]
+        if "sources" in last:
+            sections[int(last.pop("turn"))] = str(last.pop("sources"))
         yield "", _display(turns), render_panel(sections), turns, sections
 
-    def on_like(turns: list[dict[str, Any]], data: gr.LikeData) -> str:
+    return respond
+
+
+def like_handler(feedback: FeedbackLog) -> Any:
+    """The like/dislike event: one vote per answer and session, through the bounded feedback log."""
+
+    def on_like(turns: list[dict[str, Any]], data: gr.LikeData, request: gr.Request) -> str:
         index = data.index[0] if isinstance(data.index, list | tuple) else data.index
         if not isinstance(index, int) or not 0 <= index < len(turns or []):
             return "Could not find that message."
-        turn = turns[index]
-        record = turn.get("record")
+        record = turns[index].get("record")
         if not record:
             return "Only answers can be rated."
         vote: Vote
@@ -139,77 +137,100 @@ def build_ui(
             vote = "down"
         else:  # a vote taken back, or another option
             return "Feedback noted."
-        question = str(record["question"])
-        record_feedback(
-            data_dir, question, str(record["answer"]), record["citations"], vote, answerer=str(record["answerer"])
+        return feedback.vote(str(getattr(request, "session_hash", None) or "-"), record, vote)
+
+    return on_like
+
+
+def _clear() -> tuple[Any, ...]:
+    return [], [], {}, render_panel({}), ""
+
+
+@dataclass(frozen=True)
+class Widgets:
+    """The components the events are wired to."""
+
+    box: gr.Textbox
+    send: gr.Button
+    chatbot: gr.Chatbot
+    clear: gr.Button
+    status: gr.Markdown
+    k: gr.Slider
+    answerer: gr.Radio
+    sources: gr.HTML
+
+
+def _chatbot() -> gr.Chatbot:
+    return gr.Chatbot(
+        elem_id="chat", label="Chat", show_label=False, height=640, render_markdown=False, sanitize_html=True,
+        allow_tags=False, latex_delimiters=[], buttons=[], group_consecutive_messages=False,
+        feedback_options=("Like", "Dislike"),
+        placeholder="Ask about the papers: answers cite their sources with [n] markers.",
+    )
+
+
+def _settings_panel(pipeline: Pipeline) -> tuple[gr.Slider, gr.Radio]:
+    settings, llm_ready = pipeline.settings, pipeline.llm_answerer is not None
+    with gr.Accordion("Settings", open=False):
+        k = gr.Slider(1, MAX_SOURCES, value=settings.top_k, step=1, label="Number of sources (k)")
+        answerer = gr.Radio(
+            ["extractive", "llm"] if llm_ready else ["extractive"],
+            value=active_answerer(pipeline),
+            label="Answerer",
+            info=None if llm_ready else "The LLM answerer needs OPENAI_API_KEY or OPENAI_BASE_URL.",
         )
-        thumb = "thumbs-up" if vote == "up" else "thumbs-down"
-        return f"Thanks! Your {thumb} was saved to {FEEDBACK_FILE}."
+        gr.Textbox(settings.llm_model if llm_ready else f"{settings.llm_model} (not configured)",
+                   label="LLM model (RAG_LLM_MODEL)", interactive=False)
+    return k, answerer
 
-    def clear() -> tuple[Any, ...]:
-        return [], [], {}, render_panel({}), ""
 
+def _layout(pipeline: Pipeline, examples: Sequence[str] | None) -> Widgets:
+    """The page: the banner, the chat column (question box, examples, settings) and the sources column."""
+    gr.HTML(render_banner(pipeline), elem_id="rag-banner")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=5, min_width=420):
+            chatbot = _chatbot()
+            with gr.Row():
+                box = gr.Textbox(elem_id="question", placeholder="Ask a question about the papers…",
+                                 show_label=False, scale=8, lines=1, max_lines=4, autofocus=True)
+                send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask")
+            gr.Examples(list(examples or DEFAULT_EXAMPLES), inputs=[box], label="Example questions")
+            with gr.Row():
+                clear = gr.Button("Clear chat", size="sm", elem_id="clear")
+                status = gr.Markdown("", elem_id="feedback-status")
+            k, answerer = _settings_panel(pipeline)
+        with gr.Column(scale=4, min_width=360):
+            gr.Markdown("### Sources")
+            sources = gr.HTML(render_panel({}), elem_id="sources-panel", max_height=700, js_on_load=CITE_JS,
+                              padding=False)
+    return Widgets(box, send, chatbot, clear, status, k, answerer, sources)
+
+
+def _wire(w: Widgets, respond: Any, on_like: Any) -> None:
+    """The events: only ``chat`` is in the API; the others are private to the page."""
+    turns_state, sections_state = gr.State([]), gr.State({})
+    outputs = [w.box, w.chatbot, w.sources, turns_state, sections_state]
+    inputs = [w.box, turns_state, sections_state, w.k, w.answerer]
+    w.box.submit(respond, inputs, outputs, api_name="chat", show_progress="hidden")
+    w.send.click(respond, inputs, outputs, api_visibility="private", show_progress="hidden")
+    w.chatbot.like(on_like, [turns_state], [w.status], api_visibility="private")
+    clear_outputs = [w.chatbot, turns_state, sections_state, w.sources, w.status]
+    w.clear.click(_clear, None, clear_outputs, api_visibility="private")
+    w.chatbot.clear(_clear, None, clear_outputs, api_visibility="private")
+
+
+def build_ui(
+    pipeline: Pipeline | LivePipeline, *, examples: Sequence[str] | None = None, concurrency: int = 16,
+    feedback: FeedbackLog | None = None,
+) -> gr.Blocks:
+    """The chat app over an open pipeline. Launch it with ``launch(demo, ...)`` (which adds the CSS). Before each
+    answer the index's stamp is compared: after an ingest the pipeline is reopened and the chat says so.
+    ``feedback``: where votes go (default: the data dir's log, capped at ``RAG_FEEDBACK_MAX_BYTES``)."""
+    live = pipeline if isinstance(pipeline, LivePipeline) else LivePipeline(pipeline)
+    settings = live.pipeline.settings
+    feedback = feedback or FeedbackLog(Path(settings.data_dir), settings.feedback_max_bytes)
     with gr.Blocks(title="Ask the ML papers", analytics_enabled=False, fill_width=True) as demo:
-        gr.HTML(render_banner(pipeline), elem_id="rag-banner")
-        turns_state = gr.State([])
-        sections_state = gr.State({})
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=5, min_width=420):
-                chatbot = gr.Chatbot(
-                    elem_id="chat",
-                    label="Chat",
-                    show_label=False,
-                    height=640,
-                    render_markdown=False,
-                    sanitize_html=True,
-                    allow_tags=False,
-                    latex_delimiters=[],
-                    buttons=[],
-                    group_consecutive_messages=False,
-                    feedback_options=("Like", "Dislike"),
-                    placeholder="Ask about the papers: answers cite their sources with [n] markers.",
-                )
-                with gr.Row():
-                    box = gr.Textbox(
-                        elem_id="question",
-                        placeholder="Ask a question about the papers…",
-                        show_label=False,
-                        scale=8,
-                        lines=1,
-                        max_lines=4,
-                        autofocus=True,
-                    )
-                    send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask")
-                gr.Examples(list(examples or DEFAULT_EXAMPLES), inputs=[box], label="Example questions")
-                with gr.Row():
-                    clear_btn = gr.Button("Clear chat", size="sm", elem_id="clear")
-                    status = gr.Markdown("", elem_id="feedback-status")
-                with gr.Accordion("Settings", open=False):
-                    k = gr.Slider(1, MAX_SOURCES, value=settings.top_k, step=1, label="Number of sources (k)")
-                    answerer = gr.Radio(
-                        ["extractive", "llm"] if llm_ready else ["extractive"],
-                        value=default_answerer,
-                        label="Answerer",
-                        info=None if llm_ready else "The LLM answerer needs OPENAI_API_KEY or OPENAI_BASE_URL.",
-                    )
-                    gr.Textbox(
-                        settings.llm_model if llm_ready else f"{settings.llm_model} (not configured)",
-                        label="LLM model (RAG_LLM_MODEL)",
-                        interactive=False,
-                    )
-            with gr.Column(scale=4, min_width=360):
-                gr.Markdown("### Sources")
-                sources = gr.HTML(
-                    render_panel({}), elem_id="sources-panel", max_height=700, js_on_load=CITE_JS, padding=False
-                )
-        outputs = [box, chatbot, sources, turns_state, sections_state]
-        inputs = [box, turns_state, sections_state, k, answerer]
-        box.submit(respond, inputs, outputs, api_name="chat", show_progress="hidden")
-        send.click(respond, inputs, outputs, api_visibility="private", show_progress="hidden")
-        chatbot.like(on_like, [turns_state], [status], api_visibility="private")
-        clear_outputs = [chatbot, turns_state, sections_state, sources, status]
-        clear_btn.click(clear, None, clear_outputs, api_visibility="private")
-        chatbot.clear(clear, None, clear_outputs, api_visibility="private")
+        _wire(_layout(live.pipeline, examples), chat_handler(live), like_handler(feedback))
     demo.queue(default_concurrency_limit=concurrency)
     return demo
 
@@ -226,5 +247,6 @@ def theme() -> gr.themes.Base:
 def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, **kwargs: Any) -> Any:
     """``demo.launch`` with the app's CSS and theme (Gradio 6 takes them at launch, not in ``Blocks``)."""
     kwargs.setdefault("show_error", False)
+    kwargs.setdefault("max_file_size", 1)  # no file components: nothing to upload
     kwargs.setdefault("footer_links", ["api"])
     return demo.launch(server_name=host, server_port=port, css=CSS, theme=theme(), **kwargs)
