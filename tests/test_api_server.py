@@ -59,6 +59,7 @@ def test_chat_completion_carries_checked_markers_and_sources(client: openai.Open
     assert choice.message.content == expected.text and "[1]" in choice.message.content
     extra = choice.model_extra or {}
     assert extra["answerer"] == "extractive" and extra["abstained"] is False and extra["notice"] is None
+    assert extra["not_stated"] is None
     first = extra["sources"][0]
     assert first["marker"] == 1 and first["paper_id"] == SAE.id and first["title"] == SAE.title
     assert "SAE features explain 42.5% of the variance." in first["quote"] and first["verdict"] == "supported"

@@ -376,8 +376,9 @@ def test_two_hundred_likes_on_one_answer_write_one_line(server: tuple[str, Any])
     like = next(d for d in config["dependencies"] if d["targets"][0][1] == "like")
     log = Path(pipeline.settings.data_dir) / "feedback.jsonl"
     before = log.read_text(encoding="utf-8").count("\n") if log.exists() else 0
-    asked = _queue(url, "flood1", [{"data": [QUESTION, None, None, 5, "extractive"], "fn_index": chat["id"],
-                                    "trigger_id": chat["targets"][0][0], "event_data": None}])
+    data = [QUESTION, None, None, 5, "extractive", None, None, None, None]  # the question, state, k, answerer, filters
+    asked = _queue(url, "flood1", [{"data": data, "fn_index": chat["id"], "trigger_id": chat["targets"][0][0],
+                                    "event_data": None}])
     assert asked[0]["success"]
     vote = {"data": [None], "fn_index": like["id"], "trigger_id": like["targets"][0][0]}
     likes = [{**vote, "event_data": {"index": [1, 1], "value": "x", "liked": True}}] * 200

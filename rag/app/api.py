@@ -6,7 +6,8 @@
   ``k`` and filter extensions). ``messages`` become the chat history and the question (the last user
   message; system messages are ignored: the prompts are the app's own). The reply's content is the checked
   answer with its ``[n]`` markers, and each choice carries ``sources`` (marker, paper id, title, quoted
-  sentence, verdict, support), ``answerer`` and ``notice`` (why the LLM's answer was replaced, or None).
+  sentence, verdict, support), ``answerer``, ``not_stated`` (the asked detail the cited abstracts do not
+  state, or None) and ``notice`` (why the LLM's answer was replaced, or None).
   A stream sends its content once the answer is checked (SSE comments keep the connection alive meanwhile).
 * Every refusal (bad body, field, model, question, ``k``, filter) is an HTTP 4xx in OpenAI's error shape
   ``{"error": {"message", "type", "param", "code"}}``, decided before any SSE byte is sent; no traceback.
@@ -79,7 +80,7 @@ def _usage(answer: Answer) -> dict[str, int]:
 
 def _extras(answer: Answer) -> dict[str, Any]:
     return {"sources": sources(answer), "answerer": answer.answerer, "abstained": answer.abstained,
-            "notice": answer.error}
+            "not_stated": answer.not_stated, "notice": answer.error}
 
 
 def completion(answer: Answer, model: str, ident: str, created: int) -> dict[str, Any]:

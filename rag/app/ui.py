@@ -19,6 +19,7 @@ import gradio as gr
 from rag.app.assets import CITE_JS, CSS
 from rag.app.feedback import FeedbackLog, Vote, answer_record
 from rag.app.live import LivePipeline
+from rag.app.paper_ui import FilterControls, filter_controls, filter_kwargs, references_links
 from rag.app.render import (
     DEFAULT_EXAMPLES,
     EMPTY_QUESTION,
@@ -61,7 +62,7 @@ def _history(turns: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
 
 
 def _answer(live: LivePipeline, question: str, turns: list[dict[str, Any]], k: float, answerer: str,
-            ) -> Iterator[tuple[Any, ...]]:
+            filters: Mapping[str, Any]) -> Iterator[tuple[Any, ...]]:
     """Stream one answer into ``turns`` (whose last two are the question and a placeholder): yields chat
     updates, and finally the assistant turn (or a notice turn if answering failed) as the last item."""
     history, turn = _history(turns[:-2]), len(turns) - 1
@@ -72,7 +73,7 @@ def _answer(live: LivePipeline, question: str, turns: list[dict[str, Any]], k: f
             turns.insert(-2, _notice_turn(reloaded, "info"))
             turn = len(turns) - 1
             yield gr.skip(), _display(turns), gr.skip(), gr.skip(), gr.skip()
-        stream = current.stream(question, history, k=int(k), answerer=ANSWERERS.get(answerer))
+        stream = current.stream(question, history, k=int(k), answerer=ANSWERERS.get(answerer), **filters)
         for chunk in stream:  # an unknown answerer above: the configured one
             text += chunk
             turns[-1] = {**turns[-1], "html": render_message(text, turn)}
@@ -92,14 +93,17 @@ def _answer(live: LivePipeline, question: str, turns: list[dict[str, Any]], k: f
         turns[-1] = _notice_turn(notice)
         return
     turns[-1] = {"role": "assistant", "content": final.text, "html": render_answer_message(final, turn),
-                 "record": answer_record(final), "sources": render_sources(final, turn), "turn": turn}
+                 "record": answer_record(final), "turn": turn,
+                 "sources": render_sources(final, turn, extra=references_links(final, turn))}
 
 
 def chat_handler(live: LivePipeline) -> Any:
     """The chat event: the question, then the streamed answer, then its sources in the panel."""
 
     def respond(
-        message: str, turns: list[dict[str, Any]], sections: dict[int, str], k: float, answerer: str
+        message: str, turns: list[dict[str, Any]], sections: dict[int, str], k: float, answerer: str,
+        since: float | None = None, until: float | None = None, author: str | None = None,
+        category: str | list[str] | None = None,
     ) -> Iterator[tuple[Any, ...]]:
         turns = list(turns or [])
         sections = dict(sections or {})
@@ -111,7 +115,7 @@ def chat_handler(live: LivePipeline) -> Any:
         turns.append({"role": "user", "content": question, "html": esc(question).replace("\n", "<br>")})
         turns.append({"role": "assistant", "content": "", "html": SEARCHING})
         yield "", _display(turns), render_panel(sections, pending=question), turns, sections
-        yield from _answer(live, question, turns, k, answerer)
+        yield from _answer(live, question, turns, k, answerer, filter_kwargs(since, until, author, category))
         last = turns[-1]
         if "sources" in last:
             sections[int(last.pop("turn"))] = str(last.pop("sources"))
@@ -157,6 +161,7 @@ class Widgets:
     status: gr.Markdown
     k: gr.Slider
     answerer: gr.Radio
+    filters: FilterControls
     sources: gr.HTML
 
 
@@ -199,18 +204,20 @@ def _layout(pipeline: Pipeline, examples: Sequence[str] | None) -> Widgets:
                 clear = gr.Button("Clear chat", size="sm", elem_id="clear")
                 status = gr.Markdown("", elem_id="feedback-status")
             k, answerer = _settings_panel(pipeline)
+            with gr.Accordion("Filter papers", open=False):
+                filters = filter_controls(pipeline.papers.values())
         with gr.Column(scale=4, min_width=360):
             gr.Markdown("### Sources")
             sources = gr.HTML(render_panel({}), elem_id="sources-panel", max_height=700, js_on_load=CITE_JS,
                               padding=False)
-    return Widgets(box, send, chatbot, clear, status, k, answerer, sources)
+    return Widgets(box, send, chatbot, clear, status, k, answerer, filters, sources)
 
 
 def _wire(w: Widgets, respond: Any, on_like: Any) -> None:
     """The events: only ``chat`` is in the API; the others are private to the page."""
     turns_state, sections_state = gr.State([]), gr.State({})
     outputs = [w.box, w.chatbot, w.sources, turns_state, sections_state]
-    inputs = [w.box, turns_state, sections_state, w.k, w.answerer]
+    inputs = [w.box, turns_state, sections_state, w.k, w.answerer, *w.filters.inputs()]
     w.box.submit(respond, inputs, outputs, api_name="chat", show_progress="hidden")
     w.send.click(respond, inputs, outputs, api_visibility="private", show_progress="hidden")
     w.chatbot.like(on_like, [turns_state], [w.status], api_visibility="private")
