@@ -225,6 +225,18 @@ def test_with_a_key_nothing_answers_without_it(server: tuple[str, Any]) -> None:
     assert "[1]" in json.dumps(answer)
 
 
+def test_the_chat_filters_reach_the_pipeline(server: tuple[str, Any]) -> None:
+    """The chat's filter controls (year range, author, category) narrow retrieval: an author no paper has leaves
+    nothing to cite, the same question unfiltered cites its paper."""
+    from gradio_client import Client
+
+    client = Client(server[0], verbose=False, headers=AUTH)
+    nobody = client.predict(QUESTION, 5, "extractive", None, None, "no such author", None, api_name="/chat")
+    assert "[1]" not in json.dumps(nobody) and "does not cover" in json.dumps(nobody)
+    anyone = client.predict(QUESTION, 5, "extractive", None, None, None, None, api_name="/chat")
+    assert "[1]" in json.dumps(anyone)
+
+
 def test_uploads_and_files_are_closed_even_with_the_key(server: tuple[str, Any], tmp_path: Path) -> None:
     url = server[0]
     for path in ["/gradio_api/upload", "/gradio_api/upload?upload_id=x", "/upload"]:
