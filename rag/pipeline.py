@@ -18,6 +18,8 @@ import numpy as np
 from rag.answer.base import Answerer
 from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.llm import LLMAnswerer
+from rag.answer.roles import RoleModel
+from rag.answer.roles import summary as roles_summary
 from rag.errors import ConfigError, LLMError, QueryError
 from rag.index.embeddings import Embedder, make_embedder
 from rag.index.ingest import check_not_rebuilding, refresh_keyword_index, run_ingest
@@ -40,7 +42,7 @@ from rag.retrieve.base import Candidate, PreparedQuery, Ranked, Reranker
 from rag.retrieve.hybrid import STAGES, HybridRetriever
 from rag.retrieve.rerank import make_reranker
 from rag.settings import Settings
-from rag.text import normalize_query
+from rag.text import normalize_query, split_sentences
 from rag.types import Answer, AnswererName, AnswerStream, Filters, Hit, Paper, Retrieved
 
 __all__ = [
@@ -81,6 +83,9 @@ class Pipeline:
         self.answerer: Answerer = llm_answerer if (llm_answerer is not None and settings.use_llm) else fallback
         self.abstainer = AbstentionModel.load()
         self.paper_filter = PaperFilter(retriever.papers)
+        self.roles = _role_model(embedder)
+        """The sentence-role model (None when the embedder's vectors are not the ones it was fitted on)."""
+        self._summaries: dict[str, tuple[tuple[str, int], ...]] = {}
 
     @classmethod
     def open(
@@ -256,7 +261,22 @@ class Pipeline:
         timings = {"condense": condensed - started, **retrieved.timings, **final.timings}
         timings["total"] = time.perf_counter() - started
         error = error or final.error or retrieved.error
-        yield dataclasses.replace(final, hits=ranked.hits, standalone_question=standalone, timings=timings, error=error)
+        citations = tuple(dataclasses.replace(c, roles=self.summary(c.paper)) for c in final.citations)
+        yield dataclasses.replace(final, hits=ranked.hits, standalone_question=standalone, timings=timings,
+                                  error=error, citations=citations)
+
+    def summary(self, paper: Paper) -> tuple[tuple[str, int], ...]:
+        """``(role, sentence index)`` of the paper's challenge, approach and outcome sentences (``Citation.roles``),
+        from its stored sentence vectors; () without a role model or when the stored sentences do not line up."""
+        if self.roles is None:
+            return ()
+        cached = self._summaries.get(paper.id)
+        if cached is None:
+            vectors = self.retriever.sentence_vectors(paper.id)
+            lined_up = len(vectors) == len(split_sentences(paper.abstract))
+            cached = roles_summary(self.roles.probabilities(vectors)) if lined_up else ()
+            self._summaries[paper.id] = cached  # a pure function of the paper: a race only computes it twice
+        return cached
 
     def _answerer(self, name: str | None) -> Answerer:
         if name is None:
@@ -268,6 +288,12 @@ class Pipeline:
                 raise ConfigError("no LLM is configured; set OPENAI_API_KEY (and OPENAI_BASE_URL for other servers)")
             return self.llm_answerer
         raise ConfigError(f"unknown answerer {name!r}; use 'extractive' or 'llm'")
+
+
+def _role_model(embedder: Embedder) -> RoleModel | None:
+    """The bundled sentence-role model when it reads this embedder's vectors, else None."""
+    model = RoleModel.load()
+    return model if model.dim == embedder.dim and embedder.name.startswith(model.embedder) else None
 
 
 def _texts(items: Iterator[str | Answer]) -> Generator[str, None, Answer]:

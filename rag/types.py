@@ -148,6 +148,9 @@ class Citation:
     sentence_indices: tuple[int, ...]
     verdict: Verdict
     support: float
+    roles: tuple[tuple[str, int], ...] = ()
+    """``(role, sentence index)`` of the abstract sentences most likely to state the paper's challenge, approach
+    and outcome (``rag.answer.roles``), in that order; () when no role model ran."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

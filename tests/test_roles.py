@@ -112,3 +112,32 @@ def test_a_typical_abstract_gets_challenge_approach_outcome_every_time() -> None
     assert model.predict(vectors) == ["challenge", "approach", "outcome"]
     assert np.array_equal(RoleModel.load().probabilities(vectors), probs)
     assert np.array_equal(model.probabilities(real_embedder().embed(ABSTRACT)), probs)
+
+
+def test_a_summary_takes_each_roles_most_probable_sentence_once() -> None:
+    from rag.answer.roles import summary
+
+    #                 challenge approach outcome other
+    probs = np.array([[0.70, 0.10, 0.05, 0.15],
+                      [0.20, 0.60, 0.10, 0.10],
+                      [0.05, 0.40, 0.50, 0.05]])  # fmt: skip
+    assert summary(probs) == (("challenge", 0), ("approach", 1), ("outcome", 2))
+    # sentence 1 is the likeliest for approach and outcome: it stands for approach, where it is likelier
+    shared = np.array([[0.70, 0.10, 0.10, 0.10], [0.10, 0.50, 0.30, 0.10], [0.30, 0.30, 0.20, 0.20]])
+    assert summary(shared) == (("challenge", 0), ("approach", 1))
+    assert summary(probs[:1]) == ()
+
+
+@pytest.mark.slow
+def test_cited_papers_carry_their_problem_approach_and_result(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """Through ``Pipeline.ask`` on the real index: each cited paper's summary points at distinct sentences of its
+    abstract, in challenge / approach / outcome order."""
+    answer = real_pipeline.ask("How does DIMAT merge models trained by decentralized agents?")
+    roles = answer.citations[0].roles
+    assert [r for r, _ in roles] == ["challenge", "approach", "outcome"]
+    assert len({i for _, i in roles}) == 3 and all(0 <= i < 10 for _, i in roles)
+    from rag.answer.roles import summary_sentences
+
+    said = summary_sentences(answer.citations[0].paper.abstract, roles)
+    assert list(said) == ["challenge", "approach", "outcome"]
+    assert all(sentence in answer.citations[0].paper.abstract for sentence in said.values())

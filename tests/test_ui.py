@@ -94,6 +94,17 @@ def test_code_links_are_shown_and_only_http_links() -> None:
     assert "Listing date unknown" in html
 
 
+def test_a_cited_card_sums_the_paper_up_by_role_in_its_own_words() -> None:
+    cite = Citation(1, SAE, "The learned features are more interpretable than neurons.", (1,), "supported", 0.93,
+                    roles=(("challenge", 0), ("outcome", 1)))
+    html = render_sources(answer((cite,), (SAE,)), turn=1)
+    spans = split_sentences(SAE.abstract)
+    first, second = (SAE.abstract[s.start : s.end] for s in spans[:2])
+    assert f'<dl class="src-roles"><dt>Problem</dt><dd>{first}</dd><dt>Result</dt><dd>{second}</dd></dl>' in html
+    plain = Citation(1, SAE, "The learned features are more interpretable than neurons.", (1,), "supported", 0.93)
+    assert "src-roles" not in render_sources(answer((plain,), (SAE,)), turn=1)
+
+
 def test_a_detail_the_abstracts_do_not_state_is_said_above_the_sources() -> None:
     cite = Citation(1, SAE, "The learned features are more interpretable than neurons.", (1,), "supported", 0.93)
     html = render_sources(answer((cite,), (SAE,), not_stated="the <GPU> hours"), turn=1)

@@ -128,3 +128,32 @@ class RoleModel:
     def predict(self, vectors: np.ndarray) -> list[str]:
         """The most probable role of each sentence (ties go to the earlier of ``ROLES``)."""
         return [ROLES[int(i)] for i in self.probabilities(vectors).argmax(axis=1)]
+
+
+SUMMARY_ROLES = ("challenge", "approach", "outcome")
+"""The roles a paper summary shows (a source card's Problem / Approach / Result)."""
+
+
+def summary(probabilities: np.ndarray) -> tuple[tuple[str, int], ...]:
+    """``(role, sentence index)`` for each of ``SUMMARY_ROLES``: the sentence most probably in that role. A sentence
+    that is the most probable one for two roles stands for the role it is likelier in; an abstract of one
+    sentence has no summary."""
+    if len(probabilities) < 2:
+        return ()
+    columns = [ROLES.index(role) for role in SUMMARY_ROLES]
+    best = {role: int(np.argmax(probabilities[:, c])) for role, c in zip(SUMMARY_ROLES, columns, strict=True)}
+    out = []
+    for role, c in zip(SUMMARY_ROLES, columns, strict=True):
+        i = best[role]
+        rivals = [r for r, j in best.items() if j == i and r != role]
+        if all(probabilities[i, c] >= probabilities[i, ROLES.index(r)] for r in rivals):
+            out.append((role, i))
+    return tuple(out)
+
+
+def summary_sentences(abstract: str, roles: Sequence[tuple[str, int]]) -> dict[str, str]:
+    """``Citation.roles`` as ``{role: the verbatim sentence}`` (what the ``/v1`` sources carry)."""
+    from rag.text import split_sentences
+
+    spans = split_sentences(abstract)
+    return {role: abstract[spans[i].start : spans[i].end] for role, i in roles if 0 <= i < len(spans)}

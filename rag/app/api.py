@@ -34,6 +34,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from rag.answer.roles import summary_sentences
 from rag.app.api_request import ApiError, ChatRequest, parse_request
 from rag.app.guard import authorised
 from rag.app.live import LivePipeline
@@ -68,7 +69,7 @@ def sources(answer: Answer) -> list[dict[str, Any]]:
         {"marker": c.marker, "paper_id": c.paper.id, "title": c.paper.title, "quote": c.quote,
          "verdict": c.verdict, "support": c.support, "urls": list(c.paper.urls),
          "authors": list(c.paper.authors), "year": c.paper.year, "url": c.paper.url,
-         "categories": list(c.paper.categories)}
+         "categories": list(c.paper.categories), "summary": summary_sentences(c.paper.abstract, c.roles)}
         for c in answer.citations
     ]
 

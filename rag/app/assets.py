@@ -18,6 +18,10 @@ a.cite:hover { background: var(--color-accent-soft); }
 #sources-panel { overflow-y: auto; }
 .sources-panel { display: flex; flex-direction: column; gap: 10px; }
 .src-empty { opacity: 0.75; padding: 12px; font-size: 0.95em; }
+.src-roles { display: grid; grid-template-columns: max-content 1fr; gap: 2px 8px; margin: 6px 0; font-size: 0.92em; }
+.src-roles dt { font-weight: 600; opacity: 0.8; }
+.src-roles dd { margin: 0; }
+.src-not-stated { padding: 6px 10px; margin: 4px 0 8px; border-left: 3px solid #d97706; font-size: 0.95em; }
 .src-turn { display: none; }
 .src-turn.active { display: flex; flex-direction: column; gap: 10px; }
 .src-q { font-size: 0.85em; opacity: 0.75; }

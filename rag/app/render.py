@@ -174,6 +174,17 @@ def _verdict(verdict: str, support: float | None = None) -> str:
     return f'<span class="verdict v-{esc(verdict)}">{esc(label)}{score}</span>'
 
 
+ROLE_LABELS = {"challenge": "Problem", "approach": "Approach", "outcome": "Result"}
+
+
+def render_roles(paper: Paper, roles: Sequence[tuple[str, int]]) -> str:
+    """The paper in three verbatim sentences, Problem / Approach / Result (``Citation.roles``); "" without them."""
+    spans = split_sentences(paper.abstract)
+    rows = [f"<dt>{ROLE_LABELS[role]}</dt><dd>{esc(paper.abstract[spans[i].start : spans[i].end])}</dd>"
+            for role, i in roles if role in ROLE_LABELS and 0 <= i < len(spans)]
+    return f'<dl class="src-roles">{"".join(rows)}</dl>' if rows else ""
+
+
 def render_cited_card(paper: Paper, citations: Sequence[Citation], checks: Sequence[SentenceCheck], turn: int) -> str:
     """One card for a cited paper: title, date, abstract with the cited sentences in ``<mark>``, links, and the
     support verdict of each citation and of each answer sentence citing it."""
@@ -201,6 +212,7 @@ def render_cited_card(paper: Paper, citations: Sequence[Citation], checks: Seque
         f'data-paper="{esc(paper.id)}">'
         f'<div class="src-head">{badges}<h4 class="src-title">{esc(paper.title)}</h4></div>'
         f"{_meta(paper)}"
+        f"{render_roles(paper, citations[0].roles if citations else ())}"
         f'<p class="src-abstract">{highlight_abstract(paper.abstract, marks)}</p>'
         f"{_links(paper)}"
         f'<ul class="src-verdicts">{"".join(rows)}</ul>'

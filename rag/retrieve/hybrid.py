@@ -237,3 +237,9 @@ class HybridRetriever:
             )
         return out
 
+    def sentence_vectors(self, paper_id: str) -> np.ndarray:
+        """The stored vectors of a paper's sentences, in abstract order (empty for an unknown paper)."""
+        c = self.code.get(paper_id)
+        if c is None or not len(self.sentence_matrix):
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.asarray(self.sentence_matrix[self._sentence_start[c] : self._sentence_end[c]])
