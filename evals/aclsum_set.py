@@ -144,20 +144,22 @@ def write_jsonl(path: Path, rows: Sequence[dict[str, Any]]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("evals/aclsum"), help="folder for corpus.jsonl, test.jsonl")
+    parser.add_argument("--split", choices=["test", "val", "train"], default="test",
+                        help="test: the committed outside set; val/train: questions to fit on (never committed)")
     args = parser.parse_args(argv)
-    papers = load_split("test")
+    papers = load_split(args.split)
     items = [item for paper in papers for item in answerable_items(paper)] + unanswerable_items(papers)
     args.out.mkdir(parents=True, exist_ok=True)
     corpus = args.out / "corpus.jsonl"
     write_jsonl(corpus, [{"title": p.title, "abstract": p.abstract, "acl_id": p.id} for p in papers])
-    loaded = [LoadedItem(EvalItem.model_validate(i), "test", f"item {i['id']}") for i in items]
+    loaded = [LoadedItem(EvalItem.model_validate(i), args.split, f"item {i['id']}") for i in items]
     problems, _warnings = check_items(loaded, dedupe(parse_jsonl(corpus)), min_per_type=0)
     if problems:
         print("\n".join(problems))
         return 1
-    write_jsonl(args.out / "test.jsonl", items)
+    write_jsonl(args.out / f"{args.split}.jsonl", items)
     kinds = {k: sum(1 for i in items if i["id"].startswith(f"aclsum-{k}")) for k in ("nearmiss", "offtopic")}
-    print(f"{len(papers)} papers -> {corpus}; {len(items)} items -> {args.out / 'test.jsonl'} "
+    print(f"{len(papers)} papers -> {corpus}; {len(items)} items -> {args.out / (args.split + '.jsonl')} "
           f"({len(items) - sum(kinds.values())} lookups, {kinds['nearmiss']} near misses, "
           f"{kinds['offtopic']} off-topic)")  # fmt: skip
     return 0

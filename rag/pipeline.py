@@ -18,8 +18,7 @@ import numpy as np
 from rag.answer.base import Answerer
 from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.llm import LLMAnswerer
-from rag.answer.roles import RoleModel
-from rag.answer.roles import summary as roles_summary
+from rag.answer.roles import RoleBook, RoleModel
 from rag.errors import ConfigError, LLMError, QueryError
 from rag.index.embeddings import Embedder, make_embedder
 from rag.index.ingest import check_not_rebuilding, refresh_keyword_index, run_ingest
@@ -42,7 +41,7 @@ from rag.retrieve.base import Candidate, PreparedQuery, Ranked, Reranker
 from rag.retrieve.hybrid import STAGES, HybridRetriever
 from rag.retrieve.rerank import make_reranker
 from rag.settings import Settings
-from rag.text import normalize_query, split_sentences
+from rag.text import normalize_query
 from rag.types import Answer, AnswererName, AnswerStream, Filters, Hit, Paper, Retrieved
 
 __all__ = [
@@ -70,6 +69,7 @@ class Pipeline:
         fallback: Answerer,
         llm_answerer: Answerer | None = None,
         llm_client: Any = None,
+        role_book: RoleBook | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -83,9 +83,8 @@ class Pipeline:
         self.answerer: Answerer = llm_answerer if (llm_answerer is not None and settings.use_llm) else fallback
         self.abstainer = AbstentionModel.load()
         self.paper_filter = PaperFilter(retriever.papers)
-        self.roles = _role_model(embedder)
-        """The sentence-role model (None when the embedder's vectors are not the ones it was fitted on)."""
-        self._summaries: dict[str, tuple[tuple[str, int], ...]] = {}
+        self.role_book = role_book
+        """Sentence roles of the indexed papers (None when the embedder's vectors are not the role model's)."""
 
     @classmethod
     def open(
@@ -111,8 +110,10 @@ class Pipeline:
         retriever = HybridRetriever(store, refresh_keyword_index(store, settings.data_dir))
         llm = LLMAnswerer(settings, llm_client, embedder) if llm_client is not None else None
         reranker = make_reranker(settings, llm_client)
-        return cls(settings, store, embedder, retriever, reranker, ExtractiveAnswerer(settings, embedder), llm,
-                   llm_client)
+        model = _role_model(embedder)
+        book = RoleBook(model, retriever.sentence_vectors) if model is not None else None
+        extractive = ExtractiveAnswerer(settings, embedder, roles=book.order if book is not None else None)
+        return cls(settings, store, embedder, retriever, reranker, extractive, llm, llm_client, book)
 
     @property
     def papers(self) -> dict[str, Paper]:
@@ -268,15 +269,7 @@ class Pipeline:
     def summary(self, paper: Paper) -> tuple[tuple[str, int], ...]:
         """``(role, sentence index)`` of the paper's challenge, approach and outcome sentences (``Citation.roles``),
         from its stored sentence vectors; () without a role model or when the stored sentences do not line up."""
-        if self.roles is None:
-            return ()
-        cached = self._summaries.get(paper.id)
-        if cached is None:
-            vectors = self.retriever.sentence_vectors(paper.id)
-            lined_up = len(vectors) == len(split_sentences(paper.abstract))
-            cached = roles_summary(self.roles.probabilities(vectors)) if lined_up else ()
-            self._summaries[paper.id] = cached  # a pure function of the paper: a race only computes it twice
-        return cached
+        return self.role_book.summary(paper) if self.role_book is not None else ()
 
     def _answerer(self, name: str | None) -> Answerer:
         if name is None:

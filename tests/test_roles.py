@@ -141,3 +141,38 @@ def test_cited_papers_carry_their_problem_approach_and_result(real_pipeline) -> 
     said = summary_sentences(answer.citations[0].paper.abstract, roles)
     assert list(said) == ["challenge", "approach", "outcome"]
     assert all(sentence in answer.citations[0].paper.abstract for sentence in said.values())
+
+
+@pytest.mark.parametrize(("question", "role"), [
+    ("What problem does DIMAT address?", "challenge"),
+    ("What did the SeerAttention-R authors find?", "outcome"),
+    ("What are the main results of MaxSup?", "outcome"),
+    ("How does DIMAT work?", "approach"),
+    ("Which method does the paper use to merge models?", "approach"),
+    ("How much faster is the kernel?", None),
+    ("What speedup does SeerAttention-R reach?", None),
+])  # fmt: skip
+def test_the_asked_role_is_read_from_clear_cues_only(question: str, role: str | None) -> None:
+    from rag.answer.roles import asked_role
+
+    assert asked_role(question) == role
+
+
+def test_role_book_gives_the_asked_roles_sentences_a_lead_bonus() -> None:
+    from types import SimpleNamespace
+
+    from rag.answer.roles import RoleBook
+    from rag.types import Hit, Paper, Retrieved
+
+    paper = Paper("p1", "T", "Models forget. We merge them by averaging. Accuracy rises by 5%.")
+    probs = np.array([[0.8, 0.1, 0.05, 0.05], [0.1, 0.8, 0.05, 0.05], [0.05, 0.1, 0.8, 0.05]])
+    model = SimpleNamespace(probabilities=lambda vectors: probs)
+    book = RoleBook(model, lambda pid: np.zeros((3, 4)), weight=0.5)  # type: ignore[arg-type]
+    retrieved = Retrieved("q", (Hit(paper, 1.0, "", 0, 1.0),), 0.9, False)
+    pieces = [SimpleNamespace(pick=SimpleNamespace(hit=0, index=i)) for i in range(3)]
+    assert book.order("What did they find?", pieces, retrieved) == pytest.approx([0.025, 0.025, 0.4])
+    assert book.order("How does it work?", pieces, retrieved) == pytest.approx([0.05, 0.4, 0.05])
+    assert book.order("What speedup do they get?", pieces, retrieved) == [0.0, 0.0, 0.0]
+    unaligned = RoleBook(model, lambda pid: np.zeros((2, 4)))  # type: ignore[arg-type]
+    assert unaligned.order("What did they find?", pieces, retrieved) == [0.0, 0.0, 0.0]
+    assert book.summary(paper) == (("challenge", 0), ("approach", 1), ("outcome", 2))

@@ -139,7 +139,8 @@ class ExtractiveAnswerer:
             mine = [cands[j] for j in own]
             closest = choose(mine, probs[own], self.pieces, self.settings.answer_words, floor, max_quotes=2)
             return Draft(f"{missing} [{subj.hit + 1}]\n{prose(closest)}".strip(), missing)
-        lead = lead_index(cands, probs, slot, self.roles)
+        bonus = self.roles(standalone or question, cands, retrieved) if self.roles is not None else None
+        lead = lead_index(cands, probs, slot, bonus)
         chosen = choose(cands, probs, self.pieces, self.settings.answer_words, floor, lead, self.max_quotes)
         text = prose(chosen)
         if ev.others:  # the other papers the question points at: what each says on the asked point

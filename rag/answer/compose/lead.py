@@ -18,9 +18,10 @@ from rag.answer.notes import not_stated_sentence, unmentioned_sentence
 from rag.text import STOPWORDS, named_entities, singular, tokenize
 from rag.types import Retrieved
 
-RoleOrder = Callable[[Slot, Sequence[str]], Sequence[float]]
-"""A role predictor's preference: for the slot and the candidate piece texts, a bonus per piece (0: none).
-``rag.answer.roles`` (fitted on ACLSum) can supply one; the composer works without it."""
+RoleOrder = Callable[[str, Sequence[Piece], Retrieved], Sequence[float]]
+"""A role predictor's preference: for the question, the candidate pieces and the retrieved papers, a lead bonus
+per piece (0: none). ``rag.answer.roles.RoleBook.order`` (fitted on ACLSum) supplies one; the composer works
+without it."""
 
 @dataclass(frozen=True, slots=True)
 class Subject:
@@ -144,12 +145,12 @@ def _detail_phrase(slot: Slot, name: str) -> str:
 
 
 def lead_index(cands: Sequence[Piece], probs: Sequence[float] | np.ndarray, slot: Slot,
-               roles: RoleOrder | None = None, floor: float = 0.0) -> int | None:
+               bonus: Sequence[float] | None = None, floor: float = 0.0) -> int | None:
     """The piece an answer leads with: the most probable piece (``probs``, plus a role bonus) of those that hold
     a filler of ``slot`` and reach ``floor``; the shorter piece on a tie. None when no piece fills the slot."""
     if not cands:
         return None
-    bonus = list(roles(slot, [c.text for c in cands])) if roles is not None else [0.0] * len(cands)
+    bonus = list(bonus) if bonus is not None else [0.0] * len(cands)
     names = frozenset(n.lower() for n in slot.entities)
     fit = [j for j, c in enumerate(cands) if probs[j] >= floor and fills(slot, c.text, names)]
     if not fit:
