@@ -176,3 +176,22 @@ def test_role_book_gives_the_asked_roles_sentences_a_lead_bonus() -> None:
     unaligned = RoleBook(model, lambda pid: np.zeros((2, 4)))  # type: ignore[arg-type]
     assert unaligned.order("What did they find?", pieces, retrieved) == [0.0, 0.0, 0.0]
     assert book.summary(paper) == (("challenge", 0), ("approach", 1), ("outcome", 2))
+
+
+def test_a_comparison_table_has_a_row_per_summarised_paper_in_their_own_words() -> None:
+    from rag.answer.roles import comparison_markdown, comparison_rows
+    from rag.types import Citation, Paper
+
+    a = Paper("a", "Merging | Models", "Interference hurts. We trim and elect signs. It beats baselines.")
+    b = Paper("b", "DIMAT", "Agents drift. Agents merge with neighbours. Accuracy rises faster.")
+    roles = (("challenge", 0), ("approach", 1), ("outcome", 2))
+    cites = [Citation(1, a, "", (1,), "supported", 1.0, roles), Citation(2, b, "", (1,), "supported", 1.0, roles[1:])]
+    rows = comparison_rows(cites)
+    assert rows == [("Merging | Models", {"Problem": "Interference hurts.", "Approach": "We trim and elect signs.",
+                                          "Result": "It beats baselines."}),
+                    ("DIMAT", {"Approach": "Agents merge with neighbours.", "Result": "Accuracy rises faster."})]
+    table = comparison_markdown(cites).splitlines()
+    assert table[0] == "| paper | Problem | Approach | Result |" and len(table) == 4
+    assert table[2].startswith("| Merging \\| Models | Interference hurts. |")
+    assert table[3] == "| DIMAT |  | Agents merge with neighbours. | Accuracy rises faster. |"
+    assert comparison_markdown(cites[:1]) == "" and comparison_rows([cites[0], cites[0]]) == []

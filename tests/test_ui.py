@@ -105,6 +105,18 @@ def test_a_cited_card_sums_the_paper_up_by_role_in_its_own_words() -> None:
     assert "src-roles" not in render_sources(answer((plain,), (SAE,)), turn=1)
 
 
+def test_a_comparison_shows_a_table_of_the_cited_papers_by_role() -> None:
+    roles = (("challenge", 0), ("outcome", 1))
+    c1 = Citation(1, SAE, "x", (1,), "supported", 0.9, roles)
+    c2 = Citation(2, RIDG, "y", (0,), "supported", 0.9, roles)
+    compared = Answer("How do SAE and RIDG differ?", "", (c1, c2), False, "extractive", (hit(SAE), hit(RIDG)))
+    html = render_sources(compared, turn=1)
+    assert html.count("<tr>") == 3 and "<th>Problem</th><th>Approach</th><th>Result</th>" in html
+    assert html.index("src-compare") < html.index('class="src-card"')
+    plain = Answer("What do SAEs learn?", "", (c1, c2), False, "extractive", (hit(SAE), hit(RIDG)))
+    assert "src-compare" not in render_sources(plain, turn=1)
+
+
 def test_a_detail_the_abstracts_do_not_state_is_said_above_the_sources() -> None:
     cite = Citation(1, SAE, "The learned features are more interpretable than neurons.", (1,), "supported", 0.93)
     html = render_sources(answer((cite,), (SAE,), not_stated="the <GPU> hours"), turn=1)

@@ -221,3 +221,31 @@ class RoleBook:
             ok = probs is not None and piece.pick.index < len(probs)
             out.append(self.weight * float(probs[piece.pick.index, column]) if ok else 0.0)  # type: ignore[index]
         return out
+
+
+SUMMARY_LABELS = {"challenge": "Problem", "approach": "Approach", "outcome": "Result"}
+
+
+def comparison_rows(citations: Sequence[Any]) -> list[tuple[str, dict[str, str]]]:
+    """One row per cited paper with a role summary (``Citation.roles``), first citation first: its title and
+    ``{Problem|Approach|Result: the verbatim sentence}``. [] when fewer than two papers have one."""
+    rows: dict[str, tuple[str, dict[str, str]]] = {}
+    for c in citations:
+        if c.paper.id not in rows and c.roles:
+            said = summary_sentences(c.paper.abstract, c.roles)
+            rows[c.paper.id] = (c.paper.title, {SUMMARY_LABELS[r]: t for r, t in said.items()})
+    return list(rows.values()) if len(rows) >= 2 else []
+
+
+def comparison_markdown(citations: Sequence[Any]) -> str:
+    """``comparison_rows`` as a Markdown table (rows = papers; columns = Problem, Approach, Result); "" if none."""
+    rows = comparison_rows(citations)
+    if not rows:
+        return ""
+    def cell(text: str) -> str:
+        return " ".join(text.split()).replace("|", "\\|")
+
+    lines = ["| paper | " + " | ".join(SUMMARY_LABELS.values()) + " |", "|---" * (len(SUMMARY_LABELS) + 1) + "|"]
+    lines += [f"| {cell(title)} | " + " | ".join(cell(cols.get(label, "")) for label in SUMMARY_LABELS.values())
+              + " |" for title, cols in rows]
+    return "\n".join(lines)

@@ -21,6 +21,9 @@ a.cite:hover { background: var(--color-accent-soft); }
 .src-roles { display: grid; grid-template-columns: max-content 1fr; gap: 2px 8px; margin: 6px 0; font-size: 0.92em; }
 .src-roles dt { font-weight: 600; opacity: 0.8; }
 .src-roles dd { margin: 0; }
+.src-compare { width: 100%; border-collapse: collapse; margin: 6px 0 10px; font-size: 0.9em; }
+.src-compare th, .src-compare td { border: 1px solid rgba(128,128,128,0.35); padding: 4px 6px; vertical-align: top;
+  text-align: left; }
 .src-not-stated { padding: 6px 10px; margin: 4px 0 8px; border-left: 3px solid #d97706; font-size: 0.95em; }
 .src-turn { display: none; }
 .src-turn.active { display: flex; flex-direction: column; gap: 10px; }

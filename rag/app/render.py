@@ -11,7 +11,8 @@ import re
 from collections.abc import Mapping, Sequence
 
 from rag.answer.base import ABSTENTION
-from rag.answer.compose.analysis import coverage
+from rag.answer.compose.analysis import analyse, coverage
+from rag.answer.roles import SUMMARY_LABELS, comparison_rows
 from rag.pipeline import Pipeline
 from rag.text import parse_markers, split_sentences
 from rag.types import Answer, Citation, Hit, Paper, SentenceCheck
@@ -174,15 +175,27 @@ def _verdict(verdict: str, support: float | None = None) -> str:
     return f'<span class="verdict v-{esc(verdict)}">{esc(label)}{score}</span>'
 
 
-ROLE_LABELS = {"challenge": "Problem", "approach": "Approach", "outcome": "Result"}
-
-
 def render_roles(paper: Paper, roles: Sequence[tuple[str, int]]) -> str:
     """The paper in three verbatim sentences, Problem / Approach / Result (``Citation.roles``); "" without them."""
     spans = split_sentences(paper.abstract)
-    rows = [f"<dt>{ROLE_LABELS[role]}</dt><dd>{esc(paper.abstract[spans[i].start : spans[i].end])}</dd>"
-            for role, i in roles if role in ROLE_LABELS and 0 <= i < len(spans)]
+    rows = [f"<dt>{SUMMARY_LABELS[role]}</dt><dd>{esc(paper.abstract[spans[i].start : spans[i].end])}</dd>"
+            for role, i in roles if role in SUMMARY_LABELS and 0 <= i < len(spans)]
     return f'<dl class="src-roles">{"".join(rows)}</dl>' if rows else ""
+
+
+def render_comparison(answer: Answer) -> str:
+    """For a comparison question, a table of the cited papers (rows) by Problem / Approach / Result (columns), in
+    their abstracts' own sentences (``rag.answer.roles.comparison_rows``); "" otherwise."""
+    rows = comparison_rows(answer.citations) if analyse(answer.question).kind == "comparison" else []
+    if not rows:
+        return ""
+    head = "".join(f"<th>{label}</th>" for label in SUMMARY_LABELS.values())
+    body = "".join(
+        f"<tr><th>{esc(title)}</th>" + "".join(f"<td>{esc(cols.get(label, ''))}</td>" for label in
+                                               SUMMARY_LABELS.values()) + "</tr>"
+        for title, cols in rows
+    )
+    return f'<table class="src-compare"><tr><th>paper</th>{head}</tr>{body}</table>'
 
 
 def render_cited_card(paper: Paper, citations: Sequence[Citation], checks: Sequence[SentenceCheck], turn: int) -> str:
@@ -240,7 +253,7 @@ def render_sources(answer: Answer, turn: int, *, active: bool = True, extra: str
         papers[c.paper.id] = c.paper
     cards = [render_cited_card(papers[pid], cites, answer.checks, turn) for pid, cites in by_paper.items()]
     uncited = [h for h in answer.hits if h.paper.id not in by_paper]
-    body = "".join(cards) + extra
+    body = render_comparison(answer) + "".join(cards) + extra
     if answer.not_stated:
         body = f'<div class="src-not-stated"><b>Not stated:</b> the abstracts do not state {esc(answer.not_stated)}.' \
                "</div>" + body
