@@ -339,6 +339,14 @@ def test_coverage_line_counts_the_retrieved_abstracts_that_mention_the_topic() -
     assert "rag-coverage" not in render_answer_message(answer((), (SAE,), text="The corpus does not cover"), 1)
 
 
+def test_coverage_of_a_comparison_counts_abstracts_naming_either_method() -> None:
+    from rag.answer.compose.analysis import coverage
+
+    abstracts = ["TIES-Merging resolves sign conflicts.", "DIMAT merges neighbouring agents.", "Unrelated text."]
+    assert coverage("How do TIES-Merging and DIMAT differ?", abstracts, 2) == ("TIES-Merging or DIMAT", 2, 2)
+    assert coverage("What does TIES-Merging resolve in DIMAT?", abstracts, 1)[:2] == ("TIES-Merging DIMAT", 0)
+
+
 # ------------------------------------------------------------------------------------------- stale index
 
 _INGEST_ELSEWHERE = """

@@ -198,7 +198,7 @@ def test_corpus_html_and_markdown_render_as_text(page: Any, tmp_path: Path) -> N
     page.screenshot(path=str(tmp_path / "escaping.png"), full_page=True)
 
 
-SCREENSHOT_QUESTION = "Which methods merge models trained by different agents or on different tasks?"
+SCREENSHOT_QUESTION = "How do TIES-Merging and DIMAT differ?"
 
 
 @pytest.mark.slow

@@ -73,9 +73,13 @@ def question_parts(question: str) -> list[str]:
 
 def coverage(question: str, abstracts: Sequence[str], cited: int) -> tuple[str, int, int]:
     """``(topic, N, M)`` for the coverage line: the question's named entities (else its first three content
-    words), how many of ``abstracts`` mention every one of them (stemmed), and ``M`` = the cited papers."""
+    words), how many of ``abstracts`` mention every one of them (stemmed) — for a comparison, any of the compared
+    names ("TIES-Merging or DIMAT": no abstract of one method need name the other) — and ``M`` = the cited papers."""
     names = named_entities(question)
     topic_words = names or key_terms(question, QUESTION_WORDS)[:3]
     needed = [set(tokenize(w)) for w in topic_words]
-    mentioned = sum(1 for a in abstracts if all(n <= set(tokenize(a)) for n in needed if n))
-    return " ".join(topic_words), mentioned, min(cited, max(mentioned, cited))
+    compared = len(names) >= 2 and analyse(question).kind == "comparison"
+    test = any if compared else all
+    mentioned = sum(1 for a in abstracts if test(n <= set(tokenize(a)) for n in needed if n))
+    topic = " or ".join(topic_words) if compared else " ".join(topic_words)
+    return topic, mentioned, min(cited, max(mentioned, cited))
