@@ -170,12 +170,13 @@ def run_size(size: int, seed: int, pool: tuple[list[str], list[str], list[list[s
     corpus, extra, data_dir = root / f"arxiv-{size}.json", root / f"arxiv-{size}-plus100.json", root / f"data-{size}"
     corpus.write_text("".join(made_up_rows(made_up, 0, seed, pool)))
     extra.write_text("".join(made_up_rows(100, made_up, seed, pool)))
-    full, full_rss, summary = rag_ingest(data_dir, [BUNDLED_CORPUS, corpus])
+    inputs = [BUNDLED_CORPUS, corpus] if made_up else [BUNDLED_CORPUS]  # an empty file is refused
+    full, full_rss, summary = rag_ingest(data_dir, inputs)
     print(f"[{size}] full ingest {full:.0f}s: {summary}", file=sys.stderr)
     size_mb = disk_mb(data_dir)
-    plus, plus_rss, summary = rag_ingest(data_dir, [BUNDLED_CORPUS, corpus, extra])
+    plus, plus_rss, summary = rag_ingest(data_dir, [*inputs, extra])
     print(f"[{size}] +100: {summary}", file=sys.stderr)
-    noop, _, summary = rag_ingest(data_dir, [BUNDLED_CORPUS, corpus, extra])
+    noop, _, summary = rag_ingest(data_dir, [*inputs, extra])
     print(f"[{size}] no-op: {summary}", file=sys.stderr)
     cold, cold_rss, _ = rag_command(data_dir, ["search", COLD_QUERY])
     print(f"[{size}] cold search {cold:.1f}s, peak RSS {cold_rss:.0f} MB", file=sys.stderr)
