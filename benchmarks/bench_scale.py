@@ -205,10 +205,13 @@ def main() -> None:
     parser.add_argument("--sizes", default="2000", help="comma-separated corpus sizes (bundled papers included)")
     parser.add_argument("--seed", type=int, default=25)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--keep", type=Path, help="write corpora and indexes here and keep them (for profiling)")
     args = parser.parse_args()
     pool = aclsum_pool()
     with tempfile.TemporaryDirectory(prefix="rag-scale-") as tmp:
-        rows = [run_size(int(size), args.seed, pool, Path(tmp)) for size in args.sizes.split(",")]
+        root = args.keep or Path(tmp)
+        root.mkdir(parents=True, exist_ok=True)
+        rows = [run_size(int(size), args.seed, pool, root) for size in args.sizes.split(",")]
     lines = [f"## Scale ({machine_line()}; seed {args.seed}; {len(pool[0]):,} ACLSum sentences)", "", *table(rows)]
     write_report(args.out, lines)
 

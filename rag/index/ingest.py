@@ -10,6 +10,7 @@ the data dir's write lock (``rag.index.lock``) open the store, optionally drop i
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sys
 import time
@@ -22,18 +23,23 @@ from typing import TypeVar
 import numpy as np
 from tqdm import tqdm
 
-from rag.errors import ConfigError, IndexDamagedError, IndexNotReadyError, IngestBusyError
+from rag.errors import IndexDamagedError, IndexNotReadyError, IngestBusyError, RagError
 from rag.index.chunking import chunk_paper
 from rag.index.corpus import load_papers
 from rag.index.embeddings import Embedder
 from rag.index.keyword import KeywordIndex
 from rag.index.lock import ingest_lock, live_owner
-from rag.index.store import Store, StoredSentence, discard_index, embedder_key, make_client
+from rag.index.manifest import Manifest, discard, layout_hash, manifest_path
+from rag.index.plan import Plan, manifest_for, plan_ingest
+from rag.index.snapshot import Snapshot, current, load_memo, snapshot_dir
+from rag.index.spool import Spool
+from rag.index.store import Store, StoredSentence, discard_index, embedder_key, fingerprint_of, make_client
 from rag.settings import Settings
 from rag.text import split_sentences
 from rag.types import Chunk, Paper, Span
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +70,6 @@ class IngestReport:
 def _batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
-
-
-def expected_layout(paper: Paper) -> tuple[tuple[str, ...], tuple[Span, ...]]:
-    """What ``embed_and_write`` stores for a paper: its chunk texts and sentence spans (``Store.layout``)."""
-    return tuple(c.text for c in chunk_paper(paper)), tuple(split_sentences(paper.abstract))
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,20 +118,106 @@ def ingest(
     papers is a ``ConfigError`` (nothing written) unless ``prune``. ``overlap=False`` writes each batch
     before embedding the next (for measurement). The caller holds the data dir's lock (``run_ingest``)."""
     started = time.perf_counter()
-    stored = store.state()
-    check_removal(stored, {p.id for p in papers}, prune=prune)
-    layout = store.layout() if stored else {}
-    wanted = {p.id for p in papers}
-    # a paper is redone when its text changed, or when the current chunker / sentence splitter would
-    # store it differently than it is stored (a fix there heals the index on the next ingest)
-    todo = [p for p in papers if stored.get(p.id) != p.content_hash or layout.get(p.id) != expected_layout(p)]
-    updated = sum(1 for p in todo if p.id in stored)
-    todo_ids = {p.id for p in todo}
-    stored_papers = store.papers() if len(todo) < len(papers) else {}
-    relabel = [p for p in papers if p.id not in todo_ids and stored_papers.get(p.id) != p]
-    store.update_papers(relabel)
-    removed = sorted(store.all_paper_ids() - wanted)  # includes leftovers of an interrupted run
-    store.delete(removed)
+    store.last_stamp, store.interleaved = store.stamp(), False  # writes by others from now on are noticed
+    plan = plan_ingest(papers, store, data_dir, store.last_stamp, prune=prune)
+    todo = plan.todo
+    changes = bool(todo or plan.relabel or plan.removed)
+    old = _old_snapshot(store, data_dir, plan) if changes else None  # read before any write: at the start stamp
+    store.update_papers(plan.relabel)
+    store.delete(plan.removed)
+    with Spool(data_dir) as spool:
+        written = _embed_and_write_all(todo, store, embedder, spool, batch_size, progress=progress, overlap=overlap)
+        manifest = plan.previous
+        if manifest is None or changes:
+            manifest = _save_manifest(manifest_path(data_dir, store.embedder_name), papers, store, plan, written)
+            _save_snapshot(store, data_dir, spool, old, papers, manifest)
+    refresh_keyword_index(store, data_dir)
+    counts = store.counts(len(manifest.entries) if manifest is not None else None)
+    updated = sum(1 for p in todo if p.id in plan.stored)
+    return IngestReport(
+        added=len(todo) - updated,
+        updated=updated,
+        unchanged=len(papers) - len(todo),
+        removed=sum(1 for pid in plan.removed if pid in plan.stored),
+        seconds=time.perf_counter() - started,
+        papers=counts["papers"],
+        chunks=counts["chunks"],
+        sentences=counts["sentences"],
+        relabeled=len(plan.relabel),
+    )
+
+
+def _save_manifest(
+    path: Path, papers: Sequence[Paper], store: Store, plan: Plan, written: dict[str, str]
+) -> Manifest | None:
+    """The manifest of the store as this ingest left it, saved, if no one else wrote meanwhile (else none: the
+    next ingest reads the index). A manifest that cannot be written is only a slower next ingest."""
+    stamp = store.stamp()
+    if store.interleaved or (store.last_stamp is not None and stamp != store.last_stamp):
+        discard(path)
+        return None
+    manifest = manifest_for(papers, stamp, plan, written)
+    try:
+        manifest.save(path)
+    except OSError as exc:
+        log.warning("could not write the ingest manifest %s (%s); the next ingest reads the index", path, exc)
+        discard(path)
+    return manifest
+
+
+def _old_snapshot(store: Store, data_dir: Path, plan: Plan) -> Snapshot | None:
+    """The snapshot of the store before this ingest (empty for an empty store), or None if there is none."""
+    if not plan.stored:
+        return Snapshot.empty()
+    return load_memo(snapshot_dir(data_dir, store.embedder_name), store.stamp())
+
+
+def _save_snapshot(
+    store: Store, data_dir: Path, spool: Spool, old: Snapshot | None, papers: Sequence[Paper], manifest: Manifest | None
+) -> None:
+    """The snapshot after this ingest: the old one plus what it wrote (no read of the index), or read back from
+    the store when there was none. None when another writer wrote meanwhile (the manifest was not saved)."""
+    folder = snapshot_dir(data_dir, store.embedder_name)
+    if manifest is None:
+        return
+    try:
+        if old is not None:
+            spool.save_merged(old, papers, folder, manifest.stamp)
+        else:
+            current(store, data_dir)
+    except RagError as exc:  # only a slower start: the app reads the index instead
+        log.warning("could not save the index snapshot: %s", exc)
+
+
+def _write_and_spool(prepared: Prepared, vectors: np.ndarray, store: Store, spool: Spool) -> None:
+    write_prepared(prepared, vectors, store)
+    n = len(prepared.chunks)
+    spool.add(prepared.chunks, vectors[:n], prepared.sentences, vectors[n:])
+
+
+def _layouts(prepared: Prepared) -> dict[str, str]:
+    """Layout hash of each paper of a prepared batch (what ``write_prepared`` stores)."""
+    texts: dict[str, list[str]] = {}
+    spans: dict[str, list[Span]] = {}
+    for c in prepared.chunks:
+        texts.setdefault(c.paper_id, []).append(c.text)
+    for s in prepared.sentences:
+        spans.setdefault(s.paper_id, []).append(s.span)
+    return {p.id: layout_hash(texts.get(p.id, []), spans.get(p.id, [])) for p in prepared.papers}
+
+
+def _embed_and_write_all(
+    todo: Sequence[Paper],
+    store: Store,
+    embedder: Embedder,
+    spool: Spool,
+    batch_size: int,
+    *,
+    progress: bool,
+    overlap: bool,
+) -> dict[str, str]:
+    """Embed and write ``todo`` batch by batch; the layout hash of every paper written."""
+    written: dict[str, str] = {}
     # One encode call per batch. Batch n is written by one writer thread while batch n + 1 is embedded (ONNX
     # Runtime releases the GIL while it runs; Chroma's upsert holds it), and each write finishes before the
     # next starts, so batches are stored complete and in order: a kill leaves whole papers only.
@@ -143,41 +230,18 @@ def ingest(
         pending: tuple[Future[None], int] | None = None
         for batch in _batches(todo, batch_size):
             prepared = prepare(batch)
+            written.update(_layouts(prepared))
             vectors = embedder.embed(prepared.texts)
             if pending is not None:
                 pending[0].result()
                 bar.update(pending[1])
-            pending = (writer.submit(write_prepared, prepared, vectors, store), len(batch))
+            pending = (writer.submit(_write_and_spool, prepared, vectors, store, spool), len(batch))
             if not overlap:
                 pending[0].result()
         if pending is not None:
             pending[0].result()
             bar.update(pending[1])
-    refresh_keyword_index(store, data_dir)
-    counts = store.counts()
-    return IngestReport(
-        added=len(todo) - updated,
-        updated=updated,
-        unchanged=len(papers) - len(todo),
-        removed=sum(1 for pid in removed if pid in stored),
-        seconds=time.perf_counter() - started,
-        papers=counts["papers"],
-        chunks=counts["chunks"],
-        sentences=counts["sentences"],
-        relabeled=len(relabel),
-    )
-
-
-def check_removal(stored: dict[str, str], wanted: set[str], *, prune: bool) -> None:
-    """Refuse (``ConfigError``) an ingest that would delete more than half of the indexed papers, unless
-    ``prune``: a mistyped path must not empty the index."""
-    gone = sum(1 for pid in stored if pid not in wanted)
-    if not prune and gone * 2 > len(stored):
-        raise ConfigError(
-            f"this ingest would remove {gone} of the {len(stored)} indexed papers (they are not in the inputs "
-            f"given, which hold {len(wanted)}); nothing was changed. Check the paths, or rerun with "
-            "`rag ingest --prune PATH ...` to remove them, or `rag ingest --rebuild PATH ...` to start over"
-        )
+    return written
 
 
 def rebuild_marker(data_dir: Path, embedder_name: str) -> Path:
@@ -261,10 +325,18 @@ def keyword_dir(data_dir: Path, embedder_name: str) -> Path:
 def refresh_keyword_index(store: Store, data_dir: Path) -> KeywordIndex:
     """The BM25 index matching the store's current content, rebuilt and saved if stale."""
     folder = keyword_dir(data_dir, store.embedder_name)
-    fingerprint = store.fingerprint()
+    fingerprint = fingerprint_of(store.embedder_name, stored_state(store, data_dir))
     index = KeywordIndex.load(folder, fingerprint)
     if index is None:
-        paper_ids, texts = store.chunk_texts()
+        snapshot = current(store, data_dir)
+        paper_ids, texts = snapshot.chunk_paper_ids, snapshot.chunk_texts
         index = KeywordIndex.build(paper_ids, texts)
         index.save(folder, fingerprint)
     return index
+
+
+def stored_state(store: Store, data_dir: Path) -> dict[str, str]:
+    """``Store.state``, from the ingest manifest while it matches the store (a file read instead of every
+    stored record)."""
+    manifest = Manifest.load(manifest_path(data_dir, store.embedder_name), store.stamp())
+    return manifest.state() if manifest is not None else store.state()

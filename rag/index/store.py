@@ -43,6 +43,14 @@ def _paper_filter(paper_ids: Collection[str]) -> dict[str, Any]:
     return {"paper_id": {"$in": list(paper_ids)}}
 
 
+def fingerprint_of(embedder_name: str, state: dict[str, str]) -> str:
+    """``Store.fingerprint`` of a store whose ``state`` is known (read from the ingest manifest)."""
+    digest = hashlib.sha256(embedder_name.encode())
+    for pid, h in sorted(state.items()):
+        digest.update(f"{pid}:{h};".encode())
+    return digest.hexdigest()[:16]
+
+
 @dataclass(frozen=True, slots=True)
 class StoredSentence:
     paper_id: str
@@ -122,6 +130,17 @@ class Store(Collections):
         return [r[1] for r in rows], [r[2] for r in rows]
 
     @translated("reading the index")
+    def chunk_records(self) -> tuple[list[str], list[str], list[str], np.ndarray]:
+        """(chunk id, paper id, text, vector) of every chunk, sorted by chunk id: one pass over the records."""
+        rows: list[tuple[str, str, str, Any]] = []
+        for page in self._get_all(self.chunks, ["metadatas", "documents", "embeddings"]):
+            metas, docs, vectors = page["metadatas"], page["documents"], page["embeddings"]
+            rows.extend(zip(page["ids"], [m["paper_id"] for m in metas], docs, vectors, strict=True))
+        rows.sort(key=lambda r: r[0])
+        matrix = np.asarray(np.stack([r[3] for r in rows]), np.float32) if rows else np.zeros((0, 0), np.float32)
+        return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], matrix
+
+    @translated("reading the index")
     def chunk_texts(self) -> tuple[list[str], list[str]]:
         """(paper_id per chunk, chunk text), in a stable order (sorted by chunk id)."""
         return self._chunk_rows("documents")
@@ -143,14 +162,13 @@ class Store(Collections):
     @translated("reading the index")
     def fingerprint(self) -> str:
         """Changes whenever any stored paper changes; keys derived indexes (BM25)."""
-        digest = hashlib.sha256(self.embedder_name.encode())
-        for pid, h in sorted(self.state().items()):
-            digest.update(f"{pid}:{h};".encode())
-        return digest.hexdigest()[:16]
+        return fingerprint_of(self.embedder_name, self.state())
 
     @translated("reading the index")
-    def counts(self) -> dict[str, int]:
-        return {"papers": len(self.state()), "chunks": self.chunks.count(), "sentences": self.sentences.count()}
+    def counts(self, papers: int | None = None) -> dict[str, int]:
+        """Papers, chunks and sentences stored; ``papers`` when already known (else every record is read)."""
+        papers = len(self.state()) if papers is None else papers
+        return {"papers": papers, "chunks": self.chunks.count(), "sentences": self.sentences.count()}
 
     @translated("reading the index")
     def is_empty(self) -> bool:
@@ -212,7 +230,8 @@ class Store(Collections):
     ) -> None:
         """Store complete papers: old records first removed, sentences next, chunks (the marker) last."""
         by_id = {p.id: p for p in papers}
-        self.delete([p.id for p in papers])
+        self._bump()
+        self._delete([p.id for p in papers])
         if sentences:
             self.sentences.upsert(
                 ids=[_sentence_id(s.paper_id, s.index) for s in sentences],
@@ -253,6 +272,7 @@ class Store(Collections):
         found = self.chunks.get(where=_paper_filter(by_id), include=["metadatas"])
         if not found["ids"]:
             return
+        self._bump()
         metadatas = []
         for meta in found["metadatas"]:
             paper = by_id[meta["paper_id"]]
@@ -265,7 +285,13 @@ class Store(Collections):
         """Remove papers: chunks (the marker) first, then their sentences."""
         if not paper_ids:
             return
+        self._bump()
+        self._delete(paper_ids)
+        self._bump()
+
+    def _delete(self, paper_ids: Sequence[str]) -> None:
+        if not paper_ids:
+            return
         where = _paper_filter(paper_ids)
         self.chunks.delete(where=where)
         self.sentences.delete(where=where)
-        self._bump()
