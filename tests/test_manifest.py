@@ -114,7 +114,7 @@ def test_a_write_killed_midway_has_already_changed_the_stamp(data_dir: Path) -> 
     def die(*args: object, **kwargs: object) -> None:
         raise RuntimeError("died")
 
-    store.chunks.upsert = die  # type: ignore[method-assign]  # sentences written, chunks never
+    store.chunks.upsert = die  # sentences written, chunks never
     with pytest.raises((RuntimeError, RagError), match="died"):
         embed_and_write([make_paper(papers[0].title, "A different abstract. Two sentences.")], store, HashEmbedder())
     assert _store(data_dir).stamp() != before

@@ -5,6 +5,7 @@ store. Real Chroma on disk, the hash embedder."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -134,3 +135,26 @@ def test_another_writer_makes_the_snapshot_stale(data_dir: Path) -> None:
     fresh = current(store, data_dir)
     assert len(fresh.papers) == 12
     assert_same(fresh, Snapshot.read(store))
+
+
+def test_a_killed_ingest_leaves_a_stale_snapshot_and_its_spool_is_cleared(data_dir: Path) -> None:
+    papers = _papers(12)
+    _ingest(papers[:4], data_dir)
+
+    class Killed(HashEmbedder):
+        def embed(self, texts: Sequence[str]) -> np.ndarray:
+            if len(self.calls) == 2:
+                raise RuntimeError("killed")
+            return super().embed(texts)
+
+    (data_dir / ".spool-left-by-a-dead-ingest").mkdir()
+    with pytest.raises(RuntimeError, match="killed"):
+        ingest(papers, _store(data_dir), Killed(), data_dir, batch_size=3, progress=False)
+    assert _saved(data_dir) is None  # two batches were written: the old snapshot no longer matches
+    assert not list(data_dir.glob(".spool-*"))
+    store = _store(data_dir)
+    assert len(current(store, data_dir).papers) == 10 == len(store.state())
+    _ingest(papers, data_dir, batch_size=3)
+    saved = _saved(data_dir)
+    assert saved is not None and len(saved.papers) == 12
+    assert_same(saved, Snapshot.read(_store(data_dir)))

@@ -32,7 +32,7 @@ from rag.index.lock import ingest_lock, live_owner
 from rag.index.manifest import Manifest, discard, layout_hash, manifest_path
 from rag.index.plan import Plan, manifest_for, plan_ingest
 from rag.index.snapshot import Snapshot, current, load_memo, snapshot_dir
-from rag.index.spool import Spool
+from rag.index.spool import Spool, remove_leftovers
 from rag.index.store import Store, StoredSentence, discard_index, embedder_key, fingerprint_of, make_client
 from rag.settings import Settings
 from rag.text import split_sentences
@@ -118,6 +118,7 @@ def ingest(
     papers is a ``ConfigError`` (nothing written) unless ``prune``. ``overlap=False`` writes each batch
     before embedding the next (for measurement). The caller holds the data dir's lock (``run_ingest``)."""
     started = time.perf_counter()
+    remove_leftovers(data_dir)
     store.last_stamp, store.interleaved = store.stamp(), False  # writes by others from now on are noticed
     plan = plan_ingest(papers, store, data_dir, store.last_stamp, prune=prune)
     todo = plan.todo

@@ -24,6 +24,13 @@ from rag.types import Chunk, Paper
 _BLOCK = 65_536
 
 
+def remove_leftovers(data_dir: Path) -> None:
+    """Remove spools and half-written snapshots of ingests that were killed (call holding the ingest lock:
+    a live ingest's are then not among them). A reader saving a snapshot meanwhile only fails to save it."""
+    for leftover in (*data_dir.glob(".spool-*"), *data_dir.glob(".snapshot-*")):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
 class Spool:
     """Vectors and rows of the papers an ingest wrote. Use as a context manager (its folder is removed)."""
 
