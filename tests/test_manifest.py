@@ -17,7 +17,7 @@ from rag.errors import RagError
 from rag.index import plan as plan_module
 from rag.index.ingest import embed_and_write, ingest, refresh_keyword_index, stored_state
 from rag.index.manifest import Manifest, manifest_path
-from rag.index.store import Store, make_client
+from rag.index.store import Store, make_client, paper_record
 from rag.types import Paper
 
 READS = ("state", "layout", "papers", "all_paper_ids")
@@ -207,3 +207,13 @@ def test_layout_rechecked_only_when_the_layout_code_changes(data_dir: Path, monk
     assert (report.updated, report.unchanged) == (1, 2)
     saved = json.loads(json.loads(path.read_text())["body"])
     assert saved["layout_version"] == "a-new-chunker"
+
+
+def test_paper_record_is_to_dict() -> None:
+    full = Paper(
+        "p1", "T", "A.", ("a.json:1",), "Mar 21", ("https://x.org",), ("Ada Lovelace", "Alan Turing"), 2021,
+        "2021-03-02", "NeurIPS", ("cs.CL", "cs.LG"), "2103.00001", "10.1/x", "https://arxiv.org/abs/2103.00001",
+    )  # fmt: skip
+    for paper in (full, make_paper("Only A Title", "And an abstract.")):
+        assert json.dumps(paper_record(paper)) == json.dumps(paper.to_dict())
+        assert Paper.from_dict(paper_record(paper)) == paper

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
+from rag.index.store import paper_record
 from rag.index.store_client import embedder_key
 from rag.types import Paper, Span
 
@@ -48,7 +49,7 @@ def layout_hash(chunk_texts: Iterable[str], spans: Iterable[Span]) -> str:
 
 def record_hash(paper: Paper) -> str:
     """Hash of a paper's stored record (every metadata field): a change means ``Store.update_papers``."""
-    return hashlib.sha256(json.dumps(paper.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+    return hashlib.sha256(json.dumps(paper_record(paper), sort_keys=True).encode()).hexdigest()[:16]
 
 
 def layout_version() -> str:

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import RagError
-from rag.index.store import Store, StoredSentence
+from rag.index.store import Store, StoredSentence, paper_record
 from rag.index.store_client import embedder_key
 from rag.index.store_errors import storage_error
 from rag.types import Paper, Span
@@ -91,7 +91,7 @@ class Snapshot:
         try:
             folder.parent.mkdir(parents=True, exist_ok=True)
             tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-"))
-            papers = {pid: self.papers[pid].to_dict() for pid in self.paper_ids}
+            papers = {pid: paper_record(self.papers[pid]) for pid in self.paper_ids}
             (tmp / "papers.json").write_text(json.dumps(papers), encoding="utf-8")
             chunks = {"ids": self.chunk_ids, "paper_ids": self.chunk_paper_ids, "texts": self.chunk_texts}
             (tmp / "chunks.json").write_text(json.dumps(chunks), encoding="utf-8")

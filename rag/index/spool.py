@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.index.snapshot import Snapshot, chunk_order, sentence_order, swap_in
-from rag.index.store import StoredSentence
+from rag.index.store import StoredSentence, paper_record
 from rag.index.store_errors import storage_error
 from rag.types import Chunk, Paper
 
@@ -88,7 +88,6 @@ class Spool:
     def _write(self, old: Snapshot, papers: Sequence[Paper], tmp: Path) -> None:
         final = {p.id: p for p in papers}
         ids = sorted(final)
-        row = {pid: i for i, pid in enumerate(ids)}
         rewritten = set(self.chunk_paper_ids) | {s[0] for s in self.sentences}
         kept = [i for i, pid in enumerate(old.chunk_paper_ids) if pid in final and pid not in rewritten]
         chunk_ids = [old.chunk_ids[i] for i in kept] + self.chunk_ids
@@ -101,37 +100,45 @@ class Spool:
             "paper_ids": [paper_ids[i] for i in order],
             "texts": [texts[i] for i in order],
         }
-        (tmp / "papers.json").write_text(json.dumps({pid: final[pid].to_dict() for pid in ids}), encoding="utf-8")
+        (tmp / "papers.json").write_text(json.dumps({pid: paper_record(final[pid]) for pid in ids}), encoding="utf-8")
         (tmp / "chunks.json").write_text(json.dumps(chunks), encoding="utf-8")
         new_chunks = self._vectors("chunks.f32", len(self.chunk_ids))
-        _gather(tmp / "chunk_vectors.npy", [source[i] for i in order], old.chunk_vectors, new_chunks)
+        _gather(tmp / "chunk_vectors.npy", np.array([source[i] for i in order]), old.chunk_vectors, new_chunks)
 
+        self._write_sentences(old, final, rewritten, tmp)
+
+    def _write_sentences(self, old: Snapshot, final: dict[str, Paper], rewritten: set[str], tmp: Path) -> None:
+        """Sentence rows and vectors: the old ones of papers kept as they were, then the spooled ones, sorted."""
+        row = {pid: i for i, pid in enumerate(sorted(final))}
         old_ids = old.paper_ids
-        old_rows = old.sentence_rows
-        keep = [i for i, p in enumerate(old_rows[:, 0].tolist()) if old_ids[p] in final and old_ids[p] not in rewritten]
-        rows = [(row[old_ids[int(old_rows[i, 0])]], *map(int, old_rows[i, 1:])) for i in keep]
-        rows += [(row[pid], index, start, end) for pid, index, start, end in self.sentences if pid in row]
-        table = np.array(rows, dtype=np.int64).reshape(-1, 4)
-        sorted_rows = sentence_order(table[:, 0], table[:, 1])
-        np.save(tmp / "sentences.npy", table[sorted_rows])
-        sources = [(0, i) for i in keep] + [(1, i) for i, s in enumerate(self.sentences) if s[0] in row]
-        new_sentences = self._vectors("sentences.f32", len(self.sentences))
-        _gather(
-            tmp / "sentence_vectors.npy",
-            [sources[i] for i in sorted_rows.tolist()],
-            old.sentence_vectors,
-            new_sentences,
+        new_row = np.array([row[p] if p in final and p not in rewritten else -1 for p in old_ids], dtype=np.int64)
+        old_rows = np.asarray(old.sentence_rows, dtype=np.int64).reshape(-1, 4)
+        keep = np.flatnonzero(new_row[old_rows[:, 0]] >= 0) if len(old_ids) else np.zeros(0, np.int64)
+        kept = old_rows[keep].copy()
+        kept[:, 0] = new_row[kept[:, 0]]
+        spooled = [i for i, s in enumerate(self.sentences) if s[0] in row]
+        added = np.array([(row[s[0]], *s[1:]) for s in (self.sentences[i] for i in spooled)], np.int64).reshape(-1, 4)
+        table = np.concatenate([kept, added])
+        sources = np.concatenate(
+            [
+                np.stack([np.zeros_like(keep), keep], axis=1),
+                np.array([(1, i) for i in spooled], np.int64).reshape(-1, 2),
+            ]
         )
+        order = sentence_order(table[:, 0], table[:, 1])
+        np.save(tmp / "sentences.npy", table[order])
+        new_sentences = self._vectors("sentences.f32", len(self.sentences))
+        _gather(tmp / "sentence_vectors.npy", sources[order], old.sentence_vectors, new_sentences)
 
 
-def _gather(path: Path, sources: Sequence[tuple[int, int]], old: np.ndarray, new: np.ndarray) -> None:
+def _gather(path: Path, sources: np.ndarray, old: np.ndarray, new: np.ndarray) -> None:
     """Write rows ``sources`` ((0, row of ``old``) or (1, row of ``new``)) to a new .npy file, block by block."""
     dim = max(old.shape[1] if old.ndim == 2 and len(old) else 0, new.shape[1] if len(new) else 0)
-    if not sources or not dim:
+    if not len(sources) or not dim:
         np.save(path, np.zeros((0, 0), np.float32))
         return
     out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(len(sources), dim))
-    table = np.array(sources, dtype=np.int64)
+    table = np.asarray(sources, dtype=np.int64).reshape(-1, 2)
     for start in range(0, len(table), _BLOCK):
         block = table[start : start + _BLOCK]
         from_old = block[:, 0] == 0
