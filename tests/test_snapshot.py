@@ -158,3 +158,21 @@ def test_a_killed_ingest_leaves_a_stale_snapshot_and_its_spool_is_cleared(data_d
     saved = _saved(data_dir)
     assert saved is not None and len(saved.papers) == 12
     assert_same(saved, Snapshot.read(_store(data_dir)))
+
+
+def test_after_another_writer_only_the_first_cold_start_reads_the_store(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The manifest is stale until the next ingest; the snapshot a reader saves serves every later start."""
+    _ingest(_papers(10), data_dir)
+    embed_and_write(_papers(2, "other"), _store(data_dir), HashEmbedder())
+    snapshot_module._memo.clear()
+    first = _store(data_dir)
+    before = HybridRetriever(first, refresh_keyword_index(first, data_dir))
+    assert len(before.papers) == 12
+    snapshot_module._memo.clear()
+    for name in ("papers", "chunk_records", "chunk_texts", "chunk_vectors", "sentence_matrix", "state", "layout"):
+        monkeypatch.setattr(Store, name, _refuse(name))
+    store = _store(data_dir)
+    again = HybridRetriever(store, refresh_keyword_index(store, data_dir))
+    assert again.papers == before.papers and again.keyword.paper_ids == before.keyword.paper_ids

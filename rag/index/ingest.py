@@ -337,7 +337,14 @@ def refresh_keyword_index(store: Store, data_dir: Path) -> KeywordIndex:
 
 
 def stored_state(store: Store, data_dir: Path) -> dict[str, str]:
-    """``Store.state``, from the ingest manifest while it matches the store (a file read instead of every
-    stored record)."""
-    manifest = Manifest.load(manifest_path(data_dir, store.embedder_name), store.stamp())
-    return manifest.state() if manifest is not None else store.state()
+    """``Store.state``, from the ingest manifest or else the index snapshot while one matches the store (a file
+    read instead of every stored record). From a snapshot it also counts a paper a killed write left
+    incomplete, as the snapshot's chunk texts (the BM25 index's input) do."""
+    stamp = store.stamp()
+    manifest = Manifest.load(manifest_path(data_dir, store.embedder_name), stamp)
+    if manifest is not None:
+        return manifest.state()
+    snapshot = load_memo(snapshot_dir(data_dir, store.embedder_name), stamp)
+    if snapshot is not None:
+        return {pid: paper.content_hash for pid, paper in snapshot.papers.items()}
+    return store.state()
