@@ -324,14 +324,15 @@ def keyword_dir(data_dir: Path, embedder_name: str) -> Path:
 
 
 def refresh_keyword_index(store: Store, data_dir: Path) -> KeywordIndex:
-    """The BM25 index matching the store's current content, rebuilt and saved if stale."""
+    """The BM25 index matching the store's current content, rebuilt and saved if stale. For a Chroma server's
+    store it also loads the snapshot from ``data_dir``, for the retriever opened next (which knows no data dir)."""
     folder = keyword_dir(data_dir, store.embedder_name)
     fingerprint = fingerprint_of(store.embedder_name, stored_state(store, data_dir))
     index = KeywordIndex.load(folder, fingerprint)
-    if index is None:
+    if index is None or store.location.data_dir is None:
         snapshot = current(store, data_dir)
-        paper_ids, texts = snapshot.chunk_paper_ids, snapshot.chunk_texts
-        index = KeywordIndex.build(paper_ids, texts)
+    if index is None:
+        index = KeywordIndex.build(snapshot.chunk_paper_ids, snapshot.chunk_texts)
         index.save(folder, fingerprint)
     return index
 

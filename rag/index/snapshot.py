@@ -187,11 +187,13 @@ def chunk_order(chunk_ids: Sequence[str]) -> list[int]:
 def current(store: Store, data_dir: Path | None = None) -> Snapshot:
     """The snapshot of ``store`` as it is now: loaded from ``data_dir`` (default: the store's own, for an
     on-disk index) when it matches, else read from the store and saved for next time (unless a write landed
-    meanwhile). Loads are remembered per process while the files are unchanged."""
+    meanwhile). Snapshots are remembered per process by stamp, so a Chroma server's store (no data dir of its
+    own) reuses the one its ingest or keyword index just loaded from the local data dir."""
     data_dir = data_dir or store.location.data_dir
     stamp = store.stamp()
     if data_dir is None:
-        return Snapshot.read(store)
+        remembered = [snapshot for (key, snapshot) in _memo.values() if key[0] == stamp]
+        return remembered[0] if remembered else Snapshot.read(store)
     folder = snapshot_dir(data_dir, store.embedder_name)
     loaded = load_memo(folder, stamp)
     if loaded is not None:
@@ -200,9 +202,19 @@ def current(store: Store, data_dir: Path | None = None) -> Snapshot:
     if store.stamp() == stamp:
         try:
             snapshot.save(folder, stamp)
+            _remember(folder, stamp, snapshot)
         except RagError as exc:  # a disk that cannot take it: only a slower next start
             log.warning("could not save the index snapshot: %s", exc)
     return snapshot
+
+
+def _remember(folder: Path, stamp: str, snapshot: Snapshot) -> None:
+    try:
+        info = (folder / "meta.json").stat()
+    except OSError:
+        return
+    _memo.clear()  # one snapshot per process is enough
+    _memo[folder] = ((stamp, info.st_mtime_ns, info.st_ino), snapshot)
 
 
 def load_memo(folder: Path, stamp: str) -> Snapshot | None:
@@ -211,12 +223,10 @@ def load_memo(folder: Path, stamp: str) -> Snapshot | None:
         info = (folder / "meta.json").stat()
     except OSError:
         return None
-    key = (stamp, info.st_mtime_ns, info.st_ino)
     memo = _memo.get(folder)
-    if memo is not None and memo[0] == key:
+    if memo is not None and memo[0] == (stamp, info.st_mtime_ns, info.st_ino):
         return memo[1]
     loaded = Snapshot.load(folder, stamp)
     if loaded is not None:
-        _memo.clear()  # one snapshot per process is enough
-        _memo[folder] = (key, loaded)
+        _remember(folder, stamp, loaded)
     return loaded
