@@ -15,6 +15,7 @@ from conftest import HashEmbedder, make_paper
 from rag.index import snapshot as snapshot_module
 from rag.index.ingest import embed_and_write, ingest, refresh_keyword_index
 from rag.index.snapshot import Snapshot, current, snapshot_dir
+from rag.index.spool import Spool
 from rag.index.store import Store, make_client
 from rag.retrieve.hybrid import HybridRetriever
 from rag.types import Paper
@@ -176,3 +177,22 @@ def test_after_another_writer_only_the_first_cold_start_reads_the_store(
     store = _store(data_dir)
     again = HybridRetriever(store, refresh_keyword_index(store, data_dir))
     assert again.papers == before.papers and again.keyword.paper_ids == before.keyword.paper_ids
+
+
+def test_a_spool_that_cannot_be_written_costs_only_a_read_of_the_store(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _ingest(_papers(6), data_dir)
+    real_init = Spool.__init__
+
+    def unwritable(self: Spool, parent: Path) -> None:  # its folder becomes a path under a plain file
+        real_init(self, parent)
+        blocker = parent / "not-a-folder"
+        blocker.write_text("")
+        self.folder = blocker / "spool"
+
+    monkeypatch.setattr(Spool, "__init__", unwritable)
+    _ingest(_papers(9), data_dir)  # no error: the ingest itself is complete
+    saved = _saved(data_dir)
+    assert saved is not None and len(saved.papers) == 9
+    assert_same(saved, Snapshot.read(_store(data_dir)))

@@ -23,15 +23,16 @@ from typing import TypeVar
 import numpy as np
 from tqdm import tqdm
 
-from rag.errors import IndexDamagedError, IndexNotReadyError, IngestBusyError, RagError
+from rag.errors import IndexDamagedError, IndexNotReadyError, IngestBusyError
 from rag.index.chunking import chunk_paper
 from rag.index.corpus import load_papers
 from rag.index.embeddings import Embedder
 from rag.index.keyword import KeywordIndex
 from rag.index.lock import ingest_lock, live_owner
-from rag.index.manifest import Manifest, discard, layout_hash, manifest_path
-from rag.index.plan import Plan, manifest_for, plan_ingest
-from rag.index.snapshot import Snapshot, current, load_memo, snapshot_dir
+from rag.index.manifest import layout_hash, manifest_path
+from rag.index.plan import plan_ingest
+from rag.index.sidecars import save_manifest, save_snapshot, snapshot_before, stored_state
+from rag.index.snapshot import current
 from rag.index.spool import Spool, remove_leftovers
 from rag.index.store import Store, StoredSentence, discard_index, embedder_key, fingerprint_of, make_client
 from rag.settings import Settings
@@ -123,15 +124,15 @@ def ingest(
     plan = plan_ingest(papers, store, data_dir, store.last_stamp, prune=prune)
     todo = plan.todo
     changes = bool(todo or plan.relabel or plan.removed)
-    old = _old_snapshot(store, data_dir, plan) if changes else None  # read before any write: at the start stamp
+    old = snapshot_before(store, data_dir, plan) if changes else None  # read before any write: at the start stamp
     store.update_papers(plan.relabel)
     store.delete(plan.removed)
     with Spool(data_dir) as spool:
         written = _embed_and_write_all(todo, store, embedder, spool, batch_size, progress=progress, overlap=overlap)
         manifest = plan.previous
         if manifest is None or changes:
-            manifest = _save_manifest(manifest_path(data_dir, store.embedder_name), papers, store, plan, written)
-            _save_snapshot(store, data_dir, spool, old, papers, manifest)
+            manifest = save_manifest(manifest_path(data_dir, store.embedder_name), papers, store, plan, written)
+            save_snapshot(store, data_dir, spool, old, papers, manifest)
     refresh_keyword_index(store, data_dir)
     counts = store.counts(len(manifest.entries) if manifest is not None else None)
     updated = sum(1 for p in todo if p.id in plan.stored)
@@ -146,48 +147,6 @@ def ingest(
         sentences=counts["sentences"],
         relabeled=len(plan.relabel),
     )
-
-
-def _save_manifest(
-    path: Path, papers: Sequence[Paper], store: Store, plan: Plan, written: dict[str, str]
-) -> Manifest | None:
-    """The manifest of the store as this ingest left it, saved, if no one else wrote meanwhile (else none: the
-    next ingest reads the index). A manifest that cannot be written is only a slower next ingest."""
-    stamp = store.stamp()
-    if store.interleaved or (store.last_stamp is not None and stamp != store.last_stamp):
-        discard(path)
-        return None
-    manifest = manifest_for(papers, stamp, plan, written)
-    try:
-        manifest.save(path)
-    except OSError as exc:
-        log.warning("could not write the ingest manifest %s (%s); the next ingest reads the index", path, exc)
-        discard(path)
-    return manifest
-
-
-def _old_snapshot(store: Store, data_dir: Path, plan: Plan) -> Snapshot | None:
-    """The snapshot of the store before this ingest (empty for an empty store), or None if there is none."""
-    if not plan.stored:
-        return Snapshot.empty()
-    return load_memo(snapshot_dir(data_dir, store.embedder_name), store.stamp())
-
-
-def _save_snapshot(
-    store: Store, data_dir: Path, spool: Spool, old: Snapshot | None, papers: Sequence[Paper], manifest: Manifest | None
-) -> None:
-    """The snapshot after this ingest: the old one plus what it wrote (no read of the index), or read back from
-    the store when there was none. None when another writer wrote meanwhile (the manifest was not saved)."""
-    folder = snapshot_dir(data_dir, store.embedder_name)
-    if manifest is None:
-        return
-    try:
-        if old is not None:
-            spool.save_merged(old, papers, folder, manifest.stamp)
-        else:
-            current(store, data_dir)
-    except RagError as exc:  # only a slower start: the app reads the index instead
-        log.warning("could not save the index snapshot: %s", exc)
 
 
 def _write_and_spool(prepared: Prepared, vectors: np.ndarray, store: Store, spool: Spool) -> None:
@@ -335,17 +294,3 @@ def refresh_keyword_index(store: Store, data_dir: Path) -> KeywordIndex:
         index = KeywordIndex.build(snapshot.chunk_paper_ids, snapshot.chunk_texts)
         index.save(folder, fingerprint)
     return index
-
-
-def stored_state(store: Store, data_dir: Path) -> dict[str, str]:
-    """``Store.state``, from the ingest manifest or else the index snapshot while one matches the store (a file
-    read instead of every stored record). From a snapshot it also counts a paper a killed write left
-    incomplete, as the snapshot's chunk texts (the BM25 index's input) do."""
-    stamp = store.stamp()
-    manifest = Manifest.load(manifest_path(data_dir, store.embedder_name), stamp)
-    if manifest is not None:
-        return manifest.state()
-    snapshot = load_memo(snapshot_dir(data_dir, store.embedder_name), stamp)
-    if snapshot is not None:
-        return {pid: paper.content_hash for pid, paper in snapshot.papers.items()}
-    return store.state()

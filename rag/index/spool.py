@@ -9,6 +9,7 @@ the store's order (chunk id; paper id and sentence index), copied block by block
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ from rag.index.store_errors import storage_error
 from rag.types import Chunk, Paper
 
 _BLOCK = 65_536
+log = logging.getLogger(__name__)
 
 
 def remove_leftovers(data_dir: Path) -> None:
@@ -35,8 +37,13 @@ class Spool:
     """Vectors and rows of the papers an ingest wrote. Use as a context manager (its folder is removed)."""
 
     def __init__(self, parent: Path) -> None:
-        parent.mkdir(parents=True, exist_ok=True)
-        self.folder = Path(tempfile.mkdtemp(dir=parent, prefix=".spool-"))
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+            self.folder = Path(tempfile.mkdtemp(dir=parent, prefix=".spool-"))
+        except OSError as exc:
+            raise storage_error(exc, parent) from None
+        self.failed = False
+        """True once a batch could not be spooled (a full disk): the snapshot is then read from the store."""
         self.chunk_ids: list[str] = []
         self.chunk_paper_ids: list[str] = []
         self.chunk_texts: list[str] = []
@@ -56,12 +63,20 @@ class Spool:
         sentences: Sequence[StoredSentence],
         vectors: np.ndarray,
     ) -> None:
-        """Append a written batch (call in write order)."""
-        for name, matrix in (("chunks.f32", chunk_vectors), ("sentences.f32", vectors)):
-            if len(matrix):
-                self.dim = int(matrix.shape[1])
-                with (self.folder / name).open("ab") as fh:
-                    np.ascontiguousarray(matrix, dtype=np.float32).tofile(fh)
+        """Append a written batch (call in write order). A failure to write is not the ingest's: it is noted
+        (``failed``) and nothing more is spooled."""
+        if self.failed:
+            return
+        try:
+            for name, matrix in (("chunks.f32", chunk_vectors), ("sentences.f32", vectors)):
+                if len(matrix):
+                    self.dim = int(matrix.shape[1])
+                    with (self.folder / name).open("ab") as fh:
+                        np.ascontiguousarray(matrix, dtype=np.float32).tofile(fh)
+        except OSError as exc:
+            log.warning("could not spool vectors for the index snapshot (%s); it will be read from the index", exc)
+            self.failed = True
+            return
         self.chunk_ids.extend(f"{c.paper_id}:{c.index}" for c in chunks)
         self.chunk_paper_ids.extend(c.paper_id for c in chunks)
         self.chunk_texts.extend(c.text for c in chunks)
