@@ -9,6 +9,7 @@ dates, categories, arXiv ids), so the dump parser is part of what is measured. P
 
 - full ingest (``rag ingest`` in a new process: papers/s, wall, peak RSS of the process, index size on disk);
 - +100 papers (a second file of 100 new made-up papers) and a no-op re-ingest, each a new ``rag ingest``;
+- a cold ``rag search`` (a new process: wall time and peak RSS, model load included);
 - warm ``search`` and ``ask`` p50/p95 over dev_val's single-turn questions (one warm Pipeline, each question
   once after 5 warm-ups), dev_val hit@1 on its single-turn questions with one gold paper, and the share of its
   unanswerable questions refused, with the distractors in the index.
@@ -39,6 +40,8 @@ from rag.pipeline import Pipeline
 from rag.settings import BUNDLED_CORPUS, Settings
 
 OUT = Path(__file__).resolve().parent / "results" / "scale.md"
+COLD_QUERY = "Which paper introduced the Transformer architecture?"
+"""Asked by ``rag search`` in a new process after the ingests: the cold start (index opened, caches read)."""
 CATEGORIES = ("cs.CL", "cs.CL", "cs.CL", "cs.LG", "cs.AI", "cs.IR", "stat.ML")
 _CONSONANTS, _VOWELS = "bdfgklmnprstvz", "aeiou"
 _DETOKENIZE = ((re.compile(r"\s+([,.;:!?%)\]])"), r"\1"), (re.compile(r"([(\[])\s+"), r"\1"),
@@ -106,10 +109,15 @@ def made_up_rows(count: int, start: int, seed: int, pool: tuple[list[str], list[
 def rag_ingest(data_dir: Path, paths: list[Path]) -> tuple[float, float, str]:
     """(wall s, peak RSS MB, summary line) of ``rag ingest --quiet PATHS`` in a new process (``wait4`` gives
     that process's own peak RSS)."""
+    return rag_command(data_dir, ["ingest", "--quiet", *map(str, paths)])
+
+
+def rag_command(data_dir: Path, args: list[str]) -> tuple[float, float, str]:
+    """(wall s, peak RSS MB, last stdout line) of ``rag ARGS`` in a new process."""
     env = {**os.environ, "RAG_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "rag.app.cli", "ingest", "--quiet", *map(str, paths)],
+        proc = subprocess.Popen([sys.executable, "-m", "rag.app.cli", *args],
                                 env=env, stdout=out, stderr=err, text=True)  # fmt: skip
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
@@ -117,8 +125,8 @@ def rag_ingest(data_dir: Path, paths: list[Path]) -> tuple[float, float, str]:
         out.seek(0)
         err.seek(0)
         if proc.returncode:
-            raise SystemExit(f"rag ingest failed ({proc.returncode}): {err.read().strip()[-500:]}")
-        return wall, usage.ru_maxrss / 1024, out.read().strip().splitlines()[-1]
+            raise SystemExit(f"rag {args[0]} failed ({proc.returncode}): {err.read().strip()[-500:]}")
+        return wall, usage.ru_maxrss / 1024, (out.read().strip().splitlines() or [""])[-1]
 
 
 def disk_mb(folder: Path) -> float:
@@ -164,26 +172,30 @@ def run_size(size: int, seed: int, pool: tuple[list[str], list[str], list[list[s
     corpus, extra, data_dir = root / f"arxiv-{size}.json", root / f"arxiv-{size}-plus100.json", root / f"data-{size}"
     corpus.write_text("".join(made_up_rows(made_up, 0, seed, pool)))
     extra.write_text("".join(made_up_rows(100, made_up, seed, pool)))
-    full, full_rss, summary = rag_ingest(data_dir, [BUNDLED_CORPUS, corpus])
+    inputs = [BUNDLED_CORPUS, corpus] if made_up else [BUNDLED_CORPUS]  # an empty file is refused
+    full, full_rss, summary = rag_ingest(data_dir, inputs)
     print(f"[{size}] full ingest {full:.0f}s: {summary}", file=sys.stderr)
     size_mb = disk_mb(data_dir)
-    plus, plus_rss, summary = rag_ingest(data_dir, [BUNDLED_CORPUS, corpus, extra])
+    plus, plus_rss, summary = rag_ingest(data_dir, [*inputs, extra])
     print(f"[{size}] +100: {summary}", file=sys.stderr)
-    noop, _, summary = rag_ingest(data_dir, [BUNDLED_CORPUS, corpus, extra])
+    noop, _, summary = rag_ingest(data_dir, [*inputs, extra])
     print(f"[{size}] no-op: {summary}", file=sys.stderr)
+    cold, cold_rss, _ = rag_command(data_dir, ["search", COLD_QUERY])
+    print(f"[{size}] cold search {cold:.1f}s, peak RSS {cold_rss:.0f} MB", file=sys.stderr)
     figures = query_figures(data_dir)
     return {"size": size, "full": full, "rate": size / full, "rss": max(full_rss, plus_rss), "disk": size_mb,
-            "plus": plus, "noop": noop, **figures}  # fmt: skip
+            "plus": plus, "noop": noop, "cold": cold, "cold_rss": cold_rss, **figures}  # fmt: skip
 
 
 def table(rows: list[dict[str, Any]]) -> list[str]:
-    head = ("| papers | full ingest | papers/s | peak RSS | on disk | +100 papers | no-op re-ingest | search p50 / p95 "
-            "| ask p50 / p95 | dev_val hit@1 | unanswerable refused |")  # fmt: skip
-    lines = [head, "|" + "---:|" * 11]
+    head = ("| papers | full ingest | papers/s | peak RSS | on disk | +100 papers | no-op re-ingest | cold search "
+            "(RSS) | search p50 / p95 | ask p50 / p95 | dev_val hit@1 | unanswerable refused |")  # fmt: skip
+    lines = [head, "|" + "---:|" * 12]
     for r in rows:
         lines.append(
             f"| {r['size']:,} | {r['full']:.0f} s | {r['rate']:.1f} | {r['rss']:,.0f} MB | {r['disk']:,.0f} MB "
-            f"| {r['plus']:.0f} s | {r['noop']:.1f} s | {r['search_p50']:.1f} / {r['search_p95']:.1f} ms "
+            f"| {r['plus']:.0f} s | {r['noop']:.1f} s | {r['cold']:.1f} s ({r['cold_rss']:,.0f} MB) "
+            f"| {r['search_p50']:.1f} / {r['search_p95']:.1f} ms "
             f"| {r['ask_p50']:.1f} / {r['ask_p95']:.1f} ms | {r['hit1']:.3f} (n={r['n_hit']}) "
             f"| {r['refused']:.2f} (n={r['n_refused']}) |"
         )
@@ -195,10 +207,13 @@ def main() -> None:
     parser.add_argument("--sizes", default="2000", help="comma-separated corpus sizes (bundled papers included)")
     parser.add_argument("--seed", type=int, default=25)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--keep", type=Path, help="write corpora and indexes here and keep them (for profiling)")
     args = parser.parse_args()
     pool = aclsum_pool()
     with tempfile.TemporaryDirectory(prefix="rag-scale-") as tmp:
-        rows = [run_size(int(size), args.seed, pool, Path(tmp)) for size in args.sizes.split(",")]
+        root = args.keep or Path(tmp)
+        root.mkdir(parents=True, exist_ok=True)
+        rows = [run_size(int(size), args.seed, pool, root) for size in args.sizes.split(",")]
     lines = [f"## Scale ({machine_line()}; seed {args.seed}; {len(pool[0]):,} ACLSum sentences)", "", *table(rows)]
     write_report(args.out, lines)
 

@@ -168,3 +168,30 @@ def test_server_killed_mid_ingest_names_the_fix_and_the_resumed_ingest_is_exact(
     finally:
         if server.poll() is None:
             _stop(server)
+
+
+@pytest.mark.slow
+def test_a_server_index_starts_from_the_local_snapshot(
+    chroma_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ingest through a server leaves the snapshot in the local data dir; opening retrieval over the server
+    then reads no record or vector back from it (the keyword index and the retriever share the snapshot)."""
+    from rag.index import snapshot as snapshot_module
+    from rag.index.ingest import refresh_keyword_index
+    from rag.index.snapshot import Snapshot
+    from rag.retrieve.hybrid import HybridRetriever
+
+    embedder = HashEmbedder()
+    papers = MANY[:30]
+    server_store = Store(open_chroma(tmp_path, chroma_url), embedder.name)
+    ingest(papers, server_store, embedder, tmp_path, progress=False, prune=True)  # the server is shared
+    snapshot_module._memo.clear()
+    store = Store(open_chroma(tmp_path, chroma_url), embedder.name)
+    expected = Snapshot.read(store)
+    for name in ("papers", "chunk_records", "chunk_texts", "chunk_vectors", "sentence_matrix", "state"):
+        monkeypatch.setattr(Store, name, lambda self, _n=name: pytest.fail(f"Store.{_n} read the server"))
+    retriever = HybridRetriever(store, refresh_keyword_index(store, tmp_path))
+    assert retriever.papers == expected.papers
+    assert retriever.sentence_matrix.shape == expected.sentence_vectors.shape
+    query = embedder.embed_query("We study topic7 on a server.")
+    assert retriever.candidates("topic7 server", query, 5)[0].paper_id == papers[7].id

@@ -10,6 +10,7 @@ the data dir's write lock (``rag.index.lock``) open the store, optionally drop i
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sys
 import time
@@ -22,18 +23,24 @@ from typing import TypeVar
 import numpy as np
 from tqdm import tqdm
 
-from rag.errors import ConfigError, IndexDamagedError, IndexNotReadyError, IngestBusyError
+from rag.errors import IndexDamagedError, IndexNotReadyError, IngestBusyError
 from rag.index.chunking import chunk_paper
 from rag.index.corpus import load_papers
 from rag.index.embeddings import Embedder
 from rag.index.keyword import KeywordIndex
 from rag.index.lock import ingest_lock, live_owner
-from rag.index.store import Store, StoredSentence, discard_index, embedder_key, open_chroma
+from rag.index.manifest import layout_hash, manifest_path
+from rag.index.plan import plan_ingest
+from rag.index.sidecars import save_manifest, save_snapshot, snapshot_before, stored_state
+from rag.index.snapshot import current
+from rag.index.spool import Spool, remove_leftovers
+from rag.index.store import Store, StoredSentence, discard_index, embedder_key, fingerprint_of, open_chroma
 from rag.settings import Settings
 from rag.text import split_sentences
 from rag.types import Chunk, Paper, Span
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +73,6 @@ def _batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[i : i + size]
 
 
-def expected_layout(paper: Paper) -> tuple[tuple[str, ...], tuple[Span, ...]]:
-    """What ``embed_and_write`` stores for a paper: its chunk texts and sentence spans (``Store.layout``)."""
-    return tuple(c.text for c in chunk_paper(paper)), tuple(split_sentences(paper.abstract))
-
-
 @dataclass(frozen=True, slots=True)
 class Prepared:
     """A batch of papers split into what is stored: chunks, sentences, and the texts to embed (chunks first)."""
@@ -101,55 +103,6 @@ def embed_and_write(batch: Sequence[Paper], store: Store, embedder: Embedder) ->
     write_prepared(prepared, embedder.embed(prepared.texts), store)
 
 
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    """What an ingest does: the papers stored before, those to embed, to relabel, and the ids to remove."""
-
-    stored: dict[str, str]
-    todo: list[Paper]
-    relabel: list[Paper]
-    removed: list[str]
-
-
-def _plan(papers: Sequence[Paper], store: Store, prune: bool) -> _Plan:
-    """Compare ``papers`` with the store. A paper is redone when its text changed, or when the current chunker /
-    sentence splitter would store it differently than it is stored (a fix there heals the index on the next
-    ingest); an unchanged paper whose metadata changed is relabelled; a stored paper not wanted is removed
-    (leftovers of an interrupted run included)."""
-    stored = store.state()
-    check_removal(stored, {p.id for p in papers}, prune=prune)
-    layout = store.layout() if stored else {}
-    todo = [p for p in papers if stored.get(p.id) != p.content_hash or layout.get(p.id) != expected_layout(p)]
-    todo_ids = {p.id for p in todo}
-    stored_papers = store.papers() if len(todo) < len(papers) else {}
-    relabel = [p for p in papers if p.id not in todo_ids and stored_papers.get(p.id) != p]
-    removed = sorted(store.all_paper_ids() - {p.id for p in papers})
-    return _Plan(stored, todo, relabel, removed)
-
-
-def _embed_all(todo: Sequence[Paper], store: Store, embedder: Embedder, batch_size: int, progress: bool,
-               overlap: bool) -> None:
-    """One encode call per batch. Batch n is written by one writer thread while batch n + 1 is embedded (ONNX
-    Runtime releases the GIL while it runs; Chroma's upsert holds it), and each write finishes before the next
-    starts, so batches are stored complete and in order: a kill leaves whole papers only."""
-    bar = tqdm(total=len(todo), desc="Embedding papers", unit="paper", disable=not progress or not todo,
-               file=sys.stderr)
-    with bar, ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-ingest-write") as writer:
-        pending: tuple[Future[None], int] | None = None
-        for batch in _batches(todo, batch_size):
-            prepared = prepare(batch)
-            vectors = embedder.embed(prepared.texts)
-            if pending is not None:
-                pending[0].result()
-                bar.update(pending[1])
-            pending = (writer.submit(write_prepared, prepared, vectors, store), len(batch))
-            if not overlap:
-                pending[0].result()
-        if pending is not None:
-            pending[0].result()
-            bar.update(pending[1])
-
-
 def ingest(
     papers: Sequence[Paper],
     store: Store,
@@ -166,17 +119,27 @@ def ingest(
     papers is a ``ConfigError`` (nothing written) unless ``prune``. ``overlap=False`` writes each batch
     before embedding the next (for measurement). The caller holds the data dir's lock (``run_ingest``)."""
     started = time.perf_counter()
-    plan = _plan(papers, store, prune)
+    remove_leftovers(data_dir)
+    store.last_stamp, store.interleaved = store.stamp(), False  # writes by others from now on are noticed
+    plan = plan_ingest(papers, store, data_dir, store.last_stamp, prune=prune)
+    todo = plan.todo
+    changes = bool(todo or plan.relabel or plan.removed)
+    old = snapshot_before(store, data_dir, plan) if changes else None  # read before any write: at the start stamp
     store.update_papers(plan.relabel)
     store.delete(plan.removed)
-    _embed_all(plan.todo, store, embedder, batch_size, progress, overlap)
+    with Spool(data_dir) as spool:
+        written = _embed_and_write_all(todo, store, embedder, spool, batch_size, progress=progress, overlap=overlap)
+        manifest = plan.previous
+        if manifest is None or changes:
+            manifest = save_manifest(manifest_path(data_dir, store.embedder_name), papers, store, plan, written)
+            save_snapshot(store, data_dir, spool, old, papers, manifest)
     refresh_keyword_index(store, data_dir)
-    counts = store.counts()
-    updated = sum(1 for p in plan.todo if p.id in plan.stored)
+    counts = store.counts(len(manifest.entries) if manifest is not None else None)
+    updated = sum(1 for p in todo if p.id in plan.stored)
     return IngestReport(
-        added=len(plan.todo) - updated,
+        added=len(todo) - updated,
         updated=updated,
-        unchanged=len(papers) - len(plan.todo),
+        unchanged=len(papers) - len(todo),
         removed=sum(1 for pid in plan.removed if pid in plan.stored),
         seconds=time.perf_counter() - started,
         papers=counts["papers"],
@@ -186,16 +149,59 @@ def ingest(
     )
 
 
-def check_removal(stored: dict[str, str], wanted: set[str], *, prune: bool) -> None:
-    """Refuse (``ConfigError``) an ingest that would delete more than half of the indexed papers, unless
-    ``prune``: a mistyped path must not empty the index."""
-    gone = sum(1 for pid in stored if pid not in wanted)
-    if not prune and gone * 2 > len(stored):
-        raise ConfigError(
-            f"this ingest would remove {gone} of the {len(stored)} indexed papers (they are not in the inputs "
-            f"given, which hold {len(wanted)}); nothing was changed. Check the paths, or rerun with "
-            "`rag ingest --prune PATH ...` to remove them, or `rag ingest --rebuild PATH ...` to start over"
-        )
+def _write_and_spool(prepared: Prepared, vectors: np.ndarray, store: Store, spool: Spool) -> None:
+    write_prepared(prepared, vectors, store)
+    n = len(prepared.chunks)
+    spool.add(prepared.chunks, vectors[:n], prepared.sentences, vectors[n:])
+
+
+def _layouts(prepared: Prepared) -> dict[str, str]:
+    """Layout hash of each paper of a prepared batch (what ``write_prepared`` stores)."""
+    texts: dict[str, list[str]] = {}
+    spans: dict[str, list[Span]] = {}
+    for c in prepared.chunks:
+        texts.setdefault(c.paper_id, []).append(c.text)
+    for s in prepared.sentences:
+        spans.setdefault(s.paper_id, []).append(s.span)
+    return {p.id: layout_hash(texts.get(p.id, []), spans.get(p.id, [])) for p in prepared.papers}
+
+
+def _embed_and_write_all(
+    todo: Sequence[Paper],
+    store: Store,
+    embedder: Embedder,
+    spool: Spool,
+    batch_size: int,
+    *,
+    progress: bool,
+    overlap: bool,
+) -> dict[str, str]:
+    """Embed and write ``todo`` batch by batch; the layout hash of every paper written."""
+    written: dict[str, str] = {}
+    # One encode call per batch. Batch n is written by one writer thread while batch n + 1 is embedded (ONNX
+    # Runtime releases the GIL while it runs; Chroma's upsert holds it), and each write finishes before the
+    # next starts, so batches are stored complete and in order: a kill leaves whole papers only.
+    with (
+        tqdm(
+            total=len(todo), desc="Embedding papers", unit="paper", disable=not progress or not todo, file=sys.stderr
+        ) as bar,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-ingest-write") as writer,
+    ):
+        pending: tuple[Future[None], int] | None = None
+        for batch in _batches(todo, batch_size):
+            prepared = prepare(batch)
+            written.update(_layouts(prepared))
+            vectors = embedder.embed(prepared.texts)
+            if pending is not None:
+                pending[0].result()
+                bar.update(pending[1])
+            pending = (writer.submit(_write_and_spool, prepared, vectors, store, spool), len(batch))
+            if not overlap:
+                pending[0].result()
+        if pending is not None:
+            pending[0].result()
+            bar.update(pending[1])
+    return written
 
 
 def rebuild_marker(data_dir: Path, embedder_name: str) -> Path:
@@ -277,12 +283,14 @@ def keyword_dir(data_dir: Path, embedder_name: str) -> Path:
 
 
 def refresh_keyword_index(store: Store, data_dir: Path) -> KeywordIndex:
-    """The BM25 index matching the store's current content, rebuilt and saved if stale."""
+    """The BM25 index matching the store's current content, rebuilt and saved if stale. For a Chroma server's
+    store it also loads the snapshot from ``data_dir``, for the retriever opened next (which knows no data dir)."""
     folder = keyword_dir(data_dir, store.embedder_name)
-    fingerprint = store.fingerprint()
+    fingerprint = fingerprint_of(store.embedder_name, stored_state(store, data_dir))
     index = KeywordIndex.load(folder, fingerprint)
+    if index is None or store.location.data_dir is None:
+        snapshot = current(store, data_dir)
     if index is None:
-        paper_ids, texts = store.chunk_texts()
-        index = KeywordIndex.build(paper_ids, texts)
+        index = KeywordIndex.build(snapshot.chunk_paper_ids, snapshot.chunk_texts)
         index.save(folder, fingerprint)
     return index

@@ -108,6 +108,10 @@ class Collections:
         self._names = (f"chunks-{slug}", f"sentences-{slug}")
         self.healed: list[str] = []
         """What opening repaired (empty when nothing was wrong)."""
+        self.last_stamp: str | None = None
+        """The stamp after this object's last write (or as set by its user before writing); None: not tracked."""
+        self.interleaved = False
+        """True once a write by someone else was seen between two writes of this object (see ``_bump``)."""
         self._open(heal_files=True)
         if dim is not None:
             stored = self._stored_dim()
@@ -157,8 +161,15 @@ class Collections:
         return None
 
     def _bump(self) -> None:
-        """A new generation in the chunk collection's metadata: every committed write changes ``stamp``."""
-        self.chunks.modify(metadata={"embedder": self.embedder_name, "generation": uuid.uuid4().hex})
+        """A new generation in the chunk collection's metadata. Writes call it before they change any record
+        and again when they are done, so a write, even one killed midway, always changes ``stamp``. When the
+        stamp found is not the one this object last saw (``last_stamp``, once set), another writer wrote in
+        between: ``interleaved`` becomes True."""
+        if self.last_stamp is not None and self.stamp() != self.last_stamp:
+            self.interleaved = True
+        generation = uuid.uuid4().hex
+        self.chunks.modify(metadata={"embedder": self.embedder_name, "generation": generation})
+        self.last_stamp = f"{self.chunks.id}:{generation}"
 
     @translated("reading the index")
     def stamp(self) -> str:

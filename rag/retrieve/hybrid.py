@@ -2,9 +2,10 @@
 
 Everything is loaded once. Papers get integer codes (sorted ids); chunk and sentence rows carry the
 code of their paper, so per-paper maxima are one ``np.maximum.reduceat`` over rows grouped by paper.
-Dense chunk vectors are held in a numpy matrix for indexes up to ``DENSE_MATRIX_MAX_CHUNKS`` (an exact
-scan is faster than a Chroma round trip at that size); above it the dense stage asks Chroma's HNSW
-index. Sentence vectors are always in memory (their similarities are the evidence of every hit).
+Papers, chunk and sentence vectors come from the index snapshot (``rag.index.snapshot``: memory-mapped files
+in the data dir, rebuilt from the store when stale). Dense and sentence stages scan them exactly up to
+``DENSE_MATRIX_MAX_CHUNKS`` / ``SENTENCE_SCAN_MAX`` rows (beyond 100,000 papers); above that they ask Chroma's
+HNSW index.
 A filter is a boolean mask over paper codes applied to all three stages.
 """
 
@@ -16,6 +17,7 @@ from types import MappingProxyType
 import numpy as np
 
 from rag.index.keyword import KeywordIndex
+from rag.index.snapshot import current
 from rag.index.store import Store
 from rag.retrieve.arrays import PaperGroups, SingleThreadBlas, top_indices
 from rag.retrieve.base import Candidate, PreparedQuery
@@ -31,10 +33,14 @@ picks the candidate pool and the ten papers the recall rule keeps (``rag.retriev
 Chosen by recall@10 on the fitting data only (``evals/dev_fit.jsonl`` and ``evals/synth.py``'s questions):
 against plain RRF (k 60, equal weights) hand-written 0.981 -> 0.992, multi-paper 0.902 -> 0.957; synthetic
 0.938 -> 0.982, multi-paper 0.750 -> 0.899; a broad plateau around these values."""
-DENSE_MATRIX_MAX_CHUNKS = 20_000
-"""Above this many chunks the dense stage asks Chroma's HNSW index instead of scanning a matrix."""
-SENTENCE_SCAN_MAX = 40_000
-"""Above this many sentences the sentence stage asks Chroma's HNSW index instead of a full scan."""
+DENSE_MATRIX_MAX_CHUNKS = 250_000
+"""Above this many chunks the dense stage asks Chroma's HNSW index instead of scanning a matrix. The matrix is
+the snapshot's memory-mapped file (1.5 KB a chunk at 384 dimensions): 100,000 papers stay exact."""
+SENTENCE_SCAN_MAX = 1_500_000
+"""Above this many sentences the sentence stage asks Chroma's HNSW index instead of a full scan: ~2.2 GB of
+memory-mapped float32 vectors at 384 dimensions, about 160,000 papers of 9 sentences. Below it every stage is
+exact, so adding papers never switches to an approximate search (it did at 40,000 sentences: +100 papers over
+that moved hit@1)."""
 STAGES = ("bm25", "dense", "sentence")
 
 
@@ -64,17 +70,17 @@ class HybridRetriever:
     ) -> None:
         self.store = store
         self.keyword = keyword
-        self.papers: dict[str, Paper] = store.papers()
+        snapshot = current(store)  # the local snapshot when it matches the store, else read from the store
+        self.papers: dict[str, Paper] = snapshot.papers
         ids = set(self.papers) | set(keyword.paper_ids)
         self.paper_ids: list[str] = sorted(ids)
         self.code: dict[str, int] = {pid: i for i, pid in enumerate(self.paper_ids)}
         n = len(self.paper_ids)
 
-        sentences, matrix = store.sentence_matrix()  # sorted by (paper id, index)
-        sentences_kept = [(i, s) for i, s in enumerate(sentences) if s.paper_id in self.code]
-        rows = np.array([i for i, _ in sentences_kept], dtype=np.int64)
-        self.sentence_matrix = np.ascontiguousarray(matrix[rows]) if len(rows) else np.zeros((0, 0), np.float32)
-        sentence_codes = np.array([self.code[s.paper_id] for _, s in sentences_kept], dtype=np.int64)
+        # snapshot sentences are sorted by (paper id, index), their papers all known: codes stay sorted
+        to_code = np.array([self.code[pid] for pid in snapshot.paper_ids], dtype=np.int64)
+        sentence_codes = to_code[snapshot.sentence_rows[:, 0]] if len(snapshot.sentence_rows) else to_code[:0]
+        self.sentence_matrix = snapshot.sentence_vectors if len(sentence_codes) else np.zeros((0, 0), np.float32)
         self._sentence_groups = PaperGroups(sentence_codes, n)
         # sentence rows of paper code c: [start[c], end[c]) (rows are sorted by paper id = by code)
         self._sentence_start = np.searchsorted(sentence_codes, np.arange(n), side="left")
@@ -83,17 +89,11 @@ class HybridRetriever:
         self.chunk_code = np.array([self.code[pid] for pid in keyword.paper_ids], dtype=np.int64)
         self._chunk_groups = PaperGroups(self.chunk_code, n)
         self.chunk_matrix: np.ndarray | None = None
-        if 0 < len(keyword.paper_ids) <= dense_matrix_max:
-            self.chunk_matrix = self._load_chunk_matrix()
+        if 0 < len(keyword.paper_ids) <= dense_matrix_max and snapshot.chunk_paper_ids == keyword.paper_ids:
+            self.chunk_matrix = snapshot.chunk_vectors  # the BM25 index's row order (chunk id order)
         self.sentence_scan = len(self.sentence_matrix) <= sentence_scan_max
         self._blas = SingleThreadBlas()
         self.acronyms = AcronymTable.mine(f"{p.title}. {p.abstract}" for p in self.papers.values())
-
-    # ---- loading -------------------------------------------------------------------------------
-    def _load_chunk_matrix(self) -> np.ndarray | None:
-        """Chunk vectors in the BM25 index's row order (chunk id order), or None if they do not line up."""
-        paper_ids, matrix = self.store.chunk_vectors()
-        return matrix if paper_ids == self.keyword.paper_ids else None
 
     # ---- filters ---------------------------------------------------------------------------------
     def mask(self, allowed: Collection[str] | None) -> np.ndarray | None:
