@@ -17,6 +17,7 @@ from conftest import HashEmbedder, free_port, make_paper
 from rag.errors import IndexNotReadyError
 from rag.index.ingest import ingest
 from rag.index.store import Store, open_chroma
+from rag.retrieve.base import PreparedQuery
 from rag.types import Paper
 
 MANY = [
@@ -194,4 +195,5 @@ def test_a_server_index_starts_from_the_local_snapshot(
     assert retriever.papers == expected.papers
     assert retriever.sentence_matrix.shape == expected.sentence_vectors.shape
     query = embedder.embed_query("We study topic7 on a server.")
-    assert retriever.candidates("topic7 server", query, 5)[0].paper_id == papers[7].id
+    prepared = PreparedQuery("topic7 server", retriever.parse("topic7 server"), query)
+    assert retriever.candidates(prepared, 5)[0].paper_id == papers[7].id

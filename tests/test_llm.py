@@ -269,6 +269,7 @@ class FakePipeline(Pipeline):
         self.answerer = llm
         self.papers_ = list(papers)
         self.queries: list[str] = []
+        self.role_book = None
 
     def prepare(self, question: str, filters: FilterKey = (), *, vector: Any = None) -> PreparedQuery:
         self.queries.append(question)

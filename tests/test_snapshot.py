@@ -17,6 +17,7 @@ from rag.index.ingest import embed_and_write, ingest, refresh_keyword_index
 from rag.index.snapshot import Snapshot, current, snapshot_dir
 from rag.index.spool import Spool
 from rag.index.store import Store, open_chroma
+from rag.retrieve.base import PreparedQuery
 from rag.retrieve.hybrid import HybridRetriever
 from rag.types import Paper
 
@@ -84,8 +85,9 @@ def test_a_cold_start_reads_no_vector_from_the_store(data_dir: Path, monkeypatch
     retriever = HybridRetriever(store, refresh_keyword_index(store, data_dir))
     assert isinstance(retriever.sentence_matrix, np.memmap)
     query = HashEmbedder().embed_query("method 12 benchmark")
-    got = retriever.candidates("method 12 benchmark", query, 10)
-    want = expected.candidates("method 12 benchmark", query, 10)
+    text = "method 12 benchmark"
+    got = retriever.candidates(PreparedQuery(text, retriever.parse(text), query), 10)
+    want = expected.candidates(PreparedQuery(text, expected.parse(text), query), 10)
     assert [c.paper_id for c in got] == [c.paper_id for c in want] and got[0].paper_id == papers[12].id
     assert [c.scores for c in got] == [c.scores for c in want]
 
