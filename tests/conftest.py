@@ -178,3 +178,29 @@ def open_hash_pipeline(data_dir: Path, papers: Sequence[Paper] = SMALL_PAPERS, *
 @pytest.fixture
 def hash_pipeline(tmp_path: Path):  # type: ignore[no-untyped-def]
     return open_hash_pipeline(tmp_path / "data")
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+"""Debian's Chromium and the flags it needs here (no sandbox as root; no background calls to a closed network)."""
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    """Headless Chromium through Playwright (``executable_path``: nothing downloads a browser)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
