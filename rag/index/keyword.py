@@ -13,16 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import bm25s
 import numpy as np
 
-from rag.index.store_errors import storage_error
+from rag.index.atomic import replacing
 from rag.text import tokenize
 
 log = logging.getLogger(__name__)
@@ -62,25 +59,12 @@ class KeywordIndex:
     def save(self, folder: Path, fingerprint: str) -> None:
         """Write to a temporary folder, then swap it in: readers never see a half-written index. A disk that
         cannot be written raises ``StorageError`` naming the fix (and leaves the old index in place)."""
-        tmp: Path | None = None
-        try:
-            folder.parent.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-"))
+        with replacing(folder) as tmp:
             if self.paper_ids:
                 self.retriever.save(str(tmp))
             files = {f.name: _sha256(f) for f in sorted(tmp.iterdir())}
             meta = {"fingerprint": fingerprint, "paper_ids": self.paper_ids, "files": files}
             (tmp / "meta.json").write_text(json.dumps(meta))
-            old = folder.with_name(folder.name + ".old")
-            shutil.rmtree(old, ignore_errors=True)
-            if folder.exists():
-                os.replace(folder, old)
-            os.replace(tmp, folder)
-            shutil.rmtree(old, ignore_errors=True)
-        except OSError as exc:
-            if tmp is not None:
-                shutil.rmtree(tmp, ignore_errors=True)
-            raise storage_error(exc, folder.parent) from None
 
     @classmethod
     def load(cls, folder: Path, fingerprint: str) -> KeywordIndex | None:

@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import tempfile
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,9 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import RagError
+from rag.index.atomic import replacing
 from rag.index.store import Store, StoredSentence, paper_record
 from rag.index.store_client import embedder_key
-from rag.index.store_errors import storage_error
 from rag.types import Paper, Span
 
 log = logging.getLogger(__name__)
@@ -87,10 +84,7 @@ class Snapshot:
 
     def save(self, folder: Path, stamp: str) -> None:
         """Written to a temporary folder and swapped in: readers see the old snapshot or the new one."""
-        tmp: Path | None = None
-        try:
-            folder.parent.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-"))
+        with replacing(folder) as tmp:
             papers = {pid: paper_record(self.papers[pid]) for pid in self.paper_ids}
             (tmp / "papers.json").write_text(json.dumps(papers), encoding="utf-8")
             chunks = {"ids": self.chunk_ids, "paper_ids": self.chunk_paper_ids, "texts": self.chunk_texts}
@@ -98,11 +92,7 @@ class Snapshot:
             np.save(tmp / "chunk_vectors.npy", np.asarray(self.chunk_vectors, dtype=np.float32))
             np.save(tmp / "sentences.npy", np.asarray(self.sentence_rows, dtype=np.int64))
             np.save(tmp / "sentence_vectors.npy", np.asarray(self.sentence_vectors, dtype=np.float32))
-            swap_in(tmp, folder, stamp)
-        except OSError as exc:
-            if tmp is not None:
-                shutil.rmtree(tmp, ignore_errors=True)
-            raise storage_error(exc, folder.parent) from None
+            write_meta(tmp, stamp)
 
     @classmethod
     def load(cls, folder: Path, stamp: str) -> Snapshot | None:
@@ -152,16 +142,10 @@ class Snapshot:
             raise ValueError("its parts do not fit together")
 
 
-def swap_in(tmp: Path, folder: Path, stamp: str) -> None:
-    """Record the checksums of ``tmp``'s files and the stamp, then replace ``folder`` with it."""
-    files = {name: list(_checksum(tmp / name)) for name in FILES}
-    (tmp / "meta.json").write_text(json.dumps({"version": VERSION, "stamp": stamp, "files": files}))
-    old = folder.with_name(folder.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if folder.exists():
-        os.replace(folder, old)
-    os.replace(tmp, folder)
-    shutil.rmtree(old, ignore_errors=True)
+def write_meta(folder: Path, stamp: str) -> None:
+    """Record the checksums of the snapshot's files in ``folder`` and the stamp it was saved at."""
+    files = {name: list(_checksum(folder / name)) for name in FILES}
+    (folder / "meta.json").write_text(json.dumps({"version": VERSION, "stamp": stamp, "files": files}))
 
 
 def _checksum(path: Path) -> tuple[int, int]:

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.index.snapshot import Snapshot, chunk_order, sentence_order, swap_in
+from rag.index.atomic import replacing
+from rag.index.snapshot import Snapshot, chunk_order, sentence_order, write_meta
 from rag.index.store import StoredSentence, paper_record
 from rag.index.store_errors import storage_error
 from rag.types import Chunk, Paper
@@ -90,15 +91,9 @@ class Spool:
     def save_merged(self, old: Snapshot, papers: Sequence[Paper], folder: Path, stamp: str) -> None:
         """Save the snapshot of a store that held ``old`` and now holds exactly ``papers`` after this spool's
         writes, as ``folder`` at ``stamp``."""
-        tmp: Path | None = None
-        try:
-            tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-"))
+        with replacing(folder) as tmp:
             self._write(old, papers, tmp)
-            swap_in(tmp, folder, stamp)
-        except OSError as exc:
-            if tmp is not None:
-                shutil.rmtree(tmp, ignore_errors=True)
-            raise storage_error(exc, folder.parent) from None
+            write_meta(tmp, stamp)
 
     def _write(self, old: Snapshot, papers: Sequence[Paper], tmp: Path) -> None:
         final = {p.id: p for p in papers}
