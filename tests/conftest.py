@@ -8,6 +8,7 @@ import os
 import socket
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -204,3 +205,22 @@ def browser():  # type: ignore[no-untyped-def]
             yield chromium
         finally:
             chromium.close()
+
+
+def serve_in_thread(app: Any, **config: Any) -> tuple[str, Any, Any]:
+    """``app`` served by a real uvicorn server on a free loopback port in a daemon thread (``config``: more
+    ``uvicorn.Config`` options): its URL, the server (``should_exit = True`` stops it) and the thread."""
+    import threading
+    import time
+
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **config))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    return f"http://127.0.0.1:{port}", server, thread

@@ -14,7 +14,7 @@ import httpx
 import openai
 import pytest
 import uvicorn
-from conftest import SMALL_PAPERS, free_port, open_hash_pipeline
+from conftest import SMALL_PAPERS, free_port, open_hash_pipeline, serve_in_thread
 
 from rag.answer.base import ABSTENTION
 from rag.app.serve import build_app
@@ -27,16 +27,8 @@ KEY = "rag-test-key-5f2c"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
     pipeline = open_hash_pipeline(Path(tmp_path_factory.mktemp("api-data")))
-    port = free_port()
-    config = uvicorn.Config(build_app(pipeline, KEY), host="127.0.0.1", port=port, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", pipeline
+    url, srv, thread = serve_in_thread(build_app(pipeline, KEY))
+    yield url, pipeline
     srv.should_exit = True
     thread.join(10)
 

@@ -17,7 +17,7 @@ import httpx
 import openai
 import pytest
 import uvicorn
-from conftest import SMALL_PAPERS, free_port, open_hash_pipeline
+from conftest import SMALL_PAPERS, open_hash_pipeline, serve_in_thread
 
 from rag.app.guard import LOCAL_HOSTS, GuardConfig
 from rag.app.http_timeouts import header_timeout_protocol
@@ -32,17 +32,7 @@ TIMEOUT = 1.0
 
 
 def start(app: Any, header_timeout: float = TIMEOUT) -> tuple[str, uvicorn.Server, threading.Thread]:
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            http=header_timeout_protocol(header_timeout), timeout_keep_alive=5)
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    return f"http://127.0.0.1:{port}", srv, thread
+    return serve_in_thread(app, http=header_timeout_protocol(header_timeout), timeout_keep_alive=5)
 
 
 @pytest.fixture(scope="module")
