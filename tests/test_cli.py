@@ -346,7 +346,7 @@ def test_search_and_ask_with_the_real_model_on_the_real_index(
     assert code == 0 and answer["answerer"] == "extractive" and not answer["abstained"]
     assert "MaxSup" in answer["citations"][0]["paper"]["title"] and "[1]" in answer["text"]
     code, out, _ = run(capsys, "stats", "--json", settings=settings)
-    assert code == 0 and json.loads(out)["papers"] == 383 and json.loads(out)["embedder"] == "all-MiniLM-L6-v2"
+    assert code == 0 and json.loads(out)["papers"] == 383 and json.loads(out)["embedder"] == "all-MiniLM-L6-v2-int8-r3"
     code, out, _ = run(capsys, "ask", "How do TIES-Merging and DIMAT differ?", settings=settings)
     table = [line for line in out.splitlines() if line.startswith("| ")]
     assert code == 0 and table[0] == "| paper | Problem | Approach | Result |" and len(table) == 3

@@ -20,6 +20,7 @@ from rag.index.chunking import chunk_paper
 from rag.index.corpus import load_papers
 from rag.index.embeddings import (
     MINILM,
+    MINILM_INT8,
     MiniLMEmbedder,
     OnnxEmbedder,
     OpenAIEmbedder,
@@ -117,7 +118,7 @@ def test_unloadable_model_says_how_to_fix(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("runtime", "cls", "name"),
-    [("onnx-int8", OnnxEmbedder, f"{MINILM}-int8"), ("onnx", OnnxEmbedder, MINILM), ("torch", MiniLMEmbedder, MINILM)],
+    [("onnx-int8", OnnxEmbedder, MINILM_INT8), ("onnx", OnnxEmbedder, MINILM), ("torch", MiniLMEmbedder, MINILM)],
 )
 def test_runtime_setting_selects_class_and_collection(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runtime: str, cls: type, name: str
@@ -134,9 +135,10 @@ def test_runtime_setting_selects_class_and_collection(
     assert (store.chunks.name, store.sentences.name) == (f"chunks-{name}", f"sentences-{name}")
 
 
-def test_default_runtime_is_fp32_onnx_sharing_torch_collection(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_runtime_is_int8_onnx_with_collections_named_by_recipe(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("RAG_EMBEDDER_RUNTIME", raising=False)
-    assert Settings().embedder_runtime == "onnx" and embedder_name(Settings()) == MiniLMEmbedder.name
+    assert Settings().embedder_runtime == "onnx-int8" and embedder_name(Settings()) == MINILM_INT8
+    assert MINILM_INT8.endswith(f"-int8-r{onnx.EXPORT_RECIPE}")  # a new recipe: new vectors, new collections
     monkeypatch.setenv("RAG_EMBEDDER_RUNTIME", "tensorrt")
     with pytest.raises(ValueError, match="onnx-int8"):
         Settings()
@@ -331,7 +333,7 @@ def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("quantized", "floor"), [(False, 0.9999), (True, 0.99)])
+@pytest.mark.parametrize(("quantized", "floor"), [(False, 0.9999), (True, 0.97)])
 def test_onnx_vectors_agree_with_torch(
     corpus_texts: list[str], model_cache: Path, quantized: bool, floor: float
 ) -> None:
@@ -342,7 +344,7 @@ def test_onnx_vectors_agree_with_torch(
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     cosines = _cosines(vectors, torch_vectors)
     assert cosines.min() >= floor, f"worst text: {corpus_texts[int(cosines.argmin())][:80]!r}"
-    assert cosines.mean() >= (0.99999 if not quantized else 0.996)
+    assert cosines.mean() >= (0.99999 if not quantized else 0.99)
     # a text's vector does not depend on its batch-mates (sorting, padding): batched == one at a time
     # (fp32 exactly; int8 dynamic quantisation scales activations per batch, so there only by cosine)
     singles = np.stack([embedder.embed_query(t) for t in corpus_texts[:12]])

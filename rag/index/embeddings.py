@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 
 
 MINILM = "all-MiniLM-L6-v2"
+MINILM_INT8 = f"{MINILM}-int8-r3"
+"""The int8 vectors' name, so their collections: it changes whenever the quantisation recipe changes the
+vectors (``-int8`` was recipe 2, which kept part of the model in fp32), so an index is never queried with
+vectors of another recipe; it is re-embedded at the next ingest instead."""
 
 
 class Embedder(Protocol):
@@ -118,11 +122,12 @@ class OnnxEmbedder:
     Runtime's threads sleep when idle, and on the 2-core machine two threads beat one even while the other core
     is busy (query p50 23 vs 35 ms under load average 8; torch is the opposite, hence its one-thread query
     path). Sessions are created at first use. Batches of 16 beat 32, 64 and 128 on the 2-core machine (fp32 81
-    vs 68, 73, 67 texts/s; int8 106 vs 92, 85, 79; the 729 texts of one listing, quiet machine, 2026-12-02).
+    vs 68, 73, 67 texts/s; the 729 texts of one listing, quiet machine, 2026-12-02).
 
-    fp32 vectors equal torch's to float rounding (cosine > 0.99999 on every corpus text), so ``onnx`` shares
-    the torch collections; int8 vectors differ (cosine ~0.997, min ~0.995) and get collections of their own.
-    See ``benchmarks/results/quality.md`` for dev-set quality per runtime."""
+    int8 (the default) runs 1.85x the texts/s of fp32 (243 vs 131 on ACLSum's titles, abstracts and sentences,
+    idle machine, 2026-12-05); its vectors differ from fp32 (cosine mean ~0.993, min ~0.98) and get collections
+    of their own. fp32 vectors equal torch's to float rounding (cosine > 0.99999 on every corpus text), so
+    ``onnx`` shares the torch collections. See ``benchmarks/results/quality.md`` for quality per runtime."""
 
     dim = 384
 
@@ -135,7 +140,7 @@ class OnnxEmbedder:
         exporter: Callable[[Path, bool], None] | None = None,
     ) -> None:
         self.quantized = quantized
-        self.name = f"{MINILM}-int8" if quantized else MINILM
+        self.name = MINILM_INT8 if quantized else MINILM
         self.cache_dir = cache_dir or onnx.default_cache_dir()
         self.batch_size = batch_size
         self.threads = threads or os.cpu_count() or 1
@@ -225,7 +230,7 @@ def embedder_name(settings: Settings) -> str:
     """The name (and so the collections) of the embedder the settings ask for, without loading it."""
     if settings.embedder == "openai":
         return f"openai-{settings.openai_embedding_model}"
-    return f"{MINILM}-int8" if settings.embedder_runtime == "onnx-int8" else MINILM
+    return MINILM_INT8 if settings.embedder_runtime == "onnx-int8" else MINILM
 
 
 def make_embedder(settings: Settings, client: OpenAI | None = None) -> Embedder:
