@@ -353,3 +353,25 @@ def test_blas_limit_holds_for_overlapping_requests() -> None:
         assert seen == {"a": {1}, "b after a left": {1}}
     finally:
         threadpoolctl.threadpool_limits(limits=original[0]["num_threads"], user_api="blas")
+
+
+def test_sign_shortlist_paths_keep_candidates_and_give_them_exact_scores(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over ``SHORTLIST_MIN_ROWS`` rows the dense and sentence stages shortlist by sign bits; the candidates'
+    own stage and sentence scores stay exact (here: a shortlist of 2 rows of each)."""
+    from rag.retrieve import hybrid
+
+    scan = pipeline.retriever
+    monkeypatch.setattr(hybrid, "SHORTLIST_MIN_ROWS", 2)
+    monkeypatch.setattr(hybrid, "SHORTLIST_SHARE", 0.0)
+    short = hybrid.HybridRetriever(scan.store, scan.keyword)
+    assert short.chunk_shortlist is not None and short.sentence_shortlist is not None
+    assert scan.chunk_shortlist is None and scan.sentence_shortlist is None
+    pq = pipeline.prepare("sparse autoencoders language model")
+    assert np.isfinite(short.sentence_sims(pq.vector)).sum() < len(short.sentence_matrix)
+    exact = {c.paper_id: c for c in scan.candidates(pq, 50)}
+    for c in short.candidates(pq, 50):
+        assert c.scores == pytest.approx(exact[c.paper_id].scores, abs=1e-5)
+        assert c.sentence_scores.tolist() == pytest.approx(exact[c.paper_id].sentence_scores.tolist(), abs=1e-5)
+    assert short.candidates(pq, 1)[0].paper_id == scan.candidates(pq, 1)[0].paper_id

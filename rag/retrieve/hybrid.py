@@ -5,7 +5,8 @@ code of their paper, so per-paper maxima are one ``np.maximum.reduceat`` over ro
 Papers, chunk and sentence vectors come from the index snapshot (``rag.index.snapshot``: memory-mapped files
 in the data dir, rebuilt from the store when stale). Dense and sentence stages scan them exactly up to
 ``DENSE_MATRIX_MAX_CHUNKS`` / ``SENTENCE_SCAN_MAX`` rows (beyond 100,000 papers); above that they ask Chroma's
-HNSW index.
+HNSW index. Over ``SHORTLIST_MIN_ROWS`` rows a scan first shortlists by sign bits (``rag.retrieve.signs``) and
+computes exact cosines for the shortlist only; every candidate's own scores are exact either way.
 A filter is a boolean mask over paper codes applied to all three stages.
 """
 
@@ -22,6 +23,7 @@ from rag.index.store import Store
 from rag.retrieve.arrays import PaperGroups, SingleThreadBlas, top_indices
 from rag.retrieve.base import Candidate, PreparedQuery
 from rag.retrieve.query import AcronymTable, Query, parse_query
+from rag.retrieve.signs import SignShortlist
 from rag.types import Paper
 
 RRF_K = 60
@@ -41,6 +43,12 @@ SENTENCE_SCAN_MAX = 1_500_000
 memory-mapped float32 vectors at 384 dimensions, about 160,000 papers of 9 sentences. Below it every stage is
 exact, so adding papers never switches to an approximate search (it did at 40,000 sentences: +100 papers over
 that moved hit@1)."""
+SHORTLIST_MIN_ROWS = 4_000
+SHORTLIST_SHARE = 0.05
+"""A dense or sentence scan over more than ``SHORTLIST_MIN_ROWS`` vectors computes exact cosines only for the
+``max(SHORTLIST_MIN_ROWS, SHORTLIST_SHARE * rows)`` whose sign bits agree most with the query's; below it, and
+for every candidate's own scores, everything is exact. Chosen on the fitting questions (dev_fit) over a
+10,000-paper index; see docs/scale.md for what it keeps on the validation and held-out questions."""
 STAGES = ("bm25", "dense", "sentence")
 
 
@@ -91,7 +99,11 @@ class HybridRetriever:
         self.chunk_matrix: np.ndarray | None = None
         if 0 < len(keyword.paper_ids) <= dense_matrix_max and snapshot.chunk_paper_ids == keyword.paper_ids:
             self.chunk_matrix = snapshot.chunk_vectors  # the BM25 index's row order (chunk id order)
+        self._chunk_start = np.searchsorted(self.chunk_code, np.arange(n), side="left")
+        self._chunk_end = np.searchsorted(self.chunk_code, np.arange(n), side="right")
         self.sentence_scan = len(self.sentence_matrix) <= sentence_scan_max
+        self.sentence_shortlist = _shortlist(self.sentence_matrix) if self.sentence_scan else None
+        self.chunk_shortlist = _shortlist(self.chunk_matrix) if self.chunk_matrix is not None else None
         self._blas = SingleThreadBlas()
         self.acronyms = AcronymTable.mine(f"{p.title}. {p.abstract}" for p in self.papers.values())
 
@@ -131,16 +143,17 @@ class HybridRetriever:
         return best
 
     def dense_scores(self, qvec: np.ndarray, n: int, mask: np.ndarray | None) -> np.ndarray:
-        """Best chunk cosine per paper: exact for a matrix index, else for Chroma's top ``n`` chunks."""
+        """Best chunk cosine per paper: over the sign shortlist or every row of a matrix index (``-inf`` for
+        papers outside the shortlist), else for Chroma's top ``n`` chunks."""
         if self.chunk_matrix is not None:
-            return self._chunk_groups.max(self.chunk_matrix @ qvec)
+            return self._chunk_groups.max(_scan(self.chunk_matrix, self.chunk_shortlist, qvec))
         return self._best_per_paper(self.store.dense_query(qvec, n, self._allowed(mask)))
 
     def sentence_sims(self, qvec: np.ndarray) -> np.ndarray:
-        """Similarity of every sentence to the query (the full scan)."""
+        """Similarity of every sentence to the query: exact, or ``-inf`` outside the sign shortlist."""
         if not len(self.sentence_matrix):
             return np.zeros(0, dtype=np.float32)
-        return np.asarray(self.sentence_matrix @ qvec, dtype=np.float32)
+        return _scan(self.sentence_matrix, self.sentence_shortlist, qvec)
 
     def _sentence_hnsw(self, qvec: np.ndarray, n: int, mask: np.ndarray | None) -> np.ndarray:
         """Best sentence similarity per paper among Chroma's ``n`` nearest sentences (large indexes)."""
@@ -169,6 +182,8 @@ class HybridRetriever:
         if self.sentence_scan:
             sims = self.sentence_sims(qvec)
             sentence = self._sentence_groups.max(sims) if len(sims) else np.full(len(self.paper_ids), -np.inf)
+            if self.sentence_shortlist is not None:
+                sims = None  # not every sentence's: candidates compute their own
         else:
             sentence = self._sentence_hnsw(qvec, n * 4, mask)
         scores = {
@@ -211,31 +226,38 @@ class HybridRetriever:
         if not order:
             return []
         codes = np.array([self.code[pid] for pid in order], dtype=np.int64)
-        bm25 = scores["bm25"][codes]
-        dense = scores["dense"][codes]
-        sentence = scores["sentence"][codes]
+        stage, own = self._candidate_scores(codes, scores, sims, qvec)
+        return [
+            Candidate(pid, fused[pid], {name: rank_of[name].get(c) for name in STAGES}, stage[i], own[i], first[pid])
+            for i, (pid, c) in enumerate(zip(order, codes.tolist(), strict=True))
+        ]
+
+    def _candidate_scores(
+        self, codes: np.ndarray, scores: dict[str, np.ndarray], sims: np.ndarray | None, qvec: np.ndarray
+    ) -> tuple[list[dict[str, float]], list[np.ndarray]]:
+        """Per candidate: its three stage scores (0 where a stage has none) and its sentences' similarities.
+        Behind a sign shortlist, a candidate's dense and sentence scores are computed from its own rows, so they
+        are exact whether or not the shortlist held its best chunk and sentence."""
+        spans = zip(self._sentence_start[codes].tolist(), self._sentence_end[codes].tolist(), strict=True)
+        own = [sims[a:b] if sims is not None else self.sentence_matrix[a:b] @ qvec for a, b in spans]
+        bm25, dense, sentence = (scores[name][codes] for name in STAGES)
+        if self.sentence_shortlist is not None:
+            sentence = np.array([v.max() if len(v) else -np.inf for v in own], dtype=np.float32)
         missing = ~np.isfinite(dense)
-        if missing.any():  # HNSW did not return them: no better than the worst it returned
+        if self.chunk_shortlist is not None:
+            dense = np.array([self._exact_dense(c, qvec) for c in codes.tolist()], dtype=np.float32)
+        elif missing.any():  # HNSW did not return them: no better than the worst it returned
             finite = scores["dense"][np.isfinite(scores["dense"])]
             dense = np.where(missing, finite.min() if len(finite) else sentence, dense)
-        bm25_l = np.where(np.isfinite(bm25), bm25, 0.0).tolist()
-        dense_l = np.where(np.isfinite(dense), dense, 0.0).tolist()
-        sentence_l = np.where(np.isfinite(sentence), sentence, 0.0).tolist()
-        starts, ends = self._sentence_start[codes].tolist(), self._sentence_end[codes].tolist()
-        out = []
-        for i, pid in enumerate(order):
-            c = int(codes[i])
-            out.append(
-                Candidate(
-                    pid,
-                    fused[pid],
-                    {name: rank_of[name].get(c) for name in STAGES},
-                    {"bm25": bm25_l[i], "dense": dense_l[i], "sentence": sentence_l[i]},
-                    sims[starts[i] : ends[i]] if sims is not None else self.sentence_matrix[starts[i] : ends[i]] @ qvec,
-                    first[pid],
-                )
-            )
-        return out
+        lists = [np.where(np.isfinite(v), v, 0.0).tolist() for v in (bm25, dense, sentence)]
+        stage = [dict(zip(STAGES, values, strict=True)) for values in zip(*lists, strict=True)]
+        return stage, own
+
+    def _exact_dense(self, code: int, qvec: np.ndarray) -> float:
+        a, b = int(self._chunk_start[code]), int(self._chunk_end[code])
+        if self.chunk_matrix is None or b <= a:
+            return -np.inf
+        return float((self.chunk_matrix[a:b] @ qvec).max())
 
     def sentence_vectors(self, paper_id: str) -> np.ndarray:
         """The stored vectors of a paper's sentences, in abstract order (empty for an unknown paper)."""
@@ -243,3 +265,18 @@ class HybridRetriever:
         if c is None or not len(self.sentence_matrix):
             return np.zeros((0, 0), dtype=np.float32)
         return np.asarray(self.sentence_matrix[self._sentence_start[c] : self._sentence_end[c]])
+
+
+def _shortlist(matrix: np.ndarray | None) -> SignShortlist | None:
+    """Sign bits of a matrix over ``SHORTLIST_MIN_ROWS`` rows (built once, at load)."""
+    return SignShortlist(matrix) if matrix is not None and len(matrix) > SHORTLIST_MIN_ROWS else None
+
+
+def _scan(matrix: np.ndarray, shortlist: SignShortlist | None, qvec: np.ndarray) -> np.ndarray:
+    """Cosine of every row: exact, or exact for the sign shortlist and ``-inf`` elsewhere."""
+    if shortlist is None:
+        return np.asarray(matrix @ qvec, dtype=np.float32)
+    rows, sims = shortlist.nearest(qvec, max(SHORTLIST_MIN_ROWS, int(SHORTLIST_SHARE * len(matrix))))
+    out = np.full(len(matrix), -np.inf, dtype=np.float32)
+    out[rows] = sims
+    return out
