@@ -25,11 +25,11 @@ from tqdm import tqdm
 
 from rag.errors import IndexDamagedError, IndexNotReadyError, IngestBusyError
 from rag.index.chunking import chunk_paper
-from rag.index.corpus import load_papers
 from rag.index.embeddings import Embedder
 from rag.index.keyword import KeywordIndex
 from rag.index.lock import ingest_lock, live_owner
 from rag.index.manifest import layout_hash, manifest_path
+from rag.index.parsed import parsed_papers
 from rag.index.plan import plan_ingest
 from rag.index.sidecars import save_manifest, save_snapshot, snapshot_before, stored_state
 from rag.index.snapshot import current
@@ -263,7 +263,7 @@ def run_ingest(
     ``rebuild`` drops the store first; if it fails midway, rerunning (with or without ``--rebuild``) continues
     from what the interrupted rebuild stored. The Chroma client is opened only once the lock is held, so two
     ingests never write through two stale clients; a caller that holds a ``store`` it just opened passes it."""
-    papers = load_papers(paths or settings.corpus_paths)
+    papers = parsed_papers(paths or settings.corpus_paths, settings.data_dir)
     with ingest_lock(settings.data_dir, settings.ingest_lock_timeout, on_wait=on_wait):
         store = store if store is not None else _open_store(settings, embedder.name, rebuild=rebuild)
         marker = rebuild_marker(settings.data_dir, embedder.name)

@@ -1,0 +1,99 @@
+"""The parsed-inputs cache: unchanged inputs skip parsing, any change or damage is a miss, never an error."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from rag.errors import CorpusError
+from rag.index import parsed
+from rag.index.corpus import load_papers
+from rag.index.parsed import CACHE, parsed_papers
+
+
+def _write(path: Path, titles: list[str]) -> Path:
+    rows = [{"title": t, "abstract": f"We study {t.lower()} with a new method and report gains."} for t in titles]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def _no_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(paths: object) -> object:
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(parsed, "load_papers", refuse)
+
+
+def test_unchanged_inputs_come_from_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    inputs = [_write(tmp_path / "a.jsonl", ["Alpha Nets", "Beta Nets"]), _write(tmp_path / "b.jsonl", ["Gamma"])]
+    first = parsed_papers(inputs, tmp_path / "data")
+    assert first == load_papers(inputs) and (tmp_path / "data" / CACHE).is_file()
+    _no_parsing(monkeypatch)
+    assert parsed_papers(inputs, tmp_path / "data") == first  # every field, sources with file and line too
+
+
+def test_any_change_to_the_inputs_or_the_parsers_is_a_miss(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = tmp_path / "data"
+    a = _write(tmp_path / "a.jsonl", ["Alpha Nets", "Beta Nets"])
+    parsed_papers([a], data)
+    info = a.stat()
+    _write(a, ["Alpha Nots", "Beta Nets"])  # same size, same time: only the content tells
+    os.utime(a, ns=(info.st_atime_ns, info.st_mtime_ns))
+    assert a.stat().st_size == info.st_size
+    assert [p.title for p in parsed_papers([a], data)] == ["Alpha Nots", "Beta Nets"]
+    b = _write(tmp_path / "b.jsonl", ["Gamma"])
+    assert len(parsed_papers([a, b], data)) == 3  # another input
+    assert len(parsed_papers([a], data)) == 2  # one fewer
+    monkeypatch.setattr(parsed, "_code_version", lambda: "a new parser")
+    calls: list[object] = []
+    monkeypatch.setattr(parsed, "load_papers", lambda paths: calls.append(paths) or load_papers(paths))
+    parsed_papers([a], data)
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("damage", [b"", b"{not json", b'{"key": 3}', b'{"papers": [1, 2]}', b"\xff\xfe\x00"])
+def test_a_damaged_cache_is_a_miss_and_is_rewritten(tmp_path: Path, damage: bytes) -> None:
+    a = _write(tmp_path / "a.jsonl", ["Alpha Nets"])
+    data = tmp_path / "data"
+    expected = parsed_papers([a], data)
+    (data / CACHE).write_bytes(damage)
+    assert parsed_papers([a], data) == expected
+    assert json.loads((data / CACHE).read_text())["papers"][0]["title"] == "Alpha Nets"
+
+
+def test_a_damaged_cache_with_the_right_key_is_a_miss(tmp_path: Path) -> None:
+    a = _write(tmp_path / "a.jsonl", ["Alpha Nets"])
+    data = tmp_path / "data"
+    expected = parsed_papers([a], data)
+    cache = json.loads((data / CACHE).read_text())
+    (data / CACHE).write_text(json.dumps({"key": cache["key"], "papers": [{"title": "no id"}]}))
+    assert parsed_papers([a], data) == expected
+
+
+def test_bad_inputs_are_reported_every_time_and_never_cached(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"title": "No abstract here"}\n', encoding="utf-8")
+    for _ in range(2):
+        with pytest.raises(CorpusError):
+            parsed_papers([bad], tmp_path / "data")
+    assert not (tmp_path / "data" / CACHE).exists()
+    with pytest.raises(CorpusError):
+        parsed_papers([tmp_path / "missing.jsonl"], tmp_path / "data")
+
+
+def test_a_fifo_is_parsed_not_cached(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.jsonl"
+    os.mkfifo(fifo)
+    assert parsed.inputs_key([fifo]) is None  # never opened for hashing (it could be read only once)
+    with pytest.raises(CorpusError):
+        parsed_papers([fifo], tmp_path / "data")
+
+
+def test_an_unwritable_data_dir_only_costs_the_cache(tmp_path: Path) -> None:
+    a = _write(tmp_path / "a.jsonl", ["Alpha Nets"])
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    assert [p.title for p in parsed_papers([a], blocked / "data")] == ["Alpha Nets"]
