@@ -20,9 +20,10 @@ import numpy as np
 from rag.index.keyword import KeywordIndex
 from rag.index.snapshot import current
 from rag.index.store import Store
+from rag.retrieve.acronym_cache import acronym_table
 from rag.retrieve.arrays import PaperGroups, SingleThreadBlas, top_indices
 from rag.retrieve.base import Candidate, PreparedQuery
-from rag.retrieve.query import AcronymTable, Query, parse_query
+from rag.retrieve.query import Query, parse_query
 from rag.retrieve.signs import SignShortlist
 from rag.types import Paper
 
@@ -78,6 +79,7 @@ class HybridRetriever:
     ) -> None:
         self.store = store
         self.keyword = keyword
+        stamp = store.stamp()
         snapshot = current(store)  # the local snapshot when it matches the store, else read from the store
         self.papers: dict[str, Paper] = snapshot.papers
         ids = set(self.papers) | set(keyword.paper_ids)
@@ -105,7 +107,8 @@ class HybridRetriever:
         self.sentence_shortlist = _shortlist(self.sentence_matrix) if self.sentence_scan else None
         self.chunk_shortlist = _shortlist(self.chunk_matrix) if self.chunk_matrix is not None else None
         self._blas = SingleThreadBlas()
-        self.acronyms = AcronymTable.mine(f"{p.title}. {p.abstract}" for p in self.papers.values())
+        cache = store.location.data_dir if store.stamp() == stamp else None  # no write landed meanwhile
+        self.acronyms = acronym_table(self.papers.values(), cache, store.embedder_name, stamp)
 
     # ---- filters ---------------------------------------------------------------------------------
     def mask(self, allowed: Collection[str] | None) -> np.ndarray | None:
