@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import SMALL_PAPERS, make_paper
+
 from rag.retrieve import acronym_cache
 from rag.retrieve.acronym_cache import acronym_table
 from rag.retrieve.query import mine_acronyms

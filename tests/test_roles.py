@@ -13,7 +13,7 @@ from conftest import real_embedder
 
 from rag.answer.roles import FORMAT, MODEL_PATH, POSITION, ROLES, RoleModel, feature_count, role_features
 from rag.errors import ConfigError
-from rag.index.embeddings import embedder_name
+from rag.index.embeddings import MINILM, embedder_name
 from rag.settings import Settings
 
 ABSTRACT = [
@@ -35,10 +35,12 @@ def write(path: Path, document: object) -> Path:
     return path
 
 
-def test_the_shipped_model_loads_and_was_fitted_on_the_default_embedder() -> None:
+def test_the_shipped_model_loads_and_reads_the_default_embedder_s_vectors() -> None:
+    """Fitted on fp32 MiniLM vectors; the default int8 runtime's differ by cosine ~0.007 and the pipeline uses
+    the model with them (every figure in benchmarks/results/quality.md was measured that way)."""
     model = RoleModel.load()
     assert model.dim == 384
-    assert model.embedder == embedder_name(Settings())
+    assert model.embedder == MINILM and embedder_name(Settings()).startswith(model.embedder)
     assert model.coef.shape == (len(ROLES), feature_count(model.blocks, 384))
     fitted = shipped()["fitted"]
     assert fitted["data"] == "aclsum 0.1.2"
