@@ -10,8 +10,8 @@ import pytest
 
 from rag.errors import CorpusError
 from rag.index import parsed
-from rag.index.corpus import load_papers
-from rag.index.parsed import CACHE, parsed_papers
+from rag.index.corpus import load_papers, parse_file
+from rag.index.parsed import CACHE, RECORDS, parsed_papers
 
 
 def _write(path: Path, titles: list[str]) -> Path:
@@ -49,19 +49,19 @@ def test_any_change_to_the_inputs_or_the_parsers_is_a_miss(tmp_path: Path, monke
     assert len(parsed_papers([a], data)) == 2  # one fewer
     monkeypatch.setattr(parsed, "_code_version", lambda: "a new parser")
     calls: list[object] = []
-    monkeypatch.setattr(parsed, "load_papers", lambda paths: calls.append(paths) or load_papers(paths))
+    monkeypatch.setattr(parsed, "parse_file", lambda path: calls.append(path) or parse_file(path))
     parsed_papers([a], data)
     assert len(calls) == 1
 
 
-@pytest.mark.parametrize("damage", [b"", b"{not json", b'{"key": 3}', b'{"papers": [1, 2]}', b"\xff\xfe\x00"])
+@pytest.mark.parametrize("damage", [b"", b"{not json", b'{"key": 3}', b'{"items": [1, 2]}', b"\xff\xfe\x00"])
 def test_a_damaged_cache_is_a_miss_and_is_rewritten(tmp_path: Path, damage: bytes) -> None:
     a = _write(tmp_path / "a.jsonl", ["Alpha Nets"])
     data = tmp_path / "data"
     expected = parsed_papers([a], data)
     (data / CACHE).write_bytes(damage)
     assert parsed_papers([a], data) == expected
-    assert json.loads((data / CACHE).read_text())["papers"][0]["title"] == "Alpha Nets"
+    assert json.loads((data / CACHE).read_text())["items"][0]["title"] == "Alpha Nets"
 
 
 def test_a_damaged_cache_with_the_right_key_is_a_miss(tmp_path: Path) -> None:
@@ -69,7 +69,7 @@ def test_a_damaged_cache_with_the_right_key_is_a_miss(tmp_path: Path) -> None:
     data = tmp_path / "data"
     expected = parsed_papers([a], data)
     cache = json.loads((data / CACHE).read_text())
-    (data / CACHE).write_text(json.dumps({"key": cache["key"], "papers": [{"title": "no id"}]}))
+    (data / CACHE).write_text(json.dumps({"key": cache["key"], "items": [{"title": "no id"}]}))
     assert parsed_papers([a], data) == expected
 
 
@@ -87,7 +87,7 @@ def test_bad_inputs_are_reported_every_time_and_never_cached(tmp_path: Path) -> 
 def test_a_fifo_is_parsed_not_cached(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe.jsonl"
     os.mkfifo(fifo)
-    assert parsed.inputs_key([fifo]) is None  # never opened for hashing (it could be read only once)
+    assert parsed.file_digests([fifo]) is None  # never opened for hashing (it could be read only once)
     with pytest.raises(CorpusError):
         parsed_papers([fifo], tmp_path / "data")
 
@@ -97,3 +97,18 @@ def test_an_unwritable_data_dir_only_costs_the_cache(tmp_path: Path) -> None:
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
     assert [p.title for p in parsed_papers([a], blocked / "data")] == ["Alpha Nets"]
+
+
+def test_a_new_file_is_the_only_one_parsed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = tmp_path / "data"
+    a, b = _write(tmp_path / "a.jsonl", ["Alpha Nets", "Beta Nets"]), _write(tmp_path / "b.jsonl", ["Gamma"])
+    parsed_papers([a], data)
+    assert len(list((data / RECORDS).glob("*.json"))) == 1
+    seen: list[Path] = []
+    real = parsed.parse_file
+    monkeypatch.setattr(parsed, "parse_file", lambda path: seen.append(path) or real(path))
+    papers = parsed_papers([a, b], data)
+    assert seen == [b] and papers == load_papers([a, b])  # a's records from the cache, de-duplicated again
+    (next(f for f in (data / RECORDS).glob("*.json") if "Gamma" in f.read_text())).write_text("{")  # damaged
+    (data / CACHE).unlink()
+    assert parsed_papers([a, b], data) == papers and seen == [b, b]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 
@@ -126,13 +126,14 @@ def dedupe(records: Iterable[Record]) -> list[Paper]:
     return list(merged.values())
 
 
-def load_papers(paths: Iterable[Path]) -> list[Paper]:
+def load_papers(paths: Iterable[Path], parse: Callable[[Path], list[Record]] = parse_file) -> list[Paper]:
     """Parse every file (all of them, before anything is written) and de-duplicate. Inputs holding no paper
-    at all are a ``CorpusError``: an empty input must never empty the index."""
+    at all are a ``CorpusError``: an empty input must never empty the index. ``parse`` reads one file (a
+    cache may stand in for ``parse_file``)."""
     paths = list(paths)
     if not paths:
         raise CorpusError("(no inputs)", None, f"no files or folders were given; name {NAMES}")
     records: list[Record] = []
     for path in expand_paths(paths):
-        records.extend(parse_file(path))
+        records.extend(parse(path))
     return dedupe(records)

@@ -1,13 +1,17 @@
-"""The papers of the last inputs an ingest parsed, kept in the data dir so an ingest of unchanged files skips
-parsing them again.
+"""Parsed inputs kept in the data dir, so an ingest skips parsing files it has parsed before.
 
-Parsing and de-duplicating is most of a no-op re-ingest at scale: 50,000 papers in the arXiv dump format take
-~20 s to parse (LaTeX to text for every title and abstract) and ~10 s to de-duplicate, against ~3 s for the
-ingest itself. ``<data dir>/parsed-inputs.json`` holds the papers with a key made of every input file's
-resolved path, size and SHA-256 (its content, so an edit that keeps the size and time is still seen) and the
-sources of the parsing code; any difference is a miss, and a missing, damaged or unreadable file is a miss,
-never an error. Only regular files are cached (a FIFO cannot be read twice). Errors in the inputs are never
-cached: ``load_papers`` raises before anything is written.
+Parsing and de-duplicating is most of a re-ingest at scale: 50,000 papers in the arXiv dump format take ~20 s
+to parse (LaTeX to text for every title and abstract) and ~10 s to de-duplicate, against ~3 s for a no-op
+ingest itself. Two caches, both keyed by content (an edit that keeps a file's size and time is still seen)
+and by the sources of the parsing code:
+
+- ``parsed/<digest>.json``: one file's records, keyed by its path as given, its size and its SHA-256; an
+  ingest that adds a file parses only that file.
+- ``parsed-inputs.json``: the de-duplicated papers of the last set of inputs; the same inputs again skip
+  the de-duplication too.
+
+A missing, damaged or unreadable cache is a miss, never an error; only regular files are cached (a FIFO can
+be read once); errors in the inputs are never cached (parsing raises before anything is written).
 """
 
 from __future__ import annotations
@@ -19,47 +23,64 @@ import logging
 import os
 import stat
 from collections.abc import Iterable
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from rag.errors import RagError
-from rag.index.corpus import load_papers
+from rag.index.corpus import Record, load_papers, parse_file
 from rag.index.files import expand_paths
+from rag.index.formats.meta import Metadata
 from rag.types import Paper
 
 log = logging.getLogger(__name__)
 CACHE = "parsed-inputs.json"
+RECORDS = "parsed"
 
 
 def parsed_papers(paths: Iterable[Path], data_dir: Path) -> list[Paper]:
-    """``load_papers(paths)``, taken from the data dir's cache when every input is byte for byte the same."""
+    """``load_papers(paths)``, with every file parsed before (byte for byte the same) read from the cache."""
     paths = list(paths)
-    key = inputs_key(paths)
-    cache = data_dir / CACHE
-    if key is not None:
-        cached = _read(cache, key)
-        if cached is not None:
-            return cached
-    papers = load_papers(paths)
-    if key is not None:
-        _write(cache, key, papers)
+    digests = file_digests(paths)
+    if digests is None:
+        return load_papers(paths)
+    key = _digest(_code_version(), *digests.values())
+    cached = _read(data_dir / CACHE, key, lambda d: [Paper.from_dict(p) for p in d])
+    if cached is not None:
+        return cached
+
+    def parse(path: Path) -> list[Record]:
+        where = data_dir / RECORDS / f"{_digest(str(path))}.json"
+        records = _read(where, digests[path], lambda d: [_record(r) for r in d])
+        if records is None:
+            records = parse_file(path)
+            _write(where, digests[path], [_record_dict(r) for r in records])
+        return records
+
+    papers = load_papers(paths, parse)
+    _write(data_dir / CACHE, key, [p.to_dict() for p in papers])
     return papers
 
 
-def inputs_key(paths: list[Path]) -> str | None:
-    """A digest of the parsing code and every input file (path, size, content); None when an input is not a
-    regular file or cannot be read (then nothing is cached and ``load_papers`` reports the problem)."""
-    digest = hashlib.sha256(_code_version().encode())
+def file_digests(paths: list[Path]) -> dict[Path, str] | None:
+    """Per input file, a digest of the parsing code, its path as given, its size and content; None when an
+    input is not a regular file or cannot be read (then nothing is cached and parsing reports the problem)."""
+    out: dict[Path, str] = {}
     try:
         for path in expand_paths(paths):
             info = path.stat()
             if not stat.S_ISREG(info.st_mode):
                 return None
-            digest.update(f"{path.resolve()}\0{info.st_size}\0".encode())
             with path.open("rb") as fh:
-                digest.update(hashlib.file_digest(fh, "sha256").digest())
-    except (OSError, ValueError, RagError):  # expand_paths' errors (no such file, ...): load_papers reports them
+                content = hashlib.file_digest(fh, "sha256").hexdigest()
+            out[path] = _digest(_code_version(), str(path), str(info.st_size), content)
+    except (OSError, ValueError, RagError):  # expand_paths' errors (no such file, ...): parsing reports them
         return None
-    return digest.hexdigest()
+    return out
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
 def _code_version() -> str:
@@ -74,22 +95,29 @@ def _code_version() -> str:
     return digest.hexdigest()
 
 
-def _read(cache: Path, key: str) -> list[Paper] | None:
+def _record_dict(record: Record) -> dict[str, Any]:
+    return asdict(record)  # the Metadata inside too
+
+
+def _record(data: dict[str, Any]) -> Record:
+    meta: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data["meta"].items()}
+    return Record(data["title"], data["abstract"], data["source"], data["listing_date"], Metadata(**meta))
+
+
+def _read(path: Path, key: str, load: Any) -> Any:
     try:
-        data = json.loads(cache.read_text(encoding="utf-8"))
-        if data.get("key") != key:
-            return None
-        return [Paper.from_dict(d) for d in data["papers"]]
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return load(data["items"]) if data["key"] == key else None
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
-def _write(cache: Path, key: str, papers: list[Paper]) -> None:
-    tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
+def _write(path: Path, key: str, items: list[dict[str, Any]]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps({"key": key, "papers": [p.to_dict() for p in papers]}), encoding="utf-8")
-        tmp.replace(cache)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps({"key": key, "items": items}), encoding="utf-8")
+        tmp.replace(path)
     except OSError as exc:  # a full or read-only disk: only a slower next ingest
         log.warning("could not cache the parsed inputs: %s", exc)
         with contextlib.suppress(OSError):
