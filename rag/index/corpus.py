@@ -12,6 +12,7 @@ import hashlib
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 
 from rag.errors import CorpusError
@@ -38,6 +39,7 @@ __all__ = [
 ]  # fmt: skip
 
 
+@lru_cache(maxsize=1 << 17)
 def title_key(title: str) -> str:
     """The title's letters and digits of every script, NFKC-normalised and casefolded, one space between
     words; accents on Latin letters are dropped (``Café`` = ``cafe``), marks of other scripts are kept. Two
