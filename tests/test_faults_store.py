@@ -10,6 +10,7 @@ reason when mounting is not permitted.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -345,3 +346,22 @@ def test_bm25_save_on_a_read_only_dir_is_a_storage_error(read_only: Path) -> Non
     with pytest.raises(StorageError) as caught:
         index.save(read_only / "bm25-x", "fp")
     _assert_message(caught.value, "cannot be written", "RAG_DATA_DIR")
+
+
+def test_sound_hnsw_files_are_checked_once_until_written(index: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A segment checked sound is not read again on the next open while its files are untouched; a write in
+    place (same size, new mtime) is checked again and found."""
+    from rag.index import store_files
+
+    embedder = HashEmbedder()
+    assert Store(open_chroma(index, fresh=True), embedder.name).healed == []
+    folder = _sentence_folder(index)
+    assert folder.name in json.loads((index / store_files.CHECKED).read_text())
+    real = store_files._structure_problem
+    calls: list[Path] = []
+    monkeypatch.setattr(store_files, "_structure_problem", lambda f: calls.append(f) or real(f))
+    assert Store(open_chroma(index, fresh=True), embedder.name).healed == []
+    assert folder not in calls  # remembered
+    _flip_links(folder)
+    store = Store(open_chroma(index, fresh=True), embedder.name, dim=embedder.dim)
+    assert folder in calls and len(store.healed) == 1 and "vector files are damaged" in store.healed[0]

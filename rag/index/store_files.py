@@ -11,7 +11,9 @@ sizes, header fields, link targets and labels. Only ``rag.index.store`` uses thi
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import json
 import os
 import pickle
 import sqlite3
@@ -117,10 +119,49 @@ def hnsw_problem(segment: VectorSegment) -> str | None:
     missing = [name for name in HNSW_FILES if not (folder / name).is_file()]
     if missing:
         return f"{', '.join(missing)} missing in {folder}"
+    signature = _signature(folder)
+    if signature is not None and _checked(folder).get(folder.name) == signature:
+        return None  # checked sound before, and not a byte written since
     try:
-        return _structure_problem(folder)
+        problem = _structure_problem(folder)
     except (OSError, ValueError, struct.error, pickle.UnpicklingError, EOFError) as exc:
         return f"unreadable HNSW files in {folder}: {exc}"
+    if problem is None and signature is not None:
+        _remember_sound(folder, signature)
+    return problem
+
+
+CHECKED = "hnsw-checked.json"
+"""In the data dir: per HNSW segment folder, the size, mtime and inode of its files when they last checked
+sound. Reading every link of a 400,000-sentence segment costs ~2 s on every open; a file written since (a new
+mtime or size, or another inode) is checked again."""
+
+
+def _signature(folder: Path) -> str | None:
+    try:
+        stats = [(folder / name).stat() for name in HNSW_FILES]
+    except OSError:
+        return None
+    return ";".join(f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}" for st in stats)
+
+
+def _checked(folder: Path) -> dict[str, str]:
+    try:
+        data = json.loads((folder.parent.parent / CHECKED).read_text(encoding="utf-8"))
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _remember_sound(folder: Path, signature: str) -> None:
+    path = folder.parent.parent / CHECKED
+    tmp = path.with_name(f".{CHECKED}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps({**_checked(folder), folder.name: signature}), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:  # a read-only data dir: the next open checks again
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def _upper_links_problem(data: bytes, count: int, max_m: int) -> str | None:
