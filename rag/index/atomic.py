@@ -1,7 +1,10 @@
-"""Folders of the data dir written whole or not at all (the BM25 index, the index snapshot)."""
+"""Folders of the data dir (the BM25 index, the index snapshot) and cache files written whole or not at all."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import logging
 import os
 import shutil
 import tempfile
@@ -10,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rag.index.store_errors import storage_error
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -34,3 +39,17 @@ def replacing(folder: Path) -> Iterator[Path]:
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_cache(path: Path, data: object) -> None:
+    """``data`` as JSON in ``path``, written to a temporary file and renamed over it, so a reader sees the old
+    file or the new one. A cache only saves time: a disk that cannot take it is logged, never raised."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(data), encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        log.warning("could not write the cache file %s: %s", path, exc)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)

@@ -16,11 +16,8 @@ be read once); errors in the inputs are never cached (parsing raises before anyt
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import logging
-import os
 import stat
 from collections.abc import Iterable
 from dataclasses import asdict, fields
@@ -28,12 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import RagError
+from rag.index.atomic import write_cache
 from rag.index.corpus import Record, load_papers, parse_file
 from rag.index.files import expand_paths
 from rag.index.formats.meta import Metadata
 from rag.types import Paper
 
-log = logging.getLogger(__name__)
 CACHE = "parsed-inputs.json"
 RECORDS = "parsed"
 
@@ -54,12 +51,12 @@ def parsed_papers(paths: Iterable[Path], data_dir: Path) -> list[Paper]:
         records = _read(where, digests[path], lambda d: [_record(r) for r in d])
         if records is None:
             records = parse_file(path)
-            _write(where, digests[path], [_record_dict(r) for r in records])
+            write_cache(where, {"key": digests[path], "items": [_record_dict(r) for r in records]})
         return records
 
     papers = load_papers(paths, parse)
     names = [f.name for f in fields(Paper)]  # asdict's deep copies cost 4 s at 50,000 papers
-    _write(data_dir / CACHE, key, [{name: getattr(p, name) for name in names} for p in papers])
+    write_cache(data_dir / CACHE, {"key": key, "items": [{name: getattr(p, name) for name in names} for p in papers]})
     return papers
 
 
@@ -111,15 +108,3 @@ def _read(path: Path, key: str, load: Any) -> Any:
         return load(data["items"]) if data["key"] == key else None
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-
-
-def _write(path: Path, key: str, items: list[dict[str, Any]]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps({"key": key, "items": items}), encoding="utf-8")
-        tmp.replace(path)
-    except OSError as exc:  # a full or read-only disk: only a slower next ingest
-        log.warning("could not cache the parsed inputs: %s", exc)
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)

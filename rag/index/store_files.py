@@ -11,7 +11,6 @@ sizes, header fields, link targets and labels. Only ``rag.index.store`` uses thi
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import json
 import os
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.index.atomic import write_cache
 from rag.index.store_errors import damaged, not_a_directory, storage_error
 
 SQLITE_FILE = "chroma.sqlite3"
@@ -154,14 +154,7 @@ def _checked(folder: Path) -> dict[str, str]:
 
 
 def _remember_sound(folder: Path, signature: str) -> None:
-    path = folder.parent.parent / CHECKED
-    tmp = path.with_name(f".{CHECKED}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps({**_checked(folder), folder.name: signature}), encoding="utf-8")
-        tmp.replace(path)
-    except OSError:  # a read-only data dir: the next open checks again
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
+    write_cache(folder.parent.parent / CHECKED, {**_checked(folder), folder.name: signature})
 
 
 def _upper_links_problem(data: bytes, count: int, max_m: int) -> str | None:

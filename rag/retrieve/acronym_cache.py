@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from rag.index.atomic import write_cache
 from rag.index.store_client import embedder_key
 from rag.retrieve.query import AcronymTable, mine_acronyms
 from rag.types import Paper
-
-log = logging.getLogger(__name__)
 
 
 def acronym_table(papers: Iterable[Paper], data_dir: Path | None, embedder: str, stamp: str) -> AcronymTable:
@@ -34,12 +31,7 @@ def acronym_table(papers: Iterable[Paper], data_dir: Path | None, embedder: str,
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass
     pairs = mine_acronyms(texts)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps({"key": key, "pairs": {k: sorted(v) for k, v in pairs.items()}}), "utf-8")
-        tmp.replace(path)
-    except OSError as exc:  # a full or read-only disk: only a slower next start
-        log.warning("could not save the acronym table: %s", exc)
+    write_cache(path, {"key": key, "pairs": {k: sorted(v) for k, v in pairs.items()}})
     return AcronymTable(pairs)
 
 
