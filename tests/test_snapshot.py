@@ -198,3 +198,17 @@ def test_a_spool_that_cannot_be_written_costs_only_a_read_of_the_store(
     saved = _saved(data_dir)
     assert saved is not None and len(saved.papers) == 9
     assert_same(saved, Snapshot.read(_store(data_dir)))
+
+
+def test_gather_reads_whole_memory_maps_by_offset_and_anything_else_by_index(tmp_path: Path) -> None:
+    from rag.index.spool import _gather
+
+    np.save(tmp_path / "old.npy", np.arange(40, dtype=np.float32).reshape(10, 4))
+    mapped = np.load(tmp_path / "old.npy", mmap_mode="r")
+    new = np.arange(100, 112, dtype=np.float32).reshape(3, 4)
+    sources = np.array([(0, 1), (1, 0), (0, 3), (0, 7), (1, 2)])
+    # a slice of a memory map keeps its parent's offset, so it must be indexed, never read by offset
+    for old in (mapped, np.asarray(mapped).copy(), mapped[2:]):
+        _gather(tmp_path / "out.npy", sources, old, new)
+        expected = np.stack([old[1], new[0], old[3], old[7], new[2]])
+        np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), expected)

@@ -142,21 +142,54 @@ class Spool:
 
 
 def _gather(path: Path, sources: np.ndarray, old: np.ndarray, new: np.ndarray) -> None:
-    """Write rows ``sources`` ((0, row of ``old``) or (1, row of ``new``)) to a new .npy file, block by block."""
+    """Write rows ``sources`` ((0, row of ``old``) or (1, row of ``new``)) to a new .npy file, block by block.
+
+    Rows are read and written with plain file reads and writes where the arrays are files: mapping 600 MB of old
+    vectors and 600 MB of new ones (50,000 papers) counted 1.2 GB of file pages in the ingest's peak RSS."""
     dim = max(old.shape[1] if old.ndim == 2 and len(old) else 0, new.shape[1] if len(new) else 0)
     if not len(sources) or not dim:
         np.save(path, np.zeros((0, 0), np.float32))
         return
-    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(len(sources), dim))
     table = np.asarray(sources, dtype=np.int64).reshape(-1, 2)
-    for start in range(0, len(table), _BLOCK):
-        block = table[start : start + _BLOCK]
-        from_old = block[:, 0] == 0
-        part = np.empty((len(block), dim), np.float32)
-        if from_old.any():
-            part[from_old] = old[block[from_old, 1]]
-        if (~from_old).any():
-            part[~from_old] = new[block[~from_old, 1]]
-        out[start : start + len(block)] = part
-    out.flush()
-    del out
+    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)), "fortran_order": False,
+              "shape": (len(table), dim)}  # fmt: skip
+    with path.open("wb") as out:
+        np.lib.format.write_array_header_1_0(out, header)
+        for start in range(0, len(table), _BLOCK):
+            block = table[start : start + _BLOCK]
+            from_old = block[:, 0] == 0
+            part = np.empty((len(block), dim), np.float32)
+            if from_old.any():
+                part[from_old] = _rows(old, block[from_old, 1], dim)
+            if (~from_old).any():
+                part[~from_old] = _rows(new, block[~from_old, 1], dim)
+            out.write(part.tobytes())
+
+
+def _rows(matrix: np.ndarray, rows: np.ndarray, dim: int) -> np.ndarray:
+    """``matrix[rows]`` for increasing ``rows``: read from the file behind a memory map (the span they cover, in
+    one read) without mapping its pages; an in-memory array is indexed."""
+    where = _whole_file(matrix, dim)
+    if not len(rows) or where is None:
+        return np.asarray(matrix[rows])
+    filename, offset = where
+    lo, hi = int(rows.min()), int(rows.max()) + 1
+    row_bytes = dim * 4
+    with open(filename, "rb") as fh:
+        fh.seek(offset + lo * row_bytes)
+        span = np.frombuffer(fh.read((hi - lo) * row_bytes), dtype=np.float32).reshape(hi - lo, dim)
+    return span[rows - lo]
+
+
+def _whole_file(matrix: np.ndarray, dim: int) -> tuple[str, int] | None:
+    """The file ``matrix`` maps, and its offset, when it maps a whole float32 file of rows of ``dim``, else None
+    (a slice of a memory map keeps its parent's offset, so only the whole file can be read by offset)."""
+    if not isinstance(matrix, np.memmap) or matrix.filename is None or matrix.dtype != np.float32:
+        return None
+    try:
+        size = Path(matrix.filename).stat().st_size
+    except OSError:
+        return None
+    shaped = matrix.ndim == 2 and matrix.shape[1] == dim and matrix.flags.c_contiguous
+    offset = int(matrix.offset)
+    return (str(matrix.filename), offset) if shaped and size == offset + matrix.nbytes else None
