@@ -2,7 +2,9 @@
 (9 sentences and one chunk each, random unit vectors of 384 dimensions; nothing is embedded or stored in
 Chroma), timed for what depends on N alone: saving it, loading it (checksums, JSON, memory maps) in a fresh
 process, merging +100 papers into it (an ingest's ``Spool.save_merged``), and one exact scan of every sentence
-and chunk vector on one BLAS thread (what a search adds per query), with the loading process's peak RSS.
+and chunk vector on one BLAS thread (what a search adds per query), building the sign-bit shortlists and one
+shortlisted scan of both (``rag.retrieve.signs``; random vectors, the worst case for its recall but not for its
+time), with the loading process's peak RSS.
 
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_snapshot.py --papers 10000,50000,100000
 """
@@ -22,6 +24,8 @@ import numpy as np
 from rag.index.snapshot import Snapshot
 from rag.index.spool import Spool
 from rag.index.store import StoredSentence
+from rag.retrieve.hybrid import SHORTLIST_MIN_ROWS, SHORTLIST_SHARE
+from rag.retrieve.signs import SignShortlist
 from rag.types import Chunk, Paper, Span
 
 DIM, SENTENCES = 384, 9
@@ -75,15 +79,25 @@ def load_and_scan(folder: Path) -> None:
             np.asarray(snapshot.sentence_vectors @ q)
             np.asarray(snapshot.chunk_vectors @ q)
         scan = (time.perf_counter() - started) / 5 * 1000
-    print(f"{loaded:.2f} {scan:.1f} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}")
+        started = time.perf_counter()
+        lists = [SignShortlist(m) for m in (snapshot.sentence_vectors, snapshot.chunk_vectors)]
+        built = time.perf_counter() - started
+        started = time.perf_counter()
+        for _ in range(5):
+            for shortlist in lists:
+                shortlist.nearest(q, max(SHORTLIST_MIN_ROWS, int(SHORTLIST_SHARE * shortlist.size)))
+        short = (time.perf_counter() - started) / 5 * 1000
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{loaded:.2f} {scan:.1f} {built:.2f} {short:.1f} {rss:.0f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--papers", default="10000,50000")
     args = parser.parse_args()
-    print("| papers | save (full ingest) | load (fresh process) | +100 merged | exact scan / query | RSS load+scan |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    print("| papers | save (full ingest) | load (fresh process) | +100 merged | exact scan / query | sign shortlists "
+          "built | shortlist scan / query | RSS load+scans |")  # fmt: skip
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n in map(int, args.papers.split(",")):
         with tempfile.TemporaryDirectory(prefix="rag-snap-") as tmp:
             folder = Path(tmp) / "snapshot-bench"
@@ -99,7 +113,8 @@ def main() -> None:
                 spool.add(chunks, unit(100, rng), sentences, unit(len(sentences), rng))
                 spool.save_merged(old, papers + extra, Path(tmp) / "snapshot-next", "bench2")
             merged = time.perf_counter() - started
-            print(f"| {n:,} | {saved:.1f} s | {out[0]} s | {merged:.1f} s | {out[1]} ms | {out[2]} MB |", flush=True)
+            print(f"| {n:,} | {saved:.1f} s | {out[0]} s | {merged:.1f} s | {out[1]} ms | {out[2]} s | {out[3]} ms "
+                  f"| {out[4]} MB |", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":
