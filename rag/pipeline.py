@@ -20,9 +20,10 @@ from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.llm import LLMAnswerer
 from rag.answer.roles import RoleBook, RoleModel
 from rag.errors import ConfigError, LLMError, QueryError
-from rag.index.embeddings import Embedder, make_embedder
+from rag.index.embeddings import MINILM, Embedder, make_embedder
 from rag.index.ingest import check_not_rebuilding, refresh_keyword_index, run_ingest
 from rag.index.store import Store, open_chroma
+from rag.index.store_client import embedder_key
 from rag.request import (
     FILTERS,
     MAX_QUERY_CHARS,
@@ -99,10 +100,14 @@ class Pipeline:
         """Open the index (building it from the corpus first if it is empty) and load every model once. Raises
         ``IngestBusyError`` while a ``rag ingest --rebuild`` runs and ``IndexNotReadyError`` when one was
         interrupted (``check_not_rebuilding``): a half-rebuilt index is never served, nor built a second time."""
+        chosen = embedder
         embedder = embedder or make_embedder(settings, llm_client)
         check_not_rebuilding(settings.data_dir, embedder.name)
         client = chroma_client if chroma_client is not None else open_chroma(settings.data_dir, settings.chroma_url)
         store = Store(client, embedder.name, dim=embedder.dim)
+        if chosen is None and store.is_empty():
+            kept = _fp32_index(settings, client, llm_client, progress)
+            embedder, store = kept if kept is not None else (embedder, store)
         if store.is_empty():
             if progress:
                 print("Building the index from the corpus (first run only)...", file=sys.stderr)
@@ -281,6 +286,30 @@ class Pipeline:
                 raise ConfigError("no LLM is configured; set OPENAI_API_KEY (and OPENAI_BASE_URL for other servers)")
             return self.llm_answerer
         raise ConfigError(f"unknown answerer {name!r}; use 'extractive' or 'llm'")
+
+
+def _fp32_index(settings: Settings, client: Any, llm_client: Any, progress: bool) -> tuple[Embedder, Store] | None:
+    """An index built before int8 became the default runtime, kept in use: when the runtime was left to its
+    default, the int8 collections are empty and the fp32 ones hold papers. ``rag ingest`` re-embeds it."""
+    if settings.embedder != "minilm" or "embedder_runtime" in settings.model_fields_set:
+        return None
+    try:
+        names = {getattr(c, "name", c) for c in client.list_collections()}
+    except Exception:  # a server that cannot list: the default runtime it is
+        return None
+    if f"chunks-{embedder_key(MINILM)}" not in names:
+        return None
+    fp32 = Store(client, MINILM)
+    if fp32.is_empty():
+        return None
+    check_not_rebuilding(settings.data_dir, MINILM)
+    if progress:
+        print(
+            "note: this index holds fp32 embeddings from an earlier version and is used as it is; `rag ingest "
+            "PATH ...` re-embeds it with int8 (the default, 1.85x faster to ingest), RAG_EMBEDDER_RUNTIME=onnx "
+            "keeps fp32", file=sys.stderr,
+        )  # fmt: skip
+    return make_embedder(settings.model_copy(update={"embedder_runtime": "onnx"}), llm_client), fp32
 
 
 def _role_model(embedder: Embedder) -> RoleModel | None:
