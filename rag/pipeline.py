@@ -106,7 +106,7 @@ class Pipeline:
         client = chroma_client if chroma_client is not None else open_chroma(settings.data_dir, settings.chroma_url)
         store = Store(client, embedder.name, dim=embedder.dim)
         if chosen is None and store.is_empty():
-            kept = _fp32_index(settings, client, llm_client, progress)
+            kept = fp32_index(settings, client, llm_client, progress)
             embedder, store = kept if kept is not None else (embedder, store)
         if store.is_empty():
             if progress:
@@ -288,7 +288,7 @@ class Pipeline:
         raise ConfigError(f"unknown answerer {name!r}; use 'extractive' or 'llm'")
 
 
-def _fp32_index(settings: Settings, client: Any, llm_client: Any, progress: bool) -> tuple[Embedder, Store] | None:
+def fp32_index(settings: Settings, client: Any, llm_client: Any, progress: bool) -> tuple[Embedder, Store] | None:
     """An index built before int8 became the default runtime, kept in use: when the runtime was left to its
     default, the int8 collections are empty and the fp32 ones hold papers. ``rag ingest`` re-embeds it."""
     if settings.embedder != "minilm" or "embedder_runtime" in settings.model_fields_set:

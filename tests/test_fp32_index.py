@@ -72,3 +72,15 @@ def test_a_fresh_data_dir_builds_the_int8_index(tmp_path: Path, monkeypatch: pyt
     assert opened.embedder.name == MINILM_INT8 and len(opened.papers) == 1
     names = {c.name for c in opened.store.client.list_collections()}
     assert not any(n.endswith(MINILM.lower()) or n.endswith(MINILM) for n in names)  # no empty fp32 collections
+
+
+def test_stats_report_the_index_the_app_serves(
+    fp32_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rag.app.cli import main
+
+    _fakes(monkeypatch)
+    monkeypatch.delenv("RAG_EMBEDDER_RUNTIME", raising=False)
+    assert main(["stats", "--json"], settings=_settings(fp32_dir, tmp_path)) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["embedder"] == MINILM and stats["papers"] == len(SMALL_PAPERS)

@@ -85,7 +85,13 @@ def cmd_stats(ctx: Context, args: argparse.Namespace) -> int:
 
     settings = ctx.settings
     name = ctx.embedder_name()
-    store = Store(open_chroma(settings.data_dir, settings.chroma_url), name)
+    client = open_chroma(settings.data_dir, settings.chroma_url)
+    store = Store(client, name)
+    if ctx.embedder is None and store.is_empty():  # what the app serves: maybe an earlier version's fp32 index
+        from rag.pipeline import fp32_index
+
+        kept = fp32_index(settings, client, None, progress=False)
+        name, store = (kept[1].embedder_name, kept[1]) if kept is not None else (name, store)
     stats = {**store.counts(), "embedder": name, "data_dir": str(settings.data_dir), "chroma_url": settings.chroma_url}
     if args.json:
         print(json.dumps(stats))
