@@ -17,6 +17,7 @@ from conftest import SMALL_PAPERS, HashEmbedder
 
 from rag.app.cli import main
 from rag.errors import ConfigError, CorpusError, IndexNotReadyError, LLMError, QueryError, RagError
+from rag.index.embeddings import MINILM, MINILM_INT8
 from rag.settings import Settings
 
 SAE, RIDG, SPEECH, GNN = SMALL_PAPERS
@@ -347,7 +348,7 @@ def test_search_and_ask_with_the_real_model_on_the_real_index(
     assert "MaxSup" in answer["citations"][0]["paper"]["title"] and "[1]" in answer["text"]
     code, out, _ = run(capsys, "stats", "--json", settings=settings)
     stats = json.loads(out)  # the int8 index when the copied test index holds one, else its fp32 one
-    assert code == 0 and stats["papers"] == 383 and stats["embedder"] in ("all-MiniLM-L6-v2-int8-r3", "all-MiniLM-L6-v2")
+    assert code == 0 and stats["papers"] == 383 and stats["embedder"] in (MINILM_INT8, MINILM)
     code, out, _ = run(capsys, "ask", "How do TIES-Merging and DIMAT differ?", settings=settings)
     table = [line for line in out.splitlines() if line.startswith("| ")]
     assert code == 0 and table[0] == "| paper | Problem | Approach | Result |" and len(table) == 3
