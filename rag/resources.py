@@ -6,6 +6,8 @@ from any folder. The top-level ``corpus/`` and ``prompts/`` of the checkout are 
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from importlib.resources import as_file, files
 from pathlib import Path
 
@@ -15,3 +17,12 @@ def data_path(*parts: str) -> Path:
     resource = files("rag").joinpath("data", *parts)
     with as_file(resource) as path:  # a no-op for an unpacked install; the path stays valid
         return Path(path)
+
+
+def source_digest(sources: Iterable[Path], salt: str = "") -> str:
+    """SHA-256 (hex) of ``salt`` and the bytes of ``sources``, in order: a key that changes whenever that code
+    changes (the index layout, the input parsers, the acronym miner key their caches with it)."""
+    digest = hashlib.sha256(salt.encode())
+    for source in sources:
+        digest.update(source.read_bytes())
+    return digest.hexdigest()

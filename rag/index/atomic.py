@@ -8,13 +8,15 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 from rag.index.store_errors import storage_error
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @contextmanager
@@ -39,6 +41,16 @@ def replacing(folder: Path) -> Iterator[Path]:
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def read_cache(path: Path, key: str, load: Callable[[Any], T]) -> T | None:
+    """``load`` of the items a ``{"key": ..., "items": ...}`` cache file holds under ``key``; None when the file
+    is missing, damaged, of another key, or its items do not load (a cache miss is never an error)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return load(data["items"]) if data["key"] == key else None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def write_cache(path: Path, data: object) -> None:

@@ -27,6 +27,7 @@ from types import MappingProxyType
 
 from rag.index.store import paper_record
 from rag.index.store_client import embedder_key
+from rag.resources import source_digest
 from rag.types import Paper, Span
 
 log = logging.getLogger(__name__)
@@ -61,10 +62,8 @@ def layout_version() -> str:
     import rag.index.tokens
     import rag.text
 
-    digest = hashlib.sha256(getattr(tiktoken, "__version__", "").encode())
-    for module in (rag.index.chunking, rag.index.tokens, rag.text):
-        digest.update(Path(module.__file__ or "").read_bytes())
-    return digest.hexdigest()[:16]
+    modules = (rag.index.chunking, rag.index.tokens, rag.text)
+    return source_digest((Path(m.__file__ or "") for m in modules), getattr(tiktoken, "__version__", ""))[:16]
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,6 @@ be read once); errors in the inputs are never cached (parsing raises before anyt
 from __future__ import annotations
 
 import hashlib
-import json
 import stat
 from collections.abc import Iterable
 from dataclasses import asdict, fields
@@ -25,10 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import RagError
-from rag.index.atomic import write_cache
+from rag.index.atomic import read_cache, write_cache
 from rag.index.corpus import Record, load_papers, parse_file
 from rag.index.files import expand_paths
 from rag.index.formats.meta import Metadata
+from rag.resources import source_digest
 from rag.types import Paper
 
 CACHE = "parsed-inputs.json"
@@ -41,17 +41,17 @@ def parsed_papers(paths: Iterable[Path], data_dir: Path) -> list[Paper]:
     digests = file_digests(paths)
     if digests is None:
         return load_papers(paths)
-    key = _digest(_code_version(), *digests.values())
-    cached = _read(data_dir / CACHE, key, lambda d: [Paper.from_dict(p) for p in d])
+    key = _digest(*digests.values())  # each file's digest holds the parsers' version
+    cached = read_cache(data_dir / CACHE, key, lambda d: [Paper.from_dict(p) for p in d])
     if cached is not None:
         return cached
 
     def parse(path: Path) -> list[Record]:
         where = data_dir / RECORDS / f"{_digest(str(path))}.json"
-        records = _read(where, digests[path], lambda d: [_record(r) for r in d])
+        records = read_cache(where, digests[path], lambda d: [_record(r) for r in d])
         if records is None:
             records = parse_file(path)
-            write_cache(where, {"key": digests[path], "items": [_record_dict(r) for r in records]})
+            write_cache(where, {"key": digests[path], "items": [asdict(r) for r in records]})
         return records
 
     papers = load_papers(paths, parse)
@@ -64,6 +64,7 @@ def file_digests(paths: list[Path]) -> dict[Path, str] | None:
     """Per input file, a digest of the parsing code, its path as given, its size and content; None when an
     input is not a regular file or cannot be read (then nothing is cached and parsing reports the problem)."""
     out: dict[Path, str] = {}
+    version = _code_version()
     try:
         for path in expand_paths(paths):
             info = path.stat()
@@ -71,7 +72,7 @@ def file_digests(paths: list[Path]) -> dict[Path, str] | None:
                 return None
             with path.open("rb") as fh:
                 content = hashlib.file_digest(fh, "sha256").hexdigest()
-            out[path] = _digest(_code_version(), str(path), str(info.st_size), content)
+            out[path] = _digest(version, str(path), str(info.st_size), content)
     except (OSError, ValueError, RagError):  # expand_paths' errors (no such file, ...): parsing reports them
         return None
     return out
@@ -86,25 +87,10 @@ def _code_version() -> str:
     import rag.index.corpus
     import rag.index.formats
 
-    digest = hashlib.sha256()
     folder = Path(rag.index.formats.__file__).parent
-    for source in [Path(rag.index.corpus.__file__), *sorted(folder.glob("*.py"))]:
-        digest.update(source.read_bytes())
-    return digest.hexdigest()
-
-
-def _record_dict(record: Record) -> dict[str, Any]:
-    return asdict(record)  # the Metadata inside too
+    return source_digest([Path(rag.index.corpus.__file__), *sorted(folder.glob("*.py"))])
 
 
 def _record(data: dict[str, Any]) -> Record:
     meta: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data["meta"].items()}
     return Record(data["title"], data["abstract"], data["source"], data["listing_date"], Metadata(**meta))
-
-
-def _read(path: Path, key: str, load: Any) -> Any:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return load(data["items"]) if data["key"] == key else None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None

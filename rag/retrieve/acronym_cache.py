@@ -6,13 +6,12 @@ damaged file, is mined afresh and saved. A Chroma server's store (no data dir) i
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from rag.index.atomic import write_cache
+from rag.index.atomic import read_cache, write_cache
 from rag.index.store_client import embedder_key
+from rag.resources import source_digest
 from rag.retrieve.query import AcronymTable, mine_acronyms
 from rag.types import Paper
 
@@ -24,14 +23,11 @@ def acronym_table(papers: Iterable[Paper], data_dir: Path | None, embedder: str,
         return AcronymTable(mine_acronyms(texts))
     path = data_dir / f"acronyms-{embedder_key(embedder)}.json"
     key = f"{stamp}:{_code_version()}"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data["key"] == key:
-            return AcronymTable({k: set(v) for k, v in data["pairs"].items()})
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        pass
+    cached = read_cache(path, key, lambda items: {str(k): set(v) for k, v in items.items()})
+    if cached is not None:
+        return AcronymTable(cached)
     pairs = mine_acronyms(texts)
-    write_cache(path, {"key": key, "pairs": {k: sorted(v) for k, v in pairs.items()}})
+    write_cache(path, {"key": key, "items": {k: sorted(v) for k, v in pairs.items()}})
     return AcronymTable(pairs)
 
 
@@ -39,7 +35,4 @@ def _code_version() -> str:
     import rag.retrieve.query
     import rag.text
 
-    digest = hashlib.sha256()
-    for module in (rag.retrieve.query, rag.text):
-        digest.update(Path(module.__file__ or "").read_bytes())
-    return digest.hexdigest()[:16]
+    return source_digest(Path(m.__file__ or "") for m in (rag.retrieve.query, rag.text))[:16]
