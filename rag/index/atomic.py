@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from rag.index.store_errors import storage_error
 
@@ -54,12 +54,18 @@ def read_cache(path: Path, key: str, load: Callable[[Any], T]) -> T | None:
 
 
 def write_cache(path: Path, data: object) -> None:
-    """``data`` as JSON in ``path``, written to a temporary file and renamed over it, so a reader sees the old
-    file or the new one. A cache only saves time: a disk that cannot take it is logged, never raised."""
+    """``data`` as JSON in ``path`` (``write_file``)."""
+    write_file(path, lambda fh: fh.write(json.dumps(data).encode()))
+
+
+def write_file(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """A cache file written by ``write`` to a temporary file and renamed over ``path``, so a reader sees the
+    old file or the new one. A cache only saves time: a disk that cannot take it is logged, never raised."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(data), encoding="utf-8")
+        with tmp.open("wb") as fh:
+            write(fh)
         tmp.replace(path)
     except OSError as exc:
         log.warning("could not write the cache file %s: %s", path, exc)

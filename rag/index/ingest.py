@@ -31,7 +31,7 @@ from rag.index.lock import ingest_lock, live_owner
 from rag.index.manifest import layout_hash, manifest_path
 from rag.index.parsed import parsed_papers
 from rag.index.plan import plan_ingest
-from rag.index.sidecars import save_manifest, save_snapshot, snapshot_before, stored_state
+from rag.index.sidecars import refresh_lexicon, save_manifest, save_snapshot, snapshot_before, stored_state
 from rag.index.snapshot import current
 from rag.index.spool import Spool, remove_leftovers
 from rag.index.store import Store, StoredSentence, discard_index, embedder_key, fingerprint_of, open_chroma
@@ -134,6 +134,7 @@ def ingest(
             manifest = save_manifest(manifest_path(data_dir, store.embedder_name), papers, store, plan, written)
             save_snapshot(store, data_dir, spool, old, papers, manifest)
     refresh_keyword_index(store, data_dir)
+    refresh_lexicon(store, data_dir)
     counts = store.counts(len(manifest.entries) if manifest is not None else None)
     updated = sum(1 for p in todo if p.id in plan.stored)
     return IngestReport(

@@ -1,6 +1,7 @@
 """What an ingest leaves beside the index, and reads back from it: the manifest (``rag.index.manifest``) and
-the snapshot (``rag.index.snapshot``), each saved only when no other writer wrote during the ingest, and the
-stored papers' state read from whichever of them matches the store (else from the store itself).
+the snapshot (``rag.index.snapshot``), each saved only when no other writer wrote during the ingest, the
+stored papers' state read from whichever of them matches the store (else from the store itself), and the
+lexicon (``rag.index.lexicon``) brought up to date.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rag.errors import RagError
+from rag.index.lexicon import is_current, lexicon_for
 from rag.index.manifest import Manifest, discard, manifest_path
 from rag.index.plan import Plan, manifest_for
 from rag.index.snapshot import Snapshot, current, load_memo, snapshot_dir
@@ -74,3 +76,11 @@ def stored_state(store: Store, data_dir: Path) -> dict[str, str]:
     if snapshot is not None:
         return {pid: paper.content_hash for pid, paper in snapshot.papers.items()}
     return store.state()
+
+
+def refresh_lexicon(store: Store, data_dir: Path) -> None:
+    """Bring the saved lexicon (``rag.index.lexicon``) up to the store's content, so the first query after an
+    ingest tokenises no abstract. An on-disk index only: a Chroma server's retriever builds its own."""
+    stamp = store.stamp()
+    if store.location.data_dir is not None and not is_current(data_dir, store.embedder_name, stamp):
+        lexicon_for(current(store, data_dir).papers, data_dir, store.embedder_name, stamp)

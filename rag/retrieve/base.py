@@ -49,6 +49,9 @@ class Candidate:
     sentence_scores: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     first_stage: float = 0.0
     """The first stage's fusion score (``FIRST_STAGE_K``, ``FIRST_STAGE_WEIGHTS``): candidates come in this order."""
+    lexical: tuple[float, ...] | None = None
+    """The paper's lexical and exact-match features for the query (``features.LEXICAL``), read from the index's
+    lexicon by the retriever; None: the reranker computes them from the paper's text."""
 
 
 class Ranked(list[Hit]):

@@ -7,7 +7,6 @@ abstention model on the ranked list is in ``rag.retrieve.abstain``.
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 import warnings
@@ -19,10 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from rag.index.lexicon import Lexicon
 from rag.resources import data_path
 from rag.retrieve.base import Candidate
 from rag.retrieve.query import Query
-from rag.text import numbers_in, singular, tokenize
+from rag.text import singular
 from rag.types import Paper
 
 WEIGHTS_PATH = data_path("reranker.json")
@@ -40,29 +40,9 @@ FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
 FEATURES: tuple[str, ...] = tuple(f for group in FEATURE_GROUPS.values() for f in group)
 
 
-@dataclass(frozen=True, slots=True)
-class _PaperText:
-    title_tokens: frozenset[str]
-    tokens: frozenset[str]
-    bigrams: frozenset[str]
-    lower: str
-    title_lower: str
-    numbers: frozenset[str]
-
-
-@lru_cache(maxsize=16384)
-def _paper_text(title: str, abstract: str) -> _PaperText:
-    body = tokenize(abstract)
-    title_tokens = tokenize(title)
-    everything = title_tokens + body
-    return _PaperText(
-        frozenset(title_tokens),
-        frozenset(everything),
-        frozenset(f"{a} {b}" for seq in (title_tokens, body) for a, b in itertools.pairwise(seq)),
-        f"{title}\n{abstract}".lower(),
-        title.lower(),
-        frozenset(numbers_in(f"{title} {abstract}")),
-    )
+LEXICAL: tuple[str, ...] = FEATURE_GROUPS["lexical"][1:] + FEATURE_GROUPS["exact"]
+"""The features read from a paper's words (``lexical_features``); the retriever computes them with its lexicon
+and hands them on in ``Candidate.lexical``."""
 
 
 @lru_cache(maxsize=4096)
@@ -78,40 +58,65 @@ def _has_name(pattern: tuple[str, re.Pattern[str]], text: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class _QueryTerms:
-    """What the lexical and exact-match features compare each paper with."""
+    """What the lexical and exact-match features compare each paper with: the query's distinct tokens, its
+    bigrams and numbers as ids of the lexicon's vocabulary (-1: no paper holds it), and its names."""
 
     patterns: list[tuple[str, re.Pattern[str]]]
-    tokens: set[str]
-    idf: dict[str, float]
+    tokens: tuple[int, ...]
+    idf: tuple[float, ...]
+    """The idf of each of ``tokens``."""
     idf_total: float
-    bigrams: tuple[str, ...]
-    numbers: tuple[str, ...]
+    bigrams: tuple[tuple[int, int], ...]
+    numbers: tuple[int, ...]
 
     @classmethod
-    def of(cls, query: Query) -> _QueryTerms:
+    def of(cls, query: Query, lexicon: Lexicon) -> _QueryTerms:
         idf = dict(zip(query.tokens, query.idf, strict=True)) if query.idf else dict.fromkeys(query.tokens, 1.0)
-        patterns = [_name_pattern(name) for name in query.names]
-        return cls(patterns, set(query.tokens), idf, sum(idf.values()) or 1.0, query.bigrams, query.numbers)
+        pairs = (bigram.partition(" ") for bigram in query.bigrams)  # two tokens joined by a space
+        return cls(
+            [_name_pattern(name) for name in query.names],
+            tuple(lexicon.id_of(t) for t in idf),
+            tuple(idf.values()),
+            sum(idf.values()) or 1.0,
+            tuple((lexicon.id_of(a), lexicon.id_of(b)) for a, _, b in pairs),
+            tuple(lexicon.id_of(n) for n in query.numbers),
+        )
 
 
-def _lexical(text: _PaperText, q: _QueryTerms) -> tuple[float, ...]:
-    """The lexical group but BM25 (title, document, idf overlap, bigrams) and the exact-match group."""
-    title_overlap = doc_overlap = idf_overlap = 0.0
-    if q.tokens:
-        title_overlap = len(q.tokens & text.title_tokens) / len(q.tokens)
-        doc_overlap = len(q.tokens & text.tokens) / len(q.tokens)
-        idf_overlap = sum(w for t, w in q.idf.items() if t in text.tokens) / q.idf_total
-    bigram = sum(b in text.bigrams for b in q.bigrams) / len(q.bigrams) if q.bigrams else 0.0
-    name_match = name_title = name_miss = name_miss_frac = 0.0
-    if q.patterns:
-        found = sum(_has_name(p, text.lower) for p in q.patterns)
-        name_match = found / len(q.patterns)
-        name_miss = float(len(q.patterns) - found)
-        name_miss_frac = 1.0 - name_match
-        name_title = sum(_has_name(p, text.title_lower) for p in q.patterns) / len(q.patterns)
-    number_match = sum(num in text.numbers for num in q.numbers) / len(q.numbers) if q.numbers else 0.0
-    return (title_overlap, doc_overlap, idf_overlap, bigram, name_match, name_title, name_miss, name_miss_frac,
-            number_match)
+def lexical_features(query: Query, papers: Sequence[Paper], lexicon: Lexicon | None = None) -> list[tuple[float, ...]]:
+    """The ``LEXICAL`` features of each paper for ``query``, read from ``lexicon`` (built for these papers
+    alone when it is not given or lacks one of them): title, document and idf-weighted token overlap, bigram
+    overlap, the exact-match group (names as whole words, numbers)."""
+    if lexicon is None or any(p.id not in lexicon for p in papers):
+        lexicon = Lexicon.build({p.id: p for p in papers})
+    q = _QueryTerms.of(query, lexicon)
+    rows = np.array([lexicon.row[p.id] for p in papers], dtype=np.int64)
+    title = lexicon.has("title", rows, q.tokens)
+    tokens = title | lexicon.has("body", rows, q.tokens)
+    bigrams = lexicon.has_pairs("title", rows, q.bigrams) | lexicon.has_pairs("body", rows, q.bigrams)
+    numbers = lexicon.has("numbers", rows, q.numbers)
+    in_title, in_doc = title.sum(axis=1).tolist(), tokens.sum(axis=1).tolist()
+    n_bigrams, n_numbers, found = bigrams.sum(axis=1).tolist(), numbers.sum(axis=1).tolist(), tokens.tolist()
+    out: list[tuple[float, ...]] = []
+    for i, paper in enumerate(papers):
+        overlap = (0.0, 0.0, 0.0)
+        if q.tokens:
+            idf = sum(w for w, hit in zip(q.idf, found[i], strict=True) if hit) / q.idf_total
+            overlap = (in_title[i] / len(q.tokens), in_doc[i] / len(q.tokens), idf)
+        bigram = n_bigrams[i] / len(q.bigrams) if q.bigrams else 0.0
+        number = n_numbers[i] / len(q.numbers) if q.numbers else 0.0
+        out.append((*overlap, bigram, *_names(q.patterns, paper), number))
+    return out
+
+
+def _names(patterns: Sequence[tuple[str, re.Pattern[str]]], paper: Paper) -> tuple[float, float, float, float]:
+    """(share of the query's names in the paper, share in its title, names missing, share missing)."""
+    if not patterns:
+        return 0.0, 0.0, 0.0, 0.0
+    lower, title = f"{paper.title}\n{paper.abstract}".lower(), paper.title.lower()
+    found = sum(_has_name(p, lower) for p in patterns)
+    share = found / len(patterns)
+    return share, sum(_has_name(p, title) for p in patterns) / len(patterns), float(len(patterns) - found), 1.0 - share
 
 
 def featurize(query: Query, candidates: Sequence[Candidate], papers: Mapping[str, Paper]) -> np.ndarray:
@@ -120,7 +125,7 @@ def featurize(query: Query, candidates: Sequence[Candidate], papers: Mapping[str
     x = np.zeros((n, len(FEATURES)), dtype=np.float64)
     if not n:
         return x
-    terms = _QueryTerms.of(query)
+    lexical = _given_lexical(query, candidates, papers)
     bm25 = [c.scores.get("bm25", 0.0) for c in candidates]
     dense = [c.scores.get("dense", 0.0) for c in candidates]
     sims = [sorted(c.sentence_scores.tolist(), reverse=True) for c in candidates]
@@ -128,10 +133,8 @@ def featurize(query: Query, candidates: Sequence[Candidate], papers: Mapping[str
     max_bm25, max_dense, max_sent = max(bm25), max(dense), max(sent)
     rows = []
     for i, c in enumerate(candidates):
-        paper = papers[c.paper_id]
         r_bm25, r_dense, r_sent = c.ranks.get("bm25"), c.ranks.get("dense"), c.ranks.get("sentence")
         top2 = sims[i][:2]
-        lexical = _lexical(_paper_text(paper.title, paper.abstract), terms)
         rows.append(
             (
                 c.rrf * 60.0,
@@ -144,11 +147,21 @@ def featurize(query: Query, candidates: Sequence[Candidate], papers: Mapping[str
                 sum(top2) / len(top2) if top2 else 0.0,
                 sent[i] - max_sent,
                 bm25[i] / max_bm25 if max_bm25 > 0 else 0.0,
-                *lexical,
+                *lexical[i],
             )
         )
     x[:] = rows  # columns in FEATURES order
     return x
+
+
+def _given_lexical(
+    query: Query, candidates: Sequence[Candidate], papers: Mapping[str, Paper]
+) -> list[tuple[float, ...]]:
+    """The candidates' ``LEXICAL`` features: as the retriever computed them, else computed here."""
+    given = [c.lexical for c in candidates]
+    if all(values is not None for values in given):
+        return [values for values in given if values is not None]
+    return lexical_features(query, [papers[c.paper_id] for c in candidates])
 
 
 def load_weights(path: Path = WEIGHTS_PATH, known: Mapping[str, Sequence[str]] | None = None) -> dict[str, Any]:

@@ -18,11 +18,13 @@ from types import MappingProxyType
 import numpy as np
 
 from rag.index.keyword import KeywordIndex
+from rag.index.lexicon import lexicon_for
 from rag.index.snapshot import current
 from rag.index.store import Store
 from rag.retrieve.acronym_cache import acronym_table
 from rag.retrieve.arrays import PaperGroups, SingleThreadBlas, top_indices
 from rag.retrieve.base import Candidate, PreparedQuery
+from rag.retrieve.features import lexical_features
 from rag.retrieve.query import Query, parse_query
 from rag.retrieve.signs import SignShortlist
 from rag.types import Paper
@@ -109,6 +111,7 @@ class HybridRetriever:
         self._blas = SingleThreadBlas()
         cache = store.location.data_dir if store.stamp() == stamp else None  # no write landed meanwhile
         self.acronyms = acronym_table(self.papers.values(), cache, store.embedder_name, stamp)
+        self.lexicon = lexicon_for(self.papers, cache, store.embedder_name, stamp)
 
     # ---- filters ---------------------------------------------------------------------------------
     def mask(self, allowed: Collection[str] | None) -> np.ndarray | None:
@@ -230,8 +233,9 @@ class HybridRetriever:
             return []
         codes = np.array([self.code[pid] for pid in order], dtype=np.int64)
         stage, own = self._candidate_scores(codes, scores, sims, qvec)
+        lexical = lexical_features(q, [self.papers[pid] for pid in order], self.lexicon)
         return [
-            Candidate(pid, fused[pid], {name: rank_of[name].get(c) for name in STAGES}, stage[i], own[i], first[pid])
+            Candidate(pid, fused[pid], {n: rank_of[n].get(c) for n in STAGES}, stage[i], own[i], first[pid], lexical[i])
             for i, (pid, c) in enumerate(zip(order, codes.tolist(), strict=True))
         ]
 
