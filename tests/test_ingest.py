@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -145,9 +146,11 @@ def test_keyword_index_rebuilt_only_when_content_changes(
     builds: list[int] = []
     real_build = KeywordIndex.build.__func__
 
-    def counting_build(cls: type[KeywordIndex], paper_ids: Sequence[str], texts: Sequence[str]) -> KeywordIndex:
+    def counting_build(
+        cls: type[KeywordIndex], paper_ids: Sequence[str], texts: Sequence[str], *rest: Any
+    ) -> KeywordIndex:
         builds.append(len(texts))
-        return real_build(cls, paper_ids, texts)
+        return real_build(cls, paper_ids, texts, *rest)
 
     monkeypatch.setattr(KeywordIndex, "build", classmethod(counting_build))
     store = _store(data_dir)

@@ -178,3 +178,26 @@ def test_an_ingest_leaves_a_current_lexicon_and_candidates_carry_its_features(tm
     bare = [type(c)(c.paper_id, c.rrf, c.ranks, c.scores, c.sentence_scores, c.first_stage) for c in candidates]
     assert np.array_equal(featurize(pq.query, candidates, pipeline.papers), featurize(pq.query, bare, pipeline.papers))
     assert path.stat().st_size > 0
+
+
+def test_the_keyword_index_built_from_the_lexicon_is_the_one_built_from_the_texts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rag.index import keyword
+    from rag.index.keyword import KeywordIndex
+
+    long = make_paper("Long Abstract Paper", " ".join(f"Sentence {i} about routing experts." for i in range(40)))
+    papers = {**PAPERS, long.id: long}
+    ids = [*sorted(PAPERS), long.id, long.id]
+    texts = [f"{PAPERS[pid].title}\n{PAPERS[pid].abstract}" for pid in sorted(PAPERS)]
+    texts += [f"{long.title}\n{long.abstract[:300]}", f"{long.title}\n{long.abstract[300:]}"]  # two chunks
+    plain = KeywordIndex.build(ids, texts)
+    read: list[str] = []
+    real = keyword.doc_tokens
+    monkeypatch.setattr(keyword, "doc_tokens", lambda text: read.append(text) or real(text))
+    built = KeywordIndex.build(ids, texts, papers, Lexicon.build(papers))
+    assert read == texts[-2:]  # only the chunks that are not a whole paper were tokenised
+    assert built.retriever.vocab_dict == plain.retriever.vocab_dict
+    for query in [*QUERIES[:-1], "routing experts sentence 7"]:
+        assert np.array_equal(built.scores(query), plain.scores(query))
+    assert built.scores("speech tokenizer")[sorted(PAPERS).index(SMALL_PAPERS[2].id)] > 0

@@ -134,7 +134,7 @@ def ingest(
             manifest = save_manifest(manifest_path(data_dir, store.embedder_name), papers, store, plan, written)
             save_snapshot(store, data_dir, spool, old, papers, manifest)
     refresh_keyword_index(store, data_dir)
-    refresh_lexicon(store, data_dir)
+    refresh_lexicon(store, data_dir)  # when the keyword index was current
     counts = store.counts(len(manifest.entries) if manifest is not None else None)
     updated = sum(1 for p in todo if p.id in plan.stored)
     return IngestReport(
@@ -292,6 +292,7 @@ def refresh_keyword_index(store: Store, data_dir: Path) -> KeywordIndex:
     if index is None or store.location.data_dir is None:
         snapshot = current(store, data_dir)
     if index is None:
-        index = KeywordIndex.build(snapshot.chunk_paper_ids, snapshot.chunk_texts)
+        lexicon = refresh_lexicon(store, data_dir)
+        index = KeywordIndex.build(snapshot.chunk_paper_ids, snapshot.chunk_texts, snapshot.papers, lexicon)
         index.save(folder, fingerprint)
     return index
