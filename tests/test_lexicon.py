@@ -201,3 +201,22 @@ def test_the_keyword_index_built_from_the_lexicon_is_the_one_built_from_the_text
     for query in [*QUERIES[:-1], "routing experts sentence 7"]:
         assert np.array_equal(built.scores(query), plain.scores(query))
     assert built.scores("speech tokenizer")[sorted(PAPERS).index(SMALL_PAPERS[2].id)] > 0
+
+
+def test_a_lexicon_whose_papers_are_mostly_gone_starts_a_new_vocabulary(tmp_path: Path) -> None:
+    lexicon_for(PAPERS, tmp_path, "emb", "s1")
+    kept = SMALL_PAPERS[0]
+    few = {kept.id: kept}  # three of four papers removed
+    rebuilt = lexicon_for(few, tmp_path, "emb", "s2")
+    assert set(rebuilt.vocab) == set(tokenize(kept.title) + tokenize(kept.abstract)) | {"42.5"}
+    assert rebuilt.id_of(tokenize("LibriSpeech")[0]) == -1
+
+
+def test_arrays_of_the_wrong_type_are_damage(tmp_path: Path) -> None:
+    lexicon = Lexicon.build(PAPERS)
+    ptr, ids = lexicon.rows["title"]
+    path = lexicon_path(tmp_path, "emb")
+    Lexicon(
+        lexicon.paper_ids, lexicon.vocab, {**lexicon.rows, "title": (ptr, ids.astype(np.float64))}, lexicon.digests
+    ).save(path, "k")
+    assert Lexicon.load(path) is None

@@ -137,10 +137,11 @@ class Lexicon:
         """``ValueError`` unless the arrays fit together."""
         n = len(self.paper_ids)
         for part, (ptr, ids) in self.rows.items():
-            ok = len(ptr) == n + 1 and ptr[0] == 0 and ptr[-1] == len(ids) and bool(np.all(np.diff(ptr) >= 0))
+            ok = ptr.dtype == np.int64 and ids.dtype == np.int32 and len(ptr) == n + 1 and ptr[0] == 0
+            ok = ok and ptr[-1] == len(ids) and bool(np.all(np.diff(ptr) >= 0))
             if not ok or (len(ids) and not 0 <= int(ids.min()) <= int(ids.max()) < len(self.vocab)):
                 raise ValueError(f"its {part} rows do not fit together")
-        if len(self.digests) != n:
+        if self.digests.dtype != np.uint64 or len(self.digests) != n:
             raise ValueError("its digests do not match its papers")
 
 
@@ -200,6 +201,8 @@ def lexicon_for(papers: Mapping[str, Paper], data_dir: Path | None, embedder: st
     if found is not None and found[0] == key and len(found[1]) == len(papers):
         return found[1]
     base = found[1] if found is not None and found[0].endswith(f":{_code_version()}") else None
+    if base is not None and 2 * sum(pid in base for pid in papers) < len(base):
+        base = None  # most of its papers are gone: start a vocabulary without their words
     lexicon = Lexicon.build(papers, base)
     lexicon.save(path, key)
     return lexicon
