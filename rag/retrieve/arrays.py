@@ -18,6 +18,7 @@ class PaperGroups:
     """Rows (chunks or sentences) grouped by paper code, for per-paper maxima."""
 
     def __init__(self, codes: np.ndarray, n_papers: int) -> None:
+        self.codes = codes
         self.order = np.argsort(codes, kind="stable")
         sorted_codes = codes[self.order]
         self.identity = bool(np.array_equal(self.order, np.arange(len(codes))))
@@ -30,6 +31,13 @@ class PaperGroups:
         if len(self.present):
             ordered = values if self.identity else values[self.order]
             out[self.present] = np.maximum.reduceat(ordered, self.starts)
+        return out
+
+    def max_at(self, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Per-paper maximum of ``values`` given for ``rows`` only (every other row counts as ``-inf``): the
+        same as ``max`` of the full-length array, at the cost of the given rows."""
+        out = np.full(self.n_papers, -np.inf, dtype=np.float32)
+        np.maximum.at(out, self.codes[rows], np.asarray(values, dtype=np.float32))
         return out
 
 

@@ -151,8 +151,10 @@ class HybridRetriever:
     def dense_scores(self, qvec: np.ndarray, n: int, mask: np.ndarray | None) -> np.ndarray:
         """Best chunk cosine per paper: over the sign shortlist or every row of a matrix index (``-inf`` for
         papers outside the shortlist), else for Chroma's top ``n`` chunks."""
+        if self.chunk_matrix is not None and self.chunk_shortlist is not None:
+            return _shortlist_max(self.chunk_matrix, self.chunk_shortlist, self._chunk_groups, qvec)
         if self.chunk_matrix is not None:
-            return self._chunk_groups.max(_scan(self.chunk_matrix, self.chunk_shortlist, qvec))
+            return self._chunk_groups.max(_scan(self.chunk_matrix, None, qvec))
         return self._best_per_paper(self.store.dense_query(qvec, n, self._allowed(mask)))
 
     def sentence_sims(self, qvec: np.ndarray) -> np.ndarray:
@@ -185,11 +187,11 @@ class HybridRetriever:
         """Per-paper scores of each stage (``-inf``: not retrieved / filtered out) and the similarity of
         every sentence (``None`` when the index is too large for a full scan: HNSW is asked instead)."""
         sims: np.ndarray | None = None
-        if self.sentence_scan:
+        if self.sentence_shortlist is not None:  # not every sentence's similarity: candidates compute their own
+            sentence = _shortlist_max(self.sentence_matrix, self.sentence_shortlist, self._sentence_groups, qvec)
+        elif self.sentence_scan:
             sims = self.sentence_sims(qvec)
             sentence = self._sentence_groups.max(sims) if len(sims) else np.full(len(self.paper_ids), -np.inf)
-            if self.sentence_shortlist is not None:
-                sims = None  # not every sentence's: candidates compute their own
         else:
             sentence = self._sentence_hnsw(qvec, n * 4, mask)
         scores = {
@@ -279,11 +281,21 @@ def _shortlist(matrix: np.ndarray | None) -> SignShortlist | None:
     return SignShortlist(matrix) if matrix is not None and len(matrix) > SHORTLIST_MIN_ROWS else None
 
 
+def _shortlisted(matrix: np.ndarray, shortlist: SignShortlist, qvec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row numbers, exact cosines) of the sign shortlist's rows."""
+    return shortlist.nearest(qvec, max(SHORTLIST_MIN_ROWS, int(SHORTLIST_SHARE * len(matrix))))
+
+
+def _shortlist_max(matrix: np.ndarray, shortlist: SignShortlist, groups: PaperGroups, qvec: np.ndarray) -> np.ndarray:
+    """Per-paper best cosine over the shortlisted rows (``-inf`` for papers with none of them)."""
+    return groups.max_at(*_shortlisted(matrix, shortlist, qvec))
+
+
 def _scan(matrix: np.ndarray, shortlist: SignShortlist | None, qvec: np.ndarray) -> np.ndarray:
     """Cosine of every row: exact, or exact for the sign shortlist and ``-inf`` elsewhere."""
     if shortlist is None:
         return np.asarray(matrix @ qvec, dtype=np.float32)
-    rows, sims = shortlist.nearest(qvec, max(SHORTLIST_MIN_ROWS, int(SHORTLIST_SHARE * len(matrix))))
+    rows, sims = _shortlisted(matrix, shortlist, qvec)
     out = np.full(len(matrix), -np.inf, dtype=np.float32)
     out[rows] = sims
     return out
