@@ -112,7 +112,7 @@ class Pipeline:
             if progress:
                 print("Building the index from the corpus (first run only)...", file=sys.stderr)
             run_ingest(settings, embedder, store=store, progress=progress)
-        retriever = HybridRetriever(store, refresh_keyword_index(store, settings.data_dir))
+        retriever = HybridRetriever(store, refresh_keyword_index(store, settings.data_dir), data_dir=settings.data_dir)
         llm = LLMAnswerer(settings, llm_client, embedder) if llm_client is not None else None
         reranker = make_reranker(settings, llm_client)
         model = _role_model(embedder)

@@ -177,6 +177,7 @@ def test_a_server_index_starts_from_the_local_snapshot(
 ) -> None:
     """An ingest through a server leaves the snapshot in the local data dir; opening retrieval over the server
     then reads no record or vector back from it (the keyword index and the retriever share the snapshot)."""
+    from rag.index import lexicon as lexicon_module
     from rag.index import snapshot as snapshot_module
     from rag.index.ingest import refresh_keyword_index
     from rag.index.snapshot import Snapshot
@@ -191,7 +192,9 @@ def test_a_server_index_starts_from_the_local_snapshot(
     expected = Snapshot.read(store)
     for name in ("papers", "chunk_records", "chunk_texts", "chunk_vectors", "sentence_matrix", "state"):
         monkeypatch.setattr(Store, name, lambda self, _n=name: pytest.fail(f"Store.{_n} read the server"))
-    retriever = HybridRetriever(store, refresh_keyword_index(store, tmp_path))
+    assert list(tmp_path.glob("lexicon-*.npz"))  # the ingest left the lexicon in the local data dir
+    monkeypatch.setattr(lexicon_module, "tokenize", lambda text: pytest.fail("tokenised an abstract again"))
+    retriever = HybridRetriever(store, refresh_keyword_index(store, tmp_path), data_dir=tmp_path)
     assert retriever.papers == expected.papers
     assert retriever.sentence_matrix.shape == expected.sentence_vectors.shape
     query = embedder.embed_query("We study topic7 on a server.")

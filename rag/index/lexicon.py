@@ -9,8 +9,9 @@ instead of tokenising abstracts (~0.3 ms for 50 candidates).
 
 ``<data dir>/lexicon-<embedder>.npz`` holds the arrays, the store's stamp and the code's digest. It is built
 at the end of an ingest, paper by paper from the previous file (a paper whose title and abstract are unchanged
-keeps its rows). A missing, damaged or stale file is rebuilt the same way, never an error; a Chroma server's
-store (no data dir) gets an in-memory lexicon.
+keeps its rows). A missing, damaged or stale file is rebuilt the same way, never an error. For a Chroma
+server the file lives in the local data dir, keyed by the server's stamp; without a data dir the lexicon is
+built in memory.
 """
 
 from __future__ import annotations

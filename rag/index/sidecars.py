@@ -80,9 +80,9 @@ def stored_state(store: Store, data_dir: Path) -> dict[str, str]:
 
 def refresh_lexicon(store: Store, data_dir: Path) -> Lexicon | None:
     """Bring the saved lexicon (``rag.index.lexicon``) up to the store's content, so the first query after an
-    ingest tokenises no abstract, and return it (None when it was current already, or for a Chroma server's
-    store: its retriever builds its own)."""
+    ingest tokenises no abstract, and return it (None when it was current already). A Chroma server's store
+    keeps it in the local ``data_dir``, keyed by the server's stamp, like the snapshot."""
     stamp = store.stamp()
-    if store.location.data_dir is None or is_current(data_dir, store.embedder_name, stamp):
+    if is_current(data_dir, store.embedder_name, stamp):
         return None
     return lexicon_for(current(store, data_dir).papers, data_dir, store.embedder_name, stamp)

@@ -1,7 +1,8 @@
 """The corpus's acronym table, kept next to the index so a cold start does not mine every abstract again
 (3.5 s of a 50,000-paper cold search). ``<data dir>/acronyms-<embedder>.json`` holds the pairs with the
 store's stamp (every write changes it) and the sources of the mining code; anything else, a missing or a
-damaged file, is mined afresh and saved. A Chroma server's store (no data dir) is mined every time.
+damaged file, is mined afresh and saved. For a Chroma server the file lives in the local data dir, keyed by the
+server's stamp.
 """
 
 from __future__ import annotations

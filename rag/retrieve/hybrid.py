@@ -1,18 +1,18 @@
 """First-stage hybrid retrieval: BM25, dense chunks and best sentence, fused by weighted reciprocal rank.
 
-Everything is loaded once. Papers get integer codes (sorted ids); chunk and sentence rows carry the
-code of their paper, so per-paper maxima are one ``np.maximum.reduceat`` over rows grouped by paper.
-Papers, chunk and sentence vectors come from the index snapshot (``rag.index.snapshot``: memory-mapped files
-in the data dir, rebuilt from the store when stale). Dense and sentence stages scan them exactly up to
-``DENSE_MATRIX_MAX_CHUNKS`` / ``SENTENCE_SCAN_MAX`` rows (beyond 100,000 papers); above that they ask Chroma's
-HNSW index. Over ``SHORTLIST_MIN_ROWS`` rows a scan first shortlists by sign bits (``rag.retrieve.signs``) and
-computes exact cosines for the shortlist only; every candidate's own scores are exact either way.
-A filter is a boolean mask over paper codes applied to all three stages.
+Everything is loaded once, from the index snapshot (``rag.index.snapshot``: memory-mapped files in the data dir).
+Papers get integer codes (sorted ids); chunk and sentence rows carry their paper's code, for per-paper maxima
+(``PaperGroups``). Dense and sentence stages scan exactly up to ``DENSE_MATRIX_MAX_CHUNKS`` /
+``SENTENCE_SCAN_MAX`` rows, then ask Chroma's HNSW index; over ``SHORTLIST_MIN_ROWS`` rows a scan computes exact
+cosines only for a sign-bit shortlist (``rag.retrieve.signs``). Every candidate's own scores are exact either
+way, and its lexical features come from the lexicon (``rag.index.lexicon``). A filter is a boolean mask over
+paper codes applied to all three stages.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
+from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
@@ -78,7 +78,10 @@ class HybridRetriever:
         *,
         dense_matrix_max: int = DENSE_MATRIX_MAX_CHUNKS,
         sentence_scan_max: int = SENTENCE_SCAN_MAX,
+        data_dir: Path | None = None,
     ) -> None:
+        """``data_dir``: where the acronym table and the lexicon are kept (default: the store's own data dir;
+        a Chroma server's store has none, so ``Pipeline.open`` passes the local one)."""
         self.store = store
         self.keyword = keyword
         stamp = store.stamp()
@@ -109,7 +112,7 @@ class HybridRetriever:
         self.sentence_shortlist = _shortlist(self.sentence_matrix) if self.sentence_scan else None
         self.chunk_shortlist = _shortlist(self.chunk_matrix) if self.chunk_matrix is not None else None
         self._blas = SingleThreadBlas()
-        cache = store.location.data_dir if store.stamp() == stamp else None  # no write landed meanwhile
+        cache = (data_dir or store.location.data_dir) if store.stamp() == stamp else None  # no write meanwhile
         self.acronyms = acronym_table(self.papers.values(), cache, store.embedder_name, stamp)
         self.lexicon = lexicon_for(self.papers, cache, store.embedder_name, stamp)
 
@@ -154,14 +157,19 @@ class HybridRetriever:
         if self.chunk_matrix is not None and self.chunk_shortlist is not None:
             return _shortlist_max(self.chunk_matrix, self.chunk_shortlist, self._chunk_groups, qvec)
         if self.chunk_matrix is not None:
-            return self._chunk_groups.max(_scan(self.chunk_matrix, None, qvec))
+            return self._chunk_groups.max(np.asarray(self.chunk_matrix @ qvec, dtype=np.float32))
         return self._best_per_paper(self.store.dense_query(qvec, n, self._allowed(mask)))
 
     def sentence_sims(self, qvec: np.ndarray) -> np.ndarray:
         """Similarity of every sentence to the query: exact, or ``-inf`` outside the sign shortlist."""
         if not len(self.sentence_matrix):
             return np.zeros(0, dtype=np.float32)
-        return _scan(self.sentence_matrix, self.sentence_shortlist, qvec)
+        if self.sentence_shortlist is None:
+            return np.asarray(self.sentence_matrix @ qvec, dtype=np.float32)
+        rows, sims = _shortlisted(self.sentence_matrix, self.sentence_shortlist, qvec)
+        out = np.full(len(self.sentence_matrix), -np.inf, dtype=np.float32)
+        out[rows] = sims
+        return out
 
     def _sentence_hnsw(self, qvec: np.ndarray, n: int, mask: np.ndarray | None) -> np.ndarray:
         """Best sentence similarity per paper among Chroma's ``n`` nearest sentences (large indexes)."""
@@ -289,13 +297,3 @@ def _shortlisted(matrix: np.ndarray, shortlist: SignShortlist, qvec: np.ndarray)
 def _shortlist_max(matrix: np.ndarray, shortlist: SignShortlist, groups: PaperGroups, qvec: np.ndarray) -> np.ndarray:
     """Per-paper best cosine over the shortlisted rows (``-inf`` for papers with none of them)."""
     return groups.max_at(*_shortlisted(matrix, shortlist, qvec))
-
-
-def _scan(matrix: np.ndarray, shortlist: SignShortlist | None, qvec: np.ndarray) -> np.ndarray:
-    """Cosine of every row: exact, or exact for the sign shortlist and ``-inf`` elsewhere."""
-    if shortlist is None:
-        return np.asarray(matrix @ qvec, dtype=np.float32)
-    rows, sims = _shortlisted(matrix, shortlist, qvec)
-    out = np.full(len(matrix), -np.inf, dtype=np.float32)
-    out[rows] = sims
-    return out
