@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Iterable
 from importlib.resources import as_file, files
 from pathlib import Path
+from types import ModuleType
 
 
 def data_path(*parts: str) -> Path:
@@ -26,3 +27,9 @@ def source_digest(sources: Iterable[Path], salt: str = "") -> str:
     for source in sources:
         digest.update(source.read_bytes())
     return digest.hexdigest()
+
+
+def modules_digest(*modules: ModuleType, salt: str = "") -> str:
+    """The first 16 hex digits of ``source_digest`` over these modules' files: a cache key of the code that
+    fills the cache (the index layout, the acronym miner, the lexicon)."""
+    return source_digest((Path(m.__file__ or "") for m in modules), salt)[:16]

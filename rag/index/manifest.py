@@ -27,7 +27,7 @@ from types import MappingProxyType
 
 from rag.index.store import paper_record
 from rag.index.store_client import embedder_key
-from rag.resources import source_digest
+from rag.resources import modules_digest
 from rag.types import Paper, Span
 
 log = logging.getLogger(__name__)
@@ -62,8 +62,7 @@ def layout_version() -> str:
     import rag.index.tokens
     import rag.text
 
-    modules = (rag.index.chunking, rag.index.tokens, rag.text)
-    return source_digest((Path(m.__file__ or "") for m in modules), getattr(tiktoken, "__version__", ""))[:16]
+    return modules_digest(rag.index.chunking, rag.index.tokens, rag.text, salt=getattr(tiktoken, "__version__", ""))
 
 
 @dataclass(frozen=True, slots=True)

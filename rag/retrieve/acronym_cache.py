@@ -8,11 +8,12 @@ server's stamp.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 
 from rag.index.atomic import read_cache, write_cache
 from rag.index.store_client import embedder_key
-from rag.resources import source_digest
+from rag.resources import modules_digest
 from rag.retrieve.query import AcronymTable, mine_acronyms
 from rag.types import Paper
 
@@ -32,8 +33,9 @@ def acronym_table(papers: Iterable[Paper], data_dir: Path | None, embedder: str,
     return AcronymTable(pairs)
 
 
+@lru_cache(maxsize=1)
 def _code_version() -> str:
     import rag.retrieve.query
     import rag.text
 
-    return source_digest(Path(m.__file__ or "") for m in (rag.retrieve.query, rag.text))[:16]
+    return modules_digest(rag.retrieve.query, rag.text)
