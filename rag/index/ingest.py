@@ -27,6 +27,7 @@ from rag.errors import IndexDamagedError, IndexNotReadyError, IngestBusyError
 from rag.index.chunking import chunk_paper
 from rag.index.embeddings import Embedder
 from rag.index.keyword import KeywordIndex
+from rag.index.lexicon import lexicon_for
 from rag.index.lock import ingest_lock, live_owner
 from rag.index.manifest import layout_hash, manifest_path
 from rag.index.parsed import parsed_papers
@@ -133,8 +134,8 @@ def ingest(
         if manifest is None or changes:
             manifest = save_manifest(manifest_path(data_dir, store.embedder_name), papers, store, plan, written)
             save_snapshot(store, data_dir, spool, old, papers, manifest)
+    refresh_lexicon(store, data_dir)
     refresh_keyword_index(store, data_dir)
-    refresh_lexicon(store, data_dir)  # when the keyword index was current
     counts = store.counts(len(manifest.entries) if manifest is not None else None)
     updated = sum(1 for p in todo if p.id in plan.stored)
     return IngestReport(
@@ -291,8 +292,8 @@ def refresh_keyword_index(store: Store, data_dir: Path) -> KeywordIndex:
     index = KeywordIndex.load(folder, fingerprint)
     if index is None or store.location.data_dir is None:
         snapshot = current(store, data_dir)
-    if index is None:
-        lexicon = refresh_lexicon(store, data_dir)
+    if index is None:  # chunks that are whole papers take their tokens from the lexicon (made or brought up to date)
+        lexicon = lexicon_for(snapshot.papers, data_dir, store.embedder_name, store.stamp())
         index = KeywordIndex.build(snapshot.chunk_paper_ids, snapshot.chunk_texts, snapshot.papers, lexicon)
         index.save(folder, fingerprint)
     return index

@@ -28,7 +28,7 @@ import numpy as np
 
 from rag.index.atomic import write_file
 from rag.index.store_client import embedder_key
-from rag.resources import source_digest
+from rag.resources import modules_digest
 from rag.text import numbers_in, tokenize
 from rag.types import Paper
 
@@ -197,15 +197,37 @@ def lexicon_for(papers: Mapping[str, Paper], data_dir: Path | None, embedder: st
     if data_dir is None:
         return Lexicon.build(papers)
     path = lexicon_path(data_dir, embedder)
-    found = Lexicon.load(path)
     key = f"{stamp}:{_code_version()}"
+    remembered = _memo.get(path)
+    if remembered is not None and remembered[0] == (key, _file_id(path)) and len(remembered[1]) == len(papers):
+        return remembered[1]  # an ingest saved it and the retriever opened next in the same process reads it
+    found = Lexicon.load(path)
     if found is not None and found[0] == key and len(found[1]) == len(papers):
-        return found[1]
+        return _remember(path, key, found[1])
     base = found[1] if found is not None and found[0].endswith(f":{_code_version()}") else None
     if base is not None and 2 * sum(pid in base for pid in papers) < len(base):
         base = None  # most of its papers are gone: start a vocabulary without their words
     lexicon = Lexicon.build(papers, base)
     lexicon.save(path, key)
+    return _remember(path, key, lexicon)
+
+
+_memo: dict[Path, tuple[tuple[str, tuple[int, int, int] | None], Lexicon]] = {}
+"""The last lexicon this process saved or loaded, by its key and the file's identity (a file rewritten since,
+by another process or damage, is read again)."""
+
+
+def _file_id(path: Path) -> tuple[int, int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_size, info.st_mtime_ns, info.st_ino
+
+
+def _remember(path: Path, key: str, lexicon: Lexicon) -> Lexicon:
+    _memo.clear()  # one is enough
+    _memo[path] = ((key, _file_id(path)), lexicon)
     return lexicon
 
 
@@ -227,4 +249,4 @@ def _code_version() -> str:
     import rag.index.lexicon
     import rag.text
 
-    return source_digest(Path(m.__file__ or "") for m in (rag.index.lexicon, rag.text))[:16]
+    return modules_digest(rag.index.lexicon, rag.text)

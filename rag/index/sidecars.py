@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rag.errors import RagError
-from rag.index.lexicon import Lexicon, is_current, lexicon_for
+from rag.index.lexicon import is_current, lexicon_for
 from rag.index.manifest import Manifest, discard, manifest_path
 from rag.index.plan import Plan, manifest_for
 from rag.index.snapshot import Snapshot, current, load_memo, snapshot_dir
@@ -78,11 +78,10 @@ def stored_state(store: Store, data_dir: Path) -> dict[str, str]:
     return store.state()
 
 
-def refresh_lexicon(store: Store, data_dir: Path) -> Lexicon | None:
+def refresh_lexicon(store: Store, data_dir: Path) -> None:
     """Bring the saved lexicon (``rag.index.lexicon``) up to the store's content, so the first query after an
-    ingest tokenises no abstract, and return it (None when it was current already). A Chroma server's store
-    keeps it in the local ``data_dir``, keyed by the server's stamp, like the snapshot."""
+    ingest tokenises no abstract (reading only its key when it is current). A Chroma server's store keeps it in
+    the local ``data_dir``, keyed by the server's stamp, like the snapshot."""
     stamp = store.stamp()
-    if is_current(data_dir, store.embedder_name, stamp):
-        return None
-    return lexicon_for(current(store, data_dir).papers, data_dir, store.embedder_name, stamp)
+    if not is_current(data_dir, store.embedder_name, stamp):
+        lexicon_for(current(store, data_dir).papers, data_dir, store.embedder_name, stamp)
