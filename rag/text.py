@@ -168,14 +168,23 @@ def strip_bullet(line: str) -> str:
     return line[bullet.end() :] if bullet else line
 
 
+def short_title(title: str) -> str:
+    """A paper's short name: the part of its title before ":" when that is a name of at most four words
+    ("SeerAttention-R: Sparse ..." -> "SeerAttention-R"), else the whole title (whitespace collapsed)."""
+    head = title.split(":", 1)[0].strip()
+    return head if ":" in title and 0 < len(head.split()) <= 4 else " ".join(title.split())
+
+
 def list_label(line: str, titles: Collection[str]) -> str:
-    """The label of a line that names one of ``titles`` before its text, as answers list papers: an optional
-    bullet, the title (any case, whitespace collapsed, maybe in ``**``/``_`` emphasis), then ":" or a dash
-    (or the end of the line). "" when the line starts with no such label. Titles may hold "?" or "."."""
+    """The label of a line that names one of ``titles`` before its text, as answers list and compare papers: an
+    optional bullet, the title or its ``short_title`` (any case, whitespace collapsed, maybe in ``**``/``_``
+    emphasis), then ":" or a dash (or the end of the line). "" when the line starts with no such label. Titles
+    may hold "?" or "."."""
     start = len(line) - len(strip_bullet(line))
     start += len(line[start:]) - len(line[start:].lstrip("*_"))
     body = line[start:].lower()
-    for title in sorted(titles, key=len, reverse=True):
+    names = {*titles, *(short_title(t) for t in titles)}
+    for title in sorted(names, key=len, reverse=True):
         clean = " ".join(title.split()).lower()
         end = _LABEL_END.match(line, start + len(clean)) if clean and body.startswith(clean) else None
         if end:

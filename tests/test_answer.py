@@ -15,7 +15,7 @@ from rag.answer.compose.analysis import analyse
 from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.notes import is_note, names_paper, note_names
 from rag.settings import Settings
-from rag.text import parse_markers, parts_in_order, quote_parts, sentences, strip_markers
+from rag.text import parse_markers, parts_in_order, quote_parts, sentences, short_title, strip_markers
 from rag.types import Answer, Hit, Paper, Retrieved
 from tests.conftest import SMALL_PAPERS, HashEmbedder, make_paper
 
@@ -68,8 +68,9 @@ def assert_faithful(final: Answer) -> None:
             continue
         body = check.text
         for c in final.citations:
-            if body.startswith(f"- {c.paper.title}: "):
-                body = body[len(f"- {c.paper.title}: "):]
+            for name in (c.paper.title, short_title(c.paper.title)):
+                if body.startswith(f"- {name}: "):
+                    body = body[len(f"- {name}: "):]
         cited = [final.citations[n - 1].paper.abstract for n in check.markers]
         parts = quote_parts(strip_markers(body))  # a quote below the sentence: parts joined with "…"
         assert any(body in abstract or parts_in_order(parts, abstract) for abstract in cited), body

@@ -357,17 +357,13 @@ def verbatim_problems(answer: Answer) -> list[str]:
     """Sentences of an extractive answer that are not, markers stripped, a substring of an abstract they cite.
 
     The answerer writes ``quote [n] quote [n]`` (quotes joined by a space; a quote cut below the sentence has
-    its parts joined by "…") or, for list questions, ``- Title: quote [n] ...`` lines; the ``- Title: `` label
-    is presentation and is taken off first. Each part of a quote must occur, as written and in order, in one
+    its parts joined by "…") or, for lists and comparisons, ``- Title: quote [n] ...`` lines (or the title's
+    short name); the label is presentation and is taken off first (``rag.text.list_label``). Each part of a quote must occur, as written and in order, in one
     abstract the quote cites (``rag.text.quote_parts`` / ``parts_in_order``, the checker's own rule)."""
     cited = {c.marker: c.paper for c in answer.citations}
     problems = []
     for line in answer.text.splitlines():
-        body = line
-        for paper in cited.values():
-            label = f"- {' '.join(paper.title.split())}: "
-            if line.startswith(label):
-                body = line[len(label) :]
+        body = line[len(list_label(line, [p.title for p in cited.values()])) :]
         for sentence in answer_sentences(body):
             quote, markers = strip_markers(sentence), markers_in(sentence)
             if is_note(quote):  # "Yes: <title>", "The X abstract does not state ...": names the paper it cites

@@ -14,6 +14,14 @@ from rag.answer.base import ABSTENTION, abstention, checked_answer
 from rag.answer.citations import check_answer
 from rag.answer.compose.analysis import Question, analyse
 from rag.answer.compose.choose import listed
+from rag.answer.compose.contrast import (
+    Compared,
+    aspect_terms,
+    comparable,
+    compared_hits,
+    evident,
+    per_paper_budget,
+)
 from rag.answer.compose.evidence import Pick, Weights, question_terms, score_sentences
 from rag.answer.compose.followup import referents, refers_to, resolve_followup
 from rag.answer.compose.lead import RoleOrder, lead_index, missing_detail, only_mentioned, subject, unmentioned
@@ -22,7 +30,7 @@ from rag.answer.compose.shapes import compare, listing, prose
 from rag.answer.compose.slots import slot_of
 from rag.index.embeddings import Embedder
 from rag.settings import Settings
-from rag.text import normalize_verbatim, strip_markers
+from rag.text import named_entities, normalize_verbatim, short_title, strip_markers
 from rag.types import Answer, Retrieved
 
 # --- sentence selection -------------------------------------------------------------------------------
@@ -58,6 +66,8 @@ class ExtractiveAnswerer:
 
     max_quotes = 3
     """A prose answer quotes the lead's sentence and at most two supporting ones (chosen on ``dev_fit``)."""
+    max_compared_quotes = 2
+    """Sentences quoted per compared paper."""
 
     def __init__(
         self, settings: Settings, embedder: Embedder, weights: Weights | None = None, pieces: PieceModel | None = None,
@@ -101,14 +111,59 @@ class ExtractiveAnswerer:
             return Evidence(picks, analysis, terms, others)
         return Evidence(picks, analysis, terms)
 
-    def shaped(self, ev: Evidence, retrieved: Retrieved) -> str:
-        """A list answer (one line per paper whose evidence matches) or a comparison (one line per named
-        method); "" when the question wants prose."""
+    def shaped(self, ev: Evidence, retrieved: Retrieved, standalone: str = "") -> str:
+        """A list answer (one line per paper whose evidence matches) or a comparison (one line per compared
+        paper); "" when the question wants prose."""
         if ev.analysis.kind == "list":
             return listing(listed(ev.picks, self.weights, [h.score for h in retrieved.hits]), retrieved)
         if ev.analysis.kind == "comparison":
-            return compare(ev.analysis.entities, ev.picks, retrieved)
+            return self.contrast(ev, retrieved, standalone)
         return ""
+
+    def compared(self, ev: Evidence, retrieved: Retrieved, standalone: str = "") -> list[Compared]:
+        """The papers a comparison question compares (``rag.answer.compose.contrast.compared_hits``), named in
+        the question or, for a follow-up, in the conversation its ``standalone`` query carries."""
+        if ev.analysis.kind != "comparison":
+            return []
+        text = standalone or ev.analysis.text
+        return compared_hits(text, named_entities(text), retrieved)
+
+    def contrast(self, ev: Evidence, retrieved: Retrieved, standalone: str = "") -> str:
+        """One line per compared paper quoting what it says on the asked aspect: its pieces chosen as a prose
+        answer's (lead by slot and role, then supporting pieces) within its share of the word budget; a last
+        line names the compared names no retrieved paper is about. "" unless ``comparable``."""
+        compared = self.compared(ev, retrieved, standalone)
+        if not comparable(compared):
+            return ""
+        question = ev.analysis.text
+        slot = slot_of(question)
+        found = {c.hit: c for c in compared if c.hit is not None}
+        budget = per_paper_budget(self.settings.answer_words, len(found))
+        lines: dict[int, list[Pick]] = {}
+        terms = aspect_terms(ev.terms, [c.name for c in compared], [retrieved.hits[h].paper.title for h in found])
+        picks = score_sentences(ev.analysis, retrieved, self.weights, terms) if terms != ev.terms else ev.picks
+        for hit in found:
+            cands = cut_pieces([p for p in picks if p.hit == hit], terms, ev.analysis, self.pieces.pool)
+            probs = probabilities(cands, self.pieces)
+            bonus = self.roles(question, cands, retrieved) if self.roles is not None else None
+            lead = lead_index(cands, probs, slot, bonus)
+            lines[hit] = choose(cands, probs, self.pieces, budget, self._floor(), lead, self.max_compared_quotes)
+        labels = {h: short_title(retrieved.hits[h].paper.title) for h in found}
+        return compare(lines, labels, [c.name for c in compared if c.hit is None])
+
+    def answers_anyway(self, question: str, retrieved: Retrieved, history: Sequence[dict[str, str]]) -> bool:
+        """Whether a comparison is answered although the abstention model doubts the hits: every paper it
+        compares is retrieved and named by its title (``evident``). The abstention model was fitted on one-paper
+        questions, whose best hit matches the whole question; a comparison's best hit matches half of it."""
+        if analyse(question).kind != "comparison":
+            return False
+        standalone = retrieved.query if history else ""
+        ev = self.evidence(question, retrieved, standalone, history)
+        return evident(self.compared(ev, retrieved, standalone))
+
+    def _floor(self) -> float:
+        """The probability a quote after the first needs (``RAG_ANSWER_EVIDENCE``, else the piece model's)."""
+        return self.pieces.min_probability if self.settings.answer_evidence is None else self.settings.answer_evidence
 
     def compose(
         self, question: str, retrieved: Retrieved, standalone: str = "", history: Sequence[dict[str, str]] = ()
@@ -125,13 +180,13 @@ class ExtractiveAnswerer:
         "The X abstract does not state ..." first when the paper asked about holds no such piece; "Yes: <title>"
         first for "is there a paper on ...". Markers are numbered by ``retrieved.hits`` (renumbered later)."""
         ev = self.evidence(question, retrieved, standalone, history)
-        shaped = self.shaped(ev, retrieved)
+        shaped = self.shaped(ev, retrieved, standalone)
         if shaped:
             return Draft(shaped)
         slot = slot_of(question)
         cands = cut_pieces(ev.picks, ev.terms, ev.analysis, self.pieces.pool)
         probs = probabilities(cands, self.pieces)
-        floor = self.pieces.min_probability if self.settings.answer_evidence is None else self.settings.answer_evidence
+        floor = self._floor()
         subj = subject(standalone or question, retrieved)
         missing = missing_detail(slot, retrieved, subj)
         if missing and subj is not None:
@@ -159,7 +214,7 @@ class ExtractiveAnswerer:
     def stream(
         self, question: str, retrieved: Retrieved, history: Sequence[dict[str, str]]
     ) -> Iterator[str | Answer]:
-        if retrieved.abstain or not retrieved.hits:
+        if not retrieved.hits or (retrieved.abstain and not self.answers_anyway(question, retrieved, history)):
             yield ABSTENTION
             yield abstention(question, retrieved, self.name)
             return

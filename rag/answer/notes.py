@@ -1,6 +1,6 @@
 """Notes: sentences an answerer writes about its sources rather than quotes from them — that an abstract does
-not state the asked detail, that the corpus has a paper on a topic ("Yes: <title>"), that no retrieved abstract
-covers a named method. The citation checker checks a note by the name it gives (it must be the cited paper's);
+not state the asked detail, that the corpus has a paper on a topic ("Yes: <title>"), that no retrieved paper is
+about a compared method. The citation checker checks a note by the name it gives (it must be the cited paper's);
 the eval metrics do not count a note as a claim (``rag.evals.metrics.answer_units``)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ NOT_STATED = "does not state"
 """The phrase of a not-stated note (evals count an unanswerable item answered with it as flagged)."""
 _NOTE = re.compile(
     r"^\s*(?:The (?P<subject>.{1,160}?) abstracts? (?:does|do) not state\b|Yes: (?P<title>.+)$|"
-    r"No retrieved abstract (?:covers|mentions)\b|None of the retrieved abstracts\b|"
+    r"No retrieved (?:abstract (?:covers|mentions)|paper is about)\b|None of the retrieved abstracts\b|"
     r".{1,200}? (?:is|are) not stated in any retrieved abstract\b)",
     re.IGNORECASE | re.DOTALL,
 )
@@ -28,6 +28,11 @@ def unmentioned_sentence(names: list[str]) -> str:
     """"X is not stated in any retrieved abstract." for names the question gives that no retrieved paper has."""
     verb = "is" if len(names) == 1 else "are"
     return f"{' and '.join(names)} {verb} not stated in any retrieved abstract; the closest evidence follows."
+
+
+def no_paper_sentence(names: list[str]) -> str:
+    """"No retrieved paper is about X." for compared names no retrieved paper is about; "" for no names."""
+    return f"No retrieved paper is about {', '.join(names)}." if names else ""
 
 
 def is_note(sentence: str) -> bool:

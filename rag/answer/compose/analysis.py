@@ -16,6 +16,16 @@ _LIST = re.compile(
 _COMPARISON = re.compile(
     r"\b(differ|difference|differences|compare|compared to|comparison|versus|vs\.?|contrast)\b", re.IGNORECASE
 )
+"""Comparison wording that makes a comparison when the question names two things ("how does its size compare
+with ..." and "compared to" may also ask for one paper's number against a baseline)."""
+_CONTRAST = re.compile(
+    r"\b(?:differ|differs|differed|difference|differences|versus|vs\.?|contrasts?|contrasted)\b|^\s*compare\b|"
+    r"\bwhich\b[^?]*,\s*[^,?]+?\s+or\s+[^,?]+\??\s*$|"
+    r"\bwhich of\s+(?!(?:the|these|those|them)\b)[^?]*\b(?:and|or)\b",
+    re.IGNORECASE,
+)
+"""Wording that asks for a comparison whatever the names look like: "How do X and Y differ?", "Compare X and the
+Y paper on ...", "Which needs training, X or Y?", "Which of X, Y and Z ...?"."""
 _QUANTITY = re.compile(
     r"\b(how (?:much|many|large|big|fast|long|small)|what (?:speedup|accuracy|percentage|size|sizes|number|"
     r"fraction|ratio|score|improvement|gain|cost)|by how)\b",
@@ -48,7 +58,7 @@ def analyse(question: str) -> Question:
     """The kind of ``question`` and its named entities."""
     if _LIST.search(question):
         kind = "list"
-    elif _COMPARISON.search(question) and len(named_entities(question)) >= 2:
+    elif _CONTRAST.search(question) or (_COMPARISON.search(question) and len(named_entities(question)) >= 2):
         kind = "comparison"
     elif _QUANTITY.search(question):
         kind = "quantity"

@@ -26,7 +26,8 @@ _TOPIC_SWITCH = re.compile(
 )
 _REFERENCE = re.compile(
     r"\b(?:of them|of these|of those|(?:the|that) (?:first|second|third|fourth|fifth|last|former|latter)(?: one)?"
-    r"|these (?:papers|methods|works)|those (?:papers|methods|works)|both)\b",
+    r"|these (?:papers|methods|works)|those (?:papers|methods|works)|both"
+    r"|(?:does|do|did) each|each (?:of (?:them|these|those|the two)|one|paper|method|approach|model|work|study))\b",
     re.IGNORECASE,
 )
 _PRONOUN = re.compile(
@@ -86,7 +87,9 @@ def resolve_followup(question: str, history: Sequence[dict[str, str]]) -> str:
 _ORDINAL = re.compile(r"\b(?:the|that) (first|second|third|fourth|fifth|last|former|latter)\b", re.IGNORECASE)
 _ORDINALS = {"first": 0, "former": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1, "latter": -1}
 _GROUP = re.compile(
-    r"\b(?:of them|of these|of those|(?:these|those) (?:papers|methods|works|approaches)|both|either)\b", re.IGNORECASE
+    r"\b(?:of them|of these|of those|(?:these|those) (?:papers|methods|works|approaches)|both|either|"
+    r"(?:does|do|did) each|each (?:of (?:them|these|those|the two)|one|paper|method|approach|model|work|study))\b",
+    re.IGNORECASE
 )
 _SINGULAR = re.compile(r"\b(?:it|its|this (?:paper|method|model|approach|work)|the (?:paper|model|method|approach|"
                        r"work|authors))\b", re.IGNORECASE)

@@ -15,7 +15,7 @@ import numpy as np
 from rag.answer.compose.pieces import Piece
 from rag.answer.compose.slots import SPECIFIC, Slot, fills, head_noun, unit_missing
 from rag.answer.notes import not_stated_sentence, unmentioned_sentence
-from rag.text import STOPWORDS, named_entities, singular, tokenize
+from rag.text import STOPWORDS, named_entities, short_title, singular, tokenize
 from rag.types import Retrieved
 
 RoleOrder = Callable[[str, Sequence[Piece], Retrieved], Sequence[float]]
@@ -31,11 +31,8 @@ class Subject:
     name: str
 
 
-def short_name(title: str) -> str:
-    """A paper's short name: the part of its title before ":" when that is a name of at most four words
-    ("SeerAttention-R: Sparse ..." -> "SeerAttention-R"), else the whole title."""
-    head = title.split(":", 1)[0].strip()
-    return head if ":" in title and 0 < len(head.split()) <= 4 else " ".join(title.split())
+short_name = short_title
+"""A paper's short name (``rag.text.short_title``)."""
 
 
 def subject(question: str, retrieved: Retrieved, depth: int = 2) -> Subject | None:
@@ -49,15 +46,15 @@ def subject(question: str, retrieved: Retrieved, depth: int = 2) -> Subject | No
         title = set(tokenize(hit.paper.title))
         for name in (n for n in names if sum(c.isalpha() for c in n) >= 3):
             stems = set(tokenize(name))
-            if stems and stems <= text and (stems & title or (len(stems) == 1 and _coined(name))):
-                return Subject(h, name if stems <= title and _coined(name) else short_name(hit.paper.title))
+            if stems and stems <= text and (stems & title or (len(stems) == 1 and coined(name))):
+                return Subject(h, name if stems <= title and coined(name) else short_name(hit.paper.title))
         title_words = [t for t in q_tokens if t in title and _rare(t, retrieved)]
         if title_words and h == 0:
             return Subject(h, short_name(hit.paper.title))
     return None
 
 
-def _coined(name: str) -> bool:
+def coined(name: str) -> bool:
     return any(c.isupper() for c in name[1:]) or any(c.isdigit() for c in name)
 
 
@@ -78,7 +75,7 @@ def missing_detail(slot: Slot, retrieved: Retrieved, subj: Subject | None) -> st
         return not_stated_sentence(subj.name, detail)
     everywhere = " ".join(f"{h.paper.title} {h.paper.abstract}" for h in retrieved.hits).lower()
     for name in slot.entities:
-        if _coined(name) and name.lower() not in subj.name.lower() and not _named_in(name, everywhere):
+        if coined(name) and name.lower() not in subj.name.lower() and not _named_in(name, everywhere):
             return not_stated_sentence(subj.name, f"{detail} for {name}")
     return ""
 
@@ -87,7 +84,7 @@ def unmentioned(question: str, retrieved: Retrieved) -> str:
     """The note for a question whose coined names (``SeerAttention-R``, ``GSM8K``: a capital after the first
     letter or a digit) are in none of the retrieved abstracts, e.g. "CaseHOLD is not stated in any retrieved
     abstract."; "" when the question has no such name or one of them is mentioned."""
-    names = [n for n in named_entities(question) if _coined(n) and sum(c.isalpha() for c in n) >= 3]
+    names = [n for n in named_entities(question) if coined(n) and sum(c.isalpha() for c in n) >= 3]
     everywhere = " ".join(f"{h.paper.title} {h.paper.abstract}" for h in retrieved.hits).lower()
     if not names or any(_named_in(n, everywhere) for n in names):
         return ""
@@ -113,16 +110,23 @@ def only_mentioned(question: str, slot: Slot, retrieved: Retrieved) -> str:
     if not asked:
         return ""
     subject_word = asked.group("name") or asked.group("name2")
-    for name in (n for n in named_entities(f"x {subject_word}") if _coined(n) and sum(c.isalpha() for c in n) >= 3):
+    for name in (n for n in named_entities(f"x {subject_word}") if coined(n) and sum(c.isalpha() for c in n) >= 3):
         low = singular(name).lower()
         naming = [(h, s) for h, hit in enumerate(retrieved.hits) for s in _sentences_naming(hit.paper.abstract, low)]
         if not naming or any(low in h.paper.title.lower() for h in retrieved.hits):
             continue
-        if not any(_OWN.search(s) for _, s in naming):
+        if not any(_OWN.search(s) for _, s in naming):  # the abstracts naming it do not introduce it
             h = naming[0][0]
             what = {"how": f"how {name} works", "why": f"why, for {name}", "definition": f"what {name} is"}[slot.kind]
             return f"{not_stated_sentence(short_name(retrieved.hits[h].paper.title), what)} [{h + 1}]"
     return ""
+
+
+def introduces(abstract: str, name: str) -> bool:
+    """Whether ``abstract`` is about ``name`` rather than only mentioning it: a sentence naming it says the paper
+    introduces it ("we propose X", "X, called ..."), or two sentences name it ("X merges ...", "X converges ...")."""
+    naming = _sentences_naming(abstract, singular(name).lower())
+    return len(naming) >= 2 or any(_OWN.search(s) for s in naming)
 
 
 def _sentences_naming(abstract: str, low: str) -> list[str]:

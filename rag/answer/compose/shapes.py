@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+from rag.answer.notes import no_paper_sentence
 from rag.text import GAP, quote_parts
 from rag.types import Retrieved
 
@@ -45,37 +46,9 @@ def listing(per_paper: Mapping[int, Sequence[Scored]], retrieved: Retrieved) -> 
     return "\n".join(lines)
 
 
-def missing_notice(names: Sequence[str]) -> str:
-    """The plain statement that the corpus has no abstract about some named methods."""
-    return f"No retrieved abstract covers {', '.join(names)}." if names else ""
-
-
-def compare(entities: Sequence[str], picks: Sequence[Scored], retrieved: Retrieved) -> str:
-    """``- Title: quote [n]`` for each named method: the most relevant sentence (one naming the method
-    preferred) of the best-ranked paper whose title names it, else of the best-ranked one whose abstract does.
-    Names no retrieved abstract mentions at all are stated in a last line. "" unless two methods get a line, or
-    one does and another is missing."""
-    lines: list[str] = []
-    missing: list[str] = []
-    used: set[int] = set()
-    for name in entities:
-        low = name.lower()
-        hits = retrieved.hits
-        papers = [h for h, hit in enumerate(hits) if h not in used and low in hit.paper.title.lower()]
-        papers = papers or [h for h, hit in enumerate(hits) if h not in used and low in hit.paper.abstract.lower()]
-        if not any(low in f"{hit.paper.title} {hit.paper.abstract}".lower() for hit in hits):
-            missing.append(name)
-        mine = sorted(
-            (p for p in picks if papers and p.hit == papers[0]),
-            key=lambda p: (-(low in p.text.lower()), -p.relevance),
-        )
-        if not mine:
-            continue
-        best = papers[0]
-        used.add(best)
-        title = " ".join(hits[best].paper.title.split())
-        lines.append(f"- {title}: {quoted(mine[0])} [{best + 1}]")
-    if len(lines) < 2 and not (lines and missing):
-        return ""
-    notice = missing_notice(missing)
-    return "\n".join([*lines, *([notice] if notice else [])])
+def compare(lines: Mapping[int, Sequence[Scored]], labels: Mapping[int, str], missing: Sequence[str]) -> str:
+    """``- Label: quote [n] quote [n]`` for each compared paper (``rag.answer.compose.contrast``), then a last
+    line naming the compared names no retrieved paper is about."""
+    out = [f"- {labels[hit]}: {prose(quotes)}" for hit, quotes in lines.items() if quotes]
+    notice = no_paper_sentence(list(missing))
+    return "\n".join([*out, *([notice] if notice else [])])

@@ -1,0 +1,123 @@
+"""Comparisons: which retrieved papers the compared names stand for, and what each line is labelled.
+
+A comparison answer gives one line per compared paper, stating the asked aspect in that paper's own words
+(``ExtractiveAnswerer.contrast`` chooses the pieces as a prose answer's, within a per-paper word budget). The
+papers are found by the names the question gives ("TIES-Merging", "DIMAT") and by their titles ("the on-policy
+self-judgment paper", "mixout"); a coined name no retrieved paper is about is said plainly."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from rag.answer.compose.lead import coined, introduces
+from rag.text import STOPWORDS, short_title, tokenize
+from rag.types import Retrieved
+
+TITLE_SHARE = 0.5
+"""A paper is named by its title when the question holds this share of the title's specific words (and two)."""
+GENERIC = frozenset(tokenize(
+    "model models learning learn language languages large neural network networks deep representation "
+    "representations training train data via using towards toward based approach method methods framework "
+    "efficient improving improved improve paper study analysis new novel towards beyond"
+))
+"""Title words too common in ML titles to say which paper the question names."""
+
+
+@dataclass(frozen=True, slots=True)
+class Compared:
+    """A compared name and the hit that stands for it; ``hit`` is None when no retrieved paper is about it.
+    ``titled``: the paper's title names it (not only its abstract)."""
+
+    name: str
+    hit: int | None
+    titled: bool = False
+
+
+def compared_papers(names: Sequence[str], retrieved: Retrieved) -> list[Compared]:
+    """For each coined name (``rag.answer.compose.lead.coined``: "DIMAT", "TIES-Merging"; a capitalised word such
+    as "Bayes" may be a topic), the best-ranked hit not taken by an earlier name whose title names it, else whose
+    abstract introduces it ("we propose X"). A name no retrieved paper is about comes back with hit None (an
+    abstract that only mentions "LoRA" is not LoRA's paper); a name met only in a paper already taken ("TIES" and
+    "TIES-Merging") is dropped."""
+    hits = retrieved.hits
+    used: set[int] = set()
+    out: list[Compared] = []
+    for name in (n for n in names if coined(n) and not n[0].isdigit()):  # not "Bayes", not the size "175B"
+        low = name.lower()
+        titled = [h for h, hit in enumerate(hits) if h not in used and low in hit.paper.title.lower()]
+        papers = titled or [h for h, hit in enumerate(hits) if h not in used and low in hit.paper.abstract.lower()
+                            and introduces(hit.paper.abstract, name)]
+        if papers:
+            used.add(papers[0])
+            out.append(Compared(name, papers[0], bool(titled)))
+        elif not any(
+            h in used and low in f"{hit.paper.title} {hit.paper.abstract}".lower() for h, hit in enumerate(hits)
+        ):
+            out.append(Compared(name, None))
+    return out
+
+
+def titled_papers(question: str, retrieved: Retrieved, taken: set[int]) -> list[Compared]:
+    """Retrieved papers (not in ``taken``) the question names by their title: every specific word of the
+    title's short name (before ":"), or at least two of the title's specific words making ``TITLE_SHARE`` of
+    them, are question words. Best-ranked first."""
+    asked = set(tokenize(question))
+    out = []
+    for h, hit in enumerate(retrieved.hits):
+        name = short_title(hit.paper.title)
+        title = _specific(hit.paper.title)
+        head = _specific(name) if name != " ".join(hit.paper.title.split()) else set()
+        shared = title & asked
+        by_title = len(shared) >= 2 and len(shared) >= TITLE_SHARE * len(title)
+        if h not in taken and ((head and head <= asked) or by_title):
+            out.append(Compared(name, h, True))
+    return out
+
+
+def _specific(text: str) -> set[str]:
+    return {t for t in tokenize(text) if t not in STOPWORDS and t not in GENERIC and len(t) >= 3}
+
+
+def compared_hits(question: str, names: Sequence[str], retrieved: Retrieved) -> list[Compared]:
+    """The compared papers: those the names stand for (``compared_papers``), then those named by their title
+    (``titled_papers``)."""
+    named = compared_papers(names, retrieved)
+    return [*named, *titled_papers(question, retrieved, {c.hit for c in named if c.hit is not None})]
+
+
+def comparable(compared: Sequence[Compared]) -> bool:
+    """Whether a comparison answer can be given: two compared papers, or one and a name the corpus lacks."""
+    found = sum(c.hit is not None for c in compared)
+    return found >= 2 or (found == 1 and len(compared) > 1)
+
+
+def evident(compared: Sequence[Compared]) -> bool:
+    """Whether the compared papers are plainly in the corpus: two of them are named by their titles, or one is
+    and the only other compared name is one no retrieved paper is about ("SPLADE vs ColBERT")."""
+    titled = sum(c.titled for c in compared)
+    missing = sum(c.hit is None for c in compared)
+    return titled >= 2 or (titled == 1 and missing == 1 and len(compared) == 2)
+
+
+CUE_WORDS = frozenset(tokenize(
+    "differ differs difference differences compare compared comparison contrast contrasts versus vs each both "
+    "which one ones paper papers method methods approach approaches"
+))
+"""Question words that ask for the comparison, not for an aspect of it."""
+ASPECT_SHARE = 0.2
+"""The aspect's terms replace the question's when they hold at least this share of its term weight."""
+
+
+def aspect_terms(terms: Mapping[str, float], names: Sequence[str], titles: Sequence[str]) -> dict[str, float]:
+    """The question's terms (``question_terms``) without the compared names, the compared papers' title words
+    and the comparison's own words: what each line should say ("what they evaluate on"). The question's terms
+    when too little is left (``ASPECT_SHARE``: "How do X and Y differ?")."""
+    named = {t for text in [*names, *titles] for t in tokenize(text)} | CUE_WORDS
+    aspect = {t: w for t, w in terms.items() if t not in named}
+    return aspect if sum(aspect.values()) >= ASPECT_SHARE * sum(terms.values()) else dict(terms)
+
+
+def per_paper_budget(answer_words: int, papers: int, floor: int = 25) -> int:
+    """Words each compared paper's line may quote: the answer's budget shared out, never under ``floor``."""
+    return max(answer_words // max(papers, 1), floor)

@@ -1,0 +1,98 @@
+"""Comparisons: which papers a comparison compares (by coined name or by title), what each line says (the asked
+aspect, not the names), a compared name the corpus lacks, and answering although the abstention model doubts."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer.compose.analysis import analyse
+from rag.answer.compose.contrast import aspect_terms, compared_hits, evident
+from rag.answer.compose.followup import referents, resolve_followup, stands_alone
+from rag.answer.notes import is_note
+from rag.text import markers_in, tokenize
+from rag.types import Retrieved
+from tests.conftest import HashEmbedder, make_paper
+from tests.test_answer import answer, assert_faithful, make_hits
+from tests.test_compose import ACTIVE, MAXSUP, OPERA, PAPERS, VCD
+
+ADAPTER = make_paper(
+    "Skill Experts for Text-to-Image Models",
+    "We learn one expert per skill and merge them. Each expert is a single-skill LoRA module trained on "
+    "generated image-text pairs. Merging experts improves prompt faithfulness by 6 points.",
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How do OPERA and VCD differ in reducing hallucination?", "comparison"),
+        ("Which needs training, TIES-Merging or aTLAS?", "comparison"),
+        ("Compare the uncertainty sampling paper and MaxSup on what they fix.", "comparison"),
+        ("What's the difference between mixout and the very-large-dropout paper?", "comparison"),
+        ("opera vs vcd", "comparison"),
+        ("How much training data did it use, and how does its size compare with the previous best models?",
+         "quantity"),
+        ("Which papers compare state space models against Transformers?", "list"),
+    ],
+)
+def test_comparison_wording_whatever_the_names_look_like(question: str, kind: str) -> None:
+    assert analyse(question).kind == kind
+
+
+def test_papers_named_by_their_titles_are_compared() -> None:
+    _, final, _ = answer("Compare the uncertainty sampling paper and MaxSup on what they fix.", PAPERS)
+    lines = final.text.splitlines()
+    cited = [{final.citations[n - 1].paper.title for n in markers_in(line)} for line in lines]
+    assert {MAXSUP.title} in cited and {ACTIVE.title} in cited and len(lines) == 2
+    assert lines[0].startswith("- MaxSup: ")  # a title's short name heads its line
+    assert_faithful(final)
+
+
+def test_an_abstract_that_only_mentions_a_name_is_not_its_paper() -> None:
+    _, final, _ = answer("How does MaxSup differ from LoRA?", [*PAPERS, ADAPTER])
+    last = final.text.splitlines()[-1]
+    assert last == "No retrieved paper is about LoRA." and is_note(last)
+    assert all(c.paper.title != ADAPTER.title for c in final.citations)
+    assert final.citations[0].paper.title == MAXSUP.title
+    assert_faithful(final)
+
+
+def test_each_line_quotes_the_asked_aspect_not_the_sentence_naming_the_method() -> None:
+    terms = {t: 1.0 for t in tokenize("How do OPERA and VCD differ in what they need for training?")}
+    aspect = aspect_terms(terms, ["OPERA", "VCD"], [OPERA.title, VCD.title])
+    assert "opera" not in aspect and "vcd" not in aspect and "differ" not in aspect
+    assert {"need", "train"} <= set(aspect)
+    plain = {t: 1.0 for t in tokenize("How do OPERA and VCD differ?")}
+    assert aspect_terms(plain, ["OPERA", "VCD"], [OPERA.title, VCD.title]) == plain  # nothing left: all terms
+    _, final, _ = answer("How do OPERA and VCD differ in what they need for training?", PAPERS)
+    assert "OPERA needs no additional data or training." in final.text.splitlines()[0]
+
+
+def test_a_comparison_of_retrieved_papers_is_answered_although_abstention_doubts_it() -> None:
+    _, final, _ = answer("How do OPERA and VCD differ?", PAPERS, abstain=True)
+    assert not final.abstained and len(final.text.splitlines()) == 2
+    assert_faithful(final)
+    _, off_topic, _ = answer("How does BERT differ from GPT-2?", PAPERS, abstain=True)
+    assert off_topic.abstained
+
+
+def test_evident_needs_two_titled_papers_or_one_and_a_missing_name() -> None:
+    embedder = HashEmbedder()
+    question = "How does MaxSup differ from ColBERT?"
+    hits = make_hits(question, PAPERS, embedder)
+    compared = compared_hits(question, ["MaxSup", "ColBERT"], Retrieved(question, hits, 0.1, True))
+    assert [(c.name, c.titled) for c in compared] == [("MaxSup", True), ("ColBERT", False)]
+    assert evident(compared)
+    assert not evident(compared[:1])
+
+
+def test_each_points_back_at_the_papers_of_the_last_answer() -> None:
+    history = [
+        {"role": "user", "content": "Which papers reduce hallucination in multimodal models?"},
+        {"role": "assistant", "content": "OPERA penalizes over-trust [1]; VCD contrasts distorted inputs [2]."},
+    ]
+    assert not stands_alone("What does each say about training?")
+    assert [c.marker for c in referents("What does each say about training?", history)] == [1, 2]
+    plain = [history[0], {"role": "assistant", "content": "OPERA penalizes over-trust; VCD contrasts inputs."}]
+    assert "OPERA" in resolve_followup("What does each say about training?", plain)  # names carried instead
+    assert stands_alone("Which papers assign each token to an expert?")
