@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.answer.compose.analysis import analyse, question_parts
+from rag.answer.compose.analysis import analyse
 from rag.answer.compose.evidence import Weights, question_terms, score_sentences
 from rag.answer.compose.pieces import MODEL_PATH, PIECE_FEATURES, PieceModel, choose, cut_pieces, probabilities
 from rag.answer.compose.shapes import prose
+from rag.answer.compose.slots import question_parts
 from rag.errors import ConfigError
 from rag.linear import LinearModel
 from rag.text import quote_parts

@@ -358,8 +358,9 @@ def verbatim_problems(answer: Answer) -> list[str]:
 
     The answerer writes ``quote [n] quote [n]`` (quotes joined by a space; a quote cut below the sentence has
     its parts joined by "…") or, for lists and comparisons, ``- Title: quote [n] ...`` lines (or the title's
-    short name); the label is presentation and is taken off first (``rag.text.list_label``). Each part of a quote must occur, as written and in order, in one
-    abstract the quote cites (``rag.text.quote_parts`` / ``parts_in_order``, the checker's own rule)."""
+    short name); the label is presentation and is taken off first (``rag.text.list_label``). Each part of a
+    quote must occur, as written and in order, in one abstract the quote cites (``rag.text.quote_parts`` /
+    ``parts_in_order``, the checker's own rule)."""
     cited = {c.marker: c.paper for c in answer.citations}
     problems = []
     for line in answer.text.splitlines():

@@ -27,7 +27,6 @@ from rag.answer.compose.followup import referents, refers_to, resolve_followup
 from rag.answer.compose.lead import RoleOrder, lead_index, missing_detail, only_mentioned, subject, unmentioned
 from rag.answer.compose.pieces import PieceModel, choose, cut_pieces, probabilities
 from rag.answer.compose.shapes import compare, listing, prose
-from rag.answer.compose.slots import slot_of
 from rag.index.embeddings import Embedder
 from rag.settings import Settings
 from rag.text import named_entities, normalize_verbatim, short_title, strip_markers
@@ -85,13 +84,14 @@ class ExtractiveAnswerer:
         return resolve_followup(question, history)
 
     def evidence(
-        self, question: str, retrieved: Retrieved, standalone: str = "", history: Sequence[dict[str, str]] = ()
+        self, question: str, retrieved: Retrieved, standalone: str = "", history: Sequence[dict[str, str]] = (),
+        analysis: Question | None = None,
     ) -> Evidence:
-        """Every sentence of the hits scored for the question, with the question's analysis and term weights.
-        A follow-up that points at sources of the last answer ("which of them", "the second one", "it") keeps
-        only those papers' sentences when they are among the hits."""
+        """Every sentence of the hits scored for the question, with the question's analysis (``analyse``, unless
+        given) and term weights. A follow-up that points at sources of the last answer ("which of them", "the
+        second one", "it") keeps only those papers' sentences when they are among the hits."""
         extra = standalone if normalize_verbatim(standalone) != normalize_verbatim(question) else ""
-        analysis = analyse(question)
+        analysis = analysis or analyse(question)
         terms = question_terms(question, retrieved, extra)
         picks = score_sentences(analysis, retrieved, self.weights, terms, followup=bool(extra))
         pointed = referents(question, history)
@@ -135,8 +135,7 @@ class ExtractiveAnswerer:
         compared = self.compared(ev, retrieved, standalone)
         if not comparable(compared):
             return ""
-        question = ev.analysis.text
-        slot = slot_of(question)
+        question, slot = ev.analysis.text, ev.analysis.slot
         found = {c.hit: c for c in compared if c.hit is not None}
         budget = per_paper_budget(self.settings.answer_words, len(found))
         lines: dict[int, list[Pick]] = {}
@@ -151,14 +150,10 @@ class ExtractiveAnswerer:
         labels = {h: short_title(retrieved.hits[h].paper.title) for h in found}
         return compare(lines, labels, [c.name for c in compared if c.hit is None])
 
-    def answers_anyway(self, question: str, retrieved: Retrieved, history: Sequence[dict[str, str]]) -> bool:
+    def answers_anyway(self, ev: Evidence, retrieved: Retrieved, standalone: str = "") -> bool:
         """Whether a comparison is answered although the abstention model doubts the hits: every paper it
         compares is retrieved and named by its title (``evident``). The abstention model was fitted on one-paper
         questions, whose best hit matches the whole question; a comparison's best hit matches half of it."""
-        if analyse(question).kind != "comparison":
-            return False
-        standalone = retrieved.query if history else ""
-        ev = self.evidence(question, retrieved, standalone, history)
         return evident(self.compared(ev, retrieved, standalone))
 
     def _floor(self) -> float:
@@ -179,11 +174,14 @@ class ExtractiveAnswerer:
         (for "which of them ...", then a line for each other paper pointed at, with its closest sentence);
         "The X abstract does not state ..." first when the paper asked about holds no such piece; "Yes: <title>"
         first for "is there a paper on ...". Markers are numbered by ``retrieved.hits`` (renumbered later)."""
-        ev = self.evidence(question, retrieved, standalone, history)
+        return self.drafted(self.evidence(question, retrieved, standalone, history), retrieved, standalone)
+
+    def drafted(self, ev: Evidence, retrieved: Retrieved, standalone: str = "") -> Draft:
+        """``draft`` from the question's evidence (``evidence``), which carries its analysis."""
+        question, slot = ev.analysis.text, ev.analysis.slot
         shaped = self.shaped(ev, retrieved, standalone)
         if shaped:
             return Draft(shaped)
-        slot = slot_of(question)
         cands = cut_pieces(ev.picks, ev.terms, ev.analysis, self.pieces.pool)
         probs = probabilities(cands, self.pieces)
         floor = self._floor()
@@ -214,12 +212,17 @@ class ExtractiveAnswerer:
     def stream(
         self, question: str, retrieved: Retrieved, history: Sequence[dict[str, str]]
     ) -> Iterator[str | Answer]:
-        if not retrieved.hits or (retrieved.abstain and not self.answers_anyway(question, retrieved, history)):
+        t0 = time.perf_counter()
+        standalone = retrieved.query if history else ""
+        analysis = analyse(question)
+        doubted = retrieved.abstain and analysis.kind != "comparison"  # only a comparison may overrule it
+        answerable = retrieved.hits and not doubted
+        ev = self.evidence(question, retrieved, standalone, history, analysis) if answerable else None
+        if ev is None or (retrieved.abstain and not self.answers_anyway(ev, retrieved, standalone)):
             yield ABSTENTION
             yield abstention(question, retrieved, self.name)
             return
-        t0 = time.perf_counter()
-        draft = self.draft(question, retrieved, retrieved.query if history else "", history)
+        draft = self.drafted(ev, retrieved, standalone)
         t1 = time.perf_counter()
         checked = check_answer(draft.text, [h.paper for h in retrieved.hits], self.embedder)
         timings = {"answer": t1 - t0, "check": time.perf_counter() - t1}

@@ -1,4 +1,5 @@
-"""Question analysis: what shape of answer a question asks for, and the entities it names."""
+"""Question analysis, done once per question: the shape of answer it asks for (a list, a comparison, prose of
+some kind), the entities it names, and its slot (what fact it asks for, ``rag.answer.compose.slots``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rag.answer.compose.slots import Slot, slot_of
 from rag.text import QUESTION_WORDS, key_terms, named_entities, tokenize
 
 _LIST = re.compile(
@@ -35,27 +37,24 @@ _DEFINITION = re.compile(r"^\s*(?:what (?:is|are)|define|what does \S+ stand for
 _HOW = re.compile(r"^\s*how\b", re.IGNORECASE)
 _WHY = re.compile(r"^\s*why\b", re.IGNORECASE)
 _BACKGROUND_ASKED = re.compile(r"\b(background|motivat\w*|code|github|available|release\w*)\b", re.IGNORECASE)
-_PART_BREAK = re.compile(
-    r",?\s+and\s+(?=(?:how|what|which|who|why|when|where|does|do|did|is|are|was|were|can|could|its|their|the)\b)"
-    r"|\?\s*|;\s+|,\s+(?=(?:how|what|which|and)\b)",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True, slots=True)
 class Question:
     """A question's kind (``lookup``, ``quantity``, ``definition``, ``how``, ``why``, ``list``,
-    ``comparison``) and the names it mentions (method names, datasets, acronyms: words with a capital
-    after the first letter, a digit, or a capital initial mid-sentence)."""
+    ``comparison``: the answer's shape and the piece model's ``k_*`` features), the names it mentions (method
+    names, datasets, acronyms: words with a capital after the first letter, a digit, or a capital initial
+    mid-sentence), and its ``slot``: the fact a prose answer leads with (finer: hardware, dataset, metric ...)."""
 
     text: str
     kind: str
     entities: tuple[str, ...]
     wants_background: bool
+    slot: Slot
 
 
 def analyse(question: str) -> Question:
-    """The kind of ``question`` and its named entities."""
+    """The kind of ``question``, its named entities and its slot."""
     if _LIST.search(question):
         kind = "list"
     elif _CONTRAST.search(question) or (_COMPARISON.search(question) and len(named_entities(question)) >= 2):
@@ -70,15 +69,8 @@ def analyse(question: str) -> Question:
         kind = "how"
     else:
         kind = "lookup"
-    return Question(question, kind, tuple(named_entities(question)), bool(_BACKGROUND_ASKED.search(question)))
-
-
-def question_parts(question: str) -> list[str]:
-    """The parts a question asks about: "How much cost does X save, and how are the sets produced?" ->
-    ``["How much cost does X save", "how are the sets produced"]`` (split before a second question word,
-    at "?" and ";"); parts without a content word are dropped. A one-part question is its own part."""
-    parts = [p.strip() for p in _PART_BREAK.split(question) if p and tokenize(p)]
-    return parts or [question]
+    return Question(question, kind, tuple(named_entities(question)), bool(_BACKGROUND_ASKED.search(question)),
+                    slot_of(question))
 
 
 def coverage(question: str, abstracts: Sequence[str], cited: int) -> tuple[str, int, int]:

@@ -18,9 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from rag.answer.compose.analysis import Question, question_parts
+from rag.answer.compose.analysis import Question
 from rag.answer.compose.evidence import Pick
 from rag.answer.compose.selection import MAX_REDUNDANCY, is_background, is_boilerplate, redundancy
+from rag.answer.compose.slots import question_parts
 from rag.answer.compose.spans import join_kept, pieces
 from rag.errors import ConfigError
 from rag.linear import LinearModel, sigmoid

@@ -10,8 +10,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.answer.compose.analysis import question_parts
 from rag.text import STOPWORDS, has_digit, named_entities, tokenize
+
+_PART_BREAK = re.compile(
+    r",?\s+and\s+(?=(?:how|what|which|who|why|when|where|does|do|did|is|are|was|were|can|could|its|their|the)\b)"
+    r"|\?\s*|;\s+|,\s+(?=(?:how|what|which|and)\b)",
+    re.IGNORECASE,
+)
+
+
+def question_parts(question: str) -> list[str]:
+    """The parts a question asks about: "How much cost does X save, and how are the sets produced?" ->
+    ``["How much cost does X save", "how are the sets produced"]`` (split before a second question word,
+    at "?" and ";"); parts without a content word are dropped. A one-part question is its own part."""
+    parts = [p.strip() for p in _PART_BREAK.split(question) if p and tokenize(p)]
+    return parts or [question]
 
 NUMBER_WORDS = frozenset(tokenize(
     "two three four five six seven eight nine ten eleven twelve dozen hundred thousand million billion half "
