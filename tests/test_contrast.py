@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from rag.answer.compose.analysis import analyse
-from rag.answer.compose.contrast import aspect_terms, compared_hits, evident
+from rag.answer.compose.contrast import aspect_terms, compared_hits, evident, mentions, titled_papers
 from rag.answer.compose.followup import referents, resolve_followup, stands_alone
 from rag.answer.notes import is_note
 from rag.text import markers_in, tokenize
@@ -96,3 +96,22 @@ def test_each_points_back_at_the_papers_of_the_last_answer() -> None:
     plain = [history[0], {"role": "assistant", "content": "OPERA penalizes over-trust; VCD contrasts inputs."}]
     assert "OPERA" in resolve_followup("What does each say about training?", plain)  # names carried instead
     assert stands_alone("Which papers assign each token to an expert?")
+
+
+CANDIDATES = make_paper(
+    "Enhancing Cost Efficiency in Active Learning with Candidate Set Query",
+    "Our method narrows down the set of candidate classes shown to the oracle. It cuts labeling cost by 42%.",
+)
+BETA = make_paper(
+    "Harnessing the Power of Beta Scoring in Deep Active Learning for Multi-Label Text Classification",
+    "We pick samples with the Beta family of proper scoring rules. The strategy beats uncertainty sampling.",
+)
+
+
+def test_each_part_of_the_question_names_at_most_one_paper_by_its_title() -> None:
+    question = "Compare the candidate set query paper and the Beta scoring active learning paper on what they label."
+    assert mentions(question) == [{"candid", "set", "queri"}, {"beta", "score", "activ", "label"}]
+    hits = make_hits(question, [ACTIVE, BETA, CANDIDATES], HashEmbedder())
+    compared = titled_papers(question, Retrieved(question, hits, 0.5, False), set())
+    titles = [hits[c.hit].paper.title for c in compared if c.hit is not None]
+    assert sorted(titles) == sorted([CANDIDATES.title, BETA.title])  # not the other active learning paper

@@ -7,6 +7,7 @@ self-judgment paper", "mixout"); a coined name no retrieved paper is about is sa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -14,8 +15,6 @@ from rag.answer.compose.lead import coined, introduces
 from rag.text import STOPWORDS, short_title, tokenize
 from rag.types import Retrieved
 
-TITLE_SHARE = 0.5
-"""A paper is named by its title when the question holds this share of the title's specific words (and two)."""
 GENERIC = frozenset(tokenize(
     "model models learning learn language languages large neural network networks deep representation "
     "representations training train data via using towards toward based approach method methods framework "
@@ -58,21 +57,36 @@ def compared_papers(names: Sequence[str], retrieved: Retrieved) -> list[Compared
     return out
 
 
+_MENTION_BREAK = re.compile(r"\s*(?:,|;|\bvs\.?(?=\s)|\bversus\b|\band\b|\bor\b|\bwith\b|\bfrom\b|\bagainst\b)\s*",
+                            re.IGNORECASE)
+MENTION_SHARE = 0.4
+"""A mention names a paper's title when this share of its specific words (and two of them) are title words."""
+
+
+def mentions(question: str) -> list[set[str]]:
+    """The specific words of each part of ``question`` between coordinators ("and", "or", "vs", "with", "from",
+    ","): "the candidate set query paper", "the Beta scoring active learning paper on how they pick ..."."""
+    parts = (_specific(part) - CUE_WORDS for part in _MENTION_BREAK.split(question))
+    return [part for part in parts if part]
+
+
 def titled_papers(question: str, retrieved: Retrieved, taken: set[int]) -> list[Compared]:
-    """Retrieved papers (not in ``taken``) the question names by their title: every specific word of the
-    title's short name (before ":"), or at least two of the title's specific words making ``TITLE_SHARE`` of
-    them, are question words. Best-ranked first."""
-    asked = set(tokenize(question))
-    out = []
-    for h, hit in enumerate(retrieved.hits):
-        name = short_title(hit.paper.title)
-        title = _specific(hit.paper.title)
-        head = _specific(name) if name != " ".join(hit.paper.title.split()) else set()
-        shared = title & asked
-        by_title = len(shared) >= 2 and len(shared) >= TITLE_SHARE * len(title)
-        if h not in taken and ((head and head <= asked) or by_title):
-            out.append(Compared(name, h, True))
-    return out
+    """Retrieved papers (not in ``taken``) the question names by their title, best-ranked first: a part of the
+    question (``mentions``) holds every specific word of the title's short name (before ":"), or at least two of
+    the title's specific words making ``MENTION_SHARE`` of the part's. Each part names at most one paper."""
+    out: list[Compared] = []
+    used = set(taken)
+    for part in mentions(question):
+        for h, hit in enumerate(retrieved.hits):
+            name = short_title(hit.paper.title)
+            head = _specific(name) if name != " ".join(hit.paper.title.split()) else set()
+            shared = _specific(hit.paper.title) & part
+            by_title = len(shared) >= 2 and len(shared) >= MENTION_SHARE * len(part)
+            if h not in used and ((head and head <= part) or by_title):
+                used.add(h)
+                out.append(Compared(name, h, True))
+                break
+    return sorted(out, key=lambda c: c.hit if c.hit is not None else -1)
 
 
 def _specific(text: str) -> set[str]:
