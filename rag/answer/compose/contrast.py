@@ -1,4 +1,4 @@
-"""Comparisons: which retrieved papers the compared names stand for, and what each line is labelled.
+"""Comparisons: which retrieved papers a comparison compares, and which of its terms each paper's line answers.
 
 A comparison answer gives one line per compared paper, stating the asked aspect in that paper's own words
 (``ExtractiveAnswerer.contrast`` chooses the pieces as a prose answer's, within a per-paper word budget). The
@@ -18,9 +18,17 @@ from rag.types import Retrieved
 GENERIC = frozenset(tokenize(
     "model models learning learn language languages large neural network networks deep representation "
     "representations training train data via using towards toward based approach method methods framework "
-    "efficient improving improved improve paper study analysis new novel towards beyond"
+    "efficient improving improved improve paper study analysis new novel beyond"
 ))
 """Title words too common in ML titles to say which paper the question names."""
+
+CUE_WORDS = frozenset(tokenize(
+    "differ differs difference differences compare compared comparison contrast contrasts versus vs each both "
+    "which one ones paper papers method methods approach approaches"
+))
+"""Question words that ask for the comparison, not for an aspect of it."""
+ASPECT_SHARE = 0.2
+"""The aspect's terms replace the question's when they hold at least this share of its term weight."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,15 +120,6 @@ def evident(compared: Sequence[Compared]) -> bool:
     titled = sum(c.titled for c in compared)
     missing = sum(c.hit is None for c in compared)
     return titled >= 2 or (titled == 1 and missing == 1 and len(compared) == 2)
-
-
-CUE_WORDS = frozenset(tokenize(
-    "differ differs difference differences compare compared comparison contrast contrasts versus vs each both "
-    "which one ones paper papers method methods approach approaches"
-))
-"""Question words that ask for the comparison, not for an aspect of it."""
-ASPECT_SHARE = 0.2
-"""The aspect's terms replace the question's when they hold at least this share of its term weight."""
 
 
 def aspect_terms(terms: Mapping[str, float], names: Sequence[str], titles: Sequence[str]) -> dict[str, float]:
