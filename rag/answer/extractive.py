@@ -136,7 +136,7 @@ class ExtractiveAnswerer:
         if not comparable(compared):
             return ""
         question, slot = ev.analysis.text, ev.analysis.slot
-        found = {c.hit: c for c in compared if c.hit is not None}
+        found = [c.hit for c in compared if c.hit is not None]
         budget = per_paper_budget(self.settings.answer_words, len(found))
         lines: dict[int, list[Pick]] = {}
         terms = aspect_terms(ev.terms, [c.name for c in compared], [retrieved.hits[h].paper.title for h in found])
