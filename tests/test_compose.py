@@ -307,3 +307,28 @@ def test_a_question_that_carries_on_is_resolved_from_the_last_turn(question: str
     assert not stands_alone(question)
     standalone = resolve_followup(question, history)
     assert standalone.endswith(question) and "regression" in standalone and "overparameterization" in standalone
+
+
+def test_a_correction_keeps_the_topic_but_not_the_wrong_papers_names() -> None:
+    history = [
+        {"role": "user", "content": "What does the paper on dropout for fine-tuning pretrained models propose?"},
+        {"role": "assistant", "content": "Mixout stochastically mixes the parameters of two models; it stabilises "
+                                         "fine-tuning BERT on GLUE."},
+    ]
+    question = "No, I meant the one that fine-tunes with very high dropout rates — what do they find?"
+    standalone = resolve_followup(question, history)
+    assert standalone.endswith(question) and "pretrained" in standalone.split(question)[0]
+    assert not {"Mixout", "BERT", "GLUE"} & set(standalone.split())
+
+
+@pytest.mark.parametrize(
+    ("question", "alone"),
+    [
+        ("Once in-context learning emerges in a transformer during training, does it stick around?", True),
+        ("How accurate is it?", False),
+        ("What datasets did they use, and how big were they?", False),
+        ("And when does the sparse autoencoder method need it?", False),
+    ],
+)
+def test_a_pronoun_after_its_own_antecedent_needs_no_earlier_turn(question: str, alone: bool) -> None:
+    assert stands_alone(question) is alone

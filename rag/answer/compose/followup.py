@@ -37,6 +37,15 @@ _PRONOUN = re.compile(
 )
 _CONTINUATION = re.compile(r"^\s*(?:and|also|so|then|what about|how about)\b", re.IGNORECASE)
 """A question that opens like this carries on from the last turn ("And when is it required?")."""
+_CORRECTION = re.compile(
+    r"^\W*(?:no|nope|sorry|oops|actually|wait)\b\W*"
+    r"(?:i\s+(?:meant|mean)|not (?:that|this|the)|the other|that'?s not)\b|\bi meant the (?:other|one|paper)\b",
+    re.IGNORECASE,
+)
+"""A turn that says the last answer was about the wrong paper ("No, I meant the one that ...")."""
+ANTECEDENT_TERMS = 5
+"""A question with this many content words before its first pronoun names what the pronoun stands for
+("Once in-context learning emerges in a transformer, does it stick around?")."""
 _SELF_CONTAINED = re.compile(r"\b(?:which|what|any|is there an?|are there)\b[^?]*\b(?:paper|papers|work|study)\b",
                              re.IGNORECASE)
 
@@ -58,14 +67,20 @@ def stands_alone(question: str) -> bool:
         return True
     if _CONTINUATION.search(question):
         return False
-    return pronoun is None and len(key_terms(question, QUESTION_WORDS)) >= 4
+    if pronoun is not None:
+        return len(key_terms(question[: pronoun.start()], QUESTION_WORDS)) >= ANTECEDENT_TERMS
+    return len(key_terms(question, QUESTION_WORDS)) >= 4
 
 
 def resolve_followup(question: str, history: Sequence[dict[str, str]]) -> str:
     """A standalone query for a follow-up. One that points at one source of the last answer ("the second
     one", "it") carries that source's cited text; otherwise the previous answer's names and the previous
-    question's content words come first. A question that stands on its own comes back unchanged."""
+    question's content words come first. A correction ("No, I meant the one that ...") carries the previous
+    question's words only. A question that stands on its own comes back unchanged."""
     users = [t["content"] for t in history if t.get("role") == "user" and t.get("content", "").strip()]
+    if users and _CORRECTION.search(question):  # the last answer's papers are the wrong ones: keep the topic only
+        kept = [w for w in key_terms(users[-1], QUESTION_WORDS) if w.lower() not in question.lower()]
+        return f"{' '.join(kept)} {question}".strip()
     if not users or stands_alone(question):
         return question
     pointed = referents(question, history)
