@@ -148,7 +148,7 @@ class ExtractiveAnswerer:
             lead = lead_index(cands, probs, slot, bonus)
             lines[hit] = choose(cands, probs, self.pieces, budget, self._floor(), lead, self.max_compared_quotes)
         labels = {h: short_title(retrieved.hits[h].paper.title) for h in found}
-        return compare(lines, labels, [c.name for c in compared if c.hit is None])
+        return compare(lines, labels, [c.name for c in compared if c.hit is None], retrieved)
 
     def answers_anyway(self, ev: Evidence, retrieved: Retrieved, standalone: str = "") -> bool:
         """Whether a comparison is answered although the abstention model doubts the hits: every paper it

@@ -24,10 +24,12 @@ _TOPIC_SWITCH = re.compile(
     r"on a different note|something else)\b",
     re.IGNORECASE,
 )
+_EACH = r"(?:does|do|did) each|each (?:of (?:them|these|those|the two)|one|paper|method|approach|model|work|study)"
+"""Wording that points at every paper of the last answer ("What does each find?")."""
 _REFERENCE = re.compile(
     r"\b(?:of them|of these|of those|(?:the|that) (?:first|second|third|fourth|fifth|last|former|latter)(?: one)?"
     r"|these (?:papers|methods|works)|those (?:papers|methods|works)|both"
-    r"|(?:does|do|did) each|each (?:of (?:them|these|those|the two)|one|paper|method|approach|model|work|study))\b",
+    rf"|{_EACH})\b",
     re.IGNORECASE,
 )
 _PRONOUN = re.compile(
@@ -102,8 +104,7 @@ def resolve_followup(question: str, history: Sequence[dict[str, str]]) -> str:
 _ORDINAL = re.compile(r"\b(?:the|that) (first|second|third|fourth|fifth|last|former|latter)\b", re.IGNORECASE)
 _ORDINALS = {"first": 0, "former": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1, "latter": -1}
 _GROUP = re.compile(
-    r"\b(?:of them|of these|of those|(?:these|those) (?:papers|methods|works|approaches)|both|either|"
-    r"(?:does|do|did) each|each (?:of (?:them|these|those|the two)|one|paper|method|approach|model|work|study))\b",
+    rf"\b(?:of them|of these|of those|(?:these|those) (?:papers|methods|works|approaches)|both|either|{_EACH})\b",
     re.IGNORECASE
 )
 _SINGULAR = re.compile(r"\b(?:it|its|this (?:paper|method|model|approach|work)|the (?:paper|model|method|approach|"

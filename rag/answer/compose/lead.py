@@ -31,10 +31,6 @@ class Subject:
     name: str
 
 
-short_name = short_title
-"""A paper's short name (``rag.text.short_title``)."""
-
-
 def subject(question: str, retrieved: Retrieved, depth: int = 2) -> Subject | None:
     """The best-ranked of the first ``depth`` hits that the question names: one of its named entities (stemmed)
     is in the paper's title or abstract, or a rare question word is in its title. None when the question names
@@ -47,10 +43,10 @@ def subject(question: str, retrieved: Retrieved, depth: int = 2) -> Subject | No
         for name in (n for n in names if sum(c.isalpha() for c in n) >= 3):
             stems = set(tokenize(name))
             if stems and stems <= text and (stems & title or (len(stems) == 1 and coined(name))):
-                return Subject(h, name if stems <= title and coined(name) else short_name(hit.paper.title))
+                return Subject(h, name if stems <= title and coined(name) else short_title(hit.paper.title))
         title_words = [t for t in q_tokens if t in title and _rare(t, retrieved)]
         if title_words and h == 0:
-            return Subject(h, short_name(hit.paper.title))
+            return Subject(h, short_title(hit.paper.title))
     return None
 
 
@@ -118,7 +114,7 @@ def only_mentioned(question: str, slot: Slot, retrieved: Retrieved) -> str:
         if not any(_OWN.search(s) for _, s in naming):  # the abstracts naming it do not introduce it
             h = naming[0][0]
             what = {"how": f"how {name} works", "why": f"why, for {name}", "definition": f"what {name} is"}[slot.kind]
-            return f"{not_stated_sentence(short_name(retrieved.hits[h].paper.title), what)} [{h + 1}]"
+            return f"{not_stated_sentence(short_title(retrieved.hits[h].paper.title), what)} [{h + 1}]"
     return ""
 
 

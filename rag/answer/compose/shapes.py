@@ -37,18 +37,20 @@ def prose(picks: Sequence[Scored]) -> str:
     return " ".join(f"{quoted(p)} [{p.hit + 1}]" for p in picks)
 
 
-def listing(per_paper: Mapping[int, Sequence[Scored]], retrieved: Retrieved) -> str:
-    """One line per paper, ``- Title: quote [n] quote [n]``."""
+def listing(per_paper: Mapping[int, Sequence[Scored]], retrieved: Retrieved,
+            labels: Mapping[int, str] | None = None) -> str:
+    """One line per paper with quotes, ``- Label: quote [n] quote [n]``, labelled by ``labels`` or the title."""
     lines = []
     for hit, quotes in per_paper.items():
-        title = " ".join(retrieved.hits[hit].paper.title.split())
-        lines.append(f"- {title}: " + prose(quotes))
+        if quotes:
+            label = labels[hit] if labels is not None else " ".join(retrieved.hits[hit].paper.title.split())
+            lines.append(f"- {label}: " + prose(quotes))
     return "\n".join(lines)
 
 
-def compare(lines: Mapping[int, Sequence[Scored]], labels: Mapping[int, str], missing: Sequence[str]) -> str:
-    """``- Label: quote [n] quote [n]`` for each compared paper (``rag.answer.compose.contrast``), then a last
+def compare(lines: Mapping[int, Sequence[Scored]], labels: Mapping[int, str], missing: Sequence[str],
+            retrieved: Retrieved) -> str:
+    """``listing`` of the compared papers (``rag.answer.compose.contrast``) under their ``labels``, then a last
     line naming the compared names no retrieved paper is about."""
-    out = [f"- {labels[hit]}: {prose(quotes)}" for hit, quotes in lines.items() if quotes]
     notice = no_paper_sentence(list(missing))
-    return "\n".join([*out, *([notice] if notice else [])])
+    return "\n".join(part for part in (listing(lines, retrieved, labels), notice) if part)
