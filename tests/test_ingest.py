@@ -38,9 +38,12 @@ def _store(data_dir: Path, name: str = HashEmbedder.name) -> Store:
 
 def _docs(store: Store, collection: str, paper_id: str) -> list[str]:
     got = getattr(store, collection).get(where={"paper_id": paper_id}, include=["documents", "metadatas"])
-    if collection == "sentences":
-        pairs = sorted(zip([m["index"] for m in got["metadatas"]], got["documents"], strict=True))
-        return [d for _, d in pairs]
+    if collection == "sentences":  # stored as spans of the paper's abstract, without a document
+        assert got["documents"] == [None] * len(got["ids"])
+        if not got["ids"]:
+            return []
+        abstract = store.papers()[paper_id].abstract
+        return [abstract[m["start"] : m["end"]] for m in sorted(got["metadatas"], key=lambda m: m["index"])]
     return list(got["documents"])
 
 

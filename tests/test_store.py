@@ -131,8 +131,8 @@ def test_rewriting_a_paper_replaces_all_its_records(store: Store, small_papers: 
     new = make_paper(old.title, "A single new sentence about autoencoders.", "a.txt:1")
     _write(store, [new])
     assert store.state()[old.id] == new.content_hash
-    docs = store.sentences.get(where={"paper_id": old.id}, include=["documents"])
-    assert docs["documents"] == ["A single new sentence about autoencoders."]
+    spans = store.sentences.get(where={"paper_id": old.id}, include=["metadatas"])["metadatas"]
+    assert [new.abstract[m["start"] : m["end"]] for m in spans] == ["A single new sentence about autoencoders."]
     assert store.papers()[old.id].abstract == new.abstract
 
 

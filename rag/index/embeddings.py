@@ -121,8 +121,10 @@ class OnnxEmbedder:
     with ``threads`` intra-op threads (default: one per core), queries on one with ``min(2, threads)``: ONNX
     Runtime's threads sleep when idle, and on the 2-core machine two threads beat one even while the other core
     is busy (query p50 23 vs 35 ms under load average 8; torch is the opposite, hence its one-thread query
-    path). Sessions are created at first use. Batches of 16 beat 32, 64 and 128 on the 2-core machine (fp32 81
-    vs 68, 73, 67 texts/s; the 729 texts of one listing, quiet machine, 2026-12-02).
+    path). Sessions are created at first use. fp32 batches of 16 beat 32, 64 and 128 on the 2-core machine (81
+    vs 68, 73, 67 texts/s; the 729 texts of one listing, quiet machine, 2026-12-02); int8 batches of 8 beat 16,
+    12 and 4 (``benchmarks/bench_embed_batch.py``: 0.92x the time of 16 on made-up arXiv papers, 0.97x on the
+    bundled corpus, 2026-12-06).
 
     int8 (the default) runs 1.85x the texts/s of fp32 (243 vs 131 on ACLSum's titles, abstracts and sentences,
     idle machine, 2026-12-05); its vectors differ from fp32 (cosine mean ~0.993, min ~0.98) and get collections
@@ -135,14 +137,14 @@ class OnnxEmbedder:
         self,
         quantized: bool = True,
         cache_dir: Path | None = None,
-        batch_size: int = 16,
+        batch_size: int | None = None,
         threads: int | None = None,
         exporter: Callable[[Path, bool], None] | None = None,
     ) -> None:
         self.quantized = quantized
         self.name = MINILM_INT8 if quantized else MINILM
         self.cache_dir = cache_dir or onnx.default_cache_dir()
-        self.batch_size = batch_size
+        self.batch_size = batch_size or (8 if quantized else 16)
         self.threads = threads or os.cpu_count() or 1
         self.query_threads = min(2, self.threads)
         self._exporter = exporter

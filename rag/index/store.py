@@ -1,9 +1,11 @@
 """Chroma storage of chunk and sentence vectors. Vectors are always passed in: Chroma never embeds.
 
 Per embedder, two collections: ``chunks-<model>`` (one record per chunk, carrying the paper and its
-content hash) and ``sentences-<model>`` (one record per abstract sentence). A paper counts as stored
-only when all its chunks carry its current hash; sentences are written before chunks, so a crash at
-any point leaves either a complete paper or one the next ingest redoes. This module and its helpers
+content hash) and ``sentences-<model>`` (one record per abstract sentence: its paper, index, span and vector,
+without the text, which is its paper's abstract sliced; a document would cost Chroma a full-text index row,
+~30% of writing a sentence). A paper counts as stored only when all its chunks carry its current hash;
+sentences are written before chunks, so a crash at any point leaves either a complete paper or one the next
+ingest redoes. This module and its helpers
 (``store_client``: connecting, healing, the stamp; ``store_files``: the on-disk layout, checked before
 Chroma reads it; ``store_errors``: failures as ``RagError``s naming the fix) are the only code that
 knows Chroma. Every method raises ``RagError``s only.
@@ -244,7 +246,6 @@ class Store(Collections):
             self.sentences.upsert(
                 ids=[_sentence_id(s.paper_id, s.index) for s in sentences],
                 embeddings=sentence_vectors,
-                documents=[by_id[s.paper_id].abstract[s.span.start : s.span.end] for s in sentences],
                 metadatas=[
                     {"paper_id": s.paper_id, "index": s.index, "start": s.span.start, "end": s.span.end}
                     for s in sentences
