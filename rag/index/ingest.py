@@ -36,6 +36,7 @@ from rag.index.sidecars import refresh_lexicon, save_manifest, save_snapshot, sn
 from rag.index.snapshot import current
 from rag.index.spool import Spool, remove_leftovers
 from rag.index.store import Store, StoredSentence, discard_index, embedder_key, fingerprint_of, open_chroma
+from rag.index.store_files import remember_sqlite_sound
 from rag.settings import Settings
 from rag.text import split_sentences
 from rag.types import Chunk, Paper, Span
@@ -136,7 +137,10 @@ def ingest(
             save_snapshot(store, data_dir, spool, old, papers, manifest)
     refresh_lexicon(store, data_dir)
     refresh_keyword_index(store, data_dir)
-    counts = store.counts(len(manifest.entries) if manifest is not None else None)
+    if manifest is not None and manifest.counts is not None:  # the store's counts at the manifest's (current) stamp
+        counts = {"papers": len(manifest.entries), "chunks": manifest.counts[0], "sentences": manifest.counts[1]}
+    else:
+        counts = store.counts(len(manifest.entries) if manifest is not None else None)
     updated = sum(1 for p in todo if p.id in plan.stored)
     return IngestReport(
         added=len(todo) - updated,
@@ -277,6 +281,8 @@ def run_ingest(
             papers, store, embedder, settings.data_dir, progress=progress, prune=prune or rebuild or resuming
         )
         marker.unlink(missing_ok=True)
+        if store.location.data_dir is not None:  # the next open need not quick_check what this ingest left
+            remember_sqlite_sound(store.location.data_dir)
     return replace(report, rebuilt=rebuild or resuming)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from rag.errors import RagError
@@ -26,12 +27,15 @@ def save_manifest(
     path: Path, papers: Sequence[Paper], store: Store, plan: Plan, written: dict[str, str]
 ) -> Manifest | None:
     """The manifest of the store as this ingest left it, saved, if no one else wrote meanwhile (else none: the
-    next ingest reads the index). A manifest that cannot be written is only a slower next ingest."""
+    next ingest reads the index). A manifest that cannot be written is only a slower next ingest. The stored
+    counts are read before the stamp: every write changes the stamp before a record, so an unchanged stamp
+    means the counts are the store's at that stamp."""
+    counts = store.counts(len(papers))
     stamp = store.stamp()
     if store.interleaved or (store.last_stamp is not None and stamp != store.last_stamp):
         discard(path)
         return None
-    manifest = manifest_for(papers, stamp, plan, written)
+    manifest = replace(manifest_for(papers, stamp, plan, written), counts=(counts["chunks"], counts["sentences"]))
     try:
         manifest.save(path)
     except OSError as exc:

@@ -57,9 +57,11 @@ def open_chroma(data_dir: Path, chroma_url: str | None = None, *, fresh: bool = 
 
         SharedSystemClient._identifier_to_system.pop(str(path), None)
     try:
-        return chromadb.PersistentClient(path=str(path), settings=settings)
+        client = chromadb.PersistentClient(path=str(path), settings=settings)
     except Exception as exc:
         raise translate(exc, Location(data_dir=data_dir), "opening the index") from None
+    store_files.remember_sqlite_sound(data_dir)  # checked just now; Chroma's open wrote to it
+    return client
 
 
 def discard_index(data_dir: Path) -> None:
