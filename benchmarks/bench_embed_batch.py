@@ -18,9 +18,9 @@ import sys
 import time
 from pathlib import Path
 
+from rag.index.batch import Prepared, prepare
 from rag.index.corpus import load_papers
 from rag.index.embeddings import OnnxEmbedder
-from rag.index.ingest import Prepared, prepare
 from rag.settings import BUNDLED_CORPUS
 
 

@@ -126,7 +126,7 @@ def build_synthetic(data_dir: Path, n_chunks: int, dim: int, name: str, seed: in
             s2 = " ".join(rand.choices(vocab, k=18)).capitalize() + "."
             title = " ".join(rand.choices(vocab, k=6)).title()
             papers.append(Paper(f"s{i:07d}", title, f"{s1} {s2}", (f"synthetic.txt:{i}",), None, ()))
-        ids, docs, metas, sids, sdocs, smetas = [], [], [], [], [], []
+        ids, docs, metas, sids, smetas = [], [], [], [], []
         for p in papers:
             first, second = p.abstract.split(". ", 1)
             record = json.dumps(p.to_dict())
@@ -147,12 +147,11 @@ def build_synthetic(data_dir: Path, n_chunks: int, dim: int, name: str, seed: in
             for s, text in enumerate((first + ".", second)):
                 begin = p.abstract.index(text, start)
                 sids.append(f"{p.id}:s{s}")
-                sdocs.append(text)
                 smetas.append({"paper_id": p.id, "index": s, "start": begin, "end": begin + len(text)})
                 start = begin + len(text)
         vectors = rng.standard_normal((len(ids) + len(sids), dim)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        store.sentences.add(ids=sids, embeddings=vectors[len(ids) :], documents=sdocs, metadatas=smetas)
+        store.sentences.add(ids=sids, embeddings=vectors[len(ids) :], metadatas=smetas)
         store.chunks.add(ids=ids, embeddings=vectors[: len(ids)], documents=docs, metadatas=metas)
     return time.perf_counter() - started
 

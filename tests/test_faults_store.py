@@ -259,7 +259,7 @@ def test_a_query_or_write_of_another_dimension_names_the_fix(index: Path) -> Non
         store.sentence_query(np.ones(128, dtype=np.float32), 3)
     _assert_message(caught.value, "another dimension", "rag ingest")
     small = HalfHash()
-    from rag.index.ingest import embed_and_write
+    from rag.index.batch import embed_and_write
 
     with pytest.raises(IndexDamagedError) as caught:
         embed_and_write([PAPERS[0]], store, small)
@@ -390,4 +390,33 @@ def test_sound_sqlite_is_checked_once_until_written(index: Path, monkeypatch: py
     _bad_page(index / "chroma" / "chroma.sqlite3")
     with pytest.raises(IndexDamagedError):
         open_chroma(index, fresh=True)
+    assert len(calls) == 1
+
+
+def test_an_ingest_another_writer_interleaved_with_leaves_the_sqlite_file_to_be_checked(
+    index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only an ingest that alone wrote the file vouches for it: after another client's write during the ingest,
+    the next open runs ``quick_check`` again."""
+    from rag.index import ingest as ingest_module
+    from rag.index import store_files
+    from rag.index.batch import embed_and_write
+
+    real = ingest_module.ingest
+
+    def with_a_stray_writer(*args: object, **kwargs: object) -> object:
+        report = real(*args, **kwargs)  # type: ignore[arg-type]
+        other = Store(open_chroma(index, fresh=True), HashEmbedder.name)
+        embed_and_write([make_paper("A Stray Paper", "Written by someone else. Meanwhile.")], other, HashEmbedder())
+        return report
+
+    monkeypatch.setattr(ingest_module, "ingest", with_a_stray_writer)
+    corpus = index.parent / "papers.jsonl"
+    corpus.write_text(json.dumps({"title": "A New Paper On Graphs", "abstract": "We study graphs. It works."}) + "\n")
+    ingest_module.run_ingest(Settings(data_dir=index, corpus_paths=[corpus]), HashEmbedder(), [corpus], prune=True,
+                             progress=False)  # fmt: skip
+    real_check = store_files._sqlite_problem
+    calls: list[Path] = []
+    monkeypatch.setattr(store_files, "_sqlite_problem", lambda path: calls.append(path) or real_check(path))
+    open_chroma(index, fresh=True)
     assert len(calls) == 1

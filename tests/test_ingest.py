@@ -14,8 +14,9 @@ from conftest import HashEmbedder, make_paper
 
 from rag.errors import ConfigError, RagError
 from rag.index import ingest as ingest_module
+from rag.index.batch import embed_and_write
 from rag.index.chunking import chunk_paper
-from rag.index.ingest import IngestReport, embed_and_write, ingest, keyword_dir, refresh_keyword_index
+from rag.index.ingest import IngestReport, ingest, keyword_dir, refresh_keyword_index
 from rag.index.keyword import KeywordIndex
 from rag.index.store import Store, open_chroma
 from rag.text import split_sentences

@@ -5,6 +5,7 @@ or edited file). Real Chroma on disk, the hash embedder."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,7 +16,8 @@ from conftest import HashEmbedder, make_paper
 
 from rag.errors import RagError
 from rag.index import plan as plan_module
-from rag.index.ingest import embed_and_write, ingest, refresh_keyword_index, stored_state
+from rag.index.batch import embed_and_write
+from rag.index.ingest import ingest, refresh_keyword_index, stored_state
 from rag.index.manifest import Manifest, manifest_path
 from rag.index.store import Store, open_chroma, paper_record
 from rag.types import Paper
@@ -233,3 +235,20 @@ def test_a_noop_reports_the_counts_the_manifest_recorded(data_dir: Path, monkeyp
     monkeypatch.setattr(Store, "counts", refuse)
     again = _ingest(papers, data_dir)
     assert (again.unchanged, again.papers, again.chunks, again.sentences) == (6, *truth.values())
+
+
+def test_a_manifest_written_before_counts_were_recorded_is_still_trusted(data_dir: Path) -> None:
+    """An index from before the counts: its manifest (no ``counts`` field) still spares the reads, and the
+    no-op counts the store instead."""
+    papers = _papers(4)
+    _ingest(papers, data_dir)
+    path = manifest_path(data_dir, HashEmbedder.name)
+    body = json.loads(json.loads(path.read_text())["body"])
+    del body["counts"]
+    text = json.dumps(body, separators=(",", ":"))
+    path.write_text(json.dumps({"sha256": hashlib.sha256(text.encode()).hexdigest(), "body": text}))
+    old = Manifest.load(path, _store(data_dir).stamp())
+    assert old is not None and old.counts is None and len(old.entries) == 4
+    report = _ingest(papers, data_dir)
+    truth = _store(data_dir).counts()
+    assert (report.unchanged, report.papers, report.chunks, report.sentences) == (4, *truth.values())

@@ -13,7 +13,8 @@ import pytest
 from conftest import HashEmbedder, make_paper
 
 from rag.index import snapshot as snapshot_module
-from rag.index.ingest import embed_and_write, ingest, refresh_keyword_index
+from rag.index.batch import embed_and_write
+from rag.index.ingest import ingest, refresh_keyword_index
 from rag.index.snapshot import Snapshot, current, snapshot_dir
 from rag.index.spool import Spool
 from rag.index.store import Store, open_chroma

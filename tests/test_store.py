@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from conftest import HashEmbedder, make_paper
 
+from rag.index.batch import embed_and_write
 from rag.index.chunking import chunk_paper
-from rag.index.ingest import embed_and_write
 from rag.index.store import Store, StoredSentence, embedder_key, open_chroma
 from rag.text import split_sentences
 from rag.types import Paper, Span
@@ -234,7 +234,7 @@ import sys
 sys.path.insert(0, {tests!r})
 from pathlib import Path
 from conftest import HashEmbedder, make_paper
-from rag.index.ingest import embed_and_write
+from rag.index.batch import embed_and_write
 from rag.index.store import Store, open_chroma
 store = Store(open_chroma(Path({data_dir!r})), HashEmbedder.name)
 papers = sorted(store.papers().values(), key=lambda p: p.id)[:300]

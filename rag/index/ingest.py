@@ -24,22 +24,28 @@ import numpy as np
 from tqdm import tqdm
 
 from rag.errors import IndexDamagedError, IndexNotReadyError, IngestBusyError
-from rag.index.chunking import chunk_paper
+from rag.index.batch import Prepared, layouts, prepare, write_prepared
 from rag.index.embeddings import Embedder
 from rag.index.keyword import KeywordIndex
 from rag.index.lexicon import lexicon_for
 from rag.index.lock import ingest_lock, live_owner
-from rag.index.manifest import layout_hash, manifest_path
+from rag.index.manifest import manifest_path
 from rag.index.parsed import parsed_papers
 from rag.index.plan import plan_ingest
-from rag.index.sidecars import refresh_lexicon, save_manifest, save_snapshot, snapshot_before, stored_state
+from rag.index.sidecars import (
+    refresh_lexicon,
+    save_manifest,
+    save_snapshot,
+    snapshot_before,
+    stored_counts,
+    stored_state,
+)
 from rag.index.snapshot import current
 from rag.index.spool import Spool, remove_leftovers
-from rag.index.store import Store, StoredSentence, discard_index, embedder_key, fingerprint_of, open_chroma
+from rag.index.store import Store, discard_index, embedder_key, fingerprint_of, open_chroma
 from rag.index.store_files import remember_sqlite_sound
 from rag.settings import Settings
-from rag.text import split_sentences
-from rag.types import Chunk, Paper, Span
+from rag.types import Paper
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -75,36 +81,6 @@ def _batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[i : i + size]
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """A batch of papers split into what is stored: chunks, sentences, and the texts to embed (chunks first)."""
-
-    papers: Sequence[Paper]
-    chunks: list[Chunk]
-    sentences: list[StoredSentence]
-    texts: list[str]
-
-
-def prepare(batch: Sequence[Paper]) -> Prepared:
-    """Chunk and split a batch of papers into sentences."""
-    chunks = [c for p in batch for c in chunk_paper(p)]
-    sentences = [StoredSentence(p.id, i, s) for p in batch for i, s in enumerate(split_sentences(p.abstract))]
-    by_id = {p.id: p for p in batch}
-    texts = [c.text for c in chunks] + [by_id[s.paper_id].abstract[s.span.start : s.span.end] for s in sentences]
-    return Prepared(batch, chunks, sentences, texts)
-
-
-def write_prepared(prepared: Prepared, vectors: np.ndarray, store: Store) -> None:
-    n = len(prepared.chunks)
-    store.write(prepared.papers, prepared.chunks, vectors[:n], prepared.sentences, vectors[n:])
-
-
-def embed_and_write(batch: Sequence[Paper], store: Store, embedder: Embedder) -> None:
-    """Chunk, split into sentences, embed all texts in one call, and store complete papers."""
-    prepared = prepare(batch)
-    write_prepared(prepared, embedder.embed(prepared.texts), store)
-
-
 def ingest(
     papers: Sequence[Paper],
     store: Store,
@@ -137,10 +113,7 @@ def ingest(
             save_snapshot(store, data_dir, spool, old, papers, manifest)
     refresh_lexicon(store, data_dir)
     refresh_keyword_index(store, data_dir)
-    if manifest is not None and manifest.counts is not None:  # the store's counts at the manifest's (current) stamp
-        counts = {"papers": len(manifest.entries), "chunks": manifest.counts[0], "sentences": manifest.counts[1]}
-    else:
-        counts = store.counts(len(manifest.entries) if manifest is not None else None)
+    counts = stored_counts(store, manifest)
     updated = sum(1 for p in todo if p.id in plan.stored)
     return IngestReport(
         added=len(todo) - updated,
@@ -159,17 +132,6 @@ def _write_and_spool(prepared: Prepared, vectors: np.ndarray, store: Store, spoo
     write_prepared(prepared, vectors, store)
     n = len(prepared.chunks)
     spool.add(prepared.chunks, vectors[:n], prepared.sentences, vectors[n:])
-
-
-def _layouts(prepared: Prepared) -> dict[str, str]:
-    """Layout hash of each paper of a prepared batch (what ``write_prepared`` stores)."""
-    texts: dict[str, list[str]] = {}
-    spans: dict[str, list[Span]] = {}
-    for c in prepared.chunks:
-        texts.setdefault(c.paper_id, []).append(c.text)
-    for s in prepared.sentences:
-        spans.setdefault(s.paper_id, []).append(s.span)
-    return {p.id: layout_hash(texts.get(p.id, []), spans.get(p.id, [])) for p in prepared.papers}
 
 
 def _embed_and_write_all(
@@ -196,7 +158,7 @@ def _embed_and_write_all(
         pending: tuple[Future[None], int] | None = None
         for batch in _batches(todo, batch_size):
             prepared = prepare(batch)
-            written.update(_layouts(prepared))
+            written.update(layouts(prepared))
             vectors = embedder.embed(prepared.texts)
             if pending is not None:
                 pending[0].result()
@@ -281,8 +243,8 @@ def run_ingest(
             papers, store, embedder, settings.data_dir, progress=progress, prune=prune or rebuild or resuming
         )
         marker.unlink(missing_ok=True)
-        if store.location.data_dir is not None:  # the next open need not quick_check what this ingest left
-            remember_sqlite_sound(store.location.data_dir)
+        if store.location.data_dir is not None and not store.interleaved and store.stamp() == store.last_stamp:
+            remember_sqlite_sound(store.location.data_dir)  # only this ingest wrote: the next open need not check
     return replace(report, rebuilt=rebuild or resuming)
 
 

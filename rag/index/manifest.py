@@ -124,7 +124,7 @@ class Manifest:
             return cls(stamp, str(body["layout_version"]), MappingProxyType(entries), counts)
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
             log.warning("the ingest manifest %s is damaged (%s); reading the index instead", path, exc)
             return None
 

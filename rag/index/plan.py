@@ -22,7 +22,8 @@ from rag.types import Paper, Span
 
 
 def expected_layout(paper: Paper) -> tuple[tuple[str, ...], tuple[Span, ...]]:
-    """What ``embed_and_write`` stores for a paper: its chunk texts and sentence spans (``Store.layout``)."""
+    """What ``rag.index.batch.embed_and_write`` stores for a paper: its chunk texts and sentence spans
+    (``Store.layout``)."""
     return tuple(c.text for c in chunk_paper(paper)), tuple(split_sentences(paper.abstract))
 
 

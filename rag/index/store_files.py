@@ -57,7 +57,9 @@ def check_data_dir(data_dir: Path) -> None:
 
 def check_sqlite(data_dir: Path) -> None:
     """``IndexDamagedError`` when ``chroma.sqlite3`` exists but is not a sound sqlite database (a missing or
-    empty file is a new index)."""
+    empty file is a new index). The full ``quick_check`` is skipped while the file's size, mtime and inode are
+    those remembered after the last check, open or ingest (``remember_sqlite_sound``); the header checks always
+    run."""
     path = chroma_dir(data_dir) / SQLITE_FILE
     try:
         size = path.stat().st_size
