@@ -95,7 +95,7 @@ def collect(pipeline: Any, path: Path, pool: int) -> list[ItemRows]:
         if retrieved.abstain or not retrieved.hits:
             continue
         ev = answerer.evidence(item.question, retrieved, retrieved.query if history else "", history)
-        text = answerer.shaped(ev, retrieved, retrieved.query if history else "")
+        text = answerer.shaped(ev, retrieved)
         if text:  # a list or comparison answer: not chosen by the piece model
             words = len(strip_markers(text).split())
             rows.append(ItemRows(item.id, group, list(item.key_facts), [], np.zeros(0), words,

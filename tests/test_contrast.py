@@ -115,3 +115,24 @@ def test_each_part_of_the_question_names_at_most_one_paper_by_its_title() -> Non
     compared = titled_papers(question, Retrieved(question, hits, 0.5, False), set())
     titles = [hits[c.hit].paper.title for c in compared if c.hit is not None]
     assert sorted(titles) == sorted([CANDIDATES.title, BETA.title])  # not the other active learning paper
+
+
+def test_they_in_a_follow_up_comparison_are_the_papers_the_last_answer_compared() -> None:
+    """"How do they differ?" names nothing itself: the papers compared are those the last answer cited (its lines
+    are labelled with their short names), found once with the evidence; the comparison is answered although
+    the abstention model doubts the hits, since the conversation named both papers."""
+    previous = ("- OPERA: OPERA needs no additional data or training. [1]\n"
+                "- VCD: VCD reduces hallucination on POPE by 7 points. [2]")
+    history = [{"role": "user", "content": "Which papers reduce hallucination in multimodal models?"},
+               {"role": "assistant", "content": previous}]  # fmt: skip
+    assert [c.marker for c in referents("How do they differ?", history)] == [1, 2]
+    assert referents("What did they find?", history) == []  # "they" alone is not a comparison of both
+    for question in ("How do they differ?", "How do the two differ in what they need for training?"):
+        for doubted in (False, True):
+            _, final, _ = answer(question, PAPERS, abstain=doubted, history=history)
+            lines = final.text.splitlines()
+            assert not final.abstained and len(lines) == 2, (question, final.text)
+            assert {line.split(":")[0] for line in lines} == {"- OPERA", "- VCD"}
+            assert_faithful(final)
+    _, training, _ = answer("How do the two differ in what they need for training?", PAPERS, history=history)
+    assert training.text.startswith("- OPERA: OPERA needs no additional data or training. [1]")

@@ -37,14 +37,17 @@ from rag.types import Answer, Retrieved
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """What an extractive answer is composed from: scored sentences (best first), the question's analysis and
-    its term weights."""
+    """What an extractive answer is composed from: scored sentences (best first), the question's analysis, its
+    term weights, and for a comparison the papers it compares."""
 
     picks: list[Pick]
     analysis: Question
     terms: dict[str, float]
     others: list[Pick] = field(default_factory=list)
     """For "which of them ...": the best sentence of each other paper pointed at, whose evidence fits less."""
+    compared: list[Compared] = field(default_factory=list)
+    """For a comparison: the papers it compares (``rag.answer.compose.contrast.compared_hits``), named in the
+    question or, for a follow-up, in the conversation its standalone query carries; empty otherwise."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +92,8 @@ class ExtractiveAnswerer:
     ) -> Evidence:
         """Every sentence of the hits scored for the question, with the question's analysis (``analyse``, unless
         given) and term weights. A follow-up that points at sources of the last answer ("which of them", "the
-        second one", "it") keeps only those papers' sentences when they are among the hits."""
+        second one", "it") keeps only those papers' sentences when they are among the hits; one that compares
+        them ("how do they differ?") compares those papers."""
         extra = standalone if normalize_verbatim(standalone) != normalize_verbatim(question) else ""
         analysis = analysis or analyse(question)
         terms = question_terms(question, retrieved, extra)
@@ -97,6 +101,10 @@ class ExtractiveAnswerer:
         pointed = referents(question, history)
         own = {h for h, hit in enumerate(retrieved.hits) if any(
             refers_to(c, hit.paper.title, hit.paper.abstract) for c in pointed)}
+        compared = self.compared(analysis, retrieved, standalone)
+        if analysis.kind == "comparison" and not comparable(compared) and len(own) >= 2:  # "how do they differ?"
+            them = [Compared(short_title(retrieved.hits[h].paper.title), h, True) for h in sorted(own)]
+            return Evidence(picks, analysis, terms, compared=them)
         if own:  # the papers pointed at compete on what this question asks, not on rank or the carried query
             own_terms = question_terms(question, retrieved) if extra else terms
             focused = score_sentences(analysis, retrieved, self.weights.pointed(), own_terms)
@@ -108,31 +116,32 @@ class ExtractiveAnswerer:
                 close = {h for h, v in best.items() if v >= picks[0].score * self.weights.other_paper_ratio}
                 others = [next(p for p in picks if p.hit == h) for h in sorted(own - close)]
                 picks = [p for p in picks if p.hit in close]
-            return Evidence(picks, analysis, terms, others)
-        return Evidence(picks, analysis, terms)
+            return Evidence(picks, analysis, terms, others, compared)
+        return Evidence(picks, analysis, terms, compared=compared)
 
-    def shaped(self, ev: Evidence, retrieved: Retrieved, standalone: str = "") -> str:
+    def shaped(self, ev: Evidence, retrieved: Retrieved) -> str:
         """A list answer (one line per paper whose evidence matches) or a comparison (one line per compared
         paper); "" when the question wants prose."""
         if ev.analysis.kind == "list":
             return listing(listed(ev.picks, self.weights, [h.score for h in retrieved.hits]), retrieved)
         if ev.analysis.kind == "comparison":
-            return self.contrast(ev, retrieved, standalone)
+            return self.contrast(ev, retrieved)
         return ""
 
-    def compared(self, ev: Evidence, retrieved: Retrieved, standalone: str = "") -> list[Compared]:
+    @staticmethod
+    def compared(analysis: Question, retrieved: Retrieved, standalone: str = "") -> list[Compared]:
         """The papers a comparison question compares (``rag.answer.compose.contrast.compared_hits``), named in
         the question or, for a follow-up, in the conversation its ``standalone`` query carries."""
-        if ev.analysis.kind != "comparison":
+        if analysis.kind != "comparison":
             return []
-        text = standalone or ev.analysis.text
+        text = standalone or analysis.text
         return compared_hits(text, named_entities(text), retrieved)
 
-    def contrast(self, ev: Evidence, retrieved: Retrieved, standalone: str = "") -> str:
+    def contrast(self, ev: Evidence, retrieved: Retrieved) -> str:
         """One line per compared paper quoting what it says on the asked aspect: its pieces chosen as a prose
         answer's (lead by slot and role, then supporting pieces) within its share of the word budget; a last
         line names the compared names no retrieved paper is about. "" unless ``comparable``."""
-        compared = self.compared(ev, retrieved, standalone)
+        compared = ev.compared
         if not comparable(compared):
             return ""
         question, slot = ev.analysis.text, ev.analysis.slot
@@ -150,11 +159,12 @@ class ExtractiveAnswerer:
         labels = {h: short_title(retrieved.hits[h].paper.title) for h in found}
         return compare(lines, labels, [c.name for c in compared if c.hit is None], retrieved)
 
-    def answers_anyway(self, ev: Evidence, retrieved: Retrieved, standalone: str = "") -> bool:
+    @staticmethod
+    def answers_anyway(ev: Evidence) -> bool:
         """Whether a comparison is answered although the abstention model doubts the hits: every paper it
         compares is retrieved and named by its title (``evident``). The abstention model was fitted on one-paper
         questions, whose best hit matches the whole question; a comparison's best hit matches half of it."""
-        return evident(self.compared(ev, retrieved, standalone))
+        return evident(ev.compared)
 
     def _floor(self) -> float:
         """The probability a quote after the first needs (``RAG_ANSWER_EVIDENCE``, else the piece model's)."""
@@ -179,7 +189,7 @@ class ExtractiveAnswerer:
     def drafted(self, ev: Evidence, retrieved: Retrieved, standalone: str = "") -> Draft:
         """``draft`` from the question's evidence (``evidence``), which carries its analysis."""
         question, slot = ev.analysis.text, ev.analysis.slot
-        shaped = self.shaped(ev, retrieved, standalone)
+        shaped = self.shaped(ev, retrieved)
         if shaped:
             return Draft(shaped)
         cands = cut_pieces(ev.picks, ev.terms, ev.analysis, self.pieces.pool)
@@ -218,7 +228,7 @@ class ExtractiveAnswerer:
         doubted = retrieved.abstain and analysis.kind != "comparison"  # only a comparison may overrule it
         answerable = retrieved.hits and not doubted
         ev = self.evidence(question, retrieved, standalone, history, analysis) if answerable else None
-        if ev is None or (retrieved.abstain and not self.answers_anyway(ev, retrieved, standalone)):
+        if ev is None or (retrieved.abstain and not self.answers_anyway(ev)):
             yield ABSTENTION
             yield abstention(question, retrieved, self.name)
             return

@@ -15,6 +15,7 @@ from rag.text import (
     parse_markers,
     parts_in_order,
     quote_parts,
+    short_title,
     strip_markers,
 )
 
@@ -107,6 +108,10 @@ _GROUP = re.compile(
     rf"\b(?:of them|of these|of those|(?:these|those) (?:papers|methods|works|approaches)|both|either|{_EACH})\b",
     re.IGNORECASE
 )
+_BOTH_COMPARED = re.compile(r"\b(?:they|them|these|those|the two|the pair)\b.*\b(?:differ\w*|compar\w*|contrast\w*)\b|"
+                            r"\b(?:differ\w*|compar\w*|contrast\w*)\b.*\b(?:they|them|these|those|the two|the pair)\b",
+                            re.IGNORECASE)
+"""A comparison of "them" ("How do they differ?", "Compare the two"): every paper of the last answer."""
 _SINGULAR = re.compile(r"\b(?:it|its|this (?:paper|method|model|approach|work)|the (?:paper|model|method|approach|"
                        r"work|authors))\b", re.IGNORECASE)
 
@@ -160,8 +165,8 @@ def _cited_segments(sentence: str) -> list[tuple[int, str]]:
 
 def referents(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
     """The sources of the last assistant answer that ``question`` points at: "the second one" that source,
-    "which of them"/"both" all of them, "it"/"this paper" the first one. [] when it points at none, when the
-    question stands alone, or when the last answer cited nothing."""
+    "which of them"/"both"/"how do they differ" all of them, "it"/"this paper" the first one. [] when it points
+    at none, when the question stands alone, or when the last answer cited nothing."""
     answers = [t["content"] for t in history if t.get("role") == "assistant" and t.get("content", "").strip()]
     if not answers or stands_alone(question):
         return []
@@ -172,19 +177,21 @@ def referents(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
     if ordinal:
         n = _ORDINALS[ordinal.group(1).lower()]
         return [cited[n]] if -len(cited) <= n < len(cited) else []
-    if _GROUP.search(question):
+    if _GROUP.search(question) or _BOTH_COMPARED.search(question):
         return cited
     return [cited[0]] if _SINGULAR.search(question) else []
 
 
 def refers_to(cited: Cited, title: str, abstract: str) -> bool:
-    """Whether a paper is the one behind ``cited``: one of its texts is labelled with the paper's title, or
-    quotes its abstract verbatim (gaps allowed, ``rag.text.quote_parts``)."""
+    """Whether a paper is the one behind ``cited``: one of its texts is labelled with the paper's title or its
+    short name (a comparison line: ``rag.text.short_title``), or quotes its abstract verbatim (gaps allowed,
+    ``rag.text.quote_parts``)."""
     source = normalize_verbatim(abstract)
     name = normalize_verbatim(title)
+    labels = [f"{n}:" for n in {name, normalize_verbatim(short_title(title))} if n]
     for text in cited.texts:
         low = normalize_verbatim(text)
-        if name and low.startswith(f"{name}:"):
+        if any(low.startswith(label) for label in labels):
             return True
         body = text.split(": ", 1)[1] if name and low.startswith(name) and ": " in text else text
         parts = [normalize_verbatim(p.rstrip(" .")) for p in quote_parts(body)]
