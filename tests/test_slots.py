@@ -49,6 +49,7 @@ PAPERS = [SEER, TIES, DIMAT, SKILL]
     [
         ("What GPU was SeerAttention-R benchmarked on?", "hardware", "gpu"),
         ("How many GPU hours did it take to train SeerAttention-R's gating?", "quantity", "hour"),
+        ("So how many samples should you actually draw?", "quantity", "sampl"),  # the detail ends at a modal verb
         ("What is SkillNet's total parameter count?", "quantity", "paramet"),
         ("What BLEU score does MAE reach on WMT14?", "quantity", "bleu"),
         ("Which optimizer does LoFiT use?", "name", "optim"),
