@@ -193,6 +193,9 @@ class Answer:
     not_stated: str | None = None
     """When the abstract the question is about does not state the asked detail: the sentence saying so (it
     also opens ``text``); None otherwise."""
+    kind: str = ""
+    """What the question asks for, as the answerer analysed it once (``rag.answer.compose.analysis``: "lookup",
+    "list", "comparison", ...); "" for an abstention. The UI and the CLI show a comparison's table by it."""
 
     @property
     def unsupported(self) -> tuple[SentenceCheck, ...]:

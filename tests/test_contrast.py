@@ -71,6 +71,7 @@ def test_each_line_quotes_the_asked_aspect_not_the_sentence_naming_the_method() 
 def test_a_comparison_of_retrieved_papers_is_answered_although_abstention_doubts_it() -> None:
     _, final, _ = answer("How do OPERA and VCD differ?", PAPERS, abstain=True)
     assert not final.abstained and len(final.text.splitlines()) == 2
+    assert final.kind == "comparison"  # the answer carries the question's kind: the UI and CLI need not re-parse
     assert_faithful(final)
     _, off_topic, _ = answer("How does BERT differ from GPT-2?", PAPERS, abstain=True)
     assert off_topic.abstained

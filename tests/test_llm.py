@@ -107,6 +107,7 @@ def test_streamed_answer_with_citations_assembles(llm: respx.MockRouter) -> None
     assert [c.verdict for c in answer.checks] == ["supported", "supported"]
     assert answer.citations[1].quote == "It is evaluated on LibriSpeech."
     assert not answer.abstained and answer.answerer == "llm:gpt-4o-mini"
+    assert answer.kind == "lookup"  # "What do sparse autoencoders find?", analysed once by the answerer
     assert answer.usage.prompt_tokens == 900 and answer.usage.completion_tokens == 30
     assert answer.usage.cost_usd == pytest.approx(estimate_cost("gpt-4o-mini", 900, 30)) and answer.usage.cost_usd > 0
 

@@ -109,11 +109,12 @@ def test_a_comparison_shows_a_table_of_the_cited_papers_by_role() -> None:
     roles = (("challenge", 0), ("outcome", 1))
     c1 = Citation(1, SAE, "x", (1,), "supported", 0.9, roles)
     c2 = Citation(2, RIDG, "y", (0,), "supported", 0.9, roles)
-    compared = Answer("How do SAE and RIDG differ?", "", (c1, c2), False, "extractive", (hit(SAE), hit(RIDG)))
+    compared = Answer("How do SAE and RIDG differ?", "", (c1, c2), False, "extractive", (hit(SAE), hit(RIDG)),
+                      kind="comparison")  # as the answerer analysed the question
     html = render_sources(compared, turn=1)
     assert html.count("<tr>") == 3 and "<th>Problem</th><th>Approach</th><th>Result</th>" in html
     assert html.index("src-compare") < html.index('class="src-card"')
-    plain = Answer("What do SAEs learn?", "", (c1, c2), False, "extractive", (hit(SAE), hit(RIDG)))
+    plain = Answer("What do SAEs learn?", "", (c1, c2), False, "extractive", (hit(SAE), hit(RIDG)), kind="how")
     assert "src-compare" not in render_sources(plain, turn=1)
 
 

@@ -237,4 +237,5 @@ class ExtractiveAnswerer:
         checked = check_answer(draft.text, [h.paper for h in retrieved.hits], self.embedder)
         timings = {"answer": t1 - t0, "check": time.perf_counter() - t1}
         yield checked.text
-        yield checked_answer(question, checked, self.name, retrieved, timings, not_stated=draft.not_stated)
+        yield checked_answer(question, checked, self.name, retrieved, timings, not_stated=draft.not_stated,
+                             kind=analysis.kind)

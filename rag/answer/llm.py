@@ -20,6 +20,7 @@ from typing import Any
 
 from rag.answer.base import ABSTENTION, abstention, checked_answer, is_abstention
 from rag.answer.citations import check_answer
+from rag.answer.compose.analysis import analyse
 from rag.answer.guards import SentenceGate, WithheldAnswer, fence_source, strict_check, withhold_reason
 from rag.answer.transport import (
     RETRY_STATUSES,
@@ -287,4 +288,4 @@ class LLMAnswerer:
         rest = gate.finish()
         if rest:
             yield rest
-        yield checked_answer(question, checked, self.name, retrieved, timings, usage=used)
+        yield checked_answer(question, checked, self.name, retrieved, timings, usage=used, kind=analyse(question).kind)

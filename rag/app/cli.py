@@ -155,10 +155,9 @@ def cmd_ask(ctx: Context, args: argparse.Namespace) -> int:
     if args.references:
         return _print_references(answer, refs)
     print(safe(answer.text))
-    from rag.answer.compose.analysis import analyse
     from rag.answer.roles import comparison_markdown
 
-    table = comparison_markdown(answer.citations) if analyse(answer.question).kind == "comparison" else ""
+    table = comparison_markdown(answer.citations) if answer.kind == "comparison" else ""
     if table:
         print(f"\n{safe(table)}")
     if answer.error:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from rag.answer.base import ABSTENTION
-from rag.answer.compose.analysis import analyse, coverage
+from rag.answer.compose.analysis import coverage
 from rag.answer.roles import SUMMARY_LABELS, comparison_rows
 from rag.pipeline import Pipeline
 from rag.text import parse_markers, split_sentences
@@ -89,9 +89,8 @@ def render_coverage(answer: Answer) -> str:
     """The coverage line under an answer: "N of the K retrieved abstracts mention X; M cited state it"."""
     if answer.abstained or not answer.hits:
         return ""
-    topic, mentioned, stated = coverage(
-        answer.question, [f"{h.paper.title} {h.paper.abstract}" for h in answer.hits], len(answer.citations)
-    )
+    abstracts = [f"{h.paper.title} {h.paper.abstract}" for h in answer.hits]
+    topic, mentioned, stated = coverage(answer.question, abstracts, len(answer.citations), answer.kind or None)
     if not topic:
         return ""
     k = len(answer.hits)
@@ -186,7 +185,7 @@ def render_roles(paper: Paper, roles: Sequence[tuple[str, int]]) -> str:
 def render_comparison(answer: Answer) -> str:
     """For a comparison question, a table of the cited papers (rows) by Problem / Approach / Result (columns), in
     their abstracts' own sentences (``rag.answer.roles.comparison_rows``); "" otherwise."""
-    rows = comparison_rows(answer.citations) if analyse(answer.question).kind == "comparison" else []
+    rows = comparison_rows(answer.citations) if answer.kind == "comparison" else []
     if not rows:
         return ""
     head = "".join(f"<th>{label}</th>" for label in SUMMARY_LABELS.values())

@@ -73,14 +73,15 @@ def analyse(question: str) -> Question:
                     slot_of(question))
 
 
-def coverage(question: str, abstracts: Sequence[str], cited: int) -> tuple[str, int, int]:
+def coverage(question: str, abstracts: Sequence[str], cited: int, kind: str | None = None) -> tuple[str, int, int]:
     """``(topic, N, M)`` for the coverage line: the question's named entities (else its first three content
     words), how many of ``abstracts`` mention every one of them (stemmed) — for a comparison, any of the compared
-    names ("TIES-Merging or DIMAT": no abstract of one method need name the other) — and ``M`` = the cited papers."""
+    names ("TIES-Merging or DIMAT": no abstract of one method need name the other) — and ``M`` = the cited papers.
+    ``kind``: the question's kind when already analysed (``Answer.kind``)."""
     names = named_entities(question)
     topic_words = names or key_terms(question, QUESTION_WORDS)[:3]
     needed = [set(tokenize(w)) for w in topic_words]
-    compared = len(names) >= 2 and analyse(question).kind == "comparison"
+    compared = len(names) >= 2 and (kind or analyse(question).kind) == "comparison"
     test = any if compared else all
     mentioned = sum(1 for a in abstracts if test(n <= set(tokenize(a)) for n in needed if n))
     topic = " or ".join(topic_words) if compared else " ".join(topic_words)
