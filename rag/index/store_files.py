@@ -58,8 +58,7 @@ def check_data_dir(data_dir: Path) -> None:
 def check_sqlite(data_dir: Path) -> None:
     """``IndexDamagedError`` when ``chroma.sqlite3`` exists but is not a sound sqlite database (a missing or
     empty file is a new index). The full ``quick_check`` is skipped while the file's size, mtime and inode are
-    those remembered after the last check, open or ingest (``remember_sqlite_sound``); the header checks always
-    run."""
+    those remembered after the last open or ingest (``remember_sqlite_sound``); the header checks always run."""
     path = chroma_dir(data_dir) / SQLITE_FILE
     try:
         size = path.stat().st_size
@@ -80,10 +79,8 @@ def check_sqlite(data_dir: Path) -> None:
     if signature is not None and _checked(data_dir).get(SQLITE_FILE) == signature:
         return  # checked sound (or left by a completed ingest) before, and not a byte written since
     problem = _sqlite_problem(path)
-    if problem:
+    if problem:  # a sound file is remembered once Chroma has opened it (``open_chroma``: opening writes to it)
         raise damaged(f"the index at {path}", problem)
-    if signature is not None:
-        _remember_sound(data_dir, SQLITE_FILE, signature)
 
 
 def _sqlite_problem(path: Path) -> str | None:
@@ -171,7 +168,8 @@ def _file_signature(path: Path) -> str | None:
 
 def _signature(folder: Path) -> str | None:
     signatures = [_file_signature(folder / name) for name in HNSW_FILES]
-    return None if None in signatures else ";".join(str(s) for s in signatures)
+    known = [s for s in signatures if s is not None]
+    return ";".join(known) if len(known) == len(signatures) else None
 
 
 def _checked(data_dir: Path) -> dict[str, str]:
