@@ -252,3 +252,20 @@ def test_a_manifest_written_before_counts_were_recorded_is_still_trusted(data_di
     report = _ingest(papers, data_dir)
     truth = _store(data_dir).counts()
     assert (report.unchanged, report.papers, report.chunks, report.sentences) == (4, *truth.values())
+
+
+@pytest.mark.parametrize("counts", ["1e400", "Infinity", '"12"', "[-5, -1]", "[2.9, 3.7]", "[1]", "{}", "[true, 1]"])
+def test_checksummed_counts_that_are_not_two_counts_make_the_manifest_stale(data_dir: Path, counts: str) -> None:
+    """A manifest whose checksum matches but whose counts are not two non-negative integers (an infinity that
+    ``int`` cannot convert, a string, negatives, fractions) is damage: stale, never an error, and the next
+    ingest counts the store itself."""
+    papers = _papers(3)
+    _ingest(papers, data_dir)
+    path = manifest_path(data_dir, HashEmbedder.name)
+    text = json.loads(path.read_text())["body"].replace(
+        json.dumps(json.loads(json.loads(path.read_text())["body"])["counts"], separators=(",", ":")), counts
+    )
+    path.write_text(json.dumps({"sha256": hashlib.sha256(text.encode()).hexdigest(), "body": text}))
+    assert Manifest.load(path, _store(data_dir).stamp()) is None
+    report, truth = _ingest(papers, data_dir), _store(data_dir).counts()
+    assert (report.unchanged, report.papers, report.chunks, report.sentences) == (3, *truth.values())

@@ -119,14 +119,21 @@ class Manifest:
             if body["version"] != VERSION or body["stamp"] != stamp:
                 return None
             entries = {str(pid): Entry(*map(str, row)) for pid, row in body["entries"].items()}
-            counts = body.get("counts")
-            counts = (int(counts[0]), int(counts[1])) if counts is not None else None
-            return cls(stamp, str(body["layout_version"]), MappingProxyType(entries), counts)
+            return cls(stamp, str(body["layout_version"]), MappingProxyType(entries), _counts(body.get("counts")))
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
             log.warning("the ingest manifest %s is damaged (%s); reading the index instead", path, exc)
             return None
+
+
+def _counts(value: object) -> tuple[int, int] | None:
+    """The recorded (chunks, sentences): absent is None; anything but two non-negative integers is damage."""
+    if value is None:
+        return None
+    if not (isinstance(value, list) and len(value) == 2 and all(type(v) is int and v >= 0 for v in value)):
+        raise ValueError(f"its counts are not two non-negative integers: {str(value)[:40]}")
+    return value[0], value[1]
 
 
 def discard(path: Path) -> None:
