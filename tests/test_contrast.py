@@ -137,3 +137,24 @@ def test_they_in_a_follow_up_comparison_are_the_papers_the_last_answer_compared(
             assert_faithful(final)
     _, training, _ = answer("How do the two differ in what they need for training?", PAPERS, history=history)
     assert training.text.startswith("- OPERA: OPERA needs no additional data or training. [1]")
+
+
+def test_a_comparison_of_them_carries_their_names_and_a_chained_follow_up_its_topic() -> None:
+    """"Compare the two" reads unlike the question that found the two papers, so the query carries their names
+    (without them retrieval kept one of the two); "Which of them ..." after "How do they differ?" carries the
+    topic of the question before, which found them (the query was "differ Which of them ..."). "They" as the
+    authors ("What baselines do they compare against?") is not a comparison of the last answer's papers."""
+    listing = ("- OPERA: OPERA needs no additional data or training. [1]\n"
+               "- VCD: VCD reduces hallucination on POPE by 7 points. [2]")
+    first = [{"role": "user", "content": "Which papers reduce hallucination in multimodal models?"},
+             {"role": "assistant", "content": listing}]  # fmt: skip
+    query = resolve_followup("Compare the two", first)
+    assert "OPERA" in query and "VCD" in query and "hallucination" in query
+    for authors in ("What baselines do they compare against?", "Do they compare to prefix tuning?",
+                    "Which datasets did they use to compare?"):  # fmt: skip
+        assert referents(authors, first) == [], authors
+    for both in ("How do they compare?", "What are the differences between them?", "Are they different?"):
+        assert [c.marker for c in referents(both, first)] == [1, 2], both
+    chained = [*first, {"role": "user", "content": "How do they differ?"}, {"role": "assistant", "content": listing}]
+    query = resolve_followup("Which of them needs no training?", chained)
+    assert "hallucination" in query and "differ" in query

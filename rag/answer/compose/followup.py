@@ -94,7 +94,12 @@ def resolve_followup(question: str, history: Sequence[dict[str, str]]) -> str:
     answers = [t["content"] for t in history if t.get("role") == "assistant" and t.get("content", "").strip()]
     previous_answer = strip_markers(answers[-1]) if answers else ""
     carried = key_terms(users[-1], QUESTION_WORDS)
-    if not pointed:  # "which of them" keeps the last question's wording, which found those papers
+    topic = next((u for u in reversed(users[:-1]) if stands_alone(u)), None) if not stands_alone(users[-1]) else None
+    if topic is not None:  # the last question was a follow-up too ("how do they differ?"): its topic found the papers
+        carried += [w for w in key_terms(topic, QUESTION_WORDS) if w.lower() not in {c.lower() for c in carried}]
+    # "which of them" keeps the last question's wording, which found those papers; a comparison of them ("compare
+    # the two") reads differently from it, so it also carries their names, as a question about no cited paper does
+    if not pointed or _BOTH_COMPARED.search(question):
         carried += [n for n in named_entities(previous_answer)[:6] if n.lower() not in {c.lower() for c in carried}]
     kept = [w for w in carried if w.lower() not in question.lower()]
     return f"{' '.join(kept)} {question}".strip() if kept else question
@@ -108,10 +113,16 @@ _GROUP = re.compile(
     rf"\b(?:of them|of these|of those|(?:these|those) (?:papers|methods|works|approaches)|both|either|{_EACH})\b",
     re.IGNORECASE
 )
-_BOTH_COMPARED = re.compile(r"\b(?:they|them|these|those|the two|the pair)\b.*\b(?:differ\w*|compar\w*|contrast\w*)\b|"
-                            r"\b(?:differ\w*|compar\w*|contrast\w*)\b.*\b(?:they|them|these|those|the two|the pair)\b",
-                            re.IGNORECASE)
-"""A comparison of "them" ("How do they differ?", "Compare the two"): every paper of the last answer."""
+_THEM = r"(?:they|them|these|those|the two|the pair|both)"
+_BOTH_COMPARED = re.compile(
+    rf"\b{_THEM} (?:\w+ )?differ\w*\b|\bhow (?:do|does|did|are|were|would) {_THEM} (?:\w+ )?compare"
+    rf"(?:\s*\??\s*$| (?:with|to|against) (?:each other|one another))|\b(?:compare|contrast)\s+{_THEM}\b|"
+    rf"\bdifferences? (?:between|among) {_THEM}\b|\b(?:{_THEM} (?:are|is)|are {_THEM}) (?:\w+ )?different\b",
+    re.IGNORECASE,
+)
+"""A comparison of "them" with each other ("How do they differ?", "Compare the two", "How do they compare?"): every
+paper of the last answer. Not "What baselines do they compare against?" or "Do they compare to X?": there "they"
+are the authors, and the question is about one paper at a time."""
 _SINGULAR = re.compile(r"\b(?:it|its|this (?:paper|method|model|approach|work)|the (?:paper|model|method|approach|"
                        r"work|authors))\b", re.IGNORECASE)
 
