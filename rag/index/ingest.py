@@ -43,7 +43,7 @@ from rag.index.sidecars import (
 from rag.index.snapshot import current
 from rag.index.spool import Spool, remove_leftovers
 from rag.index.store import Store, discard_index, embedder_key, fingerprint_of, open_chroma
-from rag.index.store_files import remember_sqlite_sound
+from rag.index.store_files import confirm_sqlite_sound
 from rag.settings import Settings
 from rag.types import Paper
 
@@ -244,7 +244,7 @@ def run_ingest(
         )
         marker.unlink(missing_ok=True)
         if store.location.data_dir is not None and not store.interleaved and store.stamp() == store.last_stamp:
-            remember_sqlite_sound(store.location.data_dir)  # only this ingest wrote: the next open need not check
+            confirm_sqlite_sound(store.location.data_dir)  # only this ingest wrote: checked once, here
     return replace(report, rebuilt=rebuild or resuming)
 
 
