@@ -393,12 +393,16 @@ def test_sound_sqlite_is_checked_once_until_written(index: Path, monkeypatch: py
     assert len(calls) == 1
 
 
-def test_damage_during_an_ingest_is_found_not_remembered(index: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A page damaged in place while an ingest runs (after the open's check, after the ingest's last write, so
-    the stamp cannot tell) is not vouched for by the ingest: it checks the file before it remembers it, and the
-    next open says the index is damaged."""
+def test_damage_during_a_noop_ingest_is_not_remembered(index: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page damaged in place while a no-op ingest runs (after the open's check; no store write, so the stamp
+    cannot tell) is not vouched for: an ingest that wrote nothing remembers nothing, and the next open says the
+    index is damaged."""
     from rag.index import ingest as ingest_module
 
+    corpus = index.parent / "papers.jsonl"
+    corpus.write_text(json.dumps({"title": "A New Paper On Graphs", "abstract": "We study graphs. It works."}) + "\n")
+    settings = Settings(data_dir=index, corpus_paths=[corpus])
+    ingest_module.run_ingest(settings, HashEmbedder(), [corpus], prune=True, progress=False)
     real = ingest_module.refresh_keyword_index
 
     def then_damage(*args: object, **kwargs: object) -> object:
@@ -407,10 +411,8 @@ def test_damage_during_an_ingest_is_found_not_remembered(index: Path, monkeypatc
         return out
 
     monkeypatch.setattr(ingest_module, "refresh_keyword_index", then_damage)
-    corpus = index.parent / "papers.jsonl"
-    corpus.write_text(json.dumps({"title": "A New Paper On Graphs", "abstract": "We study graphs. It works."}) + "\n")
-    ingest_module.run_ingest(Settings(data_dir=index, corpus_paths=[corpus]), HashEmbedder(), [corpus], prune=True,
-                             progress=False)  # fmt: skip
+    report = ingest_module.run_ingest(settings, HashEmbedder(), [corpus], prune=True, progress=False)
+    assert (report.added, report.updated, report.removed) == (0, 0, 0)
     with pytest.raises(IndexDamagedError):
         open_chroma(index, fresh=True)
 

@@ -43,7 +43,7 @@ from rag.index.sidecars import (
 from rag.index.snapshot import current
 from rag.index.spool import Spool, remove_leftovers
 from rag.index.store import Store, discard_index, embedder_key, fingerprint_of, open_chroma
-from rag.index.store_files import confirm_sqlite_sound
+from rag.index.store_files import remember_sqlite_sound
 from rag.settings import Settings
 from rag.types import Paper
 
@@ -239,12 +239,14 @@ def run_ingest(
         if rebuild and not resuming:
             marker.write_text("a rebuild started; `rag ingest` finishes it\n", encoding="utf-8")
             store = drop_index(store, settings.data_dir)
+        opened = store.stamp()
         report = ingest(
             papers, store, embedder, settings.data_dir, progress=progress, prune=prune or rebuild or resuming
         )
         marker.unlink(missing_ok=True)
-        if store.location.data_dir is not None and not store.interleaved and store.stamp() == store.last_stamp:
-            confirm_sqlite_sound(store.location.data_dir)  # only this ingest wrote: checked once, here
+        wrote_alone = store.last_stamp != opened and not store.interleaved and store.stamp() == store.last_stamp
+        if store.location.data_dir is not None and wrote_alone:  # a no-op vouches for nothing: the open did
+            remember_sqlite_sound(store.location.data_dir)  # only this ingest wrote: the next open need not check
     return replace(report, rebuilt=rebuild or resuming)
 
 

@@ -96,24 +96,12 @@ def _sqlite_problem(path: Path) -> str | None:
 def remember_sqlite_sound(data_dir: Path) -> None:
     """Record ``chroma.sqlite3`` as sound as it is now: called once ``check_sqlite`` passed and Chroma opened
     the file (opening writes to it: its mtime changes), so the next open skips the ``quick_check`` until the file
-    changes. A write by anyone else during that open (milliseconds) is vouched for too; after an ingest,
-    ``confirm_sqlite_sound`` checks before it remembers."""
+    changes. A write by anyone else during that open (milliseconds) is vouched for too. ``run_ingest`` calls it
+    again after an ingest that wrote, when no other store wrote meanwhile (its own writes need no check)."""
     path = chroma_dir(data_dir) / SQLITE_FILE
     signature = _file_signature(path)
     if signature is not None and _checked(data_dir).get(SQLITE_FILE) != signature:
         _remember_sound(data_dir, SQLITE_FILE, signature)
-
-
-def confirm_sqlite_sound(data_dir: Path) -> None:
-    """After an ingest: remember ``chroma.sqlite3`` as sound only as a ``quick_check`` saw it. Nothing to do when
-    it is as remembered at open (nothing written since); otherwise the check runs (the ingest's writes, and
-    anyone else's since the open, are read once), and a file that changed during the check stays unremembered."""
-    path = chroma_dir(data_dir) / SQLITE_FILE
-    before = _file_signature(path)
-    if before is None or _checked(data_dir).get(SQLITE_FILE) == before:
-        return
-    if _sqlite_problem(path) is None and _file_signature(path) == before:
-        _remember_sound(data_dir, SQLITE_FILE, before)
 
 
 @dataclass(frozen=True, slots=True)
