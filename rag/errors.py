@@ -5,6 +5,9 @@ Edges translate these: the CLI to exit codes, the web app to readable chat messa
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 
 class RagError(Exception):
     """Base class for every error this package raises on purpose."""
@@ -65,3 +68,24 @@ class StorageError(RagError):
     """The data directory cannot be written (read-only, full disk, not a directory)."""
 
     exit_code = 9
+
+
+REDACTED = "[redacted]"
+_SECRET_PATTERNS = (
+    re.compile(r"(?i)\b(authorization|x-api-key|api[_-]?key|access[_-]?token)(\\?[\"']?\s*[:=]\s*\\?[\"']?)"
+               r"(?:bearer\s+)?[^\s\"',;}\\]+"),
+    re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+"),
+    re.compile(r"\bsk-[A-Za-z0-9_-]{4,}"),
+)
+"""What every error a user sees is scrubbed of: key-like values, bearer tokens and ``sk-…`` keys."""
+
+
+def redact(text: str, secrets: Sequence[str] = ()) -> str:
+    """``text`` with the given secret values, ``Authorization``/``api_key`` values, bearer tokens and
+    ``sk-…`` keys replaced by ``[redacted]``."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, REDACTED)
+    text = _SECRET_PATTERNS[0].sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    text = _SECRET_PATTERNS[1].sub(f"Bearer {REDACTED}", text)
+    return _SECRET_PATTERNS[2].sub(REDACTED, text)

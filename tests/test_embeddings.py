@@ -377,3 +377,23 @@ def test_real_damaged_export_is_rebuilt_and_gives_the_same_vectors(corpus_texts:
     after = OnnxEmbedder(quantized=True, cache_dir=model_cache).embed(corpus_texts[:8])
     np.testing.assert_allclose(after, before, atol=1e-6)
     assert onnx.cached_model(model_cache, True) == model
+
+
+def test_an_embedding_error_never_shows_the_key() -> None:
+    """Some endpoints echo the key they were sent in their error body: the ``LLMError`` (which the CLI prints and
+    the API streams to its clients) says what failed without it."""
+    import httpx
+    import openai
+    import respx
+
+    key = "sk-LIVE-9f8e7d6c5b4a"
+    body = {"error": {"message": f"Incorrect API key: Bearer {key}; key was {key}", "type": "invalid_request_error"}}
+    with respx.mock(base_url="http://embed.test/v1") as mock:
+        mock.post("/embeddings").mock(return_value=httpx.Response(401, json=body))
+        client = openai.OpenAI(api_key=key, base_url="http://embed.test/v1", max_retries=0)
+        embedder = OpenAIEmbedder(client, "text-embedding-3-small")
+        with pytest.raises(LLMError) as caught:
+            embedder.embed(["a question"])
+    message = str(caught.value)
+    assert "embedding request failed" in message and "401" in message and "check OPENAI_API_KEY" in message
+    assert key not in message and "9f8e7d6c5b4a" not in message

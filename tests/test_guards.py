@@ -20,8 +20,8 @@ from rag.answer.guards import (
     strict_check,
     withhold_reason,
 )
-from rag.answer.transport import REDACTED, Deadline, redact, within
-from rag.errors import LLMError
+from rag.answer.transport import Deadline, within
+from rag.errors import REDACTED, LLMError, redact
 from rag.types import Paper
 from tests.conftest import SMALL_PAPERS, HashEmbedder
 

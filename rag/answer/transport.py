@@ -13,13 +13,12 @@ from __future__ import annotations
 import contextlib
 import queue
 import random
-import re
 import threading
 import time
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable
 from typing import Any, TypeVar
 
-from rag.errors import LLMError
+from rag.errors import LLMError, redact
 from rag.settings import Settings
 
 T = TypeVar("T")
@@ -28,13 +27,6 @@ RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 MAX_BACKOFF = 20.0
 CONTEXT_TOO_LONG = ("context length", "context_length", "maximum context", "context window", "too many tokens",
                     "prompt is too long", "input is too long", "exceeds the context")
-REDACTED = "[redacted]"
-_SECRET_PATTERNS = (
-    re.compile(r"(?i)\b(authorization|x-api-key|api[_-]?key|access[_-]?token)(\\?[\"']?\s*[:=]\s*\\?[\"']?)"
-               r"(?:bearer\s+)?[^\s\"',;}\\]+"),
-    re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+"),
-    re.compile(r"\bsk-[A-Za-z0-9_-]{4,}"),
-)
 
 
 def secrets_of(settings: Settings) -> tuple[str, ...]:
@@ -42,16 +34,6 @@ def secrets_of(settings: Settings) -> tuple[str, ...]:
     values = (settings.openai_api_key, settings.api_key)
     return tuple(v.get_secret_value() for v in values if v is not None and len(v.get_secret_value()) >= 4)
 
-
-def redact(text: str, secrets: Sequence[str] = ()) -> str:
-    """``text`` with the given secret values, ``Authorization``/``api_key`` values, bearer tokens and
-    ``sk-…`` keys replaced by ``[redacted]``."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        if secret:
-            text = text.replace(secret, REDACTED)
-    text = _SECRET_PATTERNS[0].sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
-    text = _SECRET_PATTERNS[1].sub(f"Bearer {REDACTED}", text)
-    return _SECRET_PATTERNS[2].sub(REDACTED, text)
 
 
 def make_llm_client(settings: Settings) -> Any:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from rag.errors import ConfigError, LLMError
+from rag.errors import ConfigError, LLMError, redact
 from rag.index import onnx
 
 if TYPE_CHECKING:
@@ -209,8 +209,9 @@ class OpenAIEmbedder:
             for i in range(0, len(texts), 256):
                 response = self.client.embeddings.create(model=self.model, input=list(texts[i : i + 256]))
                 out.extend(item.embedding for item in sorted(response.data, key=lambda d: d.index))
-        except Exception as exc:
-            raise LLMError(f"embedding request failed ({exc}); check OPENAI_API_KEY / OPENAI_BASE_URL") from exc
+        except Exception as exc:  # scrubbed: some endpoints echo the key they were sent
+            detail = redact(str(exc), [str(getattr(self.client, "api_key", "") or "")])[:300]
+            raise LLMError(f"embedding request failed ({detail}); check OPENAI_API_KEY / OPENAI_BASE_URL") from exc
         return _normalise(np.array(out))
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
