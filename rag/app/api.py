@@ -149,6 +149,13 @@ async def answer_unless_gone(request: Request, stream: AnswerStream) -> Answer |
     return result[0] if result else None
 
 
+def _single(exc: BaseException) -> BaseException:
+    """The error inside a task group's ``ExceptionGroup`` of one (what the answer raised), else ``exc``."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
+
+
 def _sse(data: dict[str, Any] | str) -> str:
     return f"data: {data if isinstance(data, str) else json.dumps(data)}\n\n"
 
@@ -232,8 +239,8 @@ class ChatApi:
             return StreamingResponse(events, media_type="text/event-stream", headers={"cache-control": "no-cache"})
         try:
             answer = await answer_unless_gone(request, stream)
-        except Exception as exc:
-            return _error_response(exc)
+        except Exception as exc:  # an index being rebuilt, a busy ingest, an LLM failure: as when streaming
+            return _error_response(_single(exc))
         if answer is None:
             return _error_response(ApiError(499, "the client went away", code="client_closed"))
         return JSONResponse(completion(answer, body.model, f"chatcmpl-{uuid.uuid4().hex}", int(time.time())))
@@ -250,6 +257,10 @@ class ChatApi:
 async def not_found(request: Request) -> JSONResponse:
     """OpenAI-shaped 404 for an unknown ``/v1`` path, 405 for a known one asked with the wrong method."""
     path = request.url.path.rstrip("/")
+    if path in ROUTES and path != request.url.path and request.method == ROUTES[path]:
+        error = ApiError(404, f"no such route {request.url.path[:100]!r}; drop the trailing slash: {path}",
+                         code="not_found")  # fmt: skip
+        return JSONResponse(error.body(), status_code=404)
     if path in ROUTES:
         error = ApiError(405, f"{path} takes {ROUTES[path]}, not {request.method}", code="method_not_allowed")
         return JSONResponse(error.body(), status_code=405, headers={"allow": ROUTES[path]})
