@@ -150,3 +150,29 @@ def test_search_filter_flags(capsys: pytest.CaptureFixture[str], indexed: dict[s
     assert code == 5 and "since=2023 is after until=2020" in err
     code, out, err = _run(capsys, indexed, "search", "attention", "--until", "1990")
     assert code == 0 and out == "" and "No paper matches the filters." in err
+
+
+def test_author_names_with_and_or_a_suffix_stay_one_author_each(tmp_path: Path) -> None:
+    """"Procter and Gamble Research Lab" is one author, not two, and "Google, Inc." is not the person Inc. Google;
+    "Martin Luther King Jr" has the last name King (in the key too), as BibTeX readers split names; the export
+    reads back as the same authors, and a name LaTeX has no characters for prints no warning."""
+    paper = replace(ATTENTION, authors=("Procter and Gamble Research Lab", "Martin Luther King Jr", "Zoë Bloggs",
+                                        "Google, Inc."))
+    text = to_bibtex([paper])
+    library = bibtexparser.parse_string(text, append_middleware=[
+        bibtexparser.middlewares.SeparateCoAuthors(), bibtexparser.middlewares.SplitNameParts()])  # fmt: skip
+    names = library.entries[0]["author"]
+    assert len(names) == 4
+    assert names[1].last == ["King"] and names[1].jr == ["Jr"] and names[1].first == ["Martin", "Luther"]
+    assert bibtex_key(replace(paper, authors=paper.authors[1:])).startswith("king")
+    path = tmp_path / "names.bib"
+    path.write_text(text, encoding="utf-8")
+    [record] = parse_file(path)
+    assert record.meta.authors == paper.authors
+
+
+def test_characters_latex_cannot_name_are_kept_without_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    paper = replace(ATTENTION, title="数学 for Transformers 🙂", authors=("李 数",))
+    with caplog.at_level("WARNING"):
+        text = to_bibtex([paper])
+    assert "数学 for Transformers 🙂" in text and not caplog.records

@@ -10,6 +10,7 @@ or space in it is left out.
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -52,10 +53,37 @@ def _ascii_word(text: str) -> str:
     return "".join(ch for ch in folded if ch.isascii() and ch.isalnum())
 
 
+_SUFFIX = re.compile(r"(?:jr|sr|ii|iii|iv|v)\.?", re.IGNORECASE)
+_AND = re.compile(r"\band\b", re.IGNORECASE)
+
+
+def _name_parts(name: str) -> tuple[str, str, str]:
+    """(first names, last name, suffix) of a name written "First Last [Jr]" (how every format stores it)."""
+    words = name.split()
+    suffix = words.pop() if len(words) >= 3 and _SUFFIX.fullmatch(words[-1]) else ""
+    return " ".join(words[:-1]), words[-1] if words else "", suffix
+
+
+def _corporate(name: str) -> bool:
+    """A name BibTeX would misread unless braced whole: the word "and" would split it into two authors, a comma
+    would make "Google, Inc." the person Inc. Google."""
+    return bool(_AND.search(name)) or "," in name
+
+
+def _bib_name(name: str) -> str:
+    """A name as BibTeX reads it: "King, Jr., Martin Luther" when it ends in a suffix; braced whole when it is
+    ``_corporate`` ("{Procter and Gamble Research Lab}")."""
+    if _corporate(name):
+        return "{" + _latex(name) + "}"
+    first, last, suffix = _name_parts(name)
+    return _latex(f"{last}, {suffix}, {first}" if suffix else name)
+
+
 def bibtex_key(paper: Paper) -> str:
     """``vaswani2017attention``: last name of the first author, year, first significant title word (ASCII);
     a paper without an author or a year gets its id's first characters instead (``domain-e07529``)."""
-    last = _ascii_word(paper.authors[0].split()[-1]) if paper.authors and paper.authors[0].split() else ""
+    first_author = paper.authors[0] if paper.authors and paper.authors[0].split() else ""
+    last = _ascii_word(first_author.split()[0] if _corporate(first_author) else _name_parts(first_author)[1])
     words = [_ascii_word(w) for w in paper.title.split()]
     word = next((w for w in words if w and w not in _STOPWORDS), next((w for w in words if w), "paper"))
     key = f"{last}{paper.year or ''}{word}"
@@ -64,6 +92,9 @@ def bibtex_key(paper: Paper) -> str:
 
 @lru_cache(maxsize=1)
 def _encoder() -> UnicodeToLatexEncoder:
+    """Characters LaTeX has no name for are kept as they are (BibTeX with UTF-8 reads them), without a logged
+    warning for each one mixed into the CLI's output and the server log."""
+    logging.getLogger("pylatexenc.latexencode").setLevel(logging.ERROR)
     return UnicodeToLatexEncoder(replacement_latex_protection="braces-almost-all", unknown_char_policy="keep")
 
 
@@ -81,7 +112,7 @@ def _entry(paper: Paper, key: str) -> Entry:
     entry_type = "inproceedings" if in_proceedings else "article" if paper.venue else "misc"
     text: list[tuple[str, str | None]] = [
         ("title", "{" + _latex(paper.title) + "}"),
-        ("author", " and ".join(_latex(a) for a in paper.authors) or None),
+        ("author", " and ".join(_bib_name(a) for a in paper.authors) or None),
         ("year", str(paper.year) if paper.year else None),
         ("booktitle" if in_proceedings else "journal", _latex(paper.venue) if paper.venue else None),
     ]

@@ -9,6 +9,7 @@ parser cannot read is an error at its line.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +21,7 @@ from bibtexparser.model import Entry, ParsingFailedBlock
 from rag.errors import CorpusError
 from rag.index.formats.base import Record, check_length, read_text
 from rag.index.formats.latex import latex_to_text
-from rag.index.formats.meta import Metadata, make_metadata, split_authors, split_categories
+from rag.index.formats.meta import Metadata, make_metadata, names_as_given, split_categories
 
 _SHOWN_MISSING = 5
 
@@ -71,12 +72,45 @@ def _date(fields: dict[str, str]) -> str | None:
     return f"{year}-{number:02d}" if year.isdigit() and 1 <= number <= 12 else None
 
 
+_AND = re.compile(r"\s+and\s+", re.IGNORECASE)
+_COMMA = re.compile(r"\s*,\s*")
+
+
+def _top_level_split(text: str, separator: re.Pattern[str]) -> list[str]:
+    """``text`` split where ``separator`` matches outside braces (BibTeX's protection: "{Procter and Gamble}")."""
+    depth = 0
+    depths = []
+    for ch in text:
+        depth += (ch == "{") - (ch == "}")
+        depths.append(depth)
+    parts, start = [], 0
+    for match in separator.finditer(text):
+        if match.start() > 0 and depths[match.start() - 1] == 0:
+            parts.append(text[start : match.start()])
+            start = match.end()
+    return [*parts, text[start:]]
+
+
+def _authors(field: str) -> tuple[str, ...]:
+    """The people of an ``author`` field, split as BibTeX splits them: "and" inside braces stays in one name
+    ("{Procter and Gamble}"), and "Last, Jr, First" and "Last, First" become "First Last Jr" and "First Last"."""
+    names = []
+    for person in _top_level_split(field.strip(), _AND):
+        parts = [latex_to_text(p) for p in _top_level_split(person.strip(), _COMMA)]
+        if len(parts) >= 3:
+            parts = [parts[2], parts[0], parts[1]]  # Last, Jr, First
+        elif len(parts) == 2:
+            parts = [parts[1], parts[0]]  # Last, First
+        names.append(" ".join(p for p in parts if p))
+    return names_as_given(names)
+
+
 def entry_metadata(fields: dict[str, str]) -> Metadata:
     """The metadata of one entry; a bad year or URL raises ``ValueError``."""
     categories = split_categories(latex_to_text(fields.get("keywords", "")) or None)
     primary = fields.get("primaryclass", "").strip()
     return make_metadata(
-        authors=split_authors(latex_to_text(fields.get("author", ""))) if fields.get("author") else (),
+        authors=_authors(fields["author"]) if fields.get("author", "").strip() else (),
         year=fields.get("year") or None,
         date=_date(fields),
         venue=_venue(fields),

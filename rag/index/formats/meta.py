@@ -88,8 +88,14 @@ def split_authors(value: str | Iterable[str]) -> tuple[str, ...]:
         parts = list(value)
         if not all(isinstance(p, str) for p in parts):
             raise ValueError("authors must be a string or a list of strings")
-    names = tuple(person_name(p) for p in parts if p and p.strip(" ,"))
-    return tuple(_bounded("an author name", n) for n in dict.fromkeys(names) if n)
+    return names_as_given(person_name(p) for p in parts if p and p.strip(" ,"))
+
+
+def names_as_given(names: Iterable[str]) -> tuple[str, ...]:
+    """Author names already in "First Last" order (a format that says where each name ends and which part is
+    the last name, as BibTeX does), whitespace normalised, duplicates and empty ones dropped."""
+    cleaned = (one_line(n).strip(", ") for n in names)
+    return tuple(_bounded("an author name", n) for n in dict.fromkeys(cleaned) if n)
 
 
 def parse_year(value: object) -> int | None:
