@@ -57,3 +57,16 @@ def test_a_trailing_slash_is_named_not_refused_for_its_own_method() -> None:
         assert f"takes {method}, not {method}" not in message
     wrong = http.request("DELETE", "/v1/models/")
     assert wrong.status_code == 405 and "takes GET, not DELETE" in wrong.json()["error"]["message"]
+
+
+def test_a_refused_field_sent_as_null_is_an_unset_option_and_half_a_character_is_named() -> None:
+    """Clients serialise unset options as null ("max_tokens": null): that is not asking for them. A ``\\ud800``
+    (a client that cut an emoji in half) gets a message saying so, not a parser's hex-escape error."""
+    from rag.app.api_request import ApiError, parse_request
+
+    body = b'{"max_tokens": null, "stop": null, "messages": [{"role": "user", "content": "hi there"}]}'
+    assert parse_request(body).messages[0].text() == "hi there"
+    with pytest.raises(ApiError, match="max_tokens is not supported"):
+        parse_request(b'{"max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}')
+    with pytest.raises(ApiError, match="half of a surrogate pair"):
+        parse_request(b'{"messages": [{"role": "user", "content": "a \\ud800 b"}]}')

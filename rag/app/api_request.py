@@ -13,7 +13,17 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
 
 from rag.errors import RagError
 
@@ -95,6 +105,14 @@ class ChatRequest(_Strict):
     store: StrictBool | None = None
     seed: StrictInt | StrictFloat | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _refused_nulls(cls, data: Any) -> Any:
+        """A refused OpenAI field sent as null is an unset option (clients serialise them so), not a refusal."""
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if not (key in REFUSED and value is None)}
+        return data
+
     def filters(self) -> dict[str, Any]:
         """The retrieval filters given (not null), for the pipeline's keyword arguments."""
         return {name: getattr(self, name) for name in FILTER_FIELDS if getattr(self, name) is not None}
@@ -143,6 +161,9 @@ def parse_request(body: bytes) -> ChatRequest:
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False)
         first = next((e for e in errors if e["type"] == "json_invalid"), errors[0])
+        if first["type"] == "json_invalid" and "hex escape" in str(first["msg"]):
+            raise ApiError(400, "the request body is not valid JSON: it holds a \\u escape that is not a whole "
+                                "character (half of a surrogate pair?); send whole characters") from None
         if first["type"] == "json_invalid":
             raise ApiError(400, f"the request body is not valid JSON ({first['msg']})") from None
         if first["type"] == "model_type" and not first["loc"]:
