@@ -15,7 +15,7 @@ from typing import Any, Unpack
 
 import numpy as np
 
-from rag.answer.base import Answerer
+from rag.answer.base import NO_MATCH, Answerer
 from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.llm import LLMAnswerer
 from rag.answer.roles import RoleBook, RoleModel
@@ -255,7 +255,13 @@ class Pipeline:
             answerer = self.fallback
             standalone = answerer.condense(request.question, turns)
         condensed = time.perf_counter()
-        ranked = self._chain(self.prepare(standalone, request.filters), max(request.k, RANKING_DEPTH))
+        pq = self.prepare(standalone, request.filters)
+        if pq.allowed is not None and not pq.allowed:  # not "the corpus does not cover it": the filters exclude all
+            yield NO_MATCH
+            yield Answer(request.question, NO_MATCH, (), True, answerer.name, (), standalone_question=standalone,
+                         timings={"total": time.perf_counter() - started})  # fmt: skip
+            return
+        ranked = self._chain(pq, max(request.k, RANKING_DEPTH))
         retrieved = dataclasses.replace(ranked, hits=ranked.hits[: request.k])
         error: str | None = None
         try:

@@ -136,7 +136,7 @@ def test_search_json_k_and_filters(indexed: tuple[Settings, HashEmbedder], capsy
     assert {h["paper"]["id"] for h in hits} == {SPEECH.id, GNN.id}
     assert all(s.startswith("b.jsonl:") for h in hits for s in h["paper"]["sources"])
     code, out, err = run(capsys, "search", "graph", "--source", "nope.jsonl", **seams(indexed))
-    assert code == 0 and out == "" and "No paper matches the filters." in err
+    assert code == 0 and out == "" and "No paper matches the filters" in err
     _, out, _ = run(capsys, "search", "graph", "--json", "--source", "nope.jsonl", **seams(indexed))
     assert json.loads(out) == []
 

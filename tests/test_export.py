@@ -149,7 +149,7 @@ def test_search_filter_flags(capsys: pytest.CaptureFixture[str], indexed: dict[s
     code, _, err = _run(capsys, indexed, "search", "x", "--since", "2023", "--until", "2020")
     assert code == 5 and "since=2023 is after until=2020" in err
     code, out, err = _run(capsys, indexed, "search", "attention", "--until", "1990")
-    assert code == 0 and out == "" and "No paper matches the filters." in err
+    assert code == 0 and out == "" and "No paper matches the filters" in err
 
 
 def test_author_names_with_and_or_a_suffix_stay_one_author_each(tmp_path: Path) -> None:

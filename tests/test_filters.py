@@ -118,6 +118,19 @@ def test_ask_and_stream_cite_only_allowed_papers(pipeline) -> None:  # type: ign
     assert "LoRA" not in stream.answer.text
 
 
+def test_filters_that_leave_no_paper_say_so_instead_of_abstaining(pipeline) -> None:  # type: ignore[no-untyped-def]
+    """Not "the corpus does not cover this question": the filters excluded every paper, and the answer says to widen
+    them (``rag search`` says the same); nothing is retrieved or cited."""
+    from rag.answer.base import ABSTENTION, NO_MATCH
+
+    for filters in ({"since": 2090}, {"author": "Zzyzx Nobody"}, {"since": 2021, "until": 2021, "category": "hep-th"}):
+        stream = pipeline.stream("What does LoRA freeze and inject?", **filters)
+        assert list(stream) == [NO_MATCH], filters
+        answer = stream.answer
+        assert answer.abstained and answer.text == NO_MATCH != ABSTENTION and not answer.citations and not answer.hits
+    assert pipeline.ask("What does LoRA freeze and inject?", since=2021).text != NO_MATCH
+
+
 def test_the_filters_go_with_the_paper_record() -> None:
     paper = Paper("p1", "T", "A", authors=("Zoë Ǆemal",), year=2024, categories=("q-bio.NC",))
     allowed = PaperFilter({"p1": paper})

@@ -132,7 +132,9 @@ def cmd_search(ctx: Context, args: argparse.Namespace) -> int:
         print(json.dumps([h.to_dict() for h in hits], indent=2))
         return 0
     if not hits:
-        print("No paper matches the filters.", file=sys.stderr)
+        from rag.answer.base import NO_MATCH
+
+        print(NO_MATCH, file=sys.stderr)
         return 0
     print(f"{'#':>2}  {'score':>6}  {'paper':<14}  title / best sentence")
     for n, hit in enumerate(hits, start=1):
