@@ -139,6 +139,9 @@ def test_search_json_k_and_filters(indexed: tuple[Settings, HashEmbedder], capsy
     assert code == 0 and out == "" and "No paper matches the filters" in err
     _, out, _ = run(capsys, "search", "graph", "--json", "--source", "nope.jsonl", **seams(indexed))
     assert json.loads(out) == []
+    for empty in ("--source", "--date"):  # refused, not dropped (which would search every paper)
+        code, out, err = run(capsys, "search", "graph", empty, "", **seams(indexed))
+        assert code != 0 and out == "" and "needs a non-empty value" in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(

@@ -102,18 +102,20 @@ def cmd_stats(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _filters(args: argparse.Namespace) -> Filters:
+    """The filter options given: an empty one (``--source ''``) is passed on, and refused by the pipeline, not
+    dropped (which would answer from every paper)."""
     filters: Filters = {}
-    if args.date:
+    if args.date is not None:
         filters["listing_date"] = args.date
-    if args.source:
+    if args.source is not None:
         filters["source"] = args.source
     if args.since is not None:
         filters["since"] = args.since
     if args.until is not None:
         filters["until"] = args.until
-    if args.author:
+    if args.author is not None:
         filters["author"] = args.author
-    if args.category:
+    if args.category is not None:
         filters["category"] = args.category
     return filters
 
