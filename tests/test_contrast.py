@@ -150,9 +150,11 @@ def test_a_comparison_of_them_carries_their_names_and_a_chained_follow_up_its_to
              {"role": "assistant", "content": listing}]  # fmt: skip
     query = resolve_followup("Compare the two", first)
     assert "OPERA" in query and "VCD" in query and "hallucination" in query
+    one = [first[0], {"role": "assistant", "content": "OPERA needs no additional data or training. [1]"}]
     for authors in ("What baselines do they compare against?", "Do they compare to prefix tuning?",
                     "Which datasets did they use to compare?"):  # fmt: skip
         assert referents(authors, first) == [], authors
+        assert [c.marker for c in referents(authors, one)] == [1], authors  # one paper: they are its authors
     for both in ("How do they compare?", "What are the differences between them?", "Are they different?"):
         assert [c.marker for c in referents(both, first)] == [1, 2], both
     chained = [*first, {"role": "user", "content": "How do they differ?"}, {"role": "assistant", "content": listing}]

@@ -123,6 +123,11 @@ _BOTH_COMPARED = re.compile(
 """A comparison of "them" with each other ("How do they differ?", "Compare the two", "How do they compare?"): every
 paper of the last answer. Not "What baselines do they compare against?" or "Do they compare to X?": there "they"
 are the authors, and the question is about one paper at a time."""
+_AUTHORS_COMPARE = re.compile(r"\b(?:they|them|their)\b.*\b(?:compar\w*|contrast\w*|differ\w*|baselines?)\b|"
+                              r"\b(?:compar\w*|contrast\w*|differ\w*|baselines?)\b.*\b(?:they|them|their)\b",
+                              re.IGNORECASE)
+"""After an answer from one paper, "they" comparing is its authors comparing ("What baselines do they compare
+against?"), as a comparison of "them" read it before comparisons needed two papers."""
 _SINGULAR = re.compile(r"\b(?:it|its|this (?:paper|method|model|approach|work)|the (?:paper|model|method|approach|"
                        r"work|authors))\b", re.IGNORECASE)
 
@@ -190,7 +195,9 @@ def referents(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
         return [cited[n]] if -len(cited) <= n < len(cited) else []
     if _GROUP.search(question) or _BOTH_COMPARED.search(question):
         return cited
-    return [cited[0]] if _SINGULAR.search(question) else []
+    if _SINGULAR.search(question) or (len(cited) == 1 and _AUTHORS_COMPARE.search(question)):
+        return [cited[0]]  # "it"; "what do they compare against?" after an answer from one paper: its authors
+    return []
 
 
 def refers_to(cited: Cited, title: str, abstract: str) -> bool:
