@@ -239,3 +239,41 @@ def test_metadata_survives_the_index_and_a_metadata_edit_does_not_re_embed(tmp_p
     report = ingest(edited, store, embedder, tmp_path / "data", progress=False)
     assert len(embedder.calls) == calls and report.relabeled == 1
     assert store.papers()[paper_id("Attention Is All You Need")].venue == "NeurIPS 2017"
+
+
+@pytest.mark.parametrize(
+    ("latex", "text"),
+    [
+        (r"\texttt{DSPy}: Compiling Declarative Calls", "DSPy: Compiling Declarative Calls"),
+        (r"We use the \texttt{foo\_bar} library and \mbox{two words}", "We use the foo_bar library and two words"),
+        (r"p {\textless} 0.05, {\textgreater} 1M, {\textbar}V{\textbar}", "p < 0.05, > 1M, |V|"),
+        (r"a {\~{}} b {\^{}} c", "a ~ b ^ c"),
+        (r"see \href{https://x.org}{the code}", "see the code (https://x.org)"),
+    ],
+)
+def test_latex_keeps_the_text_of_text_macros_and_reference_manager_escapes(latex: str, text: str) -> None:
+    """pylatexenc drops ``\\texttt{...}`` with its contents (model names in arXiv abstracts) and turns Zotero's
+    ``{\\textless}`` and Mendeley's ``{\\~{}}`` into nothing."""
+    from rag.index.formats.latex import latex_to_text
+
+    assert latex_to_text(latex) == text
+
+
+def test_a_tilde_in_the_arxiv_dump_is_a_tilde_and_bibtex_urls_lose_their_escapes(tmp_path: Path) -> None:
+    from rag.index.formats.bibtex import _url
+    from rag.index.formats.latex import latex_to_text
+
+    abstract = "Code at https://www.cs.example.edu/~smith/code; we get ~30% gains"
+    assert latex_to_text(abstract, tilde_is_space=False) == abstract
+    assert latex_to_text("Donald~E. Knuth") == "Donald E. Knuth"  # BibTeX's non-breaking space
+    assert _url(r"https://www.aclweb.org/anthology/P19{\_}1001") == "https://www.aclweb.org/anthology/P19_1001"
+    assert _url(r"\url{http://x.edu/{~}me/a{\%}20b} http://second.org") == "http://x.edu/~me/a%20b"
+
+
+def test_authors_that_are_not_names_are_a_one_line_error(tmp_path: Path) -> None:
+    abstract = "We study the problem of retrieval for scientific papers and show that a simple method works well."
+    for value in (5, {"a": 1}, ["A Smith", 3]):
+        path = tmp_path / "authors.jsonl"
+        path.write_text(json.dumps({"title": "Graph retrieval", "abstract": abstract, "authors": value}) + "\n")
+        with pytest.raises(CorpusError, match=r"authors\.jsonl:1: authors must be a string or a list of strings"):
+            load_papers([path])

@@ -112,3 +112,25 @@ def test_a_new_file_is_the_only_one_parsed(tmp_path: Path, monkeypatch: pytest.M
     (next(f for f in (data / RECORDS).glob("*.json") if "Gamma" in f.read_text())).write_text("{")  # damaged
     (data / CACHE).unlink()
     assert parsed_papers([a, b], data) == papers and seen == [b, b]
+
+
+def test_a_file_rewritten_while_it_is_parsed_is_not_cached_under_its_old_digest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An auto-export (Zotero's Better BibTeX rewrites its file on every library change) between the digest and the
+    read: the papers read are returned, but never cached under the old bytes' digest, so the old bytes, given again,
+    are parsed as they are."""
+    abstract = "We study the problem of retrieval for scientific papers and show that a simple method works well."
+    library = tmp_path / "lib.csv"
+    old, new = (f'title,abstract\n{t},"{abstract}"\n' for t in ("Old paper", "New paper"))
+    library.write_text(old, encoding="utf-8")
+
+    def rewritten_meanwhile(path: Path) -> list:  # type: ignore[type-arg]
+        library.write_text(new, encoding="utf-8")
+        return parse_file(path)
+
+    monkeypatch.setattr(parsed, "parse_file", rewritten_meanwhile)
+    assert [p.title for p in parsed_papers([library], tmp_path / "data")] == ["New paper"]
+    monkeypatch.setattr(parsed, "parse_file", parse_file)
+    library.write_text(old, encoding="utf-8")
+    assert [p.title for p in parsed_papers([library], tmp_path / "data")] == ["Old paper"]

@@ -20,6 +20,7 @@ import hashlib
 import stat
 from collections.abc import Iterable
 from dataclasses import asdict, fields
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +52,13 @@ def parsed_papers(paths: Iterable[Path], data_dir: Path) -> list[Paper]:
         records = read_cache(where, digests[path], lambda d: [_record(r) for r in d])
         if records is None:
             records = parse_file(path)
-            write_cache(where, {"key": digests[path], "items": [asdict(r) for r in records]})
+            if file_digests([path]) == {path: digests[path]}:  # not rewritten while it was parsed
+                write_cache(where, {"key": digests[path], "items": [asdict(r) for r in records]})
         return records
 
     papers = load_papers(paths, parse)
+    if file_digests(paths) != digests:  # a file changed meanwhile: these papers belong to no one digest
+        return papers
     names = [f.name for f in fields(Paper)]  # asdict's deep copies cost 4 s at 50,000 papers
     write_cache(data_dir / CACHE, {"key": key, "items": [{name: getattr(p, name) for name in names} for p in papers]})
     return papers
@@ -82,13 +86,22 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
+@lru_cache(maxsize=1)
 def _code_version() -> str:
-    """The sources of the parsers and the de-duplication: a change to them is a miss."""
+    """The sources of the parsers, the de-duplication and the text rules they use (titles make paper ids), and
+    the versions of the parsing libraries: a change to any is a miss."""
+    from importlib.metadata import version
+
     import rag.index.corpus
+    import rag.index.files
     import rag.index.formats
+    import rag.text
+    import rag.types
 
     folder = Path(rag.index.formats.__file__).parent
-    return source_digest([Path(rag.index.corpus.__file__), *sorted(folder.glob("*.py"))])
+    modules = [rag.index.corpus, rag.index.files, rag.text, rag.types]
+    code = source_digest([*(Path(str(m.__file__)) for m in modules), *sorted(folder.glob("*.py"))])
+    return _digest(code, *(f"{name} {version(name)}" for name in ("pylatexenc", "bibtexparser")))
 
 
 def _record(data: dict[str, Any]) -> Record:

@@ -105,6 +105,18 @@ def _authors(field: str) -> tuple[str, ...]:
     return names_as_given(names)
 
 
+_URL_ESCAPES = re.compile(r"\{?\\([_%&#~$])(?:\{\})?\}?|\{([~_])\}")
+_URL_MACRO = re.compile(r"\\url\s*\{([^{}]*)\}")
+
+
+def _url(value: str) -> str | None:
+    """The ``url`` field as the link it names: ``\\url{...}`` unwrapped, the escapes Mendeley writes
+    (``P19{\\_}1001``, ``{~}``, ``{\\%}``) undone, the first of several URLs."""
+    unescaped = _URL_ESCAPES.sub(lambda m: m.group(1) or m.group(2), value)
+    plain = _URL_MACRO.sub(r"\1", unescaped).split()
+    return plain[0] if plain else None
+
+
 def entry_metadata(fields: dict[str, str]) -> Metadata:
     """The metadata of one entry; a bad year or URL raises ``ValueError``."""
     categories = split_categories(latex_to_text(fields.get("keywords", "")) or None)
@@ -117,7 +129,7 @@ def entry_metadata(fields: dict[str, str]) -> Metadata:
         categories=tuple(dict.fromkeys((primary, *categories))) if primary else categories,
         arxiv=_arxiv(fields),
         doi=fields.get("doi"),
-        url=fields.get("url"),
+        url=_url(fields.get("url", "")),
     )
 
 

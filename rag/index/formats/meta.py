@@ -85,8 +85,9 @@ def split_authors(value: str | Iterable[str]) -> tuple[str, ...]:
         else:
             parts = [name for part in re.split(r",?\s+and\s+", text) for name in _comma_names(part)]
     else:
-        parts = list(value)
-        if not all(isinstance(p, str) for p in parts):
+        given: list[object] = list(value) if isinstance(value, list | tuple) else [value]  # a number, an object
+        parts = [p for p in given if isinstance(p, str)]
+        if len(parts) != len(given):
             raise ValueError("authors must be a string or a list of strings")
     return names_as_given(person_name(p) for p in parts if p and p.strip(" ,"))
 

@@ -111,7 +111,7 @@ def row_record(path: Path, number: int, data: object) -> Record:
     if arxiv:
         for name in ("title", "abstract"):
             if isinstance(fields.get(name), str):
-                fields[name] = latex_to_text(fields[name])
+                fields[name] = latex_to_text(fields[name], tilde_is_space=False)
     if not arxiv and parse_date(fields.get("date")) is None:
         fields.setdefault("listing_date", fields.get("date"))  # a listing's date ("Mar 21"), as it always was
     title, abstract = fields.get("title"), fields.get("abstract")
