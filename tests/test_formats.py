@@ -277,3 +277,18 @@ def test_authors_that_are_not_names_are_a_one_line_error(tmp_path: Path) -> None
         path.write_text(json.dumps({"title": "Graph retrieval", "abstract": abstract, "authors": value}) + "\n")
         with pytest.raises(CorpusError, match=r"authors\.jsonl:1: authors must be a string or a list of strings"):
             load_papers([path])
+
+
+def test_tab_and_semicolon_separated_tables_are_read_and_a_column_named_twice_is_refused(tmp_path: Path) -> None:
+    """A TSV, or a CSV saved by Excel with semicolons, was read as a listing page: one paper titled "title
+    abstract". A header naming the abstract twice reported a "missing" abstract for every row."""
+    abstract = "We study the problem of retrieval for scientific papers and show that a simple method works well."
+    for name, sep in (("papers.tsv", "\t"), ("excel.csv", ";"), ("tabs.txt", "\t")):
+        path = tmp_path / name
+        path.write_text(sep.join(["title", "abstract", "year"]) + "\n" + sep.join(["T7", abstract, "2020"]) + "\n")
+        [paper] = load_papers([path])
+        assert (paper.title, paper.abstract, paper.year) == ("T7", abstract, 2020), name
+    twice = tmp_path / "twice.csv"
+    twice.write_text(f"title,abstract,Abstract\nT10,{abstract},\n")
+    with pytest.raises(CorpusError, match=r"twice\.csv:1: the header names the column 'abstract' twice; keep one"):
+        load_papers([twice])

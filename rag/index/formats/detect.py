@@ -1,18 +1,18 @@
 """Which format a file is in, told by its content whatever its name: JSON lines (plain rows or the arXiv
 dump) when the first line is a JSON object, BibTeX when the first entry starts with ``@type{``, CSV when the
-first line is a header naming title and abstract columns, else a listing page. When the content decides
+first line is a header naming title and abstract columns (separated by commas, tabs or semicolons), else a
+listing page. When the content decides
 nothing, the suffix does (``.jsonl``, ``.json``, ``.csv``, ``.bib``), so a broken file gets that format's
 error message naming its line.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from typing import Literal
 
-from rag.index.formats.rows import csv_header_fields
+from rag.index.formats.rows import csv_delimiter
 
 Format = Literal["jsonl", "bibtex", "csv", "listing"]
 
@@ -37,11 +37,7 @@ def _is_json_object(line: str) -> bool:
 
 
 def _is_csv_header(line: str) -> bool:
-    try:
-        header = next(csv.reader([line]))
-    except (csv.Error, StopIteration):
-        return False
-    return len(header) >= 2 and {"title", "abstract"} <= csv_header_fields(header)
+    return csv_delimiter(line) is not None
 
 
 def detect_format(text: str, suffix: str = "") -> Format:

@@ -155,13 +155,32 @@ def csv_header_fields(header: list[str]) -> set[str]:
     return {ALIASES.get(_key(name)) or _key(name).replace(" ", "_") for name in header}
 
 
+def csv_delimiter(line: str) -> str | None:
+    """The delimiter (comma, tab or semicolon, as Excel saves in some countries) with which ``line`` is a header
+    naming title and abstract columns; None when it is no such header."""
+    for delimiter in (",", "\t", ";"):
+        try:
+            header = next(csv.reader([line], delimiter=delimiter))
+        except (csv.Error, StopIteration):
+            continue
+        if len(header) >= 2 and {"title", "abstract"} <= csv_header_fields(header):
+            return delimiter
+    return None
+
+
 def parse_csv(path: Path, text: str | None = None) -> list[Record]:
-    """CSV whose header names a title and an abstract column (other known columns give metadata)."""
-    reader = csv.DictReader(io.StringIO(read_text(path) if text is None else text))
+    """CSV whose header names a title and an abstract column (other known columns give metadata); the header
+    says whether commas, tabs or semicolons separate the columns. A column named twice is refused."""
+    text = read_text(path) if text is None else text
+    reader = csv.DictReader(io.StringIO(text), delimiter=csv_delimiter(text.split("\n", 1)[0].strip()) or ",")
     try:
         fields = reader.fieldnames
         if not fields or not {"title", "abstract"} <= csv_header_fields(list(fields)):
             raise CorpusError(str(path), 1, "the header must name 'title' and 'abstract' columns")
+        keys = [_key(name) for name in fields]
+        twice = next((name for name, key in zip(fields, keys, strict=True) if keys.count(key) > 1), None)
+        if twice is not None:
+            raise CorpusError(str(path), 1, f"the header names the column {twice.strip()!r} twice; keep one")
         records = [row_record(path, reader.line_num, row) for row in reader]
     except csv.Error as exc:
         raise CorpusError(str(path), reader.line_num or 1, f"not valid CSV ({exc})") from exc
