@@ -222,7 +222,7 @@ def test_the_chat_filters_reach_the_pipeline(server: tuple[str, Any]) -> None:
 
     client = Client(server[0], verbose=False, headers=AUTH)
     nobody = client.predict(QUESTION, 5, "extractive", None, None, "no such author", None, api_name="/chat")
-    assert "[1]" not in json.dumps(nobody) and "does not cover" in json.dumps(nobody)
+    assert "[1]" not in json.dumps(nobody) and "No paper matches the filters" in json.dumps(nobody)
     anyone = client.predict(QUESTION, 5, "extractive", None, None, None, None, api_name="/chat")
     assert "[1]" in json.dumps(anyone)
 
