@@ -266,9 +266,9 @@ def test_empty_folder_and_md_only_folder_are_errors_and_change_nothing(
     (notes / "sub").mkdir()
     code, out, err = ingest_cli(capsys, settings, HashEmbedder(), str(empty))
     assert code == 3 and out == ""
-    assert f"error: {empty}: the folder holds no .txt, .jsonl, .json, .csv or .bib files" in err
+    assert f"error: {empty}: the folder holds no .txt, .jsonl, .json, .csv, .tsv or .bib files" in err
     code, _, err = ingest_cli(capsys, settings, HashEmbedder(), str(notes))
-    assert code == 3 and f"error: {notes}: the folder holds no .txt, .jsonl, .json, .csv or .bib files" in err
+    assert code == 3 and f"error: {notes}: the folder holds no .txt, .jsonl, .json, .csv, .tsv or .bib files" in err
     assert "(it holds 3 other entries: .md, sub/)" in err
     with pytest.raises(CorpusError, match="no files or folders were given"):
         load_papers([])

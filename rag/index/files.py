@@ -15,10 +15,10 @@ from pathlib import Path
 
 from rag.errors import CorpusError
 
-SUFFIXES = (".txt", ".jsonl", ".json", ".ndjson", ".csv", ".bib", ".bibtex")
+SUFFIXES = (".txt", ".jsonl", ".json", ".ndjson", ".csv", ".tsv", ".bib", ".bibtex")
 """The files of a folder that are read (a file named on its own is read whatever its name: its content tells
 its format)."""
-NAMES = ".txt, .jsonl, .json, .csv or .bib files"
+NAMES = ".txt, .jsonl, .json, .csv, .tsv or .bib files"
 MAX_FILE_BYTES = 256 * 1024 * 1024
 
 _KINDS = (
