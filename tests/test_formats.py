@@ -292,3 +292,24 @@ def test_tab_and_semicolon_separated_tables_are_read_and_a_column_named_twice_is
     twice.write_text(f"title,abstract,Abstract\nT10,{abstract},\n")
     with pytest.raises(CorpusError, match=r"twice\.csv:1: the header names the column 'abstract' twice; keep one"):
         load_papers([twice])
+
+
+def test_csv_rows_are_named_by_their_first_line_after_blank_lines_and_appledouble_files_are_skipped(
+    tmp_path: Path,
+) -> None:
+    """A quoted abstract over two lines named its row by the last line; blank lines before the header hid it; a
+    macOS ``._papers.csv`` beside the file (AppleDouble, binary) stopped the folder's ingest; a JSON line holding
+    U+2028 in a ``.txt`` was read as a listing page."""
+    abstract = "We study the problem of retrieval for scientific papers and show that a simple method works well."
+    folder = tmp_path / "library"
+    folder.mkdir()
+    (folder / "papers.csv").write_text(f'\n\ntitle,abstract\nT1,"{abstract}\nsecond line"\nT2,"{abstract}"\nT3,\n')
+    (folder / "._papers.csv").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X")
+    with pytest.raises(CorpusError, match=r"papers\.csv:7: paper 'T3' has no abstract"):
+        load_papers([folder])
+    (folder / "papers.csv").write_text(f'\n\ntitle,abstract\nT1,"{abstract}\nsecond line"\nT2,"{abstract}"\n')
+    read = [(p.title, p.sources) for p in load_papers([folder])]
+    assert read == [("T1", ("papers.csv:4",)), ("T2", ("papers.csv:6",))]
+    line = tmp_path / "rows.txt"
+    line.write_text(json.dumps({"title": "Line\u2028separated", "abstract": abstract}, ensure_ascii=False) + "\n")
+    assert [p.title for p in load_papers([line])] == ["Line separated"]

@@ -86,6 +86,8 @@ def _folder_files(folder: Path) -> list[Path]:
         raise _path_problem(folder, exc) from exc
     files, others = [], []
     for entry in entries:
+        if entry.name.startswith("._"):  # macOS AppleDouble metadata beside each file on non-Apple disks
+            continue
         if entry.suffix.lower() not in SUFFIXES:
             others.append(entry.name + "/" if entry.is_dir() else entry.suffix.lower() or entry.name)
             continue

@@ -24,7 +24,9 @@ _BY_SUFFIX: dict[str, Format] = {
 
 
 def _first_line(text: str) -> str:
-    return next((line for line in text.splitlines() if line.strip()), "").strip()
+    """The first non-blank line, split at newlines only, as the parsers split (``str.splitlines`` also splits at
+    U+2028, which a JSON string may hold)."""
+    return next((line for line in text.split("\n") if line.strip()), "").strip()
 
 
 def _is_json_object(line: str) -> bool:

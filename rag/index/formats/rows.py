@@ -172,18 +172,24 @@ def parse_csv(path: Path, text: str | None = None) -> list[Record]:
     """CSV whose header names a title and an abstract column (other known columns give metadata); the header
     says whether commas, tabs or semicolons separate the columns. A column named twice is refused."""
     text = read_text(path) if text is None else text
+    blank = len(text) - len(text.lstrip("\r\n"))
+    skipped = text[:blank].count("\n")  # blank lines before the header: line numbers still count them
+    text = text[blank:]
     reader = csv.DictReader(io.StringIO(text), delimiter=csv_delimiter(text.split("\n", 1)[0].strip()) or ",")
     try:
         fields = reader.fieldnames
         if not fields or not {"title", "abstract"} <= csv_header_fields(list(fields)):
-            raise CorpusError(str(path), 1, "the header must name 'title' and 'abstract' columns")
+            raise CorpusError(str(path), 1 + skipped, "the header must name 'title' and 'abstract' columns")
         keys = [_key(name) for name in fields]
         twice = next((name for name, key in zip(fields, keys, strict=True) if keys.count(key) > 1), None)
         if twice is not None:
-            raise CorpusError(str(path), 1, f"the header names the column {twice.strip()!r} twice; keep one")
-        records = [row_record(path, reader.line_num, row) for row in reader]
+            raise CorpusError(str(path), 1 + skipped, f"the header names the column {twice.strip()!r} twice; keep one")
+        records, first = [], reader.line_num + 1
+        for row in reader:  # a row is named by its first line (a quoted abstract may span several)
+            records.append(row_record(path, first + skipped, row))
+            first = reader.line_num + 1
     except csv.Error as exc:
-        raise CorpusError(str(path), reader.line_num or 1, f"not valid CSV ({exc})") from exc
+        raise CorpusError(str(path), (reader.line_num or 1) + skipped, f"not valid CSV ({exc})") from exc
     if not records:
         raise CorpusError(str(path), None, "no rows after the header")
     return records
