@@ -14,9 +14,9 @@ from rag.text import normalize_verbatim, strip_markers
 from rag.types import Answer, Retrieved
 
 ABSTENTION = "The corpus does not cover this question."
+"""The one abstention sentence, shared by prompts, answerers, UI and evals."""
 NO_MATCH = "No paper matches the filters; widen or remove them."
 """The answer (abstained) when the filters leave no paper to search; ``rag search`` says the same."""
-"""The one abstention sentence, shared by prompts, answerers, UI and evals."""
 
 
 class Answerer(Protocol):

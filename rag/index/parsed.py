@@ -47,17 +47,21 @@ def parsed_papers(paths: Iterable[Path], data_dir: Path) -> list[Paper]:
     if cached is not None:
         return cached
 
+    rewritten: list[Path] = []
+
     def parse(path: Path) -> list[Record]:
         where = data_dir / RECORDS / f"{_digest(str(path))}.json"
         records = read_cache(where, digests[path], lambda d: [_record(r) for r in d])
         if records is None:
             records = parse_file(path)
-            if file_digests([path]) == {path: digests[path]}:  # not rewritten while it was parsed
-                write_cache(where, {"key": digests[path], "items": [asdict(r) for r in records]})
+            if file_digests([path]) != {path: digests[path]}:  # rewritten while it was parsed: not its digest's
+                rewritten.append(path)
+                return records
+            write_cache(where, {"key": digests[path], "items": [asdict(r) for r in records]})
         return records
 
     papers = load_papers(paths, parse)
-    if file_digests(paths) != digests:  # a file changed meanwhile: these papers belong to no one digest
+    if rewritten:  # these papers belong to no one set of digests
         return papers
     names = [f.name for f in fields(Paper)]  # asdict's deep copies cost 4 s at 50,000 papers
     write_cache(data_dir / CACHE, {"key": key, "items": [{name: getattr(p, name) for name in names} for p in papers]})

@@ -96,13 +96,19 @@ def resolve_followup(question: str, history: Sequence[dict[str, str]]) -> str:
     carried = key_terms(users[-1], QUESTION_WORDS)
     topic = next((u for u in reversed(users[:-1]) if stands_alone(u)), None) if not stands_alone(users[-1]) else None
     if topic is not None:  # the last question was a follow-up too ("how do they differ?"): its topic found the papers
-        carried += [w for w in key_terms(topic, QUESTION_WORDS) if w.lower() not in {c.lower() for c in carried}]
+        carried = _with_new(carried, key_terms(topic, QUESTION_WORDS))
     # "which of them" keeps the last question's wording, which found those papers; a comparison of them ("compare
     # the two") reads differently from it, so it also carries their names, as a question about no cited paper does
     if not pointed or _BOTH_COMPARED.search(question):
-        carried += [n for n in named_entities(previous_answer)[:6] if n.lower() not in {c.lower() for c in carried}]
+        carried = _with_new(carried, named_entities(previous_answer)[:6])
     kept = [w for w in carried if w.lower() not in question.lower()]
     return f"{' '.join(kept)} {question}".strip() if kept else question
+
+
+def _with_new(words: list[str], more: Sequence[str]) -> list[str]:
+    """``words`` followed by those of ``more`` not among them (case-insensitive)."""
+    seen = {w.lower() for w in words}
+    return words + [w for w in more if w.lower() not in seen]
 
 
 # --- what the previous answer cited -------------------------------------------------------------------

@@ -1,9 +1,8 @@
 """Which format a file is in, told by its content whatever its name: JSON lines (plain rows or the arXiv
 dump) when the first line is a JSON object, BibTeX when the first entry starts with ``@type{``, CSV when the
 first line is a header naming title and abstract columns (separated by commas, tabs or semicolons), else a
-listing page. When the content decides
-nothing, the suffix does (``.jsonl``, ``.json``, ``.csv``, ``.bib``), so a broken file gets that format's
-error message naming its line.
+listing page. When the content decides nothing, the suffix does (``.jsonl``, ``.json``, ``.csv``, ``.bib``), so a
+broken file gets that format's error message naming its line.
 """
 
 from __future__ import annotations
