@@ -17,6 +17,7 @@ from rag.errors import CorpusError
 from rag.index.corpus import (
     BOILERPLATE,
     MAX_LINE_CHARS,
+    dedupe,
     load_papers,
     paper_id,
     parse_csv,
@@ -470,3 +471,39 @@ def test_paper_helper_matches_parser(tmp_path: Path) -> None:
     path.write_text(f"A Good Title: Here?\n{ABSTRACT}\n")
     (parsed,) = load_papers([path])
     assert parsed == make_paper("A Good Title: Here?", ABSTRACT, "one.txt:1")
+
+
+def test_two_papers_with_one_title_but_other_ids_are_both_kept(tmp_path: Path) -> None:
+    """Distinct papers can share a title ("A Survey of ..."): their arXiv ids or DOIs tell them apart, and
+    merging them would lose one abstract. A record without ids, or with an id of one, joins that one."""
+    other = "A different study of the same name. It measures something else entirely, on other data sets."
+    rows = [
+        {"id": "2101.00001", "title": "A Survey of Things", "abstract": ABSTRACT, "authors": "Ann Lee"},
+        {"id": "2202.00002v2", "title": "A survey of things", "abstract": other, "authors": "Bo Chen"},
+    ]
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "b.bib").write_text(
+        "@article{chen, title={A Survey of Things}, author={Chen, Bo}, eprint={2202.00002}, year={2022},\n"
+        f" abstract={{{other}}}}}\n"
+    )
+    (tmp_path / "c.csv").write_text(f'title,abstract\n"A Survey of Things","{ABSTRACT}"\n')
+    papers = load_papers([tmp_path])
+    assert [p.abstract for p in papers] == [ABSTRACT, other]
+    first, second = papers
+    assert first.id == paper_id("A Survey of Things") and second.id != first.id
+    assert (first.arxiv_id, first.sources) == ("2101.00001", ("a.jsonl:1", "c.csv:2"))
+    assert (second.arxiv_id, second.sources) == ("2202.00002", ("a.jsonl:2", "b.bib:1"))
+    assert second.year == 2022
+
+
+def test_a_preprint_and_its_journal_version_are_one_paper() -> None:
+    """An arXiv record with a DOI and a BibTeX entry with that DOI and no arXiv id: one paper."""
+    from rag.index.formats import Metadata, Record
+
+    records = [
+        Record("Same Name", ABSTRACT, "a.jsonl:1", meta=Metadata(arxiv_id="2101.00001", doi="10.1/X")),
+        Record("Same Name", ABSTRACT, "b.bib:1", meta=Metadata(doi="10.1/x")),
+        Record("Same Name", ABSTRACT, "c.bib:1", meta=Metadata(arxiv_id="2101.00001", doi="10.9/other")),
+    ]
+    papers = dedupe(records)
+    assert len(papers) == 1 and papers[0].sources == ("a.jsonl:1", "b.bib:1", "c.bib:1")

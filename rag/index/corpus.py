@@ -34,8 +34,9 @@ from rag.text import find_urls, normalize_title
 from rag.types import Paper
 
 __all__ = [
-    "BOILERPLATE", "MAX_ABSTRACT_CHARS", "MAX_LINE_CHARS", "MAX_TITLE_CHARS", "Record", "dedupe", "load_papers",
-    "paper_id", "parse_bibtex", "parse_csv", "parse_file", "parse_jsonl", "parse_listing", "title_key",
+    "BOILERPLATE", "MAX_ABSTRACT_CHARS", "MAX_LINE_CHARS", "MAX_TITLE_CHARS", "Record", "dedupe", "distinct",
+    "load_papers", "namesake_id", "paper_id", "parse_bibtex", "parse_csv", "parse_file", "parse_jsonl",
+    "parse_listing", "title_key",
 ]  # fmt: skip
 
 
@@ -75,7 +76,6 @@ def paper_id(title: str) -> str:
     return "p" + hashlib.sha1(basis.encode()).hexdigest()[:12]
 
 
-
 def _paper(pid: str, rec: Record) -> Paper:
     meta = rec.meta
     return Paper(
@@ -103,14 +103,35 @@ def _merge(seen: Paper, rec: Record) -> Paper:
     )  # fmt: skip
 
 
+def distinct(seen: Paper, rec: Record) -> bool:
+    """Whether ``rec`` is another paper than ``seen`` although their titles match: both carry an arXiv id and
+    the ids differ, or both a DOI and those differ, and no id of one is the other's. Records without ids (a
+    listing page, a CSV row) and a preprint found again with its journal DOI are the same paper."""
+    pairs = ((seen.arxiv_id, rec.meta.arxiv_id), (seen.doi, rec.meta.doi))
+    known = [(a.lower(), b.lower()) for a, b in pairs if a and b]
+    return bool(known) and all(a != b for a, b in known)
+
+
+def namesake_id(pid: str, meta: Metadata) -> str:
+    """The id of a paper whose title another paper already has (``distinct``): the title's id and the paper's
+    own arXiv id or DOI, hashed together; stable whatever else the inputs hold."""
+    own = f"arxiv:{meta.arxiv_id}" if meta.arxiv_id else f"doi:{(meta.doi or '').lower()}"
+    return "p" + hashlib.sha1(f"{pid}|{own}".encode()).hexdigest()[:12]
+
+
 def dedupe(records: Iterable[Record]) -> list[Paper]:
     """Merge records of the same paper (the same ``title_key``: case, accents and punctuation aside), keeping
-    every source, in first-seen order. Two different titles with one id are an error, never a silent merge."""
+    every source, in first-seen order. Two different titles with one id are an error, never a silent merge.
+    Two papers that share a title but not their arXiv id or DOI (``distinct``) are both kept; the later one
+    gets a ``namesake_id``."""
     merged: dict[str, Paper] = {}
     keys: dict[str, str] = {}
     for rec in records:
         pid = paper_id(rec.title)
         seen = merged.get(pid)
+        if seen is not None and distinct(seen, rec):
+            pid = namesake_id(pid, rec.meta)
+            seen = merged.get(pid)
         if seen is None:
             merged[pid] = _paper(pid, rec)
             keys[pid] = title_key(rec.title)
