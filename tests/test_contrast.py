@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from rag.answer.compose.analysis import analyse
-from rag.answer.compose.contrast import aspect_terms, compared_hits, evident, mentions, titled_papers
+from rag.answer.compose.contrast import Compared, aspect_terms, compared_hits, evident, mentions, titled_papers
 from rag.answer.compose.followup import referents, resolve_followup, stands_alone
 from rag.answer.notes import is_note
 from rag.text import markers_in, tokenize
@@ -85,6 +85,14 @@ def test_evident_needs_two_titled_papers_or_one_and_a_missing_name() -> None:
     assert [(c.name, c.titled) for c in compared] == [("MaxSup", True), ("ColBERT", False)]
     assert evident(compared)
     assert not evident(compared[:1])
+
+
+def test_evident_takes_two_papers_found_by_the_names_their_abstracts_introduce() -> None:
+    """The abstention model doubts comparisons (it was fitted on one-paper questions): two papers whose
+    abstracts introduce the compared names are as plainly in the corpus as two named by their titles."""
+    assert evident([Compared("MaxSup", 0), Compared("DIMAT", 1)])
+    assert not evident([Compared("MaxSup", 0), Compared("ColBERT", None)])  # untitled, and one not found
+    assert not evident([Compared("MaxSup", 0)])
 
 
 def test_each_points_back_at_the_papers_of_the_last_answer() -> None:

@@ -161,9 +161,10 @@ class ExtractiveAnswerer:
 
     @staticmethod
     def answers_anyway(ev: Evidence) -> bool:
-        """Whether a comparison is answered although the abstention model doubts the hits: every paper it
-        compares is retrieved and named by its title (``evident``). The abstention model was fitted on one-paper
-        questions, whose best hit matches the whole question; a comparison's best hit matches half of it."""
+        """Whether a comparison is answered although the abstention model doubts the hits: two papers it
+        compares are retrieved, each named by its title or introducing the name the question gives
+        (``evident``). The abstention model was fitted on one-paper questions, whose best hit matches the whole
+        question; a comparison's best hit matches half of it."""
         return evident(ev.compared)
 
     def _floor(self) -> float:

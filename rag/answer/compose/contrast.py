@@ -115,11 +115,13 @@ def comparable(compared: Sequence[Compared]) -> bool:
 
 
 def evident(compared: Sequence[Compared]) -> bool:
-    """Whether the compared papers are plainly in the corpus: two of them are named by their titles, or one is
-    and the only other compared name is one no retrieved paper is about ("SPLADE vs ColBERT")."""
+    """Whether the compared papers are plainly in the corpus: two of them are found (a title names each, or the
+    abstract introduces the coined name: ``compared_papers``), or one is named by its title and the only other
+    compared name is one no retrieved paper is about ("SPLADE vs ColBERT")."""
+    found = sum(c.hit is not None for c in compared)
     titled = sum(c.titled for c in compared)
     missing = sum(c.hit is None for c in compared)
-    return titled >= 2 or (titled == 1 and missing == 1 and len(compared) == 2)
+    return found >= 2 or (titled == 1 and missing == 1 and len(compared) == 2)
 
 
 def aspect_terms(terms: Mapping[str, float], names: Sequence[str], titles: Sequence[str]) -> dict[str, float]:
