@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from urllib.parse import urlsplit, urlunsplit
 
 
 class RagError(Exception):
@@ -89,3 +90,14 @@ def redact(text: str, secrets: Sequence[str] = ()) -> str:
     text = _SECRET_PATTERNS[0].sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
     text = _SECRET_PATTERNS[1].sub(f"Bearer {REDACTED}", text)
     return _SECRET_PATTERNS[2].sub(REDACTED, text)
+
+
+def public_url(url: str) -> str:
+    """``url`` as an error may show it: scheme, host, port and path, without a ``user:password@`` part, a query
+    (``?token=…``) or a fragment."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(an unreadable URL)"
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, "", "")) if host else "(a URL without a host)"

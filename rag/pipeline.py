@@ -249,11 +249,13 @@ class Pipeline:
         """Text deltas, then the final ``Answer`` (the answerer protocol), for one checked request."""
         answerer, turns = request.answerer, list(request.history)
         started = time.perf_counter()
+        failed: str | None = None  # the LLM could not rewrite the follow-up: the fallback answers, and says why
         try:
             standalone = answerer.condense(request.question, turns)
-        except LLMError:
-            answerer = self.fallback
+        except LLMError as exc:
+            failed, answerer = str(exc), self.fallback
             standalone = answerer.condense(request.question, turns)
+            yield _failed_notice(failed, lead="")
         condensed = time.perf_counter()
         pq = self.prepare(standalone, request.filters)
         if pq.allowed is not None and not pq.allowed:  # not "the corpus does not cover it": the filters exclude all
@@ -268,11 +270,11 @@ class Pipeline:
             final = yield from _texts(answerer.stream(request.question, retrieved, turns))
         except LLMError as exc:
             error = str(exc)
-            yield f"\n\n(The LLM failed: {error} Extractive answer instead:)\n\n"
+            yield _failed_notice(error)
             final = yield from _texts(self.fallback.stream(request.question, retrieved, turns))
         timings = {"condense": condensed - started, **retrieved.timings, **final.timings}
         timings["total"] = time.perf_counter() - started
-        error = error or final.error or retrieved.error
+        error = error or failed or final.error or retrieved.error
         citations = tuple(dataclasses.replace(c, roles=self.summary(c.paper)) for c in final.citations)
         yield dataclasses.replace(final, hits=ranked.hits, standalone_question=standalone, timings=timings,
                                   error=error, citations=citations)
@@ -322,6 +324,11 @@ def _role_model(embedder: Embedder) -> RoleModel | None:
     """The bundled sentence-role model when it reads this embedder's vectors, else None."""
     model = RoleModel.load()
     return model if model.dim == embedder.dim and embedder.name.startswith(model.embedder) else None
+
+
+def _failed_notice(error: str, lead: str = "\n\n") -> str:
+    """The line streamed when the LLM fails and the extractive answerer takes over."""
+    return f"{lead}(The LLM failed: {error.rstrip('.')}. Extractive answer instead:)\n\n"
 
 
 def _texts(items: Iterator[str | Answer]) -> Generator[str, None, Answer]:

@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
-from rag.errors import ConfigError
+from rag.errors import ConfigError, public_url
 from rag.resources import data_path
 
 BUNDLED_CORPUS = data_path("corpus")
@@ -112,6 +112,7 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(
         default=180.0,
         gt=0,
+        le=86_400,
         allow_inf_nan=False,
         description="Deadline in seconds for one LLM answer: connect, first token and the whole stream together. "
         "Sized for local CPU servers, whose prompt processing alone can take minutes; lower it for hosted APIs.",
@@ -269,7 +270,8 @@ def _problem(loc: str, message: str, value: object) -> str:
         return f"{field}: {message}"
     names = " / ".join(env_names(field))
     secret = "key" in field
-    shown = "" if secret or value is None else f"={str(value)[:300]!r}"
+    text = public_url(value) if field in ("chroma_url", "openai_base_url") and isinstance(value, str) else value
+    shown = "" if secret or value is None else f"={str(text)[:300]!r}"
     reason = message.removeprefix("Value error, ")
     return f"{names}{shown}: {reason}; allowed: {allowed_values(field)}"
 

@@ -324,6 +324,59 @@ def test_llm_error_before_the_answer_falls_back_too(llm: respx.MockRouter) -> No
     assert answer.answerer == "extractive" and answer.error is not None and "OPENAI_API_KEY" in answer.error
 
 
+def test_a_failed_followup_rewrite_is_reported_not_swallowed(llm: respx.MockRouter) -> None:
+    """With history the LLM first rewrites the question; when that call fails the extractive answer comes back
+    with the reason in ``Answer.error`` and the stream's notice, as when the answer itself fails."""
+    llm.post("/chat/completions").mock(return_value=error(401, "bad key"))
+    s = settings()
+    history = [{"role": "user", "content": "Is there a fast tokenizer for speech recognition?"},
+               {"role": "assistant", "content": "Yes [1]."}]
+    stream = FakePipeline(s, answerer(s)).stream("Which dataset did they use?", history)
+    chunks = list(stream)
+    assert stream.answer.answerer == "extractive"
+    assert stream.answer.error is not None and "OPENAI_API_KEY" in stream.answer.error
+    assert chunks[0].startswith("(The LLM failed: ") and chunks[0].endswith(". Extractive answer instead:)\n\n")
+
+
+@pytest.mark.parametrize(
+    ("response", "shown", "hidden"),
+    [
+        (httpx.Response(502, text="<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body><center>"
+                        "<h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>"),
+         "502 Bad Gateway", "<"),
+        (error(500, "CUDA out of memory\nTraceback (most recent call last):\n  File \"x.py\", line 1"),
+         "CUDA out of memory", "Traceback"),
+    ],
+)
+def test_server_errors_come_out_on_one_line(llm: respx.MockRouter, response: httpx.Response, shown: str,
+                                            hidden: str) -> None:
+    llm.post("/chat/completions").mock(return_value=response)
+    with pytest.raises(LLMError) as info:
+        run(answerer(settings(llm_max_retries=0)))
+    message = str(info.value)
+    assert shown in message and hidden not in message and "\n" not in message and "\r" not in message
+
+
+def test_credentials_in_the_base_url_never_reach_the_user(llm: respx.MockRouter) -> None:
+    from rag.errors import ConfigError
+    from rag.settings import load_settings
+
+    base = "http://alice:s3cretPassw0rd@llm.test/v1"
+    with respx.mock(base_url="http://llm.test/v1", assert_all_called=False) as wire:
+        wire.post("/chat/completions").mock(side_effect=httpx.ConnectError("connection refused"))
+        with pytest.raises(LLMError) as info:
+            run(answerer(settings(openai_base_url=base + "?token=t0kenV4lue", llm_max_retries=0)))
+    assert "http://llm.test/v1" in str(info.value)
+    assert "s3cret" not in str(info.value) and "t0ken" not in str(info.value)
+    import os
+    from unittest import mock
+
+    bad_port = {"OPENAI_BASE_URL": "http://alice:s3cretPassw0rd@llm.test:99999/v1"}
+    with mock.patch.dict(os.environ, bad_port), pytest.raises(ConfigError) as bad:
+        load_settings()
+    assert "invalid port" in str(bad.value) and "s3cret" not in str(bad.value)
+
+
 def test_no_client_without_configuration() -> None:
     assert make_llm_client(Settings(openai_api_key=None, openai_base_url=None)) is None
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 import contextlib
 import queue
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable
 from typing import Any, TypeVar
 
-from rag.errors import LLMError, redact
+from rag.errors import LLMError, public_url, redact
 from rag.settings import Settings
 
 T = TypeVar("T")
@@ -61,8 +62,13 @@ class Deadline:
         return max(0.0, self.end - self.clock())
 
 
+def endpoint(settings: Settings) -> str:
+    """The LLM endpoint as errors name it: its URL without credentials or query (``public_url``)."""
+    return public_url(settings.openai_base_url) if settings.openai_base_url else "the OpenAI API"
+
+
 def deadline_error(settings: Settings) -> LLMError:
-    where = settings.openai_base_url or "the OpenAI API"
+    where = endpoint(settings)
     return LLMError(
         f"the LLM at {where} did not finish its answer within {settings.llm_timeout:g}s (RAG_LLM_TIMEOUT is a "
         "deadline for connecting, the first token and the whole stream); raise RAG_LLM_TIMEOUT, lower "
@@ -139,13 +145,24 @@ def status_of(exc: BaseException) -> int | None:
     return status if isinstance(status, int) else None
 
 
+_HTML = re.compile(r"<\s*(?:!doctype|html|head|body)\b", re.IGNORECASE)
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
 def _message(exc: BaseException) -> str:
+    """The server's own words, on one line: the ``error.message`` of a JSON body, the ``<title>`` of an HTML
+    error page (a proxy's "502 Bad Gateway"), anything before a traceback."""
     body = getattr(exc, "body", None)
+    text = str(getattr(exc, "message", None) or exc)
     if isinstance(body, dict):
         inner = body.get("error", body)
         if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
-    return str(getattr(exc, "message", None) or exc)
+            text = str(inner["message"])
+    if _HTML.search(text):
+        title = _TITLE.search(text)
+        text = title.group(1) if title else re.sub(r"<[^>]*>", " ", text)
+    text = text.split("Traceback (most recent call last)")[0]
+    return " ".join(text.split()) or type(exc).__name__
 
 
 def to_llm_error(exc: BaseException, settings: Settings, attempts: int = 1) -> LLMError:
@@ -156,7 +173,7 @@ def to_llm_error(exc: BaseException, settings: Settings, attempts: int = 1) -> L
 def _describe(exc: BaseException, settings: Settings, attempts: int) -> str:
     import openai
 
-    where = settings.openai_base_url or "the OpenAI API"
+    where = endpoint(settings)
     detail = redact(_message(exc), secrets_of(settings))[:300]
     lower = detail.lower()
     status = status_of(exc)
@@ -182,6 +199,8 @@ def _describe(exc: BaseException, settings: Settings, attempts: int) -> str:
                 "wait and retry, or raise RAG_LLM_MAX_RETRIES")
     if status is not None and status >= 500:
         return f"the LLM server at {where} failed ({status}){tried}: {detail}; retry later or check the server logs"
+    if status is None and isinstance(exc, openai.APIError):  # an error event in the stream
+        return f"the LLM server at {where} reported an error: {detail}; retry later or check the server logs"
     if status is not None:
         return (f"the LLM endpoint refused the request ({status}: {detail}); check RAG_LLM_MODEL "
                 "and that OPENAI_BASE_URL is an OpenAI-compatible /v1 endpoint")
