@@ -169,7 +169,7 @@ class Pipeline:
         prepared once (``prepare``; filters, see ``FILTERS``, go with it), then the chain runs. A
         ``PreparedQuery`` carries its own filters."""
         k = clean_k(k, MAX_SEARCH_K, self.settings.top_k)
-        if isinstance(query, str):
+        if not isinstance(query, PreparedQuery):  # clean_query refuses what is not text
             query = self.prepare(clean_query(query), filter_key(filters))
         elif filters:
             raise QueryError("a PreparedQuery carries its filters; give them to Pipeline.prepare")

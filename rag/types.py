@@ -264,6 +264,9 @@ class AnswerStream:
                         )
                 except Exception as exc:
                     self._finish(exc)
+                except BaseException:  # Ctrl-C mid-answer: the stream is over, and says so if read again
+                    self._finish(RagError("the answer stream was interrupted; ask again"))
+                    raise
                 else:
                     if isinstance(item, Answer):
                         self._answer = item

@@ -123,6 +123,31 @@ def test_search_prints_ranked_titles_ids_and_evidence(
     assert all(line.strip().startswith("“") for line in lines[2::2])
 
 
+def test_a_closed_pipe_or_an_ascii_terminal_gets_no_traceback(
+    indexed: tuple[Settings, HashEmbedder], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``rag search ... | head -1`` closes stdout under the CLI (exit 141, nothing on stderr), and a terminal
+    that is not UTF-8 gets the curly quotes as escapes."""
+    import io
+    import sys
+
+    class ClosedPipe(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    monkeypatch.setattr(sys, "stderr", err)
+    assert main(["search", "rationale invariance"], **seams(indexed)) == 141
+    assert err.getvalue() == ""
+    ascii_out = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+    monkeypatch.setattr(sys, "stdout", ascii_out)
+    assert main(["search", "rationale invariance"], **seams(indexed)) == 0
+    ascii_out.flush()
+    printed = ascii_out.buffer.getvalue().decode("ascii")  # type: ignore[attr-defined]
+    assert "\\u201cWe propose a rationale invariance loss" in printed
+
+
 def test_search_json_k_and_filters(indexed: tuple[Settings, HashEmbedder], capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "search", "speech tokenizer sparse autoencoders", "--json", "-k", "2", **seams(indexed))
     hits = json.loads(out)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import SMALL_PAPERS, open_hash_pipeline
@@ -300,3 +301,43 @@ def test_end_to_end_on_the_real_index(real_pipeline: Pipeline) -> None:
     markers = {int(m) for m in MARKER.findall(response.response or "")}
     assert markers == set(range(1, len(response.source_nodes) + 1))
     assert response.source_nodes[0].node.metadata["verdict"] == "supported"
+
+
+def test_components_take_a_callback_manager_and_check_k_and_filters_when_built(hash_pipeline: Pipeline) -> None:
+    """``callback_manager`` is LlamaIndex's own keyword, never a retrieval filter; ``k``/``top_n`` and filters
+    are checked as ``rag.ask`` checks them, when the component is built."""
+    from llama_index.core.callbacks.base_handler import BaseCallbackHandler
+
+    class Traces(BaseCallbackHandler):
+        def __init__(self) -> None:
+            super().__init__([], [])
+            self.started: list[str | None] = []
+
+        def start_trace(self, trace_id: str | None = None) -> None:
+            self.started.append(trace_id)
+
+        def end_trace(self, trace_id: str | None = None, trace_map: Any = None) -> None:
+            pass
+
+        def on_event_start(self, *args: Any, **kwargs: Any) -> str:
+            return ""
+
+        def on_event_end(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+    debug = Traces()
+    engine = RagQueryEngine(hash_pipeline, k=2, callback_manager=CallbackManager([debug]))
+    assert engine.query("What do sparse autoencoders explain?").source_nodes
+    assert debug.started == ["query"]
+    reranker = RagReranker(hash_pipeline, callback_manager=CallbackManager([debug]))
+    assert reranker.callback_manager.handlers == [debug]
+    for bad in (True, 5.5, "5", 0, 21):
+        with pytest.raises(QueryError):
+            RagQueryEngine(hash_pipeline, k=bad)
+    for bad in (True, 0, 2.0):
+        with pytest.raises(QueryError):
+            RagReranker(hash_pipeline, top_n=bad)
+    with pytest.raises(QueryError, match="since"):
+        RagRetriever(hash_pipeline, since="soon")
+    with pytest.raises(QueryError):
+        RagRetriever(hash_pipeline, k=101)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from conftest import SMALL_PAPERS, make_paper, open_hash_pipeline
 
 from rag.answer.base import ABSTENTION
-from rag.errors import ConfigError, QueryError
+from rag.errors import ConfigError, QueryError, RagError
 from rag.pipeline import MAX_SEARCH_K, MAX_SOURCES
 from rag.request import PaperFilter, filter_key
 from rag.types import Answer, AnswerStream
@@ -171,3 +172,21 @@ def test_paper_filter_cache_is_correct_under_concurrent_use_and_eviction() -> No
     assert got == [expected[k] for k in keys * 3]
     assert expected[filter_key({"source": "a.txt", "listing_date": "Mar 21"})] == {SAE, RIDG}
     assert expected[filter_key({"source": "b.txt", "listing_date": "Mar 21"})] == frozenset()
+
+
+@pytest.mark.parametrize("query", [None, 123, b"sparse", ["sparse"]])
+def test_search_refuses_what_is_not_text_as_ask_does(hash_pipeline, query: object) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(QueryError, match="must be text"):
+        hash_pipeline.search(query)
+
+
+def test_a_stream_interrupted_by_ctrl_c_says_so_when_read_again() -> None:
+    def chunks() -> Iterator[str]:
+        yield "First part. "
+        raise KeyboardInterrupt
+
+    stream = AnswerStream(chunks())
+    with pytest.raises(KeyboardInterrupt):
+        list(stream)
+    with pytest.raises(RagError, match="interrupted; ask again"):
+        _ = stream.answer

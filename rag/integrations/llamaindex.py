@@ -41,7 +41,7 @@ from rag.integrations.llamaindex_store import (
 )
 from rag.linear import sigmoid
 from rag.pipeline import Pipeline, clean_query
-from rag.request import filter_key
+from rag.request import MAX_SEARCH_K, MAX_SOURCES, clean_k, filter_key
 from rag.retrieve.base import Candidate
 from rag.retrieve.hits import fusion_head
 from rag.retrieve.rerank import FeatureScorer
@@ -71,7 +71,8 @@ class RagRetriever(BaseRetriever):
     ) -> None:
         super().__init__(callback_manager=callback_manager or CallbackManager([]))
         self.pipeline = pipeline if pipeline is not None else default_pipeline()
-        self.k = k
+        self.k = _checked_k(k, MAX_SEARCH_K)
+        filter_key(filters)  # a bad filter is refused here, not at the first query
         self.abstain = abstain
         self.filters = filters
 
@@ -111,13 +112,17 @@ class RagReranker(BaseNodePostprocessor):
         *,
         top_n: int | None = None,
         scorer: FeatureScorer | None = None,
+        callback_manager: CallbackManager | None = None,
         **filters: Any,
     ) -> None:
+        if top_n is not None and (isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1):
+            raise QueryError(f"top_n must be a whole number of at least 1 (or None: all), not {top_n!r}")
+        filter_key(filters)
         fields: dict[str, Any] = {
             "pipeline": pipeline if pipeline is not None else default_pipeline(),
             "top_n": top_n,
             "filters": filters,
-            "callback_manager": CallbackManager([]),
+            "callback_manager": callback_manager or CallbackManager([]),
         }
         super().__init__(**fields)
         self._scorer = scorer or FeatureScorer.load()
@@ -203,15 +208,18 @@ class RagQueryEngine(CustomQueryEngine):
         *,
         k: int | None = None,
         answerer: AnswererName | None = None,
+        callback_manager: CallbackManager | None = None,
         **filters: Any,
     ) -> None:
         if answerer is not None and answerer not in get_args(AnswererName):
             raise ConfigError(f"unknown answerer {answerer!r}; use 'extractive' or 'llm' (or None: the configured one)")
+        filter_key(filters)
         fields: dict[str, Any] = {
             "pipeline": pipeline if pipeline is not None else default_pipeline(),
-            "k": k,
+            "k": _checked_k(k, MAX_SOURCES),
             "answerer": answerer,
             "filters": filters,
+            "callback_manager": callback_manager or CallbackManager([]),
         }
         super().__init__(**fields)
 
@@ -219,3 +227,9 @@ class RagQueryEngine(CustomQueryEngine):
         pipeline: Pipeline = self.pipeline
         answer = pipeline.ask(query_str, k=self.k, answerer=self.answerer, **self.filters)
         return answer_response(answer)
+
+
+def _checked_k(k: object, upper: int) -> int | None:
+    """``k`` checked as ``rag.ask``/``rag.search`` check it (a ``QueryError`` when not a whole number in
+    ``1..upper``); None stays None (the pipeline's default)."""
+    return None if k is None else clean_k(k, upper, 1)
