@@ -81,6 +81,17 @@ MARKER = re.compile(
     rf"\[\s*(?:(?:sources?|refs?|papers?)\s*)?(?P<sq>{_LIST})\s*\]|【\s*(?P<cjk>{_LIST})\s*】", re.IGNORECASE
 )
 """A citation marker: ``[1]``, ``[1, 2]``, ``[1-3]``, ``[Source 1]``, ``【1】``."""
+WORD_JOINER = "\u2060"
+"""Invisible, and not a space: put after the bracket of a marker-like ``[2]`` quoted from an abstract."""
+
+
+def defuse_markers(text: str) -> str:
+    """``text`` (quoted from an abstract) with each marker-like ``[2, 3]`` made inert: a ``WORD_JOINER`` after its
+    opening bracket, so it looks the same but is not read as a citation of the answer's sources.
+    ``normalize_verbatim`` drops the joiner again, so the quote still checks as verbatim."""
+    return MARKER.sub(lambda m: m.group(0)[0] + WORD_JOINER + m.group(0)[1:], text)
+
+
 _SPACED_MARKER = re.compile(rf"[ \t]*(?:{MARKER.pattern})", re.IGNORECASE)
 _LEADING_MARKERS = re.compile(rf"(?:\s*(?:{MARKER.pattern}))+", re.IGNORECASE)
 _NEXT_SENTENCE = re.compile(r"\s+(?:…|[\"'“‘(]?[A-Z0-9])")
@@ -221,8 +232,9 @@ _DASHES = str.maketrans({"‐": "-", "‑": "-", "‒": "-", "–": "-", "—": 
 
 
 def normalize_verbatim(text: str) -> str:
-    """Lower-case text with whitespace collapsed: the form for verbatim comparisons of quotes."""
-    return " ".join(text.lower().split())
+    """Lower-case text with whitespace collapsed and ``WORD_JOINER``s dropped: the form for verbatim
+    comparisons of quotes."""
+    return " ".join(text.replace(WORD_JOINER, "").lower().split())
 
 
 def normalize_title(text: str) -> str:

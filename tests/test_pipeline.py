@@ -190,3 +190,20 @@ def test_a_stream_interrupted_by_ctrl_c_says_so_when_read_again() -> None:
         list(stream)
     with pytest.raises(RagError, match="interrupted; ask again"):
         _ = stream.answer
+
+
+def test_an_abstracts_own_bracketed_numbers_are_quoted_not_cited(tmp_path: Path) -> None:
+    """"Sparse attention [1] beats dense attention [2,3]" quoted from an abstract keeps its brackets as text:
+    they cite none of the answer's sources, and the quote still checks as verbatim."""
+    bracketed = make_paper(
+        "Bracketed Sparse Attention",
+        "We study bracketed sparse attention for long documents. Bracketed sparse attention [1] beats dense "
+        "attention [2,3] on every long-document benchmark we tried. Code is released.",
+    )
+    pipeline = open_hash_pipeline(tmp_path / "data", [bracketed, *SMALL_PAPERS])
+    answer = pipeline.ask("Does bracketed sparse attention beat dense attention on long documents?")
+    assert not answer.abstained and "beats dense" in answer.text
+    assert [c.paper.title for c in answer.citations] == ["Bracketed Sparse Attention"]
+    assert all(c.verdict == "supported" for c in answer.citations) and not answer.removed_markers
+    shown = answer.text.replace("\u2060", "")
+    assert "attention [1] beats dense attention [2,3] on every" in shown

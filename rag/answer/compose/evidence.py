@@ -10,7 +10,7 @@ from math import log
 from rag.answer.compose.analysis import Question
 from rag.answer.compose.selection import MAX_REDUNDANCY, is_background, is_boilerplate
 from rag.answer.compose.spans import Trim, trim
-from rag.text import has_digit, says_we, split_sentences, tokenize
+from rag.text import defuse_markers, has_digit, says_we, split_sentences, tokenize
 from rag.types import Hit, Retrieved
 
 
@@ -148,7 +148,7 @@ def score_sentences(
     question's terms weighted by ``idf`` (``question_terms``), the paper's retrieval rank, a small bonus for
     numbers when the question asks for a quantity, a penalty for boilerplate. Best first."""
     hits = retrieved.hits
-    texts = [sentences_of(h) for h in hits]
+    texts = [[defuse_markers(s) for s in sentences_of(h)] for h in hits]  # an abstract's own "[2]" cites nothing
     tokens = [[set(tokenize(s)) for s in sents] for sents in texts]
     total = sum(idf.values()) or 1.0
     wants_number = analysis.kind == "quantity"
