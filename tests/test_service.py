@@ -163,6 +163,10 @@ def test_bodies_over_the_limit_get_413_before_being_read(server: tuple[str, Any]
     big = json.dumps(ask(messages=[{"role": "user", "content": "x" * 50_000_000}])).encode()
     response = post(server[0], big)
     assert response.status_code == 413 and _openai_error(response)["code"] == "request_too_large"
+    # the chat page's Gradio client shows only a top-level "detail": without it the user saw a bare "Error"
+    assert response.json()["detail"] == _openai_error(response)["message"]
+    refused = httpx.post(f"{server[0]}/gradio_api/queue/join", content=big, headers=JSON, timeout=30)
+    assert refused.status_code == 413 and "shorter history or question" in refused.json()["detail"]
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
         yield b'{"messages": [{"role": "user", "content": "'
@@ -415,6 +419,22 @@ def test_the_feedback_log_dedups_rate_limits_and_caps(tmp_path: Path) -> None:
     small = [{"id": f"b{n}", "question": "q", "answer": "a", "answerer": "x", "citations": []} for n in range(9)]
     said = [full.vote("s", r, "up") for r in small]
     assert "Thanks" in said[0] and "full" in said[-1] and full.path.stat().st_size <= 1_000
+
+
+def test_a_vote_after_a_cut_off_line_is_a_line_of_its_own_and_an_unwritable_log_says_so(tmp_path: Path) -> None:
+    from rag.app.feedback import FeedbackLog
+
+    log = FeedbackLog(tmp_path, 10_000_000)
+    log.path.write_text('{"vote": "up", "question": "cut off by a cra', encoding="utf-8")  # no newline
+    record = {"id": "a1", "question": "q \udc80?", "answer": "a [1]", "answerer": "extractive", "citations": []}
+    assert "Thanks" in log.vote("s1", record, "down")
+    lines = log.path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 2 and json.loads(lines[1])["vote"] == "down"
+    assert json.loads(lines[1])["question"] == "q \udc80?"  # a lone surrogate survives as its JSON escape
+    blocked = FeedbackLog(tmp_path / "blocked", 10_000_000)
+    blocked.path.mkdir(parents=True)  # a folder where the file should be
+    said = blocked.vote("s1", record, "up")
+    assert said.startswith("Your vote could not be saved") and "\n" not in said and str(tmp_path) not in said
 
 
 # --- a client that goes away stops its answer ---------------------------------------------------------------

@@ -29,6 +29,7 @@ a.cite:hover { background: var(--color-accent-soft); }
 .src-turn.active { display: flex; flex-direction: column; gap: 10px; }
 .src-q { font-size: 0.85em; opacity: 0.75; }
 .src-card { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 10px 12px;
+  overflow-wrap: anywhere;
   background: var(--background-fill-primary); transition: box-shadow .3s, border-color .3s; scroll-margin-top: 8px; }
 .src-card.flash { border-color: var(--color-accent); box-shadow: 0 0 0 3px var(--color-accent-soft); }
 .src-head { display: flex; gap: 6px; align-items: baseline; }

@@ -89,10 +89,17 @@ def make_entry(
 
 def append_feedback(path: Path, entry: Mapping[str, Any]) -> None:
     """Append one JSON line (thread-safe within the process; one ``write`` call per line)."""
+    append_line(path, json.dumps(dict(entry), ensure_ascii=False) + "\n")
+
+
+def append_line(path: Path, line: str) -> None:
+    """Append ``line`` in one ``write``, first ending a last line that a crash left without its newline (so the
+    new line stays a JSON line of its own)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(dict(entry), ensure_ascii=False) + "\n"
-    with _LOCK, path.open("a", encoding="utf-8") as handle:
-        handle.write(line)
+    with _LOCK, path.open("a+b") as handle:
+        end = handle.seek(0, 2)
+        cut = end > 0 and handle.seek(end - 1) >= 0 and handle.read(1) != b"\n"
+        handle.write((b"\n" if cut else b"") + line.encode("utf-8", "backslashreplace"))
 
 
 def record_feedback(
@@ -119,7 +126,7 @@ def _bounded(entry: dict[str, Any]) -> str:
     for c in cited:
         c["quote"], c["title"] = str(c.get("quote", ""))[:1000], str(c.get("title", ""))[:500]
     line = json.dumps({**entry, "citations": cited}, ensure_ascii=False)
-    if len(line.encode()) > MAX_LINE_BYTES:
+    if len(line.encode("utf-8", "backslashreplace")) > MAX_LINE_BYTES:
         line = json.dumps({**entry, "answer": entry["answer"][:1000], "citations": cited[:5]}, ensure_ascii=False)
     return line + "\n"
 
@@ -141,12 +148,13 @@ class FeedbackLog:
         line = _bounded(make_entry(str(record["question"]), str(record["answer"]), record["citations"], vote,
                                    answerer=str(record.get("answerer"))))
         with self._lock:
-            refusal = self._refusal(key, session, vote, len(line.encode()))
+            refusal = self._refusal(key, session, vote, len(line.encode("utf-8", "backslashreplace")))
             if refusal:
                 return refusal
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with _LOCK, self.path.open("a", encoding="utf-8") as handle:
-                handle.write(line)
+            try:
+                append_line(self.path, line)
+            except OSError as exc:
+                return f"Your vote could not be saved: the server cannot write {FEEDBACK_FILE} ({type(exc).__name__})."
             self._votes.setdefault(key, []).append(vote)
             self._votes.move_to_end(key)
             if len(self._votes) > _REMEMBERED:

@@ -109,7 +109,10 @@ async def respond(send: Send, status: int, body: bytes, content_type: str = "app
 
 
 def error_json(message: str, kind: str = "invalid_request_error", code: str | None = None) -> bytes:
-    return json.dumps({"error": {"message": message, "type": kind, "param": None, "code": code}}).encode()
+    """An OpenAI-shaped error body; ``detail`` repeats the message for the chat page, whose Gradio client
+    shows only a top-level ``detail`` (without it a refused request shows a bare "Error")."""
+    error = {"message": message, "type": kind, "param": None, "code": code}
+    return json.dumps({"error": error, "detail": message}).encode()
 
 
 def login_page(message: str = "") -> bytes:
