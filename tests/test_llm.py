@@ -578,3 +578,71 @@ def test_a_model_that_wants_max_completion_tokens_gets_it(llm: respx.MockRouter)
     assert first["max_tokens"] == 512 and "max_completion_tokens" not in first
     assert second["max_completion_tokens"] == 512 and "max_tokens" not in second
     assert answer.citations[0].paper == SPEECH and answer.error is None
+
+
+# --- reasoning models, cut-off replies, thinking blocks, marker lines --------------------------------------
+
+
+def sse_ending(deltas: Sequence[str], finish_reason: str) -> httpx.Response:
+    """``sse`` whose last chunk carries ``finish_reason`` (``"length"``: the reply hit ``max_tokens``)."""
+    events = []
+    for i, delta in enumerate(deltas):
+        end = finish_reason if i == len(deltas) - 1 else None
+        chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "m",
+                 "choices": [{"index": 0, "delta": {"content": delta}, "finish_reason": end}]}
+        events.append(f"data: {json.dumps(chunk)}\n\n")
+    events.append("data: [DONE]\n\n")
+    return httpx.Response(200, headers={"content-type": "text/event-stream"}, content="".join(events).encode())
+
+
+def test_a_reasoning_model_that_refuses_temperature_0_still_answers(llm: respx.MockRouter) -> None:
+    refusal = error(400, "Unsupported value: 'temperature' does not support 0 with this model. Only the default "
+                         "(1) value is supported.", "unsupported_value")
+    route = llm.post("/chat/completions").mock(side_effect=[refusal, sse("SAE features explain 42.5% [1].")])
+    _, answer = run(answerer())
+    assert answer.text == "SAE features explain 42.5% [1]."
+    first, second = (json.loads(call.request.content) for call in route.calls)
+    assert first["temperature"] == 0 and "temperature" not in second
+
+
+def test_a_reply_cut_at_max_tokens_keeps_its_whole_sentences_and_says_so(llm: respx.MockRouter) -> None:
+    deltas = ["SAE features explain 42.5% of the variance [1]. ", "It is evaluated on LibriSpeech [3]. ",
+              "The learned features are more interpretable than neu"]
+    llm.post("/chat/completions").mock(return_value=sse_ending(deltas, "length"))
+    texts, answer = run(answerer())
+    assert answer.text.endswith("evaluated on LibriSpeech [2].") and "neu" not in "".join(texts)
+    assert answer.error is not None and "RAG_LLM_MAX_TOKENS" in answer.error
+    llm.post("/chat/completions").mock(return_value=sse_ending(["SAE features explain 42.5% of"], "length"))
+    with pytest.raises(LLMError, match="before finishing a sentence; raise RAG_LLM_MAX_TOKENS"):
+        run(answerer())
+
+
+def test_a_thinking_block_is_neither_shown_nor_checked(llm: respx.MockRouter) -> None:
+    deltas = ["<thi", "nk>\nThe user asks about SAEs. Source [2] is about domain generalization, ",
+              "so I ignore it [2].\n</think>\n\n", "SAE features explain 42.5% of the variance [1]."]
+    llm.post("/chat/completions").mock(return_value=sse(*deltas))
+    texts, answer = run(answerer())
+    assert answer.text == "SAE features explain 42.5% of the variance [1]."
+    assert "".join(texts) == answer.text and answer.error is None
+
+
+@pytest.mark.parametrize("reply", [
+    "<think>\nThey mean the speech tokenizer.\n</think>\nWhich dataset was the speech tokenizer evaluated on?",
+    "Sure! Here is the rewritten question:\n\nWhich dataset was the speech tokenizer evaluated on?",
+    "**Standalone question:** Which dataset was the speech tokenizer evaluated on?",
+])
+def test_a_condensed_question_comes_without_thinking_or_preamble(llm: respx.MockRouter, reply: str) -> None:
+    llm.post("/chat/completions").mock(return_value=completion(reply))
+    history = [{"role": "user", "content": "Is there a fast speech tokenizer?"},
+               {"role": "assistant", "content": "Yes [1]."}]
+    assert answerer().condense("Which dataset did they use?", history) == (
+        "Which dataset was the speech tokenizer evaluated on?"
+    )
+
+
+def test_a_marker_on_its_own_line_cites_the_line_before(llm: respx.MockRouter) -> None:
+    deltas = ["SAE features explain 42.5% of the variance.", "\n[1]\n", "It is evaluated on LibriSpeech [3]."]
+    llm.post("/chat/completions").mock(return_value=sse(*deltas))
+    texts, answer = run(answerer())
+    assert "".join(texts).replace("[3]", "[2]") == answer.text  # streamed as it ends, renumbered at the end
+    assert [c.paper.title for c in answer.citations] == [SAE.title, SPEECH.title]

@@ -24,6 +24,7 @@ import numpy as np
 from rag.answer.notes import is_note, names_paper, note_names
 from rag.index.embeddings import Embedder
 from rag.text import (
+    MARKER,
     MIN_PART_WORDS,
     answer_sentences,
     list_label,
@@ -92,11 +93,15 @@ def renumber(text: str, n_sources: int) -> tuple[str, list[int], tuple[int, ...]
     return out + text[last:], order, tuple(dict.fromkeys(removed))
 
 
+_MARKER_LINE = re.compile(rf"[ \t]*\n[ \t]*((?:(?:{MARKER.pattern})[ \t]*)+)(?=\n|$)", re.IGNORECASE)
+
+
 def _cited_sentences(text: str, titles: Sequence[str] = ()) -> list[tuple[str, tuple[int, ...], bool]]:
     """``(sentence, markers, inherited)`` for each sentence; a sentence without markers takes those of
     the next cited sentence of the same paragraph (``"Claim A. Claim B [1]."`` cites [1] for both).
     A list line ``- Title: quote`` keeps its title whole (titles may hold "?" or ".")."""
     out: list[tuple[str, tuple[int, ...], bool]] = []
+    text = _MARKER_LINE.sub(r" \1", text)  # "Claim.\n[1]": a line of markers cites the line before it
     for paragraph in re.split(r"\n", text):
         pending: list[str] = []
         label = list_label(paragraph, titles)

@@ -153,6 +153,17 @@ def withhold_reason(text: str, checked: Checked) -> str | None:
     return None
 
 
+def _locate(text: str, piece: str, start: int) -> int | None:
+    """Where ``piece`` (an ``answer_sentences`` sentence) ends in ``text`` after ``start``. Its words are found
+    with any whitespace between them: a line of markers joins the sentence before it with a space
+    (``"Claim.\n[1]"`` gives ``"Claim. [1]"``)."""
+    at = text.find(piece, start)
+    if at >= 0:
+        return at + len(piece)
+    match = re.compile(r"\s+".join(re.escape(word) for word in piece.split())).search(text, start)
+    return match.end() if match else None
+
+
 class SentenceGate:
     """Streamed text in, checked text out: a sentence with citation markers (together with the unmarked
     sentences before it, which inherit its markers) is released once it is complete and every sentence of
@@ -180,10 +191,10 @@ class SentenceGate:
         out: list[str] = []
         position = self.done
         for piece in complete:
-            start = self.buffer.find(piece, position)
-            if start < 0:  # cannot happen (pieces are substrings); hold the rest back rather than guess
+            found = _locate(self.buffer, piece, position)
+            if found is None:  # cannot happen (pieces are the buffer's words); hold the rest back rather than guess
                 break
-            position = start + len(piece)
+            position = found
             if not markers_in(piece):
                 continue
             group = self.buffer[self.done : position]

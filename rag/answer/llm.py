@@ -13,6 +13,7 @@ answer with a notice naming why.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -27,6 +28,7 @@ from rag.answer.transport import (
     Deadline,
     backoff,
     deadline_error,
+    endpoint,
     make_llm_client,
     status_of,
     to_llm_error,
@@ -147,8 +149,8 @@ class LLMAnswerer:
 
     def _create_compatible(self, deadline: Deadline, request: dict[str, Any]) -> Any:
         """``_create``, retried once for each parameter an endpoint names as unsupported: ``stream_options``
-        (older servers) is dropped, and ``max_tokens`` becomes ``max_completion_tokens`` (OpenAI's reasoning
-        models accept only that)."""
+        (older servers) is dropped, ``max_tokens`` becomes ``max_completion_tokens`` and ``temperature`` is
+        dropped (OpenAI's reasoning models accept neither)."""
         request = dict(request)
         while True:
             try:
@@ -159,6 +161,8 @@ class LLMAnswerer:
                     request.pop("stream_options")
                 elif "max_tokens" in request and "max_completion_tokens" in text:
                     request["max_completion_tokens"] = request.pop("max_tokens")
+                elif "temperature" in request and "temperature" in text and "refused the request" in text:
+                    request.pop("temperature")  # reasoning models take only their default temperature
                 else:
                     raise
 
@@ -204,16 +208,14 @@ class LLMAnswerer:
             text = str(response.choices[0].message.content or "").strip()
         except (AttributeError, IndexError, TypeError) as exc:
             raise to_llm_error(exc, self.settings) from None
-        text = text.splitlines()[0].strip() if text else ""
-        text = re.sub(r"^(?:standalone question|rewritten question)\s*:\s*", "", text, flags=re.IGNORECASE)
-        text = text.strip().strip('"“”').strip()
-        return text or question
+        return standalone_line(text) or question
 
     def _expired(self) -> LLMError:
         return deadline_error(self.settings)
 
-    def _deltas(self, messages: list[dict[str, str]], usage: list[Any]) -> Generator[str, None, None]:
-        """The text deltas of one streamed answer, within the answer's deadline (usage chunks go to ``usage``)."""
+    def _deltas(self, messages: list[dict[str, str]], usage: list[Any], ends: list[str]) -> Generator[str, None, None]:
+        """The text deltas of one streamed answer, within the answer's deadline (usage chunks go to ``usage``,
+        finish reasons to ``ends``)."""
         deadline = Deadline(self.settings.llm_timeout)
         chunks = within(deadline, lambda: self._open_stream(messages, deadline), self._expired)
         try:
@@ -221,6 +223,8 @@ class LLMAnswerer:
                 if getattr(chunk, "usage", None):
                     usage.append(chunk.usage)
                 for choice in getattr(chunk, "choices", None) or ():
+                    if getattr(choice, "finish_reason", None):
+                        ends.append(str(choice.finish_reason))
                     delta = getattr(choice.delta, "content", None) if choice.delta is not None else None
                     if delta:
                         yield str(delta)
@@ -248,9 +252,10 @@ class LLMAnswerer:
         parts: list[str] = []
         size = 0
         usage: list[Any] = []
-        deltas = self._deltas(messages, usage)
+        ends: list[str] = []
+        deltas = self._deltas(messages, usage, ends)
         try:
-            for delta in deltas:
+            for delta in without_thinking(deltas):
                 parts.append(delta)
                 size += len(delta)
                 if size > cap:
@@ -262,11 +267,10 @@ class LLMAnswerer:
             deltas.close()
         text = "".join(parts).strip()
         generated = time.perf_counter() - started
+        cut = ends[-1:] == ["length"]
+        text = whole_sentences(text) if cut else text
         if not text:
-            raise LLMError(
-                f"the LLM at {self.settings.openai_base_url or 'the OpenAI API'} returned an empty or malformed "
-                "response; check RAG_LLM_MODEL and that OPENAI_BASE_URL is an OpenAI-compatible /v1 endpoint"
-            )
+            raise LLMError(self._empty_reply(cut))
         if usage and getattr(usage[-1], "prompt_tokens", None) is not None:
             prompt_tokens, completion_tokens = int(usage[-1].prompt_tokens), int(usage[-1].completion_tokens or 0)
         else:
@@ -288,4 +292,70 @@ class LLMAnswerer:
         rest = gate.finish()
         if rest:
             yield rest
-        yield checked_answer(question, checked, self.name, retrieved, timings, usage=used, kind=analyse(question).kind)
+        kind = analyse(question).kind
+        answer = checked_answer(question, checked, self.name, retrieved, timings, usage=used, kind=kind)
+        yield dataclasses.replace(answer, error=self._cut_note()) if cut else answer
+
+    def _empty_reply(self, cut: bool) -> str:
+        if cut:
+            return (f"the LLM stopped at RAG_LLM_MAX_TOKENS ({self.settings.llm_max_tokens} tokens) before "
+                    "finishing a sentence; raise RAG_LLM_MAX_TOKENS")
+        return (f"the LLM at {endpoint(self.settings)} returned an empty or malformed response; check "
+                "RAG_LLM_MODEL and that OPENAI_BASE_URL is an OpenAI-compatible /v1 endpoint")
+
+    def _cut_note(self) -> str:
+        return (f"the LLM stopped at RAG_LLM_MAX_TOKENS ({self.settings.llm_max_tokens} tokens); its unfinished "
+                "last sentence was left out. Raise RAG_LLM_MAX_TOKENS for longer answers")
+
+
+_THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
+
+
+def without_thinking(deltas: Iterator[str]) -> Iterator[str]:
+    """The deltas without a leading ``<think>…</think>`` block (reasoning models served by llama.cpp, Ollama or
+    vLLM write their thinking first): it is neither shown nor checked as the answer."""
+    head = ""
+    for delta in deltas:
+        head += delta
+        lead = head.lstrip()
+        if _THINK_OPEN.startswith(lead) and len(lead) < len(_THINK_OPEN):
+            continue  # not yet known whether a block opens
+        if lead.startswith(_THINK_OPEN):
+            closed = lead.find(_THINK_CLOSE)
+            if closed < 0:
+                continue
+            lead = lead[closed + len(_THINK_CLOSE) :].lstrip()
+        if lead:
+            yield lead
+        yield from deltas
+        return
+    if head.strip() and not head.lstrip().startswith(_THINK_OPEN):
+        yield head
+
+
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?=\s|$)|\n")
+
+
+def whole_sentences(text: str) -> str:
+    """``text`` up to the end of its last complete sentence or line (with the markers after it), for a reply
+    cut off at ``max_tokens``; "" when not even one sentence is complete."""
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    if not ends:
+        return ""
+    end = ends[-1]
+    trailing = re.compile(r"(?:\s*(?:\[[^\]\n]{1,40}\]|【[^】\n]{1,40}】))+").match(text, end)
+    return text[: trailing.end() if trailing else end].strip()
+
+
+_PREAMBLE = re.compile(r"^(?:standalone question|rewritten question|question)\s*:\s*", re.IGNORECASE)
+
+
+def standalone_line(reply: str) -> str:
+    """The rewritten question in a condense reply: a leading ``<think>`` block dropped, Markdown emphasis and
+    a "Standalone question:" label removed, lines that only introduce ("Sure! Here is …:") skipped; the first
+    line that is a question, else the first line left. "" when nothing is left."""
+    text = re.sub(r"^\s*<think>.*?</think>", "", reply, flags=re.DOTALL)
+    lines = [_PREAMBLE.sub("", line.strip().replace("**", "").strip("*_ ")).strip().strip('"“”').strip()
+             for line in text.splitlines()]
+    lines = [line for line in lines if line and not line.endswith(":")]
+    return next((line for line in lines if line.endswith("?")), lines[0] if lines else "")
