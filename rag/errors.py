@@ -94,10 +94,10 @@ def redact(text: str, secrets: Sequence[str] = ()) -> str:
 
 def public_url(url: str) -> str:
     """``url`` as an error may show it: scheme, host, port and path, without a ``user:password@`` part, a query
-    (``?token=…``) or a fragment."""
+    (``?token=…``) or a fragment. A value that is not a URL keeps its text, minus anything before an ``@``."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return "(an unreadable URL)"
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, host, parts.path, "", "")) if host else "(a URL without a host)"
+    shown = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+    return re.sub(r"^(?:[^@/]*@)+", "", shown) if "@" in shown and "://" not in shown else shown

@@ -40,7 +40,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str, **seams: Any) -> tuple[i
         ("RAG_RERANKER", "best", ["RAG_RERANKER='best'", "allowed: one of features, cross-encoder, llm, none"]),
         ("RAG_EMBEDDER_RUNTIME", "gpu", ["RAG_EMBEDDER_RUNTIME='gpu'", "one of onnx, onnx-int8, torch"]),
         ("RAG_CANDIDATES", "-1", ["RAG_CANDIDATES='-1'", "(>= 1, <= 1000)"]),
-        ("RAG_LLM_TIMEOUT", "-5", ["RAG_LLM_TIMEOUT='-5'", "allowed: a number (> 0)"]),
+        ("RAG_LLM_TIMEOUT", "-5", ["RAG_LLM_TIMEOUT='-5'", "allowed: a number (> 0, <= 86400)"]),
         ("RAG_LLM_TIMEOUT", "inf", ["RAG_LLM_TIMEOUT='inf'", "finite"]),
         ("RAG_ABSTAIN_THRESHOLD", "1.5", ["RAG_ABSTAIN_THRESHOLD='1.5'", "(>= 0, <= 1)"]),
         ("RAG_INGEST_LOCK_TIMEOUT", "soon", ["RAG_INGEST_LOCK_TIMEOUT='soon'", "a number (>= 0, <= 86400)"]),
