@@ -10,9 +10,10 @@ item: the held-out set is for reporting, and nothing may be tuned on its misses 
 
 Columns: ``hit@1``, ``recall@10``, ``key_fact_recall`` (means over answerable items, from the report's
 per-item metrics); ``first40_key_fact`` (share of answered answerable items whose first 40 words, markers
-removed, hold at least one key fact, read from the eval set named in the report); ``abstention_accuracy``,
+removed, hold at least one key fact: the items' ``key_fact_first40``); ``abstention_accuracy``,
 ``over_abstention_rate``, ``false_answer_rate`` (``rag.evals.metrics.abstention_metrics``);
-``not_stated_or_refused`` (unanswerable items refused or answered with "not stated"/"does not state");
+``not_stated_or_refused`` (unanswerable items refused or answered "not stated" in their first sentence: the
+items' ``refused_or_not_stated``);
 ``words_p50`` (median words of the answered items, markers removed).
 """
 
@@ -26,8 +27,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from rag.evals.evalset import load_eval_set
-from rag.evals.metrics import abstention_metrics, key_fact_present, mean
+from rag.evals.metrics import abstention_metrics, mean
 from rag.text import strip_markers, words
 
 COLUMNS = (
@@ -35,8 +35,6 @@ COLUMNS = (
     "over_abstention_rate", "false_answer_rate", "not_stated_or_refused", "words_p50",
 )  # fmt: skip
 COUNTS = ("items", "words_p50")
-FIRST_WORDS = 40
-NOT_STATED = ("not stated", "does not state")
 
 
 def prefix(item_id: str) -> str:
@@ -50,35 +48,27 @@ def subprefix(item_id: str) -> str | None:
     return "-".join(parts[:2]) if len(parts) > 2 and parts[1].isalpha() else None
 
 
-def first_words(text: str, n: int = FIRST_WORDS) -> str:
-    """The first ``n`` words of an answer with its citation markers removed."""
-    return " ".join(words(strip_markers(text))[:n])
-
-
-def group_figures(items: Sequence[Mapping[str, Any]], facts: Mapping[str, Sequence[str]]) -> dict[str, Any]:
-    """Aggregate figures for one group of report items; ``facts`` maps item ids to their key facts."""
+def group_figures(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Aggregate figures for one group of report items, from their own per-item metrics (the eval's scoring)."""
     answerable = [it for it in items if it["answerable"]]
     answered = [it for it in answerable if not it["abstained"]]
     unanswerable = [it for it in items if not it["answerable"]]
     row: dict[str, Any] = {"items": len(items)}
     for key in ("hit@1", "recall@10", "key_fact_recall"):
         row[key] = mean([it["metrics"].get(key) for it in answerable])
-    early = [any(key_fact_present(f, first_words(it["answer"])) for f in facts[it["id"]])
-             for it in answered if facts.get(it["id"])]  # fmt: skip
-    row["first40_key_fact"] = sum(early) / len(early) if early else None
+    row["first40_key_fact"] = mean([it["metrics"].get("key_fact_first40") for it in answered])
     abst = abstention_metrics([it["answerable"] for it in items], [it["abstained"] for it in items])
     row["abstention_accuracy"] = abst["abstention_accuracy"]
     row["over_abstention_rate"] = abst["over_abstention_rate"]
     recall = abst["abstain_recall"]
     row["false_answer_rate"] = 1.0 - recall if recall is not None else None
-    flagged = [it["abstained"] or any(p in it["answer"].lower() for p in NOT_STATED) for it in unanswerable]
-    row["not_stated_or_refused"] = sum(flagged) / len(flagged) if flagged else None
+    row["not_stated_or_refused"] = mean([it["metrics"].get("refused_or_not_stated") for it in unanswerable])
     lengths = [len(words(strip_markers(it["answer"]))) for it in items if not it["abstained"]]
     row["words_p50"] = statistics.median(lengths) if lengths else None
     return row
 
 
-def breakdown(report: Mapping[str, Any], facts: Mapping[str, Sequence[str]]) -> dict[str, dict[str, Any]]:
+def breakdown(report: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """``all`` plus one row per id prefix, each followed by its sub-prefixes (``miss-near``), in the order
     they first appear."""
     items = report["items"]
@@ -89,20 +79,10 @@ def breakdown(report: Mapping[str, Any], facts: Mapping[str, Sequence[str]]) -> 
         sub = subprefix(it["id"])
         if sub is not None:
             subs.setdefault(sub, []).append(it)
-    rows = {"all": group_figures(items, facts)}
+    rows = {"all": group_figures(items)}
     for name, subs in groups.items():
-        rows.update({sub or name: group_figures(members, facts) for sub, members in subs.items()})
+        rows.update({sub or name: group_figures(members) for sub, members in subs.items()})
     return rows
-
-
-def key_facts(report: Mapping[str, Any]) -> dict[str, list[str]]:
-    """Key facts per item id, read from the eval sets the report names (empty when none can be read)."""
-    facts: dict[str, list[str]] = {}
-    for name in report.get("meta", {}).get("sets", []):
-        path = Path(name)
-        if path.is_file():
-            facts.update({li.item.id: list(li.item.key_facts) for li in load_eval_set(path)})
-    return facts
 
 
 def render(rows: Mapping[str, Mapping[str, Any]]) -> str:
@@ -132,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not items:
         print(f"error: {args.report} holds no items; run `rag eval` on a non-empty set")
         return 2
-    rows = breakdown(report, key_facts(report))
+    rows = breakdown(report)
     print(json.dumps(rows, indent=2) if args.json else render(rows))
     return 0
 

@@ -145,6 +145,17 @@ def test_key_fact_presence_with_numbers_and_stemming() -> None:
     assert em.key_fact_recall([], text) is None
 
 
+def test_a_key_fact_counts_written_words_once_and_needs_its_codes() -> None:
+    """"state-of-the-art" is one word of the 60% rule (it used to count as three), met by "state of the art";
+    codes mixing letters and digits must be there as numbers must: "L1" is not "L2", "A100" not "H100"."""
+    assert not em.key_fact_present("state-of-the-art translation quality", "We reach state-of-the-art results.")
+    assert em.key_fact_present("state-of-the-art translation quality", "state of the art translation [1]")
+    assert not em.key_fact_present("penalises weights with L2 regularization", "weights with L1 regularization")
+    assert not em.key_fact_present("benchmarked on H100 GPUs", "It was benchmarked on A100 GPUs [1].")
+    assert em.key_fact_present("benchmarked on H100 GPUs", "It was benchmarked on H100 GPUs [1].")
+    assert em.key_fact_present("GPT-4o", "beats GPT-4o [2]") and not em.key_fact_present("GPT-4o", "beats GPT-4")
+
+
 def test_answer_f1() -> None:
     # stemmed content words: pred {sparse, autoencod, learn, featur}, ref {sparse, autoencod, find, featur}
     assert em.answer_f1("Sparse autoencoders learn features [1]", "sparse autoencoders find features") == 0.75
@@ -236,6 +247,22 @@ def test_abstention_accuracy_precision_recall() -> None:
     assert m["abstain_recall"] == 0.5
     none = em.abstention_metrics([True, False], [False, False])
     assert none["abstain_precision"] is None and none["abstain_recall"] == 0.0
+
+
+def test_a_failed_run_is_neither_an_answer_nor_a_refusal() -> None:
+    from rag.evals.evalset import LoadedItem
+    from rag.evals.runner import _failed
+
+    ok = scored("lookup", "SAE features explain 42.5% of the variance [1].")
+    refused = scored("unanswerable", "", abstained=True)
+    broken = [
+        _failed(LoadedItem(EvalItem(id=f"x{n}", question="q?", type=t, gold_titles=g, answer=a, key_facts=[]),
+                           "set", "set:9"), "boom")  # type: ignore[arg-type]
+        for n, (t, g, a) in enumerate([("lookup", [A.title], "ref"), ("unanswerable", [], "NOT_IN_CORPUS")])
+    ]
+    agg = aggregate([ok, refused, *broken], judge_ran=False)
+    assert agg["abstention_accuracy"] == 1.0 and agg["over_abstention_rate"] == 0.0
+    assert agg["errors"] == 2
 
 
 def test_mean_and_percentile() -> None:

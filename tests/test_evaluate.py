@@ -131,6 +131,18 @@ def test_a_bad_eval_item_is_reported_with_file_and_line(tmp_path: Path, line: st
         evalset.load_eval_set(path)
 
 
+def test_line_separators_inside_json_strings_and_a_bom_are_read(tmp_path: Path) -> None:
+    """U+2028 is legal inside a JSON string (``json.dumps(ensure_ascii=False)`` writes it raw): it must not
+    split the line, and a UTF-8 BOM (Windows editors) must not make line 1 invalid."""
+    first = {**ITEMS[0], "question": "What do\u2028sparse autoencoders explain?"}
+    path = tmp_path / "set.jsonl"
+    path.write_text("\ufeff" + json.dumps(first, ensure_ascii=False) + "\n" + json.dumps(ITEMS[1]) + "\n",
+                    encoding="utf-8")
+    loaded = evalset.load_eval_set(path)
+    assert [li.source for li in loaded] == [f"{path}:1", f"{path}:2"]
+    assert loaded[0].item.question == first["question"]
+
+
 def test_the_dev_set_is_valid() -> None:
     items = evalset.load_eval_set(Path(__file__).resolve().parent.parent / "evals" / "dev.jsonl")
     assert len(items) >= 80
@@ -294,6 +306,24 @@ def test_the_abstention_tradeoff_counts_both_error_kinds() -> None:
     assert tradeoff_curve([i for i in items if i["answerable"]]) == []  # one kind only: no curve
 
 
+def test_the_tradeoff_report_also_shows_the_items_as_answered() -> None:
+    """A comparison below the threshold is answered anyway: the replayed row cannot show that, the "as
+    answered" row (what the aggregate metrics count) does."""
+    from rag.evals.tradeoff import as_answered, tradeoff_markdown
+
+    items = [
+        {"answerable": True, "confidence": 0.2, "abstained": False},  # answered although below the threshold
+        {"answerable": True, "confidence": 0.9, "abstained": False},
+        {"answerable": False, "confidence": 0.1, "abstained": True},
+        {"answerable": False, "confidence": None, "abstained": False, "answerer": "error"},  # failed: left out
+    ]
+    point = as_answered(items)
+    assert point is not None and (point.wrongly_answered, point.wrongly_refused, point.accuracy) == (0, 0, 1)
+    lines = tradeoff_markdown({"items": items, "meta": {"abstain_threshold": 0.5}})
+    assert "| 0.500 **(shipped)** | 0.000 | 0.500 | 0.667 |" in lines
+    assert "| as answered | 0.000 | 0.000 | 1.000 |" in lines
+
+
 # ------------------------------------------------------------------------------------------- judge
 
 
@@ -330,8 +360,8 @@ def test_the_llm_judge_scores_claims_and_caches_by_prompt(pipeline: Any, tmp_pat
     assert (again.calls, again.cache_hits) == (0, 1)
 
     failing = eval_judge.LLMJudge(FakeLLM("boom"), "other-model", tmp_path / "cache")
-    assert failing.scores(units, {1: "source one", 2: "source two"}) is None
-    assert failing.errors == 1
+    failed = failing.scores(units, {1: "source one", 2: "source two"})  # a failed call: that sentence unsupported
+    assert failed is not None and failed.faithfulness == 0.0 and failing.errors == 1
 
 
 def test_faithfulness_is_the_judge_tier_when_an_llm_is_configured(pipeline: Any, tmp_path: Path) -> None:

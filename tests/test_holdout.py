@@ -64,19 +64,19 @@ REPORT = {
             True,
             False,
             "It reduces labeling cost by 42% [1].",
-            **{"hit@1": 1.0, "recall@10": 1.0, "key_fact_recall": 1.0},
+            **{"hit@1": 1.0, "recall@10": 1.0, "key_fact_recall": 1.0, "key_fact_first40": 1.0},
         ),
         _item("kw-02", True, True, "", **{"hit@1": 0.0, "recall@10": 1.0, "key_fact_recall": 0.0}),
-        _item("miss-near-01", False, False, "The abstract does not state its parameter count [1]."),
-        _item("miss-near-02", False, False, "It has many parameters [1]."),
-        _item("miss-topic-01", False, True, ""),
+        _item("miss-near-01", False, False, "The abstract does not state its parameter count [1].",
+              refused_or_not_stated=1.0),
+        _item("miss-near-02", False, False, "It has many parameters [1].", refused_or_not_stated=0.0),
+        _item("miss-topic-01", False, True, "", refused_or_not_stated=1.0),
     ],
 }
-FACTS = {"kw-01": ["reduces labeling cost by 42%"], "kw-02": ["conformal prediction"]}
 
 
 def test_breakdown_groups_by_prefix_and_sub_prefix() -> None:
-    rows = holdout_report.breakdown(REPORT, FACTS)
+    rows = holdout_report.breakdown(REPORT)
     assert list(rows) == ["all", "kw", "miss", "miss-near", "miss-topic"]
     assert rows["all"]["items"] == 5
     assert rows["kw"]["hit@1"] == pytest.approx(0.5)
@@ -91,26 +91,21 @@ def test_breakdown_groups_by_prefix_and_sub_prefix() -> None:
     assert rows["all"]["words_p50"] == 6  # answered items: 6, 8 and 4 words once markers are removed
 
 
-def test_first40_counts_only_the_opening_words() -> None:
-    late = " ".join(["filler"] * 40) + " reduces labeling cost by 42%"
-    report = {"meta": {}, "items": [_item("look-01", True, False, late, **{"hit@1": 1.0})]}
-    rows = holdout_report.breakdown(report, {"look-01": ["reduces labeling cost by 42%"]})
-    assert rows["look"]["first40_key_fact"] == 0.0
-
-
-def test_main_prints_a_table_and_reads_key_facts_from_the_named_set(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_the_figures_are_the_items_own_scores_wherever_it_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    items = load_eval_set(HOLDOUT)[:2]
-    report = {
-        "meta": {"sets": [str(HOLDOUT)]},
-        "items": [_item(li.item.id, True, False, li.item.key_facts[0], **{"hit@1": 1.0}) for li in items],
-    }
+    """The report's per-item scores are the eval's own (``rag.evals.scoring``): the breakdown needs neither
+    the eval set nor the folder it was run from."""
+    report = {"meta": {"sets": ["evals/no-such-set.jsonl"]}, "items": [
+        _item("look-01", True, False, "x", **{"hit@1": 1.0, "key_fact_first40": 0.0}),
+        _item("look-02", True, False, "y", **{"hit@1": 1.0, "key_fact_first40": 1.0}),
+    ]}  # fmt: skip
     path = tmp_path / "report.json"
     path.write_text(json.dumps(report), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
     assert holdout_report.main([str(path), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert rows["kw"]["first40_key_fact"] == 1.0
+    assert rows["look"]["first40_key_fact"] == 0.5
     assert holdout_report.main([str(path)]) == 0
     assert capsys.readouterr().out.startswith("| group | items | hit@1")
 

@@ -78,12 +78,12 @@ class LoadedItem:
 def load_eval_set(path: Path) -> list[LoadedItem]:
     """Validated items of a JSONL eval set; ``EvalSetError`` names the file and line of the first problem."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise EvalSetError(f"{path}: cannot read the eval set ({exc})") from exc
     items: list[LoadedItem] = []
     seen: dict[str, int] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):  # not splitlines: U+2028 is legal inside JSON
         if not line.strip():
             continue
         try:

@@ -83,10 +83,11 @@ class LLMJudge:
             return None
 
     def scores(self, units: Sequence[em.Unit], sources: Mapping[int, str]) -> em.CitationScores | None:
-        """Judge-tier faithfulness, citation recall and precision of one answer (None if any call failed).
+        """Judge-tier faithfulness, citation recall and precision of one answer.
 
         A sentence is supported when every claim is; a citation is needed when the judge lists it as
-        supporting a claim of that (supported) sentence.
+        supporting a claim of that (supported) sentence. A sentence the judge could not be asked about counts
+        as unsupported (the failure is counted in ``errors`` and reported), never dropped with its answer.
         """
         if not units:
             return em.CitationScores(None, None, None, 0, 0)
@@ -98,9 +99,7 @@ class LLMJudge:
             if not cited:
                 continue
             verdict = self.verdict(unit.text, cited)
-            if verdict is None:
-                return None
-            if verdict.supported:
+            if verdict is not None and verdict.supported:
                 supported += 1
                 needed += sum(1 for m in markers if m in verdict.supporting_markers)
         share = supported / len(units)

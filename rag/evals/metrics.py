@@ -42,6 +42,7 @@ from rag.text import (
     strip_bullet,
     strip_markers,
     tokenize,
+    words,
 )
 from rag.types import Answer
 
@@ -218,15 +219,29 @@ def invalid_markers(answer: Answer) -> tuple[int, int]:
 
 
 def key_fact_present(fact: str, answer_text: str, threshold: float = KEY_FACT_WORDS) -> bool:
-    """A key fact is present when every number in it appears in the answer and at least ``threshold``
-    of its content words (stemmed, stopwords out) do."""
+    """A key fact is present when every number in it appears in the answer, so does every code mixing letters
+    and digits ("H100", "L2", "GPT-4o": an answer saying "A100" or "L1" does not hold it), and at least
+    ``threshold`` of its written content words do (stemmed, stopwords out; a hyphenated word counts once, and
+    is there when its parts are: "state-of-the-art" = "state of the art")."""
     text = strip_markers(answer_text)
-    if not numbers_in(fact) <= numbers_in(text):
+    if not numbers_in(fact) <= numbers_in(text) or not _codes(fact) <= _codes(text):
         return False
-    words = content_words(fact)
-    if not words:
-        return bool(numbers_in(fact))
-    return len(words & content_words(text)) / len(words) >= threshold
+    written = [parts for word in words(fact) if (parts := _parts(word))]
+    if not written:
+        return bool(numbers_in(fact) or _codes(fact))
+    have = content_words(text)
+    return sum(parts <= have for parts in written) / len(written) >= threshold
+
+
+def _parts(word: str) -> set[str]:
+    """The stemmed content tokens one written word stands for: its hyphen-free parts when it has any."""
+    tokens = content_words(word)
+    return {t for t in tokens if "-" not in t} or tokens
+
+
+def _codes(text: str) -> set[str]:
+    """Tokens that mix letters and digits ("h100", "l2", "4o"), hyphen-free."""
+    return {t for t in tokenize(text) if "-" not in t and any(c.isdigit() for c in t) and any(c.isalpha() for c in t)}
 
 
 def key_fact_recall(facts: Sequence[str], answer_text: str) -> float | None:

@@ -127,8 +127,8 @@ def _run_info(report: Mapping[str, Any]) -> list[str]:
         f"errors: {agg.get('errors')}; run time: {meta.get('seconds')} s; created: {meta.get('created')}",
         f"- `faithfulness` is the **{meta.get('faithfulness_tier', 'exact')}** tier (the strictest that ran); "
         "`faithfulness_proxy` is a proxy, not a judgement of meaning.",
-        f"- retrieval metrics use the hits the answerer got (`Answer.hits`, depth {meta.get('hits_depth')}): "
-        "@10 metrics cannot see past that depth.",
+        f"- retrieval metrics use the ranking behind each answer (`Answer.hits`, depth {meta.get('hits_depth')}; "
+        "the answerer reads the first `RAG_TOP_K` of them).",
         "- per-item scores are averaged over the items they apply to (macro); `invalid_citation_rate` pools "
         "all markers.",
         "- unanswerable items are excluded from retrieval, key-fact and F1 metrics; abstained answers have no "

@@ -172,11 +172,10 @@ def evaluate(
     missing = sorted({t for li in items for t in li.item.gold_titles if known and normalize_title(t) not in known})
     for title in missing:
         print(f"warning: gold title not in the index: {title!r}", file=sys.stderr)
-    settings = getattr(pipeline, "settings", None)
     meta = {
         "sets": [str(p) for p in sets],
         "answerer": answerer,
-        "hits_depth": getattr(settings, "top_k", None),
+        "hits_depth": max((len(r.retrieved) for r in results), default=None),
         "abstain_threshold": abstain_threshold(pipeline),
         "seconds": round(time.perf_counter() - started, 2),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -200,7 +200,8 @@ def aggregate(results: Sequence[ItemResult], judge_ran: bool) -> dict[str, float
     cited = sum(r.scores.get("_cited") or 0.0 for r in results)
     agg["cited_relevance_multi"] = sum(r.scores.get("_cited_gold") or 0.0 for r in results) / cited if cited else None
     agg.update(answer_first_metrics(results))
-    agg.update(em.abstention_metrics([r.answerable for r in results], [r.abstained for r in results]))
+    ran = [r for r in results if r.answerer != "error"]  # a failed run is neither an answer nor a refusal
+    agg.update(em.abstention_metrics([r.answerable for r in ran], [r.abstained for r in ran]))
     recall = agg.get("abstain_recall")
     agg["false_answer_rate"] = 1.0 - recall if isinstance(recall, float) else None
     stages: list[str] = []

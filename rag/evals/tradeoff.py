@@ -78,7 +78,25 @@ def tradeoff_markdown(report: Mapping[str, Any]) -> list[str]:
         if p is not None:
             mark = " **(shipped)**" if abs(t - float(threshold)) < 1e-9 else ""
             lines.append(f"| {t:.3f}{mark} | {p.wrongly_answered:.3f} | {p.wrongly_refused:.3f} | {p.accuracy:.3f} |")
+    ran = as_answered(items)
+    if ran is not None:
+        lines.append(f"| as answered | {ran.wrongly_answered:.3f} | {ran.wrongly_refused:.3f} | {ran.accuracy:.3f} |")
+        lines += ["", "*As answered*: the items' own outcome at the shipped threshold, with the refusals the answerer "
+                  "made itself and the ones it overruled (a comparison of two papers found is answered anyway)."]
     return lines
+
+
+def as_answered(items: Sequence[Mapping[str, Any]]) -> TradeoffPoint | None:
+    """Both error kinds as the items were actually answered or refused (``abstained``; failed runs left out):
+    what the aggregate metrics count. None without both kinds of item."""
+    ran = [(bool(i["answerable"]), bool(i["abstained"])) for i in items if i.get("answerer") != "error"]
+    pos = [r for a, r in ran if a]
+    neg = [r for a, r in ran if not a]
+    if not pos or not neg:
+        return None
+    answered_neg, refused_pos = sum(not r for r in neg), sum(pos)
+    return TradeoffPoint(float("nan"), answered_neg / len(neg), refused_pos / len(pos),
+                         1.0 - (answered_neg + refused_pos) / len(ran))
 
 
 def plot_tradeoff(report: Mapping[str, Any], path: Path) -> bool:
