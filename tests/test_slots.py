@@ -4,10 +4,12 @@ method, and notes that the checker and the metrics treat as notes, not claims.""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from rag.answer.citations import check_answer
-from rag.answer.compose.slots import fills, head_noun, slot_of
+from rag.answer.compose.slots import defined_term, defines, fills, head_noun, slot_of
 from rag.answer.notes import is_note, names_paper, not_stated_sentence
 from rag.evals.metrics import answer_units
 from rag.text import answer_sentences, markers_in, strip_markers
@@ -58,7 +60,7 @@ PAPERS = [SEER, TIES, DIMAT, SKILL]
         ("Why does label smoothing hurt calibration?", "why", ""),
         ("How does TIES-Merging resolve sign conflicts?", "how", ""),
         ("coreinfer speedup titan xp", "quantity", ""),
-        ("What is TIES-Merging?", "definition", ""),
+        ("What is TIES-Merging?", "definition", "merg"),  # the defined term, for the lead only
     ],
 )
 def test_slot_of_a_question(question: str, kind: str, noun: str) -> None:
@@ -192,3 +194,24 @@ def test_a_method_the_abstracts_only_mention_is_not_explained_from_another_paper
     assert_faithful(final)
     _, own, _ = answer("How does SkillNet activate skills for each task?", PAPERS)
     assert own.not_stated is None  # SkillNet is the paper's own method ("We present SkillNet")
+
+
+def test_what_is_x_leads_with_the_sentence_that_defines_x(tmp_path: Path) -> None:
+    """"What is sparsemax?" opens with "We propose sparsemax, a new activation function ...", not with the
+    likelier-looking sentence that only uses the word ("... the sparsemax analogue of the logistic loss")."""
+    from tests.conftest import SMALL_PAPERS, open_hash_pipeline
+
+    assert defined_term("What is sparsemax?") == "sparsemax"
+    assert defined_term("What is the Wasserstein dependency measure?") == "Wasserstein dependency measure"
+    assert defined_term("What is the main finding of the paper on sparse attention and why?") == ""
+    assert defines("TIES-Merging", "our method, Elect Sign & Merge (TIES-Merging), which introduces three steps")
+    assert not defines("sparsemax", "a new loss function which is the sparsemax analogue of the logistic loss")
+    paper = make_paper(
+        "From Softmax to Sparsemax: A Sparse Model of Attention and Multi-Label Classification",
+        "We propose sparsemax, a new activation function similar to the traditional softmax, but able to output "
+        "sparse probabilities. After deriving its properties, we show how its Jacobian can be efficiently "
+        "computed. Then, we propose a new smooth and convex loss function which is the sparsemax analogue of "
+        "the logistic loss. We obtain promising empirical results in multi-label classification.",
+    )
+    answer = open_hash_pipeline(tmp_path / "data", [paper, *SMALL_PAPERS]).ask("What is sparsemax?")
+    assert answer.text.startswith("We propose sparsemax, a new activation function"), answer.text

@@ -147,12 +147,15 @@ def _detail_phrase(slot: Slot, name: str) -> str:
 def lead_index(cands: Sequence[Piece], probs: Sequence[float] | np.ndarray, slot: Slot,
                bonus: Sequence[float] | None = None, floor: float = 0.0) -> int | None:
     """The piece an answer leads with: the most probable piece (``probs``, plus a role bonus) of those that hold
-    a filler of ``slot`` and reach ``floor``; the shorter piece on a tie. None when no piece fills the slot."""
+    a filler of ``slot`` and reach ``floor`` (for "What is X?", those that define X, when any does); the shorter
+    piece on a tie. None when no piece fills the slot."""
     if not cands:
         return None
     bonus = list(bonus) if bonus is not None else [0.0] * len(cands)
     names = frozenset(n.lower() for n in slot.entities)
     fit = [j for j, c in enumerate(cands) if probs[j] >= floor and fills(slot, c.text, names)]
+    if not fit and slot.kind == "definition":  # no piece defines the term: any piece may lead, as before
+        fit = [j for j in range(len(cands)) if probs[j] >= floor]
     if not fit:
         return None
     return max(fit, key=lambda j: (probs[j] + bonus[j], -len(cands[j].text.split()), -j))

@@ -132,10 +132,33 @@ def slot_of(question: str) -> Slot:
         kind = "definition"
     else:
         kind = "lookup"
-    detail = asked_detail(question) if kind in SPECIFIC else ""
+    detail = asked_detail(question) if kind in SPECIFIC else defined_term(question) if kind == "definition" else ""
     entities = tuple(named_entities(question))
     head = tuple(tokenize(detail))
     return Slot(kind, detail, head, entities)
+
+
+_DEFINED = re.compile(r"^\s*(?:what(?:'s| is| are)|define|explain what)\s+(?:the |an? )?(?P<term>[^?]+?)(?: is| are)?"
+                      r"\s*\??\s*$", re.IGNORECASE)
+
+
+def defined_term(question: str) -> str:
+    """The term a definition question asks about ("What is sparsemax?" -> "sparsemax"); "" when there is
+    none or it is longer than four words (then it is a question about something else)."""
+    match = _DEFINED.match(question)
+    term = match.group("term").strip() if match else ""
+    return term if term and len(term.split()) <= 4 else ""
+
+
+def defines(term: str, text: str) -> bool:
+    """Whether ``text`` defines ``term``: "sparsemax, a new activation function", "X is a ...", "X (…) is
+    the ...", "X: ...", or introduces it by name ("we propose X", "called X")."""
+    name = r"[\s-]+".join(re.escape(word) for word in term.split())
+    after = (rf"\b{name}\b\)?(?:\s*\([^)]{{0,60}}\))?\s*(?:,\s*(?:a|an|the|which|that|i\.e\.)\b|:|"
+             rf"(?:is|are|refers to|denotes|means)\s+(?:a|an|the|to)\b)")
+    naming = (rf"\b(?:propos|introduc|present|call|dub|nam|term)\w*\s+(?:[\w-]+\s+){{0,3}}?(?:\(\w+\)\s+)?"
+              rf"{name}\b")
+    return re.search(f"{after}|{naming}", text, re.IGNORECASE) is not None
 
 
 def _has_number(text: str) -> bool:
@@ -156,6 +179,8 @@ def fills(slot: Slot, text: str, question_names: frozenset[str] = frozenset()) -
         known = question_names or frozenset(n.lower() for n in slot.entities)
         new = [n for n in named_entities(f"x {text}") if n.lower() not in known]
         return bool(new) or bool(set(slot.head) & set(tokenize(text)))
+    if kind == "definition" and slot.detail:
+        return defines(slot.detail, text)
     if kind == "why":
         return _REASON.search(text) is not None
     if kind == "how":
