@@ -323,6 +323,8 @@ def test_help_and_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 2 and "argument -k: must be a whole number from 1 to 100, not 'ten'" in err
     code, _, err = run(capsys, "eval")
     assert code == 2 and "--set" in err
+    code, _, err = run(capsys, "search", "graph", "--since", "20x0")  # a usage error is one line too
+    assert code == 2 and err.count("\n") == 1 and "must be a year like 2021" in err and "rag search --help" in err
 
 
 def test_invalid_environment_setting_exits_2_naming_the_variable(

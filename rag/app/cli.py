@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from rag.app.term import safe, safe_line
 from rag.errors import RagError
@@ -251,7 +251,7 @@ def _add_question(sub: Any, name: str, func: Callable[[Context, argparse.Namespa
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rag", description="Question answering over ML paper abstracts.")
+    parser = OneLineParser(prog="rag", description="Question answering over ML paper abstracts.")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_ingest(sub)
     p = sub.add_parser("stats", help="counts of the index")
@@ -271,6 +271,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.set_defaults(func=cmd_serve)
     return parser
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argparse parser whose usage errors are one line, as every other error of the CLI (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
 
 
 def k_option(upper: int) -> Callable[[str], int]:
