@@ -19,7 +19,7 @@ from rag.answer.base import NO_MATCH, Answerer
 from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.llm import LLMAnswerer
 from rag.answer.roles import RoleBook, RoleModel
-from rag.errors import ConfigError, LLMError, QueryError
+from rag.errors import ConfigError, IndexNotReadyError, LLMError, QueryError, public_url
 from rag.index.embeddings import MINILM, Embedder, make_embedder
 from rag.index.ingest import check_not_rebuilding, refresh_keyword_index, run_ingest
 from rag.index.store import Store, open_chroma
@@ -97,7 +97,8 @@ class Pipeline:
         llm_client: Any = None,
         progress: bool = True,
     ) -> Pipeline:
-        """Open the index (building it from the corpus first if it is empty) and load every model once. Raises
+        """Open the index (building an empty on-disk one from the corpus first; an empty Chroma server is an
+        ``IndexNotReadyError`` saying to run ``rag ingest``) and load every model once. Raises
         ``IngestBusyError`` while a ``rag ingest --rebuild`` runs and ``IndexNotReadyError`` when one was
         interrupted (``check_not_rebuilding``): a half-rebuilt index is never served, nor built a second time."""
         chosen = embedder
@@ -108,6 +109,11 @@ class Pipeline:
         if chosen is None and store.is_empty():
             kept = fp32_index(settings, client, llm_client, progress)
             embedder, store = kept if kept is not None else (embedder, store)
+        if store.is_empty() and settings.chroma_url and chroma_client is None:
+            raise IndexNotReadyError(
+                f"the Chroma server at {public_url(settings.chroma_url)} holds no index for {embedder.name}: run "
+                "`rag ingest` with this RAG_CHROMA_URL first (a search never fills a shared server by itself)"
+            )
         if store.is_empty():
             if progress:
                 print("Building the index from the corpus (first run only)...", file=sys.stderr)

@@ -218,6 +218,19 @@ class Settings(BaseSettings):
             raise ValueError("has an invalid port") from exc
         return value
 
+    @field_validator("chroma_url")
+    @classmethod
+    def _a_chroma_root(cls, value: str | None) -> str | None:
+        """The Chroma client takes a host and a port only: anything else in the URL would be silently dropped."""
+        if value is None:
+            return None
+        url = urlparse(value)
+        if url.username is not None or url.password is not None:
+            raise ValueError("must not hold a user:password@ part (the Chroma client would not send it)")
+        if url.path not in ("", "/") or url.query or url.fragment:
+            raise ValueError("must be the server's root: scheme, host and port, no path or query")
+        return value
+
     @property
     def llm_configured(self) -> bool:
         """True when an LLM endpoint is configured (key or base URL)."""

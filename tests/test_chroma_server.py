@@ -200,3 +200,20 @@ def test_a_server_index_starts_from_the_local_snapshot(
     query = embedder.embed_query("We study topic7 on a server.")
     prepared = PreparedQuery("topic7 server", retriever.parse("topic7 server"), query)
     assert retriever.candidates(prepared, 5)[0].paper_id == papers[7].id
+
+
+@pytest.mark.slow
+def test_opening_an_empty_server_says_to_ingest_instead_of_filling_it(chroma_url: str, tmp_path: Path) -> None:
+    """A search against an empty (or mistyped) server is an IndexNotReadyError, never an ingest of the whole
+    corpus into someone else's Chroma (at 50,000 papers that would be a 40-minute "search")."""
+    from rag.pipeline import Pipeline
+    from rag.settings import Settings
+
+    class Unused(HashEmbedder):
+        name = "hash-bow-256-never-ingested"  # a collection no other test of this module fills
+
+    embedder = Unused()
+    settings = Settings(data_dir=tmp_path / "data", chroma_url=chroma_url)
+    with pytest.raises(IndexNotReadyError, match=r"holds no index for .*: run `rag ingest` with this RAG_CHROMA_URL"):
+        Pipeline.open(settings, embedder=embedder, progress=False)
+    assert Store(open_chroma(tmp_path, chroma_url), embedder.name, dim=embedder.dim).is_empty()

@@ -344,6 +344,34 @@ def test_unreachable_chroma_server_exits_4(tmp_path: Path, capsys: pytest.Captur
     assert "cannot reach the Chroma server at http://127.0.0.1:9" in err and "RAG_CHROMA_URL" in err
 
 
+def test_a_web_server_that_is_not_chroma_is_named_as_such(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import http.server
+    import threading
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # any path: an HTML page, as a web server or a proxy's error page sends
+            body = b"<!DOCTYPE HTML><html><head><title>Error response</title></head><body>404</body></html>"
+            self.send_response(404)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        settings = Settings(data_dir=tmp_path / "data", chroma_url=url)
+        code, _, err = run(capsys, "stats", settings=settings, embedder=HashEmbedder())
+    finally:
+        server.shutdown()
+    assert code == IndexNotReadyError.exit_code == 4 and err.count("\n") == 1
+    assert f"the server at {url} answered, but not as a Chroma server" in err and "rerun the command" in err
+
+
 def test_failing_embedding_endpoint_exits_6(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     settings = Settings(data_dir=tmp_path / "data", embedder="openai", openai_base_url=BASE, openai_api_key="sk-x")
     paths = list(map(str, write_corpus(tmp_path / "corpus")))

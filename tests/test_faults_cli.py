@@ -47,6 +47,10 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str, **seams: Any) -> tuple[i
         ("RAG_CORPUS_PATHS", "corpus/", ["RAG_CORPUS_PATHS='corpus/'", "allowed: a JSON list of paths"]),
         ("RAG_CHROMA_URL", "localhost:8000", ["RAG_CHROMA_URL='localhost:8000'", "http:// or https:// URL"]),
         ("OPENAI_BASE_URL", "ftp://x", ["OPENAI_BASE_URL='ftp://x'", "http:// or https:// URL"]),
+        # the Chroma client takes host and port only: credentials, a path or a query would be dropped silently
+        ("RAG_CHROMA_URL", "http://user:s3cret@127.0.0.1:8000", ["RAG_CHROMA_URL='http://127.0.0.1:8000'",
+                                                                 "user:password@"]),
+        ("RAG_CHROMA_URL", "http://127.0.0.1:8000/some/prefix", ["no path or query"]),
     ],
 )
 def test_every_invalid_setting_is_a_config_error_naming_variable_and_allowed_values(
@@ -60,6 +64,7 @@ def test_every_invalid_setting_is_a_config_error_naming_variable_and_allowed_val
         assert fragment in err, err
     assert "Fix or unset the environment variable" in err
     assert "Traceback" not in err and "pydantic" not in err and "https://errors.pydantic.dev" not in err
+    assert "s3cret" not in err
     with pytest.raises(ConfigError):
         load_settings()
 

@@ -444,3 +444,17 @@ def test_an_ingest_another_writer_interleaved_with_leaves_the_sqlite_file_to_be_
     monkeypatch.setattr(store_files, "_sqlite_problem", lambda path: calls.append(path) or real_check(path))
     open_chroma(index, fresh=True)
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize(("url", "port", "tls"), [("https://chroma.example.org", 443, True),
+                                                  ("http://chroma.example.org", 8000, False),
+                                                  ("https://chroma.example.org:9443", 9443, True)])
+def test_a_chroma_url_without_a_port_takes_its_schemes_port(
+    url: str, port: int, tls: bool, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import chromadb
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(chromadb, "HttpClient", lambda **kw: seen.update(kw) or object())
+    open_chroma(tmp_path, url)
+    assert (seen["host"], seen["port"], seen["ssl"]) == ("chroma.example.org", port, tls)

@@ -43,10 +43,10 @@ def open_chroma(data_dir: Path, chroma_url: str | None = None, *, fresh: bool = 
         from urllib.parse import urlparse
 
         url = urlparse(chroma_url)
+        tls = url.scheme == "https"
+        port = url.port or (443 if tls else 8000)  # https without a port is 443, as for any https URL
         try:
-            return chromadb.HttpClient(
-                host=url.hostname or "127.0.0.1", port=url.port or 8000, ssl=url.scheme == "https", settings=settings
-            )
+            return chromadb.HttpClient(host=url.hostname or "127.0.0.1", port=port, ssl=tls, settings=settings)
         except Exception as exc:
             raise unreachable(chroma_url, str(exc).splitlines()[0][:200]) from None
     store_files.check_data_dir(data_dir)

@@ -9,6 +9,7 @@ or anything else) with one line of detail and never a traceback.
 from __future__ import annotations
 
 import errno
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,7 +132,15 @@ def translate(exc: BaseException, location: Location, action: str) -> RagError:
 
 
 def unreachable(url: str, why: str) -> IndexNotReadyError:
+    """The server at ``url`` is down, or answered like a web page instead of a Chroma server (``why``: what
+    the client said). Either way the command can be rerun once the server is right."""
+    again = "then rerun the command (an interrupted `rag ingest` resumes where it stopped)"
+    if re.search(r"<\s*(?:!doctype|html|head|body)\b", why, re.IGNORECASE):
+        return IndexNotReadyError(
+            f"the server at {url} answered, but not as a Chroma server (it sent a web page): point RAG_CHROMA_URL "
+            "at the port of `chroma run --path DIR --port PORT`, " + again
+        )
     return IndexNotReadyError(
         f"cannot reach the Chroma server at {url} ({why}): start it with `chroma run --path DIR --port PORT` "
-        "(or fix RAG_CHROMA_URL, or unset it to use the on-disk index in RAG_DATA_DIR), " + RESUME
+        "(or fix RAG_CHROMA_URL, or unset it to use the on-disk index in RAG_DATA_DIR), " + again
     )
