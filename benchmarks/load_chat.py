@@ -69,23 +69,30 @@ def _text(message: dict[str, Any]) -> str:
 
 
 CLIENT = "http"
+HEADERS: dict[str, str] = {}
+"""``Authorization: Bearer KEY`` with ``--key`` (a server started with ``RAG_API_KEY``)."""
 
 
 def connect(url: str) -> Any:
     """One chat's connection, made before timing: an ``httpx.Client`` for the call API (default), or with
     ``--client gradio`` a ``gradio_client.Client`` (one session with its own state; it fetches the app config)."""
     if CLIENT == "http":
-        return httpx.Client(timeout=120)
+        return httpx.Client(timeout=120, headers=HEADERS)
     from gradio_client import Client
 
-    return Client(url, verbose=False)
+    return Client(url, verbose=False, headers=HEADERS or None)
 
 
 def predict_http(url: str, question: str, k: int, http: Any) -> tuple[Any, ...]:
     """Gradio's HTTP call API (``POST /gradio_api/call/chat``, then its SSE stream): each call is a new session.
     Much lighter than ``gradio_client``, whose own CPU use on a 2-core machine dominated the measurement."""
     base = url.rstrip("/")
-    event = http.post(f"{base}/gradio_api/call/chat", json={"data": [question, k, "extractive"]}).json()["event_id"]
+    # the chat's API inputs: message, k, answerer, then the filters since, until, author, category (none)
+    posted = http.post(f"{base}/gradio_api/call/chat", json={"data": [question, k, "extractive", None, None, "", []]})
+    if posted.status_code != 200:
+        raise RuntimeError(f"the app refused the call ({posted.status_code}: {posted.text[:200]}); with RAG_API_KEY "
+                           "set, pass --key")
+    event = posted.json()["event_id"]
     kind, data = "", ""
     with http.stream("GET", f"{base}/gradio_api/call/chat/{event}") as response:
         for line in response.iter_lines():
@@ -142,9 +149,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--client", choices=["http", "gradio"], default="http", help="HTTP call API (default) or gradio_client"
     )
+    parser.add_argument("--key", default=None, help="the server's RAG_API_KEY, when it has one")
     args = parser.parse_args(argv)
     global CLIENT
     CLIENT = args.client
+    if args.key:
+        HEADERS["Authorization"] = f"Bearer {args.key}"
 
     candidates = load_questions(args.questions, args.chats)
     # Baseline: each question alone. Keep questions whose answer cites their gold paper.
