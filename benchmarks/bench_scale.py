@@ -11,8 +11,8 @@ dates, categories, arXiv ids), so the dump parser is part of what is measured. P
 - +100 papers (a second file of 100 new made-up papers) and a no-op re-ingest, each a new ``rag ingest``;
 - a cold ``rag search`` (a new process: wall time and peak RSS, model load included);
 - warm ``search`` and ``ask`` p50/p95 over dev_val's single-turn questions (one warm Pipeline, each question
-  once after 5 warm-up questions of its own), dev_val hit@1 on its single-turn questions with one gold paper, and the share of its
-  unanswerable questions refused, with the distractors in the index.
+  once after 5 warm-up questions of its own), dev_val hit@1 on its single-turn questions with one gold paper,
+  and the share of its unanswerable questions refused, with the distractors in the index.
 
     HF_HUB_OFFLINE=1 python benchmarks/bench_scale.py --sizes 2000
 """
