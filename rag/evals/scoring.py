@@ -38,8 +38,8 @@ METRIC_DOCS: dict[str, str] = {
     "citation_precision": "ALCE citation precision on the same tier as faithfulness: share of (sentence, citation) "
     "pairs where the cited set supports the sentence and the citation alone does, or the rest does not",
     "invalid_citation_rate": "markers pointing at no source (incl. ones the checker removed), over all markers",
-    "key_fact_recall": "share of key facts present in the answer: every number of the fact appears and >= 60% of "
-    "its stemmed content words do (answerable items)",
+    "key_fact_recall": "share of key facts present in the answer: every number and letter-digit code (H100) of the "
+    "fact appears and >= 60% of its written content words do, stemmed (answerable items)",
     "answer_f1": "token F1 (stemmed content words) between the answer and the reference answer (answerable items)",
     "key_fact_first40": "answered answerable items whose first 40 words (markers removed) hold a key fact by the "
     "key_fact_recall rule (every number of the fact and >= 60% of its stemmed content words)",
