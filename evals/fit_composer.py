@@ -162,7 +162,13 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     parser.add_argument("--dry-run", action="store_true", help="print the figures, write nothing")
+    parser.add_argument("--sets", type=Path, nargs="+", default=[FIT_PATH],
+                        help="fitting sets (default evals/dev_fit.jsonl; never a *_val set or holdout.jsonl)")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="keep this min_probability instead of choosing one (the coefficients are refitted)")
     args = parser.parse_args()
+    if any(p.stem.endswith("_val") or p.stem == "holdout" for p in args.sets):
+        raise SystemExit("fit on fitting sets only: a *_val set or holdout.jsonl is for reporting")
 
     from evals.fit_data import open_pipeline
 
@@ -171,7 +177,7 @@ def main() -> None:
     placeholder = PieceModel(LinearModel.only(PIECE_FEATURES, "p_share"), 0.0, args.pool)
     with patch.object(PieceModel, "load", classmethod(lambda cls, path=MODEL_PATH: placeholder)):
         pipeline = open_pipeline()
-    rows = collect(pipeline, FIT_PATH, args.pool)
+    rows = [row for path in args.sets for row in collect(pipeline, path, args.pool)]
     prose_rows = [r for r in rows if r.cands]
     print(f"{len(rows)} items, {len(prose_rows)} prose; {sum(len(r.cands) for r in prose_rows)} pieces, "
           f"{int(sum(r.y.sum() for r in prose_rows))} positive", file=sys.stderr)
@@ -180,14 +186,17 @@ def main() -> None:
     oof = out_of_fold(rows, c, args.folds)
     fitted = PieceModel(fit(rows, c), 0.0, args.pool)
     curve = [answers(rows, oof, fitted, args.cap, t) for t in THRESHOLDS]
-    if args.target_words is not None:
+    if args.threshold is not None:
+        chosen = answers(rows, oof, fitted, args.cap, args.threshold)
+    elif args.target_words is not None:
         fitting = [a for a in curve if a["words_p50"] <= args.target_words]
         chosen = min(fitting, key=lambda a: a["threshold"]) if fitting else curve[-1]
     else:
         fitting = [a for a in curve if a["key_fact_recall"] >= args.min_recall]
         chosen = max(fitting, key=lambda a: a["threshold"]) if fitting else curve[0]
     model = replace(fitted, min_probability=chosen["threshold"])
-    report = {"fitted_on": "evals/dev_fit.jsonl", "C": c, "cv_log_loss": losses, "out_of_fold": chosen,
+    fitted_on = ", ".join(f"evals/{p.name}" for p in args.sets)
+    report = {"fitted_on": fitted_on, "C": c, "cv_log_loss": losses, "out_of_fold": chosen,
               "target_words": args.target_words, "min_recall": args.min_recall,
               "cap": args.cap, "items": len(rows), "prose_items": len(prose_rows)}
     print(json.dumps(report, indent=1))
