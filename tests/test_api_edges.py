@@ -3,6 +3,7 @@ too, and a known route with a trailing slash is not refused for its own method."
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 
 import pytest
@@ -70,3 +71,33 @@ def test_a_refused_field_sent_as_null_is_an_unset_option_and_half_a_character_is
         parse_request(b'{"max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}')
     with pytest.raises(ApiError, match="half of a surrogate pair"):
         parse_request(b'{"messages": [{"role": "user", "content": "a \\ud800 b"}]}')
+
+
+def test_what_the_openai_sdks_send_is_accepted_and_a_model_can_be_retrieved() -> None:
+    """Fields the current SDKs send (``safety_identifier``, ``prompt_cache_key``, ``service_tier``,
+    ``stream_options.include_obfuscation``) are accepted and ignored like ``user``; ``client.models.retrieve``
+    works; HEAD is answered where GET is; a compressed body is named, not parsed as garbage."""
+    from rag.app.api_request import parse_request
+
+    body = {**QUESTION, "safety_identifier": "u-1", "prompt_cache_key": "k", "service_tier": "auto",
+            "stream": True, "stream_options": {"include_usage": True, "include_obfuscation": False}}
+    assert parse_request(json.dumps(body).encode()).stream is True
+    http = TestClient(create_api(FailingPipeline(QueryError("unused"))))  # type: ignore[arg-type]
+    assert http.get("/v1/models/rag").json() == {"id": "rag", "object": "model", "created": 0, "owned_by": "rag"}
+    missing = http.get("/v1/models/gpt-4")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "model_not_found"
+    assert http.head("/v1/models").status_code == 200
+    gzipped = http.post("/v1/chat/completions", content=b"\x1f\x8b\x08\x00",
+                        headers={"content-type": "application/json", "content-encoding": "gzip"})
+    assert gzipped.status_code == 415 and "send the body uncompressed" in gzipped.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(("field", "value", "says"), [
+    ("k", 0, "k must be a whole number from 1 to 20"),
+    ("since", "2020", "since must be a year like 2021"),
+])
+def test_a_bad_extension_field_says_what_to_send(field: str, value: object, says: str) -> None:
+    http = TestClient(create_api(FailingPipeline(QueryError("unused"))))  # type: ignore[arg-type]
+    response = http.post("/v1/chat/completions", json={**QUESTION, field: value})
+    assert response.status_code == 400 and says in response.json()["error"]["message"]
+    assert response.json()["error"]["param"] == field

@@ -295,6 +295,11 @@ def test_cors_opens_to_the_listed_origins_only(tmp_path: Path) -> None:
         ok = httpx.options(f"{url}/v1/chat/completions", headers={
             "origin": "https://app.example", "access-control-request-method": "POST"})
         assert ok.headers.get("access-control-allow-origin") == "https://app.example"
+        sdk = "authorization,content-type,x-stainless-os,x-stainless-lang,x-stainless-retry-count"
+        preflight = httpx.options(f"{url}/v1/chat/completions", headers={  # the openai JS SDK's own headers
+            "origin": "https://app.example", "access-control-request-method": "POST",
+            "access-control-request-headers": sdk})
+        assert preflight.status_code == 200 and "x-stainless-os" in preflight.headers["access-control-allow-headers"]
         answered = post(url, ask(), headers={"content-type": "application/json", "origin": "https://app.example"})
         assert answered.status_code == 200 and answered.headers["access-control-allow-origin"] == "https://app.example"
         assert post(url, ask(), headers={"content-type": "application/json", "origin": "https://x.example"}

@@ -211,6 +211,10 @@ class ChatApi:
         if kind != "application/json":
             raise ApiError(415, "send the request as JSON with 'Content-Type: application/json'",
                            code="unsupported_media_type")
+        encoding = request.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ("", "identity"):
+            raise ApiError(415, f"Content-Encoding {encoding[:40]!r} is not supported; send the body uncompressed",
+                           code="unsupported_media_type")
         body = parse_request(await request.body())
         if body.model not in self.served:
             raise ApiError(404, f"the model {body.model[:80]!r} does not exist; GET /v1/models lists "
@@ -250,8 +254,25 @@ class ChatApi:
             self.authorise(request)
         except ApiError as exc:
             return _error_response(exc)
-        data = [{"id": name, "object": "model", "created": 0, "owned_by": "rag"} for name in self.served]
+        data = [_model(name) for name in self.served]
         return JSONResponse({"object": "list", "data": data})
+
+    async def retrieve_model(self, request: Request) -> JSONResponse:
+        """``GET /v1/models/{id}`` (the SDK's ``client.models.retrieve``): the model, or a 404 naming those served."""
+        try:
+            self.authorise(request)
+        except ApiError as exc:
+            return _error_response(exc)
+        name = request.path_params["model"]
+        if name not in self.served:
+            served = ", ".join(self.served)
+            return _error_response(ApiError(404, f"no model {name[:100]!r}; this server serves {served}",
+                                            param="model", code="model_not_found"))
+        return JSONResponse(_model(name))
+
+
+def _model(name: str) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": 0, "owned_by": "rag"}
 
 
 async def not_found(request: Request) -> JSONResponse:
@@ -277,7 +298,8 @@ def create_api(
     app = app or FastAPI(title="rag", docs_url=None, redoc_url=None, openapi_url=None)
     api = ChatApi(pipeline, api_key)
     routes: list[tuple[str, Callable[..., Any], list[str]]] = [
-        ("/v1/models", api.list_models, ["GET"]),
+        ("/v1/models", api.list_models, ["GET", "HEAD"]),
+        ("/v1/models/{model}", api.retrieve_model, ["GET", "HEAD"]),
         ("/v1/chat/completions", api.chat, ["POST"]),
         ("/v1/{rest:path}", not_found, ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]),
         ("/v1", not_found, ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]),

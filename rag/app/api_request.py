@@ -4,7 +4,8 @@ line naming the field (``ApiError`` 400 in OpenAI's shape), nothing else reaches
 OpenAI fields: ``model``, ``messages``, ``stream`` (a JSON boolean), ``stream_options.include_usage`` are
 honoured; ``n`` only as 1 and ``temperature`` only as 0 (one deterministic answer per request);
 ``max_tokens``/``max_completion_tokens``, sampling, tool and format fields are refused with the reason;
-``user``, ``metadata``, ``store`` and ``seed`` are accepted and ignored. Any other field is refused.
+``user``, ``safety_identifier``, ``prompt_cache_key``, ``service_tier``, ``metadata``, ``store``, ``seed`` and
+``stream_options.include_obfuscation`` are accepted and ignored. Any other field is refused.
 Extensions: ``k`` (sources, 1..20) and the retrieval filters ``listing_date``, ``source``, ``since``,
 ``until``, ``author``, ``category``, passed to the pipeline as they are when not null.
 """
@@ -82,6 +83,8 @@ class Message(BaseModel):
 
 class StreamOptions(_Strict):
     include_usage: StrictBool | None = None
+    include_obfuscation: StrictBool | None = None
+    """Accepted and ignored: this server sends no obfuscation padding."""
 
 
 class ChatRequest(_Strict):
@@ -101,6 +104,9 @@ class ChatRequest(_Strict):
     author: StrictStr | list[StrictStr] | None = None
     category: StrictStr | list[StrictStr] | None = None
     user: StrictStr | None = None
+    safety_identifier: StrictStr | None = None
+    prompt_cache_key: StrictStr | None = None
+    service_tier: StrictStr | None = None
     metadata: dict[str, StrictStr] | None = None
     store: StrictBool | None = None
     seed: StrictInt | StrictFloat | None = None
@@ -149,6 +155,12 @@ def _message(error: Any) -> str:
         return "n must be 1: the service returns one answer per request"
     if name == "temperature":
         return "temperature must be 0 or omitted: answers are deterministic"
+    if name == "k" and len(error["loc"]) == 1:
+        return "k must be a whole number from 1 to 20 (the number of sources)"
+    if name in ("since", "until") and len(error["loc"]) == 1:
+        return f"{name} must be a year like 2021 (a JSON integer)"
+    if name == "messages" and len(error["loc"]) == 1 and kind == "too_long":
+        return f"messages holds more than {MAX_MESSAGES} messages; send the recent turns only"
     text = str(error["msg"]).removeprefix("Value error, ")
     return f"{loc}: {text[:1].lower()}{text[1:]}"
 

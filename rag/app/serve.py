@@ -48,7 +48,7 @@ def build_app(pipeline: Any, api_key: str | None = None, guard: Any = None) -> A
     app = create_api(live, config.api_key, FastAPI(docs_url=None, redoc_url=None, openapi_url=None))
     app.add_middleware(Guard, config=config)
     app.add_middleware(CORSMiddleware, allow_origins=sorted(config.cors_origins), allow_methods=["GET", "POST"],
-                       allow_headers=["authorization", "content-type"], allow_credentials=False)
+                       allow_headers=["*"], allow_credentials=False)  # the openai SDKs add x-stainless-* headers
 
     def user(request: Any) -> str | None:  # Gradio's own check of its routes: the guard's, again
         return "user" if authorised(config.api_key, request.headers) else None
