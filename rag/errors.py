@@ -65,6 +65,10 @@ class IngestBusyError(RagError):
     exit_code = 8
 
 
+class Cancelled(RagError):
+    """The request's client went away; its work stopped (``rag.cancel``)."""
+
+
 class StorageError(RagError):
     """The data directory cannot be written (read-only, full disk, not a directory)."""
 

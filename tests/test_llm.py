@@ -569,6 +569,40 @@ def test_a_real_trickling_server_is_cut_at_the_deadline_and_released() -> None:
         server.shutdown()
 
 
+def test_a_cancelled_request_closes_the_llm_stream_before_any_sentence_is_ready() -> None:
+    """The /v1 client hung up while the model trickled tokens and no sentence was complete: the answer stops at
+    once (``rag.cancel``) and the LLM connection is closed, instead of running to the deadline."""
+    from rag.cancel import cancel_on
+    from rag.errors import Cancelled
+
+    Trickler.disconnected.clear()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    outcome: list[BaseException] = []
+    cancel = threading.Event()
+
+    def answer() -> None:
+        s = settings(openai_base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", llm_timeout=60)
+        with cancel_on(cancel):
+            try:
+                run(answerer(s))
+            except BaseException as exc:  # what the worker thread ends with
+                outcome.append(exc)
+
+    try:
+        worker = threading.Thread(target=answer)
+        worker.start()
+        time.sleep(1.5)
+        cancelled_at = time.monotonic()
+        cancel.set()
+        worker.join(5)
+        assert not worker.is_alive() and time.monotonic() - cancelled_at < 2
+        assert len(outcome) == 1 and isinstance(outcome[0], Cancelled), outcome
+        assert Trickler.disconnected.wait(5)  # the LLM connection was closed, not left running for 60 s
+    finally:
+        server.shutdown()
+
+
 def test_a_model_that_wants_max_completion_tokens_gets_it(llm: respx.MockRouter) -> None:
     rejected = error(400, "Unsupported parameter: 'max_tokens' is not supported with this model. "
                           "Use 'max_completion_tokens' instead.", "unsupported_parameter")

@@ -34,7 +34,7 @@ from rag.answer.transport import (
     to_llm_error,
     within,
 )
-from rag.errors import LLMError
+from rag.errors import Cancelled, LLMError
 from rag.index.embeddings import Embedder
 from rag.index.tokens import count_tokens, truncate_tokens
 from rag.prompts import render
@@ -228,7 +228,7 @@ class LLMAnswerer:
                     delta = getattr(choice.delta, "content", None) if choice.delta is not None else None
                     if delta:
                         yield str(delta)
-        except LLMError:
+        except (LLMError, Cancelled):  # Cancelled: the client went away (rag.cancel)
             raise
         except Exception as exc:  # connection dropped, timeout, or garbage mid-stream
             raise to_llm_error(exc, self.settings) from None

@@ -19,11 +19,14 @@ import time
 from collections.abc import Callable, Generator, Iterable
 from typing import Any, TypeVar
 
-from rag.errors import LLMError, public_url, redact
+from rag.cancel import cancelled
+from rag.errors import Cancelled, LLMError, public_url, redact
 from rag.settings import Settings
 
 T = TypeVar("T")
 
+CANCEL_POLL = 0.2
+"""Seconds between checks, while waiting on the LLM, that the request was not cancelled (``rag.cancel``)."""
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 MAX_BACKOFF = 20.0
 CONTEXT_TOO_LONG = ("context length", "context_length", "maximum context", "context window", "too many tokens",
@@ -81,7 +84,8 @@ def within(
 ) -> Generator[T, None, None]:
     """The items of ``produce()``, which runs in a daemon worker thread, until ``deadline``: then
     ``expired()`` is raised (the worker is told to stop and its stream closed). An exception in the worker
-    is re-raised here. Closing this generator early stops the worker too."""
+    is re-raised here. Closing this generator early stops the worker too, and so does the request's
+    cancellation (``rag.cancel``), checked every ``CANCEL_POLL`` seconds: it raises ``Cancelled``."""
     items: queue.Queue[tuple[str, Any]] = queue.Queue()
     stop = threading.Event()
     opened: list[Any] = []
@@ -104,10 +108,12 @@ def within(
             remaining = deadline.remaining()
             if remaining <= 0:
                 raise expired()
+            if cancelled():
+                raise Cancelled("the client went away; the LLM request was closed")
             try:
-                kind, value = items.get(timeout=remaining)
+                kind, value = items.get(timeout=min(remaining, CANCEL_POLL))
             except queue.Empty:
-                raise expired() from None
+                continue
             if kind == "end":
                 return
             if kind == "error":

@@ -38,7 +38,8 @@ from rag.answer.roles import summary_sentences
 from rag.app.api_request import ApiError, ChatRequest, parse_request
 from rag.app.guard import authorised
 from rag.app.live import LivePipeline
-from rag.errors import ConfigError, IndexNotReadyError, IngestBusyError, QueryError, RagError
+from rag.cancel import cancel_on
+from rag.errors import Cancelled, ConfigError, IndexNotReadyError, IngestBusyError, QueryError, RagError
 from rag.pipeline import Pipeline
 from rag.types import Answer, AnswerStream
 
@@ -49,10 +50,6 @@ __all__ = ["ApiError", "completion", "create_api", "models", "sources"]
 KEEPALIVE_SECONDS = 10.0
 PIECE_WORDS = 8
 ROUTES = {"/v1/models": "GET", "/v1/chat/completions": "POST"}
-
-
-class Cancelled(RagError):
-    """The client went away before its answer was ready."""
 
 
 def models(pipeline: Pipeline) -> dict[str, str | None]:
@@ -113,12 +110,14 @@ def _error_response(exc: BaseException) -> JSONResponse:
 
 
 def _work(stream: AnswerStream, cancelled: threading.Event) -> Answer:
-    """Produce the answer in a worker thread, stopping at the next step once ``cancelled`` is set."""
-    for _ in stream:
-        if cancelled.is_set():
-            stream.close()
-            raise Cancelled("the client went away")
-    return stream.answer
+    """Produce the answer in a worker thread, stopping at the next step once ``cancelled`` is set; an LLM that
+    is still connecting or holding a sentence back is stopped at its next wait (``rag.cancel``)."""
+    with cancel_on(cancelled):
+        for _ in stream:
+            if cancelled.is_set():
+                stream.close()
+                raise Cancelled("the client went away")
+        return stream.answer
 
 
 async def produce(stream: AnswerStream) -> Answer:
