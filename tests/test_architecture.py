@@ -12,8 +12,9 @@ ROOT = Path(__file__).resolve().parent.parent
 RAG = ROOT / "rag"
 
 LAYERS: dict[str, int] = {
-    "rag.errors": 0, "rag.cancel": 0, "rag.types": 0, "rag.resources": 0, "rag.text": 1, "rag.settings": 1, "rag.linear": 1,
-    "rag.prompts": 1, "rag.index": 2, "rag.request": 3, "rag.retrieve": 3, "rag.answer": 3, "rag.pipeline": 4,
+    "rag.errors": 0, "rag.cancel": 0, "rag.types": 0, "rag.resources": 0, "rag.text": 1, "rag.settings": 1,
+    "rag.linear": 1, "rag.prompts": 1, "rag.index": 2, "rag.request": 3, "rag.retrieve": 3, "rag.answer": 3,
+    "rag.pipeline": 4,
     "rag.evals": 5, "rag.integrations": 5, "rag.app": 6,
 }  # fmt: skip
 """Each part of the package and its layer: a module imports only from its own layer or below."""
