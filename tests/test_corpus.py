@@ -7,6 +7,7 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import CORPUS, HashEmbedder, make_paper
@@ -475,7 +476,7 @@ def test_paper_helper_matches_parser(tmp_path: Path) -> None:
 
 def test_two_papers_with_one_title_but_other_ids_are_both_kept(tmp_path: Path) -> None:
     """Distinct papers can share a title ("A Survey of ..."): their arXiv ids or DOIs tell them apart, and
-    merging them would lose one abstract. A record without ids, or with an id of one, joins that one."""
+    merging them would lose one abstract. A record without ids joins the first; one with an id joins its own."""
     other = "A different study of the same name. It measures something else entirely, on other data sets."
     rows = [
         {"id": "2101.00001", "title": "A Survey of Things", "abstract": ABSTRACT, "authors": "Ann Lee"},
@@ -496,9 +497,40 @@ def test_two_papers_with_one_title_but_other_ids_are_both_kept(tmp_path: Path) -
     assert second.year == 2022
 
 
-def test_a_preprint_and_its_journal_version_are_one_paper() -> None:
-    """An arXiv record with a DOI and a BibTeX entry with that DOI and no arXiv id: one paper."""
+def _rec(source: str, arxiv: str | None = None, doi: str | None = None, abstract: str = ABSTRACT) -> Any:
     from rag.index.formats import Metadata, Record
+
+    return Record("A Survey of Large Language Models", abstract, source, meta=Metadata(arxiv_id=arxiv, doi=doi))
+
+
+def test_namesakes_do_not_depend_on_the_order_of_the_files() -> None:
+    """Zhao's survey (arXiv A), Minaee's preprint (arXiv B with DOI X) and Minaee's journal entry (DOI X only):
+    two papers, the journal entry with its preprint, the same ids whatever the order; removing one of them
+    leaves the other's id as it was."""
+    import itertools
+
+    zhao, minaee, journal = _rec("a:1", "2303.18223"), _rec("c:1", "2402.06196", "10.1/X"), _rec("b:1", doi="10.1/x")
+    seen = set()
+    for order in itertools.permutations([zhao, minaee, journal]):
+        papers = dedupe(list(order))
+        seen.add(tuple(sorted((p.id, p.arxiv_id, (p.doi or "").lower() or None, tuple(sorted(p.sources)))
+                              for p in papers)))
+    assert len(seen) == 1
+    (papers,) = seen
+    assert [(arxiv, doi, sources) for _, arxiv, doi, sources in papers] in (
+        [("2303.18223", None, ("a:1",)), ("2402.06196", "10.1/x", ("b:1", "c:1"))],
+        [("2402.06196", "10.1/x", ("b:1", "c:1")), ("2303.18223", None, ("a:1",))],
+    )
+    ids = {arxiv: pid for pid, arxiv, _, _ in papers}
+    assert ids["2303.18223"] == paper_id(zhao.title)  # the smallest identifier keeps the title's id
+    assert [p.id for p in dedupe([zhao])] == [ids["2303.18223"]]
+
+
+def test_a_preprint_and_its_journal_version_are_one_paper() -> None:
+    """An arXiv record with a DOI and a BibTeX entry with that DOI and no arXiv id: one paper; so is a Zotero
+    preprint entry whose DOI is arXiv's own (10.48550/arXiv.…) with the journal's entry."""
+    from rag.index.formats import Metadata, Record
+    from rag.index.formats.meta import make_metadata
 
     records = [
         Record("Same Name", ABSTRACT, "a.jsonl:1", meta=Metadata(arxiv_id="2101.00001", doi="10.1/X")),
@@ -507,3 +539,22 @@ def test_a_preprint_and_its_journal_version_are_one_paper() -> None:
     ]
     papers = dedupe(records)
     assert len(papers) == 1 and papers[0].sources == ("a.jsonl:1", "b.bib:1", "c.bib:1")
+    zotero = make_metadata(doi="10.48550/arXiv.2402.06196")
+    assert (zotero.arxiv_id, zotero.doi) == ("2402.06196", None)
+    journal = make_metadata(doi="10.1145/3700000")
+    pair = [Record("Large language models: a survey", ABSTRACT, f"z.bib:{n}", meta=m)
+            for n, m in enumerate((zotero, journal), start=1)]
+    assert len(dedupe(pair)) == 1
+
+
+def test_format_characters_in_a_title_split_no_paper() -> None:
+    """A zero-width space or a soft hyphen copied from a PDF is dropped from the title: one paper, one id."""
+    from rag.index.formats import Metadata, Record
+
+    plain = Record("Attention Is All You Need", ABSTRACT, "a:1", meta=Metadata(arxiv_id="1706.03762"))
+    copied = Record("Attention Is All You Ne\u200bed", ABSTRACT, "b:1", meta=Metadata(arxiv_id="1706.03762"))
+    soft = Record("Soft\u00admax Bottleneck Revisited", ABSTRACT, "b:2")
+    papers = dedupe([plain, copied, soft, Record("Softmax Bottleneck Revisited", ABSTRACT, "a:2")])
+    assert [(p.title, p.sources) for p in papers] == [
+        ("Attention Is All You Need", ("a:1", "b:1")), ("Softmax Bottleneck Revisited", ("b:2", "a:2"))]
+    assert papers[0].id == paper_id("Attention Is All You Need")

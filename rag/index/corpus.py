@@ -30,11 +30,12 @@ from rag.index.formats import (
     parse_jsonl,
     parse_listing,
 )
+from rag.index.namesakes import canonical, clusters, namesake_id
 from rag.text import find_urls, normalize_title
 from rag.types import Paper
 
 __all__ = [
-    "BOILERPLATE", "MAX_ABSTRACT_CHARS", "MAX_LINE_CHARS", "MAX_TITLE_CHARS", "Record", "dedupe", "distinct",
+    "BOILERPLATE", "MAX_ABSTRACT_CHARS", "MAX_LINE_CHARS", "MAX_TITLE_CHARS", "Record", "clean_title", "dedupe",
     "load_papers", "namesake_id", "paper_id", "parse_bibtex", "parse_csv", "parse_file", "parse_jsonl",
     "parse_listing", "title_key",
 ]  # fmt: skip
@@ -103,50 +104,42 @@ def _merge(seen: Paper, rec: Record) -> Paper:
     )  # fmt: skip
 
 
-def distinct(seen: Paper, rec: Record) -> bool:
-    """Whether ``rec`` is another paper than ``seen`` although their titles match: both carry an arXiv id and
-    the ids differ, or both a DOI and those differ, and no id of one is the other's. Records without ids (a
-    listing page, a CSV row) and a preprint found again with its journal DOI are the same paper."""
-    pairs = ((seen.arxiv_id, rec.meta.arxiv_id), (seen.doi, rec.meta.doi))
-    known = [(a.lower(), b.lower()) for a, b in pairs if a and b]
-    return bool(known) and all(a != b for a, b in known)
-
-
-def namesake_id(pid: str, meta: Metadata) -> str:
-    """The id of a paper whose title another paper already has (``distinct``): the title's id and the paper's
-    own arXiv id or DOI, hashed together; stable whatever else the inputs hold."""
-    own = f"arxiv:{meta.arxiv_id}" if meta.arxiv_id else f"doi:{(meta.doi or '').lower()}"
-    return "p" + hashlib.sha1(f"{pid}|{own}".encode()).hexdigest()[:12]
+def clean_title(rec: Record) -> Record:
+    """The record with its title's format characters (zero-width spaces, soft hyphens, joiners, direction marks:
+    Unicode category Cf, common in titles copied from PDFs) removed, so they split no word and no paper."""
+    if rec.title.isascii():  # the common case, and no format character is ASCII
+        return rec
+    title = "".join(ch for ch in rec.title if unicodedata.category(ch) != "Cf")
+    return rec if title == rec.title else replace(rec, title=title)
 
 
 def dedupe(records: Iterable[Record]) -> list[Paper]:
     """Merge records of the same paper (the same ``title_key``: case, accents and punctuation aside), keeping
     every source, in first-seen order. Two different titles with one id are an error, never a silent merge.
-    Two papers that share a title but not their arXiv id or DOI (``distinct``) are both kept; the later one
-    gets a ``namesake_id``."""
-    merged: dict[str, Paper] = {}
-    keys: dict[str, str] = {}
-    for rec in records:
+    Papers that share a title but no arXiv id or DOI are kept apart (``rag.index.namesakes``): the one with the
+    smallest identifier keeps the title's id, each other gets a ``namesake_id``."""
+    groups: dict[str, list[Record]] = {}
+    for rec in map(clean_title, records):
         pid = paper_id(rec.title)
-        seen = merged.get(pid)
-        if seen is not None and distinct(seen, rec):
-            pid = namesake_id(pid, rec.meta)
-            seen = merged.get(pid)
-        if seen is None:
-            merged[pid] = _paper(pid, rec)
-            keys[pid] = title_key(rec.title)
-            continue
-        if title_key(rec.title) != keys[pid]:
+        group = groups.setdefault(pid, [])
+        if group and title_key(rec.title) != title_key(group[0].title):
             name, _, line = rec.source.rpartition(":")
             raise CorpusError(
                 name,
                 int(line) if line.isdigit() else None,
-                f"title {rec.title[:80]!r} and the title {seen.title[:80]!r} ({seen.sources[0]}) differ only "
+                f"title {rec.title[:80]!r} and the title {group[0].title[:80]!r} ({group[0].source}) differ only "
                 f"in letters outside a-z/0-9 and would get the same paper id {pid}; make them differ in their "
                 "Latin letters or digits, or remove one",
             )
-        merged[pid] = _merge(seen, rec)
-    return list(merged.values())
+        group.append(rec)
+    papers = []
+    for pid, group in groups.items():
+        for n, cluster in enumerate(clusters(group)):
+            paper = _paper(pid if n == 0 else namesake_id(pid, canonical(cluster)), cluster[0])
+            for rec in cluster[1:]:
+                paper = _merge(paper, rec)
+            papers.append(paper)
+    return papers
 
 
 def load_papers(paths: Iterable[Path], parse: Callable[[Path], list[Record]] = parse_file) -> list[Paper]:

@@ -195,6 +195,8 @@ def make_metadata(
     iso = parse_date(date)
     arxiv_id = parse_arxiv_id(arxiv) or parse_arxiv_id(url) or parse_arxiv_id(doi)
     clean_doi = parse_doi(doi)
+    if clean_doi and clean_doi.lower().startswith("10.48550/arxiv.") and arxiv_id:
+        clean_doi = None  # arXiv's own DOI (Zotero saves preprints so): the arXiv id says it, a journal DOI may follow
     clean_url = parse_url(url)
     if url and isinstance(url, str) and url.strip() and clean_url is None and not arxiv_id:
         raise ValueError(f"url {url.strip()[:60]!r} is not an http(s) URL")
