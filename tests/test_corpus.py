@@ -26,6 +26,7 @@ from rag.index.corpus import (
     parse_jsonl,
     parse_listing,
 )
+from rag.index.formats import Record
 from rag.index.ingest import ingest, keyword_dir
 from rag.index.store import Store, open_chroma
 from rag.text import find_urls, normalize_title
@@ -558,3 +559,15 @@ def test_format_characters_in_a_title_split_no_paper() -> None:
     assert [(p.title, p.sources) for p in papers] == [
         ("Attention Is All You Need", ("a:1", "b:1")), ("Softmax Bottleneck Revisited", ("b:2", "a:2"))]
     assert papers[0].id == paper_id("Attention Is All You Need")
+
+
+def test_titles_that_differ_only_outside_a_to_z_are_two_papers_in_any_order() -> None:
+    """ "α-Divergence …" and "β-Divergence …" map to one legacy id: both are kept (the ingest used to stop), the
+    smaller title key keeping the id; "straße" and "strasse" are one title, so one paper."""
+    alpha = Record("α-Divergence Minimization for Variational Inference", ABSTRACT, "a:1")
+    beta = Record("β-Divergence Minimization for Variational Inference", ABSTRACT + " Beta.", "b:1")
+    forward, backward = dedupe([alpha, beta]), dedupe([beta, alpha])
+    assert len(forward) == 2 and {p.id for p in forward} == {p.id for p in backward}
+    assert {p.id: p.title for p in forward} == {p.id: p.title for p in backward}
+    street = [Record("Straße Models", ABSTRACT, "a:2"), Record("Strasse models", ABSTRACT, "b:2")]
+    assert len(dedupe(street)) == 1 and dedupe(street)[0].id == dedupe(street[::-1])[0].id

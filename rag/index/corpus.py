@@ -36,7 +36,7 @@ from rag.types import Paper
 
 __all__ = [
     "BOILERPLATE", "MAX_ABSTRACT_CHARS", "MAX_LINE_CHARS", "MAX_TITLE_CHARS", "Record", "clean_title", "dedupe",
-    "load_papers", "namesake_id", "paper_id", "parse_bibtex", "parse_csv", "parse_file", "parse_jsonl",
+    "key_id", "load_papers", "namesake_id", "paper_id", "parse_bibtex", "parse_csv", "parse_file", "parse_jsonl",
     "parse_listing", "title_key",
 ]  # fmt: skip
 
@@ -115,31 +115,38 @@ def clean_title(rec: Record) -> Record:
 
 def dedupe(records: Iterable[Record]) -> list[Paper]:
     """Merge records of the same paper (the same ``title_key``: case, accents and punctuation aside), keeping
-    every source, in first-seen order. Two different titles with one id are an error, never a silent merge.
-    Papers that share a title but no arXiv id or DOI are kept apart (``rag.index.namesakes``): the one with the
-    smallest identifier keeps the title's id, each other gets a ``namesake_id``."""
-    groups: dict[str, list[Record]] = {}
+    every source, in first-seen order. Papers that share a title but no arXiv id or DOI are kept apart
+    (``rag.index.namesakes``): the one with the smallest identifier keeps the title's id, each other gets a
+    ``namesake_id``. Two different titles that ``paper_id`` maps to one id ("α-Divergence …" and
+    "β-Divergence …") are two papers: the smaller ``title_key`` keeps the id, the other gets ``key_id``."""
+    by_key: dict[str, list[Record]] = {}
     for rec in map(clean_title, records):
-        pid = paper_id(rec.title)
-        group = groups.setdefault(pid, [])
-        if group and title_key(rec.title) != title_key(group[0].title):
-            name, _, line = rec.source.rpartition(":")
-            raise CorpusError(
-                name,
-                int(line) if line.isdigit() else None,
-                f"title {rec.title[:80]!r} and the title {group[0].title[:80]!r} ({group[0].source}) differ only "
-                f"in letters outside a-z/0-9 and would get the same paper id {pid}; make them differ in their "
-                "Latin letters or digits, or remove one",
-            )
-        group.append(rec)
+        by_key.setdefault(_same_title(rec.title), []).append(rec)
+    claims: dict[str, list[str]] = {}
+    for key, group in by_key.items():
+        pid = min({paper_id(rec.title) for rec in group})  # "straße" and "strasse": one key, one id, any order
+        claims.setdefault(pid, []).append(key)
+    ids = {key: pid if key == min(keys) else key_id(key) for pid, keys in claims.items() for key in keys}
     papers = []
-    for pid, group in groups.items():
+    for key, group in by_key.items():
+        pid = ids[key]
         for n, cluster in enumerate(clusters(group)):
             paper = _paper(pid if n == 0 else namesake_id(pid, canonical(cluster)), cluster[0])
             for rec in cluster[1:]:
                 paper = _merge(paper, rec)
             papers.append(paper)
     return papers
+
+
+def _same_title(title: str) -> str:
+    """What two records of one paper share: the ``title_key``, or for a title without letters or digits
+    ("!!!"), its NFKC text, as ``paper_id`` reads it."""
+    return title_key(title) or "text:" + " ".join(unicodedata.normalize("NFKC", title).split())
+
+
+def key_id(key: str) -> str:
+    """The id of a title whose ``paper_id`` another title already has: the hash of its whole ``title_key``."""
+    return "p" + hashlib.sha1(f"key:{key}".encode()).hexdigest()[:12]
 
 
 def load_papers(paths: Iterable[Path], parse: Callable[[Path], list[Record]] = parse_file) -> list[Paper]:
