@@ -109,7 +109,7 @@ class Pipeline:
         if chosen is None and store.is_empty():
             kept = fp32_index(settings, client, llm_client, progress)
             embedder, store = kept if kept is not None else (embedder, store)
-        if store.is_empty() and settings.chroma_url and chroma_client is None:
+        if store.is_empty() and settings.chroma_url:  # also a reopen by the running app (LivePipeline)
             raise IndexNotReadyError(
                 f"the Chroma server at {public_url(settings.chroma_url)} holds no index for {embedder.name}: run "
                 "`rag ingest` with this RAG_CHROMA_URL first (a search never fills a shared server by itself)"

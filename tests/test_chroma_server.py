@@ -216,4 +216,7 @@ def test_opening_an_empty_server_says_to_ingest_instead_of_filling_it(chroma_url
     settings = Settings(data_dir=tmp_path / "data", chroma_url=chroma_url)
     with pytest.raises(IndexNotReadyError, match=r"holds no index for .*: run `rag ingest` with this RAG_CHROMA_URL"):
         Pipeline.open(settings, embedder=embedder, progress=False)
+    client = open_chroma(tmp_path, chroma_url)  # as the running app reopens it (LivePipeline passes its client)
+    with pytest.raises(IndexNotReadyError, match="holds no index"):
+        Pipeline.open(settings, embedder=embedder, chroma_client=client, progress=False)
     assert Store(open_chroma(tmp_path, chroma_url), embedder.name, dim=embedder.dim).is_empty()

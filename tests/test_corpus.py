@@ -556,9 +556,14 @@ def test_format_characters_in_a_title_split_no_paper() -> None:
     copied = Record("Attention Is All You Ne\u200bed", ABSTRACT, "b:1", meta=Metadata(arxiv_id="1706.03762"))
     soft = Record("Soft\u00admax Bottleneck Revisited", ABSTRACT, "b:2")
     papers = dedupe([plain, copied, soft, Record("Softmax Bottleneck Revisited", ABSTRACT, "a:2")])
-    assert [(p.title, p.sources) for p in papers] == [
-        ("Attention Is All You Need", ("a:1", "b:1")), ("Softmax Bottleneck Revisited", ("b:2", "a:2"))]
+    assert [(p.title, p.sources) for p in papers] == [  # the stored title is the first record's, as written
+        ("Attention Is All You Need", ("a:1", "b:1")), ("Soft\u00admax Bottleneck Revisited", ("b:2", "a:2"))]
     assert papers[0].id == paper_id("Attention Is All You Need")
+    assert papers[1].id == paper_id("Softmax Bottleneck Revisited")
+    persian = Record("یادگیری\u200cعمیق", ABSTRACT, "c:1")  # a ZWNJ is spelling: kept in the stored title
+    assert dedupe([persian])[0].title == "یادگیری\u200cعمیق"
+    invisible = [Record("\u200b\u2060\u00ad", ABSTRACT, "d:1"), Record("\u200b", ABSTRACT + " Other.", "d:2")]
+    assert len(dedupe(invisible)) == 2  # nothing but format characters: the titles as they are
 
 
 def test_titles_that_differ_only_outside_a_to_z_are_two_papers_in_any_order() -> None:

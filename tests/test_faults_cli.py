@@ -142,8 +142,7 @@ def test_search_and_ask_output_carry_no_escape_characters(
     code, out, _ = run(capsys, "search", "terminal escapes clearing red screens", **escaped_index)
     first = out.splitlines()[1]
     assert code == 0 and "\x1b" not in out and "\u202e" not in out and "\x07" not in out
-    # the title's bidi controls are format characters, dropped at ingest (clean_title); its escapes are shown
-    assert first.endswith("Clearing \\x1b[2J\\x1b[31mRed\\x1b[0m Screens with Bidi Tricks")
+    assert first.endswith("Clearing \\x1b[2J\\x1b[31mRed\\x1b[0m Screens with \\u202eBidi\\u202c Tricks")
     code, out, _ = run(capsys, "search", "terminal escapes hide in abstracts", "-k", "1", **escaped_index)
     assert code == 0 and "\x1b" not in out and "“We show that terminal escapes \\x1b]0;pwned\\x07 hide" in out
     code, out, _ = run(capsys, "ask", "Where do terminal escapes hide?", "-k", "2", **escaped_index)
@@ -156,7 +155,7 @@ def test_search_and_ask_output_carry_no_escape_characters(
 def test_json_output_stays_exact_json(escaped_index: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "search", "terminal escapes clearing red screens", "--json", **escaped_index)
     assert code == 0 and "\x1b" not in out  # json.dumps escapes it as \u001b
-    assert json.loads(out)[0]["paper"]["title"] == ESC_TITLE.replace("\u202e", "").replace("\u202c", "")
+    assert json.loads(out)[0]["paper"]["title"] == ESC_TITLE
     code, out, _ = run(capsys, "stats", "--json", **escaped_index)
     assert json.loads(out)["data_dir"].endswith("data\x1b[31m")
 

@@ -375,6 +375,9 @@ def test_credentials_in_the_base_url_never_reach_the_user(llm: respx.MockRouter)
     with mock.patch.dict(os.environ, bad_port), pytest.raises(ConfigError) as bad:
         load_settings()
     assert "invalid port" in str(bad.value) and "s3cret" not in str(bad.value)
+    from rag.errors import public_url
+
+    assert public_url("http://admin:hunt#er2@127.0.0.1:8000") == "http://127.0.0.1:8000"  # '#' in the password
 
 
 def test_no_client_without_configuration() -> None:
@@ -680,3 +683,45 @@ def test_a_marker_on_its_own_line_cites_the_line_before(llm: respx.MockRouter) -
     texts, answer = run(answerer())
     assert "".join(texts).replace("[3]", "[2]") == answer.text  # streamed as it ends, renumbered at the end
     assert [c.paper.title for c in answer.citations] == [SAE.title, SPEECH.title]
+
+
+def test_a_stream_opened_after_its_request_was_given_up_is_closed() -> None:
+    """The server answered the request only after the consumer gave up (cancelled, or past the deadline): the
+    stream it opened is closed by the worker, not left to the LLM's own end."""
+    from rag.answer.transport import Deadline, within
+    from rag.cancel import cancel_on
+    from rag.errors import Cancelled
+
+    closed = threading.Event()
+
+    class Stream:
+        def __iter__(self) -> Iterator[str]:
+            yield from ()
+
+        def close(self) -> None:
+            closed.set()
+
+    def produce() -> Stream:
+        time.sleep(1.0)  # the server sends its headers late
+        return Stream()
+
+    cancel = threading.Event()
+    threading.Timer(0.3, cancel.set).start()
+    with cancel_on(cancel), pytest.raises(Cancelled):
+        list(within(Deadline(30), produce, lambda: LLMError("deadline")))
+    assert closed.wait(3)
+
+
+@pytest.mark.parametrize("reply", ["<think>\nThey mean BERT. So the question is", "<think>"])
+def test_a_condense_reply_cut_while_thinking_keeps_the_users_question(llm: respx.MockRouter, reply: str) -> None:
+    llm.post("/chat/completions").mock(return_value=completion(reply))
+    history = [{"role": "user", "content": "Tell me about BERT"}, {"role": "assistant", "content": "..."}]
+    assert answerer().condense("What is it trained on?", history) == "What is it trained on?"
+
+
+def test_a_cut_reply_streams_no_more_than_its_final_text(llm: respx.MockRouter) -> None:
+    deltas = ["SAE features explain 42.5% of the variance [1]. ", "It is evaluated on LibriSpeech [3] and outp"]
+    llm.post("/chat/completions").mock(return_value=sse_ending(deltas, "length"))
+    texts, answer = run(answerer())
+    assert "outp" not in "".join(texts) and "LibriSpeech" not in "".join(texts)
+    assert answer.text == "SAE features explain 42.5% of the variance [1]."

@@ -181,8 +181,11 @@ class SentenceGate:
         self.buffer += delta
         return self._release(final=False)
 
-    def finish(self) -> str:
-        """The rest that may be shown once the stream has ended."""
+    def finish(self, upto: int | None = None) -> str:
+        """The rest that may be shown once the stream has ended; with ``upto``, only of the buffer's first
+        ``upto`` characters (a reply cut at max_tokens loses its unfinished last sentence)."""
+        if upto is not None:
+            self.buffer = self.buffer[:upto]
         return self._release(final=True)
 
     def _release(self, final: bool) -> str:

@@ -289,7 +289,8 @@ class LLMAnswerer:
         reason = withhold_reason(text, checked)
         if reason:
             raise WithheldAnswer(reason)
-        rest = gate.finish()
+        raw = "".join(parts)
+        rest = gate.finish(len(raw) - len(raw.lstrip()) + len(text) if cut else None)
         if rest:
             yield rest
         kind = analyse(question).kind

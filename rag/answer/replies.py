@@ -54,6 +54,8 @@ def standalone_line(reply: str) -> str:
     a "Standalone question:" label removed, lines that only introduce ("Sure! Here is …:") skipped; the first
     line that is a question, else the first line left. "" when nothing is left."""
     text = re.sub(r"^\s*<think>.*?</think>", "", reply, flags=re.DOTALL)
+    if text.lstrip().startswith("<think>"):  # cut off while thinking: no question in it
+        return ""
     lines = [_PREAMBLE.sub("", line.strip().replace("**", "").strip("*_ ")).strip().strip('"“”').strip()
              for line in text.splitlines()]
     lines = [line for line in lines if line and not line.endswith(":")]

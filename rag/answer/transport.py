@@ -94,8 +94,12 @@ def within(
         try:
             source = produce()
             opened.append(source)
+            if stop.is_set():  # the consumer gave up while the request was opening: close what it opened
+                _quietly(getattr(source, "close", lambda: None))
+                return
             for item in source:
-                if stop.is_set():
+                if stop.is_set():  # the consumer gave up (deadline, cancel) while this stream was opening or read
+                    _quietly(getattr(source, "close", lambda: None))
                     return
                 items.put(("item", item))
             items.put(("end", None))

@@ -35,7 +35,7 @@ from rag.text import find_urls, normalize_title
 from rag.types import Paper
 
 __all__ = [
-    "BOILERPLATE", "MAX_ABSTRACT_CHARS", "MAX_LINE_CHARS", "MAX_TITLE_CHARS", "Record", "clean_title", "dedupe",
+    "BOILERPLATE", "MAX_ABSTRACT_CHARS", "MAX_LINE_CHARS", "MAX_TITLE_CHARS", "Record", "dedupe", "id_title",
     "key_id", "load_papers", "namesake_id", "paper_id", "parse_bibtex", "parse_csv", "parse_file", "parse_jsonl",
     "parse_listing", "title_key",
 ]  # fmt: skip
@@ -104,13 +104,15 @@ def _merge(seen: Paper, rec: Record) -> Paper:
     )  # fmt: skip
 
 
-def clean_title(rec: Record) -> Record:
-    """The record with its title's format characters (zero-width spaces, soft hyphens, joiners, direction marks:
-    Unicode category Cf, common in titles copied from PDFs) removed, so they split no word and no paper."""
-    if rec.title.isascii():  # the common case, and no format character is ASCII
-        return rec
-    title = "".join(ch for ch in rec.title if unicodedata.category(ch) != "Cf")
-    return rec if title == rec.title else replace(rec, title=title)
+def id_title(title: str) -> str:
+    """The title as ids and de-duplication read it: its format characters (zero-width spaces, soft hyphens,
+    joiners, direction marks: Unicode category Cf, common in titles copied from PDFs) left out, so they split
+    no word and no paper. The stored title keeps them (a Persian ZWNJ is spelling); a title of nothing else
+    stays as it is."""
+    if title.isascii():  # the common case, and no format character is ASCII
+        return title
+    kept = "".join(ch for ch in title if unicodedata.category(ch) != "Cf")
+    return kept if kept.strip() else title
 
 
 def dedupe(records: Iterable[Record]) -> list[Paper]:
@@ -120,11 +122,11 @@ def dedupe(records: Iterable[Record]) -> list[Paper]:
     ``namesake_id``. Two different titles that ``paper_id`` maps to one id ("α-Divergence …" and
     "β-Divergence …") are two papers: the smaller ``title_key`` keeps the id, the other gets ``key_id``."""
     by_key: dict[str, list[Record]] = {}
-    for rec in map(clean_title, records):
-        by_key.setdefault(_same_title(rec.title), []).append(rec)
+    for rec in records:
+        by_key.setdefault(_same_title(id_title(rec.title)), []).append(rec)
     claims: dict[str, list[str]] = {}
     for key, group in by_key.items():
-        pid = min({paper_id(rec.title) for rec in group})  # "straße" and "strasse": one key, one id, any order
+        pid = min({paper_id(id_title(rec.title)) for rec in group})  # "straße", "strasse": one id, any order
         claims.setdefault(pid, []).append(key)
     ids = {key: pid if key == min(keys) else key_id(key) for pid, keys in claims.items() for key in keys}
     papers = []

@@ -99,11 +99,12 @@ def _code_version() -> str:
     import rag.index.corpus
     import rag.index.files
     import rag.index.formats
+    import rag.index.namesakes
     import rag.text
     import rag.types
 
     folder = Path(rag.index.formats.__file__).parent
-    modules = [rag.index.corpus, rag.index.files, rag.text, rag.types]
+    modules = [rag.index.corpus, rag.index.files, rag.index.namesakes, rag.text, rag.types]
     code = source_digest([*(Path(str(m.__file__)) for m in modules), *sorted(folder.glob("*.py"))])
     return _digest(code, *(f"{name} {version(name)}" for name in ("pylatexenc", "bibtexparser")))
 
