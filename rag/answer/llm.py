@@ -271,13 +271,7 @@ class LLMAnswerer:
         text = whole_sentences(text) if cut else text
         if not text:
             raise LLMError(self._empty_reply(cut))
-        if usage and getattr(usage[-1], "prompt_tokens", None) is not None:
-            prompt_tokens, completion_tokens = int(usage[-1].prompt_tokens), int(usage[-1].completion_tokens or 0)
-        else:
-            prompt_tokens = sum(count_tokens(m["content"]) + 4 for m in messages) + 3
-            completion_tokens = count_tokens(text)
-        cost = estimate_cost(self.settings.llm_model, prompt_tokens, completion_tokens)
-        used = Usage(prompt_tokens, completion_tokens, cost)
+        used = self._usage(usage, messages, text)
         timings = {"generate": generated}
         if is_abstention(text):
             yield ABSTENTION
@@ -296,6 +290,16 @@ class LLMAnswerer:
         kind = analyse(question).kind
         answer = checked_answer(question, checked, self.name, retrieved, timings, usage=used, kind=kind)
         yield dataclasses.replace(answer, error=self._cut_note()) if cut else answer
+
+    def _usage(self, reported: list[Any], messages: list[dict[str, str]], text: str) -> Usage:
+        """Tokens and cost: the server's own count when it sent one, else tiktoken's estimate."""
+        if reported and getattr(reported[-1], "prompt_tokens", None) is not None:
+            prompt_tokens, completion_tokens = int(reported[-1].prompt_tokens), int(reported[-1].completion_tokens or 0)
+        else:
+            prompt_tokens = sum(count_tokens(m["content"]) + 4 for m in messages) + 3
+            completion_tokens = count_tokens(text)
+        return Usage(prompt_tokens, completion_tokens, estimate_cost(self.settings.llm_model, prompt_tokens,
+                                                                     completion_tokens))
 
     def _empty_reply(self, cut: bool) -> str:
         if cut:
