@@ -725,3 +725,14 @@ def test_a_cut_reply_streams_no_more_than_its_final_text(llm: respx.MockRouter) 
     texts, answer = run(answerer())
     assert "outp" not in "".join(texts) and "LibriSpeech" not in "".join(texts)
     assert answer.text == "SAE features explain 42.5% of the variance [1]."
+
+
+def test_a_reply_with_only_the_end_of_its_thinking_is_answered_from_after_it(llm: respx.MockRouter) -> None:
+    """A DeepSeek-R1 template opens ``<think>`` in the prompt: the reply starts mid-thought and holds only
+    ``</think>``. The answer is what follows it; the thinking is neither checked nor kept."""
+    deltas = ["The user asks about SAEs; source 2 is unrelated.\n", "</think>\n\n",
+              "SAE features explain 42.5% of the variance [1]."]
+    llm.post("/chat/completions").mock(return_value=sse(*deltas))
+    texts, answer = run(answerer())
+    assert answer.text == "SAE features explain 42.5% of the variance [1]." and answer.error is None
+    assert "unrelated" not in "".join(texts)

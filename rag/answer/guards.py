@@ -181,6 +181,10 @@ class SentenceGate:
         self.buffer += delta
         return self._release(final=False)
 
+    def skip(self, upto: int) -> None:
+        """Never release the buffer's first ``upto`` characters (a reply's thinking, found once it ended)."""
+        self.done = max(self.done, upto)
+
     def finish(self, upto: int | None = None) -> str:
         """The rest that may be shown once the stream has ended; with ``upto``, only of the buffer's first
         ``upto`` characters (a reply cut at max_tokens loses its unfinished last sentence)."""

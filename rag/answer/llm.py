@@ -22,7 +22,7 @@ from rag.answer.base import ABSTENTION, abstention, checked_answer, is_abstentio
 from rag.answer.citations import check_answer
 from rag.answer.compose.analysis import analyse
 from rag.answer.guards import SentenceGate, WithheldAnswer, fence_source, strict_check, withhold_reason
-from rag.answer.replies import standalone_line, whole_sentences, without_thinking
+from rag.answer.replies import answer_start, standalone_line, whole_sentences, without_thinking
 from rag.answer.transport import (
     RETRY_STATUSES,
     Deadline,
@@ -265,7 +265,11 @@ class LLMAnswerer:
                     yield shown
         finally:
             deltas.close()
-        text = "".join(parts).strip()
+        raw = "".join(parts)
+        start = answer_start(raw)  # after a lone "</think>": what came before was the model's thinking
+        gate.skip(start)
+        body = raw[start:]
+        text = body.strip()
         generated = time.perf_counter() - started
         cut = ends[-1:] == ["length"]
         text = whole_sentences(text) if cut else text
@@ -283,8 +287,7 @@ class LLMAnswerer:
         reason = withhold_reason(text, checked)
         if reason:
             raise WithheldAnswer(reason)
-        raw = "".join(parts)
-        rest = gate.finish(len(raw) - len(raw.lstrip()) + len(text) if cut else None)
+        rest = gate.finish(start + len(body) - len(body.lstrip()) + len(text) if cut else None)
         if rest:
             yield rest
         kind = analyse(question).kind

@@ -32,6 +32,14 @@ def without_thinking(deltas: Iterator[str]) -> Iterator[str]:
         yield head
 
 
+def answer_start(text: str) -> int:
+    """Where the answer starts in a reply that holds only the end of a thinking block (a DeepSeek-R1 chat
+    template opens ``<think>`` in the prompt, so the reply starts mid-thought and has only ``</think>``): just
+    after that tag; 0 for any other reply."""
+    closed = text.find(_THINK_CLOSE)
+    return closed + len(_THINK_CLOSE) if closed >= 0 and _THINK_OPEN not in text[:closed] else 0
+
+
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?=\s|$)|\n")
 
 
