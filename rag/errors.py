@@ -99,12 +99,12 @@ def redact(text: str, secrets: Sequence[str] = ()) -> str:
 def public_url(url: str) -> str:
     """``url`` as an error may show it: scheme, host, port and path, without a ``user:password@`` part, a query
     (``?token=…``) or a fragment. A value that is not a URL keeps its text, minus anything before an ``@``."""
-    head = re.match(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<authority>[^/]*)", url)
-    if head and "@" in head["authority"]:  # cut user:password@ before parsing: a password may hold "#" or "?"
-        url = head["scheme"] + head["authority"].rpartition("@")[2] + url[head.end() :]
+    head = re.match(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)?(?P<authority>[^/]*)", url)
+    assert head is not None  # both groups may be empty: it always matches
+    # cut user:password@ before parsing: a password may hold "#" or "?", which would end the host for urlsplit
+    url = (head["scheme"] or "") + head["authority"].rpartition("@")[2] + url[head.end() :]
     try:
         parts = urlsplit(url)
     except ValueError:
         return "(an unreadable URL)"
-    shown = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
-    return re.sub(r"^(?:[^@/]*@)+", "", shown) if "@" in shown and "://" not in shown else shown
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))

@@ -245,6 +245,14 @@ def normalize_title(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", folded))
 
 
+_HTML = re.compile(r"<\s*(?:!doctype|html|head|body)\b", re.IGNORECASE)
+
+
+def is_html(text: str) -> bool:
+    """Whether ``text`` is (part of) a web page: a server's or a proxy's error page instead of what was asked."""
+    return _HTML.search(text) is not None
+
+
 def printable(text: str) -> str:
     """``text`` with every control or format character (not printable) a space, whitespace collapsed."""
     return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())

@@ -306,11 +306,13 @@ class LLMAnswerer:
 
     def _empty_reply(self, cut: bool) -> str:
         if cut:
-            return (f"the LLM stopped at RAG_LLM_MAX_TOKENS ({self.settings.llm_max_tokens} tokens) before "
-                    "finishing a sentence; raise RAG_LLM_MAX_TOKENS")
+            return f"{self._stopped()} before finishing a sentence; raise RAG_LLM_MAX_TOKENS"
         return (f"the LLM at {endpoint(self.settings)} returned an empty or malformed response; check "
                 "RAG_LLM_MODEL and that OPENAI_BASE_URL is an OpenAI-compatible /v1 endpoint")
 
     def _cut_note(self) -> str:
-        return (f"the LLM stopped at RAG_LLM_MAX_TOKENS ({self.settings.llm_max_tokens} tokens); its unfinished "
-                "last sentence was left out. Raise RAG_LLM_MAX_TOKENS for longer answers")
+        return (f"{self._stopped()}; its unfinished last sentence was left out. Raise RAG_LLM_MAX_TOKENS for "
+                "longer answers")
+
+    def _stopped(self) -> str:
+        return f"the LLM stopped at RAG_LLM_MAX_TOKENS ({self.settings.llm_max_tokens} tokens)"

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from rag.cancel import cancelled
 from rag.errors import Cancelled, LLMError, public_url, redact
 from rag.settings import Settings
+from rag.text import is_html
 
 T = TypeVar("T")
 
@@ -94,15 +95,14 @@ def within(
         try:
             source = produce()
             opened.append(source)
-            if stop.is_set():  # the consumer gave up while the request was opening: close what it opened
-                _quietly(getattr(source, "close", lambda: None))
-                return
             for item in source:
-                if stop.is_set():  # the consumer gave up (deadline, cancel) while this stream was opening or read
-                    _quietly(getattr(source, "close", lambda: None))
-                    return
+                if stop.is_set():
+                    break
                 items.put(("item", item))
-            items.put(("end", None))
+            else:
+                items.put(("end", None))
+            if stop.is_set():  # the consumer gave up (deadline, cancel) while this stream was opening or read
+                _quietly(getattr(source, "close", lambda: None))
         except BaseException as exc:  # handed to the consumer, which decides
             items.put(("error", exc))
 
@@ -155,7 +155,6 @@ def status_of(exc: BaseException) -> int | None:
     return status if isinstance(status, int) else None
 
 
-_HTML = re.compile(r"<\s*(?:!doctype|html|head|body)\b", re.IGNORECASE)
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
@@ -168,7 +167,7 @@ def _message(exc: BaseException) -> str:
         inner = body.get("error", body)
         if isinstance(inner, dict) and inner.get("message"):
             text = str(inner["message"])
-    if _HTML.search(text):
+    if is_html(text):
         title = _TITLE.search(text)
         text = title.group(1) if title else re.sub(r"<[^>]*>", " ", text)
     text = text.split("Traceback (most recent call last)")[0]

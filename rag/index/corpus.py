@@ -8,7 +8,7 @@ never blocking); every format shares one limit on titles and abstracts.
 
 from __future__ import annotations
 
-import hashlib
+import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -30,7 +30,7 @@ from rag.index.formats import (
     parse_jsonl,
     parse_listing,
 )
-from rag.index.namesakes import canonical, clusters, namesake_id
+from rag.index.namesakes import canonical, clusters, hashed_id, namesake_id
 from rag.text import find_urls, normalize_title
 from rag.types import Paper
 
@@ -74,7 +74,7 @@ def paper_id(title: str) -> str:
         basis = "key:" + key
     else:
         basis = "text:" + " ".join(unicodedata.normalize("NFKC", title).split())
-    return "p" + hashlib.sha1(basis.encode()).hexdigest()[:12]
+    return hashed_id(basis)
 
 
 def _paper(pid: str, rec: Record) -> Paper:
@@ -104,14 +104,20 @@ def _merge(seen: Paper, rec: Record) -> Paper:
     )  # fmt: skip
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
 def id_title(title: str) -> str:
     """The title as ids and de-duplication read it: its format characters (zero-width spaces, soft hyphens,
     joiners, direction marks: Unicode category Cf, common in titles copied from PDFs) left out, so they split
     no word and no paper. The stored title keeps them (a Persian ZWNJ is spelling); a title of nothing else
     stays as it is."""
-    if title.isascii():  # the common case, and no format character is ASCII
+    if title.isascii():  # the common case
         return title
-    kept = "".join(ch for ch in title if unicodedata.category(ch) != "Cf")
+    formats = {ch for ch in _NON_ASCII.findall(title) if unicodedata.category(ch) == "Cf"}  # none is ASCII
+    if not formats:
+        return title
+    kept = "".join(ch for ch in title if ch not in formats)
     return kept if kept.strip() else title
 
 
@@ -122,11 +128,15 @@ def dedupe(records: Iterable[Record]) -> list[Paper]:
     ``namesake_id``. Two different titles that ``paper_id`` maps to one id ("α-Divergence …" and
     "β-Divergence …") are two papers: the smaller ``title_key`` keeps the id, the other gets ``key_id``."""
     by_key: dict[str, list[Record]] = {}
+    spellings: dict[str, set[str]] = {}  # per key, the titles as ids read them
     for rec in records:
-        by_key.setdefault(_same_title(id_title(rec.title)), []).append(rec)
+        title = id_title(rec.title)
+        key = _same_title(title)
+        by_key.setdefault(key, []).append(rec)
+        spellings.setdefault(key, set()).add(title)
     claims: dict[str, list[str]] = {}
-    for key, group in by_key.items():
-        pid = min({paper_id(id_title(rec.title)) for rec in group})  # "straße", "strasse": one id, any order
+    for key, titles in spellings.items():
+        pid = min(paper_id(t) for t in titles)  # "straße", "strasse": one key, one id, in any order
         claims.setdefault(pid, []).append(key)
     ids = {key: pid if key == min(keys) else key_id(key) for pid, keys in claims.items() for key in keys}
     papers = []
@@ -147,8 +157,9 @@ def _same_title(title: str) -> str:
 
 
 def key_id(key: str) -> str:
-    """The id of a title whose ``paper_id`` another title already has: the hash of its whole ``title_key``."""
-    return "p" + hashlib.sha1(f"key:{key}".encode()).hexdigest()[:12]
+    """The id of a title whose ``paper_id`` another title already has: the hash of its whole ``title_key`` (as
+    ``paper_id`` keys a title of another script)."""
+    return hashed_id(f"key:{key}")
 
 
 def load_papers(paths: Iterable[Path], parse: Callable[[Path], list[Record]] = parse_file) -> list[Paper]:

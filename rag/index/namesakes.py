@@ -14,6 +14,11 @@ from collections.abc import Sequence
 from rag.index.formats import Record
 
 
+def hashed_id(basis: str) -> str:
+    """A paper id: "p" and the first 12 hex digits of the SHA-1 of ``basis`` (every id of the index is one)."""
+    return "p" + hashlib.sha1(basis.encode()).hexdigest()[:12]
+
+
 def identifiers(rec: Record) -> set[str]:
     """``arxiv:<id>`` and ``doi:<doi, lower case>`` of a record (empty when it has neither)."""
     meta = rec.meta
@@ -75,4 +80,4 @@ def _conflict(one: set[str], other: set[str]) -> bool:
 def namesake_id(pid: str, ident: str) -> str:
     """The id of a paper that shares its title (and so the title's id ``pid``) with another: ``pid`` and the
     paper's ``canonical`` identifier, hashed together."""
-    return "p" + hashlib.sha1(f"{pid}|{ident}".encode()).hexdigest()[:12]
+    return hashed_id(f"{pid}|{ident}")

@@ -9,12 +9,12 @@ or anything else) with one line of detail and never a traceback.
 from __future__ import annotations
 
 import errno
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import IndexDamagedError, IndexNotReadyError, RagError, StorageError
+from rag.text import is_html
 
 REBUILD = "run `rag ingest --rebuild` to rebuild it from the corpus"
 NEARLY_FULL = 2 * 1024 * 1024
@@ -135,7 +135,7 @@ def unreachable(url: str, why: str) -> IndexNotReadyError:
     """The server at ``url`` is down, or answered like a web page instead of a Chroma server (``why``: what
     the client said). Either way the command can be rerun once the server is right."""
     again = "then rerun the command (an interrupted `rag ingest` resumes where it stopped)"
-    if re.search(r"<\s*(?:!doctype|html|head|body)\b", why, re.IGNORECASE):
+    if is_html(why):
         return IndexNotReadyError(
             f"the server at {url} answered, but not as a Chroma server (it sent a web page): point RAG_CHROMA_URL "
             "at the port of `chroma run --path DIR --port PORT`, " + again
