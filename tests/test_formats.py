@@ -114,6 +114,17 @@ def test_bibtex_entries_without_abstract_are_all_reported(tmp_path: Path) -> Non
     assert f"'web_page' (line {second})" in str(info.value)
 
 
+def test_bibtex_year_not_yet_known_is_no_year(tmp_path: Path) -> None:
+    """Mendeley and JabRef write a publication status in ``year``; the paper is read without a year."""
+    entries = [f"@article{{k{i},\n  title = {{Paper {i}}},\n  year = {{{status}}},\n  abstract = {{{ABSTRACT}}}}}\n"
+               for i, status in enumerate(["in press", "Forthcoming", "n.d.", "to appear", "2021"])]  # fmt: skip
+    path = tmp_path / "library.bib"
+    path.write_text("\n".join(entries))
+    assert [(p.title, p.year) for p in load_papers([path])] == [
+        ("Paper 0", None), ("Paper 1", None), ("Paper 2", None), ("Paper 3", None), ("Paper 4", 2021)
+    ]  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("text", "line", "phrase"),
     [
@@ -198,7 +209,8 @@ def test_value_rules() -> None:
     assert parse_date("Mon, 2 Apr 2007 19:18:42 GMT") == "2007-04-02"
     assert parse_date("2023-5") == "2023-05" and parse_date("Mar 21") is None and parse_date("2023-13-01") is None
     assert parse_year("2020a") == 2020 and parse_year(None) is None
-    for bad in ("soon", "0999", 3000, True):
+    assert parse_year("In Press") is None and parse_year(" n.d. ") is None
+    for bad in ("soon", "0999", 3000, True, "in press 20x"):
         with pytest.raises(ValueError):
             parse_year(bad)
     assert parse_arxiv_id("https://arxiv.org/pdf/2101.00001v3.pdf") == "2101.00001"

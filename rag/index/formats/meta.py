@@ -25,6 +25,12 @@ _ARXIV = re.compile(
 _DOI = re.compile(r"(?i:doi:\s*|(?:https?://)?(?:dx\.)?doi\.org/)?(?P<doi>10\.\d{4,9}/[^\s<>\"'{}\\]+)")
 _ISO_DATE = re.compile(r"(?P<y>\d{4})(?:-(?P<m>\d{1,2})(?:-(?P<d>\d{1,2}))?)?(?:[T ].*)?")
 _YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
+_NO_YEAR_YET = re.compile(
+    r"\W*(in\W+press|forthcoming|to\W+appear|submitted|accepted|under\W+review|in\W+preparation|unpublished"
+    r"|preprint|n\W*d|no\W+date|undated)\W*",
+    re.IGNORECASE,
+)
+"""What reference managers write in ``year`` before there is one ("in press", "forthcoming", "n.d."): no year."""
 _URL = re.compile(r"https?://[^\s<>\"'{}\\^`|]+", re.IGNORECASE)
 
 
@@ -100,15 +106,18 @@ def names_as_given(names: Iterable[str]) -> tuple[str, ...]:
 
 
 def parse_year(value: object) -> int | None:
-    """A year from ``2020``, ``"2020"``, ``"2020a"`` or ``"2020-05-01"``; None when empty."""
-    if value is None or (isinstance(value, str) and not value.strip()):
+    """A year from ``2020``, ``"2020"``, ``"2020a"`` or ``"2020-05-01"``; None when empty or a publication
+    status without a year ("in press", "forthcoming", "n.d."); anything else raises ``ValueError``."""
+    if value is None or (isinstance(value, str) and (not value.strip() or _NO_YEAR_YET.fullmatch(value))):
         return None
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise ValueError(f"year must be a year like 2021, not {type(value).__name__}")
     found = _YEAR.search(str(value)) if isinstance(value, str) else None
     year = value if isinstance(value, int) else int(found.group(1)) if found else None
     if year is None or not MIN_YEAR <= year <= MAX_YEAR:
-        raise ValueError(f"year {str(value)[:40]!r} is not a year from {MIN_YEAR} to {MAX_YEAR}")
+        raise ValueError(
+            f"year {str(value)[:40]!r} is not a year from {MIN_YEAR} to {MAX_YEAR}; write the year or leave it empty"
+        )
     return year
 
 
