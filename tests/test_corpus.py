@@ -546,6 +546,9 @@ def test_a_preprint_and_its_journal_version_are_one_paper() -> None:
     pair = [Record("Large language models: a survey", ABSTRACT, f"z.bib:{n}", meta=m)
             for n, m in enumerate((zotero, journal), start=1)]
     assert len(dedupe(pair)) == 1
+    old = [Record("Knot Floer Homology", ABSTRACT, f"o.bib:{n}", meta=make_metadata(arxiv=a))
+           for n, a in enumerate(("math.GT/0209056v4", "arXiv:math/0209056"), start=1)]  # fmt: skip
+    assert [(p.arxiv_id, p.sources) for p in dedupe(old)] == [("math/0209056", ("o.bib:1", "o.bib:2"))]
 
 
 def test_format_characters_in_a_title_split_no_paper() -> None:

@@ -215,6 +215,7 @@ def test_value_rules() -> None:
             parse_year(bad)
     assert parse_arxiv_id("https://arxiv.org/pdf/2101.00001v3.pdf") == "2101.00001"
     assert parse_arxiv_id("10.48550/arXiv.2101.00001") == "2101.00001" and parse_arxiv_id("2101.1") is None
+    assert parse_arxiv_id("math.GT/0309136v2") == parse_arxiv_id("arXiv:math/0309136") == "math/0309136"
     meta = make_metadata(doi="https://doi.org/10.1000/a(b)c", url="https://example.org/x")
     assert meta.doi == "10.1000/a(b)c" and meta.url == "https://doi.org/10.1000/a(b)c"
     with pytest.raises(ValueError):

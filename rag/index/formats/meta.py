@@ -18,6 +18,7 @@ MAX_FIELD_CHARS = 2000
 
 _NEW_ARXIV = r"\d{4}\.\d{4,5}"
 _OLD_ARXIV = r"[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7}"
+_SUBJECT_CLASS = re.compile(r"\.[A-Za-z]{2}(?=/)")
 _ARXIV = re.compile(
     rf"(?i:arxiv:|(?:https?://)?(?:www\.)?(?:export\.)?arxiv\.org/(?:abs|pdf)/|10\.48550/arxiv\.)?"
     rf"(?P<id>{_NEW_ARXIV}|{_OLD_ARXIV})(?:v\d+)?(?:\.pdf)?/?"
@@ -144,11 +145,12 @@ def parse_date(value: object) -> str | None:
 
 
 def parse_arxiv_id(value: object) -> str | None:
-    """The arXiv id (no version) of ``2101.00001v2``, ``arXiv:2101.00001``, an arXiv URL or its DOI."""
+    """The arXiv id (no version) of ``2101.00001v2``, ``arXiv:2101.00001``, an arXiv URL or its DOI. An old-style
+    id loses its subject class (``math.GT/0309136`` is ``math/0309136``, as arXiv itself names it)."""
     if not isinstance(value, str):
         return None
     match = _ARXIV.fullmatch(value.strip())
-    return match.group("id") if match else None
+    return _SUBJECT_CLASS.sub("", match.group("id").lower(), count=1) if match else None
 
 
 def parse_doi(value: object) -> str | None:
