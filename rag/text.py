@@ -93,6 +93,7 @@ def defuse_markers(text: str) -> str:
 
 
 _SPACED_MARKER = re.compile(rf"[ \t]*(?:{MARKER.pattern})", re.IGNORECASE)
+_CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]+`", re.DOTALL)
 _LEADING_MARKERS = re.compile(rf"(?:\s*(?:{MARKER.pattern}))+", re.IGNORECASE)
 _NEXT_SENTENCE = re.compile(r"\s+(?:…|[\"'“‘(]?[A-Z0-9])")
 
@@ -118,10 +119,20 @@ def _expand(numbers: str) -> tuple[int, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def _citations(pattern: re.Pattern[str], text: str, start: int = 0, end: int | None = None) -> list[re.Match[str]]:
+    """Matches of a marker ``pattern`` in ``text[start:end]`` outside Markdown code: ``x[1]`` in a code span or
+    block is indexing, not a citation."""
+    found = list(pattern.finditer(text, start, len(text) if end is None else end))
+    if not found or "`" not in text:
+        return found
+    code = [m.span() for m in _CODE.finditer(text)]
+    return [m for m in found if not any(a <= m.end() - 1 and m.start() < b for a, b in code)]
+
+
 def parse_markers(text: str) -> list[Marker]:
     """Every citation marker of ``text``, in order; a range names every number in it (``[2-4]``: 2, 3, 4)."""
     return [
-        Marker(m.start(), m.end(), _expand(m.group("sq") or m.group("cjk") or "")) for m in MARKER.finditer(text)
+        Marker(m.start(), m.end(), _expand(m.group("sq") or m.group("cjk") or "")) for m in _citations(MARKER, text)
     ]
 
 
@@ -133,7 +144,11 @@ def markers_in(text: str) -> list[int]:
 def strip_markers(text: str) -> str:
     """``text`` without its citation markers. Only a marker and the spaces right before it go: the rest of
     the text stays character for character (outer whitespace trimmed)."""
-    return _SPACED_MARKER.sub("", text).strip()
+    out, last = [], 0
+    for m in _citations(_SPACED_MARKER, text):
+        out.append(text[last : m.start()])
+        last = m.end()
+    return ("".join(out) + text[last:]).strip()
 
 
 def answer_sentences(text: str) -> list[str]:
@@ -165,7 +180,7 @@ def answer_sentences(text: str) -> list[str]:
 
 def _marker_ends(line: str, start: int, end: int) -> list[int]:
     """Ends of the pieces of ``line[start:end]``: after every marker that a new sentence follows, and at ``end``."""
-    ends = [m.end() for m in MARKER.finditer(line, start, end) if _NEXT_SENTENCE.match(line, m.end(), end)]
+    ends = [m.end() for m in _citations(MARKER, line, start, end) if _NEXT_SENTENCE.match(line, m.end(), end)]
     return [*ends, end]
 
 

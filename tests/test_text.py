@@ -197,6 +197,8 @@ def test_generated_sentences_split_back(built: list[str], sep: str) -> None:
         ("Steps: (1) encode, (2) decode, (i) test. Struggle with (2). Predictions (1)-(3).", []),
         ("It maps R to [0,1] and x[0] is set [12].", [(12,)]),
         ("Not numbers: [CLS], ![pic], [a1], [1000].", []),
+        ("Code `x[1]` and\n```\ny = a[2]\n```\nis cited [3].", [(3,)]),  # indexing in Markdown code
+        ("An open block ```\nz[4]", []),
     ],
 )
 def test_marker_forms(text: str, numbers: list[tuple[int, ...]]) -> None:
@@ -218,6 +220,7 @@ def test_marker_forms(text: str, numbers: list[tuple[int, ...]]) -> None:
         ("maps R to [0,1] to estimate [1].", "maps R to [0,1] to estimate."),
         ("word , word ; done  twice [Source 1]", "word , word ; done  twice"),
         ("【1】 Lead", "Lead"),
+        ("Use `w[1]` here [2].", "Use `w[1]` here."),
     ],
 )
 def test_strip_markers_keeps_the_text_around(text: str, stripped: str) -> None:
