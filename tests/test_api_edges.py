@@ -58,6 +58,10 @@ def test_a_trailing_slash_is_named_not_refused_for_its_own_method() -> None:
         assert f"takes {method}, not {method}" not in message
     wrong = http.request("DELETE", "/v1/models/")
     assert wrong.status_code == 405 and "takes GET, not DELETE" in wrong.json()["error"]["message"]
+    one = http.post("/v1/models/rag", json={})  # a model's own path, asked with the wrong method
+    assert (one.status_code, one.headers["allow"]) == (405, "GET"), one.text
+    assert one.json()["error"]["message"] == "/v1/models/rag takes GET, not POST"
+    assert http.post("/v1/models/rag/x").status_code == 404
 
 
 def test_a_refused_field_sent_as_null_is_an_unset_option_and_half_a_character_is_named() -> None:
@@ -71,6 +75,9 @@ def test_a_refused_field_sent_as_null_is_an_unset_option_and_half_a_character_is
         parse_request(b'{"max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}')
     with pytest.raises(ApiError, match="half of a surrogate pair"):
         parse_request(b'{"messages": [{"role": "user", "content": "a \\ud800 b"}]}')
+    for role in ("", ', "role": null', ', "role": "robot"'):
+        with pytest.raises(ApiError, match=r"^messages\[0\]\.role must be 'user', .*; give each message its role$"):
+            parse_request(b'{"messages": [{"content": "hi"' + role.encode() + b"}]}")
 
 
 def test_what_the_openai_sdks_send_is_accepted_and_a_model_can_be_retrieved() -> None:

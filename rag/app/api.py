@@ -274,16 +274,23 @@ def _model(name: str) -> dict[str, Any]:
     return {"id": name, "object": "model", "created": 0, "owned_by": "rag"}
 
 
+def _method_of(path: str) -> str | None:
+    """The method a ``/v1`` path takes (``/v1/models/{id}`` too); None for an unknown path."""
+    if path.startswith("/v1/models/") and path.count("/") == 3:
+        return "GET"
+    return ROUTES.get(path)
+
+
 async def not_found(request: Request) -> JSONResponse:
     """OpenAI-shaped 404 for an unknown ``/v1`` path, 405 for a known one asked with the wrong method."""
-    path = request.url.path.rstrip("/")
-    if path in ROUTES and path != request.url.path and request.method == ROUTES[path]:
+    path, method = request.url.path.rstrip("/"), _method_of(request.url.path.rstrip("/"))
+    if method is not None and path != request.url.path and request.method == method:
         error = ApiError(404, f"no such route {request.url.path[:100]!r}; drop the trailing slash: {path}",
                          code="not_found")  # fmt: skip
         return JSONResponse(error.body(), status_code=404)
-    if path in ROUTES:
-        error = ApiError(405, f"{path} takes {ROUTES[path]}, not {request.method}", code="method_not_allowed")
-        return JSONResponse(error.body(), status_code=405, headers={"allow": ROUTES[path]})
+    if method is not None:
+        error = ApiError(405, f"{path[:100]} takes {method}, not {request.method}", code="method_not_allowed")
+        return JSONResponse(error.body(), status_code=405, headers={"allow": method})
     error = ApiError(404, f"no such route {path[:100]!r}; this server has {', '.join(ROUTES)}", code="not_found")
     return JSONResponse(error.body(), status_code=404)
 

@@ -149,6 +149,8 @@ def _message(error: Any) -> str:
         return f"{name} is not supported: {REFUSED[name]}; omit it"
     if kind == "extra_forbidden":
         return f"unknown field {loc!r}; see /v1 in docs/deployment.md for the fields this server reads"
+    if name == "messages" and "role" in error["loc"]:
+        return f"{loc} must be 'user', 'assistant', 'system', 'developer' or 'tool'; give each message its role"
     if name == "messages" and "content" in error["loc"]:
         return f"{loc} must be a string or a list of text parts ({{'type': 'text', 'text': ...}})"
     if name == "n":
