@@ -11,6 +11,7 @@ import dataclasses
 import sys
 import time
 from collections.abc import Generator, Iterator, Mapping, Sequence
+from functools import cached_property
 from typing import Any, Unpack
 
 import numpy as np
@@ -40,6 +41,7 @@ from rag.request import (
 from rag.retrieve.abstain import AbstentionModel
 from rag.retrieve.base import Candidate, PreparedQuery, Ranked, Reranker
 from rag.retrieve.hybrid import STAGES, HybridRetriever
+from rag.retrieve.links import LinkIndex
 from rag.retrieve.rerank import make_reranker
 from rag.settings import Settings
 from rag.text import normalize_query
@@ -130,6 +132,11 @@ class Pipeline:
     def papers(self) -> dict[str, Paper]:
         return self.retriever.papers
 
+    @cached_property
+    def links(self) -> LinkIndex:
+        """The indexed papers by arXiv id, DOI and web address: a question may name a paper by its link."""
+        return LinkIndex(self.retriever.papers)
+
     # --- the retrieval chain -----------------------------------------------------------------------------
 
     def prepare(
@@ -137,7 +144,7 @@ class Pipeline:
     ) -> PreparedQuery:
         """A checked question (``clean_query``) made ready for every stage, once: normalised, parsed (acronyms,
         idf), embedded (unless ``vector`` is given), its filters resolved to the allowed paper ids."""
-        text = normalize_query(question)
+        text = self.links.resolve(normalize_query(question))
         if not text:
             raise QueryError("the question is empty; type a question about the papers")
         allowed = self.paper_filter.allowed(filters)

@@ -281,7 +281,7 @@ def normalize_query(text: str) -> str:
 # ---------------------------------------------------------------------------------------------- links
 
 _URL = re.compile(r"(?i)(?P<prefix>https?://|www\.)[^\s<>()\[\]{}\"']+")
-_URL_TAIL = ".,;:)]}"
+_URL_TAIL = ".,;:!?)]}"
 
 
 def find_urls(text: str, *, schemed: bool = False) -> tuple[str, ...]:
