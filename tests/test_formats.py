@@ -158,6 +158,30 @@ def test_zotero_csv_columns_are_understood() -> None:
     assert instruct.url is not None and instruct.url.startswith("https://proceedings.neurips.cc/paper/2022/")
 
 
+@pytest.mark.parametrize(
+    ("text", "line", "phrase"),
+    [  # an unquoted comma used to cut the abstract short; an unclosed quote swallowed every row after it
+        ("title,abstract\nComma paper,We propose X, which does Y.\nOther,Fine.\n", 2, "has 3 fields but the header"),
+        ('title,abstract\nA,"Open quote here.\nB,Abstract of B.\nC,Abstract of C.\n', 2, "check the quotes"),
+        ("title,abstract\nA,Abstract A.\n\n\nB,\n", 5, "'B' has no abstract"),  # blank lines still count
+        ("title,abstract\r\nA,\"Two\r\nlines.\"\r\n\r\nB,\r\n", 5, "'B' has no abstract"),
+    ],
+)
+def test_bad_csv_rows_are_errors_at_their_line(tmp_path: Path, text: str, line: int, phrase: str) -> None:
+    path = tmp_path / "papers.csv"
+    path.write_bytes(text.encode())
+    with pytest.raises(CorpusError) as info:
+        load_papers([path])
+    assert info.value.line == line and phrase in str(info.value), str(info.value)
+
+
+def test_excel_csv_quirks_are_read(tmp_path: Path) -> None:
+    """Excel's "sep=;" line before the header, rows of empty fields and trailing empty fields."""
+    path = tmp_path / "excel.csv"
+    path.write_text(f"sep=;\ntitle;abstract;year\nOne;{ABSTRACT};2021;;\n;;\n;;;\nTwo;{ABSTRACT};\n")
+    assert [(p.title, p.year) for p in load_papers([path])] == [("One", 2021), ("Two", None)]
+
+
 def test_csv_with_a_bad_year_names_its_line(tmp_path: Path) -> None:
     path = tmp_path / "p.csv"
     path.write_text(f'title,abstract,year\nOne,"{ABSTRACT}",2021\nTwo,"{ABSTRACT}",next year\n')

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -168,28 +170,54 @@ def csv_delimiter(line: str) -> str | None:
     return None
 
 
+_EXCEL_SEP = re.compile(r"sep=(.)\s*", re.IGNORECASE)
+"""Excel's first line naming the delimiter ("sep=;"), before the header."""
+
+
 def parse_csv(path: Path, text: str | None = None) -> list[Record]:
     """CSV whose header names a title and an abstract column (other known columns give metadata); the header
-    says whether commas, tabs or semicolons separate the columns. A column named twice is refused."""
+    says whether commas, tabs or semicolons separate the columns (or Excel's "sep=;" line before it). A column
+    named twice, a row with more fields than the header (an unquoted delimiter) and an unclosed quote are errors
+    at their line; blank rows and rows of empty fields (Excel writes them) are skipped."""
     text = read_text(path) if text is None else text
     blank = len(text) - len(text.lstrip("\r\n"))
     skipped = text[:blank].count("\n")  # blank lines before the header: line numbers still count them
     text = text[blank:]
-    reader = csv.DictReader(io.StringIO(text), delimiter=csv_delimiter(text.split("\n", 1)[0].strip()) or ",")
+    first_line = text.split("\n", 1)[0].strip()
+    sep = _EXCEL_SEP.fullmatch(first_line)
+    if sep is not None:
+        text, skipped = text.split("\n", 1)[1] if "\n" in text else "", skipped + 1
+    delimiter = sep.group(1) if sep is not None else csv_delimiter(first_line) or ","
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
+    first = 1
     try:
-        fields = reader.fieldnames
-        if not fields or not {"title", "abstract"} <= csv_header_fields(list(fields)):
-            raise CorpusError(str(path), 1 + skipped, "the header must name 'title' and 'abstract' columns")
-        keys = [_key(name) for name in fields]
-        twice = next((name for name, key in zip(fields, keys, strict=True) if keys.count(key) > 1), None)
-        if twice is not None:
-            raise CorpusError(str(path), 1 + skipped, f"the header names the column {twice.strip()!r} twice; keep one")
+        fields = next(reader, [])
+        _check_header(path, fields, 1 + skipped)
         records, first = [], reader.line_num + 1
-        for row in reader:  # a row is named by its first line (a quoted abstract may span several)
-            records.append(row_record(path, first + skipped, row))
+        for values in reader:  # a row is named by its first line (a quoted abstract may span several)
+            if any(v.strip() for v in values):
+                records.append(row_record(path, first + skipped, _csv_row(path, first + skipped, fields, values)))
             first = reader.line_num + 1
     except csv.Error as exc:
-        raise CorpusError(str(path), (reader.line_num or 1) + skipped, f"not valid CSV ({exc})") from exc
+        raise CorpusError(str(path), first + skipped, f"not valid CSV ({exc}); check the quotes of this row") from exc
     if not records:
         raise CorpusError(str(path), None, "no rows after the header")
     return records
+
+
+def _check_header(path: Path, fields: list[str], line: int) -> None:
+    if not fields or not {"title", "abstract"} <= csv_header_fields(fields):
+        raise CorpusError(str(path), line, "the header must name 'title' and 'abstract' columns")
+    keys = [_key(name) for name in fields]
+    twice = next((name for name, key in zip(fields, keys, strict=True) if keys.count(key) > 1), None)
+    if twice is not None:
+        raise CorpusError(str(path), line, f"the header names the column {twice.strip()!r} twice; keep one")
+
+
+def _csv_row(path: Path, line: int, fields: list[str], values: list[str]) -> dict[str, str | None]:
+    """A row's values by column (missing trailing ones None); more values than columns is an error."""
+    extra = [v for v in values[len(fields) :] if v.strip()]
+    if extra:
+        raise CorpusError(str(path), line, f"this row has {len(values)} fields but the header names {len(fields)}; "
+                          "quote a field that holds the delimiter")  # fmt: skip
+    return dict(itertools.zip_longest(fields, values[: len(fields)]))
