@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from rag.app.cli import main
 from rag.errors import ConfigError, CorpusError, IngestBusyError, RagError
 from rag.index.corpus import MAX_TITLE_CHARS, load_papers, paper_id
-from rag.index.ingest import rebuild_marker, run_ingest
+from rag.index.ingest import rebuild_inputs, rebuild_marker, run_ingest
 from rag.index.lock import LOCK_NAME, OWNER_NAME, ingest_lock
 from rag.index.store import Store, open_chroma
 from rag.pipeline import Pipeline
@@ -343,6 +343,22 @@ def test_rebuild_starts_clean_and_a_failed_rebuild_resumes(tmp_path: Path, capsy
     assert (report.added, report.unchanged, report.papers, report.rebuilt) == (8, 32, 40, True)
     assert len(resumed.calls) == 1 and not marker.exists()
     assert not (settings.data_dir / OWNER_NAME).exists()
+
+
+def test_a_plain_rerun_finishes_an_interrupted_rebuild_of_the_users_own_papers(tmp_path: Path) -> None:
+    """The error after an interrupted rebuild says "run `rag ingest`": run without paths, that finishes the
+    rebuild of the inputs it was given, not of the configured corpus (it used to replace the user's papers
+    with the bundled ones)."""
+    settings = Settings(data_dir=tmp_path / "data")
+    mine = write_jsonl(tmp_path / "mine" / "mine.jsonl", _many(40))
+    run_ingest(settings, HashEmbedder(), [mine], progress=False)
+    with pytest.raises(RuntimeError, match="killed mid-rebuild"):
+        run_ingest(settings, FailingEmbedder(fail_on=2), [mine], rebuild=True, progress=False)
+    report = run_ingest(settings, HashEmbedder(), progress=False)  # no paths: as the message says
+    assert (report.added, report.unchanged, report.removed, report.papers) == (8, 32, 0, 40)
+    assert not rebuild_marker(settings.data_dir, HashEmbedder.name).exists()
+    rebuild_marker(settings.data_dir, HashEmbedder.name).write_text("a rebuild started\n")  # an older marker
+    assert rebuild_inputs(rebuild_marker(settings.data_dir, HashEmbedder.name)) is None
 
 
 # --------------------------------------------------------------------------------------------- Unicode ids

@@ -10,6 +10,7 @@ the data dir's write lock (``rag.index.lock``) open the store, optionally drop i
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import sys
@@ -191,8 +192,21 @@ def check_not_rebuilding(data_dir: Path, embedder_name: str) -> None:
         )
     raise IndexNotReadyError(
         f"a `rag ingest --rebuild` on {data_dir} was interrupted and the index is incomplete; run `rag ingest` "
-        "to finish it"
+        "to finish it (it rebuilds from the inputs the interrupted rebuild was given)"
     )
+
+
+def rebuild_inputs(marker: Path) -> list[Path] | None:
+    """The inputs an interrupted rebuild was given (recorded in its marker), so that a plain ``rag ingest``
+    finishes that rebuild instead of refilling the index from the configured corpus; None when the marker
+    names none (a marker written before inputs were recorded) or cannot be read."""
+    try:
+        recorded = json.loads(marker.read_text(encoding="utf-8")).get("inputs")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(recorded, list) or not recorded or not all(isinstance(p, str) for p in recorded):
+        return None
+    return [Path(p) for p in recorded]
 
 
 def drop_index(store: Store, data_dir: Path) -> Store:
@@ -228,16 +242,19 @@ def run_ingest(
 ) -> IngestReport:
     """The one ingest entry point (``rag ingest``, and ``Pipeline.open`` on an empty index): parse every input
     (before waiting or writing anything), then, holding the data dir's write lock, open the store and ingest.
-    ``rebuild`` drops the store first; if it fails midway, rerunning (with or without ``--rebuild``) continues
-    from what the interrupted rebuild stored. The Chroma client is opened only once the lock is held, so two
+    ``rebuild`` drops the store first and records ``paths`` in its marker; if it fails midway, rerunning (with or
+    without ``--rebuild``; without paths, from the recorded ones) continues from what the interrupted rebuild
+    stored. The Chroma client is opened only once the lock is held, so two
     ingests never write through two stale clients; a caller that holds a ``store`` it just opened passes it."""
-    papers = parsed_papers(paths or settings.corpus_paths, settings.data_dir)
+    marker = rebuild_marker(settings.data_dir, embedder.name)
+    inputs = list(paths or (rebuild_inputs(marker) if marker.exists() else None) or settings.corpus_paths)
+    papers = parsed_papers(inputs, settings.data_dir)
     with ingest_lock(settings.data_dir, settings.ingest_lock_timeout, on_wait=on_wait):
         store = store if store is not None else _open_store(settings, embedder.name, rebuild=rebuild)
-        marker = rebuild_marker(settings.data_dir, embedder.name)
         resuming = marker.exists()
         if rebuild and not resuming:
-            marker.write_text("a rebuild started; `rag ingest` finishes it\n", encoding="utf-8")
+            recorded = {"started": "a rebuild; `rag ingest` finishes it", "inputs": [str(p.resolve()) for p in inputs]}
+            marker.write_text(json.dumps(recorded) + "\n", encoding="utf-8")
             store = drop_index(store, settings.data_dir)
         opened = store.stamp()
         report = ingest(
