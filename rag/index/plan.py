@@ -17,6 +17,7 @@ from rag.errors import ConfigError
 from rag.index.chunking import chunk_paper
 from rag.index.manifest import Entry, Manifest, layout_hash, layout_version, manifest_path, record_hash
 from rag.index.store import Store
+from rag.resources import data_path
 from rag.text import split_sentences
 from rag.types import Paper, Span
 
@@ -54,8 +55,9 @@ def check_removal(stored: dict[str, str], wanted: set[str], *, prune: bool) -> N
     if not prune and gone * 2 > len(stored):
         raise ConfigError(
             f"this ingest would remove {gone} of the {len(stored)} indexed papers (they are not in the inputs "
-            f"given, which hold {len(wanted)}); nothing was changed. Check the paths, or rerun with "
-            "`rag ingest --prune PATH ...` to remove them, or `rag ingest --rebuild PATH ...` to start over"
+            f"given, which hold {len(wanted)}); nothing was changed. To add papers, name the indexed ones' files "
+            f"too (the bundled corpus is {data_path('corpus')}); to replace them, rerun with "
+            "`rag ingest --prune PATH ...`, or `rag ingest --rebuild PATH ...` to start over"
         )
 
 
