@@ -86,10 +86,21 @@ def clean_k(k: object, upper: int, default: int) -> int:
     return k
 
 
+_LETTERS = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe", "ı": "i",
+                          "’": "'", "‘": "'", "ʼ": "'", "-": " ", "‐": " ", "‑": " ", ".": " "})  # fmt: skip
+"""Letters NFKD does not take apart (``Łukasz`` = ``lukasz``), curly apostrophes, and hyphens and dots as spaces
+(``J.R.R. Tolkien`` = ``J. R. R. Tolkien``, ``Okonkwo-Adeyemi`` = ``okonkwo adeyemi``)."""
+
+
 def _fold(text: str) -> str:
     """Case- and accent-insensitive form: casefolded, accents dropped (``Müller`` = ``muller``), one space."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return " ".join("".join(ch for ch in decomposed if not unicodedata.combining(ch)).split())
+
+
+def _fold_name(name: str) -> str:
+    """A person's name as ``_fold`` gives it, with the letters of ``_LETTERS`` spelled in a-z."""
+    return _fold(name.casefold().translate(_LETTERS))
 
 
 def _by_listing_date(paper: Paper, values: tuple[str, ...]) -> bool:
@@ -110,7 +121,7 @@ def _by_until(paper: Paper, values: tuple[str, ...]) -> bool:
 
 
 def _by_author(paper: Paper, values: tuple[str, ...]) -> bool:
-    names = [_fold(name) for name in paper.authors]
+    names = [_fold_name(name) for name in paper.authors]
     return any(v in name for name in names for v in values)
 
 
@@ -131,8 +142,10 @@ FILTERS: dict[str, Callable[[Paper, tuple[str, ...]], bool]] = {
 
 - ``listing_date="Mar 21"``: exact, case-insensitive; ``source="003_x.txt"``: a source starts with it;
 - ``since=2020`` / ``until=2023``: the paper's year is at least / at most this (a paper of unknown year fails);
-- ``author="muller"``: a case- and accent-insensitive substring of an author's name (``Müller``, ``MÜLLER``);
-- ``category="cs.CL"``: an arXiv category or keyword, case-insensitive; ``cs`` also matches ``cs.CL``.
+- ``author="muller"``: a case- and accent-insensitive substring of an author's name (``Müller``, ``MÜLLER``;
+  ``_fold_name``);
+- ``category="cs.CL"``: an arXiv category or keyword, case-insensitive; ``cs`` also matches ``cs.CL``; a comma
+  lists alternatives.
 
 A value of ``listing_date``, ``source``, ``author`` and ``category`` may be a list of alternatives (any of
 them); ``since``/``until`` take one year. None means no filter."""
@@ -147,7 +160,9 @@ def _filter_values(name: str, value: Any) -> tuple[str, ...]:
     values = [value] if isinstance(value, str) else value
     if not isinstance(values, list | tuple | set | frozenset) or not all(isinstance(v, str) for v in values):
         raise QueryError(f"filter {name!r} takes a string or a list of strings, not {type(value).__name__}")
-    clean = _fold if name in ("author", "category") else lambda v: " ".join(v.split())
+    if name == "category":  # "cs.CL, cs.LG": categories hold no commas, so a comma lists alternatives
+        values = [part for v in values for part in v.split(",") if part.strip()] or values
+    clean = {"author": _fold_name, "category": _fold}.get(name, lambda v: " ".join(v.split()))
     cleaned = tuple(sorted({clean(v) for v in values}))
     if not cleaned or not all(cleaned):
         raise QueryError(f"filter {name!r} needs a non-empty value")

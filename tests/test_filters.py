@@ -71,6 +71,16 @@ def test_category_matches_exactly_or_by_archive() -> None:
     }  # fmt: skip
 
 
+def test_a_comma_lists_categories_and_names_are_spelled_as_users_type_them() -> None:
+    assert _allowed(category="cs.CL, hep-th") == _allowed(category=["cs.CL", "hep-th"])
+    people = [Paper(f"a{i}", f"T{i}", "A.", authors=(name,)) for i, name in enumerate(
+        ["Łukasz Kaiser", "Anna Guðmundsdóttir", "Sean O'Brien", "J. R. R. Tolkien", "Ada Okonkwo-Adeyemi"])]
+    allowed = PaperFilter({p.id: p for p in people}).allowed
+    for typed, pid in [("lukasz", "a0"), ("gudmundsdottir", "a1"), ("O’Brien", "a2"), ("J.R.R. Tolkien", "a3"),
+                       ("okonkwo adeyemi", "a4")]:  # fmt: skip
+        assert allowed(filter_key({"author": typed})) == {pid}, typed
+
+
 def test_filters_combine() -> None:
     assert _allowed(category="cs.LG", since=2021, author="hu") == {"LoRA: Low-Rank Adaptation of Large Language Models"}
 
