@@ -338,7 +338,8 @@ def test_ingest_of_nothing_empties_the_index_only_with_prune(
     with pytest.raises(ConfigError) as info:
         ingest([], store, hash_embedder, data_dir, progress=False)
     assert "would remove 4 of the 4 indexed papers" in str(info.value) and "rag ingest --prune" in str(info.value)
-    assert f"To add papers, name the indexed ones' files too (the bundled corpus is {BUNDLED_CORPUS})" in str(info.value)
+    added = f"To add papers, name the indexed ones' files too (the bundled corpus is {BUNDLED_CORPUS})"
+    assert added in str(info.value)
     assert store.chunks.get(include=["documents", "metadatas"]) == before  # nothing was changed
     report = ingest([], store, hash_embedder, data_dir, progress=False, prune=True)
     assert (report.removed, report.papers, report.chunks, report.sentences) == (4, 0, 0, 0)
