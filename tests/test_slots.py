@@ -13,7 +13,7 @@ from rag.answer.compose.slots import defined_term, defines, fills, head_noun, sl
 from rag.answer.notes import is_note, names_paper, not_stated_sentence
 from rag.evals.metrics import answer_units
 from rag.text import answer_sentences, markers_in, strip_markers
-from tests.conftest import make_paper
+from tests.conftest import HashEmbedder, make_paper
 from tests.test_answer import answer, assert_faithful
 
 SEER = make_paper(
@@ -215,3 +215,33 @@ def test_what_is_x_leads_with_the_sentence_that_defines_x(tmp_path: Path) -> Non
     )
     answer = open_hash_pipeline(tmp_path / "data", [paper, *SMALL_PAPERS]).ask("What is sparsemax?")
     assert answer.text.startswith("We propose sparsemax, a new activation function"), answer.text
+
+
+def test_the_lead_comes_from_the_paper_the_question_names() -> None:
+    """SkillNet's abstract speaks of its parameters but gives no count; another paper ranked first does ("7B
+    parameters"), but the question is about SkillNet: the answer leads with SkillNet's best piece."""
+    from rag.answer.extractive import ExtractiveAnswerer
+    from rag.settings import Settings
+    from rag.types import Answer, Retrieved
+    from tests.test_answer import make_hits
+
+    dense = make_paper("Scaling Dense Language Models", "We train a dense language model with 7B parameters on web "
+                       "text. It matches larger models on reading comprehension.")  # fmt: skip
+    question, embedder = "How many parameters does SkillNet have?", HashEmbedder()
+    hits = sorted(make_hits(question, [dense, SKILL], embedder), key=lambda h: h.paper.title != dense.title)
+    final = list(ExtractiveAnswerer(Settings(), embedder).stream(question, Retrieved(question, tuple(hits), 0.8,
+                                                                                    False), []))[-1]  # fmt: skip
+    assert isinstance(final, Answer)
+    first = answer_sentences(final.text)[0]
+    assert final.citations[markers_in(first)[0] - 1].paper.title == SKILL.title, final.text
+    assert_faithful(final)
+
+
+def test_a_head_noun_matches_its_other_forms() -> None:
+    """Snowball stems "reduction" to "reduct" and "reducing" to "reduc": the abstract states the reduction."""
+    from rag.answer.compose.slots import unit_missing
+
+    slot = slot_of("What is the reduction in refusal rate?")
+    assert head_noun(slot) == "reduct"
+    assert not unit_missing(slot, "reducing the refusal rate from 74.4% to 33.4%")
+    assert unit_missing(slot_of("How many GPU hours did it take?"), "trained in 40 GPU days")

@@ -24,7 +24,15 @@ from rag.answer.compose.contrast import (
 )
 from rag.answer.compose.evidence import Pick, Weights, question_terms, score_sentences
 from rag.answer.compose.followup import referents, refers_to, resolve_followup
-from rag.answer.compose.lead import RoleOrder, lead_index, missing_detail, only_mentioned, subject, unmentioned
+from rag.answer.compose.lead import (
+    RoleOrder,
+    lead_index,
+    missing_detail,
+    only_mentioned,
+    subject,
+    subject_lead,
+    unmentioned,
+)
 from rag.answer.compose.pieces import PieceModel, choose, cut_pieces, probabilities
 from rag.answer.compose.shapes import compare, listing, prose
 from rag.index.embeddings import Embedder
@@ -204,7 +212,7 @@ class ExtractiveAnswerer:
             closest = choose(mine, probs[own], self.pieces, self.settings.answer_words, floor, max_quotes=2)
             return Draft(f"{missing} [{subj.hit + 1}]\n{prose(closest)}".strip(), missing)
         bonus = self.roles(standalone or question, cands, retrieved) if self.roles is not None else None
-        lead = lead_index(cands, probs, slot, bonus)
+        lead = subject_lead(cands, probs, slot, bonus, subj)
         chosen = choose(cands, probs, self.pieces, self.settings.answer_words, floor, lead, self.max_quotes)
         text = prose(chosen)
         if ev.others:  # the other papers the question points at: what each says on the asked point

@@ -159,3 +159,21 @@ def lead_index(cands: Sequence[Piece], probs: Sequence[float] | np.ndarray, slot
     if not fit:
         return None
     return max(fit, key=lambda j: (probs[j] + bonus[j], -len(cands[j].text.split()), -j))
+
+
+def subject_lead(cands: Sequence[Piece], probs: Sequence[float] | np.ndarray, slot: Slot,
+                 bonus: Sequence[float] | None, subj: Subject | None) -> int | None:
+    """``lead_index``, kept to the pieces of the paper the question names (``subject``): the best of them that
+    fills the slot, else its most probable piece. "What is the training cost of SENTINEL?" leads with SENTINEL's
+    abstract, not with another paper's number."""
+    lead = lead_index(cands, probs, slot, bonus)
+    if subj is None or lead is None or cands[lead].pick.hit == subj.hit:
+        return lead
+    own = [j for j, c in enumerate(cands) if c.pick.hit == subj.hit]
+    if not own:
+        return lead
+    extra = [bonus[j] for j in own] if bonus is not None else [0.0] * len(own)
+    mine = lead_index([cands[j] for j in own], [probs[j] for j in own], slot, extra)
+    if mine is None:  # none of its pieces fills the slot: still its best piece, not another paper's filler
+        mine = max(range(len(own)), key=lambda i: (probs[own[i]] + extra[i], -i))
+    return own[mine]
