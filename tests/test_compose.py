@@ -206,6 +206,9 @@ def test_referents_are_the_sources_the_last_answer_cited() -> None:
     assert second.marker == 2 and "POPE" in second.texts[0]
     assert [c.marker for c in referents("How does it decode?", history)] == [1]
     assert referents("What does MaxSup penalize instead of the ground-truth logit?", history) == []
+    for pointer in ("and the 2nd?", "Tell me more about [2]", "what does source 2 reduce?", "paper #2?"):
+        assert [c.marker for c in referents(pointer, history)] == [2], pointer
+    assert referents("And the fifth one?", history) == [] and referents("the 12th?", history) == []  # only 2 cited
     standalone = resolve_followup("What does the second one reduce?", history)
     assert "POPE" in standalone and "OPERA" not in standalone
     _, final, _ = answer("What does the second one reduce?", PAPERS, history=history)
@@ -328,6 +331,11 @@ def test_a_correction_keeps_the_topic_but_not_the_wrong_papers_names() -> None:
         ("How accurate is it?", False),
         ("What datasets did they use, and how big were they?", False),
         ("And when does the sparse autoencoder method need it?", False),
+        ("What GPU does it use?", False),  # the name is the detail asked about; "it" is the subject
+        ("How many GPUs did they train on?", False),
+        ("Which LLMs does the paper evaluate?", False),
+        ("Which datasets does SeerAttention-R use?", True),
+        ("What GPU does SeerAttention-R use, and is it fast?", True),
     ],
 )
 def test_a_pronoun_after_its_own_antecedent_needs_no_earlier_turn(question: str, alone: bool) -> None:

@@ -28,7 +28,8 @@ _TOPIC_SWITCH = re.compile(
 _EACH = r"(?:does|do|did) each|each (?:of (?:them|these|those|the two)|one|paper|method|approach|model|work|study)"
 """Wording that points at every paper of the last answer ("What does each find?")."""
 _REFERENCE = re.compile(
-    r"\b(?:of them|of these|of those|(?:the|that) (?:first|second|third|fourth|fifth|last|former|latter)(?: one)?"
+    r"\b(?:of them|of these|of those|(?:the|that) (?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth"
+    r"|last|former|latter|\d{1,2}(?:st|nd|rd|th))(?: one)?|(?:source|paper|ref(?:erence)?) #?\d{1,2}"
     r"|these (?:papers|methods|works)|those (?:papers|methods|works)|both"
     rf"|{_EACH})\b",
     re.IGNORECASE,
@@ -46,6 +47,13 @@ _CORRECTION = re.compile(
     re.IGNORECASE,
 )
 """A turn that says the last answer was about the wrong paper ("No, I meant the one that ...")."""
+_ASKED_DETAIL = re.compile(
+    r"^\W*(?:what|which|how many|how much)\s+(?:\S+\s+){1,3}?(?:does|did|do|is|are|was|were|can|could|has|have|had)"
+    r"\s+(?:it|its|they|their|this|these|that|those|the (?:paper|model|method|approach|authors|work|study))\b",
+    re.IGNORECASE,
+)
+"""A question whose names come before a pronoun that is its subject ("What GPU does it use?", "How many GPUs did
+they train on?"): the names are the detail asked about, not what the question is about."""
 ANTECEDENT_TERMS = 5
 """A question with this many content words before its first pronoun names what the pronoun stands for
 ("Once in-context learning emerges in a transformer, does it stick around?")."""
@@ -62,7 +70,7 @@ def stands_alone(question: str) -> bool:
         return False
     pronoun = _PRONOUN.search(question)
     names = named_entities(question)
-    if names:
+    if names and not _ASKED_DETAIL.search(question):
         first_name = question.find(names[0])
         if pronoun is None or first_name < pronoun.start():
             return True
@@ -113,8 +121,21 @@ def _with_new(words: list[str], more: Sequence[str]) -> list[str]:
 
 # --- what the previous answer cited -------------------------------------------------------------------
 
-_ORDINAL = re.compile(r"\b(?:the|that) (first|second|third|fourth|fifth|last|former|latter)\b", re.IGNORECASE)
-_ORDINALS = {"first": 0, "former": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1, "latter": -1}
+_WORDS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+_ORDINAL = re.compile(
+    rf"\b(?:the|that) (?P<word>{'|'.join(_WORDS)}|last|former|latter|(?P<nth>\d{{1,2}})(?:st|nd|rd|th))\b"
+    r"|\[(?P<marker>\d{1,2})\]|\b(?:source|paper|ref(?:erence)?|result|number|no\.?)\s*#?(?P<label>\d{1,2})\b"
+    r"|#(?P<hash>\d{1,2})\b",
+    re.IGNORECASE,
+)
+"""A pointer at one source of the last answer: "the second (one)", "the 2nd", "[2]", "source 2", "paper #2"."""
+_ORDINALS = {**{w: i for i, w in enumerate(_WORDS)}, "former": 0, "last": -1, "latter": -1}
+
+
+def _ordinal_index(match: re.Match[str]) -> int:
+    """The 0-based source index an ``_ORDINAL`` match points at (-1: the last)."""
+    number = match.group("nth") or match.group("marker") or match.group("label") or match.group("hash")
+    return int(number) - 1 if number else _ORDINALS[match.group("word").lower()]
 _GROUP = re.compile(
     rf"\b(?:of them|of these|of those|(?:these|those) (?:papers|methods|works|approaches)|both|either|{_EACH})\b",
     re.IGNORECASE
@@ -197,7 +218,7 @@ def referents(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
         return []
     ordinal = _ORDINAL.search(question)
     if ordinal:
-        n = _ORDINALS[ordinal.group(1).lower()]
+        n = _ordinal_index(ordinal)
         return [cited[n]] if -len(cited) <= n < len(cited) else []
     if _GROUP.search(question) or _BOTH_COMPARED.search(question):
         return cited
