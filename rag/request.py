@@ -54,10 +54,15 @@ MAX_TURN_CHARS = 10_000
 answer's opening holds its markers; the LLM sees at most a few hundred tokens of a turn anyway)."""
 
 
+IGNORED_ROLES = ("system", "developer", "tool")
+"""Roles of an OpenAI-style message list that a history may hold and that are skipped: they are not turns."""
+
+
 def clean_history(history: object) -> list[dict[str, str]]:
     """Validated chat history: a list of ``{"role": "user"|"assistant", "content": str}``, bounded: only the
     last ``HISTORY_TURNS`` turns are read and kept, each cut to ``MAX_TURN_CHARS`` characters, so a history of
-    any length costs the same (a bad turn among the ones read raises ``QueryError`` with its index)."""
+    any length costs the same (a bad turn among the ones read raises ``QueryError`` with its index). System,
+    developer and tool messages (``IGNORED_ROLES``) are skipped."""
     if history is None:
         return []
     if not isinstance(history, list | tuple):
@@ -66,6 +71,8 @@ def clean_history(history: object) -> list[dict[str, str]]:
     turns = []
     for i in range(first, len(history)):
         turn = history[i]
+        if isinstance(turn, Mapping) and turn.get("role") in IGNORED_ROLES:
+            continue  # an OpenAI-style message list passed as it is: instructions and tool output are not turns
         if not isinstance(turn, Mapping) or turn.get("role") not in ("user", "assistant"):
             raise QueryError(f"history[{i}] must be a dict with role 'user' or 'assistant' and a content string")
         content = turn.get("content")

@@ -66,13 +66,15 @@ def test_ask_follows_the_history(pipeline: Pipeline) -> None:
     assert answer.citations and answer.citations[0].paper.id == SPEECH.id
     assert "LibriSpeech" in answer.text
     assert answer.standalone_question != "Which dataset is it evaluated on?"  # condensed with the history
+    openai_style = [{"role": "system", "content": "You are helpful."}, *history, {"role": "tool", "content": "{}"}]
+    assert rag.ask("Which dataset is it evaluated on?", openai_style).text == answer.text  # those are not turns
 
 
 @pytest.mark.parametrize(
     ("history", "message"),
     [
         ("user: hi", "history must be a list"),
-        ([{"role": "system", "content": "x"}], r"history\[0\] must be a dict with role 'user' or 'assistant'"),
+        ([{"role": "robot", "content": "x"}], r"history\[0\] must be a dict with role 'user' or 'assistant'"),
         ([{"role": "user", "content": "ok"}, {"role": "assistant"}], r"history\[1\]\['content'\] must be a string"),
         ([["user", "hi"]], r"history\[0\] must be a dict"),
     ],
