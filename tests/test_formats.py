@@ -5,6 +5,7 @@ a paper without an abstract is reported by file and line; metadata survives the 
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from dataclasses import asdict
 from pathlib import Path
@@ -250,6 +251,7 @@ def test_latex_to_text() -> None:
     assert latex_to_text("M{\\\"u}ller and Garc{\\'i}a") == "Müller and García"
     assert latex_to_text("$\\alpha$-divergence of 50% of\n   samples") == "α-divergence of 50% of samples"
     assert latex_to_text("plain -- text") == "plain – text"
+    assert latex_to_text("badly \\frac{ broken") == "badly \\frac{ broken"  # not "badly %s/%s broken"
     assert latex_to_text("{unbalanced \\textbf{markup") == "unbalanced markup"
 
 
@@ -350,3 +352,9 @@ def test_csv_rows_are_named_by_their_first_line_after_blank_lines_and_appledoubl
     line = tmp_path / "rows.txt"
     line.write_text(json.dumps({"title": "Line\u2028separated", "abstract": abstract}, ensure_ascii=False) + "\n")
     assert [p.title for p in load_papers([line])] == ["Line separated"]
+
+
+def test_broken_latex_keeps_its_text_and_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG):
+        assert latex_to_text("Abstract \\\\ badly $ broken \\frac{") == "Abstract \\\\ badly $ broken \\frac{"
+    assert not [r for r in caplog.records if r.name.startswith("pylatexenc")]

@@ -10,8 +10,10 @@ arXiv dump a ``~`` is a tilde (``~30%``, ``/~smith/``), as arXiv shows it; in Bi
 
 from __future__ import annotations
 
+import logging
 import re
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from functools import lru_cache
 
 from pylatexenc import macrospec
@@ -53,8 +55,22 @@ def latex_to_text(text: str, tilde_is_space: bool = True) -> str:
         marked = _ESCAPED_MARKS.sub(lambda m: {"~": "\u02dc", "^": "\u02c6"}[m.group(1)], text)
         if not tilde_is_space:
             marked = _LITERAL_TILDE.sub("\u02dc", marked)
-        with suppress(ValueError, IndexError, RecursionError):  # pylatexenc gives up on badly broken markup
+        with suppress(ValueError, IndexError, RecursionError), _quiet():  # pylatexenc gives up on broken markup
             parsing, converter = _contexts()
             nodes, _, _ = LatexWalker(_BARE_PERCENT.sub(r"\\%", marked), latex_context=parsing).get_latex_nodes()
-            text = converter.nodelist_to_text(nodes).translate(_SPACING_MARKS)
+            converted = converter.nodelist_to_text(nodes).translate(_SPACING_MARKS)
+            if converted.count("%s") <= text.count("%s"):  # a macro missing its arguments leaves "%s": keep the text
+                text = converted
     return " ".join(text.split())
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """pylatexenc logs a warning for each macro it cannot fill in; the text is kept as written instead."""
+    logger = logging.getLogger("pylatexenc")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
