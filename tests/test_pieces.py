@@ -127,3 +127,21 @@ def test_refit_labels_pieces_holding_a_key_fact() -> None:
     low, high = (fit_composer.answers(rows, probs, by_share(0.0), 140, t) for t in (0.0, 1.0))
     assert low["words_p50"] >= high["words_p50"] and low["key_fact_recall"] >= high["key_fact_recall"]
     assert low["prose_key_fact_recall"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("quote", "shown"),
+    [
+        ("We merge models, which needs no training.", "We merge models, which needs no training."),
+        ("We merge models,", "We merge models …"),  # stops before the sentence ends
+        ("which needs no training.", "… which needs no training."),  # starts inside it
+        ("We merge models … no training", "We merge models … no training"),  # ends with the sentence's last words
+        ("We merge models, which … no", "We merge models, which … no …"),
+    ],
+)
+def test_a_quote_shows_where_it_leaves_its_sentence(quote: str, shown: str) -> None:
+    from rag.answer.compose.evidence import Pick
+    from rag.answer.compose.shapes import quoted
+
+    pick = Pick(0, 0, "We merge models, which needs no training.", 1.0, quote=quote)
+    assert quoted(pick) == shown

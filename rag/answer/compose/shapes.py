@@ -26,10 +26,15 @@ class Scored(Protocol):
 
 
 def quoted(pick: Scored) -> str:
-    """The quote of ``pick`` as the answer shows it: a quote that starts mid-sentence opens with "…"."""
+    """The quote of ``pick`` as the answer shows it: a quote that starts mid-sentence opens with "…", one that
+    stops before its sentence ends closes with "…"."""
     parts = quote_parts(pick.shown)
-    starts_inside = bool(parts) and not pick.text.startswith(parts[0])
-    return f"{GAP.lstrip()}{pick.shown}" if starts_inside else pick.shown
+    if not parts:
+        return pick.shown
+    shown = f"{GAP.lstrip()}{pick.shown}" if not pick.text.startswith(parts[0]) else pick.shown
+    end = pick.text.rfind(parts[-1])
+    rest = pick.text[end + len(parts[-1]) :] if end >= 0 else ""
+    return f"{shown.rstrip(' ,;:')}{GAP.rstrip()}" if rest.strip(" .!?\"'”’)]") else shown
 
 
 def prose(picks: Sequence[Scored]) -> str:
