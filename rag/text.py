@@ -41,7 +41,8 @@ either; a single lower-case letter ("for each x.") is a variable that can."""
 # Candidate boundary: terminal punctuation (with closing quotes/brackets), whitespace, then a sentence start
 # (capital, digit, opening quote/bracket). Decimals, versions, arXiv ids and URLs have no whitespace after
 # their periods, so they never end a sentence.
-_BOUNDARY = re.compile(r"[.!?][\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+_BOUNDARY = re.compile(r"[.!?][\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])|[。！？][」』”’）)]*\s*(?=\S)")
+"""... or a full-width "。", "！" or "？" (Chinese, Japanese), which needs no space or capital after it."""
 _LAST_WORD = re.compile(r"(\S+)$")
 
 
@@ -55,7 +56,8 @@ def _is_abbreviation(text_before: str) -> bool:
 
 def split_sentences(text: str) -> list[Span]:
     """Sentence spans of ``text``: a period, "?" or "!" (with any closing quotes or brackets) ends a sentence
-    when whitespace and a sentence start follow and the word before it is no abbreviation."""
+    when whitespace and a sentence start follow and the word before it is no abbreviation; "。", "！" and "？"
+    end one wherever text follows."""
     spans: list[Span] = []
     start = 0
     for match in _BOUNDARY.finditer(text):
