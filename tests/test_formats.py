@@ -115,6 +115,23 @@ def test_bibtex_entries_without_abstract_are_all_reported(tmp_path: Path) -> Non
     assert f"'web_page' (line {second})" in str(info.value)
 
 
+def test_bibtex_concatenation_and_macros_are_resolved(tmp_path: Path) -> None:
+    """``#`` joins parts (macros, @strings built by ``#`` themselves, month names, quoted and braced text); a title
+    or abstract naming an undefined macro is an error at its entry, not the macro's name indexed as text."""
+    path = tmp_path / "library.bib"
+    path.write_text(
+        '@string{nips = "Advances in Neural " # "Information Processing Systems"}\n@String(start = {We propose})\n'
+        '@inproceedings{a,\n  title = "A " # {Concatenated} # " Title",\n  abstract = start # " a method. It works.",'
+        '\n  booktitle = nips # " 30",\n  year = 2017,\n  month = jan # "~15"\n}\n'
+    )
+    (paper,) = load_papers([path])
+    assert (paper.title, paper.abstract) == ("A Concatenated Title", "We propose a method. It works.")
+    assert (paper.venue, paper.date) == ("Advances in Neural Information Processing Systems 30", "2017-01")
+    path.write_text("@misc{b,\n  title = {T},\n  abstract = undefinedmacro\n}\n")
+    with pytest.raises(CorpusError, match=r"library.bib:1: entry 'b': the macro 'undefinedmacro' is not defined"):
+        load_papers([path])
+
+
 def test_bibtex_year_not_yet_known_is_no_year(tmp_path: Path) -> None:
     """Mendeley and JabRef write a publication status in ``year``; the paper is read without a year."""
     entries = [f"@article{{k{i},\n  title = {{Paper {i}}},\n  year = {{{status}}},\n  abstract = {{{ABSTRACT}}}}}\n"

@@ -20,6 +20,7 @@ from bibtexparser.model import Entry, ParsingFailedBlock
 
 from rag.errors import CorpusError
 from rag.index.formats.base import Record, check_length, read_text
+from rag.index.formats.bibtex_macros import resolve_macros, string_values
 from rag.index.formats.latex import latex_to_text
 from rag.index.formats.meta import Metadata, make_metadata, names_as_given, split_categories
 
@@ -165,6 +166,15 @@ def _entries(path: Path, text: str) -> list[Entry]:
         if isinstance(block, ParsingFailedBlock):
             raise CorpusError(str(path), (block.start_line or 0) + 1, f"not valid BibTeX{reason}; fix the entry")
         raise CorpusError(str(path), (block.start_line or 0) + 1, f"this BibTeX block cannot be used{reason}")
+    try:
+        strings = string_values({k: s.value for k, s in library.strings_dict.items() if isinstance(s.value, str)})
+    except ValueError as exc:
+        raise CorpusError(str(path), None, f"an @string: {exc}") from exc
+    for entry in entries:
+        try:
+            resolve_macros(entry, strings)
+        except ValueError as exc:
+            raise CorpusError(str(path), (entry.start_line or 0) + 1, f"entry {entry.key!r}: {exc}") from exc
     return sorted(entries, key=lambda e: e.start_line or 0)
 
 
