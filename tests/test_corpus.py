@@ -579,3 +579,23 @@ def test_titles_that_differ_only_outside_a_to_z_are_two_papers_in_any_order() ->
     assert {p.id: p.title for p in forward} == {p.id: p.title for p in backward}
     street = [Record("Straße Models", ABSTRACT, "a:2"), Record("Strasse models", ABSTRACT, "b:2")]
     assert len(dedupe(street)) == 1 and dedupe(street)[0].id == dedupe(street[::-1])[0].id
+
+
+def test_merged_records_with_different_abstracts_are_named_in_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    """Two records of one title and no ids are one paper, which keeps the first abstract: the other abstract is
+    not searchable, so the ingest says which records differ and how to keep both."""
+    from rag.index.formats import Record
+
+    same = [Record("A Survey of Deep Learning", ABSTRACT, "a.csv:2"), Record("A survey of deep learning!", ABSTRACT,
+                                                                              "b.csv:7")]  # fmt: skip
+    with caplog.at_level("WARNING", logger="rag.index.corpus"):
+        assert len(dedupe(same)) == 1
+    assert not caplog.records  # the same abstract: nothing lost
+    other = Record("A survey of deep learning", "Speech recognition, surveyed at length.", "b.csv:9")
+    with caplog.at_level("WARNING", logger="rag.index.corpus"):
+        (paper,) = dedupe([*same, other])
+    assert paper.abstract == ABSTRACT and paper.sources == ("a.csv:2", "b.csv:7", "b.csv:9")
+    assert [r.getMessage() for r in caplog.records] == [
+        "a.csv:2 and b.csv:9 share the title 'A Survey of Deep Learning' but not the abstract; the first is kept "
+        "(give each an arXiv id or a DOI to keep both)"
+    ]

@@ -8,9 +8,10 @@ never blocking); every format shares one limit on titles and abstracts.
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
@@ -33,6 +34,8 @@ from rag.index.formats import (
 from rag.index.namesakes import canonical, clusters, hashed_id, namesake_id
 from rag.text import find_urls, normalize_title
 from rag.types import Paper
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "BOILERPLATE", "MAX_ABSTRACT_CHARS", "MAX_LINE_CHARS", "MAX_TITLE_CHARS", "Record", "dedupe", "id_title",
@@ -146,8 +149,19 @@ def dedupe(records: Iterable[Record]) -> list[Paper]:
             paper = _paper(pid if n == 0 else namesake_id(pid, canonical(cluster)), cluster[0])
             for rec in cluster[1:]:
                 paper = _merge(paper, rec)
+            _warn_if_abstracts_differ(cluster)
             papers.append(paper)
     return papers
+
+
+def _warn_if_abstracts_differ(cluster: Sequence[Record]) -> None:
+    """Records merged as one paper keep the first abstract: say so when another one differs (two papers of one
+    title and no ids, or an edited abstract), naming where each is."""
+    first = " ".join(cluster[0].abstract.split())
+    other = next((r for r in cluster[1:] if " ".join(r.abstract.split()) != first), None)
+    if other is not None:
+        log.warning("%s and %s share the title %r but not the abstract; the first is kept (give each an arXiv id "
+                    "or a DOI to keep both)", cluster[0].source, other.source, cluster[0].title[:80])  # fmt: skip
 
 
 def _same_title(title: str) -> str:
