@@ -115,6 +115,17 @@ def test_bibtex_entries_without_abstract_are_all_reported(tmp_path: Path) -> Non
     assert f"'web_page' (line {second})" in str(info.value)
 
 
+def test_a_title_with_nothing_visible_is_an_error_saying_so(tmp_path: Path) -> None:
+    """A title of zero-width spaces used to be indexed and shown blank; the error names the field, not "needs
+    non-empty 'title' and 'abstract' fields" when both are there."""
+    path = tmp_path / "rows.jsonl"
+    path.write_text(json.dumps({"title": "Fine", "abstract": ABSTRACT}) + "\n"
+                    + json.dumps({"title": " \u200b\u200d ", "abstract": ABSTRACT}) + "\n")  # fmt: skip
+    with pytest.raises(CorpusError) as info:
+        load_papers([path])
+    assert info.value.line == 2 and str(info.value).startswith(f"{path}:2: title: the title has no visible characters")
+
+
 def test_bibtex_concatenation_and_macros_are_resolved(tmp_path: Path) -> None:
     """``#`` joins parts (macros, @strings built by ``#`` themselves, month names, quoted and braced text); a title
     or abstract naming an undefined macro is an error at its entry, not the macro's name indexed as text."""

@@ -117,7 +117,8 @@ def test_one_abbreviation_list() -> None:
         ("A 3.5. v2 stays.", ["A 3.5. v2 stays."]),
         ("It aims to (1) elicit, (2) balance. (3) Follows.", ["It aims to (1) elicit, (2) balance.", "(3) Follows."]),
         ('He said "Stop." Then left.', ['He said "Stop."', "Then left."]),
-        ("我们提出了一种方法。实验表明它有效！快吗？ Yes.", ["我们提出了一种方法。", "实验表明它有效！", "快吗？", "Yes."]),
+        ("我们提出了一种方法。实验表明它有效！快吗？ Yes.", ["我们提出了一种方法。", "实验表明它有效！", "快吗？",
+                                                         "Yes."]),
         ("", []),
     ],
 )

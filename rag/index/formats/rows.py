@@ -71,7 +71,7 @@ class _Row(BaseModel):
     @classmethod
     def _not_blank(cls, value: str, info: ValidationInfo) -> str:
         if not value:
-            raise ValueError("must not be empty")
+            raise ValueError("must not be empty (each record needs a non-empty title and abstract)")
         return check_length(str(info.field_name), " ".join(value.split()))
 
     @field_validator("listing_date")
@@ -123,7 +123,11 @@ def row_record(path: Path, number: int, data: object) -> Record:
         row = _Row.model_validate(fields)
         meta = arxiv_metadata(fields) if arxiv else _plain_metadata(fields)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'row'}: {e['msg']}" for e in exc.errors())
+        errors = exc.errors()
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'row'}: {str(e['msg']).removeprefix('Value error, ')}"
+                             for e in errors)  # fmt: skip
+        if all(e["type"] == "value_error" for e in errors):  # a value our own checks refused: they say why
+            raise _fail(path, number, problems) from exc
         raise _fail(path, number, f"needs non-empty 'title' and 'abstract' fields ({problems})") from exc
     except ValueError as exc:
         raise _fail(path, number, str(exc)) from exc
