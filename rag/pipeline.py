@@ -11,7 +11,6 @@ import dataclasses
 import sys
 import time
 from collections.abc import Generator, Iterator, Mapping, Sequence
-from functools import cached_property
 from typing import Any, Unpack
 
 import numpy as np
@@ -86,6 +85,8 @@ class Pipeline:
         self.answerer: Answerer = llm_answerer if (llm_answerer is not None and settings.use_llm) else fallback
         self.abstainer = AbstentionModel.load()
         self.paper_filter = PaperFilter(retriever.papers)
+        self.links = LinkIndex(retriever.papers)
+        """The indexed papers by arXiv id, DOI and web address: a question may name a paper by its link."""
         self.role_book = role_book
         """Sentence roles of the indexed papers (None when the embedder's vectors are not the role model's)."""
 
@@ -131,11 +132,6 @@ class Pipeline:
     @property
     def papers(self) -> dict[str, Paper]:
         return self.retriever.papers
-
-    @cached_property
-    def links(self) -> LinkIndex:
-        """The indexed papers by arXiv id, DOI and web address: a question may name a paper by its link."""
-        return LinkIndex(self.retriever.papers)
 
     # --- the retrieval chain -----------------------------------------------------------------------------
 

@@ -91,7 +91,7 @@ def test_bad_questions_get_a_clear_error(hash_pipeline, question) -> None:  # ty
 
 
 @pytest.mark.parametrize(
-    "history", ["not a list", [{"role": "system", "content": "x"}], [{"role": "user", "content": 3}]]
+    "history", ["not a list", [{"role": "robot", "content": "x"}], [{"role": "user", "content": 3}]]
 )
 def test_bad_history_gets_a_clear_error(hash_pipeline, history) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(QueryError, match="history"):
