@@ -15,7 +15,7 @@ from typing import Any, Unpack
 
 import numpy as np
 
-from rag.answer.base import NO_MATCH, Answerer
+from rag.answer.base import Answerer, no_match
 from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.llm import LLMAnswerer
 from rag.answer.roles import RoleBook, RoleModel
@@ -268,8 +268,9 @@ class Pipeline:
         condensed = time.perf_counter()
         pq = self.prepare(standalone, request.filters)
         if pq.allowed is not None and not pq.allowed:  # not "the corpus does not cover it": the filters exclude all
-            yield NO_MATCH
-            yield Answer(request.question, NO_MATCH, (), True, answerer.name, (), standalone_question=standalone,
+            text = no_match(self.paper_filter.missing_fields(request.filters))
+            yield text
+            yield Answer(request.question, text, (), True, answerer.name, (), standalone_question=standalone,
                          timings={"total": time.perf_counter() - started})  # fmt: skip
             return
         ranked = self._chain(pq, max(request.k, RANKING_DEPTH))

@@ -203,6 +203,15 @@ def clean_filters(filters: Mapping[str, Any]) -> Filters:
     return cast(Filters, dict(filter_key(filters)))
 
 
+_FIELD_OF: dict[str, tuple[str, Callable[[Paper], bool]]] = {
+    "since": ("a year", lambda p: p.year is not None),
+    "until": ("a year", lambda p: p.year is not None),
+    "author": ("authors", lambda p: bool(p.authors)),
+    "category": ("categories", lambda p: bool(p.categories)),
+}
+"""The metadata field each filter reads, as a message names it, and whether a paper has it."""
+
+
 class PaperFilter:
     """Ids of the papers passing a set of filters, over a fixed set of papers; safe to share across threads."""
 
@@ -226,6 +235,11 @@ class PaperFilter:
                 self._cache.clear()
             self._cache[key] = ids
         return ids
+
+    def missing_fields(self, key: FilterKey) -> list[str]:
+        """The fields the filters of ``key`` read that no paper has, as a message names them ("a year")."""
+        fields = dict.fromkeys(_FIELD_OF[name] for name, _ in key if name in _FIELD_OF)
+        return [field for field, has in fields if not any(has(p) for p in self._papers.values())]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -147,3 +147,19 @@ def test_the_filters_go_with_the_paper_record() -> None:
     assert allowed.allowed(filter_key({"author": "zoe dzemal"})) == {"p1"}
     assert allowed.allowed(filter_key({"category": "q-bio"})) == {"p1"}
     assert allowed.allowed(filter_key({"since": 2025})) == frozenset()
+
+
+def test_filters_on_metadata_no_paper_has_say_that_no_paper_has_it(tmp_path: Path) -> None:
+    """The bundled listing pages carry no year, author or category: "--since 2020" on them says so, not only
+    "widen the filters" (the UI and ``rag search`` show the same text)."""
+    from rag.answer.base import NO_MATCH_LEAD
+    from rag.app.render import render_answer_message
+
+    bare = open_hash_pipeline(tmp_path / "data", SMALL_PAPERS)
+    answer = bare.ask("What does LoRA freeze?", since=2020, author="hu")
+    assert answer.abstained and answer.text == (
+        f"{NO_MATCH_LEAD}: no indexed paper has authors or a year (the bundled listing pages carry none); ingest "
+        "papers that do (docs/ingest.md) or remove those filters."
+    )
+    assert "close enough" not in render_answer_message(answer, 0)  # no second, contradicting note
+    assert bare.paper_filter.missing_fields(filter_key({"source": "x"})) == []

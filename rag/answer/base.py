@@ -15,8 +15,18 @@ from rag.types import Answer, Retrieved
 
 ABSTENTION = "The corpus does not cover this question."
 """The one abstention sentence, shared by prompts, answerers, UI and evals."""
-NO_MATCH = "No paper matches the filters; widen or remove them."
+NO_MATCH_LEAD = "No paper matches the filters"
+NO_MATCH = f"{NO_MATCH_LEAD}; widen or remove them."
 """The answer (abstained) when the filters leave no paper to search; ``rag search`` says the same."""
+
+
+def no_match(missing: Sequence[str] = ()) -> str:
+    """``NO_MATCH``, or when the filters read fields no indexed paper has (``PaperFilter.missing_fields``: the
+    bundled listing pages carry no year, author or category), a message saying so."""
+    if not missing:
+        return NO_MATCH
+    return (f"{NO_MATCH_LEAD}: no indexed paper has {' or '.join(missing)} (the bundled listing pages carry none); "
+            "ingest papers that do (docs/ingest.md) or remove those filters.")  # fmt: skip
 
 
 class Answerer(Protocol):

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from rag.app.term import safe, safe_line
 from rag.errors import RagError
-from rag.request import MAX_SEARCH_K, MAX_SOURCES
+from rag.request import MAX_SEARCH_K, MAX_SOURCES, filter_key
 
 if TYPE_CHECKING:
     from rag.index.embeddings import Embedder
@@ -130,14 +130,15 @@ def _check_question(text: str) -> None:
 
 def cmd_search(ctx: Context, args: argparse.Namespace) -> int:
     _check_question(args.query)
-    hits = ctx.pipeline().search(args.query, args.k, **_filters(args))
+    pipeline, filters = ctx.pipeline(), _filters(args)
+    hits = pipeline.search(args.query, args.k, **filters)
     if args.json:
         print(json.dumps([h.to_dict() for h in hits], indent=2))
         return 0
     if not hits:
-        from rag.answer.base import NO_MATCH
+        from rag.answer.base import no_match
 
-        print(NO_MATCH, file=sys.stderr)
+        print(no_match(pipeline.paper_filter.missing_fields(filter_key(filters))), file=sys.stderr)
         return 0
     print(f"{'#':>2}  {'score':>6}  {'paper':<14}  title / best sentence")
     for n, hit in enumerate(hits, start=1):

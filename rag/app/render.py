@@ -10,7 +10,7 @@ import html
 import re
 from collections.abc import Mapping, Sequence
 
-from rag.answer.base import ABSTENTION, NO_MATCH
+from rag.answer.base import ABSTENTION, NO_MATCH_LEAD
 from rag.answer.compose.analysis import coverage
 from rag.answer.roles import SUMMARY_LABELS, comparison_rows
 from rag.pipeline import Pipeline
@@ -80,7 +80,7 @@ def render_answer_message(answer: Answer, turn: int) -> str:
         parts.append(render_notice(f"The LLM could not answer ({answer.error}). Showing the extractive answer."))
     parts.append(render_message(answer.text, turn))
     parts.append(render_coverage(answer))
-    if answer.abstained and answer.text != NO_MATCH:  # the no-match text already says what happened
+    if answer.abstained and not answer.text.startswith(NO_MATCH_LEAD):  # the no-match text says what happened
         parts.append('<div class="rag-meta">No paper in the corpus was close enough to answer from.</div>')
     return "".join(parts)
 
