@@ -185,11 +185,19 @@ class Pipeline:
         return self._chain(query, k)
 
     def _chain(self, pq: PreparedQuery, k: int) -> Retrieved:
-        """The one place the retrieval chain is spelled out: ``candidates`` -> ``rerank`` -> ``judge``."""
+        """The one place the retrieval chain is spelled out: ``candidates`` -> ``rerank`` -> ``judge``. Asked for
+        more than ``RAG_CANDIDATE_POOL`` papers, the pool is ranked as always and the first stage's next papers,
+        reranked among themselves, follow: asking for more never reorders what a smaller ``k`` shows."""
         t0 = time.perf_counter()
-        candidates = self.candidates(pq, max(self.settings.candidate_pool, k))
+        pool = self.settings.candidate_pool
+        candidates = self.candidates(pq, pool)
         t1 = time.perf_counter()
-        retrieved = self.judge(pq, self.rerank(pq, candidates, k), k)
+        ranked = self.rerank(pq, candidates, k)
+        if k > pool and len(ranked) >= pool:  # the pool's order stays as it is for any k; the next papers follow
+            seen = {c.paper_id for c in candidates}
+            more = [c for c in self.candidates(pq, k) if c.paper_id not in seen]
+            ranked = Ranked([*ranked, *self.rerank(pq, more, None)] if more else ranked, ranked.error)
+        retrieved = self.judge(pq, ranked, k)
         timings = {**pq.timings, "retrieve": t1 - t0, "rerank": time.perf_counter() - t1}
         return dataclasses.replace(retrieved, timings=timings)
 

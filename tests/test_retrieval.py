@@ -375,3 +375,13 @@ def test_sign_shortlist_paths_keep_candidates_and_give_them_exact_scores(
         assert c.scores == pytest.approx(exact[c.paper_id].scores, abs=1e-5)
         assert c.sentence_scores.tolist() == pytest.approx(exact[c.paper_id].sentence_scores.tolist(), abs=1e-5)
     assert short.candidates(pq, 1)[0].paper_id == scan.candidates(pq, 1)[0].paper_id
+
+
+def test_asking_for_more_papers_never_reorders_the_first_ones(real_pipeline: Pipeline) -> None:
+    """Above the candidate pool (50), the pool keeps its order and scores and the first stage's next papers
+    follow: ``search(q, 100)[:10]`` used to differ from ``search(q, 10)`` for 88 of 205 questions."""
+    for query in ("llm resampling w imperfect verifiers optimal number of samples",
+                  "Which papers select training data for language models?", "graph"):  # fmt: skip
+        few, many = real_pipeline.search(query, 10), real_pipeline.search(query, 100)
+        assert len(many) == 100 and len({h.paper.id for h in many}) == 100
+        assert [(h.paper.id, h.score) for h in many[:10]] == [(h.paper.id, h.score) for h in few], query
