@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from rag.errors import QueryError
-from rag.text import printable
+from rag.text import drop_escapes, printable
 from rag.types import Filters, Paper
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ def clean_history(history: object) -> list[dict[str, str]]:
         content = turn.get("content")
         if not isinstance(content, str):
             raise QueryError(f"history[{i}]['content'] must be a string")
-        turns.append({"role": str(turn["role"]), "content": content[:MAX_TURN_CHARS]})
+        turns.append({"role": str(turn["role"]), "content": drop_escapes(content[:MAX_TURN_CHARS])})
     return turns
 
 

@@ -270,9 +270,19 @@ def is_html(text: str) -> bool:
     return _HTML.search(text) is not None
 
 
+_TERMINAL_ESCAPE = re.compile(r"\x1b(?:\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+"""A terminal escape sequence (colour ``ESC[31m``, a title ``ESC]0;…BEL``): pasted from a terminal, not text."""
+
+
+def drop_escapes(text: str) -> str:
+    """``text`` without terminal escape sequences: ``"\x1b[31mred"`` is ``"red"``, not ``"[31mred"``."""
+    return _TERMINAL_ESCAPE.sub("", text) if "\x1b" in text else text
+
+
 def printable(text: str) -> str:
-    """``text`` with every control or format character (not printable) a space, whitespace collapsed."""
-    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    """``text`` with terminal escape sequences dropped (``drop_escapes``) and every other control or format
+    character (not printable) a space, whitespace collapsed."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in drop_escapes(text)).split())
 
 
 def normalize_query(text: str) -> str:

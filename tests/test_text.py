@@ -425,3 +425,14 @@ def test_parts_in_order_needs_every_part_after_the_one_before() -> None:
     assert not parts_in_order(["we train", "interpretable"], source)  # a one-word part cannot stitch a claim
     assert parts_in_order([" we train sparse ", " the learned features "], f" {source} ")  # word-padded parts
     assert not parts_in_order([], source)
+
+
+def test_terminal_escapes_pasted_with_text_are_dropped() -> None:
+    """A question or a history turn copied from a terminal: its colour codes are not words ("31m")."""
+    from rag.request import clean_history
+    from rag.text import drop_escapes, printable
+
+    assert printable("\x1b[31mred\x1b[0m text \x1b]0;title\x07 ok") == "red text ok"
+    assert drop_escapes("line one\n\x1b[1;32m- Title: quote [1]\x1b[0m") == "line one\n- Title: quote [1]"
+    turns = clean_history([{"role": "user", "content": "\x1b[31mWhich papers?\x1b[0m"}])
+    assert turns == [{"role": "user", "content": "Which papers?"}]
