@@ -95,7 +95,9 @@ def defuse_markers(text: str) -> str:
 
 
 _SPACED_MARKER = re.compile(rf"[ \t]*(?:{MARKER.pattern})", re.IGNORECASE)
-_CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]+`", re.DOTALL)
+_CODE = re.compile(r"^[ \t]*```.*?(?:^[ \t]*```|\Z)|(?<!`)`(?!`)[^`\n]+(?<!`)`(?!`)", re.DOTALL | re.MULTILINE)
+"""Markdown code: a fenced block (its fence at the start of a line) or a span between single backticks. Not
+LaTeX's ``quotes'', whose doubled backticks open no span."""
 _LEADING_MARKERS = re.compile(rf"(?:\s*(?:{MARKER.pattern}))+", re.IGNORECASE)
 _NEXT_SENTENCE = re.compile(r"\s+(?:…|[\"'“‘(]?[A-Z0-9])")
 

@@ -200,7 +200,9 @@ def test_generated_sentences_split_back(built: list[str], sep: str) -> None:
         ("It maps R to [0,1] and x[0] is set [12].", [(12,)]),
         ("Not numbers: [CLS], ![pic], [a1], [1000].", []),
         ("Code `x[1]` and\n```\ny = a[2]\n```\nis cited [3].", [(3,)]),  # indexing in Markdown code
-        ("An open block ```\nz[4]", []),
+        ("An open block\n```\nz[4]", []),
+        ("LaTeX ``quotes'' [1] and ``more'' [2].", [(1,), (2,)]),  # doubled backticks open no code span
+        ("Inline ``` mid-line [3] is no fence.", [(3,)]),
     ],
 )
 def test_marker_forms(text: str, numbers: list[tuple[int, ...]]) -> None:
