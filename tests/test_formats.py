@@ -141,6 +141,14 @@ def test_bibtex_concatenation_and_macros_are_resolved(tmp_path: Path) -> None:
     path.write_text("@misc{b,\n  title = {T},\n  abstract = undefinedmacro\n}\n")
     with pytest.raises(CorpusError, match=r"library.bib:1: entry 'b': the macro 'undefinedmacro' is not defined"):
         load_papers([path])
+    path.write_text(  # a venue abbreviation defined in another file stays as written; "sept" is September
+        '@string{a = "Hello"}\n@string{b = a # " world, and more."}\n@string{c = "C# in practice"}\n'
+        '@misc{c,\n  title = c,\n  abstract = b,\n  booktitle = "Proc. " # icml,\n  year = 2020,\n'
+        '  month = sept # "~15"\n}\n'
+    )
+    (paper,) = load_papers([path])
+    assert (paper.title, paper.abstract, paper.venue) == ("C# in practice", "Hello world, and more.", "Proc. icml")
+    assert paper.date == "2020-09"
 
 
 def test_bibtex_year_not_yet_known_is_no_year(tmp_path: Path) -> None:

@@ -32,33 +32,52 @@ def split_top_level(value: str) -> list[str]:
     return [*parts, value[start:].strip()]
 
 
-def _part(part: str, strings: Mapping[str, str]) -> str:
-    """One part's text: a braced or quoted text, a number, an ``@string`` macro or a month name."""
+def _part(part: str, strings: Mapping[str, str], lenient: bool = False) -> str:
+    """One part's text: a braced or quoted text, a number, an ``@string`` macro or a month name; an undefined
+    macro is an error, or with ``lenient`` its name."""
     if len(part) >= 2 and (part[0], part[-1]) in (("{", "}"), ('"', '"')):
         return part[1:-1]
     if part.isdigit():
         return part
     if part.lower() in strings:
         return strings[part.lower()]
-    if part.lower() in MONTHS:
-        return MONTHS[part.lower()]
+    month = next((m for m in MONTHS.values() if len(part) >= 3 and m.lower().startswith(part.lower())), None)
+    if month is not None:  # jan, sept, december
+        return month
+    if lenient and part.replace("_", "").replace("-", "").isalnum():
+        return part
     raise ValueError(f"the macro {part[:40]!r} is not defined; add an @string for it or write the text in braces")
 
 
+def joined(value: str, strings: Mapping[str, str], lenient: bool = False) -> str | None:
+    """``value`` joined if it is a ``#`` concatenation (an undefined macro: ``_part``); None if it is not one."""
+    parts = split_top_level(value)
+    if len(parts) < 2:
+        return None
+    return "".join(_part(p, strings, lenient) for p in parts)
+
+
 def resolve_macros(entry: Entry, strings: Mapping[str, str]) -> None:
-    """Join every concatenated field of ``entry`` (in place), and refuse a title or abstract that is a bare
-    undefined macro; ``ValueError`` says which macro is missing."""
+    """Join every concatenated field of ``entry`` (in place), also one that is a macro defined by a concatenation.
+    A title or abstract naming an undefined macro raises ``ValueError`` saying which; another field keeps the
+    macro's name (abbreviations are often kept in a separate file: ``"Proc. " # icml`` is "Proc. icml")."""
     enclosing = entry.parser_metadata.get("removed_enclosing", {})
     resolved = set(entry.parser_metadata.get("ResolveStringReferences", ()))
     for field in entry.fields:
         value = field.value
-        if not isinstance(value, str) or enclosing.get(field.key) != "no-enclosing" or field.key in resolved:
+        if not isinstance(value, str) or (enclosing.get(field.key) != "no-enclosing" and field.key not in resolved):
             continue
-        parts = split_top_level(value)
-        if len(parts) > 1:
-            field.value = "".join(_part(p, strings) for p in parts)
-        elif field.key.lower() in _TEXT_FIELDS:
-            field.value = _part(value.strip(), strings)
+        text = field.key.lower() in _TEXT_FIELDS
+        try:
+            whole = joined(value, strings, lenient=not text)
+            if whole is None and text and field.key not in resolved:
+                whole = _part(value.strip(), strings)  # a bare word: a macro, a month or a number
+        except ValueError:
+            if text and field.key not in resolved:
+                raise
+            continue  # an undefined abbreviation in a venue or note, or a '#' inside a macro's text: as written
+        if whole is not None:
+            field.value = whole
 
 
 def string_values(defined: Mapping[str, str]) -> dict[str, str]:
@@ -66,6 +85,8 @@ def string_values(defined: Mapping[str, str]) -> dict[str, str]:
     defined before it."""
     out: dict[str, str] = {}
     for name, value in defined.items():
-        parts = split_top_level(value)
-        out[name.lower()] = "".join(_part(p, out) for p in parts) if len(parts) > 1 else value
+        try:
+            out[name.lower()] = joined(value, out) or value
+        except ValueError:  # "C# in practice": a '#' of the text, not a concatenation
+            out[name.lower()] = value
     return out
