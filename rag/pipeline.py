@@ -283,19 +283,20 @@ class Pipeline:
             return
         ranked = self._chain(pq, max(request.k, RANKING_DEPTH))
         retrieved = dataclasses.replace(ranked, hits=ranked.hits[: request.k])
+        asked = self.links.resolve(request.question)  # a paper named by its link: the answerer reads its title
         error: str | None = None
         try:
-            final = yield from _texts(answerer.stream(request.question, retrieved, turns))
+            final = yield from _texts(answerer.stream(asked, retrieved, turns))
         except LLMError as exc:
             error = str(exc)
             yield _failed_notice(error)
-            final = yield from _texts(self.fallback.stream(request.question, retrieved, turns))
+            final = yield from _texts(self.fallback.stream(asked, retrieved, turns))
         timings = {"condense": condensed - started, **retrieved.timings, **final.timings}
         timings["total"] = time.perf_counter() - started
         error = error or failed or final.error or retrieved.error
         citations = tuple(dataclasses.replace(c, roles=self.summary(c.paper)) for c in final.citations)
-        yield dataclasses.replace(final, hits=ranked.hits, standalone_question=standalone, timings=timings,
-                                  error=error, citations=citations)
+        yield dataclasses.replace(final, question=request.question, hits=ranked.hits, standalone_question=standalone,
+                                  timings=timings, error=error, citations=citations)
 
     def summary(self, paper: Paper) -> tuple[tuple[str, int], ...]:
         """``(role, sentence index)`` of the paper's challenge, approach and outcome sentences (``Citation.roles``),

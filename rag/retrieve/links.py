@@ -1,12 +1,13 @@
 """Papers a question names by a link or an identifier: an arXiv page or id, a DOI, or a web address an indexed
 abstract gives (its code or project page).
 
-``LinkIndex.resolve`` puts the title of the paper a link names where the link was, so every stage searches for
-that paper by its words ("Summarize https://arxiv.org/abs/2106.09685" asks about "LoRA: Low-Rank Adaptation of
-Large Language Models"). A web address no indexed paper has is dropped: its pieces ("https", "arxiv", "abs",
+``LinkIndex.resolve`` puts the title of the paper a link names where the link was, so every stage (and the
+answerer) reads the paper's words ("Summarize https://arxiv.org/abs/2106.09685" asks about "LoRA: Low-Rank
+Adaptation of Large Language Models"). A web address no indexed paper has is dropped: its pieces ("https",
 "github") are not words of the question, and as rare words they would pick whichever abstract happens to hold a
-link. A link to an arXiv paper or a DOI that no indexed paper has, or a question that was nothing but links no
-paper has, is an error saying so: an answer from other papers would look like one about the linked paper.
+link. An arXiv link or id, or a DOI, that no indexed paper has is an error saying so (an answer from other
+papers would look like one about the linked paper), and so is a question of nothing but unknown links. An
+arXiv id or DOI is matched only against papers' own ids, never against links their abstracts mention.
 """
 
 from __future__ import annotations
@@ -16,56 +17,84 @@ from collections.abc import Mapping
 
 from rag.errors import QueryError
 from rag.index.formats.meta import parse_arxiv_id, parse_doi
-from rag.text import content_words, find_urls
+from rag.text import content_words
 from rag.types import Paper
 
-_BARE_ID = re.compile(r"(?i)(?<![\w/.])(?:arxiv:\s*)?(?:\d{4}\.\d{4,5}(?:v\d+)?|10\.\d{4,9}/[^\s<>\"'{}\\]+)")
-"""An arXiv id or a DOI written without a link ("arXiv:2106.09685", "10.18653/v1/N19-1423")."""
+_LINK = re.compile(
+    r"(?:https?://|www\.)[^\s<>()\[\]{}\"']+"  # a web address
+    r"|(?<![\w/.@])(?:arxiv\.org/(?:abs|pdf)/|(?:dx\.)?doi\.org/)[^\s<>()\[\]{}\"']+"  # an arXiv or DOI page, no scheme
+    r"|(?<![\w/.])(?:doi:\s*)?10\.\d{4,9}/[^\s<>\"'{}\\]+"  # a DOI
+    r"|(?<![\w/.])arxiv:\s*[\w./-]+"  # an arXiv id said to be one
+    r"|(?<![\w/.])\d{4}\.\d{4,5}(?:v\d+)?(?![\w.])"  # a bare new-style arXiv id (or a number: kept if unknown)
+    r"|(?<![\w/.])[a-z][a-z-]*(?:\.[a-z]{2})?/\d{7}(?:v\d+)?(?![\w.])",  # a bare old-style arXiv id
+    re.IGNORECASE,
+)
+_TAIL = ".,;:!?)]}'\""
+_SURELY_A_PAPER = re.compile(r"(?i)^(?:https?://|www\.)|^(?:arxiv|doi)[:.]|^(?:dx\.)?doi\.org/|^10\.")
+"""A link that can only mean a paper or a web page (not a bare number like "2024.12345")."""
 
 
 def _bare(url: str) -> str:
-    """A web address compared without its scheme, "www.", case of the host, trailing slash or ".git"."""
-    rest = re.sub(r"(?i)^(?:https?://)?(?:www\.)?", "", url.strip())
-    host, _, path = rest.partition("/")
-    return f"{host.lower()}/{path}".rstrip("/").removesuffix(".git").rstrip("/")
+    """A web address compared without its scheme, "www.", query, fragment, case, trailing slash or ".git"."""
+    rest = re.sub(r"(?i)^(?:https?://)?(?:www\.)?", "", url.strip()).split("#", 1)[0].split("?", 1)[0]
+    return rest.lower().rstrip("/").removesuffix(".git").rstrip("/")
+
+
+def _ids(link: str) -> tuple[str | None, str | None]:
+    """(arXiv id, DOI) a link names, either or both None; arXiv's own DOI (10.48550/arXiv.…) is the arXiv id."""
+    cleaned = re.sub(r"(?i)^arxiv:\s*", "arXiv:", re.sub(r"(?i)^doi:\s*", "", link))
+    doi = parse_doi(cleaned)
+    arxiv = parse_arxiv_id(cleaned) or (parse_arxiv_id(doi) if doi else None)
+    return arxiv, None if arxiv else doi
 
 
 class LinkIndex:
-    """The indexed papers by arXiv id, DOI and web address (their own link and the links their abstracts give)."""
+    """The indexed papers by arXiv id, DOI and web address (their own link first, then the links their abstracts
+    give that are not arXiv or DOI links)."""
 
     def __init__(self, papers: Mapping[str, Paper]) -> None:
         self.by_arxiv = {p.arxiv_id: p for p in papers.values() if p.arxiv_id}
         self.by_doi = {p.doi.lower(): p for p in papers.values() if p.doi}
-        self.by_url: dict[str, Paper] = {}
+        self.by_url = {_bare(p.url): p for p in papers.values() if p.url}
         for paper in papers.values():
-            for url in (*paper.urls, *((paper.url,) if paper.url else ())):
-                self.by_url.setdefault(_bare(url), paper)
+            for url in paper.urls:
+                if _ids(url) == (None, None):
+                    self.by_url.setdefault(_bare(url), paper)
 
     def paper(self, link: str) -> Paper | None:
-        """The indexed paper ``link`` names (an arXiv page or id, a DOI or its resolver, a web address)."""
-        arxiv = parse_arxiv_id(re.sub(r"(?i)^arxiv:\s*", "arXiv:", link))
-        if arxiv and arxiv in self.by_arxiv:
-            return self.by_arxiv[arxiv]
-        doi = parse_doi(link)
-        if doi and doi.lower() in self.by_doi:
-            return self.by_doi[doi.lower()]
-        return self.by_url.get(_bare(link))
+        """The indexed paper ``link`` names: by its arXiv id or DOI when it has one, else by web address (a page
+        under an indexed address counts: ``github.com/x/y/tree/main`` is ``github.com/x/y``)."""
+        arxiv, doi = _ids(link)
+        if arxiv or doi:
+            return self.by_arxiv.get(arxiv) if arxiv else self.by_doi.get((doi or "").lower())
+        bare = _bare(link)
+        while bare.count("/") >= 1:
+            if bare in self.by_url:
+                return self.by_url[bare]
+            bare = bare.rsplit("/", 1)[0]
+        return self.by_url.get(bare)
 
     def resolve(self, text: str) -> str:
         """``text`` with each link or identifier of an indexed paper replaced by that paper's title, and each web
-        address no indexed paper has removed; ``QueryError`` when only such links were asked about."""
-        if "." not in text:  # no link, id or DOI can be in it
+        address no indexed paper has removed; ``QueryError`` for an unknown paper link or only unknown links."""
+        if "." not in text and "/" not in text:  # no link, id or DOI can be in it
             return text
         dropped: list[str] = []
-        for url in find_urls(text):
-            paper = self.paper(url)
-            if paper is None and (parse_arxiv_id(url) or parse_doi(url)):  # a paper this index does not hold
-                raise _not_indexed(url)
-            if paper is None:
-                dropped.append(url)
-            text = text.replace(url, paper.title if paper is not None else " ")
-        text = _BARE_ID.sub(lambda m: p.title if (p := self.paper(m.group(0))) is not None else m.group(0), text)
-        text = " ".join(text.split())
+
+        def swap(match: re.Match[str]) -> str:
+            token = match.group(0)
+            core = token.rstrip(_TAIL)
+            paper = self.paper(core)
+            if paper is not None:
+                return paper.title + token[len(core) :]
+            if _ids(core) != (None, None) and _SURELY_A_PAPER.search(core):
+                raise _not_indexed(core)
+            if re.match(r"(?i)https?://|www\.", core):
+                dropped.append(core)
+                return " " + token[len(core) :]
+            return token
+
+        text = " ".join(_LINK.sub(swap, text).split())
         if dropped and not content_words(text):
             raise _not_indexed(dropped[0])
         return text
