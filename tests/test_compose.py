@@ -209,6 +209,8 @@ def test_referents_are_the_sources_the_last_answer_cited() -> None:
     for pointer in ("and the 2nd?", "Tell me more about [2]", "what does source 2 reduce?", "paper #2?"):
         assert [c.marker for c in referents(pointer, history)] == [2], pointer
     assert referents("And the fifth one?", history) == [] and referents("the 12th?", history) == []  # only 2 cited
+    for own in ("What is the 1st step of RLHF in InstructGPT?", "Is Llama 2 paper 7 times faster than GPT-3?"):
+        assert referents(own, history) == [] and stands_alone(own), own  # a number that points at no source
     standalone = resolve_followup("What does the second one reduce?", history)
     assert "POPE" in standalone and "OPERA" not in standalone
     _, final, _ = answer("What does the second one reduce?", PAPERS, history=history)

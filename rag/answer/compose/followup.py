@@ -27,11 +27,17 @@ _TOPIC_SWITCH = re.compile(
 )
 _EACH = r"(?:does|do|did) each|each (?:of (?:them|these|those|the two)|one|paper|method|approach|model|work|study)"
 """Wording that points at every paper of the last answer ("What does each find?")."""
+_END = r"(?=\s*(?:[?.!,;:)]|$))"
+"""Nothing but punctuation after: "the 2nd?" points at a source, "the 2nd stage of ..." does not."""
+_NUMBERED = (rf"\b(?:the|that) (?P<nth>\d{{1,2}})(?:st|nd|rd|th)(?: (?:one|paper|source|result))?{_END}"
+             r"|\[(?P<marker>\d{1,2})\]|\b(?:source|ref(?:erence)?)\s*#?(?P<label>\d{1,2})\b"
+             rf"|\b(?:paper|result|number|no\.?)\s*(?:#(?P<hash>\d{{1,2}})\b|(?P<end>\d{{1,2}}){_END})")
+"""A source of the last answer pointed at by its number: "the 2nd", "[2]", "source 2", "paper #2", "paper 2?"."""
 _REFERENCE = re.compile(
     r"\b(?:of them|of these|of those|(?:the|that) (?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth"
-    r"|last|former|latter|\d{1,2}(?:st|nd|rd|th))(?: one)?|(?:source|paper|ref(?:erence)?) #?\d{1,2}"
+    r"|last|former|latter)(?: one)?"
     r"|these (?:papers|methods|works)|those (?:papers|methods|works)|both"
-    rf"|{_EACH})\b",
+    rf"|{_EACH})\b|{_NUMBERED}",
     re.IGNORECASE,
 )
 _PRONOUN = re.compile(
@@ -122,19 +128,14 @@ def _with_new(words: list[str], more: Sequence[str]) -> list[str]:
 # --- what the previous answer cited -------------------------------------------------------------------
 
 _WORDS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
-_ORDINAL = re.compile(
-    rf"\b(?:the|that) (?P<word>{'|'.join(_WORDS)}|last|former|latter|(?P<nth>\d{{1,2}})(?:st|nd|rd|th))\b"
-    r"|\[(?P<marker>\d{1,2})\]|\b(?:source|paper|ref(?:erence)?|result|number|no\.?)\s*#?(?P<label>\d{1,2})\b"
-    r"|#(?P<hash>\d{1,2})\b",
-    re.IGNORECASE,
-)
-"""A pointer at one source of the last answer: "the second (one)", "the 2nd", "[2]", "source 2", "paper #2"."""
+_ORDINAL = re.compile(rf"\b(?:the|that) (?P<word>{'|'.join(_WORDS)}|last|former|latter)\b|{_NUMBERED}", re.IGNORECASE)
+"""A pointer at one source of the last answer: "the second (one)" or a number (``_NUMBERED``)."""
 _ORDINALS = {**{w: i for i, w in enumerate(_WORDS)}, "former": 0, "last": -1, "latter": -1}
 
 
 def _ordinal_index(match: re.Match[str]) -> int:
     """The 0-based source index an ``_ORDINAL`` match points at (-1: the last)."""
-    number = match.group("nth") or match.group("marker") or match.group("label") or match.group("hash")
+    number = next((match.group(g) for g in ("nth", "marker", "label", "hash", "end") if match.group(g)), None)
     return int(number) - 1 if number else _ORDINALS[match.group("word").lower()]
 _GROUP = re.compile(
     rf"\b(?:of them|of these|of those|(?:these|those) (?:papers|methods|works|approaches)|both|either|{_EACH})\b",
