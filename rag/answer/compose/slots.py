@@ -205,11 +205,24 @@ def head_noun(slot: Slot) -> str:
 
 def unit_missing(slot: Slot, text: str) -> bool:
     """Whether the asked detail's head noun (``head_noun``) is nowhere in ``text`` (an abstract and its title):
-    "GPU hours" with no "hour", "licence" with no licence. A word of the text starting with the stem but its last
-    letter counts as the noun (Snowball stems "reduction" and "reducing" apart). A detail made of generic words
-    never counts."""
+    "GPU hours" with no "hour", "licence" with no licence. A word of the text with the same base (``_base``)
+    counts as the noun (Snowball stems "reduction" and "reducing" apart). A detail made of generic words never
+    counts."""
     noun = head_noun(slot)
     if not noun:
         return False
-    stem = noun[: max(4, len(noun) - 1)]  # "reduction" -> "reduct" and "reducing" -> "reduc" share "reduc"
-    return not any(t.startswith(stem) for t in set(tokenize(text)))
+    if noun in set(tokenize(text)):
+        return False
+    asked = {_base(w) for w in re.findall(r"[A-Za-z]+", slot.detail) if noun in tokenize(w)}
+    return not asked & {_base(w) for w in re.findall(r"[A-Za-z]+", text)}
+
+
+_SUFFIXES = ("ations", "ation", "tions", "tion", "ions", "ion", "ings", "ing", "ments", "ment", "ies", "es", "ed", "s",
+             "e", "y")  # fmt: skip
+
+
+def _base(word: str) -> str:
+    """``word`` lower-cased without one inflection or ``-tion``/``-ment`` ending, keeping four letters: "reduction"
+    and "reducing" are "reduc"; "memory" is "memor" but "memorization" is "memoriz"."""
+    low = word.lower()
+    return next((low[: -len(s)] for s in _SUFFIXES if low.endswith(s) and len(low) - len(s) >= 4), low)
