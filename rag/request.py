@@ -62,24 +62,37 @@ def clean_history(history: object) -> list[dict[str, str]]:
     """Validated chat history: a list of ``{"role": "user"|"assistant", "content": str}``, bounded: only the
     last ``HISTORY_TURNS`` turns are read and kept, each cut to ``MAX_TURN_CHARS`` characters, so a history of
     any length costs the same (a bad turn among the ones read raises ``QueryError`` with its index). System,
-    developer and tool messages (``IGNORED_ROLES``) are skipped."""
+    developer and tool messages (``IGNORED_ROLES``) and assistant tool calls (no content) are skipped, and do
+    not count towards the window; a content given as OpenAI's list of text parts is their text."""
     if history is None:
         return []
     if not isinstance(history, list | tuple):
         raise QueryError("history must be a list of {'role': 'user'|'assistant', 'content': str} dicts")
-    first = max(0, len(history) - HISTORY_TURNS)
-    turns = []
-    for i in range(first, len(history)):
+    turns: list[dict[str, str]] = []
+    for i in range(len(history) - 1, max(-1, len(history) - 1 - HISTORY_TURNS * 8), -1):  # newest first, bounded
         turn = history[i]
-        if isinstance(turn, Mapping) and turn.get("role") in IGNORED_ROLES:
-            continue  # an OpenAI-style message list passed as it is: instructions and tool output are not turns
+        if isinstance(turn, Mapping) and (turn.get("role") in IGNORED_ROLES or
+                                          (turn.get("content") is None and "tool_calls" in turn)):
+            continue  # an OpenAI-style message list as it is: instructions, tool calls and output are not turns
         if not isinstance(turn, Mapping) or turn.get("role") not in ("user", "assistant"):
             raise QueryError(f"history[{i}] must be a dict with role 'user' or 'assistant' and a content string")
-        content = turn.get("content")
-        if not isinstance(content, str):
-            raise QueryError(f"history[{i}]['content'] must be a string")
+        content = _text_of(turn.get("content"))
+        if content is None:
+            raise QueryError(f"history[{i}]['content'] must be a string (or a list of text parts)")
         turns.append({"role": str(turn["role"]), "content": drop_escapes(content[:MAX_TURN_CHARS])})
-    return turns
+        if len(turns) == HISTORY_TURNS:
+            break
+    return turns[::-1]
+
+
+def _text_of(content: object) -> str | None:
+    """A turn's text: a string, or OpenAI's list of ``{"type": "text", "text": ...}`` parts joined; else None."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list | tuple) and all(isinstance(p, Mapping) for p in content):
+        texts = [p.get("text") for p in content if p.get("type") == "text"]
+        return " ".join(texts) if all(isinstance(t, str) for t in texts) else None
+    return None
 
 
 def clean_k(k: object, upper: int, default: int) -> int:

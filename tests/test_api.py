@@ -68,6 +68,9 @@ def test_ask_follows_the_history(pipeline: Pipeline) -> None:
     assert answer.standalone_question != "Which dataset is it evaluated on?"  # condensed with the history
     openai_style = [{"role": "system", "content": "You are helpful."}, *history, {"role": "tool", "content": "{}"}]
     assert rag.ask("Which dataset is it evaluated on?", openai_style).text == answer.text  # those are not turns
+    tools = [{"role": "user", "content": [{"type": "text", "text": history[0]["content"]}]}, history[1],
+             *[{"role": "assistant", "content": None, "tool_calls": []}, {"role": "tool", "content": "{}"}] * 6]
+    assert rag.ask("Which dataset is it evaluated on?", tools).text == answer.text  # skipped turns take no place
 
 
 @pytest.mark.parametrize(
