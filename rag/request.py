@@ -181,7 +181,7 @@ def _filter_values(name: str, value: Any) -> tuple[str, ...]:
     if not isinstance(values, list | tuple | set | frozenset) or not all(isinstance(v, str) for v in values):
         raise QueryError(f"filter {name!r} takes a string or a list of strings, not {type(value).__name__}")
     if name == "category":  # "cs.CL, cs.LG": categories hold no commas, so a comma lists alternatives
-        values = [part for v in values for part in v.split(",") if part.strip()] or values
+        values = [part for v in values for part in v.split(",") if part.strip()]
     clean = {"author": _fold_name, "category": _fold}.get(name, lambda v: " ".join(v.split()))
     cleaned = tuple(sorted({clean(v) for v in values}))
     if not cleaned or not all(cleaned):

@@ -41,7 +41,7 @@ either; a single lower-case letter ("for each x.") is a variable that can."""
 # Candidate boundary: terminal punctuation (with closing quotes/brackets), whitespace, then a sentence start
 # (capital, digit, opening quote/bracket). Decimals, versions, arXiv ids and URLs have no whitespace after
 # their periods, so they never end a sentence.
-_BOUNDARY = re.compile(r"[.!?][\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])|[。！？][」』”’）)]*\s*(?=\S)")
+_BOUNDARY = re.compile(r"[.!?][\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])|[。！？]+[」』”’）)]*\s*(?=\S)")
 """... or a full-width "。", "！" or "？" (Chinese, Japanese), which needs no space or capital after it."""
 _LAST_WORD = re.compile(r"(\S+)$")
 
@@ -272,7 +272,9 @@ def is_html(text: str) -> bool:
     return _HTML.search(text) is not None
 
 
-_TERMINAL_ESCAPE = re.compile(r"\x1b(?:\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+_TERMINAL_ESCAPE = re.compile(
+    r"\x1b(?:\[[0-9;?]*[ -/]*[@-~]|[\]P^_][^\x07\x1b]*(?:\x07|\x1b\\)?|[()*+].|[@-Z\\a-z])|\x9b[0-9;?]*[ -/]*[@-~]"
+)
 """A terminal escape sequence (colour ``ESC[31m``, a title ``ESC]0;…BEL``): pasted from a terminal, not text."""
 
 

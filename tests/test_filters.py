@@ -73,6 +73,8 @@ def test_category_matches_exactly_or_by_archive() -> None:
 
 def test_a_comma_lists_categories_and_names_are_spelled_as_users_type_them() -> None:
     assert _allowed(category="cs.CL, hep-th") == _allowed(category=["cs.CL", "hep-th"])
+    with pytest.raises(QueryError, match="filter 'category' needs a non-empty value"):
+        filter_key({"category": " , "})
     people = [Paper(f"a{i}", f"T{i}", "A.", authors=(name,)) for i, name in enumerate(
         ["Łukasz Kaiser", "Anna Guðmundsdóttir", "Sean O'Brien", "J. R. R. Tolkien", "Ada Okonkwo-Adeyemi"])]
     allowed = PaperFilter({p.id: p for p in people}).allowed

@@ -217,6 +217,8 @@ def test_excel_csv_quirks_are_read(tmp_path: Path) -> None:
     path = tmp_path / "excel.csv"
     path.write_text(f"sep=;\ntitle;abstract;year\nOne;{ABSTRACT};2021;;\n;;\n;;;\nTwo;{ABSTRACT};\n")
     assert [(p.title, p.year) for p in load_papers([path])] == [("One", 2021), ("Two", None)]
+    path.write_text(f"sep=\t\ntitle\tabstract\nTabbed\t{ABSTRACT}\n")
+    assert [p.title for p in load_papers([path])] == ["Tabbed"]
 
 
 def test_csv_with_a_bad_year_names_its_line(tmp_path: Path) -> None:
@@ -288,6 +290,7 @@ def test_latex_to_text() -> None:
     assert latex_to_text("$\\alpha$-divergence of 50% of\n   samples") == "α-divergence of 50% of samples"
     assert latex_to_text("plain -- text") == "plain – text"
     assert latex_to_text("badly \\frac{ broken") == "badly \\frac{ broken"  # not "badly %s/%s broken"
+    assert latex_to_text("Regret beyond \\sqrt") == "Regret beyond \\sqrt"  # pylatexenc raised KeyError
     assert latex_to_text("{unbalanced \\textbf{markup") == "unbalanced markup"
 
 

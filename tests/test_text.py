@@ -119,6 +119,7 @@ def test_one_abbreviation_list() -> None:
         ('He said "Stop." Then left.', ['He said "Stop."', "Then left."]),
         ("我们提出了一种方法。实验表明它有效！快吗？ Yes.", ["我们提出了一种方法。", "实验表明它有效！", "快吗？",
                                                          "Yes."]),
+        ("真的吗？！是的。。好", ["真的吗？！", "是的。。", "好"]),
         ("", []),
     ],
 )
@@ -435,6 +436,7 @@ def test_terminal_escapes_pasted_with_text_are_dropped() -> None:
     from rag.text import drop_escapes, printable
 
     assert printable("\x1b[31mred\x1b[0m text \x1b]0;title\x07 ok") == "red text ok"
+    assert printable("\x1b[1mWhat is LoRA?\x1b(B\x1b[m \x1bc\x9b31mok \x1bPq#0\x1b\\done") == "What is LoRA? ok done"
     assert drop_escapes("line one\n\x1b[1;32m- Title: quote [1]\x1b[0m") == "line one\n- Title: quote [1]"
     turns = clean_history([{"role": "user", "content": "\x1b[31mWhich papers?\x1b[0m"}])
     assert turns == [{"role": "user", "content": "Which papers?"}]

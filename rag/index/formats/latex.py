@@ -55,7 +55,8 @@ def latex_to_text(text: str, tilde_is_space: bool = True) -> str:
         marked = _ESCAPED_MARKS.sub(lambda m: {"~": "\u02dc", "^": "\u02c6"}[m.group(1)], text)
         if not tilde_is_space:
             marked = _LITERAL_TILDE.sub("\u02dc", marked)
-        with suppress(ValueError, IndexError, RecursionError), _quiet():  # pylatexenc gives up on broken markup
+        broken = (ValueError, IndexError, KeyError, TypeError, RecursionError)  # pylatexenc on broken markup
+        with suppress(*broken), _quiet():
             parsing, converter = _contexts()
             nodes, _, _ = LatexWalker(_BARE_PERCENT.sub(r"\\%", marked), latex_context=parsing).get_latex_nodes()
             converted = converter.nodelist_to_text(nodes).translate(_SPACING_MARKS)

@@ -187,7 +187,7 @@ def parse_csv(path: Path, text: str | None = None) -> list[Record]:
     blank = len(text) - len(text.lstrip("\r\n"))
     skipped = text[:blank].count("\n")  # blank lines before the header: line numbers still count them
     text = text[blank:]
-    first_line = text.split("\n", 1)[0].strip()
+    first_line = text.split("\n", 1)[0].strip(" \r")  # not a tab: "sep=<TAB>" names one
     sep = _EXCEL_SEP.fullmatch(first_line)
     if sep is not None:
         text, skipped = text.split("\n", 1)[1] if "\n" in text else "", skipped + 1
