@@ -21,6 +21,7 @@ from rag.errors import LLMError
 from rag.pipeline import Pipeline
 from rag.request import FilterKey
 from rag.retrieve.base import PreparedQuery
+from rag.retrieve.links import LinkIndex
 from rag.retrieve.query import parse_query
 from rag.settings import Settings
 from rag.types import Answer, Hit, Paper, Retrieved
@@ -271,6 +272,7 @@ class FakePipeline(Pipeline):
         self.papers_ = list(papers)
         self.queries: list[str] = []
         self.role_book = None
+        self.links = LinkIndex({p.id: p for p in papers})
 
     def prepare(self, question: str, filters: FilterKey = (), *, vector: Any = None) -> PreparedQuery:
         self.queries.append(question)
