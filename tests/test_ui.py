@@ -120,8 +120,9 @@ def test_a_comparison_shows_a_table_of_the_cited_papers_by_role() -> None:
 
 def test_a_detail_the_abstracts_do_not_state_is_said_above_the_sources() -> None:
     cite = Citation(1, SAE, "The learned features are more interpretable than neurons.", (1,), "supported", 0.93)
-    html = render_sources(answer((cite,), (SAE,), not_stated="the <GPU> hours"), turn=1)
-    assert "<b>Not stated:</b> the abstracts do not state the &lt;GPU&gt; hours." in html
+    note = "The <SAE> abstract does not state the GPU hours."  # Answer.not_stated is the whole sentence
+    html = render_sources(answer((cite,), (SAE,), not_stated=note), turn=1)
+    assert "<b>Not stated:</b> The &lt;SAE&gt; abstract does not state the GPU hours.</div>" in html
     assert html.index("Not stated") < html.index(SAE.title)
     assert "Not stated" not in render_sources(answer((cite,), (SAE,)), turn=1)
 
@@ -336,7 +337,8 @@ def test_llm_failure_mid_answer_falls_back_with_a_readable_message(small_pipelin
 def test_coverage_line_counts_the_retrieved_abstracts_that_mention_the_topic() -> None:
     cite = Citation(1, SAE, "q", (0,), "supported", 1.0)
     html = render_answer_message(answer((cite,), (SAE, RIDG), text="We train sparse autoencoders. [1]"), 1)
-    assert '<div class="rag-meta rag-coverage">1 of the 2 retrieved abstracts mention SAEs; 1 states it' in html
+    line = '<div class="rag-meta rag-coverage">1 of the 2 retrieved abstracts mentions SAEs; 1 of the 1 cited does'
+    assert line in html
     assert "rag-coverage" not in render_answer_message(answer((), (SAE,), text="The corpus does not cover"), 1)
 
 
@@ -344,8 +346,10 @@ def test_coverage_of_a_comparison_counts_abstracts_naming_either_method() -> Non
     from rag.answer.compose.analysis import coverage
 
     abstracts = ["TIES-Merging resolves sign conflicts.", "DIMAT merges neighbouring agents.", "Unrelated text."]
-    assert coverage("How do TIES-Merging and DIMAT differ?", abstracts, 2) == ("TIES-Merging or DIMAT", 2, 2)
-    assert coverage("What does TIES-Merging resolve in DIMAT?", abstracts, 1)[:2] == ("TIES-Merging DIMAT", 0)
+    assert coverage("How do TIES-Merging and DIMAT differ?", abstracts, [0, 1]) == ("TIES-Merging or DIMAT", 2, 2)
+    assert coverage("What does TIES-Merging resolve in DIMAT?", abstracts, [0]) == ("TIES-Merging DIMAT", 0, 0)
+    assert coverage("How does TIES-Merging resolve conflicts?", abstracts, [1, 2]) == ("TIES-Merging", 1, 0)  # cited
+    # papers that do not name it: the line says so, not "2 state it"
 
 
 # ------------------------------------------------------------------------------------------- stale index

@@ -90,13 +90,15 @@ def render_coverage(answer: Answer) -> str:
     if answer.abstained or not answer.hits:
         return ""
     abstracts = [f"{h.paper.title} {h.paper.abstract}" for h in answer.hits]
-    topic, mentioned, stated = coverage(answer.question, abstracts, len(answer.citations), answer.kind or None)
-    if not topic:
+    ids = {c.paper.id for c in answer.citations}
+    cited = [i for i, h in enumerate(answer.hits) if h.paper.id in ids]
+    topic, mentioned, stated = coverage(answer.question, abstracts, cited, answer.kind or None)
+    if not topic or not cited:
         return ""
-    k = len(answer.hits)
+    k, verb = len(answer.hits), "mentions" if mentioned == 1 else "mention"
     return (
-        f'<div class="rag-meta rag-coverage">{mentioned} of the {k} retrieved abstracts mention {esc(topic)}; '
-        f"{stated} {'states' if stated == 1 else 'state'} it in the answer</div>"
+        f'<div class="rag-meta rag-coverage">{mentioned} of the {k} retrieved abstracts {verb} {esc(topic)}; '
+        f"{stated} of the {len(cited)} cited {'does' if stated == 1 else 'do'}</div>"
     )
 
 
@@ -254,8 +256,7 @@ def render_sources(answer: Answer, turn: int, *, active: bool = True, extra: str
     uncited = [h for h in answer.hits if h.paper.id not in by_paper]
     body = render_comparison(answer) + "".join(cards) + extra
     if answer.not_stated:
-        body = f'<div class="src-not-stated"><b>Not stated:</b> the abstracts do not state {esc(answer.not_stated)}.' \
-               "</div>" + body
+        body = f'<div class="src-not-stated"><b>Not stated:</b> {esc(answer.not_stated)}</div>' + body
     if not cards:
         reason = "The answer abstained: " if answer.abstained or answer.text.strip() == ABSTENTION else ""
         body = f'<div class="src-empty">{reason}No source is cited in this answer.</div>'

@@ -4,7 +4,7 @@ some kind), the entities it names, and its slot (what fact it asks for, ``rag.an
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from rag.answer.compose.slots import Slot, slot_of
@@ -73,16 +73,17 @@ def analyse(question: str) -> Question:
                     slot_of(question))
 
 
-def coverage(question: str, abstracts: Sequence[str], cited: int, kind: str | None = None) -> tuple[str, int, int]:
+def coverage(question: str, abstracts: Sequence[str], cited: Collection[int], kind: str | None = None
+             ) -> tuple[str, int, int]:
     """``(topic, N, M)`` for the coverage line: the question's named entities (else its first three content
     words), how many of ``abstracts`` mention every one of them (stemmed) — for a comparison, any of the compared
-    names ("TIES-Merging or DIMAT": no abstract of one method need name the other) — and ``M`` = the cited papers.
-    ``kind``: the question's kind when already analysed (``Answer.kind``)."""
+    names ("TIES-Merging or DIMAT": no abstract of one method need name the other) — and how many of the cited
+    ones (``cited``: their indices) do. ``kind``: the question's kind when already analysed (``Answer.kind``)."""
     names = named_entities(question)
     topic_words = names or key_terms(question, QUESTION_WORDS)[:3]
     needed = [set(tokenize(w)) for w in topic_words]
     compared = len(names) >= 2 and (kind or analyse(question).kind) == "comparison"
     test = any if compared else all
-    mentioned = sum(1 for a in abstracts if test(n <= set(tokenize(a)) for n in needed if n))
+    mentions = [test(n <= set(tokenize(a)) for n in needed if n) for a in abstracts]
     topic = " or ".join(topic_words) if compared else " ".join(topic_words)
-    return topic, mentioned, min(cited, max(mentioned, cited))
+    return topic, sum(mentions), sum(1 for i in cited if 0 <= i < len(mentions) and mentions[i])
