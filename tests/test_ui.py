@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import gradio as gr
 import pytest
 
 from rag.app.feedback import answer_record, feedback_path, record_feedback
@@ -242,7 +243,7 @@ def test_chat_handler_streams_cites_and_keeps_history(small_pipeline) -> None:  
     outputs = list(respond("What does the rationale invariance loss do?", [], {}, 3, "extractive"))
     assert "Finding sources" in outputs[0][2] and "Searching the papers" in outputs[0][1][-1]["content"]
     box, chat, panel, turns, sections = outputs[-1]
-    assert box == ""
+    assert outputs[0][0] == "" and box == gr.skip()  # cleared when asked; what is typed during the answer is kept
     assert [m["role"] for m in chat] == ["user", "assistant"]
     assert 'class="cite"' in chat[1]["content"]
     assert "Rationale Invariance" in panel and "<mark" in panel
@@ -538,3 +539,14 @@ def test_a_killed_rebuild_is_not_reported_as_running(small_pipeline) -> None:  #
     rebuild_marker(data_dir, small_pipeline.embedder.name).write_text("a rebuild started\n", encoding="utf-8")
     with pytest.raises(IndexNotReadyError, match="was interrupted"):
         LivePipeline(small_pipeline).current()
+
+
+def test_a_question_over_the_limit_stays_in_the_box_and_out_of_the_chat(small_pipeline) -> None:  # type: ignore[no-untyped-def]
+    from rag.app.live import LivePipeline
+    from rag.app.ui import chat_handler
+
+    respond = chat_handler(LivePipeline(small_pipeline))
+    outputs = list(respond("x" * 6000, [], {}, 3, "extractive"))
+    box, chat, _, turns, _ = outputs[-1]
+    assert len(outputs) == 1 and box == gr.skip() and len(turns) == 1  # only the notice
+    assert "the limit is 5,000" in chat[0]["content"] and "xxxxxxxxxx" not in chat[0]["content"]

@@ -179,6 +179,70 @@ def test_corpus_html_and_markdown_render_as_text(page: Any, tmp_path: Path) -> N
 SCREENSHOT_QUESTION = "How do TIES-Merging and DIMAT differ?"
 
 
+@pytest.fixture(scope="module")
+def slow_app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app over the same small corpus, its answers taking 2 seconds to start streaming."""
+    import sys
+    import time
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from conftest import HashEmbedder
+
+    from rag.app.ui import build_ui, launch
+    from rag.pipeline import Pipeline
+    from rag.settings import Settings
+
+    root = tmp_path_factory.mktemp("ui-slow")
+    corpus = root / "small.jsonl"
+    corpus.write_text("\n".join(json.dumps(row) for row in CORPUS) + "\n", encoding="utf-8")
+    pipeline = Pipeline.open(Settings(data_dir=root / "data", corpus_paths=[corpus]), embedder=HashEmbedder(),
+                             progress=False)  # fmt: skip
+    quick = pipeline.fallback.stream
+
+    def slow(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        time.sleep(2.0)
+        yield from quick(*args, **kwargs)
+
+    pipeline.fallback.stream = slow  # type: ignore[method-assign]
+    demo = build_ui(pipeline)
+    port = free_port()
+    launch(demo, port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+
+
+def test_a_second_question_during_an_answer_is_kept_and_clear_stops_the_answer(browser: Any, slow_app_url: str
+                                                                               ) -> None:  # fmt: skip
+    """Enter and Ask are one event: a second question sent while an answer streams does not run beside it (the
+    first answer's end overwrote the second exchange); it stays in the box. Clear cancels a streaming answer (it
+    came back when the stream ended)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 950})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(slow_app_url, wait_until="domcontentloaded")
+    page.wait_for_selector("#question textarea")
+    try:
+        ask(page, "What does the rationale invariance loss do?")
+        page.wait_for_timeout(500)
+        page.fill("#question textarea", "Which tokenizer was evaluated on LibriSpeech?")
+        page.click("#ask")
+        page.wait_for_selector("#chat a.cite")
+        page.wait_for_timeout(3000)  # the second question, had it run, would have answered by now
+        assert page.locator("#chat .message-row").count() == 2, page.inner_text("#chat")
+        assert page.input_value("#question textarea") == "Which tokenizer was evaluated on LibriSpeech?"
+        page.press("#question textarea", "Enter")  # now it runs
+        page.wait_for_function("document.querySelectorAll('#chat a.cite').length >= 2")
+        ask(page, "What does the rationale invariance loss do?")
+        page.wait_for_timeout(500)
+        page.click("#clear")
+        page.wait_for_timeout(3000)
+        assert page.locator("#chat .message-row").count() == 0, page.inner_text("#chat")
+    finally:
+        context.close()
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(
     not os.environ.get("RAG_UI_SCREENSHOT"),

@@ -33,8 +33,9 @@ from rag.app.render import (
     render_panel,
     render_sources,
 )
-from rag.errors import RagError
+from rag.errors import QueryError, RagError
 from rag.pipeline import MAX_SOURCES, Pipeline
+from rag.request import clean_query
 from rag.types import AnswererName
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,12 @@ def chat_handler(live: LivePipeline) -> Any:
             turns.append(_notice_turn(EMPTY_QUESTION, "info"))
             yield "", _display(turns), render_panel(sections), turns, sections
             return
+        try:
+            clean_query(question)
+        except QueryError as exc:  # too long: say so and keep it in the box to be shortened, not in the chat
+            turns.append(_notice_turn(str(exc)))
+            yield gr.skip(), _display(turns), render_panel(sections), turns, sections
+            return
         turns.append({"role": "user", "content": question, "html": esc(question).replace("\n", "<br>")})
         turns.append({"role": "assistant", "content": "", "html": SEARCHING})
         yield "", _display(turns), render_panel(sections, pending=question), turns, sections
@@ -119,7 +126,8 @@ def chat_handler(live: LivePipeline) -> Any:
         last = turns[-1]
         if "sources" in last:
             sections[int(last.pop("turn"))] = str(last.pop("sources"))
-        yield "", _display(turns), render_panel(sections), turns, sections
+        failed = bool(turns[-2].get("error"))  # refused (e.g. a link to a paper not indexed): back in the box
+        yield question if failed else gr.skip(), _display(turns), render_panel(sections), turns, sections
 
     return respond
 
@@ -218,12 +226,14 @@ def _wire(w: Widgets, respond: Any, on_like: Any) -> None:
     turns_state, sections_state = gr.State([]), gr.State({})
     outputs = [w.box, w.chatbot, w.sources, turns_state, sections_state]
     inputs = [w.box, turns_state, sections_state, w.k, w.answerer, *w.filters.inputs()]
-    w.box.submit(respond, inputs, outputs, api_name="chat", show_progress="hidden")
-    w.send.click(respond, inputs, outputs, api_visibility="private", show_progress="hidden")
+    # Enter and the Ask button are one event: while an answer streams, a second Enter or click does nothing (the
+    # question stays in the box) instead of running beside it on a copy of the chat, whose end overwrote the other
+    chat = gr.on([w.box.submit, w.send.click], respond, inputs, outputs, api_name="chat", show_progress="hidden",
+                 trigger_mode="once")
     w.chatbot.like(on_like, [turns_state], [w.status], api_visibility="private")
     clear_outputs = [w.chatbot, turns_state, sections_state, w.sources, w.status]
-    w.clear.click(_clear, None, clear_outputs, api_visibility="private")
-    w.chatbot.clear(_clear, None, clear_outputs, api_visibility="private")
+    w.clear.click(_clear, None, clear_outputs, api_visibility="private", cancels=[chat])  # a streaming answer too
+    w.chatbot.clear(_clear, None, clear_outputs, api_visibility="private", cancels=[chat])
 
 
 def build_ui(
