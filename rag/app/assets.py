@@ -33,7 +33,7 @@ a.cite:hover { background: var(--color-accent-soft); }
   background: var(--background-fill-primary); transition: box-shadow .3s, border-color .3s; scroll-margin-top: 8px; }
 .src-card.flash { border-color: var(--color-accent); box-shadow: 0 0 0 3px var(--color-accent-soft); }
 .src-head { display: flex; gap: 6px; align-items: baseline; }
-.src-head .marker { font-weight: 700; color: var(--color-accent); }
+.src-head .marker { font-weight: 700; color: var(--color-accent); white-space: nowrap; }
 .src-title { margin: 0 !important; font-size: 1.0em; font-weight: 650; }
 .src-meta { font-size: 0.8em; opacity: 0.7; margin: 2px 0 6px; }
 .src-abstract { font-size: 0.88em; line-height: 1.45; margin: 0 0 6px !important; }
@@ -48,7 +48,7 @@ a.cite:hover { background: var(--color-accent-soft); }
 .v-unsupported { background: #ffe3e3; color: #a51111; }
 .src-uncited summary { cursor: pointer; font-size: 0.9em; opacity: 0.85; }
 .src-uncited .src-card { margin-top: 8px; }
-.src-uncited .src-abstract { max-height: 7.5em; overflow: hidden; }
+.src-uncited .src-abstract { max-height: 7.5em; overflow-y: auto; }
 #feedback-status { font-size: 0.85em; opacity: 0.8; }
 .dark .src-abstract mark { background: #5c4d00; color: #fff8d6; }
 .dark .rag-error { background: #3d2600; color: #ffd8a8; border-color: #7a4100; }
