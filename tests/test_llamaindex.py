@@ -341,3 +341,15 @@ def test_components_take_a_callback_manager_and_check_k_and_filters_when_built(h
         RagRetriever(hash_pipeline, since="soon")
     with pytest.raises(QueryError):
         RagRetriever(hash_pipeline, k=101)
+
+
+def test_reranker_beyond_the_candidate_pool_keeps_the_pools_order(real_pipeline: Pipeline) -> None:
+    """For k above the 50-paper pool the pipeline ranks the pool as always and puts the next papers after it; the
+    reranker over those nodes gives the pool's papers the same order and scores, ahead of the rest."""
+    query = "sparse attention instead of softmax"
+    nodes = RagRetriever(real_pipeline, k=100).retrieve(query)
+    reranked = RagReranker(real_pipeline).postprocess_nodes(nodes, query_str=query)
+    pool = real_pipeline.settings.candidate_pool
+    assert [n.node.node_id for n in reranked[:pool]] == [n.node.node_id for n in nodes[:pool]]
+    assert [n.score for n in reranked[:pool]] == pytest.approx([n.score for n in nodes[:pool]])
+    assert {n.node.node_id for n in reranked[pool:]} == {n.node.node_id for n in nodes[pool:]}

@@ -140,10 +140,12 @@ class RagReranker(BaseNodePostprocessor):
         papers = pipeline.papers
         paper_of = [_paper_id(n, papers) for n in nodes]
         ids = list(dict.fromkeys(pid for pid in paper_of if pid is not None))
-        scores, head = self.scored(query_bundle.query_str, ids)
+        scores, head, pooled = self.scored(query_bundle.query_str, ids)
         known = [i for i, pid in enumerate(paper_of) if pid is not None]
-        # the pipeline's recall rule (``keep_first_stage``): the fusion's top ten go before the rest
-        known.sort(key=lambda i: (paper_of[i] not in head, -scores[paper_of[i] or ""], paper_of[i] or "", i))
+        # the pipeline's recall rule (``keep_first_stage``): the fusion's top ten go before the rest of the pool,
+        # and the pool before papers outside it (``Pipeline._chain`` for k above the pool)
+        known.sort(key=lambda i: (paper_of[i] not in head, paper_of[i] not in pooled, -scores[paper_of[i] or ""],
+                                  paper_of[i] or "", i))  # fmt: skip
         out = [NodeWithScore(node=nodes[i].node, score=scores[paper_of[i] or ""]) for i in known]
         out += [n for n, pid in zip(nodes, paper_of, strict=True) if pid is None]
         return out[: self.top_n] if self.top_n is not None else out
@@ -152,16 +154,17 @@ class RagReranker(BaseNodePostprocessor):
         """``paper id -> sigmoid(logit)`` of the feature model for papers of the index (see ``scored``)."""
         return self.scored(query, paper_ids)[0]
 
-    def scored(self, query: str, paper_ids: Sequence[str]) -> tuple[dict[str, float], set[str]]:
+    def scored(self, query: str, paper_ids: Sequence[str]) -> tuple[dict[str, float], set[str], set[str]]:
         """(``paper id -> sigmoid(logit)`` of the feature model for papers of the index, the ids of the pool's
-        fusion top ten, which the pipeline keeps ahead of the rest).
+        fusion top ten, which the pipeline keeps ahead of the rest, the ids of the pool, which it keeps ahead of
+        papers outside it; those get scores close to, not exactly, the pipeline's).
 
         The features are computed as the pipeline computes them: over its first-stage candidate pool for the
         query (``RAG_CANDIDATES`` papers, within ``filters``), so a paper of the pool gets the score the pipeline's
         reranker gives it. A paper outside the pool joins it with its stage scores and its ranks over the whole
         index (a second first-stage pass over every paper: fine for this corpus, costly for a very large one)."""
         if not paper_ids:
-            return {}, set()
+            return {}, set(), set()
         pipeline: Pipeline = self.pipeline
         pq = pipeline.prepare(clean_query(query), filter_key(self.filters))
         pool = pipeline.candidates(pq)
@@ -175,7 +178,7 @@ class RagReranker(BaseNodePostprocessor):
         _, logits = self._scorer.score(pq.query, pool, pipeline.papers)
         probs = sigmoid(logits)
         score = {c.paper_id: float(p) for c, p in zip(pool, probs, strict=True)}
-        return {pid: score[pid] for pid in paper_ids}, head
+        return {pid: score[pid] for pid in paper_ids}, head, pooled
 
 
 def _paper_id(node: NodeWithScore, papers: Mapping[str, Paper]) -> str | None:
