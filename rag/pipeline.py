@@ -221,9 +221,12 @@ class Pipeline:
         answerer: AnswererName | None = None,
         **filters: Unpack[Filters],
     ) -> Request:
-        """Check every input of a question (``QueryError``/``ConfigError`` say what is wrong) before any work."""
+        """Check every input of a question (``QueryError``/``ConfigError`` say what is wrong) before any work,
+        a link to a paper the index lacks included (``LinkIndex.resolve``), so ``/v1`` can answer with a status."""
+        checked = clean_query(question)
+        self.links.resolve(normalize_query(checked))
         return Request(
-            clean_query(question),
+            checked,
             tuple(clean_history(history)),
             clean_k(k, MAX_SOURCES, self.settings.top_k),
             self._answerer(answerer),

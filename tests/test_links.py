@@ -80,3 +80,10 @@ def test_ask_by_link_answers_from_the_linked_paper(tmp_path: Path) -> None:
     assert "2106.09685" not in answer.text and "does not state" not in answer.text  # LoRA's title in its place
     with pytest.raises(QueryError, match="no indexed paper has the link"):
         pipeline.ask("Summarize https://arxiv.org/abs/1111.11111")
+
+
+def test_a_link_to_a_paper_not_indexed_is_refused_at_the_call(tmp_path: Path) -> None:
+    """Before anything streams: ``/v1`` answers such a request with a 400, not a 200 and an error event."""
+    pipeline = open_hash_pipeline(tmp_path / "data", PAPERS)
+    with pytest.raises(QueryError, match="no indexed paper has the link"):
+        pipeline.stream("Summarize https://arxiv.org/abs/1111.11111")  # not iterated
