@@ -136,14 +136,18 @@ class Pipeline:
     # --- the retrieval chain -----------------------------------------------------------------------------
 
     def prepare(
-        self, question: str, filters: FilterKey = (), *, vector: np.ndarray | None = None
+        self, question: str, filters: FilterKey | Mapping[str, Any] = (), *, vector: np.ndarray | None = None
     ) -> PreparedQuery:
-        """A checked question (``clean_query``) made ready for every stage, once: normalised, parsed (acronyms,
-        idf), embedded (unless ``vector`` is given), its filters resolved to the allowed paper ids."""
+        """A question (checked by ``request``, or here for its type) made ready for every stage, once:
+        normalised, its links resolved, parsed (acronyms, idf), embedded (unless ``vector`` is given), its filters
+        (``filter_key``'s canonical form, or a dict such as ``{"since": 2020}``) resolved to the allowed paper ids.
+        A follow-up's standalone query may be longer than a question may be, so the length is not checked here."""
+        if not isinstance(question, str):
+            raise QueryError(f"the question must be text, not {type(question).__name__}")
         text = self.links.resolve(normalize_query(question))
         if not text:
             raise QueryError("the question is empty; type a question about the papers")
-        allowed = self.paper_filter.allowed(filters)
+        allowed = self.paper_filter.allowed(filter_key(filters) if isinstance(filters, Mapping) else filters)
         started = time.perf_counter()
         query = self.retriever.parse(text)
         if vector is None:

@@ -207,3 +207,12 @@ def test_an_abstracts_own_bracketed_numbers_are_quoted_not_cited(tmp_path: Path)
     assert all(c.verdict == "supported" for c in answer.citations) and not answer.removed_markers
     shown = answer.text.replace("\u2060", "")
     assert "attention [1] beats dense attention [2,3] on every" in shown
+
+
+def test_prepare_takes_filters_as_a_dict_and_refuses_a_non_text_question(hash_pipeline) -> None:  # type: ignore[no-untyped-def]
+    from rag.request import filter_key
+
+    as_dict = hash_pipeline.prepare("speech tokenizer", {"listing_date": "Mar 17"})
+    assert as_dict.allowed == hash_pipeline.prepare("speech tokenizer", filter_key({"listing_date": "Mar 17"})).allowed
+    with pytest.raises(QueryError, match="the question must be text, not int"):
+        hash_pipeline.prepare(123)
