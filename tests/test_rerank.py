@@ -335,3 +335,11 @@ def test_keep_first_stage_moves_only_what_it_must() -> None:
     assert keep_first_stage([5, 0, 7, 1, 2], {0, 1, 2}) == [0, 1, 2, 5, 7]
     assert keep_first_stage([2, 1, 0], {0, 1, 2}) == [2, 1, 0]
     assert keep_first_stage([], {0}) == []
+
+
+def test_rerank_does_not_depend_on_the_order_the_candidates_come_in(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """The recall rule's top ten are the first stage's by score, not the first ten passed in."""
+    pq = real_pipeline.prepare("What is sparsemax?")
+    candidates = real_pipeline.candidates(pq)
+    forward = [h.paper.id for h in real_pipeline.rerank(pq, candidates, 10)]
+    assert [h.paper.id for h in real_pipeline.rerank(pq, list(reversed(candidates)), 10)] == forward

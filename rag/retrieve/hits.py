@@ -38,9 +38,16 @@ def keep_first_stage(order: Sequence[T], first_stage: Collection[T]) -> list[T]:
     return [i for i in order if i in kept] + [i for i in order if i not in kept]
 
 
+def fusion_order(candidates: Sequence[Candidate]) -> list[int]:
+    """Indices of ``candidates`` in the first stage's order: by ``first_stage`` score, then ``rrf``, then id (the
+    order they come in from the retriever), so a caller who passes them in another order gets the same ranking."""
+    return sorted(range(len(candidates)), key=lambda i: (-candidates[i].first_stage, -candidates[i].rrf,
+                                                         candidates[i].paper_id))  # fmt: skip
+
+
 def fusion_head(candidates: Sequence[Candidate]) -> set[str]:
-    """Paper ids of the fusion's top ``FIRST_STAGE_DEPTH`` (candidates come in fusion order)."""
-    return {c.paper_id for c in candidates[:FIRST_STAGE_DEPTH]}
+    """Paper ids of the fusion's top ``FIRST_STAGE_DEPTH`` (``fusion_order``)."""
+    return {candidates[i].paper_id for i in fusion_order(candidates)[:FIRST_STAGE_DEPTH]}
 
 
 def protect_hits(hits: Sequence[Hit], candidates: Sequence[Candidate]) -> list[Hit]:
@@ -106,11 +113,12 @@ class FeatureScorer:
         (``order="model"``, with the fusion's top ten kept in the top ten: ``keep_first_stage``) or by
         RRF (``"rrf"``)."""
         x, logits = self.score(query, candidates, papers)
+        fused = fusion_order(candidates)
         if order == "model":
             idx = sorted(range(len(candidates)), key=lambda i: (-logits[i], candidates[i].paper_id))
-            idx = keep_first_stage(idx, range(min(FIRST_STAGE_DEPTH, len(candidates))))
+            idx = keep_first_stage(idx, fused[:FIRST_STAGE_DEPTH])
         else:
-            idx = list(range(len(candidates)))
+            idx = fused
         out = Ranked()
         for i in idx[: max(k, 2) if k is not None else None]:
             c = candidates[i]
