@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlparse
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
@@ -33,6 +33,25 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="RAG_", extra="ignore", frozen=True, env_ignore_empty=True, populate_by_name=True
     )
+
+    def __init__(self, **values: Any) -> None:
+        """Settings from keyword arguments over the environment's: an unknown name (a typo that would open another
+        index) or a bad value is a one-line ``ConfigError``, as ``load_settings`` gives for the environment."""
+        unknown = sorted(set(values) - set(type(self).model_fields))
+        if unknown:
+            raise ConfigError(f"unknown setting {unknown[0]!r}; the settings are listed in docs/configuration.md")
+        if not values:
+            super().__init__()
+            return
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = _field_of(str(first["loc"][0]) if first["loc"] else "?")
+            given = "" if "key" in field else f"={str(first.get('input'))[:100]!r}"
+            reason = str(first["msg"]).removeprefix("Value error, ")
+            allowed = f"; allowed: {allowed_values(field)}" if field in type(self).model_fields else ""
+            raise ConfigError(f"invalid setting {field}{given}: {reason}{allowed}") from None
 
     data_dir: Path = Field(
         default_factory=default_data_dir,
