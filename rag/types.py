@@ -312,6 +312,13 @@ class AnswerStream:
             if self._source is not None:
                 self._finish(RagError("the answer stream was closed before it finished; ask the question again"))
 
+    def __enter__(self) -> AnswerStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """``with rag.stream(q) as s:`` closes it on leaving, so breaking out early frees the LLM at once."""
+        self.close()
+
     def __repr__(self) -> str:
         state = "done" if self.done else "streaming"
         return f"<AnswerStream {state}, {len(self._chunks)} chunks>"
