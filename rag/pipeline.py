@@ -157,6 +157,9 @@ class Pipeline:
     def candidates(self, pq: PreparedQuery, n: int | None = None, stages: Sequence[str] = STAGES) -> list[Candidate]:
         """The first stage: up to ``n`` (default ``RAG_CANDIDATE_POOL``) papers fused from BM25, dense chunks and
         best sentences (``stages``), best first, among the papers ``pq.allowed`` names."""
+        unknown = sorted(set(stages) - set(STAGES))
+        if unknown:
+            raise QueryError(f"unknown first stage {unknown[0]!r}; the stages are {', '.join(STAGES)}")
         return self.retriever.candidates(pq, n or self.settings.candidate_pool, stages)
 
     def rerank(self, pq: PreparedQuery, candidates: Sequence[Candidate], k: int | None = None) -> Ranked:
@@ -233,7 +236,7 @@ class Pipeline:
             checked,
             tuple(clean_history(history)),
             clean_k(k, MAX_SOURCES, self.settings.top_k),
-            self._answerer(answerer),
+            self.answerer_named(answerer),
             filter_key(filters),
         )
 
@@ -310,7 +313,8 @@ class Pipeline:
         from its stored sentence vectors; () without a role model or when the stored sentences do not line up."""
         return self.role_book.summary(paper) if self.role_book is not None else ()
 
-    def _answerer(self, name: str | None) -> Answerer:
+    def answerer_named(self, name: str | None) -> Answerer:
+        """The answerer ``name`` picks (None: the configured one); ``ConfigError`` for "llm" with no LLM configured."""
         if name is None:
             return self.answerer
         if name == "extractive":

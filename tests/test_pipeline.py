@@ -216,3 +216,36 @@ def test_prepare_takes_filters_as_a_dict_and_refuses_a_non_text_question(hash_pi
     assert as_dict.allowed == hash_pipeline.prepare("speech tokenizer", filter_key({"listing_date": "Mar 17"})).allowed
     with pytest.raises(QueryError, match="the question must be text, not int"):
         hash_pipeline.prepare(123)
+
+
+def test_settings_in_code_refuse_a_typo_and_a_bad_value_in_one_line() -> None:
+    """``Settings(datadir=...)`` was silently ignored (the index came from RAG_DATA_DIR), and ``Settings(top_k=50)``
+    raised pydantic's multi-line error."""
+    from rag.errors import ConfigError
+    from rag.settings import Settings
+
+    with pytest.raises(ConfigError, match=r"^unknown setting 'datadir'; the settings are listed in docs/"):
+        Settings(datadir="/x")  # type: ignore[call-arg]
+    with pytest.raises(ConfigError, match=r"^invalid setting top_k='50': Input should be less than or equal to 20"):
+        Settings(top_k=50)
+    assert Settings(top_k=3).top_k == 3
+
+
+def test_a_stream_used_in_a_with_block_is_closed_on_leaving_it(hash_pipeline) -> None:  # type: ignore[no-untyped-def]
+    from rag.errors import RagError
+
+    with hash_pipeline.stream("speech tokenizer") as stream:
+        next(iter(stream))  # read a little, then leave
+    assert stream.done
+    with pytest.raises(RagError, match="closed before it finished"):
+        _ = stream.answer
+    with hash_pipeline.stream("speech tokenizer") as whole:
+        text = "".join(whole)
+    assert whole.answer.text == text  # a finished stream is kept
+
+
+def test_an_unknown_first_stage_is_named(hash_pipeline) -> None:  # type: ignore[no-untyped-def]
+    pq = hash_pipeline.prepare("speech tokenizer")
+    with pytest.raises(QueryError, match=r"^unknown first stage 'bogus'; the stages are bm25, dense, sentence$"):
+        hash_pipeline.candidates(pq, 10, ["bogus"])
+    assert hash_pipeline.candidates(pq, 10, ["bm25"])

@@ -217,8 +217,10 @@ class RagQueryEngine(CustomQueryEngine):
         if answerer is not None and answerer not in get_args(AnswererName):
             raise ConfigError(f"unknown answerer {answerer!r}; use 'extractive' or 'llm' (or None: the configured one)")
         filter_key(filters)
+        pipeline = pipeline if pipeline is not None else default_pipeline()
+        pipeline.answerer_named(answerer)  # "llm" with no LLM configured: say so now, not at the first query
         fields: dict[str, Any] = {
-            "pipeline": pipeline if pipeline is not None else default_pipeline(),
+            "pipeline": pipeline,
             "k": _checked_k(k, MAX_SOURCES),
             "answerer": answerer,
             "filters": filters,
