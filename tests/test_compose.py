@@ -14,6 +14,7 @@ from rag.answer.compose.pieces import MODEL_PATH
 from rag.answer.compose.selection import is_background, is_boilerplate
 from rag.answer.compose.spans import pieces, trim
 from rag.answer.extractive import ExtractiveAnswerer
+from rag.errors import ConfigError
 from rag.settings import Settings
 from rag.text import (
     GAP,
@@ -292,9 +293,9 @@ def test_answer_words_and_evidence_bound_a_prose_answer_and_keep_it_verbatim() -
     assert short_words <= 20 < long_words and bar_words < long_words
     (lead,) = [strip_markers(s).strip() for s in answer_sentences(bar_answer.text)]  # the anchor quote alone
     assert lead in strip_markers(short_answer.text) and lead in strip_markers(long_answer.text)
-    with pytest.raises(ValueError, match="answer_words"):
+    with pytest.raises(ConfigError, match="answer_words"):
         Settings(answer_words=5)
-    with pytest.raises(ValueError, match="answer_evidence"):
+    with pytest.raises(ConfigError, match="answer_evidence"):
         Settings(answer_evidence=1.5)
 
 
