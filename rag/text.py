@@ -284,9 +284,11 @@ def drop_escapes(text: str) -> str:
 
 
 def printable(text: str) -> str:
-    """``text`` with terminal escape sequences dropped (``drop_escapes``) and every other control or format
-    character (not printable) a space, whitespace collapsed."""
-    return " ".join("".join(ch if ch.isprintable() else " " for ch in drop_escapes(text)).split())
+    """``text`` with terminal escape sequences (``drop_escapes``) and format characters (a zero-width space copied
+    inside "sparse\u200bmax") dropped, every other character that is not printable a space, whitespace
+    collapsed."""
+    kept = (ch if ch.isprintable() else "" if unicodedata.category(ch) == "Cf" else " " for ch in drop_escapes(text))
+    return " ".join("".join(kept).split())
 
 
 def normalize_query(text: str) -> str:

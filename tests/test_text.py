@@ -440,3 +440,14 @@ def test_terminal_escapes_pasted_with_text_are_dropped() -> None:
     assert drop_escapes("line one\n\x1b[1;32m- Title: quote [1]\x1b[0m") == "line one\n- Title: quote [1]"
     turns = clean_history([{"role": "user", "content": "\x1b[31mWhich papers?\x1b[0m"}])
     assert turns == [{"role": "user", "content": "Which papers?"}]
+
+
+def test_a_question_without_words_is_refused_and_zero_width_characters_join_the_word() -> None:
+    """"🤖🤖🤖" after a question was answered as its follow-up; "sparse\u200bmax" searched for "sparse max"."""
+    from rag.errors import QueryError
+    from rag.request import clean_query
+
+    for wordless in ("🤖🤖🤖", "?!", " … "):
+        with pytest.raises(QueryError, match=r"^the question has no words; type a question about the papers$"):
+            clean_query(wordless)
+    assert clean_query("sparse\u200bmax?") == "sparsemax?" and clean_query("深度学习?") == "深度学习?"
