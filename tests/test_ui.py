@@ -550,3 +550,18 @@ def test_a_question_over_the_limit_stays_in_the_box_and_out_of_the_chat(small_pi
     box, chat, _, turns, _ = outputs[-1]
     assert len(outputs) == 1 and box == gr.skip() and len(turns) == 1  # only the notice
     assert "the limit is 5,000" in chat[0]["content"] and "xxxxxxxxxx" not in chat[0]["content"]
+
+
+def test_a_vote_taken_back_says_the_earlier_vote_stays(tmp_path: Path) -> None:
+    """Un-liking cannot delete a line of the append-only log: the message says so ("Feedback noted." did not)."""
+    from types import SimpleNamespace
+
+    from rag.app.feedback import FeedbackLog
+    from rag.app.ui import like_handler
+
+    on_like = like_handler(FeedbackLog(tmp_path / "data", 10_000))
+    turns = [{"role": "user"}, {"record": {"id": "a1", "question": "q", "answer": "a [1]", "citations": []}}]
+    request = SimpleNamespace(session_hash="s")
+    assert "saved" in on_like(turns, SimpleNamespace(index=1, liked=True), request)  # type: ignore[arg-type]
+    taken_back = on_like(turns, SimpleNamespace(index=1, liked=None), request)  # type: ignore[arg-type]
+    assert taken_back.startswith("Votes are not taken back: your earlier vote on this answer stays saved")

@@ -147,8 +147,8 @@ def like_handler(feedback: FeedbackLog) -> Any:
             vote = "up"
         elif data.liked is False or data.liked == "Dislike":
             vote = "down"
-        else:  # a vote taken back, or another option
-            return "Feedback noted."
+        else:  # a vote taken back, or another option: the log keeps what was written
+            return "Votes are not taken back: your earlier vote on this answer stays saved (it may be changed once)."
         return feedback.vote(str(getattr(request, "session_hash", None) or "-"), record, vote)
 
     return on_like
