@@ -284,11 +284,18 @@ def drop_escapes(text: str) -> str:
 
 
 def printable(text: str) -> str:
-    """``text`` with terminal escape sequences (``drop_escapes``) and format characters (a zero-width space copied
-    inside "sparse\u200bmax") dropped, every other character that is not printable a space, whitespace
-    collapsed."""
-    kept = (ch if ch.isprintable() else "" if unicodedata.category(ch) == "Cf" else " " for ch in drop_escapes(text))
+    """``text`` with terminal escape sequences (``drop_escapes``) and invisible breaks (a zero-width space copied
+    inside "sparse\u200bmax") dropped, joiners kept, every other character that is not printable a space,
+    whitespace collapsed."""
+    kept = (ch if ch.isprintable() or ch in _JOINERS else "" if ch in _INVISIBLE_BREAKS else " "
+            for ch in drop_escapes(text))  # fmt: skip
     return " ".join("".join(kept).split())
+
+
+_INVISIBLE_BREAKS = frozenset("\u200b\u2060\ufeff\u00ad")
+"""Zero-width space, word joiner, byte-order mark, soft hyphen: copied from PDFs and web pages inside words."""
+_JOINERS = frozenset("\u200c\u200d")
+"""Zero-width non-joiner and joiner: spelling in Persian and other scripts, and inside emoji."""
 
 
 def normalize_query(text: str) -> str:
@@ -298,7 +305,7 @@ def normalize_query(text: str) -> str:
 
 # ---------------------------------------------------------------------------------------------- links
 
-_URL = re.compile(r"(?i)(?P<prefix>https?://|www\.)[^\s<>()\[\]{}\"']+")
+_URL = re.compile(r"(?i)(?P<prefix>https?://|www\.)[^\s<>()\[\]{}\"'（）。，、「」【】]+")
 _URL_TAIL = ".,;:!?)]}"
 
 

@@ -87,3 +87,21 @@ def test_a_link_to_a_paper_not_indexed_is_refused_at_the_call(tmp_path: Path) ->
     pipeline = open_hash_pipeline(tmp_path / "data", PAPERS)
     with pytest.raises(QueryError, match="no indexed paper has the link"):
         pipeline.stream("Summarize https://arxiv.org/abs/1111.11111")  # not iterated
+
+
+def test_web_addresses_match_exactly_or_by_code_project_only() -> None:
+    """OpenReview pages differ by their query; a host an abstract mentions is not every page on it; a code host's
+    deeper pages belong to their project."""
+    forum = [Paper(f"o{n}", f"Paper {n}", "A.", urls=(f"https://openreview.net/forum?id={n}",)) for n in "AB"]
+    host = Paper("h", "Hub Paper", "A.", urls=("https://huggingface.co",))
+    index = LinkIndex({p.id: p for p in [*forum, host, CODE]})
+    assert index.resolve("Summarize https://openreview.net/forum?id=A please") == "Summarize Paper A please"
+    assert index.resolve("Does https://openreview.net/forum?id=Z say?") == "Does say?"  # unknown: dropped
+    assert index.resolve("Does https://huggingface.co/docs/transformers explain LoRA?") == "Does explain LoRA?"
+    assert index.resolve("Code at https://github.com/someone/RIDG/blob/main/x.py?") == "Code at A Paper With Code?"
+
+
+def test_an_unknown_paper_link_beside_a_question_of_its_own_is_dropped() -> None:
+    assert INDEX.resolve("See doi 10.1000/182 for the definition of attention") == (
+        "See doi for the definition of attention")  # fmt: skip
+    assert INDEX.resolve("LoRA（https://arxiv.org/abs/2106.09685）是什么") == f"LoRA（{LORA}）是什么"

@@ -20,9 +20,11 @@ from rag.index.formats.meta import parse_arxiv_id, parse_doi
 from rag.text import content_words
 from rag.types import Paper
 
+_URL_CHARS = r"[^\s<>()\[\]{}\"'（）。，、「」【】]+"
+"""What a link in a question is made of: up to a space, a bracket, a quote or a full-width punctuation mark."""
 _LINK = re.compile(
-    r"(?:https?://|www\.)[^\s<>()\[\]{}\"']+"  # a web address
-    r"|(?<![\w/.@])(?:arxiv\.org/(?:abs|pdf)/|(?:dx\.)?doi\.org/)[^\s<>()\[\]{}\"']+"  # an arXiv or DOI page, no scheme
+    rf"(?:https?://|www\.){_URL_CHARS}"  # a web address
+    rf"|(?<![\w/.@])(?:arxiv\.org/(?:abs|pdf)/|(?:dx\.)?doi\.org/){_URL_CHARS}"  # an arXiv or DOI page, no scheme
     r"|(?<![\w/.])(?:doi:\s*)?10\.\d{4,9}/[^\s<>\"'{}\\]+"  # a DOI
     r"|(?<![\w/.])arxiv:\s*[\w./-]+"  # an arXiv id said to be one
     r"|(?<![\w/.])\d{4}\.\d{4,5}(?:v\d+)?(?![\w.])"  # a bare new-style arXiv id (or a number: kept if unknown)
@@ -30,14 +32,28 @@ _LINK = re.compile(
     re.IGNORECASE,
 )
 _TAIL = ".,;:!?)]}'\""
+ABOUT_THE_LINK = 3
+"""Fewer content words than this beside a link to a paper the index lacks ("Summarize <link>", "What does <link>
+propose?"): the question is about that paper, and is refused; with more, the link is an aside and is dropped."""
 _SURELY_A_PAPER = re.compile(r"(?i)^(?:https?://|www\.)|^(?:arxiv|doi)[:.]|^(?:dx\.)?doi\.org/|^10\.")
 """A link that can only mean a paper or a web page (not a bare number like "2024.12345")."""
 
 
+_CODE_HOSTS = ("github.com", "gitlab.com", "bitbucket.org", "huggingface.co")
+"""Hosts where ``host/owner/name`` is a project and deeper paths are its pages (``/tree/main``, ``/blob/…``)."""
+
+
 def _bare(url: str) -> str:
-    """A web address compared without its scheme, "www.", query, fragment, case, trailing slash or ".git"."""
-    rest = re.sub(r"(?i)^(?:https?://)?(?:www\.)?", "", url.strip()).split("#", 1)[0].split("?", 1)[0]
+    """A web address compared without its scheme, "www.", fragment, case, trailing slash or ".git" (its query
+    stays: ``openreview.net/forum?id=…`` names one paper)."""
+    rest = re.sub(r"(?i)^(?:https?://)?(?:www\.)?", "", url.strip()).split("#", 1)[0]
     return rest.lower().rstrip("/").removesuffix(".git").rstrip("/")
+
+
+def _project(bare: str) -> str | None:
+    """``host/owner/name`` of a page on a code host (its query dropped), else None."""
+    parts = bare.split("?", 1)[0].split("/")
+    return "/".join(parts[:3]) if parts[0] in _CODE_HOSTS and len(parts) >= 3 else None
 
 
 def _ids(link: str) -> tuple[str | None, str | None]:
@@ -62,17 +78,14 @@ class LinkIndex:
                     self.by_url.setdefault(_bare(url), paper)
 
     def paper(self, link: str) -> Paper | None:
-        """The indexed paper ``link`` names: by its arXiv id or DOI when it has one, else by web address (a page
-        under an indexed address counts: ``github.com/x/y/tree/main`` is ``github.com/x/y``)."""
+        """The indexed paper ``link`` names: by its arXiv id or DOI when it has one, else by web address, exactly
+        or, on a code host, by its project (``github.com/x/y/tree/main`` is ``github.com/x/y``)."""
         arxiv, doi = _ids(link)
         if arxiv or doi:
             return self.by_arxiv.get(arxiv) if arxiv else self.by_doi.get((doi or "").lower())
         bare = _bare(link)
-        while bare.count("/") >= 1:
-            if bare in self.by_url:
-                return self.by_url[bare]
-            bare = bare.rsplit("/", 1)[0]
-        return self.by_url.get(bare)
+        project = _project(bare)
+        return self.by_url.get(bare) or (self.by_url.get(project) if project else None)
 
     def resolve(self, text: str) -> str:
         """``text`` with each link or identifier of an indexed paper replaced by that paper's title, and each web
@@ -80,6 +93,7 @@ class LinkIndex:
         if "." not in text and "/" not in text:  # no link, id or DOI can be in it
             return text
         dropped: list[str] = []
+        unknown: list[str] = []  # links to papers this index does not hold
 
         def swap(match: re.Match[str]) -> str:
             token = match.group(0)
@@ -88,15 +102,16 @@ class LinkIndex:
             if paper is not None:
                 return paper.title + token[len(core) :]
             if _ids(core) != (None, None) and _SURELY_A_PAPER.search(core):
-                raise _not_indexed(core)
-            if re.match(r"(?i)https?://|www\.", core):
-                dropped.append(core)
-                return " " + token[len(core) :]
-            return token
+                unknown.append(core)
+            elif not re.match(r"(?i)https?://|www\.", core):
+                return token
+            dropped.append(core)
+            return " " + token[len(core) :]
 
         text = " ".join(_LINK.sub(swap, text).split())
-        if dropped and not content_words(text):
-            raise _not_indexed(dropped[0])
+        left = len(content_words(text))
+        if (unknown and left < ABOUT_THE_LINK) or (dropped and not left):  # the question is about the missing paper
+            raise _not_indexed((unknown or dropped)[0])
         return text
 
 
