@@ -207,7 +207,8 @@ def test_referents_are_the_sources_the_last_answer_cited() -> None:
     assert second.marker == 2 and "POPE" in second.texts[0]
     assert [c.marker for c in referents("How does it decode?", history)] == [1]
     assert referents("What does MaxSup penalize instead of the ground-truth logit?", history) == []
-    for pointer in ("and the 2nd?", "Tell me more about [2]", "what does source 2 reduce?", "paper #2?"):
+    for pointer in ("and the 2nd?", "Tell me more about [2]", "what does source 2 reduce?", "paper #2?",
+                    "What did paper 2 find?", "What does the 2nd paper propose?"):
         assert [c.marker for c in referents(pointer, history)] == [2], pointer
     assert referents("And the fifth one?", history) == [] and referents("the 12th?", history) == []  # only 2 cited
     for own in ("What is the 1st step of RLHF in InstructGPT?", "Is Llama 2 paper 7 times faster than GPT-3?"):

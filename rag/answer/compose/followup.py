@@ -29,10 +29,13 @@ _EACH = r"(?:does|do|did) each|each (?:of (?:them|these|those|the two)|one|paper
 """Wording that points at every paper of the last answer ("What does each find?")."""
 _END = r"(?=\s*(?:[?.!,;:)]|$))"
 """Nothing but punctuation after: "the 2nd?" points at a source, "the 2nd stage of ..." does not."""
-_NUMBERED = (rf"\b(?:the|that) (?P<nth>\d{{1,2}})(?:st|nd|rd|th)(?: (?:one|paper|source|result))?{_END}"
+_NOT_A_POINTER = r"(?!\s*(?:times|x\b|%|percent|billion|million|[bmk]\b|[.,]\d|-))"
+"""After "paper 7": a quantity ("7 times faster", "7B", "7.5"), not a source's number."""
+_NUMBERED = (rf"\b(?:the|that) (?P<nth>\d{{1,2}})(?:st|nd|rd|th)(?: (?:one|paper|source|result)\b|{_END})"
              r"|\[(?P<marker>\d{1,2})\]|\b(?:source|ref(?:erence)?)\s*#?(?P<label>\d{1,2})\b"
-             rf"|\b(?:paper|result|number|no\.?)\s*(?:#(?P<hash>\d{{1,2}})\b|(?P<end>\d{{1,2}}){_END})")
-"""A source of the last answer pointed at by its number: "the 2nd", "[2]", "source 2", "paper #2", "paper 2?"."""
+             rf"|\b(?:paper|result|number|no\.?)\s*(?:#(?P<hash>\d{{1,2}})\b|(?P<end>\d{{1,2}})\b{_NOT_A_POINTER})")
+"""A source of the last answer pointed at by its number: "the 2nd (paper)", "[2]", "source 2", "paper #2",
+"what did paper 2 find?"; not "the 1st step", "paper 7 times faster"."""
 _REFERENCE = re.compile(
     r"\b(?:of them|of these|of those|(?:the|that) (?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth"
     r"|last|former|latter)(?: one)?"
