@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     def __init__(self, **values: Any) -> None:
         """Settings from keyword arguments over the environment's: an unknown name (a typo that would open another
         index) or a bad value is a one-line ``ConfigError``, as ``load_settings`` gives for the environment."""
-        unknown = sorted(set(values) - set(type(self).model_fields))
+        unknown = sorted(k for k in values if k not in _KNOWN_NAMES and not k.startswith("_"))
         if unknown:
             raise ConfigError(f"unknown setting {unknown[0]!r}; the settings are listed in docs/configuration.md")
         if not values:
@@ -45,6 +45,8 @@ class Settings(BaseSettings):
             return
         try:
             super().__init__(**values)
+        except SettingsError as exc:  # an environment variable pydantic-settings cannot parse
+            raise ConfigError(f"invalid setting: {str(exc).splitlines()[0][:200]}") from None
         except ValidationError as exc:
             first = exc.errors()[0]
             field = _field_of(str(first["loc"][0]) if first["loc"] else "?")
@@ -320,3 +322,10 @@ def load_settings() -> Settings:
         field = match.group(1) if match else "?"
         problems = [_problem(field, "cannot be parsed", os.environ.get(env_names(field)[0]) if match else None)]
     raise ConfigError(f"invalid setting: {'; '.join(problems)}. Fix or unset the environment variable")
+
+
+_KNOWN_NAMES = frozenset(Settings.model_fields) | frozenset(
+    name for f in Settings.model_fields.values() if isinstance(f.validation_alias, AliasChoices)
+    for name in f.validation_alias.choices if isinstance(name, str)
+)  # fmt: skip
+"""The keyword names ``Settings(...)`` takes: its fields and their environment aliases (``OPENAI_API_KEY``)."""

@@ -229,6 +229,8 @@ def test_settings_in_code_refuse_a_typo_and_a_bad_value_in_one_line() -> None:
     with pytest.raises(ConfigError, match=r"^invalid setting top_k='50': Input should be less than or equal to 20"):
         Settings(top_k=50)
     assert Settings(top_k=3).top_k == 3
+    assert Settings(RAG_CANDIDATES=10).candidate_pool == 10  # an environment alias is a known name
+    assert Settings(OPENAI_API_KEY="sk-test").openai_api_key is not None and Settings(_env_file=None).top_k
 
 
 def test_a_stream_used_in_a_with_block_is_closed_on_leaving_it(hash_pipeline) -> None:  # type: ignore[no-untyped-def]
