@@ -43,7 +43,7 @@ def clean_query(query: object) -> str:
     text = printable(query)
     if not text:
         raise QueryError("the question is empty; type a question about the papers")
-    if not any(ch.isalnum() for ch in text):  # "🤖🤖🤖", "?!": no word to search for or to follow up on
+    if not any(ch.isalnum() or unicodedata.category(ch) == "Sm" for ch in text):  # "🤖🤖🤖", "?!" (not "∇?")
         raise QueryError("the question has no words; type a question about the papers")
     return text
 

@@ -245,6 +245,7 @@ def test_a_head_noun_matches_its_other_forms() -> None:
     assert head_noun(slot) == "reduct"
     assert not unit_missing(slot, "reducing the refusal rate from 74.4% to 33.4%")
     assert unit_missing(slot_of("How many GPU hours did it take?"), "trained in 40 GPU days")
+    assert not unit_missing(slot_of("What license is used?"), "Released under the MIT licence.")
     for question, other in [("How much memory does it use?", "memorization"), ("How many GPU hours?", "hourglass"),
                             ("How much energy?", "energetic"), ("How many parameters?", "a parametric model")]:
         assert unit_missing(slot_of(question), other), other  # another word, not another form of the noun

@@ -451,3 +451,4 @@ def test_a_question_without_words_is_refused_and_zero_width_characters_join_the_
         with pytest.raises(QueryError, match=r"^the question has no words; type a question about the papers$"):
             clean_query(wordless)
     assert clean_query("sparse\u200bmax?") == "sparsemax?" and clean_query("深度学习?") == "深度学习?"
+    assert clean_query("∇?") == "∇?" and clean_query("می\u200cخواهم") == "می\u200cخواهم"  # a math symbol; a ZWNJ

@@ -222,7 +222,8 @@ _SUFFIXES = ("ations", "ation", "tions", "tion", "ions", "ion", "ings", "ing", "
 
 
 def _base(word: str) -> str:
-    """``word`` lower-cased without one inflection or ``-tion``/``-ment`` ending, keeping four letters: "reduction"
-    and "reducing" are "reduc"; "memory" is "memor" but "memorization" is "memoriz"."""
-    low = word.lower()
+    """``word`` lower-cased, British spellings as American ("licence", "colour", "optimise"), without one inflection
+    or ``-tion``/``-ment`` ending, keeping four letters: "reduction" and "reducing" are "reduc"; "memory" is
+    "memor" but "memorization" is "memoriz"."""
+    low = re.sub(r"is(e|ed|es|ing|ation|ations)$", r"iz\1", re.sub(r"our$", "or", re.sub(r"nce$", "nse", word.lower())))
     return next((low[: -len(s)] for s in _SUFFIXES if low.endswith(s) and len(low) - len(s) >= 4), low)
