@@ -160,8 +160,8 @@ def test_filters_on_metadata_no_paper_has_say_that_no_paper_has_it(tmp_path: Pat
     bare = open_hash_pipeline(tmp_path / "data", SMALL_PAPERS)
     answer = bare.ask("What does LoRA freeze?", since=2020, author="hu")
     assert answer.abstained and answer.text == (
-        f"{NO_MATCH_LEAD}: no indexed paper has authors or a year (the bundled listing pages carry none); ingest "
-        "papers that do (docs/ingest.md) or remove those filters."
+        f"{NO_MATCH_LEAD}: no indexed paper has authors or a year (listing pages such as the bundled ones carry "
+        "none); ingest papers that do (docs/ingest.md) or remove those filters."
     )
     assert "close enough" not in render_answer_message(answer, 0)  # no second, contradicting note
     assert bare.paper_filter.missing_fields(filter_key({"source": "x"})) == []

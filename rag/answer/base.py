@@ -25,8 +25,8 @@ def no_match(missing: Sequence[str] = ()) -> str:
     bundled listing pages carry no year, author or category), a message saying so."""
     if not missing:
         return NO_MATCH
-    return (f"{NO_MATCH_LEAD}: no indexed paper has {' or '.join(missing)} (the bundled listing pages carry none); "
-            "ingest papers that do (docs/ingest.md) or remove those filters.")  # fmt: skip
+    return (f"{NO_MATCH_LEAD}: no indexed paper has {' or '.join(missing)} (listing pages such as the bundled "
+            "ones carry none); ingest papers that do (docs/ingest.md) or remove those filters.")  # fmt: skip
 
 
 class Answerer(Protocol):
