@@ -231,13 +231,13 @@ class Pipeline:
         """Check every input of a question (``QueryError``/``ConfigError`` say what is wrong) before any work,
         a link to a paper the index lacks included (``LinkIndex.resolve``), so ``/v1`` can answer with a status."""
         checked = clean_query(question)
-        self.links.resolve(normalize_query(checked))
         return Request(
             checked,
             tuple(clean_history(history)),
             clean_k(k, MAX_SOURCES, self.settings.top_k),
             self.answerer_named(answerer),
             filter_key(filters),
+            self.links.resolve(checked),
         )
 
     def stream(
@@ -293,7 +293,7 @@ class Pipeline:
             return
         ranked = self._chain(pq, max(request.k, RANKING_DEPTH))
         retrieved = dataclasses.replace(ranked, hits=ranked.hits[: request.k])
-        asked = self.links.resolve(request.question)  # a paper named by its link: the answerer reads its title
+        asked = request.asked or request.question  # a paper named by its link: the answerer reads its title
         error: str | None = None
         try:
             final = yield from _texts(answerer.stream(asked, retrieved, turns))

@@ -93,7 +93,7 @@ def _text_of(content: object) -> str | None:
         return content
     if isinstance(content, list | tuple) and all(isinstance(p, Mapping) for p in content):
         texts = [p.get("text") for p in content if p.get("type") == "text"]
-        return " ".join(texts) if all(isinstance(t, str) for t in texts) else None
+        return "".join(texts) if all(isinstance(t, str) for t in texts) else None  # joined as /v1 joins them
     return None
 
 
@@ -268,3 +268,6 @@ class Request:
     answerer: Answerer
     filters: FilterKey
     """Checked, in canonical form (``filter_key``)."""
+    asked: str = ""
+    """The question as the answerer reads it: a link naming an indexed paper replaced by its title
+    (``rag.retrieve.links.LinkIndex.resolve``); the question itself when empty."""
