@@ -305,7 +305,9 @@ def normalize_query(text: str) -> str:
 
 # ---------------------------------------------------------------------------------------------- links
 
-_URL = re.compile(r"(?i)(?P<prefix>https?://|www\.)[^\s<>()\[\]{}\"'（）。，、「」【】]+")
+URL_CHARS = r"[^\s<>()\[\]{}\"'（）。，、「」【】]+"
+"""What a web address in text is made of: up to a space, a bracket, a quote or a full-width punctuation mark."""
+_URL = re.compile(rf"(?i)(?P<prefix>https?://|www\.){URL_CHARS}")
 _URL_TAIL = ".,;:!?)]}"
 
 

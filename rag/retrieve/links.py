@@ -17,14 +17,12 @@ from collections.abc import Mapping
 
 from rag.errors import QueryError
 from rag.index.formats.meta import parse_arxiv_id, parse_doi
-from rag.text import content_words
+from rag.text import URL_CHARS, content_words
 from rag.types import Paper
 
-_URL_CHARS = r"[^\s<>()\[\]{}\"'（）。，、「」【】]+"
-"""What a link in a question is made of: up to a space, a bracket, a quote or a full-width punctuation mark."""
 _LINK = re.compile(
-    rf"(?:https?://|www\.){_URL_CHARS}"  # a web address
-    rf"|(?<![\w/.@])(?:arxiv\.org/(?:abs|pdf)/|(?:dx\.)?doi\.org/){_URL_CHARS}"  # an arXiv or DOI page, no scheme
+    rf"(?:https?://|www\.){URL_CHARS}"  # a web address
+    rf"|(?<![\w/.@])(?:arxiv\.org/(?:abs|pdf)/|(?:dx\.)?doi\.org/){URL_CHARS}"  # an arXiv or DOI page, no scheme
     r"|(?<![\w/.])(?:doi:\s*)?10\.\d{4,9}/[^\s<>\"'{}\\]+"  # a DOI
     r"|(?<![\w/.])arxiv:\s*[\w./-]+"  # an arXiv id said to be one
     r"|(?<![\w/.])\d{4}\.\d{4,5}(?:v\d+)?(?![\w.])"  # a bare new-style arXiv id (or a number: kept if unknown)
