@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from rag.index.corpus import (
     parse_listing,
 )
 from rag.index.formats import Record
+from rag.index.formats.base import INVISIBLE
 from rag.index.ingest import ingest, keyword_dir
 from rag.index.store import Store, open_chroma
 from rag.text import find_urls, normalize_title
@@ -298,7 +300,8 @@ _FIELD = st.text(
     alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\x00") | st.sampled_from("\n\r\t"),
     min_size=1,
     max_size=60,
-).filter(lambda s: s.strip() and s.split())
+).filter(lambda s: s.strip() and s.split() and not all(unicodedata.category(c) in INVISIBLE for c in s))
+"""A title or abstract a file may hold: not blank, not only invisible characters (those are refused)."""
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -36,7 +36,7 @@ def lines(text: str) -> list[str]:
     return _NEWLINE.split(text)
 
 
-_INVISIBLE = frozenset({"Cf", "Mn", "Me", "Zs", "Zl", "Zp", "Cc"})
+INVISIBLE = frozenset({"Cf", "Mn", "Me", "Zs", "Zl", "Zp", "Cc"})
 """Unicode categories that show nothing on their own: format characters, combining marks, spaces, controls."""
 
 
@@ -45,7 +45,7 @@ def check_length(name: str, value: str) -> str:
     limit = MAX_TITLE_CHARS if name == "title" else MAX_ABSTRACT_CHARS
     if len(value) > limit:
         raise ValueError(f"{name} is {len(value):,} characters; the limit is {limit:,} (the same in every format)")
-    if value and all(unicodedata.category(ch) in _INVISIBLE for ch in value):
+    if value and all(unicodedata.category(ch) in INVISIBLE for ch in value):
         raise ValueError(f"the {name} has no visible characters (only zero-width, combining or control ones); "
                          "write it out or remove the record")  # fmt: skip
     return value
