@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CHROMIUM, free_port
+from conftest import CHROMIUM, served
 
 from rag.answer.references import references
 from rag.index.corpus import load_papers
@@ -34,7 +34,6 @@ def app_url() -> Iterator[str]:
 
     from rag.app.paper_ui import filter_controls, filter_kwargs, references_links
     from rag.app.render import render_sources
-    from rag.app.ui import launch
 
     with gr.Blocks() as demo:
         controls = filter_controls(PAPERS)
@@ -42,12 +41,8 @@ def app_url() -> Iterator[str]:
         out = gr.Textbox(elem_id="filters-out")
         gr.HTML(render_sources(ANSWER, 1, extra=references_links(ANSWER, 1)), elem_id="sources-panel")
         show.click(lambda *values: json.dumps(filter_kwargs(*values), sort_keys=True), controls.inputs(), out)
-    port = free_port()
-    launch(demo, port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
+    with served(demo) as url:
+        yield url
 
 
 @pytest.fixture

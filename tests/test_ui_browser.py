@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CHROMIUM, free_port
+from conftest import CHROMIUM, served
 
 EVIL_TITLE = "<img src=x onerror=alert(1)>"
 MARKDOWN_TITLE = "**Bold** _claims_ about [links](javascript:alert(3)) in `code`"
@@ -53,39 +54,43 @@ CORPUS = [
 
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).parent))
+def small_app_pipeline(root: Path) -> Any:
+    """A real pipeline over ``CORPUS``, embedded with the hash embedder, in ``root``."""
     from conftest import HashEmbedder
 
-    from rag.app.ui import build_ui, launch
     from rag.pipeline import Pipeline
     from rag.settings import Settings
 
-    root = tmp_path_factory.mktemp("ui-app")
     corpus = root / "small.jsonl"
     corpus.write_text("\n".join(json.dumps(row) for row in CORPUS) + "\n", encoding="utf-8")
-    settings = Settings(data_dir=root / "data", corpus_paths=[corpus])
-    pipeline = Pipeline.open(settings, embedder=HashEmbedder(), progress=False)
-    demo = build_ui(pipeline, examples=["What does the rationale invariance loss do?"])
-    port = free_port()
-    launch(demo, port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/", settings.data_dir
-    finally:
-        demo.close()
+    return Pipeline.open(Settings(data_dir=root / "data", corpus_paths=[corpus]), embedder=HashEmbedder(),
+                         progress=False)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    from rag.app.ui import build_ui
+
+    pipeline = small_app_pipeline(tmp_path_factory.mktemp("ui-app"))
+    with served(build_ui(pipeline, examples=["What does the rationale invariance loss do?"])) as url:
+        yield url, pipeline.settings.data_dir
 
 
 @pytest.fixture
 def page(browser: Any, app_url: tuple[str, Path]) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1400, "height": 950})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    page.goto(app_url[0], wait_until="domcontentloaded")
-    page.wait_for_selector("#question textarea")
+    with chat_page(browser, app_url[0]) as page:
+        yield page
+
+
+@contextmanager
+def chat_page(browser: Any, url: str, width: int = 1400, height: int = 950) -> Iterator[Any]:
+    """A page of its own browser context on the chat at ``url``, loaded, closed on leaving."""
+    context = browser.new_context(viewport={"width": width, "height": height})
     try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(url, wait_until="domcontentloaded")
+        page.wait_for_selector("#question textarea")
         yield page
     finally:
         context.close()
@@ -182,21 +187,11 @@ SCREENSHOT_QUESTION = "How do TIES-Merging and DIMAT differ?"
 @pytest.fixture(scope="module")
 def slow_app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app over the same small corpus, its answers taking 2 seconds to start streaming."""
-    import sys
     import time
 
-    sys.path.insert(0, str(Path(__file__).parent))
-    from conftest import HashEmbedder
+    from rag.app.ui import build_ui
 
-    from rag.app.ui import build_ui, launch
-    from rag.pipeline import Pipeline
-    from rag.settings import Settings
-
-    root = tmp_path_factory.mktemp("ui-slow")
-    corpus = root / "small.jsonl"
-    corpus.write_text("\n".join(json.dumps(row) for row in CORPUS) + "\n", encoding="utf-8")
-    pipeline = Pipeline.open(Settings(data_dir=root / "data", corpus_paths=[corpus]), embedder=HashEmbedder(),
-                             progress=False)  # fmt: skip
+    pipeline = small_app_pipeline(tmp_path_factory.mktemp("ui-slow"))
     quick = pipeline.fallback.stream
 
     def slow(*args: Any, **kwargs: Any) -> Iterator[Any]:
@@ -204,13 +199,8 @@ def slow_app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield from quick(*args, **kwargs)
 
     pipeline.fallback.stream = slow  # type: ignore[method-assign]
-    demo = build_ui(pipeline)
-    port = free_port()
-    launch(demo, port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
+    with served(build_ui(pipeline)) as url:
+        yield url
 
 
 def test_a_second_question_during_an_answer_is_kept_and_clear_stops_the_answer(browser: Any, slow_app_url: str
@@ -218,12 +208,7 @@ def test_a_second_question_during_an_answer_is_kept_and_clear_stops_the_answer(b
     """Enter and Ask are one event: a second question sent while an answer streams does not run beside it (the
     first answer's end overwrote the second exchange); it stays in the box. Clear cancels a streaming answer (it
     came back when the stream ended)."""
-    context = browser.new_context(viewport={"width": 1400, "height": 950})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    page.goto(slow_app_url, wait_until="domcontentloaded")
-    page.wait_for_selector("#question textarea")
-    try:
+    with chat_page(browser, slow_app_url) as page:
         ask(page, "What does the rationale invariance loss do?")
         page.wait_for_timeout(500)
         page.fill("#question textarea", "Which tokenizer was evaluated on LibriSpeech?")
@@ -239,8 +224,6 @@ def test_a_second_question_during_an_answer_is_kept_and_clear_stops_the_answer(b
         page.click("#clear")
         page.wait_for_timeout(3000)
         assert page.locator("#chat .message-row").count() == 0, page.inner_text("#chat")
-    finally:
-        context.close()
 
 
 @pytest.mark.slow
@@ -250,22 +233,11 @@ def test_a_second_question_during_an_answer_is_kept_and_clear_stops_the_answer(b
 )
 def test_docs_screenshot(browser: Any, real_pipeline: Any) -> None:
     """Regenerates the README screenshot: the real UI answering a real question on the real index."""
-    from rag.app.ui import build_ui, launch
+    from rag.app.ui import build_ui
 
-    demo = build_ui(real_pipeline)
-    port = free_port()
-    launch(demo, port=port, prevent_thread_lock=True, quiet=True)
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
-    try:
-        page = context.new_page()
-        page.set_default_timeout(60_000)
-        page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
-        page.wait_for_selector("#question textarea")
+    with served(build_ui(real_pipeline)) as url, chat_page(browser, url, 1440, 1000) as page:
         ask(page, SCREENSHOT_QUESTION)
         page.wait_for_selector(".src-turn.active .src-card mark")
         page.wait_for_timeout(800)
         page.mouse.move(0, 0)
         page.screenshot(path=os.environ["RAG_UI_SCREENSHOT"])
-    finally:
-        context.close()
-        demo.close()
