@@ -87,11 +87,35 @@ def test_evident_needs_two_titled_papers_or_one_and_a_missing_name() -> None:
     assert not evident(compared[:1])
 
 
+FILTER_REC = make_paper(
+    "Filter-enhanced MLP is All You Need for Sequential Recommendation",
+    "Logged user behavior data contains noise. Motivated by filtering algorithms, we propose FMLP-Rec, an "
+    "all-MLP model with learnable filters for sequential recommendation. Experiments on eight datasets show it "
+    "beats Transformer-based models.",
+)
+MENTIONS_LORA = make_paper(
+    "Adaptive Prompt Tuning",
+    "LoRA adds low-rank updates to frozen weights. We tune prompts instead of weights. Unlike LoRA, our method "
+    "needs no merging step.",
+)
+
+
+def test_one_paper_that_proposes_the_name_and_one_name_the_corpus_lacks_is_evident() -> None:
+    """"Compare FMLP-Rec and ColBERT": FMLP-Rec's title does not name it, but its abstract says "we propose
+    FMLP-Rec"; an abstract that only names a method twice ("LoRA adds ...", "Unlike LoRA") does not claim it."""
+    for paper, name, claims in [(FILTER_REC, "FMLP-Rec", True), (MENTIONS_LORA, "LoRA", False)]:
+        question = f"Compare {name} and ColBERT"
+        hits = make_hits(question, [paper], HashEmbedder())
+        compared = compared_hits(question, [name, "ColBERT"], Retrieved(question, hits, 0.1, True))
+        assert [(c.name, c.hit, c.titled) for c in compared] == [(name, 0, claims), ("ColBERT", None, False)]
+        assert evident(compared) is claims
+
+
 def test_evident_takes_two_papers_found_by_the_names_their_abstracts_introduce() -> None:
     """The abstention model doubts comparisons (it was fitted on one-paper questions): two papers whose
     abstracts introduce the compared names are as plainly in the corpus as two named by their titles."""
     assert evident([Compared("MaxSup", 0), Compared("DIMAT", 1)])
-    assert not evident([Compared("MaxSup", 0), Compared("ColBERT", None)])  # untitled, and one not found
+    assert not evident([Compared("MaxSup", 0), Compared("ColBERT", None)])  # unclaimed, and one not found
     assert not evident([Compared("MaxSup", 0)])
 
 
@@ -168,3 +192,12 @@ def test_a_comparison_of_them_carries_their_names_and_a_chained_follow_up_its_to
     chained = [*first, {"role": "user", "content": "How do they differ?"}, {"role": "assistant", "content": listing}]
     query = resolve_followup("Which of them needs no training?", chained)
     assert "hallucination" in query and "differ" in query
+
+
+
+def test_a_name_that_ends_in_a_modifier_is_what_is_compared_not_a_compared_name() -> None:
+    """"MI-based representation learning" is the compared aspect: no line "No retrieved paper is about MI-based"."""
+    question = "How does FMLP-Rec's take on MI-based recommendation contrast with ColBERT?"
+    hits = make_hits(question, [FILTER_REC, MENTIONS_LORA], HashEmbedder())
+    compared = compared_hits(question, ["FMLP-Rec", "MI-based", "ColBERT"], Retrieved(question, hits, 0.5, False))
+    assert [c.name for c in compared] == ["FMLP-Rec", "ColBERT"]

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from rag.answer.compose.lead import coined, introduces
+from rag.answer.compose.lead import coined, introduces, proposes
 from rag.text import STOPWORDS, short_title, tokenize
 from rag.types import Retrieved
 
@@ -34,30 +34,35 @@ ASPECT_SHARE = 0.2
 @dataclass(frozen=True, slots=True)
 class Compared:
     """A compared name and the hit that stands for it; ``hit`` is None when no retrieved paper is about it.
-    ``titled``: the paper's title names it (not only its abstract)."""
+    ``titled``: the paper claims the name: its title names it, or its abstract says it introduces it ("we
+    propose X"), not only that two of its sentences name it."""
 
     name: str
     hit: int | None
     titled: bool = False
 
 
+_MODIFIER = re.compile(r"-(?:based|driven|guided|style|like|free|aware|specific|only|level|augmented)$", re.IGNORECASE)
+"""A name ending in one of these describes what is compared ("MI-based representation learning"), not a name."""
+
+
 def compared_papers(names: Sequence[str], retrieved: Retrieved) -> list[Compared]:
     """For each coined name (``rag.answer.compose.lead.coined``: "DIMAT", "TIES-Merging"; a capitalised word such
-    as "Bayes" may be a topic), the best-ranked hit not taken by an earlier name whose title names it, else whose
-    abstract introduces it ("we propose X"). A name no retrieved paper is about comes back with hit None (an
-    abstract that only mentions "LoRA" is not LoRA's paper); a name met only in a paper already taken ("TIES" and
-    "TIES-Merging") is dropped."""
+    as "Bayes" may be a topic, a number such as "175B" a size, "LLM-based" a modifier), the best-ranked hit not
+    taken by an earlier name whose title names it, else whose abstract introduces it ("we propose X"). A name no
+    retrieved paper is about comes back with hit None (an abstract that only mentions "LoRA" is not LoRA's
+    paper); a name met only in a paper already taken ("TIES" and "TIES-Merging") is dropped."""
     hits = retrieved.hits
     used: set[int] = set()
     out: list[Compared] = []
-    for name in (n for n in names if coined(n) and not n[0].isdigit()):  # not "Bayes", not the size "175B"
+    for name in (n for n in names if coined(n) and not n[0].isdigit() and not _MODIFIER.search(n)):
         low = name.lower()
         titled = [h for h, hit in enumerate(hits) if h not in used and low in hit.paper.title.lower()]
         papers = titled or [h for h, hit in enumerate(hits) if h not in used and low in hit.paper.abstract.lower()
                             and introduces(hit.paper.abstract, name)]
         if papers:
             used.add(papers[0])
-            out.append(Compared(name, papers[0], bool(titled)))
+            out.append(Compared(name, papers[0], bool(titled) or proposes(hits[papers[0]].paper.abstract, name)))
         elif not any(
             h in used and low in f"{hit.paper.title} {hit.paper.abstract}".lower() for h, hit in enumerate(hits)
         ):
@@ -116,8 +121,8 @@ def comparable(compared: Sequence[Compared]) -> bool:
 
 def evident(compared: Sequence[Compared]) -> bool:
     """Whether the compared papers are plainly in the corpus: two of them are found (a title names each, or the
-    abstract introduces the coined name: ``compared_papers``), or one is named by its title and the only other
-    compared name is one no retrieved paper is about ("SPLADE vs ColBERT")."""
+    abstract introduces the coined name: ``compared_papers``), or one claims its name (its title, or "we propose
+    X") and the only other compared name is one no retrieved paper is about ("SPLADE vs ColBERT")."""
     found = sum(c.hit is not None for c in compared)
     titled = sum(c.titled for c in compared)
     missing = sum(c.hit is None for c in compared)

@@ -125,6 +125,19 @@ def introduces(abstract: str, name: str) -> bool:
     return len(naming) >= 2 or any(_OWN.search(s) for s in naming)
 
 
+PROPOSE_REACH = 6
+"""How many words may stand between an introducing verb and the name it introduces ("we propose a simple yet
+effective method, X"); "the proposed approach to regularize finetuning of BERT on tasks in GLUE" is too far."""
+
+
+def proposes(abstract: str, name: str) -> bool:
+    """Whether ``abstract`` says the paper introduces ``name``: an introducing verb ("propose", "call", "dub")
+    with the name at most ``PROPOSE_REACH`` words after it ("we propose FMLP-Rec", "a method called X")."""
+    low = re.escape(singular(name).lower())
+    near = re.compile(rf"{_OWN.pattern}(?:\W+\S+){{0,{PROPOSE_REACH}}}?\W+{low}", re.IGNORECASE)
+    return any(near.search(s) for s in _sentences_naming(abstract, singular(name).lower()))
+
+
 def _sentences_naming(abstract: str, low: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.!?])\s+", abstract) if re.search(rf"\b{re.escape(low)}", s.lower())]
 
