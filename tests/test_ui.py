@@ -565,3 +565,121 @@ def test_a_vote_taken_back_says_the_earlier_vote_stays(tmp_path: Path) -> None:
     assert "saved" in on_like(turns, SimpleNamespace(index=1, liked=True), request)  # type: ignore[arg-type]
     taken_back = on_like(turns, SimpleNamespace(index=1, liked=None), request)  # type: ignore[arg-type]
     assert taken_back.startswith("Votes are not taken back: your earlier vote on this answer stays saved")
+
+
+# ------------------------------------------------------------------------------------------- chat kept in the browser
+
+
+def _exchange(n: int, size: int = 100) -> tuple[list[dict[str, object]], dict[int, str]]:
+    """Question ``n`` and its answer (turn number ``2n + 1``) with a sources section of about ``size`` bytes."""
+    turn = 2 * n + 1
+    record = {"id": f"a{n}", "question": f"q{n}", "answer": f"a{n} [1]", "abstained": False, "citations": []}
+    return [{"role": "user", "content": f"q{n}", "html": f"q{n}"},
+            {"role": "assistant", "content": f"a{n} [1]", "html": f'a{n} <a class="cite" href="#src-{turn}-1">1</a>',
+             "record": record, "turn": turn}], {turn: "s" * size}
+
+
+def _chat(exchanges: int, size: int = 100) -> tuple[list[dict[str, object]], dict[int, str]]:
+    turns: list[dict[str, object]] = []
+    sections: dict[int, str] = {}
+    for n in range(exchanges):
+        more, section = _exchange(n, size)
+        turns += more
+        sections.update(section)
+    return turns, sections
+
+
+def test_a_stored_chat_opens_as_it_was_sealed_and_survives_a_restart(tmp_path: Path) -> None:
+    from rag.app.persist import KEY_FILE, ChatStore, server_key
+
+    turns, sections = _chat(2)
+    turns.insert(2, {"role": "assistant", "content": "", "html": "<b>Note:</b> x", "error": True})
+    value = ChatStore(server_key(tmp_path)).seal(turns, sections)
+    assert json.loads(json.dumps(value)) == value  # what the browser keeps is plain JSON
+    restarted = ChatStore.for_server(tmp_path, 1_000_000)  # the key is kept in the data dir
+    assert restarted.open(json.loads(json.dumps(value))) == (turns, sections)
+    assert (tmp_path / KEY_FILE).stat().st_mode & 0o777 == 0o600
+    assert restarted.open(restarted.seal([], {})) == ([], {}) and restarted.seal([], {})  # truthy: Gradio writes it
+
+
+def test_a_damaged_foreign_or_oversized_stored_chat_opens_as_an_empty_chat(tmp_path: Path) -> None:
+    from rag.app.persist import ChatStore
+
+    store = ChatStore(b"k" * 32, max_bytes=10_000)
+    turns, sections = _chat(1)
+    good = store.seal(turns, sections)
+    assert store.open(good) == (turns, sections)
+    damaged: list[object] = [
+        None, "", "garbage", 42, [], [good], {}, {"v": 1}, {**good, "v": 2}, {**good, "mac": 7}, {**good, "mac": "x"},
+        {**good, "chat": good["chat"].replace("q0", "q1")},  # changed after sealing
+        ChatStore(b"o" * 32).seal(turns, sections),  # another server's
+        {**good, "chat": "x" * 20_000},  # oversized
+    ]
+    for raw, _shape in [("[]", "not an object"), ('{"turns": 1, "sections": {}}', "turns not a list"),
+                       ('{"turns": [{"role": "system", "content": "", "html": ""}], "sections": {}}', "role"),
+                       ('{"turns": [{"role": "user", "content": 1, "html": ""}], "sections": {}}', "content"),
+                       ('{"turns": [{"role": "user", "content": "", "html": "", "x": 1}], "sections": {}}', "extra"),
+                       ('{"turns": [], "sections": {"one": "s"}}', "section number"), ("{", "not JSON")]:
+        damaged.append({"v": 1, "chat": raw, "mac": store._mac(raw)})  # sealed, but not a chat of this shape
+    for value in damaged:
+        assert store.open(value) == ([], {}), value
+
+
+def test_the_stored_chat_is_bounded_to_the_latest_whole_exchanges(tmp_path: Path) -> None:
+    from rag.app.persist import MAX_MESSAGES, ChatStore, _size
+
+    store = ChatStore(b"k" * 32, max_bytes=50_000)
+    turns, sections = _chat(MAX_MESSAGES)  # twice the messages kept
+    kept, kept_sections = store.open(store.seal(turns, sections))
+    assert len(kept) == MAX_MESSAGES and kept == turns[-MAX_MESSAGES:] and kept[0]["role"] == "user"
+    assert set(kept_sections) == {t["turn"] for t in kept if "turn" in t}
+    turns, sections = _chat(10, size=9_000)  # ~9 kB of sources each: five exchanges fit
+    value = store.seal(turns[1:], sections)  # starting with half an exchange
+    kept, kept_sections = store.open(value)
+    assert _size(value) <= 50_000 and kept == turns[-len(kept):] and 2 <= len(kept) < 20 and len(kept) % 2 == 0
+    assert set(kept_sections) == {t["turn"] for t in kept if "turn" in t}
+    assert store.open(store.seal(turns[-1:], sections)) == ([], {})  # only half an exchange: nothing to show
+    assert ChatStore.for_server(tmp_path, 100_000).max_bytes == 50_000  # half the body limit: sent back on load
+
+
+def test_an_unwritable_data_dir_gives_a_key_of_this_process(tmp_path: Path) -> None:
+    from rag.app.persist import server_key
+
+    missing = tmp_path / "file"
+    missing.write_text("not a folder", encoding="utf-8")
+    assert len(server_key(missing)) == 32 and server_key(missing) != server_key(missing)
+    assert server_key(tmp_path) == server_key(tmp_path)
+
+
+def _load_fn(demo):  # type: ignore[no-untyped-def]
+    return next(fn.fn for fn in demo.fns.values() if getattr(fn.fn, "__name__", "") == "restore")
+
+
+def test_a_restored_chat_goes_on_with_its_history_and_new_marker_numbers(small_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """The page-load event shows the stored chat (messages and sources panel); a follow-up sees it as history, and a
+    chat restored without its oldest messages numbers the next answer after the kept ones (no clashing links)."""
+    from rag.app.persist import ChatStore
+    from rag.app.ui import build_ui
+
+    demo = build_ui(small_pipeline)
+    respond, restore = _chat_fn(demo), _load_fn(demo)
+    store = ChatStore.for_server(small_pipeline.settings.data_dir, small_pipeline.settings.max_body_bytes)
+    *_, (_, chat, panel, turns, sections) = respond("What does the rationale invariance loss do?", [], {}, 3,
+                                                    "extractive")
+    shown, turns2, sections2, panel2 = restore(json.loads(json.dumps(store.seal(turns, sections))))
+    assert shown == chat and panel2 == panel and turns2 == turns and sections2 == sections
+    assert restore(None) == ([], [], {}, render_panel({})) and restore("garbage")[1:3] == ([], {})
+    seen: list[object] = []
+    original = small_pipeline.stream
+
+    def spy(question, history=None, **options):  # type: ignore[no-untyped-def]
+        seen.append(history)
+        return original(question, history, **options)
+
+    small_pipeline.stream = spy
+    *_, (_, chat, _, _, _) = respond("How is it evaluated?", turns2, sections2, 3, "extractive")
+    assert seen[-1] == [{"role": "user", "content": "What does the rationale invariance loss do?"},
+                        {"role": "assistant", "content": turns[1]["content"]}]
+    trimmed = [{"role": "user", "content": "q", "html": "q"}, {**turns[1], "turn": 9}]  # numbers up to 9 kept
+    *_, (_, chat, _, _, sections3) = respond("And the rationale matrices?", trimmed, {9: "s"}, 3, "extractive")
+    assert max(sections3) == 10 and 'href="#src-10-' in chat[-1]["content"]

@@ -181,6 +181,45 @@ def test_corpus_html_and_markdown_render_as_text(page: Any, tmp_path: Path) -> N
     page.screenshot(path=str(tmp_path / "escaping.png"), full_page=True)
 
 
+def test_a_reload_shows_the_chat_again_and_a_cleared_chat_stays_cleared(browser: Any, app_url: tuple[str, Path]
+                                                                          ) -> None:  # fmt: skip
+    """The browser keeps the chat (localStorage): after a reload the question, the answer with its citation links
+    and its sources are back, and a follow-up resolves against them. Clear empties the kept copy too; a damaged
+    copy gives an empty chat that works."""
+    with chat_page(browser, app_url[0]) as page:
+        ask(page, "What does the rationale invariance loss do?")
+        page.wait_for_selector(".sources-panel .src-turn.active .src-card")
+        page.wait_for_function("localStorage.getItem('rag-chat') !== null")  # written once the answer ended
+        answer = page.inner_text("#chat .message-row:has(a.cite)")
+        page.reload(wait_until="domcontentloaded")
+        page.wait_for_selector(".sources-panel .src-turn.active .src-card")
+        assert page.locator("#chat .message-row").count() == 2
+        assert "What does the rationale invariance loss do?" in page.inner_text("#chat")
+        assert page.inner_text("#chat .message-row:has(a.cite)") == answer
+        page.click("#chat a.cite >> nth=0")  # the restored marker still brings up its restored card
+        page.wait_for_selector(".src-card.flash .src-title:has-text('Rationale Invariance')")
+
+        ask(page, "How is it evaluated?")  # "it": the paper of the restored answer (alone: the speech paper)
+        page.wait_for_selector('.src-turn.active[data-turn="3"] .src-card')
+        titles = page.locator('.src-turn.active[data-turn="3"] .src-card:not(.uncited) .src-title').all_inner_texts()
+        assert titles == ["Domain Generalization via Rationale Invariance"], titles
+
+        kept = page.evaluate("localStorage.getItem('rag-chat')")
+        page.click("#clear")
+        page.wait_for_function(f"localStorage.getItem('rag-chat') !== {json.dumps(kept)}")
+        page.reload(wait_until="domcontentloaded")
+        page.wait_for_selector("#question textarea")
+        page.wait_for_timeout(2000)  # the page-load event has restored what there is
+        assert page.locator("#chat .message-row").count() == 0
+        assert page.locator(".sources-panel .src-card").count() == 0
+
+        page.evaluate("localStorage.setItem('rag-chat', 'damaged:' + 'x'.repeat(100))")
+        page.reload(wait_until="domcontentloaded")
+        ask(page, "What does the rationale invariance loss do?")
+        page.wait_for_selector(".sources-panel .src-turn.active .src-card")
+        assert page.locator("#chat .message-row").count() == 2
+
+
 SCREENSHOT_QUESTION = "How do TIES-Merging and DIMAT differ?"
 
 

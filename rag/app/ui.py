@@ -3,7 +3,8 @@
 ``build_ui(pipeline)`` builds the app from an open ``Pipeline`` (no module-level models or clients), so tests can
 pass one over a small index. Every piece of corpus text (titles, abstracts, quotes, answers, which can contain
 titles) goes through ``esc`` before it is put into HTML; chat messages are sent as HTML with Markdown rendering
-off, so nothing in the corpus is ever interpreted as Markdown or HTML.
+off, so nothing in the corpus is ever interpreted as Markdown or HTML. The browser keeps a copy of the chat, shown
+again when the page is reloaded (``rag.app.persist``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from rag.app.assets import CITE_JS, CSS
 from rag.app.feedback import FeedbackLog, Vote, answer_record
 from rag.app.live import LivePipeline
 from rag.app.paper_ui import FilterControls, filter_controls, filter_kwargs, references_links
+from rag.app.persist import ChatStore
 from rag.app.render import (
     DEFAULT_EXAMPLES,
     EMPTY_QUESTION,
@@ -63,16 +65,18 @@ def _history(turns: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
 
 
 def _answer(live: LivePipeline, question: str, turns: list[dict[str, Any]], k: float, answerer: str,
-            filters: Mapping[str, Any]) -> Iterator[tuple[Any, ...]]:
+            filters: Mapping[str, Any], first: int = 0) -> Iterator[tuple[Any, ...]]:
     """Stream one answer into ``turns`` (whose last two are the question and a placeholder): yields chat
-    updates, and finally the assistant turn (or a notice turn if answering failed) as the last item."""
-    history, turn = _history(turns[:-2]), len(turns) - 1
+    updates, and finally the assistant turn (or a notice turn if answering failed) as the last item. Its
+    number (for marker links) is its index in ``turns``, or ``first`` when higher (a chat restored after a
+    reload may have lost its oldest messages, not their numbers)."""
+    history, turn = _history(turns[:-2]), max(len(turns) - 1, first)
     text = ""
     try:
         current, reloaded = live.current()
         if reloaded:
             turns.insert(-2, _notice_turn(reloaded, "info"))
-            turn = len(turns) - 1
+            turn = max(len(turns) - 1, first)
             yield gr.skip(), _display(turns), gr.skip(), gr.skip(), gr.skip()
         stream = current.stream(question, history, k=int(k), answerer=ANSWERERS.get(answerer), **filters)
         for chunk in stream:  # an unknown answerer above: the configured one
@@ -122,10 +126,11 @@ def chat_handler(live: LivePipeline) -> Any:
         turns.append({"role": "user", "content": question, "html": esc(question).replace("\n", "<br>")})
         turns.append({"role": "assistant", "content": "", "html": SEARCHING})
         yield "", _display(turns), render_panel(sections, pending=question), turns, sections
-        yield from _answer(live, question, turns, k, answerer, filter_kwargs(since, until, author, category))
+        filters = filter_kwargs(since, until, author, category)
+        yield from _answer(live, question, turns, k, answerer, filters, max(sections, default=-1) + 1)
         last = turns[-1]
-        if "sources" in last:
-            sections[int(last.pop("turn"))] = str(last.pop("sources"))
+        if "sources" in last:  # the turn number stays on the message: the stored chat keeps its section by it
+            sections[int(last["turn"])] = str(last.pop("sources"))
         failed = bool(turns[-2].get("error"))  # refused (e.g. a link to a paper not indexed): back in the box
         yield question if failed else gr.skip(), _display(turns), render_panel(sections), turns, sections
 
@@ -154,8 +159,14 @@ def like_handler(feedback: FeedbackLog) -> Any:
     return on_like
 
 
-def _clear() -> tuple[Any, ...]:
-    return [], [], {}, render_panel({}), ""
+def _restore(store: ChatStore) -> Any:
+    """The page-load event: the chat the browser kept (an empty one for a value this server did not seal)."""
+
+    def restore(value: Any) -> tuple[Any, ...]:
+        turns, sections = store.open(value)
+        return _display(turns), turns, sections, render_panel(sections)
+
+    return restore
 
 
 @dataclass(frozen=True)
@@ -221,19 +232,28 @@ def _layout(pipeline: Pipeline, examples: Sequence[str] | None) -> Widgets:
     return Widgets(box, send, chatbot, clear, status, k, answerer, filters, sources)
 
 
-def _wire(w: Widgets, respond: Any, on_like: Any) -> None:
-    """The events: only ``chat`` is in the API; the others are private to the page."""
-    turns_state, sections_state = gr.State([]), gr.State({})
+def _wire(demo: gr.Blocks, w: Widgets, respond: Any, on_like: Any, store: ChatStore) -> None:
+    """The events: only ``chat`` is in the API; the others are private to the page. The browser keeps a copy
+    of the chat (``rag.app.persist``), written after each answer and by Clear, read when the page loads."""
+    turns_state, sections_state, stored = gr.State([]), gr.State({}), store.component()
     outputs = [w.box, w.chatbot, w.sources, turns_state, sections_state]
     inputs = [w.box, turns_state, sections_state, w.k, w.answerer, *w.filters.inputs()]
     # Enter and the Ask button are one event: while an answer streams, a second Enter or click does nothing (the
     # question stays in the box) instead of running beside it on a copy of the chat, whose end overwrote the other
     chat = gr.on([w.box.submit, w.send.click], respond, inputs, outputs, api_name="chat", show_progress="hidden",
                  trigger_mode="once")
+    chat.then(store.seal, [turns_state, sections_state], [stored], api_visibility="private",
+              show_progress="hidden")
     w.chatbot.like(on_like, [turns_state], [w.status], api_visibility="private")
-    clear_outputs = [w.chatbot, turns_state, sections_state, w.sources, w.status]
-    w.clear.click(_clear, None, clear_outputs, api_visibility="private", cancels=[chat])  # a streaming answer too
-    w.chatbot.clear(_clear, None, clear_outputs, api_visibility="private", cancels=[chat])
+    clear_outputs = [w.chatbot, turns_state, sections_state, w.sources, w.status, stored]
+
+    def clear() -> tuple[Any, ...]:
+        return [], [], {}, render_panel({}), "", store.seal([], {})  # an empty chat replaces the stored one
+
+    w.clear.click(clear, None, clear_outputs, api_visibility="private", cancels=[chat])  # a streaming answer too
+    w.chatbot.clear(clear, None, clear_outputs, api_visibility="private", cancels=[chat])
+    demo.load(_restore(store), [stored], [w.chatbot, turns_state, sections_state, w.sources],
+              api_visibility="private", show_progress="hidden")
 
 
 def build_ui(
@@ -246,8 +266,9 @@ def build_ui(
     live = pipeline if isinstance(pipeline, LivePipeline) else LivePipeline(pipeline)
     settings = live.pipeline.settings
     feedback = feedback or FeedbackLog(Path(settings.data_dir), settings.feedback_max_bytes)
+    store = ChatStore.for_server(Path(settings.data_dir), settings.max_body_bytes)
     with gr.Blocks(title="Ask the ML papers", analytics_enabled=False, fill_width=True) as demo:
-        _wire(_layout(live.pipeline, examples), chat_handler(live), like_handler(feedback))
+        _wire(demo, _layout(live.pipeline, examples), chat_handler(live), like_handler(feedback), store)
     demo.queue(default_concurrency_limit=concurrency)
     return demo
 
