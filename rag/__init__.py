@@ -23,7 +23,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Unpack
 
 from rag.errors import ConfigError, CorpusError, IndexNotReadyError, LLMError, QueryError, RagError
-from rag.types import Answer, AnswererName, AnswerStream, Chunk, Citation, Filters, Hit, Paper, Retrieved
+from rag.stream import AnswerStream
+from rag.types import Answer, AnswererName, Chunk, Citation, Filters, Hit, Paper, Retrieved
 
 if TYPE_CHECKING:
     from rag.pipeline import Pipeline

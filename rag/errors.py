@@ -65,6 +65,16 @@ class IngestBusyError(RagError):
     exit_code = 8
 
 
+class DataError(RagError, ValueError):
+    """A dict given to a ``from_dict`` (``Answer.from_dict``) is not one its ``to_dict`` could have written.
+    ``field`` names the bad field as a path (``Answer.citations[0].paper.title``)."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field, self.problem = field, problem
+        super().__init__(f"{field} {problem}; from_dict reads a dict as to_dict() returns it (or `rag ask --json` "
+                         "prints it)")
+
+
 class Cancelled(RagError):
     """The request's client went away; its work stopped (``rag.cancel``)."""
 

@@ -43,8 +43,9 @@ from rag.retrieve.hybrid import STAGES, HybridRetriever
 from rag.retrieve.links import LinkIndex
 from rag.retrieve.rerank import make_reranker
 from rag.settings import Settings
+from rag.stream import AnswerStream
 from rag.text import normalize_query
-from rag.types import Answer, AnswererName, AnswerStream, Filters, Hit, Paper, Retrieved
+from rag.types import Answer, AnswererName, Filters, Hit, Paper, Retrieved
 
 __all__ = [
     "FILTERS", "MAX_QUERY_CHARS", "MAX_SEARCH_K", "MAX_SOURCES", "RANKING_DEPTH", "Pipeline", "Request",

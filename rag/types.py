@@ -4,14 +4,16 @@
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections.abc import Iterator, Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, TypedDict
+from functools import cache
+from typing import Any, Literal, TypedDict, TypeVar, cast
 
-from rag.errors import RagError
+from rag.errors import DataError
 
 Verdict = Literal["supported", "weak", "unsupported"]
+T = TypeVar("T")
 
 AnswererName = Literal["extractive", "llm"]
 """The answerers a caller can pick per request (None: the configured default)."""
@@ -123,6 +125,11 @@ class Hit:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Hit:
+        """The hit ``to_dict`` (or ``rag search --json``) gave; ``DataError`` naming a bad field."""
+        return _load(cls, data)
+
 
 @dataclass(frozen=True, slots=True)
 class Retrieved:
@@ -155,6 +162,11 @@ class Citation:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Citation:
+        """The citation ``to_dict`` gave; ``DataError`` naming a bad field."""
+        return _load(cls, data)
+
 
 @dataclass(frozen=True, slots=True)
 class SentenceCheck:
@@ -166,12 +178,22 @@ class SentenceCheck:
     support: float
     reason: str = ""
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SentenceCheck:
+        """The check ``dataclasses.asdict`` gave; ``DataError`` naming a bad field."""
+        return _load(cls, data)
+
 
 @dataclass(frozen=True, slots=True)
 class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Usage:
+        """The usage ``dataclasses.asdict`` gave; ``DataError`` naming a bad field."""
+        return _load(cls, data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,120 +227,35 @@ class Answer:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-
-class AnswerStream:
-    """An answer as it is produced: iterate for its text chunks, then read ``.answer``.
-
-    Modelled on simonw/llm's ``Response``::
-
-        stream = rag.stream("What does MaxSup penalize?")
-        for chunk in stream:          # text deltas as the answerer writes them
-            print(chunk, end="", flush=True)
-        answer = stream.answer        # the final, citation-checked Answer
-
-    - The work runs once, lazily, as the stream is consumed. Iterating again (or from several threads) replays
-      the chunks already produced and continues where the stream is; nothing runs twice.
-    - ``.answer`` (or ``.text()``) before or halfway through an iteration consumes the rest of the stream first.
-    - The chunks are what was streamed (an LLM's markers as it wrote them, a fallback notice); ``answer.text``
-      is the authoritative text, with markers renumbered and checked.
-    - An error raised while producing the answer is raised to whoever is consuming the stream, and again by
-      every later iteration, ``.answer`` or ``.text()``.
-    - ``close()`` stops an unfinished stream (e.g. the client went away) and releases the LLM connection.
-
-    It lives here, with the values, because it crosses stages: the pipeline returns it; the UI, the CLI,
-    the evals and the HTTP API consume it.
-    """
-
-    __slots__ = ("_answer", "_chunks", "_error", "_lock", "_source")
-
-    def __init__(self, source: Iterator[str | Answer]) -> None:
-        """``source`` follows the answerer protocol: text chunks, then exactly one ``Answer``, last."""
-        self._source: Iterator[str | Answer] | None = source
-        self._chunks: list[str] = []
-        self._answer: Answer | None = None
-        self._error: Exception | None = None
-        self._lock = threading.Lock()
-
     @classmethod
-    def of(cls, answer: Answer) -> AnswerStream:
-        """A finished stream of an answer given whole (its text as the single chunk)."""
-        return cls(iter((answer.text, answer)))
+    def from_dict(cls, data: Mapping[str, Any]) -> Answer:
+        """The answer ``to_dict`` gave, after a JSON round trip too (``rag ask --json``'s output; keys it does not
+        know, like ``references``, are ignored); lists become tuples again. A field that is missing (and has no
+        default) or of the wrong type raises ``DataError`` naming it (``Answer.citations[0].verdict``)."""
+        return _load(cls, data)
 
-    @property
-    def done(self) -> bool:
-        """True once the final answer is there (or the stream failed or was closed)."""
-        return self._source is None
 
-    def _pull(self, position: int) -> bool:
-        """Make chunk ``position`` available, producing more if needed; False when the stream has ended."""
-        with self._lock:
-            while position >= len(self._chunks) and self._source is not None:
-                try:
-                    item = next(self._source)
-                except StopIteration:
-                    self._finish(None)
-                    if self._answer is None:
-                        self._error = RagError(
-                            "the answerer ended its stream without an Answer; Answerer.stream must yield the "
-                            "final Answer last"
-                        )
-                except Exception as exc:
-                    self._finish(exc)
-                except BaseException:  # Ctrl-C mid-answer: the stream is over, and says so if read again
-                    self._finish(RagError("the answer stream was interrupted; ask again"))
-                    raise
-                else:
-                    if isinstance(item, Answer):
-                        self._answer = item
-                        self._finish(None)
-                    elif item:
-                        self._chunks.append(item)
-            if position < len(self._chunks):
-                return True
-        if self._error is not None:
-            raise self._error
-        return False
+def _load(cls: type[T], data: Any) -> T:
+    """``cls`` from a dict as its ``to_dict`` writes it, after a JSON round trip too, read strictly by pydantic
+    (no "1" for 1, no 0 for false; lists become tuples; keys that are not fields are ignored). A field missing
+    (without a default) or of the wrong type raises ``DataError`` naming its path (``Answer.hits[0].paper.id``)."""
+    from pydantic import ValidationError
 
-    def _finish(self, error: Exception | None) -> None:
-        source, self._source = self._source, None
-        self._error = error
-        close = getattr(source, "close", None)
-        if close is not None:
-            close()
+    if not isinstance(data, Mapping):
+        raise DataError(cls.__name__, f"must be a dict, not {repr(data)[:40]}")
+    try:
+        return cast(T, _adapter(cast(type, cls)).validate_json(json.dumps(data, allow_nan=False), strict=True))
+    except (TypeError, ValueError) as exc:  # ValidationError is a ValueError
+        if not isinstance(exc, ValidationError):
+            raise DataError(cls.__name__, f"is not JSON data ({exc})") from None
+        first = exc.errors()[0]
+        where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in first["loc"])
+        problem = "is missing" if first["type"] == "missing" else f"is invalid: {first['msg']}"
+        raise DataError(cls.__name__ + where, problem) from None
 
-    def __iter__(self) -> Iterator[str]:
-        position = 0
-        while self._pull(position):
-            yield self._chunks[position]
-            position += 1
 
-    @property
-    def answer(self) -> Answer:
-        """The final ``Answer`` (consumes the rest of the stream first)."""
-        for _ in self:
-            pass
-        assert self._answer is not None
-        return self._answer
+@cache
+def _adapter(cls: type) -> Any:
+    from pydantic import TypeAdapter
 
-    def text(self) -> str:
-        """Every streamed chunk joined (consumes the stream). For the checked text, use ``answer.text``."""
-        for _ in self:
-            pass
-        return "".join(self._chunks)
-
-    def close(self) -> None:
-        """Stop an unfinished stream; later reads of ``.answer`` raise a ``RagError`` (a finished one is kept)."""
-        with self._lock:
-            if self._source is not None:
-                self._finish(RagError("the answer stream was closed before it finished; ask the question again"))
-
-    def __enter__(self) -> AnswerStream:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        """``with rag.stream(q) as s:`` closes it on leaving, so breaking out early frees the LLM at once."""
-        self.close()
-
-    def __repr__(self) -> str:
-        state = "done" if self.done else "streaming"
-        return f"<AnswerStream {state}, {len(self._chunks)} chunks>"
+    return TypeAdapter(cls)

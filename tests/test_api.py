@@ -14,7 +14,8 @@ from conftest import SMALL_PAPERS, open_hash_pipeline
 
 import rag
 from rag.pipeline import Pipeline
-from rag.types import Answer, AnswerStream
+from rag.stream import AnswerStream
+from rag.types import Answer
 
 SAE, RIDG, SPEECH, GNN = SMALL_PAPERS
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,17 +1,21 @@
 """/v1 edges found in review: an error raised while answering keeps its status and message without streaming
-too, and a known route with a trailing slash is not refused for its own method."""
+too, a known route with a trailing slash is not refused for its own method, a field the pipeline refuses is
+named in ``param``, and a refused CORS preflight is an OpenAI-shaped error too."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import pytest
+from conftest import open_hash_pipeline
 from fastapi.testclient import TestClient
 
 from rag.app.api import create_api
 from rag.errors import IndexNotReadyError, IngestBusyError, QueryError, RagError
-from rag.types import AnswerStream
+from rag.pipeline import Pipeline
+from rag.stream import AnswerStream
 
 QUESTION = {"messages": [{"role": "user", "content": "What does GradSurg improve?"}]}
 
@@ -108,3 +112,78 @@ def test_a_bad_extension_field_says_what_to_send(field: str, value: object, says
     response = http.post("/v1/chat/completions", json={**QUESTION, field: value})
     assert response.status_code == 400 and says in response.json()["error"]["message"]
     assert response.json()["error"]["param"] == field
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
+    """A real pipeline over the small papers (no LLM)."""
+    pipeline: Pipeline = open_hash_pipeline(tmp_path_factory.mktemp("edges") / "data")
+    return pipeline
+
+
+def _asking(question: str, **extra: Any) -> dict[str, Any]:
+    return {"messages": [{"role": "user", "content": question}], **extra}
+
+
+@pytest.mark.parametrize(("body", "param", "says"), [
+    (_asking("🤖🤖🤖"), "messages", "the question has no words"),
+    (_asking("why " * 1300), "messages", "the limit is 5,000"),
+    (_asking("What does https://arxiv.org/abs/2101.99999 propose?"), "messages", "no indexed paper has the link"),
+    (_asking("sparse autoencoders", author=""), "author", "filter 'author' needs a non-empty value"),
+    (_asking("sparse autoencoders", category=[]), "category", "filter 'category' needs a non-empty value"),
+    (_asking("sparse autoencoders", listing_date=["Mar 21", " "]), "listing_date", "filter 'listing_date' needs"),
+    (_asking("sparse autoencoders", since=99), "since", "filter 'since' takes a year like 2021, not 99"),
+    (_asking("sparse autoencoders", until=12345), "until", "filter 'until' takes a year"),
+    (_asking("sparse autoencoders", since=2024, until=2020), "since", "since=2024 is after until=2020"),
+    (_asking("🤖", author=""), "messages", "the question has no words"),  # the pipeline checks the question first
+])  # fmt: skip
+def test_a_field_the_pipeline_refuses_is_named_in_param(small: Pipeline, body: dict[str, Any], param: str,
+                                                        says: str) -> None:
+    http = TestClient(create_api(small))
+    for streamed in (False, True):  # a streamed request is refused before any SSE byte, with the same error
+        response = http.post("/v1/chat/completions", json={**body, "stream": streamed})
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert (error["param"], error["type"]) == (param, "invalid_request_error") and says in error["message"], error
+
+
+def test_an_answerer_the_pipeline_lacks_is_named_as_the_model(small: Pipeline) -> None:
+    """``rag-llm`` is served when the pipeline had an LLM; an answer then refused for the answerer (the real
+    pipeline's ``ConfigError``) names ``model``, the field that picks it."""
+
+    class LostItsLLM:
+        llm_answerer = object()  # listed at start-up
+
+        def stream(self, *args: Any, **options: Any) -> AnswerStream:
+            return small.stream(*args, **options)  # a pipeline without an LLM refuses answerer="llm"
+
+    response = TestClient(create_api(LostItsLLM())).post(  # type: ignore[arg-type]
+        "/v1/chat/completions", json=_asking("What do sparse autoencoders learn?", model="rag-llm"))
+    assert response.status_code == 400 and response.json()["error"]["param"] == "model", response.text
+    assert "no LLM is configured; set OPENAI_API_KEY" in response.json()["error"]["message"]
+
+
+def test_a_refused_cors_preflight_is_an_openai_error_and_a_foreign_post_too(small: Pipeline) -> None:
+    """Starlette's CORS layer answers a preflight from an origin not in RAG_CORS_ORIGINS with plain text
+    ("Disallowed CORS origin"); the service answers every refusal in OpenAI's shape, same status."""
+    from rag.app.guard import LOCAL_HOSTS, GuardConfig
+    from rag.app.serve import build_app
+
+    guard = GuardConfig(allowed_hosts=LOCAL_HOSTS, cors_origins=frozenset({"https://app.example"}))
+    http = TestClient(build_app(small, guard=guard), base_url="http://localhost")
+    ask = {"origin": "http://evil.example", "access-control-request-method": "POST"}
+    cases = [(ask, "origin_not_allowed", "'http://evil.example' are not allowed; add its origin to RAG_CORS_ORIGINS"),
+             ({**ask, "origin": "https://app.example", "access-control-request-method": "DELETE"},
+              "method_not_allowed", "may not send 'DELETE' requests here; use GET, POST")]  # fmt: skip
+    for headers, code, says in cases:
+        preflight = http.options("/v1/chat/completions", headers=headers)
+        assert preflight.status_code == 400 and preflight.headers["content-type"] == "application/json"
+        error = preflight.json()["error"]
+        assert (error["code"], error["type"], error["param"]) == (code, "invalid_request_error", None)
+        assert says in error["message"] and "\n" not in error["message"], error
+    assert "access-control-allow-origin" not in http.options("/v1/chat/completions", headers=ask).headers
+    allowed = http.options("/v1/chat/completions", headers={**ask, "origin": "https://app.example"})
+    assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == "https://app.example"
+    forged = http.post("/v1/chat/completions", json=QUESTION, headers={"origin": "http://evil.example"})
+    assert forged.status_code == 403 and forged.json()["error"]["code"] == "origin_not_allowed"
+    assert "add its origin to RAG_CORS_ORIGINS" in forged.json()["error"]["message"]

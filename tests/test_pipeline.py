@@ -13,7 +13,8 @@ from rag.answer.base import ABSTENTION
 from rag.errors import ConfigError, QueryError, RagError
 from rag.pipeline import MAX_SEARCH_K, MAX_SOURCES
 from rag.request import PaperFilter, filter_key
-from rag.types import Answer, AnswerStream
+from rag.stream import AnswerStream
+from rag.types import Answer
 
 EXTRA = [
     make_paper(

@@ -19,8 +19,9 @@ from rag.app.render import (
     render_panel,
     render_sources,
 )
+from rag.stream import AnswerStream
 from rag.text import split_sentences
-from rag.types import Answer, AnswerStream, Citation, Hit, Paper, SentenceCheck
+from rag.types import Answer, Citation, Hit, Paper, SentenceCheck
 
 EVIL_TITLE = "<img src=x onerror=alert(1)>"
 

@@ -35,13 +35,14 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from rag.answer.roles import summary_sentences
-from rag.app.api_request import ApiError, ChatRequest, parse_request
+from rag.app.api_request import ApiError, ChatRequest, parse_request, refusal
 from rag.app.guard import authorised
 from rag.app.live import LivePipeline
 from rag.cancel import cancel_on
 from rag.errors import Cancelled, ConfigError, IndexNotReadyError, IngestBusyError, QueryError, RagError
 from rag.pipeline import Pipeline
-from rag.types import Answer, AnswerStream
+from rag.stream import AnswerStream
+from rag.types import Answer
 
 log = logging.getLogger(__name__)
 
@@ -223,11 +224,11 @@ class ChatApi:
     def start(self, body: ChatRequest) -> AnswerStream:
         """The answer stream, with every input checked by the pipeline (its errors raise here, before any work)."""
         question, history = body.conversation()
-        options: dict[str, Any] = {"answerer": self.served[body.model], **body.filters()}
-        if body.k is not None:
-            options["k"] = body.k
         pipeline = self.pipeline.current()[0] if isinstance(self.pipeline, LivePipeline) else self.pipeline
-        return pipeline.stream(question, history, **options)
+        try:
+            return pipeline.stream(question, history, **body.options(self.served[body.model]))
+        except (QueryError, ConfigError) as exc:  # a field refused: its name goes in ``param``
+            raise refusal(exc, body) from None
 
     async def chat(self, request: Request) -> JSONResponse | StreamingResponse:
         try:

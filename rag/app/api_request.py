@@ -12,6 +12,7 @@ Extensions: ``k`` (sources, 1..20) and the retrieval filters ``listing_date``, `
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import (
@@ -26,7 +27,8 @@ from pydantic import (
     model_validator,
 )
 
-from rag.errors import RagError
+from rag.errors import ConfigError, QueryError, RagError
+from rag.request import MAX_SOURCES, clean_history, clean_k, clean_query, filter_key
 
 MAX_MESSAGES = 256
 """Messages a request may carry (the body limit bounds their size; the pipeline reads the last few turns)."""
@@ -123,6 +125,10 @@ class ChatRequest(_Strict):
         """The retrieval filters given (not null), for the pipeline's keyword arguments."""
         return {name: getattr(self, name) for name in FILTER_FIELDS if getattr(self, name) is not None}
 
+    def options(self, answerer: str | None) -> dict[str, Any]:
+        """The pipeline's keyword arguments: the answerer the model picks, ``k`` when given, the filters."""
+        return {"answerer": answerer, **({"k": self.k} if self.k is not None else {}), **self.filters()}
+
     def conversation(self) -> tuple[str, list[dict[str, str]]]:
         """``(question, history)``: the last message must be the user's question; earlier user and assistant
         turns are the history; system, developer and tool messages are left out (the prompts are the app's)."""
@@ -130,6 +136,29 @@ class ChatRequest(_Strict):
         if not turns or turns[-1]["role"] != "user" or not turns[-1]["content"].strip():
             raise ApiError(400, "the last user/assistant message must be the user's question", param="messages")
         return turns[-1]["content"], turns[:-1]
+
+
+def refusal(exc: QueryError | ConfigError, body: ChatRequest) -> ApiError:
+    """The pipeline's refusal of a request as a 400 whose ``param`` names the field at fault, found by checking
+    the fields one by one in the pipeline's order (``Pipeline.request``): ``messages`` for the question and the
+    history (a link to a paper the index lacks too), ``k``, ``model`` for the answerer it picks, then each
+    filter (``since`` when it is after ``until``)."""
+    if isinstance(exc, ConfigError):  # the only ConfigError of a request: the answerer, picked by the model
+        return ApiError(400, str(exc), param="model")
+    question, history = body.conversation()
+    filters = body.filters()
+    checks: list[tuple[str, Callable[[], object]]] = [
+        ("messages", lambda: (clean_query(question), clean_history(history))),
+        ("k", lambda: clean_k(body.k, MAX_SOURCES, 1)),
+        *[(name, lambda one={name: value}: filter_key(one)) for name, value in filters.items()],
+        ("since", lambda: filter_key(filters)),
+    ]
+    for name, check in checks:
+        try:
+            check()
+        except QueryError:
+            return ApiError(400, str(exc), param=name)
+    return ApiError(400, str(exc), param="messages")  # what is left reads the question: its links
 
 
 def _where(loc: tuple[int | str, ...]) -> str:

@@ -13,8 +13,8 @@ In order, for every HTTP request:
 5. **Body**: read whole before the app runs, at most ``RAG_MAX_BODY_BYTES`` (413) within
    ``RAG_BODY_TIMEOUT`` seconds (408).
 
-Every refusal is a one-line JSON error in OpenAI's shape. Websockets are refused (no route uses one). Slow
-headers are cut by ``rag.app.http_timeouts``.
+Every refusal is a one-line JSON error in OpenAI's shape (a refused CORS preflight too: ``rag.app.cors``).
+Websockets are refused (no route uses one). Slow headers are cut by ``rag.app.http_timeouts``.
 """
 
 from __future__ import annotations

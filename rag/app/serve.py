@@ -36,9 +36,9 @@ def build_app(pipeline: Any, api_key: str | None = None, guard: Any = None) -> A
     hosts, ``api_key``)."""
     import gradio as gr
     from fastapi import FastAPI
-    from starlette.middleware.cors import CORSMiddleware
 
     from rag.app.api import create_api
+    from rag.app.cors import Cors
     from rag.app.guard import Guard, GuardConfig, authorised
     from rag.app.live import LivePipeline
     from rag.app.ui import CSS, build_ui, theme
@@ -47,7 +47,7 @@ def build_app(pipeline: Any, api_key: str | None = None, guard: Any = None) -> A
     live = pipeline if isinstance(pipeline, LivePipeline) else LivePipeline(pipeline)
     app = create_api(live, config.api_key, FastAPI(docs_url=None, redoc_url=None, openapi_url=None))
     app.add_middleware(Guard, config=config)
-    app.add_middleware(CORSMiddleware, allow_origins=sorted(config.cors_origins), allow_methods=["GET", "POST"],
+    app.add_middleware(Cors, allow_origins=sorted(config.cors_origins), allow_methods=["GET", "POST"],
                        allow_headers=["*"], allow_credentials=False)  # the openai SDKs add x-stainless-* headers
 
     def user(request: Any) -> str | None:  # Gradio's own check of its routes: the guard's, again
