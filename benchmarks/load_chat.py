@@ -17,7 +17,6 @@ import argparse
 import html
 import json
 import re
-import statistics
 import sys
 import threading
 import time
@@ -222,13 +221,12 @@ def main(argv: list[str] | None = None) -> int:
 
     client_cpu = time.process_time() - client_cpu
     n = len(latencies)
-    mean = statistics.fmean(latencies) if n else float("nan")
     p95 = percentile(latencies, 0.95)
     ratio = p95 / alone_p95 if alone_p95 else float("nan")
     print(
         f"{args.rounds} rounds x {len(chosen)} simultaneous chats: {n} answers, "
         f"p50 {percentile(latencies, 0.5):.3f}s, p95 {p95:.3f}s, "
-        f"max {max(latencies, default=float('nan')):.3f}s, mean {mean:.3f}s, "
+        f"max {max(latencies, default=float('nan')):.3f}s, "
         f"throughput {n / wall if wall else 0:.2f} answers/s; this client's CPU {client_cpu / max(n, 1):.3f}s/answer "
         "(it shares the machine with the app)"
     )
