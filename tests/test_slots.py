@@ -61,6 +61,8 @@ PAPERS = [SEER, TIES, DIMAT, SKILL]
         ("How does TIES-Merging resolve sign conflicts?", "how", ""),
         ("coreinfer speedup titan xp", "quantity", ""),
         ("What is TIES-Merging?", "definition", "merg"),  # the defined term, for the lead only
+        ("How much faster is TabPFN?", "quantity", ""),  # a ratio ("230 times"), not the word "faster"
+        ("How much smaller is the distilled model?", "quantity", ""),
     ],
 )
 def test_slot_of_a_question(question: str, kind: str, noun: str) -> None:

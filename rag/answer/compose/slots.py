@@ -192,8 +192,12 @@ _GENERIC = frozenset(tokenize(
     "number result results performance value amount size total model models method methods use main new kind type "
     "paper papers data score scores improvement improvements gain gains count time share baseline baselines "
     "dataset datasets benchmark benchmarks task tasks metric metrics algorithm algorithms architecture backbone "
-    "llm llms language languages approach approaches framework technique techniques way ways kind much many well"
+    "llm llms language languages approach approaches framework technique techniques way ways kind much many well "
+    "faster slower quicker smaller larger bigger cheaper costlier better worse higher lower fewer less more longer "
+    "shorter"
 ))
+"""Words too general to say which detail is asked; comparatives too ("How much faster is X?" asks for a ratio,
+which "9x" or "230 times" states, not for the word "faster")."""
 
 
 def head_noun(slot: Slot) -> str:
