@@ -201,3 +201,25 @@ def test_a_name_that_ends_in_a_modifier_is_what_is_compared_not_a_compared_name(
     hits = make_hits(question, [FILTER_REC, MENTIONS_LORA], HashEmbedder())
     compared = compared_hits(question, ["FMLP-Rec", "MI-based", "ColBERT"], Retrieved(question, hits, 0.5, False))
     assert [c.name for c in compared] == ["FMLP-Rec", "ColBERT"]
+
+
+SEER = make_paper(
+    "SeerAttention-R: Sparse Attention Adaptation for Long Reasoning",
+    "We introduce SeerAttention-R, a sparse attention framework for reasoning models. Using TileLang, we develop "
+    "a highly optimized sparse decoding kernel that achieves speedups of up to 9x over FlashAttention-3 on H100.",
+)
+
+
+def test_a_title_takes_its_paper_before_an_abstract_that_mentions_another_name() -> None:
+    """"Which is faster, FlashAttention or SeerAttention-R?": SeerAttention-R's abstract develops a kernel
+    faster than FlashAttention-3, which does not make it FlashAttention's paper; the corpus lacks FlashAttention,
+    and the answer says so beside SeerAttention-R's line instead of "does not state the faster"."""
+    question = "Which is faster, FlashAttention or SeerAttention-R?"
+    hits = make_hits(question, [SEER, MAXSUP], HashEmbedder())
+    compared = compared_hits(question, ["FlashAttention", "SeerAttention-R"], Retrieved(question, hits, 0.5, False))
+    assert [(c.name, c.hit is not None and hits[c.hit].paper.title == SEER.title) for c in compared] == [
+        ("FlashAttention", False), ("SeerAttention-R", True)]
+    assert compared[0].hit is None
+    _, final, _ = answer(question, [SEER, MAXSUP])
+    assert final.text.startswith("- SeerAttention-R: ") and "No retrieved paper is about FlashAttention." in final.text
+    assert "not state" not in final.text

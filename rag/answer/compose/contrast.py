@@ -8,7 +8,7 @@ self-judgment paper", "mixout"); a coined name no retrieved paper is about is sa
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from rag.answer.compose.lead import coined, introduces, proposes
@@ -46,28 +46,46 @@ _MODIFIER = re.compile(r"-(?:based|driven|guided|style|like|free|aware|specific|
 """A name ending in one of these describes what is compared ("MI-based representation learning"), not a name."""
 
 
-def compared_papers(names: Sequence[str], retrieved: Retrieved) -> list[Compared]:
+def compared_papers(names: Sequence[str], retrieved: Retrieved, typed: Collection[str] | None = None
+                    ) -> list[Compared]:
     """For each coined name (``rag.answer.compose.lead.coined``: "DIMAT", "TIES-Merging"; a capitalised word such
-    as "Bayes" may be a topic, a number such as "175B" a size, "LLM-based" a modifier), the best-ranked hit not
-    taken by an earlier name whose title names it, else whose abstract introduces it ("we propose X"). A name no
-    retrieved paper is about comes back with hit None (an abstract that only mentions "LoRA" is not LoRA's
-    paper); a name met only in a paper already taken ("TIES" and "TIES-Merging") is dropped."""
+    as "Bayes" may be a topic, a number such as "175B" a size, "LLM-based" a modifier), in the question's order:
+    the best-ranked hit whose title names it (every name's title first: "SeerAttention-R" takes its paper before
+    "FlashAttention", which its abstract mentions), else the best-ranked free hit whose abstract introduces it
+    ("we propose X"). A name no retrieved paper is about comes back with hit None (an abstract that only
+    mentions "LoRA" is not LoRA's paper); a name that belongs to a paper already taken (``_taken``) is dropped,
+    and so is one that a taken paper mentions unless the question itself names it (``typed``, default all
+    ``names``; a follow-up's carried query also holds the benchmarks the last answer quoted, "POPE")."""
     hits = retrieved.hits
+    wanted = [n for n in names if coined(n) and not n[0].isdigit() and not _MODIFIER.search(n)]
+    found: dict[str, Compared] = {}
     used: set[int] = set()
-    out: list[Compared] = []
-    for name in (n for n in names if coined(n) and not n[0].isdigit() and not _MODIFIER.search(n)):
+    for name in wanted:
+        h = next((h for h, hit in enumerate(hits) if h not in used and name.lower() in hit.paper.title.lower()), None)
+        if h is not None:
+            used.add(h)
+            found[name] = Compared(name, h, True)
+    for name in (n for n in wanted if n not in found):
         low = name.lower()
-        titled = [h for h, hit in enumerate(hits) if h not in used and low in hit.paper.title.lower()]
-        papers = titled or [h for h, hit in enumerate(hits) if h not in used and low in hit.paper.abstract.lower()
-                            and introduces(hit.paper.abstract, name)]
-        if papers:
-            used.add(papers[0])
-            out.append(Compared(name, papers[0], bool(titled) or proposes(hits[papers[0]].paper.abstract, name)))
-        elif not any(
-            h in used and low in f"{hit.paper.title} {hit.paper.abstract}".lower() for h, hit in enumerate(hits)
-        ):
-            out.append(Compared(name, None))
-    return out
+        h = next((h for h, hit in enumerate(hits) if h not in used and low in hit.paper.abstract.lower()
+                  and introduces(hit.paper.abstract, name)), None)
+        if h is not None:
+            used.add(h)
+            found[name] = Compared(name, h, proposes(hits[h].paper.abstract, name))
+        elif not _taken(name, wanted, [hits[u].paper.title for u in used], [hits[u].paper.abstract for u in used]):
+            mentioned = any(low in hits[u].paper.abstract.lower() for u in used)
+            if typed is None or name in typed or not mentioned:
+                found[name] = Compared(name, None)
+    return [found[n] for n in wanted if n in found]
+
+
+def _taken(name: str, names: Sequence[str], titles: Sequence[str], abstracts: Sequence[str]) -> bool:
+    """Whether a name no free paper is about belongs to one already compared: it is part of another compared
+    name ("TIES" of "TIES-Merging"), or a taken paper's title names it or its abstract introduces it ("we
+    propose X"). A taken paper that only mentions it ("9x over FlashAttention-3") does not take it."""
+    low = name.lower()
+    return (any(low != other.lower() and low in other.lower() for other in names)
+            or any(low in title.lower() for title in titles) or any(proposes(a, name) for a in abstracts))
 
 
 _MENTION_BREAK = re.compile(r"\s*(?:,|;|\bvs\.?(?=\s)|\bversus\b|\band\b|\bor\b|\bwith\b|\bfrom\b|\bagainst\b)\s*",
@@ -106,10 +124,11 @@ def _specific(text: str) -> set[str]:
     return {t for t in tokenize(text) if t not in STOPWORDS and t not in GENERIC and len(t) >= 3}
 
 
-def compared_hits(question: str, names: Sequence[str], retrieved: Retrieved) -> list[Compared]:
-    """The compared papers: those the names stand for (``compared_papers``), then those named by their title
-    (``titled_papers``)."""
-    named = compared_papers(names, retrieved)
+def compared_hits(question: str, names: Sequence[str], retrieved: Retrieved, typed: Collection[str] | None = None
+                  ) -> list[Compared]:
+    """The compared papers: those the names stand for (``compared_papers``; ``typed``: the names the user's
+    own question gives), then those named by their title (``titled_papers``)."""
+    named = compared_papers(names, retrieved, typed)
     return [*named, *titled_papers(question, retrieved, {c.hit for c in named if c.hit is not None})]
 
 
