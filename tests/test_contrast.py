@@ -6,7 +6,15 @@ from __future__ import annotations
 import pytest
 
 from rag.answer.compose.analysis import analyse
-from rag.answer.compose.contrast import Compared, aspect_terms, compared_hits, evident, mentions, titled_papers
+from rag.answer.compose.contrast import (
+    Compared,
+    aspect_terms,
+    compared_hits,
+    evident,
+    mentions,
+    opposed,
+    titled_papers,
+)
 from rag.answer.compose.followup import referents, resolve_followup, stands_alone
 from rag.answer.notes import is_note
 from rag.text import markers_in, tokenize
@@ -223,3 +231,16 @@ def test_a_title_takes_its_paper_before_an_abstract_that_mentions_another_name()
     _, final, _ = answer(question, [SEER, MAXSUP])
     assert final.text.startswith("- SeerAttention-R: ") and "No retrieved paper is about FlashAttention." in final.text
     assert "not state" not in final.text
+
+
+def test_a_benchmark_a_compared_paper_mentions_is_no_missing_name() -> None:
+    """"... on H100" names a benchmark or device one compared paper mentions: it is no compared name the corpus
+    lacks; "FlashAttention or SeerAttention-R" sets FlashAttention against a name, so it is one."""
+    assert opposed("Which is faster, FlashAttention or SeerAttention-R?", ["FlashAttention", "SeerAttention-R"]) == {
+        "FlashAttention", "SeerAttention-R"}
+    assert opposed("Which is better on ImageNet, MaxSup or SeerAttention-R?",
+                   ["ImageNet", "MaxSup", "SeerAttention-R"]) == {"MaxSup", "SeerAttention-R"}
+    question = "Compare SeerAttention-R and MaxSup on H100"
+    hits = make_hits(question, [SEER, MAXSUP], HashEmbedder())
+    compared = compared_hits(question, ["SeerAttention-R", "MaxSup", "H100"], Retrieved(question, hits, 0.5, False))
+    assert [c.name for c in compared] == ["SeerAttention-R", "MaxSup"]

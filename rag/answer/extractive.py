@@ -143,7 +143,7 @@ class ExtractiveAnswerer:
         if analysis.kind != "comparison":
             return []
         text = standalone or analysis.text
-        return compared_hits(text, named_entities(text), retrieved, named_entities(analysis.text))
+        return compared_hits(text, named_entities(text), retrieved)
 
     def contrast(self, ev: Evidence, retrieved: Retrieved) -> str:
         """One line per compared paper quoting what it says on the asked aspect: its pieces chosen as a prose

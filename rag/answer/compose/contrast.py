@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from rag.answer.compose.lead import coined, introduces, proposes
 from rag.text import STOPWORDS, short_title, tokenize
-from rag.types import Retrieved
+from rag.types import Paper, Retrieved
 
 GENERIC = frozenset(tokenize(
     "model models learning learn language languages large neural network networks deep representation "
@@ -46,16 +46,15 @@ _MODIFIER = re.compile(r"-(?:based|driven|guided|style|like|free|aware|specific|
 """A name ending in one of these describes what is compared ("MI-based representation learning"), not a name."""
 
 
-def compared_papers(names: Sequence[str], retrieved: Retrieved, typed: Collection[str] | None = None
-                    ) -> list[Compared]:
+def compared_papers(names: Sequence[str], retrieved: Retrieved, opposed: Collection[str] = ()) -> list[Compared]:
     """For each coined name (``rag.answer.compose.lead.coined``: "DIMAT", "TIES-Merging"; a capitalised word such
     as "Bayes" may be a topic, a number such as "175B" a size, "LLM-based" a modifier), in the question's order:
     the best-ranked hit whose title names it (every name's title first: "SeerAttention-R" takes its paper before
     "FlashAttention", which its abstract mentions), else the best-ranked free hit whose abstract introduces it
     ("we propose X"). A name no retrieved paper is about comes back with hit None (an abstract that only
     mentions "LoRA" is not LoRA's paper); a name that belongs to a paper already taken (``_taken``) is dropped,
-    and so is one that a taken paper mentions unless the question itself names it (``typed``, default all
-    ``names``; a follow-up's carried query also holds the benchmarks the last answer quoted, "POPE")."""
+    and so is one that a taken paper only mentions ("on MS MARCO", "POPE"), unless the question sets it against
+    another name (``opposed``: "FlashAttention or SeerAttention-R")."""
     hits = retrieved.hits
     wanted = [n for n in names if coined(n) and not n[0].isdigit() and not _MODIFIER.search(n)]
     found: dict[str, Compared] = {}
@@ -72,20 +71,34 @@ def compared_papers(names: Sequence[str], retrieved: Retrieved, typed: Collectio
         if h is not None:
             used.add(h)
             found[name] = Compared(name, h, proposes(hits[h].paper.abstract, name))
-        elif not _taken(name, wanted, [hits[u].paper.title for u in used], [hits[u].paper.abstract for u in used]):
-            mentioned = any(low in hits[u].paper.abstract.lower() for u in used)
-            if typed is None or name in typed or not mentioned:
-                found[name] = Compared(name, None)
+        elif not _taken(name, wanted, [hits[u].paper for u in used], name in opposed):
+            found[name] = Compared(name, None)
     return [found[n] for n in wanted if n in found]
 
 
-def _taken(name: str, names: Sequence[str], titles: Sequence[str], abstracts: Sequence[str]) -> bool:
+def _taken(name: str, names: Sequence[str], taken: Sequence[Paper], opposed: bool) -> bool:
     """Whether a name no free paper is about belongs to one already compared: it is part of another compared
-    name ("TIES" of "TIES-Merging"), or a taken paper's title names it or its abstract introduces it ("we
-    propose X"). A taken paper that only mentions it ("9x over FlashAttention-3") does not take it."""
+    name ("TIES" of "TIES-Merging"), a taken paper's title names it or its abstract introduces it ("we propose
+    X"), or a taken paper mentions it and the question does not set it against another name ("on MS MARCO").
+    "9x over FlashAttention-3" does not take "FlashAttention or SeerAttention-R"'s FlashAttention."""
     low = name.lower()
     return (any(low != other.lower() and low in other.lower() for other in names)
-            or any(low in title.lower() for title in titles) or any(proposes(a, name) for a in abstracts))
+            or any(low in p.title.lower() or proposes(p.abstract, name) for p in taken)
+            or (not opposed and any(low in p.abstract.lower() for p in taken)))
+
+
+_OPPOSING = r"\W*\s+(?:or|and|vs\.?|versus|than|against)\s+\W*"
+
+
+def opposed(question: str, names: Sequence[str]) -> set[str]:
+    """The ``names`` that ``question`` sets against another one: "X or Y", "X vs Y", "X and Y", "better than Y"
+    (not "on ImageNet, X or Y": a comma alone does not oppose a benchmark to a method)."""
+    out: set[str] = set()
+    for a in names:
+        for b in names:
+            if a != b and re.search(rf"{re.escape(a)}{_OPPOSING}{re.escape(b)}", question, re.IGNORECASE):
+                out |= {a, b}
+    return out
 
 
 _MENTION_BREAK = re.compile(r"\s*(?:,|;|\bvs\.?(?=\s)|\bversus\b|\band\b|\bor\b|\bwith\b|\bfrom\b|\bagainst\b)\s*",
@@ -124,11 +137,10 @@ def _specific(text: str) -> set[str]:
     return {t for t in tokenize(text) if t not in STOPWORDS and t not in GENERIC and len(t) >= 3}
 
 
-def compared_hits(question: str, names: Sequence[str], retrieved: Retrieved, typed: Collection[str] | None = None
-                  ) -> list[Compared]:
-    """The compared papers: those the names stand for (``compared_papers``; ``typed``: the names the user's
-    own question gives), then those named by their title (``titled_papers``)."""
-    named = compared_papers(names, retrieved, typed)
+def compared_hits(question: str, names: Sequence[str], retrieved: Retrieved) -> list[Compared]:
+    """The compared papers: those the names stand for (``compared_papers``, with the names ``question`` sets
+    against each other: ``opposed``), then those named by their title (``titled_papers``)."""
+    named = compared_papers(names, retrieved, opposed(question, names))
     return [*named, *titled_papers(question, retrieved, {c.hit for c in named if c.hit is not None})]
 
 
