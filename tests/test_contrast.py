@@ -16,6 +16,7 @@ from rag.answer.compose.contrast import (
     titled_papers,
 )
 from rag.answer.compose.followup import referents, resolve_followup, stands_alone
+from rag.answer.compose.lead import introduces
 from rag.answer.notes import is_note
 from rag.text import markers_in, tokenize
 from rag.types import Retrieved
@@ -244,3 +245,9 @@ def test_a_benchmark_a_compared_paper_mentions_is_no_missing_name() -> None:
     hits = make_hits(question, [SEER, MAXSUP], HashEmbedder())
     compared = compared_hits(question, ["SeerAttention-R", "MaxSup", "H100"], Retrieved(question, hits, 0.5, False))
     assert [c.name for c in compared] == ["SeerAttention-R", "MaxSup"]
+
+
+def test_an_introducing_verb_far_from_the_name_does_not_introduce_it() -> None:
+    assert not introduces(SEER.abstract, "FlashAttention")  # "we develop a ... kernel ... over FlashAttention-3"
+    assert introduces(SEER.abstract, "SeerAttention-R") and introduces(FILTER_REC.abstract, "FMLP-Rec")
+    assert introduces(MENTIONS_LORA.abstract, "LoRA")  # two sentences name it: about it, though not its own

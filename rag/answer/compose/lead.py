@@ -119,10 +119,11 @@ def only_mentioned(question: str, slot: Slot, retrieved: Retrieved) -> str:
 
 
 def introduces(abstract: str, name: str) -> bool:
-    """Whether ``abstract`` is about ``name`` rather than only mentioning it: a sentence naming it says the paper
-    introduces it ("we propose X", "X, called ..."), or two sentences name it ("X merges ...", "X converges ...")."""
-    naming = _sentences_naming(abstract, singular(name).lower())
-    return len(naming) >= 2 or any(_OWN.search(s) for s in naming)
+    """Whether ``abstract`` is about ``name`` rather than only mentioning it: it says the paper introduces it
+    (``proposes``: "we propose X", "a method called X"), or two sentences name it ("X merges ...", "X converges
+    ..."). "We develop a kernel that achieves speedups of up to 9x over FlashAttention-3" does not introduce
+    FlashAttention."""
+    return len(_sentences_naming(abstract, singular(name).lower())) >= 2 or proposes(abstract, name)
 
 
 PROPOSE_REACH = 6
