@@ -244,7 +244,7 @@ def _load(cls: type[T], data: Any) -> T:
     if not isinstance(data, Mapping):
         raise DataError(cls.__name__, f"must be a dict, not {repr(data)[:40]}")
     try:
-        return cast(T, _adapter(cast(type, cls)).validate_json(json.dumps(data, allow_nan=False), strict=True))
+        return cast(T, _adapter(cast(type, cls)).validate_json(json.dumps(data), strict=True))
     except (TypeError, ValueError) as exc:  # ValidationError is a ValueError
         if not isinstance(exc, ValidationError):
             raise DataError(cls.__name__, f"is not JSON data ({exc})") from None

@@ -100,6 +100,13 @@ def test_a_malformed_answer_names_the_bad_field(data: Any, field: str, says: str
     assert isinstance(raised.value, RagError) and isinstance(raised.value, ValueError)
 
 
+def test_nan_and_infinite_timings_come_back() -> None:
+    """``to_dict`` writes float("nan") as it is (``json.dumps`` as NaN): it reads back, not as an error."""
+    data = {**ANSWER.to_dict(), "timings": {"total": float("nan"), "check": float("inf")}}
+    timings = Answer.from_dict(json.loads(json.dumps(data))).timings
+    assert timings["check"] == float("inf") and timings["total"] != timings["total"]
+
+
 def test_data_that_is_not_json_names_the_type() -> None:
     with pytest.raises(DataError, match=r"^Usage is not JSON data"):
         Usage.from_dict({"prompt_tokens": {1, 2}})

@@ -640,6 +640,8 @@ def test_the_stored_chat_is_bounded_to_the_latest_whole_exchanges(tmp_path: Path
     assert _size(value) <= 50_000 and kept == turns[-len(kept):] and 2 <= len(kept) < 20 and len(kept) % 2 == 0
     assert set(kept_sections) == {t["turn"] for t in kept if "turn" in t}
     assert store.open(store.seal(turns[-1:], sections)) == ([], {})  # only half an exchange: nothing to show
+    huge, huge_sections = _exchange(10, size=60_000)  # one exchange whose sources alone are over the limit
+    assert store.open(store.seal(turns + huge, {**sections, **huge_sections})) == (huge, {})  # its text is kept
     assert ChatStore.for_server(tmp_path, 100_000).max_bytes == 50_000  # half the body limit: sent back on load
 
 

@@ -122,12 +122,19 @@ class ChatStore:
         return {"v": VERSION, "chat": chat, "mac": self._mac(chat)}
 
     def seal(self, turns: Sequence[Mapping[str, Any]] | None, sections: Mapping[int, str] | None) -> dict[str, Any]:
-        """The value to store: the latest whole exchanges that fit in ``max_bytes`` (an empty chat if none)."""
+        """The value to store: the latest whole exchanges that fit in ``max_bytes``; when even the last one does
+        not fit with its sources, that exchange without them (its text is kept); an empty chat if none."""
         kept, kept_sections = _kept(turns or [], sections or {})
         value = self._sealed(kept, kept_sections)
+        last = kept
         while kept and _size(value) > self.max_bytes:
+            last = kept
             kept, kept_sections = _kept(kept[1:], kept_sections)
             value = self._sealed(kept, kept_sections)
+        if not kept and last:
+            bare = self._sealed(last, {})  # the one exchange left was too big only with its sources section
+            if _size(bare) <= self.max_bytes:
+                return bare
         return value
 
     def _verified(self, value: object) -> str | None:
