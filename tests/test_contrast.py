@@ -16,7 +16,7 @@ from rag.answer.compose.contrast import (
     titled_papers,
 )
 from rag.answer.compose.followup import referents, resolve_followup, stands_alone
-from rag.answer.compose.lead import introduces
+from rag.answer.compose.lead import introduces, proposes
 from rag.answer.notes import is_note
 from rag.text import markers_in, tokenize
 from rag.types import Retrieved
@@ -251,3 +251,22 @@ def test_an_introducing_verb_far_from_the_name_does_not_introduce_it() -> None:
     assert not introduces(SEER.abstract, "FlashAttention")  # "we develop a ... kernel ... over FlashAttention-3"
     assert introduces(SEER.abstract, "SeerAttention-R") and introduces(FILTER_REC.abstract, "FMLP-Rec")
     assert introduces(MENTIONS_LORA.abstract, "LoRA")  # two sentences name it: about it, though not its own
+
+
+@pytest.mark.parametrize(("sentence", "name", "claimed"), [
+    ("Motivated by it, we propose FMLP-Rec, an all-MLP model.", "FMLP-Rec", True),
+    ("To address these issues, we propose Max Suppression (MaxSup), which applies it.", "MaxSup", True),
+    ("In this paper, we propose a novel framework Read-ME that transforms dense LLMs.", "Read-ME", True),
+    ("Our method, named InfoMEC, measures modularity.", "InfoMEC", True),
+    ("It beats our proposed method over competitive RNN, CNN, GNN and Transformer-based methods.", "GNN", False),
+    ("We evaluate on our proposed GPT-4o object binding benchmark.", "GPT-4o", False),
+    ("We introduce the pre-gating router decoupled from the MoE backbone.", "MoE", False),
+    ("We propose LoRAX for serving adapters.", "LoRA", False),
+    ("Unlike the recently introduced LoRA, we tune prompts.", "LoRA", False),
+    ("We compare them in terms of GLUE.", "GLUE", False),
+])  # fmt: skip
+def test_proposes_needs_the_authors_verb_and_the_name_ending_its_phrase(sentence: str, name: str,
+                                                                      claimed: bool) -> None:
+    """The reviewer's comparisons ("Compare GNN and ColBERT", "Compare GPT-4o and GPT-5") were answered from
+    papers that only mention those names near "proposed" or "introduce"."""
+    assert proposes(sentence, name) is claimed

@@ -127,15 +127,27 @@ def introduces(abstract: str, name: str) -> bool:
 
 
 PROPOSE_REACH = 6
-"""How many words may stand between an introducing verb and the name it introduces ("we propose a simple yet
-effective method, X"); "the proposed approach to regularize finetuning of BERT on tasks in GLUE" is too far."""
+"""How many words may stand between the authors' introducing verb and the name it introduces ("we propose a
+simple yet effective method, X")."""
+_AUTHORS_VERB = (r"\b(?:we|this (?:paper|work))\s+(?:\w+\s+){0,2}?"
+                 r"(?:propose|introduce|present|develop|design|devise|build|call|name|dub)(?:s|d|ed)?\b")
+_CALLED = r"\b(?:called|named|dubbed|termed|coined)\s+(?:as\s+)?"
+_APPOSED = (r"(?![A-Za-z0-9])(?!-[A-Za-z0-9])"
+            r"(?=\s*(?:[,:;()\[\]]|[.!?]?\s*$|\s[-–—]\s|"
+            r"\s+(?:which|that|to|for|as|a|an|in|on|with|using|by|via|through|based)\b))")
+"""After the name: the end of its noun phrase ("X, a ...", "X (...)", "X which ...", "X for ...", the sentence's
+end), not a longer word ("LoRAX"), a compound ("FlashAttention-3") or a noun it modifies ("the MoE backbone")."""
 
 
 def proposes(abstract: str, name: str) -> bool:
-    """Whether ``abstract`` says the paper introduces ``name``: an introducing verb ("propose", "call", "dub")
-    with the name at most ``PROPOSE_REACH`` words after it ("we propose FMLP-Rec", "a method called X")."""
+    """Whether ``abstract`` says the paper introduces ``name``: the authors' introducing verb ("we propose", "we
+    introduce", "this paper presents") with the name at most ``PROPOSE_REACH`` words after it, or "called X",
+    "named X", and the name ends its noun phrase there (``_APPOSED``). "Our proposed method over RNN, CNN, GNN",
+    "in terms of GLUE", "the recently introduced LoRA" and "we introduce a router decoupled from the MoE
+    backbone" introduce none of those names."""
     low = re.escape(singular(name).lower())
-    near = re.compile(rf"{_OWN.pattern}(?:\W+\S+){{0,{PROPOSE_REACH}}}?\W+{low}", re.IGNORECASE)
+    near = re.compile(rf"(?:{_AUTHORS_VERB}(?:\W+\S+){{0,{PROPOSE_REACH}}}?\W+|{_CALLED}\W*){low}{_APPOSED}",
+                      re.IGNORECASE)
     return any(near.search(s) for s in _sentences_naming(abstract, singular(name).lower()))
 
 
