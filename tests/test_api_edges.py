@@ -127,6 +127,7 @@ def _asking(question: str, **extra: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("body", "param", "says"), [
     (_asking("🤖🤖🤖"), "messages", "the question has no words"),
+    (_asking("   "), "messages", "the question (the last user message) is empty"),
     (_asking("why " * 1300), "messages", "the limit is 5,000"),
     (_asking("What does https://arxiv.org/abs/2101.99999 propose?"), "messages", "no indexed paper has the link"),
     (_asking("sparse autoencoders", author=""), "author", "filter 'author' needs a non-empty value"),

@@ -133,8 +133,11 @@ class ChatRequest(_Strict):
         """``(question, history)``: the last message must be the user's question; earlier user and assistant
         turns are the history; system, developer and tool messages are left out (the prompts are the app's)."""
         turns = [{"role": m.role, "content": m.text()} for m in self.messages if m.role in ("user", "assistant")]
-        if not turns or turns[-1]["role"] != "user" or not turns[-1]["content"].strip():
+        if not turns or turns[-1]["role"] != "user":
             raise ApiError(400, "the last user/assistant message must be the user's question", param="messages")
+        if not turns[-1]["content"].strip():
+            raise ApiError(400, "the question (the last user message) is empty; put the question in its content",
+                           param="messages")
         return turns[-1]["content"], turns[:-1]
 
 
