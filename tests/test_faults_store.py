@@ -458,3 +458,33 @@ def test_a_chroma_url_without_a_port_takes_its_schemes_port(
     monkeypatch.setattr(chromadb, "HttpClient", lambda **kw: seen.update(kw) or object())
     open_chroma(tmp_path, url)
     assert (seen["host"], seen["port"], seen["ssl"]) == ("chroma.example.org", port, tls)
+
+
+def test_a_file_another_writer_is_extending_is_not_called_truncated(tmp_path: Path) -> None:
+    """A checkpoint of another process writes page 1 (with the new page count) before the pages that extend
+    the file: for a moment the file is shorter than its header says. ``check_sqlite`` looks again before it calls
+    the index truncated; a file that stays short is still damaged."""
+    import sqlite3
+    import threading
+    import time
+
+    from rag.index.store_files import SQLITE_FILE, check_sqlite, chroma_dir
+
+    path = chroma_dir(tmp_path) / SQLITE_FILE
+    path.parent.mkdir(parents=True)
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE t (x TEXT)")
+        db.executemany("INSERT INTO t VALUES (?)", [("x" * 500,)] * 200)
+    db.close()
+    whole = path.read_bytes()
+    page = int.from_bytes(whole[16:18], "big")
+    path.write_bytes(whole[:-page])  # the last page not written yet
+    writer = threading.Timer(0.3, lambda: path.write_bytes(whole))
+    writer.start()
+    started = time.monotonic()
+    check_sqlite(tmp_path)  # waits for the writer instead of raising
+    writer.join()
+    assert time.monotonic() - started < 1.5
+    path.write_bytes(whole[:-page])
+    with pytest.raises(IndexDamagedError, match="truncated"):
+        check_sqlite(tmp_path)

@@ -18,6 +18,7 @@ import pickle
 import sqlite3
 import struct
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,27 +61,53 @@ def check_sqlite(data_dir: Path) -> None:
     empty file is a new index). The full ``quick_check`` is skipped while the file's size, mtime and inode are
     those remembered after the last open or ingest (``remember_sqlite_sound``); the header checks always run."""
     path = chroma_dir(data_dir) / SQLITE_FILE
+    for attempt in range(TRUNCATION_RETRIES + 1):
+        header = _header_problem(path)
+        if header is None or header.startswith("not an") or attempt == TRUNCATION_RETRIES:
+            break
+        time.sleep(0.1)  # another writer may be extending the file after writing its header: look again
+    if header:
+        raise damaged(f"the index at {path}", header)
     try:
-        size = path.stat().st_size
+        if path.stat().st_size == 0:
+            return
     except FileNotFoundError:
         return
-    if size == 0:
-        return
-    with path.open("rb") as fh:
-        head = fh.read(100)
-    if not head.startswith(SQLITE_MAGIC) or len(head) < 100:
-        raise damaged(f"the index at {path}", "not an sqlite database")
-    page_size = int.from_bytes(head[16:18], "big")
-    page_size = 65536 if page_size == 1 else page_size
-    pages = int.from_bytes(head[28:32], "big")
-    if pages and size < pages * page_size:
-        raise damaged(f"the index at {path}", f"truncated: {size} of {pages * page_size} bytes")
     signature = _file_signature(path)
     if signature is not None and _checked(data_dir).get(SQLITE_FILE) == signature:
         return  # checked sound (or left by a completed ingest) before, and not a byte written since
     problem = _sqlite_problem(path)
     if problem:  # a sound file is remembered once Chroma has opened it (``open_chroma``: opening writes to it)
         raise damaged(f"the index at {path}", problem)
+
+
+TRUNCATION_RETRIES = 10
+"""A file shorter than its header says is looked at again this many times, 0.1 s apart, before it is called
+truncated: a checkpoint of another process writes page 1 (with the new page count) before the pages that
+extend the file."""
+
+
+def _header_problem(path: Path) -> str | None:
+    """What is wrong with ``path``'s sqlite header: not an sqlite database, or shorter than the page count its
+    header states (when that count is valid: its change counter matches "version-valid-for", as sqlite reads
+    it). None for a sound header, a missing file or an empty one (a new index)."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            head = fh.read(100)
+    except FileNotFoundError:
+        return None
+    if size == 0:
+        return None
+    if not head.startswith(SQLITE_MAGIC) or len(head) < 100:
+        return "not an sqlite database"
+    page_size = int.from_bytes(head[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(head[28:32], "big")
+    valid = head[24:28] == head[92:96]
+    if valid and pages and size < pages * page_size:
+        return f"truncated: {size} of {pages * page_size} bytes"
+    return None
 
 
 def _sqlite_problem(path: Path) -> str | None:
