@@ -686,3 +686,15 @@ def test_a_restored_chat_goes_on_with_its_history_and_new_marker_numbers(small_p
     trimmed = [{"role": "user", "content": "q", "html": "q"}, {**turns[1], "turn": 9}]  # numbers up to 9 kept
     *_, (_, chat, _, _, sections3) = respond("And the rationale matrices?", trimmed, {9: "s"}, 3, "extractive")
     assert max(sections3) == 10 and 'href="#src-10-' in chat[-1]["content"]
+
+
+def test_a_chat_sealed_by_other_rendering_code_opens_empty(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HTML kept before a change to the rendering code (its escaping, say) is never shown again."""
+    from rag.app import persist
+
+    store = persist.ChatStore(b"k" * 32)
+    turns, sections = _chat(1)
+    value = store.seal(turns, sections)
+    assert store.open(value) == (turns, sections)
+    monkeypatch.setattr(persist, "_renderer", lambda: "another render.py")
+    assert store.open(value) == ([], {})

@@ -21,20 +21,34 @@ import json
 import logging
 import os
 import secrets
+import sys
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
+from rag.resources import modules_digest
+
 log = logging.getLogger(__name__)
 
 STORAGE_KEY = "rag-chat"
 VERSION = 1
+
 MAX_MESSAGES = 50
 MAX_BYTES = 400_000
 """Largest stored copy, in bytes of JSON (under the guard's 1 MB body limit, and far under localStorage's ~5 MB)."""
 KEY_FILE = "chat-state.key"
+
+
+@lru_cache(maxsize=1)
+def _renderer() -> str:
+    """A digest of the code that wrote the stored HTML (``rag.app.render``, this module): sealed into every copy,
+    so HTML written before a change to escaping or markup is never shown again (that chat starts empty)."""
+    from rag.app import render
+
+    return modules_digest(render, sys.modules[__name__])
 
 Turns = list[dict[str, Any]]
 Sections = dict[int, str]
@@ -115,7 +129,8 @@ class ChatStore:
         return gr.BrowserState(None, storage_key=STORAGE_KEY, secret=secret)
 
     def _mac(self, chat: str) -> str:
-        return hmac.new(self._key, f"{VERSION}:{chat}".encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+        sealed = f"{VERSION}:{_renderer()}:{chat}".encode("utf-8", "surrogatepass")
+        return hmac.new(self._key, sealed, hashlib.sha256).hexdigest()
 
     def _sealed(self, turns: Turns, sections: Sections) -> dict[str, Any]:
         chat = _dumps({"turns": turns, "sections": {str(n): s for n, s in sorted(sections.items())}})
