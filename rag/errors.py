@@ -42,9 +42,14 @@ class IndexNotReadyError(RagError):
 
 
 class QueryError(RagError):
-    """The question itself cannot be used (empty, not text)."""
+    """A request's input cannot be used (an empty question, a bad ``k`` or filter). ``field`` names the input at
+    fault: "question", "history", "k", a filter's name, "stages", "filters"."""
 
     exit_code = 5
+
+    def __init__(self, message: str, field: str = "question") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class LLMError(RagError):

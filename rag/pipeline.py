@@ -160,7 +160,7 @@ class Pipeline:
         best sentences (``stages``), best first, among the papers ``pq.allowed`` names."""
         unknown = sorted(set(stages) - set(STAGES))
         if unknown:
-            raise QueryError(f"unknown first stage {unknown[0]!r}; the stages are {', '.join(STAGES)}")
+            raise QueryError(f"unknown first stage {unknown[0]!r}; the stages are {', '.join(STAGES)}", "stages")
         return self.retriever.candidates(pq, n or self.settings.candidate_pool, stages)
 
     def rerank(self, pq: PreparedQuery, candidates: Sequence[Candidate], k: int | None = None) -> Ranked:
@@ -189,7 +189,7 @@ class Pipeline:
         if not isinstance(query, PreparedQuery):  # clean_query refuses what is not text
             query = self.prepare(clean_query(query), filter_key(filters))
         elif filters:
-            raise QueryError("a PreparedQuery carries its filters; give them to Pipeline.prepare")
+            raise QueryError("a PreparedQuery carries its filters; give them to Pipeline.prepare", "filters")
         return self._chain(query, k)
 
     def _chain(self, pq: PreparedQuery, k: int) -> Retrieved:

@@ -69,7 +69,7 @@ def clean_history(history: object) -> list[dict[str, str]]:
     if history is None:
         return []
     if not isinstance(history, list | tuple):
-        raise QueryError("history must be a list of {'role': 'user'|'assistant', 'content': str} dicts")
+        raise QueryError("history must be a list of {'role': 'user'|'assistant', 'content': str} dicts", "history")
     turns: list[dict[str, str]] = []
     for i in range(len(history) - 1, max(-1, len(history) - 1 - HISTORY_TURNS * 8), -1):  # newest first, bounded
         turn = history[i]
@@ -77,10 +77,11 @@ def clean_history(history: object) -> list[dict[str, str]]:
                                           (turn.get("content") is None and "tool_calls" in turn)):
             continue  # an OpenAI-style message list as it is: instructions, tool calls and output are not turns
         if not isinstance(turn, Mapping) or turn.get("role") not in ("user", "assistant"):
-            raise QueryError(f"history[{i}] must be a dict with role 'user' or 'assistant' and a content string")
+            raise QueryError(f"history[{i}] must be a dict with role 'user' or 'assistant' and a content string",
+                             "history")
         content = _text_of(turn.get("content"))
         if content is None:
-            raise QueryError(f"history[{i}]['content'] must be a string (or a list of text parts)")
+            raise QueryError(f"history[{i}]['content'] must be a string (or a list of text parts)", "history")
         turns.append({"role": str(turn["role"]), "content": drop_escapes(content[:MAX_TURN_CHARS])})
         if len(turns) == HISTORY_TURNS:
             break
@@ -102,9 +103,9 @@ def clean_k(k: object, upper: int, default: int) -> int:
     if k is None:
         return default
     if isinstance(k, bool) or not isinstance(k, int):
-        raise QueryError(f"k must be a whole number from 1 to {upper}, not {k!r}")
+        raise QueryError(f"k must be a whole number from 1 to {upper}, not {k!r}", "k")
     if not 1 <= k <= upper:
-        raise QueryError(f"k={k} is out of range; ask for 1 to {upper} papers")
+        raise QueryError(f"k={k} is out of range; ask for 1 to {upper} papers", "k")
     return k
 
 
@@ -181,13 +182,13 @@ def _filter_values(name: str, value: Any) -> tuple[str, ...]:
         return (_year(name, one),)
     values = [value] if isinstance(value, str) else value
     if not isinstance(values, list | tuple | set | frozenset) or not all(isinstance(v, str) for v in values):
-        raise QueryError(f"filter {name!r} takes a string or a list of strings, not {type(value).__name__}")
+        raise QueryError(f"filter {name!r} takes a string or a list of strings, not {type(value).__name__}", name)
     if name == "category":  # "cs.CL, cs.LG": categories hold no commas, so a comma lists alternatives
         values = [part for v in values for part in v.split(",") if part.strip()]
     clean = {"author": _fold_name, "category": _fold}.get(name, lambda v: " ".join(v.split()))
     cleaned = tuple(sorted({clean(v) for v in values}))
     if not cleaned or not all(cleaned):
-        raise QueryError(f"filter {name!r} needs a non-empty value")
+        raise QueryError(f"filter {name!r} needs a non-empty value", name)
     return cleaned
 
 
@@ -197,7 +198,7 @@ def _year(name: str, value: Any) -> str:
     if isinstance(text, str) and text.isascii() and text.isdigit():
         text = int(text)
     if isinstance(text, bool) or not isinstance(text, int) or not 1000 <= text <= 9999:
-        raise QueryError(f"filter {name!r} takes a year like 2021, not {value!r}")
+        raise QueryError(f"filter {name!r} takes a year like 2021, not {value!r}", name)
     return str(text)
 
 
@@ -205,11 +206,13 @@ def filter_key(filters: Mapping[str, Any]) -> FilterKey:
     """The canonical form of the filters (unknown names and bad values raise ``QueryError``); () for none."""
     unknown = sorted(set(filters) - set(FILTERS))
     if unknown:
-        raise QueryError(f"unknown filter {', '.join(map(repr, unknown))}; valid filters: {', '.join(FILTERS)}")
+        raise QueryError(f"unknown filter {', '.join(map(repr, unknown))}; valid filters: {', '.join(FILTERS)}",
+                         unknown[0])
     key = tuple(sorted((name, _filter_values(name, v)) for name, v in filters.items() if v is not None))
     years = dict(key)
     if "since" in years and "until" in years and int(years["since"][0]) > int(years["until"][0]):
-        raise QueryError(f"since={years['since'][0]} is after until={years['until'][0]}; no paper can match")
+        raise QueryError(f"since={years['since'][0]} is after until={years['until'][0]}; no paper can match",
+                         "since")
     return key
 
 

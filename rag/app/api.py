@@ -228,7 +228,7 @@ class ChatApi:
         try:
             return pipeline.stream(question, history, **body.options(self.served[body.model]))
         except (QueryError, ConfigError) as exc:  # a field refused: its name goes in ``param``
-            raise refusal(exc, body) from None
+            raise refusal(exc) from None
 
     async def chat(self, request: Request) -> JSONResponse | StreamingResponse:
         try:

@@ -12,7 +12,6 @@ Extensions: ``k`` (sources, 1..20) and the retrieval filters ``listing_date``, `
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import (
@@ -28,7 +27,6 @@ from pydantic import (
 )
 
 from rag.errors import ConfigError, QueryError, RagError
-from rag.request import MAX_SOURCES, clean_history, clean_k, clean_query, filter_key
 
 MAX_MESSAGES = 256
 """Messages a request may carry (the body limit bounds their size; the pipeline reads the last few turns)."""
@@ -141,27 +139,13 @@ class ChatRequest(_Strict):
         return turns[-1]["content"], turns[:-1]
 
 
-def refusal(exc: QueryError | ConfigError, body: ChatRequest) -> ApiError:
-    """The pipeline's refusal of a request as a 400 whose ``param`` names the field at fault, found by checking
-    the fields one by one in the pipeline's order (``Pipeline.request``): ``messages`` for the question and the
-    history (a link to a paper the index lacks too), ``k``, ``model`` for the answerer it picks, then each
-    filter (``since`` when it is after ``until``)."""
-    if isinstance(exc, ConfigError):  # the only ConfigError of a request: the answerer, picked by the model
+def refusal(exc: QueryError | ConfigError) -> ApiError:
+    """The pipeline's refusal of a request as a 400 whose ``param`` names the field at fault: ``messages`` for
+    the question and the history (``QueryError.field``; a link to a paper the index lacks too), ``k`` and each
+    filter by name, ``model`` for the answerer it picks (the only ``ConfigError`` of a request)."""
+    if isinstance(exc, ConfigError):
         return ApiError(400, str(exc), param="model")
-    question, history = body.conversation()
-    filters = body.filters()
-    checks: list[tuple[str, Callable[[], object]]] = [
-        ("messages", lambda: (clean_query(question), clean_history(history))),
-        ("k", lambda: clean_k(body.k, MAX_SOURCES, 1)),
-        *[(name, lambda one={name: value}: filter_key(one)) for name, value in filters.items()],
-        ("since", lambda: filter_key(filters)),
-    ]
-    for name, check in checks:
-        try:
-            check()
-        except QueryError:
-            return ApiError(400, str(exc), param=name)
-    return ApiError(400, str(exc), param="messages")  # what is left reads the question: its links
+    return ApiError(400, str(exc), param="messages" if exc.field in ("question", "history") else exc.field)
 
 
 def _where(loc: tuple[int | str, ...]) -> str:
