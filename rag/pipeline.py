@@ -140,12 +140,13 @@ class Pipeline:
         self, question: str, filters: FilterKey | Mapping[str, Any] = (), *, vector: np.ndarray | None = None
     ) -> PreparedQuery:
         """A question (checked by ``request``, or here for its type) made ready for every stage, once:
-        normalised, its links resolved, parsed (acronyms, idf), embedded (unless ``vector`` is given), its filters
+        normalised, its links resolved, its lower-case coined names cased as the corpus writes them
+        (``rag.retrieve.casing``), parsed (acronyms, idf), embedded (unless ``vector`` is given), its filters
         (``filter_key``'s canonical form, or a dict such as ``{"since": 2020}``) resolved to the allowed paper ids.
         A follow-up's standalone query may be longer than a question may be, so the length is not checked here."""
         if not isinstance(question, str):
             raise QueryError(f"the question must be text, not {type(question).__name__}")
-        text = self.links.resolve(normalize_query(question))
+        text = self.retriever.casing.restore(self.links.resolve(normalize_query(question)))
         if not text:
             raise QueryError("the question is empty; type a question about the papers")
         allowed = self.paper_filter.allowed(filter_key(filters) if isinstance(filters, Mapping) else filters)
@@ -238,7 +239,7 @@ class Pipeline:
             clean_k(k, MAX_SOURCES, self.settings.top_k),
             self.answerer_named(answerer),
             filter_key(filters),
-            self.links.resolve(checked),
+            self.retriever.casing.restore(self.links.resolve(checked)),
         )
 
     def stream(

@@ -273,4 +273,5 @@ class Request:
     """Checked, in canonical form (``filter_key``)."""
     asked: str = ""
     """The question as the answerer reads it: a link naming an indexed paper replaced by its title
-    (``rag.retrieve.links.LinkIndex.resolve``); the question itself when empty."""
+    (``rag.retrieve.links.LinkIndex.resolve``) and its lower-case coined names cased as the corpus writes them
+    (``rag.retrieve.casing``); the question itself when empty."""

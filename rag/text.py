@@ -322,6 +322,11 @@ def find_urls(text: str, *, schemed: bool = False) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
+def without_urls(text: str) -> str:
+    """``text`` with its web addresses replaced by a space (their words are no words of the prose)."""
+    return _URL.sub(" ", text) if "://" in text or "www." in text.lower() else text
+
+
 # ---------------------------------------------------------------------------------------------- quote gaps
 
 GAP = " … "

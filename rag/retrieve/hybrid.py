@@ -21,7 +21,7 @@ from rag.index.keyword import KeywordIndex
 from rag.index.lexicon import lexicon_for
 from rag.index.snapshot import current
 from rag.index.store import Store
-from rag.retrieve.acronym_cache import acronym_table
+from rag.retrieve.acronym_cache import acronym_table, name_casing
 from rag.retrieve.arrays import PaperGroups, SingleThreadBlas, top_indices
 from rag.retrieve.base import Candidate, PreparedQuery
 from rag.retrieve.features import lexical_features
@@ -116,6 +116,7 @@ class HybridRetriever:
         self._blas = SingleThreadBlas()
         cache = (data_dir or store.location.data_dir) if store.stamp() == stamp else None  # no write meanwhile
         self.acronyms = acronym_table(self.papers.values(), cache, store.embedder_name, stamp)
+        self.casing = name_casing(self.papers.values(), cache, store.embedder_name, stamp)
         self.lexicon = lexicon_for(self.papers, cache, store.embedder_name, stamp)
 
     # ---- filters ---------------------------------------------------------------------------------
