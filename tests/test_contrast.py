@@ -264,9 +264,38 @@ def test_an_introducing_verb_far_from_the_name_does_not_introduce_it() -> None:
     ("We propose LoRAX for serving adapters.", "LoRA", False),
     ("Unlike the recently introduced LoRA, we tune prompts.", "LoRA", False),
     ("We compare them in terms of GLUE.", "GLUE", False),
+    ("First, we use our framework to propose NormGrad, a novel saliency method.", "NormGrad", True),
+    ("We use NormGrad to propose a metric.", "NormGrad", False),
 ])  # fmt: skip
 def test_proposes_needs_the_authors_verb_and_the_name_ending_its_phrase(sentence: str, name: str,
                                                                       claimed: bool) -> None:
     """The reviewer's comparisons ("Compare GNN and ColBERT", "Compare GPT-4o and GPT-5") were answered from
     papers that only mention those names near "proposed" or "introduce"."""
     assert proposes(sentence, name) is claimed
+
+
+NORMGRAD = make_paper(
+    "There and Back Again: Revisiting Backpropagation Saliency Methods",
+    "We conduct an analysis of backpropagation-based saliency methods. First, we use our framework to propose "
+    "NormGrad, a novel saliency method based on the spatial contribution of gradients of convolutional weights.",
+)
+FULLGRAD = make_paper(
+    "Full-Gradient Representation for Neural Network Visualization",
+    "We introduce a new tool for interpreting neural nets. For convolutional nets, we also propose an approximate "
+    "saliency map representation, called FullGrad, obtained by aggregating the full-gradient components.",
+)
+
+
+def test_a_name_the_paper_named_by_its_title_proposes_is_not_missing() -> None:
+    """"... contrast with NormGrad from 'There and Back Again'": the titled paper proposes NormGrad, so the answer
+    quotes it and never adds "No retrieved paper is about NormGrad." (comp_fit cmp-013 did)."""
+    question = "How does FullGrad's approach to saliency maps contrast with NormGrad from 'There and Back Again'?"
+    hits = make_hits(question, [NORMGRAD, FULLGRAD], HashEmbedder())
+    compared = compared_hits(question, ["FullGrad", "NormGrad"], Retrieved(question, hits, 0.5, False))
+    assert all(c.hit is not None for c in compared) and len({c.hit for c in compared}) == 2
+    _, final, _ = answer(question, [NORMGRAD, FULLGRAD])
+    assert "No retrieved paper is about" not in final.text and "NormGrad" in final.text and "FullGrad" in final.text
+    mentioned = make_paper(NORMGRAD.title, "We revisit saliency methods such as NormGrad on convolutional nets.")
+    hits = make_hits(question, [mentioned, FULLGRAD], HashEmbedder())
+    compared = compared_hits(question, ["FullGrad", "NormGrad"], Retrieved(question, hits, 0.5, False))
+    assert [c.name for c in compared if c.hit is None] == []  # its titled paper mentions it: not a missing name

@@ -129,8 +129,10 @@ def introduces(abstract: str, name: str) -> bool:
 PROPOSE_REACH = 6
 """How many words may stand between the authors' introducing verb and the name it introduces ("we propose a
 simple yet effective method, X")."""
-_AUTHORS_VERB = (r"\b(?:we|this (?:paper|work))\s+(?:\w+\s+){0,2}?"
+_AUTHORS_VERB = (r"\b(?:we|this (?:paper|work))\s+(?:(?:\w+\s+){0,2}?|(?:\w+\s+){1,4}?to\s+)"
                  r"(?:propose|introduce|present|develop|design|devise|build|call|name|dub)(?:s|d|ed)?\b")
+"""The authors' introducing verb: "we propose", "we also introduce", "this paper presents", "we use our framework
+to propose"."""
 _CALLED = r"\b(?:called|named|dubbed|termed|coined)\s+(?:as\s+)?"
 _APPOSED = (r"(?![A-Za-z0-9])(?!-[A-Za-z0-9])"
             r"(?=\s*(?:[,:;()\[\]]|[.!?]?\s*$|\s[-–—]\s|"
