@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.answer.notes import is_note, names_paper, note_names
+from rag.answer.notes import is_note, is_record, names_paper, note_names, record_matches
 from rag.index.embeddings import Embedder
 from rag.text import (
     MARKER,
@@ -255,6 +255,10 @@ def _check_note(claim: str, markers: tuple[int, ...], views: Sequence[_SourceVie
     if not name:
         return SentenceCheck(claim, markers, "supported", 1.0, "note on what the sources cover, not a claim")
     mine = [views[n - 1] for n in markers]
+    if is_record(claim):
+        if len(mine) == 1 and record_matches(claim, mine[0].paper) and names_paper(name, mine[0].paper.title, ""):
+            return SentenceCheck(claim, markers, "supported", 1.0, "the cited paper's own record")
+        return SentenceCheck(claim, markers, "unsupported", 0.0, "record note whose values are not the cited paper's")
     if mine and all(names_paper(name, v.paper.title, v.paper.abstract) for v in mine):
         return SentenceCheck(claim, markers, "supported", 1.0, "note naming the paper it cites, not a quote")
     return SentenceCheck(claim, markers, "unsupported", 0.0, "note naming a paper it does not cite")

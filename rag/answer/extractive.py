@@ -10,6 +10,8 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from rag.answer.base import ABSTENTION, abstention, checked_answer
 from rag.answer.citations import check_answer
 from rag.answer.compose.analysis import Question, analyse
@@ -33,8 +35,10 @@ from rag.answer.compose.lead import (
     subject_lead,
     unmentioned,
 )
-from rag.answer.compose.pieces import PieceModel, choose, cut_pieces, probabilities
+from rag.answer.compose.pieces import Piece, PieceModel, choose, cut_pieces, probabilities
+from rag.answer.compose.record import record_fields
 from rag.answer.compose.shapes import compare, listing, prose
+from rag.answer.notes import record_sentence, record_values, unrecorded_sentence
 from rag.index.embeddings import Embedder
 from rag.settings import Settings
 from rag.text import named_entities, normalize_verbatim, short_title, strip_markers
@@ -198,13 +202,16 @@ class ExtractiveAnswerer:
     def drafted(self, ev: Evidence, retrieved: Retrieved, standalone: str = "") -> Draft:
         """``draft`` from the question's evidence (``evidence``), which carries its analysis."""
         question, slot = ev.analysis.text, ev.analysis.slot
-        shaped = self.shaped(ev, retrieved)
+        fields = record_fields(question)
+        shaped = "" if fields else self.shaped(ev, retrieved)
         if shaped:
             return Draft(shaped)
         cands = cut_pieces(ev.picks, ev.terms, ev.analysis, self.pieces.pool)
         probs = probabilities(cands, self.pieces)
         floor = self._floor()
         subj = subject(standalone or question, retrieved)
+        if fields:  # "who wrote X?": its record, then its best quote
+            return self.recorded(fields, subj.hit if subj is not None else 0, cands, probs, retrieved)
         missing = missing_detail(slot, retrieved, subj)
         if missing and subj is not None:
             own = [j for j, c in enumerate(cands) if c.pick.hit == subj.hit]
@@ -227,6 +234,21 @@ class ExtractiveAnswerer:
             paper = retrieved.hits[chosen[0].hit].paper
             text = f"Yes: {' '.join(paper.title.split())} [{chosen[0].hit + 1}]\n{text}"
         return Draft(text)
+
+    def recorded(self, fields: Sequence[str], h: int, cands: Sequence[Piece], probs: np.ndarray,
+                 retrieved: Retrieved) -> Draft:
+        """A record question's answer (``rag.answer.compose.record``): hit ``h``'s record note with the asked
+        ``fields`` it has, a "does not state" note for those it lacks, then its best quote."""
+        paper = retrieved.hits[h].paper
+        name = short_title(paper.title)
+        listed = record_sentence(name, paper, fields)
+        lacking = [f for f in fields if f not in record_values(paper)]
+        unstated = unrecorded_sentence(name, lacking) if lacking else None
+        own = [j for j, c in enumerate(cands) if c.pick.hit == h]
+        quote = choose([cands[j] for j in own], probs[own], self.pieces, self.settings.answer_words, self._floor(),
+                       max_quotes=1)
+        lines = [f"{note} [{h + 1}]" for note in (listed, unstated) if note]
+        return Draft("\n".join([*lines, prose(quote)]).strip(), unstated)
 
     def stream(
         self, question: str, retrieved: Retrieved, history: Sequence[dict[str, str]]

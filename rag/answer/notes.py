@@ -1,20 +1,24 @@
 """Notes: sentences an answerer writes about its sources rather than quotes from them — that an abstract does
 not state the asked detail, that the corpus has a paper on a topic ("Yes: <title>"), that no retrieved paper is
-about a compared method. The citation checker checks a note by the name it gives (it must be the cited paper's);
-the eval metrics do not count a note as a claim (``rag.evals.metrics.answer_units``)."""
+about a compared method, what a paper's record lists (its authors, year, venue, link). The citation checker checks
+a note by the name it gives (it must be the cited paper's), and a record note by its values (each must be the
+cited paper's own: ``record_matches``); the eval metrics do not count a note as a claim
+(``rag.evals.metrics.answer_units``)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from rag.text import normalize_title, strip_markers, tokenize
+from rag.types import Paper
 
 NOT_STATED = "does not state"
 """The phrase of a not-stated note (evals count an unanswerable item answered with it as flagged)."""
 _NOTE = re.compile(
     r"^\s*(?:The (?P<subject>.{1,160}?) abstracts? (?:does|do) not state\b|Yes: (?P<title>.+)$|"
     r"No retrieved (?:abstract (?:covers|mentions)|paper is about)\b|None of the retrieved abstracts\b|"
-    r".{1,200}? (?:is|are) not stated in any retrieved abstract\b)",
+    r".{1,200}? (?:is|are) not stated in any retrieved abstract\b|The record of (?P<record>.{1,160}?) lists\b)",
     re.IGNORECASE | re.DOTALL,
 )
 
@@ -40,13 +44,19 @@ def is_note(sentence: str) -> bool:
     return _NOTE.match(strip_markers(sentence)) is not None
 
 
+def is_record(sentence: str) -> bool:
+    """Whether ``sentence`` is a record note ("The record of X lists authors: ...")."""
+    match = _NOTE.match(strip_markers(sentence))
+    return bool(match and match.group("record"))
+
+
 def note_names(sentence: str) -> str:
     """The paper a note names ("SkillNet" in "The SkillNet abstract does not state ...", the title after
     "Yes: "); "" for a note that names none."""
     match = _NOTE.match(strip_markers(sentence))
     if not match:
         return ""
-    return (match.group("subject") or match.group("title") or "").strip().rstrip(".")
+    return (match.group("subject") or match.group("title") or match.group("record") or "").strip().rstrip(".")
 
 
 def names_paper(name: str, title: str, abstract: str) -> bool:
@@ -56,3 +66,51 @@ def names_paper(name: str, title: str, abstract: str) -> bool:
         return True
     words = set(tokenize(name))
     return bool(words) and words <= set(tokenize(f"{title} {abstract}"))
+
+
+RECORD_FIELDS = ("authors", "year", "venue", "link")
+"""What a paper's record (its metadata, not its abstract) can answer, in the order a record note lists them."""
+MAX_AUTHORS = 10
+"""A record note names this many authors, then says how many more there are."""
+
+
+def record_values(paper: Paper) -> dict[str, str]:
+    """The ``RECORD_FIELDS`` the paper's record has, as a record note writes them."""
+    authors = list(paper.authors[:MAX_AUTHORS])
+    if len(paper.authors) > MAX_AUTHORS:
+        authors.append(f"and {len(paper.authors) - MAX_AUTHORS} more")
+    year = paper.year or (int(paper.date[:4]) if paper.date and paper.date[:4].isdigit() else None)
+    values = {"authors": ", ".join(authors), "year": str(year or ""), "venue": paper.venue or "",
+              "link": paper.url or ""}  # fmt: skip
+    return {k: " ".join(v.split()) for k, v in values.items() if v.strip()}
+
+
+def record_sentence(name: str, paper: Paper, fields: Sequence[str]) -> str:
+    """"The record of <name> lists authors: A, B; year: 2016." for the ``fields`` the paper's record has; "" for
+    none of them."""
+    values = record_values(paper)
+    listed = [f"{f}: {values[f]}" for f in RECORD_FIELDS if f in fields and f in values]
+    return f"The record of {name} lists {'; '.join(listed)}." if listed else ""
+
+
+def record_matches(sentence: str, paper: Paper) -> bool:
+    """Whether a record note (``record_sentence``) gives exactly the cited paper's own values."""
+    match = _NOTE.match(strip_markers(sentence))
+    name = match.group("record") if match else None
+    if not name:
+        return False
+    fields = [f for f in RECORD_FIELDS if re.search(rf"(?:lists |; ){f}: ", sentence)]
+    expected = record_sentence(name, paper, fields)
+    return bool(expected) and " ".join(strip_markers(sentence).split()) == expected
+
+
+def unrecorded_sentence(subject: str, fields: Sequence[str]) -> str:
+    """"The <subject> abstract does not state its authors or its publication year, and its record gives none."
+    (a not-stated note: the fields asked for that the paper's record lacks)."""
+    asked = [_ASKED[f] for f in RECORD_FIELDS if f in fields]
+    what = ", ".join(asked[:-1]) + f" or {asked[-1]}" if len(asked) > 1 else asked[0]
+    return f"The {subject} abstract {NOT_STATED} {what}, and its record gives none."
+
+
+_ASKED = {"authors": "its authors", "year": "its publication year", "venue": "where it was published",
+          "link": "a link to it"}  # fmt: skip

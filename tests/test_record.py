@@ -1,0 +1,80 @@
+"""Questions about a paper's record (who wrote it, when and where it appeared, where to read it) are answered
+from its metadata, checked against the cited paper's own record, or said to be missing."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from rag.answer.citations import check_answer
+from rag.answer.compose.record import record_fields
+from rag.answer.notes import is_note, record_matches, record_sentence
+from tests.conftest import make_paper
+from tests.test_answer import answer, assert_faithful
+from tests.test_compose import PAPERS
+
+SPARSEMAX = replace(
+    make_paper("From Softmax to Sparsemax: A Sparse Model of Attention and Multi-Label Classification",
+               "We propose sparsemax, a new activation function similar to the traditional softmax, but able to "
+               "output sparse probabilities. We obtain promising empirical results in multi-label classification."),
+    authors=("André F. T. Martins", "Ramón Fernandez Astudillo"), year=2016, venue="ICML 2016",
+    url="https://arxiv.org/abs/1602.02068",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(("question", "fields"), [
+    ("Who wrote sparsemax?", ("authors",)),
+    ("who are the authors of the TabPFN paper", ("authors",)),
+    ("When was DIMAT published and who wrote it?", ("authors", "year")),
+    ("What year did SeerAttention-R come out?", ("year",)),
+    ("Which conference was LoFiT published in?", ("venue",)),
+    ("link to the sparsemax paper", ("link",)),
+    ("Where can I read the TIES-Merging paper?", ("link",)),
+    ("Which datasets does TabPFN use?", ()),
+    ("When does sparsemax fail?", ()),
+    ("Who benefits from TIES-Merging?", ()),
+    ("How many authors of reviews agree?", ("authors",)),  # a phrase, not a grammar: "authors of" asks for authors
+])  # fmt: skip
+def test_record_questions_are_told_from_abstract_questions(question: str, fields: tuple[str, ...]) -> None:
+    assert record_fields(question) == fields
+
+
+def test_who_wrote_it_is_answered_from_the_record_then_a_quote() -> None:
+    _, final, _ = answer("Who wrote sparsemax, and when was it published?", [SPARSEMAX, *PAPERS])
+    first, second = final.text.splitlines()[:2]
+    assert first == ("The record of From Softmax to Sparsemax lists authors: André F. T. Martins, Ramón Fernandez "
+                     "Astudillo; year: 2016. [1]")  # fmt: skip
+    assert second.endswith("[1]") and not is_note(second)  # a quote of the paper itself
+    assert final.not_stated is None and final.citations[0].paper.title == SPARSEMAX.title
+    assert_faithful(final)
+
+
+def test_a_record_without_the_field_says_it_is_not_stated() -> None:
+    bare = replace(SPARSEMAX, authors=(), venue=None, year=None, url=None)
+    _, final, _ = answer("Who wrote sparsemax?", [bare, *PAPERS])
+    expected = "The From Softmax to Sparsemax abstract does not state its authors, and its record gives none."
+    assert final.text.startswith(f"{expected} [1]\n") and final.not_stated == expected
+    assert_faithful(final)
+
+
+def test_the_checker_accepts_a_record_note_only_with_the_cited_papers_own_values() -> None:
+    true = record_sentence("From Softmax to Sparsemax", SPARSEMAX, ("authors", "link"))
+    assert true.endswith("link: https://arxiv.org/abs/1602.02068.") and record_matches(true, SPARSEMAX)
+    forged = true.replace("Martins", "Smith")
+    other = replace(SPARSEMAX, title="Another Paper", authors=("Someone Else",))
+    checked = check_answer(f"{true} [1]\n{forged} [1]\n{true} [2]", [SPARSEMAX, other])
+    assert [c.verdict for c in checked.checks] == ["supported", "unsupported", "unsupported"]
+    many = replace(SPARSEMAX, authors=tuple(f"Author {i}" for i in range(14)))
+    assert "Author 9, and 4 more;" in record_sentence("X", many, ("authors", "year"))
+
+
+def test_a_record_question_through_the_pipeline(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Metadata ingested with the paper (as arXiv, BibTeX or CSV inputs give it) answers "who wrote it", and the
+    answer's JSON carries the record note as a checked sentence."""
+    from tests.conftest import SMALL_PAPERS, open_hash_pipeline
+
+    pipeline = open_hash_pipeline(tmp_path / "data", [*SMALL_PAPERS, SPARSEMAX], abstain_threshold=0.0)
+    final = pipeline.ask("Who wrote the sparsemax paper?", answerer="extractive")
+    assert final.text.startswith("The record of From Softmax to Sparsemax lists authors: André F. T. Martins")
+    assert final.checks[0].verdict == "supported" and final.to_dict()["not_stated"] is None
