@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,22 +67,28 @@ def open_pipeline() -> Any:
     return Pipeline.open(Settings(), progress=False)
 
 
-def training_rows(seed: int = 0, candidates: int = 50, cache: Path | None = None) -> list[Row]:
-    """``collect``'s rows for ``training_items`` (hand-written fitting, synthetic, leave-one-out), read from the
-    pickle ``cache`` when it exists, else collected on the current index and written there."""
+def training_rows(
+    seed: int = 0, candidates: int = 50, cache: Path | None = None, fit_paths: Sequence[Path] = (FIT_PATH,)
+) -> list[Row]:
+    """``collect``'s rows for ``training_items`` (hand-written fitting items of ``fit_paths``, synthetic,
+    leave-one-out), read from the pickle ``cache`` when it exists, else collected on the current index and
+    written there."""
     if cache is not None and cache.exists():
         rows: list[Row] = pickle.loads(cache.read_bytes())
         return rows
     pipeline = open_pipeline()
-    rows = collect(pipeline, training_items(list(pipeline.papers.values()), seed), candidates)
+    rows = collect(pipeline, training_items(list(pipeline.papers.values()), seed, fit_paths), candidates)
     if cache is not None:
         cache.write_bytes(pickle.dumps(rows))
     return rows
 
 
-def training_items(papers: list[Any], seed: int = 0, fit_path: Path = FIT_PATH) -> list[dict[str, Any]]:
-    """Hand-written fitting items, then synthetic positives, then every leave-one-out twin."""
-    fit = load_fit_items(fit_path, papers)
+def training_items(
+    papers: list[Any], seed: int = 0, fit_paths: Sequence[Path] = (FIT_PATH,)
+) -> list[dict[str, Any]]:
+    """Hand-written fitting items (of every file of ``fit_paths``), then synthetic positives, then every
+    leave-one-out twin."""
+    fit = [item for path in fit_paths for item in load_fit_items(path, papers)]
     return [*fit, *generate(papers, seed, fit_items=fit)]
 
 

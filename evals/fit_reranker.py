@@ -39,6 +39,7 @@ except ImportError as exc:  # pragma: no cover
 
 from evals.fit_abstain import fit_abstention, fit_linear, fold_of, ranked_indices
 from evals.fit_data import Row, training_rows
+from evals.loo import FIT_PATH
 from rag.evals.ranking import ranking_metrics
 from rag.linear import LinearModel
 from rag.retrieve.features import FEATURES, WEIGHTS_PATH
@@ -119,9 +120,11 @@ def main() -> None:
         "--ranker-from", type=Path, default=None,
         help="keep this weights file's ranker (its logits feed the abstention fit) and refit only the abstention",
     )  # fmt: skip
+    parser.add_argument("--fit-sets", type=Path, nargs="+", default=[FIT_PATH],
+                        help="hand-written fitting sets (default evals/dev_fit.jsonl; never a *_val set or holdout)")
     args = parser.parse_args()
 
-    rows = training_rows(args.seed, args.candidates, args.rows_cache)
+    rows = training_rows(args.seed, args.candidates, args.rows_cache, args.fit_sets)
     if args.ranker_from is not None:
         ranker = LinearModel.from_dict(json.loads(args.ranker_from.read_text())["ranker"])
         names, c, w, log = ranker.features, 0.0, 0.0, {"kept": str(args.ranker_from)}
