@@ -251,3 +251,20 @@ def test_a_head_noun_matches_its_other_forms() -> None:
     for question, other in [("How much memory does it use?", "memorization"), ("How many GPU hours?", "hourglass"),
                             ("How much energy?", "energetic"), ("How many parameters?", "a parametric model")]:
         assert unit_missing(slot_of(question), other), other  # another word, not another form of the noun
+
+
+@pytest.mark.parametrize(("question", "measure", "filler", "not_filler"), [
+    ("How fast is it?", "speed", "This increases to a 5 700times speedup when using a GPU.",
+     "We also validate these results on an additional 67 small numerical datasets."),
+    ("How much faster is TabPFN?", "speed", "it is up to 230x faster than AutoML", "on 18 datasets"),
+    ("How long does training take?", "time", "training takes 8 GPU hours", "with 3 layers"),
+    ("How large is the model?", "size", "a 7B model with 32 layers", "improves accuracy by 3 points"),
+    ("How many experts does it use?", "", "it routes to 8 experts", "no number here"),
+])  # fmt: skip
+def test_a_quantity_asked_by_its_adjective_wants_that_kind_of_number(
+    question: str, measure: str, filler: str, not_filler: str
+) -> None:
+    """"How fast is it?" (about TabPFN) led with "67 small numerical datasets": any number filled the slot."""
+    slot = slot_of(question)
+    assert slot.kind == "quantity" and slot.measure == measure
+    assert fills(slot, filler) and not fills(slot, not_filler)

@@ -94,6 +94,9 @@ class Slot:
     detail: str
     head: tuple[str, ...]
     entities: tuple[str, ...]
+    measure: str = ""
+    """For a quantity asked by its adjective alone ("how fast", "how long", "how large"): ``speed``, ``time`` or
+    ``size``, the kind of number that answers it (a ratio or a rate, a duration, a count or a size)."""
 
 
 def asked_detail(question: str) -> str:
@@ -135,7 +138,25 @@ def slot_of(question: str) -> Slot:
     detail = asked_detail(question) if kind in SPECIFIC else defined_term(question) if kind == "definition" else ""
     entities = tuple(named_entities(question))
     head = tuple(tokenize(detail))
-    return Slot(kind, detail, head, entities)
+    measure = next((m for m, asks in _MEASURES if asks.search(question)), "") if kind == "quantity" else ""
+    return Slot(kind, detail, head, entities, measure)
+
+
+_MEASURES = (
+    ("speed", re.compile(r"\bhow (?:fast|quick(?:ly)?|slow)\b|\bhow much (?:faster|slower|quicker)\b|"
+                         r"\bspeed-?ups?\b|\bfaster\b", re.IGNORECASE)),
+    ("time", re.compile(r"\bhow long (?:does|do|did|is|was|will|would|to)\b", re.IGNORECASE)),
+    ("size", re.compile(r"\bhow (?:large|big|small)\b", re.IGNORECASE)),
+)
+_MEASURE_FILLER = {
+    "speed": re.compile(r"\d\s*(?:x|×|times)(?![a-z])|\b(?:speed-?ups?|faster|slower|throughput|latency|"
+                        r"per second|(?:milli)?seconds?|ms|minutes?|hours?)\b|/s\b|\bfps\b", re.IGNORECASE),
+    "time": re.compile(r"\b(?:(?:milli)?seconds?|ms|minutes?|hours?|days?|weeks?|months?|epochs?|steps?|"
+                       r"iterations?|rounds?)\b", re.IGNORECASE),
+    "size": re.compile(r"\d\s*(?:[KMBT]|k|billion|million|thousand|[KMGT]B)\b|\b(?:parameters?|params|layers?|"
+                       r"tokens?|samples?|examples?|images?|instances?|hours?|pairs?|size)\b", re.IGNORECASE),
+}
+"""What a number needs beside it to answer a ``measure``: "230 times speedup", "8 GPU hours", "7B parameters"."""
 
 
 _DEFINED = re.compile(r"^\s*(?:what(?:'s| is| are)|define|explain what)\s+(?:the |an? )?(?P<term>[^?]+?)(?: is| are)?"
@@ -167,12 +188,15 @@ def _has_number(text: str) -> bool:
 
 def fills(slot: Slot, text: str, question_names: frozenset[str] = frozenset()) -> bool:
     """Whether ``text`` (a piece or sentence) holds a filler of ``slot``: a number for a quantity (with the asked
-    unit, e.g. "hours", when the question names one), a device for hardware, a name the question does not
+    unit, e.g. "hours", when the question names one, and the kind of number its ``measure`` asks for: "how fast"
+    wants a ratio or a rate, not "67 datasets"), a device for hardware, a name the question does not
     already give for a dataset, model or metric, a reason or an approach for "why"/"how". Definitions,
     existence and plain lookups are filled by any piece."""
     kind = slot.kind
     if kind == "quantity":
-        return _has_number(text) and (not slot.head or bool(set(slot.head) & set(tokenize(text))))
+        unit = not slot.head or bool(set(slot.head) & set(tokenize(text)))
+        measured = not slot.measure or _MEASURE_FILLER[slot.measure].search(text) is not None
+        return _has_number(text) and unit and measured
     if kind == "hardware":
         return _HARDWARE_FILLER.search(text) is not None
     if kind in ("dataset", "name", "metric"):
