@@ -140,6 +140,19 @@ def test_each_points_back_at_the_papers_of_the_last_answer() -> None:
     assert stands_alone("Which papers assign each token to an expert?")
 
 
+def test_the_first_two_point_at_the_first_two_sources_and_compare_them() -> None:
+    """"Compare the first two" after an answer citing three papers compares the first two; the standalone query
+    carries their names (it retrieved an unrelated paper and answered from it)."""
+    history = [
+        {"role": "user", "content": "Which papers reduce hallucination in multimodal models?"},
+        {"role": "assistant", "content": "- OPERA: penalizes over-trust [1]\n- VCD: contrasts inputs [2]\n"
+                                         "- MaxSup: suppresses the max logit [3]"},
+    ]  # fmt: skip
+    assert [c.marker for c in referents("compare the first two", history)] == [1, 2]
+    assert [c.marker for c in referents("How do the top 3 differ?", history)] == [1, 2, 3]
+    assert "OPERA" in resolve_followup("compare the first two", history)
+
+
 CANDIDATES = make_paper(
     "Enhancing Cost Efficiency in Active Learning with Candidate Set Query",
     "Our method narrows down the set of candidate classes shown to the oracle. It cuts labeling cost by 42%.",

@@ -140,11 +140,14 @@ def _ordinal_index(match: re.Match[str]) -> int:
     """The 0-based source index an ``_ORDINAL`` match points at (-1: the last)."""
     number = next((match.group(g) for g in ("nth", "marker", "label", "hash", "end") if match.group(g)), None)
     return int(number) - 1 if number else _ORDINALS[match.group("word").lower()]
+_COUNTS = {"two": 2, "three": 3, "four": 4, "2": 2, "3": 3, "4": 4}
+_FIRST_N = re.compile(r"\b(?:the )?(?:first|top) (?P<n>two|three|four|[234])\b(?! (?:of|in) )", re.IGNORECASE)
+"""A pointer at the first sources of the last answer: "the first two", "the top 3" (not "the first two of X")."""
 _GROUP = re.compile(
     rf"\b(?:of them|of these|of those|(?:these|those) (?:papers|methods|works|approaches)|both|either|{_EACH})\b",
     re.IGNORECASE
 )
-_THEM = r"(?:they|them|these|those|the two|the pair|both)"
+_THEM = r"(?:they|them|these|those|the two|the pair|both|the (?:first|top) (?:two|three|four|[234]))"
 _BOTH_COMPARED = re.compile(
     rf"\b{_THEM} (?:\w+ )?differ\w*\b|\bhow (?:do|does|did|are|were|would) {_THEM} (?:\w+ )?compare"
     rf"(?:\s*\??\s*$| (?:with|to|against) (?:each other|one another))|\b(?:compare|contrast)\s+{_THEM}\b|"
@@ -211,7 +214,8 @@ def _cited_segments(sentence: str) -> list[tuple[int, str]]:
 
 
 def referents(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
-    """The sources of the last assistant answer that ``question`` points at: "the second one" that source,
+    """The sources of the last assistant answer that ``question`` points at: "the second one" that source, "the
+    first two" those,
     "which of them"/"both"/"how do they differ" all of them, "it"/"this paper" the first one. [] when it points
     at none, when the question stands alone, or when the last answer cited nothing."""
     answers = [t["content"] for t in history if t.get("role") == "assistant" and t.get("content", "").strip()]
@@ -220,6 +224,9 @@ def referents(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
     cited = cited_sources(answers[-1])
     if not cited:
         return []
+    first = _FIRST_N.search(question)
+    if first:  # "compare the first two"
+        return cited[: _COUNTS[first.group("n").lower()]]
     ordinal = _ORDINAL.search(question)
     if ordinal:
         n = _ordinal_index(ordinal)
