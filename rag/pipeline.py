@@ -88,6 +88,8 @@ class Pipeline:
         self.paper_filter = PaperFilter(retriever.papers)
         self.links = LinkIndex(retriever.papers)
         """The indexed papers by arXiv id, DOI and web address: a question may name a paper by its link."""
+        self.casing = retriever.casing
+        """The corpus's spellings of its coined names: "dimat" in a question is read as "DIMAT"."""
         self.role_book = role_book
         """Sentence roles of the indexed papers (None when the embedder's vectors are not the role model's)."""
 
@@ -146,7 +148,7 @@ class Pipeline:
         A follow-up's standalone query may be longer than a question may be, so the length is not checked here."""
         if not isinstance(question, str):
             raise QueryError(f"the question must be text, not {type(question).__name__}")
-        text = self.retriever.casing.restore(self.links.resolve(normalize_query(question)))
+        text = self.casing.restore(self.links.resolve(normalize_query(question)))
         if not text:
             raise QueryError("the question is empty; type a question about the papers")
         allowed = self.paper_filter.allowed(filter_key(filters) if isinstance(filters, Mapping) else filters)
@@ -239,7 +241,7 @@ class Pipeline:
             clean_k(k, MAX_SOURCES, self.settings.top_k),
             self.answerer_named(answerer),
             filter_key(filters),
-            self.retriever.casing.restore(self.links.resolve(checked)),
+            self.casing.restore(self.links.resolve(checked)),
         )
 
     def stream(

@@ -21,6 +21,7 @@ from rag.errors import LLMError
 from rag.pipeline import Pipeline
 from rag.request import FilterKey
 from rag.retrieve.base import PreparedQuery
+from rag.retrieve.casing import NameCasing
 from rag.retrieve.links import LinkIndex
 from rag.retrieve.query import parse_query
 from rag.settings import Settings
@@ -273,6 +274,7 @@ class FakePipeline(Pipeline):
         self.queries: list[str] = []
         self.role_book = None
         self.links = LinkIndex({p.id: p for p in papers})
+        self.casing = NameCasing({})
 
     def prepare(self, question: str, filters: FilterKey = (), *, vector: Any = None) -> PreparedQuery:
         self.queries.append(question)
