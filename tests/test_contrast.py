@@ -312,3 +312,19 @@ def test_a_name_the_paper_named_by_its_title_proposes_is_not_missing() -> None:
     hits = make_hits(question, [mentioned, FULLGRAD], HashEmbedder())
     compared = compared_hits(question, ["FullGrad", "NormGrad"], Retrieved(question, hits, 0.5, False))
     assert [c.name for c in compared if c.hit is None] == []  # its titled paper mentions it: not a missing name
+
+
+IMAGENET_TWICE = make_paper(
+    "Scaling Vision Backbones",
+    "We pretrain backbones on ImageNet-21k. Fine-tuned on ImageNet, they reach 88% top-1 accuracy.",
+)
+
+
+def test_names_outside_the_opposed_ones_are_context_not_compared() -> None:
+    """"Which is better on ImageNet, MaxSup or SeerAttention-R?" compares MaxSup and SeerAttention-R; an abstract
+    naming ImageNet twice is not ImageNet's line (the known issue of the last pass)."""
+    question = "Which is better on ImageNet, MaxSup or SeerAttention-R?"
+    hits = make_hits(question, [IMAGENET_TWICE, SEER, MAXSUP], HashEmbedder())
+    compared = compared_hits(question, ["ImageNet", "MaxSup", "SeerAttention-R"], Retrieved(question, hits, 0.5, False))
+    assert sorted(c.name for c in compared) == ["MaxSup", "SeerAttention-R"]
+    assert all(hits[c.hit].paper.title != IMAGENET_TWICE.title for c in compared if c.hit is not None)

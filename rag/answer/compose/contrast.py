@@ -87,6 +87,15 @@ def _taken(name: str, names: Sequence[str], taken: Sequence[Paper], opposed: boo
             or (not opposed and any(low in p.abstract.lower() for p in taken)))
 
 
+_CONTEXT = r"\b(?:on|in|for|at|across|over|using)\s+(?:the\s+)?"
+"""Before a name it is where or with what the compared ones are compared ("better on ImageNet"), not one of them."""
+
+
+def _context(question: str, names: Sequence[str]) -> set[str]:
+    """The ``names`` the question gives as context: "Which is better on ImageNet, MaxSup or SeerAttention-R?"."""
+    return {n for n in names if re.search(rf"{_CONTEXT}{re.escape(n)}(?![\w-])", question, re.IGNORECASE)}
+
+
 _OPPOSING = r"\W*\s+(?:or|and|vs\.?|versus|than|against)\s+\W*"
 
 
@@ -142,6 +151,8 @@ def compared_hits(question: str, names: Sequence[str], retrieved: Retrieved) -> 
     against each other: ``opposed``), then those named by their title (``titled_papers``). A name no paper was
     found for is not said to be missing when a paper named by its title takes it (``_taken``: "NormGrad from
     'There and Back Again'", whose abstract proposes NormGrad)."""
+    compared = [n for n in names if n not in _context(question, names)]
+    names = compared if sum(coined(n) for n in compared) >= 2 else names
     against = opposed(question, names)
     named = compared_papers(names, retrieved, against)
     titled = titled_papers(question, retrieved, {c.hit for c in named if c.hit is not None})
