@@ -328,3 +328,17 @@ def test_names_outside_the_opposed_ones_are_context_not_compared() -> None:
     compared = compared_hits(question, ["ImageNet", "MaxSup", "SeerAttention-R"], Retrieved(question, hits, 0.5, False))
     assert sorted(c.name for c in compared) == ["MaxSup", "SeerAttention-R"]
     assert all(hits[c.hit].paper.title != IMAGENET_TWICE.title for c in compared if c.hit is not None)
+
+
+
+def test_a_name_several_retrieved_abstracts_cite_needs_a_paper_that_proposes_it() -> None:
+    """"... compare with LoRA?": two abstracts naming LoRA twice each cite a baseline; neither is LoRA's paper
+    (dev_fit's LoFiT question got a line for IAPT as LoRA's). One abstract naming it twice still is its paper."""
+    question = "Which is more parameter-efficient, MaxSup or LoRA?"
+    twice = make_paper("Prompt Tuning Beats Adapters", "LoRA needs merging. We tune prompts and compare with LoRA.")
+    hits = make_hits(question, [MAXSUP, MENTIONS_LORA, twice], HashEmbedder())
+    compared = compared_hits(question, ["MaxSup", "LoRA"], Retrieved(question, hits, 0.5, False))
+    assert [(c.name, c.hit is None) for c in compared] == [("MaxSup", False), ("LoRA", True)]
+    alone = make_hits(question, [MAXSUP, MENTIONS_LORA], HashEmbedder())
+    compared = compared_hits(question, ["MaxSup", "LoRA"], Retrieved(question, alone, 0.5, False))
+    assert [(c.name, c.hit is None) for c in compared] == [("MaxSup", False), ("LoRA", False)]

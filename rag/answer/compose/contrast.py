@@ -66,8 +66,9 @@ def compared_papers(names: Sequence[str], retrieved: Retrieved, opposed: Collect
             found[name] = Compared(name, h, True)
     for name in (n for n in wanted if n not in found):
         low = name.lower()
+        shared = sum(low in hit.paper.abstract.lower() for hit in hits) > 1  # a name several abstracts cite
         h = next((h for h, hit in enumerate(hits) if h not in used and low in hit.paper.abstract.lower()
-                  and introduces(hit.paper.abstract, name)), None)
+                  and (proposes(hit.paper.abstract, name) if shared else introduces(hit.paper.abstract, name))), None)
         if h is not None:
             used.add(h)
             found[name] = Compared(name, h, proposes(hits[h].paper.abstract, name))
