@@ -51,10 +51,11 @@ def compared_papers(names: Sequence[str], retrieved: Retrieved, opposed: Collect
     as "Bayes" may be a topic, a number such as "175B" a size, "LLM-based" a modifier), in the question's order:
     the best-ranked hit whose title names it (every name's title first: "SeerAttention-R" takes its paper before
     "FlashAttention", which its abstract mentions), else the best-ranked free hit whose abstract introduces it
-    ("we propose X"). A name no retrieved paper is about comes back with hit None (an abstract that only
-    mentions "LoRA" is not LoRA's paper); a name that belongs to a paper already taken (``_taken``) is dropped,
-    and so is one that a taken paper only mentions ("on MS MARCO", "POPE"), unless the question sets it against
-    another name (``opposed``: "FlashAttention or SeerAttention-R")."""
+    ("we propose X"; for a name several retrieved abstracts cite, only "we propose X" will do). A name no
+    retrieved paper is about comes back with hit None (an abstract that only mentions "LoRA" is not LoRA's
+    paper); a name that belongs to a paper already taken (``_taken``) is dropped, and so is one that a taken
+    paper only mentions ("on MS MARCO", "POPE"), unless the question sets it against another name (``opposed``:
+    "FlashAttention or SeerAttention-R")."""
     hits = retrieved.hits
     wanted = [n for n in names if coined(n) and not n[0].isdigit() and not _MODIFIER.search(n)]
     found: dict[str, Compared] = {}
