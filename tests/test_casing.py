@@ -16,6 +16,7 @@ TEXTS = [
     "TIES-Merging resets small changes; see https://github.com/prateeky2806/ties-merging for TIES-Merging.",
     "We report mean average precision (MAP). A map of the region; the map is coarse; we map inputs.",
     "Fine-Tuning Language Models. Transformers are everywhere. We fine-tune GPT-4 and gpt-4 alike.",
+    "CLIP aligns images and text. We READ documents with READ. CLIP and CLIP again.",
 ]
 
 
@@ -35,6 +36,7 @@ def test_a_word_the_corpus_writes_coined_is_restored_and_an_ordinary_one_is_not(
     assert "map" not in table  # written "MAP" once, "map" three times
     assert "gpt-4" not in table  # one lower-case use against one coined: not 4 to 1
     assert "fine-tuning" not in table and "transformers" not in table  # title and sentence case
+    assert "clip" not in table and "read" not in table  # ordinary English words, whatever the corpus names
 
 
 def test_restore_changes_only_all_lower_case_words() -> None:

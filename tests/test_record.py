@@ -34,7 +34,12 @@ SPARSEMAX = replace(
     ("Which datasets does TabPFN use?", ()),
     ("When does sparsemax fail?", ()),
     ("Who benefits from TIES-Merging?", ()),
-    ("How many authors of reviews agree?", ("authors",)),  # a phrase, not a grammar: "authors of" asks for authors
+    ("How many authors of reviews agree?", ()),
+    ("What do the authors of TabPFN claim about its speed?", ()),
+    ("Is there a link to the code for AirRep?", ()),
+    ("When did the attention sink phenomenon appear in LLMs?", ()),
+    ("Where did the performance drop appear?", ()),
+    ("Which conference datasets does the paper use?", ()),
 ])  # fmt: skip
 def test_record_questions_are_told_from_abstract_questions(question: str, fields: tuple[str, ...]) -> None:
     assert record_fields(question) == fields
@@ -78,3 +83,38 @@ def test_a_record_question_through_the_pipeline(tmp_path) -> None:  # type: igno
     final = pipeline.ask("Who wrote the sparsemax paper?", answerer="extractive")
     assert final.text.startswith("The record of From Softmax to Sparsemax lists authors: André F. T. Martins")
     assert final.checks[0].verdict == "supported" and final.to_dict()["not_stated"] is None
+
+
+
+def test_a_record_note_must_name_the_cited_paper_and_an_unrecorded_one_must_be_true() -> None:
+    """The reviewer's forgeries: another paper's name over the cited paper's values, a name that is only some of
+    its title's words, and "its record gives none" for a paper whose record lists authors."""
+    values = "lists authors: André F. T. Martins, Ramón Fernandez Astudillo; year: 2016."
+    bare = replace(SPARSEMAX, title="Sparse Attention Revisited", authors=())
+    claims = [
+        f"The record of From Softmax to Sparsemax {values} [1]",
+        f"The record of From Softmax {values} [1]",
+        f"The record of Sparsemax Is All You Need {values} [1]",
+        "The From Softmax to Sparsemax abstract does not state its authors, and its record gives none. [1]",
+        "The Sparse Attention Revisited abstract does not state its authors, and its record gives none. [2]",
+    ]
+    checked = check_answer("\n".join(claims), [SPARSEMAX, bare])
+    assert [c.verdict for c in checked.checks] == ["supported", "unsupported", "unsupported", "unsupported",
+                                                   "supported"]
+
+
+def test_a_record_question_about_a_paper_the_corpus_lacks_gets_no_other_papers_record() -> None:
+    """"Who wrote the BERT paper?" over papers that only compare with BERT: no record note for any of them."""
+    compares = replace(make_paper("Fast Tokenization for Speech", "We compare our tokenizer with BERT and beat "
+                                  "BERT by 2 points."), authors=("Jane Doe",))  # fmt: skip
+    _, final, _ = answer("Who wrote the BERT paper?", [compares, *PAPERS])
+    assert "record" not in final.text and "Jane Doe" not in final.text
+
+
+def test_who_wrote_a_bundled_paper_passes_the_abstention_gate(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """"Who wrote TabPFN?" asks nothing of the abstracts, so the abstention model doubts it; the paper it names is
+    retrieved, so its record is the answer (the bundled listing pages give no authors)."""
+    final = real_pipeline.ask("Who wrote TabPFN?", answerer="extractive")
+    assert final.text.startswith("The TabPFN abstract does not state its authors, and its record gives none. [1]")
+    assert final.citations[0].paper.title.startswith("TabPFN") and final.not_stated
+    assert real_pipeline.ask("Who wrote the XYZZY-Net paper?", answerer="extractive").abstained

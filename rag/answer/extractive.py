@@ -28,15 +28,17 @@ from rag.answer.compose.evidence import Pick, Weights, question_terms, score_sen
 from rag.answer.compose.followup import referents, refers_to, resolve_followup
 from rag.answer.compose.lead import (
     RoleOrder,
+    Subject,
+    coined,
     lead_index,
     missing_detail,
     only_mentioned,
+    proposes,
     subject,
     subject_lead,
     unmentioned,
 )
 from rag.answer.compose.pieces import Piece, PieceModel, choose, cut_pieces, probabilities
-from rag.answer.compose.record import record_fields
 from rag.answer.compose.shapes import compare, listing, prose
 from rag.answer.notes import record_sentence, record_values, unrecorded_sentence
 from rag.index.embeddings import Embedder
@@ -69,6 +71,18 @@ class Draft:
 
     text: str
     not_stated: str | None = None
+
+
+def own_subject(question: str, retrieved: Retrieved) -> Subject | None:
+    """The paper the question names (``subject``) when it is that paper's own name: its title names it, or its
+    abstract proposes it. "Who wrote the BERT paper?" is not asked of a paper that only compares with BERT."""
+    subj = subject(question, retrieved)
+    if subj is None:
+        return None
+    paper = retrieved.hits[subj.hit].paper
+    names = [n for n in named_entities(question) if coined(n)]
+    own = any(n.lower() in paper.title.lower() or proposes(paper.abstract, n) for n in names)
+    return subj if own or not names else None  # no coined name: its title's words named it
 
 
 class ExtractiveAnswerer:
@@ -172,11 +186,14 @@ class ExtractiveAnswerer:
         return compare(lines, labels, [c.name for c in compared if c.hit is None], retrieved)
 
     @staticmethod
-    def answers_anyway(ev: Evidence) -> bool:
-        """Whether a comparison is answered although the abstention model doubts the hits: two papers it
-        compares are retrieved, each named by its title or introducing the name the question gives
-        (``evident``). The abstention model was fitted on one-paper questions, whose best hit matches the whole
-        question; a comparison's best hit matches half of it."""
+    def answers_anyway(ev: Evidence, retrieved: Retrieved, standalone: str = "") -> bool:
+        """Whether a comparison or a record question is answered although the abstention model doubts the hits:
+        two papers the comparison compares are retrieved, each named by its title or introducing the name the
+        question gives (``evident``); the paper a record question names is retrieved (``subject``: "Who wrote
+        TabPFN?" asks for no content, and "wrote" is in no abstract). The abstention model was fitted on
+        one-paper content questions."""
+        if ev.analysis.record:
+            return own_subject(standalone or ev.analysis.text, retrieved) is not None
         return evident(ev.compared)
 
     def _floor(self) -> float:
@@ -202,16 +219,16 @@ class ExtractiveAnswerer:
     def drafted(self, ev: Evidence, retrieved: Retrieved, standalone: str = "") -> Draft:
         """``draft`` from the question's evidence (``evidence``), which carries its analysis."""
         question, slot = ev.analysis.text, ev.analysis.slot
-        fields = record_fields(question)
-        shaped = "" if fields else self.shaped(ev, retrieved)
+        subj = subject(standalone or question, retrieved)
+        record = ev.analysis.record if own_subject(standalone or question, retrieved) else ()  # "who wrote X?"
+        shaped = "" if record else self.shaped(ev, retrieved)
         if shaped:
             return Draft(shaped)
         cands = cut_pieces(ev.picks, ev.terms, ev.analysis, self.pieces.pool)
         probs = probabilities(cands, self.pieces)
         floor = self._floor()
-        subj = subject(standalone or question, retrieved)
-        if fields:  # "who wrote X?": its record, then its best quote
-            return self.recorded(fields, subj.hit if subj is not None else 0, cands, probs, retrieved)
+        if record and subj is not None:  # the paper's own record, then its best quote
+            return self.recorded(record, subj.hit, cands, probs, retrieved)
         missing = missing_detail(slot, retrieved, subj)
         if missing and subj is not None:
             own = [j for j, c in enumerate(cands) if c.pick.hit == subj.hit]
@@ -256,10 +273,10 @@ class ExtractiveAnswerer:
         t0 = time.perf_counter()
         standalone = retrieved.query if history else ""
         analysis = analyse(question)
-        doubted = retrieved.abstain and analysis.kind != "comparison"  # only a comparison may overrule it
+        doubted = retrieved.abstain and analysis.kind != "comparison" and not analysis.record  # these may overrule it
         answerable = retrieved.hits and not doubted
         ev = self.evidence(question, retrieved, standalone, history, analysis) if answerable else None
-        if ev is None or (retrieved.abstain and not self.answers_anyway(ev)):
+        if ev is None or (retrieved.abstain and not self.answers_anyway(ev, retrieved, standalone)):
             yield ABSTENTION
             yield abstention(question, retrieved, self.name)
             return

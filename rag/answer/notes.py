@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.text import normalize_title, strip_markers, tokenize
+from rag.text import normalize_title, short_title, strip_markers, tokenize
 from rag.types import Paper
 
 NOT_STATED = "does not state"
@@ -45,9 +45,10 @@ def is_note(sentence: str) -> bool:
 
 
 def is_record(sentence: str) -> bool:
-    """Whether ``sentence`` is a record note ("The record of X lists authors: ...")."""
+    """Whether ``sentence`` is a record note ("The record of X lists authors: ...") or an unrecorded one ("The X
+    abstract does not state its authors, and its record gives none.")."""
     match = _NOTE.match(strip_markers(sentence))
-    return bool(match and match.group("record"))
+    return bool(match and (match.group("record") or strip_markers(sentence).rstrip(" .").endswith(_NONE)))
 
 
 def note_names(sentence: str) -> str:
@@ -94,10 +95,18 @@ def record_sentence(name: str, paper: Paper, fields: Sequence[str]) -> str:
 
 
 def record_matches(sentence: str, paper: Paper) -> bool:
-    """Whether a record note (``record_sentence``) gives exactly the cited paper's own values."""
+    """Whether a record note (``record_sentence``) names the cited paper (its title or short name) and gives
+    exactly its own values; or, for an unrecorded note (``unrecorded_sentence``), whether the paper's record
+    lacks every field the note says it lacks."""
     match = _NOTE.match(strip_markers(sentence))
+    if match and match.group("subject") and sentence.rstrip(" .[]0-9").endswith(_NONE):
+        fields = [f for f in RECORD_FIELDS if _ASKED[f] in sentence]
+        said = " ".join(strip_markers(sentence).split())
+        lacking = fields and not set(fields) & set(record_values(paper))
+        return bool(lacking) and said == unrecorded_sentence(match.group("subject"), fields)
     name = match.group("record") if match else None
-    if not name:
+    own = {normalize_title(paper.title), normalize_title(short_title(paper.title))}
+    if not name or normalize_title(name) not in own:
         return False
     fields = [f for f in RECORD_FIELDS if re.search(rf"(?:lists |; ){f}: ", sentence)]
     expected = record_sentence(name, paper, fields)
@@ -109,8 +118,9 @@ def unrecorded_sentence(subject: str, fields: Sequence[str]) -> str:
     (a not-stated note: the fields asked for that the paper's record lacks)."""
     asked = [_ASKED[f] for f in RECORD_FIELDS if f in fields]
     what = ", ".join(asked[:-1]) + f" or {asked[-1]}" if len(asked) > 1 else asked[0]
-    return f"The {subject} abstract {NOT_STATED} {what}, and its record gives none."
+    return f"The {subject} abstract {NOT_STATED} {what}, {_NONE}."
 
 
+_NONE = "and its record gives none"
 _ASKED = {"authors": "its authors", "year": "its publication year", "venue": "where it was published",
           "link": "a link to it"}  # fmt: skip

@@ -8,15 +8,21 @@ corpus uses for them, once, where the question is prepared (``Pipeline.prepare``
 
 A word is restored only when the corpus writes it coined (a capital after the first letter of one of its
 hyphen parts: "LoRA", "TIES-Merging", "GPT-4"; not "Fine-Tuning" of a title) at least ``DOMINANCE`` times as
-often as in lower case, so an ordinary word that is also an acronym somewhere ("map" and "MAP") stays as typed.
+often as in lower case, and it is no ordinary word: not a whole word of the packaged tokenizer's vocabulary
+(``common_words``: 30,522 entries of uncased English WordPiece). So "map", "clip", "read", "atlas" stay as
+typed although the corpus names MAP, CLIP, READ and aTLAS; "opera" and "bert" stay too, a price paid for it.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
+from rag.errors import ConfigError
+from rag.index.onnx import model_dir
 from rag.text import STOPWORDS, WORD, without_urls
 
 DOMINANCE = 4.0
@@ -32,7 +38,8 @@ def is_coined(word: str) -> bool:
 
 def mine_casing(texts: Iterable[str]) -> dict[str, str]:
     """``lower-case word -> the corpus's spelling`` for every word written coined in ``texts`` at least
-    ``DOMINANCE`` times as often as in lower case (the most frequent coined spelling; ties by spelling)."""
+    ``DOMINANCE`` times as often as in lower case and not an ordinary word (``common_words``); the most frequent
+    coined spelling, ties by spelling."""
     counts: Counter[str] = Counter()
     for text in texts:
         counts.update(WORD.findall(without_urls(text)))  # github.com/x/ties-merging is no lower-case use
@@ -41,10 +48,21 @@ def mine_casing(texts: Iterable[str]) -> dict[str, str]:
         if is_coined(word):
             coined.setdefault(word.lower(), Counter())[word] += n
     table = {}
+    common = common_words()
     for key, spellings in coined.items():
-        if sum(spellings.values()) >= DOMINANCE * counts[key]:
+        if key not in common and sum(spellings.values()) >= DOMINANCE * counts[key]:
             table[key] = min(spellings, key=lambda s: (-spellings[s], s))
     return table
+
+
+@lru_cache(maxsize=1)
+def common_words() -> frozenset[str]:
+    """Ordinary words: the whole words (no "##" pieces) of the packaged embedding tokenizer's vocabulary."""
+    try:
+        vocab = json.loads((model_dir() / "tokenizer.json").read_text(encoding="utf-8"))["model"]["vocab"]
+    except (ConfigError, OSError, ValueError, KeyError, TypeError):
+        return frozenset()
+    return frozenset(w for w in vocab if w.isalpha() and w.islower())
 
 
 class NameCasing:

@@ -7,6 +7,7 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+from rag.answer.compose.record import record_fields
 from rag.answer.compose.slots import Slot, slot_of
 from rag.text import QUESTION_WORDS, key_terms, named_entities, tokenize
 
@@ -51,10 +52,12 @@ class Question:
     entities: tuple[str, ...]
     wants_background: bool
     slot: Slot
+    record: tuple[str, ...] = ()
+    """The record fields a record question asks for ("Who wrote X?": ``authors``; ``rag.answer.compose.record``)."""
 
 
 def analyse(question: str) -> Question:
-    """The kind of ``question``, its named entities and its slot."""
+    """The kind of ``question``, its named entities, its slot and the record fields it asks for."""
     if _LIST.search(question):
         kind = "list"
     elif _CONTRAST.search(question) or (_COMPARISON.search(question) and len(named_entities(question)) >= 2):
@@ -70,7 +73,7 @@ def analyse(question: str) -> Question:
     else:
         kind = "lookup"
     return Question(question, kind, tuple(named_entities(question)), bool(_BACKGROUND_ASKED.search(question)),
-                    slot_of(question))
+                    slot_of(question), record_fields(question))
 
 
 def coverage(question: str, abstracts: Sequence[str], cited: Collection[int], kind: str | None = None

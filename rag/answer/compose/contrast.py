@@ -150,17 +150,12 @@ def _specific(text: str) -> set[str]:
 
 def compared_hits(question: str, names: Sequence[str], retrieved: Retrieved) -> list[Compared]:
     """The compared papers: those the names stand for (``compared_papers``, with the names ``question`` sets
-    against each other: ``opposed``), then those named by their title (``titled_papers``). A name no paper was
-    found for is not said to be missing when a paper named by its title takes it (``_taken``: "NormGrad from
-    'There and Back Again'", whose abstract proposes NormGrad)."""
+    against each other: ``opposed``; not those the question gives as context: ``_context``), then those named by
+    their title (``titled_papers``)."""
     compared = [n for n in names if n not in _context(question, names)]
     names = compared if sum(coined(n) for n in compared) >= 2 else names
-    against = opposed(question, names)
-    named = compared_papers(names, retrieved, against)
-    titled = titled_papers(question, retrieved, {c.hit for c in named if c.hit is not None})
-    by_title = [retrieved.hits[c.hit].paper for c in titled if c.hit is not None]
-    named = [c for c in named if c.hit is not None or not _taken(c.name, names, by_title, c.name in against)]
-    return [*named, *titled]
+    named = compared_papers(names, retrieved, opposed(question, names))
+    return [*named, *titled_papers(question, retrieved, {c.hit for c in named if c.hit is not None})]
 
 
 def comparable(compared: Sequence[Compared]) -> bool:

@@ -141,7 +141,7 @@ def _ordinal_index(match: re.Match[str]) -> int:
     number = next((match.group(g) for g in ("nth", "marker", "label", "hash", "end") if match.group(g)), None)
     return int(number) - 1 if number else _ORDINALS[match.group("word").lower()]
 _COUNTS = {"two": 2, "three": 3, "four": 4, "2": 2, "3": 3, "4": 4}
-_FIRST_N = re.compile(r"\b(?:the )?(?:first|top) (?P<n>two|three|four|[234])\b(?! (?:of|in) )", re.IGNORECASE)
+_FIRST_N = re.compile(r"\b(?:the )?(?:first|top) (?P<n>two|three|four|[234])(?![\w-])(?! (?:of|in) )", re.IGNORECASE)
 """A pointer at the first sources of the last answer: "the first two", "the top 3" (not "the first two of X")."""
 _GROUP = re.compile(
     rf"\b(?:of them|of these|of those|(?:these|those) (?:papers|methods|works|approaches)|both|either|{_EACH})\b",

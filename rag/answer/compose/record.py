@@ -13,37 +13,46 @@ from __future__ import annotations
 
 import re
 
+from rag.answer.compose.slots import question_parts
 from rag.answer.notes import RECORD_FIELDS
 
+_PAPER = r"(?:the |this |that |its |their )?(?:[\w.'-]+ ){0,6}?"
+"""Up to six words naming a paper ("the sparsemax paper", "TabPFN")."""
 _ASKS: dict[str, re.Pattern[str]] = {
     "authors": re.compile(
-        r"\bwho (?:wrote|authored|writes|are|were|is|was) (?:the |its |their )?(?:authors?|writers?)\b|"
-        r"\bwho (?:wrote|authored|published)\b|\bwritten by (?:whom|who)\b|\b(?:the |its |their )?authors? of\b|"
-        r"\bwho (?:are|were) (?:the |its |their )?authors?\b|\b(?:list|name) (?:the |its |their )?authors\b|"
-        r"\bwhose (?:paper|work) is\b",
+        r"^\W*(?:who (?:wrote|authored|published)\b|who (?:are|were|is|was) (?:the |its |their )?(?:authors?|"
+        r"writers?)\b|(?:list |name |give me )?(?:the |its |their )?authors? of\b(?!.*\b(?:say|says|said|claim|"
+        r"claims|find|found|show|shows|argue|argues|propose|proposes|acknowledge|acknowledges|report|reports)\b)|"
+        r"by whom was\b)",
         re.IGNORECASE,
     ),
     "year": re.compile(
-        r"\bwhen (?:was|were|did)\b[^?]{0,80}\b(?:published|released|written|submitted|posted|presented|"
-        r"come out|came out|appear(?:ed)?)\b|\b(?:what|which) year\b|\bpublication (?:date|year)\b|"
-        r"\b(?:year|date) of publication\b",
+        rf"^\W*(?:when|(?:in )?(?:what|which) year) (?:was|were|did) {_PAPER}(?:paper|article|preprint|work)?\s*"
+        r"(?:first )?(?:published|released|written|submitted|posted|come out|came out)\b|"
+        r"^\W*(?:the )?(?:publication|release) (?:date|year) of\b|^\W*(?:what|which) year is\b",
         re.IGNORECASE,
     ),
     "venue": re.compile(
-        r"\bwhere (?:was|were|did)\b[^?]{0,80}\b(?:published|presented|accepted|appear(?:ed)?)\b|"
-        r"\b(?:what|which) (?:venue|conference|journal|workshop|proceedings)\b[^?]{0,40}"
-        r"\b(?:published|presented|accepted|appear(?:ed|s)?|in)\b|\bpublished (?:in|at) (?:what|which)\b",
+        rf"^\W*where (?:was|were) {_PAPER}(?:paper|article|work)?\s*(?:published|presented|accepted)\b|"
+        rf"^\W*(?:at |in )?(?:what|which) (?:venue|conference|journal|workshop) (?:was|were|did|is) "
+        rf"{_PAPER}(?:paper|article|work)?\s*(?:published|presented|accepted|appear(?:ed)?)\b|"
+        r"^\W*(?:the )?(?:venue|journal|conference) of\b",
         re.IGNORECASE,
     ),
     "link": re.compile(
-        r"\b(?:link|url|pdf|doi|arxiv (?:id|link|page|number))s?\b (?:to|of|for)\b|"
-        r"\bwhere (?:can|do|could) (?:i|we|one) (?:read|find|get|download)\b",
+        r"\b(?:link|url)s? (?:to|of|for) (?:the |this |that )?(?:[\w.'-]+ ){0,5}?(?:paper|article|preprint|"
+        r"publication)s?\b|\b(?:arxiv (?:id|link|page|number)|doi)s? (?:of|for)\b|"
+        r"^\W*where (?:can|do|could) (?:i|we|one) (?:read|download)\b",
         re.IGNORECASE,
     ),
 }
+"""A record question asks for the record itself, as a question opens: "Who wrote X?", "When was X published?",
+"Which venue was X published at?", "link to the X paper". "What do the authors of X claim?", "When did the
+attention sink appear?" or "Is there a link to the code?" ask about the abstract's content."""
 
 
 def record_fields(question: str) -> tuple[str, ...]:
-    """The record fields a question asks for (``RECORD_FIELDS`` order): "Who wrote X and when?" asks for none
-    but the authors (a bare "when" asks nothing of the record); "When was X published, and where?" the year."""
-    return tuple(f for f in RECORD_FIELDS if _ASKS[f].search(question))
+    """The record fields a question asks for (``RECORD_FIELDS`` order), each part of it (``question_parts``)
+    read on its own: "Who wrote X, and when was it published?" asks for the authors and the year."""
+    parts = question_parts(question)
+    return tuple(f for f in RECORD_FIELDS if any(_ASKS[f].search(part) for part in parts))
