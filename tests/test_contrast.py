@@ -343,3 +343,19 @@ def test_a_name_several_retrieved_abstracts_cite_needs_a_paper_that_proposes_it(
     alone = make_hits(question, [MAXSUP, MENTIONS_LORA], HashEmbedder())
     compared = compared_hits(question, ["MaxSup", "LoRA"], Retrieved(question, alone, 0.5, False))
     assert [(c.name, c.hit is None) for c in compared] == [("MaxSup", False), ("LoRA", False)]
+
+
+
+def test_compare_the_first_two_compares_the_pointed_papers_not_names_carried_from_the_last_answer() -> None:
+    """After a list whose first line names GPT-2, "compare the first 2 papers" compared one paper with "GPT-2"
+    (a name the standalone query carried): it now compares the two papers pointed at."""
+    history = [
+        {"role": "user", "content": "Which papers study hallucination in multimodal models?"},
+        {"role": "assistant", "content": "- OPERA: GPT-2 decodes with OPERA penalties. [1]\n"
+                                         "- VCD: VCD contrasts distorted inputs. [2]"},
+    ]  # fmt: skip
+    standalone = resolve_followup("compare the first 2 papers", history)
+    assert "OPERA" in standalone and "GPT-2" in standalone
+    _, final, _ = answer("compare the first 2 papers", [*PAPERS], history=history)
+    assert "No retrieved paper is about" not in final.text
+    assert {c.paper.title for c in final.citations} == {OPERA.title, VCD.title}

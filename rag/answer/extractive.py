@@ -128,7 +128,9 @@ class ExtractiveAnswerer:
         own = {h for h, hit in enumerate(retrieved.hits) if any(
             refers_to(c, hit.paper.title, hit.paper.abstract) for c in pointed)}
         compared = self.compared(analysis, retrieved, standalone)
-        if analysis.kind == "comparison" and not comparable(compared) and len(own) >= 2:  # "how do they differ?"
+        carried = not any(coined(n) for n in named_entities(question))  # its names came from the last answer
+        stray = carried and any(c.hit is None for c in compared)  # "compare the first 2": no "GPT-2" line
+        if analysis.kind == "comparison" and len(own) >= 2 and (not comparable(compared) or stray):  # "them"
             them = [Compared(short_title(retrieved.hits[h].paper.title), h, True) for h in sorted(own)]
             return Evidence(picks, analysis, terms, compared=them)
         if own:  # the papers pointed at compete on what this question asks, not on rank or the carried query

@@ -118,6 +118,9 @@ def resolve_followup(question: str, history: Sequence[dict[str, str]]) -> str:
     # the two") reads differently from it, so it also carries their names, as a question about no cited paper does
     if not pointed or _BOTH_COMPARED.search(question):
         carried = _with_new(carried, named_entities(previous_answer)[:6])
+    for cited in pointed:  # "compare the first two": each pointed paper's list label (its title) finds it again
+        labels = [t.split(": ", 1)[0] for t in cited.texts if ": " in t]
+        carried = _with_new(carried, key_terms(labels[0], QUESTION_WORDS)[:6] if labels else [])
     kept = [w for w in carried if w.lower() not in question.lower()]
     return f"{' '.join(kept)} {question}".strip() if kept else question
 
