@@ -69,7 +69,7 @@ class Pipeline:
         embedder: Embedder,
         retriever: HybridRetriever,
         reranker: Reranker,
-        fallback: Answerer,
+        fallback: ExtractiveAnswerer,
         llm_answerer: Answerer | None = None,
         llm_client: Any = None,
         role_book: RoleBook | None = None,
@@ -241,7 +241,7 @@ class Pipeline:
             clean_k(k, MAX_SOURCES, self.settings.top_k),
             self.answerer_named(answerer),
             filter_key(filters),
-            self.casing.restore(self.links.resolve(checked)),
+            self.casing.restore(self.links.resolve(normalize_query(checked))),
         )
 
     def stream(
@@ -279,13 +279,14 @@ class Pipeline:
     def _run(self, request: Request) -> Iterator[str | Answer]:
         """Text deltas, then the final ``Answer`` (the answerer protocol), for one checked request."""
         answerer, turns = request.answerer, list(request.history)
+        asked = request.asked or request.question  # links as titles, names as the corpus spells them ("dimat")
         started = time.perf_counter()
         failed: str | None = None  # the LLM could not rewrite the follow-up: the fallback answers, and says why
         try:
-            standalone = answerer.condense(request.question, turns)
+            standalone = answerer.condense(asked, turns)
         except LLMError as exc:
             failed, answerer = str(exc), self.fallback
-            standalone = answerer.condense(request.question, turns)
+            standalone = answerer.condense(asked, turns)
             yield _failed_notice(failed, lead="")
         condensed = time.perf_counter()
         pq = self.prepare(standalone, request.filters)
@@ -297,7 +298,10 @@ class Pipeline:
             return
         ranked = self._chain(pq, max(request.k, RANKING_DEPTH))
         retrieved = dataclasses.replace(ranked, hits=ranked.hits[: request.k])
-        asked = request.asked or request.question  # a paper named by its link: the answerer reads its title
+        if answerer is not self.fallback and self.fallback.owns(asked, retrieved, turns):
+            answerer = self.fallback  # a record question: the LLM is not given the papers' records
+        elif retrieved.abstain and answerer is not self.fallback and self.fallback.overrules(asked, retrieved, turns):
+            retrieved = dataclasses.replace(retrieved, abstain=False)  # a plain comparison: the LLM answers it too
         error: str | None = None
         try:
             final = yield from _texts(answerer.stream(asked, retrieved, turns))

@@ -466,6 +466,8 @@ def query_names(text: str) -> list[str]:
             word = word[:-2]
         sentence_start = not before or before[-1] in ".?!:;\"'("
         capitalised = word[0].isupper() and word[1:].islower() and len(word) >= 3 and not sentence_start
+        if word.isupper() and word.lower() in _SHOUTED:  # "VS", "AND" typed in capitals
+            continue
         if is_acronym(word) or _has_inner_digit(word) or (capitalised and word.lower() not in STOPWORDS):
             names.append(word)
     return names
@@ -478,8 +480,13 @@ def named_entities(text: str) -> list[str]:
     ``query_names`` at a sentence's or quote's start, narrower on words that start with a digit ("4-bit")."""
     out: list[str] = []
     for i, word in enumerate(words(text)):
+        if word.isupper() and word.lower() in _SHOUTED:  # "DIMAT VS TIES-MERGING": typed in capitals, no name
+            continue
         coined = any(ch.isupper() for ch in word[1:]) or (any(ch.isdigit() for ch in word) and word[0].isalpha())
         capital = word[0].isupper() and i > 0 and word.lower() not in _SENTENCE_OPENERS and len(word) > 2
         if (coined or capital) and word not in out:
             out.append(word)
     return out
+
+
+_SHOUTED = STOPWORDS | {"vs", "versus", "v"}

@@ -68,3 +68,13 @@ def test_a_lower_case_comparison_is_answered_as_the_cased_one(real_pipeline) -> 
     assert typed.text == cased.text and "- DIMAT:" in typed.text
     assert [c.paper.title for c in typed.citations] == [c.paper.title for c in cased.citations]
     assert len(typed.citations) == 2
+
+
+
+def test_names_typed_in_capitals_or_full_width_compare_as_typed_normally(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """"DIMAT VS TIES-MERGING" gave "VS" a paper (an abstract writing "vs." many times); full-width letters and a
+    Unicode hyphen lost the comparison."""
+    cased = real_pipeline.ask("DIMAT vs TIES-Merging", answerer="extractive").text
+    for typed in ("DIMAT VS TIES-MERGING", "ｄｉｍａｔ vs ties\u2010merging"):
+        final = real_pipeline.ask(typed, answerer="extractive")
+        assert len(final.citations) == 2 and final.text.splitlines()[0] == cased.splitlines()[0], typed

@@ -740,3 +740,14 @@ def test_a_reply_with_only_the_end_of_its_thinking_is_answered_from_after_it(llm
     texts, answer = run(answerer())
     assert answer.text == "SAE features explain 42.5% of the variance [1]." and answer.error is None
     assert "unrelated" not in "".join(texts)
+
+
+def test_a_record_question_goes_to_the_extractive_answerer_which_has_the_records(llm: respx.MockRouter) -> None:
+    """"Who wrote X?" is answered from the paper's record, which the LLM is not given: no LLM call, the extractive
+    answer (with an LLM configured, such questions were refused by the abstention model)."""
+    route = llm.post("/chat/completions").mock(return_value=httpx.Response(500))
+    s = settings()
+    with_authors = [Paper(**{**SPEECH.to_dict(), "authors": ("Jane Doe",), "year": 2024}), SAE, RIDG, GNN]
+    answer = FakePipeline(s, answerer(s), with_authors).ask("Who wrote the fast tokenization paper?")
+    assert not route.called and answer.answerer == "extractive"
+    assert answer.text.startswith("The record of Fast Tokenization for Speech Recognition lists authors: Jane Doe. [1]")

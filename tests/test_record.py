@@ -118,3 +118,21 @@ def test_who_wrote_a_bundled_paper_passes_the_abstention_gate(real_pipeline) -> 
     assert final.text.startswith("The TabPFN abstract does not state its authors, and its record gives none. [1]")
     assert final.citations[0].paper.title.startswith("TabPFN") and final.not_stated
     assert real_pipeline.ask("Who wrote the XYZZY-Net paper?", answerer="extractive").abstained
+
+
+def test_record_questions_in_a_chat_and_about_missing_papers(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """The second reviewer's chats: a lower-case name in a later turn names its own paper (it was read as a
+    follow-up to the last answer and got MaxSup's record); "who wrote it" two turns on names the paper the last
+    answer cited; a title the corpus lacks is refused rather than given another paper's record."""
+    def chat(*questions: str):  # type: ignore[no-untyped-def]
+        history: list[dict[str, str]] = []
+        for q in questions:
+            final = real_pipeline.ask(q, history, answerer="extractive")
+            history += [{"role": "user", "content": q}, {"role": "assistant", "content": final.text}]
+        return final
+
+    tabpfn = "The TabPFN abstract does not state its authors, and its record gives none. [1]"
+    assert chat("what is maxsup", "who wrote tabpfn").text.startswith(tabpfn)
+    assert chat("tabpfn", "how fast is it", "who wrote it").text.startswith(tabpfn)
+    assert chat("Who wrote Attention Is All You Need?").abstained
+    assert "record" not in chat("Who wrote TabPFN, and when was DIMAT published?").text  # one paper per question

@@ -39,6 +39,7 @@ from rag.answer.compose.lead import (
     unmentioned,
 )
 from rag.answer.compose.pieces import Piece, PieceModel, choose, cut_pieces, probabilities
+from rag.answer.compose.record import names_by_title
 from rag.answer.compose.shapes import compare, listing, prose
 from rag.answer.notes import record_sentence, record_values, unrecorded_sentence
 from rag.index.embeddings import Embedder
@@ -62,6 +63,8 @@ class Evidence:
     compared: list[Compared] = field(default_factory=list)
     """For a comparison: the papers it compares (``rag.answer.compose.contrast.compared_hits``), named in the
     question or, for a follow-up, in the conversation its standalone query carries; empty otherwise."""
+    record_hit: int | None = None
+    """For a record question ("Who wrote X?", "who wrote it?"): the hit whose record answers it, if any."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,15 +77,19 @@ class Draft:
 
 
 def own_subject(question: str, retrieved: Retrieved) -> Subject | None:
-    """The paper the question names (``subject``) when it is that paper's own name: its title names it, or its
-    abstract proposes it. "Who wrote the BERT paper?" is not asked of a paper that only compares with BERT."""
+    """The paper the question names (``subject``) when the question names it alone: each coined name it gives is
+    in that paper's title or proposed by its abstract, or, with no coined name, its other words are the title's
+    (``names_by_title``). "Who wrote the BERT paper?" is not asked of a paper that only compares with BERT, and
+    "Who wrote TabPFN, and when was DIMAT published?" of neither."""
     subj = subject(question, retrieved)
     if subj is None:
         return None
     paper = retrieved.hits[subj.hit].paper
     names = [n for n in named_entities(question) if coined(n)]
-    own = any(n.lower() in paper.title.lower() or proposes(paper.abstract, n) for n in names)
-    return subj if own or not names else None  # no coined name: its title's words named it
+    if not names:  # "Who wrote the sparsemax paper?": its title's words
+        return subj if names_by_title(question, paper.title) else None
+    own = all(n.lower() in paper.title.lower() or proposes(paper.abstract, n) for n in names)  # one paper's names
+    return subj if own else None
 
 
 class ExtractiveAnswerer:
@@ -127,6 +134,11 @@ class ExtractiveAnswerer:
         pointed = referents(question, history)
         own = {h for h, hit in enumerate(retrieved.hits) if any(
             refers_to(c, hit.paper.title, hit.paper.abstract) for c in pointed)}
+        if analysis.record:  # "who wrote it?": the one paper pointed at; "who wrote X?": the paper named X
+            named = own_subject(question, retrieved) or (own_subject(standalone, retrieved) if standalone else None)
+            hit = next(iter(own)) if len(own) == 1 else named.hit if named is not None else None
+            if hit is not None:
+                return Evidence(picks, analysis, terms, record_hit=hit)
         compared = self.compared(analysis, retrieved, standalone)
         carried = not any(coined(n) for n in named_entities(question))  # its names came from the last answer
         stray = carried and any(c.hit is None for c in compared)  # "compare the first 2": no "GPT-2" line
@@ -195,8 +207,27 @@ class ExtractiveAnswerer:
         TabPFN?" asks for no content, and "wrote" is in no abstract). The abstention model was fitted on
         one-paper content questions."""
         if ev.analysis.record:
-            return own_subject(standalone or ev.analysis.text, retrieved) is not None
+            return ev.record_hit is not None
         return evident(ev.compared)
+
+    def owns(self, question: str, retrieved: Retrieved, history: Sequence[dict[str, str]] = ()) -> bool:
+        """Whether only this answerer can answer: a record question about a paper it names ("Who wrote X?"),
+        answered from the paper's record, which the LLM answerer is not given."""
+        analysis = analyse(question)
+        if not analysis.record or not retrieved.hits:
+            return False
+        standalone = retrieved.query if history else ""
+        return self.evidence(question, retrieved, standalone, history, analysis).record_hit is not None
+
+    def overrules(self, question: str, retrieved: Retrieved, history: Sequence[dict[str, str]] = ()) -> bool:
+        """Whether this answerer answers although the abstention model doubts the hits (``answers_anyway``: a
+        comparison of papers plainly retrieved), so that an LLM answerer is handed them too."""
+        analysis = analyse(question)
+        if not retrieved.hits or analysis.kind != "comparison":
+            return False
+        standalone = retrieved.query if history else ""
+        ev = self.evidence(question, retrieved, standalone, history, analysis)
+        return self.answers_anyway(ev, retrieved, standalone)
 
     def _floor(self) -> float:
         """The probability a quote after the first needs (``RAG_ANSWER_EVIDENCE``, else the piece model's)."""
@@ -221,16 +252,15 @@ class ExtractiveAnswerer:
     def drafted(self, ev: Evidence, retrieved: Retrieved, standalone: str = "") -> Draft:
         """``draft`` from the question's evidence (``evidence``), which carries its analysis."""
         question, slot = ev.analysis.text, ev.analysis.slot
-        subj = subject(standalone or question, retrieved)
-        record = ev.analysis.record if own_subject(standalone or question, retrieved) else ()  # "who wrote X?"
-        shaped = "" if record else self.shaped(ev, retrieved)
+        shaped = "" if ev.record_hit is not None else self.shaped(ev, retrieved)
         if shaped:
             return Draft(shaped)
         cands = cut_pieces(ev.picks, ev.terms, ev.analysis, self.pieces.pool)
         probs = probabilities(cands, self.pieces)
         floor = self._floor()
-        if record and subj is not None:  # the paper's own record, then its best quote
-            return self.recorded(record, subj.hit, cands, probs, retrieved)
+        if ev.record_hit is not None:  # "who wrote X?": the paper's own record, then its best quote
+            return self.recorded(ev.analysis.record, ev.record_hit, cands, probs, retrieved)
+        subj = subject(standalone or question, retrieved)
         missing = missing_detail(slot, retrieved, subj)
         if missing and subj is not None:
             own = [j for j, c in enumerate(cands) if c.pick.hit == subj.hit]
@@ -278,7 +308,8 @@ class ExtractiveAnswerer:
         doubted = retrieved.abstain and analysis.kind != "comparison" and not analysis.record  # these may overrule it
         answerable = retrieved.hits and not doubted
         ev = self.evidence(question, retrieved, standalone, history, analysis) if answerable else None
-        if ev is None or (retrieved.abstain and not self.answers_anyway(ev, retrieved, standalone)):
+        no_paper = ev is not None and bool(analysis.record) and ev.record_hit is None  # "Who wrote <not here>?"
+        if ev is None or no_paper or (retrieved.abstain and not self.answers_anyway(ev, retrieved, standalone)):
             yield ABSTENTION
             yield abstention(question, retrieved, self.name)
             return

@@ -15,6 +15,7 @@ import re
 
 from rag.answer.compose.slots import question_parts
 from rag.answer.notes import RECORD_FIELDS
+from rag.text import STOPWORDS, tokenize
 
 _PAPER = r"(?:the |this |that |its |their )?(?:[\w.'-]+ ){0,6}?"
 """Up to six words naming a paper ("the sparsemax paper", "TabPFN")."""
@@ -56,3 +57,20 @@ def record_fields(question: str) -> tuple[str, ...]:
     read on its own: "Who wrote X, and when was it published?" asks for the authors and the year."""
     parts = question_parts(question)
     return tuple(f for f in RECORD_FIELDS if any(_ASKS[f].search(part) for part in parts))
+
+
+RECORD_WORDS = frozenset(tokenize(
+    "who wrote written writes authored author authors writer writers published publish publication released release "
+    "year date when where which what venue conference journal workshop proceedings link links url pdf doi arxiv "
+    "id number read download paper article preprint work first come came out submitted posted presented accepted "
+    "appear appeared list name give me whom"
+))
+"""The words of a record question that ask for the record, not name the paper."""
+
+
+def names_by_title(question: str, title: str) -> bool:
+    """Whether the question names the paper by its title's words: every content word it has beside the record
+    words is one of the title's ("Who wrote the sparsemax paper?"; not "Who wrote Attention Is All You Need?"
+    of "Limitations of Normalization in Attention Mechanism")."""
+    own = {t for t in tokenize(question) if t not in RECORD_WORDS and t not in STOPWORDS}
+    return bool(own) and own <= set(tokenize(title))
