@@ -751,3 +751,24 @@ def test_a_record_question_goes_to_the_extractive_answerer_which_has_the_records
     answer = FakePipeline(s, answerer(s), with_authors).ask("Who wrote the fast tokenization paper?")
     assert not route.called and answer.answerer == "extractive"
     assert answer.text.startswith("The record of Fast Tokenization for Speech Recognition lists authors: Jane Doe. [1]")
+
+
+class DoubtedPipeline(FakePipeline):
+    """Retrieval whose abstention model doubts every question."""
+
+    def _chain(self, pq: PreparedQuery, k: int) -> Retrieved:
+        return Retrieved(pq.text, hits(self.papers_), 0.1, True)
+
+
+def test_a_comparison_the_extractive_answerer_answers_is_handed_to_the_llm_too(llm: respx.MockRouter) -> None:
+    """A comparison of two papers named by their titles is answered although the abstention model doubts it; with
+    an LLM configured it was refused instead. A plain doubted question is still refused without an LLM call."""
+    route = llm.post("/chat/completions").mock(
+        return_value=sse("SAE features explain 42.5% of the variance [1]. It is evaluated on LibriSpeech [3].")
+    )
+    s = settings()
+    pipe = DoubtedPipeline(s, answerer(s))
+    answer = pipe.ask("Compare the sparse autoencoders paper and the fast tokenization paper")
+    assert route.call_count == 1 and answer.answerer.startswith("llm") and not answer.abstained
+    assert [c.paper for c in answer.citations] == [SAE, SPEECH]
+    assert pipe.ask("What is the capital of France?").abstained and route.call_count == 1
