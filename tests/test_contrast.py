@@ -359,3 +359,17 @@ def test_compare_the_first_two_compares_the_pointed_papers_not_names_carried_fro
     _, final, _ = answer("compare the first 2 papers", [*PAPERS], history=history)
     assert "No retrieved paper is about" not in final.text
     assert {c.paper.title for c in final.citations} == {OPERA.title, VCD.title}
+
+
+def test_which_one_is_better_compares_the_papers_shown_even_when_retrieval_doubts_it() -> None:
+    """After a comparison, "which one is better?" was refused (the abstention model judged the carried query);
+    it points at the papers the last answer cited, so it is answered with a line for each."""
+    history = [
+        {"role": "user", "content": "OPERA vs VCD"},
+        {"role": "assistant", "content": "- OPERA: OPERA needs no additional data or training. [1]\n"
+                                         "- VCD: VCD reduces hallucination on POPE by 7 points. [2]"},
+    ]  # fmt: skip
+    assert [c.marker for c in referents("which one is better?", history)] == [1, 2]
+    _, final, _ = answer("which one is better?", PAPERS, abstain=True, history=history)
+    assert not final.abstained and {line.split(":")[0] for line in final.text.splitlines()} == {"- OPERA", "- VCD"}
+    assert_faithful(final)

@@ -31,6 +31,8 @@ SPARSEMAX = replace(
     ("Which conference was LoFiT published in?", ("venue",)),
     ("link to the sparsemax paper", ("link",)),
     ("Where can I read the TIES-Merging paper?", ("link",)),
+    ("link to it", ("link",)),
+    ("Is there a link to it in the code?", ()),
     ("Which datasets does TabPFN use?", ()),
     ("When does sparsemax fail?", ()),
     ("Who benefits from TIES-Merging?", ()),

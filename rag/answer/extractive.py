@@ -25,7 +25,7 @@ from rag.answer.compose.contrast import (
     per_paper_budget,
 )
 from rag.answer.compose.evidence import Pick, Weights, question_terms, score_sentences
-from rag.answer.compose.followup import referents, refers_to, resolve_followup
+from rag.answer.compose.followup import asks_which_is_better, referents, refers_to, resolve_followup
 from rag.answer.compose.lead import (
     RoleOrder,
     Subject,
@@ -65,6 +65,8 @@ class Evidence:
     question or, for a follow-up, in the conversation its standalone query carries; empty otherwise."""
     record_hit: int | None = None
     """For a record question ("Who wrote X?", "who wrote it?"): the hit whose record answers it, if any."""
+    pointed: bool = False
+    """Whether the question points at papers the last answer cited ("which one is better?") that are among the hits."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,9 +144,10 @@ class ExtractiveAnswerer:
         compared = self.compared(analysis, retrieved, standalone)
         carried = not any(coined(n) for n in named_entities(question))  # its names came from the last answer
         stray = carried and any(c.hit is None for c in compared)  # "compare the first 2": no "GPT-2" line
-        if analysis.kind == "comparison" and len(own) >= 2 and (not comparable(compared) or stray):  # "them"
+        compares = analysis.kind == "comparison" or asks_which_is_better(question)  # "which one is better?"
+        if compares and len(own) >= 2 and (not comparable(compared) or stray):  # "them"
             them = [Compared(short_title(retrieved.hits[h].paper.title), h, True) for h in sorted(own)]
-            return Evidence(picks, analysis, terms, compared=them)
+            return Evidence(picks, analysis, terms, compared=them, pointed=True)
         if own:  # the papers pointed at compete on what this question asks, not on rank or the carried query
             own_terms = question_terms(question, retrieved) if extra else terms
             focused = score_sentences(analysis, retrieved, self.weights.pointed(), own_terms)
@@ -156,7 +159,7 @@ class ExtractiveAnswerer:
                 close = {h for h, v in best.items() if v >= picks[0].score * self.weights.other_paper_ratio}
                 others = [next(p for p in picks if p.hit == h) for h in sorted(own - close)]
                 picks = [p for p in picks if p.hit in close]
-            return Evidence(picks, analysis, terms, others, compared)
+            return Evidence(picks, analysis, terms, others, compared, pointed=True)
         return Evidence(picks, analysis, terms, compared=compared)
 
     def shaped(self, ev: Evidence, retrieved: Retrieved) -> str:
@@ -164,7 +167,7 @@ class ExtractiveAnswerer:
         paper); "" when the question wants prose."""
         if ev.analysis.kind == "list":
             return listing(listed(ev.picks, self.weights, [h.score for h in retrieved.hits]), retrieved)
-        if ev.analysis.kind == "comparison":
+        if ev.analysis.kind == "comparison" or ev.compared:  # or "which one is better?" of the papers shown
             return self.contrast(ev, retrieved)
         return ""
 
@@ -208,7 +211,7 @@ class ExtractiveAnswerer:
         one-paper content questions."""
         if ev.analysis.record:
             return ev.record_hit is not None
-        return evident(ev.compared)
+        return ev.pointed or evident(ev.compared)
 
     def owns(self, question: str, retrieved: Retrieved, history: Sequence[dict[str, str]] = ()) -> bool:
         """Whether only this answerer can answer: a record question about a paper it names ("Who wrote X?"),
@@ -305,7 +308,8 @@ class ExtractiveAnswerer:
         t0 = time.perf_counter()
         standalone = retrieved.query if history else ""
         analysis = analyse(question)
-        doubted = retrieved.abstain and analysis.kind != "comparison" and not analysis.record  # these may overrule it
+        pointing = bool(history) and bool(referents(question, history))  # "which one is better?": papers shown
+        doubted = retrieved.abstain and analysis.kind != "comparison" and not analysis.record and not pointing
         answerable = retrieved.hits and not doubted
         ev = self.evidence(question, retrieved, standalone, history, analysis) if answerable else None
         no_paper = ev is not None and bool(analysis.record) and ev.record_hit is None  # "Who wrote <not here>?"

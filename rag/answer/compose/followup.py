@@ -147,9 +147,20 @@ _COUNTS = {"two": 2, "three": 3, "four": 4, "2": 2, "3": 3, "4": 4}
 _FIRST_N = re.compile(r"\b(?:the )?(?:first|top) (?P<n>two|three|four|[234])(?![\w-])(?! (?:of|in) )", re.IGNORECASE)
 """A pointer at the first sources of the last answer: "the first two", "the top 3" (not "the first two of X")."""
 _GROUP = re.compile(
-    rf"\b(?:of them|of these|of those|(?:these|those) (?:papers|methods|works|approaches)|both|either|{_EACH})\b",
+    rf"\b(?:of them|of these|of those|(?:these|those) (?:papers|methods|works|approaches)|both|either|which ones?|"
+    rf"{_EACH})\b",
     re.IGNORECASE
 )
+_WHICH_BETTER = re.compile(r"\bwhich (?:one|of them|of the two|is)\b[^?]{0,40}?\b(?:better|best|faster|slower|more|"
+                           r"less|fewer|cheaper|larger|smaller|stronger|higher|lower)\b", re.IGNORECASE)
+
+
+def asks_which_is_better(question: str) -> bool:
+    """Whether a follow-up asks which of the papers pointed at is better, faster, cheaper ... ("which one is
+    better?"): a comparison of them, each on its own line."""
+    return _WHICH_BETTER.search(question) is not None
+
+
 _THEM = r"(?:they|them|these|those|the two|the pair|both|the (?:first|top) (?:two|three|four|[234]))"
 _BOTH_COMPARED = re.compile(
     rf"\b{_THEM} (?:\w+ )?differ\w*\b|\bhow (?:do|does|did|are|were|would) {_THEM} (?:\w+ )?compare"

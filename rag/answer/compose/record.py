@@ -43,6 +43,7 @@ _ASKS: dict[str, re.Pattern[str]] = {
     "link": re.compile(
         r"\b(?:link|url)s? (?:to|of|for) (?:the |this |that )?(?:[\w.'-]+ ){0,5}?(?:paper|article|preprint|"
         r"publication)s?\b|\b(?:arxiv (?:id|link|page|number)|doi)s? (?:of|for)\b|"
+        r"^\W*(?:a |the )?(?:link|url)s? (?:to|of|for) (?:it|this|that)(?: one| paper)?\W*$|"
         r"^\W*where (?:can|do|could) (?:i|we|one) (?:read|download)\b",
         re.IGNORECASE,
     ),
