@@ -150,7 +150,11 @@ def test_the_first_two_point_at_the_first_two_sources_and_compare_them() -> None
     ]  # fmt: skip
     assert [c.marker for c in referents("compare the first two", history)] == [1, 2]
     assert [c.marker for c in referents("How do the top 3 differ?", history)] == [1, 2, 3]
-    assert [c.marker for c in referents("What is the first two-stage method?", history)] == [1]  # "the first"
+    assert referents("What is the first two-stage method?", history) == []
+    assert referents("What are the first two steps of TIES-Merging?", history) == []  # the third reviewer's
+    assert referents("How does the first layer work?", history) == []
+    assert [c.marker for c in referents("does the second need training?", history)] == [2]
+    assert [c.marker for c in referents("and the third one", history)] == [3]
     assert "OPERA" in resolve_followup("compare the first two", history)
 
 
@@ -373,3 +377,17 @@ def test_which_one_is_better_compares_the_papers_shown_even_when_retrieval_doubt
     _, final, _ = answer("which one is better?", PAPERS, abstain=True, history=history)
     assert not final.abstained and {line.split(":")[0] for line in final.text.splitlines()} == {"- OPERA", "- VCD"}
     assert_faithful(final)
+
+
+def test_a_doubted_question_about_them_that_is_no_comparison_is_still_refused() -> None:
+    """The third reviewer: after a list, "which of them is from Google?" was answered with look-alike quotes once a
+    follow-up pointing at papers shown overruled the abstention model; only comparing them does."""
+    history = [
+        {"role": "user", "content": "Which papers reduce hallucination in multimodal models?"},
+        {"role": "assistant", "content": "- OPERA: OPERA needs no additional data or training. [1]\n"
+                                         "- VCD: VCD reduces hallucination on POPE by 7 points. [2]"},
+    ]  # fmt: skip
+    _, final, _ = answer("which of them is from Google?", PAPERS, abstain=True, history=history)
+    assert final.abstained
+    _, final, _ = answer("which is better?", PAPERS, abstain=True, history=history)
+    assert not final.abstained and len(final.citations) == 2

@@ -138,3 +138,12 @@ def test_record_questions_in_a_chat_and_about_missing_papers(real_pipeline) -> N
     assert chat("tabpfn", "how fast is it", "who wrote it").text.startswith(tabpfn)
     assert chat("Who wrote Attention Is All You Need?").abstained
     assert "record" not in chat("Who wrote TabPFN, and when was DIMAT published?").text  # one paper per question
+
+
+def test_a_paper_that_proposes_a_version_of_a_name_is_not_its_paper() -> None:
+    """"Who wrote BERT?" named a paper proposing "a hierarchical version of BERT" (the third reviewer)."""
+    hierarchical = replace(make_paper("Neural Legal Judgment Prediction in English",
+                                      "We propose a hierarchical version of BERT for long legal documents."),
+                           authors=("Ilias Chalkidis",))  # fmt: skip
+    _, final, _ = answer("Who wrote BERT?", [hierarchical, *PAPERS])
+    assert final.abstained

@@ -66,7 +66,8 @@ class Evidence:
     record_hit: int | None = None
     """For a record question ("Who wrote X?", "who wrote it?"): the hit whose record answers it, if any."""
     pointed: bool = False
-    """Whether the question points at papers the last answer cited ("which one is better?") that are among the hits."""
+    """Whether it compares papers the last answer cited ("which one is better?", "how do they differ?"), which
+    are among the hits (then it is answered although the abstention model doubts its carried query)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +160,7 @@ class ExtractiveAnswerer:
                 close = {h for h, v in best.items() if v >= picks[0].score * self.weights.other_paper_ratio}
                 others = [next(p for p in picks if p.hit == h) for h in sorted(own - close)]
                 picks = [p for p in picks if p.hit in close]
-            return Evidence(picks, analysis, terms, others, compared, pointed=True)
+            return Evidence(picks, analysis, terms, others, compared)
         return Evidence(picks, analysis, terms, compared=compared)
 
     def shaped(self, ev: Evidence, retrieved: Retrieved) -> str:
@@ -308,8 +309,8 @@ class ExtractiveAnswerer:
         t0 = time.perf_counter()
         standalone = retrieved.query if history else ""
         analysis = analyse(question)
-        pointing = bool(history) and bool(referents(question, history))  # "which one is better?": papers shown
-        doubted = retrieved.abstain and analysis.kind != "comparison" and not analysis.record and not pointing
+        them = asks_which_is_better(question) and len(referents(question, history)) >= 2  # "which one is better?"
+        doubted = retrieved.abstain and analysis.kind != "comparison" and not analysis.record and not them
         answerable = retrieved.hits and not doubted
         ev = self.evidence(question, retrieved, standalone, history, analysis) if answerable else None
         no_paper = ev is not None and bool(analysis.record) and ev.record_hit is None  # "Who wrote <not here>?"

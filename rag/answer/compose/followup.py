@@ -36,9 +36,14 @@ _NUMBERED = (rf"\b(?:the|that) (?P<nth>\d{{1,2}})(?:st|nd|rd|th)(?: (?:one|paper
              rf"|\b(?:paper|result|number|no\.?)\s*(?:#(?P<hash>\d{{1,2}})\b|(?P<end>\d{{1,2}})\b{_NOT_A_POINTER})")
 """A source of the last answer pointed at by its number: "the 2nd (paper)", "[2]", "source 2", "paper #2",
 "what did paper 2 find?"; not "the 1st step", "paper 7 times faster"."""
+_WORDS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+_POINTED = (r"(?=\s+(?:one|paper|source|result|article|work|method|approach|do|does|did|say|says|use|uses|need|needs|"
+            rf"find|finds|found|compare|compares|propose|proposes|work|works|have|has|is|was)\b|{_END})")
+"""After "the second": a noun or verb of a source ("the second one", "does the second need ...", "the second?"), not
+"the first two steps" or "the first layer"."""
+_ORDINAL_WORD = rf"(?:the|that) (?:(?P<word>{'|'.join(_WORDS)}){_POINTED}|(?P<side>last|former|latter)\b)"
 _REFERENCE = re.compile(
-    r"\b(?:of them|of these|of those|(?:the|that) (?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth"
-    r"|last|former|latter)(?: one)?"
+    rf"\b(?:of them|of these|of those|{_ORDINAL_WORD.replace('?P<word>', '').replace('?P<side>', '')}"
     r"|these (?:papers|methods|works)|those (?:papers|methods|works)|both"
     rf"|{_EACH})\b|{_NUMBERED}",
     re.IGNORECASE,
@@ -118,7 +123,7 @@ def resolve_followup(question: str, history: Sequence[dict[str, str]]) -> str:
     # the two") reads differently from it, so it also carries their names, as a question about no cited paper does
     if not pointed or _BOTH_COMPARED.search(question):
         carried = _with_new(carried, named_entities(previous_answer)[:6])
-    for cited in pointed:  # "compare the first two": each pointed paper's list label (its title) finds it again
+    for cited in pointed if len(pointed) <= 2 else ():  # "compare the first two": each one's label (its title)
         labels = [t.split(": ", 1)[0] for t in cited.texts if ": " in t]
         carried = _with_new(carried, key_terms(labels[0], QUESTION_WORDS)[:6] if labels else [])
     kept = [w for w in carried if w.lower() not in question.lower()]
@@ -133,8 +138,7 @@ def _with_new(words: list[str], more: Sequence[str]) -> list[str]:
 
 # --- what the previous answer cited -------------------------------------------------------------------
 
-_WORDS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
-_ORDINAL = re.compile(rf"\b(?:the|that) (?P<word>{'|'.join(_WORDS)}|last|former|latter)\b|{_NUMBERED}", re.IGNORECASE)
+_ORDINAL = re.compile(rf"\b{_ORDINAL_WORD}|{_NUMBERED}", re.IGNORECASE)
 """A pointer at one source of the last answer: "the second (one)" or a number (``_NUMBERED``)."""
 _ORDINALS = {**{w: i for i, w in enumerate(_WORDS)}, "former": 0, "last": -1, "latter": -1}
 
@@ -142,10 +146,15 @@ _ORDINALS = {**{w: i for i, w in enumerate(_WORDS)}, "former": 0, "last": -1, "l
 def _ordinal_index(match: re.Match[str]) -> int:
     """The 0-based source index an ``_ORDINAL`` match points at (-1: the last)."""
     number = next((match.group(g) for g in ("nth", "marker", "label", "hash", "end") if match.group(g)), None)
-    return int(number) - 1 if number else _ORDINALS[match.group("word").lower()]
+    return int(number) - 1 if number else _ORDINALS[(match.group("word") or match.group("side")).lower()]
 _COUNTS = {"two": 2, "three": 3, "four": 4, "2": 2, "3": 3, "4": 4}
-_FIRST_N = re.compile(r"\b(?:the )?(?:first|top) (?P<n>two|three|four|[234])(?![\w-])(?! (?:of|in) )", re.IGNORECASE)
-"""A pointer at the first sources of the last answer: "the first two", "the top 3" (not "the first two of X")."""
+_FIRST_N = re.compile(
+    r"\b(?:the )?(?:first|top) (?P<n>two|three|four|[234])(?: (?:papers?|ones|sources|results|hits|works))?"
+    r"(?=\s*$|\s*[?.!,;:]|\s+(?:differ|compare|say|do|have|use|need|and|vs|versus|with|against)\b)",
+    re.IGNORECASE,
+)
+"""A pointer at the first sources of the last answer: "compare the first two", "how do the top 3 differ?" (not
+"the first two steps of X", "the first two-stage method")."""
 _GROUP = re.compile(
     rf"\b(?:of them|of these|of those|(?:these|those) (?:papers|methods|works|approaches)|both|either|which ones?|"
     rf"{_EACH})\b",
@@ -245,7 +254,7 @@ def referents(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
     if ordinal:
         n = _ordinal_index(ordinal)
         return [cited[n]] if -len(cited) <= n < len(cited) else []
-    if _GROUP.search(question) or _BOTH_COMPARED.search(question):
+    if _GROUP.search(question) or _BOTH_COMPARED.search(question) or asks_which_is_better(question):
         return cited
     if _SINGULAR.search(question) or (len(cited) == 1 and _AUTHORS_COMPARE.search(question)):
         return [cited[0]]  # "it"; "what do they compare against?" after an answer from one paper: its authors

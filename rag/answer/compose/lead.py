@@ -141,15 +141,20 @@ _APPOSED = (r"(?![A-Za-z0-9])(?!-[A-Za-z0-9])"
 end), not a longer word ("LoRAX"), a compound ("FlashAttention-3") or a noun it modifies ("the MoE backbone")."""
 
 
+_NOT_AN_OBJECT = "".join(rf"(?<!\b{p}\s)" for p in ("of", "to", "on", "for", "from", "with", "over", "than", "into",
+                                                    "like", "via", "upon"))
+"""Before the name: no preposition ("we propose a hierarchical version of BERT" introduces no BERT)."""
+
+
 def proposes(abstract: str, name: str) -> bool:
     """Whether ``abstract`` says the paper introduces ``name``: the authors' introducing verb ("we propose", "we
     introduce", "this paper presents") with the name at most ``PROPOSE_REACH`` words after it, or "called X",
     "named X", and the name ends its noun phrase there (``_APPOSED``). "Our proposed method over RNN, CNN, GNN",
-    "in terms of GLUE", "the recently introduced LoRA" and "we introduce a router decoupled from the MoE
-    backbone" introduce none of those names."""
+    "in terms of GLUE", "the recently introduced LoRA", "we introduce a router decoupled from the MoE
+    backbone" and "we propose a hierarchical version of BERT" introduce none of those names."""
     low = re.escape(singular(name).lower())
-    near = re.compile(rf"(?:{_AUTHORS_VERB}(?:\W+\S+){{0,{PROPOSE_REACH}}}?\W+|{_CALLED}\W*){low}{_APPOSED}",
-                      re.IGNORECASE)
+    near = re.compile(rf"(?:{_AUTHORS_VERB}(?:\W+\S+){{0,{PROPOSE_REACH}}}?\W+|{_CALLED}\W*){_NOT_AN_OBJECT}{low}"
+                      rf"{_APPOSED}", re.IGNORECASE)
     return any(near.search(s) for s in _sentences_naming(abstract, singular(name).lower()))
 
 
