@@ -391,3 +391,17 @@ def test_a_doubted_question_about_them_that_is_no_comparison_is_still_refused() 
     assert final.abstained
     _, final, _ = answer("which is better?", PAPERS, abstain=True, history=history)
     assert not final.abstained and len(final.citations) == 2
+
+
+def test_a_correction_is_not_answered_from_the_paper_it_corrects() -> None:
+    """"No, I meant the paper on ..." carried the wrong paper's name and pointed back at it ("the paper"), so the
+    third reviewer's corrections were answered from the paper just cited again."""
+    history = [
+        {"role": "user", "content": "How does OPERA reduce hallucination?"},
+        {"role": "assistant", "content": "OPERA is a decoding method that adds an over-trust penalty on the beam "
+                                         "search scores. [1]"},
+    ]  # fmt: skip
+    question = "no, I meant the paper on contrastive decoding of distorted visual inputs"
+    assert referents(question, history) == [] and "OPERA" not in resolve_followup(question, history)
+    _, final, _ = answer(question, PAPERS, history=history)
+    assert final.citations and all(c.paper.title != OPERA.title for c in final.citations)

@@ -25,7 +25,13 @@ from rag.answer.compose.contrast import (
     per_paper_budget,
 )
 from rag.answer.compose.evidence import Pick, Weights, question_terms, score_sentences
-from rag.answer.compose.followup import asks_which_is_better, referents, refers_to, resolve_followup
+from rag.answer.compose.followup import (
+    asks_which_is_better,
+    corrected,
+    referents,
+    refers_to,
+    resolve_followup,
+)
 from rag.answer.compose.lead import (
     RoleOrder,
     Subject,
@@ -137,6 +143,9 @@ class ExtractiveAnswerer:
         pointed = referents(question, history)
         own = {h for h, hit in enumerate(retrieved.hits) if any(
             refers_to(c, hit.paper.title, hit.paper.abstract) for c in pointed)}
+        wrong = {h for h, hit in enumerate(retrieved.hits) if any(  # "no, I meant ...": not the papers just cited
+            refers_to(c, hit.paper.title, hit.paper.abstract) for c in corrected(question, history))}
+        picks = [p for p in picks if p.hit not in wrong] or picks
         if analysis.record:  # "who wrote it?": the one paper pointed at; "who wrote X?": the paper named X
             named = own_subject(question, retrieved) or (own_subject(standalone, retrieved) if standalone else None)
             hit = next(iter(own)) if len(own) == 1 else named.hit if named is not None else None

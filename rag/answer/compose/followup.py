@@ -104,7 +104,9 @@ def resolve_followup(question: str, history: Sequence[dict[str, str]]) -> str:
     question's words only. A question that stands on its own comes back unchanged."""
     users = [t["content"] for t in history if t.get("role") == "user" and t.get("content", "").strip()]
     if users and _CORRECTION.search(question):  # the last answer's papers are the wrong ones: keep the topic only
-        kept = [w for w in key_terms(users[-1], QUESTION_WORDS) if w.lower() not in question.lower()]
+        wrong = {n.lower() for n in named_entities(users[-1]) if any(c.isupper() for c in n[1:])}  # "DIMAT"
+        kept = [w for w in key_terms(users[-1], QUESTION_WORDS) if w.lower() not in question.lower()
+                and w.lower() not in wrong]
         return f"{' '.join(kept)} {question}".strip()
     if not users or stands_alone(question):
         return question
@@ -242,7 +244,7 @@ def referents(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
     "which of them"/"both"/"how do they differ" all of them, "it"/"this paper" the first one. [] when it points
     at none, when the question stands alone, or when the last answer cited nothing."""
     answers = [t["content"] for t in history if t.get("role") == "assistant" and t.get("content", "").strip()]
-    if not answers or stands_alone(question):
+    if not answers or stands_alone(question) or _CORRECTION.search(question):  # "no, I meant ...": not those
         return []
     cited = cited_sources(answers[-1])
     if not cited:
@@ -259,6 +261,13 @@ def referents(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
     if _SINGULAR.search(question) or (len(cited) == 1 and _AUTHORS_COMPARE.search(question)):
         return [cited[0]]  # "it"; "what do they compare against?" after an answer from one paper: its authors
     return []
+
+
+def corrected(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
+    """The sources of the last answer that a correction ("No, I meant the paper asking ...") says were wrong; []
+    for any other question."""
+    answers = [t["content"] for t in history if t.get("role") == "assistant" and t.get("content", "").strip()]
+    return cited_sources(answers[-1]) if answers and _CORRECTION.search(question) else []
 
 
 def refers_to(cited: Cited, title: str, abstract: str) -> bool:
