@@ -405,3 +405,14 @@ def test_a_correction_is_not_answered_from_the_paper_it_corrects() -> None:
     assert referents(question, history) == [] and "OPERA" not in resolve_followup(question, history)
     _, final, _ = answer(question, PAPERS, history=history)
     assert final.citations and all(c.paper.title != OPERA.title for c in final.citations)
+
+
+def test_an_ordinal_past_the_last_answer_counts_in_the_list_before() -> None:
+    """"And the fifth?" after "what does the fourth one do?" repeated the fourth paper (the third reviewer)."""
+    listing = "\n".join(f"- Paper {c}: finding {c.lower()} [{i}]" for i, c in enumerate("ABCDE", start=1))
+    history = [{"role": "user", "content": "Which papers study MoE?"}, {"role": "assistant", "content": listing},
+               {"role": "user", "content": "what does the fourth one do?"},
+               {"role": "assistant", "content": "Paper D does w. [1]"}]  # fmt: skip
+    assert [c.texts for c in referents("and the fifth?", history)] == [("Paper E: finding e",)]
+    assert [c.marker for c in referents("compare the first three", history)] == [1, 2, 3]
+    assert [c.texts for c in referents("does it need training?", history)] == [("Paper D does w.",)]

@@ -240,9 +240,10 @@ def _cited_segments(sentence: str) -> list[tuple[int, str]]:
 
 def referents(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
     """The sources of the last assistant answer that ``question`` points at: "the second one" that source, "the
-    first two" those,
-    "which of them"/"both"/"how do they differ" all of them, "it"/"this paper" the first one. [] when it points
-    at none, when the question stands alone, or when the last answer cited nothing."""
+    first two" those, "which of them"/"both"/"how do they differ" all of them, "it"/"this paper" the first one.
+    An ordinal past the last answer's sources counts in the latest answer that has that many ("and the fifth?"
+    after "what does the fourth one do?" is the fifth paper of the list before). [] when it points at none,
+    when the question stands alone, or when the last answer cited nothing."""
     answers = [t["content"] for t in history if t.get("role") == "assistant" and t.get("content", "").strip()]
     if not answers or stands_alone(question) or _CORRECTION.search(question):  # "no, I meant ...": not those
         return []
@@ -251,11 +252,13 @@ def referents(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
         return []
     first = _FIRST_N.search(question)
     if first:  # "compare the first two"
-        return cited[: _COUNTS[first.group("n").lower()]]
+        count = _COUNTS[first.group("n").lower()]
+        return _with_sources(answers, count, cited)[:count]
     ordinal = _ORDINAL.search(question)
     if ordinal:
         n = _ordinal_index(ordinal)
-        return [cited[n]] if -len(cited) <= n < len(cited) else []
+        listed = _with_sources(answers, n + 1, cited) if n >= 0 else cited
+        return [listed[n]] if -len(listed) <= n < len(listed) else []
     if _GROUP.search(question) or _BOTH_COMPARED.search(question) or asks_which_is_better(question):
         return cited
     if _SINGULAR.search(question) or (len(cited) == 1 and _AUTHORS_COMPARE.search(question)):
@@ -268,6 +271,18 @@ def corrected(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
     for any other question."""
     answers = [t["content"] for t in history if t.get("role") == "assistant" and t.get("content", "").strip()]
     return cited_sources(answers[-1]) if answers and _CORRECTION.search(question) else []
+
+
+def _with_sources(answers: Sequence[str], count: int, last: list[Cited]) -> list[Cited]:
+    """The sources of the latest answer citing at least ``count`` of them (``last``, the last answer's, if it
+    does or none does)."""
+    if len(last) >= count:
+        return last
+    for answer in reversed(answers[:-1]):
+        cited = cited_sources(answer)
+        if len(cited) >= count:
+            return cited
+    return last
 
 
 def refers_to(cited: Cited, title: str, abstract: str) -> bool:
