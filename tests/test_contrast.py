@@ -416,3 +416,17 @@ def test_an_ordinal_past_the_last_answer_counts_in_the_list_before() -> None:
     assert [c.texts for c in referents("and the fifth?", history)] == [("Paper E: finding e",)]
     assert [c.marker for c in referents("compare the first three", history)] == [1, 2, 3]
     assert [c.texts for c in referents("does it need training?", history)] == [("Paper D does w.",)]
+
+
+def test_a_follow_up_about_one_paper_says_which_name_its_abstract_never_mentions() -> None:
+    """"Does it work with MoE models?" about one paper was answered with its closest quotes, as if they said so
+    (the third reviewer); other retrieved abstracts mentioning MoE must not hide that this one does not."""
+    moe = make_paper("Sparse Experts at Scale", "We train MoE models with 64 experts. MoE routing balances load.")
+    history = [{"role": "user", "content": "What is VCD?"},
+               {"role": "assistant", "content": "We introduce VCD, which contrasts output distributions from "
+                                                "original and distorted visual inputs. [1]"}]  # fmt: skip
+    _, final, _ = answer("does it work with MoE models?", [VCD, moe], history=history)
+    assert final.text.startswith("The VCD abstract does not state anything about MoE. [1]")
+    assert final.not_stated == "The VCD abstract does not state anything about MoE."
+    _, final, _ = answer("does it work on POPE?", [VCD, moe], history=history)
+    assert final.not_stated is None  # its abstract names POPE

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import numpy as np
 
@@ -16,6 +16,7 @@ from rag.answer.base import ABSTENTION, abstention, checked_answer
 from rag.answer.citations import check_answer
 from rag.answer.compose.analysis import Question, analyse
 from rag.answer.compose.choose import listed
+from rag.answer.compose.cited import refers_to
 from rag.answer.compose.contrast import (
     Compared,
     aspect_terms,
@@ -24,81 +25,28 @@ from rag.answer.compose.contrast import (
     evident,
     per_paper_budget,
 )
+from rag.answer.compose.draft import Draft, Evidence
 from rag.answer.compose.evidence import Pick, Weights, question_terms, score_sentences
-from rag.answer.compose.followup import (
-    asks_which_is_better,
-    corrected,
-    referents,
-    refers_to,
-    resolve_followup,
-)
+from rag.answer.compose.followup import asks_which_is_better, corrected, referents, resolve_followup
 from rag.answer.compose.lead import (
     RoleOrder,
-    Subject,
     coined,
     lead_index,
     missing_detail,
     only_mentioned,
-    proposes,
+    own_subject,
     subject,
     subject_lead,
     unmentioned,
+    unmentioned_in,
 )
 from rag.answer.compose.pieces import Piece, PieceModel, choose, cut_pieces, probabilities
-from rag.answer.compose.record import names_by_title
 from rag.answer.compose.shapes import compare, listing, prose
 from rag.answer.notes import record_sentence, record_values, unrecorded_sentence
 from rag.index.embeddings import Embedder
 from rag.settings import Settings
 from rag.text import named_entities, normalize_verbatim, short_title, strip_markers
 from rag.types import Answer, Retrieved
-
-# --- sentence selection -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Evidence:
-    """What an extractive answer is composed from: scored sentences (best first), the question's analysis, its
-    term weights, and for a comparison the papers it compares."""
-
-    picks: list[Pick]
-    analysis: Question
-    terms: dict[str, float]
-    others: list[Pick] = field(default_factory=list)
-    """For "which of them ...": the best sentence of each other paper pointed at, whose evidence fits less."""
-    compared: list[Compared] = field(default_factory=list)
-    """For a comparison: the papers it compares (``rag.answer.compose.contrast.compared_hits``), named in the
-    question or, for a follow-up, in the conversation its standalone query carries; empty otherwise."""
-    record_hit: int | None = None
-    """For a record question ("Who wrote X?", "who wrote it?"): the hit whose record answers it, if any."""
-    pointed: bool = False
-    """Whether it compares papers the last answer cited ("which one is better?", "how do they differ?"), which
-    are among the hits (then it is answered although the abstention model doubts its carried query)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Draft:
-    """A composed answer before checking: its text (``[n]`` numbered by the hits) and, when the abstract the
-    question is about does not state the asked detail, that detail's sentence."""
-
-    text: str
-    not_stated: str | None = None
-
-
-def own_subject(question: str, retrieved: Retrieved) -> Subject | None:
-    """The paper the question names (``subject``) when the question names it alone: each coined name it gives is
-    in that paper's title or proposed by its abstract, or, with no coined name, its other words are the title's
-    (``names_by_title``). "Who wrote the BERT paper?" is not asked of a paper that only compares with BERT, and
-    "Who wrote TabPFN, and when was DIMAT published?" of neither."""
-    subj = subject(question, retrieved)
-    if subj is None:
-        return None
-    paper = retrieved.hits[subj.hit].paper
-    names = [n for n in named_entities(question) if coined(n)]
-    if not names:  # "Who wrote the sparsemax paper?": its title's words
-        return subj if names_by_title(question, paper.title) else None
-    own = all(n.lower() in paper.title.lower() or proposes(paper.abstract, n) for n in names)  # one paper's names
-    return subj if own else None
 
 
 class ExtractiveAnswerer:
@@ -169,7 +117,7 @@ class ExtractiveAnswerer:
                 close = {h for h, v in best.items() if v >= picks[0].score * self.weights.other_paper_ratio}
                 others = [next(p for p in picks if p.hit == h) for h in sorted(own - close)]
                 picks = [p for p in picks if p.hit in close]
-            return Evidence(picks, analysis, terms, others, compared)
+            return Evidence(picks, analysis, terms, others, compared, own=tuple(sorted(own)))
         return Evidence(picks, analysis, terms, compared=compared)
 
     def shaped(self, ev: Evidence, retrieved: Retrieved) -> str:
@@ -286,6 +234,9 @@ class ExtractiveAnswerer:
         text = prose(chosen)
         if ev.others:  # the other papers the question points at: what each says on the asked point
             text = "\n".join([text, listing({p.hit: [p] for p in ev.others}, retrieved)])
+        absent = unmentioned_in(question, retrieved, ev.own[0]) if len(ev.own) == 1 else ""  # "does it ...?"
+        if absent:
+            return Draft(f"{absent}\n{text}", strip_markers(absent))
         absent = unmentioned(question, retrieved)
         if absent:
             return Draft(f"{absent}\n{text}", absent)

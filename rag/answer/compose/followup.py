@@ -4,20 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from rag.text import (
-    QUESTION_WORDS,
-    answer_sentences,
-    key_terms,
-    named_entities,
-    normalize_verbatim,
-    parse_markers,
-    parts_in_order,
-    quote_parts,
-    short_title,
-    strip_markers,
-)
+from rag.answer.compose.cited import Cited, cited_sources
+from rag.text import QUESTION_WORDS, key_terms, named_entities, strip_markers
 
 _TOPIC_SWITCH = re.compile(
     r"^\s*(?:different question|switching topics?|unrelated|another question|new question|on another note|"
@@ -191,53 +180,6 @@ _SINGULAR = re.compile(r"\b(?:it|its|this (?:paper|method|model|approach|work)|t
                        r"work|authors))\b", re.IGNORECASE)
 
 
-@dataclass(frozen=True, slots=True)
-class Cited:
-    """One source of the previous answer: its marker and the text it backs there (list label and quotes)."""
-
-    marker: int
-    texts: tuple[str, ...]
-
-
-def cited_sources(answer: str) -> list[Cited]:
-    """The previous answer's sources in order of first use, each with the answer text citing it (markers and
-    a leading "…" removed; a list line keeps its ``- Title:`` label, which names the paper). A sentence citing
-    several sources ("A does x [1]; B does y [2].") gives each the clause before its own marker."""
-    texts: dict[int, list[str]] = {}
-    for sentence in answer_sentences(answer):
-        for n, text in _cited_segments(sentence):
-            texts.setdefault(n, []).append(_plain(text))
-    return [Cited(n, tuple(t)) for n, t in texts.items()]
-
-
-_MIN_SEGMENT = 12
-"""A clause before a marker shorter than this ("A [1] and B [2] do x") does not stand for its source: the
-whole sentence does."""
-
-
-def _plain(text: str) -> str:
-    return strip_markers(text).removeprefix("- ").strip(" ;,").lstrip("… ").strip()
-
-
-def _cited_segments(sentence: str) -> list[tuple[int, str]]:
-    """(source number, the text that number backs) for every number cited in ``sentence``, first use first."""
-    markers = parse_markers(sentence)
-    numbers = list(dict.fromkeys(n for m in markers for n in m.numbers))
-    if len(numbers) < 2:
-        return [(n, sentence) for n in numbers]
-    out: dict[int, list[str]] = {}
-    start = 0
-    for k, marker in enumerate(markers):
-        clause = sentence[start : marker.start].rstrip()
-        tail = sentence[marker.end :] if k == len(markers) - 1 else ""  # text after the last marker is its own
-        start = marker.end
-        chosen = clause + tail if len(_plain(clause)) >= _MIN_SEGMENT else sentence
-        for n in marker.numbers:
-            if chosen not in out.setdefault(n, []):
-                out[n].append(chosen)
-    return [(n, " ".join(parts)) for n, parts in out.items()]
-
-
 def referents(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
     """The sources of the last assistant answer that ``question`` points at: "the second one" that source, "the
     first two" those, "which of them"/"both"/"how do they differ" all of them, "it"/"this paper" the first one.
@@ -283,21 +225,3 @@ def _with_sources(answers: Sequence[str], count: int, last: list[Cited]) -> list
         if len(cited) >= count:
             return cited
     return last
-
-
-def refers_to(cited: Cited, title: str, abstract: str) -> bool:
-    """Whether a paper is the one behind ``cited``: one of its texts is labelled with the paper's title or its
-    short name (a comparison line: ``rag.text.short_title``), or quotes its abstract verbatim (gaps allowed,
-    ``rag.text.quote_parts``)."""
-    source = normalize_verbatim(abstract)
-    name = normalize_verbatim(title)
-    labels = [f"{n}:" for n in {name, normalize_verbatim(short_title(title))} if n]
-    for text in cited.texts:
-        low = normalize_verbatim(text)
-        if any(low.startswith(label) for label in labels):
-            return True
-        body = text.split(": ", 1)[1] if name and low.startswith(name) and ": " in text else text
-        parts = [normalize_verbatim(p.rstrip(" .")) for p in quote_parts(body)]
-        if parts and all(len(p) >= 12 for p in parts) and parts_in_order(parts, source):
-            return True
-    return False

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.answer.compose.pieces import Piece
+from rag.answer.compose.record import names_by_title
 from rag.answer.compose.slots import SPECIFIC, Slot, fills, head_noun, unit_missing
 from rag.answer.notes import not_stated_sentence, unmentioned_sentence
 from rag.text import STOPWORDS, named_entities, short_title, singular, tokenize
@@ -85,6 +86,18 @@ def unmentioned(question: str, retrieved: Retrieved) -> str:
     if not names or any(_named_in(n, everywhere) for n in names):
         return ""
     return unmentioned_sentence(names)
+
+
+def unmentioned_in(question: str, retrieved: Retrieved, h: int) -> str:
+    """For a follow-up about one paper ("does it work with MoE models?"), the note when none of the question's
+    coined names is in that paper (hit ``h``): "The SeerAttention-R abstract does not state anything about MoE.
+    [1]"; "" otherwise."""
+    paper = retrieved.hits[h].paper
+    own = f"{paper.title} {paper.abstract}".lower()
+    names = [n for n in named_entities(question) if coined(n) and sum(c.isalpha() for c in n) >= 3]
+    if not names or any(_named_in(n, own) for n in names):
+        return ""
+    return f"{not_stated_sentence(short_title(paper.title), 'anything about ' + ' or '.join(names))} [{h + 1}]"
 
 
 _OWN = re.compile(r"\b(?:propos|introduc|present|call|dub|name|term|develop|design)\w*\b", re.IGNORECASE)
@@ -210,3 +223,19 @@ def subject_lead(cands: Sequence[Piece], probs: Sequence[float] | np.ndarray, sl
     if mine is None:  # none of its pieces fills the slot: still its best piece, not another paper's filler
         mine = max(range(len(own)), key=lambda i: (probs[own[i]] + extra[i], -i))
     return own[mine]
+
+
+def own_subject(question: str, retrieved: Retrieved) -> Subject | None:
+    """The paper the question names (``subject``) when the question names it alone: each coined name it gives is
+    in that paper's title or proposed by its abstract, or, with no coined name, its other words are the title's
+    (``names_by_title``). "Who wrote the BERT paper?" is not asked of a paper that only compares with BERT, and
+    "Who wrote TabPFN, and when was DIMAT published?" of neither."""
+    subj = subject(question, retrieved)
+    if subj is None:
+        return None
+    paper = retrieved.hits[subj.hit].paper
+    names = [n for n in named_entities(question) if coined(n)]
+    if not names:  # "Who wrote the sparsemax paper?": its title's words
+        return subj if names_by_title(question, paper.title) else None
+    own = all(n.lower() in paper.title.lower() or proposes(paper.abstract, n) for n in names)  # one paper's names
+    return subj if own else None

@@ -1,0 +1,41 @@
+"""What an extractive answer is composed from (``Evidence``: the question's scored sentences and the papers it
+points at, compares or asks the record of) and what it composes before the citation check (``Draft``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rag.answer.compose.analysis import Question
+from rag.answer.compose.contrast import Compared
+from rag.answer.compose.evidence import Pick
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What an extractive answer is composed from: scored sentences (best first), the question's analysis, its
+    term weights, and for a comparison the papers it compares."""
+
+    picks: list[Pick]
+    analysis: Question
+    terms: dict[str, float]
+    others: list[Pick] = field(default_factory=list)
+    """For "which of them ...": the best sentence of each other paper pointed at, whose evidence fits less."""
+    compared: list[Compared] = field(default_factory=list)
+    """For a comparison: the papers it compares (``rag.answer.compose.contrast.compared_hits``), named in the
+    question or, for a follow-up, in the conversation its standalone query carries; empty otherwise."""
+    record_hit: int | None = None
+    """For a record question ("Who wrote X?", "who wrote it?"): the hit whose record answers it, if any."""
+    own: tuple[int, ...] = ()
+    """For a follow-up pointing at papers the last answer cited ("does it ...?"): those among the hits."""
+    pointed: bool = False
+    """Whether it compares papers the last answer cited ("which one is better?", "how do they differ?"), which
+    are among the hits (then it is answered although the abstention model doubts its carried query)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A composed answer before checking: its text (``[n]`` numbered by the hits) and, when the abstract the
+    question is about does not state the asked detail, that detail's sentence."""
+
+    text: str
+    not_stated: str | None = None
