@@ -430,3 +430,27 @@ def test_a_follow_up_about_one_paper_says_which_name_its_abstract_never_mentions
     assert final.not_stated == "The VCD abstract does not state anything about MoE."
     _, final, _ = answer("does it work on POPE?", [VCD, moe], history=history)
     assert final.not_stated is None  # its abstract names POPE
+
+
+def test_the_fourth_reviewers_follow_ups() -> None:
+    """A correction naming the paper just cited stays on it; "what are the first two papers about?" points at
+    them; a name the paper spells out ("mixture of experts" for MoE, "GPT-4" for GPT4) is no missing name."""
+    history = [
+        {"role": "user", "content": "How does OPERA reduce hallucination?"},
+        {"role": "assistant", "content": "OPERA is a decoding method that adds an over-trust penalty on the beam "
+                                         "search scores. [1]"},
+    ]  # fmt: skip
+    _, final, _ = answer("no, I meant what OPERA needs for training", PAPERS, history=history)
+    assert final.citations[0].paper.title == OPERA.title
+    listing = [{"role": "user", "content": "papers?"},
+               {"role": "assistant", "content": "- OPERA: penalizes over-trust [1]\n- VCD: contrasts inputs [2]\n"
+                                                "- MaxSup: suppresses the max logit [3]"}]  # fmt: skip
+    assert [c.marker for c in referents("what are the first two papers about?", listing)] == [1, 2]
+    assert [c.marker for c in referents("do the first two use RL?", listing)] == [1, 2]
+    spelled = make_paper("Sparse Experts", "We use mixture-of-experts layers and compare with GPT-4 and RLHF-free "
+                         "reinforcement learning from human feedback.")  # fmt: skip
+    about = [{"role": "user", "content": "What is Sparse Experts?"},
+             {"role": "assistant", "content": "We use mixture-of-experts layers and compare with GPT-4 [1]"}]
+    for question in ("does it work with MoE models?", "does it beat GPT4?"):
+        _, final, _ = answer(question, [spelled, VCD], history=about)
+        assert final.not_stated is None, question

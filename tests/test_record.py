@@ -147,3 +147,14 @@ def test_a_paper_that_proposes_a_version_of_a_name_is_not_its_paper() -> None:
                            authors=("Ilias Chalkidis",))  # fmt: skip
     _, final, _ = answer("Who wrote BERT?", [hierarchical, *PAPERS])
     assert final.abstained
+
+
+def test_record_follow_ups_about_the_chats_paper(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """"who is the first author?" after "what is DIMAT?" was refused (the fourth reviewer); a paper named by two
+    titles' words goes to the best-ranked one."""
+    first = real_pipeline.ask("what is DIMAT?", answerer="extractive")
+    history = [{"role": "user", "content": "what is DIMAT?"}, {"role": "assistant", "content": first.text}]
+    final = real_pipeline.ask("who is the first author?", history, answerer="extractive")
+    assert final.text.startswith("The DIMAT abstract does not state its authors")
+    legal = real_pipeline.ask("who wrote the legal judgment prediction paper?", answerer="extractive")
+    assert not legal.abstained and "does not state its authors" in legal.text

@@ -91,11 +91,14 @@ class ExtractiveAnswerer:
         pointed = referents(question, history)
         own = {h for h, hit in enumerate(retrieved.hits) if any(
             refers_to(c, hit.paper.title, hit.paper.abstract) for c in pointed)}
+        names = [n.lower() for n in named_entities(question) if coined(n)]  # "no, I meant how fast DIMAT converges"
         wrong = {h for h, hit in enumerate(retrieved.hits) if any(  # "no, I meant ...": not the papers just cited
-            refers_to(c, hit.paper.title, hit.paper.abstract) for c in corrected(question, history))}
+            refers_to(c, hit.paper.title, hit.paper.abstract) for c in corrected(question, history))
+            and not any(n in f"{hit.paper.title} {hit.paper.abstract}".lower() for n in names)}
         picks = [p for p in picks if p.hit not in wrong] or picks
         if analysis.record:  # "who wrote it?": the one paper pointed at; "who wrote X?": the paper named X
-            named = own_subject(question, retrieved) or (own_subject(standalone, retrieved) if standalone else None)
+            follow = standalone and not any(coined(n) for n in named_entities(question))  # the chat's paper
+            named = own_subject(question, retrieved) or (subject(standalone, retrieved) if follow else None)
             hit = next(iter(own)) if len(own) == 1 else named.hit if named is not None else None
             if hit is not None:
                 return Evidence(picks, analysis, terms, record_hit=hit)

@@ -69,7 +69,7 @@ def stands_alone(question: str) -> bool:
     ("which of them", "the second one") or carry on ("And when ...?", "What about ...?")."""
     if _TOPIC_SWITCH.search(question):
         return True
-    if _REFERENCE.search(question):
+    if _REFERENCE.search(question) or _FIRST_N.search(question):  # "what are the first two papers about?"
         return False
     pronoun = _PRONOUN.search(question)
     names = named_entities(question)
@@ -114,9 +114,10 @@ def resolve_followup(question: str, history: Sequence[dict[str, str]]) -> str:
     # the two") reads differently from it, so it also carries their names, as a question about no cited paper does
     if not pointed or _BOTH_COMPARED.search(question):
         carried = _with_new(carried, named_entities(previous_answer)[:6])
-    for cited in pointed if len(pointed) <= 2 else ():  # "compare the first two": each one's label (its title)
+    for cited in pointed if len(pointed) <= 3 else ():  # "compare the first two": each one's label (its title)
         labels = [t.split(": ", 1)[0] for t in cited.texts if ": " in t]
-        carried = _with_new(carried, key_terms(labels[0], QUESTION_WORDS)[:6] if labels else [])
+        carried = _with_new(carried, key_terms(labels[0], QUESTION_WORDS)[: 6 if len(pointed) <= 2 else 3]
+                            if labels else [])
     kept = [w for w in carried if w.lower() not in question.lower()]
     return f"{' '.join(kept)} {question}".strip() if kept else question
 
@@ -141,18 +142,21 @@ def _ordinal_index(match: re.Match[str]) -> int:
 _COUNTS = {"two": 2, "three": 3, "four": 4, "2": 2, "3": 3, "4": 4}
 _FIRST_N = re.compile(
     r"\b(?:the )?(?:first|top) (?P<n>two|three|four|[234])(?: (?:papers?|ones|sources|results|hits|works))?"
-    r"(?=\s*$|\s*[?.!,;:]|\s+(?:differ|compare|say|do|have|use|need|and|vs|versus|with|against)\b)",
+    r"(?![\w-])(?! (?:of|in)\b)(?! (?!(?:does|has|is|was|uses|says|needs|proposes|finds|works|compares|differs|"
+    r"shows|claims|reports|as|vs)\b)[a-z]+s\b)",
     re.IGNORECASE,
 )
-"""A pointer at the first sources of the last answer: "compare the first two", "how do the top 3 differ?" (not
-"the first two steps of X", "the first two-stage method")."""
+"""A pointer at the first sources of the last answer: "compare the first two", "what are the first two papers
+about?", "how do the top 3 differ?"; not "the first two steps of X", "the first three layers", "the first
+two-stage method" (a plural noun, a hyphen or "of" after the number)."""
 _GROUP = re.compile(
     rf"\b(?:of them|of these|of those|(?:these|those) (?:papers|methods|works|approaches)|both|either|which ones?|"
     rf"{_EACH})\b",
     re.IGNORECASE
 )
-_WHICH_BETTER = re.compile(r"\bwhich (?:one|of them|of the two|is)\b[^?]{0,40}?\b(?:better|best|faster|slower|more|"
-                           r"less|fewer|cheaper|larger|smaller|stronger|higher|lower)\b", re.IGNORECASE)
+_COMPARATIVE = r"(?:better|best|faster|slower|more|less|fewer|cheaper|larger|smaller|stronger|higher|lower)\b"
+_WHICH_BETTER = re.compile(rf"\bwhich (?:(?:one|of them|of the two)\b[^?]{{0,40}}?\b|is ){_COMPARATIVE}", re.IGNORECASE)
+""""Which one is better?", "which of the two needs less data?", "which is faster?" (not "which is the best loss")."""
 
 
 def asks_which_is_better(question: str) -> bool:

@@ -83,9 +83,28 @@ def unmentioned(question: str, retrieved: Retrieved) -> str:
     abstract."; "" when the question has no such name or one of them is mentioned."""
     names = [n for n in named_entities(question) if coined(n) and sum(c.isalpha() for c in n) >= 3]
     everywhere = " ".join(f"{h.paper.title} {h.paper.abstract}" for h in retrieved.hits).lower()
-    if not names or any(_named_in(n, everywhere) for n in names):
+    if not names or any(_mentioned(n, everywhere) for n in names):
         return ""
     return unmentioned_sentence(names)
+
+
+def _initials_in(name: str, text: str) -> bool:
+    """Whether ``text`` (lower case) spells ``name`` out: consecutive words, stopwords skipped, whose initials are
+    its letters ("MoE": "mixture of experts", "LLMs": "large language models", "RLHF": "reinforcement learning
+    from human feedback")."""
+    letters = [c for c in singular(name).lower() if c.isalpha()]
+    words = re.findall(r"[a-z0-9]+", text)
+    n = len(letters)
+    for initials in ([w[0] for w in words], [w[0] for w in words if w not in STOPWORDS]):  # "of" in MoE, not RLHF
+        if n >= 3 and any(initials[i : i + n] == letters for i in range(len(initials) - n + 1)):
+            return True
+    return False
+
+
+def _mentioned(name: str, text: str) -> bool:
+    """Whether a coined name is in ``text`` (lower case): as written (``_named_in``), without its hyphens ("GPT4"
+    for "GPT-4"), or spelled out (``_initials_in``: "MoE" for "mixture-of-experts")."""
+    return _named_in(name, text) or _named_in(name.replace("-", ""), text.replace("-", "")) or _initials_in(name, text)
 
 
 def unmentioned_in(question: str, retrieved: Retrieved, h: int) -> str:
@@ -95,7 +114,7 @@ def unmentioned_in(question: str, retrieved: Retrieved, h: int) -> str:
     paper = retrieved.hits[h].paper
     own = f"{paper.title} {paper.abstract}".lower()
     names = [n for n in named_entities(question) if coined(n) and sum(c.isalpha() for c in n) >= 3]
-    if not names or any(_named_in(n, own) for n in names):
+    if not names or any(_mentioned(n, own) for n in names):
         return ""
     return f"{not_stated_sentence(short_title(paper.title), 'anything about ' + ' or '.join(names))} [{h + 1}]"
 
@@ -231,10 +250,12 @@ def own_subject(question: str, retrieved: Retrieved) -> Subject | None:
     (``names_by_title``). "Who wrote the BERT paper?" is not asked of a paper that only compares with BERT, and
     "Who wrote TabPFN, and when was DIMAT published?" of neither."""
     subj = subject(question, retrieved)
+    names = [n for n in named_entities(question) if coined(n)]
+    if subj is None and not names and retrieved.hits:  # "the legal judgment prediction paper": two titles say so
+        subj = Subject(0, short_title(retrieved.hits[0].paper.title))
     if subj is None:
         return None
     paper = retrieved.hits[subj.hit].paper
-    names = [n for n in named_entities(question) if coined(n)]
     if not names:  # "Who wrote the sparsemax paper?": its title's words
         return subj if names_by_title(question, paper.title) else None
     own = all(n.lower() in paper.title.lower() or proposes(paper.abstract, n) for n in names)  # one paper's names

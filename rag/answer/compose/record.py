@@ -24,7 +24,7 @@ _ASKS: dict[str, re.Pattern[str]] = {
         r"^\W*(?:who (?:wrote|authored|published)\b|who (?:are|were|is|was) (?:the |its |their )?(?:authors?|"
         r"writers?)\b|(?:list |name |give me )?(?:the |its |their )?authors? of\b(?!.*\b(?:say|says|said|claim|"
         r"claims|find|found|show|shows|argue|argues|propose|proposes|acknowledge|acknowledges|report|reports)\b)|"
-        r"by whom was\b)",
+        r"by whom was\b|who (?:is|was) (?:the |its )?(?:first|last|lead|senior|corresponding) author\b)",
         re.IGNORECASE,
     ),
     "year": re.compile(
