@@ -129,7 +129,8 @@ class Pipeline:
         reranker = make_reranker(settings, llm_client)
         model = _role_model(embedder)
         book = RoleBook(model, retriever.sentence_vectors) if model is not None else None
-        extractive = ExtractiveAnswerer(settings, embedder, roles=book.order if book is not None else None)
+        extractive = ExtractiveAnswerer(settings, embedder, roles=book.order if book is not None else None,
+                                        acronyms=retriever.acronyms.pairs)
         return cls(settings, store, embedder, retriever, reranker, extractive, llm, llm_client, book)
 
     @property

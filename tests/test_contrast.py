@@ -16,7 +16,7 @@ from rag.answer.compose.contrast import (
     titled_papers,
 )
 from rag.answer.compose.followup import referents, resolve_followup, stands_alone
-from rag.answer.compose.lead import introduces, proposes
+from rag.answer.compose.lead import introduces, proposes, unmentioned_in
 from rag.answer.notes import is_note
 from rag.text import markers_in, tokenize
 from rag.types import Retrieved
@@ -447,10 +447,24 @@ def test_the_fourth_reviewers_follow_ups() -> None:
                                                 "- MaxSup: suppresses the max logit [3]"}]  # fmt: skip
     assert [c.marker for c in referents("what are the first two papers about?", listing)] == [1, 2]
     assert [c.marker for c in referents("do the first two use RL?", listing)] == [1, 2]
-    spelled = make_paper("Sparse Experts", "We use mixture-of-experts layers and compare with GPT-4 and RLHF-free "
-                         "reinforcement learning from human feedback.")  # fmt: skip
-    about = [{"role": "user", "content": "What is Sparse Experts?"},
-             {"role": "assistant", "content": "We use mixture-of-experts layers and compare with GPT-4 [1]"}]
-    for question in ("does it work with MoE models?", "does it beat GPT4?"):
-        _, final, _ = answer(question, [spelled, VCD], history=about)
-        assert final.not_stated is None, question
+    spelled = make_paper("Sparse Experts", "We use mixture-of-experts layers and compare with GPT-4. The method "
+                         "predicts performance of outputs.")  # fmt: skip
+    hits = Retrieved("q", make_hits("q", [spelled], HashEmbedder()), 0.5, False)
+    acronyms = {"moe": {"mixture of experts"}, "ppo": {"proximal policy optimization"}}
+    assert unmentioned_in("does it work with MoE models?", hits, 0, acronyms) == ""  # spelled out as defined
+    assert unmentioned_in("does it beat GPT4?", hits, 0, acronyms) == ""
+    assert unmentioned_in("does it use PPO?", hits, 0, acronyms).startswith(  # "predicts performance of" is no PPO
+        "The Sparse Experts abstract does not state anything about PPO.")
+
+
+def test_a_follow_up_naming_an_acronym_uses_the_corpus_long_forms(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """The fifth reviewer: matching initials by chance ("paradigm presents opportunity" for PPO) hid real notes;
+    only the long forms the corpus defines ("mixture of experts (MoE)") count as naming the acronym."""
+    def second(first: str, then: str):  # type: ignore[no-untyped-def]
+        a = real_pipeline.ask(first, answerer="extractive")
+        return real_pipeline.ask(then, [{"role": "user", "content": first}, {"role": "assistant", "content": a.text}],
+                                 answerer="extractive")  # fmt: skip
+
+    assert second("What is DIMAT?", "Does it use PPO?").not_stated == (
+        "The DIMAT abstract does not state anything about PPO.")
+    assert second("what does learning to skip the middle layers do", "does it work with MoE models?").not_stated is None

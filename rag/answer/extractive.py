@@ -7,7 +7,7 @@ so every sentence of its answer is verbatim from the abstract it cites (faithful
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -63,7 +63,7 @@ class ExtractiveAnswerer:
 
     def __init__(
         self, settings: Settings, embedder: Embedder, weights: Weights | None = None, pieces: PieceModel | None = None,
-        roles: RoleOrder | None = None,
+        roles: RoleOrder | None = None, acronyms: Mapping[str, Collection[str]] | None = None,
     ) -> None:
         self.settings = settings
         self.embedder = embedder
@@ -71,6 +71,8 @@ class ExtractiveAnswerer:
         self.pieces = pieces or PieceModel.load()
         self.roles = roles
         """A sentence-role predictor's piece preference (``rag.answer.compose.lead.RoleOrder``), if any."""
+        self.acronyms: Mapping[str, Collection[str]] = acronyms or {}
+        """The corpus's acronyms and their long forms ("moe" -> "mixture of experts"): a name spelled out is named."""
 
     def condense(self, question: str, history: Sequence[dict[str, str]]) -> str:
         """A standalone query for a follow-up (``rag.answer.compose.followup.resolve_followup``)."""
@@ -237,10 +239,10 @@ class ExtractiveAnswerer:
         text = prose(chosen)
         if ev.others:  # the other papers the question points at: what each says on the asked point
             text = "\n".join([text, listing({p.hit: [p] for p in ev.others}, retrieved)])
-        absent = unmentioned_in(question, retrieved, ev.own[0]) if len(ev.own) == 1 else ""  # "does it ...?"
+        absent = unmentioned_in(question, retrieved, ev.own[0], self.acronyms) if len(ev.own) == 1 else ""
         if absent:
             return Draft(f"{absent}\n{text}", strip_markers(absent))
-        absent = unmentioned(question, retrieved)
+        absent = unmentioned(question, retrieved, self.acronyms)
         if absent:
             return Draft(f"{absent}\n{text}", absent)
         mention = only_mentioned(question, slot, retrieved)

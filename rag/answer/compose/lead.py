@@ -7,8 +7,9 @@ work" leads with approach pieces and "what did X find" with outcome pieces; with
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 
@@ -18,6 +19,9 @@ from rag.answer.compose.slots import SPECIFIC, Slot, fills, head_noun, unit_miss
 from rag.answer.notes import not_stated_sentence, unmentioned_sentence
 from rag.text import STOPWORDS, named_entities, short_title, singular, tokenize
 from rag.types import Retrieved
+
+_NO_ACRONYMS: Mapping[str, Collection[str]] = MappingProxyType({})
+"""No acronym table: only names as written count as mentioned."""
 
 RoleOrder = Callable[[str, Sequence[Piece], Retrieved], Sequence[float]]
 """A role predictor's preference: for the question, the candidate pieces and the retrieved papers, a lead bonus
@@ -77,44 +81,37 @@ def missing_detail(slot: Slot, retrieved: Retrieved, subj: Subject | None) -> st
     return ""
 
 
-def unmentioned(question: str, retrieved: Retrieved) -> str:
+def unmentioned(question: str, retrieved: Retrieved, spelled: Mapping[str, Collection[str]] = _NO_ACRONYMS) -> str:
     """The note for a question whose coined names (``SeerAttention-R``, ``GSM8K``: a capital after the first
     letter or a digit) are in none of the retrieved abstracts, e.g. "CaseHOLD is not stated in any retrieved
     abstract."; "" when the question has no such name or one of them is mentioned."""
     names = [n for n in named_entities(question) if coined(n) and sum(c.isalpha() for c in n) >= 3]
     everywhere = " ".join(f"{h.paper.title} {h.paper.abstract}" for h in retrieved.hits).lower()
-    if not names or any(_mentioned(n, everywhere) for n in names):
+    if not names or any(_mentioned(n, everywhere, spelled) for n in names):
         return ""
     return unmentioned_sentence(names)
 
 
-def _initials_in(name: str, text: str) -> bool:
-    """Whether ``text`` (lower case) spells ``name`` out: consecutive words, stopwords skipped, whose initials are
-    its letters ("MoE": "mixture of experts", "LLMs": "large language models", "RLHF": "reinforcement learning
-    from human feedback")."""
-    letters = [c for c in singular(name).lower() if c.isalpha()]
-    words = re.findall(r"[a-z0-9]+", text)
-    n = len(letters)
-    for initials in ([w[0] for w in words], [w[0] for w in words if w not in STOPWORDS]):  # "of" in MoE, not RLHF
-        if n >= 3 and any(initials[i : i + n] == letters for i in range(len(initials) - n + 1)):
-            return True
-    return False
-
-
-def _mentioned(name: str, text: str) -> bool:
+def _mentioned(name: str, text: str, spelled: Mapping[str, Collection[str]]) -> bool:
     """Whether a coined name is in ``text`` (lower case): as written (``_named_in``), without its hyphens ("GPT4"
-    for "GPT-4"), or spelled out (``_initials_in``: "MoE" for "mixture-of-experts")."""
-    return _named_in(name, text) or _named_in(name.replace("-", ""), text.replace("-", "")) or _initials_in(name, text)
+    for "GPT-4"), or spelled out as the corpus defines it (``spelled``: the mined acronym table, "MoE" ->
+    "mixture of experts", so "mixture-of-experts layers" mention MoE)."""
+    if _named_in(name, text) or _named_in(name.replace("-", ""), text.replace("-", "")):
+        return True
+    flat = text.replace("-", " ")
+    return any(long.replace("-", " ") in flat for long in spelled.get(singular(name).lower(), ()))
 
 
-def unmentioned_in(question: str, retrieved: Retrieved, h: int) -> str:
+def unmentioned_in(
+    question: str, retrieved: Retrieved, h: int, spelled: Mapping[str, Collection[str]] = _NO_ACRONYMS
+) -> str:
     """For a follow-up about one paper ("does it work with MoE models?"), the note when none of the question's
     coined names is in that paper (hit ``h``): "The SeerAttention-R abstract does not state anything about MoE.
     [1]"; "" otherwise."""
     paper = retrieved.hits[h].paper
     own = f"{paper.title} {paper.abstract}".lower()
     names = [n for n in named_entities(question) if coined(n) and sum(c.isalpha() for c in n) >= 3]
-    if not names or any(_mentioned(n, own) for n in names):
+    if not names or any(_mentioned(n, own, spelled) for n in names):
         return ""
     return f"{not_stated_sentence(short_title(paper.title), 'anything about ' + ' or '.join(names))} [{h + 1}]"
 
