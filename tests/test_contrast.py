@@ -468,3 +468,15 @@ def test_a_follow_up_naming_an_acronym_uses_the_corpus_long_forms(real_pipeline)
     assert second("What is DIMAT?", "Does it use PPO?").not_stated == (
         "The DIMAT abstract does not state anything about PPO.")
     assert second("what does learning to skip the middle layers do", "does it work with MoE models?").not_stated is None
+
+
+def test_do_both_compares_them_one_line_each() -> None:
+    """"Do both need training?" after a comparison answered from one of the two (the third reviewer)."""
+    history = [
+        {"role": "user", "content": "Compare OPERA and VCD"},
+        {"role": "assistant", "content": "- OPERA: OPERA needs no additional data or training. [1]\n"
+                                         "- VCD: VCD reduces hallucination on POPE by 7 points. [2]"},
+    ]  # fmt: skip
+    _, final, _ = answer("do both need training?", PAPERS, history=history)
+    assert {line.split(":")[0] for line in final.text.splitlines()} == {"- OPERA", "- VCD"}
+    assert_faithful(final)

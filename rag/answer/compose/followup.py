@@ -159,10 +159,14 @@ _WHICH_BETTER = re.compile(rf"\bwhich (?:(?:one|of them|of the two)\b[^?]{{0,40}
 """"Which one is better?", "which of the two needs less data?", "which is faster?" (not "which is the best loss")."""
 
 
+_EACH_OF_THEM = re.compile(r"\b(?:do|does|did|are|were|can) (?:both|each)\b|\bboth of them\b", re.IGNORECASE)
+
+
 def asks_which_is_better(question: str) -> bool:
     """Whether a follow-up asks which of the papers pointed at is better, faster, cheaper ... ("which one is
-    better?"): a comparison of them, each on its own line."""
-    return _WHICH_BETTER.search(question) is not None
+    better?"), or the same of both or each ("do both need training?"): a comparison of them, each on its own
+    line."""
+    return _WHICH_BETTER.search(question) is not None or _EACH_OF_THEM.search(question) is not None
 
 
 _THEM = r"(?:they|them|these|those|the two|the pair|both|the (?:first|top) (?:two|three|four|[234]))"
