@@ -480,3 +480,14 @@ def test_do_both_compares_them_one_line_each() -> None:
     _, final, _ = answer("do both need training?", PAPERS, history=history)
     assert {line.split(":")[0] for line in final.text.splitlines()} == {"- OPERA", "- VCD"}
     assert_faithful(final)
+
+
+
+def test_two_ordinals_point_at_two_sources() -> None:
+    """"Is the first better than the second?", "compare the first and the third" pointed at one paper."""
+    history = [{"role": "user", "content": "papers?"},
+               {"role": "assistant", "content": "- A: x [1]\n- B: y [2]\n- C: z [3]"}]  # fmt: skip
+    assert [c.marker for c in referents("is the first better than the second?", history)] == [1, 2]
+    assert [c.marker for c in referents("compare the first and the third", history)] == [1, 3]
+    assert [c.marker for c in referents("which is faster, the first or the second?", history)] == [1, 2]
+    assert referents("How does the first layer work?", history) == []

@@ -27,9 +27,11 @@ _NUMBERED = (rf"\b(?:the|that) (?P<nth>\d{{1,2}})(?:st|nd|rd|th)(?: (?:one|paper
 "what did paper 2 find?"; not "the 1st step", "paper 7 times faster"."""
 _WORDS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
 _POINTED = (r"(?=\s+(?:one|paper|source|result|article|work|method|approach|do|does|did|say|says|use|uses|need|needs|"
-            rf"find|finds|found|compare|compares|propose|proposes|work|works|have|has|is|was)\b|{_END})")
-"""After "the second": a noun or verb of a source ("the second one", "does the second need ...", "the second?"), not
-"the first two steps" or "the first layer"."""
+            r"find|finds|found|compare|compares|propose|proposes|work|works|have|has|is|was|and|or|than|vs|versus|"
+            rf"better|worse|faster|slower|more|less)\b|{_END})")
+"""After "the second": a noun or verb of a source ("the second one", "does the second need ...", "the second?"),
+or another pointer or comparison ("the first or the second", "the first better than"), not "the first two steps"
+or "the first layer"."""
 _ORDINAL_WORD = rf"(?:the|that) (?:(?P<word>{'|'.join(_WORDS)}){_POINTED}|(?P<side>last|former|latter)\b)"
 _REFERENCE = re.compile(
     rf"\b(?:of them|of these|of those|{_ORDINAL_WORD.replace('?P<word>', '').replace('?P<side>', '')}"
@@ -204,11 +206,11 @@ def referents(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
     if first:  # "compare the first two"
         count = _COUNTS[first.group("n").lower()]
         return _with_sources(answers, count, cited)[:count]
-    ordinal = _ORDINAL.search(question)
-    if ordinal:
-        n = _ordinal_index(ordinal)
-        listed = _with_sources(answers, n + 1, cited) if n >= 0 else cited
-        return [listed[n]] if -len(listed) <= n < len(listed) else []
+    ordinals = [_ordinal_index(m) for m in _ORDINAL.finditer(question)]  # "is the first better than the second?"
+    if ordinals:
+        listed = _with_sources(answers, max(ordinals) + 1, cited) if min(ordinals) >= 0 else cited
+        picked = [listed[n] for n in dict.fromkeys(ordinals) if -len(listed) <= n < len(listed)]
+        return picked if len(picked) == len(dict.fromkeys(ordinals)) else []
     if _GROUP.search(question) or _BOTH_COMPARED.search(question) or asks_which_is_better(question):
         return cited
     if _SINGULAR.search(question) or (len(cited) == 1 and _AUTHORS_COMPARE.search(question)):
