@@ -16,7 +16,6 @@ from rag.answer.base import ABSTENTION, abstention, checked_answer
 from rag.answer.citations import check_answer
 from rag.answer.compose.analysis import Question, analyse
 from rag.answer.compose.choose import listed
-from rag.answer.compose.cited import refers_to
 from rag.answer.compose.contrast import (
     Compared,
     aspect_terms,
@@ -27,14 +26,20 @@ from rag.answer.compose.contrast import (
 )
 from rag.answer.compose.draft import Draft, Evidence
 from rag.answer.compose.evidence import Pick, Weights, question_terms, score_sentences
-from rag.answer.compose.followup import asks_which_is_better, corrected, referents, resolve_followup
+from rag.answer.compose.followup import (
+    asks_which_is_better,
+    corrected_hits,
+    hits_of,
+    record_hit,
+    referents,
+    resolve_followup,
+)
 from rag.answer.compose.lead import (
     RoleOrder,
     coined,
     lead_index,
     missing_detail,
     only_mentioned,
-    own_subject,
     subject,
     subject_lead,
     unmentioned,
@@ -90,20 +95,12 @@ class ExtractiveAnswerer:
         analysis = analysis or analyse(question)
         terms = question_terms(question, retrieved, extra)
         picks = score_sentences(analysis, retrieved, self.weights, terms, followup=bool(extra))
-        pointed = referents(question, history)
-        own = {h for h, hit in enumerate(retrieved.hits) if any(
-            refers_to(c, hit.paper.title, hit.paper.abstract) for c in pointed)}
-        names = [n.lower() for n in named_entities(question) if coined(n)]  # "no, I meant how fast DIMAT converges"
-        wrong = {h for h, hit in enumerate(retrieved.hits) if any(  # "no, I meant ...": not the papers just cited
-            refers_to(c, hit.paper.title, hit.paper.abstract) for c in corrected(question, history))
-            and not any(n in f"{hit.paper.title} {hit.paper.abstract}".lower() for n in names)}
+        own = hits_of(referents(question, history), retrieved)
+        wrong = corrected_hits(question, history, retrieved)  # "no, I meant ...": not the papers just cited
         picks = [p for p in picks if p.hit not in wrong] or picks
-        if analysis.record:  # "who wrote it?": the one paper pointed at; "who wrote X?": the paper named X
-            follow = standalone and not any(coined(n) for n in named_entities(question))  # the chat's paper
-            named = own_subject(question, retrieved) or (subject(standalone, retrieved) if follow else None)
-            hit = next(iter(own)) if len(own) == 1 else named.hit if named is not None else None
-            if hit is not None:
-                return Evidence(picks, analysis, terms, record_hit=hit)
+        record = record_hit(question, standalone, retrieved, own) if analysis.record else None
+        if record is not None:  # "who wrote it?", "who wrote X?"
+            return Evidence(picks, analysis, terms, record_hit=record)
         compared = self.compared(analysis, retrieved, standalone)
         carried = not any(coined(n) for n in named_entities(question))  # its names came from the last answer
         stray = carried and any(c.hit is None for c in compared)  # "compare the first 2": no "GPT-2" line

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.answer.compose.cited import Cited, cited_sources
+from rag.answer.compose.cited import Cited, cited_sources, refers_to
+from rag.answer.compose.lead import coined, own_subject, subject
 from rag.text import QUESTION_WORDS, key_terms, named_entities, strip_markers
+from rag.types import Retrieved
 
 _TOPIC_SWITCH = re.compile(
     r"^\s*(?:different question|switching topics?|unrelated|another question|new question|on another note|"
@@ -235,3 +237,29 @@ def _with_sources(answers: Sequence[str], count: int, last: list[Cited]) -> list
         if len(cited) >= count:
             return cited
     return last
+
+
+def hits_of(cited: Sequence[Cited], retrieved: Retrieved) -> set[int]:
+    """The hits that are the papers behind ``cited`` sources of the last answer (``refers_to``)."""
+    return {h for h, hit in enumerate(retrieved.hits) if any(
+        refers_to(c, hit.paper.title, hit.paper.abstract) for c in cited)}
+
+
+def corrected_hits(question: str, history: Sequence[dict[str, str]], retrieved: Retrieved) -> set[int]:
+    """The hits a correction says were wrong (``corrected``), unless it names them again by a coined name ("no, I
+    meant how fast DIMAT converges" is still about DIMAT)."""
+    names = [n.lower() for n in named_entities(question) if coined(n)]
+    wrong = hits_of(corrected(question, history), retrieved)
+    return {h for h in wrong if not any(n in f"{retrieved.hits[h].paper.title} "
+                                             f"{retrieved.hits[h].paper.abstract}".lower() for n in names)}
+
+
+def record_hit(question: str, standalone: str, retrieved: Retrieved, own: set[int]) -> int | None:
+    """The hit whose record answers a record question: the one paper it points at ("who wrote it?"), the paper it
+    names (``own_subject``: "who wrote TabPFN?"), or, in a chat and naming no other, the chat's paper ("who is the
+    first author?"); None when there is none."""
+    if len(own) == 1:
+        return next(iter(own))
+    follow = bool(standalone) and not any(coined(n) for n in named_entities(question))
+    named = own_subject(question, retrieved) or (subject(standalone, retrieved) if follow else None)
+    return named.hit if named is not None else None
