@@ -491,3 +491,22 @@ def test_two_ordinals_point_at_two_sources() -> None:
     assert [c.marker for c in referents("compare the first and the third", history)] == [1, 3]
     assert [c.marker for c in referents("which is faster, the first or the second?", history)] == [1, 2]
     assert referents("How does the first layer work?", history) == []
+
+
+
+def test_both_and_each_compare_them_but_do_not_overrule_a_doubt() -> None:
+    """The last reviewer: "Does each of them run on a Raspberry Pi?" got past a doubting abstention model once
+    "do both" compared the papers; only "which is better"-style comparisons do. Ordinals joined by "or" are
+    pointers only when both are ("the first or the second", not "the second or third layer")."""
+    history = [
+        {"role": "user", "content": "OPERA vs VCD"},
+        {"role": "assistant", "content": "- OPERA: OPERA needs no additional data or training. [1]\n"
+                                         "- VCD: VCD reduces hallucination on POPE by 7 points. [2]"},
+    ]  # fmt: skip
+    _, final, _ = answer("Does each of them run on a Raspberry Pi?", PAPERS, abstain=True, history=history)
+    assert final.abstained
+    _, final, _ = answer("is the first better than the second?", PAPERS, history=history)
+    assert {line.split(":")[0] for line in final.text.splitlines()} == {"- OPERA", "- VCD"}
+    assert referents("Does the second or third layer matter most?", history) == []
+    assert referents("Is the first and last layer frozen?", history) == []
+    assert [c.marker for c in referents("which is faster, the first or the second?", history)] == [1, 2]

@@ -27,6 +27,7 @@ from rag.answer.compose.contrast import (
 from rag.answer.compose.draft import Draft, Evidence
 from rag.answer.compose.evidence import Pick, Weights, question_terms, score_sentences
 from rag.answer.compose.followup import (
+    asks_of_each,
     asks_which_is_better,
     corrected_hits,
     hits_of,
@@ -104,10 +105,12 @@ class ExtractiveAnswerer:
         compared = self.compared(analysis, retrieved, standalone)
         carried = not any(coined(n) for n in named_entities(question))  # its names came from the last answer
         stray = carried and any(c.hit is None for c in compared)  # "compare the first 2": no "GPT-2" line
-        compares = analysis.kind == "comparison" or asks_which_is_better(question)  # "which one is better?"
+        compares = analysis.kind == "comparison" or asks_of_each(question)  # "which one is better?", "do both ..."
         if compares and len(own) >= 2 and (not comparable(compared) or stray):  # "them"
             them = [Compared(short_title(retrieved.hits[h].paper.title), h, True) for h in sorted(own)]
-            return Evidence(picks, analysis, terms, compared=them, pointed=True)
+            asked = question_terms(question, retrieved) if extra else terms  # its own words, not the carried ones
+            overrule = analysis.kind == "comparison" or asks_which_is_better(question)
+            return Evidence(picks, analysis, asked, compared=them, pointed=overrule)
         if own:  # the papers pointed at compete on what this question asks, not on rank or the carried query
             own_terms = question_terms(question, retrieved) if extra else terms
             focused = score_sentences(analysis, retrieved, self.weights.pointed(), own_terms)

@@ -29,10 +29,11 @@ _NUMBERED = (rf"\b(?:the|that) (?P<nth>\d{{1,2}})(?:st|nd|rd|th)(?: (?:one|paper
 "what did paper 2 find?"; not "the 1st step", "paper 7 times faster"."""
 _WORDS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
 _POINTED = (r"(?=\s+(?:one|paper|source|result|article|work|method|approach|do|does|did|say|says|use|uses|need|needs|"
-            r"find|finds|found|compare|compares|propose|proposes|work|works|have|has|is|was|and|or|than|vs|versus|"
-            rf"better|worse|faster|slower|more|less)\b|{_END})")
+            r"find|finds|found|compare|compares|propose|proposes|work|works|have|has|is|was|than|vs|versus|"
+            r"better|worse|faster|slower|more|less)\b|\s+(?:and|or) (?:the|that) (?:first|second|third|fourth|fifth|"
+            rf"last)\b|{_END})")
 """After "the second": a noun or verb of a source ("the second one", "does the second need ...", "the second?"),
-or another pointer or comparison ("the first or the second", "the first better than"), not "the first two steps"
+or another pointer or a comparison ("the first or the second", "the first better than"), not "the first two steps"
 or "the first layer"."""
 _ORDINAL_WORD = rf"(?:the|that) (?:(?P<word>{'|'.join(_WORDS)}){_POINTED}|(?P<side>last|former|latter)\b)"
 _REFERENCE = re.compile(
@@ -168,9 +169,16 @@ _EACH_OF_THEM = re.compile(r"\b(?:do|does|did|are|were|can) (?:both|each)\b|\bbo
 
 def asks_which_is_better(question: str) -> bool:
     """Whether a follow-up asks which of the papers pointed at is better, faster, cheaper ... ("which one is
-    better?"), or the same of both or each ("do both need training?"): a comparison of them, each on its own
-    line."""
-    return _WHICH_BETTER.search(question) is not None or _EACH_OF_THEM.search(question) is not None
+    better?"): a comparison of them, each on its own line, answered although the abstention model doubts it."""
+    return _WHICH_BETTER.search(question) is not None
+
+
+def asks_of_each(question: str) -> bool:
+    """Whether a follow-up asks the same of both or each paper pointed at ("do both need training?", "is the
+    first better than the second?"): one line each, but refused like any question when the abstention model
+    doubts it ("does each of them run on a Raspberry Pi?")."""
+    ordinals = len(_ORDINAL.findall(question)) >= 2 and re.search(_COMPARATIVE, question, re.IGNORECASE)
+    return _EACH_OF_THEM.search(question) is not None or bool(ordinals) or asks_which_is_better(question)
 
 
 _THEM = r"(?:they|them|these|those|the two|the pair|both|the (?:first|top) (?:two|three|four|[234]))"
