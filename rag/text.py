@@ -466,7 +466,7 @@ def query_names(text: str) -> list[str]:
             word = word[:-2]
         sentence_start = not before or before[-1] in ".?!:;\"'("
         capitalised = word[0].isupper() and word[1:].islower() and len(word) >= 3 and not sentence_start
-        if word.isupper() and word.lower() in _SHOUTED:  # "VS", "AND" typed in capitals
+        if _shouted(word):
             continue
         if is_acronym(word) or _has_inner_digit(word) or (capitalised and word.lower() not in STOPWORDS):
             names.append(word)
@@ -480,7 +480,7 @@ def named_entities(text: str) -> list[str]:
     ``query_names`` at a sentence's or quote's start, narrower on words that start with a digit ("4-bit")."""
     out: list[str] = []
     for i, word in enumerate(words(text)):
-        if word.isupper() and word.lower() in _SHOUTED:  # "DIMAT VS TIES-MERGING": typed in capitals, no name
+        if _shouted(word):
             continue
         coined = any(ch.isupper() for ch in word[1:]) or (any(ch.isdigit() for ch in word) and word[0].isalpha())
         capital = word[0].isupper() and i > 0 and word.lower() not in _SENTENCE_OPENERS and len(word) > 2
@@ -490,3 +490,8 @@ def named_entities(text: str) -> list[str]:
 
 
 _SHOUTED = STOPWORDS | {"vs", "versus", "v"}
+
+
+def _shouted(word: str) -> bool:
+    """A connective typed in capitals ("DIMAT VS TIES-MERGING", "X AND Y"): no name."""
+    return word.isupper() and word.lower() in _SHOUTED

@@ -48,6 +48,15 @@ def test_comparison_wording_whatever_the_names_look_like(question: str, kind: st
     assert analyse(question).kind == kind
 
 
+def compared_history(question: str) -> list[dict[str, str]]:
+    """A chat whose last answer compared OPERA [1] and VCD [2], one labelled line each."""
+    return [
+        {"role": "user", "content": question},
+        {"role": "assistant", "content": "- OPERA: OPERA needs no additional data or training. [1]\n"
+                                         "- VCD: VCD reduces hallucination on POPE by 7 points. [2]"},
+    ]  # fmt: skip
+
+
 def test_papers_named_by_their_titles_are_compared() -> None:
     _, final, _ = answer("Compare the uncertainty sampling paper and MaxSup on what they fix.", PAPERS)
     lines = final.text.splitlines()
@@ -368,11 +377,7 @@ def test_compare_the_first_two_compares_the_pointed_papers_not_names_carried_fro
 def test_which_one_is_better_compares_the_papers_shown_even_when_retrieval_doubts_it() -> None:
     """After a comparison, "which one is better?" was refused (the abstention model judged the carried query);
     it points at the papers the last answer cited, so it is answered with a line for each."""
-    history = [
-        {"role": "user", "content": "OPERA vs VCD"},
-        {"role": "assistant", "content": "- OPERA: OPERA needs no additional data or training. [1]\n"
-                                         "- VCD: VCD reduces hallucination on POPE by 7 points. [2]"},
-    ]  # fmt: skip
+    history = compared_history("OPERA vs VCD")
     assert [c.marker for c in referents("which one is better?", history)] == [1, 2]
     _, final, _ = answer("which one is better?", PAPERS, abstain=True, history=history)
     assert not final.abstained and {line.split(":")[0] for line in final.text.splitlines()} == {"- OPERA", "- VCD"}
@@ -382,11 +387,7 @@ def test_which_one_is_better_compares_the_papers_shown_even_when_retrieval_doubt
 def test_a_doubted_question_about_them_that_is_no_comparison_is_still_refused() -> None:
     """The third reviewer: after a list, "which of them is from Google?" was answered with look-alike quotes once a
     follow-up pointing at papers shown overruled the abstention model; only comparing them does."""
-    history = [
-        {"role": "user", "content": "Which papers reduce hallucination in multimodal models?"},
-        {"role": "assistant", "content": "- OPERA: OPERA needs no additional data or training. [1]\n"
-                                         "- VCD: VCD reduces hallucination on POPE by 7 points. [2]"},
-    ]  # fmt: skip
+    history = compared_history("Which papers reduce hallucination in multimodal models?")
     _, final, _ = answer("which of them is from Google?", PAPERS, abstain=True, history=history)
     assert final.abstained
     _, final, _ = answer("which is better?", PAPERS, abstain=True, history=history)
@@ -472,11 +473,7 @@ def test_a_follow_up_naming_an_acronym_uses_the_corpus_long_forms(real_pipeline)
 
 def test_do_both_compares_them_one_line_each() -> None:
     """"Do both need training?" after a comparison answered from one of the two (the third reviewer)."""
-    history = [
-        {"role": "user", "content": "Compare OPERA and VCD"},
-        {"role": "assistant", "content": "- OPERA: OPERA needs no additional data or training. [1]\n"
-                                         "- VCD: VCD reduces hallucination on POPE by 7 points. [2]"},
-    ]  # fmt: skip
+    history = compared_history("Compare OPERA and VCD")
     _, final, _ = answer("do both need training?", PAPERS, history=history)
     assert {line.split(":")[0] for line in final.text.splitlines()} == {"- OPERA", "- VCD"}
     assert_faithful(final)
@@ -498,11 +495,7 @@ def test_both_and_each_compare_them_but_do_not_overrule_a_doubt() -> None:
     """The last reviewer: "Does each of them run on a Raspberry Pi?" got past a doubting abstention model once
     "do both" compared the papers; only "which is better"-style comparisons do. Ordinals joined by "or" are
     pointers only when both are ("the first or the second", not "the second or third layer")."""
-    history = [
-        {"role": "user", "content": "OPERA vs VCD"},
-        {"role": "assistant", "content": "- OPERA: OPERA needs no additional data or training. [1]\n"
-                                         "- VCD: VCD reduces hallucination on POPE by 7 points. [2]"},
-    ]  # fmt: skip
+    history = compared_history("OPERA vs VCD")
     _, final, _ = answer("Does each of them run on a Raspberry Pi?", PAPERS, abstain=True, history=history)
     assert final.abstained
     _, final, _ = answer("is the first better than the second?", PAPERS, history=history)

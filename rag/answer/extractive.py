@@ -37,7 +37,7 @@ from rag.answer.compose.followup import (
 )
 from rag.answer.compose.lead import (
     RoleOrder,
-    coined,
+    coined_names,
     lead_index,
     missing_detail,
     only_mentioned,
@@ -103,7 +103,7 @@ class ExtractiveAnswerer:
         if record is not None:  # "who wrote it?", "who wrote X?"
             return Evidence(picks, analysis, terms, record_hit=record)
         compared = self.compared(analysis, retrieved, standalone)
-        carried = not any(coined(n) for n in named_entities(question))  # its names came from the last answer
+        carried = not coined_names(question)  # its names came from the last answer
         stray = carried and any(c.hit is None for c in compared)  # "compare the first 2": no "GPT-2" line
         compares = analysis.kind == "comparison" or asks_of_each(question)  # "which one is better?", "do both ..."
         if compares and len(own) >= 2 and (not comparable(compared) or stray):  # "them"

@@ -48,7 +48,12 @@ def is_record(sentence: str) -> bool:
     """Whether ``sentence`` is a record note ("The record of X lists authors: ...") or an unrecorded one ("The X
     abstract does not state its authors, and its record gives none.")."""
     match = _NOTE.match(strip_markers(sentence))
-    return bool(match and (match.group("record") or strip_markers(sentence).rstrip(" .").endswith(_NONE)))
+    return bool(match and (match.group("record") or _unrecorded(sentence)))
+
+
+def _unrecorded(sentence: str) -> bool:
+    """Whether ``sentence`` ends as an unrecorded note does ("..., and its record gives none.")."""
+    return strip_markers(sentence).rstrip(" .").endswith(_NONE)
 
 
 def note_names(sentence: str) -> str:
@@ -99,7 +104,7 @@ def record_matches(sentence: str, paper: Paper) -> bool:
     exactly its own values; or, for an unrecorded note (``unrecorded_sentence``), whether the paper's record
     lacks every field the note says it lacks."""
     match = _NOTE.match(strip_markers(sentence))
-    if match and match.group("subject") and sentence.rstrip(" .[]0-9").endswith(_NONE):
+    if match and match.group("subject") and _unrecorded(sentence):
         fields = [f for f in RECORD_FIELDS if _ASKED[f] in sentence]
         said = " ".join(strip_markers(sentence).split())
         lacking = fields and not set(fields) & set(record_values(paper))

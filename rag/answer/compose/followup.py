@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 
 from rag.answer.compose.cited import Cited, cited_sources, refers_to
-from rag.answer.compose.lead import coined, own_subject, subject
+from rag.answer.compose.lead import coined_names, own_subject, subject
 from rag.text import QUESTION_WORDS, key_terms, named_entities, strip_markers
 from rag.types import Retrieved
 
@@ -35,9 +35,9 @@ _POINTED = (r"(?=\s+(?:one|paper|source|result|article|work|method|approach|do|d
 """After "the second": a noun or verb of a source ("the second one", "does the second need ...", "the second?"),
 or another pointer or a comparison ("the first or the second", "the first better than"), not "the first two steps"
 or "the first layer"."""
-_ORDINAL_WORD = rf"(?:the|that) (?:(?P<word>{'|'.join(_WORDS)}){_POINTED}|(?P<side>last|former|latter)\b)"
+_ORDINAL_WORD = rf"(?:the|that) (?:(?:{'|'.join(_WORDS)}){_POINTED}|(?:last|former|latter)\b)"
 _REFERENCE = re.compile(
-    rf"\b(?:of them|of these|of those|{_ORDINAL_WORD.replace('?P<word>', '').replace('?P<side>', '')}"
+    rf"\b(?:of them|of these|of those|{_ORDINAL_WORD}"
     r"|these (?:papers|methods|works)|those (?:papers|methods|works)|both"
     rf"|{_EACH})\b|{_NUMBERED}",
     re.IGNORECASE,
@@ -96,9 +96,9 @@ def resolve_followup(question: str, history: Sequence[dict[str, str]]) -> str:
     one", "it") carries that source's cited text; otherwise the previous answer's names and the previous
     question's content words come first. A correction ("No, I meant the one that ...") carries the previous
     question's words only. A question that stands on its own comes back unchanged."""
-    users = [t["content"] for t in history if t.get("role") == "user" and t.get("content", "").strip()]
+    users = _turns(history, "user")
     if users and _CORRECTION.search(question):  # the last answer's papers are the wrong ones: keep the topic only
-        wrong = {n.lower() for n in named_entities(users[-1]) if any(c.isupper() for c in n[1:])}  # "DIMAT"
+        wrong = {n.lower() for n in coined_names(users[-1])}  # "DIMAT"
         kept = [w for w in key_terms(users[-1], QUESTION_WORDS) if w.lower() not in question.lower()
                 and w.lower() not in wrong]
         return f"{' '.join(kept)} {question}".strip()
@@ -109,7 +109,7 @@ def resolve_followup(question: str, history: Sequence[dict[str, str]]) -> str:
         carried_text = f"{' '.join(pointed[0].texts)} {users[-1]}"
         kept = [w for w in key_terms(carried_text, QUESTION_WORDS)[:20] if w.lower() not in question.lower()]
         return f"{' '.join(kept)} {question}".strip()
-    answers = [t["content"] for t in history if t.get("role") == "assistant" and t.get("content", "").strip()]
+    answers = _turns(history, "assistant")
     previous_answer = strip_markers(answers[-1]) if answers else ""
     carried = key_terms(users[-1], QUESTION_WORDS)
     topic = next((u for u in reversed(users[:-1]) if stands_alone(u)), None) if not stands_alone(users[-1]) else None
@@ -125,6 +125,11 @@ def resolve_followup(question: str, history: Sequence[dict[str, str]]) -> str:
                             if labels else [])
     kept = [w for w in carried if w.lower() not in question.lower()]
     return f"{' '.join(kept)} {question}".strip() if kept else question
+
+
+def _turns(history: Sequence[dict[str, str]], role: str) -> list[str]:
+    """The non-empty turns of ``role`` ("user" or "assistant"), oldest first."""
+    return [t["content"] for t in history if t.get("role") == role and t.get("content", "").strip()]
 
 
 def _with_new(words: list[str], more: Sequence[str]) -> list[str]:
@@ -143,7 +148,7 @@ _ORDINALS = {**{w: i for i, w in enumerate(_WORDS)}, "former": 0, "last": -1, "l
 def _ordinal_index(match: re.Match[str]) -> int:
     """The 0-based source index an ``_ORDINAL`` match points at (-1: the last)."""
     number = next((match.group(g) for g in ("nth", "marker", "label", "hash", "end") if match.group(g)), None)
-    return int(number) - 1 if number else _ORDINALS[(match.group("word") or match.group("side")).lower()]
+    return int(number) - 1 if number else _ORDINALS[match.group(0).split()[-1].lower()]  # "the second" -> 1
 _COUNTS = {"two": 2, "three": 3, "four": 4, "2": 2, "3": 3, "4": 4}
 _FIRST_N = re.compile(
     r"\b(?:the )?(?:first|top) (?P<n>two|three|four|[234])(?: (?:papers?|ones|sources|results|hits|works))?"
@@ -206,7 +211,7 @@ def referents(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
     An ordinal past the last answer's sources counts in the latest answer that has that many ("and the fifth?"
     after "what does the fourth one do?" is the fifth paper of the list before). [] when it points at none,
     when the question stands alone, or when the last answer cited nothing."""
-    answers = [t["content"] for t in history if t.get("role") == "assistant" and t.get("content", "").strip()]
+    answers = _turns(history, "assistant")
     if not answers or stands_alone(question) or _CORRECTION.search(question):  # "no, I meant ...": not those
         return []
     cited = cited_sources(answers[-1])
@@ -231,7 +236,7 @@ def referents(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
 def corrected(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
     """The sources of the last answer that a correction ("No, I meant the paper asking ...") says were wrong; []
     for any other question."""
-    answers = [t["content"] for t in history if t.get("role") == "assistant" and t.get("content", "").strip()]
+    answers = _turns(history, "assistant")
     return cited_sources(answers[-1]) if answers and _CORRECTION.search(question) else []
 
 
@@ -256,7 +261,7 @@ def hits_of(cited: Sequence[Cited], retrieved: Retrieved) -> set[int]:
 def corrected_hits(question: str, history: Sequence[dict[str, str]], retrieved: Retrieved) -> set[int]:
     """The hits a correction says were wrong (``corrected``), unless it names them again by a coined name ("no, I
     meant how fast DIMAT converges" is still about DIMAT)."""
-    names = [n.lower() for n in named_entities(question) if coined(n)]
+    names = [n.lower() for n in coined_names(question)]
     wrong = hits_of(corrected(question, history), retrieved)
     return {h for h in wrong if not any(n in f"{retrieved.hits[h].paper.title} "
                                              f"{retrieved.hits[h].paper.abstract}".lower() for n in names)}
@@ -268,6 +273,6 @@ def record_hit(question: str, standalone: str, retrieved: Retrieved, own: set[in
     first author?"); None when there is none."""
     if len(own) == 1:
         return next(iter(own))
-    follow = bool(standalone) and not any(coined(n) for n in named_entities(question))
+    follow = bool(standalone) and not coined_names(question)
     named = own_subject(question, retrieved) or (subject(standalone, retrieved) if follow else None)
     return named.hit if named is not None else None

@@ -59,6 +59,12 @@ def coined(name: str) -> bool:
     return any(c.isupper() for c in name[1:]) or any(c.isdigit() for c in name)
 
 
+def coined_names(text: str, letters: int = 0) -> list[str]:
+    """The coined names ``text`` gives (``named_entities`` that are ``coined``), those with at least ``letters``
+    letters."""
+    return [n for n in named_entities(text) if coined(n) and sum(c.isalpha() for c in n) >= letters]
+
+
 def _rare(token: str, retrieved: Retrieved) -> bool:
     """A word in at most one retrieved title (a paper's own name, not a topic word)."""
     return sum(token in set(tokenize(h.paper.title)) for h in retrieved.hits) <= 1
@@ -85,7 +91,7 @@ def unmentioned(question: str, retrieved: Retrieved, spelled: Mapping[str, Colle
     """The note for a question whose coined names (``SeerAttention-R``, ``GSM8K``: a capital after the first
     letter or a digit) are in none of the retrieved abstracts, e.g. "CaseHOLD is not stated in any retrieved
     abstract."; "" when the question has no such name or one of them is mentioned."""
-    names = [n for n in named_entities(question) if coined(n) and sum(c.isalpha() for c in n) >= 3]
+    names = coined_names(question, 3)
     everywhere = " ".join(f"{h.paper.title} {h.paper.abstract}" for h in retrieved.hits).lower()
     if not names or any(_mentioned(n, everywhere, spelled) for n in names):
         return ""
@@ -110,7 +116,7 @@ def unmentioned_in(
     [1]"; "" otherwise."""
     paper = retrieved.hits[h].paper
     own = f"{paper.title} {paper.abstract}".lower()
-    names = [n for n in named_entities(question) if coined(n) and sum(c.isalpha() for c in n) >= 3]
+    names = coined_names(question, 3)
     if not names or any(_mentioned(n, own, spelled) for n in names):
         return ""
     return f"{not_stated_sentence(short_title(paper.title), 'anything about ' + ' or '.join(names))} [{h + 1}]"
@@ -135,7 +141,7 @@ def only_mentioned(question: str, slot: Slot, retrieved: Retrieved) -> str:
     if not asked:
         return ""
     subject_word = asked.group("name") or asked.group("name2")
-    for name in (n for n in named_entities(f"x {subject_word}") if coined(n) and sum(c.isalpha() for c in n) >= 3):
+    for name in coined_names(f"x {subject_word}", 3):
         low = singular(name).lower()
         naming = [(h, s) for h, hit in enumerate(retrieved.hits) for s in _sentences_naming(hit.paper.abstract, low)]
         if not naming or any(low in h.paper.title.lower() for h in retrieved.hits):
@@ -247,7 +253,7 @@ def own_subject(question: str, retrieved: Retrieved) -> Subject | None:
     (``names_by_title``). "Who wrote the BERT paper?" is not asked of a paper that only compares with BERT, and
     "Who wrote TabPFN, and when was DIMAT published?" of neither."""
     subj = subject(question, retrieved)
-    names = [n for n in named_entities(question) if coined(n)]
+    names = coined_names(question)
     if subj is None and not names and retrieved.hits:  # "the legal judgment prediction paper": two titles say so
         subj = Subject(0, short_title(retrieved.hits[0].paper.title))
     if subj is None:
