@@ -10,23 +10,26 @@ A word is restored only when the corpus writes it coined (a capital after the fi
 hyphen parts: "LoRA", "TIES-Merging", "GPT-4"; not "Fine-Tuning" of a title) at least ``DOMINANCE`` times as
 often as in lower case, and it is no ordinary word: not a whole word of the packaged tokenizer's vocabulary
 (``common_words``: 30,522 entries of uncased English WordPiece). So "map", "clip", "read", "atlas" stay as
-typed although the corpus names MAP, CLIP, READ and aTLAS; "opera" and "bert" stay too, a price paid for it.
+typed although the corpus names MAP, CLIP, READ and aTLAS, except where the question sets two names side by
+side ("opera vs vcd", "clip versus blip", "compare bert and roberta"): a word next to "vs" or after "compare"
+is a name, so an ordinary word the corpus writes coined is restored there (``compared_words``), and a short
+compared word the corpus never writes is read as an acronym ("vcd" -> "VCD").
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
 
-from rag.errors import ConfigError
-from rag.index.onnx import model_dir
+from rag.index.vocabulary import common_words
 from rag.text import STOPWORDS, WORD, without_urls
 
 DOMINANCE = 4.0
 """A word is restored when its coined spellings outnumber its lower-case ones this many times over."""
+SHORT = 5
+"""A compared word of at most this many letters that is neither in the table nor an ordinary word is read as an
+acronym ("vcd" -> "VCD"): the corpus does not name it, so the answer can say so by name."""
 _UPPER = re.compile(r"[A-Z]")
 
 
@@ -38,8 +41,8 @@ def is_coined(word: str) -> bool:
 
 def mine_casing(texts: Iterable[str]) -> dict[str, str]:
     """``lower-case word -> the corpus's spelling`` for every word written coined in ``texts`` at least
-    ``DOMINANCE`` times as often as in lower case and not an ordinary word (``common_words``); the most frequent
-    coined spelling, ties by spelling."""
+    ``DOMINANCE`` times as often as in lower case; the most frequent coined spelling, ties by spelling. Ordinary
+    words (``common_words``) are in the table too: ``NameCasing`` restores them only as compared names."""
     counts: Counter[str] = Counter()
     for text in texts:
         counts.update(WORD.findall(without_urls(text)))  # github.com/x/ties-merging is no lower-case use
@@ -48,21 +51,10 @@ def mine_casing(texts: Iterable[str]) -> dict[str, str]:
         if is_coined(word):
             coined.setdefault(word.lower(), Counter())[word] += n
     table = {}
-    common = common_words()
     for key, spellings in coined.items():
-        if key not in common and sum(spellings.values()) >= DOMINANCE * counts[key]:
+        if sum(spellings.values()) >= DOMINANCE * counts[key]:
             table[key] = min(spellings, key=lambda s: (-spellings[s], s))
     return table
-
-
-@lru_cache(maxsize=1)
-def common_words() -> frozenset[str]:
-    """Ordinary words: the whole words (no "##" pieces) of the packaged embedding tokenizer's vocabulary."""
-    try:
-        vocab = json.loads((model_dir() / "tokenizer.json").read_text(encoding="utf-8"))["model"]["vocab"]
-    except (ConfigError, OSError, ValueError, KeyError, TypeError):
-        return frozenset()
-    return frozenset(w for w in vocab if w.isalpha() and w.islower())
 
 
 class NameCasing:
@@ -73,12 +65,34 @@ class NameCasing:
 
     def restore(self, text: str) -> str:
         """``text`` with each all-lower-case word the corpus writes coined spelled as the corpus spells it
-        ("dimat vs ties-merging" -> "DIMAT vs TIES-Merging"); words the user cased, and stopwords, stay."""
+        ("dimat vs ties-merging" -> "DIMAT vs TIES-Merging"); an ordinary word only where it is a compared name
+        (``compared_words``: "opera vs vcd" -> "OPERA vs VCD", "a map of the data" stays); words the user cased,
+        and stopwords, stay."""
+        if not self.table:
+            return text
+        common, compared = common_words(), compared_words(text)
 
         def spell(match: re.Match[str]) -> str:
-            word = match.group(0)
-            if not word.islower() or word in STOPWORDS:
+            word, side = match.group(0), match.start() in compared
+            if not word.islower() or word in STOPWORDS or (word in common and not side):
                 return word
+            if word not in self.table and side and word not in common and word.isalpha() and len(word) <= SHORT:
+                return word.upper()  # "opera vs vcd": a short compared name the corpus never writes is an acronym
             return self.table.get(word, word)
 
-        return WORD.sub(spell, text) if self.table else text
+        return WORD.sub(spell, text)
+
+
+_VERSUS = r"(?:vs\.?|versus|v\.)"
+_COMPARED = re.compile(
+    rf"(?P<before>{WORD.pattern})(?=\s+{_VERSUS}\s)|(?<![\w-]){_VERSUS}\s+(?P<after>{WORD.pattern})|"
+    rf"\bcompar(?:e|ing)\s+(?P<first>{WORD.pattern})\s+(?:and|with|to|against)\s+(?P<second>{WORD.pattern})",
+    re.IGNORECASE,
+)
+
+
+def compared_words(text: str) -> frozenset[int]:
+    """Where the words set side by side as names start: next to "vs", "versus" or "v." ("opera vs vcd"), and the
+    two after "compare" ("compare bert and roberta")."""
+    return frozenset(m.start(g) for m in _COMPARED.finditer(text) for g in ("before", "after", "first", "second")
+                     if m.group(g))
