@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 from rag.answer.compose.cited import Cited, cited_sources, refers_to
 from rag.answer.compose.lead import coined_names, own_subject, subject
-from rag.text import QUESTION_WORDS, key_terms, named_entities, strip_markers
+from rag.index.vocabulary import common_words
+from rag.text import QUESTION_WORDS, STOPWORDS, key_terms, named_entities, strip_markers
 from rag.types import Retrieved
 
 _TOPIC_SWITCH = re.compile(
@@ -68,6 +69,25 @@ ANTECEDENT_TERMS = 5
 _SELF_CONTAINED = re.compile(r"\b(?:which|what|any|is there an?|are there)\b[^?]*\b(?:paper|papers|work|study)\b",
                              re.IGNORECASE)
 
+_DEFINED = re.compile(r"^\W*(?:what(?:'s| is| are)|define|explain|describe|tell me about)\s+(?P<term>[a-z][\w\s-]*?)"
+                      r"\s*(?:[?.!]|$)")
+"""A question that asks what a lower-case term is, and nothing else: "what is sparsemax?", "explain tabpfn"."""
+_POINTING = frozenset({"the", "a", "an", "its", "their", "this", "that", "these", "those", "it", "they", "them",
+                       "his", "her", "our", "your", "such", "both", "each"})
+
+
+def coined_subject(question: str) -> list[str]:
+    """The words that name what a definition question asks about when the user typed them in lower case: words
+    that are no ordinary word (``common_words``) in a term of at most four words with no article or pronoun.
+    "What is sparsemax?" and "what is in-context learning?" name their subject, as "What is Sparsemax?" does;
+    "what is the speedup?", "what is its size?" and "what is attention?" name nothing."""
+    match = _DEFINED.match(question.lower())
+    words = match.group("term").split() if match else []
+    if not words or len(words) > 4 or _POINTING & set(words):
+        return []
+    return [w for w in words if w not in common_words() and w not in STOPWORDS and len(w) >= 4]
+
+
 def stands_alone(question: str) -> bool:
     """Whether ``question`` needs no earlier turn: it announces a new topic, or it names its own subject
     (a method name or acronym before any pronoun, or "which paper ..."), and it does not point back
@@ -77,7 +97,7 @@ def stands_alone(question: str) -> bool:
     if _REFERENCE.search(question) or _FIRST_N.search(question):  # "what are the first two papers about?"
         return False
     pronoun = _PRONOUN.search(question)
-    names = named_entities(question)
+    names = named_entities(question) or coined_subject(question)
     if names and not _ASKED_DETAIL.search(question):
         first_name = question.find(names[0])
         if pronoun is None or first_name < pronoun.start():
@@ -102,6 +122,9 @@ def resolve_followup(question: str, history: Sequence[dict[str, str]]) -> str:
         kept = [w for w in key_terms(users[-1], QUESTION_WORDS) if w.lower() not in question.lower()
                 and w.lower() not in wrong]
         return f"{' '.join(kept)} {question}".strip()
+    other = _OTHER_SUBJECT.match(question)
+    if users and other and (named_entities(other.group("subject")) or _uncommon(other.group("subject"))):
+        return _asked_of(question, users[-1])  # "what about sparsemax?": the last question, asked of another subject
     if not users or stands_alone(question):
         return question
     pointed = referents(question, history)
@@ -125,6 +148,22 @@ def resolve_followup(question: str, history: Sequence[dict[str, str]]) -> str:
                             if labels else [])
     kept = [w for w in carried if w.lower() not in question.lower()]
     return f"{' '.join(kept)} {question}".strip() if kept else question
+
+
+_OTHER_SUBJECT = re.compile(r"^\W*(?:and\s+)?(?:what|how) about\s+(?P<subject>[^?]+)", re.IGNORECASE)
+
+
+def _uncommon(text: str) -> list[str]:
+    """The words of ``text`` that are no ordinary word (``common_words``): lower-case names ("sparsemax")."""
+    return [w for w in re.findall(r"[a-z][\w-]{3,}", text.lower()) if w not in common_words() and w not in STOPWORDS]
+
+
+def _asked_of(question: str, last: str) -> str:
+    """``question`` ("What about sparsemax?") with the last question's words but not its subject: "What is the
+    speed-up of MaxSup?" carries "speed-up", not "MaxSup"."""
+    subject = {n.lower() for n in named_entities(last)} | set(coined_subject(last)) | set(question.lower().split())
+    kept = [w for w in key_terms(last, QUESTION_WORDS) if w.lower() not in subject]
+    return f"{' '.join(kept)} {question}".strip()
 
 
 def _turns(history: Sequence[dict[str, str]], role: str) -> list[str]:

@@ -1,0 +1,56 @@
+"""A new question typed in lower case is not read as a follow-up, and "what about X?" asks the last question of X
+(``rag.answer.compose.followup``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer.compose.followup import coined_subject, resolve_followup, stands_alone
+
+
+def _chat(question: str, answer: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
+
+
+TIES = _chat("What is TIES-Merging?", "TIES-Merging introduces three novel steps when merging models (TrIm, Elect "
+             "Sign & Merge). [1]")
+
+
+@pytest.mark.parametrize(
+    "question", ["What is sparsemax?", "what is tabpfn", "Explain sparsemax.", "what is in-context learning?",
+                 "What is sparsemax used for?"],
+)  # fmt: skip
+def test_a_definition_of_a_lower_case_name_stands_alone(question: str) -> None:
+    assert coined_subject(question)
+    assert stands_alone(question)
+    assert resolve_followup(question, TIES) == question
+
+
+@pytest.mark.parametrize(
+    "question", ["what is the speedup?", "What is attention?", "What is it?", "what is novel?",
+                 "What are their limitations?", "what is its size?"],
+)  # fmt: skip
+def test_a_definition_of_an_ordinary_word_or_a_pointer_is_still_a_follow_up(question: str) -> None:
+    assert coined_subject(question) == []
+    assert resolve_followup(question, TIES) != question
+
+
+def test_what_about_asks_the_last_question_of_another_subject() -> None:
+    speed = _chat("What is the speed-up of SeerAttention-R?", "Up to 9x over FlashAttention-3. [1]")
+    assert resolve_followup("What about sparsemax?", speed) == "speed-up What about sparsemax?"
+    training = _chat("Does TIES-Merging need training?", "No. [1]")
+    assert resolve_followup("And what about DIMAT?", training) == "need training And what about DIMAT?"
+    maxsup = _chat("What is MaxSup?", "MaxSup … [1]")
+    assert resolve_followup("What about sparsemax?", maxsup) == "What about sparsemax?"
+    # no other subject named: the same subject, another aspect
+    assert "MaxSup" in resolve_followup("what about training cost?", maxsup)
+
+
+def test_a_lower_case_question_after_a_chat_is_answered_from_its_own_paper(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """The reviewer's chat: "What is sparsemax?" after TIES-Merging quoted TIES-Merging and cited it alone."""
+    first = real_pipeline.ask("What is TIES-Merging?", answerer="extractive")
+    history = _chat("What is TIES-Merging?", first.text)
+    final = real_pipeline.ask("What is sparsemax?", history=history, answerer="extractive")
+    titles = [c.paper.title for c in final.citations]
+    assert titles and "Sparsemax" in titles[0]
+    assert not any("Merging" in t for t in titles)
