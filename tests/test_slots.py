@@ -253,6 +253,26 @@ def test_a_head_noun_matches_its_other_forms() -> None:
         assert unit_missing(slot_of(question), other), other  # another word, not another form of the noun
 
 
+def test_a_head_noun_matches_with_or_without_its_hyphen_and_a_percentage_its_sign() -> None:
+    """The reviewer's answers: "does not state the speed-up" before "speedups of up to 9x", "does not state the
+    percentage" before "(less than 5\\%)"."""
+    from rag.answer.compose.slots import unit_missing
+
+    assert not unit_missing(slot_of("What is the speed-up of X?"), "near-theoretical speedups of up to 9x")
+    assert not unit_missing(slot_of("What is the speedup of X?"), "speed-ups of 3x")
+    assert not unit_missing(slot_of("What percentage of heads are retrieval heads?"), "less than 5\\%) of heads")
+    assert not unit_missing(slot_of("What percentage of X?"), "a gain of 3 pp")
+    assert unit_missing(slot_of("What percentage of X?"), "a large share of the heads")
+    assert not unit_missing(slot_of("What learning-rate is used?"), "the learning rate is 3e-4")
+
+
+@pytest.mark.parametrize("question", ["What is the speed-up of SeerAttention-R?",
+                                      "What percentage of attention heads are retrieval heads?"])
+def test_a_stated_detail_is_not_called_unstated(real_pipeline, question: str) -> None:  # type: ignore[no-untyped-def]
+    final = real_pipeline.ask(question, answerer="extractive")
+    assert "does not state" not in final.text and not final.not_stated, final.text
+
+
 @pytest.mark.parametrize(("question", "measure", "filler", "not_filler"), [
     ("How fast is it?", "speed", "This increases to a 5 700times speedup when using a GPU.",
      "We also validate these results on an additional 67 small numerical datasets."),

@@ -239,10 +239,16 @@ def unit_missing(slot: Slot, text: str) -> bool:
     noun = head_noun(slot)
     if not noun:
         return False
-    if noun in set(tokenize(text)):
+    if noun in set(tokenize(text)) or (noun in _SYMBOLS and _SYMBOLS[noun].search(text)):
         return False
-    asked = {_base(w) for w in re.findall(r"[A-Za-z]+", slot.detail) if noun in tokenize(w)}
-    return not asked & {_base(w) for w in re.findall(r"[A-Za-z]+", text)}
+    detail, text = f"{slot.detail} {_UNHYPHENATED.sub('', slot.detail)}", f"{text} {_UNHYPHENATED.sub('', text)}"
+    asked = {_base(w) for w in re.findall(r"[A-Za-z]+", detail) if noun in tokenize(w) or _base(noun) in _base(w)}
+    return not asked & {_base(w) for w in re.findall(r"[A-Za-z]+", text)}  # "speed-up" is stated as "speedups"
+
+
+_SYMBOLS = {"percentag": re.compile(r"%|\bpercent|\bpp\b"), "percent": re.compile(r"%|\bpercent|\bpp\b")}
+"""Head nouns a symbol states: "5%" is a percentage."""
+_UNHYPHENATED = re.compile(r"(?<=[A-Za-z])-(?=[A-Za-z])")
 
 
 _SUFFIXES = ("ations", "ation", "tions", "tion", "ions", "ion", "ings", "ing", "ments", "ment", "ies", "es", "ed", "s",
