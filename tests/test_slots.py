@@ -115,6 +115,21 @@ def test_existence_question_opens_with_yes_and_the_title() -> None:
     assert_faithful(final)
 
 
+def test_existence_says_yes_only_when_the_corpus_surely_has_such_a_paper(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """The reviewer's "Is there a paper on reinforcement learning for robot locomotion?" was told "Yes:" with a paper
+    on in-context RL that never mentions robots (the abstention model passed it at 0.55)."""
+    from rag.answer.notes import SURE_EXISTS, existence_sentence, is_note, note_names
+
+    assert existence_sentence("A  Title", SURE_EXISTS) == "Yes: A Title"
+    assert existence_sentence("A Title", SURE_EXISTS - 0.01) == "Closest match: A Title"
+    assert is_note("Closest match: A Title [1]") and note_names("Closest match: A Title [1]") == "A Title"
+    final = real_pipeline.ask("Is there a paper on reinforcement learning for robot locomotion?", answerer="extractive")
+    assert final.text.startswith("Closest match: "), final.text
+    assert all(c.verdict == "supported" for c in final.checks)
+    sure = real_pipeline.ask("Is there a paper on merging models without training?", answerer="extractive")
+    assert sure.text.startswith("Yes: "), sure.text
+
+
 def test_comparison_gives_each_named_method_its_line_even_if_only_an_abstract_names_it() -> None:
     _, final, _ = answer("How do TIES-Merging and DIMAT differ?", PAPERS)
     lines = final.text.splitlines()

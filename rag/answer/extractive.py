@@ -48,7 +48,7 @@ from rag.answer.compose.lead import (
 )
 from rag.answer.compose.pieces import Piece, PieceModel, choose, cut_pieces, probabilities
 from rag.answer.compose.shapes import compare, listing, prose
-from rag.answer.notes import record_sentence, record_values, unrecorded_sentence
+from rag.answer.notes import existence_sentence, record_sentence, record_values, unrecorded_sentence
 from rag.index.embeddings import Embedder
 from rag.settings import Settings
 from rag.text import named_entities, normalize_verbatim, short_title, strip_markers
@@ -250,7 +250,7 @@ class ExtractiveAnswerer:
             return Draft(f"{mention}\n{text}", strip_markers(mention))
         if slot.kind == "existence" and chosen:
             paper = retrieved.hits[chosen[0].hit].paper
-            text = f"Yes: {' '.join(paper.title.split())} [{chosen[0].hit + 1}]\n{text}"
+            text = f"{existence_sentence(paper.title, retrieved.confidence)} [{chosen[0].hit + 1}]\n{text}"
         return Draft(text)
 
     def recorded(self, fields: Sequence[str], h: int, cands: Sequence[Piece], probs: np.ndarray,

@@ -16,7 +16,7 @@ from rag.types import Paper
 NOT_STATED = "does not state"
 """The phrase of a not-stated note (evals count an unanswerable item answered with it as flagged)."""
 _NOTE = re.compile(
-    r"^\s*(?:The (?P<subject>.{1,160}?) abstracts? (?:does|do) not state\b|Yes: (?P<title>.+)$|"
+    r"^\s*(?:The (?P<subject>.{1,160}?) abstracts? (?:does|do) not state\b|(?:Yes|Closest match): (?P<title>.+)$|"
     r"No retrieved (?:abstract (?:covers|mentions)|paper is about)\b|None of the retrieved abstracts\b|"
     r".{1,200}? (?:is|are) not stated in any retrieved abstract\b|The record of (?P<record>.{1,160}?) lists\b)",
     re.IGNORECASE | re.DOTALL,
@@ -32,6 +32,19 @@ def unmentioned_sentence(names: list[str]) -> str:
     """"X is not stated in any retrieved abstract." for names the question gives that no retrieved paper has."""
     verb = "is" if len(names) == 1 else "are"
     return f"{' and '.join(names)} {verb} not stated in any retrieved abstract; the closest evidence follows."
+
+
+SURE_EXISTS = 0.8
+"""The abstention model's confidence above which "Is there a paper on X?" is answered "Yes: <title>". Every
+answerable existence question of the fitting sets scores at least 0.83; off-topic ones a reviewer typed ("... on
+reinforcement learning for robot locomotion?", "... graph neural networks for molecules?") passed the abstention
+threshold at 0.55-0.74 and were told "Yes" with a paper on neither."""
+
+
+def existence_sentence(title: str, confidence: float) -> str:
+    """"Yes: <title>" when the corpus surely has a paper on the asked topic (``SURE_EXISTS``), else "Closest match:
+    <title>", which claims no more than that it is the nearest paper."""
+    return f"{'Yes' if confidence >= SURE_EXISTS else 'Closest match'}: {' '.join(title.split())}"
 
 
 def no_paper_sentence(names: list[str]) -> str:
