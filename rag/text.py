@@ -489,6 +489,28 @@ def named_entities(text: str) -> list[str]:
     return out
 
 
+_VERSUS = r"(?:vs\.?|versus|v\.)"
+_SIDE = rf"(?P<{{}}>{WORD.pattern})"
+_COMPARED = re.compile(
+    "|".join([
+        rf"{_SIDE.format('before')}(?=\s+{_VERSUS}\s)", rf"(?<![\w-]){_VERSUS}\s+{_SIDE.format('after')}",
+        rf"\bcompar(?:e|ing)\s+{_SIDE.format('first')}\s+(?:and|with|to|against)\s+{_SIDE.format('second')}",
+        rf"\b(?:how|in what ways?) (?:do|does|did|would) {_SIDE.format('one')} and {_SIDE.format('two')}\s+"
+        r"(?:differ|compare|contrast)",
+        rf"\bdifferences? between {_SIDE.format('left')} and {_SIDE.format('right')}",
+    ]),
+    re.IGNORECASE,
+)  # fmt: skip
+_SIDES = ("before", "after", "first", "second", "one", "two", "left", "right")
+
+
+def compared_words(text: str) -> dict[int, str]:
+    """The words ``text`` sets side by side as names, by where they start: next to "vs", "versus" or "v." ("opera
+    vs vcd"), the two after "compare" ("compare bert and roberta"), in "how do X and Y differ" and "the
+    difference between X and Y"."""
+    return {m.start(g): m.group(g) for m in _COMPARED.finditer(text) for g in _SIDES if m.group(g)}
+
+
 _SHOUTED = STOPWORDS | {"vs", "versus", "v"}
 
 

@@ -503,3 +503,24 @@ def test_both_and_each_compare_them_but_do_not_overrule_a_doubt() -> None:
     assert referents("Does the second or third layer matter most?", history) == []
     assert referents("Is the first and last layer frozen?", history) == []
     assert [c.marker for c in referents("which is faster, the first or the second?", history)] == [1, 2]
+
+
+@pytest.mark.parametrize("question", ["Compare Sparsemax and MaxSup", "How do sparsemax and MaxSup differ?",
+                                      "sparsemax vs maxsup", "compare sparsemax and maxsup"])
+def test_a_compared_name_that_is_not_coined_gets_its_line(real_pipeline, question: str) -> None:  # type: ignore[no-untyped-def]
+    """The reviewer's "Compare Sparsemax and MaxSup" was refused and "How do sparsemax and MaxSup differ?" answered
+    from MaxSup alone: a compared name without inner capitals counted for nothing."""
+    final = real_pipeline.ask(question, answerer="extractive")
+    titles = {c.paper.title.split(":")[0] for c in final.citations}
+    assert {"From Softmax to Sparsemax", "MaxSup"} <= titles, final.text
+    assert sum(line.startswith("- ") for line in final.text.splitlines()) == 2
+
+
+def test_only_a_compared_word_that_is_no_ordinary_word_is_a_name() -> None:
+    from rag.answer.compose.contrast import lower_case_sides
+    from rag.text import compared_words
+
+    assert list(compared_words("How do sparsemax and MaxSup differ?").values()) == ["sparsemax", "MaxSup"]
+    assert list(compared_words("the difference between sparsemax and softmax").values()) == ["sparsemax", "softmax"]
+    assert lower_case_sides("How do sparsemax and MaxSup differ?", ["MaxSup"]) == ["sparsemax", "MaxSup"]
+    assert lower_case_sides("How do attention and MaxSup differ?", ["MaxSup"]) == ["MaxSup"]  # an ordinary word

@@ -22,6 +22,7 @@ from rag.answer.compose.contrast import (
     comparable,
     compared_hits,
     evident,
+    lower_case_sides,
     per_paper_budget,
 )
 from rag.answer.compose.draft import Draft, Evidence
@@ -141,7 +142,7 @@ class ExtractiveAnswerer:
         if analysis.kind != "comparison":
             return []
         text = standalone or analysis.text
-        return compared_hits(text, named_entities(text), retrieved)
+        return compared_hits(text, lower_case_sides(text, named_entities(text)), retrieved)
 
     def contrast(self, ev: Evidence, retrieved: Retrieved) -> str:
         """One line per compared paper quoting what it says on the asked aspect: its pieces chosen as a prose

@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 
 from rag.index.vocabulary import common_words
-from rag.text import STOPWORDS, WORD, without_urls
+from rag.text import STOPWORDS, WORD, compared_words, without_urls
 
 DOMINANCE = 4.0
 """A word is restored when its coined spellings outnumber its lower-case ones this many times over."""
@@ -82,17 +82,3 @@ class NameCasing:
 
         return WORD.sub(spell, text)
 
-
-_VERSUS = r"(?:vs\.?|versus|v\.)"
-_COMPARED = re.compile(
-    rf"(?P<before>{WORD.pattern})(?=\s+{_VERSUS}\s)|(?<![\w-]){_VERSUS}\s+(?P<after>{WORD.pattern})|"
-    rf"\bcompar(?:e|ing)\s+(?P<first>{WORD.pattern})\s+(?:and|with|to|against)\s+(?P<second>{WORD.pattern})",
-    re.IGNORECASE,
-)
-
-
-def compared_words(text: str) -> frozenset[int]:
-    """Where the words set side by side as names start: next to "vs", "versus" or "v." ("opera vs vcd"), and the
-    two after "compare" ("compare bert and roberta")."""
-    return frozenset(m.start(g) for m in _COMPARED.finditer(text) for g in ("before", "after", "first", "second")
-                     if m.group(g))

@@ -12,7 +12,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from rag.answer.compose.lead import coined, introduces, proposes
-from rag.text import STOPWORDS, short_title, tokenize
+from rag.index.vocabulary import common_words
+from rag.text import STOPWORDS, compared_words, short_title, tokenize
 from rag.types import Paper, Retrieved
 
 GENERIC = frozenset(tokenize(
@@ -57,7 +58,8 @@ def compared_papers(names: Sequence[str], retrieved: Retrieved, opposed: Collect
     paper only mentions ("on MS MARCO", "POPE"), unless the question sets it against another name (``opposed``:
     "FlashAttention or SeerAttention-R")."""
     hits = retrieved.hits
-    wanted = [n for n in names if coined(n) and not n[0].isdigit() and not _MODIFIER.search(n)]
+    wanted = [n for n in names if (coined(n) or _named_side(n, opposed)) and not n[0].isdigit()
+              and not _MODIFIER.search(n)]
     found: dict[str, Compared] = {}
     used: set[int] = set()
     for name in wanted:
@@ -76,6 +78,24 @@ def compared_papers(names: Sequence[str], retrieved: Retrieved, opposed: Collect
         elif not _taken(name, wanted, [hits[u].paper for u in used], name in opposed):
             found[name] = Compared(name, None)
     return [found[n] for n in wanted if n in found]
+
+
+def _named_side(name: str, opposed: Collection[str]) -> bool:
+    """A name that is not coined but that the question sets against another ("Compare Sparsemax and MaxSup",
+    "sparsemax vs MaxSup") and that is no ordinary word ("Transformers", "Bayes" stay topics)."""
+    return name in opposed and name.lower() not in common_words()
+
+
+def lower_case_sides(question: str, names: Sequence[str]) -> list[str]:
+    """``names`` with the compared words typed in lower case that are no ordinary word, in the question's order:
+    "how do sparsemax and MaxSup differ?" compares sparsemax too (``compared_words``)."""
+    known = {n.lower() for n in names}
+    typed = [(pos, w) for pos, w in compared_words(question).items() if w.islower() and w not in known
+             and w not in common_words() and w not in STOPWORDS and len(w) >= 3]
+    if not typed:
+        return list(names)
+    placed = [(question.find(n), n) for n in names] + typed
+    return [n for _, n in sorted(placed, key=lambda item: item[0])]
 
 
 def _taken(name: str, names: Sequence[str], taken: Sequence[Paper], opposed: bool) -> bool:
