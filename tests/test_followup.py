@@ -54,3 +54,13 @@ def test_a_lower_case_question_after_a_chat_is_answered_from_its_own_paper(real_
     titles = [c.paper.title for c in final.citations]
     assert titles and "Sparsemax" in titles[0]
     assert not any("Merging" in t for t in titles)
+
+
+def test_compare_the_first_two_compares_only_the_two_pointed_at(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """The reviewer's chat: after "Which papers use LoRA?" (LoFiT, IAPT), "Compare the first two" gave three lines,
+    the first for LoRA-BAM, which the carried word "LoRA" named and the last answer never cited."""
+    first = real_pipeline.ask("Which papers use LoRA?", answerer="extractive")
+    cited = [c.paper.title for c in first.citations][:2]
+    history = _chat("Which papers use LoRA?", first.text)
+    final = real_pipeline.ask("Compare the first two", history=history, answerer="extractive")
+    assert [c.paper.title for c in final.citations] == cited, final.text

@@ -105,7 +105,8 @@ class ExtractiveAnswerer:
             return Evidence(picks, analysis, terms, record_hit=record)
         compared = self.compared(analysis, retrieved, standalone)
         carried = not coined_names(question)  # its names came from the last answer
-        stray = carried and any(c.hit is None for c in compared)  # "compare the first 2": no "GPT-2" line
+        # "compare the first 2": no "GPT-2" line, and no paper the carried words name that was not pointed at
+        stray = carried and any(c.hit is None or (own and c.hit not in own) for c in compared)
         compares = analysis.kind == "comparison" or asks_of_each(question)  # "which one is better?", "do both ..."
         if compares and len(own) >= 2 and (not comparable(compared) or stray):  # "them"
             them = [Compared(short_title(retrieved.hits[h].paper.title), h, True) for h in sorted(own)]
