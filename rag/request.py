@@ -89,12 +89,13 @@ def clean_history(history: object) -> list[dict[str, str]]:
 
 
 def _text_of(content: object) -> str | None:
-    """A turn's text: a string, or OpenAI's list of ``{"type": "text", "text": ...}`` parts joined; else None."""
+    """A turn's text: a string, or OpenAI's list of ``{"type": "text", "text": ...}`` parts, one per line ("What
+    is" and "sparsemax?" are two words, as vLLM reads them); else None."""
     if isinstance(content, str):
         return content
     if isinstance(content, list | tuple) and all(isinstance(p, Mapping) for p in content):
         texts = [p.get("text") for p in content if p.get("type") == "text"]
-        return "".join(texts) if all(isinstance(t, str) for t in texts) else None  # joined as /v1 joins them
+        return "\n".join(texts) if all(isinstance(t, str) for t in texts) else None  # joined as /v1 joins them
     return None
 
 
@@ -176,13 +177,21 @@ them); ``since``/``until`` take one year. None means no filter."""
 YEAR_FILTERS = ("since", "until")
 
 
+def _kind(value: object) -> str:
+    """What was given instead: "int", or "a list holding int" for ``[1]``."""
+    if isinstance(value, list | tuple | set | frozenset):
+        odd = sorted({type(v).__name__ for v in value if not isinstance(v, str)})
+        return f"a {type(value).__name__} holding {' and '.join(odd)}" if odd else f"an empty {type(value).__name__}"
+    return type(value).__name__
+
+
 def _filter_values(name: str, value: Any) -> tuple[str, ...]:
     if name in YEAR_FILTERS:  # one year; a list of one (the canonical form, cleaned again) is the same
         one = value[0] if isinstance(value, list | tuple) and len(value) == 1 else value
         return (_year(name, one),)
     values = [value] if isinstance(value, str) else value
     if not isinstance(values, list | tuple | set | frozenset) or not all(isinstance(v, str) for v in values):
-        raise QueryError(f"filter {name!r} takes a string or a list of strings, not {type(value).__name__}", name)
+        raise QueryError(f"filter {name!r} takes a string or a list of strings, not {_kind(value)}", name)
     if name == "category":  # "cs.CL, cs.LG": categories hold no commas, so a comma lists alternatives
         values = [part for v in values for part in v.split(",") if part.strip()]
     clean = {"author": _fold_name, "category": _fold}.get(name, lambda v: " ".join(v.split()))

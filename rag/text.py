@@ -289,13 +289,15 @@ def printable(text: str) -> str:
     whitespace collapsed."""
     kept = (ch if ch.isprintable() or ch in _JOINERS else "" if ch in _INVISIBLE_BREAKS else " "
             for ch in drop_escapes(text))  # fmt: skip
-    return " ".join("".join(kept).split())
+    return " ".join(_LATIN_JOINER.sub("", "".join(kept)).split())
 
 
 _INVISIBLE_BREAKS = frozenset("\u200b\u2060\ufeff\u00ad")
 """Zero-width space, word joiner, byte-order mark, soft hyphen: copied from PDFs and web pages inside words."""
 _JOINERS = frozenset("\u200c\u200d")
 """Zero-width non-joiner and joiner: spelling in Persian and other scripts, and inside emoji."""
+_LATIN_JOINER = re.compile(r"(?<=[A-Za-z0-9])[\u200c\u200d]+(?=[A-Za-z0-9])")
+"""A joiner between Latin letters or digits joins nothing ("sparse\u200dmax" is "sparsemax")."""
 
 
 def normalize_query(text: str) -> str:

@@ -452,3 +452,19 @@ def test_a_question_without_words_is_refused_and_zero_width_characters_join_the_
             clean_query(wordless)
     assert clean_query("sparse\u200bmax?") == "sparsemax?" and clean_query("深度学习?") == "深度学习?"
     assert clean_query("∇?") == "∇?" and clean_query("می\u200cخواهم") == "می\u200cخواهم"  # a math symbol; a ZWNJ
+    assert clean_query("What is spa\u200brse\u200dmax?") == "What is sparsemax?"  # a joiner between Latin letters
+    assert clean_query("👨\u200d👩 sparsemax") == "👨\u200d👩 sparsemax"  # inside an emoji it joins
+
+
+def test_text_parts_of_a_message_are_lines_and_a_bad_filter_says_what_it_got() -> None:
+    """The reviewer's [{"text": "What is"}, {"text": "sparsemax?"}] read "What issparsemax?"; author=[1] was told
+    it sent no list."""
+    from rag.app.api_request import Message
+    from rag.errors import QueryError
+    from rag.request import clean_filters, clean_history
+
+    parts = [{"type": "text", "text": "What is"}, {"type": "text", "text": "sparsemax?"}]
+    assert clean_history([{"role": "user", "content": parts}]) == [{"role": "user", "content": "What is\nsparsemax?"}]
+    assert Message.model_validate({"role": "user", "content": parts}).text() == "What is\nsparsemax?"  # /v1 too
+    with pytest.raises(QueryError, match=r"not a list holding int$"):
+        clean_filters({"author": [1]})

@@ -77,7 +77,7 @@ class Message(BaseModel):
 
     def text(self) -> str:
         if isinstance(self.content, list):
-            return "".join(part.text for part in self.content)
+            return "\n".join(part.text for part in self.content)  # parts are lines, as ``rag.request`` reads them
         return self.content or ""
 
 
