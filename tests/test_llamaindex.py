@@ -303,6 +303,15 @@ def test_end_to_end_on_the_real_index(real_pipeline: Pipeline) -> None:
     assert response.source_nodes[0].node.metadata["verdict"] == "supported"
 
 
+def test_the_documented_vector_store_example_puts_its_paper_first(real_pipeline: Pipeline) -> None:
+    """docs/llamaindex.md: "Which paper penalizes the top-1 logit?" over 50 dense chunks, reranked: MaxSup first.
+    With the 20 chunks the page first showed, MaxSup (dense rank 21) was not in the pool."""
+    question = "Which paper penalizes the top-1 logit?"
+    chunks = vector_store_index(real_pipeline).as_retriever(similarity_top_k=50).retrieve(question)
+    best = RagReranker(real_pipeline, top_n=5).postprocess_nodes(chunks, query_str=question)
+    assert real_pipeline.papers[best[0].node.metadata["paper_id"]].title.startswith("MaxSup")
+
+
 def test_components_take_a_callback_manager_and_check_k_and_filters_when_built(hash_pipeline: Pipeline) -> None:
     """``callback_manager`` is LlamaIndex's own keyword, never a retrieval filter; ``k``/``top_n`` and filters
     are checked as ``rag.ask`` checks them, when the component is built."""
