@@ -176,3 +176,31 @@ def test_characters_latex_cannot_name_are_kept_without_a_warning(caplog: pytest.
     with caplog.at_level("WARNING"):
         text = to_bibtex([paper])
     assert "数学 for Transformers 🙂" in text and not caplog.records
+
+
+def test_a_key_two_papers_of_the_corpus_share_is_the_same_in_every_export() -> None:
+    """The reviewer's two John Smith 2020 "Learning ..." papers: exported one at a time, both were
+    ``smith2020learning``; cited together, both keys changed."""
+    one = replace(ATTENTION, id="p111111aaaaaa", title="Learning sparse codes", authors=("John Smith",), year=2020)
+    two = replace(ATTENTION, id="p222222bbbbbb", title="Learning to iterate ISTA", authors=("John Smith",), year=2020)
+    corpus = {p.id: p for p in (one, two, ATTENTION)}
+    alone = [bibtexparser.parse_string(references(_answer(p), "bibtex", corpus)).entries[0].key for p in (one, two)]
+    together = [e.key for e in bibtexparser.parse_string(references(_answer(one, two), "bibtex", corpus)).entries]
+    assert alone == together == ["smith2020learning-111111", "smith2020learning-222222"]
+    assert bibtexparser.parse_string(references(_answer(ATTENTION), "bibtex", corpus)).entries[0].key == (
+        "vaswani2017attention")  # a key no other paper shares keeps its plain form
+
+
+def test_conference_venues_are_inproceedings_and_script_letters_compile() -> None:
+    for venue, kind in [("Advances in Neural Information Processing Systems 32", "inproceedings"),
+                        ("NIPS 2017", "inproceedings"), ("Proceedings of ACL", "inproceedings"),
+                        ("Transactions of the ACL", "article"), ("Journal of Machine Learning Research", "article")]:
+        entry = bibtexparser.parse_string(to_bibtex([replace(ATTENTION, venue=venue)])).entries[0]
+        assert entry.entry_type == kind, venue
+    text = to_bibtex([SUBQUADRATIC])
+    assert "\\mathcal{O}" in text and "\\mathscr" not in text  # \mathscr needs the mathrsfs package
+
+
+def test_bibtex_and_others_reads_et_al_in_markdown() -> None:
+    line = markdown_reference(replace(ATTENTION, authors=("Jacob Devlin", "Ming-Wei Chang", "others")))
+    assert line.startswith("Jacob Devlin, Ming-Wei Chang, et al. (2017)") and "others" not in line

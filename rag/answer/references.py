@@ -2,10 +2,10 @@
 ``bibtexparser``) or a Markdown reference list numbered like the answer's ``[n]`` markers.
 
 A key is ``<first author's last name><year><first title word>`` in ASCII (``vaswani2017attention``), the same
-for a paper in every export; when two cited papers would share one, each gets its paper id's first characters
-appended (``…-e07529``). Text goes through ``pylatexenc``'s encoder (``{``, ``%``, ``&``, ``$``, accents …),
-so no title or abstract can end an entry or inject a command; a URL, DOI or arXiv id with a brace, backslash
-or space in it is left out.
+for a paper in every export: when two papers of the corpus would share one, each gets its paper id's first
+characters appended (``…-e07529``) in every export, whichever of them an answer cites (``shared_keys``).
+Text goes through ``pylatexenc``'s encoder (``{``, ``%``, ``&``, ``$``, accents …), so no title or abstract can
+end an entry or inject a command; a URL, DOI or arXiv id with a brace, backslash or space in it is left out.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
 from functools import lru_cache
 from typing import Literal
 
@@ -33,7 +34,14 @@ _STOPWORDS = frozenset(
 )  # fmt: skip
 _ASCII = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ß": "ss", "ł": "l", "đ": "d", "þ": "th", "ı": "i"})
 _RAW_OK = re.compile(r"[^\s{}\\]+")
-_PROCEEDINGS = re.compile(r"(?i)\b(proceedings|conference|workshop|symposium)\b|^(neurips|icml|iclr|acl|emnlp|naacl)\b")
+_PROCEEDINGS = re.compile(
+    r"(?i)\b(proceedings|conference|workshop|symposium|advances in neural information processing)\b|"
+    r"\b(neurips|nips|icml|iclr|acl|emnlp|naacl|eacl|coling|aaai|ijcai|cvpr|iccv|eccv|kdd|sigir|aistats|uai|colt)"
+    r"(?:\s*'?\d{2,4})?\s*$|^(neurips|nips|icml|iclr|acl|emnlp|naacl)\b"
+)
+"""A venue that is a conference ("Advances in Neural Information Processing Systems 32", "NIPS 2017"): the entry
+is ``@inproceedings`` with a ``booktitle``, unless it is a journal (``_JOURNAL``: "Transactions of the ACL")."""
+_JOURNAL = re.compile(r"(?i)\b(journal|transactions|letters)\b")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~$&#])")
 _MD_URL = re.compile(r"https?://[^\s<>]+")
 
@@ -99,7 +107,9 @@ def _encoder() -> UnicodeToLatexEncoder:
 
 
 def _latex(text: str) -> str:
-    return str(_encoder().unicode_to_latex(" ".join(text.split())))
+    """``text`` LaTeX-escaped; a script letter ("𝒪", how ``\\mathcal{O}`` reads as text) as ``\\mathcal``, which
+    every LaTeX knows, not the encoder's ``\\mathscr``, which needs the mathrsfs package to compile."""
+    return str(_encoder().unicode_to_latex(" ".join(text.split()))).replace("\\mathscr{", "\\mathcal{")
 
 
 def _raw(value: str | None) -> str | None:
@@ -108,7 +118,7 @@ def _raw(value: str | None) -> str | None:
 
 
 def _entry(paper: Paper, key: str) -> Entry:
-    in_proceedings = bool(paper.venue and _PROCEEDINGS.search(paper.venue))
+    in_proceedings = bool(paper.venue and _PROCEEDINGS.search(paper.venue) and not _JOURNAL.search(paper.venue))
     entry_type = "inproceedings" if in_proceedings else "article" if paper.venue else "misc"
     text: list[tuple[str, str | None]] = [
         ("title", "{" + _latex(paper.title) + "}"),
@@ -128,18 +138,33 @@ def _entry(paper: Paper, key: str) -> Entry:
     return Entry(entry_type, key, fields)
 
 
-def keys(papers: Sequence[Paper]) -> list[str]:
-    """The BibTeX key of each paper; papers sharing a ``bibtex_key`` are told apart by their ids."""
+_SHARED: list[tuple[Mapping[str, Paper], frozenset[str]]] = []
+"""The last corpus ``shared_keys`` read, held so that its answer is reused while the corpus is the same object."""
+
+
+def shared_keys(corpus: Mapping[str, Paper]) -> frozenset[str]:
+    """The ``bibtex_key`` values two or more papers of ``corpus`` (id -> paper) share; computed once per corpus."""
+    if _SHARED and _SHARED[0][0] is corpus:
+        return _SHARED[0][1]
+    counts = Counter(bibtex_key(p) for p in corpus.values())
+    shared = frozenset(k for k, n in counts.items() if n > 1)
+    _SHARED[:] = [(corpus, shared)]
+    return shared
+
+
+def keys(papers: Sequence[Paper], shared: Collection[str] = frozenset()) -> list[str]:
+    """The BibTeX key of each paper; papers sharing a ``bibtex_key`` here or in the corpus (``shared``) are told
+    apart by their ids."""
     base = [bibtex_key(p) for p in papers]
-    taken = {k for k in base if base.count(k) > 1}
+    taken = {k for k in base if base.count(k) > 1} | set(shared)
     return [f"{k}-{p.id.removeprefix('p')[:6]}" if k in taken else k for k, p in zip(base, papers, strict=True)]
 
 
-def to_bibtex(papers: Sequence[Paper]) -> str:
-    """BibTeX entries for ``papers`` (in their order), one blank line apart."""
+def to_bibtex(papers: Sequence[Paper], shared: Collection[str] = frozenset()) -> str:
+    """BibTeX entries for ``papers`` (in their order), one blank line apart; keys as ``keys`` gives them."""
     if not papers:
         return ""
-    library = Library([_entry(p, k) for p, k in zip(papers, keys(papers), strict=True)])
+    library = Library([_entry(p, k) for p, k in zip(papers, keys(papers, shared), strict=True)])
     return bibtexparser.write_string(library).strip() + "\n"
 
 
@@ -149,7 +174,9 @@ def _md(text: str) -> str:
 
 def markdown_reference(paper: Paper) -> str:
     """``Authors (Year). *Title*. Venue. <url>`` with Markdown's special characters escaped."""
-    names = list(paper.authors[:MAX_LISTED_AUTHORS]) + (["et al."] if len(paper.authors) > MAX_LISTED_AUTHORS else [])
+    authors = [a for a in paper.authors if a.casefold() != "others"]  # BibTeX's "and others" is "et al."
+    more = len(authors) > MAX_LISTED_AUTHORS or len(authors) < len(paper.authors)
+    names = authors[:MAX_LISTED_AUTHORS] + (["et al."] if more else [])
     parts = [_md(", ".join(names)) + (f" ({paper.year})" if paper.year else "")] if names or paper.year else []
     parts.append(f"*{_md(paper.title)}*")
     if paper.venue:
@@ -165,10 +192,12 @@ def to_markdown(answer: Answer) -> str:
     return "\n".join(lines) + "\n" if lines else ""
 
 
-def references(answer: Answer, style: Style) -> str:
-    """The cited papers of an answer in ``style`` ("" when it cites none)."""
+def references(answer: Answer, style: Style, corpus: Mapping[str, Paper] | None = None) -> str:
+    """The cited papers of an answer in ``style`` ("" when it cites none); with the ``corpus`` they come from, a
+    BibTeX key is the same in every export (``shared_keys``)."""
     if style == "bibtex":
-        return to_bibtex([paper for _, paper in cited_papers(answer)])
+        shared = shared_keys(corpus) if corpus is not None else frozenset()
+        return to_bibtex([paper for _, paper in cited_papers(answer)], shared)
     if style == "markdown":
         return to_markdown(answer)
     raise ValueError(f"unknown reference style {style!r}; use one of {', '.join(STYLES)}")

@@ -149,11 +149,12 @@ def cmd_search(ctx: Context, args: argparse.Namespace) -> int:
 
 def cmd_ask(ctx: Context, args: argparse.Namespace) -> int:
     _check_question(args.question)
-    answer = ctx.pipeline().ask(args.question, k=args.k, answerer=args.answerer, **_filters(args))
+    pipeline = ctx.pipeline()
+    answer = pipeline.ask(args.question, k=args.k, answerer=args.answerer, **_filters(args))
     if args.references:
         from rag.answer.references import references
 
-        refs = references(answer, args.references)
+        refs = references(answer, args.references, pipeline.papers)
     if args.json:
         extra = {"references": refs} if args.references else {}
         print(json.dumps({**answer.to_dict(), **extra}, indent=2))

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -97,9 +97,10 @@ def data_uri(text: str, mime: str) -> str:
     return f"data:{mime};charset=utf-8,{quote(text, safe='')}"
 
 
-def references_links(answer: Answer, turn: int | None = None) -> str:
-    """'Download references: BibTeX · Markdown' for the papers the answer cites ("" when it cites none)."""
-    bib = references(answer, "bibtex")
+def references_links(answer: Answer, turn: int | None = None, corpus: Mapping[str, Paper] | None = None) -> str:
+    """'Download references: BibTeX · Markdown' for the papers the answer cites ("" when it cites none); keys as
+    every export from ``corpus`` gives them (``rag.answer.references.shared_keys``)."""
+    bib = references(answer, "bibtex", corpus)
     if not bib:
         return ""
     name = f"references-{turn}" if turn is not None else "references"

@@ -99,7 +99,7 @@ def _answer(live: LivePipeline, question: str, turns: list[dict[str, Any]], k: f
         return
     turns[-1] = {"role": "assistant", "content": final.text, "html": render_answer_message(final, turn),
                  "record": answer_record(final), "turn": turn,
-                 "sources": render_sources(final, turn, extra=references_links(final, turn))}
+                 "sources": render_sources(final, turn, extra=references_links(final, turn, current.papers))}
 
 
 def chat_handler(live: LivePipeline) -> Any:
