@@ -111,9 +111,10 @@ def clean_k(k: object, upper: int, default: int) -> int:
 
 
 _LETTERS = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe", "ı": "i",
-                          "’": "'", "‘": "'", "ʼ": "'", "-": " ", "‐": " ", "‑": " ", ".": " "})  # fmt: skip
-"""Letters NFKD does not take apart (``Łukasz`` = ``lukasz``), curly apostrophes, and hyphens and dots as spaces
-(``J.R.R. Tolkien`` = ``J. R. R. Tolkien``, ``Okonkwo-Adeyemi`` = ``okonkwo adeyemi``)."""
+                          "’": "'", "‘": "'", "ʼ": "'", "-": " ", "‐": " ", "‑": " ", ".": " ", ",": " "})  # fmt: skip
+"""Letters NFKD does not take apart (``Łukasz`` = ``lukasz``), curly apostrophes, and hyphens, dots and commas as
+spaces (``J.R.R. Tolkien`` = ``J. R. R. Tolkien``, ``Okonkwo-Adeyemi`` = ``okonkwo adeyemi``, ``Müller, J`` =
+``muller j``)."""
 
 
 def _fold(text: str) -> str:
@@ -145,8 +146,30 @@ def _by_until(paper: Paper, values: tuple[str, ...]) -> bool:
 
 
 def _by_author(paper: Paper, values: tuple[str, ...]) -> bool:
-    names = [_fold_name(name) for name in paper.authors]
-    return any(v in name for name in names for v in values)
+    """Whether one of the paper's authors is named by one of ``values`` (``author_named``)."""
+    return any(author_named(v, name) for name in paper.authors for v in values)
+
+
+_GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue"})
+
+
+def author_named(query: str, name: str) -> bool:
+    """Whether ``query`` (folded by ``_fold_name``) names the author ``name``: each of its words is a different word
+    of the name or the start of one, in any order, case and accents aside; a two-letter word must be the whole
+    word (surnames such as Ng, Li, Wu). "Ng" is not "Ming-Wei Chang", "Li" neither "Jacob Devlin" nor "Lin Wang";
+    "Müller, J", "J. Müller", "mül" and "mueller" are "Jörg Müller"; "Vaswani, A." is "Ashish Vaswani"."""
+    wanted = query.split()
+    return any(_starts_words(wanted, _fold_name(form).split()) for form in (name, name.casefold().translate(_GERMAN)))
+
+
+def _starts_words(wanted: list[str], words: list[str]) -> bool:
+    free = list(words)
+    for part in wanted:
+        match = next((w for w in free if w == part or (w.startswith(part) and len(part) != 2)), None)
+        if match is None:
+            return False
+        free.remove(match)
+    return bool(wanted)
 
 
 def _by_category(paper: Paper, values: tuple[str, ...]) -> bool:
@@ -166,8 +189,8 @@ FILTERS: dict[str, Callable[[Paper, tuple[str, ...]], bool]] = {
 
 - ``listing_date="Mar 21"``: exact, case-insensitive; ``source="003_x.txt"``: a source starts with it;
 - ``since=2020`` / ``until=2023``: the paper's year is at least / at most this (a paper of unknown year fails);
-- ``author="muller"``: a case- and accent-insensitive substring of an author's name (``Müller``, ``MÜLLER``;
-  ``_fold_name``);
+- ``author="muller"``: names an author (``author_named``: each word a word of the name or its start, case and
+  accents aside: ``Müller``, ``MÜLLER``, ``Müller, J``);
 - ``category="cs.CL"``: an arXiv category or keyword, case-insensitive; ``cs`` also matches ``cs.CL``; a comma
   lists alternatives.
 

@@ -24,8 +24,8 @@ class Filters(TypedDict, total=False):
     which documents each: ``rag.request.FILTERS``), applied before ranking.
 
     ``listing_date="Mar 21"``: exact, case-insensitive; ``source="003_x.txt"``: a source file name prefix;
-    ``since=2020``/``until=2023``: the paper's year (inclusive); ``author="müller"``: a case- and
-    accent-insensitive substring of an author's name; ``category="cs.CL"``: an arXiv category or keyword (``cs``
+    ``since=2020``/``until=2023``: the paper's year (inclusive); ``author="müller"``: each word a word of
+    an author's name or its start, case and accents aside; ``category="cs.CL"``: an arXiv category or keyword (``cs``
     matches ``cs.CL``). A value of the text filters may be a list of alternatives; None means no filter."""
 
     listing_date: str | Sequence[str] | None

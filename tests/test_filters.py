@@ -45,8 +45,21 @@ def test_year_range_is_inclusive_and_skips_papers_of_unknown_year() -> None:
 
 
 @pytest.mark.parametrize("name", ["müller", "MULLER", "Müller", "jörg  müller", "mül"])
-def test_author_is_a_case_and_accent_insensitive_substring(name: str) -> None:
+def test_author_is_a_case_and_accent_insensitive_word_start(name: str) -> None:
     assert _allowed(author=name) == {SUBQUADRATIC}
+
+
+@pytest.mark.parametrize(("query", "name", "named"), [
+    ("Ng", "Ming-Wei Chang", False), ("Li", "Jacob Devlin", False), ("Li", "Lin Wang", False),
+    ("Ng", "Andrew Y. Ng", True), ("Li", "Fei-Fei Li", True), ("Müller, J", "Jörg Müller", True),
+    ("J. Müller", "Jörg Müller", True), ("mueller", "Jörg Müller", True), ("Vaswani, A.", "Ashish Vaswani", True),
+    ("Müller, K", "Jörg Müller", False), ("chang ming", "Ming-Wei Chang", True),
+])  # fmt: skip
+def test_author_words_name_whole_words_or_their_starts(query: str, name: str, named: bool) -> None:
+    """The reviewer's "--author Ng" listed Ming-Wei Chang's paper and "Müller, J" listed nothing."""
+    from rag.request import _fold_name, author_named
+
+    assert author_named(_fold_name(query), name) is named
 
 
 def test_author_alternatives_and_accents_in_the_name() -> None:
