@@ -8,6 +8,7 @@ locked (the result of a filter is a pure function of the filter and the fixed se
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -159,7 +160,16 @@ def author_named(query: str, name: str) -> bool:
     word (surnames such as Ng, Li, Wu). "Ng" is not "Ming-Wei Chang", "Li" neither "Jacob Devlin" nor "Lin Wang";
     "Müller, J", "J. Müller", "mül" and "mueller" are "Jörg Müller"; "Vaswani, A." is "Ashish Vaswani"."""
     wanted = query.split()
-    return any(_starts_words(wanted, _fold_name(form).split()) for form in (name, name.casefold().translate(_GERMAN)))
+    return any(_starts_words(wanted, list(words)) for words in _name_forms(name))
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _name_forms(name: str) -> tuple[tuple[str, ...], ...]:
+    """The folded words of an author's name, as written and with German umlauts spelled out ("mueller"); kept, as
+    the same names are read again for every new author filter."""
+    folded = tuple(_fold_name(name).split())
+    low = name.casefold()
+    return (folded, tuple(_fold_name(low.translate(_GERMAN)).split())) if any(c in low for c in "äöü") else (folded,)
 
 
 def _starts_words(wanted: list[str], words: list[str]) -> bool:
