@@ -614,3 +614,28 @@ def test_a_killed_ingest_leaves_no_stale_lock(tmp_path: Path) -> None:
     started = time.monotonic()
     report = run_ingest(Settings(data_dir=data_dir, ingest_lock_timeout=0), HashEmbedder(), [corpus], progress=False)
     assert report.papers == 70 and time.monotonic() - started < 30
+
+
+def test_a_folder_skips_hidden_entries_and_names_the_sub_folders_it_leaves_out(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The reviewer's folder: Emacs's lock link ".#refs.bib" (pointing nowhere) stopped the ingest, a ".hidden.jsonl"
+    copy was indexed, and nothing said that "sub/" was not read."""
+    from rag.index.files import expand_paths
+
+    folder = tmp_path / "papers"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.jsonl").write_text('{"title": "T", "abstract": "An abstract."}\n')
+    (folder / ".hidden.jsonl").write_text('{"title": "U", "abstract": "A copy."}\n')
+    (folder / ".#refs.bib").symlink_to("root@host.1234:1700000000")
+    (folder / "sub" / "b.jsonl").write_text('{"title": "V", "abstract": "Nested."}\n')
+    with caplog.at_level("WARNING"):
+        assert expand_paths([folder]) == [folder / "a.jsonl"]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{folder}: left out 1 sub-folder(s) (sub/); folders are read one level deep, so name a sub-folder in "
+        "RAG_CORPUS_PATHS to read it"
+    ]
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        expand_paths([folder], quiet=True)
+    assert not caplog.records

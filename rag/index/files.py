@@ -2,12 +2,14 @@
 
 Only regular files are read, opened non-blocking and checked with ``fstat`` first: a FIFO, a device, a
 socket, a broken link or a link loop is a ``CorpusError`` naming it as what it is (a FIFO with no writer
-would otherwise block the ingest forever). Folders are read one level deep.
+would otherwise block the ingest forever). Folders are read one level deep, and a warning names the sub-folders
+left out; hidden entries (".hidden.jsonl", an editor's lock link ".#refs.bib", macOS's "._refs.bib") are not read.
 """
 
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import stat
 from collections.abc import Iterable
@@ -20,6 +22,7 @@ SUFFIXES = (".txt", ".jsonl", ".json", ".ndjson", ".csv", ".tsv", ".bib", ".bibt
 its format)."""
 NAMES = ".txt, .jsonl, .json, .csv, .tsv or .bib files"
 MAX_FILE_BYTES = 256 * 1024 * 1024
+log = logging.getLogger(__name__)
 
 _KINDS = (
     (stat.S_ISFIFO, "a named pipe (FIFO)"),
@@ -78,15 +81,16 @@ def read_bytes(path: Path) -> bytes:
         os.close(fd)
 
 
-def _folder_files(folder: Path) -> list[Path]:
-    """The corpus files of a folder (not its sub-folders), sorted; special files among them are errors."""
+def _folder_files(folder: Path, quiet: bool = False) -> list[Path]:
+    """The corpus files of a folder (not its sub-folders, which a warning names unless ``quiet``), sorted; special
+    files among them are errors."""
     try:
         entries = sorted(folder.iterdir())
     except OSError as exc:
         raise _path_problem(folder, exc) from exc
     files, others = [], []
     for entry in entries:
-        if entry.name.startswith("._"):  # macOS AppleDouble metadata beside each file on non-Apple disks
+        if entry.name.startswith("."):  # hidden: editor locks and copies, macOS AppleDouble metadata
             continue
         if entry.suffix.lower() not in SUFFIXES:
             others.append(entry.name + "/" if entry.is_dir() else entry.suffix.lower() or entry.name)
@@ -104,12 +108,17 @@ def _folder_files(folder: Path) -> list[Path]:
     if not files:
         found = f" (it holds {len(others)} other entries: {', '.join(sorted(set(others))[:5])})" if others else ""
         raise CorpusError(str(folder), None, f"the folder holds no {NAMES}{found}")
+    folders = sorted(name for name in others if name.endswith("/"))
+    if folders and not quiet:
+        log.warning("%s: left out %d sub-folder(s) (%s); folders are read one level deep, so name a sub-folder in "
+                    "RAG_CORPUS_PATHS to read it", folder, len(folders), ", ".join(folders[:5]))
     return files
 
 
-def expand_paths(paths: Iterable[Path]) -> list[Path]:
+def expand_paths(paths: Iterable[Path], quiet: bool = False) -> list[Path]:
     """Files named, and the corpus files inside folders named, in a stable order. Nothing is opened here: a
-    FIFO or a device is named as what it is; a folder with no corpus files is an error (never an empty input)."""
+    FIFO or a device is named as what it is; a folder with no corpus files is an error (never an empty input).
+    ``quiet``: no warning about sub-folders (for a second listing of the same paths)."""
     files: list[Path] = []
     for path in paths:
         try:
@@ -118,7 +127,7 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
             raise _path_problem(path, exc) from exc
         kind = _kind(mode)
         if kind == "a folder":
-            files.extend(_folder_files(path))
+            files.extend(_folder_files(path, quiet))
         elif kind is not None:
             raise _not_a_file(path, kind)
         else:

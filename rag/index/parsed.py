@@ -74,7 +74,7 @@ def file_digests(paths: list[Path]) -> dict[Path, str] | None:
     out: dict[Path, str] = {}
     version = _code_version()
     try:
-        for path in expand_paths(paths):
+        for path in expand_paths(paths, quiet=True):  # the corpus reader lists them again, and warns
             info = path.stat()
             if not stat.S_ISREG(info.st_mode):
                 return None
