@@ -599,6 +599,7 @@ def test_merged_records_with_different_abstracts_are_named_in_a_warning(caplog: 
         (paper,) = dedupe([*same, other])
     assert paper.abstract == ABSTRACT and paper.sources == ("a.csv:2", "b.csv:7", "b.csv:9")
     assert [r.getMessage() for r in caplog.records] == [
-        "a.csv:2 and b.csv:9 share the title 'A Survey of Deep Learning' but not the abstract; the first is kept "
-        "(give each an arXiv id or a DOI to keep both)"
+        "a.csv:2 and b.csv:9 share the title 'A Survey of Deep Learning' but not the abstract; they are read as one "
+        "paper with the first abstract, its missing metadata (authors, year, DOI ...) filled from the other (give "
+        "each an arXiv id or a DOI to keep both)"
     ]

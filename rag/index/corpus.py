@@ -160,8 +160,9 @@ def _warn_if_abstracts_differ(cluster: Sequence[Record]) -> None:
     first = " ".join(cluster[0].abstract.split())
     other = next((r for r in cluster[1:] if " ".join(r.abstract.split()) != first), None)
     if other is not None:
-        log.warning("%s and %s share the title %r but not the abstract; the first is kept (give each an arXiv id "
-                    "or a DOI to keep both)", cluster[0].source, other.source, cluster[0].title[:80])  # fmt: skip
+        log.warning("%s and %s share the title %r but not the abstract; they are read as one paper with the first "
+                    "abstract, its missing metadata (authors, year, DOI ...) filled from the other (give each an arXiv "
+                    "id or a DOI to keep both)", cluster[0].source, other.source, cluster[0].title[:80])  # fmt: skip
 
 
 def _same_title(title: str) -> str:
