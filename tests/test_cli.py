@@ -104,8 +104,9 @@ def test_ctrl_c_during_ingest_exits_130(tmp_path: Path, capsys: pytest.CaptureFi
 
     paths = list(map(str, write_corpus(tmp_path / "corpus")))
     settings = Settings(data_dir=tmp_path / "d")
-    code, _, _ = run(capsys, "ingest", "--quiet", *paths, settings=settings, embedder=Interrupted())
+    code, _, err = run(capsys, "ingest", "--quiet", *paths, settings=settings, embedder=Interrupted())
     assert code == 130
+    assert err.strip() == "interrupted; what was written is kept: run `rag ingest` again to finish"  # one line
 
 
 # ------------------------------------------------------------------------------------------------------ search

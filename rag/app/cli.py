@@ -311,6 +311,10 @@ def read_settings() -> Settings:
     return load_settings()
 
 
+_INTERRUPTED = {"ingest": "; what was written is kept: run `rag ingest` again to finish"}
+"""What a user should know after Ctrl-C, per command."""
+
+
 def main(
     argv: Sequence[str] | None = None, *, settings: Settings | None = None, embedder: Embedder | None = None
 ) -> int:
@@ -332,6 +336,7 @@ def main(
         print(f"error: {safe(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
+        print(f"\ninterrupted{_INTERRUPTED.get(args.command, '')}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `rag search ... | head -1`: the reader has what it wanted
         with contextlib.suppress(OSError, ValueError):
