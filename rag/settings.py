@@ -225,6 +225,12 @@ class Settings(BaseSettings):
             raise ValueError(f"{where} is a file, not a folder")
         return value
 
+    @field_validator("corpus_paths")
+    @classmethod
+    def _home_expanded(cls, value: list[Path]) -> list[Path]:
+        """``~/papers.bib`` is the user's file, as a shell would read it."""
+        return [path.expanduser() for path in value]
+
     @field_validator("chroma_url", "openai_base_url")
     @classmethod
     def _an_http_url(cls, value: str | None) -> str | None:

@@ -338,6 +338,15 @@ def test_invalid_environment_setting_exits_2_naming_the_variable(
     assert "allowed: a whole number (>= 1, <= 20)" in err
 
 
+def test_a_corpus_path_under_home_is_read_as_a_shell_reads_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The reviewer's RAG_CORPUS_PATHS='["~/x.bib"]' was "no such file"."""
+    from rag.app.cli import read_settings
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("RAG_CORPUS_PATHS", '["~/x.bib", "/abs/y.csv"]')
+    assert read_settings().corpus_paths == [tmp_path / "x.bib", Path("/abs/y.csv")]
+
+
 def test_unreachable_chroma_server_exits_4(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     settings = Settings(data_dir=tmp_path / "data", chroma_url="http://127.0.0.1:9")
     code, _, err = run(capsys, "stats", settings=settings, embedder=HashEmbedder())
