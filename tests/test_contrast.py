@@ -524,3 +524,20 @@ def test_only_a_compared_word_that_is_no_ordinary_word_is_a_name() -> None:
     assert list(compared_words("the difference between sparsemax and softmax").values()) == ["sparsemax", "softmax"]
     assert lower_case_sides("How do sparsemax and MaxSup differ?", ["MaxSup"]) == ["sparsemax", "MaxSup"]
     assert lower_case_sides("How do attention and MaxSup differ?", ["MaxSup"]) == ["MaxSup"]  # an ordinary word
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("mixture of experts papers", "list"), ("contrastive learning theory papers?", "list"),
+    ("sparse autoencoder papers", "list"), ("the first two papers", "lookup"), ("summarize both papers", "lookup"),
+    ("compare the two papers", "comparison"), ("how many papers", "quantity"),
+])  # fmt: skip
+def test_a_topic_typed_before_papers_asks_for_a_list(question: str, kind: str) -> None:
+    """The reviewer's "mixture of experts papers" got one paper's prose; "papers on mixture of experts" a list."""
+    from rag.answer.compose.analysis import analyse
+
+    assert analyse(question).kind == kind
+
+
+def test_a_search_typed_topic_lists_its_papers(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    final = real_pipeline.ask("mixture of experts papers", answerer="extractive")
+    assert sum(line.startswith("- ") for line in final.text.splitlines()) >= 3, final.text

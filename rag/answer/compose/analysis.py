@@ -13,7 +13,10 @@ from rag.text import QUESTION_WORDS, key_terms, named_entities, tokenize
 
 _LIST = re.compile(
     r"\b(which|what|any|list|name|find|show)\b[^?]*?\bpapers\b|\bpapers\s+(?:that|which|on|about|where)\b"
-    r"|\bare there (?:any )?(?:papers|works|studies)\b|^\s*(?:please\s+)?list\b",
+    r"|\bare there (?:any )?(?:papers|works|studies)\b|^\s*(?:please\s+)?list\b"
+    r"|^(?!\s*(?:how|what|which|who|why|when|where|do|does|did|is|are|can|the|these|those|their|its|compare|"
+    r"summari[sz]e|both|all)\b)[^?]{3,80}?(?<!\bfirst)(?<!\blast)(?<!\btwo)(?<!\bthree)(?<!\bother)"
+    r"\s(?:papers|works|studies)\s*\??\s*$",  # typed as a search: "mixture of experts papers"
     re.IGNORECASE,
 )
 _COMPARISON = re.compile(
