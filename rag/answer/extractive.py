@@ -252,7 +252,7 @@ class ExtractiveAnswerer:
             return Draft(f"{mention}\n{text}", strip_markers(mention))
         if slot.kind == "existence" and chosen:
             paper = retrieved.hits[chosen[0].hit].paper
-            text = f"{existence_sentence(paper.title, retrieved.confidence)} [{chosen[0].hit + 1}]\n{text}"
+            text = f"{existence_sentence(question, paper.title, retrieved.confidence)} [{chosen[0].hit + 1}]\n{text}"
         return Draft(text)
 
     def recorded(self, fields: Sequence[str], h: int, cands: Sequence[Piece], probs: np.ndarray,

@@ -41,10 +41,17 @@ reinforcement learning for robot locomotion?", "... graph neural networks for mo
 threshold at 0.55-0.74 and were told "Yes" with a paper on neither."""
 
 
-def existence_sentence(title: str, confidence: float) -> str:
-    """"Yes: <title>" when the corpus surely has a paper on the asked topic (``SURE_EXISTS``), else "Closest match:
-    <title>", which claims no more than that it is the nearest paper."""
-    return f"{'Yes' if confidence >= SURE_EXISTS else 'Closest match'}: {' '.join(title.split())}"
+def existence_sentence(question: str, title: str, confidence: float) -> str:
+    """"Yes: <title>" when the corpus surely has a paper on the asked topic (``SURE_EXISTS``) or the title holds
+    every word of the topic ("is there a paper about mamba?": "An Empirical Study of Mamba-based Language Models"),
+    else "Closest match: <title>", which claims no more than that it is the nearest paper."""
+    topic = set(tokenize(question)) - _EXISTENCE_WORDS
+    sure = confidence >= SURE_EXISTS or bool(topic and topic <= set(tokenize(title)))
+    return f"{'Yes' if sure else 'Closest match'}: {' '.join(title.split())}"
+
+
+_EXISTENCE_WORDS = frozenset(tokenize("is are was there any a an the paper papers work works study studies research "
+                                      "on about that which does do corpus have has contain include anyone"))
 
 
 def no_paper_sentence(names: list[str]) -> str:
