@@ -280,10 +280,16 @@ def test_a_head_noun_matches_with_or_without_its_hyphen_and_a_percentage_its_sig
     assert not unit_missing(slot_of("What percentage of X?"), "a gain of 3 pp")
     assert unit_missing(slot_of("What percentage of X?"), "a large share of the heads")
     assert not unit_missing(slot_of("What learning-rate is used?"), "the learning rate is 3e-4")
+    assert not unit_missing(slot_of("what fraction of heads are retrieval heads"), "(less than 5\\%) of the heads")
+    assert not unit_missing(slot_of("what proportion of X"), "one third of the data")
+    assert unit_missing(slot_of("what fraction of X"), "a small portion of the heads")
+    assert not unit_missing(slot_of("what is the sparsity level used for the speedup"), "at 90% sparsity")
 
 
 @pytest.mark.parametrize("question", ["What is the speed-up of SeerAttention-R?",
-                                      "What percentage of attention heads are retrieval heads?"])
+                                      "What percentage of attention heads are retrieval heads?",
+                                      "what fraction of attention heads are retrieval heads",
+                                      "what is the sparsity level used for seerattention-r speedup"])
 def test_a_stated_detail_is_not_called_unstated(real_pipeline, question: str) -> None:  # type: ignore[no-untyped-def]
     final = real_pipeline.ask(question, answerer="extractive")
     assert "does not state" not in final.text and not final.not_stated, final.text

@@ -218,7 +218,7 @@ _GENERIC = frozenset(tokenize(
     "dataset datasets benchmark benchmarks task tasks metric metrics algorithm algorithms architecture backbone "
     "llm llms language languages approach approaches framework technique techniques way ways kind much many well "
     "faster slower quicker smaller larger bigger cheaper costlier better worse higher lower fewer less more longer "
-    "shorter"
+    "shorter level levels"
 ))
 """Words too general to say which detail is asked; comparatives too ("How much faster is X?" asks for a ratio,
 which "9x" or "230 times" states, not for the word "faster")."""
@@ -246,8 +246,10 @@ def unit_missing(slot: Slot, text: str) -> bool:
     return not asked & {_base(w) for w in re.findall(r"[A-Za-z]+", text)}  # "speed-up" is stated as "speedups"
 
 
-_SYMBOLS = {"percentag": re.compile(r"%|\bpercent|\bpp\b"), "percent": re.compile(r"%|\bpercent|\bpp\b")}
-"""Head nouns a symbol states: "5%" is a percentage."""
+_PERCENT = re.compile(r"%|\bpercent|\bpp\b")
+_FRACTION = re.compile(r"%|\bpercent|\b(?:half|third|thirds|quarter|quarters|tenth)\b|\b\d+\s*/\s*\d+\b|\b0?\.\d+\b")
+_SYMBOLS = {"percentag": _PERCENT, "percent": _PERCENT, "fraction": _FRACTION, "proport": _FRACTION}
+"""Head nouns a symbol or a number word states: "5%" is a percentage, "less than 5%" and "a third" fractions."""
 _UNHYPHENATED = re.compile(r"(?<=[A-Za-z])-(?=[A-Za-z])")
 
 
