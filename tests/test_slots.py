@@ -310,3 +310,29 @@ def test_a_quantity_asked_by_its_adjective_wants_that_kind_of_number(
     slot = slot_of(question)
     assert slot.kind == "quantity" and slot.measure == measure
     assert fills(slot, filler) and not fills(slot, not_filler)
+
+
+@pytest.mark.parametrize(("question", "title"), [
+    ("SPLADE", "SPLADE"), ("what is splade", "SPLADE"), ("LinearAG", "Adaptive Guidance"),
+    ("what paper proposes LinearAG", "Adaptive Guidance"),
+])  # fmt: skip
+def test_a_paper_named_alone_is_answered_though_the_abstention_model_doubts_it(
+    real_pipeline, question: str, title: str  # type: ignore[no-untyped-def]
+) -> None:
+    """The reviewer's "SPLADE" and "what is splade" were refused with the SPLADE paper ranked first."""
+    final = real_pipeline.ask(question, answerer="extractive")
+    assert final.citations and final.citations[0].paper.title.startswith(title), final.text
+    assert all(c.verdict == "supported" for c in final.checks)
+
+
+def test_a_specific_detail_or_a_long_question_about_a_named_paper_is_still_the_abstention_models() -> None:
+    from rag.answer.compose.analysis import analyse
+    from rag.answer.compose.lead import names_its_paper
+    from rag.types import Hit, Paper, Retrieved
+
+    splade = Paper("p1", "SPLADE: Sparse Lexical and Expansion Model", "We present SPLADE, a sparse ranker.")
+    retrieved = Retrieved("q", (Hit(splade, 0.3, "We present SPLADE.", 0, 0.3),), 0.3, True)
+    assert names_its_paper(analyse("what is SPLADE"), retrieved)
+    assert not names_its_paper(analyse("What GPU did SPLADE use?"), retrieved)  # a specific detail
+    assert not names_its_paper(analyse("which base modle did SPLADE fine tune in its experiments"), retrieved)
+    assert not names_its_paper(analyse("LLM-generated text detection"), retrieved)  # a describing word

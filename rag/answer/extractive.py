@@ -41,6 +41,7 @@ from rag.answer.compose.lead import (
     coined_names,
     lead_index,
     missing_detail,
+    names_its_paper,
     only_mentioned,
     subject,
     subject_lead,
@@ -189,8 +190,11 @@ class ExtractiveAnswerer:
 
     def overrules(self, question: str, retrieved: Retrieved, history: Sequence[dict[str, str]] = ()) -> bool:
         """Whether this answerer answers although the abstention model doubts the hits (``answers_anyway``: a
-        comparison of papers plainly retrieved), so that an LLM answerer is handed them too."""
+        comparison of papers plainly retrieved; ``names_its_paper``: "what is SPLADE?"), so that an LLM answerer is
+        handed them too."""
         analysis = analyse(question)
+        if retrieved.hits and names_its_paper(analysis, retrieved):
+            return True
         if not retrieved.hits or analysis.kind != "comparison":
             return False
         standalone = retrieved.query if history else ""
@@ -277,11 +281,13 @@ class ExtractiveAnswerer:
         standalone = retrieved.query if history else ""
         analysis = analyse(question)
         them = asks_which_is_better(question) and len(referents(question, history)) >= 2  # "which one is better?"
-        doubted = retrieved.abstain and analysis.kind != "comparison" and not analysis.record and not them
+        named = names_its_paper(analysis, retrieved)  # "what is SPLADE?"
+        doubted = retrieved.abstain and analysis.kind != "comparison" and not analysis.record and not them and not named
         answerable = retrieved.hits and not doubted
         ev = self.evidence(question, retrieved, standalone, history, analysis) if answerable else None
         no_paper = ev is not None and bool(analysis.record) and ev.record_hit is None  # "Who wrote <not here>?"
-        if ev is None or no_paper or (retrieved.abstain and not self.answers_anyway(ev, retrieved, standalone)):
+        if ev is None or no_paper or (retrieved.abstain and not named and not self.answers_anyway(ev, retrieved,
+                                                                                                  standalone)):
             yield ABSTENTION
             yield abstention(question, retrieved, self.name)
             return

@@ -13,11 +13,12 @@ from types import MappingProxyType
 
 import numpy as np
 
+from rag.answer.compose.analysis import Question
 from rag.answer.compose.pieces import Piece
 from rag.answer.compose.record import names_by_title
 from rag.answer.compose.slots import SPECIFIC, Slot, fills, head_noun, unit_missing
 from rag.answer.notes import not_stated_sentence, unmentioned_sentence
-from rag.text import STOPWORDS, named_entities, short_title, singular, tokenize
+from rag.text import QUESTION_WORDS, STOPWORDS, key_terms, named_entities, short_title, singular, tokenize
 from rag.types import Retrieved
 
 _NO_ACRONYMS: Mapping[str, Collection[str]] = MappingProxyType({})
@@ -245,6 +246,28 @@ def subject_lead(cands: Sequence[Piece], probs: Sequence[float] | np.ndarray, sl
     if mine is None:  # none of its pieces fills the slot: still its best piece, not another paper's filler
         mine = max(range(len(own)), key=lambda i: (probs[own[i]] + extra[i], -i))
     return own[mine]
+
+
+def names_its_paper(analysis: Question, retrieved: Retrieved) -> bool:
+    """Whether a question that asks for no specific detail names a retrieved paper by its own coined name: the
+    paper's title holds it or its abstract proposes it ("What is SPLADE?", "LinearAG", "what paper proposes
+    LinearAG?"). Such a question is answered although the abstention model doubts it (it refused a reviewer's
+    "SPLADE" and "what is splade" with the SPLADE paper first). A specific detail ("What GPU did SPLADE use?") is
+    left to it."""
+    names = coined_names(analysis.text, 3)
+    if analysis.slot.kind in SPECIFIC or not names or any(_DESCRIBING.search(n) for n in names):
+        return False
+    rest = [t for t in key_terms(analysis.text, QUESTION_WORDS) if t not in names]
+    return len(rest) <= TERSE_WORDS and own_subject(analysis.text, retrieved) is not None
+
+
+TERSE_WORDS = 2
+"""At most this many words besides the name: "SPLADE", "what is splade", "what paper proposes LinearAG". A longer
+question gives the abstention model words to judge by, and may ask what the paper leaves out ("which base modle
+did sparsepo fine tune in its experiments", a typo away from a specific detail)."""
+_DESCRIBING = re.compile(r"-(?:based|driven|guided|style|like|free|aware|specific|only|level|augmented|generated)$",
+                         re.IGNORECASE)
+"""A coined word ending like this describes ("LLM-generated text"), it names no paper."""
 
 
 def own_subject(question: str, retrieved: Retrieved) -> Subject | None:
