@@ -1,0 +1,50 @@
+"""Inputs as users' files hold them (a review of the formats): LaTeX macros that are words, merged ``.bib``
+files with a repeated key or field, comments and ``crossref`` in BibTeX, author lists, DOIs written with a
+prefix, and CSV headers that name no title or abstract column."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag.index.corpus import load_papers
+from rag.index.formats.latex import latex_to_text
+
+ABSTRACT = "We study a simple problem in machine learning. Our method improves accuracy by 3.5 points on three tasks."
+
+
+# ---- LaTeX: no macro deletes a word ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("latex", "text"),
+    [
+        (r"Translating Images to \LaTeX{} with Transformers", "Translating Images to LaTeX with Transformers"),
+        (r"\TeX\ and \BibTeX{} entries", "TeX and BibTeX entries"),
+        (r"scanned pages, \ie{} images, \eg receipts, \etc.", "scanned pages, i.e. images, e.g. receipts, etc."),
+        (r"latency is \SI{5}{\milli\second} at \qty{2.5}{GB}", "latency is 5 ms at 2.5 GB"),
+        (r"\SIrange{1}{5}{\kilo\gram\per\metre\squared} and \num{3}", "1–5 kg/m² and 3"),
+        (r"our \method beats \baseline", "our method beats baseline"),  # an unknown macro keeps its name
+        (r"the 5\textsuperscript{th} \operatorname{argmax}", "the 5th argmax"),  # ... or its argument
+        (r"{\em our} method \xspace{}is \bf $\left( x \right)$", "our method is ( x )"),  # layout prints nothing
+        (r"as shown in~\cite[p.~3]{x,y}.", "as shown in."),  # citations are dropped with their space
+        (r"models (\citet{a}; \citep{b}) work", "models work"),
+        (r"Section~\ref{s} and Eq.~\eqref{e}", "Section ?? and Eq. (??)"),  # as LaTeX prints an unknown reference
+    ],
+)
+def test_latex_macros_keep_their_words(latex: str, text: str) -> None:
+    """pylatexenc deletes the macros it does not know: "Translating Images to \\LaTeX{} with Transformers" was
+    stored as "Translating Images to with Transformers", ``\\SI{5}{\\milli\\second}`` as "5"."""
+    assert latex_to_text(latex) == text
+
+
+def test_a_bibtex_title_keeps_latex_logos(tmp_path: Path) -> None:
+    path = tmp_path / "latex.bib"
+    path.write_text(
+        "@article{tex1,\n  title = {Translating Images to \\LaTeX{} with Transformers},\n"
+        "  abstract = {We generate \\LaTeX{} markup, \\ie{} code; latency is \\SI{5}{\\milli\\second}.},\n}\n"
+    )
+    (paper,) = load_papers([path])
+    assert paper.title == "Translating Images to LaTeX with Transformers"
+    assert paper.abstract == "We generate LaTeX markup, i.e. code; latency is 5 ms."
