@@ -4,6 +4,7 @@ prefix, and CSV headers that name no title or abstract column."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,59 @@ def test_a_bibtex_title_keeps_latex_logos(tmp_path: Path) -> None:
     (paper,) = load_papers([path])
     assert paper.title == "Translating Images to LaTeX with Transformers"
     assert paper.abstract == "We generate LaTeX markup, i.e. code; latency is 5 ms."
+
+
+# ---- BibTeX: merged files --------------------------------------------------------------------------
+
+_MERGED = """@string{nips = "Advances in Neural Information Processing Systems"}
+@inproceedings{vaswani2017,
+  title = {Attention Is All You Need},
+  author = {Vaswani, Ashish and Shazeer, Noam},
+  booktitle = nips # " 30",
+  year = {2017},
+  abstract = {We propose the Transformer, a model architecture based solely on attention.},
+}
+@string{nips = "Advances in Neural Information Processing Systems"}
+@inproceedings{vaswani2017,
+  title = "Dropout: A Simple Way to Prevent Overfitting",
+  author = {Srivastava, Nitish and Hinton, Geoffrey},
+  booktitle = nips # " 27",
+  month = jun,
+  year = {2014},
+  doi = {10.5555/2627435},
+  url = {https://jmlr.org/papers/v15/srivastava14a.html},
+  abstract = {Dropout prevents overfitting by randomly dropping units during training.},
+}
+"""
+
+
+def test_an_entry_with_a_repeated_key_is_read_like_any_other(tmp_path: Path) -> None:
+    """bibtexparser returns it as a failed block the middlewares skip: its authors were one name, its venue
+    ``nips # " 27"``, its DOI and date lost, and a braced URL stopped the ingest."""
+    path = tmp_path / "merged.bib"
+    path.write_text(_MERGED)
+    first, second = load_papers([path])
+    assert first.title == "Attention Is All You Need"
+    assert second.title == "Dropout: A Simple Way to Prevent Overfitting"
+    assert second.authors == ("Nitish Srivastava", "Geoffrey Hinton")
+    assert second.venue == "Advances in Neural Information Processing Systems 27"
+    assert (second.year, second.date, second.doi) == (2014, "2014-06", "10.5555/2627435")
+    assert second.sources == ("merged.bib:10",)
+
+
+def test_a_repeated_field_keeps_its_first_value_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "dupfield.bib"
+    path.write_text(
+        "@article{a1,\n  title = {Attention Is All You Need},\n  author = {Vaswani, Ashish and Shazeer, Noam},\n"
+        "  year = {2017},\n  Year = {2018},\n  journal = {NeurIPS},\n  abstract = {" + ABSTRACT + "},\n}\n"
+        '@string{x = "One"}\n@string{x = "Two"}\n'
+    )
+    with caplog.at_level(logging.WARNING):
+        (paper,) = load_papers([path])
+    assert (paper.authors, paper.year, paper.venue) == (("Ashish Vaswani", "Noam Shazeer"), 2017, "NeurIPS")
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{path}:5: entry 'a1' names the field 'Year' a second time; the first value is kept (remove one)",
+        f"{path}:10: @string 'x' is defined again with another text; the first is kept",
+    ]

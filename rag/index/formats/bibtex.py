@@ -8,35 +8,18 @@ parser cannot read is an error at its line.
 
 from __future__ import annotations
 
-import logging
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import bibtexparser
-from bibtexparser import middlewares
-from bibtexparser.model import Entry, ParsingFailedBlock
+from bibtexparser.model import Entry
 
 from rag.errors import CorpusError
 from rag.index.formats.base import Record, check_length, read_text
-from rag.index.formats.bibtex_macros import resolve_macros, string_values
+from rag.index.formats.bibtex_library import read_entries
 from rag.index.formats.latex import latex_to_text
 from rag.index.formats.meta import Metadata, make_metadata, names_as_given, split_categories
 
 _SHOWN_MISSING = 5
-
-
-@contextmanager
-def _quiet() -> Iterator[None]:
-    """bibtexparser logs every block it cannot parse; those become ``CorpusError``s here instead."""
-    logger = logging.getLogger("bibtexparser")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL + 1)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 def _fields(entry: Entry) -> dict[str, str]:
@@ -152,36 +135,10 @@ def _record(path: Path, entry: Entry) -> Record | None:
         raise CorpusError(str(path), line, f"entry {entry.key!r}: {exc}") from exc
 
 
-def _entries(path: Path, text: str) -> list[Entry]:
-    with _quiet():
-        library = bibtexparser.parse_string(text, append_middleware=[middlewares.NormalizeFieldKeys()])
-    entries = list(library.entries)
-    for block in library.failed_blocks:
-        kept = getattr(block, "ignore_error_block", None)
-        if isinstance(kept, Entry):  # a repeated key or field name: the entry is still read
-            entries.append(kept)
-            continue
-        why = str(getattr(block, "error", "")).strip().splitlines()
-        reason = f" ({why[-1].strip()[:160]})" if why else ""
-        if isinstance(block, ParsingFailedBlock):
-            raise CorpusError(str(path), (block.start_line or 0) + 1, f"not valid BibTeX{reason}; fix the entry")
-        raise CorpusError(str(path), (block.start_line or 0) + 1, f"this BibTeX block cannot be used{reason}")
-    try:
-        strings = string_values({k: s.value for k, s in library.strings_dict.items() if isinstance(s.value, str)})
-    except ValueError as exc:
-        raise CorpusError(str(path), None, f"an @string: {exc}") from exc
-    for entry in entries:
-        try:
-            resolve_macros(entry, strings)
-        except ValueError as exc:
-            raise CorpusError(str(path), (entry.start_line or 0) + 1, f"entry {entry.key!r}: {exc}") from exc
-    return sorted(entries, key=lambda e: e.start_line or 0)
-
-
 def parse_bibtex(path: Path, text: str | None = None) -> list[Record]:
     """Every entry of a ``.bib`` file with a title and an abstract; entries without an abstract are an error
     listing them all (file and line)."""
-    entries = _entries(path, read_text(path) if text is None else text)
+    entries = read_entries(path, read_text(path) if text is None else text)
     records: list[Record] = []
     missing: list[Entry] = []
     for entry in entries:
