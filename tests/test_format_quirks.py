@@ -105,3 +105,22 @@ def test_a_repeated_field_keeps_its_first_value_with_a_warning(
         f"{path}:5: entry 'a1' names the field 'Year' a second time; the first value is kept (remove one)",
         f"{path}:10: @string 'x' is defined again with another text; the first is kept",
     ]
+
+
+def test_percent_comments_inside_and_between_entries_are_comments(tmp_path: Path) -> None:
+    """bibtexparser glued a comment line to the next field's name ("entry 'e1' has no title" for an entry with a
+    title), stopped at a comment holding a comma, and read an entry commented out line by line. A ``%`` inside a
+    value is text."""
+    path = tmp_path / "comments.bib"
+    path.write_text(
+        "% @article{old,\n%   title = {Commented Out},\n% }\n"
+        "@article{e1,\n  % a note, with a comma and a {brace\n  title = {Comment Lines Inside Entries},\n"
+        "  % year = {2019},\n  year = {2020}, % the published year\n"
+        '  abstract = "A 50% chance of failure, then",\n}\n'
+        "@article{e2,\n  title = {Second},\n  abstract = {Errors fall by 30\n% on average.},\n}\n"
+    )
+    first, second = load_papers([path])
+    assert (first.title, first.year, first.abstract) == ("Comment Lines Inside Entries", 2020,
+                                                        "A 50% chance of failure, then")  # fmt: skip
+    assert first.sources == ("comments.bib:4",)
+    assert second.abstract == "Errors fall by 30 % on average."

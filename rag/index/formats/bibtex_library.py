@@ -6,11 +6,16 @@ braces and quotes, its ``Last, First and Last, First`` authors read as one name 
 written. Here those entries go through the middlewares like any other: an entry with a repeated key is read as a
 paper like the others (de-duplication decides whether it is one), a repeated field keeps its first value, as BibTeX
 does, with a one-line warning naming the file and the line, and an ``@string`` defined again keeps its first text.
+
+A ``%`` comment inside an entry (biber reads them; JabRef and people write them) is removed before parsing, as is a
+line starting with ``%`` between entries: bibtexparser glued an entry's comment to the next field name ("entry
+'e1' has no title" for an entry with a title) and read an entry commented out line by line.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +31,8 @@ from rag.index.formats.bibtex_macros import resolve_macros, string_values
 
 log = logging.getLogger(__name__)
 
+_TOKEN = re.compile(r'[@{}()"%\n]')
+_BLOCK_START = re.compile(r"@\s*([A-Za-z]+)\s*([{(])")
 _KEY_MARK = "\x00"
 """Joins a repeated key to its position while the middlewares run (a library holds each key once)."""
 
@@ -40,6 +47,51 @@ def _quiet() -> Iterator[None]:
         yield
     finally:
         logger.setLevel(level)
+
+
+def _comment_end(text: str, start: int) -> int:
+    end = text.find("\n", start)
+    return len(text) if end < 0 else end
+
+
+def _comments(text: str) -> Iterator[tuple[int, int]]:
+    """Where the ``%`` comments are: from a ``%`` to the end of its line, at an entry's own level (between its
+    fields, not in a braced or quoted value), or starting a line between entries. An ``@comment`` is left alone."""
+    closer, depth, quoted, strip, i = "", 0, False, False, 0
+    while (token := _TOKEN.search(text, i)) is not None:
+        ch, i = token.group(), token.end()
+        if not closer:
+            block = _BLOCK_START.match(text, token.start()) if ch == "@" else None
+            if block is not None:
+                closer, depth, quoted, i = "}" if block.group(2) == "{" else ")", 0, False, block.end()
+                strip = block.group(1).lower() != "comment"
+            elif ch == "%" and not text[text.rfind("\n", 0, token.start()) + 1 : token.start()].strip():
+                i = _comment_end(text, token.start())
+                yield token.start(), i
+            continue
+        top = depth == 0 and not quoted
+        if ch == "%" and top and strip:
+            i = _comment_end(text, token.start())
+            yield token.start(), i
+        elif ch == "{":
+            depth += 1
+        elif ch == closer and top:
+            closer = ""
+        elif ch == "}":
+            depth = max(depth - 1, 0)
+        elif ch == '"' and depth == 0:
+            quoted = not quoted
+
+
+def without_comments(text: str) -> str:
+    """``text`` without its ``%`` comments (``_comments``); every line stays where it was."""
+    if "%" not in text:
+        return text
+    parts, last = [], 0
+    for start, end in _comments(text):
+        parts.append(text[last:start])
+        last = end
+    return "".join(parts) + text[last:] if parts else text
 
 
 def _first_fields(path: Path, entry: Entry) -> Entry:
@@ -93,7 +145,7 @@ def _parsed(path: Path, text: str) -> Library:
     """The file split by bibtexparser, then its parse stack (macros resolved, braces and quotes removed, field
     names lower-cased) applied to every entry, also the repeats of merged files."""
     with _quiet():
-        library = bibtexparser.parse_string(text, parse_stack=[])
+        library = bibtexparser.parse_string(without_comments(text), parse_stack=[])
         library = Library(_unwrapped(path, library.blocks), fail_on_duplicate_key=False)
         for middleware in (*default_parse_stack(), middlewares.NormalizeFieldKeys()):
             library = middleware.transform(library)
