@@ -124,3 +124,29 @@ def test_percent_comments_inside_and_between_entries_are_comments(tmp_path: Path
                                                         "A 50% chance of failure, then")  # fmt: skip
     assert first.sources == ("comments.bib:4",)
     assert second.abstract == "Errors fall by 30 % on average."
+
+
+def test_crossref_children_inherit_from_their_container_which_is_no_paper(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An ``@proceedings`` without abstract stopped the ingest ("entry 'parent' has no abstract") and its papers
+    had no venue or year."""
+    path = tmp_path / "proceedings.bib"
+    path.write_text(
+        "@proceedings{Parent,\n  title = {Proceedings of Something},\n  year = {2018},\n  month = jul,\n"
+        "  publisher = {PMLR},\n  doi = {10.1000/proceedings}\n}\n"
+        "@inproceedings{child2018,\n  title = {Crossref Child Paper},\n  author = {Kim, Lee},\n"
+        "  crossref = {parent},\n  abstract = {" + ABSTRACT + "}\n}\n"
+        "@inproceedings{orphan,\n  title = {Orphan Paper},\n  crossref = {elsewhere},\n  year = 2020,\n"
+        "  abstract = {" + ABSTRACT + "}\n}\n"
+    )
+    with caplog.at_level(logging.WARNING):
+        child, orphan = load_papers([path])
+    assert (child.title, child.venue, child.year, child.date) == ("Crossref Child Paper", "Proceedings of Something",
+                                                                  2018, "2018-07")  # fmt: skip
+    assert child.doi is None  # the proceedings' DOI is not the paper's
+    assert (orphan.venue, orphan.year) == (None, 2020)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{path}:14: entry 'orphan' cross-references 'elsewhere', which is not an entry of this file; its venue and "
+        "year stay as written"
+    ]

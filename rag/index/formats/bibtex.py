@@ -1,7 +1,8 @@
 """BibTeX (Zotero, Mendeley, JabRef exports), parsed by ``bibtexparser``, LaTeX turned to text by ``pylatexenc``.
 
 An entry gives a paper when it has a title and an abstract. Entries without an abstract (books, web pages a
-reference manager keeps next to papers) are all reported at once, by file and line, as one ``CorpusError``:
+reference manager keeps next to papers) are all reported at once, by file and line, as one ``CorpusError``,
+except the containers that other entries name in ``crossref`` (``bibtex_crossref``):
 as everywhere, nothing is skipped silently and nothing is written until the inputs are fixed. A block the
 parser cannot read is an error at its line.
 """
@@ -15,6 +16,7 @@ from bibtexparser.model import Entry
 
 from rag.errors import CorpusError
 from rag.index.formats.base import Record, check_length, read_text
+from rag.index.formats.bibtex_crossref import resolve_crossrefs
 from rag.index.formats.bibtex_library import read_entries
 from rag.index.formats.latex import latex_to_text
 from rag.index.formats.meta import Metadata, make_metadata, names_as_given, split_categories
@@ -137,11 +139,14 @@ def _record(path: Path, entry: Entry) -> Record | None:
 
 def parse_bibtex(path: Path, text: str | None = None) -> list[Record]:
     """Every entry of a ``.bib`` file with a title and an abstract; entries without an abstract are an error
-    listing them all (file and line)."""
+    listing them all (file and line), except the containers other entries ``crossref`` (a proceedings)."""
     entries = read_entries(path, read_text(path) if text is None else text)
+    containers = resolve_crossrefs(path, entries)
     records: list[Record] = []
     missing: list[Entry] = []
     for entry in entries:
+        if entry.key.casefold() in containers and not latex_to_text(_fields(entry).get("abstract", "")):
+            continue  # a proceedings or book its papers name: not a paper itself
         record = _record(path, entry)
         if record is None:
             missing.append(entry)
