@@ -11,6 +11,7 @@ import pytest
 
 from rag.index.corpus import load_papers
 from rag.index.formats.latex import latex_to_text
+from rag.index.formats.meta import parse_doi
 
 ABSTRACT = "We study a simple problem in machine learning. Our method improves accuracy by 3.5 points on three tasks."
 
@@ -149,4 +150,40 @@ def test_crossref_children_inherit_from_their_container_which_is_no_paper(
     assert [r.getMessage() for r in caplog.records] == [
         f"{path}:14: entry 'orphan' cross-references 'elsewhere', which is not an entry of this file; its venue and "
         "year stay as written"
+    ]
+
+
+# ---- DOIs --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "doi"),
+    [
+        ("DOI: 10.1000/ABC ", "10.1000/ABC"),  # was None: the value was split at its space before the label
+        ("doi 10.1000/abc", "10.1000/abc"),
+        ("https://doi.org/10.18653/v1/P19-1001", "10.18653/v1/P19-1001"),
+        ("doi.org/10.1000/y", "10.1000/y"),
+        ("https://www.doi.org/10.1000/w", "10.1000/w"),
+        ("http://dx.doi.org/10.1000/z", "10.1000/z"),
+    ],
+)
+def test_dois_are_read_with_their_label_or_resolver(value: str, doi: str) -> None:
+    assert parse_doi(value) == doi
+
+
+def test_a_doi_that_is_none_is_left_out_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    bib = tmp_path / "dois.bib"
+    bib.write_text(
+        "@article{m2,\n  title = {DOI Uppercase},\n  doi = {DOI: 10.1000/ABC },\n  abstract = {" + ABSTRACT + "}\n}\n"
+        "@article{m3,\n  title = {Not a DOI},\n  doi = {P19-1001},\n  abstract = {" + ABSTRACT + "}\n}\n"
+    )
+    table = tmp_path / "dois.csv"
+    table.write_text(f"title,abstract,doi\nCSV Paper,{ABSTRACT},https://example.org/P19-1001\n")
+    with caplog.at_level(logging.WARNING):
+        upper, other, row = load_papers([bib, table])
+    assert (upper.doi, upper.url) == ("10.1000/ABC", "https://doi.org/10.1000/ABC")
+    assert other.doi is None and row.doi is None
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{bib}:6: doi 'P19-1001' is not a DOI (10.<number>/<suffix>); it is left out",
+        f"{table}:2: doi 'https://example.org/P19-1001' is not a DOI (10.<number>/<suffix>); it is left out",
     ]

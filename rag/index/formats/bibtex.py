@@ -103,8 +103,8 @@ def _url(value: str) -> str | None:
     return plain[0] if plain else None
 
 
-def entry_metadata(fields: dict[str, str]) -> Metadata:
-    """The metadata of one entry; a bad year or URL raises ``ValueError``."""
+def entry_metadata(fields: dict[str, str], where: str = "") -> Metadata:
+    """The metadata of one entry; a bad year or URL raises ``ValueError``; ``where`` names it in warnings."""
     categories = split_categories(latex_to_text(fields.get("keywords", "")) or None)
     primary = fields.get("primaryclass", "").strip()
     return make_metadata(
@@ -116,6 +116,7 @@ def entry_metadata(fields: dict[str, str]) -> Metadata:
         arxiv=_arxiv(fields),
         doi=fields.get("doi"),
         url=_url(fields.get("url", "")),
+        where=where,
     )
 
 
@@ -130,7 +131,7 @@ def _record(path: Path, entry: Entry) -> Record | None:
     if not abstract:
         return None
     try:
-        meta = entry_metadata(fields)
+        meta = entry_metadata(fields, f"{path}:{line}")
         return Record(check_length("title", title), check_length("abstract", abstract), f"{path.name}:{line}",
                       None, meta)  # fmt: skip
     except ValueError as exc:

@@ -5,12 +5,15 @@ message; the format's parser turns it into a ``CorpusError`` naming file and lin
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import date as Date
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote
+
+log = logging.getLogger(__name__)
 
 MIN_YEAR, MAX_YEAR = 1500, 2100
 MAX_FIELD_CHARS = 2000
@@ -23,7 +26,9 @@ _ARXIV = re.compile(
     rf"(?i:arxiv:|(?:https?://)?(?:www\.)?(?:export\.)?arxiv\.org/(?:abs|pdf)/|10\.48550/arxiv\.)?"
     rf"(?P<id>{_NEW_ARXIV}|{_OLD_ARXIV})(?:v\d+)?(?:\.pdf)?/?"
 )
-_DOI = re.compile(r"(?i:doi:\s*|(?:https?://)?(?:dx\.)?doi\.org/)?(?P<doi>10\.\d{4,9}/[^\s<>\"'{}\\]+)")
+_DOI = re.compile(r"(?i:doi:|(?:https?://)?(?:www\.|dx\.)?doi\.org/)?(?P<doi>10\.\d{4,9}/[^\s<>\"'{}\\]+)")
+_DOI_LABEL = re.compile(r"(?i)^doi\s*:?\s*(?=10\.)")
+"""A ``DOI:`` label, with the spaces reference managers write after it ("DOI: 10.1000/ABC")."""
 _ISO_DATE = re.compile(r"(?P<y>\d{4})(?:-(?P<m>\d{1,2})(?:-(?P<d>\d{1,2}))?)?(?:[T ].*)?")
 _YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
 _NO_YEAR_YET = re.compile(
@@ -154,10 +159,11 @@ def parse_arxiv_id(value: object) -> str | None:
 
 
 def parse_doi(value: object) -> str | None:
-    """The first DOI in a value (bare, ``doi:``-prefixed or a resolver URL); None when there is none."""
+    """The first DOI in a value (bare, ``doi:``/``DOI: ``-prefixed or a resolver URL, with or without its scheme),
+    as written (DOIs are case-insensitive); None when there is none."""
     if not isinstance(value, str) or not value.strip():
         return None
-    match = _DOI.fullmatch(value.strip().split()[0])
+    match = _DOI.fullmatch(_DOI_LABEL.sub("doi:", value.strip()).split()[0])
     return _bounded("doi", match.group("doi")) if match else None
 
 
@@ -201,11 +207,16 @@ def make_metadata(
     arxiv: object = None,
     doi: object = None,
     url: object = None,
+    where: str = "",
 ) -> Metadata:
-    """Metadata from raw values: the year from the date when not given, the URL derived (``paper_url``)."""
+    """Metadata from raw values: the year from the date when not given, the URL derived (``paper_url``). A DOI
+    that is none is left out with a warning naming ``where`` (file and line)."""
     iso = parse_date(date)
     arxiv_id = parse_arxiv_id(arxiv) or parse_arxiv_id(url) or parse_arxiv_id(doi)
     clean_doi = parse_doi(doi)
+    if clean_doi is None and isinstance(doi, str) and doi.strip():
+        log.warning("%s: doi %r is not a DOI (10.<number>/<suffix>); it is left out", where or "(input)",
+                    one_line(doi)[:80])  # fmt: skip
     if clean_doi and clean_doi.lower().startswith("10.48550/arxiv.") and arxiv_id:
         clean_doi = None  # arXiv's own DOI (Zotero saves preprints so): the arXiv id says it, a journal DOI may follow
     clean_url = parse_url(url)

@@ -80,7 +80,7 @@ class _Row(BaseModel):
         return " ".join(value.split()) or None if value is not None else None
 
 
-def _plain_metadata(fields: dict[str, Any]) -> Metadata:
+def _plain_metadata(fields: dict[str, Any], where: str) -> Metadata:
     authors = fields.get("authors")
     return make_metadata(
         authors=split_authors(authors) if authors else (),
@@ -91,6 +91,7 @@ def _plain_metadata(fields: dict[str, Any]) -> Metadata:
         arxiv=fields.get("arxiv") or fields.get("id"),
         doi=fields.get("doi"),
         url=fields.get("url"),
+        where=where,
     )
 
 
@@ -121,7 +122,8 @@ def row_record(path: Path, number: int, data: object) -> Record:
         raise _fail(path, number, f"paper {' '.join(title.split())[:80]!r} has no abstract; add one or remove it")
     try:
         row = _Row.model_validate(fields)
-        meta = arxiv_metadata(fields) if arxiv else _plain_metadata(fields)
+        where = f"{path}:{number}"
+        meta = arxiv_metadata(fields, where) if arxiv else _plain_metadata(fields, where)
     except ValidationError as exc:
         errors = exc.errors()
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'row'}: {str(e['msg']).removeprefix('Value error, ')}"
