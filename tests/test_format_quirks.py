@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from rag.index.corpus import load_papers
+from rag.index.formats.authors import split_authors
 from rag.index.formats.latex import latex_to_text
 from rag.index.formats.meta import parse_doi
 
@@ -187,3 +188,36 @@ def test_a_doi_that_is_none_is_left_out_with_a_warning(tmp_path: Path, caplog: p
         f"{bib}:6: doi 'P19-1001' is not a DOI (10.<number>/<suffix>); it is left out",
         f"{table}:2: doi 'https://example.org/P19-1001' is not a DOI (10.<number>/<suffix>); it is left out",
     ]
+
+
+# ---- authors -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "names"),
+    [
+        ("de la Fuente, Juan", ("Juan de la Fuente",)),  # was two authors: "de la Fuente", "Juan"
+        ("King, Jr., Martin Luther", ("Martin Luther King Jr.",)),  # was three
+        ("Vaswani, A., Shazeer, N., Parmar, N.", ("A. Vaswani", "N. Shazeer", "N. Parmar")),  # lost "N." as a repeat
+        ("Smith, J., Jones, K.", ("J. Smith", "K. Jones")),
+        ("van der Berg, Piet; Le Cun, Yann; others", ("Piet van der Berg", "Yann Le Cun")),
+        ("Smith, John and Doe, Jane and others", ("John Smith", "Jane Doe")),
+        ("{Procter and Gamble} and Ng, Andrew", ("{Procter and Gamble}", "Andrew Ng")),
+        ("J. Smith, K. Jones, and L. Wu", ("J. Smith", "K. Jones", "L. Wu")),
+        ("Alice Smith, Bob Jones", ("Alice Smith", "Bob Jones")),
+        ("Smith J, Jones K", ("Smith J", "Jones K")),
+        ("Martin Luther King, Jr.", ("Martin Luther King Jr.",)),
+        ("Wei Wang and Wei Wang", ("Wei Wang", "Wei Wang")),  # two people of one name
+        (["King, Jr., Martin", "O'Brien, Conan", "others"], ("Martin King Jr.", "Conan O'Brien")),
+    ],
+)
+def test_author_strings_are_split_into_people(value: str | list[str], names: tuple[str, ...]) -> None:
+    assert split_authors(value) == names
+
+
+def test_bibtex_and_others_is_no_author(tmp_path: Path) -> None:
+    path = tmp_path / "others.bib"
+    path.write_text("@article{a,\n  title = {T},\n  author = {Devlin, Jacob and Chang, Ming-Wei and others},\n"
+                    "  abstract = {" + ABSTRACT + "}\n}\n")  # fmt: skip
+    (paper,) = load_papers([path])
+    assert paper.authors == ("Jacob Devlin", "Ming-Wei Chang")

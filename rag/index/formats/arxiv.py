@@ -8,13 +8,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from rag.index.formats.authors import split_authors
 from rag.index.formats.latex import latex_to_text
 from rag.index.formats.meta import (
     Metadata,
     make_metadata,
     parse_arxiv_id,
     parse_date,
-    split_authors,
     split_categories,
 )
 

@@ -15,11 +15,12 @@ from pathlib import Path
 from bibtexparser.model import Entry
 
 from rag.errors import CorpusError
+from rag.index.formats.authors import bibtex_authors
 from rag.index.formats.base import Record, check_length, read_text
 from rag.index.formats.bibtex_crossref import resolve_crossrefs
 from rag.index.formats.bibtex_library import read_entries
 from rag.index.formats.latex import latex_to_text
-from rag.index.formats.meta import Metadata, make_metadata, names_as_given, split_categories
+from rag.index.formats.meta import Metadata, make_metadata, split_categories
 
 _SHOWN_MISSING = 5
 
@@ -58,39 +59,6 @@ def _date(fields: dict[str, str]) -> str | None:
     return f"{year}-{number:02d}" if year.isdigit() and 1 <= number <= 12 else None
 
 
-_AND = re.compile(r"\s+and\s+", re.IGNORECASE)
-_COMMA = re.compile(r"\s*,\s*")
-
-
-def _top_level_split(text: str, separator: re.Pattern[str]) -> list[str]:
-    """``text`` split where ``separator`` matches outside braces (BibTeX's protection: "{Procter and Gamble}")."""
-    depth = 0
-    depths = []
-    for ch in text:
-        depth += (ch == "{") - (ch == "}")
-        depths.append(depth)
-    parts, start = [], 0
-    for match in separator.finditer(text):
-        if match.start() > 0 and depths[match.start() - 1] == 0:
-            parts.append(text[start : match.start()])
-            start = match.end()
-    return [*parts, text[start:]]
-
-
-def _authors(field: str) -> tuple[str, ...]:
-    """The people of an ``author`` field, split as BibTeX splits them: "and" inside braces stays in one name
-    ("{Procter and Gamble}"), and "Last, Jr, First" and "Last, First" become "First Last Jr" and "First Last"."""
-    names = []
-    for person in _top_level_split(field.strip(), _AND):
-        parts = [latex_to_text(p) for p in _top_level_split(person.strip(), _COMMA)]
-        if len(parts) >= 3:
-            parts = [parts[2], parts[0], parts[1]]  # Last, Jr, First
-        elif len(parts) == 2:
-            parts = [parts[1], parts[0]]  # Last, First
-        names.append(" ".join(p for p in parts if p))
-    return names_as_given(names)
-
-
 _URL_ESCAPES = re.compile(r"\{?\\([_%&#~$])(?:\{\})?\}?|\{([~_])\}")
 _URL_MACRO = re.compile(r"\\url\s*\{([^{}]*)\}")
 
@@ -108,7 +76,7 @@ def entry_metadata(fields: dict[str, str], where: str = "") -> Metadata:
     categories = split_categories(latex_to_text(fields.get("keywords", "")) or None)
     primary = fields.get("primaryclass", "").strip()
     return make_metadata(
-        authors=_authors(fields["author"]) if fields.get("author", "").strip() else (),
+        authors=bibtex_authors(fields["author"], latex_to_text) if fields.get("author", "").strip() else (),
         year=fields.get("year") or None,
         date=_date(fields),
         venue=_venue(fields),

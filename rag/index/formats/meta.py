@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import date as Date
 from email.utils import parsedate_to_datetime
@@ -66,49 +65,11 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _bounded(name: str, value: str) -> str:
+def bounded(name: str, value: str) -> str:
+    """``value`` if within the limit of one metadata value (``MAX_FIELD_CHARS``), else ``ValueError``."""
     if len(value) > MAX_FIELD_CHARS:
         raise ValueError(f"{name} is {len(value):,} characters; the limit is {MAX_FIELD_CHARS:,}")
     return value
-
-
-def person_name(name: str) -> str:
-    """``Last, First`` as ``First Last``; other names as they are (whitespace normalised)."""
-    last, comma, first = one_line(name).partition(",")
-    if comma and first.strip() and "," not in first:
-        return f"{first.strip()} {last.strip()}"
-    return one_line(name).strip(", ")
-
-
-def _comma_names(text: str) -> list[str]:
-    """``A. Smith, B. Jones`` as two names, but ``Smith, John`` (one word before a single comma) as one."""
-    if text.count(",") == 1 and len(text.split(",")[0].split()) == 1:
-        return [text]
-    return text.split(",")
-
-
-def split_authors(value: str | Iterable[str]) -> tuple[str, ...]:
-    """Author names from a list, or from one string: ``Last, First; Last, First`` (Zotero), ``A and B``
-    (BibTeX), ``A. Smith, B. Jones and C. Li`` (arXiv). A ``Last, First`` name becomes ``First Last``."""
-    if isinstance(value, str):
-        text = one_line(value)
-        if ";" in text:
-            parts = text.split(";")
-        else:
-            parts = [name for part in re.split(r",?\s+and\s+", text) for name in _comma_names(part)]
-    else:
-        given: list[object] = list(value) if isinstance(value, list | tuple) else [value]  # a number, an object
-        parts = [p for p in given if isinstance(p, str)]
-        if len(parts) != len(given):
-            raise ValueError("authors must be a string or a list of strings")
-    return names_as_given(person_name(p) for p in parts if p and p.strip(" ,"))
-
-
-def names_as_given(names: Iterable[str]) -> tuple[str, ...]:
-    """Author names already in "First Last" order (a format that says where each name ends and which part is
-    the last name, as BibTeX does), whitespace normalised, duplicates and empty ones dropped."""
-    cleaned = (one_line(n).strip(", ") for n in names)
-    return tuple(_bounded("an author name", n) for n in dict.fromkeys(cleaned) if n)
 
 
 def parse_year(value: object) -> int | None:
@@ -164,7 +125,7 @@ def parse_doi(value: object) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return None
     match = _DOI.fullmatch(_DOI_LABEL.sub("doi:", value.strip()).split()[0])
-    return _bounded("doi", match.group("doi")) if match else None
+    return bounded("doi", match.group("doi")) if match else None
 
 
 def parse_url(value: object) -> str | None:
@@ -172,7 +133,7 @@ def parse_url(value: object) -> str | None:
     if not isinstance(value, str):
         return None
     match = _URL.fullmatch(value.strip())
-    return _bounded("url", match.group(0)) if match else None
+    return bounded("url", match.group(0)) if match else None
 
 
 def split_categories(value: object) -> tuple[str, ...]:
@@ -185,7 +146,7 @@ def split_categories(value: object) -> tuple[str, ...]:
         parts = list(value)
     else:
         raise ValueError("categories must be a string or a list of strings")
-    return tuple(dict.fromkeys(_bounded("a category", one_line(p)) for p in parts if p.strip()))
+    return tuple(dict.fromkeys(bounded("a category", one_line(p)) for p in parts if p.strip()))
 
 
 def paper_url(arxiv_id: str | None, doi: str | None, url: str | None) -> str | None:
@@ -222,7 +183,7 @@ def make_metadata(
     clean_url = parse_url(url)
     if url and isinstance(url, str) and url.strip() and clean_url is None and not arxiv_id:
         raise ValueError(f"url {url.strip()[:60]!r} is not an http(s) URL")
-    venue_text = _bounded("venue", one_line(venue)) if venue else None
+    venue_text = bounded("venue", one_line(venue)) if venue else None
     return Metadata(
         authors=authors,
         year=parse_year(year) if year not in (None, "") else (int(iso[:4]) if iso else None),

@@ -20,9 +20,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, fie
 
 from rag.errors import CorpusError
 from rag.index.formats.arxiv import arxiv_metadata, is_arxiv_row
+from rag.index.formats.authors import split_authors
 from rag.index.formats.base import Record, check_length, lines, read_text
 from rag.index.formats.latex import latex_to_text
-from rag.index.formats.meta import Metadata, make_metadata, parse_date, split_authors, split_categories
+from rag.index.formats.meta import Metadata, make_metadata, parse_date, split_categories
 
 ALIASES = {
     "title": "title",
