@@ -4,11 +4,13 @@ prefix, and CSV headers that name no title or abstract column."""
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
 import pytest
 
+from rag.errors import CorpusError
 from rag.index.corpus import load_papers
 from rag.index.formats.authors import split_authors
 from rag.index.formats.latex import latex_to_text
@@ -221,3 +223,38 @@ def test_bibtex_and_others_is_no_author(tmp_path: Path) -> None:
                     "  abstract = {" + ABSTRACT + "}\n}\n")  # fmt: skip
     (paper,) = load_papers([path])
     assert paper.authors == ("Jacob Devlin", "Ming-Wei Chang")
+
+
+# ---- CSV headers and long lines ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("Paper Title,Summary,Author", "found 'Paper Title', 'Summary', 'Author'; accepted names for the title: title "
+                                       "(any case, '_' or '-' for spaces)"),
+        ("Titel;Zusammenfassung", "found 'Titel', 'Zusammenfassung'; accepted names for the title: title; for the "
+                                  "abstract: abstract, summary, abstract note, abstractnote (any case"),
+    ],
+)  # fmt: skip
+def test_a_csv_header_without_title_or_abstract_shows_what_it_found_and_what_would_do(
+    tmp_path: Path, header: str, message: str
+) -> None:
+    path = tmp_path / "papers.csv"
+    path.write_text(f"{header}\nA,B,C\n")
+    with pytest.raises(CorpusError) as info:
+        load_papers([path])
+    assert str(info.value).startswith(f"{path}:1: the header must name 'title' and 'abstract' columns; {message}")
+
+
+def test_a_line_over_the_limit_names_the_field_to_shorten(tmp_path: Path) -> None:
+    path = tmp_path / "long.jsonl"
+    path.write_text(json.dumps({"title": "Long", "abstract": "word " * 30_000}) + "\n")
+    expected = (r"long\.jsonl:1: line is 150,033 characters; the limit is 100,000, that of an abstract "
+                r"\(a title: 400\): shorten its 'abstract' field \(150,000 characters\)")
+    with pytest.raises(CorpusError, match=expected):
+        load_papers([path])
+    path = tmp_path / "long.csv"
+    path.write_text("title,abstract\nLong," + "word " * 30_000 + "\n")
+    with pytest.raises(CorpusError, match=r"long\.csv:2: line is 150,005 .*: shorten the abstract on it"):
+        load_papers([path])

@@ -212,9 +212,27 @@ def parse_csv(path: Path, text: str | None = None) -> list[Record]:
     return records
 
 
+def accepted_names(field: str) -> list[str]:
+    """The column names (as ``_key`` normalises them) that fill ``field``."""
+    return [name for name, target in ALIASES.items() if (target or name.replace(" ", "_")) == field]
+
+
+def _header_problem(fields: list[str]) -> str:
+    """What a header naming no title or abstract column lacks, what it names, and the names that would do."""
+    named = csv_header_fields(fields)
+    if len(fields) == 1:  # separated by something else than the delimiter tried: show the columns
+        fields = max((fields[0].split(d) for d in ("\t", ";")), key=len)
+    found = ", ".join(repr(f.strip()) for f in fields[:12] if f.strip()) or "nothing"
+    found += ", ..." if len(fields) > 12 else ""
+    lacking = [f for f in ("title", "abstract") if f not in named]
+    accepted = "; ".join(f"for the {f}: {', '.join(accepted_names(f))}" for f in lacking)
+    return (f"the header must name 'title' and 'abstract' columns; found {found[:300]}; accepted names {accepted} "
+            "(any case, '_' or '-' for spaces)")  # fmt: skip
+
+
 def _check_header(path: Path, fields: list[str], line: int) -> None:
     if not fields or not {"title", "abstract"} <= csv_header_fields(fields):
-        raise CorpusError(str(path), line, "the header must name 'title' and 'abstract' columns")
+        raise CorpusError(str(path), line, _header_problem(fields))
     keys = [_key(name) for name in fields]
     twice = next((name for name, key in zip(fields, keys, strict=True) if keys.count(key) > 1), None)
     if twice is not None:
