@@ -33,6 +33,7 @@ ABSTRACT = "We study a simple problem in machine learning. Our method improves a
         (r"our \method beats \baseline", "our method beats baseline"),  # an unknown macro keeps its name
         (r"the 5\textsuperscript{th} \operatorname{argmax}", "the 5th argmax"),  # ... or its argument
         (r"{\em our} method \xspace{}is \bf $\left( x \right)$", "our method is ( x )"),  # layout prints nothing
+        (r"e.g.\@ the {\it best\/} $\det(A) \ne 0$ for {\cal O}(n)", "e.g. the best det(A) ≠ 0 for O(n)"),
         (r"as shown in~\cite[p.~3]{x,y}.", "as shown in."),  # citations are dropped with their space
         (r"models (\citet{a}; \citep{b}) work", "models work"),
         (r"Section~\ref{s} and Eq.~\eqref{e}", "Section ?? and Eq. (??)"),  # as LaTeX prints an unknown reference

@@ -20,7 +20,9 @@ full stop is not doubled ("\\etc." is "etc.")."""
 
 SYMBOLS = {
     "checkmark": "✓", "ddag": "‡", "pounds": "£", "euro": "€", "degree": "°", "textdegree": "°",
-    "percent": "%", "per": "/", "squared": "²", "cubed": "³",
+    "percent": "%", "per": "/", "squared": "²", "cubed": "³", "gets": "←", "iff": "⟺", "implies": "⟹",
+    "ne": "≠", "neg": "¬", "lnot": "¬", "land": "∧", "lor": "∨", "colon": ":", "bot": "⊥", "slash": "/",
+    "bmod": "mod",
     # siunitx prefixes and units, read inside \SI{...}{...} and \si{...}
     "kilo": "k", "mega": "M", "giga": "G", "tera": "T", "centi": "c", "milli": "m", "micro": "µ", "nano": "n",
     "pico": "p", "second": "s", "meter": "m", "metre": "m", "gram": "g", "hertz": "Hz", "byte": "B", "watt": "W",
@@ -36,12 +38,13 @@ SILENT = (
     "bfseries", "mdseries", "itshape", "upshape", "slshape", "scshape", "rmfamily", "sffamily", "ttfamily",
     "normalfont", "em", "bf", "it", "rm", "sf", "tt", "sc", "sl", "xspace", "noindent", "indent", "par",
     "smallskip", "medskip", "bigskip", "protect", "relax", "allowbreak", "nobreak", "hfill", "vfill", "hfil",
-    "break", "newpage", "clearpage", "unskip", "null",
+    "break", "newpage", "clearpage", "unskip", "null", "/", "@", "nobreakdash", "negthinspace", "boldmath",
+    "unboldmath", "newblock", "cal", "frak", "Bbb", "textwidth", "linewidth",
 )  # fmt: skip
 """Layout and font switches: they print nothing (an unknown macro would print its name)."""
 
-SPACES = ("newline", "linebreak")
-"""Line breaks: a space."""
+SPACES = ("newline", "linebreak", "enspace", "thinspace", "and", "AND")
+"""Line breaks and spaces (``\\and`` between authors): a space."""
 
 DROPPED_WITH_ARGUMENT = ("label", "phantom", "hphantom", "vphantom", "nocite")
 """Macros whose argument is not text."""
