@@ -142,17 +142,20 @@ def test_crossref_children_inherit_from_their_container_which_is_no_paper(
         "  publisher = {PMLR},\n  doi = {10.1000/proceedings}\n}\n"
         "@inproceedings{child2018,\n  title = {Crossref Child Paper},\n  author = {Kim, Lee},\n"
         "  crossref = {parent},\n  abstract = {" + ABSTRACT + "}\n}\n"
+        "@inproceedings{late,\n  title = {Late Paper},\n  crossref = {parent},\n  year = 2019,\n"
+        "  abstract = {" + ABSTRACT + "}\n}\n"
         "@inproceedings{orphan,\n  title = {Orphan Paper},\n  crossref = {elsewhere},\n  year = 2020,\n"
         "  abstract = {" + ABSTRACT + "}\n}\n"
     )
     with caplog.at_level(logging.WARNING):
-        child, orphan = load_papers([path])
+        child, late, orphan = load_papers([path])
     assert (child.title, child.venue, child.year, child.date) == ("Crossref Child Paper", "Proceedings of Something",
                                                                   2018, "2018-07")  # fmt: skip
     assert child.doi is None  # the proceedings' DOI is not the paper's
+    assert (late.venue, late.year, late.date) == ("Proceedings of Something", 2019, None)
     assert (orphan.venue, orphan.year) == (None, 2020)
     assert [r.getMessage() for r in caplog.records] == [
-        f"{path}:14: entry 'orphan' cross-references 'elsewhere', which is not an entry of this file; its venue and "
+        f"{path}:20: entry 'orphan' cross-references 'elsewhere', which is not an entry of this file; its venue and "
         "year stay as written"
     ]
 

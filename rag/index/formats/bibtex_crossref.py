@@ -31,8 +31,12 @@ def _value(entry: Entry, name: str) -> str:
 
 def _inherit(entry: Entry, parent: Entry) -> None:
     """Fill ``entry``'s missing fields from ``parent``; the parent's title is the venue (``booktitle``) when it
-    has no booktitle of its own (an ``@proceedings`` written with only a title)."""
+    has no booktitle of its own (an ``@proceedings`` written with only a title). An entry with its own year takes
+    no date or month (they would contradict it)."""
+    own_year = _value(entry, "year")
     for name in INHERITED:
+        if name in ("date", "month") and own_year:
+            continue
         value = _value(parent, name) or (_value(parent, "title") if name == "booktitle" else "")
         if value and not _value(entry, name):
             entry.set_field(Field(name, value, parent.start_line))
