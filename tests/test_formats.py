@@ -16,8 +16,9 @@ from conftest import HashEmbedder
 from rag.errors import CorpusError
 from rag.index.corpus import load_papers, paper_id, parse_file
 from rag.index.formats import detect_format
+from rag.index.formats.authors import split_authors
 from rag.index.formats.latex import latex_to_text
-from rag.index.formats.meta import make_metadata, parse_arxiv_id, parse_date, parse_year, split_authors
+from rag.index.formats.meta import make_metadata, parse_arxiv_id, parse_date, parse_year
 from rag.index.ingest import ingest
 from rag.index.store import Store, open_chroma
 from rag.types import Paper

@@ -8,13 +8,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from rag.index.formats.authors import split_authors
 from rag.index.formats.latex import latex_to_text
 from rag.index.formats.meta import (
     Metadata,
     make_metadata,
     parse_arxiv_id,
     parse_date,
-    split_authors,
     split_categories,
 )
 
@@ -51,8 +51,9 @@ def _first_version_date(fields: Mapping[str, Any]) -> str | None:
     return parse_date(fields.get("update_date"))
 
 
-def arxiv_metadata(fields: Mapping[str, Any]) -> Metadata:
-    """The metadata of one dump row (``fields`` under the names of ``rows.canonical``)."""
+def arxiv_metadata(fields: Mapping[str, Any], where: str = "") -> Metadata:
+    """The metadata of one dump row (``fields`` under the names of ``rows.canonical``); ``where`` names it in
+    warnings."""
     venue = fields.get("venue")
     return make_metadata(
         authors=_authors(fields),
@@ -62,4 +63,5 @@ def arxiv_metadata(fields: Mapping[str, Any]) -> Metadata:
         arxiv=fields.get("id"),
         doi=fields.get("doi"),
         url=fields.get("url"),
+        where=where,
     )

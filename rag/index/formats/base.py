@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,7 +71,18 @@ def read_text(path: Path) -> str:
         raise CorpusError(str(path), line, f"invalid UTF-8 at byte {exc.start}; save the file as UTF-8") from exc
     for number, line_text in enumerate(lines(text), start=1):
         if len(line_text) > MAX_LINE_CHARS:
-            raise CorpusError(
-                str(path), number, f"line is {len(line_text):,} characters; the limit is {MAX_LINE_CHARS:,}"
-            )
+            raise CorpusError(str(path), number, _long_line(line_text))
     return text
+
+
+def _long_line(line: str) -> str:
+    """Why a line over the limit is refused, naming the field that makes it long when the line is a JSON object
+    (else the abstract, the one field that may be that long)."""
+    what = "the abstract on it"
+    with suppress(ValueError, RecursionError):
+        data = json.loads(line)
+        if isinstance(data, dict) and data:
+            name, value = max(data.items(), key=lambda item: len(str(item[1])))
+            what = f"its {str(name)[:40]!r} field ({len(str(value)):,} characters)"
+    return (f"line is {len(line):,} characters; the limit is {MAX_LINE_CHARS:,}, that of an abstract "
+            f"(a title: {MAX_TITLE_CHARS:,}): shorten {what}")

@@ -1,42 +1,28 @@
 """BibTeX (Zotero, Mendeley, JabRef exports), parsed by ``bibtexparser``, LaTeX turned to text by ``pylatexenc``.
 
 An entry gives a paper when it has a title and an abstract. Entries without an abstract (books, web pages a
-reference manager keeps next to papers) are all reported at once, by file and line, as one ``CorpusError``:
+reference manager keeps next to papers) are all reported at once, by file and line, as one ``CorpusError``,
+except the containers that other entries name in ``crossref`` (``bibtex_crossref``):
 as everywhere, nothing is skipped silently and nothing is written until the inputs are fixed. A block the
 parser cannot read is an error at its line.
 """
 
 from __future__ import annotations
 
-import logging
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import bibtexparser
-from bibtexparser import middlewares
-from bibtexparser.model import Entry, ParsingFailedBlock
+from bibtexparser.model import Entry
 
 from rag.errors import CorpusError
+from rag.index.formats.authors import bibtex_authors
 from rag.index.formats.base import Record, check_length, read_text
-from rag.index.formats.bibtex_macros import resolve_macros, string_values
+from rag.index.formats.bibtex_crossref import resolve_crossrefs
+from rag.index.formats.bibtex_library import read_entries
 from rag.index.formats.latex import latex_to_text
-from rag.index.formats.meta import Metadata, make_metadata, names_as_given, split_categories
+from rag.index.formats.meta import Metadata, make_metadata, split_categories
 
 _SHOWN_MISSING = 5
-
-
-@contextmanager
-def _quiet() -> Iterator[None]:
-    """bibtexparser logs every block it cannot parse; those become ``CorpusError``s here instead."""
-    logger = logging.getLogger("bibtexparser")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL + 1)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 def _fields(entry: Entry) -> dict[str, str]:
@@ -73,39 +59,6 @@ def _date(fields: dict[str, str]) -> str | None:
     return f"{year}-{number:02d}" if year.isdigit() and 1 <= number <= 12 else None
 
 
-_AND = re.compile(r"\s+and\s+", re.IGNORECASE)
-_COMMA = re.compile(r"\s*,\s*")
-
-
-def _top_level_split(text: str, separator: re.Pattern[str]) -> list[str]:
-    """``text`` split where ``separator`` matches outside braces (BibTeX's protection: "{Procter and Gamble}")."""
-    depth = 0
-    depths = []
-    for ch in text:
-        depth += (ch == "{") - (ch == "}")
-        depths.append(depth)
-    parts, start = [], 0
-    for match in separator.finditer(text):
-        if match.start() > 0 and depths[match.start() - 1] == 0:
-            parts.append(text[start : match.start()])
-            start = match.end()
-    return [*parts, text[start:]]
-
-
-def _authors(field: str) -> tuple[str, ...]:
-    """The people of an ``author`` field, split as BibTeX splits them: "and" inside braces stays in one name
-    ("{Procter and Gamble}"), and "Last, Jr, First" and "Last, First" become "First Last Jr" and "First Last"."""
-    names = []
-    for person in _top_level_split(field.strip(), _AND):
-        parts = [latex_to_text(p) for p in _top_level_split(person.strip(), _COMMA)]
-        if len(parts) >= 3:
-            parts = [parts[2], parts[0], parts[1]]  # Last, Jr, First
-        elif len(parts) == 2:
-            parts = [parts[1], parts[0]]  # Last, First
-        names.append(" ".join(p for p in parts if p))
-    return names_as_given(names)
-
-
 _URL_ESCAPES = re.compile(r"\{?\\([_%&#~$])(?:\{\})?\}?|\{([~_])\}")
 _URL_MACRO = re.compile(r"\\url\s*\{([^{}]*)\}")
 
@@ -118,12 +71,12 @@ def _url(value: str) -> str | None:
     return plain[0] if plain else None
 
 
-def entry_metadata(fields: dict[str, str]) -> Metadata:
-    """The metadata of one entry; a bad year or URL raises ``ValueError``."""
+def entry_metadata(fields: dict[str, str], where: str = "") -> Metadata:
+    """The metadata of one entry; a bad year or URL raises ``ValueError``; ``where`` names it in warnings."""
     categories = split_categories(latex_to_text(fields.get("keywords", "")) or None)
     primary = fields.get("primaryclass", "").strip()
     return make_metadata(
-        authors=_authors(fields["author"]) if fields.get("author", "").strip() else (),
+        authors=bibtex_authors(fields["author"], latex_to_text) if fields.get("author", "").strip() else (),
         year=fields.get("year") or None,
         date=_date(fields),
         venue=_venue(fields),
@@ -131,6 +84,7 @@ def entry_metadata(fields: dict[str, str]) -> Metadata:
         arxiv=_arxiv(fields),
         doi=fields.get("doi"),
         url=_url(fields.get("url", "")),
+        where=where,
     )
 
 
@@ -145,46 +99,23 @@ def _record(path: Path, entry: Entry) -> Record | None:
     if not abstract:
         return None
     try:
-        meta = entry_metadata(fields)
+        meta = entry_metadata(fields, f"{path}:{line}")
         return Record(check_length("title", title), check_length("abstract", abstract), f"{path.name}:{line}",
                       None, meta)  # fmt: skip
     except ValueError as exc:
         raise CorpusError(str(path), line, f"entry {entry.key!r}: {exc}") from exc
 
 
-def _entries(path: Path, text: str) -> list[Entry]:
-    with _quiet():
-        library = bibtexparser.parse_string(text, append_middleware=[middlewares.NormalizeFieldKeys()])
-    entries = list(library.entries)
-    for block in library.failed_blocks:
-        kept = getattr(block, "ignore_error_block", None)
-        if isinstance(kept, Entry):  # a repeated key or field name: the entry is still read
-            entries.append(kept)
-            continue
-        why = str(getattr(block, "error", "")).strip().splitlines()
-        reason = f" ({why[-1].strip()[:160]})" if why else ""
-        if isinstance(block, ParsingFailedBlock):
-            raise CorpusError(str(path), (block.start_line or 0) + 1, f"not valid BibTeX{reason}; fix the entry")
-        raise CorpusError(str(path), (block.start_line or 0) + 1, f"this BibTeX block cannot be used{reason}")
-    try:
-        strings = string_values({k: s.value for k, s in library.strings_dict.items() if isinstance(s.value, str)})
-    except ValueError as exc:
-        raise CorpusError(str(path), None, f"an @string: {exc}") from exc
-    for entry in entries:
-        try:
-            resolve_macros(entry, strings)
-        except ValueError as exc:
-            raise CorpusError(str(path), (entry.start_line or 0) + 1, f"entry {entry.key!r}: {exc}") from exc
-    return sorted(entries, key=lambda e: e.start_line or 0)
-
-
 def parse_bibtex(path: Path, text: str | None = None) -> list[Record]:
     """Every entry of a ``.bib`` file with a title and an abstract; entries without an abstract are an error
-    listing them all (file and line)."""
-    entries = _entries(path, read_text(path) if text is None else text)
+    listing them all (file and line), except the containers other entries ``crossref`` (a proceedings)."""
+    entries = read_entries(path, read_text(path) if text is None else text)
+    containers = resolve_crossrefs(path, entries)
     records: list[Record] = []
     missing: list[Entry] = []
     for entry in entries:
+        if entry.key.casefold() in containers and not latex_to_text(_fields(entry).get("abstract", "")):
+            continue  # a proceedings or book its papers name: not a paper itself
         record = _record(path, entry)
         if record is None:
             missing.append(entry)

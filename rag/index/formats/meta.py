@@ -5,12 +5,14 @@ message; the format's parser turns it into a ``CorpusError`` naming file and lin
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import date as Date
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote
+
+log = logging.getLogger(__name__)
 
 MIN_YEAR, MAX_YEAR = 1500, 2100
 MAX_FIELD_CHARS = 2000
@@ -23,7 +25,9 @@ _ARXIV = re.compile(
     rf"(?i:arxiv:|(?:https?://)?(?:www\.)?(?:export\.)?arxiv\.org/(?:abs|pdf)/|10\.48550/arxiv\.)?"
     rf"(?P<id>{_NEW_ARXIV}|{_OLD_ARXIV})(?:v\d+)?(?:\.pdf)?/?"
 )
-_DOI = re.compile(r"(?i:doi:\s*|(?:https?://)?(?:dx\.)?doi\.org/)?(?P<doi>10\.\d{4,9}/[^\s<>\"'{}\\]+)")
+_DOI = re.compile(r"(?i:doi:|(?:https?://)?(?:www\.|dx\.)?doi\.org/)?(?P<doi>10\.\d{4,9}/[^\s<>\"'{}\\]+)")
+_DOI_LABEL = re.compile(r"(?i)^doi\s*:?\s*(?=10\.)")
+"""A ``DOI:`` label, with the spaces reference managers write after it ("DOI: 10.1000/ABC")."""
 _ISO_DATE = re.compile(r"(?P<y>\d{4})(?:-(?P<m>\d{1,2})(?:-(?P<d>\d{1,2}))?)?(?:[T ].*)?")
 _YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
 _NO_YEAR_YET = re.compile(
@@ -61,49 +65,11 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _bounded(name: str, value: str) -> str:
+def bounded(name: str, value: str) -> str:
+    """``value`` if within the limit of one metadata value (``MAX_FIELD_CHARS``), else ``ValueError``."""
     if len(value) > MAX_FIELD_CHARS:
         raise ValueError(f"{name} is {len(value):,} characters; the limit is {MAX_FIELD_CHARS:,}")
     return value
-
-
-def person_name(name: str) -> str:
-    """``Last, First`` as ``First Last``; other names as they are (whitespace normalised)."""
-    last, comma, first = one_line(name).partition(",")
-    if comma and first.strip() and "," not in first:
-        return f"{first.strip()} {last.strip()}"
-    return one_line(name).strip(", ")
-
-
-def _comma_names(text: str) -> list[str]:
-    """``A. Smith, B. Jones`` as two names, but ``Smith, John`` (one word before a single comma) as one."""
-    if text.count(",") == 1 and len(text.split(",")[0].split()) == 1:
-        return [text]
-    return text.split(",")
-
-
-def split_authors(value: str | Iterable[str]) -> tuple[str, ...]:
-    """Author names from a list, or from one string: ``Last, First; Last, First`` (Zotero), ``A and B``
-    (BibTeX), ``A. Smith, B. Jones and C. Li`` (arXiv). A ``Last, First`` name becomes ``First Last``."""
-    if isinstance(value, str):
-        text = one_line(value)
-        if ";" in text:
-            parts = text.split(";")
-        else:
-            parts = [name for part in re.split(r",?\s+and\s+", text) for name in _comma_names(part)]
-    else:
-        given: list[object] = list(value) if isinstance(value, list | tuple) else [value]  # a number, an object
-        parts = [p for p in given if isinstance(p, str)]
-        if len(parts) != len(given):
-            raise ValueError("authors must be a string or a list of strings")
-    return names_as_given(person_name(p) for p in parts if p and p.strip(" ,"))
-
-
-def names_as_given(names: Iterable[str]) -> tuple[str, ...]:
-    """Author names already in "First Last" order (a format that says where each name ends and which part is
-    the last name, as BibTeX does), whitespace normalised, duplicates and empty ones dropped."""
-    cleaned = (one_line(n).strip(", ") for n in names)
-    return tuple(_bounded("an author name", n) for n in dict.fromkeys(cleaned) if n)
 
 
 def parse_year(value: object) -> int | None:
@@ -154,11 +120,12 @@ def parse_arxiv_id(value: object) -> str | None:
 
 
 def parse_doi(value: object) -> str | None:
-    """The first DOI in a value (bare, ``doi:``-prefixed or a resolver URL); None when there is none."""
+    """The first DOI in a value (bare, ``doi:``/``DOI: ``-prefixed or a resolver URL, with or without its scheme),
+    as written (DOIs are case-insensitive); None when there is none."""
     if not isinstance(value, str) or not value.strip():
         return None
-    match = _DOI.fullmatch(value.strip().split()[0])
-    return _bounded("doi", match.group("doi")) if match else None
+    match = _DOI.fullmatch(_DOI_LABEL.sub("doi:", value.strip()).split()[0])
+    return bounded("doi", match.group("doi")) if match else None
 
 
 def parse_url(value: object) -> str | None:
@@ -166,7 +133,7 @@ def parse_url(value: object) -> str | None:
     if not isinstance(value, str):
         return None
     match = _URL.fullmatch(value.strip())
-    return _bounded("url", match.group(0)) if match else None
+    return bounded("url", match.group(0)) if match else None
 
 
 def split_categories(value: object) -> tuple[str, ...]:
@@ -179,7 +146,7 @@ def split_categories(value: object) -> tuple[str, ...]:
         parts = list(value)
     else:
         raise ValueError("categories must be a string or a list of strings")
-    return tuple(dict.fromkeys(_bounded("a category", one_line(p)) for p in parts if p.strip()))
+    return tuple(dict.fromkeys(bounded("a category", one_line(p)) for p in parts if p.strip()))
 
 
 def paper_url(arxiv_id: str | None, doi: str | None, url: str | None) -> str | None:
@@ -201,17 +168,22 @@ def make_metadata(
     arxiv: object = None,
     doi: object = None,
     url: object = None,
+    where: str = "",
 ) -> Metadata:
-    """Metadata from raw values: the year from the date when not given, the URL derived (``paper_url``)."""
+    """Metadata from raw values: the year from the date when not given, the URL derived (``paper_url``). A DOI
+    that is none is left out with a warning naming ``where`` (file and line)."""
     iso = parse_date(date)
     arxiv_id = parse_arxiv_id(arxiv) or parse_arxiv_id(url) or parse_arxiv_id(doi)
     clean_doi = parse_doi(doi)
+    if clean_doi is None and isinstance(doi, str) and doi.strip():
+        log.warning("%s: doi %r is not a DOI (10.<number>/<suffix>); it is left out", where or "(input)",
+                    one_line(doi)[:80])  # fmt: skip
     if clean_doi and clean_doi.lower().startswith("10.48550/arxiv.") and arxiv_id:
         clean_doi = None  # arXiv's own DOI (Zotero saves preprints so): the arXiv id says it, a journal DOI may follow
     clean_url = parse_url(url)
     if url and isinstance(url, str) and url.strip() and clean_url is None and not arxiv_id:
         raise ValueError(f"url {url.strip()[:60]!r} is not an http(s) URL")
-    venue_text = _bounded("venue", one_line(venue)) if venue else None
+    venue_text = bounded("venue", one_line(venue)) if venue else None
     return Metadata(
         authors=authors,
         year=parse_year(year) if year not in (None, "") else (int(iso[:4]) if iso else None),

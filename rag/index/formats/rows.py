@@ -20,9 +20,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, fie
 
 from rag.errors import CorpusError
 from rag.index.formats.arxiv import arxiv_metadata, is_arxiv_row
+from rag.index.formats.authors import split_authors
 from rag.index.formats.base import Record, check_length, lines, read_text
 from rag.index.formats.latex import latex_to_text
-from rag.index.formats.meta import Metadata, make_metadata, parse_date, split_authors, split_categories
+from rag.index.formats.meta import Metadata, make_metadata, parse_date, split_categories
 
 ALIASES = {
     "title": "title",
@@ -80,7 +81,7 @@ class _Row(BaseModel):
         return " ".join(value.split()) or None if value is not None else None
 
 
-def _plain_metadata(fields: dict[str, Any]) -> Metadata:
+def _plain_metadata(fields: dict[str, Any], where: str) -> Metadata:
     authors = fields.get("authors")
     return make_metadata(
         authors=split_authors(authors) if authors else (),
@@ -91,6 +92,7 @@ def _plain_metadata(fields: dict[str, Any]) -> Metadata:
         arxiv=fields.get("arxiv") or fields.get("id"),
         doi=fields.get("doi"),
         url=fields.get("url"),
+        where=where,
     )
 
 
@@ -121,7 +123,8 @@ def row_record(path: Path, number: int, data: object) -> Record:
         raise _fail(path, number, f"paper {' '.join(title.split())[:80]!r} has no abstract; add one or remove it")
     try:
         row = _Row.model_validate(fields)
-        meta = arxiv_metadata(fields) if arxiv else _plain_metadata(fields)
+        where = f"{path}:{number}"
+        meta = arxiv_metadata(fields, where) if arxiv else _plain_metadata(fields, where)
     except ValidationError as exc:
         errors = exc.errors()
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'row'}: {str(e['msg']).removeprefix('Value error, ')}"
@@ -209,9 +212,27 @@ def parse_csv(path: Path, text: str | None = None) -> list[Record]:
     return records
 
 
+def accepted_names(field: str) -> list[str]:
+    """The column names (as ``_key`` normalises them) that fill ``field``."""
+    return [name for name, target in ALIASES.items() if (target or name.replace(" ", "_")) == field]
+
+
+def _header_problem(fields: list[str]) -> str:
+    """What a header naming no title or abstract column lacks, what it names, and the names that would do."""
+    named = csv_header_fields(fields)
+    if len(fields) == 1:  # separated by something else than the delimiter tried: show the columns
+        fields = max((fields[0].split(d) for d in ("\t", ";")), key=len)
+    found = ", ".join(repr(f.strip()) for f in fields[:12] if f.strip()) or "nothing"
+    found += ", ..." if len(fields) > 12 else ""
+    lacking = [f for f in ("title", "abstract") if f not in named]
+    accepted = "; ".join(f"for the {f}: {', '.join(accepted_names(f))}" for f in lacking)
+    return (f"the header must name 'title' and 'abstract' columns; found {found[:300]}; accepted names {accepted} "
+            "(any case, '_' or '-' for spaces)")  # fmt: skip
+
+
 def _check_header(path: Path, fields: list[str], line: int) -> None:
     if not fields or not {"title", "abstract"} <= csv_header_fields(fields):
-        raise CorpusError(str(path), line, "the header must name 'title' and 'abstract' columns")
+        raise CorpusError(str(path), line, _header_problem(fields))
     keys = [_key(name) for name in fields]
     twice = next((name for name, key in zip(fields, keys, strict=True) if keys.count(key) > 1), None)
     if twice is not None:
