@@ -279,8 +279,9 @@ class Pipeline:
 
     def _run(self, request: Request) -> Iterator[str | Answer]:
         """Text deltas, then the final ``Answer`` (the answerer protocol), for one checked request."""
-        answerer, turns = request.answerer, list(request.history)
-        asked = request.asked or request.question  # links as titles, names as the corpus spells them ("dimat")
+        answerer, asked = request.answerer, request.asked or request.question  # names as the corpus spells them
+        turns = [{**t, "content": self.casing.restore(t["content"])} if t["role"] == "user" else t
+                 for t in request.history]  # the earlier questions too: "dimat vs ties-merging" names two papers
         started = time.perf_counter()
         failed: str | None = None  # the LLM could not rewrite the follow-up: the fallback answers, and says why
         try:

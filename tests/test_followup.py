@@ -64,3 +64,12 @@ def test_compare_the_first_two_compares_only_the_two_pointed_at(real_pipeline) -
     history = _chat("Which papers use LoRA?", first.text)
     final = real_pipeline.ask("Compare the first two", history=history, answerer="extractive")
     assert [c.paper.title for c in final.citations] == cited, final.text
+
+
+def test_earlier_questions_typed_in_lower_case_are_read_with_their_names_cased(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """The reviewer's "dimat vs ties-merging" then "which one needs training?": the earlier question named no paper
+    (its names were lower case), so the follow-up's query read "dimat vs ties-merging" as plain words."""
+    first = real_pipeline.ask("dimat vs ties-merging", answerer="extractive")
+    final = real_pipeline.ask("which one needs training?", history=_chat("dimat vs ties-merging", first.text),
+                              answerer="extractive")
+    assert final.standalone_question.startswith("DIMAT vs TIES-Merging"), final.standalone_question
