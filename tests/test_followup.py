@@ -73,3 +73,26 @@ def test_earlier_questions_typed_in_lower_case_are_read_with_their_names_cased(r
     final = real_pipeline.ask("which one needs training?", history=_chat("dimat vs ties-merging", first.text),
                               answerer="extractive")
     assert final.standalone_question.startswith("DIMAT vs TIES-Merging"), final.standalone_question
+
+
+def test_a_correction_naming_the_meant_papers_title_is_answered_from_it(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """The reviewer's "no, I meant the on-policy self-judgment paper" after two CREAM answers was refused."""
+    history: list[dict[str, str]] = []
+    for question in ("CREAM self rewarding", "what size LLMs did they test"):
+        history += _chat(question, real_pipeline.ask(question, history=history, answerer="extractive").text)
+    final = real_pipeline.ask("no, I meant the on-policy self-judgment paper", history=history, answerer="extractive")
+    assert [c.paper.title for c in final.citations][:1] == [
+        "Aligning Large Language Models by On-Policy Self-Judgment"], final.text
+
+
+def test_only_a_correction_with_title_words_names_its_paper() -> None:
+    from rag.answer.compose.followup import corrects_to
+    from rag.types import Hit, Paper, Retrieved
+
+    papers = [Paper("p1", "CREAM: Consistency Regularized Self-Rewarding", "a"),
+              Paper("p2", "Aligning Large Language Models by On-Policy Self-Judgment", "b")]
+    retrieved = Retrieved("q", tuple(Hit(p, 0.3, "s", 0, 0.3) for p in papers), 0.3, True)
+    assert corrects_to("no, I meant the on-policy self-judgment paper", retrieved) == 1
+    assert corrects_to("the on-policy self-judgment paper", retrieved) is None  # no correction
+    assert corrects_to("no, I meant the other one", retrieved) is None  # names no title
+    assert corrects_to("no, I meant the diffusion paper on proteins", retrieved) is None  # in no title

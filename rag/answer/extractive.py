@@ -31,6 +31,7 @@ from rag.answer.compose.followup import (
     asks_of_each,
     asks_which_is_better,
     corrected_hits,
+    corrects_to,
     hits_of,
     record_hit,
     referents,
@@ -281,7 +282,8 @@ class ExtractiveAnswerer:
         standalone = retrieved.query if history else ""
         analysis = analyse(question)
         them = asks_which_is_better(question) and len(referents(question, history)) >= 2  # "which one is better?"
-        named = names_its_paper(analysis, retrieved)  # "what is SPLADE?"
+        # "what is SPLADE?", "no, I meant the on-policy self-judgment paper": the paper is plainly retrieved
+        named = names_its_paper(analysis, retrieved) or corrects_to(question, retrieved) is not None
         doubted = retrieved.abstain and analysis.kind != "comparison" and not analysis.record and not them and not named
         answerable = retrieved.hits and not doubted
         ev = self.evidence(question, retrieved, standalone, history, analysis) if answerable else None

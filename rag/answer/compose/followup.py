@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from rag.answer.compose.cited import Cited, cited_sources, refers_to
 from rag.answer.compose.lead import coined_names, own_subject, subject
 from rag.index.vocabulary import common_words
-from rag.text import QUESTION_WORDS, STOPWORDS, key_terms, named_entities, strip_markers
+from rag.text import QUESTION_WORDS, STOPWORDS, key_terms, named_entities, strip_markers, tokenize
 from rag.types import Retrieved
 
 _TOPIC_SWITCH = re.compile(
@@ -148,6 +148,23 @@ def resolve_followup(question: str, history: Sequence[dict[str, str]]) -> str:
                             if labels else [])
     kept = [w for w in carried if w.lower() not in question.lower()]
     return f"{' '.join(kept)} {question}".strip() if kept else question
+
+
+_MEANT = re.compile(r"\b(?:meant|mean|not that|not this|the other)\b", re.IGNORECASE)
+_POINTER_WORDS = frozenset(tokenize("paper one work method approach study other"))
+
+
+def corrects_to(question: str, retrieved: Retrieved) -> int | None:
+    """For a correction that names the meant paper by its title's words ("no, I meant the on-policy
+    self-judgment paper"), the hit among the first five whose title holds every one of them (two at least);
+    None otherwise."""
+    if not _CORRECTION.search(question):
+        return None
+    meant = _MEANT.split(question, maxsplit=1)[-1]
+    words = {t for t in tokenize(meant) if t not in STOPWORDS and t not in _POINTER_WORDS}
+    if len(words) < 2:
+        return None
+    return next((h for h, hit in enumerate(retrieved.hits[:5]) if words <= set(tokenize(hit.paper.title))), None)
 
 
 _OTHER_SUBJECT = re.compile(r"^\W*(?:and\s+)?(?:what|how) about\s+(?P<subject>[^?]+)", re.IGNORECASE)
