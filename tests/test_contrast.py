@@ -522,8 +522,10 @@ def test_only_a_compared_word_that_is_no_ordinary_word_is_a_name() -> None:
 
     assert list(compared_words("How do sparsemax and MaxSup differ?").values()) == ["sparsemax", "MaxSup"]
     assert list(compared_words("the difference between sparsemax and softmax").values()) == ["sparsemax", "softmax"]
-    assert lower_case_sides("How do sparsemax and MaxSup differ?", ["MaxSup"]) == ["sparsemax", "MaxSup"]
-    assert lower_case_sides("How do attention and MaxSup differ?", ["MaxSup"]) == ["MaxSup"]  # an ordinary word
+    titles = ["From Softmax to Sparsemax: A Sparse Model", "MaxSup: Overcoming Representation Collapse"]
+    assert lower_case_sides("How do sparsemax and MaxSup differ?", ["MaxSup"], titles) == ["sparsemax", "MaxSup"]
+    assert lower_case_sides("How do attention and MaxSup differ?", ["MaxSup"], titles) == ["MaxSup"]  # ordinary
+    assert lower_case_sides("what speedup vs PowerInfer", ["PowerInfer"], titles) == ["PowerInfer"]  # in no title
 
 
 @pytest.mark.parametrize(("question", "kind"), [
@@ -541,3 +543,10 @@ def test_a_topic_typed_before_papers_asks_for_a_list(question: str, kind: str) -
 def test_a_search_typed_topic_lists_its_papers(real_pipeline) -> None:  # type: ignore[no-untyped-def]
     final = real_pipeline.ask("mixture of experts papers", answerer="extractive")
     assert sum(line.startswith("- ") for line in final.text.splitlines()) >= 3, final.text
+
+
+def test_a_lower_case_word_set_against_a_name_is_compared_only_when_a_title_names_it(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """The reviewer's "what gpu did coreinfer use and what speedup vs powerinfer" ended "No retrieved paper is about
+    speedup, PowerInfer.": "speedup" is no ordinary word of the tokenizer, but no paper is called that."""
+    final = real_pipeline.ask("what gpu did coreinfer use and what speedup vs powerinfer", answerer="extractive")
+    assert "speedup," not in final.text and "TITAN XP" in final.text, final.text

@@ -145,7 +145,8 @@ class ExtractiveAnswerer:
         if analysis.kind != "comparison":
             return []
         text = standalone or analysis.text
-        return compared_hits(text, lower_case_sides(text, named_entities(text)), retrieved)
+        titles = [h.paper.title for h in retrieved.hits]
+        return compared_hits(text, lower_case_sides(text, named_entities(text), titles), retrieved)
 
     def contrast(self, ev: Evidence, retrieved: Retrieved) -> str:
         """One line per compared paper quoting what it says on the asked aspect: its pieces chosen as a prose
