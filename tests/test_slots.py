@@ -315,6 +315,7 @@ def test_a_quantity_asked_by_its_adjective_wants_that_kind_of_number(
 @pytest.mark.parametrize(("question", "title"), [
     ("SPLADE", "SPLADE"), ("what is splade", "SPLADE"), ("LinearAG", "Adaptive Guidance"),
     ("what paper proposes LinearAG", "Adaptive Guidance"),
+    ("what does SAM stand for", "Sharpness-Aware Minimization"),  # spelled out in the title
 ])  # fmt: skip
 def test_a_paper_named_alone_is_answered_though_the_abstention_model_doubts_it(
     real_pipeline, question: str, title: str  # type: ignore[no-untyped-def]

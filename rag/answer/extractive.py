@@ -195,7 +195,7 @@ class ExtractiveAnswerer:
         comparison of papers plainly retrieved; ``names_its_paper``: "what is SPLADE?"), so that an LLM answerer is
         handed them too."""
         analysis = analyse(question)
-        if retrieved.hits and names_its_paper(analysis, retrieved):
+        if retrieved.hits and names_its_paper(analysis, retrieved, self.acronyms):
             return True
         if not retrieved.hits or analysis.kind != "comparison":
             return False
@@ -284,7 +284,7 @@ class ExtractiveAnswerer:
         analysis = analyse(question)
         them = asks_which_is_better(question) and len(referents(question, history)) >= 2  # "which one is better?"
         # "what is SPLADE?", "no, I meant the on-policy self-judgment paper": the paper is plainly retrieved
-        named = names_its_paper(analysis, retrieved) or corrects_to(question, retrieved) is not None
+        named = names_its_paper(analysis, retrieved, self.acronyms) or corrects_to(question, retrieved) is not None
         doubted = retrieved.abstain and analysis.kind != "comparison" and not analysis.record and not them and not named
         answerable = retrieved.hits and not doubted
         ev = self.evidence(question, retrieved, standalone, history, analysis) if answerable else None

@@ -19,7 +19,7 @@ from rag.answer.compose.record import names_by_title
 from rag.answer.compose.slots import SPECIFIC, Slot, fills, head_noun, unit_missing
 from rag.answer.notes import not_stated_sentence, unmentioned_sentence
 from rag.text import QUESTION_WORDS, STOPWORDS, key_terms, named_entities, short_title, singular, tokenize
-from rag.types import Retrieved
+from rag.types import Paper, Retrieved
 
 _NO_ACRONYMS: Mapping[str, Collection[str]] = MappingProxyType({})
 """No acronym table: only names as written count as mentioned."""
@@ -248,17 +248,28 @@ def subject_lead(cands: Sequence[Piece], probs: Sequence[float] | np.ndarray, sl
     return own[mine]
 
 
-def names_its_paper(analysis: Question, retrieved: Retrieved) -> bool:
-    """Whether a question that asks for no specific detail names a retrieved paper by its own coined name: the
-    paper's title holds it or its abstract proposes it ("What is SPLADE?", "LinearAG", "what paper proposes
-    LinearAG?"). Such a question is answered although the abstention model doubts it (it refused a reviewer's
-    "SPLADE" and "what is splade" with the SPLADE paper first). A specific detail ("What GPU did SPLADE use?") is
-    left to it."""
+def names_its_paper(analysis: Question, retrieved: Retrieved, spelled: Mapping[str, Collection[str]] = _NO_ACRONYMS
+                    ) -> bool:
+    """Whether a question that asks for no specific detail names one of the first two hits by its own coined
+    names: the paper's title holds each (as written or spelled out by the corpus's acronym table, ``spelled``:
+    "SAM" for "Sharpness-Aware Minimization") or its abstract proposes it ("What is SPLADE?", "LinearAG", "what
+    does SAM stand for?"). Such a question is answered although the abstention model doubts it (it refused a
+    reviewer's "SPLADE" and "what is splade" with the SPLADE paper first). A specific detail ("What GPU did
+    SPLADE use?") is left to it."""
     names = coined_names(analysis.text, 3)
     if analysis.slot.kind in SPECIFIC or not names or any(_DESCRIBING.search(n) for n in names):
         return False
     rest = [t for t in key_terms(analysis.text, QUESTION_WORDS) if t not in names]
-    return len(rest) <= TERSE_WORDS and own_subject(analysis.text, retrieved) is not None
+    return len(rest) <= TERSE_WORDS and any(all(_its_name(n, hit.paper, spelled) for n in names)
+                                            for hit in retrieved.hits[:2])
+
+
+def _its_name(name: str, paper: Paper, spelled: Mapping[str, Collection[str]]) -> bool:
+    """Whether ``name`` is the paper's own: in its title (or spelled out there) or proposed by its abstract."""
+    title = paper.title.lower()
+    if name.lower() in title or proposes(paper.abstract, name):
+        return True
+    return any(long.replace("-", " ") in title.replace("-", " ") for long in spelled.get(singular(name).lower(), ()))
 
 
 TERSE_WORDS = 2
