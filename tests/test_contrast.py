@@ -532,6 +532,9 @@ def test_only_a_compared_word_that_is_no_ordinary_word_is_a_name() -> None:
     ("mixture of experts papers", "list"), ("contrastive learning theory papers?", "list"),
     ("sparse autoencoder papers", "list"), ("the first two papers", "lookup"), ("summarize both papers", "lookup"),
     ("compare the two papers", "comparison"), ("how many papers", "quantity"),
+    ("please compare the MaxSup and OPERA papers", "comparison"), ("MaxSup vs OPERA papers", "comparison"),
+    ("differences between the SPLADE and RetroMAE papers", "comparison"),
+    ("explain how in-context learning works", "lookup"), ("Give the limitations discussed in these studies", "lookup"),
 ])  # fmt: skip
 def test_a_topic_typed_before_papers_asks_for_a_list(question: str, kind: str) -> None:
     """The reviewer's "mixture of experts papers" got one paper's prose; "papers on mixture of experts" a list."""

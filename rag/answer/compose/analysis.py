@@ -14,9 +14,10 @@ from rag.text import QUESTION_WORDS, key_terms, named_entities, tokenize
 _LIST = re.compile(
     r"\b(which|what|any|list|name|find|show)\b[^?]*?\bpapers\b|\bpapers\s+(?:that|which|on|about|where)\b"
     r"|\bare there (?:any )?(?:papers|works|studies)\b|^\s*(?:please\s+)?list\b"
-    r"|^(?!\s*(?:how|what|which|who|why|when|where|do|does|did|is|are|can|the|these|those|their|its|compare|"
-    r"summari[sz]e|both|all)\b)[^?]{3,80}?(?<!\bfirst)(?<!\blast)(?<!\btwo)(?<!\bthree)(?<!\bother)"
-    r"\s(?:papers|works|studies)\s*\??\s*$",  # typed as a search: "mixture of experts papers"
+    r"|^(?![^?]*\b(?:compar(?:e|es|ed|ing|isons?)|contrast(?:s|ed|ing)?|vs\.?|versus|differ(?:s|ence|ences)?)\b)(?!\s*(?:how|what|which|who|why|when|where|"
+    r"do|does|did|is|are|can|the|these|those|their|its|summari[sz]e|both|all|explain|describe|tell|give|show|"
+    r"please|briefly|i)\b)[^?]{3,80}?(?<!\bfirst)(?<!\blast)(?<!\btwo)(?<!\bthree)(?<!\bother)"
+    r"\s(?:papers|studies)\s*\??\s*$",  # typed as a search: "mixture of experts papers", not a comparison
     re.IGNORECASE,
 )
 _COMPARISON = re.compile(
