@@ -16,32 +16,38 @@ TIES = _chat("What is TIES-Merging?", "TIES-Merging introduces three novel steps
              "Sign & Merge). [1]")
 
 
+def _is_name(word: str) -> bool:  # the corpus's test (rag.retrieve.names): these name papers
+    return word in {"sparsemax", "tabpfn"}
+
+
 @pytest.mark.parametrize(
-    "question", ["What is sparsemax?", "what is tabpfn", "Explain sparsemax.", "what is in-context learning?",
-                 "What is sparsemax used for?"],
+    "question", ["What is sparsemax?", "what is tabpfn", "Explain sparsemax.", "What is sparsemax used for?"],
 )  # fmt: skip
 def test_a_definition_of_a_lower_case_name_stands_alone(question: str) -> None:
-    assert coined_subject(question)
-    assert stands_alone(question)
-    assert resolve_followup(question, TIES) == question
+    assert coined_subject(question, _is_name)
+    assert stands_alone(question, _is_name)
+    assert resolve_followup(question, TIES, _is_name) == question
+    assert not coined_subject(question)  # without the corpus no lower-case word is a name
 
 
 @pytest.mark.parametrize(
     "question", ["what is the speedup?", "What is attention?", "What is it?", "what is novel?",
-                 "What are their limitations?", "what is its size?"],
+                 "What are their limitations?", "what is its size?", "what is speedup?", "explain distillation"],
 )  # fmt: skip
 def test_a_definition_of_an_ordinary_word_or_a_pointer_is_still_a_follow_up(question: str) -> None:
-    assert coined_subject(question) == []
-    assert resolve_followup(question, TIES) != question
+    assert coined_subject(question, _is_name) == []
+    assert resolve_followup(question, TIES, _is_name) != question
 
 
 def test_what_about_asks_the_last_question_of_another_subject() -> None:
     speed = _chat("What is the speed-up of SeerAttention-R?", "Up to 9x over FlashAttention-3. [1]")
-    assert resolve_followup("What about sparsemax?", speed) == "speed-up What about sparsemax?"
+    assert resolve_followup("What about sparsemax?", speed, _is_name) == "speed-up What about sparsemax?"
+    for topic in ("the speedup", "latency", "the baselines", "throughput"):  # no subject of its own: the same paper
+        assert "SeerAttention-R" in resolve_followup(f"what about {topic}?", speed, _is_name), topic
     training = _chat("Does TIES-Merging need training?", "No. [1]")
     assert resolve_followup("And what about DIMAT?", training) == "need training And what about DIMAT?"
     maxsup = _chat("What is MaxSup?", "MaxSup … [1]")
-    assert resolve_followup("What about sparsemax?", maxsup) == "What about sparsemax?"
+    assert resolve_followup("What about sparsemax?", maxsup, _is_name) == "What about sparsemax?"
     # no other subject named: the same subject, another aspect
     assert "MaxSup" in resolve_followup("what about training cost?", maxsup)
 

@@ -255,6 +255,15 @@ def test_the_lead_comes_from_the_paper_the_question_names() -> None:
     assert_faithful(final)
 
 
+def test_the_asked_detail_of_what_about_is_its_noun() -> None:
+    """"what about latency?" read "the about latency" ("The CoreInfer abstract does not state the about latency.")."""
+    from rag.answer.compose.slots import asked_detail
+
+    assert asked_detail("what about latency?") == "latency"
+    assert asked_detail("what about the speedup?") == "speedup"
+    assert asked_detail("How many approaches does I-Con connect?") == "approaches"  # "a" is no article here
+
+
 def test_a_head_noun_matches_its_other_forms() -> None:
     """Snowball stems "reduction" to "reduct" and "reducing" to "reduc": the abstract states the reduction."""
     from rag.answer.compose.slots import unit_missing

@@ -28,11 +28,13 @@ from rag.answer.compose.contrast import (
 from rag.answer.compose.draft import Draft, Evidence
 from rag.answer.compose.evidence import Pick, Weights, question_terms, score_sentences
 from rag.answer.compose.followup import (
+    IsName,
     asks_of_each,
     asks_which_is_better,
     corrected_hits,
     corrects_to,
     hits_of,
+    no_names,
     record_hit,
     referents,
     resolve_followup,
@@ -73,6 +75,7 @@ class ExtractiveAnswerer:
     def __init__(
         self, settings: Settings, embedder: Embedder, weights: Weights | None = None, pieces: PieceModel | None = None,
         roles: RoleOrder | None = None, acronyms: Mapping[str, Collection[str]] | None = None,
+        is_name: IsName = no_names,
     ) -> None:
         self.settings = settings
         self.embedder = embedder
@@ -82,10 +85,12 @@ class ExtractiveAnswerer:
         """A sentence-role predictor's piece preference (``rag.answer.compose.lead.RoleOrder``), if any."""
         self.acronyms: Mapping[str, Collection[str]] = acronyms or {}
         """The corpus's acronyms and their long forms ("moe" -> "mixture of experts"): a name spelled out is named."""
+        self.is_name = is_name
+        """Whether a lower-case word names a paper of the corpus ("sparsemax"; ``rag.retrieve.names``)."""
 
     def condense(self, question: str, history: Sequence[dict[str, str]]) -> str:
         """A standalone query for a follow-up (``rag.answer.compose.followup.resolve_followup``)."""
-        return resolve_followup(question, history)
+        return resolve_followup(question, history, self.is_name)
 
     def evidence(
         self, question: str, retrieved: Retrieved, standalone: str = "", history: Sequence[dict[str, str]] = (),
@@ -138,15 +143,13 @@ class ExtractiveAnswerer:
             return self.contrast(ev, retrieved)
         return ""
 
-    @staticmethod
-    def compared(analysis: Question, retrieved: Retrieved, standalone: str = "") -> list[Compared]:
+    def compared(self, analysis: Question, retrieved: Retrieved, standalone: str = "") -> list[Compared]:
         """The papers a comparison question compares (``rag.answer.compose.contrast.compared_hits``), named in
         the question or, for a follow-up, in the conversation its ``standalone`` query carries."""
         if analysis.kind != "comparison":
             return []
         text = standalone or analysis.text
-        titles = [h.paper.title for h in retrieved.hits]
-        return compared_hits(text, lower_case_sides(text, named_entities(text), titles), retrieved)
+        return compared_hits(text, lower_case_sides(text, named_entities(text), self.is_name), retrieved)
 
     def contrast(self, ev: Evidence, retrieved: Retrieved) -> str:
         """One line per compared paper quoting what it says on the asked aspect: its pieces chosen as a prose

@@ -25,6 +25,7 @@ from rag.retrieve.acronym_cache import acronym_table, name_casing
 from rag.retrieve.arrays import PaperGroups, SingleThreadBlas, top_indices
 from rag.retrieve.base import Candidate, PreparedQuery
 from rag.retrieve.features import lexical_features
+from rag.retrieve.names import NameWords
 from rag.retrieve.query import Query, parse_query
 from rag.retrieve.signs import SignShortlist
 from rag.types import Paper
@@ -118,6 +119,7 @@ class HybridRetriever:
         self.acronyms = acronym_table(self.papers.values(), cache, store.embedder_name, stamp)
         self.casing = name_casing(self.papers.values(), cache, store.embedder_name, stamp)
         self.lexicon = lexicon_for(self.papers, cache, store.embedder_name, stamp)
+        self.name_words = NameWords(self.lexicon, self.doc_freq)
 
     # ---- filters ---------------------------------------------------------------------------------
     def mask(self, allowed: Collection[str] | None) -> np.ndarray | None:
@@ -132,6 +134,10 @@ class HybridRetriever:
     # ---- stages ----------------------------------------------------------------------------------
     def parse(self, text: str) -> Query:
         return parse_query(text, self.acronyms, self.doc_freq)
+
+    def names_word(self, word: str) -> bool:
+        """Whether a word typed in lower case reads as a paper's own name (``rag.retrieve.names.NameWords``)."""
+        return self.name_words.names(word)
 
     def doc_freq(self, token: str) -> tuple[int, int]:
         """(chunks containing ``token``, chunks) from the BM25 index."""

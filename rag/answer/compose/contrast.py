@@ -8,12 +8,12 @@ self-judgment paper", "mixout"); a coined name no retrieved paper is about is sa
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from rag.answer.compose.lead import coined, introduces, proposes
 from rag.index.vocabulary import common_words
-from rag.text import STOPWORDS, WORD, compared_words, short_title, tokenize
+from rag.text import STOPWORDS, compared_words, short_title, tokenize
 from rag.types import Paper, Retrieved
 
 GENERIC = frozenset(tokenize(
@@ -86,15 +86,14 @@ def _named_side(name: str, opposed: Collection[str]) -> bool:
     return name in opposed and name.lower() not in common_words()
 
 
-def lower_case_sides(question: str, names: Sequence[str], titles: Sequence[str] = ()) -> list[str]:
-    """``names`` with the compared words typed in lower case that are no ordinary word and name a paper (a word
-    of one of ``titles``, the retrieved ones), in the question's order: "how do sparsemax and MaxSup differ?"
-    compares sparsemax too (``compared_words``; "From Softmax to Sparsemax"), "what speedup vs PowerInfer" does
-    not compare "speedup"."""
+def lower_case_sides(question: str, names: Sequence[str], is_name: Callable[[str], bool]) -> list[str]:
+    """``names`` with the compared words typed in lower case that name a paper (``is_name``: "sparsemax", in a
+    title and few documents), in the question's order: "how do sparsemax and MaxSup differ?" compares sparsemax
+    too (``compared_words``); "what speedup vs PowerInfer", "discriminative vs generative classifiers" and
+    "sparsemax and softmax attention" compare no topic word."""
     known = {n.lower() for n in names}
-    titled = {w.lower() for title in titles for w in WORD.findall(title)}
-    typed = [(pos, w) for pos, w in compared_words(question).items() if w.islower() and w not in known
-             and w not in common_words() and w not in STOPWORDS and len(w) >= 3 and w in titled]
+    typed = [(pos, w) for pos, w in compared_words(question).items()
+             if w.islower() and w not in known and w not in STOPWORDS and is_name(w)]
     if not typed:
         return list(names)
     placed = [(question.find(n), n) for n in names] + typed

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rag.answer.compose.cited import Cited, cited_sources, refers_to
 from rag.answer.compose.lead import coined_names, own_subject, subject
-from rag.index.vocabulary import common_words
 from rag.text import QUESTION_WORDS, STOPWORDS, key_terms, named_entities, strip_markers, tokenize
 from rag.types import Retrieved
 
@@ -76,19 +75,28 @@ _POINTING = frozenset({"the", "a", "an", "its", "their", "this", "that", "these"
                        "his", "her", "our", "your", "such", "both", "each"})
 
 
-def coined_subject(question: str) -> list[str]:
+IsName = Callable[[str], bool]
+"""Whether a word typed in lower case names a paper (``rag.retrieve.names.NameWords.names``: "sparsemax")."""
+
+
+def no_names(word: str) -> bool:
+    """Without the corpus, no lower-case word is a name."""
+    return False
+
+
+def coined_subject(question: str, is_name: IsName = no_names) -> list[str]:
     """The words that name what a definition question asks about when the user typed them in lower case: words
-    that are no ordinary word (``common_words``) in a term of at most four words with no article or pronoun.
-    "What is sparsemax?" and "what is in-context learning?" name their subject, as "What is Sparsemax?" does;
-    "what is the speedup?", "what is its size?" and "what is attention?" name nothing."""
+    that name a paper (``is_name``) in a term of at most four words with no article or pronoun. "What is
+    sparsemax?" names its subject, as "What is Sparsemax?" does; "what is the speedup?", "what is its size?",
+    "what is speedup?" and "what is attention?" name nothing."""
     match = _DEFINED.match(question.lower())
     words = match.group("term").split() if match else []
     if not words or len(words) > 4 or _POINTING & set(words):
         return []
-    return [w for w in words if w not in common_words() and w not in STOPWORDS and len(w) >= 4]
+    return [w for w in words if w not in STOPWORDS and is_name(w)]
 
 
-def stands_alone(question: str) -> bool:
+def stands_alone(question: str, is_name: IsName = no_names) -> bool:
     """Whether ``question`` needs no earlier turn: it announces a new topic, or it names its own subject
     (a method name or acronym before any pronoun, or "which paper ..."), and it does not point back
     ("which of them", "the second one") or carry on ("And when ...?", "What about ...?")."""
@@ -97,7 +105,7 @@ def stands_alone(question: str) -> bool:
     if _REFERENCE.search(question) or _FIRST_N.search(question):  # "what are the first two papers about?"
         return False
     pronoun = _PRONOUN.search(question)
-    names = named_entities(question) or coined_subject(question)
+    names = named_entities(question) or coined_subject(question, is_name)
     if names and not _ASKED_DETAIL.search(question):
         first_name = question.find(names[0])
         if pronoun is None or first_name < pronoun.start():
@@ -111,7 +119,7 @@ def stands_alone(question: str) -> bool:
     return len(key_terms(question, QUESTION_WORDS)) >= 4
 
 
-def resolve_followup(question: str, history: Sequence[dict[str, str]]) -> str:
+def resolve_followup(question: str, history: Sequence[dict[str, str]], is_name: IsName = no_names) -> str:
     """A standalone query for a follow-up. One that points at one source of the last answer ("the second
     one", "it") carries that source's cited text; otherwise the previous answer's names and the previous
     question's content words come first. A correction ("No, I meant the one that ...") carries the previous
@@ -123,9 +131,9 @@ def resolve_followup(question: str, history: Sequence[dict[str, str]]) -> str:
                 and w.lower() not in wrong]
         return f"{' '.join(kept)} {question}".strip()
     other = _OTHER_SUBJECT.match(question)
-    if users and other and (named_entities(other.group("subject")) or _uncommon(other.group("subject"))):
-        return _asked_of(question, users[-1])  # "what about sparsemax?": the last question, asked of another subject
-    if not users or stands_alone(question):
+    if users and other and _names_subject(other.group("subject"), is_name):
+        return _asked_of(question, users[-1], is_name)  # "what about sparsemax?": the last question, of another
+    if not users or stands_alone(question, is_name):
         return question
     pointed = referents(question, history)
     if len(pointed) == 1:
@@ -135,7 +143,8 @@ def resolve_followup(question: str, history: Sequence[dict[str, str]]) -> str:
     answers = _turns(history, "assistant")
     previous_answer = strip_markers(answers[-1]) if answers else ""
     carried = key_terms(users[-1], QUESTION_WORDS)
-    topic = next((u for u in reversed(users[:-1]) if stands_alone(u)), None) if not stands_alone(users[-1]) else None
+    topic = (next((u for u in reversed(users[:-1]) if stands_alone(u, is_name)), None)
+             if not stands_alone(users[-1], is_name) else None)
     if topic is not None:  # the last question was a follow-up too ("how do they differ?"): its topic found the papers
         carried = _with_new(carried, key_terms(topic, QUESTION_WORDS))
     # "which of them" keeps the last question's wording, which found those papers; a comparison of them ("compare
@@ -170,15 +179,17 @@ def corrects_to(question: str, retrieved: Retrieved) -> int | None:
 _OTHER_SUBJECT = re.compile(r"^\W*(?:and\s+)?(?:what|how) about\s+(?P<subject>[^?]+)", re.IGNORECASE)
 
 
-def _uncommon(text: str) -> list[str]:
-    """The words of ``text`` that are no ordinary word (``common_words``): lower-case names ("sparsemax")."""
-    return [w for w in re.findall(r"[a-z][\w-]{3,}", text.lower()) if w not in common_words() and w not in STOPWORDS]
+def _names_subject(text: str, is_name: IsName) -> bool:
+    """Whether ``text`` (after "what about") names a subject: a name as written ("TIES-Merging", "DIMAT") or a
+    lower-case word that names a paper ("sparsemax"); "the speedup", "latency", "the baselines" do not."""
+    return bool(named_entities(f"x {text}")) or any(is_name(w) for w in re.findall(r"[a-z][\w-]{2,}", text.lower()))
 
 
-def _asked_of(question: str, last: str) -> str:
+def _asked_of(question: str, last: str, is_name: IsName = no_names) -> str:
     """``question`` ("What about sparsemax?") with the last question's words but not its subject: "What is the
     speed-up of MaxSup?" carries "speed-up", not "MaxSup"."""
-    subject = {n.lower() for n in named_entities(last)} | set(coined_subject(last)) | set(question.lower().split())
+    subject = {n.lower() for n in named_entities(last)} | set(coined_subject(last, is_name))
+    subject |= set(question.lower().split())
     kept = [w for w in key_terms(last, QUESTION_WORDS) if w.lower() not in subject]
     return f"{' '.join(kept)} {question}".strip()
 

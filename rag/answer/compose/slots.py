@@ -107,7 +107,7 @@ def asked_detail(question: str) -> str:
     detail = re.sub(r"^(?:is|are|was|were)\s+(?:the\s+)?", "", match.group("detail").strip(), flags=re.I)
     if _AUX.match(detail):
         return ""
-    detail = re.sub(r"^(?:the|its|their|a|an|kind of|type of|sort of)\s+", "", detail, flags=re.I)
+    detail = re.sub(r"^(?:about\s+)?(?:(?:the|its|their|a|an|kind of|type of|sort of)\s+)?", "", detail, flags=re.I)
     return detail if tokenize(detail) else ""
 
 
