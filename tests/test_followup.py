@@ -95,10 +95,13 @@ def test_only_a_correction_with_title_words_names_its_paper() -> None:
     from rag.answer.compose.followup import corrects_to
     from rag.types import Hit, Paper, Retrieved
 
-    papers = [Paper("p1", "CREAM: Consistency Regularized Self-Rewarding", "a"),
+    papers = [Paper("p1", "CREAM: Consistency Regularized Self-Rewarding",
+                    "We propose CREAM, which leverages the rewarding consistency."),
               Paper("p2", "Aligning Large Language Models by On-Policy Self-Judgment", "b")]
     retrieved = Retrieved("q", tuple(Hit(p, 0.3, "s", 0, 0.3) for p in papers), 0.3, True)
     assert corrects_to("no, I meant the on-policy self-judgment paper", retrieved) == 1
     assert corrects_to("the on-policy self-judgment paper", retrieved) is None  # no correction
     assert corrects_to("no, I meant the other one", retrieved) is None  # names no title
     assert corrects_to("no, I meant the diffusion paper on proteins", retrieved) is None  # in no title
+    cream = _chat("What is CREAM?", "We propose CREAM, which leverages the rewarding consistency. [1]")
+    assert corrects_to("no, I meant the consistency regularized paper", retrieved, cream) is None  # the ruled out

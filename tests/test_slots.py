@@ -341,8 +341,14 @@ def test_a_specific_detail_or_a_long_question_about_a_named_paper_is_still_the_a
     from rag.types import Hit, Paper, Retrieved
 
     splade = Paper("p1", "SPLADE: Sparse Lexical and Expansion Model", "We present SPLADE, a sparse ranker.")
+    ner = Paper("p2", "Masked Language Modelling for Biomedical NER", "We study masking rates.")
     retrieved = Retrieved("q", (Hit(splade, 0.3, "We present SPLADE.", 0, 0.3),), 0.3, True)
     assert names_its_paper(analyse("what is SPLADE"), retrieved)
+    assert names_its_paper(analyse("what paper proposes SPLADE?"), retrieved)
     assert not names_its_paper(analyse("What GPU did SPLADE use?"), retrieved)  # a specific detail
     assert not names_its_paper(analyse("which base modle did SPLADE fine tune in its experiments"), retrieved)
+    assert not names_its_paper(analyse("SPLADE training time"), retrieved)  # asks more than what it is
     assert not names_its_paper(analyse("LLM-generated text detection"), retrieved)  # a describing word
+    second = Retrieved("q", (Hit(ner, 0.3, "s", 0, 0.3), Hit(splade, 0.2, "s", 0, 0.2)), 0.3, True)
+    assert not names_its_paper(analyse("what is SPLADE"), second)  # the answer would come from the first hit
+    assert not names_its_paper(analyse("what is NER?"), Retrieved("q", second.hits[:1], 0.3, True))  # title's end

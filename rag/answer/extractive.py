@@ -287,7 +287,8 @@ class ExtractiveAnswerer:
         analysis = analyse(question)
         them = asks_which_is_better(question) and len(referents(question, history)) >= 2  # "which one is better?"
         # "what is SPLADE?", "no, I meant the on-policy self-judgment paper": the paper is plainly retrieved
-        named = names_its_paper(analysis, retrieved, self.acronyms) or corrects_to(question, retrieved) is not None
+        named = (names_its_paper(analysis, retrieved, self.acronyms)
+                 or corrects_to(question, retrieved, history) is not None)
         doubted = retrieved.abstain and analysis.kind != "comparison" and not analysis.record and not them and not named
         answerable = retrieved.hits and not doubted
         ev = self.evidence(question, retrieved, standalone, history, analysis) if answerable else None

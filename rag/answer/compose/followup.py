@@ -163,17 +163,20 @@ _MEANT = re.compile(r"\b(?:meant|mean|not that|not this|the other)\b", re.IGNORE
 _POINTER_WORDS = frozenset(tokenize("paper one work method approach study other"))
 
 
-def corrects_to(question: str, retrieved: Retrieved) -> int | None:
+def corrects_to(question: str, retrieved: Retrieved, history: Sequence[dict[str, str]] = ()) -> int | None:
     """For a correction that names the meant paper by its title's words ("no, I meant the on-policy
-    self-judgment paper"), the hit among the first five whose title holds every one of them (two at least);
-    None otherwise."""
+    self-judgment paper"), the hit among the first five whose title holds every one of them (two at least) and
+    that the correction does not rule out (``corrected_hits``: "sorry, I meant the label smoothing paper" after
+    an answer from MaxSup, a label smoothing paper, is not MaxSup); None otherwise."""
     if not _CORRECTION.search(question):
         return None
+    wrong = corrected_hits(question, history, retrieved)
     meant = _MEANT.split(question, maxsplit=1)[-1]
     words = {t for t in tokenize(meant) if t not in STOPWORDS and t not in _POINTER_WORDS}
     if len(words) < 2:
         return None
-    return next((h for h, hit in enumerate(retrieved.hits[:5]) if words <= set(tokenize(hit.paper.title))), None)
+    return next((h for h, hit in enumerate(retrieved.hits[:5])
+                 if h not in wrong and words <= set(tokenize(hit.paper.title))), None)
 
 
 _OTHER_SUBJECT = re.compile(r"^\W*(?:and\s+)?(?:what|how) about\s+(?P<subject>[^?]+)", re.IGNORECASE)

@@ -18,7 +18,7 @@ from rag.answer.compose.pieces import Piece
 from rag.answer.compose.record import names_by_title
 from rag.answer.compose.slots import SPECIFIC, Slot, fills, head_noun, unit_missing
 from rag.answer.notes import not_stated_sentence, unmentioned_sentence
-from rag.text import QUESTION_WORDS, STOPWORDS, key_terms, named_entities, short_title, singular, tokenize
+from rag.text import STOPWORDS, named_entities, short_title, singular, tokenize
 from rag.types import Paper, Retrieved
 
 _NO_ACRONYMS: Mapping[str, Collection[str]] = MappingProxyType({})
@@ -250,35 +250,41 @@ def subject_lead(cands: Sequence[Piece], probs: Sequence[float] | np.ndarray, sl
 
 def names_its_paper(analysis: Question, retrieved: Retrieved, spelled: Mapping[str, Collection[str]] = _NO_ACRONYMS
                     ) -> bool:
-    """Whether a question that asks for no specific detail names one of the first two hits by its own coined
-    names: the paper's title holds each (as written or spelled out by the corpus's acronym table, ``spelled``:
-    "SAM" for "Sharpness-Aware Minimization") or its abstract proposes it ("What is SPLADE?", "LinearAG", "what
-    does SAM stand for?"). Such a question is answered although the abstention model doubts it (it refused a
-    reviewer's "SPLADE" and "what is splade" with the SPLADE paper first). A specific detail ("What GPU did
-    SPLADE use?") is left to it."""
+    """Whether a question asks only what a paper is, by the paper's own coined name, and the first hit is that
+    paper: the name heads its title (as written, or spelled out by the corpus's acronym table, ``spelled``: "SAM"
+    for "Sharpness-Aware Minimization") or its abstract proposes it ("What is SPLADE?", "LinearAG", "what paper
+    proposes LinearAG?", "what does SAM stand for?"). Such a question is answered although the abstention model
+    doubts it (it refused a reviewer's "SPLADE" and "what is splade" with the SPLADE paper first). Any other word
+    ("SPLADE training time", "What is the release date of LinearAG?") leaves it to the model, and so does a name the
+    title only ends with ("NER" of "... for Biomedical NER")."""
     names = coined_names(analysis.text, 3)
-    if analysis.slot.kind in SPECIFIC or not names or any(_DESCRIBING.search(n) for n in names):
+    if not names or not retrieved.hits or any(_DESCRIBING.search(n) for n in names):
         return False
-    rest = [t for t in key_terms(analysis.text, QUESTION_WORDS) if t not in names]
-    return len(rest) <= TERSE_WORDS and any(all(_its_name(n, hit.paper, spelled) for n in names)
-                                            for hit in retrieved.hits[:2])
+    rest = {t for t in tokenize(analysis.text) if t not in STOPWORDS and t not in _ASKING_WHAT}
+    if rest - {t for n in names for t in tokenize(n)}:
+        return False
+    return all(_its_name(n, retrieved.hits[0].paper, spelled) for n in names)
 
 
-def _its_name(name: str, paper: Paper, spelled: Mapping[str, Collection[str]]) -> bool:
-    """Whether ``name`` is the paper's own: in its title (or spelled out there) or proposed by its abstract."""
-    title = paper.title.lower()
-    if name.lower() in title or proposes(paper.abstract, name):
-        return True
-    return any(long.replace("-", " ") in title.replace("-", " ") for long in spelled.get(singular(name).lower(), ()))
-
-
-TERSE_WORDS = 2
-"""At most this many words besides the name: "SPLADE", "what is splade", "what paper proposes LinearAG". A longer
-question gives the abstention model words to judge by, and may ask what the paper leaves out ("which base modle
-did sparsepo fine tune in its experiments", a typo away from a specific detail)."""
+_ASKING_WHAT = frozenset(tokenize(
+    "what which who is are does do stand stands for mean means define explain describe summarize summarise summary "
+    "overview tell me about paper papers method model propose proposes proposed introduce introduces introduced "
+    "the a an of"
+))
+"""The words of a question that asks only what something is or which paper it is."""
 _DESCRIBING = re.compile(r"-(?:based|driven|guided|style|like|free|aware|specific|only|level|augmented|generated)$",
                          re.IGNORECASE)
 """A coined word ending like this describes ("LLM-generated text"), it names no paper."""
+
+
+def _its_name(name: str, paper: Paper, spelled: Mapping[str, Collection[str]]) -> bool:
+    """Whether ``name`` is the paper's own: a word of its title's head (before a colon, or its first four words),
+    its long form in the title, or a name its abstract proposes."""
+    title = paper.title.lower()
+    head = title.split(":", 1)[0] if ":" in title else " ".join(title.split()[:4])
+    if re.search(rf"(?<![\w-]){re.escape(name.lower())}(?![\w-])", head) or proposes(paper.abstract, name):
+        return True
+    return any(long.replace("-", " ") in title.replace("-", " ") for long in spelled.get(singular(name).lower(), ()))
 
 
 def own_subject(question: str, retrieved: Retrieved) -> Subject | None:
