@@ -292,6 +292,8 @@ def test_a_head_noun_matches_with_or_without_its_hyphen_and_a_percentage_its_sig
     assert not unit_missing(slot_of("what fraction of heads are retrieval heads"), "(less than 5\\%) of the heads")
     assert not unit_missing(slot_of("what proportion of X"), "one third of the data")
     assert unit_missing(slot_of("what fraction of X"), "a small portion of the heads")
+    assert unit_missing(slot_of("What fraction of tokens does X prune?"), "a 10.33 times and 2.72 times speedup")
+    assert not unit_missing(slot_of("What fraction of tokens does X prune?"), "pruning 0.3 of the tokens")
     assert not unit_missing(slot_of("what is the sparsity level used for the speedup"), "at 90% sparsity")
 
 

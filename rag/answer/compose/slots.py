@@ -247,7 +247,8 @@ def unit_missing(slot: Slot, text: str) -> bool:
 
 
 _PERCENT = re.compile(r"%|\bpercent|\bpp\b")
-_FRACTION = re.compile(r"%|\bpercent|\b(?:half|third|thirds|quarter|quarters|tenth)\b|\b\d+\s*/\s*\d+\b|\b0?\.\d+\b")
+_FRACTION = re.compile(r"%|\bpercent|\b(?:half|third|thirds|quarter|quarters|tenth)\b|\b\d+\s*/\s*\d+\b|"
+                       r"(?<![\d.])0?\.\d+\b")  # "0.3", ".3"; not the ".33" of "10.33 times"
 _SYMBOLS = {"percentag": _PERCENT, "percent": _PERCENT, "fraction": _FRACTION, "proport": _FRACTION}
 """Head nouns a symbol or a number word states: "5%" is a percentage, "less than 5%" and "a third" fractions."""
 _UNHYPHENATED = re.compile(r"(?<=[A-Za-z])-(?=[A-Za-z])")
