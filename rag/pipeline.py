@@ -130,7 +130,8 @@ class Pipeline:
         model = _role_model(embedder)
         book = RoleBook(model, retriever.sentence_vectors) if model is not None else None
         extractive = ExtractiveAnswerer(settings, embedder, roles=book.order if book is not None else None,
-                                        acronyms=retriever.acronyms.pairs, is_name=retriever.names_word)
+                                        acronyms=retriever.acronyms.pairs, is_name=retriever.names_word,
+                                        is_unknown=retriever.unknown_word)
         return cls(settings, store, embedder, retriever, reranker, extractive, llm, llm_client, book)
 
     @property

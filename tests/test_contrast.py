@@ -575,3 +575,10 @@ def test_the_corpus_tells_a_papers_name_from_a_topic_word(real_pipeline) -> None
     assert all(names(w) for w in ("sparsemax", "tabpfn", "mixout", "maxsup", "splade"))
     assert not any(names(w) for w in ("speedup", "latency", "softmax", "pruning", "generative", "finetuning",
                                       "distillation", "attention", "vcd", "colbert"))
+
+
+
+def test_a_name_the_corpus_lacks_set_against_a_name_is_said_to_be_missing_as_typed(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """"opera vs vcd" was refused; upper-casing short unknown words gave "TANH" and "QLORA" (regression review)."""
+    final = real_pipeline.ask("opera vs vcd", answerer="extractive")
+    assert final.text.splitlines()[0].startswith("- OPERA: ") and "No retrieved paper is about vcd." in final.text

@@ -75,7 +75,7 @@ class ExtractiveAnswerer:
     def __init__(
         self, settings: Settings, embedder: Embedder, weights: Weights | None = None, pieces: PieceModel | None = None,
         roles: RoleOrder | None = None, acronyms: Mapping[str, Collection[str]] | None = None,
-        is_name: IsName = no_names,
+        is_name: IsName = no_names, is_unknown: IsName = no_names,
     ) -> None:
         self.settings = settings
         self.embedder = embedder
@@ -85,8 +85,9 @@ class ExtractiveAnswerer:
         """A sentence-role predictor's piece preference (``rag.answer.compose.lead.RoleOrder``), if any."""
         self.acronyms: Mapping[str, Collection[str]] = acronyms or {}
         """The corpus's acronyms and their long forms ("moe" -> "mixture of experts"): a name spelled out is named."""
-        self.is_name = is_name
-        """Whether a lower-case word names a paper of the corpus ("sparsemax"; ``rag.retrieve.names``)."""
+        self.is_name, self.is_unknown = is_name, is_unknown
+        """Whether a lower-case word names a paper of the corpus ("sparsemax"), or is in none of its documents
+        ("vcd"; ``rag.retrieve.names``)."""
 
     def condense(self, question: str, history: Sequence[dict[str, str]]) -> str:
         """A standalone query for a follow-up (``rag.answer.compose.followup.resolve_followup``)."""
@@ -149,7 +150,8 @@ class ExtractiveAnswerer:
         if analysis.kind != "comparison":
             return []
         text = standalone or analysis.text
-        return compared_hits(text, lower_case_sides(text, named_entities(text), self.is_name), retrieved)
+        sides = lower_case_sides(text, named_entities(text), self.is_name, self.is_unknown)
+        return compared_hits(text, sides, retrieved)
 
     def contrast(self, ev: Evidence, retrieved: Retrieved) -> str:
         """One line per compared paper quoting what it says on the asked aspect: its pieces chosen as a prose

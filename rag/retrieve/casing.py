@@ -11,9 +11,9 @@ hyphen parts: "LoRA", "TIES-Merging", "GPT-4"; not "Fine-Tuning" of a title) at 
 often as in lower case, and it is no ordinary word: not a whole word of the packaged tokenizer's vocabulary
 (``common_words``: 30,522 entries of uncased English WordPiece). So "map", "clip", "read", "atlas" stay as
 typed although the corpus names MAP, CLIP, READ and aTLAS, except where the question sets two names side by
-side ("opera vs vcd", "clip versus blip", "compare bert and roberta"): a word next to "vs" or after "compare"
-is a name, so an ordinary word the corpus writes coined is restored there (``compared_words``), and a short
-compared word the corpus never writes is read as an acronym ("vcd" -> "VCD").
+side ("opera vs vcd", "compare clip and tabpfn"): a word next to "vs" or after "compare"
+is a name when the other side is no ordinary word either, so an ordinary word the corpus writes coined is
+restored there (``named_sides``: "opera vs vcd", not "read vs write").
 """
 
 from __future__ import annotations
@@ -27,9 +27,6 @@ from rag.text import STOPWORDS, WORD, compared_words, without_urls
 
 DOMINANCE = 4.0
 """A word is restored when its coined spellings outnumber its lower-case ones this many times over."""
-SHORT = 5
-"""A compared word of at most this many letters that is neither in the table nor an ordinary word is read as an
-acronym ("vcd" -> "VCD"): the corpus does not name it, so the answer can say so by name."""
 _UPPER = re.compile(r"[A-Z]")
 
 
@@ -37,6 +34,14 @@ def is_coined(word: str) -> bool:
     """A capital after the first letter of one of the word's hyphen parts ("LoRA", "TIES-Merging", "GPT-4",
     "SeerAttention-R"), which sentence or title case never gives ("Fine-Tuning", "Transformers")."""
     return any(_UPPER.search(part, 1) for part in word.split("-"))
+
+
+def named_sides(text: str) -> frozenset[int]:
+    """Where the compared words of ``text`` start (``compared_words``), when at least one of them is no ordinary
+    word: "opera vs vcd" compares names, "read vs write" and "speed vs quality" compare ordinary words."""
+    sides = compared_words(text)
+    common = common_words()
+    return frozenset(sides) if any(w.lower() not in common for w in sides.values()) else frozenset()
 
 
 def mine_casing(texts: Iterable[str]) -> dict[str, str]:
@@ -65,19 +70,17 @@ class NameCasing:
 
     def restore(self, text: str) -> str:
         """``text`` with each all-lower-case word the corpus writes coined spelled as the corpus spells it
-        ("dimat vs ties-merging" -> "DIMAT vs TIES-Merging"); an ordinary word only where it is a compared name
-        (``compared_words``: "opera vs vcd" -> "OPERA vs VCD", "a map of the data" stays); words the user cased,
-        and stopwords, stay."""
+        ("dimat vs ties-merging" -> "DIMAT vs TIES-Merging"); an ordinary word only where it is set against a word
+        that is not (``named_sides``: "opera vs vcd" -> "OPERA vs vcd"; "read vs write", "a map of the data"
+        stay); words the user cased, and stopwords, stay."""
         if not self.table:
             return text
-        common, compared = common_words(), compared_words(text)
+        common, named = common_words(), named_sides(text)
 
         def spell(match: re.Match[str]) -> str:
-            word, side = match.group(0), match.start() in compared
-            if not word.islower() or word in STOPWORDS or (word in common and not side):
+            word = match.group(0)
+            if not word.islower() or word in STOPWORDS or (word in common and match.start() not in named):
                 return word
-            if word not in self.table and side and word not in common and word.isalpha() and len(word) <= SHORT:
-                return word.upper()  # "opera vs vcd": a short compared name the corpus never writes is an acronym
             return self.table.get(word, word)
 
         return WORD.sub(spell, text)

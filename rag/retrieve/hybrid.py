@@ -139,6 +139,10 @@ class HybridRetriever:
         """Whether a word typed in lower case reads as a paper's own name (``rag.retrieve.names.NameWords``)."""
         return self.name_words.names(word)
 
+    def unknown_word(self, word: str) -> bool:
+        """Whether a word typed in lower case is a name the corpus lacks (``NameWords.unknown``)."""
+        return self.name_words.unknown(word)
+
     def doc_freq(self, token: str) -> tuple[int, int]:
         """(chunks containing ``token``, chunks) from the BM25 index."""
         retriever = self.keyword.retriever

@@ -43,3 +43,11 @@ class NameWords:
         if not tokens or any(self.lexicon.id_of(t) not in self._title_ids for t in tokens):
             return False
         return all(df <= max(3, NAME_SHARE * n) for df, n in map(self.doc_freq, tokens))
+
+    def unknown(self, word: str) -> bool:
+        """Whether ``word`` (typed in lower case) is no ordinary word and in no document: a name the corpus lacks
+        ("vcd" of "opera vs vcd"), which a comparison can say it has no paper about."""
+        low = word.lower()
+        tokens = tokenize(low)
+        return bool(tokens) and low.isascii() and low not in common_words() and all(
+            self.doc_freq(t)[0] == 0 for t in tokens)

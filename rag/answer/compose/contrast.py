@@ -86,14 +86,18 @@ def _named_side(name: str, opposed: Collection[str]) -> bool:
     return name in opposed and name.lower() not in common_words()
 
 
-def lower_case_sides(question: str, names: Sequence[str], is_name: Callable[[str], bool]) -> list[str]:
+def lower_case_sides(question: str, names: Sequence[str], is_name: Callable[[str], bool],
+                     unknown: Callable[[str], bool] = lambda word: False) -> list[str]:
     """``names`` with the compared words typed in lower case that name a paper (``is_name``: "sparsemax", in a
-    title and few documents), in the question's order: "how do sparsemax and MaxSup differ?" compares sparsemax
-    too (``compared_words``); "what speedup vs PowerInfer", "discriminative vs generative classifiers" and
-    "sparsemax and softmax attention" compare no topic word."""
+    title and few documents), or, set against a name, one the corpus lacks (``unknown``: "vcd" of "OPERA vs vcd",
+    so the answer says it has no paper on it), in the question's order: "how do sparsemax and MaxSup differ?"
+    compares sparsemax too (``compared_words``); "what speedup vs PowerInfer", "discriminative vs generative
+    classifiers" and "sparsemax and softmax attention" compare no topic word."""
     known = {n.lower() for n in names}
-    typed = [(pos, w) for pos, w in compared_words(question).items()
-             if w.islower() and w not in known and w not in STOPWORDS and is_name(w)]
+    sides = compared_words(question)
+    named = any(w.lower() in known or is_name(w) for w in sides.values())
+    typed = [(pos, w) for pos, w in sides.items() if w.islower() and w not in known and w not in STOPWORDS
+             and (is_name(w) or (named and unknown(w)))]
     if not typed:
         return list(names)
     placed = [(question.find(n), n) for n in names] + typed
