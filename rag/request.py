@@ -112,10 +112,11 @@ def clean_k(k: object, upper: int, default: int) -> int:
 
 
 _LETTERS = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe", "ı": "i",
-                          "’": "'", "‘": "'", "ʼ": "'", "-": " ", "‐": " ", "‑": " ", ".": " ", ",": " "})  # fmt: skip
-"""Letters NFKD does not take apart (``Łukasz`` = ``lukasz``), curly apostrophes, and hyphens, dots and commas as
-spaces (``J.R.R. Tolkien`` = ``J. R. R. Tolkien``, ``Okonkwo-Adeyemi`` = ``okonkwo adeyemi``, ``Müller, J`` =
-``muller j``)."""
+                          "’": " ", "‘": " ", "ʼ": " ", "'": " ", "-": " ", "‐": " ", "‑": " ", ".": " ",
+                          ",": " "})  # fmt: skip
+"""Letters NFKD does not take apart (``Łukasz`` = ``lukasz``), and apostrophes, hyphens, dots and commas as spaces
+(``J.R.R. Tolkien`` = ``J. R. R. Tolkien``, ``Okonkwo-Adeyemi`` = ``okonkwo adeyemi``, ``Müller, J`` = ``muller j``,
+``O’Brien`` = ``o brien``)."""
 
 
 def _fold(text: str) -> str:
@@ -173,9 +174,12 @@ def _name_forms(name: str) -> tuple[tuple[str, ...], ...]:
 
 
 def _starts_words(wanted: list[str], words: list[str]) -> bool:
+    """Each of ``wanted`` is a different one of ``words`` or its start; a word written without spaces between its
+    parts (Chinese, Japanese: "飞飞" of "李飞飞") may be any part of one."""
     free = list(words)
     for part in wanted:
-        match = next((w for w in free if w == part or (w.startswith(part) and len(part) != 2)), None)
+        match = next((w for w in free if w == part or (w.startswith(part) and len(part) != 2)
+                      or (not part.isascii() and part in w)), None)
         if match is None:
             return False
         free.remove(match)

@@ -53,7 +53,8 @@ def test_author_is_a_case_and_accent_insensitive_word_start(name: str) -> None:
     ("Ng", "Ming-Wei Chang", False), ("Li", "Jacob Devlin", False), ("Li", "Lin Wang", False),
     ("Ng", "Andrew Y. Ng", True), ("Li", "Fei-Fei Li", True), ("Müller, J", "Jörg Müller", True),
     ("J. Müller", "Jörg Müller", True), ("mueller", "Jörg Müller", True), ("Vaswani, A.", "Ashish Vaswani", True),
-    ("Müller, K", "Jörg Müller", False), ("chang ming", "Ming-Wei Chang", True),
+    ("Müller, K", "Jörg Müller", False), ("chang ming", "Ming-Wei Chang", True), ("Brien", "Tim O'Brien", True),
+    ("O’Brien", "Tim O'Brien", True), ("飞飞", "李飞飞", True), ("飞飞", "李明", False),
 ])  # fmt: skip
 def test_author_words_name_whole_words_or_their_starts(query: str, name: str, named: bool) -> None:
     """The reviewer's "--author Ng" listed Ming-Wei Chang's paper and "Müller, J" listed nothing."""
