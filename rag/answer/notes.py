@@ -46,7 +46,8 @@ def existence_sentence(question: str, title: str, confidence: float) -> str:
     every word of the topic ("is there a paper about mamba?": "An Empirical Study of Mamba-based Language Models"),
     else "Closest match: <title>", which claims no more than that it is the nearest paper."""
     topic = set(tokenize(question)) - _EXISTENCE_WORDS
-    sure = confidence >= SURE_EXISTS or bool(topic and topic <= set(tokenize(title)))
+    words = " ".join(w for w in title.split() if not (w.isupper() and len(w.strip(":,.")) > 1))  # "CHESS" is no chess
+    sure = confidence >= SURE_EXISTS or bool(topic and topic <= set(tokenize(words)))
     return f"{'Yes' if sure else 'Closest match'}: {' '.join(title.split())}"
 
 
