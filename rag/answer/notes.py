@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.index.vocabulary import common_words
 from rag.text import normalize_title, short_title, strip_markers, tokenize
 from rag.types import Paper
 
@@ -46,9 +47,15 @@ def existence_sentence(question: str, title: str, confidence: float) -> str:
     every word of the topic ("is there a paper about mamba?": "An Empirical Study of Mamba-based Language Models"),
     else "Closest match: <title>", which claims no more than that it is the nearest paper."""
     topic = set(tokenize(question)) - _EXISTENCE_WORDS
-    words = " ".join(w for w in title.split() if not (w.isupper() and len(w.strip(":,.")) > 1))  # "CHESS" is no chess
+    words = " ".join(w for w in title.split() if not _acronym_of_a_word(w))  # "CHESS" is no chess, "DIMAT" is DIMAT
     sure = confidence >= SURE_EXISTS or bool(topic and topic <= set(tokenize(words)))
     return f"{'Yes' if sure else 'Closest match'}: {' '.join(title.split())}"
+
+
+def _acronym_of_a_word(word: str) -> bool:
+    """A title word in capitals that spells an ordinary word ("CHESS", "LISTEN"): the paper's name, not its topic."""
+    core = word.strip(":,.;!?()")
+    return len(core) > 1 and core.isupper() and core.lower() in common_words()
 
 
 _EXISTENCE_WORDS = frozenset(tokenize("is are was there any a an the paper papers work works study studies research "
