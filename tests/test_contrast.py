@@ -574,7 +574,8 @@ def test_the_corpus_tells_a_papers_name_from_a_topic_word(real_pipeline) -> None
     names = real_pipeline.retriever.names_word
     assert all(names(w) for w in ("sparsemax", "tabpfn", "mixout", "maxsup", "splade"))
     assert not any(names(w) for w in ("speedup", "latency", "softmax", "pruning", "generative", "finetuning",
-                                      "distillation", "attention", "vcd", "colbert"))
+                                      "distillation", "attention", "vcd", "colbert", "pitfalls", "quantization",
+                                      "sparsification", "extrapolation", "outliers", "recursive"))
 
 
 

@@ -105,3 +105,18 @@ def test_only_a_correction_with_title_words_names_its_paper() -> None:
     assert corrects_to("no, I meant the diffusion paper on proteins", retrieved) is None  # in no title
     cream = _chat("What is CREAM?", "We propose CREAM, which leverages the rewarding consistency. [1]")
     assert corrects_to("no, I meant the consistency regularized paper", retrieved, cream) is None  # the ruled out
+
+
+
+@pytest.mark.parametrize(("first", "then", "title"), [
+    ("What does MaxSup penalize?", "what about its pitfalls?", "MaxSup"),
+    ("How does WINA work?", "what about sparsification?", "WINA"),
+])  # fmt: skip
+def test_what_about_a_title_word_that_names_no_paper_keeps_the_paper(
+    real_pipeline, first: str, then: str, title: str  # type: ignore[no-untyped-def]
+) -> None:
+    """The second regression review: a word in one title's description ("pitfalls", "sparsification") was taken for
+    another paper's name, and the paper under discussion was dropped."""
+    answer = real_pipeline.ask(first, answerer="extractive")
+    final = real_pipeline.ask(then, history=_chat(first, answer.text), answerer="extractive")
+    assert title in final.standalone_question, final.standalone_question

@@ -119,7 +119,7 @@ class HybridRetriever:
         self.acronyms = acronym_table(self.papers.values(), cache, store.embedder_name, stamp)
         self.casing = name_casing(self.papers.values(), cache, store.embedder_name, stamp)
         self.lexicon = lexicon_for(self.papers, cache, store.embedder_name, stamp)
-        self.name_words = NameWords(self.lexicon, self.doc_freq)
+        self.name_words = NameWords(self.papers, self.lexicon, self.doc_freq)
 
     # ---- filters ---------------------------------------------------------------------------------
     def mask(self, allowed: Collection[str] | None) -> np.ndarray | None:
