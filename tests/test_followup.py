@@ -42,7 +42,7 @@ def test_a_definition_of_an_ordinary_word_or_a_pointer_is_still_a_follow_up(ques
 def test_what_about_asks_the_last_question_of_another_subject() -> None:
     speed = _chat("What is the speed-up of SeerAttention-R?", "Up to 9x over FlashAttention-3. [1]")
     assert resolve_followup("What about sparsemax?", speed, _is_name) == "speed-up What about sparsemax?"
-    for topic in ("the speedup", "latency", "the baselines", "throughput"):  # no subject of its own: the same paper
+    for topic in ("the speedup", "latency", "the baselines", "throughput", "its sparsemax variant"):  # the same paper
         assert "SeerAttention-R" in resolve_followup(f"what about {topic}?", speed, _is_name), topic
     training = _chat("Does TIES-Merging need training?", "No. [1]")
     assert resolve_followup("And what about DIMAT?", training) == "need training And what about DIMAT?"

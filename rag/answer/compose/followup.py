@@ -185,6 +185,8 @@ _OTHER_SUBJECT = re.compile(r"^\W*(?:and\s+)?(?:what|how) about\s+(?P<subject>[^
 def _names_subject(text: str, is_name: IsName) -> bool:
     """Whether ``text`` (after "what about") names a subject: a name as written ("TIES-Merging", "DIMAT") or a
     lower-case word that names a paper ("sparsemax"); "the speedup", "latency", "the baselines" do not."""
+    if _PRONOUN.search(text):  # "what about its pitfalls?": the same paper
+        return False
     return bool(named_entities(f"x {text}")) or any(is_name(w) for w in re.findall(r"[a-z][\w-]{2,}", text.lower()))
 
 
