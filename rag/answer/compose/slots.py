@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.text import STOPWORDS, has_digit, named_entities, tokenize
+from rag.text import STOPWORDS, has_digit, named_entities, sentences, tokenize
 
 _PART_BREAK = re.compile(
     r",?\s+and\s+(?=(?:how|what|which|who|why|when|where|does|do|did|is|are|was|were|can|could|its|their|the)\b)"
@@ -97,6 +97,9 @@ class Slot:
     measure: str = ""
     """For a quantity asked by its adjective alone ("how fast", "how long", "how large"): ``speed``, ``time`` or
     ``size``, the kind of number that answers it (a ratio or a rate, a duration, a count or a size)."""
+    of: tuple[str, ...] = ()
+    """What a share is asked of: the stemmed words after "of" in "what fraction of attention heads ..." (a "%"
+    states that fraction only in a sentence about them: ``unit_missing``)."""
 
 
 def asked_detail(question: str) -> str:
@@ -139,7 +142,14 @@ def slot_of(question: str) -> Slot:
     entities = tuple(named_entities(question))
     head = tuple(tokenize(detail))
     measure = next((m for m, asks in _MEASURES if asks.search(question)), "") if kind == "quantity" else ""
-    return Slot(kind, detail, head, entities, measure)
+    share = _SHARE_OF.search(question) if kind == "quantity" else None
+    of = tuple(t for t in tokenize(share.group("of")) if t not in STOPWORDS) if share else ()
+    return Slot(kind, detail, head, entities, measure, of)
+
+
+_SHARE_OF = re.compile(r"\b(?:fraction|proportion|percentage|percent|share|portion)\s+of\s+(?:the\s+)?"
+                       r"(?P<of>(?:[\w-]+\s+){0,2}?[\w-]+?)(?=\s+(?:are|is|does|do|did|was|were|in|that|which|get|gets|"
+                       r"have|has)\b|\s*[?,]|$)", re.IGNORECASE)
 
 
 _MEASURES = (
@@ -239,11 +249,19 @@ def unit_missing(slot: Slot, text: str) -> bool:
     noun = head_noun(slot)
     if not noun:
         return False
-    if noun in set(tokenize(text)) or (noun in _SYMBOLS and _SYMBOLS[noun].search(text)):
+    if noun in set(tokenize(text)) or (noun in _SYMBOLS and _stated_share(slot, _SYMBOLS[noun], text)):
         return False
     detail, text = f"{slot.detail} {_UNHYPHENATED.sub('', slot.detail)}", f"{text} {_UNHYPHENATED.sub('', text)}"
     asked = {_base(w) for w in re.findall(r"[A-Za-z]+", detail) if noun in tokenize(w) or _base(noun) in _base(w)}
     return not asked & {_base(w) for w in re.findall(r"[A-Za-z]+", text)}  # "speed-up" is stated as "speedups"
+
+
+def _stated_share(slot: Slot, symbol: re.Pattern[str], text: str) -> bool:
+    """Whether a sentence of ``text`` states a share (``symbol``: "5%", "a third") of what the question asks it of
+    (``Slot.of``): "less than 5% of the attention heads" for "what fraction of attention heads ...", not "up to
+    2.94% in average performance" for "what fraction of weights ..."."""
+    about = set(slot.of)
+    return any(symbol.search(s) and (not about or about & set(tokenize(s))) for s in sentences(text))
 
 
 _PERCENT = re.compile(r"%|\bpercent|\bpp\b")
