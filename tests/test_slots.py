@@ -125,6 +125,8 @@ def test_existence_says_yes_only_when_the_corpus_surely_has_such_a_paper(real_pi
     assert existence_sentence("is there a paper about mamba", "Mamba-based Models", 0.5) == "Yes: Mamba-based Models"
     assert existence_sentence("is there a paper about chess", "CHESS: Sparse Activation", 0.5).startswith("Closest")
     assert existence_sentence("Is there a paper about DIMAT?", "DIMAT: Decentralized Merging", 0.5).startswith("Yes")
+    assert existence_sentence("Is there a paper about CREAM?", "CREAM: Self-Rewarding", 0.5).startswith("Yes")  # typed
+    assert existence_sentence("is there a paper about cream?", "CREAM: Self-Rewarding", 0.5).startswith("Closest")
     assert is_note("Closest match: A Title [1]") and note_names("Closest match: A Title [1]") == "A Title"
     final = real_pipeline.ask("Is there a paper on reinforcement learning for robot locomotion?", answerer="extractive")
     assert final.text.startswith("Closest match: "), final.text

@@ -47,7 +47,9 @@ def existence_sentence(question: str, title: str, confidence: float) -> str:
     every word of the topic ("is there a paper about mamba?": "An Empirical Study of Mamba-based Language Models"),
     else "Closest match: <title>", which claims no more than that it is the nearest paper."""
     topic = set(tokenize(question)) - _EXISTENCE_WORDS
-    words = " ".join(w for w in title.split() if not _acronym_of_a_word(w))  # "CHESS" is no chess, "DIMAT" is DIMAT
+    typed = set(question.split())
+    words = " ".join(w for w in title.split()  # "chess" is not CHESS, "CHESS" and "DIMAT" are
+                     if not _acronym_of_a_word(w) or w.strip(":,.;!?()") in {t.strip(":,.;!?()") for t in typed})
     sure = confidence >= SURE_EXISTS or bool(topic and topic <= set(tokenize(words)))
     return f"{'Yes' if sure else 'Closest match'}: {' '.join(title.split())}"
 
