@@ -361,3 +361,13 @@ def test_a_specific_detail_or_a_long_question_about_a_named_paper_is_still_the_a
     second = Retrieved("q", (Hit(ner, 0.3, "s", 0, 0.3), Hit(splade, 0.2, "s", 0, 0.2)), 0.3, True)
     assert not names_its_paper(analyse("what is SPLADE"), second)  # the answer would come from the first hit
     assert not names_its_paper(analyse("what is NER?"), Retrieved("q", second.hits[:1], 0.3, True))  # title's end
+
+
+def test_what_an_acronym_stands_for_is_led_by_its_spelled_out_form(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """The researcher reviewer's "what does SAM stand for?" was answered without the expansion."""
+    assert defined_term("what does SAE stand for?") == "SAE"
+    assert defines("SAE", "Sparse autoencoders (SAEs) are a tool") and not defines("SAE", "we train an SAE")
+    for question, spelled in [("what does SAM stand for", "Sharpness-Aware Minimization (SAM)"),
+                              ("what does IAPT stand for?", "Instruction-Aware Prompt Tuning (IAPT)")]:
+        first = real_pipeline.ask(question, answerer="extractive").text.split(" [")[0]
+        assert spelled in first, first

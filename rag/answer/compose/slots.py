@@ -173,10 +173,14 @@ _DEFINED = re.compile(r"^\s*(?:what(?:'s| is| are)|define|explain what)\s+(?:the
                       r"\s*\??\s*$", re.IGNORECASE)
 
 
+_STANDS_FOR = re.compile(r"^\s*what (?:does|do) (?:the )?(?P<term>\S+) (?:stand for|mean)\b", re.IGNORECASE)
+
+
 def defined_term(question: str) -> str:
-    """The term a definition question asks about ("What is sparsemax?" -> "sparsemax"); "" when there is
-    none or it is longer than four words (then it is a question about something else)."""
-    match = _DEFINED.match(question)
+    """The term a definition question asks about ("What is sparsemax?" -> "sparsemax", "what does SAE stand
+    for?" -> "SAE"); "" when there is none or it is longer than four words (then it is a question about
+    something else)."""
+    match = _DEFINED.match(question) or _STANDS_FOR.match(question)
     term = match.group("term").strip() if match else ""
     return term if term and len(term.split()) <= 4 else ""
 
@@ -188,7 +192,7 @@ def defines(term: str, text: str) -> bool:
     after = (rf"\b{name}\b\)?(?:\s*\([^)]{{0,60}}\))?\s*(?:,\s*(?:a|an|the|which|that|i\.e\.)\b|:|"
              rf"(?:is|are|refers to|denotes|means)\s+(?:a|an|the|to)\b)")
     naming = (rf"\b(?:propos|introduc|present|call|dub|nam|term)\w*\s+(?:[\w-]+\s+){{0,3}}?(?:\(\w+\)\s+)?"
-              rf"{name}\b")
+              rf"{name}\b|\w\s+\({name}s?\)")  # "... sparse autoencoders (SAEs)": the long form before it
     return re.search(f"{after}|{naming}", text, re.IGNORECASE) is not None
 
 
