@@ -176,7 +176,7 @@ class ExtractiveAnswerer:
         return compare(lines, labels, [c.name for c in compared if c.hit is None], retrieved)
 
     @staticmethod
-    def answers_anyway(ev: Evidence, retrieved: Retrieved, standalone: str = "") -> bool:
+    def answers_anyway(ev: Evidence) -> bool:
         """Whether a comparison or a record question is answered although the abstention model doubts the hits:
         two papers the comparison compares are retrieved, each named by its title or introducing the name the
         question gives (``evident``); the paper a record question names is retrieved (``subject``: "Who wrote
@@ -200,13 +200,20 @@ class ExtractiveAnswerer:
         comparison of papers plainly retrieved; ``names_its_paper``: "what is SPLADE?"), so that an LLM answerer is
         handed them too."""
         analysis = analyse(question)
-        if retrieved.hits and names_its_paper(analysis, retrieved, self.acronyms):
+        if retrieved.hits and self.plainly_named(question, analysis, retrieved, history):
             return True
         if not retrieved.hits or analysis.kind != "comparison":
             return False
         standalone = retrieved.query if history else ""
-        ev = self.evidence(question, retrieved, standalone, history, analysis)
-        return self.answers_anyway(ev, retrieved, standalone)
+        return self.answers_anyway(self.evidence(question, retrieved, standalone, history, analysis))
+
+    def plainly_named(self, question: str, analysis: Question, retrieved: Retrieved,
+                      history: Sequence[dict[str, str]]) -> bool:
+        """Whether the question names a retrieved paper plainly: only by its own coined name ("what is SPLADE?",
+        ``names_its_paper``), or as a correction naming its title ("no, I meant the on-policy self-judgment
+        paper", ``corrects_to``)."""
+        return (names_its_paper(analysis, retrieved, self.acronyms)
+                or corrects_to(question, retrieved, history) is not None)
 
     def _floor(self) -> float:
         """The probability a quote after the first needs (``RAG_ANSWER_EVIDENCE``, else the piece model's)."""
@@ -288,15 +295,12 @@ class ExtractiveAnswerer:
         standalone = retrieved.query if history else ""
         analysis = analyse(question)
         them = asks_which_is_better(question) and len(referents(question, history)) >= 2  # "which one is better?"
-        # "what is SPLADE?", "no, I meant the on-policy self-judgment paper": the paper is plainly retrieved
-        named = (names_its_paper(analysis, retrieved, self.acronyms)
-                 or corrects_to(question, retrieved, history) is not None)
+        named = self.plainly_named(question, analysis, retrieved, history)
         doubted = retrieved.abstain and analysis.kind != "comparison" and not analysis.record and not them and not named
         answerable = retrieved.hits and not doubted
         ev = self.evidence(question, retrieved, standalone, history, analysis) if answerable else None
         no_paper = ev is not None and bool(analysis.record) and ev.record_hit is None  # "Who wrote <not here>?"
-        if ev is None or no_paper or (retrieved.abstain and not named and not self.answers_anyway(ev, retrieved,
-                                                                                                  standalone)):
+        if ev is None or no_paper or (retrieved.abstain and not named and not self.answers_anyway(ev)):
             yield ABSTENTION
             yield abstention(question, retrieved, self.name)
             return

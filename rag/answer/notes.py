@@ -47,17 +47,19 @@ def existence_sentence(question: str, title: str, confidence: float) -> str:
     every word of the topic ("is there a paper about mamba?": "An Empirical Study of Mamba-based Language Models"),
     else "Closest match: <title>", which claims no more than that it is the nearest paper."""
     topic = set(tokenize(question)) - _EXISTENCE_WORDS
-    typed = set(question.split())
-    words = " ".join(w for w in title.split()  # "chess" is not CHESS, "CHESS" and "DIMAT" are
-                     if not _acronym_of_a_word(w) or w.strip(":,.;!?()") in {t.strip(":,.;!?()") for t in typed})
-    sure = confidence >= SURE_EXISTS or bool(topic and topic <= set(tokenize(words)))
+    typed = {w.strip(_PUNCT) for w in question.split()}
+    words = [w.strip(_PUNCT) for w in title.split()]  # "chess" is not CHESS; "CHESS" and "DIMAT" are
+    kept = " ".join(w for w in words if w in typed or not _acronym_of_a_word(w))
+    sure = confidence >= SURE_EXISTS or bool(topic and topic <= set(tokenize(kept)))
     return f"{'Yes' if sure else 'Closest match'}: {' '.join(title.split())}"
+
+
+_PUNCT = ":,.;!?()"
 
 
 def _acronym_of_a_word(word: str) -> bool:
     """A title word in capitals that spells an ordinary word ("CHESS", "LISTEN"): the paper's name, not its topic."""
-    core = word.strip(":,.;!?()")
-    return len(core) > 1 and core.isupper() and core.lower() in common_words()
+    return len(word) > 1 and word.isupper() and word.lower() in common_words()
 
 
 _EXISTENCE_WORDS = frozenset(tokenize("is are was there any a an the paper papers work works study studies research "

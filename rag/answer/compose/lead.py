@@ -103,8 +103,12 @@ def _mentioned(name: str, text: str, spelled: Mapping[str, Collection[str]]) -> 
     """Whether a coined name is in ``text`` (lower case): as written (``_named_in``), without its hyphens ("GPT4"
     for "GPT-4"), or spelled out as the corpus defines it (``spelled``: the mined acronym table, "MoE" ->
     "mixture of experts", so "mixture-of-experts layers" mention MoE)."""
-    if _named_in(name, text) or _named_in(name.replace("-", ""), text.replace("-", "")):
-        return True
+    return (_named_in(name, text) or _named_in(name.replace("-", ""), text.replace("-", ""))
+            or _spelled_out(name, text, spelled))
+
+
+def _spelled_out(name: str, text: str, spelled: Mapping[str, Collection[str]]) -> bool:
+    """Whether ``text`` (lower case) holds a long form of the acronym ``name`` (``spelled``), hyphens as spaces."""
     flat = text.replace("-", " ")
     return any(long.replace("-", " ") in flat for long in spelled.get(singular(name).lower(), ()))
 
@@ -282,9 +286,8 @@ def _its_name(name: str, paper: Paper, spelled: Mapping[str, Collection[str]]) -
     its long form in the title, or a name its abstract proposes."""
     title = paper.title.lower()
     head = title.split(":", 1)[0] if ":" in title else " ".join(title.split()[:4])
-    if re.search(rf"(?<![\w-]){re.escape(name.lower())}(?![\w-])", head) or proposes(paper.abstract, name):
-        return True
-    return any(long.replace("-", " ") in title.replace("-", " ") for long in spelled.get(singular(name).lower(), ()))
+    return bool(re.search(rf"(?<![\w-]){re.escape(name.lower())}(?![\w-])", head)) or proposes(
+        paper.abstract, name) or _spelled_out(name, title, spelled)
 
 
 def own_subject(question: str, retrieved: Retrieved) -> Subject | None:
