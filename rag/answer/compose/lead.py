@@ -238,13 +238,14 @@ def subject_lead(cands: Sequence[Piece], probs: Sequence[float] | np.ndarray, sl
                  bonus: Sequence[float] | None, subj: Subject | None) -> int | None:
     """``lead_index``, kept to the pieces of the paper the question names (``subject``): the best of them that
     fills the slot, else its most probable piece. "What is the training cost of SENTINEL?" leads with SENTINEL's
-    abstract, not with another paper's number."""
+    abstract, not with another paper's number. A definition the named paper does not give comes from the paper
+    that gives it ("what does SAE stand for?": "Sparse Autoencoders (SAE)")."""
     lead = lead_index(cands, probs, slot, bonus)
     if subj is None or lead is None or cands[lead].pick.hit == subj.hit:
         return lead
     own = [j for j, c in enumerate(cands) if c.pick.hit == subj.hit]
-    if not own:
-        return lead
+    if not own or (slot.kind == "definition" and not any(fills(slot, cands[j].text) for j in own)):
+        return lead  # "what does SAE stand for?": the paper that spells it out, when the named one does not
     extra = [bonus[j] for j in own] if bonus is not None else [0.0] * len(own)
     mine = lead_index([cands[j] for j in own], [probs[j] for j in own], slot, extra)
     if mine is None:  # none of its pieces fills the slot: still its best piece, not another paper's filler
