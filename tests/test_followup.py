@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.compose.followup import coined_subject, resolve_followup, stands_alone
+from rag.answer.compose.followup import coined_subject, resolve_followup, restated, stands_alone
 
 
 def _chat(question: str, answer: str) -> list[dict[str, str]]:
@@ -41,13 +41,13 @@ def test_a_definition_of_an_ordinary_word_or_a_pointer_is_still_a_follow_up(ques
 
 def test_what_about_asks_the_last_question_of_another_subject() -> None:
     speed = _chat("What is the speed-up of SeerAttention-R?", "Up to 9x over FlashAttention-3. [1]")
-    assert resolve_followup("What about sparsemax?", speed, _is_name) == "speed-up What about sparsemax?"
+    assert resolve_followup("What about sparsemax?", speed, _is_name) == "What is the speed-up of sparsemax?"
     for topic in ("the speedup", "latency", "the baselines", "throughput", "its sparsemax variant"):  # the same paper
         assert "SeerAttention-R" in resolve_followup(f"what about {topic}?", speed, _is_name), topic
     training = _chat("Does TIES-Merging need training?", "No. [1]")
-    assert resolve_followup("And what about DIMAT?", training) == "need training And what about DIMAT?"
+    assert resolve_followup("And what about DIMAT?", training) == "Does DIMAT need training?"
     maxsup = _chat("What is MaxSup?", "MaxSup … [1]")
-    assert resolve_followup("What about sparsemax?", maxsup, _is_name) == "What about sparsemax?"
+    assert resolve_followup("What about sparsemax?", maxsup, _is_name) == "What is sparsemax?"
     # no other subject named: the same subject, another aspect
     assert "MaxSup" in resolve_followup("what about training cost?", maxsup)
 
@@ -120,3 +120,49 @@ def test_what_about_a_title_word_that_names_no_paper_keeps_the_paper(
     answer = real_pipeline.ask(first, answerer="extractive")
     final = real_pipeline.ask(then, history=_chat(first, answer.text), answerer="extractive")
     assert title in final.standalone_question, final.standalone_question
+
+
+def test_what_about_is_the_last_question_asked_of_its_new_subject() -> None:
+    """A reviewer's "What is WINA?" then "what about RLHF?" was answered as a lookup of the words "about RLHF"."""
+    wina = _chat("What is WINA?", "WINA is a training-free sparse activation framework. [1]")
+    assert restated("what about RLHF?", wina) == "What is RLHF?"
+    again = [*wina, *_chat("what about RLHF?", "RLHF aligns LLMs with human values. [1]")]
+    assert restated("and what about MaxSup?", again) == "What is MaxSup?"  # the chain: what RLHF was asked
+    both = _chat("How do TIES-Merging and DIMAT differ?", "TIES-Merging … [1]\nDIMAT … [2]")
+    assert restated("what about MaxSup?", both) == ""  # which of the two would it replace?
+    assert resolve_followup("what about MaxSup?", both).endswith("what about MaxSup?")
+    for aspect in ("its pitfalls", "the speedup", "latency"):  # the same subject, another aspect
+        assert restated(f"what about {aspect}?", wina, _is_name) == ""
+    assert restated("What is RLHF?", wina) == ""  # no "what about"
+
+
+@pytest.mark.parametrize(("question", "new"), [
+    ("what is in-context learning?", True), ("What is knowledge distillation?", True),
+    ("what is the merging step?", False), ("what are sign conflicts?", False), ("what is novel?", False),
+])  # fmt: skip
+def test_a_definition_of_a_term_the_last_turn_never_used_stands_alone(question: str, new: bool) -> None:
+    """"what is in-context learning?" after a chat about TIES-Merging was answered from TIES-Merging; a term of
+    the last answer ("sign conflicts"), a pointer ("the merging step") or one ordinary word stays a follow-up."""
+    ties = _chat("What is TIES-Merging?", "TIES-Merging resets parameters and resolves sign conflicts. [1]")
+    assert (resolve_followup(question, ties, _is_name) == question) is new
+
+
+def test_what_about_a_new_topic_and_a_new_term_are_answered_on_their_own(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """The reviewer's chats: "what about RLHF?" after WINA led with an outcome sentence of an RLHF paper, "what is
+    in-context learning?" after TIES-Merging quoted TIES-Merging."""
+    wina = real_pipeline.ask("What is WINA?", answerer="extractive")
+    rlhf = real_pipeline.ask("what about RLHF?", history=_chat("What is WINA?", wina.text), answerer="extractive")
+    assert rlhf.kind == "definition" and not rlhf.abstained
+    assert "RLHF" in rlhf.text.split(". ")[0], rlhf.text
+    ties = real_pipeline.ask("What is TIES-Merging?", answerer="extractive")
+    icl = real_pipeline.ask("what is in-context learning?", history=_chat("What is TIES-Merging?", ties.text),
+                            answerer="extractive")
+    assert icl.citations and not any("Merging" in c.paper.title for c in icl.citations), icl.text
+    assert "in-context learning" in icl.text.split(". ")[0]
+
+
+def test_what_an_acronym_stands_for_leads_with_its_long_form(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """A reviewer's "what does SAE stand for?" quoted the first paper's results on SAEs; the long form ("Sparse
+    Autoencoders (SAE)") was in a sentence beyond the ten best and in a paper other than the first."""
+    answer = real_pipeline.ask("what does SAE stand for?", answerer="extractive")
+    assert "sparse autoencoders (sae" in answer.text.split(". ")[0].lower(), answer.text

@@ -38,6 +38,7 @@ from rag.answer.compose.followup import (
     record_hit,
     referents,
     resolve_followup,
+    restated,
 )
 from rag.answer.compose.lead import (
     RoleOrder,
@@ -293,6 +294,7 @@ class ExtractiveAnswerer:
     ) -> Iterator[str | Answer]:
         t0 = time.perf_counter()
         standalone = retrieved.query if history else ""
+        question = restated(question, history, self.is_name) or question  # "what about RLHF?"
         analysis = analyse(question)
         them = asks_which_is_better(question) and len(referents(question, history)) >= 2  # "which one is better?"
         named = self.plainly_named(question, analysis, retrieved, history)

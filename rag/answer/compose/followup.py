@@ -131,9 +131,9 @@ def resolve_followup(question: str, history: Sequence[dict[str, str]], is_name: 
                 and w.lower() not in wrong]
         return f"{' '.join(kept)} {question}".strip()
     other = _OTHER_SUBJECT.match(question)
-    if users and other and _names_subject(other.group("subject"), is_name):
-        return _asked_of(question, users[-1], is_name)  # "what about sparsemax?": the last question, of another
-    if not users or stands_alone(question, is_name):
+    if users and other and _names_subject(other.group("subject"), is_name):  # "what about sparsemax?"
+        return _restated(question, users, is_name) or _asked_of(question, users[-1], is_name)
+    if not users or stands_alone(question, is_name) or _new_term(question, history):
         return question
     pointed = referents(question, history)
     if len(pointed) == 1:
@@ -182,12 +182,46 @@ def corrects_to(question: str, retrieved: Retrieved, history: Sequence[dict[str,
 _OTHER_SUBJECT = re.compile(r"^\W*(?:and\s+)?(?:what|how) about\s+(?P<subject>[^?]+)", re.IGNORECASE)
 
 
+def _new_term(question: str, history: Sequence[dict[str, str]]) -> bool:
+    """Whether a definition question asks about a term of two or more words that the last turn never used: "what
+    is in-context learning?" after a chat about TIES-Merging is a new question; "what is speedup?" and "what is
+    the merging step?" (a pointer) stay follow-ups."""
+    match = _DEFINED.match(question.lower())
+    words = match.group("term").split() if match else []
+    if not words or len(words) > 4 or _POINTING & set(words):
+        return False
+    term = {t for t in tokenize(" ".join(words)) if t not in STOPWORDS}
+    last = " ".join(strip_markers(t) for t in [*_turns(history, "user")[-1:], *_turns(history, "assistant")[-1:]])
+    return len(term) >= 2 and not term & set(tokenize(last))
+
+
 def _names_subject(text: str, is_name: IsName) -> bool:
     """Whether ``text`` (after "what about") names a subject: a name as written ("TIES-Merging", "DIMAT") or a
     lower-case word that names a paper ("sparsemax"); "the speedup", "latency", "the baselines" do not."""
     if _PRONOUN.search(text):  # "what about its pitfalls?": the same paper
         return False
     return bool(named_entities(f"x {text}")) or any(is_name(w) for w in re.findall(r"[a-z][\w-]{2,}", text.lower()))
+
+
+def restated(question: str, history: Sequence[dict[str, str]], is_name: IsName = no_names) -> str:
+    """"What about X?" (X naming a subject) as the last question asked of X: "What is WINA?", "what about RLHF?"
+    -> "What is RLHF?"; "" when it is no such question, or the last question names no single subject to swap.
+    A last question that was itself "what about Y?" counts as its restatement."""
+    return _restated(question, _turns(history, "user"), is_name)
+
+
+def _restated(question: str, users: Sequence[str], is_name: IsName) -> str:
+    other = _OTHER_SUBJECT.match(question)
+    if not users or other is None or not _names_subject(other.group("subject"), is_name):
+        return ""
+    last = _restated(users[-1], users[:-1], is_name) or users[-1]
+    subjects = {n.lower() for n in [*named_entities(last), *coined_subject(last, is_name)]}
+    if len(subjects) != 1:  # "How do TIES-Merging and DIMAT differ?": which one would X replace?
+        return ""
+    new = other.group("subject").strip().rstrip(".!")
+    swapped = re.sub(rf"(?<![\w-]){re.escape(subjects.pop())}(?![\w-])", lambda _m: new, last, count=1,
+                     flags=re.IGNORECASE)
+    return swapped if swapped != last else ""
 
 
 def _asked_of(question: str, last: str, is_name: IsName = no_names) -> str:
