@@ -537,6 +537,8 @@ def test_only_a_compared_word_that_is_no_ordinary_word_is_a_name() -> None:
     ("please compare the MaxSup and OPERA papers", "comparison"), ("MaxSup vs OPERA papers", "comparison"),
     ("differences between the SPLADE and RetroMAE papers", "comparison"),
     ("explain how in-context learning works", "lookup"), ("Give the limitations discussed in these studies", "lookup"),
+    ("papers using sparse autoencoders", "list"), ("recent papers proposing new merging methods", "list"),
+    ("Compare the papers using LoRA and prompt tuning", "comparison"),
 ])  # fmt: skip
 def test_a_topic_typed_before_papers_asks_for_a_list(question: str, kind: str) -> None:
     """The reviewer's "mixture of experts papers" got one paper's prose; "papers on mixture of experts" a list."""

@@ -13,6 +13,8 @@ from rag.text import QUESTION_WORDS, key_terms, named_entities, tokenize
 
 _LIST = re.compile(
     r"\b(which|what|any|list|name|find|show)\b[^?]*?\bpapers\b|\bpapers\s+(?:that|which|on|about|where)\b"
+    r"|^(?![^?]*\b(?:compar\w*|contrast\w*|vs\.?|versus|differ\w*)\b)[^?]*\bpapers\s+(?:using|with|applying|"
+    r"proposing|introducing|studying)\b"
     r"|\bare there (?:any )?(?:papers|works|studies)\b|^\s*(?:please\s+)?list\b"
     r"|^(?![^?]*\b(?:compar(?:e|es|ed|ing|isons?)|contrast(?:s|ed|ing)?|vs\.?|versus|differ(?:s|ence|ences)?)\b)(?!\s*(?:how|what|which|who|why|when|where|"
     r"do|does|did|is|are|can|the|these|those|their|its|summari[sz]e|both|all|explain|describe|tell|give|show|"
