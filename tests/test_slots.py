@@ -371,3 +371,14 @@ def test_what_an_acronym_stands_for_is_led_by_its_spelled_out_form(real_pipeline
                               ("what does IAPT stand for?", "Instruction-Aware Prompt Tuning (IAPT)")]:
         first = real_pipeline.ask(question, answerer="extractive").text.split(" [")[0]
         assert spelled in first, first
+
+
+def test_asked_hardware_is_stated_by_a_device_name() -> None:
+    """A reviewer's "what hardware did seerattention-r use" got "does not state the hardware", then "on H100 GPU"."""
+    from rag.answer.compose.slots import unit_missing
+
+    hardware = slot_of("what hardware did SeerAttention-R use")
+    assert hardware.kind == "hardware"
+    assert not unit_missing(hardware, "a kernel that achieves speedups of up to 9x on H100 GPU at 90% sparsity")
+    assert not unit_missing(slot_of("on what hardware?"), "less than 9 hours on a single 8xA800 GPU machine")
+    assert unit_missing(hardware, "a kernel that achieves speedups of up to 9x at 90% sparsity")

@@ -249,9 +249,9 @@ def unit_missing(slot: Slot, text: str) -> bool:
     """Whether the asked detail's head noun (``head_noun``) is nowhere in ``text`` (an abstract and its title):
     "GPU hours" with no "hour", "licence" with no licence. A word of the text with the same base (``_base``)
     counts as the noun (Snowball stems "reduction" and "reducing" apart). A detail made of generic words never
-    counts."""
+    counts, nor does asked hardware when the text names a device ("hardware" with "H100 GPU")."""
     noun = head_noun(slot)
-    if not noun:
+    if not noun or (slot.kind == "hardware" and _HARDWARE_FILLER.search(text)):  # "hardware" is stated as "H100"
         return False
     if noun in set(tokenize(text)) or (noun in _SYMBOLS and _stated_share(slot, _SYMBOLS[noun], text)):
         return False
