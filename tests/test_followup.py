@@ -166,3 +166,32 @@ def test_what_an_acronym_stands_for_leads_with_its_long_form(real_pipeline) -> N
     Autoencoders (SAE)") was in a sentence beyond the ten best and in a paper other than the first."""
     answer = real_pipeline.ask("what does SAE stand for?", answerer="extractive")
     assert "sparse autoencoders (sae" in answer.text.split(". ")[0].lower(), answer.text
+
+
+def test_and_another_name_asks_the_last_question_of_it() -> None:
+    """A reviewer's "what is sparsemax" then "and mixout?" interleaved both papers, led by sparsemax."""
+    sparsemax = _chat("what is sparsemax", "We propose sparsemax, a new activation function. [1]")
+    assert resolve_followup("and mixout?", sparsemax, lambda w: w in {"sparsemax", "mixout"}) == "what is mixout"
+    assert restated("and its speedup?", sparsemax, _is_name) == ""  # the same paper
+    assert restated("and on GSM8K?", sparsemax, _is_name) == ""  # a detail, not another subject
+
+
+@pytest.mark.parametrize(("question", "rest"), [
+    ("Switching topics: what is SPLADE?", "what is SPLADE?"), ("never mind, what is the speedup of X?",
+     "what is the speedup of X?"), ("Different question - how does WINA work?", "how does WINA work?"),
+    ("switching topics what is SPLADE?", "what is SPLADE?"), ("Unrelated tasks interfere?", None),
+    ("new question", None), ("moving on.", None),
+])  # fmt: skip
+def test_a_topic_switch_opener_is_not_part_of_the_question(question: str, rest: str | None) -> None:
+    from rag.answer.compose.followup import without_switch
+
+    assert without_switch(question) == (rest or question)
+    assert resolve_followup(question, TIES) == (rest or resolve_followup(question, TIES))
+
+
+def test_a_paper_named_after_a_topic_switch_is_answered(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """A reviewer's "Switching topics: what is SPLADE?" was refused, alone or in a chat, while "what is SPLADE?" was
+    answered (the opener's words made it more than a question of the paper's name)."""
+    for history in ([], TIES):
+        answer = real_pipeline.ask("Switching topics: what is SPLADE?", history=history, answerer="extractive")
+        assert not answer.abstained and "SPLADE" in answer.citations[0].paper.title, answer.text

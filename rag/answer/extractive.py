@@ -39,6 +39,7 @@ from rag.answer.compose.followup import (
     referents,
     resolve_followup,
     restated,
+    without_switch,
 )
 from rag.answer.compose.lead import (
     RoleOrder,
@@ -294,7 +295,7 @@ class ExtractiveAnswerer:
     ) -> Iterator[str | Answer]:
         t0 = time.perf_counter()
         standalone = retrieved.query if history else ""
-        question = restated(question, history, self.is_name) or question  # "what about RLHF?"
+        question = restated(question, history, self.is_name) or without_switch(question)  # "what about RLHF?"
         analysis = analyse(question)
         them = asks_which_is_better(question) and len(referents(question, history)) >= 2  # "which one is better?"
         named = self.plainly_named(question, analysis, retrieved, history)

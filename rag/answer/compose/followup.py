@@ -124,14 +124,17 @@ def resolve_followup(question: str, history: Sequence[dict[str, str]], is_name: 
     one", "it") carries that source's cited text; otherwise the previous answer's names and the previous
     question's content words come first. A correction ("No, I meant the one that ...") carries the previous
     question's words only. A question that stands on its own comes back unchanged."""
+    switched = without_switch(question)
+    if switched != question:  # "Switching topics: what is SPLADE?" stands alone, as "what is SPLADE?"
+        return switched
     users = _turns(history, "user")
     if users and _CORRECTION.search(question):  # the last answer's papers are the wrong ones: keep the topic only
         wrong = {n.lower() for n in coined_names(users[-1])}  # "DIMAT"
         kept = [w for w in key_terms(users[-1], QUESTION_WORDS) if w.lower() not in question.lower()
                 and w.lower() not in wrong]
         return f"{' '.join(kept)} {question}".strip()
-    other = _OTHER_SUBJECT.match(question)
-    if users and other and _names_subject(other.group("subject"), is_name):  # "what about sparsemax?"
+    other = _other_subject(question)
+    if users and other and _names_subject(other, is_name):  # "what about sparsemax?"
         return _restated(question, users, is_name) or _asked_of(question, users[-1], is_name)
     if not users or stands_alone(question, is_name) or _new_term(question, history):
         return question
@@ -179,7 +182,12 @@ def corrects_to(question: str, retrieved: Retrieved, history: Sequence[dict[str,
                  if h not in wrong and words <= set(tokenize(hit.paper.title))), None)
 
 
-_OTHER_SUBJECT = re.compile(r"^\W*(?:and\s+)?(?:what|how) about\s+(?P<subject>[^?]+)", re.IGNORECASE)
+_OTHER_SUBJECT = re.compile(
+    r"^\W*(?:and\s+)?(?:what|how) about\s+(?P<subject>[^?]+)"
+    r"|^\W*and\s+(?!(?:on|in|for|with|of|at|by|from|to|the|a|an)\b)(?P<short>[^?\s]+(?:\s+[^?\s]+){0,2}?)\s*\?+\s*$",
+    re.IGNORECASE,
+)
+"""Another subject asked the last question: "what about sparsemax?", "and mixout?" (not "and on GSM8K?")."""
 
 
 def _new_term(question: str, history: Sequence[dict[str, str]]) -> bool:
@@ -193,6 +201,25 @@ def _new_term(question: str, history: Sequence[dict[str, str]]) -> bool:
     term = {t for t in tokenize(" ".join(words)) if t not in STOPWORDS}
     last = " ".join(strip_markers(t) for t in [*_turns(history, "user")[-1:], *_turns(history, "assistant")[-1:]])
     return len(term) >= 2 and not term & set(tokenize(last))
+
+
+_AFTER_SWITCH = re.compile(r"\s*[:,.;!\u2013\u2014-]+\s*|\s+(?=(?:what|which|how|who|why|when|where|is|are|does|do|"
+                           r"can|tell|explain|compare|list)\b)", re.IGNORECASE)
+
+
+def without_switch(question: str) -> str:
+    """``question`` without an opener that announces a new topic ("Switching topics: what is SPLADE?" -> "what is
+    SPLADE?"); unchanged when it has none, or nothing of two words or more follows it."""
+    opener = _TOPIC_SWITCH.match(question)
+    after = _AFTER_SWITCH.match(question, opener.end()) if opener else None
+    rest = question[after.end():] if after else ""
+    return rest if len(rest.split()) >= 2 else question
+
+
+def _other_subject(question: str) -> str:
+    """What "what about X?" or "and X?" asks about (X), or ""."""
+    match = _OTHER_SUBJECT.match(question)
+    return (match.group("subject") or match.group("short")) if match else ""
 
 
 def _names_subject(text: str, is_name: IsName) -> bool:
@@ -211,14 +238,14 @@ def restated(question: str, history: Sequence[dict[str, str]], is_name: IsName =
 
 
 def _restated(question: str, users: Sequence[str], is_name: IsName) -> str:
-    other = _OTHER_SUBJECT.match(question)
-    if not users or other is None or not _names_subject(other.group("subject"), is_name):
+    other = _other_subject(question)
+    if not users or not other or not _names_subject(other, is_name):
         return ""
     last = _restated(users[-1], users[:-1], is_name) or users[-1]
     subjects = {n.lower() for n in [*named_entities(last), *coined_subject(last, is_name)]}
     if len(subjects) != 1:  # "How do TIES-Merging and DIMAT differ?": which one would X replace?
         return ""
-    new = other.group("subject").strip().rstrip(".!")
+    new = other.strip().rstrip(".!")
     swapped = re.sub(rf"(?<![\w-]){re.escape(subjects.pop())}(?![\w-])", lambda _m: new, last, count=1,
                      flags=re.IGNORECASE)
     return swapped if swapped != last else ""
