@@ -382,3 +382,19 @@ def test_asked_hardware_is_stated_by_a_device_name() -> None:
     assert not unit_missing(hardware, "a kernel that achieves speedups of up to 9x on H100 GPU at 90% sparsity")
     assert not unit_missing(slot_of("on what hardware?"), "less than 9 hours on a single 8xA800 GPU machine")
     assert unit_missing(hardware, "a kernel that achieves speedups of up to 9x at 90% sparsity")
+
+
+@pytest.mark.parametrize(("query", "kind"), [
+    ("percentage of nonzero activations in T5-base", "quantity"), ("mamba hybrid gain over transformer", "quantity"),
+    ("tabpfn accuracy", "quantity"), ("sparse attention survey", "lookup"), ("dropout share", "quantity"),
+    ("is there a paper sharing weights across layers?", "existence"), ("who shares code", "lookup"),
+])  # fmt: skip
+def test_a_keyword_query_with_a_quantity_noun_asks_for_a_number(query: str, kind: str) -> None:
+    assert slot_of(query).kind == kind
+
+
+def test_a_keyword_query_for_a_percentage_leads_with_it(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """A reviewer's "percentage of nonzero activations in T5-base" quoted the sentence with "(e.g., 3.0% for T5-Base
+    ...)" cut out as "…": typed without a question word, it asked for no number."""
+    answer = real_pipeline.ask("percentage of nonzero activations in T5-base", answerer="extractive")
+    assert "3.0%" in " ".join(strip_markers(answer.text).split()[:40]), answer.text

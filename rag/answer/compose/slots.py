@@ -42,6 +42,12 @@ _QUANTITY = re.compile(
     rf"'s (?:[\w-]+ ){{0,2}}(?:{_QUANTITY_NOUNS})\b|\b(?:speed-?up|faster|slower|times fewer|x fewer)\b",
     re.IGNORECASE,
 )
+_ASKING = re.compile(r"\b(?:what|which|how|who|whom|whose|why|when|where|is|are|was|were|does|do|did|can|could|"
+                     r"has|have|should|would|will|explain|describe|compare|list|tell)\b", re.IGNORECASE)
+"""A word that makes a question of it; a query without one is typed as keywords ("coreinfer speedup")."""
+_TYPED_QUANTITY = re.compile(r"\b(?:percentage|percent|fraction|proportion|share|ratio|speed-?ups?|accuracy|gains?|"
+                             r"improvement|parameter count|count)\b", re.IGNORECASE)
+"""A quantity noun that makes a keyword query ask for a number ("percentage of nonzero activations in T5-base")."""
 _HARDWARE = re.compile(r"\b(?:gpus?|tpus?|cpus?|hardware|device|devices|chips?|accelerators?|machines?)\b",
                        re.IGNORECASE)
 _HARDWARE_FILLER = re.compile(
@@ -122,7 +128,7 @@ def slot_of(question: str) -> Slot:
         kind = "existence"
     elif _HARDWARE.search(question) and not re.search(r"\bhow (?:much|many)\b", question, re.IGNORECASE):
         kind = "hardware"
-    elif _QUANTITY.search(question):
+    elif _QUANTITY.search(question) or (not _ASKING.search(question) and _TYPED_QUANTITY.search(question)):
         kind = "quantity"
     elif _METRIC.search(question):
         kind = "metric"
