@@ -587,3 +587,13 @@ def test_a_name_the_corpus_lacks_set_against_a_name_is_said_to_be_missing_as_typ
     """"opera vs vcd" was refused; upper-casing short unknown words gave "TANH" and "QLORA" (regression review)."""
     final = real_pipeline.ask("opera vs vcd", answerer="extractive")
     assert final.text.splitlines()[0].startswith("- OPERA: ") and "No retrieved paper is about vcd." in final.text
+
+
+def test_a_side_typed_as_a_lower_case_phrase_is_compared(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """A reviewer's "compare early dropout and mixout" and "mixout vs early dropout" quoted Dropout Reduces Underfitting
+    alone: "mixout" names its paper, "early dropout" is ordinary words, and one found side makes no comparison."""
+    for question in ("compare early dropout and mixout", "mixout vs early dropout"):
+        answer = real_pipeline.ask(question, answerer="extractive")
+        titles = {c.paper.title.split(":")[0] for c in answer.citations}
+        assert {"Mixout", "Dropout Reduces Underfitting"} <= titles, answer.text
+        assert sum(line.startswith("- ") for line in answer.text.splitlines()) == 2, answer.text

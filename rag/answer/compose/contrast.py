@@ -181,7 +181,32 @@ def compared_hits(question: str, names: Sequence[str], retrieved: Retrieved) -> 
     compared = [n for n in names if n not in _context(question, names)]
     names = compared if sum(coined(n) for n in compared) >= 2 else names
     named = compared_papers(names, retrieved, opposed(question, names))
-    return [*named, *titled_papers(question, retrieved, {c.hit for c in named if c.hit is not None})]
+    found = [*named, *titled_papers(question, retrieved, {c.hit for c in named if c.hit is not None})]
+    if sum(c.hit is not None for c in found) == 1:  # "compare early dropout and mixout": a phrase names the other
+        found += phrase_sides(question, retrieved, found)
+    return found
+
+
+def phrase_sides(question: str, retrieved: Retrieved, found: Sequence[Compared]) -> list[Compared]:
+    """The compared sides typed as a short lower-case phrase ("early dropout" of "compare early dropout and
+    mixout"): for each such part of the question (``mentions``' parts, two to four words, no found name), the
+    best-ranked hit not yet compared whose abstract introduces the phrase (``introduces``: two sentences name it,
+    or "we propose" it)."""
+    used = {c.hit for c in found if c.hit is not None}
+    names = {c.name.lower() for c in found}
+    out: list[Compared] = []
+    for part in _MENTION_BREAK.split(question):
+        words = [w for w in re.findall(r"[\w-]+", part) if w.lower() not in STOPWORDS
+                 and not set(tokenize(w)) <= CUE_WORDS]
+        phrase = " ".join(words)
+        if not 2 <= len(words) <= 4 or not phrase.islower() or any(n in phrase for n in names):
+            continue
+        hits = enumerate(retrieved.hits)
+        h = next((h for h, hit in hits if h not in used and introduces(hit.paper.abstract, phrase)), None)
+        if h is not None:
+            used.add(h)
+            out.append(Compared(phrase, h, proposes(retrieved.hits[h].paper.abstract, phrase)))
+    return out
 
 
 def comparable(compared: Sequence[Compared]) -> bool:
