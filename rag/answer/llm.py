@@ -20,7 +20,7 @@ from typing import Any
 
 from rag.answer.base import ABSTENTION, abstention, checked_answer, is_abstention
 from rag.answer.calls import ChatCalls
-from rag.answer.citations import check_answer
+from rag.answer.citations import Checked, check_answer
 from rag.answer.compose.analysis import analyse
 from rag.answer.guards import SentenceGate, WithheldAnswer, strict_check, withhold_reason
 from rag.answer.messages import answer_messages, condense_prompt, format_source, pack_sources, recent_turns
@@ -30,7 +30,7 @@ from rag.answer.usage import answer_usage, estimate_cost
 from rag.errors import LLMError
 from rag.index.embeddings import Embedder
 from rag.settings import Settings
-from rag.types import Answer, Retrieved
+from rag.types import Answer, Paper, Retrieved
 
 CONDENSE_MAX_TOKENS = 200
 __all__ = ["LLMAnswerer", "estimate_cost", "format_source", "make_llm_client", "pack_sources", "to_llm_error"]
@@ -110,18 +110,24 @@ class LLMAnswerer:
             yield ABSTENTION
             yield Answer(question, ABSTENTION, (), True, self.name, retrieved.hits, usage=used, timings=timings)
             return
-        t0 = time.perf_counter()
-        checked = strict_check(check_answer(text, sources, self.embedder))
-        timings["check"] = time.perf_counter() - t0
-        reason = withhold_reason(text, checked)
-        if reason:
-            raise WithheldAnswer(reason)
+        checked = self._check(text, sources, timings)
         rest = gate.finish(start + len(body) - len(body.lstrip()) + len(text) if cut else None)
         if rest:
             yield rest
         kind = analyse(question).kind
         answer = checked_answer(question, checked, self.name, retrieved, timings, usage=used, kind=kind)
         yield dataclasses.replace(answer, error=self._cut_note()) if cut else answer
+
+    def _check(self, text: str, sources: Sequence[Paper], timings: dict[str, float]) -> Checked:
+        """The reply checked against its sources, strictly (``guards.strict_check``; seconds in ``timings``).
+        Raises ``WithheldAnswer`` when the guards reject it (``guards.withhold_reason``)."""
+        t0 = time.perf_counter()
+        checked = strict_check(check_answer(text, sources, self.embedder))
+        timings["check"] = time.perf_counter() - t0
+        reason = withhold_reason(text, checked)
+        if reason:
+            raise WithheldAnswer(reason)
+        return checked
 
     def _shown(self, deltas: Generator[str, None, None], gate: SentenceGate, parts: list[str]) -> Iterator[str]:
         """The text of ``deltas`` as it passes ``gate`` (a leading thinking block left out), every delta kept in
