@@ -30,7 +30,7 @@ from evals.loo import FIT_PATH, load_fit_items
 from evals.synth import generate
 from rag.retrieve.base import Candidate
 from rag.retrieve.features import featurize
-from rag.retrieve.hybrid import STAGES
+from rag.retrieve.fusion import STAGES
 from rag.retrieve.query import Query
 from rag.text import normalize_query
 

@@ -1,4 +1,4 @@
-"""Choose the first stage's fusion (``rag.retrieve.hybrid.FIRST_STAGE_WEIGHTS`` and ``FIRST_STAGE_K``) by
+"""Choose the first stage's fusion (``rag.retrieve.fusion.FIRST_STAGE_WEIGHTS`` and ``FIRST_STAGE_K``) by
 recall@10 on the fitting data only: ``evals/dev_fit.jsonl`` and the seeded synthetic questions of
 ``evals/synth.py`` (``fit_data.training_items``; ``evals/dev_val.jsonl`` is never read here).
 
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from evals.fit_data import Row, training_rows
-from rag.retrieve.hybrid import FIRST_STAGE_K, FIRST_STAGE_WEIGHTS, RRF_K, STAGES
+from rag.retrieve.fusion import FIRST_STAGE_K, FIRST_STAGE_WEIGHTS, RRF_K, STAGES
 
 Setting = tuple[tuple[float, float, float], float]
 GRID_WEIGHTS = {"bm25": (1.0, 1.5, 2.0, 3.0), "dense": (0.5, 1.0, 1.5), "sentence": (0.0, 0.25, 0.5, 1.0)}

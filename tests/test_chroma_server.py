@@ -196,7 +196,7 @@ def test_a_server_index_starts_from_the_local_snapshot(
     monkeypatch.setattr(lexicon_module, "tokenize", lambda text: pytest.fail("tokenised an abstract again"))
     retriever = HybridRetriever(store, refresh_keyword_index(store, tmp_path), data_dir=tmp_path)
     assert retriever.papers == expected.papers
-    assert retriever.sentence_matrix.shape == expected.sentence_vectors.shape
+    assert retriever.vectors.sentence_matrix.shape == expected.sentence_vectors.shape
     query = embedder.embed_query("We study topic7 on a server.")
     prepared = PreparedQuery("topic7 server", retriever.parse("topic7 server"), query)
     assert retriever.candidates(prepared, 5)[0].paper_id == papers[7].id

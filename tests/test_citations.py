@@ -3,7 +3,8 @@ sentence rules: ``tests/test_text.py``)."""
 
 from __future__ import annotations
 
-from rag.answer.citations import check_answer, renumber
+from rag.answer.citations import check_answer
+from rag.answer.markers import renumber
 from tests.conftest import SMALL_PAPERS, HashEmbedder, make_paper
 
 SAE, RIDG, SPEECH, GNN = SMALL_PAPERS

@@ -16,7 +16,9 @@ import respx
 
 from rag.answer.base import ABSTENTION
 from rag.answer.extractive import ExtractiveAnswerer
-from rag.answer.llm import LLMAnswerer, estimate_cost, make_llm_client, pack_sources
+from rag.answer.llm import LLMAnswerer, make_llm_client
+from rag.answer.messages import pack_sources
+from rag.answer.usage import estimate_cost
 from rag.errors import LLMError
 from rag.pipeline import Pipeline
 from rag.request import FilterKey

@@ -14,7 +14,7 @@ from rag.errors import QueryError
 from rag.index.ingest import ingest
 from rag.index.store import Store, open_chroma
 from rag.pipeline import Pipeline
-from rag.retrieve.hybrid import FIRST_STAGE_K, FIRST_STAGE_WEIGHTS, RRF_K, rrf
+from rag.retrieve.fusion import FIRST_STAGE_K, FIRST_STAGE_WEIGHTS, RRF_K, rrf
 from rag.retrieve.query import AcronymTable, mine_acronyms, parse_query
 from rag.settings import Settings
 from rag.text import normalize_query, query_names
@@ -283,8 +283,8 @@ def test_hnsw_paths_agree_with_the_in_memory_scan(pipeline: Pipeline) -> None:
 
     scan = pipeline.retriever
     hnsw = HybridRetriever(scan.store, scan.keyword, dense_matrix_max=0, sentence_scan_max=0)
-    assert hnsw.chunk_matrix is None and not hnsw.sentence_scan
-    assert scan.chunk_matrix is not None and scan.sentence_scan
+    assert hnsw.vectors.chunk_matrix is None and not hnsw.vectors.sentence_scan
+    assert scan.vectors.chunk_matrix is not None and scan.vectors.sentence_scan
     for text in ("sparse autoencoders language model", "graph molecules"):
         pq = pipeline.prepare(text)
         a, b = scan.candidates(pq, 6), hnsw.candidates(pq, 6)
@@ -360,16 +360,17 @@ def test_sign_shortlist_paths_keep_candidates_and_give_them_exact_scores(
 ) -> None:
     """Over ``SHORTLIST_MIN_ROWS`` rows the dense and sentence stages shortlist by sign bits; the candidates'
     own stage and sentence scores stay exact (here: a shortlist of 2 rows of each)."""
-    from rag.retrieve import hybrid
+    from rag.retrieve import vectors
+    from rag.retrieve.hybrid import HybridRetriever
 
     scan = pipeline.retriever
-    monkeypatch.setattr(hybrid, "SHORTLIST_MIN_ROWS", 2)
-    monkeypatch.setattr(hybrid, "SHORTLIST_SHARE", 0.0)
-    short = hybrid.HybridRetriever(scan.store, scan.keyword)
-    assert short.chunk_shortlist is not None and short.sentence_shortlist is not None
-    assert scan.chunk_shortlist is None and scan.sentence_shortlist is None
+    monkeypatch.setattr(vectors, "SHORTLIST_MIN_ROWS", 2)
+    monkeypatch.setattr(vectors, "SHORTLIST_SHARE", 0.0)
+    short = HybridRetriever(scan.store, scan.keyword)
+    assert short.vectors.chunk_shortlist is not None and short.vectors.sentence_shortlist is not None
+    assert scan.vectors.chunk_shortlist is None and scan.vectors.sentence_shortlist is None
     pq = pipeline.prepare("sparse autoencoders language model")
-    assert np.isfinite(short.sentence_sims(pq.vector)).sum() < len(short.sentence_matrix)
+    assert np.isfinite(short.vectors.sentence_sims(pq.vector)).sum() < len(short.vectors.sentence_matrix)
     exact = {c.paper_id: c for c in scan.candidates(pq, 50)}
     for c in short.candidates(pq, 50):
         assert c.scores == pytest.approx(exact[c.paper_id].scores, abs=1e-5)

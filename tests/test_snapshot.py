@@ -84,7 +84,7 @@ def test_a_cold_start_reads_no_vector_from_the_store(data_dir: Path, monkeypatch
     for name in ("papers", "chunk_records", "chunk_texts", "chunk_vectors", "sentence_matrix", "state"):
         monkeypatch.setattr(Store, name, _refuse(name))
     retriever = HybridRetriever(store, refresh_keyword_index(store, data_dir))
-    assert isinstance(retriever.sentence_matrix, np.memmap)
+    assert isinstance(retriever.vectors.sentence_matrix, np.memmap)
     query = HashEmbedder().embed_query("method 12 benchmark")
     text = "method 12 benchmark"
     got = retriever.candidates(PreparedQuery(text, retriever.parse(text), query), 10)

@@ -17,7 +17,7 @@ from evals.synth_rewrite import Writer
 from evals.synth_text import Text
 from rag.evals.evalset import EvalItem
 from rag.index.corpus import load_papers, paper_id
-from rag.retrieve.hybrid import Candidate
+from rag.retrieve.base import Candidate
 from rag.settings import BUNDLED_CORPUS
 from rag.text import numbers_in
 from rag.types import Hit, Paper

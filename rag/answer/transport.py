@@ -45,7 +45,7 @@ def make_llm_client(settings: Settings) -> Any:
     """The ``openai`` client for the configured endpoint, or None when no LLM is configured.
 
     The client's own retries are off (``max_retries=0``): ``LLMAnswerer`` retries with backoff itself,
-    inside the answer's deadline."""
+    inside the answer's deadline (``rag.answer.calls``)."""
     if not settings.llm_configured:
         return None
     from openai import OpenAI
