@@ -195,3 +195,20 @@ def test_a_paper_named_after_a_topic_switch_is_answered(real_pipeline) -> None: 
     for history in ([], TIES):
         answer = real_pipeline.ask("Switching topics: what is SPLADE?", history=history, answerer="extractive")
         assert not answer.abstained and "SPLADE" in answer.citations[0].paper.title, answer.text
+
+
+def test_which_one_after_two_papers_picks_among_them() -> None:
+    """A reviewer's "dimat vs ties-merging" then "which one needs no additional training?" searched afresh (four
+    content words read as a new question) and quoted an unrelated paper; after one paper's answer it still does."""
+    two = _chat("DIMAT vs TIES-Merging", "- DIMAT: DIMAT merges models. [1]\n- TIES-Merging: merges models. [2]")
+    final = resolve_followup("which one needs no additional training?", two)
+    assert "DIMAT" in final and "TIES-Merging" in final, final
+    one = _chat("What is CREAM?", "We propose CREAM. [1]")
+    assert resolve_followup("which one uses copyright traps?", one) == "which one uses copyright traps?"
+
+
+def test_which_one_after_a_comparison_answers_from_the_compared_papers(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    first = real_pipeline.ask("mindeye vs mindbridge", answerer="extractive")
+    final = real_pipeline.ask("which one works across subjects?", history=_chat("mindeye vs mindbridge", first.text),
+                              answerer="extractive")
+    assert not final.abstained and final.citations[0].paper.title.startswith("MindBridge"), final.text

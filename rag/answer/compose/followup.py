@@ -136,14 +136,15 @@ def resolve_followup(question: str, history: Sequence[dict[str, str]], is_name: 
     other = _other_subject(question)
     if users and other and _names_subject(other, is_name):  # "what about sparsemax?"
         return _restated(question, users, is_name) or _asked_of(question, users[-1], is_name)
-    if not users or stands_alone(question, is_name) or _new_term(question, history):
+    answers = _turns(history, "assistant")
+    among = bool(answers) and _picks_among(question, cited_sources(answers[-1]))  # "which one needs ...?"
+    if not users or (stands_alone(question, is_name) and not among) or _new_term(question, history):
         return question
     pointed = referents(question, history)
     if len(pointed) == 1:
         carried_text = f"{' '.join(pointed[0].texts)} {users[-1]}"
         kept = [w for w in key_terms(carried_text, QUESTION_WORDS)[:20] if w.lower() not in question.lower()]
         return f"{' '.join(kept)} {question}".strip()
-    answers = _turns(history, "assistant")
     previous_answer = strip_markers(answers[-1]) if answers else ""
     carried = key_terms(users[-1], QUESTION_WORDS)
     topic = (next((u for u in reversed(users[:-1]) if stands_alone(u, is_name)), None)
@@ -345,10 +346,10 @@ def referents(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
     after "what does the fourth one do?" is the fifth paper of the list before). [] when it points at none,
     when the question stands alone, or when the last answer cited nothing."""
     answers = _turns(history, "assistant")
-    if not answers or stands_alone(question) or _CORRECTION.search(question):  # "no, I meant ...": not those
+    if not answers or _CORRECTION.search(question):  # "no, I meant ...": not those
         return []
     cited = cited_sources(answers[-1])
-    if not cited:
+    if not cited or (stands_alone(question) and not _picks_among(question, cited)):
         return []
     first = _FIRST_N.search(question)
     if first:  # "compare the first two"
@@ -364,6 +365,16 @@ def referents(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
     if _SINGULAR.search(question) or (len(cited) == 1 and _AUTHORS_COMPARE.search(question)):
         return [cited[0]]  # "it"; "what do they compare against?" after an answer from one paper: its authors
     return []
+
+
+_WHICH_ONE = re.compile(r"^\W*(?:(?:so|and|ok|okay|then)\W+)?which (?:one|of the (?:two|three|four))\b", re.IGNORECASE)
+
+
+def _picks_among(question: str, cited: Sequence[Cited]) -> bool:
+    """Whether a question that reads as a new one ("which one needs no additional training?") picks among the last
+    answer's papers: it opens "which one" and that answer cited two or more (after one paper's answer, "which one
+    uses copyright traps?" asks afresh)."""
+    return len(cited) >= 2 and _WHICH_ONE.search(question) is not None
 
 
 def corrected(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
