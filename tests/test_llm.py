@@ -18,8 +18,8 @@ from rag.answer.base import ABSTENTION
 from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.llm import LLMAnswerer, estimate_cost, make_llm_client, pack_sources
 from rag.errors import LLMError
+from rag.filters import FilterKey
 from rag.pipeline import Pipeline
-from rag.request import FilterKey
 from rag.retrieve.base import PreparedQuery
 from rag.retrieve.casing import NameCasing
 from rag.retrieve.links import LinkIndex

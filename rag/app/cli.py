@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from rag.app.term import safe, safe_line
 from rag.errors import RagError
-from rag.request import MAX_SEARCH_K, MAX_SOURCES, filter_key
+from rag.filters import filter_key
+from rag.request import MAX_SEARCH_K, MAX_SOURCES
 
 if TYPE_CHECKING:
     from rag.index.embeddings import Embedder
@@ -216,7 +217,7 @@ def _add_ingest(sub: Any) -> None:
 
 
 def _add_filters(p: argparse.ArgumentParser) -> None:
-    """The retrieval filters of ``search`` and ``ask`` (``rag.request.FILTERS``)."""
+    """The retrieval filters of ``search`` and ``ask`` (``rag.filters.FILTERS``)."""
     p.add_argument("--date", help="only papers listed on this date, e.g. 'Mar 21'")
     p.add_argument("--source", help="only papers from this source file name")
     p.add_argument("--since", type=year_option, metavar="YEAR", help="only papers of this year or later")
