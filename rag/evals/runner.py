@@ -185,7 +185,7 @@ def evaluate(
 
 
 def summary_table(report: EvalReport) -> str:
-    from rag.evals.report import summary_table as table
+    from rag.evals.tables import summary_table as table
 
     return table(report.to_dict())
 
