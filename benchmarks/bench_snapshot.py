@@ -31,7 +31,7 @@ import numpy as np
 
 from rag.index.snapshot import Snapshot
 from rag.index.spool import Spool
-from rag.index.store import StoredSentence
+from rag.index.store_records import StoredSentence
 from rag.retrieve.signs import SignShortlist
 from rag.retrieve.vectors import SHORTLIST_MIN_ROWS, SHORTLIST_SHARE
 from rag.types import Chunk, Paper, Span

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rag.evals.evalset import QUESTION_TYPES, LoadedItem, load_eval_set
-from rag.evals.metrics import key_fact_present
+from rag.evals.facts import key_fact_present
 from rag.index.corpus import load_papers
 from rag.settings import BUNDLED_CORPUS
 from rag.text import normalize_title, numbers_in

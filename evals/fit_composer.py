@@ -4,7 +4,7 @@ Every answerable fitting item with key facts is asked the way ``Pipeline.ask`` a
 ``condense``, retrieval, ``ExtractiveAnswerer.evidence``); items that get a list or a comparison answer, or are
 refused, are left out of the prose rows but still count towards the answer-length median. Each candidate
 piece (``rag.answer.compose.pieces.candidates``) is labelled positive when it holds one of the item's key facts
-(``rag.evals.metrics.key_fact_present``), or, for a fact no single piece holds, 40% of its content words.
+(``rag.evals.facts.key_fact_present``), or, for a fact no single piece holds, 40% of its content words.
 
 * Logistic regression over ``PIECE_FEATURES``; C by grouped cross-validation log-loss (groups: the item's first
   gold paper, so no paper's questions are on both sides of a fold).
@@ -40,8 +40,9 @@ from evals.loo import FIT_PATH
 from rag.answer.compose.pieces import MODEL_PATH, PIECE_FEATURES, Piece, PieceModel, choose, cut_pieces
 from rag.answer.compose.shapes import prose
 from rag.evals.evalset import load_eval_set
-from rag.evals.metrics import content_words, key_fact_present, key_fact_recall, strip_markers
+from rag.evals.facts import key_fact_present, key_fact_recall
 from rag.linear import LinearModel, sigmoid
+from rag.text import content_words, strip_markers
 
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)
 THRESHOLDS = tuple(round(0.10 + 0.01 * i, 2) for i in range(41))

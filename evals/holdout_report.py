@@ -11,7 +11,7 @@ item: the held-out set is for reporting, and nothing may be tuned on its misses 
 Columns: ``hit@1``, ``recall@10``, ``key_fact_recall`` (means over answerable items, from the report's
 per-item metrics); ``first40_key_fact`` (share of answered answerable items whose first 40 words, markers
 removed, hold at least one key fact: the items' ``key_fact_first40``); ``abstention_accuracy``,
-``over_abstention_rate``, ``false_answer_rate`` (``rag.evals.metrics.abstention_metrics``);
+``over_abstention_rate``, ``false_answer_rate`` (``rag.evals.stats.abstention_metrics``);
 ``not_stated_or_refused`` (unanswerable items refused or answered "not stated" in their first sentence: the
 items' ``refused_or_not_stated``);
 ``words_p50`` (median words of the answered items, markers removed).
@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from rag.evals.metrics import abstention_metrics, mean
+from rag.evals.stats import abstention_metrics, mean
 from rag.text import strip_markers, words
 
 COLUMNS = (

@@ -1,21 +1,21 @@
 """One typed settings object, read once at the edge (CLI, app) with ``load_settings()`` and passed down.
 
 ``load_settings()`` turns every invalid value into a ``ConfigError`` naming the environment variable, the
-value and what is allowed (the rules themselves live once, in the field declarations below).
+value and what is allowed (the rules themselves live once, in the field declarations below and the checks of
+``rag.settings_checks`` they name, which also words the errors).
 """
 
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlparse
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
-from rag.errors import ConfigError, public_url
+from rag import settings_checks as checks
+from rag.errors import ConfigError
 from rag.resources import data_path
 
 BUNDLED_CORPUS = data_path("corpus")
@@ -45,15 +45,8 @@ class Settings(BaseSettings):
             return
         try:
             super().__init__(**values)
-        except SettingsError as exc:  # an environment variable pydantic-settings cannot parse
-            raise ConfigError(f"invalid setting: {str(exc).splitlines()[0][:200]}") from None
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            field = _field_of(str(first["loc"][0]) if first["loc"] else "?")
-            given = "" if "key" in field else f"={str(first.get('input'))[:100]!r}"
-            reason = str(first["msg"]).removeprefix("Value error, ")
-            allowed = f"; allowed: {allowed_values(field)}" if field in type(self).model_fields else ""
-            raise ConfigError(f"invalid setting {field}{given}: {reason}{allowed}") from None
+        except (SettingsError, ValidationError) as exc:
+            raise checks.keyword_error(type(self).model_fields, exc) from None
 
     data_dir: Path = Field(
         default_factory=default_data_dir,
@@ -212,51 +205,10 @@ class Settings(BaseSettings):
         description="Base URL of an OpenAI-compatible endpoint: vLLM, Ollama, llama.cpp (OPENAI_BASE_URL).",
     )
 
-    @field_validator("data_dir", "model_cache_dir")
-    @classmethod
-    def _a_folder(cls, value: Path) -> Path:
-        """A folder, or a path where one can be created: neither it nor its nearest existing parent a file."""
-        value = value.expanduser()
-        if not str(value).strip():
-            raise ValueError("must name a folder")
-        existing = next((p for p in (value, *value.parents) if p.exists()), None)
-        if existing is not None and not existing.is_dir():
-            where = "it" if existing == value else str(existing)
-            raise ValueError(f"{where} is a file, not a folder")
-        return value
-
-    @field_validator("corpus_paths")
-    @classmethod
-    def _home_expanded(cls, value: list[Path]) -> list[Path]:
-        """``~/papers.bib`` is the user's file, as a shell would read it."""
-        return [path.expanduser() for path in value]
-
-    @field_validator("chroma_url", "openai_base_url")
-    @classmethod
-    def _an_http_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        url = urlparse(value)
-        if url.scheme not in ("http", "https") or not url.hostname:
-            raise ValueError("must be an http:// or https:// URL with a host")
-        try:
-            url.port  # noqa: B018 (raises on a bad port)
-        except ValueError as exc:
-            raise ValueError("has an invalid port") from exc
-        return value
-
-    @field_validator("chroma_url")
-    @classmethod
-    def _a_chroma_root(cls, value: str | None) -> str | None:
-        """The Chroma client takes a host and a port only: anything else in the URL would be silently dropped."""
-        if value is None:
-            return None
-        url = urlparse(value)
-        if url.username is not None or url.password is not None:
-            raise ValueError("must not hold a user:password@ part (the Chroma client would not send it)")
-        if url.path not in ("", "/") or url.query or url.fragment:
-            raise ValueError("must be the server's root: scheme, host and port, no path or query")
-        return value
+    _folders = field_validator("data_dir", "model_cache_dir")(checks.a_folder)
+    _home_expanded = field_validator("corpus_paths")(checks.home_expanded)
+    _http_urls = field_validator("chroma_url", "openai_base_url")(checks.an_http_url)
+    _chroma_root = field_validator("chroma_url")(checks.a_chroma_root)
 
     @property
     def llm_configured(self) -> bool:
@@ -271,49 +223,12 @@ class Settings(BaseSettings):
 
 def env_names(field: str) -> list[str]:
     """The environment variables that set a field (``RAG_TOP_K``; both names of the aliased ones)."""
-    alias = Settings.model_fields[field].validation_alias
-    if isinstance(alias, AliasChoices):
-        return [str(choice) for choice in alias.choices]
-    return [f"RAG_{field.upper()}"]
+    return checks.env_names(Settings.model_fields, field)
 
 
 def allowed_values(field: str) -> str:
     """What a field accepts, in words, from its declaration: choices, number kind and bounds, or a path."""
-    info = Settings.model_fields[field]
-    text = str(info.annotation)
-    choices = re.findall(r"'([^']*)'", text) if "Literal" in text else []
-    if choices:
-        return "one of " + ", ".join(choices)
-    bounds = []
-    for rule in info.metadata:
-        for attr, word in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
-            if getattr(rule, attr, None) is not None:
-                bounds.append(f"{word} {getattr(rule, attr):g}")
-    kind = next(
-        (name for key, name in (("int", "a whole number"), ("float", "a number"), ("list", "a JSON list of paths"),
-                                ("Path", "a folder path"), ("url", "an http(s) URL")) if key in text or key in field),
-        "text",
-    )  # fmt: skip
-    return kind + (f" ({', '.join(bounds)})" if bounds else "")
-
-
-def _field_of(loc: str) -> str:
-    """The field an error location names: a field name, or one of its environment variable names."""
-    if loc in Settings.model_fields:
-        return loc
-    return next((f for f in Settings.model_fields if loc.upper() in env_names(f)), loc)
-
-
-def _problem(loc: str, message: str, value: object) -> str:
-    field = _field_of(loc)
-    if field not in Settings.model_fields:
-        return f"{field}: {message}"
-    names = " / ".join(env_names(field))
-    secret = "key" in field
-    text = public_url(value) if field in ("chroma_url", "openai_base_url") and isinstance(value, str) else value
-    shown = "" if secret or value is None else f"={str(text)[:300]!r}"
-    reason = message.removeprefix("Value error, ")
-    return f"{names}{shown}: {reason}; allowed: {allowed_values(field)}"
+    return checks.allowed_values(Settings.model_fields, field)
 
 
 def load_settings() -> Settings:
@@ -321,17 +236,10 @@ def load_settings() -> Settings:
     the value given and what is allowed (no pydantic traceback reaches the user)."""
     try:
         return Settings()
-    except ValidationError as exc:
-        problems = [_problem(str(e["loc"][0]) if e["loc"] else "?", e["msg"], e.get("input")) for e in exc.errors()]
-    except SettingsError as exc:
-        match = re.search(r'field "(\w+)"', str(exc))
-        field = match.group(1) if match else "?"
-        problems = [_problem(field, "cannot be parsed", os.environ.get(env_names(field)[0]) if match else None)]
-    raise ConfigError(f"invalid setting: {'; '.join(problems)}. Fix or unset the environment variable")
+    except (ValidationError, SettingsError) as exc:
+        error = checks.environment_error(Settings.model_fields, exc)
+    raise error
 
 
-_KNOWN_NAMES = frozenset(Settings.model_fields) | frozenset(
-    name for f in Settings.model_fields.values() if isinstance(f.validation_alias, AliasChoices)
-    for name in f.validation_alias.choices if isinstance(name, str)
-)  # fmt: skip
+_KNOWN_NAMES = checks.known_names(Settings.model_fields)
 """The keyword names ``Settings(...)`` takes: its fields and their environment aliases (``OPENAI_API_KEY``)."""

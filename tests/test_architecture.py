@@ -13,8 +13,9 @@ RAG = ROOT / "rag"
 
 LAYERS: dict[str, int] = {
     "rag.errors": 0, "rag.cancel": 0, "rag.types": 0, "rag.stream": 0, "rag.resources": 0, "rag.text": 1,
-    "rag.settings": 1,
-    "rag.linear": 1, "rag.prompts": 1, "rag.index": 2, "rag.request": 3, "rag.retrieve": 3, "rag.answer": 3,
+    "rag.settings": 1, "rag.settings_checks": 1,
+    "rag.linear": 1, "rag.prompts": 1, "rag.index": 2, "rag.request": 3, "rag.filters": 3, "rag.retrieve": 3,
+    "rag.answer": 3,
     "rag.pipeline": 4,
     "rag.evals": 5, "rag.integrations": 5, "rag.app": 6,
 }  # fmt: skip

@@ -7,7 +7,9 @@ import math
 import pytest
 
 from rag.answer.base import ABSTENTION
+from rag.evals import facts as ef
 from rag.evals import metrics as em
+from rag.evals import stats as es
 from rag.evals.evalset import EvalItem
 from rag.evals.ranking import ranking_metrics
 from rag.evals.scoring import ItemResult, aggregate, score_answer
@@ -136,31 +138,31 @@ def test_invalid_citation_rate_counts_dangling_and_removed_markers() -> None:
 
 def test_key_fact_presence_with_numbers_and_stemming() -> None:
     text = "SeerAttention-R was trained on only 0.4B tokens. [1] It reaches 9x speedups on H100 GPUs."
-    assert em.key_fact_present("trained on just 0.4B tokens", text)
-    assert em.key_fact_present("up to 9x speedup on H100", text)  # speedup/speedups
-    assert em.key_fact_present("training on 0.4B tokens", text)  # training/trained
-    assert not em.key_fact_present("trained on just 0.5B tokens", text)  # number missing
-    assert not em.key_fact_present("up to 9x faster decoding than FlashAttention", text)  # words missing
-    assert em.key_fact_recall(["trained on 0.4B tokens", "reduces labeling cost by 42%"], text) == 0.5
-    assert em.key_fact_recall([], text) is None
+    assert ef.key_fact_present("trained on just 0.4B tokens", text)
+    assert ef.key_fact_present("up to 9x speedup on H100", text)  # speedup/speedups
+    assert ef.key_fact_present("training on 0.4B tokens", text)  # training/trained
+    assert not ef.key_fact_present("trained on just 0.5B tokens", text)  # number missing
+    assert not ef.key_fact_present("up to 9x faster decoding than FlashAttention", text)  # words missing
+    assert ef.key_fact_recall(["trained on 0.4B tokens", "reduces labeling cost by 42%"], text) == 0.5
+    assert ef.key_fact_recall([], text) is None
 
 
 def test_a_key_fact_counts_written_words_once_and_needs_its_codes() -> None:
     """"state-of-the-art" is one word of the 60% rule (it used to count as three), met by "state of the art";
     codes mixing letters and digits must be there as numbers must: "L1" is not "L2", "A100" not "H100"."""
-    assert not em.key_fact_present("state-of-the-art translation quality", "We reach state-of-the-art results.")
-    assert em.key_fact_present("state-of-the-art translation quality", "state of the art translation [1]")
-    assert not em.key_fact_present("penalises weights with L2 regularization", "weights with L1 regularization")
-    assert not em.key_fact_present("benchmarked on H100 GPUs", "It was benchmarked on A100 GPUs [1].")
-    assert em.key_fact_present("benchmarked on H100 GPUs", "It was benchmarked on H100 GPUs [1].")
-    assert em.key_fact_present("GPT-4o", "beats GPT-4o [2]") and not em.key_fact_present("GPT-4o", "beats GPT-4")
+    assert not ef.key_fact_present("state-of-the-art translation quality", "We reach state-of-the-art results.")
+    assert ef.key_fact_present("state-of-the-art translation quality", "state of the art translation [1]")
+    assert not ef.key_fact_present("penalises weights with L2 regularization", "weights with L1 regularization")
+    assert not ef.key_fact_present("benchmarked on H100 GPUs", "It was benchmarked on A100 GPUs [1].")
+    assert ef.key_fact_present("benchmarked on H100 GPUs", "It was benchmarked on H100 GPUs [1].")
+    assert ef.key_fact_present("GPT-4o", "beats GPT-4o [2]") and not ef.key_fact_present("GPT-4o", "beats GPT-4")
 
 
 def test_answer_f1() -> None:
     # stemmed content words: pred {sparse, autoencod, learn, featur}, ref {sparse, autoencod, find, featur}
-    assert em.answer_f1("Sparse autoencoders learn features [1]", "sparse autoencoders find features") == 0.75
-    assert em.answer_f1("graphs", "sparse autoencoders") == 0.0
-    assert em.answer_f1("the same words", "Same words.") == 1.0
+    assert ef.answer_f1("Sparse autoencoders learn features [1]", "sparse autoencoders find features") == 0.75
+    assert ef.answer_f1("graphs", "sparse autoencoders") == 0.0
+    assert ef.answer_f1("the same words", "Same words.") == 1.0
 
 
 # ---------------------------------------------------------------------------------- answer first
@@ -170,11 +172,11 @@ FILLER = " ".join(f"w{i}" for i in range(38))  # 38 words that hold no key fact
 
 def test_lead_is_the_first_40_words_without_markers() -> None:
     text = "Sparse autoencoders [1] " + FILLER + " tail words [2][3] here."
-    opening = em.lead(text)
+    opening = ef.lead(text)
     assert "[" not in opening and opening.endswith("w37") and "tail" not in opening
     assert len(words(opening)) == 40
-    assert em.lead("Short answer [1].") == "Short answer."
-    assert em.lead("GPT-4o and v1.2 count as one word each", n=3) == "GPT-4o and v1.2"
+    assert ef.lead("Short answer [1].") == "Short answer."
+    assert ef.lead("GPT-4o and v1.2 count as one word each", n=3) == "GPT-4o and v1.2"
 
 
 def test_key_fact_first40_needs_the_fact_within_the_first_40_words() -> None:
@@ -182,20 +184,20 @@ def test_key_fact_first40_needs_the_fact_within_the_first_40_words() -> None:
     early = f"SAE features explain 42.5% of the variance [1]. {FILLER}"
     late = f"{FILLER} and more. SAE features explain 42.5% of the variance [1]."
     split_number = f"SAE features explain most of the variance. {FILLER} It is 42.5%."
-    assert em.key_fact_first([fact], early) == 1.0
-    assert em.key_fact_first([fact], late) == 0.0 and em.key_fact_recall([fact], late) == 1.0
-    assert em.key_fact_first([fact], split_number) == 0.0  # the number is past word 40
-    assert em.key_fact_first(["unrelated claim about graphs", fact], early) == 1.0  # one fact is enough
-    assert em.key_fact_first([], early) is None
+    assert ef.key_fact_first([fact], early) == 1.0
+    assert ef.key_fact_first([fact], late) == 0.0 and ef.key_fact_recall([fact], late) == 1.0
+    assert ef.key_fact_first([fact], split_number) == 0.0  # the number is past word 40
+    assert ef.key_fact_first(["unrelated claim about graphs", fact], early) == 1.0  # one fact is enough
+    assert ef.key_fact_first([], early) is None
 
 
 def test_not_stated_is_read_from_the_first_sentence_only() -> None:
-    assert em.says_not_stated("The SkillNet abstract does not state its total parameter count. [1] It uses ...")
-    assert em.says_not_stated("Not stated: the abstract gives no GPU [2].")
-    assert em.says_not_stated("- Its parameter count is not  stated in the abstract [1].")
-    assert not em.says_not_stated("SkillNet activates a few skills per task [1]. Its size is not stated.")
-    assert not em.says_not_stated("As stated in the abstract, it does not stagnate [1].")
-    assert not em.says_not_stated("")
+    assert ef.says_not_stated("The SkillNet abstract does not state its total parameter count. [1] It uses ...")
+    assert ef.says_not_stated("Not stated: the abstract gives no GPU [2].")
+    assert ef.says_not_stated("- Its parameter count is not  stated in the abstract [1].")
+    assert not ef.says_not_stated("SkillNet activates a few skills per task [1]. Its size is not stated.")
+    assert not ef.says_not_stated("As stated in the abstract, it does not stagnate [1].")
+    assert not ef.says_not_stated("")
 
 
 def scored(item_type: str, text: str, *, abstained: bool = False, facts: tuple[str, ...] = ()) -> ItemResult:
@@ -240,12 +242,12 @@ def test_answer_first_aggregates_over_the_items_each_goal_names() -> None:
 def test_abstention_accuracy_precision_recall() -> None:
     answerable = [True, True, True, True, False, False]
     abstained = [False, False, False, True, True, False]
-    m = em.abstention_metrics(answerable, abstained)
+    m = es.abstention_metrics(answerable, abstained)
     assert m["abstention_accuracy"] == pytest.approx(4 / 6)
     assert m["over_abstention_rate"] == 0.25
     assert m["abstain_precision"] == 0.5
     assert m["abstain_recall"] == 0.5
-    none = em.abstention_metrics([True, False], [False, False])
+    none = es.abstention_metrics([True, False], [False, False])
     assert none["abstain_precision"] is None and none["abstain_recall"] == 0.0
 
 
@@ -266,8 +268,8 @@ def test_a_failed_run_is_neither_an_answer_nor_a_refusal() -> None:
 
 
 def test_mean_and_percentile() -> None:
-    assert em.mean([1.0, None, 0.0]) == 0.5
-    assert em.mean([None]) is None
-    assert em.percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
-    assert em.percentile([5.0], 95) == 5.0
-    assert em.percentile([], 50) is None
+    assert es.mean([1.0, None, 0.0]) == 0.5
+    assert es.mean([None]) is None
+    assert es.percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
+    assert es.percentile([5.0], 95) == 5.0
+    assert es.percentile([], 50) is None

@@ -10,8 +10,8 @@ import pytest
 from conftest import SMALL_PAPERS, open_hash_pipeline
 
 from rag.errors import QueryError
+from rag.filters import PaperFilter, filter_key
 from rag.index.corpus import load_papers
-from rag.request import PaperFilter, filter_key
 from rag.types import Paper
 
 DATA = Path(__file__).parent / "data"
@@ -58,7 +58,7 @@ def test_author_is_a_case_and_accent_insensitive_word_start(name: str) -> None:
 ])  # fmt: skip
 def test_author_words_name_whole_words_or_their_starts(query: str, name: str, named: bool) -> None:
     """The reviewer's "--author Ng" listed Ming-Wei Chang's paper and "Müller, J" listed nothing."""
-    from rag.request import _fold_name, author_named
+    from rag.filters import _fold_name, author_named
 
     assert author_named(_fold_name(query), name) is named
 

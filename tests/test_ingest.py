@@ -213,7 +213,7 @@ def test_chunker_change_re_embeds_only_the_papers_it_affects(
     ingest(small_papers, store, hash_embedder, data_dir, progress=False)
     stale = small_papers[0]
     # what an older splitter would have stored: the whole abstract as one sentence
-    from rag.index.store import StoredSentence
+    from rag.index.store_records import StoredSentence
     from rag.types import Span
 
     chunks = chunk_paper(stale)

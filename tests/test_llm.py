@@ -20,8 +20,8 @@ from rag.answer.llm import LLMAnswerer, make_llm_client
 from rag.answer.messages import pack_sources
 from rag.answer.usage import estimate_cost
 from rag.errors import LLMError
+from rag.filters import FilterKey
 from rag.pipeline import Pipeline
-from rag.request import FilterKey
 from rag.retrieve.base import PreparedQuery
 from rag.retrieve.casing import NameCasing
 from rag.retrieve.links import LinkIndex

@@ -19,7 +19,8 @@ from rag.index import plan as plan_module
 from rag.index.batch import embed_and_write
 from rag.index.ingest import ingest, refresh_keyword_index, stored_state
 from rag.index.manifest import Manifest, manifest_path
-from rag.index.store import Store, open_chroma, paper_record
+from rag.index.store import Store, open_chroma
+from rag.index.store_records import paper_record
 from rag.types import Paper
 
 READS = ("state", "layout", "papers", "all_paper_ids")

@@ -16,9 +16,9 @@ from conftest import SMALL_PAPERS, open_hash_pipeline
 from llama_index.core.schema import MetadataMode
 
 from rag.answer.references import references
-from rag.app.api import sources
+from rag.app.api_reply import sources
 from rag.app.paper_ui import filter_controls, filter_kwargs, references_links
-from rag.app.render import render_cited_card, render_sources, render_uncited_card
+from rag.app.source_cards import render_cited_card, render_sources, render_uncited_card
 from rag.errors import QueryError
 from rag.index.corpus import load_papers
 from rag.integrations.llamaindex_nodes import paper_node

@@ -33,7 +33,7 @@ def app_url() -> Iterator[str]:
     import gradio as gr
 
     from rag.app.paper_ui import filter_controls, filter_kwargs, references_links
-    from rag.app.render import render_sources
+    from rag.app.source_cards import render_sources
 
     with gr.Blocks() as demo:
         controls = filter_controls(PAPERS)

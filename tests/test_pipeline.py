@@ -11,8 +11,8 @@ from conftest import SMALL_PAPERS, make_paper, open_hash_pipeline
 
 from rag.answer.base import ABSTENTION
 from rag.errors import ConfigError, QueryError, RagError
+from rag.filters import PaperFilter, filter_key
 from rag.pipeline import MAX_SEARCH_K, MAX_SOURCES
-from rag.request import PaperFilter, filter_key
 from rag.stream import AnswerStream
 from rag.types import Answer
 
@@ -211,7 +211,7 @@ def test_an_abstracts_own_bracketed_numbers_are_quoted_not_cited(tmp_path: Path)
 
 
 def test_prepare_takes_filters_as_a_dict_and_refuses_a_non_text_question(hash_pipeline) -> None:  # type: ignore[no-untyped-def]
-    from rag.request import filter_key
+    from rag.filters import filter_key
 
     as_dict = hash_pipeline.prepare("speech tokenizer", {"listing_date": "Mar 17"})
     assert as_dict.allowed == hash_pipeline.prepare("speech tokenizer", filter_key({"listing_date": "Mar 17"})).allowed

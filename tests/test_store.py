@@ -10,7 +10,8 @@ from conftest import HashEmbedder, make_paper
 
 from rag.index.batch import embed_and_write
 from rag.index.chunking import chunk_paper
-from rag.index.store import Store, StoredSentence, embedder_key, open_chroma
+from rag.index.store import Store, embedder_key, open_chroma
+from rag.index.store_records import StoredSentence
 from rag.text import split_sentences
 from rag.types import Paper, Span
 

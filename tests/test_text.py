@@ -461,7 +461,8 @@ def test_text_parts_of_a_message_are_lines_and_a_bad_filter_says_what_it_got() -
     it sent no list."""
     from rag.app.api_request import Message
     from rag.errors import QueryError
-    from rag.request import clean_filters, clean_history
+    from rag.filters import clean_filters
+    from rag.request import clean_history
 
     parts = [{"type": "text", "text": "What is"}, {"type": "text", "text": "sparsemax?"}]
     assert clean_history([{"role": "user", "content": parts}]) == [{"role": "user", "content": "What is\nsparsemax?"}]

@@ -10,15 +10,8 @@ import gradio as gr
 import pytest
 
 from rag.app.feedback import answer_record, feedback_path, record_feedback
-from rag.app.render import (
-    EXTRACTIVE_BANNER,
-    esc,
-    highlight_abstract,
-    render_answer_message,
-    render_message,
-    render_panel,
-    render_sources,
-)
+from rag.app.render import EXTRACTIVE_BANNER, esc, render_answer_message, render_message
+from rag.app.source_cards import highlight_abstract, render_panel, render_sources
 from rag.stream import AnswerStream
 from rag.text import split_sentences
 from rag.types import Answer, Citation, Hit, Paper, SentenceCheck

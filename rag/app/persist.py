@@ -2,11 +2,12 @@
 
 What is stored is what the page needs to show the conversation and go on with it: each message (its text, for
 the follow-ups' history, and its HTML as the server rendered it, every piece of corpus text escaped by
-``rag.app.render``), each answer's feedback record and its section of the sources panel. Nothing else: no key,
-no setting, nothing of the server. The copy is bounded (the last ``MAX_MESSAGES`` messages, whole exchanges,
-within ``max_bytes``: it is sent back in one request on load) and sealed with an HMAC under a key that never
-leaves the server (``KEY_FILE`` in the data dir, so a restart keeps it). ``ChatStore.open`` returns an empty
-chat for anything it did not seal itself: a damaged, oversized, foreign or older value never reaches the page.
+``rag.app.render`` and ``rag.app.source_cards``), each answer's feedback record and its section of the sources
+panel. Nothing else: no key, no setting, nothing of the server. The copy is bounded (the last ``MAX_MESSAGES``
+messages, whole exchanges, within ``max_bytes``: it is sent back in one request on load) and sealed with an HMAC
+under a key that never leaves the server (``KEY_FILE`` in the data dir, so a restart keeps it).
+``ChatStore.open`` returns an empty chat for anything it did not seal itself: a damaged, oversized, foreign or
+older value never reaches the page.
 
 Gradio encrypts the value with a ``secret`` it sends to the page (``/config``): that hides it from nobody who
 can open the page, so integrity comes from the seal, not from it. Gradio writes no falsy value (``None``, ``""``
@@ -44,11 +45,12 @@ KEY_FILE = "chat-state.key"
 
 @lru_cache(maxsize=1)
 def _renderer() -> str:
-    """A digest of the code that wrote the stored HTML (``rag.app.render``, this module): sealed into every copy,
-    so HTML written before a change to escaping or markup is never shown again (that chat starts empty)."""
-    from rag.app import render
+    """A digest of the code that wrote the stored HTML (``rag.app.render``, ``rag.app.source_cards``, this module):
+    sealed into every copy, so HTML written before a change to escaping or markup is never shown again (that chat
+    starts empty)."""
+    from rag.app import render, source_cards
 
-    return modules_digest(render, sys.modules[__name__])
+    return modules_digest(render, source_cards, sys.modules[__name__])
 
 Turns = list[dict[str, Any]]
 Sections = dict[int, str]

@@ -32,9 +32,8 @@ from rag.app.render import (
     render_banner,
     render_message,
     render_notice,
-    render_panel,
-    render_sources,
 )
+from rag.app.source_cards import render_panel, render_sources
 from rag.errors import QueryError, RagError
 from rag.pipeline import MAX_SOURCES, Pipeline
 from rag.request import clean_query

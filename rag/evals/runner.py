@@ -4,8 +4,8 @@
 
 Every item goes through the same ``Pipeline.ask`` users call (history passed for follow-ups). Scores are
 per item, then averaged over the items they apply to (``aggregate``, and per question type in
-``by_type``). Metric definitions: ``rag.evals.ranking`` (ranking), ``rag.evals.metrics`` (answers) and
-``rag.evals.scoring.METRIC_DOCS``, which ``report.md`` prints.
+``by_type``). Metric definitions: ``rag.evals.ranking`` (ranking), ``rag.evals.metrics`` and ``rag.evals.facts``
+(answers), ``rag.evals.stats`` (over items) and ``rag.evals.scoring.METRIC_DOCS``, which ``report.md`` prints.
 
 Regenerate the CI thresholds from a fresh run (measured minus ``--margin``, rates plus it):
 
@@ -185,7 +185,7 @@ def evaluate(
 
 
 def summary_table(report: EvalReport) -> str:
-    from rag.evals.report import summary_table as table
+    from rag.evals.tables import summary_table as table
 
     return table(report.to_dict())
 

@@ -1,8 +1,9 @@
 """Scores: per item (``score_answer``, kept in an ``ItemResult``), aggregated over items (``aggregate``), and
 the definition of every metric the eval report shows.
 
-``score_answer`` applies ``rag.evals.ranking`` (ranking) and ``rag.evals.metrics`` (answers) to one ``Answer``;
-``METRIC_DOCS`` is printed by ``report.md`` and stored in ``report.json``.
+``score_answer`` applies ``rag.evals.ranking`` (ranking), ``rag.evals.metrics`` (citations) and ``rag.evals.facts``
+(what the answer holds) to one ``Answer``; ``aggregate`` uses ``rag.evals.stats``. ``METRIC_DOCS`` is printed by
+``report.md`` and stored in ``report.json``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rag.evals import facts as ef
 from rag.evals import metrics as em
+from rag.evals import stats as es
 from rag.evals.evalset import EvalItem
 from rag.evals.judge import LLMJudge
 from rag.evals.ranking import RANKING_KEYS, ranking_metrics
@@ -81,12 +84,12 @@ def score_answer(item: EvalItem, answer: Answer, judge: LLMJudge | None = None) 
         gold = {normalize_title(t) for t in item.gold_titles}
         ranked = [normalize_title(h.paper.title) for h in answer.hits]
         scores.update(ranking_metrics(ranked, gold))
-        facts = em.key_fact_recall(item.key_facts, answer.text)
+        facts = ef.key_fact_recall(item.key_facts, answer.text)
         scores["key_fact_recall"] = 0.0 if answer.abstained and facts is not None else facts
-        scores["answer_f1"] = 0.0 if answer.abstained else em.answer_f1(answer.text, item.answer)
-        first = em.key_fact_first(item.key_facts, answer.text)
+        scores["answer_f1"] = 0.0 if answer.abstained else ef.answer_f1(answer.text, item.answer)
+        first = ef.key_fact_first(item.key_facts, answer.text)
         scores["key_fact_first40"] = None if answer.abstained else first
-    flagged = not answer.abstained and em.says_not_stated(answer.text)
+    flagged = not answer.abstained and ef.says_not_stated(answer.text)
     scores["not_stated"] = float(flagged)
     scores["refused_or_not_stated"] = float(answer.abstained or flagged)
     units = em.answer_units(answer)
@@ -166,7 +169,7 @@ def answer_first_metrics(results: Sequence[ItemResult]) -> dict[str, float | Non
     multi-paper key-fact recall, and "not stated" answers on answerable and unanswerable items."""
 
     def over(key: str, keep: Callable[[ItemResult], bool]) -> float | None:
-        return em.mean([r.scores.get(key) for r in results if keep(r)])
+        return es.mean([r.scores.get(key) for r in results if keep(r)])
 
     return {
         "key_fact_first40": over("key_fact_first40", lambda r: True),
@@ -190,18 +193,18 @@ def aggregate(results: Sequence[ItemResult], judge_ran: bool) -> dict[str, float
         keys += [f"faithfulness_{tier}", f"citation_recall_{tier}", f"citation_precision_{tier}"]
     keys += ["faithfulness", "citation_recall", "citation_precision"]
     for key in keys:
-        agg[key] = em.mean([r.scores.get(key) for r in results])
+        agg[key] = es.mean([r.scores.get(key) for r in results])
     markers = sum(r.scores.get("_markers") or 0.0 for r in results)
     bad = sum(r.scores.get("_invalid_markers") or 0.0 for r in results)
     agg["invalid_citation_rate"] = bad / markers if markers else None
     lengths = [r.scores["_words"] for r in results if r.scores.get("_words") is not None]
-    agg["answer_words_p50"] = em.percentile([v for v in lengths if v is not None], 50)
-    agg["answer_words_p90"] = em.percentile([v for v in lengths if v is not None], 90)
+    agg["answer_words_p50"] = es.percentile([v for v in lengths if v is not None], 50)
+    agg["answer_words_p90"] = es.percentile([v for v in lengths if v is not None], 90)
     cited = sum(r.scores.get("_cited") or 0.0 for r in results)
     agg["cited_relevance_multi"] = sum(r.scores.get("_cited_gold") or 0.0 for r in results) / cited if cited else None
     agg.update(answer_first_metrics(results))
     ran = [r for r in results if r.answerer != "error"]  # a failed run is neither an answer nor a refusal
-    agg.update(em.abstention_metrics([r.answerable for r in ran], [r.abstained for r in ran]))
+    agg.update(es.abstention_metrics([r.answerable for r in ran], [r.abstained for r in ran]))
     recall = agg.get("abstain_recall")
     agg["false_answer_rate"] = 1.0 - recall if isinstance(recall, float) else None
     stages: list[str] = []
@@ -209,6 +212,6 @@ def aggregate(results: Sequence[ItemResult], judge_ran: bool) -> dict[str, float
         stages += [s for s in r.timings if s not in stages]
     for stage in sorted(stages, key=lambda s: (s == "total", s)):
         values = [r.timings[stage] for r in results if stage in r.timings]
-        agg[f"latency_p50_{stage}"] = em.percentile(values, 50)
-        agg[f"latency_p95_{stage}"] = em.percentile(values, 95)
+        agg[f"latency_p50_{stage}"] = es.percentile(values, 50)
+        agg[f"latency_p95_{stage}"] = es.percentile(values, 95)
     return agg

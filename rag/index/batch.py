@@ -11,7 +11,8 @@ import numpy as np
 from rag.index.chunking import chunk_paper
 from rag.index.embeddings import Embedder
 from rag.index.manifest import layout_hash
-from rag.index.store import Store, StoredSentence
+from rag.index.store import Store
+from rag.index.store_records import StoredSentence
 from rag.text import split_sentences
 from rag.types import Chunk, Paper, Span
 

@@ -43,8 +43,9 @@ from rag.index.sidecars import (
 )
 from rag.index.snapshot import current
 from rag.index.spool import Spool, remove_leftovers
-from rag.index.store import Store, discard_index, embedder_key, fingerprint_of, open_chroma
+from rag.index.store import Store, discard_index, embedder_key, open_chroma
 from rag.index.store_files import remember_sqlite_sound
+from rag.index.store_records import fingerprint_of
 from rag.settings import Settings
 from rag.types import Paper
 

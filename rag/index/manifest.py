@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from rag.index.store import paper_record
 from rag.index.store_client import embedder_key
+from rag.index.store_records import paper_record
 from rag.resources import modules_digest
 from rag.types import Paper, Span
 

@@ -23,8 +23,9 @@ import numpy as np
 
 from rag.errors import RagError
 from rag.index.atomic import replacing
-from rag.index.store import Store, StoredSentence, paper_record
+from rag.index.store import Store
 from rag.index.store_client import embedder_key
+from rag.index.store_records import StoredSentence, paper_record
 from rag.types import Paper, Span
 
 log = logging.getLogger(__name__)

@@ -19,8 +19,8 @@ import numpy as np
 
 from rag.index.atomic import replacing
 from rag.index.snapshot import Snapshot, chunk_order, sentence_order, write_meta
-from rag.index.store import StoredSentence, paper_record
 from rag.index.store_errors import storage_error
+from rag.index.store_records import StoredSentence, paper_record
 from rag.types import Chunk, Paper
 
 _BLOCK = 65_536

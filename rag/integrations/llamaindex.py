@@ -31,6 +31,7 @@ from llama_index.core.query_engine import CustomQueryEngine
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
 from rag.errors import ConfigError, QueryError
+from rag.filters import filter_key
 from rag.integrations.llamaindex_nodes import answer_response, default_pipeline, hit_node, paper_node
 from rag.integrations.llamaindex_store import (
     RagChromaVectorStore,
@@ -41,7 +42,7 @@ from rag.integrations.llamaindex_store import (
 )
 from rag.linear import sigmoid
 from rag.pipeline import Pipeline, clean_query
-from rag.request import MAX_SEARCH_K, MAX_SOURCES, clean_k, filter_key
+from rag.request import MAX_SEARCH_K, MAX_SOURCES, clean_k
 from rag.retrieve.base import Candidate
 from rag.retrieve.hits import fusion_head
 from rag.retrieve.rerank import FeatureScorer
