@@ -134,7 +134,9 @@ def test_a_standalone_question_after_a_chat_is_not_rewritten(question: str) -> N
         {"role": "user", "content": "How does uncertainty sampling pick labels in active learning?"},
         {"role": "assistant", "content": "Labels are queried where the model is least sure. [1]"},
     ]
-    assert resolve_followup(question, history) == question
+    standalone = resolve_followup(question, history)
+    assert question.endswith(standalone) and len(standalone.split()) >= len(question.split()) - 3, standalone
+    # nothing carried from the chat; a topic-switch opener ("Switching topics:") is dropped
 
 
 def test_maxsup_question_after_active_learning_is_answered_from_maxsup() -> None:
