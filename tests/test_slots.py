@@ -405,3 +405,34 @@ def test_the_numbers_of_the_lead_sentence_stay_in_a_quantity_answer(real_pipelin
     cut piece was the asked gain, "(+2.65 points on average)"."""
     answer = real_pipeline.ask("mamba hybrid gain over transformer", answerer="extractive")
     assert "(+2.65 points on average)" in answer.text, answer.text
+
+
+@pytest.mark.parametrize(("question", "term"), [
+    ("whats early dropout", "early dropout"), ("what's mixout?", "mixout"), ("what does early dropout mean?",
+     "early dropout"), ("What does MoE mean?", "MoE"), ("what does SAE stand for in this paper?", "SAE"),
+    ("What does the mean local intrinsic dimension predict?", ""), ("what do they mean by sparsity?", ""),
+])  # fmt: skip
+def test_definition_questions_as_users_type_them(question: str, term: str) -> None:
+    from rag.answer.compose.analysis import analyse
+
+    assert defined_term(question) == term
+    assert (analyse(question).kind == "definition") is bool(term)
+
+
+def test_the_proposed_x_mentions_x_and_to_which_we_refer_as_x_defines_it() -> None:
+    assert not defines("mixout", "We empirically evaluate the proposed mixout and its variants.")
+    assert defines("mixout", 'we introduce a new regularization technique, to which we refer as "mixout", motivated')
+    assert defines("early dropout", "for improving performance in underfitting models - early dropout: dropout is")
+
+
+@pytest.mark.parametrize(("question", "lead"), [
+    ("whats early dropout", "dropout is applied only during the initial phases of training"),
+    ("what is mixout", "to which we refer as \"mixout\""),
+    ("what is SPLADE?", "we present a new first-stage ranker"),
+])  # fmt: skip
+def test_a_definition_leads_with_what_defines_the_term(real_pipeline, question: str, lead: str) -> None:  # type: ignore[no-untyped-def]
+    """A reviewer's definitions led with the late-dropout sentence, "the proposed mixout" and "Our approach is
+    simple": "whats" was no definition, "the proposed X" counted as defining X, a definition's "early dropout:"
+    lost what followed the colon, and a name only the title gives fell back to any sentence."""
+    answer = real_pipeline.ask(question, answerer="extractive")
+    assert lead in " ".join(strip_markers(answer.text).split()[:40]), answer.text

@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from rag.answer.compose.record import record_fields
-from rag.answer.compose.slots import Slot, slot_of
+from rag.answer.compose.slots import DEFINITION, Slot, slot_of
 from rag.text import QUESTION_WORDS, key_terms, named_entities, tokenize
 
 _LIST = re.compile(
@@ -40,7 +40,6 @@ _QUANTITY = re.compile(
     r"fraction|ratio|score|improvement|gain|cost)|by how)\b",
     re.IGNORECASE,
 )
-_DEFINITION = re.compile(r"^\s*(?:what (?:is|are)|define|what does \S+ stand for)\b", re.IGNORECASE)
 _HOW = re.compile(r"^\s*how\b", re.IGNORECASE)
 _WHY = re.compile(r"^\s*why\b", re.IGNORECASE)
 _BACKGROUND_ASKED = re.compile(r"\b(background|motivat\w*|code|github|available|release\w*)\b", re.IGNORECASE)
@@ -70,7 +69,7 @@ def analyse(question: str) -> Question:
         kind = "comparison"
     elif _QUANTITY.search(question):
         kind = "quantity"
-    elif _DEFINITION.search(question):
+    elif DEFINITION.search(question):
         kind = "definition"
     elif _WHY.search(question):
         kind = "why"

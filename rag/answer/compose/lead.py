@@ -173,6 +173,9 @@ _AUTHORS_VERB = (r"\b(?:we|this (?:paper|work))\s+(?:(?:\w+\s+){0,2}?|(?:\w+\s+)
                  r"(?:propose|introduce|present|develop|design|devise|build|call|name|dub)(?:s|d|ed)?\b")
 """The authors' introducing verb: "we propose", "we also introduce", "this paper presents", "we use our framework
 to propose"."""
+_AUTHORS_INTRODUCE = re.compile(r"\b(?:we|this (?:paper|work))\s+(?:\w+\s+){0,2}?(?:propose|present|introduce|"
+                                r"develop)s?\b", re.IGNORECASE)
+"""A piece stating the paper's own contribution ("In this work, we present a new first-stage ranker ...")."""
 _CALLED = r"\b(?:called|named|dubbed|termed|coined)\s+(?:as\s+)?"
 _APPOSED = (r"(?![A-Za-z0-9])(?!-[A-Za-z0-9])"
             r"(?=\s*(?:[,:;()\[\]]|[.!?]?\s*$|\s[-–—]\s|"
@@ -227,8 +230,9 @@ def lead_index(cands: Sequence[Piece], probs: Sequence[float] | np.ndarray, slot
     bonus = list(bonus) if bonus is not None else [0.0] * len(cands)
     names = frozenset(n.lower() for n in slot.entities)
     fit = [j for j, c in enumerate(cands) if probs[j] >= floor and fills(slot, c.text, names)]
-    if not fit and slot.kind == "definition":  # no piece defines the term: any piece may lead, as before
-        fit = [j for j in range(len(cands)) if probs[j] >= floor]
+    if not fit and slot.kind == "definition":  # no piece defines the term: the paper's own contribution, else any
+        able = [j for j in range(len(cands)) if probs[j] >= floor]
+        fit = [j for j in able if _AUTHORS_INTRODUCE.search(cands[j].text)] or able
     if not fit:
         return None
     return max(fit, key=lambda j: (probs[j] + bonus[j], -len(cands[j].text.split()), -j))
@@ -311,14 +315,22 @@ def own_subject(question: str, retrieved: Retrieved) -> Subject | None:
 
 def lead_numbers(cands: Sequence[Piece], probs: Sequence[float] | np.ndarray, slot: Slot, lead: int | None,
                  floor: float) -> np.ndarray:
-    """``probs`` with the pieces of the lead's sentence that hold a filler of a quantity slot raised to the lead's
-    own (at least ``floor``), so that the answer keeps them next: "... exceeds the 8B Transformer on all 12 standard
-    tasks" keeps "(+2.65 points on average)"."""
+    """``probs`` with the pieces of the lead's sentence that complete it raised to the best (at least ``floor``),
+    so that the answer keeps them next: for a quantity, those holding a filler ("... exceeds the 8B
+    Transformer on all 12 standard tasks" keeps "(+2.65 points on average)"); for a definition whose lead ends with
+    the term, the piece after it ("... - early dropout:" keeps "dropout is applied only during the initial
+    phases")."""
     out = np.array(probs, dtype=np.float64)
-    if lead is None or slot.kind != "quantity":
+    if lead is None or slot.kind not in ("quantity", "definition"):
         return out
     key = (cands[lead].pick.hit, cands[lead].pick.index)
-    for j, c in enumerate(cands):
-        if (c.pick.hit, c.pick.index) == key and fills(slot, c.text):
-            out[j] = max(out[j], out[lead], floor)
+    same = [j for j, c in enumerate(cands) if (c.pick.hit, c.pick.index) == key]
+    if slot.kind == "quantity":
+        completing = [j for j in same if fills(slot, cands[j].text)]
+    else:
+        ends = slot.detail and re.search(rf"{re.escape(slot.detail)}\W*$", cands[lead].text, re.IGNORECASE)
+        completing = [j for j in same if cands[j].start == cands[lead].end] if ends else []
+    top = max(float(out.max()), floor)
+    for j in completing:
+        out[j] = top
     return out

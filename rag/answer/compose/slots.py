@@ -66,7 +66,11 @@ _EXISTENCE = re.compile(
     r"research|abstracts?|approach(?:es)?|methods?)\b",
     re.IGNORECASE,
 )
-_DEFINITION = re.compile(r"^\s*(?:what (?:is|are)|define|what does \S+ stand for|what's)\b", re.IGNORECASE)
+_MEANS = (r"what (?:does|do) (?:the )?(?!(?:it|they|you|we|authors)\b)(?P<term>\S+(?:\s+\S+){0,3}?) "
+          r"(?:stand for\b|mean\W*$)")
+DEFINITION = re.compile(rf"^\s*(?:what(?:'s|s)\b|what (?:is|are)\b|define\b|{_MEANS})", re.IGNORECASE)
+"""A definition question: "what is X", "what's X" (and the typed "whats X"), "define X", "what does X stand for",
+"what does early dropout mean"."""
 _HOW = re.compile(r"^\s*how\b|\bhow (?:does|do|did|is|are|was|were)\b", re.IGNORECASE)
 _WHY = re.compile(r"^\s*why\b|\bwhy (?:does|do|did|is|are)\b|\bwhat (?:causes|explains|is the reason)\b",
                   re.IGNORECASE)
@@ -140,7 +144,7 @@ def slot_of(question: str) -> Slot:
         kind = "why"
     elif _HOW.search(question):
         kind = "how"
-    elif _DEFINITION.search(question):
+    elif DEFINITION.search(question):
         kind = "definition"
     else:
         kind = "lookup"
@@ -175,11 +179,11 @@ _MEASURE_FILLER = {
 """What a number needs beside it to answer a ``measure``: "230 times speedup", "8 GPU hours", "7B parameters"."""
 
 
-_DEFINED = re.compile(r"^\s*(?:what(?:'s| is| are)|define|explain what)\s+(?:the |an? )?(?P<term>[^?]+?)(?: is| are)?"
+_DEFINED = re.compile(r"^\s*(?:what(?:'s|s| is| are)|define|explain what)\s+(?:the |an? )?(?P<term>[^?]+?)(?: is| are)?"
                       r"\s*\??\s*$", re.IGNORECASE)
 
 
-_STANDS_FOR = re.compile(r"^\s*what (?:does|do) (?:the )?(?P<term>\S+) (?:stand for|mean)\b", re.IGNORECASE)
+_STANDS_FOR = re.compile(rf"^\s*{_MEANS}", re.IGNORECASE)
 
 
 def defined_term(question: str) -> str:
@@ -193,12 +197,14 @@ def defined_term(question: str) -> str:
 
 def defines(term: str, text: str) -> bool:
     """Whether ``text`` defines ``term``: "sparsemax, a new activation function", "X is a ...", "X (…) is
-    the ...", "X: ...", or introduces it by name ("we propose X", "called X")."""
+    the ...", "X: ...", or introduces it by name ("we propose X", "called X", "to which we refer as "X""; not
+    "the proposed X", which only mentions it)."""
     name = r"[\s-]+".join(re.escape(word) for word in term.split())
     after = (rf"\b{name}\b\)?(?:\s*\([^)]{{0,60}}\))?\s*(?:,\s*(?:a|an|the|which|that|i\.e\.)\b|:|"
              rf"(?:is|are|refers to|denotes|means)\s+(?:a|an|the|to)\b)")
-    naming = (rf"\b(?:propos|introduc|present|call|dub|nam|term)\w*\s+(?:[\w-]+\s+){{0,3}}?(?:\(\w+\)\s+)?"
-              rf"{name}\b|\w\s+\({name}s?\)")  # "... sparse autoencoders (SAEs)": the long form before it
+    naming = (rf"\b(?:(?<!the )(?<!our )(?:propos|introduc|present)\w*|call|dub|nam|term|refer(?:red)?(?: to)? as)"
+              rf"\w*\s+(?:[\w-]+\s+){{0,3}}?(?:\(\w+\)\s+)?[\"'“‘]?{name}\b"
+              rf"|\w\s+\({name}s?\)")  # "... sparse autoencoders (SAEs)": the long form before it
     return re.search(f"{after}|{naming}", text, re.IGNORECASE) is not None
 
 
