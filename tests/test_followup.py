@@ -212,3 +212,17 @@ def test_which_one_after_a_comparison_answers_from_the_compared_papers(real_pipe
     final = real_pipeline.ask("which one works across subjects?", history=_chat("mindeye vs mindbridge", first.text),
                               answerer="extractive")
     assert not final.abstained and final.citations[0].paper.title.startswith("MindBridge"), final.text
+
+
+def test_a_short_follow_up_without_its_subject_is_about_the_one_paper_just_cited() -> None:
+    """A reviewer's "what benchmarks?" after T-REG and "on which benchmark?" after SPaR each added another paper's "10
+    out of 13 benchmarks" as [2]: with no pronoun, the question pointed at no source of the last answer."""
+    from rag.answer.compose.followup import referents
+
+    treg = _chat("What is T-REG?", "In this paper, we propose token-level reward regularization (T-REG). [1]")
+    assert len(referents("what benchmarks?", treg)) == 1
+    assert len(referents("how fast?", treg)) == 1
+    assert referents("any other papers on this?", treg) == []  # beyond the last answer
+    assert referents("what benchmarks did DIMAT use?", treg) == []  # names its own subject
+    two = _chat("DIMAT vs TIES-Merging", "- DIMAT: merges. [1]\n- TIES-Merging: merges. [2]")
+    assert referents("what benchmarks?", two) == []  # which of the two?

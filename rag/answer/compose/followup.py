@@ -364,7 +364,18 @@ def referents(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
         return cited
     if _SINGULAR.search(question) or (len(cited) == 1 and _AUTHORS_COMPARE.search(question)):
         return [cited[0]]  # "it"; "what do they compare against?" after an answer from one paper: its authors
+    if len(cited) == 1 and _elliptical(question):  # "what benchmarks?" after one paper's answer: that paper's
+        return [cited[0]]
     return []
+
+
+_ELSEWHERE = re.compile(r"(?:other|others|another|else|more|any|papers|works|studies)", re.IGNORECASE)
+
+
+def _elliptical(question: str) -> bool:
+    """A short follow-up that leaves its subject out ("what benchmarks?", "on which benchmark?", "how fast?"): at
+    most five words, no name, and nothing that asks beyond the last answer ("any other papers?")."""
+    return len(question.split()) <= 5 and not named_entities(question) and not _ELSEWHERE.search(question)
 
 
 _WHICH_ONE = re.compile(r"^\W*(?:(?:so|and|ok|okay|then)\W+)?which (?:one|of the (?:two|three|four))\b", re.IGNORECASE)
