@@ -369,7 +369,7 @@ def referents(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
     return []
 
 
-_ELSEWHERE = re.compile(r"(?:other|others|another|else|more|any|papers|works|studies)", re.IGNORECASE)
+_ELSEWHERE = re.compile(r"\b(?:other|others|another|else|more|any|papers|works|studies)\b", re.IGNORECASE)
 
 
 def _elliptical(question: str) -> bool:
