@@ -297,10 +297,11 @@ class ExtractiveAnswerer:
     ) -> Iterator[str | Answer]:
         t0 = time.perf_counter()
         standalone = retrieved.query if history else ""
-        question = restated(question, history, self.is_name) or without_switch(question)  # "what about RLHF?"
+        question = restated(question, history, self.is_name) or question  # "what about RLHF?"
         analysis = analyse(question)
         them = asks_which_is_better(question) and len(referents(question, history)) >= 2  # "which one is better?"
-        named = self.plainly_named(question, analysis, retrieved, history)
+        plain = without_switch(question)  # "Switching topics: what is SPLADE?" names SPLADE as plainly
+        named = self.plainly_named(plain, analyse(plain) if plain != question else analysis, retrieved, history)
         doubted = retrieved.abstain and analysis.kind != "comparison" and not analysis.record and not them and not named
         answerable = retrieved.hits and not doubted
         ev = self.evidence(question, retrieved, standalone, history, analysis) if answerable else None
