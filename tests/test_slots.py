@@ -436,3 +436,16 @@ def test_a_definition_leads_with_what_defines_the_term(real_pipeline, question: 
     lost what followed the colon, and a name only the title gives fell back to any sentence."""
     answer = real_pipeline.ask(question, answerer="extractive")
     assert lead in " ".join(strip_markers(answer.text).split()[:40]), answer.text
+
+
+def test_a_paper_is_called_by_its_own_name_not_by_a_word_of_its_title() -> None:
+    """A reviewer's chat ended "The LLM abstract does not state the GPU.": the carried query named "LLM", a word of
+    the CHESS title, and the note called the paper by it."""
+    from rag.answer.compose.lead import subject
+    from rag.types import Hit, Paper, Retrieved
+
+    chess = Paper("p1", "CHESS: Optimizing LLM Inference via Channel-Wise Thresholding and Selective Sparsification",
+                  "We propose CHESS, a general activation sparsification approach for LLM inference.")
+    retrieved = Retrieved("q", (Hit(chess, 0.9, "s", 0, 0.9),), 0.9, False)
+    assert subject("CHESS LLM inference what GPU was that on?", retrieved).name == "CHESS"  # type: ignore[union-attr]
+    assert subject("what GPU does the LLM use?", retrieved).name == "CHESS"  # type: ignore[union-attr]

@@ -49,7 +49,8 @@ def subject(question: str, retrieved: Retrieved, depth: int = 2) -> Subject | No
         for name in (n for n in names if sum(c.isalpha() for c in n) >= 3):
             stems = set(tokenize(name))
             if stems and stems <= text and (stems & title or (len(stems) == 1 and coined(name))):
-                return Subject(h, name if stems <= title and coined(name) else short_title(hit.paper.title))
+                own = coined(name) and name.lower() in short_title(hit.paper.title).lower()  # not "LLM" of CHESS
+                return Subject(h, name if own else short_title(hit.paper.title))
         title_words = [t for t in q_tokens if t in title and _rare(t, retrieved)]
         if title_words and h == 0:
             return Subject(h, short_title(hit.paper.title))
