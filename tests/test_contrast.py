@@ -597,3 +597,13 @@ def test_a_side_typed_as_a_lower_case_phrase_is_compared(real_pipeline) -> None:
         titles = {c.paper.title.split(":")[0] for c in answer.citations}
         assert {"Mixout", "Dropout Reduces Underfitting"} <= titles, answer.text
         assert sum(line.startswith("- ") for line in answer.text.splitlines()) == 2, answer.text
+
+
+def test_a_name_the_question_does_not_compare_is_no_missing_side(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """A reviewer's "membership inference AUC for books vs papers" ended "No retrieved paper is about AUC.": AUC is a
+    metric a retrieved abstract reports, not a side of the comparison. A compared name no paper is about is still
+    said plainly."""
+    auc = real_pipeline.ask("membership inference AUC for books vs papers", answerer="extractive")
+    assert "AUC." not in auc.text.splitlines()[-1], auc.text
+    colbert = real_pipeline.ask("SPLADE vs ColBERT", answerer="extractive")
+    assert colbert.text.splitlines()[-1] == "No retrieved paper is about ColBERT.", colbert.text

@@ -47,7 +47,8 @@ _MODIFIER = re.compile(r"-(?:based|driven|guided|style|like|free|aware|specific|
 """A name ending in one of these describes what is compared ("MI-based representation learning"), not a name."""
 
 
-def compared_papers(names: Sequence[str], retrieved: Retrieved, opposed: Collection[str] = ()) -> list[Compared]:
+def compared_papers(names: Sequence[str], retrieved: Retrieved, opposed: Collection[str] = (),
+                    aside: Collection[str] = ()) -> list[Compared]:
     """For each coined name (``rag.answer.compose.lead.coined``: "DIMAT", "TIES-Merging"; a capitalised word such
     as "Bayes" may be a topic, a number such as "175B" a size, "LLM-based" a modifier), in the question's order:
     the best-ranked hit whose title names it (every name's title first: "SeerAttention-R" takes its paper before
@@ -56,7 +57,8 @@ def compared_papers(names: Sequence[str], retrieved: Retrieved, opposed: Collect
     retrieved paper is about comes back with hit None (an abstract that only mentions "LoRA" is not LoRA's
     paper); a name that belongs to a paper already taken (``_taken``) is dropped, and so is one that a taken
     paper only mentions ("on MS MARCO", "POPE"), unless the question sets it against another name (``opposed``:
-    "FlashAttention or SeerAttention-R")."""
+    "FlashAttention or SeerAttention-R"). A name ``aside`` from what the question compares that a retrieved abstract
+    mentions is dropped too ("AUC" of "membership inference AUC for books vs papers")."""
     hits = retrieved.hits
     wanted = [n for n in names if (coined(n) or _named_side(n, opposed)) and not n[0].isdigit()
               and not _MODIFIER.search(n)]
@@ -75,7 +77,8 @@ def compared_papers(names: Sequence[str], retrieved: Retrieved, opposed: Collect
         if h is not None:
             used.add(h)
             found[name] = Compared(name, h, proposes(hits[h].paper.abstract, name))
-        elif not _taken(name, wanted, [hits[u].paper for u in used], name in opposed):
+        elif not _taken(name, wanted, [hits[u].paper for u in used], name in opposed) and not (
+                name in aside and any(low in hit.paper.abstract.lower() for hit in hits)):
             found[name] = Compared(name, None)
     return [found[n] for n in wanted if n in found]
 
@@ -180,7 +183,9 @@ def compared_hits(question: str, names: Sequence[str], retrieved: Retrieved) -> 
     their title (``titled_papers``)."""
     compared = [n for n in names if n not in _context(question, names)]
     names = compared if sum(coined(n) for n in compared) >= 2 else names
-    named = compared_papers(names, retrieved, opposed(question, names))
+    sides = {w.lower() for w in compared_words(question).values()}
+    aside = [n for n in names if sides and n.lower() not in sides]  # "AUC for books vs papers" compares no AUC
+    named = compared_papers(names, retrieved, opposed(question, names), aside)
     found = [*named, *titled_papers(question, retrieved, {c.hit for c in named if c.hit is not None})]
     if sum(c.hit is not None for c in found) == 1:  # "compare early dropout and mixout": a phrase names the other
         found += phrase_sides(question, retrieved, found)
