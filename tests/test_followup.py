@@ -226,3 +226,29 @@ def test_a_short_follow_up_without_its_subject_is_about_the_one_paper_just_cited
     assert referents("what benchmarks did DIMAT use?", treg) == []  # names its own subject
     two = _chat("DIMAT vs TIES-Merging", "- DIMAT: merges. [1]\n- TIES-Merging: merges. [2]")
     assert referents("what benchmarks?", two) == []  # which of the two?
+
+
+def test_the_regression_review_of_the_new_follow_up_rules() -> None:
+    """A second reviewer compared this morning's code with the new rules on ~470 inputs: a short question naming a
+    new subject was tied to the last paper, "which one" after a list was forced onto the listed papers, and "never
+    mind, how is it trained?" lost the paper its pronoun stands for."""
+    from rag.answer.compose.followup import referents, without_switch
+
+    splade = _chat("What is SPLADE?", "In this work, we present a new first-stage ranker. [1]")
+    for question in ("what is sparsemax?", "how does mixout work?", "whats mixout"):
+        assert referents(question, splade) == [], question  # a new subject, not SPLADE's
+    for question in ("what benchmarks?", "on which hardware?", "why?", "how much memory?"):
+        assert len(referents(question, splade)) == 1, question
+    listed = _chat("List papers on membership inference", "- A: x. [1]\n- B: y. [2]\n- C: z. [3]")
+    assert resolve_followup("which one uses copyright traps?", listed) == "which one uses copyright traps?"
+    for question in ("never mind, how is it trained?", "ok, and how is it evaluated?", "ok, and what datasets?"):
+        assert without_switch(question) == question, question
+
+
+def test_a_short_hardware_follow_up_finds_the_sentence_naming_the_device(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """The regression review's "What is CoreInfer?" then "on which hardware?": the NVIDIA TITAN XP sentence shares no
+    word with the question and ranked below the ten sentences the answer is cut from."""
+    first = real_pipeline.ask("What is CoreInfer?", answerer="extractive")
+    final = real_pipeline.ask("on which hardware?", history=_chat("What is CoreInfer?", first.text),
+                              answerer="extractive")
+    assert "TITAN XP" in final.text.split(". ")[0], final.text

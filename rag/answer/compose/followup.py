@@ -68,7 +68,7 @@ ANTECEDENT_TERMS = 5
 _SELF_CONTAINED = re.compile(r"\b(?:which|what|any|is there an?|are there)\b[^?]*\b(?:paper|papers|work|study)\b",
                              re.IGNORECASE)
 
-_DEFINED = re.compile(r"^\W*(?:what(?:'s| is| are)|define|explain|describe|tell me about)\s+(?P<term>[a-z][\w\s-]*?)"
+_DEFINED = re.compile(r"^\W*(?:what(?:'s|s| is| are)|define|explain|describe|tell me about)\s+(?P<term>[a-z][\w\s-]*?)"
                       r"\s*(?:[?.!]|$)")
 """A question that asks what a lower-case term is, and nothing else: "what is sparsemax?", "explain tabpfn"."""
 _POINTING = frozenset({"the", "a", "an", "its", "their", "this", "that", "these", "those", "it", "they", "them",
@@ -137,7 +137,7 @@ def resolve_followup(question: str, history: Sequence[dict[str, str]], is_name: 
     if users and other and _names_subject(other, is_name):  # "what about sparsemax?"
         return _restated(question, users, is_name) or _asked_of(question, users[-1], is_name)
     answers = _turns(history, "assistant")
-    among = bool(answers) and _picks_among(question, cited_sources(answers[-1]))  # "which one needs ...?"
+    among = bool(answers) and _picks_among(question, cited_sources(answers[-1]), users[-1] if users else "")
     if not users or (stands_alone(question, is_name) and not among) or _new_term(question, history):
         return question
     pointed = referents(question, history)
@@ -208,13 +208,19 @@ _AFTER_SWITCH = re.compile(r"\s*[:,.;!\u2013\u2014-]+\s*|\s+(?=(?:what|which|how
                            r"can|tell|explain|compare|list)\b)", re.IGNORECASE)
 
 
+_CARRIES_ON = re.compile(r"^\s*ok(?:ay)?,? and\b", re.IGNORECASE)
+
+
 def without_switch(question: str) -> str:
     """``question`` without an opener that announces a new topic ("Switching topics: what is SPLADE?" -> "what is
-    SPLADE?"); unchanged when it has none, or nothing of two words or more follows it."""
+    SPLADE?"); unchanged when it has none, when nothing of two words or more follows it, or when what follows points
+    back ("never mind, how is it trained?", "ok, and how is it evaluated?": no new topic after all)."""
     opener = _TOPIC_SWITCH.match(question)
+    if opener and _CARRIES_ON.match(question):  # "ok, and what datasets?" goes on with the last topic
+        return question
     after = _AFTER_SWITCH.match(question, opener.end()) if opener else None
     rest = question[after.end():] if after else ""
-    return rest if len(rest.split()) >= 2 else question
+    return rest if len(rest.split()) >= 2 and not _PRONOUN.search(rest) else question  # "ok, and how is it ...?"
 
 
 def _other_subject(question: str) -> str:
@@ -349,7 +355,8 @@ def referents(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
     if not answers or _CORRECTION.search(question):  # "no, I meant ...": not those
         return []
     cited = cited_sources(answers[-1])
-    if not cited or (stands_alone(question) and not _picks_among(question, cited)):
+    users = _turns(history, "user")
+    if not cited or (stands_alone(question) and not _picks_among(question, cited, users[-1] if users else "")):
         return []
     first = _FIRST_N.search(question)
     if first:  # "compare the first two"
@@ -369,23 +376,39 @@ def referents(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
     return []
 
 
-_ELSEWHERE = re.compile(r"\b(?:other|others|another|else|more|any|papers|works|studies)\b", re.IGNORECASE)
+_ASPECTS = frozenset(tokenize(
+    "benchmark benchmarks dataset datasets data hardware gpu gpus tpu device devices speed speedup fast faster slow "
+    "memory latency throughput accuracy result results score scores metric metrics baseline baselines model models "
+    "size parameters tokens training train trained evaluate evaluated evaluation test tested task tasks language "
+    "languages code license limitation limitations much many long cost costs compute time experiments use used run "
+    "on with it its they their the a an"
+))
+"""The words of a short follow-up that asks for an aspect of the paper under discussion ("what benchmarks?", "on
+which hardware?", "how fast?"); any other word ("what is sparsemax?", "and mixout?") names a new subject."""
 
 
 def _elliptical(question: str) -> bool:
-    """A short follow-up that leaves its subject out ("what benchmarks?", "on which benchmark?", "how fast?"): at
-    most five words, no name, and nothing that asks beyond the last answer ("any other papers?")."""
-    return len(question.split()) <= 5 and not named_entities(question) and not _ELSEWHERE.search(question)
+    """A short follow-up that leaves its subject out ("what benchmarks?", "on which benchmark?", "how fast?", "why?"):
+    at most five words, every one a question word or an aspect (``_ASPECTS``), none asking beyond the last answer."""
+    words = set(tokenize(question)) - QUESTION_WORDS - _ASPECTS
+    return (len(question.split()) <= 5 and not named_entities(question) and not words
+            and not _ELSEWHERE.search(question))
+
+
+_ELSEWHERE = re.compile(r"\b(?:other|others|another|else|more|any|papers|works|studies)\b", re.IGNORECASE)
+"""Words that ask beyond the last answer ("any other papers?")."""
 
 
 _WHICH_ONE = re.compile(r"^\W*(?:(?:so|and|ok|okay|then)\W+)?which (?:one|of the (?:two|three|four))\b", re.IGNORECASE)
+_COMPARING = re.compile(r"\b(?:vs\.?|versus|compare[ds]?|comparing|differ\w*|difference|contrast\w*)\b", re.IGNORECASE)
 
 
-def _picks_among(question: str, cited: Sequence[Cited]) -> bool:
+def _picks_among(question: str, cited: Sequence[Cited], last_question: str) -> bool:
     """Whether a question that reads as a new one ("which one needs no additional training?") picks among the last
-    answer's papers: it opens "which one" and that answer cited two or more (after one paper's answer, "which one
-    uses copyright traps?" asks afresh)."""
-    return len(cited) >= 2 and _WHICH_ONE.search(question) is not None
+    answer's papers: it opens "which one", the last question compared papers and that answer cited two or more.
+    After a list ("papers on membership inference") or one paper's answer, "which one uses copyright traps?" asks
+    afresh: the paper meant may be none of those cited."""
+    return len(cited) >= 2 and _WHICH_ONE.search(question) is not None and bool(_COMPARING.search(last_question))
 
 
 def corrected(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
