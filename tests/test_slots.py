@@ -386,7 +386,8 @@ def test_asked_hardware_is_stated_by_a_device_name() -> None:
 
 @pytest.mark.parametrize(("query", "kind"), [
     ("percentage of nonzero activations in T5-base", "quantity"), ("mamba hybrid gain over transformer", "quantity"),
-    ("tabpfn accuracy", "quantity"), ("sparse attention survey", "lookup"), ("dropout share", "quantity"),
+    ("tabpfn accuracy", "lookup"), ("sparse attention survey", "lookup"), ("dropout share", "quantity"),
+    ("accuracy-efficiency trade-off attentive probing", "lookup"), ("information gain acquisition function", "lookup"),
     ("is there a paper sharing weights across layers?", "existence"), ("who shares code", "lookup"),
 ])  # fmt: skip
 def test_a_keyword_query_with_a_quantity_noun_asks_for_a_number(query: str, kind: str) -> None:
@@ -449,3 +450,27 @@ def test_a_paper_is_called_by_its_own_name_not_by_a_word_of_its_title() -> None:
     retrieved = Retrieved("q", (Hit(chess, 0.9, "s", 0, 0.9),), 0.9, False)
     assert subject("CHESS LLM inference what GPU was that on?", retrieved).name == "CHESS"  # type: ignore[union-attr]
     assert subject("what GPU does the LLM use?", retrieved).name == "CHESS"  # type: ignore[union-attr]
+
+
+def test_the_regression_review_of_the_new_slot_rules() -> None:
+    """"edge devices" or "GPU hours" do not say which hardware; a speed-up is stated by "speeding up ... 1.27x" but
+    not by "extend the context length by 100 times"; "whats" is "what's"."""
+    from rag.answer.compose.slots import unit_missing
+    from rag.text import normalize_query
+
+    gpus = slot_of("which GPUs did lambda-ECLIPSE use?")
+    assert unit_missing(gpus, "trained on a mere 74 GPU hours, for resource-constrained edge devices")
+    assert not unit_missing(gpus, "on a single 8xA800 GPU machine")
+    speed = slot_of("What is the speedup of CHESS?")
+    assert not unit_missing(speed, "fewer parameters, thus speeding up the LLM inference by up to 1.27x.")
+    assert unit_missing(speed, "Activation Beacon is able to extend Llama-2-7B's context length by 100 times.")
+    assert normalize_query("whats mixout") == "what's mixout" and normalize_query("whatsoever") == "whatsoever"
+
+
+def test_a_definition_without_a_defining_sentence_keeps_to_the_term(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """The regression review: "What is the lazy neuron phenomenon?" and "what's the main result of WINA?" led with
+    another paper's or the paper's "we propose ...": only a name a title gives falls back to that sentence."""
+    lazy = real_pipeline.ask("What is the lazy neuron phenomenon?", answerer="extractive")
+    assert "CoreInfer" not in lazy.text.split(". ")[0], lazy.text
+    wina = real_pipeline.ask("what's the main result of WINA?", answerer="extractive")
+    assert "2.94%" in " ".join(strip_markers(wina.text).split()[:40]), wina.text

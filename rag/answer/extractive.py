@@ -257,7 +257,7 @@ class ExtractiveAnswerer:
             closest = choose(mine, probs[own], self.pieces, self.settings.answer_words, floor, max_quotes=2)
             return Draft(f"{missing} [{subj.hit + 1}]\n{prose(closest)}".strip(), missing)
         bonus = self.roles(standalone or question, cands, retrieved) if self.roles is not None else None
-        lead = subject_lead(cands, probs, slot, bonus, subj)
+        lead = subject_lead(cands, probs, slot, bonus, subj, [h.paper.title for h in retrieved.hits])
         probs = lead_numbers(cands, probs, slot, lead, floor)
         chosen = choose(cands, probs, self.pieces, self.settings.answer_words, floor, lead, self.max_quotes)
         text = prose(chosen)

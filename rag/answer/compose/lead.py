@@ -222,7 +222,7 @@ def _detail_phrase(slot: Slot, name: str) -> str:
 
 
 def lead_index(cands: Sequence[Piece], probs: Sequence[float] | np.ndarray, slot: Slot,
-               bonus: Sequence[float] | None = None, floor: float = 0.0) -> int | None:
+               bonus: Sequence[float] | None = None, floor: float = 0.0, titles: Sequence[str] = ()) -> int | None:
     """The piece an answer leads with: the most probable piece (``probs``, plus a role bonus) of those that hold
     a filler of ``slot`` and reach ``floor`` (for "What is X?", those that define X, when any does); the shorter
     piece on a tie. None when no piece fills the slot."""
@@ -233,26 +233,34 @@ def lead_index(cands: Sequence[Piece], probs: Sequence[float] | np.ndarray, slot
     fit = [j for j, c in enumerate(cands) if probs[j] >= floor and fills(slot, c.text, names)]
     if not fit and slot.kind == "definition":  # no piece defines the term: the paper's own contribution, else any
         able = [j for j in range(len(cands)) if probs[j] >= floor]
-        fit = [j for j in able if _AUTHORS_INTRODUCE.search(cands[j].text)] or able
+        named = [j for j in able if cands[j].pick.hit < len(titles) and _names_by_title(slot.detail, titles[
+            cands[j].pick.hit])]  # "what is SPLADE?": the SPLADE paper's "we present ...", else any piece
+        fit = [j for j in named if _AUTHORS_INTRODUCE.search(cands[j].text)] or able
     if not fit:
         return None
     return max(fit, key=lambda j: (probs[j] + bonus[j], -len(cands[j].text.split()), -j))
 
 
+def _names_by_title(term: str, title: str) -> bool:
+    """Whether ``term`` is the short name of ``title`` ("SPLADE" of "SPLADE: Sparse Lexical and Expansion Model
+    ..."): a name only the title gives, which the paper's "we present ..." then defines."""
+    return bool(term) and term.lower() == short_title(title).lower()
+
+
 def subject_lead(cands: Sequence[Piece], probs: Sequence[float] | np.ndarray, slot: Slot,
-                 bonus: Sequence[float] | None, subj: Subject | None) -> int | None:
+                 bonus: Sequence[float] | None, subj: Subject | None, titles: Sequence[str] = ()) -> int | None:
     """``lead_index``, kept to the pieces of the paper the question names (``subject``): the best of them that
     fills the slot, else its most probable piece. "What is the training cost of SENTINEL?" leads with SENTINEL's
     abstract, not with another paper's number. A definition the named paper does not give comes from the paper
     that gives it ("what does SAE stand for?": "Sparse Autoencoders (SAE)")."""
-    lead = lead_index(cands, probs, slot, bonus)
+    lead = lead_index(cands, probs, slot, bonus, titles=titles)
     if subj is None or lead is None or cands[lead].pick.hit == subj.hit:
         return lead
     own = [j for j, c in enumerate(cands) if c.pick.hit == subj.hit]
     if not own or (slot.kind == "definition" and not any(fills(slot, cands[j].text) for j in own)):
         return lead  # "what does SAE stand for?": the paper that spells it out, when the named one does not
     extra = [bonus[j] for j in own] if bonus is not None else [0.0] * len(own)
-    mine = lead_index([cands[j] for j in own], [probs[j] for j in own], slot, extra)
+    mine = lead_index([cands[j] for j in own], [probs[j] for j in own], slot, extra, titles=titles)
     if mine is None:  # none of its pieces fills the slot: still its best piece, not another paper's filler
         mine = max(range(len(own)), key=lambda i: (probs[own[i]] + extra[i], -i))
     return own[mine]

@@ -21,7 +21,7 @@ import numpy as np
 from rag.answer.compose.analysis import Question
 from rag.answer.compose.evidence import Pick
 from rag.answer.compose.selection import MAX_REDUNDANCY, is_background, is_boilerplate, redundancy
-from rag.answer.compose.slots import question_parts
+from rag.answer.compose.slots import fills, question_parts
 from rag.answer.compose.spans import join_kept, pieces
 from rag.errors import ConfigError
 from rag.linear import LinearModel, sigmoid
@@ -91,7 +91,7 @@ def cut_pieces(
     available at ...") and background ("Recent advances ...") sentences are left out unless the question asks
     for them or nothing else is left."""
     wanted = [p for p in picks if question.wants_background or not (is_boilerplate(p.text) or is_background(p.text))]
-    chosen = (wanted or list(picks))[:pool]
+    chosen = _with_filler(wanted or list(picks), question, pool)
     if not chosen:
         return []
     total = sum(terms.values()) or 1.0
@@ -132,6 +132,21 @@ def cut_pieces(
         }  # fmt: skip
         out.append(Piece(pick, a, b, tuple(row[f] for f in PIECE_FEATURES)))
     return out
+
+
+_FILLED = frozenset({"quantity", "hardware", "dataset", "name", "metric", "definition"})
+
+
+def _with_filler(picks: Sequence[Pick], question: Question, pool: int) -> list[Pick]:
+    """The ``pool`` best picks, and, when none of them holds a filler of the question's slot, the best one beyond
+    them that does ("on which hardware?" after a CoreInfer answer: the "NVIDIA TITAN XP GPU" sentence ranked
+    below ten sentences sharing no word with the question; "what does SAE stand for?": the one spelling it out)."""
+    chosen = list(picks[:pool])
+    slot = question.slot
+    if slot.kind not in _FILLED or any(fills(slot, p.text) for p in chosen):
+        return chosen
+    extra = next((p for p in picks[pool:] if fills(slot, p.text)), None)
+    return [*chosen, extra] if extra is not None else chosen
 
 
 def probabilities(cands: Sequence[Piece], model: PieceModel) -> np.ndarray:

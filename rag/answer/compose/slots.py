@@ -45,15 +45,20 @@ _QUANTITY = re.compile(
 _ASKING = re.compile(r"\b(?:what|which|how|who|whom|whose|why|when|where|is|are|was|were|does|do|did|can|could|"
                      r"has|have|should|would|will|explain|describe|compare|list|tell)\b", re.IGNORECASE)
 """A word that makes a question of it; a query without one is typed as keywords ("coreinfer speedup")."""
-_TYPED_QUANTITY = re.compile(r"\b(?:percentage|percent|fraction|proportion|share|ratio|speed-?ups?|accuracy|gains?|"
-                             r"improvement|parameter count|count)\b", re.IGNORECASE)
-"""A quantity noun that makes a keyword query ask for a number ("percentage of nonzero activations in T5-base")."""
+_TYPED_QUANTITY = re.compile(r"\b(?:percentage|percent|fraction|proportion|share|ratio|speed-?ups?|"
+                             r"(?<!information )gains?|improvement|parameter count|count)\b", re.IGNORECASE)
+"""A quantity noun that makes a keyword query ask for a number ("percentage of nonzero activations in T5-base"); not
+"accuracy", which as often names a topic ("accuracy-efficiency trade-off attentive probing")."""
 _HARDWARE = re.compile(r"\b(?:gpus?|tpus?|cpus?|hardware|device|devices|chips?|accelerators?|machines?)\b",
                        re.IGNORECASE)
 _HARDWARE_FILLER = re.compile(
     r"\b(?:[AHVLT]\d{2,3}|A800|H800|RTX[\w -]{0,8}|TITAN(?: \w+)?|Jetson\w*|GPUs?|TPUs?(?:v\d)?|CPUs?|FPGAs?|"
     r"ASICs?|smartphones?|mobile (?:phones?|devices?)|edge devices?|Raspberry Pi|NPU|Apple M\d|Snapdragon)\b"
 )
+_DEVICE = re.compile(r"(?<![A-Za-z0-9])(?:\d+\s*x\s*)?(?:[AHVLTP]\d{2,4}|A800|H800|RTX[ -]?\w+|TITAN(?: \w+)?|"
+                     r"Jetson\w*|TPU ?v\d\w*|Apple M\d|Snapdragon \w+|Raspberry Pi|Xeon \w+|MI\d{3})\b")
+"""A named device, which states asked hardware ("H100 GPU", "8xA800", "TITAN XP"); "edge devices", "GPU hours" or
+"a GPU" do not say which."""
 _DATASET = re.compile(r"\b(?:which|what)\b[^?.]{0,30}\b(?:datasets?|benchmarks?|corpus|corpora|tasks?|"
                       r"domains?|languages?)\b", re.IGNORECASE)
 _NAME = re.compile(r"\b(?:which|what)\b[^?.]{0,30}\b(?:models?|llms?|backbones?|architectures?|methods?|"
@@ -261,10 +266,14 @@ def unit_missing(slot: Slot, text: str) -> bool:
     """Whether the asked detail's head noun (``head_noun``) is nowhere in ``text`` (an abstract and its title):
     "GPU hours" with no "hour", "licence" with no licence. A word of the text with the same base (``_base``)
     counts as the noun (Snowball stems "reduction" and "reducing" apart). A detail made of generic words never
-    counts, nor does asked hardware when the text names a device ("hardware" with "H100 GPU")."""
+    counts, nor does asked hardware when the text names a device ("hardware" with "H100 GPU"), nor a speed-up when
+    a sentence says how many times faster ("speeding up the LLM inference by up to 1.27x"; not "extend the context
+    length by 100 times")."""
     noun = head_noun(slot)
-    if not noun or (slot.kind == "hardware" and _HARDWARE_FILLER.search(text)):  # "hardware" is stated as "H100"
+    if not noun or (slot.kind == "hardware" and _DEVICE.search(text)):  # "hardware" is stated as "H100 GPU"
         return False
+    if slot.measure == "speed" and any(_SPED_UP.search(s) and _RATIO.search(s) for s in sentences(text)):
+        return False  # "speedup" stated as "speeding up the LLM inference by up to 1.27x"
     if noun in set(tokenize(text)) or (noun in _SYMBOLS and _stated_share(slot, _SYMBOLS[noun], text)):
         return False
     detail, text = f"{slot.detail} {_UNHYPHENATED.sub('', slot.detail)}", f"{text} {_UNHYPHENATED.sub('', text)}"
@@ -280,6 +289,8 @@ def _stated_share(slot: Slot, symbol: re.Pattern[str], text: str) -> bool:
     return any(symbol.search(s) and (not about or about & set(tokenize(s))) for s in sentences(text))
 
 
+_SPED_UP = re.compile(r"\b(?:speed\w*|faster|accelerat\w*)", re.IGNORECASE)
+_RATIO = re.compile(r"\d(?:\.\d+)?\s*(?:x|×|times)(?![a-z])", re.IGNORECASE)
 _PERCENT = re.compile(r"%|\bpercent|\bpp\b")
 _FRACTION = re.compile(r"%|\bpercent|\b(?:half|third|thirds|quarter|quarters|tenth)\b|\b\d+\s*/\s*\d+\b|"
                        r"(?<![\d.])0?\.\d+\b")  # "0.3", ".3"; not the ".33" of "10.33 times"
