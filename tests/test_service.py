@@ -383,8 +383,9 @@ def test_two_hundred_likes_on_one_answer_write_one_line(server: tuple[str, Any])
     """The attack pass's flood, through the same queue route: 200 likes on one answer (and 200 dislikes)."""
     url, pipeline = server
     config = httpx.get(f"{url}/config", headers=AUTH).json()
-    chat = next(d for d in config["dependencies"] if d.get("api_name") == "chat")
-    like = next(d for d in config["dependencies"] if d["targets"][0][1] == "like")
+    events = [d for d in config["dependencies"] if d["targets"]]  # the API's chat has no trigger on the page
+    chat = next(d for d in events if any(event == "submit" for _, event in d["targets"]))  # the page's chat
+    like = next(d for d in events if d["targets"][0][1] == "like")
     log = Path(pipeline.settings.data_dir) / "feedback.jsonl"
     before = log.read_text(encoding="utf-8").count("\n") if log.exists() else 0
     data = [QUESTION, None, None, 5, "extractive", None, None, None, None]  # the question, state, k, answerer, filters

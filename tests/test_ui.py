@@ -681,6 +681,31 @@ def test_a_restored_chat_goes_on_with_its_history_and_new_marker_numbers(small_p
     assert max(sections3) == 10 and 'href="#src-10-' in chat[-1]["content"]
 
 
+def test_the_page_keeps_the_chat_in_the_update_that_shows_it_whole(small_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """The kept copy is written by the last update of the page's chat event (the one showing the answer with its
+    sources) and by Clear, by no event of its own: a save chained after the answer was a second request, lost to a
+    reload as the answer showed, and able to land after a Clear clicked then, writing the cleared chat back. The
+    API's chat answers the same without the copy."""
+    from rag.app.persist import ChatStore
+    from rag.app.ui import build_ui
+
+    demo = build_ui(small_pipeline)
+    stored = next(b for b in demo.blocks.values() if isinstance(b, gr.BrowserState))
+    writers = {fn.fn.__name__: fn for fn in demo.fns.values() if stored in fn.outputs}
+    assert sorted(writers) == ["clear", "respond"]  # Clear is wired twice (its button and the chatbot's own)
+    page_chat, api_chat = writers["respond"], next(fn for fn in demo.fns.values() if fn.api_name == "chat")
+    assert page_chat.targets and not api_chat.targets and stored not in api_chat.outputs
+    assert page_chat.api_visibility == "private" and page_chat.trigger_mode == "once"
+    store = ChatStore.for_server(small_pipeline.settings.data_dir, small_pipeline.settings.max_body_bytes)
+    question = "What does the rationale invariance loss do?"
+    *going, last = page_chat.fn(question, [], {}, 3, "extractive")
+    assert going and all(update[-1] == gr.skip() for update in going)  # nothing is kept while the answer streams
+    assert "Rationale Invariance" in last[2] and store.open(last[-1]) == (last[3], last[4]) and len(last[3]) == 2
+    assert last[:3] == list(api_chat.fn(question, [], {}, 3, "extractive"))[-1][:3]  # box, chat and panel
+    *_, empty = page_chat.fn("  ", [], {}, 3, "extractive")  # an event that ends at once keeps its chat too
+    assert empty[-1] == store.seal(empty[3], empty[4])
+
+
 def test_a_chat_sealed_by_other_rendering_code_opens_empty(monkeypatch: pytest.MonkeyPatch) -> None:
     """HTML kept before a change to the rendering code (its escaping, say) is never shown again."""
     from rag.app import persist

@@ -185,11 +185,11 @@ def test_a_reload_shows_the_chat_again_and_a_cleared_chat_stays_cleared(browser:
                                                                           ) -> None:  # fmt: skip
     """The browser keeps the chat (localStorage): after a reload the question, the answer with its citation links
     and its sources are back, and a follow-up resolves against them. Clear empties the kept copy too; a damaged
-    copy gives an empty chat that works."""
+    copy gives an empty chat that works. The copy is written by the update that shows the answer with its sources,
+    so the test reloads as soon as they show and reads the copy then, waiting for no later save."""
     with chat_page(browser, app_url[0]) as page:
         ask(page, "What does the rationale invariance loss do?")
         page.wait_for_selector(".sources-panel .src-turn.active .src-card")
-        page.wait_for_function("localStorage.getItem('rag-chat') !== null")  # written once the answer ended
         answer = page.inner_text("#chat .message-row:has(a.cite)")
         page.reload(wait_until="domcontentloaded")
         page.wait_for_selector(".sources-panel .src-turn.active .src-card")
@@ -204,9 +204,9 @@ def test_a_reload_shows_the_chat_again_and_a_cleared_chat_stays_cleared(browser:
         titles = page.locator('.src-turn.active[data-turn="3"] .src-card:not(.uncited) .src-title').all_inner_texts()
         assert titles == ["Domain Generalization via Rationale Invariance"], titles
 
-        kept = page.evaluate("localStorage.getItem('rag-chat')")
+        kept = page.evaluate("localStorage.getItem('rag-chat')")  # the copy with both exchanges: no save is pending
         page.click("#clear")
-        page.wait_for_function(f"localStorage.getItem('rag-chat') !== {json.dumps(kept)}")
+        page.wait_for_function(f"localStorage.getItem('rag-chat') !== {json.dumps(kept)}")  # only Clear writes now
         page.reload(wait_until="domcontentloaded")
         page.wait_for_selector("#question textarea")
         page.wait_for_timeout(2000)  # the page-load event has restored what there is

@@ -10,7 +10,7 @@ again when the page is reloaded (``rag.app.persist``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from rag.app.assets import CITE_JS, CSS
 from rag.app.feedback import FeedbackLog, Vote, answer_record
 from rag.app.live import LivePipeline
 from rag.app.paper_ui import FilterControls, filter_controls, filter_kwargs, references_links
-from rag.app.persist import ChatStore
+from rag.app.persist import ChatStore, Sections, Turns
 from rag.app.render import (
     DEFAULT_EXAMPLES,
     EMPTY_QUESTION,
@@ -101,8 +101,16 @@ def _answer(live: LivePipeline, question: str, turns: list[dict[str, Any]], k: f
                  "sources": render_sources(final, turn, extra=references_links(final, turn, current.papers))}
 
 
-def chat_handler(live: LivePipeline) -> Any:
-    """The chat event: the question, then the streamed answer, then its sources in the panel."""
+def chat_handler(live: LivePipeline, keep: Callable[[Turns, Sections], Any] | None = None) -> Any:
+    """The chat event: the question, then the streamed answer, then its sources in the panel. With ``keep`` (the
+    page's event: ``ChatStore.seal``) each update has one more output, the copy of the chat the browser keeps:
+    skipped while the answer streams, ``keep(turns, sections)`` in the last update, so the copy is written with the
+    update that shows the chat whole, never after it (see ``_wire``)."""
+    more = () if keep is None else (gr.skip(),)
+
+    def done(*update: Any) -> tuple[Any, ...]:
+        """The last update of an event: with the chat to keep when there is a ``keep``."""
+        return update if keep is None else (*update, keep(update[3], update[4]))
 
     def respond(
         message: str, turns: list[dict[str, Any]], sections: dict[int, str], k: float, answerer: str,
@@ -114,24 +122,25 @@ def chat_handler(live: LivePipeline) -> Any:
         question = (message or "").strip()
         if not question:
             turns.append(_notice_turn(EMPTY_QUESTION, "info"))
-            yield "", _display(turns), render_panel(sections), turns, sections
+            yield done("", _display(turns), render_panel(sections), turns, sections)
             return
         try:
             clean_query(question)
         except QueryError as exc:  # too long: say so and keep it in the box to be shortened, not in the chat
             turns.append(_notice_turn(str(exc)))
-            yield gr.skip(), _display(turns), render_panel(sections), turns, sections
+            yield done(gr.skip(), _display(turns), render_panel(sections), turns, sections)
             return
         turns.append({"role": "user", "content": question, "html": esc(question).replace("\n", "<br>")})
         turns.append({"role": "assistant", "content": "", "html": SEARCHING})
-        yield "", _display(turns), render_panel(sections, pending=question), turns, sections
+        yield "", _display(turns), render_panel(sections, pending=question), turns, sections, *more
         filters = filter_kwargs(since, until, author, category)
-        yield from _answer(live, question, turns, k, answerer, filters, max(sections, default=-1) + 1)
+        for update in _answer(live, question, turns, k, answerer, filters, max(sections, default=-1) + 1):
+            yield (*update, *more)
         last = turns[-1]
         if "sources" in last:  # the turn number stays on the message: the stored chat keeps its section by it
             sections[int(last["turn"])] = str(last.pop("sources"))
         failed = bool(turns[-2].get("error"))  # refused (e.g. a link to a paper not indexed): back in the box
-        yield question if failed else gr.skip(), _display(turns), render_panel(sections), turns, sections
+        yield done(question if failed else gr.skip(), _display(turns), render_panel(sections), turns, sections)
 
     return respond
 
@@ -231,18 +240,22 @@ def _layout(pipeline: Pipeline, examples: Sequence[str] | None) -> Widgets:
     return Widgets(box, send, chatbot, clear, status, k, answerer, filters, sources)
 
 
-def _wire(demo: gr.Blocks, w: Widgets, respond: Any, on_like: Any, store: ChatStore) -> None:
+def _wire(demo: gr.Blocks, w: Widgets, live: LivePipeline, on_like: Any, store: ChatStore) -> None:
     """The events: only ``chat`` is in the API; the others are private to the page. The browser keeps a copy
-    of the chat (``rag.app.persist``), written after each answer and by Clear, read when the page loads."""
+    of the chat (``rag.app.persist``), written by the last update of each answer and by Clear, read when the page
+    loads."""
     turns_state, sections_state, stored = gr.State([]), gr.State({}), store.component()
     outputs = [w.box, w.chatbot, w.sources, turns_state, sections_state]
     inputs = [w.box, turns_state, sections_state, w.k, w.answerer, *w.filters.inputs()]
-    # Enter and the Ask button are one event: while an answer streams, a second Enter or click does nothing (the
-    # question stays in the box) instead of running beside it on a copy of the chat, whose end overwrote the other
-    chat = gr.on([w.box.submit, w.send.click], respond, inputs, outputs, api_name="chat", show_progress="hidden",
-                 trigger_mode="once")
-    chat.then(store.seal, [turns_state, sections_state], [stored], api_visibility="private",
-              show_progress="hidden")
+    # The API's chat: the same answer without the kept copy (no trigger on the page, so its outputs stay these)
+    gr.on([], chat_handler(live), inputs, outputs, api_name="chat", show_progress="hidden")
+    # The page's chat writes the copy in the update that shows the answer whole. A save chained after it (.then) was
+    # a second request: a reload as the answer showed lost the answer, and a Clear clicked then could land first,
+    # the late save writing the cleared chat back. Enter and the Ask button are one event: while an answer streams,
+    # a second Enter or click does nothing (the question stays in the box) instead of running beside it on a copy
+    # of the chat, whose end overwrote the other.
+    chat = gr.on([w.box.submit, w.send.click], chat_handler(live, keep=store.seal), inputs, [*outputs, stored],
+                 api_visibility="private", show_progress="hidden", trigger_mode="once")
     w.chatbot.like(on_like, [turns_state], [w.status], api_visibility="private")
     clear_outputs = [w.chatbot, turns_state, sections_state, w.sources, w.status, stored]
 
@@ -267,7 +280,7 @@ def build_ui(
     feedback = feedback or FeedbackLog(Path(settings.data_dir), settings.feedback_max_bytes)
     store = ChatStore.for_server(Path(settings.data_dir), settings.max_body_bytes)
     with gr.Blocks(title="Ask the ML papers", analytics_enabled=False, fill_width=True) as demo:
-        _wire(demo, _layout(live.pipeline, examples), chat_handler(live), like_handler(feedback), store)
+        _wire(demo, _layout(live.pipeline, examples), live, like_handler(feedback), store)
     demo.queue(default_concurrency_limit=concurrency)
     return demo
 
