@@ -301,12 +301,12 @@ _LATIN_JOINER = re.compile(r"(?<=[A-Za-z0-9])[\u200c\u200d]+(?=[A-Za-z0-9])")
 
 
 def normalize_query(text: str) -> str:
-    """NFKC, unified dashes and quotes, control characters dropped, whitespace collapsed, "whats" typed for "what's"
-    (no document word, it would count as a word the corpus lacks)."""
-    return _WHATS.sub(r"\1'\2", printable(unicodedata.normalize("NFKC", text).translate(_DASHES)))
+    """NFKC, unified dashes and quotes, control characters dropped, whitespace collapsed, "whats" and "what's" read as
+    "what is" (as words the corpus lacks they lowered the abstention model's confidence in a question)."""
+    return _WHATS.sub(r"\1 is", printable(unicodedata.normalize("NFKC", text).translate(_DASHES)))
 
 
-_WHATS = re.compile(r"\b(what)(s)\b", re.IGNORECASE)
+_WHATS = re.compile(r"\b(what)(?:'s|s)\b", re.IGNORECASE)
 
 
 # ---------------------------------------------------------------------------------------------- links

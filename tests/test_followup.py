@@ -252,3 +252,12 @@ def test_a_short_hardware_follow_up_finds_the_sentence_naming_the_device(real_pi
     final = real_pipeline.ask("on which hardware?", history=_chat("What is CoreInfer?", first.text),
                               answerer="extractive")
     assert "TITAN XP" in final.text.split(". ")[0], final.text
+
+
+def test_and_another_term_after_a_definition_asks_for_its_definition() -> None:
+    """The second regression review: "What does early dropout mean?" then "and late dropout?" quoted an unrelated
+    paper; it asks what late dropout means. An aspect of a named paper is no term to swap."""
+    early = _chat("What does early dropout mean?", "early dropout: dropout is applied only early. [1]")
+    assert restated("and late dropout?", early) == "What does late dropout mean?"
+    assert restated("what about the speedup?", _chat("What is the Mamba-2-Hybrid?", "x [1]")) == ""
+    assert restated("and late dropout?", _chat("What is the speed-up of MaxSup?", "x [1]")) == ""

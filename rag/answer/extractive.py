@@ -298,10 +298,10 @@ class ExtractiveAnswerer:
         t0 = time.perf_counter()
         standalone = retrieved.query if history else ""
         question = restated(question, history, self.is_name) or question  # "what about RLHF?"
-        analysis = analyse(question)
+        plain = without_switch(question)  # "never mind, what is WINA?" asks what "what is WINA?" asks
+        analysis = replace(analyse(plain), text=question)  # its words, opener included, still weigh the quotes
         them = asks_which_is_better(question) and len(referents(question, history)) >= 2  # "which one is better?"
-        plain = without_switch(question)  # "Switching topics: what is SPLADE?" names SPLADE as plainly
-        named = self.plainly_named(plain, analyse(plain) if plain != question else analysis, retrieved, history)
+        named = self.plainly_named(plain, replace(analysis, text=plain), retrieved, history)
         doubted = retrieved.abstain and analysis.kind != "comparison" and not analysis.record and not them and not named
         answerable = retrieved.hits and not doubted
         ev = self.evidence(question, retrieved, standalone, history, analysis) if answerable else None

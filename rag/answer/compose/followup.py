@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 
 from rag.answer.compose.cited import Cited, cited_sources, refers_to
 from rag.answer.compose.lead import coined_names, own_subject, subject
+from rag.answer.compose.slots import defined_term
 from rag.text import QUESTION_WORDS, STOPWORDS, key_terms, named_entities, strip_markers, tokenize
 from rag.types import Retrieved
 
@@ -134,8 +135,9 @@ def resolve_followup(question: str, history: Sequence[dict[str, str]], is_name: 
                 and w.lower() not in wrong]
         return f"{' '.join(kept)} {question}".strip()
     other = _other_subject(question)
-    if users and other and _names_subject(other, is_name):  # "what about sparsemax?"
-        return _restated(question, users, is_name) or _asked_of(question, users[-1], is_name)
+    again = _restated(question, users, is_name)  # "what about sparsemax?": the last question, asked of sparsemax
+    if again or (users and other and _names_subject(other, is_name)):
+        return again or _asked_of(question, users[-1], is_name)
     answers = _turns(history, "assistant")
     among = bool(answers) and _picks_among(question, cited_sources(answers[-1]), users[-1] if users else "")
     if not users or (stands_alone(question, is_name) and not among) or _new_term(question, history):
@@ -246,16 +248,29 @@ def restated(question: str, history: Sequence[dict[str, str]], is_name: IsName =
 
 def _restated(question: str, users: Sequence[str], is_name: IsName) -> str:
     other = _other_subject(question)
-    if not users or not other or not _names_subject(other, is_name):
+    if not users or not other:
         return ""
     last = _restated(users[-1], users[:-1], is_name) or users[-1]
-    subjects = {n.lower() for n in [*named_entities(last), *coined_subject(last, is_name)]}
+    if _names_subject(other, is_name):
+        subjects = {n.lower() for n in [*named_entities(last), *coined_subject(last, is_name)]}
+    elif _a_term(other) and defined_term(last) and not named_entities(last):  # "and late dropout?" after "What
+        # does early dropout mean?"; not after "What is the speed-up of MaxSup?", an aspect of a named paper
+        subjects = {defined_term(last).lower()}
+    else:
+        return ""
     if len(subjects) != 1:  # "How do TIES-Merging and DIMAT differ?": which one would X replace?
         return ""
     new = other.strip().rstrip(".!")
     swapped = re.sub(rf"(?<![\w-]){re.escape(subjects.pop())}(?![\w-])", lambda _m: new, last, count=1,
                      flags=re.IGNORECASE)
     return swapped if swapped != last else ""
+
+
+def _a_term(text: str) -> bool:
+    """A short noun phrase that can stand for a defined term ("late dropout"); not a pointer ("the speedup", "its
+    pitfalls": an aspect of the same subject)."""
+    words = text.lower().split()
+    return 0 < len(words) <= 4 and not _POINTING & set(words) and not _PRONOUN.search(text)
 
 
 def _asked_of(question: str, last: str, is_name: IsName = no_names) -> str:

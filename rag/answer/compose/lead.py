@@ -16,7 +16,7 @@ import numpy as np
 from rag.answer.compose.analysis import Question
 from rag.answer.compose.pieces import Piece
 from rag.answer.compose.record import names_by_title
-from rag.answer.compose.slots import SPECIFIC, Slot, fills, head_noun, unit_missing
+from rag.answer.compose.slots import SPECIFIC, Slot, defines, fills, head_noun, unit_missing
 from rag.answer.notes import not_stated_sentence, unmentioned_sentence
 from rag.text import STOPWORDS, named_entities, short_title, singular, tokenize
 from rag.types import Paper, Retrieved
@@ -152,7 +152,7 @@ def only_mentioned(question: str, slot: Slot, retrieved: Retrieved) -> str:
         naming = [(h, s) for h, hit in enumerate(retrieved.hits) for s in _sentences_naming(hit.paper.abstract, low)]
         if not naming or any(low in h.paper.title.lower() for h in retrieved.hits):
             continue
-        if not any(_OWN.search(s) for _, s in naming):  # the abstracts naming it do not introduce it
+        if not any(_OWN.search(s) or defines(name, s) for _, s in naming):  # no abstract introduces or defines it
             h = naming[0][0]
             what = {"how": f"how {name} works", "why": f"why, for {name}", "definition": f"what {name} is"}[slot.kind]
             return f"{not_stated_sentence(short_title(retrieved.hits[h].paper.title), what)} [{h + 1}]"
@@ -231,14 +231,24 @@ def lead_index(cands: Sequence[Piece], probs: Sequence[float] | np.ndarray, slot
     bonus = list(bonus) if bonus is not None else [0.0] * len(cands)
     names = frozenset(n.lower() for n in slot.entities)
     fit = [j for j, c in enumerate(cands) if probs[j] >= floor and fills(slot, c.text, names)]
-    if not fit and slot.kind == "definition":  # no piece defines the term: the paper's own contribution, else any
-        able = [j for j in range(len(cands)) if probs[j] >= floor]
-        named = [j for j in able if cands[j].pick.hit < len(titles) and _names_by_title(slot.detail, titles[
-            cands[j].pick.hit])]  # "what is SPLADE?": the SPLADE paper's "we present ...", else any piece
-        fit = [j for j in named if _AUTHORS_INTRODUCE.search(cands[j].text)] or able
+    if not fit and slot.kind == "definition":
+        fit = _defining(cands, [j for j in range(len(cands)) if probs[j] >= floor], slot, titles)
     if not fit:
         return None
     return max(fit, key=lambda j: (probs[j] + bonus[j], -len(cands[j].text.split()), -j))
+
+
+def _defining(cands: Sequence[Piece], able: list[int], slot: Slot, titles: Sequence[str]) -> list[int]:
+    """For a definition no piece gives by itself, the pieces that may lead, first kind found: those naming the term
+    in a sentence that defines it ("we propose the concept of sentence-wise core neurons" of "..., which refers
+    to ..."), those naming it ("Our approach, T-JEPA, relies on ..."), for a name only the title gives the paper's
+    "we present ..." ("what is SPLADE?"), else any."""
+    term = slot.detail.lower()
+    naming = [j for j in able if term and term in cands[j].text.lower()]
+    in_definition = [j for j in naming if fills(slot, cands[j].pick.text)]
+    titled = [j for j in able if cands[j].pick.hit < len(titles) and _names_by_title(term, titles[cands[j].pick.hit])
+              and _AUTHORS_INTRODUCE.search(cands[j].text)]
+    return in_definition or naming or titled or able
 
 
 def _names_by_title(term: str, title: str) -> bool:

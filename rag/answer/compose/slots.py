@@ -59,6 +59,17 @@ _DEVICE = re.compile(r"(?<![A-Za-z0-9])(?:\d+\s*x\s*)?(?:[AHVLTP]\d{2,4}|A800|H8
                      r"Jetson\w*|TPU ?v\d\w*|Apple M\d|Snapdragon \w+|Raspberry Pi|Xeon \w+|MI\d{3})\b")
 """A named device, which states asked hardware ("H100 GPU", "8xA800", "TITAN XP"); "edge devices", "GPU hours" or
 "a GPU" do not say which."""
+_KIND_OF_DEVICE = re.compile(r"\b(?:GPU|TPU|CPU|FPGA)s?\b(?!\s+hours?)")
+"""A kind of device, which says what hardware ("when using a GPU"), not which GPU; "74 GPU hours" says neither."""
+_DEVICE_NOUNS = frozenset(tokenize("gpu gpus tpu tpus cpu cpus chip chips accelerator accelerators"))
+
+
+def _stated_device(noun: str, text: str) -> bool:
+    """Whether ``text`` states the asked device: a named one ("H100", "8xA800", "TITAN XP"), or for "what hardware"
+    a kind of device ("a GPU"); "which GPUs" needs the name."""
+    return bool(_DEVICE.search(text) or (noun not in _DEVICE_NOUNS and _KIND_OF_DEVICE.search(text)))
+
+
 _DATASET = re.compile(r"\b(?:which|what)\b[^?.]{0,30}\b(?:datasets?|benchmarks?|corpus|corpora|tasks?|"
                       r"domains?|languages?)\b", re.IGNORECASE)
 _NAME = re.compile(r"\b(?:which|what)\b[^?.]{0,30}\b(?:models?|llms?|backbones?|architectures?|methods?|"
@@ -202,13 +213,14 @@ def defined_term(question: str) -> str:
 
 def defines(term: str, text: str) -> bool:
     """Whether ``text`` defines ``term``: "sparsemax, a new activation function", "X is a ...", "X (…) is
-    the ...", "X: ...", or introduces it by name ("we propose X", "called X", "to which we refer as "X""; not
-    "the proposed X", which only mentions it)."""
+    the ...", "X: ...", or introduces it by name ("we propose X", "we propose **X**", "called X", "to which we
+    refer as "X"", "Our approach, X, ..."; not "the proposed X", which only mentions it)."""
     name = r"[\s-]+".join(re.escape(word) for word in term.split())
     after = (rf"\b{name}\b\)?(?:\s*\([^)]{{0,60}}\))?\s*(?:,\s*(?:a|an|the|which|that|i\.e\.)\b|:|"
              rf"(?:is|are|refers to|denotes|means)\s+(?:a|an|the|to)\b)")
     naming = (rf"\b(?:(?<!the )(?<!our )(?:propos|introduc|present)\w*|call|dub|nam|term|refer(?:red)?(?: to)? as)"
-              rf"\w*\s+(?:[\w-]+\s+){{0,3}}?(?:\(\w+\)\s+)?[\"'“‘]?{name}\b"
+              rf"\w*\s+(?:[\w-]+\s+){{0,3}}?(?:\(\w+\)\s+)?[\"'“‘*]{{0,2}}{name}\b"
+              rf"|\b(?:our|this) (?:approach|method|model|framework|technique|algorithm),?\s+{name}\b"
               rf"|\w\s+\({name}s?\)")  # "... sparse autoencoders (SAEs)": the long form before it
     return re.search(f"{after}|{naming}", text, re.IGNORECASE) is not None
 
@@ -224,8 +236,9 @@ def fills(slot: Slot, text: str, question_names: frozenset[str] = frozenset()) -
     already give for a dataset, model or metric, a reason or an approach for "why"/"how". Definitions,
     existence and plain lookups are filled by any piece."""
     kind = slot.kind
-    if kind == "quantity":
-        unit = not slot.head or bool(set(slot.head) & set(tokenize(text)))
+    if kind == "quantity":  # "what about the speedup?" is answered by "up to 8x faster" (its measure, not its word)
+        unit = not slot.head or bool(set(slot.head) & set(tokenize(text))) or bool(
+            slot.measure and set(slot.head) <= _MEASURE_WORDS)
         measured = not slot.measure or _MEASURE_FILLER[slot.measure].search(text) is not None
         return _has_number(text) and unit and measured
     if kind == "hardware":
@@ -270,7 +283,7 @@ def unit_missing(slot: Slot, text: str) -> bool:
     a sentence says how many times faster ("speeding up the LLM inference by up to 1.27x"; not "extend the context
     length by 100 times")."""
     noun = head_noun(slot)
-    if not noun or (slot.kind == "hardware" and _DEVICE.search(text)):  # "hardware" is stated as "H100 GPU"
+    if not noun or (slot.kind == "hardware" and _stated_device(noun, text)):  # "hardware" is stated as "H100 GPU"
         return False
     if slot.measure == "speed" and any(_SPED_UP.search(s) and _RATIO.search(s) for s in sentences(text)):
         return False  # "speedup" stated as "speeding up the LLM inference by up to 1.27x"
@@ -289,6 +302,8 @@ def _stated_share(slot: Slot, symbol: re.Pattern[str], text: str) -> bool:
     return any(symbol.search(s) and (not about or about & set(tokenize(s))) for s in sentences(text))
 
 
+_MEASURE_WORDS = frozenset(tokenize("speedup speedups speed-up speed-ups speed faster"))
+"""Asked words that name the measure itself: any number of that measure answers them."""
 _SPED_UP = re.compile(r"\b(?:speed\w*|faster|accelerat\w*)", re.IGNORECASE)
 _RATIO = re.compile(r"\d(?:\.\d+)?\s*(?:x|×|times)(?![a-z])", re.IGNORECASE)
 _PERCENT = re.compile(r"%|\bpercent|\bpp\b")
