@@ -386,3 +386,22 @@ def test_asking_for_more_papers_never_reorders_the_first_ones(real_pipeline: Pip
         few, many = real_pipeline.search(query, 10), real_pipeline.search(query, 100)
         assert len(many) == 100 and len({h.paper.id for h in many}) == 100
         assert [(h.paper.id, h.score) for h in many[:10]] == [(h.paper.id, h.score) for h in few], query
+
+
+def test_a_name_typed_without_its_hyphen_finds_the_hyphenated_one() -> None:
+    """A reviewer's "fraction of polysemantic heads gpt2 small" was refused while "gpt-2" was answered: BM25 reads
+    "gpt2" and "gpt-2" as different tokens, and the name check missed "GPT-2 Small" for the name "GPT2"."""
+    from rag.retrieve.features import _has_name, _name_pattern
+
+    df = {"gpt-2": 12, "gpt2": 1, "llama-3": 2}
+    query = parse_query("polysemantic heads GPT2 small", doc_freq=lambda t: (df.get(t, 0), 383))
+    assert "gpt-2" in query.bm25_tokens and "gpt2" in query.tokens
+    assert "llama-3" not in parse_query("llama3 gpt2", doc_freq=lambda t: (0, 383)).bm25_tokens  # nowhere
+    assert _has_name(_name_pattern("GPT2"), "every head in gpt-2 small")
+    assert _has_name(_name_pattern("GPT-2"), "on gpt2 small")
+    assert not _has_name(_name_pattern("GPT2"), "a gpt-20b model")
+
+
+def test_a_hyphen_left_out_of_a_name_still_answers(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    answer = real_pipeline.ask("fraction of polysemantic heads gpt2 small", answerer="extractive")
+    assert not answer.abstained and "90%" in answer.text, answer.text

@@ -47,9 +47,12 @@ and hands them on in ``Candidate.lexical``."""
 
 @lru_cache(maxsize=4096)
 def _name_pattern(name: str) -> tuple[str, re.Pattern[str]]:
-    """(lower-case core for a fast substring pre-check, whole-word pattern) of a query name."""
+    """(lower-case head for a fast substring pre-check, whole-word pattern) of a query name; a hyphen between its
+    letters and digits is optional ("GPT2" is "GPT-2", "GPT-4" is "GPT4")."""
     core = singular(name).lower()
-    return core, re.compile(r"(?<![a-z0-9])" + re.escape(core) + r"s?(?![a-z0-9])")
+    loose = re.sub(r"(?<=[a-z])-?(?=\d)", "-?", re.escape(core).replace(r"\-", "-"))
+    head = re.split(r"[-\d]", core, maxsplit=1)[0] or core
+    return head, re.compile(r"(?<![a-z0-9])" + loose + r"s?(?![a-z0-9])")
 
 
 def _has_name(pattern: tuple[str, re.Pattern[str]], text: str) -> bool:

@@ -140,6 +140,19 @@ class Query:
     """Share of the query's idf mass in tokens that occur nowhere in the index."""
 
 
+_LETTERS_DIGITS = re.compile(r"^([a-z]+)(\d+)$")
+
+
+def _hyphenated(token: str, doc_freq: Callable[[str], tuple[int, int]]) -> str:
+    """``token`` as the index mostly writes it when typed without the hyphen: "gpt2" -> "gpt-2", "llama3" ->
+    "llama-3" (when more documents hold the hyphenated form than the typed one)."""
+    match = _LETTERS_DIGITS.match(token)
+    if not match:
+        return token
+    joined = f"{match.group(1)}-{match.group(2)}"
+    return joined if doc_freq(joined)[0] > doc_freq(token)[0] else token
+
+
 def parse_query(
     text: str, acronyms: AcronymTable | None = None, doc_freq: Callable[[str], tuple[int, int]] | None = None
 ) -> Query:
@@ -147,6 +160,8 @@ def parse_query(
     ``(documents containing it, documents)`` for idf weights."""
     tokens = tuple(tokenize(text))
     extra = acronyms.expand(text) if acronyms is not None else []
+    if doc_freq is not None:  # "gpt2" typed, "GPT-2" written: its tokens too
+        extra += [joined for t in tokens if (joined := _hyphenated(t, doc_freq)) != t]
     expansion_tokens = [t for phrase in extra for t in tokenize(phrase) if t not in tokens]
     names = tuple(dict.fromkeys(query_names(text)))
     numbers = tuple(find_numbers(text))
