@@ -504,3 +504,24 @@ def test_the_second_regression_review_of_definitions(real_pipeline, question: st
     and "whats SPLADE" was refused."""
     answer = real_pipeline.ask(question, answerer="extractive")
     assert lead in " ".join(strip_markers(answer.text).split()[:40]), answer.text
+
+
+def test_the_third_regression_check() -> None:
+    """"We propose LoRA-BAM" does not define LoRA; "what is the main contribution of DIMAT?" asks for an aspect of a
+    named paper, no definition."""
+    from rag.answer.compose.analysis import analyse
+    from rag.answer.compose.slots import asks_definition
+
+    assert not defines("LoRA", "We propose LoRA-BAM - a method that adds OoD detection monitors to the LoRA layer")
+    assert defines("LoRA", "soft prompt tuning is less considered than Low-rank adaptation (LoRA) in the LLM era")
+    for question in ("what is the main contribution of DIMAT?", "what is the key insight of CoreInfer?"):
+        assert not asks_definition(question) and analyse(question).kind == "lookup", question
+    for question in ("what is the lazy neuron phenomenon?", "What is sparsemax?", "what are the results?"):
+        assert asks_definition(question), question
+
+
+def test_a_term_is_defined_from_the_paper_its_title_names(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """The third regression check: "What is label smoothing?" led with a reward-model paper's "by using label
+    smoothing, we are in fact optimizing ..." instead of the paper titled for label smoothing."""
+    answer = real_pipeline.ask("What is label smoothing?", answerer="extractive")
+    assert answer.text.startswith("Label Smoothing (LS) is widely adopted"), answer.text

@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from rag.answer.compose.record import record_fields
-from rag.answer.compose.slots import DEFINITION, Slot, slot_of
+from rag.answer.compose.slots import Slot, asks_definition, slot_of
 from rag.text import QUESTION_WORDS, key_terms, named_entities, tokenize
 
 _LIST = re.compile(
@@ -69,7 +69,7 @@ def analyse(question: str) -> Question:
         kind = "comparison"
     elif _QUANTITY.search(question):
         kind = "quantity"
-    elif DEFINITION.search(question):
+    elif asks_definition(question):
         kind = "definition"
     elif _WHY.search(question):
         kind = "why"

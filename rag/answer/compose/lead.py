@@ -241,14 +241,15 @@ def lead_index(cands: Sequence[Piece], probs: Sequence[float] | np.ndarray, slot
 def _defining(cands: Sequence[Piece], able: list[int], slot: Slot, titles: Sequence[str]) -> list[int]:
     """For a definition no piece gives by itself, the pieces that may lead, first kind found: those naming the term
     in a sentence that defines it ("we propose the concept of sentence-wise core neurons" of "..., which refers
-    to ..."), those naming it ("Our approach, T-JEPA, relies on ..."), for a name only the title gives the paper's
-    "we present ..." ("what is SPLADE?"), else any."""
+    to ..."), those naming it in a paper whose title names it, those naming it ("Our approach, T-JEPA, relies on
+    ..."), for a name only the title gives the paper's "we present ..." ("what is SPLADE?"), else any."""
     term = slot.detail.lower()
+    title = [titles[c.pick.hit].lower() if c.pick.hit < len(titles) else "" for c in cands]
     naming = [j for j in able if term and term in cands[j].text.lower()]
     in_definition = [j for j in naming if fills(slot, cands[j].pick.text)]
-    titled = [j for j in able if cands[j].pick.hit < len(titles) and _names_by_title(term, titles[cands[j].pick.hit])
-              and _AUTHORS_INTRODUCE.search(cands[j].text)]
-    return in_definition or naming or titled or able
+    in_its_paper = [j for j in naming if term in title[j]]  # "label smoothing": MaxSup's, not a reward model's
+    titled = [j for j in able if _names_by_title(term, title[j]) and _AUTHORS_INTRODUCE.search(cands[j].text)]
+    return in_definition or in_its_paper or naming or titled or able
 
 
 def _names_by_title(term: str, title: str) -> bool:

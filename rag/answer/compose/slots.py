@@ -160,7 +160,7 @@ def slot_of(question: str) -> Slot:
         kind = "why"
     elif _HOW.search(question):
         kind = "how"
-    elif DEFINITION.search(question):
+    elif asks_definition(question):
         kind = "definition"
     else:
         kind = "lookup"
@@ -202,13 +202,27 @@ _DEFINED = re.compile(r"^\s*(?:what(?:'s|s| is| are)|define|explain what)\s+(?:t
 _STANDS_FOR = re.compile(rf"^\s*{_MEANS}", re.IGNORECASE)
 
 
+def asks_definition(question: str) -> bool:
+    """Whether ``question`` asks what something is (``DEFINITION``), not an aspect of a named thing ("what is the main
+    contribution of DIMAT?" is a lookup)."""
+    return bool(DEFINITION.search(question)) and bool(defined_term(question) or not _ASPECT_WORD.search(question))
+
+
+_ASPECT_WORD = re.compile(r"\bof\b", re.IGNORECASE)
+
+
 def defined_term(question: str) -> str:
     """The term a definition question asks about ("What is sparsemax?" -> "sparsemax", "what does SAE stand
-    for?" -> "SAE"); "" when there is none or it is longer than four words (then it is a question about
-    something else)."""
+    for?" -> "SAE"); "" when there is none, when it is longer than four words (then it is a question about
+    something else), or when it is an aspect of a named thing ("the main contribution of DIMAT")."""
     match = _DEFINED.match(question) or _STANDS_FOR.match(question)
     term = match.group("term").strip() if match else ""
-    return term if term and len(term.split()) <= 4 else ""
+    return term if term and len(term.split()) <= 4 and not _ASPECT_OF.search(term) else ""
+
+
+_ASPECT_OF = re.compile(r"\bof\s+(?:the\s+)?\S*(?:[A-Z]\S*[A-Z]|\d)", re.UNICODE)
+"""An aspect of a coined name: "main contribution of DIMAT", "training cost of λ-ECLIPSE", "key insight of
+CoreInfer" (a capital after the first letter, or a digit)."""
 
 
 def defines(term: str, text: str) -> bool:
@@ -219,7 +233,7 @@ def defines(term: str, text: str) -> bool:
     after = (rf"\b{name}\b\)?(?:\s*\([^)]{{0,60}}\))?\s*(?:,\s*(?:a|an|the|which|that|i\.e\.)\b|:|"
              rf"(?:is|are|refers to|denotes|means)\s+(?:a|an|the|to)\b)")
     naming = (rf"\b(?:(?<!the )(?<!our )(?:propos|introduc|present)\w*|call|dub|nam|term|refer(?:red)?(?: to)? as)"
-              rf"\w*\s+(?:[\w-]+\s+){{0,3}}?(?:\(\w+\)\s+)?[\"'“‘*]{{0,2}}{name}\b"
+              rf"\w*\s+(?:[\w-]+\s+){{0,3}}?(?:\(\w+\)\s+)?[\"'“‘*]{{0,2}}{name}\b(?!-\w)"
               rf"|\b(?:our|this) (?:approach|method|model|framework|technique|algorithm),?\s+{name}\b"
               rf"|\w\s+\({name}s?\)")  # "... sparse autoencoders (SAEs)": the long form before it
     return re.search(f"{after}|{naming}", text, re.IGNORECASE) is not None
