@@ -131,7 +131,7 @@ class Pipeline:
         book = RoleBook(model, retriever.sentence_vectors) if model is not None else None
         extractive = ExtractiveAnswerer(settings, embedder, roles=book.order if book is not None else None,
                                         acronyms=retriever.acronyms.pairs, is_name=retriever.names_word,
-                                        is_unknown=retriever.unknown_word)
+                                        is_unknown=retriever.unknown_word, names_paper=retriever.owned_name)
         return cls(settings, store, embedder, retriever, reranker, extractive, llm, llm_client, book)
 
     @property

@@ -261,3 +261,29 @@ def test_and_another_term_after_a_definition_asks_for_its_definition() -> None:
     assert restated("and late dropout?", early) == "What does late dropout mean?"
     assert restated("what about the speedup?", _chat("What is the Mamba-2-Hybrid?", "x [1]")) == ""
     assert restated("and late dropout?", _chat("What is the speed-up of MaxSup?", "x [1]")) == ""
+
+
+def test_a_short_question_naming_only_what_papers_mention_follows_the_chat() -> None:
+    """A reviewer's chats: "how many fewer params than lora" after LoFiT, "MMLU gain?" after Read-ME, "numbers for
+    T5?" after the lazy-neuron paper were read as new questions (a name before any pronoun) and refused."""
+    owned = {"lofit", "dimat", "read-me"}.__contains__
+
+    def names_paper(name: str) -> bool:
+        return owned(name.lower())
+
+    for question in ("how many fewer params than LoRA", "MMLU gain?", "numbers for T5?"):
+        assert not stands_alone(question, names_paper=names_paper), question
+        assert stands_alone(question), question  # without the corpus every name may be a paper's
+    assert stands_alone("DIMAT speedup?", names_paper=names_paper)  # a paper's own name
+    assert stands_alone("What accuracy do sparse mixture models reach on MMLU overall?", names_paper=names_paper)
+
+
+def test_chat_follow_ups_naming_a_benchmark_or_baseline_are_answered(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    first = real_pipeline.ask("What is LoFiT?", answerer="extractive")
+    final = real_pipeline.ask("how many fewer params than lora", history=_chat("What is LoFiT?", first.text),
+                              answerer="extractive")
+    assert not final.abstained and "20x-200x fewer parameters" in final.text, final.text
+    readme = real_pipeline.ask("What does Read-ME do?", answerer="extractive")
+    gain = real_pipeline.ask("MMLU gain?", history=_chat("What does Read-ME do?", readme.text), answerer="extractive")
+    assert not gain.abstained and "10.1% on MMLU" in gain.text, gain.text
+    assert real_pipeline.retriever.owned_name("LoFiT") and not real_pipeline.retriever.owned_name("MMLU")

@@ -78,7 +78,7 @@ class ExtractiveAnswerer:
     def __init__(
         self, settings: Settings, embedder: Embedder, weights: Weights | None = None, pieces: PieceModel | None = None,
         roles: RoleOrder | None = None, acronyms: Mapping[str, Collection[str]] | None = None,
-        is_name: IsName = no_names, is_unknown: IsName = no_names,
+        is_name: IsName = no_names, is_unknown: IsName = no_names, names_paper: IsName | None = None,
     ) -> None:
         self.settings = settings
         self.embedder = embedder
@@ -91,10 +91,13 @@ class ExtractiveAnswerer:
         self.is_name, self.is_unknown = is_name, is_unknown
         """Whether a lower-case word names a paper of the corpus ("sparsemax"), or is in none of its documents
         ("vcd"; ``rag.retrieve.names``)."""
+        self.names_paper = names_paper
+        """Whether a name is some paper's own ("LoFiT"; not "MMLU"): a short follow-up naming only others asks about
+        the paper under discussion ("MMLU gain?"). None: every name may (no corpus to tell)."""
 
     def condense(self, question: str, history: Sequence[dict[str, str]]) -> str:
         """A standalone query for a follow-up (``rag.answer.compose.followup.resolve_followup``)."""
-        return resolve_followup(question, history, self.is_name)
+        return resolve_followup(question, history, self.is_name, self.names_paper)
 
     def evidence(
         self, question: str, retrieved: Retrieved, standalone: str = "", history: Sequence[dict[str, str]] = (),

@@ -104,6 +104,10 @@ class HybridRetriever:
         """Whether a word typed in lower case reads as a paper's own name (``rag.retrieve.names.NameWords``)."""
         return self.name_words.names(word)
 
+    def owned_name(self, word: str) -> bool:
+        """Whether a name (any casing) is some paper's own name (``NameWords.owned``)."""
+        return self.name_words.owned(word)
+
     def unknown_word(self, word: str) -> bool:
         """Whether a word typed in lower case is a name the corpus lacks (``NameWords.unknown``)."""
         return self.name_words.unknown(word)

@@ -53,6 +53,14 @@ class NameWords:
             return False
         return any(_owns(self.papers[pid], low) for pid in self._titled(tokens[0]) if pid in self.papers)
 
+    def owned(self, word: str) -> bool:
+        """Whether ``word`` (any casing) is some paper's own name: it heads the title of a paper ("LoFiT", "DIMAT"), or
+        the abstract of a paper whose title holds it proposes it; "MMLU", "T5", "LoRA" are only mentioned."""
+        low = word.lower()
+        tokens = tokenize(low)
+        titled = (self.papers[pid] for pid in self._titled(tokens[0]) if pid in self.papers) if tokens else ()
+        return any(_owns(paper, low) for paper in titled)
+
     def unknown(self, word: str) -> bool:
         """Whether ``word`` (typed in lower case) is no ordinary word and in no document: a name the corpus lacks
         ("vcd" of "opera vs vcd"), which a comparison can say it has no paper about."""

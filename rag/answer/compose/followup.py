@@ -63,6 +63,8 @@ _ASKED_DETAIL = re.compile(
 )
 """A question whose names come before a pronoun that is its subject ("What GPU does it use?", "How many GPUs did
 they train on?"): the names are the detail asked about, not what the question is about."""
+SHORT = 6
+"""A question of at most this many words naming no paper of its own asks about the one under discussion."""
 ANTECEDENT_TERMS = 5
 """A question with this many content words before its first pronoun names what the pronoun stands for
 ("Once in-context learning emerges in a transformer, does it stick around?")."""
@@ -97,16 +99,20 @@ def coined_subject(question: str, is_name: IsName = no_names) -> list[str]:
     return [w for w in words if w not in STOPWORDS and is_name(w)]
 
 
-def stands_alone(question: str, is_name: IsName = no_names) -> bool:
+def stands_alone(question: str, is_name: IsName = no_names, names_paper: IsName | None = None) -> bool:
     """Whether ``question`` needs no earlier turn: it announces a new topic, or it names its own subject
     (a method name or acronym before any pronoun, or "which paper ..."), and it does not point back
-    ("which of them", "the second one") or carry on ("And when ...?", "What about ...?")."""
+    ("which of them", "the second one") or carry on ("And when ...?", "What about ...?"). With ``names_paper``
+    (whether a name is some paper's own), a short question naming only what papers mention ("MMLU gain?", "how
+    many fewer params than LoRA", "numbers for T5?") asks about the paper under discussion."""
     if _TOPIC_SWITCH.search(question):
         return True
     if _REFERENCE.search(question) or _FIRST_N.search(question):  # "what are the first two papers about?"
         return False
     pronoun = _PRONOUN.search(question)
     names = named_entities(question) or coined_subject(question, is_name)
+    if names and names_paper is not None and len(question.split()) <= SHORT and not any(map(names_paper, names)):
+        return False
     if names and not _ASKED_DETAIL.search(question):
         first_name = question.find(names[0])
         if pronoun is None or first_name < pronoun.start():
@@ -120,7 +126,8 @@ def stands_alone(question: str, is_name: IsName = no_names) -> bool:
     return len(key_terms(question, QUESTION_WORDS)) >= 4
 
 
-def resolve_followup(question: str, history: Sequence[dict[str, str]], is_name: IsName = no_names) -> str:
+def resolve_followup(question: str, history: Sequence[dict[str, str]], is_name: IsName = no_names,
+                     names_paper: IsName | None = None) -> str:
     """A standalone query for a follow-up. One that points at one source of the last answer ("the second
     one", "it") carries that source's cited text; otherwise the previous answer's names and the previous
     question's content words come first. A correction ("No, I meant the one that ...") carries the previous
@@ -140,7 +147,7 @@ def resolve_followup(question: str, history: Sequence[dict[str, str]], is_name: 
         return again or _asked_of(question, users[-1], is_name)
     answers = _turns(history, "assistant")
     among = bool(answers) and _picks_among(question, cited_sources(answers[-1]), users[-1] if users else "")
-    if not users or (stands_alone(question, is_name) and not among) or _new_term(question, history):
+    if not users or (stands_alone(question, is_name, names_paper) and not among) or _new_term(question, history):
         return question
     pointed = referents(question, history)
     if len(pointed) == 1:
