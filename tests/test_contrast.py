@@ -607,3 +607,9 @@ def test_a_name_the_question_does_not_compare_is_no_missing_side(real_pipeline) 
     assert "AUC." not in auc.text.splitlines()[-1], auc.text
     colbert = real_pipeline.ask("SPLADE vs ColBERT", answerer="extractive")
     assert colbert.text.splitlines()[-1] == "No retrieved paper is about ColBERT.", colbert.text
+
+
+def test_our_proposed_approach_names_the_method_it_introduces() -> None:
+    assert proposes("Empirically, using external metrics, our proposed approach, Loki, gains up to 29.7%.", "Loki")
+    assert proposes("Our approach, T-JEPA, relies on a Joint Embedding Predictive Architecture.", "T-JEPA")
+    assert not proposes("We compare with the baseline method, Adam, on three tasks.", "Adam")

@@ -177,7 +177,9 @@ to propose"."""
 _AUTHORS_INTRODUCE = re.compile(r"\b(?:we|this (?:paper|work))\s+(?:\w+\s+){0,2}?(?:propose|present|introduce|"
                                 r"develop)s?\b", re.IGNORECASE)
 """A piece stating the paper's own contribution ("In this work, we present a new first-stage ranker ...")."""
-_CALLED = r"\b(?:called|named|dubbed|termed|coined)\s+(?:as\s+)?"
+_CALLED = (r"\b(?:called|named|dubbed|termed|coined)\s+(?:as\s+)?|\bour (?:proposed |new )?(?:approach|method|model|"
+           r"framework|technique|algorithm|system),?\s+")
+"""A name given: "a method called X", "our proposed approach, Loki, gains ..."."""
 _APPOSED = (r"(?![A-Za-z0-9])(?!-[A-Za-z0-9])"
             r"(?=\s*(?:[,:;()\[\]]|[.!?]?\s*$|\s[-–—]\s|"
             r"\s+(?:which|that|to|for|as|a|an|in|on|with|using|by|via|through|based)\b))")
