@@ -275,6 +275,7 @@ def test_a_short_question_naming_only_what_papers_mention_follows_the_chat() -> 
         assert not stands_alone(question, names_paper=names_paper), question
         assert stands_alone(question), question  # without the corpus every name may be a paper's
     assert stands_alone("DIMAT speedup?", names_paper=names_paper)  # a paper's own name
+    assert stands_alone("which one decodes fMRI?", names_paper=names_paper)  # after a list: afresh (_picks_among)
     assert stands_alone("What accuracy do sparse mixture models reach on MMLU overall?", names_paper=names_paper)
 
 

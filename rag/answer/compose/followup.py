@@ -111,7 +111,8 @@ def stands_alone(question: str, is_name: IsName = no_names, names_paper: IsName 
         return False
     pronoun = _PRONOUN.search(question)
     names = named_entities(question) or coined_subject(question, is_name)
-    if names and names_paper is not None and len(question.split()) <= SHORT and not any(map(names_paper, names)):
+    if (names and names_paper is not None and len(question.split()) <= SHORT and not any(map(names_paper, names))
+            and not _WHICH_ONE.search(question)):  # "which one decodes fMRI?" after a list asks afresh (_picks_among)
         return False
     if names and not _ASKED_DETAIL.search(question):
         first_name = question.find(names[0])
