@@ -1,0 +1,179 @@
+"""What the last answer cited and how a follow-up points at it: ordinals, groups, "it", comparisons of them,
+corrections that say they were wrong, and the hits behind them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rag.answer.compose.chat import CORRECTION, EACH, FIRST_N, NUMBERED, ORDINAL_WORD, ORDINAL_WORDS, WHICH_ONE, turns
+from rag.answer.compose.cited import Cited, cited_sources, refers_to
+from rag.answer.compose.lead import coined_names, own_subject, subject
+from rag.answer.compose.standalone import stands_alone
+from rag.text import QUESTION_WORDS, named_entities, tokenize
+from rag.types import Retrieved
+
+_ORDINAL = re.compile(rf"\b{ORDINAL_WORD}|{NUMBERED}", re.IGNORECASE)
+"""A pointer at one source of the last answer: "the second (one)" or a number (``NUMBERED``)."""
+_ORDINALS = {**{w: i for i, w in enumerate(ORDINAL_WORDS)}, "former": 0, "last": -1, "latter": -1}
+
+
+def _ordinal_index(match: re.Match[str]) -> int:
+    """The 0-based source index an ``_ORDINAL`` match points at (-1: the last)."""
+    number = next((match.group(g) for g in ("nth", "marker", "label", "hash", "end") if match.group(g)), None)
+    return int(number) - 1 if number else _ORDINALS[match.group(0).split()[-1].lower()]  # "the second" -> 1
+_COUNTS = {"two": 2, "three": 3, "four": 4, "2": 2, "3": 3, "4": 4}
+_GROUP = re.compile(
+    rf"\b(?:of them|of these|of those|(?:these|those) (?:papers|methods|works|approaches)|both|either|which ones?|"
+    rf"{EACH})\b",
+    re.IGNORECASE
+)
+_COMPARATIVE = r"(?:better|best|faster|slower|more|less|fewer|cheaper|larger|smaller|stronger|higher|lower)\b"
+_WHICH_BETTER = re.compile(rf"\bwhich (?:(?:one|of them|of the two)\b[^?]{{0,40}}?\b|is ){_COMPARATIVE}", re.IGNORECASE)
+""""Which one is better?", "which of the two needs less data?", "which is faster?" (not "which is the best loss")."""
+
+
+_EACH_OF_THEM = re.compile(r"\b(?:do|does|did|are|were|can) (?:both|each)\b|\bboth of them\b", re.IGNORECASE)
+
+
+def asks_which_is_better(question: str) -> bool:
+    """Whether a follow-up asks which of the papers pointed at is better, faster, cheaper ... ("which one is
+    better?"): a comparison of them, each on its own line, answered although the abstention model doubts it."""
+    return _WHICH_BETTER.search(question) is not None
+
+
+def asks_of_each(question: str) -> bool:
+    """Whether a follow-up asks the same of both or each paper pointed at ("do both need training?", "is the
+    first better than the second?"): one line each, but refused like any question when the abstention model
+    doubts it ("does each of them run on a Raspberry Pi?")."""
+    ordinals = len(_ORDINAL.findall(question)) >= 2 and re.search(_COMPARATIVE, question, re.IGNORECASE)
+    return _EACH_OF_THEM.search(question) is not None or bool(ordinals) or asks_which_is_better(question)
+
+
+_THEM = r"(?:they|them|these|those|the two|the pair|both|the (?:first|top) (?:two|three|four|[234]))"
+BOTH_COMPARED = re.compile(
+    rf"\b{_THEM} (?:\w+ )?differ\w*\b|\bhow (?:do|does|did|are|were|would) {_THEM} (?:\w+ )?compare"
+    rf"(?:\s*\??\s*$| (?:with|to|against) (?:each other|one another))|\b(?:compare|contrast)\s+{_THEM}\b|"
+    rf"\bdifferences? (?:between|among) {_THEM}\b|\b(?:{_THEM} (?:are|is)|are {_THEM}) (?:\w+ )?different\b",
+    re.IGNORECASE,
+)
+"""A comparison of "them" with each other ("How do they differ?", "Compare the two", "How do they compare?"): every
+paper of the last answer. Not "What baselines do they compare against?" or "Do they compare to X?": there "they"
+are the authors, and the question is about one paper at a time."""
+_AUTHORS_COMPARE = re.compile(r"\b(?:they|them|their)\b.*\b(?:compar\w*|contrast\w*|differ\w*|baselines?)\b|"
+                              r"\b(?:compar\w*|contrast\w*|differ\w*|baselines?)\b.*\b(?:they|them|their)\b",
+                              re.IGNORECASE)
+"""After an answer from one paper, "they" comparing is its authors comparing ("What baselines do they compare
+against?"), as a comparison of "them" read it before comparisons needed two papers."""
+_SINGULAR = re.compile(r"\b(?:it|its|this (?:paper|method|model|approach|work)|the (?:paper|model|method|approach|"
+                       r"work|authors))\b", re.IGNORECASE)
+
+
+def referents(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
+    """The sources of the last assistant answer that ``question`` points at: "the second one" that source, "the
+    first two" those, "which of them"/"both"/"how do they differ" all of them, "it"/"this paper" the first one.
+    An ordinal past the last answer's sources counts in the latest answer that has that many ("and the fifth?"
+    after "what does the fourth one do?" is the fifth paper of the list before). [] when it points at none,
+    when the question stands alone, or when the last answer cited nothing."""
+    answers = turns(history, "assistant")
+    if not answers or CORRECTION.search(question):  # "no, I meant ...": not those
+        return []
+    cited = cited_sources(answers[-1])
+    users = turns(history, "user")
+    if not cited or (stands_alone(question) and not picks_among(question, cited, users[-1] if users else "")):
+        return []
+    first = FIRST_N.search(question)
+    if first:  # "compare the first two"
+        count = _COUNTS[first.group("n").lower()]
+        return _with_sources(answers, count, cited)[:count]
+    ordinals = [_ordinal_index(m) for m in _ORDINAL.finditer(question)]  # "is the first better than the second?"
+    if ordinals:
+        listed = _with_sources(answers, max(ordinals) + 1, cited) if min(ordinals) >= 0 else cited
+        picked = [listed[n] for n in dict.fromkeys(ordinals) if -len(listed) <= n < len(listed)]
+        return picked if len(picked) == len(dict.fromkeys(ordinals)) else []
+    if _GROUP.search(question) or BOTH_COMPARED.search(question) or asks_which_is_better(question):
+        return cited
+    if _SINGULAR.search(question) or (len(cited) == 1 and _AUTHORS_COMPARE.search(question)):
+        return [cited[0]]  # "it"; "what do they compare against?" after an answer from one paper: its authors
+    if len(cited) == 1 and _elliptical(question):  # "what benchmarks?" after one paper's answer: that paper's
+        return [cited[0]]
+    return []
+
+
+_ASPECTS = frozenset(tokenize(
+    "benchmark benchmarks dataset datasets data hardware gpu gpus tpu device devices speed speedup fast faster slow "
+    "memory latency throughput accuracy result results score scores metric metrics baseline baselines model models "
+    "size parameters tokens training train trained evaluate evaluated evaluation test tested task tasks language "
+    "languages code license limitation limitations much many long cost costs compute time experiments use used run "
+    "on with it its they their the a an"
+))
+"""The words of a short follow-up that asks for an aspect of the paper under discussion ("what benchmarks?", "on
+which hardware?", "how fast?"); any other word ("what is sparsemax?", "and mixout?") names a new subject."""
+
+
+def _elliptical(question: str) -> bool:
+    """A short follow-up that leaves its subject out ("what benchmarks?", "on which benchmark?", "how fast?", "why?"):
+    at most five words, every one a question word or an aspect (``_ASPECTS``), none asking beyond the last answer."""
+    words = set(tokenize(question)) - QUESTION_WORDS - _ASPECTS
+    return (len(question.split()) <= 5 and not named_entities(question) and not words
+            and not _ELSEWHERE.search(question))
+
+
+_ELSEWHERE = re.compile(r"\b(?:other|others|another|else|more|any|papers|works|studies)\b", re.IGNORECASE)
+"""Words that ask beyond the last answer ("any other papers?")."""
+
+
+_COMPARING = re.compile(r"\b(?:vs\.?|versus|compare[ds]?|comparing|differ\w*|difference|contrast\w*)\b", re.IGNORECASE)
+
+
+def picks_among(question: str, cited: Sequence[Cited], last_question: str) -> bool:
+    """Whether a question that reads as a new one ("which one needs no additional training?") picks among the last
+    answer's papers: it opens "which one", the last question compared papers and that answer cited two or more.
+    After a list ("papers on membership inference") or one paper's answer, "which one uses copyright traps?" asks
+    afresh: the paper meant may be none of those cited."""
+    return len(cited) >= 2 and WHICH_ONE.search(question) is not None and bool(_COMPARING.search(last_question))
+
+
+def corrected(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
+    """The sources of the last answer that a correction ("No, I meant the paper asking ...") says were wrong; []
+    for any other question."""
+    answers = turns(history, "assistant")
+    return cited_sources(answers[-1]) if answers and CORRECTION.search(question) else []
+
+
+def _with_sources(answers: Sequence[str], count: int, last: list[Cited]) -> list[Cited]:
+    """The sources of the latest answer citing at least ``count`` of them (``last``, the last answer's, if it
+    does or none does)."""
+    if len(last) >= count:
+        return last
+    for answer in reversed(answers[:-1]):
+        cited = cited_sources(answer)
+        if len(cited) >= count:
+            return cited
+    return last
+
+
+def hits_of(cited: Sequence[Cited], retrieved: Retrieved) -> set[int]:
+    """The hits that are the papers behind ``cited`` sources of the last answer (``refers_to``)."""
+    return {h for h, hit in enumerate(retrieved.hits) if any(
+        refers_to(c, hit.paper.title, hit.paper.abstract) for c in cited)}
+
+
+def corrected_hits(question: str, history: Sequence[dict[str, str]], retrieved: Retrieved) -> set[int]:
+    """The hits a correction says were wrong (``corrected``), unless it names them again by a coined name ("no, I
+    meant how fast DIMAT converges" is still about DIMAT)."""
+    names = [n.lower() for n in coined_names(question)]
+    wrong = hits_of(corrected(question, history), retrieved)
+    return {h for h in wrong if not any(n in f"{retrieved.hits[h].paper.title} "
+                                             f"{retrieved.hits[h].paper.abstract}".lower() for n in names)}
+
+
+def record_hit(question: str, standalone: str, retrieved: Retrieved, own: set[int]) -> int | None:
+    """The hit whose record answers a record question: the one paper it points at ("who wrote it?"), the paper it
+    names (``own_subject``: "who wrote TabPFN?"), or, in a chat and naming no other, the chat's paper ("who is the
+    first author?"); None when there is none."""
+    if len(own) == 1:
+        return next(iter(own))
+    follow = bool(standalone) and not coined_names(question)
+    named = own_subject(question, retrieved) or (subject(standalone, retrieved) if follow else None)
+    return named.hit if named is not None else None
