@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from rag.answer.citations import check_answer
-from rag.answer.compose.slots import defined_term, defines, fills, head_noun, slot_of
+from rag.answer.compose.definitions import defined_term, defines
+from rag.answer.compose.slots import fills, head_noun, slot_of
 from rag.answer.notes import is_note, names_paper, not_stated_sentence
 from rag.evals.metrics import answer_units
 from rag.text import answer_sentences, markers_in, strip_markers
@@ -510,7 +511,7 @@ def test_the_third_regression_check() -> None:
     """"We propose LoRA-BAM" does not define LoRA; "what is the main contribution of DIMAT?" asks for an aspect of a
     named paper, no definition."""
     from rag.answer.compose.analysis import analyse
-    from rag.answer.compose.slots import asks_definition
+    from rag.answer.compose.definitions import asks_definition
 
     assert not defines("LoRA", "We propose LoRA-BAM - a method that adds OoD detection monitors to the LoRA layer")
     assert defines("LoRA", "soft prompt tuning is less considered than Low-rank adaptation (LoRA) in the LLM era")

@@ -7,8 +7,9 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+from rag.answer.compose.definitions import asks_definition
 from rag.answer.compose.record import record_fields
-from rag.answer.compose.slots import Slot, asks_definition, slot_of
+from rag.answer.compose.slots import Slot, slot_of
 from rag.text import QUESTION_WORDS, key_terms, named_entities, tokenize
 
 _LIST = re.compile(

@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 
 from rag.answer.compose.chat import DEFINED, POINTING, PRONOUN, TOPIC_SWITCH, IsName, no_names, turns
-from rag.answer.compose.slots import defined_term
+from rag.answer.compose.definitions import defined_term
 from rag.answer.compose.standalone import coined_subject
 from rag.text import QUESTION_WORDS, STOPWORDS, key_terms, named_entities, strip_markers, tokenize
 

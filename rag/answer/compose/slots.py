@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.answer.compose.definitions import asks_definition, defined_term, defines
 from rag.text import STOPWORDS, has_digit, named_entities, sentences, tokenize
 
 _PART_BREAK = re.compile(
@@ -82,11 +83,6 @@ _EXISTENCE = re.compile(
     r"research|abstracts?|approach(?:es)?|methods?)\b",
     re.IGNORECASE,
 )
-_MEANS = (r"what (?:does|do) (?:the )?(?!(?:it|they|you|we|authors)\b)(?P<term>\S+(?:\s+\S+){0,3}?) "
-          r"(?:stand for\b|mean\W*$)")
-DEFINITION = re.compile(rf"^\s*(?:what(?:'s|s)\b|what (?:is|are)\b|define\b|{_MEANS})", re.IGNORECASE)
-"""A definition question: "what is X", "what's X" (and the typed "whats X"), "define X", "what does X stand for",
-"what does early dropout mean"."""
 _HOW = re.compile(r"^\s*how\b|\bhow (?:does|do|did|is|are|was|were)\b", re.IGNORECASE)
 _WHY = re.compile(r"^\s*why\b|\bwhy (?:does|do|did|is|are)\b|\bwhat (?:causes|explains|is the reason)\b",
                   re.IGNORECASE)
@@ -193,50 +189,6 @@ _MEASURE_FILLER = {
                        r"tokens?|samples?|examples?|images?|instances?|hours?|pairs?|size)\b", re.IGNORECASE),
 }
 """What a number needs beside it to answer a ``measure``: "230 times speedup", "8 GPU hours", "7B parameters"."""
-
-
-_DEFINED = re.compile(r"^\s*(?:what(?:'s|s| is| are)|define|explain what)\s+(?:the |an? )?(?P<term>[^?]+?)(?: is| are)?"
-                      r"\s*\??\s*$", re.IGNORECASE)
-
-
-_STANDS_FOR = re.compile(rf"^\s*{_MEANS}", re.IGNORECASE)
-
-
-def asks_definition(question: str) -> bool:
-    """Whether ``question`` asks what something is (``DEFINITION``), not an aspect of a named thing ("what is the main
-    contribution of DIMAT?" is a lookup)."""
-    return bool(DEFINITION.search(question)) and bool(defined_term(question) or not _ASPECT_WORD.search(question))
-
-
-_ASPECT_WORD = re.compile(r"\bof\b", re.IGNORECASE)
-
-
-def defined_term(question: str) -> str:
-    """The term a definition question asks about ("What is sparsemax?" -> "sparsemax", "what does SAE stand
-    for?" -> "SAE"); "" when there is none, when it is longer than four words (then it is a question about
-    something else), or when it is an aspect of a named thing ("the main contribution of DIMAT")."""
-    match = _DEFINED.match(question) or _STANDS_FOR.match(question)
-    term = match.group("term").strip() if match else ""
-    return term if term and len(term.split()) <= 4 and not _ASPECT_OF.search(term) else ""
-
-
-_ASPECT_OF = re.compile(r"\bof\s+(?:the\s+)?\S*(?:[A-Z]\S*[A-Z]|\d)", re.UNICODE)
-"""An aspect of a coined name: "main contribution of DIMAT", "training cost of λ-ECLIPSE", "key insight of
-CoreInfer" (a capital after the first letter, or a digit)."""
-
-
-def defines(term: str, text: str) -> bool:
-    """Whether ``text`` defines ``term``: "sparsemax, a new activation function", "X is a ...", "X (…) is
-    the ...", "X: ...", or introduces it by name ("we propose X", "we propose **X**", "called X", "to which we
-    refer as "X"", "Our approach, X, ..."; not "the proposed X", which only mentions it)."""
-    name = r"[\s-]+".join(re.escape(word) for word in term.split())
-    after = (rf"\b{name}\b\)?(?:\s*\([^)]{{0,60}}\))?\s*(?:,\s*(?:a|an|the|which|that|i\.e\.)\b|:|"
-             rf"(?:is|are|refers to|denotes|means)\s+(?:a|an|the|to)\b)")
-    naming = (rf"\b(?:(?<!the )(?<!our )(?:propos|introduc|present)\w*|call|dub|nam|term|refer(?:red)?(?: to)? as)"
-              rf"\w*\s+(?:[\w-]+\s+){{0,3}}?(?:\(\w+\)\s+)?[\"'“‘*]{{0,2}}{name}\b(?!-\w)"
-              rf"|\b(?:our|this) (?:approach|method|model|framework|technique|algorithm),?\s+{name}\b"
-              rf"|\w\s+\({name}s?\)")  # "... sparse autoencoders (SAEs)": the long form before it
-    return re.search(f"{after}|{naming}", text, re.IGNORECASE) is not None
 
 
 def _has_number(text: str) -> bool:
