@@ -526,3 +526,10 @@ def test_a_term_is_defined_from_the_paper_its_title_names(real_pipeline) -> None
     smoothing, we are in fact optimizing ..." instead of the paper titled for label smoothing."""
     answer = real_pipeline.ask("What is label smoothing?", answerer="extractive")
     assert answer.text.startswith("Label Smoothing (LS) is widely adopted"), answer.text
+
+
+def test_a_capitalised_name_the_first_abstract_proposes_is_answered(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """The second researcher round: "What is Loki?" was refused (no inner capital, so no coined name) although the
+    first hit says "our proposed approach, Loki, gains up to 29.7% ..."."""
+    answer = real_pipeline.ask("What is Loki?", answerer="extractive")
+    assert not answer.abstained and "our proposed approach, Loki" in answer.text, answer.text

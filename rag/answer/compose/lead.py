@@ -288,8 +288,11 @@ def names_its_paper(analysis: Question, retrieved: Retrieved, spelled: Mapping[s
     doubts it (it refused a reviewer's "SPLADE" and "what is splade" with the SPLADE paper first). Any other word
     ("SPLADE training time", "What is the release date of LinearAG?") leaves it to the model, and so does a name the
     title only ends with ("NER" of "... for Biomedical NER")."""
-    names = coined_names(analysis.text, 3)
-    if not names or not retrieved.hits or any(_DESCRIBING.search(n) for n in names):
+    if not retrieved.hits:
+        return False
+    names = coined_names(analysis.text, 3) or [  # "What is Loki?": a capitalised name the first abstract proposes
+        n for n in named_entities(analysis.text) if proposes(retrieved.hits[0].paper.abstract, n)]
+    if not names or any(_DESCRIBING.search(n) for n in names):
         return False
     rest = {t for t in tokenize(analysis.text) if t not in STOPWORDS and t not in _ASKING_WHAT}
     if rest - {t for n in names for t in tokenize(n)}:
