@@ -44,8 +44,8 @@ from rag.answer.compose.followup import (
 from rag.answer.compose.lead import (
     RoleOrder,
     coined_names,
+    complete_lead,
     lead_index,
-    lead_numbers,
     missing_detail,
     names_its_paper,
     only_mentioned,
@@ -261,7 +261,7 @@ class ExtractiveAnswerer:
             return Draft(f"{missing} [{subj.hit + 1}]\n{prose(closest)}".strip(), missing)
         bonus = self.roles(standalone or question, cands, retrieved) if self.roles is not None else None
         lead = subject_lead(cands, probs, slot, bonus, subj, [h.paper.title for h in retrieved.hits])
-        probs = lead_numbers(cands, probs, slot, lead, floor)
+        probs = complete_lead(cands, probs, slot, lead, floor)
         chosen = choose(cands, probs, self.pieces, self.settings.answer_words, floor, lead, self.max_quotes)
         text = prose(chosen)
         if ev.others:  # the other papers the question points at: what each says on the asked point

@@ -51,7 +51,7 @@ class NameWords:
         tokens = tokenize(low)
         if not tokens or not all(df <= max(3, NAME_SHARE * n) for df, n in map(self.doc_freq, tokens)):
             return False
-        return any(_owns(self.papers[pid], low) for pid in self._titled(tokens[0]) if pid in self.papers)
+        return self.owned(low)
 
     def owned(self, word: str) -> bool:
         """Whether ``word`` (any casing) is some paper's own name: it heads the title of a paper ("LoFiT", "DIMAT"), or

@@ -14,9 +14,10 @@ from types import MappingProxyType
 import numpy as np
 
 from rag.answer.compose.analysis import Question
+from rag.answer.compose.definitions import defines
 from rag.answer.compose.pieces import Piece
 from rag.answer.compose.record import names_by_title
-from rag.answer.compose.slots import SPECIFIC, Slot, defines, fills, head_noun, unit_missing
+from rag.answer.compose.slots import SPECIFIC, Slot, fills, head_noun, unit_missing
 from rag.answer.notes import not_stated_sentence, unmentioned_sentence
 from rag.text import STOPWORDS, named_entities, short_title, singular, tokenize
 from rag.types import Paper, Retrieved
@@ -338,7 +339,7 @@ def own_subject(question: str, retrieved: Retrieved) -> Subject | None:
     return subj if own else None
 
 
-def lead_numbers(cands: Sequence[Piece], probs: Sequence[float] | np.ndarray, slot: Slot, lead: int | None,
+def complete_lead(cands: Sequence[Piece], probs: Sequence[float] | np.ndarray, slot: Slot, lead: int | None,
                  floor: float) -> np.ndarray:
     """``probs`` with the pieces of the lead's sentence that complete it raised to the best (at least ``floor``),
     so that the answer keeps them next: for a quantity, those holding a filler ("... exceeds the 8B

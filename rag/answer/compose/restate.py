@@ -48,7 +48,7 @@ def without_switch(question: str) -> str:
         return question
     after = _AFTER_SWITCH.match(question, opener.end()) if opener else None
     rest = question[after.end():] if after else ""
-    return rest if len(rest.split()) >= 2 and not PRONOUN.search(rest) else question  # "ok, and how is it ...?"
+    return rest if len(rest.split()) >= 2 and not PRONOUN.search(rest) else question  # "never mind, how is it ...?"
 
 
 def other_subject(question: str) -> str:
