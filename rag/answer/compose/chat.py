@@ -69,6 +69,15 @@ POINTING = frozenset({"the", "a", "an", "its", "their", "this", "that", "these",
                       "his", "her", "our", "your", "such", "both", "each"})
 
 
+def asked_term_words(question: str) -> list[str]:
+    """The words of the lower-case term a plain definition question asks about ("what is in-context learning?" ->
+    ["in-context", "learning"]); [] when it is no such question, the term is over four words, or it points ("what is
+    the speedup?", "what is its size?")."""
+    match = DEFINED.match(question.lower())
+    words = match.group("term").split() if match else []
+    return [] if len(words) > 4 or POINTING & set(words) else words
+
+
 IsName = Callable[[str], bool]
 """Whether a word typed in lower case names a paper (``rag.retrieve.names.NameWords.names``: "sparsemax")."""
 

@@ -251,11 +251,11 @@ def _defining(cands: Sequence[Piece], able: list[int], slot: Slot, titles: Seque
     naming = [j for j in able if term and term in cands[j].text.lower()]
     in_definition = [j for j in naming if fills(slot, cands[j].pick.text)]
     in_its_paper = [j for j in naming if term in title[j]]  # "label smoothing": MaxSup's, not a reward model's
-    titled = [j for j in able if _names_by_title(term, title[j]) and _AUTHORS_INTRODUCE.search(cands[j].text)]
+    titled = [j for j in able if _is_short_name(term, title[j]) and _AUTHORS_INTRODUCE.search(cands[j].text)]
     return in_definition or in_its_paper or naming or titled or able
 
 
-def _names_by_title(term: str, title: str) -> bool:
+def _is_short_name(term: str, title: str) -> bool:
     """Whether ``term`` is the short name of ``title`` ("SPLADE" of "SPLADE: Sparse Lexical and Expansion Model
     ..."): a name only the title gives, which the paper's "we present ..." then defines."""
     return bool(term) and term.lower() == short_title(title).lower()

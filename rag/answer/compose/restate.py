@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.answer.compose.chat import DEFINED, POINTING, PRONOUN, TOPIC_SWITCH, IsName, no_names, turns
+from rag.answer.compose.chat import POINTING, PRONOUN, TOPIC_SWITCH, IsName, asked_term_words, no_names, turns
 from rag.answer.compose.definitions import defined_term
 from rag.answer.compose.standalone import coined_subject
 from rag.text import QUESTION_WORDS, STOPWORDS, key_terms, named_entities, strip_markers, tokenize
@@ -23,11 +23,7 @@ def asks_new_term(question: str, history: Sequence[dict[str, str]]) -> bool:
     """Whether a definition question asks about a term of two or more words that the last turn never used: "what
     is in-context learning?" after a chat about TIES-Merging is a new question; "what is speedup?" and "what is
     the merging step?" (a pointer) stay follow-ups."""
-    match = DEFINED.match(question.lower())
-    words = match.group("term").split() if match else []
-    if not words or len(words) > 4 or POINTING & set(words):
-        return False
-    term = {t for t in tokenize(" ".join(words)) if t not in STOPWORDS}
+    term = {t for t in tokenize(" ".join(asked_term_words(question))) if t not in STOPWORDS}
     last = " ".join(strip_markers(t) for t in [*turns(history, "user")[-1:], *turns(history, "assistant")[-1:]])
     return len(term) >= 2 and not term & set(tokenize(last))
 

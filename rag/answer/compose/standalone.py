@@ -6,14 +6,13 @@ import re
 
 from rag.answer.compose.chat import (
     CONTINUATION,
-    DEFINED,
     FIRST_N,
-    POINTING,
     PRONOUN,
     REFERENCE,
     TOPIC_SWITCH,
     WHICH_ONE,
     IsName,
+    asked_term_words,
     no_names,
 )
 from rag.text import QUESTION_WORDS, STOPWORDS, key_terms, named_entities
@@ -39,11 +38,7 @@ def coined_subject(question: str, is_name: IsName = no_names) -> list[str]:
     that name a paper (``is_name``) in a term of at most four words with no article or pronoun. "What is
     sparsemax?" names its subject, as "What is Sparsemax?" does; "what is the speedup?", "what is its size?",
     "what is speedup?" and "what is attention?" name nothing."""
-    match = DEFINED.match(question.lower())
-    words = match.group("term").split() if match else []
-    if not words or len(words) > 4 or POINTING & set(words):
-        return []
-    return [w for w in words if w not in STOPWORDS and is_name(w)]
+    return [w for w in asked_term_words(question) if w not in STOPWORDS and is_name(w)]
 
 
 def stands_alone(question: str, is_name: IsName = no_names, names_paper: IsName | None = None) -> bool:
