@@ -90,6 +90,8 @@ class Pipeline:
         """The indexed papers by arXiv id, DOI and web address: a question may name a paper by its link."""
         self.casing = retriever.casing
         """The corpus's spellings of its coined names: "dimat" in a question is read as "DIMAT"."""
+        self.spelling = retriever.spelling
+        """The corpus's words for a question's typos: "gradiants" is read as "gradients"."""
         self.role_book = role_book
         """Sentence roles of the indexed papers (None when the embedder's vectors are not the role model's)."""
 
@@ -144,13 +146,14 @@ class Pipeline:
         self, question: str, filters: FilterKey | Mapping[str, Any] = (), *, vector: np.ndarray | None = None
     ) -> PreparedQuery:
         """A question (checked by ``request``, or here for its type) made ready for every stage, once:
-        normalised, its links resolved, its lower-case coined names cased as the corpus writes them
-        (``rag.retrieve.casing``), parsed (acronyms, idf), embedded (unless ``vector`` is given), its filters
-        (``filter_key``'s canonical form, or a dict such as ``{"since": 2020}``) resolved to the allowed paper ids.
+        normalised, its links resolved, its typos spelled as the corpus does (``rag.retrieve.spelling``), its
+        lower-case coined names cased as the corpus writes them (``rag.retrieve.casing``), parsed (acronyms, idf),
+        embedded (unless ``vector`` is given), its filters (``filter_key``'s canonical form, or a dict such as
+        ``{"since": 2020}``) resolved to the allowed paper ids.
         A follow-up's standalone query may be longer than a question may be, so the length is not checked here."""
         if not isinstance(question, str):
             raise QueryError(f"the question must be text, not {type(question).__name__}")
-        text = self.casing.restore(self.links.resolve(normalize_query(question)))
+        text = self._spelled(self.links.resolve(normalize_query(question)))
         if not text:
             raise QueryError("the question is empty; type a question about the papers")
         allowed = self.paper_filter.allowed(filter_key(filters) if isinstance(filters, Mapping) else filters)
@@ -243,7 +246,7 @@ class Pipeline:
             clean_k(k, MAX_SOURCES, self.settings.top_k),
             self.answerer_named(answerer),
             filter_key(filters),
-            self.casing.restore(self.links.resolve(normalize_query(checked))),
+            self._spelled(self.links.resolve(normalize_query(checked))),
         )
 
     def stream(
@@ -278,10 +281,14 @@ class Pipeline:
         """Answer a question with checked citations (``stream(...).answer``; same parameters)."""
         return self.stream(question, history, k=k, answerer=answerer, **filters).answer
 
+    def _spelled(self, text: str) -> str:
+        """A question's words as the corpus spells them: typos corrected, then lower-case coined names cased."""
+        return self.casing.restore(self.spelling.correct(text))
+
     def _run(self, request: Request) -> Iterator[str | Answer]:
         """Text deltas, then the final ``Answer`` (the answerer protocol), for one checked request."""
         answerer, asked = request.answerer, request.asked or request.question  # names as the corpus spells them
-        turns = [{**t, "content": self.casing.restore(t["content"])} if t["role"] == "user" else t
+        turns = [{**t, "content": self._spelled(t["content"])} if t["role"] == "user" else t
                  for t in request.history]  # the earlier questions too: "dimat vs ties-merging" names two papers
         started = time.perf_counter()
         failed: str | None = None  # the LLM could not rewrite the follow-up: the fallback answers, and says why

@@ -497,11 +497,13 @@ def test_second_ingest_gives_up_naming_the_holder_and_readers_keep_working(
     assert not (settings.data_dir / OWNER_NAME).exists()
     unlocked = {k: v for k, v in digest.items() if k != LOCK_NAME}
     after = tree_digest(settings.data_dir)
-    # the reader's search saved the acronym and name tables it mined (caches keyed by the store's stamp, not the index)
+    # the reader's search saved the acronym, name and word tables it mined (caches keyed by the store's stamp, not
+    # the index)
     stamp = Store(open_chroma(settings.data_dir), HashEmbedder().name).stamp()
-    for table in ("acronyms", "casing"):
-        assert json.loads((settings.data_dir / f"{table}-hash-bow-256.json").read_text())["key"].startswith(stamp)
-    assert {k: v for k, v in after.items() if k != LOCK_NAME and not k.startswith(("acronyms-", "casing-"))} == unlocked
+    tables = ("acronyms-", "casing-", "spelling-")
+    for table in tables:
+        assert json.loads((settings.data_dir / f"{table}hash-bow-256.json").read_text())["key"].startswith(stamp)
+    assert {k: v for k, v in after.items() if k != LOCK_NAME and not k.startswith(tables)} == unlocked
     code, out, _ = ingest_cli(capsys, quick, HashEmbedder(), str(good))  # free again
     assert code == 0 and summary_numbers(out)["unchanged"] == 4
 

@@ -1,8 +1,9 @@
-"""The corpus's acronym table and name casing table, kept next to the index so a cold start does not read every
-abstract again (3.5 s of a 50,000-paper cold search for the acronyms alone). ``<data dir>/acronyms-<embedder>.json``
-and ``casing-<embedder>.json`` hold a table with the store's stamp (every write changes it) and the sources of the
-mining code; anything else, a missing or a damaged file, is mined afresh and saved. For a Chroma server the files
-live in the local data dir, keyed by the server's stamp.
+"""The corpus's acronym table, name casing table and word table (for typos), kept next to the index so a cold start
+does not read every abstract again (3.5 s of a 50,000-paper cold search for the acronyms alone).
+``<data dir>/acronyms-<embedder>.json``, ``casing-<embedder>.json`` and ``spelling-<embedder>.json`` hold a table
+with the store's stamp (every write changes it) and the sources of the mining code; anything else, a missing or a
+damaged file, is mined afresh and saved. For a Chroma server the files live in the local data dir, keyed by the
+server's stamp.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from rag.index.store_client import embedder_key
 from rag.resources import modules_digest
 from rag.retrieve.casing import NameCasing, mine_casing
 from rag.retrieve.query import AcronymTable, mine_acronyms
+from rag.retrieve.spelling import mine_spelling
 from rag.types import Paper
 
 T = TypeVar("T")
@@ -35,6 +37,12 @@ def name_casing(papers: Iterable[Paper], data_dir: Path | None, embedder: str, s
     table = _cached("casing", papers, data_dir, embedder, stamp, mine_casing, dict,
                     lambda items: {str(k): str(v) for k, v in items.items()})  # fmt: skip
     return NameCasing(table)
+
+
+def spelling_table(papers: Iterable[Paper], data_dir: Path | None, embedder: str, stamp: str) -> dict[str, int]:
+    """The corpus's words and their counts (``rag.retrieve.spelling``), cached as the acronym table is."""
+    return _cached("spelling", papers, data_dir, embedder, stamp, mine_spelling, dict,
+                   lambda items: {str(k): int(v) for k, v in items.items()})  # fmt: skip
 
 
 def _cached(
@@ -59,6 +67,7 @@ def _cached(
 def _code_version() -> str:
     import rag.retrieve.casing
     import rag.retrieve.query
+    import rag.retrieve.spelling
     import rag.text
 
-    return modules_digest(rag.retrieve.query, rag.retrieve.casing, rag.text)
+    return modules_digest(rag.retrieve.query, rag.retrieve.casing, rag.retrieve.spelling, rag.text)

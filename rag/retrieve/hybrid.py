@@ -20,13 +20,14 @@ from rag.index.keyword import KeywordIndex
 from rag.index.lexicon import lexicon_for
 from rag.index.snapshot import current
 from rag.index.store import Store
-from rag.retrieve.acronym_cache import acronym_table, name_casing
+from rag.retrieve.acronym_cache import acronym_table, name_casing, spelling_table
 from rag.retrieve.arrays import PaperGroups, SingleThreadBlas
 from rag.retrieve.base import Candidate, PreparedQuery
 from rag.retrieve.features import lexical_features
 from rag.retrieve.fusion import FIRST_STAGE_K, FIRST_STAGE_WEIGHTS, RRF_K, STAGES, fuse, rrf
 from rag.retrieve.names import NameWords
 from rag.retrieve.query import Query, parse_query
+from rag.retrieve.spelling import Speller
 from rag.retrieve.vectors import (
     DENSE_MATRIX_MAX_CHUNKS,
     SENTENCE_SCAN_MAX,
@@ -34,6 +35,7 @@ from rag.retrieve.vectors import (
     SHORTLIST_SHARE,
     VectorStages,
 )
+from rag.text import tokenize
 from rag.types import Paper
 
 __all__ = [
@@ -85,6 +87,8 @@ class HybridRetriever:
         self.casing = name_casing(self.papers.values(), cache, store.embedder_name, stamp)
         self.lexicon = lexicon_for(self.papers, cache, store.embedder_name, stamp)
         self.name_words = NameWords(self.papers, self.lexicon, self.doc_freq)
+        words = spelling_table(self.papers.values(), cache, store.embedder_name, stamp)
+        self.spelling = Speller(words, known=self.knows_word)
 
     # ---- filters ---------------------------------------------------------------------------------
     def mask(self, allowed: Collection[str] | None) -> np.ndarray | None:
@@ -111,6 +115,10 @@ class HybridRetriever:
     def unknown_word(self, word: str) -> bool:
         """Whether a word typed in lower case is a name the corpus lacks (``NameWords.unknown``)."""
         return self.name_words.unknown(word)
+
+    def knows_word(self, word: str) -> bool:
+        """Whether some paper holds the BM25 token of ``word`` ("sparsifying": "sparsifi")."""
+        return any(self.doc_freq(token)[0] > 0 for token in tokenize(word))
 
     def doc_freq(self, token: str) -> tuple[int, int]:
         """(chunks containing ``token``, chunks) from the BM25 index."""

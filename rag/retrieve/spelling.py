@@ -1,0 +1,121 @@
+"""Typos in a question, spelled the way the corpus writes the word.
+
+"integrated gradiants axioms", "retreival heads pruning" and "label smothing problems" were refused: the
+misspelled word matches no BM25 token, and the abstention model, missing its overlap, doubted the rest.
+``Speller.correct`` replaces a word the corpus and ordinary English both lack with the corpus word it is one
+edit away from (two for words of ``LONG_WORD`` letters or more; a transposition counts as one edit), once, where
+the question is prepared (``Pipeline.prepare`` and ``Pipeline.request``), before names get their casing.
+
+Only words that look like misspelled words are touched: letters only, at least ``MIN_LETTERS`` of them, typed
+in lower case or with a capital first letter (a name typed as coined, "ReSNeXt", stays), not a stopword, not a
+whole word of the packaged tokenizer's vocabulary (``common_words``), and not a word the index already knows
+(``known``: some paper holds its BM25 token, so "sparsifying" stays although the corpus writes "sparsify").
+The replacement starts with the same letter (typos rarely hit the first one), occurs at least ``MIN_COUNT``
+times in the corpus, and is the nearest such word, the most frequent on a tie. The table of the corpus's words
+is mined once per index (``rag.retrieve.acronym_cache.spelling_table``)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from functools import lru_cache
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA, Levenshtein
+
+from rag.index.vocabulary import common_words
+from rag.text import STOPWORDS, without_urls
+
+MIN_LETTERS = 4
+"""Shorter words are left as typed: too many words are one edit apart."""
+LONG_WORD = 8
+"""Words this long may be two edits away from what was meant."""
+MIN_COUNT = 2
+"""A replacement must occur at least this many times in the corpus."""
+_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_VOWELS = frozenset("aeiouy")
+_LETTERS = re.compile(r"[A-Za-z]+(?:[-'’][A-Za-z]+)*")
+_TYPABLE = re.compile(r"^[A-Za-z][a-z]+$")
+
+
+def mine_spelling(texts: Iterable[str]) -> dict[str, int]:
+    """``lower-case word -> occurrences`` of every all-letter word of ``texts`` with at least ``MIN_LETTERS``
+    letters that occurs at least ``MIN_COUNT`` times (links left out)."""
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(w.lower() for w in _LETTERS.findall(without_urls(text)) if w.isalpha())
+    return {w: n for w, n in counts.items() if len(w) >= MIN_LETTERS and n >= MIN_COUNT}
+
+
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """The words of pyspellchecker's English frequency list (~160,000, MIT): ordinary words that are no typo
+    although the tokenizer's vocabulary lacks them ("rescaling", "raters")."""
+    from spellchecker import SpellChecker
+
+    return frozenset(SpellChecker(language="en").word_frequency.dictionary)
+
+
+@lru_cache(maxsize=1)
+def _neighbours() -> dict[str, frozenset[str]]:
+    """Each letter's neighbours on a QWERTY keyboard: either side in its row, the two keys above and below it."""
+    at = {ch: (r, c) for r, row in enumerate(_ROWS) for c, ch in enumerate(row)}
+    near = {0: (-1, 1), -1: (0, 1), 1: (-1, 0)}  # row offset -> column offsets (the rows are staggered)
+    return {a: frozenset(b for b, (r2, c2) in at.items() if r2 - r in near and c2 - c in range(near[r2 - r][0],
+                         near[r2 - r][1] + 1) and b != a) for a, (r, c) in at.items()}
+
+
+def is_typo_of(typed: str, word: str) -> bool:
+    """Whether ``typed`` can be ``word`` mistyped: letters dropped, doubled or swapped, or a letter replaced by
+    a neighbouring key or a vowel by a vowel ("gradiants"), not by any letter ("minimax" is no "minimal")."""
+    for op in Levenshtein.editops(typed, word):
+        if op.tag != "replace":
+            continue
+        a, b = typed[op.src_pos], word[op.dest_pos]
+        if not ({a, b} <= _VOWELS or b in _neighbours().get(a, frozenset())):
+            return False
+    return True
+
+
+def max_edits(word: str) -> int:
+    """How many edits a typo of ``word`` may hold."""
+    return 2 if len(word) >= LONG_WORD else 1
+
+
+class Speller:
+    """Corrects a question's misspelled words to the corpus's words (``mine_spelling``'s table)."""
+
+    def __init__(self, table: Mapping[str, int], known: Callable[[str], bool] = lambda word: False) -> None:
+        self.table = dict(table)
+        self.known = known
+        self._by_letter: dict[str, list[str]] = {}
+        for word in sorted(self.table):
+            self._by_letter.setdefault(word[0], []).append(word)
+
+    def suggestion(self, word: str) -> str | None:
+        """The corpus word ``word`` is a typo of, in its casing; None when it is no typo or has no close word."""
+        low = word.lower()
+        if not _TYPABLE.match(word) or len(low) < MIN_LETTERS or self._is_word(low):
+            return None
+        found = process.extract(low, self._by_letter.get(low[0], []), scorer=OSA.distance,
+                                score_cutoff=max_edits(low), limit=None)  # fmt: skip
+        typos = [m for m in found if is_typo_of(low, m[0])]
+        if not typos:
+            return None
+        best = min(typos, key=lambda m: (m[1], -self.table[m[0]], m[0]))[0]
+        return best.capitalize() if word[0].isupper() else best
+
+    def _is_word(self, low: str) -> bool:
+        return (low in self.table or low in STOPWORDS or low in common_words() or self.known(low)
+                or low in english_words())
+
+    def correct(self, text: str) -> str:
+        """``text`` with each misspelled word replaced (``suggestion``); everything else as typed."""
+        if not self.table:
+            return text
+
+        def fix(match: re.Match[str]) -> str:
+            return self.suggestion(match.group(0)) or match.group(0)
+
+        return _LETTERS.sub(fix, text)
