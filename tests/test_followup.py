@@ -288,3 +288,50 @@ def test_chat_follow_ups_naming_a_benchmark_or_baseline_are_answered(real_pipeli
     gain = real_pipeline.ask("MMLU gain?", history=_chat("What does Read-ME do?", readme.text), answerer="extractive")
     assert not gain.abstained and "10.1% on MMLU" in gain.text, gain.text
     assert real_pipeline.retriever.owned_name("LoFiT") and not real_pipeline.retriever.owned_name("MMLU")
+
+
+@pytest.mark.parametrize(
+    ("last", "question", "restatement"),
+    [("What is OPERA?", "how does it compare to SENTINEL?", "how does OPERA compare to SENTINEL?"),
+     ("tell me more about TIES-Merging", "How does it differ from DIMAT?", "How does TIES-Merging differ from DIMAT?"),
+     ("what is TabPFN?", "compare it with T-JEPA", "compare TabPFN with T-JEPA"),
+     ("What is OPERA?", "is it better than SENTINEL?", "is OPERA better than SENTINEL?")],
+)  # fmt: skip
+def test_how_does_it_compare_to_x_compares_the_paper_under_discussion_with_x(
+    last: str, question: str, restatement: str
+) -> None:
+    history = [{"role": "user", "content": last}, {"role": "assistant", "content": "It does things. [1]"}]
+    assert restated(question, history) == restatement
+    assert resolve_followup(question, history) == restatement
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["how does it compare to the baseline?",  # no subject: the same paper's aspect
+     "how does it compare to OPERA?",  # the one subject the last question named is the other side
+     "what does it compare against?"],
+)  # fmt: skip
+def test_compare_to_without_another_subject_is_no_comparison_of_two(question: str) -> None:
+    history = [{"role": "user", "content": "What is OPERA?"}, {"role": "assistant", "content": "It does. [1]"}]
+    assert restated(question, history) == ""
+
+
+def test_the_name_of_it_comes_from_the_last_answer_when_the_last_question_named_none() -> None:
+    answer = "Finally, CHESS has sparse kernels. [1] The proposed CHESS beats MMLU baselines by 2 points. [1]"
+    history = [{"role": "user", "content": "tell me more about the second one"},
+               {"role": "assistant", "content": answer}]
+    owned = {"chess", "wina"}.__contains__
+    assert restated("how does it compare to WINA?", history, names_paper=lambda n: owned(n.lower())) == (
+        "how does CHESS compare to WINA?")
+    two = "CHESS has kernels [1]; WINA has weights [2]."
+    history[1]["content"] = two  # two papers cited: which one is "it"?
+    assert restated("how does it compare to WINA?", history, names_paper=lambda n: owned(n.lower())) == ""
+
+
+def test_how_does_it_compare_to_x_is_answered_with_both_papers(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    first = real_pipeline.ask("What is OPERA?", answerer="extractive")
+    history = [{"role": "user", "content": "What is OPERA?"}, {"role": "assistant", "content": first.text}]
+    final = real_pipeline.ask("how does it compare to SENTINEL?", history=history, answerer="extractive")
+    assert final.kind == "comparison" and not final.not_stated
+    titles = {c.paper.title for c in final.citations}
+    assert any(t.startswith("OPERA") for t in titles) and any("Sentence-Level Early Intervention" in t for t in titles)

@@ -300,7 +300,7 @@ class ExtractiveAnswerer:
     ) -> Iterator[str | Answer]:
         t0 = time.perf_counter()
         standalone = retrieved.query if history else ""
-        question = restated(question, history, self.is_name) or question  # "what about RLHF?"
+        question = restated(question, history, self.is_name, self.names_paper) or question  # "what about RLHF?"
         plain = without_switch(question)  # "never mind, what is WINA?" asks what "what is WINA?" asks
         analysis = replace(analyse(plain), text=question)  # its words, opener included, still weigh the quotes
         them = asks_which_is_better(question) and len(referents(question, history)) >= 2  # "which one is better?"

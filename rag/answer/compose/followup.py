@@ -25,6 +25,7 @@ from rag.answer.compose.restate import (
     other_subject,
     restated,
     restated_after,
+    versus_it,
     without_switch,
 )
 from rag.answer.compose.standalone import coined_subject, stands_alone
@@ -65,6 +66,9 @@ def resolve_followup(question: str, history: Sequence[dict[str, str]], is_name: 
         return f"{' '.join(kept)} {question}".strip()
     other = other_subject(question)
     again = restated_after(question, users, is_name)  # "what about sparsemax?": the last question, asked of sparsemax
+    versus = versus_it(question, users, turns(history, "assistant")[-1:], is_name, names_paper)
+    if versus:  # "how does it compare to DIMAT?": the paper under discussion and DIMAT
+        return versus
     if again or (users and other and names_subject(other, is_name)):
         return again or asked_of(question, users[-1], is_name)
     answers = turns(history, "assistant")

@@ -1,12 +1,15 @@
-"""Restating a follow-up: "what about X?" and "and X?" as the last question asked of X, an opening topic switch
-dropped, and a definition question about a term the last turn never used."""
+"""Restating a follow-up: "what about X?" and "and X?" as the last question asked of X, "how does it compare to X?"
+as a comparison of the paper under discussion with X, an opening topic switch dropped, and a definition question
+about a term the last turn never used."""
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 
 from rag.answer.compose.chat import POINTING, PRONOUN, TOPIC_SWITCH, IsName, asked_term_words, no_names, turns
+from rag.answer.compose.cited import cited_sources
 from rag.answer.compose.definitions import defined_term
 from rag.answer.compose.standalone import coined_subject
 from rag.text import QUESTION_WORDS, STOPWORDS, key_terms, named_entities, strip_markers, tokenize
@@ -17,6 +20,18 @@ _OTHER_SUBJECT = re.compile(
     re.IGNORECASE,
 )
 """Another subject asked the last question: "what about sparsemax?", "and mixout?" (not "and on GSM8K?")."""
+
+
+_IT = r"(?:it|this|that|this (?:paper|method|model|approach|work)|the (?:paper|method|model|approach))"
+_IT_VERSUS = re.compile(
+    rf"^\W*(?:(?:so|and|ok|okay|then|but)\W+)?(?:how (?:does|do|did|would|will) (?P<it>{_IT}) (?:compare|stack up|fare|"
+    r"differ)(?: (?:to|with|against|from))?|(?:compare|contrast) (?P<it2>" + _IT + r") (?:to|with|and|against)"
+    rf"|(?:is|was) (?P<it3>{_IT}) (?:better|worse|faster|slower|different) than|(?P<it4>{_IT}) (?:vs\.?|versus))"
+    r"\s+(?P<other>[^?]+?)\s*\??\s*$",
+    re.IGNORECASE,
+)
+"""A follow-up that sets the paper under discussion against another subject: "how does it compare to DIMAT?",
+"compare it with SENTINEL", "is it better than LoRA?", "it vs T-JEPA"."""
 
 
 def asks_new_term(question: str, history: Sequence[dict[str, str]]) -> bool:
@@ -61,11 +76,15 @@ def names_subject(text: str, is_name: IsName) -> bool:
     return bool(named_entities(f"x {text}")) or any(is_name(w) for w in re.findall(r"[a-z][\w-]{2,}", text.lower()))
 
 
-def restated(question: str, history: Sequence[dict[str, str]], is_name: IsName = no_names) -> str:
+def restated(question: str, history: Sequence[dict[str, str]], is_name: IsName = no_names,
+              names_paper: IsName | None = None) -> str:
     """"What about X?" (X naming a subject) as the last question asked of X: "What is WINA?", "what about RLHF?"
-    -> "What is RLHF?"; "" when it is no such question, or the last question names no single subject to swap.
-    A last question that was itself "what about Y?" counts as its restatement."""
-    return restated_after(question, turns(history, "user"), is_name)
+    -> "What is RLHF?"; "how does it compare to X?" as a comparison with X (``versus_it``); "" when it is no such
+    question, or the last question names no single subject to swap. A last question that was itself "what about
+    Y?" counts as its restatement."""
+    users = turns(history, "user")
+    answers = turns(history, "assistant")
+    return restated_after(question, users, is_name) or versus_it(question, users, answers[-1:], is_name, names_paper)
 
 
 def restated_after(question: str, users: Sequence[str], is_name: IsName) -> str:
@@ -86,6 +105,38 @@ def restated_after(question: str, users: Sequence[str], is_name: IsName) -> str:
     swapped = re.sub(rf"(?<![\w-]){re.escape(subjects.pop())}(?![\w-])", lambda _m: new, last, count=1,
                      flags=re.IGNORECASE)
     return swapped if swapped != last else ""
+
+
+def versus_it(question: str, users: Sequence[str], answers: Sequence[str] = (), is_name: IsName = no_names,
+              names_paper: IsName | None = None) -> str:
+    """"How does it compare to X?" (X naming a subject) with "it" replaced by the one subject the last question
+    named ("What is OPERA?", "how does it compare to SENTINEL?" -> "how does OPERA compare to SENTINEL?", a
+    comparison of both), or, when it named none ("tell me more about the second one"), by the one paper's own name
+    (``names_paper``) the last answer (the last of ``answers``) uses most. "" when it is no such question or no
+    single subject other than X is found (then "it" is left to the sources of the last answer)."""
+    match = _IT_VERSUS.match(question)
+    if not users or match is None or not names_subject(match.group("other"), is_name):
+        return ""
+    last = restated_after(users[-1], users[:-1], is_name) or users[-1]
+    others = {n.lower() for n in [*named_entities(f"x {match.group('other')}"), match.group("other").strip()]}
+    named = {n.lower(): n for n in reversed([*named_entities(last), *coined_subject(last, is_name)])}
+    subjects = [n for key, n in named.items() if key not in others]  # "TabPFN" as written, not "tabpfn"
+    if not subjects and answers and names_paper is not None:
+        subjects = _own_name(answers[-1], names_paper, others)
+    if len(subjects) != 1:
+        return ""
+    group = next(g for g in ("it", "it2", "it3", "it4") if match.group(g))
+    return f"{question[: match.start(group)]}{subjects[0]}{question[match.end(group):]}"
+
+
+def _own_name(answer: str, names_paper: IsName, others: set[str]) -> list[str]:
+    """The paper's own name an answer about one paper uses most ("CHESS", "Flex-Judge"), as a one-item list; []
+    when the answer cites several papers or no own name leads."""
+    if len(cited_sources(answer)) != 1:
+        return []
+    counts = Counter(n for n in named_entities(strip_markers(answer)) if n.lower() not in others and names_paper(n))
+    ranked = counts.most_common(2)
+    return [ranked[0][0]] if ranked and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]) else []
 
 
 def _a_term(text: str) -> bool:
