@@ -12,9 +12,18 @@ import pytest
 
 from rag.answer.compose.analysis import analyse
 from rag.answer.compose.evidence import Weights, question_terms, score_sentences
-from rag.answer.compose.pieces import MODEL_PATH, PIECE_FEATURES, PieceModel, choose, cut_pieces, probabilities
+from rag.answer.compose.pieces import (
+    MODEL_PATH,
+    PIECE_FEATURES,
+    PieceModel,
+    choose,
+    companions,
+    cut_pieces,
+    probabilities,
+)
 from rag.answer.compose.shapes import prose
 from rag.answer.compose.slots import question_parts
+from rag.answer.compose.spans import pieces
 from rag.errors import ConfigError
 from rag.linear import LinearModel
 from rag.text import quote_parts
@@ -145,3 +154,48 @@ def test_a_quote_shows_where_it_leaves_its_sentence(quote: str, shown: str) -> N
 
     pick = Pick(0, 0, "We merge models, which needs no training.", 1.0, quote=quote)
     assert quoted(pick) == shown
+
+
+def test_an_item_marker_opens_the_item_it_names() -> None:
+    sentence = ("Merging loses information due to two sources of interference: (a) interference due to redundant "
+                "values and (b) disagreement on the sign of a value.")
+    parts = [sentence[a:b] for a, b in pieces(sentence)]
+    assert parts[1].startswith("(a) interference") and parts[2].startswith("(b) disagreement")
+    items = "(i) we do x and (ii) we do y."
+    assert [items[a:b] for a, b in pieces(items)] == ["(i) we do x and ", "(ii) we do y."]
+    assert "".join(sentence[a:b] for a, b in pieces(sentence)) == sentence
+
+
+ASIDES = make_paper(
+    "Dynamic Visual Token Exit",
+    "We propose DyVTE, which makes MLLMs faster by removing visual tokens early in the network. To validate it, we "
+    "apply it to a set of MLLMs, including LLaVA, VILA, Eagle and InternVL, and conduct extensive experiments on a "
+    "bunch of benchmarks (Ippolito & Callison-Burch, 2023). Merging loses information due to two sources of "
+    "interference: (a) interference due to redundant values and (b) disagreement on the sign of a given value, "
+    "which we study at length in many further experiments on many models here.",
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "held"),
+    [("Which MLLMs was DyVTE applied to?", "including LLaVA, VILA, Eagle and InternVL"),
+     ("What are the sources of interference?", "(a) interference due to redundant values and (b) disagreement")],
+)  # fmt: skip
+def test_a_kept_piece_keeps_the_names_or_items_that_complete_it(question: str, held: str) -> None:
+    """A reviewer's "Which MLLMs was DyVTE applied to?" was answered "we apply it to a set of MLLMs … and conduct
+    extensive experiments": the names were elided. "(b) ..." was quoted without "(a) ..."."""
+    picks, terms, analysis = evidence(question, ASIDES)
+    cands = cut_pieces(picks, terms, analysis)
+    model = by_share(0.99)  # only the lead piece reaches the bar by itself
+    lead = next(j for j, c in enumerate(cands) if "a set of MLLMs" in c.text or "(b) disagreement" in c.text)
+    text = prose(choose(cands, probabilities(cands, model), model, 10**6, lead=lead))
+    assert held in text
+    assert "Ippolito" not in text  # a reference is no aside
+
+
+def test_an_aside_is_short_and_gives_numbers_or_names() -> None:
+    picks, terms, analysis = evidence("Which MLLMs was DyVTE applied to?", ASIDES)
+    cands = cut_pieces(picks, terms, analysis)
+    lead = next(j for j, c in enumerate(cands) if "a set of MLLMs" in c.text)
+    assert [cands[k].text for k in companions(cands, lead)] == [", including LLaVA, VILA, Eagle and InternVL"]
+    assert companions(cands, lead, asides=False) == []

@@ -10,6 +10,7 @@ by construction (``rag.answer.compose.spans.join_kept``)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from math import log
@@ -127,7 +128,8 @@ def cut_pieces(
             "h_prior": 1 / (1 + pick.hit), "p_first": float(k == 0), "p_only": float(n_cuts == 1),
             "p_we": float(says_we(text)), "s_we": float(says_we(pick.text)),
             "p_novel": len(novel - q_tokens) / max(len(novel), 1), "s_rank": r / pool,
-            "p_entity": float(any(e in low for e in entities)), "p_paren": float(text.strip().startswith("(")),
+            "p_entity": float(any(e in low for e in entities)),
+            "p_paren": float(text.strip().startswith("(") and not _ITEM.match(text)),  # an aside, not "(b) ..."
             **{f"k_{kind}": float(question.kind == kind) for kind in KINDS},
         }  # fmt: skip
         out.append(Piece(pick, a, b, tuple(row[f] for f in PIECE_FEATURES)))
@@ -154,6 +156,44 @@ def probabilities(cands: Sequence[Piece], model: PieceModel) -> np.ndarray:
     if not cands:
         return np.zeros(0)
     return np.asarray(sigmoid(model.model.logits(np.array([c.features for c in cands]))), dtype=np.float64)
+
+
+ASIDE_WORDS = 12
+"""A parenthesis this short that gives numbers or names is quoted with the piece it follows."""
+_ITEM = re.compile(r"\s*\((?:[a-h]|[ivx]{1,4}|\d{1,2})\)\s")
+
+
+def companions(cands: Sequence[Piece], j: int, asides: bool = True) -> list[int]:
+    """The pieces quoted with piece ``j`` when it is kept: the short parenthesis or "including ..." right after it
+    that gives numbers or names ("a set of MLLMs" keeps ", including LLaVA, VILA, Eagle and InternVL", "a relatively
+    small size" keeps "(10k-30k images with tags)"), and, for an item of an enumeration ("(b) disagreement on the
+    sign ...") or a piece announcing one with ":" ("two major sources of interference:"), the items of its
+    sentence. Left out, the quote says there is a list or a size and elides it."""
+    mine = cands[j]
+    same = [k for k, c in enumerate(cands) if k != j and c.pick is mine.pick]
+    after = [k for k in same if cands[k].start == mine.end]
+    out = [k for k in after if asides and _aside(cands[k].text)]
+    announces = mine.text.rstrip().endswith(":") and any(_ITEM.match(cands[k].text) for k in after)
+    if announces or _ITEM.match(mine.text):  # "two major sources of interference: (a) ... (b) ..."
+        out += [k for k in same if _ITEM.match(cands[k].text) and k not in out]
+    return out
+
+
+_ASIDE = re.compile(r"\(|,?\s*(?:including|such as|e\.g\.,?|i\.e\.,?)\s")
+
+
+_CITATION = re.compile(r"\b(?:19|20)\d\d[a-z]?\b")
+
+
+def _aside(text: str) -> bool:
+    """A short parenthesis or "including ..." / "such as ..." that gives numbers or at least two names, and is no
+    reference ("(Ippolito & Callison-Burch, 2023)")."""
+    text = text.strip()
+    opener = _ASIDE.match(text)
+    body = text[opener.end():] if opener else ""
+    if opener is None or len(text.split()) > ASIDE_WORDS or _CITATION.search(body):
+        return False
+    return has_digit(body) or sum(w[:1].isupper() for w in body.split()) >= 2
 
 
 def choose(cands: Sequence[Piece], probs: Sequence[float] | np.ndarray, model: PieceModel, word_budget: int,
@@ -185,6 +225,11 @@ def choose(cands: Sequence[Piece], probs: Sequence[float] | np.ndarray, model: P
         kept.append(j)
         sentences.add(key)
         used += n
+        for k in companions(cands, j, asides=len(kept) == 1):
+            extra = len(cands[k].text.split())
+            if k not in kept and used + extra <= word_budget:
+                kept.append(k)
+                used += extra
     by_sentence: dict[tuple[int, int], list[int]] = {}
     for j in kept:
         by_sentence.setdefault((cands[j].pick.hit, cands[j].pick.index), []).append(j)

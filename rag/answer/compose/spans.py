@@ -24,6 +24,10 @@ _BOUNDARY = re.compile(
 """Where a sentence may be cut: after ";" or ":", before a comma-introduced clause, around parentheses."""
 
 
+_ENUMERATOR = re.compile(r"\s*\((?:[a-h]|[ivx]{1,4}|\d{1,2})\)\s*")
+"""An item's marker, "(a)", "(ii)", "(2)": it opens the item after it, not the clause before it."""
+
+
 @dataclass(frozen=True, slots=True)
 class Trim:
     """How a sentence is trimmed. Fitted on ``evals/dev_fit.jsonl``."""
@@ -38,7 +42,8 @@ class Trim:
 
 def pieces(sentence: str, min_words: int = 4) -> list[tuple[int, int]]:
     """``(start, end)`` spans covering ``sentence`` end to end, cut at clause boundaries; a piece shorter than
-    ``min_words`` words joins its neighbour; no cut falls inside parentheses."""
+    ``min_words`` words joins its neighbour, and an item's marker ("(a)", "(2)") the item it opens; no cut falls
+    inside parentheses."""
     cuts = [0]
     depth = 0
     last = 0
@@ -50,11 +55,18 @@ def pieces(sentence: str, min_words: int = 4) -> list[tuple[int, int]]:
     cuts.append(len(sentence))
     spans = [(a, b) for a, b in itertools.pairwise(cuts) if sentence[a:b].strip()]
     merged: list[tuple[int, int]] = []
+    start: int | None = None  # an enumerator waiting for its item: "(a)" opens "(a) interference due to ..."
     for a, b in spans:
+        if _ENUMERATOR.fullmatch(sentence[a:b]):
+            start = a if start is None else start
+            continue
+        a, start = (a if start is None else start), None
         if merged and len(sentence[a:b].split()) < min_words:
             merged[-1] = (merged[-1][0], b)
         else:
             merged.append((a, b))
+    if start is not None:  # an enumerator ends the sentence: it stays with what came before
+        merged[-1:] = [(merged[-1][0] if merged else start, len(sentence))]
     if len(merged) > 1 and len(sentence[merged[0][0] : merged[0][1]].split()) < min_words:
         merged[0:2] = [(merged[0][0], merged[1][1])]
     return merged
