@@ -10,7 +10,7 @@ import pytest
 
 from rag.answer.citations import check_answer
 from rag.answer.compose.definitions import defined_term, defines
-from rag.answer.compose.slots import fills, head_noun, slot_of
+from rag.answer.compose.slots import fills, head_noun, quantity_stated, slot_of
 from rag.answer.notes import is_note, names_paper, not_stated_sentence
 from rag.evals.metrics import answer_units
 from rag.text import answer_sentences, markers_in, strip_markers
@@ -533,3 +533,29 @@ def test_a_capitalised_name_the_first_abstract_proposes_is_answered(real_pipelin
     first hit says "our proposed approach, Loki, gains up to 29.7% ..."."""
     answer = real_pipeline.ask("What is Loki?", answerer="extractive")
     assert not answer.abstained and "our proposed approach, Loki" in answer.text, answer.text
+
+
+READ_ME = ("We propose Read-ME, which refactors a pre-trained dense LLM into smaller MoE models with decoupled "
+           "routers. Read-ME outperforms other dense models of similar scales, improving MMLU by up to 10.1%. "
+           "The router is pre-gated, so experts can be prefetched and cached.")
+
+
+@pytest.mark.parametrize(
+    ("question", "abstract", "stated"),
+    [("How many experts does Read-ME extract?", READ_ME, False),  # numbers, and experts, never together
+     ("How many reward models did they evaluate?", "We conduct an evaluation of 45 RMs.", True),  # initials
+     ("How many samples does naive Bayes need?", "Naive Bayes requires O(log n) samples.", True),  # a formula
+     ("How many parameters does it have?", "It has 7B parameters.", True),
+     ("How fast is it?", "It is fast.", True)],  # a speed-up: its measure, read by ``fills``
+)  # fmt: skip
+def test_a_quantity_is_stated_by_a_number_of_the_asked_thing(question: str, abstract: str, stated: bool) -> None:
+    assert quantity_stated(slot_of(question), abstract) is stated
+
+
+def test_a_count_the_named_abstract_never_gives_is_not_stated(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """A reviewer's "How many experts does Read-ME extract?" was answered with MMLU gains and latency: the abstract
+    speaks of experts and gives numbers, but never a number of experts."""
+    final = real_pipeline.ask("How many experts does Read-ME extract?", answerer="extractive")
+    assert final.not_stated and "does not state" in final.text.split("\n")[0]
+    stated = real_pipeline.ask("How many reward models does RAG-RewardBench evaluate?", answerer="extractive")
+    assert not stated.not_stated and "45" in stated.text

@@ -17,7 +17,7 @@ from rag.answer.compose.analysis import Question
 from rag.answer.compose.definitions import defines
 from rag.answer.compose.pieces import Piece
 from rag.answer.compose.record import names_by_title
-from rag.answer.compose.slots import SPECIFIC, Slot, fills, head_noun, unit_missing
+from rag.answer.compose.slots import SPECIFIC, Slot, fills, head_noun, quantity_stated, unit_missing
 from rag.answer.notes import not_stated_sentence, unmentioned_sentence
 from rag.text import STOPWORDS, named_entities, short_title, singular, tokenize
 from rag.types import Paper, Retrieved
@@ -75,13 +75,16 @@ def _rare(token: str, retrieved: Retrieved) -> bool:
 
 def missing_detail(slot: Slot, retrieved: Retrieved, subj: Subject | None) -> str:
     """The not-stated sentence when the subject's abstract holds no filler of a specific slot: the asked
-    detail's head noun is nowhere in it, a quantity is asked and it holds no number, or a name the question
-    gives besides the subject (a dataset, a benchmark) is in none of the retrieved abstracts. "" otherwise."""
+    detail's head noun is nowhere in it, a quantity is asked and no sentence gives a number of it
+    (``quantity_stated``), or a name the question gives besides the subject (a dataset, a benchmark) is in none of
+    the retrieved abstracts. "" otherwise."""
     if subj is None or slot.kind not in SPECIFIC or not head_noun(slot):
         return ""
     paper = retrieved.hits[subj.hit].paper
     detail = _detail_phrase(slot, subj.name)
     if unit_missing(slot, f"{paper.title} {paper.abstract}"):
+        return not_stated_sentence(subj.name, detail)
+    if slot.kind == "quantity" and not quantity_stated(slot, paper.abstract):
         return not_stated_sentence(subj.name, detail)
     everywhere = " ".join(f"{h.paper.title} {h.paper.abstract}" for h in retrieved.hits).lower()
     for name in slot.entities:

@@ -241,6 +241,29 @@ def head_noun(slot: Slot) -> str:
     return specific[-1] if specific else ""
 
 
+_FORMULA = re.compile(r"\b[OΘΩo]\s*\(|\blog\s*\(?\s*[a-z]\b|\b[a-z]\s*[\^/]\s*[\w{(]")
+"""A quantity written as a formula: "O(log n) samples", "n^2 pairs"."""
+
+
+def quantity_stated(slot: Slot, abstract: str) -> bool:
+    """Whether some sentence of ``abstract`` gives a number (or a formula) of the asked quantity: with its head
+    noun, or its initials ("45 RMs" for "reward models"); a share by its symbol ("5%", ``_stated_share``). True when
+    the question names no unit or a speed-up ("how fast": ``fills`` reads its measure)."""
+    noun = head_noun(slot)
+    if not noun or slot.measure:
+        return True
+    if noun in _SYMBOLS:  # "what fraction of heads": "less than 5% of the heads"
+        return _stated_share(slot, _SYMBOLS[noun], abstract)
+    words = re.findall(r"[A-Za-z]+", slot.detail)
+    initials = "".join(w[0] for w in words).lower() if len(words) >= 2 else ""
+    for sentence in sentences(abstract):
+        tokens = set(tokenize(sentence))
+        named = noun in tokens or (bool(initials) and re.search(rf"\b{initials}s?\b", sentence, re.IGNORECASE))
+        if named and (_has_number(sentence) or _FORMULA.search(sentence)):
+            return True
+    return False
+
+
 def unit_missing(slot: Slot, text: str) -> bool:
     """Whether the asked detail's head noun (``head_noun``) is nowhere in ``text`` (an abstract and its title):
     "GPU hours" with no "hour", "licence" with no licence. A word of the text with the same base (``_base``)
