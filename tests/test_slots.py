@@ -64,6 +64,12 @@ PAPERS = [SEER, TIES, DIMAT, SKILL]
         ("What is TIES-Merging?", "definition", "merg"),  # the defined term, for the lead only
         ("How much faster is TabPFN?", "quantity", ""),  # a ratio ("230 times"), not the word "faster"
         ("How much smaller is the distilled model?", "quantity", ""),
+        ("What mixout probability did they use for BERT?", "quantity", "probabl"),
+        ("What sparsity level did CoreInfer run at?", "quantity", "sparsiti"),  # "level" is generic
+        ("What temperature was used when sampling?", "quantity", "temperatur"),
+        ("What value of k is used on MNIST?", "quantity", ""),
+        ("How does KTO turn prospect theory's value function into its loss?", "how", ""),  # no "value of k"
+        ("which tokenizer does CodeGen2 use", "name", "token"),
     ],
 )
 def test_slot_of_a_question(question: str, kind: str, noun: str) -> None:

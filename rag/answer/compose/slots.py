@@ -35,12 +35,14 @@ _QUANTITY_NOUNS = (
     r"speed-?ups?|accuracy|accuracies|percentage|percent|fraction|ratio|share|score|scores|f1|bleu|rouge|auroc|"
     r"auc|perplexity|ppl|error rate|win rate|success rate|rate|cost|costs|hours?|days?|time|latency|throughput|"
     r"memory|size|count|number|parameters?|params|tokens|samples|examples|improvement|gain|gains|reduction|drop|"
-    r"margin|budget|length|epochs|steps|layers|experts|speed|compression"
+    r"margin|budget|length|epochs|steps|layers|experts|speed|compression|probability|probabilities|temperature|"
+    r"sparsity level|threshold|learning rate"
 )
 _QUANTITY = re.compile(
     rf"\bhow (?:much|many|large|big|fast|long|small|quickly|often)\b|\bby how\b|\bnumber of\b|"
     rf"\b(?:what|which)(?:'s| is| are| was| were)?(?: the| its| their)?(?: [\w-]+){{0,3}}? (?:{_QUANTITY_NOUNS})\b|"
-    rf"'s (?:[\w-]+ ){{0,2}}(?:{_QUANTITY_NOUNS})\b|\b(?:speed-?up|faster|slower|times fewer|x fewer)\b",
+    rf"'s (?:[\w-]+ ){{0,2}}(?:{_QUANTITY_NOUNS})\b|\b(?:speed-?up|faster|slower|times fewer|x fewer)\b|"
+    r"\bvalues? of [A-Za-z]\b(?![\w-])",
     re.IGNORECASE,
 )
 _ASKING = re.compile(r"\b(?:what|which|how|who|whom|whose|why|when|where|is|are|was|were|does|do|did|can|could|"
@@ -75,7 +77,8 @@ _DATASET = re.compile(r"\b(?:which|what)\b[^?.]{0,30}\b(?:datasets?|benchmarks?|
                       r"domains?|languages?)\b", re.IGNORECASE)
 _NAME = re.compile(r"\b(?:which|what)\b[^?.]{0,30}\b(?:models?|llms?|backbones?|architectures?|methods?|"
                    r"optimi[sz]ers?|algorithms?|losses|loss|regulari[sz]ers?|encoders?|baselines?|licen[cs]e|"
-                   r"library|framework|tool|language model)\b", re.IGNORECASE)
+                   r"library|framework|tool|language model|tokeni[sz]ers?|activation functions?|schedulers?)\b",
+                   re.IGNORECASE)
 _METRIC = re.compile(r"\b(?:which|what)\b[^?.]{0,20}\b(?:metrics?|measures?|criteri(?:on|a))\b", re.IGNORECASE)
 _EXISTENCE = re.compile(
     r"(?:^|[:;.,]\s*)(?:is there|are there|was there|do(?:es)? (?:the corpus|you|any \w+) (?:have|contain|include)|"
