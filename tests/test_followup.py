@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.compose.followup import coined_subject, resolve_followup, restated, stands_alone
+from rag.answer.compose.followup import coined_subject, referents, resolve_followup, restated, stands_alone
 
 
 def _chat(question: str, answer: str) -> list[dict[str, str]]:
@@ -335,3 +335,25 @@ def test_how_does_it_compare_to_x_is_answered_with_both_papers(real_pipeline) ->
     assert final.kind == "comparison" and not final.not_stated
     titles = {c.paper.title for c in final.citations}
     assert any(t.startswith("OPERA") for t in titles) and any("Sentence-Level Early Intervention" in t for t in titles)
+
+
+def test_go_back_to_the_first_paper_points_into_the_list_before_the_last_answer() -> None:
+    listing = ("- MindBridge: MindBridge decodes across subjects. [1]\n"
+               "- MindEye: MindEye retrieves and reconstructs images. [2]")
+    history = [*_chat("Which papers decode images from fMRI?", listing),
+               *_chat("tell me more about the second one", "MindEye maps fMRI to CLIP space. [1]")]
+    back = referents("go back to the first paper", history)
+    assert len(back) == 1 and "MindBridge" in back[0].texts[0]
+    assert "MindEye maps" in referents("what about the first paper?", history)[0].texts[0]  # the last answer's
+
+
+def test_go_back_to_the_first_paper_is_answered_from_it(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """A reviewer's chat: after a list and "tell me more about the second one", "go back to the first paper" was
+    answered from the second one again."""
+    history: list[dict[str, str]] = []
+    for question in ("Which papers use mixture of experts?", "tell me more about the third one"):
+        answer = real_pipeline.ask(question, history=history, answerer="extractive")
+        history += _chat(question, answer.text)
+    first = real_pipeline.ask("Which papers use mixture of experts?", answerer="extractive").citations[0].paper.title
+    final = real_pipeline.ask("go back to the first paper", history=history, answerer="extractive")
+    assert final.citations and final.citations[0].paper.title == first

@@ -73,7 +73,8 @@ def referents(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
     """The sources of the last assistant answer that ``question`` points at: "the second one" that source, "the
     first two" those, "which of them"/"both"/"how do they differ" all of them, "it"/"this paper" the first one.
     An ordinal past the last answer's sources counts in the latest answer that has that many ("and the fifth?"
-    after "what does the fourth one do?" is the fifth paper of the list before). [] when it points at none,
+    after "what does the fourth one do?" is the fifth paper of the list before), and so does one that points back
+    ("go back to the first paper": the first paper of the list before the last answer). [] when it points at none,
     when the question stands alone, or when the last answer cited nothing."""
     answers = turns(history, "assistant")
     if not answers or CORRECTION.search(question):  # "no, I meant ...": not those
@@ -88,7 +89,8 @@ def referents(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
         return _with_sources(answers, count, cited)[:count]
     ordinals = [_ordinal_index(m) for m in _ORDINAL.finditer(question)]  # "is the first better than the second?"
     if ordinals:
-        listed = _with_sources(answers, max(ordinals) + 1, cited) if min(ordinals) >= 0 else cited
+        earlier = _earlier_list(answers, max(ordinals) + 1) if _BACK.search(question) else []
+        listed = earlier or (_with_sources(answers, max(ordinals) + 1, cited) if min(ordinals) >= 0 else cited)
         picked = [listed[n] for n in dict.fromkeys(ordinals) if -len(listed) <= n < len(listed)]
         return picked if len(picked) == len(dict.fromkeys(ordinals)) else []
     if _GROUP.search(question) or BOTH_COMPARED.search(question) or asks_which_is_better(question):
@@ -139,6 +141,21 @@ def corrected(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
     for any other question."""
     answers = turns(history, "assistant")
     return cited_sources(answers[-1]) if answers and CORRECTION.search(question) else []
+
+
+_BACK = re.compile(r"\b(?:go(?:ing)? back|back to|return(?:ing)? to|from (?:before|earlier)|you (?:listed|"
+                   r"mentioned) (?:before|earlier|first)|in the (?:list|first answer))\b", re.IGNORECASE)
+"""A pointer back past the last answer: "go back to the first paper", "the second one you listed before"."""
+
+
+def _earlier_list(answers: Sequence[str], count: int) -> list[Cited]:
+    """For "go back to the first paper": the sources of the latest answer before the last one that lists several
+    papers (at least ``count``, and two); [] when there is none."""
+    for answer in reversed(answers[:-1]):
+        cited = cited_sources(answer)
+        if len(cited) >= max(count, 2):
+            return cited
+    return []
 
 
 def _with_sources(answers: Sequence[str], count: int, last: list[Cited]) -> list[Cited]:
