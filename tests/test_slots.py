@@ -565,3 +565,22 @@ def test_a_count_the_named_abstract_never_gives_is_not_stated(real_pipeline) -> 
     assert final.not_stated and "does not state" in final.text.split("\n")[0]
     stated = real_pipeline.ask("How many reward models does RAG-RewardBench evaluate?", answerer="extractive")
     assert not stated.not_stated and "45" in stated.text
+
+
+@pytest.mark.parametrize(
+    ("term", "text", "defined"),
+    [("integrated gradients", "inherits the formal properties of integrated gradients: it accounts for", False),
+     ("early dropout", "a solution for underfitting models - early dropout: dropout is applied only early", True),
+     ("SPLADE", "SPLADE: Sparse Lexical and Expansion Model", True),
+     ("Integrated Gradients", "We design a new attribution method called Integrated Gradients.", True)],
+)  # fmt: skip
+def test_a_colon_defines_a_term_only_where_the_term_opens_a_clause(term: str, text: str, defined: bool) -> None:
+    assert defines(term, text) is defined
+
+
+def test_what_is_a_named_method_leads_with_the_paper_that_names_it(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """A reviewer's "What is Integrated Gradients?" quoted a paper that only uses it ("inherits the formal
+    properties of integrated gradients: ..."), never the one that introduces it."""
+    final = real_pipeline.ask("What is Integrated Gradients?", answerer="extractive")
+    assert final.citations[0].paper.title == "Axiomatic Attribution for Deep Networks"
+    assert final.text.startswith("We use the axioms to guide the design of a new attribution method called")

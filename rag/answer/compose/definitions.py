@@ -47,8 +47,9 @@ def defines(term: str, text: str) -> bool:
     the ...", "X: ...", or introduces it by name ("we propose X", "we propose **X**", "called X", "to which we
     refer as "X"", "Our approach, X, ..."; not "the proposed X", which only mentions it)."""
     name = r"[\s-]+".join(re.escape(word) for word in term.split())
-    after = (rf"\b{name}\b\)?(?:\s*\([^)]{{0,60}}\))?\s*(?:,\s*(?:a|an|the|which|that|i\.e\.)\b|:|"
-             rf"(?:is|are|refers to|denotes|means)\s+(?:a|an|the|to)\b)")
+    after = (rf"\b{name}\b\)?(?:\s*\([^)]{{0,60}}\))?\s*(?:,\s*(?:a|an|the|which|that|i\.e\.)\b|"
+             rf"(?:is|are|refers to|denotes|means)\s+(?:a|an|the|to)\b)"
+             rf"|(?:^|[-–—(,;]\s*){name}\b\)?(?:\s*\([^)]{{0,60}}\))?\s*:")  # "X: ...", "... - X: ...", not "of X: ..."
     naming = (rf"\b(?:(?<!the )(?<!our )(?:propos|introduc|present)\w*|call|dub|nam|term|refer(?:red)?(?: to)? as)"
               rf"\w*\s+(?:[\w-]+\s+){{0,3}}?(?:\(\w+\)\s+)?[\"'“‘*]{{0,2}}{name}\b(?!-\w)"
               rf"|\b(?:our|this) (?:approach|method|model|framework|technique|algorithm),?\s+{name}\b"
