@@ -70,6 +70,10 @@ PAPERS = [SEER, TIES, DIMAT, SKILL]
         ("What value of k is used on MNIST?", "quantity", ""),
         ("How does KTO turn prospect theory's value function into its loss?", "how", ""),  # no "value of k"
         ("which tokenizer does CodeGen2 use", "name", "token"),
+        ("where is the code for MaxSup?", "code", ""),
+        ("Is the MaxSup code available?", "code", ""),
+        ("is there a public implementation of sparsemax?", "code", ""),
+        ("How is code generation evaluated in CodeGen2?", "how", ""),  # code as a topic, not a link
     ],
 )
 def test_slot_of_a_question(question: str, kind: str, noun: str) -> None:
@@ -584,3 +588,11 @@ def test_what_is_a_named_method_leads_with_the_paper_that_names_it(real_pipeline
     final = real_pipeline.ask("What is Integrated Gradients?", answerer="extractive")
     assert final.citations[0].paper.title == "Axiomatic Attribution for Deep Networks"
     assert final.text.startswith("We use the axioms to guide the design of a new attribution method called")
+
+
+def test_where_the_code_is_leads_with_its_link_or_says_it_is_not_stated(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """A reviewer's "where is the code for MaxSup?" got the same three MaxSup sentences as "What is MaxSup?"."""
+    final = real_pipeline.ask("where is the code for MaxSup?", answerer="extractive")
+    assert final.text.startswith("Code is available at: https://github.com/ZhouYuxuanYX/") and not final.not_stated
+    missing = real_pipeline.ask("is the code of DIMAT available?", answerer="extractive")
+    assert missing.not_stated == "The DIMAT abstract does not state where its code is."

@@ -78,6 +78,9 @@ def missing_detail(slot: Slot, retrieved: Retrieved, subj: Subject | None) -> st
     detail's head noun is nowhere in it, a quantity is asked and no sentence gives a number of it
     (``quantity_stated``), or a name the question gives besides the subject (a dataset, a benchmark) is in none of
     the retrieved abstracts. "" otherwise."""
+    if subj is not None and slot.kind == "code":  # no link, no "code is available": it does not say
+        paper = retrieved.hits[subj.hit].paper
+        return "" if fills(slot, paper.abstract) else not_stated_sentence(subj.name, "where its code is")
     if subj is None or slot.kind not in SPECIFIC or not head_noun(slot):
         return ""
     paper = retrieved.hits[subj.hit].paper

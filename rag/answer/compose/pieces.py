@@ -136,7 +136,7 @@ def cut_pieces(
     return out
 
 
-_FILLED = frozenset({"quantity", "hardware", "dataset", "name", "metric", "definition"})
+_FILLED = frozenset({"code", "quantity", "hardware", "dataset", "name", "metric", "definition"})
 
 
 def _with_filler(picks: Sequence[Pick], question: Question, pool: int) -> list[Pick]:

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from rag.answer.compose.definitions import asks_definition, defined_term, defines
+from rag.answer.compose.selection import is_boilerplate
 from rag.text import STOPWORDS, has_digit, named_entities, sentences, tokenize
 
 _PART_BREAK = re.compile(
@@ -105,7 +106,13 @@ _AUX = re.compile(r"^(?:does|do|did|is|are|was|were|has|have|had|can|could|will|
                   re.IGNORECASE)
 """A "detail" that opens like this is none: "what does ...", "which paper finds ..." asks for a paper, not a detail."""
 
-KINDS = ("quantity", "hardware", "dataset", "name", "metric", "existence", "definition", "how", "why", "lookup")
+_CODE = re.compile(r"\b(?:code|github|repo(?:sitory)?|source code|implementation)\b[^?.]{0,25}\b(?:available|"
+                   r"released?|link|url|public|open[- ]source\w*)\b|\b(?:where|link|url|links)\b[^?.]{0,25}\b(?:code|"
+                   r"github|repo(?:sitory)?|implementation)\b|\b(?:public|open[- ]source\w*|official|released?) "
+                   r"(?:code|implementation|repo(?:sitory)?)\b|\bgithub\b", re.IGNORECASE)
+"""A question about where a paper's code is: "where is the code for MaxSup?", "is the code available?", "github
+link for maxsup"."""
+KINDS = ("code", "quantity", "hardware", "dataset", "name", "metric", "existence", "definition", "how", "why", "lookup")
 SPECIFIC = frozenset({"quantity", "hardware", "dataset", "name", "metric"})
 """Slots whose filler is a specific detail an abstract may leave out (these can be "not stated")."""
 
@@ -140,11 +147,13 @@ def asked_detail(question: str) -> str:
 
 
 def slot_of(question: str) -> Slot:
-    """The slot of ``question``: first match of existence, quantity, hardware, metric, dataset, name, why, how,
+    """The slot of ``question``: first match of existence, code, quantity, hardware, metric, dataset, name, why, how,
     definition; else ``lookup``. Keyword queries without a question word ("coreinfer speedup titan xp") still
     get a slot from their nouns."""
     if _EXISTENCE.search(question):
         kind = "existence"
+    elif _CODE.search(question):
+        kind = "code"
     elif _HARDWARE.search(question) and not re.search(r"\bhow (?:much|many)\b", question, re.IGNORECASE):
         kind = "hardware"
     elif _QUANTITY.search(question) or (not _ASKING.search(question) and _TYPED_QUANTITY.search(question)):
@@ -205,6 +214,8 @@ def fills(slot: Slot, text: str, question_names: frozenset[str] = frozenset()) -
     already give for a dataset, model or metric, a reason or an approach for "why"/"how". Definitions,
     existence and plain lookups are filled by any piece."""
     kind = slot.kind
+    if kind == "code":  # a link, or "code is available at ..."
+        return is_boilerplate(text)
     if kind == "quantity":  # "what about the speedup?" is answered by "up to 8x faster" (its measure, not its word)
         unit = not slot.head or bool(set(slot.head) & set(tokenize(text))) or bool(
             slot.measure and set(slot.head) <= _MEASURE_WORDS)
