@@ -21,6 +21,7 @@ from rag.answer.compose.pieces import (
     cut_pieces,
     probabilities,
 )
+from rag.answer.compose.selection import is_boilerplate
 from rag.answer.compose.shapes import prose
 from rag.answer.compose.slots import question_parts
 from rag.answer.compose.spans import pieces
@@ -198,4 +199,26 @@ def test_an_aside_is_short_and_gives_numbers_or_names() -> None:
     cands = cut_pieces(picks, terms, analysis)
     lead = next(j for j, c in enumerate(cands) if "a set of MLLMs" in c.text)
     assert [cands[k].text for k in companions(cands, lead)] == [", including LLaVA, VILA, Eagle and InternVL"]
-    assert companions(cands, lead, asides=False) == []
+    assert companions(cands, lead, lead=False) == []
+
+
+def test_a_lead_ending_a_list_of_numbers_keeps_its_last_item() -> None:
+    paper = make_paper("CodeGen2", "We study program synthesis with large models in this paper. We will release "
+                       "CodeGen2 models in size 1B, 3.7B, 7B, and, 16B parameters, along with the training framework "
+                       "as open-source: https://github.com/salesforce/CodeGen2.")
+    picks, terms, analysis = evidence("codegen2 model sizes", paper)
+    cands = cut_pieces(picks, terms, analysis)
+    lead = next(j for j, c in enumerate(cands) if "3.7B, 7B" in c.text)
+    model = by_share(0.99)
+    assert "7B, and, 16B parameters" in prose(choose(cands, probabilities(cands, model), model, 10**6, lead=lead))
+
+
+@pytest.mark.parametrize(
+    ("sentence", "boilerplate"),
+    [("Code is available at: https://github.com/x/y.", True),
+     ("We will release CodeGen2 models in size 1B, 3.7B, 7B, and, 16B parameters, along with the training "
+      "framework as open-source: https://github.com/salesforce/CodeGen2.", False),  # it gives the sizes
+     ("We release our code and the 3 datasets at https://github.com/x/y.", True)],
+)  # fmt: skip
+def test_a_sentence_is_boilerplate_when_it_only_says_where_code_is(sentence: str, boilerplate: bool) -> None:
+    assert is_boilerplate(sentence) is boilerplate

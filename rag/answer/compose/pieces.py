@@ -163,16 +163,18 @@ ASIDE_WORDS = 12
 _ITEM = re.compile(r"\s*\((?:[a-h]|[ivx]{1,4}|\d{1,2})\)\s")
 
 
-def companions(cands: Sequence[Piece], j: int, asides: bool = True) -> list[int]:
-    """The pieces quoted with piece ``j`` when it is kept: the short parenthesis or "including ..." right after it
-    that gives numbers or names ("a set of MLLMs" keeps ", including LLaVA, VILA, Eagle and InternVL", "a relatively
-    small size" keeps "(10k-30k images with tags)"), and, for an item of an enumeration ("(b) disagreement on the
-    sign ...") or a piece announcing one with ":" ("two major sources of interference:"), the items of its
-    sentence. Left out, the quote says there is a list or a size and elides it."""
+def companions(cands: Sequence[Piece], j: int, lead: bool = True) -> list[int]:
+    """The pieces quoted with piece ``j`` when it is kept. For the ``lead`` piece: the short parenthesis or
+    "including ..." right after it that gives numbers or names ("a set of MLLMs" keeps ", including LLaVA, VILA, Eagle
+    and InternVL", "a relatively small size" keeps "(10k-30k images with tags)") and the end of a list of numbers
+    ("in size 1B, 3.7B, 7B" keeps ", and, 16B parameters"); for any piece that is an item of an enumeration ("(b)
+    disagreement on the sign ...") or announces one with ":" ("two major sources of interference:"), the items of
+    its sentence. Left out, the quote says there is a list or a size and elides it. (Later pieces keep only items:
+    their asides took the words of more useful quotes on the fitting sets.)"""
     mine = cands[j]
     same = [k for k, c in enumerate(cands) if k != j and c.pick is mine.pick]
     after = [k for k in same if cands[k].start == mine.end]
-    out = [k for k in after if asides and _aside(cands[k].text)]
+    out = [k for k in after if lead and (_aside(cands[k].text) or _list_tail(mine.text, cands[k].text))]
     announces = mine.text.rstrip().endswith(":") and any(_ITEM.match(cands[k].text) for k in after)
     if announces or _ITEM.match(mine.text):  # "two major sources of interference: (a) ... (b) ..."
         out += [k for k in same if _ITEM.match(cands[k].text) and k not in out]
@@ -180,6 +182,16 @@ def companions(cands: Sequence[Piece], j: int, asides: bool = True) -> list[int]
 
 
 _ASIDE = re.compile(r"\(|,?\s*(?:including|such as|e\.g\.,?|i\.e\.,?)\s")
+
+
+_TAIL = re.compile(r"^\W*(?:and|or)\W+(?:\S+\s+){0,2}?\S*\d")
+_NUMBER_LIST = re.compile(r"\d\S*,\s*\S*\d\S*,?\s*$")
+
+
+def _list_tail(kept: str, nxt: str) -> bool:
+    """Whether ``nxt`` ends a list of numbers ``kept`` ends with: "in size 1B, 3.7B, 7B" keeps ", and, 16B
+    parameters"."""
+    return bool(_NUMBER_LIST.search(kept.rstrip()) and _TAIL.match(nxt))
 
 
 _CITATION = re.compile(r"\b(?:19|20)\d\d[a-z]?\b")
@@ -225,7 +237,7 @@ def choose(cands: Sequence[Piece], probs: Sequence[float] | np.ndarray, model: P
         kept.append(j)
         sentences.add(key)
         used += n
-        for k in companions(cands, j, asides=len(kept) == 1):
+        for k in companions(cands, j, lead=len(kept) == 1):
             extra = len(cands[k].text.split())
             if k not in kept and used + extra <= word_budget:
                 kept.append(k)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from rag.text import content_words
+from rag.text import content_words, has_digit
 
 _BOILERPLATE = re.compile(
     r"\b(?:code|data|models?|datasets?|implementation|source code)\b[^.]{0,40}\b(?:is|are) (?:publicly |freely )?"
@@ -19,9 +19,16 @@ _BACKGROUND = re.compile(
 )
 
 
+_LINK = re.compile(r"https?://\S+|\S+\.(?:com|org|io)/\S*")
+
+
 def is_boilerplate(sentence: str) -> bool:
-    """A sentence that only says where code or data is ("Code is available at ...")."""
-    return bool(_BOILERPLATE.search(sentence))
+    """A sentence that only says where code or data is ("Code is available at ..."); not one that gives numbers
+    besides ("release CodeGen2 models in size 1B, 3.7B, 7B, and, 16B parameters, ...: https://github.com/...")."""
+    if not _BOILERPLATE.search(sentence):
+        return False
+    rest = _LINK.sub("", sentence)
+    return not (has_digit(rest) and len(rest.split()) >= 15)
 
 
 def is_background(sentence: str) -> bool:
