@@ -26,6 +26,7 @@ from rag.retrieve.base import PreparedQuery
 from rag.retrieve.casing import NameCasing
 from rag.retrieve.links import LinkIndex
 from rag.retrieve.query import parse_query
+from rag.retrieve.spelling import Speller
 from rag.settings import Settings
 from rag.types import Answer, Hit, Paper, Retrieved
 from tests.conftest import SMALL_PAPERS, HashEmbedder
@@ -277,6 +278,7 @@ class FakePipeline(Pipeline):
         self.role_book = None
         self.links = LinkIndex({p.id: p for p in papers})
         self.casing = NameCasing({})
+        self.spelling = Speller({})
 
     def prepare(self, question: str, filters: FilterKey = (), *, vector: Any = None) -> PreparedQuery:
         self.queries.append(question)

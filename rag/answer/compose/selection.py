@@ -22,10 +22,15 @@ _BACKGROUND = re.compile(
 _LINK = re.compile(r"https?://\S+|\S+\.(?:com|org|io)/\S*")
 
 
+def says_where_code_is(text: str) -> bool:
+    """Whether ``text`` gives a link or says its code or data is available or released."""
+    return bool(_BOILERPLATE.search(text))
+
+
 def is_boilerplate(sentence: str) -> bool:
     """A sentence that only says where code or data is ("Code is available at ..."); not one that gives numbers
     besides ("release CodeGen2 models in size 1B, 3.7B, 7B, and, 16B parameters, ...: https://github.com/...")."""
-    if not _BOILERPLATE.search(sentence):
+    if not says_where_code_is(sentence):
         return False
     rest = _LINK.sub("", sentence)
     return not (has_digit(rest) and len(rest.split()) >= 15)

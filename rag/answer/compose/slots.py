@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from rag.answer.compose.definitions import asks_definition, defined_term, defines
-from rag.answer.compose.selection import is_boilerplate
+from rag.answer.compose.selection import says_where_code_is
 from rag.text import STOPWORDS, has_digit, named_entities, sentences, tokenize
 
 _PART_BREAK = re.compile(
@@ -215,7 +215,7 @@ def fills(slot: Slot, text: str, question_names: frozenset[str] = frozenset()) -
     existence and plain lookups are filled by any piece."""
     kind = slot.kind
     if kind == "code":  # a link, or "code is available at ..."
-        return is_boilerplate(text)
+        return says_where_code_is(text)
     if kind == "quantity":  # "what about the speedup?" is answered by "up to 8x faster" (its measure, not its word)
         unit = not slot.head or bool(set(slot.head) & set(tokenize(text))) or bool(
             slot.measure and set(slot.head) <= _MEASURE_WORDS)
