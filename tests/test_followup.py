@@ -292,10 +292,11 @@ def test_chat_follow_ups_naming_a_benchmark_or_baseline_are_answered(real_pipeli
 
 @pytest.mark.parametrize(
     ("last", "question", "restatement"),
-    [("What is OPERA?", "how does it compare to SENTINEL?", "how does OPERA compare to SENTINEL?"),
-     ("tell me more about TIES-Merging", "How does it differ from DIMAT?", "How does TIES-Merging differ from DIMAT?"),
-     ("what is TabPFN?", "compare it with T-JEPA", "compare TabPFN with T-JEPA"),
-     ("What is OPERA?", "is it better than SENTINEL?", "is OPERA better than SENTINEL?")],
+    [("What is OPERA?", "how does it compare to SENTINEL?", "How does OPERA compare to SENTINEL?"),
+     ("tell me more about TIES-Merging", "How does it differ from DIMAT?", "How does TIES-Merging compare to DIMAT?"),
+     ("what is TabPFN?", "compare it with T-JEPA", "How does TabPFN compare to T-JEPA?"),
+     ("What is OPERA?", "is it better than SENTINEL?", "How does OPERA compare to SENTINEL?"),
+     ("what is T-REG?", "how does it stack up against DPO?", "How does T-REG compare to DPO?")],
 )  # fmt: skip
 def test_how_does_it_compare_to_x_compares_the_paper_under_discussion_with_x(
     last: str, question: str, restatement: str
@@ -316,13 +317,22 @@ def test_compare_to_without_another_subject_is_no_comparison_of_two(question: st
     assert restated(question, history) == ""
 
 
+def test_it_after_a_list_is_no_subject_to_compare() -> None:
+    """A regression check's chat: "Which papers accelerate LLM inference with activation sparsity?" then "how does it
+    compare to CoreInfer?" was restated as "how does LLM compare to CoreInfer?"."""
+    listing = "- WINA: WINA is fast [1]\n- CHESS: CHESS is sparse [2]"
+    history = [{"role": "user", "content": "Which papers accelerate LLM inference with activation sparsity?"},
+               {"role": "assistant", "content": listing}]
+    assert restated("how does it compare to CoreInfer?", history) == ""
+
+
 def test_the_name_of_it_comes_from_the_last_answer_when_the_last_question_named_none() -> None:
     answer = "Finally, CHESS has sparse kernels. [1] The proposed CHESS beats MMLU baselines by 2 points. [1]"
     history = [{"role": "user", "content": "tell me more about the second one"},
                {"role": "assistant", "content": answer}]
     owned = {"chess", "wina"}.__contains__
     assert restated("how does it compare to WINA?", history, names_paper=lambda n: owned(n.lower())) == (
-        "how does CHESS compare to WINA?")
+        "How does CHESS compare to WINA?")
     two = "CHESS has kernels [1]; WINA has weights [2]."
     history[1]["content"] = two  # two papers cited: which one is "it"?
     assert restated("how does it compare to WINA?", history, names_paper=lambda n: owned(n.lower())) == ""

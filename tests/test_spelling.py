@@ -89,3 +89,20 @@ def test_a_question_with_a_typo_is_answered_from_the_paper_meant(real_pipeline, 
     assert not answer.abstained
     assert answer.citations and answer.citations[0].paper.title == title
     assert real_pipeline.search(typed, k=1)[0].paper.title == title
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["mnli", "unet",  # four letters: an acronym, not a typo of "monli" or "unit"
+     "imagen", "commonsenseqa", "embedder",  # the last letters changed: another word form or a name
+     "whos", "shouldnt"],  # contractions without the apostrophe
+)  # fmt: skip
+def test_names_and_word_forms_the_corpus_lacks_are_no_typos(typed: str) -> None:
+    """A regression check found these read as "MoNLI", "image", "commonsense", "embedded", "whose": questions
+    about benchmarks the corpus lacks were then answered from unrelated papers."""
+    table = {w: 3 for w in ("monli", "unit", "image", "commonsense", "embedded", "whose", "should")}
+    assert Speller(table).correct(typed) == typed
+
+
+def test_a_dropped_letter_inside_the_word_is_still_a_typo() -> None:
+    assert Speller({"sparsemax": 3, "softmax": 3}).correct("sparsemx vs softmx") == "sparsemax vs softmax"

@@ -3,7 +3,7 @@
 "integrated gradiants axioms", "retreival heads pruning" and "label smothing problems" were refused: the
 misspelled word matches no BM25 token, and the abstention model, missing its overlap, doubted the rest.
 ``Speller.correct`` replaces a word the corpus and ordinary English both lack with the corpus word it is one
-edit away from (two for words of ``LONG_WORD`` letters or more; a transposition counts as one edit), once, where
+edit away from (a transposition counts as one edit; ``is_typo_of`` says which edits a typo makes), once, where
 the question is prepared (``Pipeline.prepare`` and ``Pipeline.request``), before names get their casing.
 
 Only words that look like misspelled words are touched: letters only, at least ``MIN_LETTERS`` of them, typed
@@ -22,21 +22,27 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 
 from rapidfuzz import process
-from rapidfuzz.distance import OSA, Levenshtein
+from rapidfuzz.distance import OSA, Editop, Levenshtein
 
 from rag.index.vocabulary import common_words
 from rag.text import STOPWORDS, without_urls
 
 MIN_LETTERS = 4
 """Shorter words are left as typed: too many words are one edit apart."""
-LONG_WORD = 8
-"""Words this long may be two edits away from what was meant."""
+SHORT_WORD = 5
+"""Words shorter than this are corrected only for two swapped letters ("mnli", "unet" are no typos)."""
 MIN_COUNT = 2
 """A replacement must occur at least this many times in the corpus."""
 _ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 _VOWELS = frozenset("aeiouy")
 _LETTERS = re.compile(r"[A-Za-z]+(?:[-'’][A-Za-z]+)*")
 _TYPABLE = re.compile(r"^[A-Za-z][a-z]+$")
+CONTRACTIONS = frozenset({
+    "whos", "whats", "thats", "theres", "heres", "hows", "whys", "wheres", "dont", "doesnt", "didnt", "isnt",
+    "arent", "wasnt", "werent", "cant", "couldnt", "wont", "wouldnt", "shouldnt", "hasnt", "havent", "hadnt",
+    "mustnt", "neednt", "ive", "youre", "theyre", "weve", "theyve", "youve", "im", "ill", "itll", "lets",
+})  # fmt: skip
+"""Contractions typed without their apostrophe: no typos."""
 
 
 def mine_spelling(texts: Iterable[str]) -> dict[str, int]:
@@ -66,21 +72,29 @@ def _neighbours() -> dict[str, frozenset[str]]:
                          near[r2 - r][1] + 1) and b != a) for a, (r, c) in at.items()}
 
 
+def _at_end(op: Editop, typed: str, word: str) -> bool:
+    """Whether an edit changes the last letter: the typed word's last one deleted or replaced, or a last one added."""
+    return op.dest_pos >= len(word) - 1 if op.tag == "insert" else op.src_pos >= len(typed) - 1
+
+
 def is_typo_of(typed: str, word: str) -> bool:
-    """Whether ``typed`` can be ``word`` mistyped: letters dropped, doubled or swapped, or a letter replaced by
-    a neighbouring key or a vowel by a vowel ("gradiants"), not by any letter ("minimax" is no "minimal")."""
-    for op in Levenshtein.editops(typed, word):
+    """Whether ``typed`` can be ``word`` mistyped: two letters swapped, or, inside the word, a letter dropped,
+    doubled or replaced by a neighbouring key or a vowel by a vowel ("gradiants"), not by any letter ("minimax" is
+    no "minimal"). A changed last letter reads as another word form or a name ("imagen", "embedder"), and a word of
+    four letters as an acronym ("mnli", "unet"): only a swap corrects them."""
+    ops = Levenshtein.editops(typed, word)
+    swapped = len(ops) == 2 and sorted(op.tag for op in ops) == ["delete", "insert"] and len(typed) == len(word)
+    if swapped:
+        return True
+    if len(typed) < SHORT_WORD or any(_at_end(op, typed, word) for op in ops):
+        return False
+    for op in ops:
         if op.tag != "replace":
             continue
         a, b = typed[op.src_pos], word[op.dest_pos]
         if not ({a, b} <= _VOWELS or b in _neighbours().get(a, frozenset())):
             return False
     return True
-
-
-def max_edits(word: str) -> int:
-    """How many edits a typo of ``word`` may hold."""
-    return 2 if len(word) >= LONG_WORD else 1
 
 
 class Speller:
@@ -99,7 +113,7 @@ class Speller:
         if not _TYPABLE.match(word) or len(low) < MIN_LETTERS or self._is_word(low):
             return None
         found = process.extract(low, self._by_letter.get(low[0], []), scorer=OSA.distance,
-                                score_cutoff=max_edits(low), limit=None)  # fmt: skip
+                                score_cutoff=1, limit=None)  # fmt: skip
         typos = [m for m in found if is_typo_of(low, m[0])]
         if not typos:
             return None
@@ -107,8 +121,8 @@ class Speller:
         return best.capitalize() if word[0].isupper() else best
 
     def _is_word(self, low: str) -> bool:
-        return (low in self.table or low in STOPWORDS or low in common_words() or self.known(low)
-                or low in english_words())
+        return (low in self.table or low in STOPWORDS or low in CONTRACTIONS or low in common_words()
+                or self.known(low) or low in english_words())
 
     def correct(self, text: str) -> str:
         """``text`` with each misspelled word replaced (``suggestion``); everything else as typed."""

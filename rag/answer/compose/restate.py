@@ -109,24 +109,23 @@ def restated_after(question: str, users: Sequence[str], is_name: IsName) -> str:
 
 def versus_it(question: str, users: Sequence[str], answers: Sequence[str] = (), is_name: IsName = no_names,
               names_paper: IsName | None = None) -> str:
-    """"How does it compare to X?" (X naming a subject) with "it" replaced by the one subject the last question
-    named ("What is OPERA?", "how does it compare to SENTINEL?" -> "how does OPERA compare to SENTINEL?", a
-    comparison of both), or, when it named none ("tell me more about the second one"), by the one paper's own name
-    (``names_paper``) the last answer (the last of ``answers``) uses most. "" when it is no such question or no
-    single subject other than X is found (then "it" is left to the sources of the last answer)."""
+    """"How does it compare to X?" as "How does <it> compare to X?", a comparison of both, when the last answer (the
+    last of ``answers``) is about one paper: "it" is the one subject the last question named ("What is OPERA?",
+    "how does it compare to SENTINEL?" -> "How does OPERA compare to SENTINEL?"), or, when it named none ("tell me
+    more about the second one"), the paper's own name (``names_paper``) the last answer uses most. After a list "it"
+    is no paper ("Which papers accelerate LLM inference?" names "LLM"). "" when it is no such question or no single
+    subject is found (then "it" is left to the sources of the last answer)."""
     match = _IT_VERSUS.match(question)
-    if not users or match is None or not names_subject(match.group("other"), is_name):
+    other = match.group("other").strip() if match else ""
+    if not users or not other or not names_subject(other, is_name) or (answers and len(cited_sources(answers[-1])) > 1):
         return ""
     last = restated_after(users[-1], users[:-1], is_name) or users[-1]
-    others = {n.lower() for n in [*named_entities(f"x {match.group('other')}"), match.group("other").strip()]}
+    others = {n.lower() for n in [*named_entities(f"x {other}"), other]}
     named = {n.lower(): n for n in reversed([*named_entities(last), *coined_subject(last, is_name)])}
     subjects = [n for key, n in named.items() if key not in others]  # "TabPFN" as written, not "tabpfn"
     if not subjects and answers and names_paper is not None:
         subjects = _own_name(answers[-1], names_paper, others)
-    if len(subjects) != 1:
-        return ""
-    group = next(g for g in ("it", "it2", "it3", "it4") if match.group(g))
-    return f"{question[: match.start(group)]}{subjects[0]}{question[match.end(group):]}"
+    return f"How does {subjects[0]} compare to {other}?" if len(subjects) == 1 else ""
 
 
 def _own_name(answer: str, names_paper: IsName, others: set[str]) -> list[str]:

@@ -36,14 +36,13 @@ _QUANTITY_NOUNS = (
     r"speed-?ups?|accuracy|accuracies|percentage|percent|fraction|ratio|share|score|scores|f1|bleu|rouge|auroc|"
     r"auc|perplexity|ppl|error rate|win rate|success rate|rate|cost|costs|hours?|days?|time|latency|throughput|"
     r"memory|size|count|number|parameters?|params|tokens|samples|examples|improvement|gain|gains|reduction|drop|"
-    r"margin|budget|length|epochs|steps|layers|experts|speed|compression|probability|probabilities|temperature|"
+    r"margin|budget|length|epochs|steps|layers|experts|speed|compression|probability|temperature|"
     r"sparsity level|threshold|learning rate"
 )
 _QUANTITY = re.compile(
     rf"\bhow (?:much|many|large|big|fast|long|small|quickly|often)\b|\bby how\b|\bnumber of\b|"
     rf"\b(?:what|which)(?:'s| is| are| was| were)?(?: the| its| their)?(?: [\w-]+){{0,3}}? (?:{_QUANTITY_NOUNS})\b|"
-    rf"'s (?:[\w-]+ ){{0,2}}(?:{_QUANTITY_NOUNS})\b|\b(?:speed-?up|faster|slower|times fewer|x fewer)\b|"
-    r"\bvalues? of [A-Za-z]\b(?![\w-])",
+    rf"'s (?:[\w-]+ ){{0,2}}(?:{_QUANTITY_NOUNS})\b|\b(?:speed-?up|faster|slower|times fewer|x fewer)\b",
     re.IGNORECASE,
 )
 _ASKING = re.compile(r"\b(?:what|which|how|who|whom|whose|why|when|where|is|are|was|were|does|do|did|can|could|"
@@ -132,6 +131,9 @@ class Slot:
     of: tuple[str, ...] = ()
     """What a share is asked of: the stemmed words after "of" in "what fraction of attention heads ..." (a "%"
     states that fraction only in a sentence about them: ``unit_missing``)."""
+    count: bool = False
+    """For a quantity: whether the question asks for a value ("How many experts ...?", "What BLEU score does MAE
+    reach?"), which an abstract that never gives a number of it does not state (``quantity_stated``)."""
 
 
 def asked_detail(question: str) -> str:
@@ -176,9 +178,10 @@ def slot_of(question: str) -> Slot:
     entities = tuple(named_entities(question))
     head = tuple(tokenize(detail))
     measure = next((m for m, asks in _MEASURES if asks.search(question)), "") if kind == "quantity" else ""
+    count = kind == "quantity" and bool(_COUNT.search(question))
     share = _SHARE_OF.search(question) if kind == "quantity" else None
     of = tuple(t for t in tokenize(share.group("of")) if t not in STOPWORDS) if share else ()
-    return Slot(kind, detail, head, entities, measure, of)
+    return Slot(kind, detail, head, entities, measure, of, count)
 
 
 _SHARE_OF = re.compile(r"\b(?:fraction|proportion|percentage|percent|share|portion)\s+of\s+(?:the\s+)?"
@@ -259,12 +262,23 @@ _FORMULA = re.compile(r"\b[OΘΩo]\s*\(|\blog\s*\(?\s*[a-z]\b|\b[a-z]\s*[\^/]\s*
 """A quantity written as a formula: "O(log n) samples", "n^2 pairs"."""
 
 
+_VAGUE_COUNT = re.compile(r"\b(?:(?:small|large|limited) number of|handful of|few|several|many|dozens|hundreds|"
+                          r"thousands|millions)\b", re.IGNORECASE)
+"""A count stated in words: "only requires a small number of independent tasks"."""
+_COUNT = re.compile(r"\bhow (?:much|many)\b|\bnumber of\b|\bcount\b|\b(?:reach|reaches|reached|achieve[sd]?|gets?|got|"
+                    r"obtain(?:s|ed)?|reports?|reported|uses?|used|runs?|ran|sets?|chooses?|chose|picks?|picked)\b",
+                    re.IGNORECASE)
+"""A question that asks for a value: how many, how much, or what a paper reached, got or used ("What BLEU score does
+MAE reach?", "What mixout probability did they use?"); not "What is the CHES score?", which asks what it is."""
+
+
 def quantity_stated(slot: Slot, abstract: str) -> bool:
-    """Whether some sentence of ``abstract`` gives a number (or a formula) of the asked quantity: with its head
-    noun, or its initials ("45 RMs" for "reward models"); a share by its symbol ("5%", ``_stated_share``). True when
-    the question names no unit or a speed-up ("how fast": ``fills`` reads its measure)."""
+    """Whether some sentence of ``abstract`` gives a number (a formula, or a count in words: "a small number of
+    tasks") of the asked quantity: with its head noun, or its initials ("45 RMs" for "reward models"); a share by its
+    symbol ("5%", ``_stated_share``). True unless the question asks for a value (``Slot.count``) and names a
+    unit, not a speed-up ("how fast": ``fills`` reads its measure)."""
     noun = head_noun(slot)
-    if not noun or slot.measure:
+    if not noun or slot.measure or not slot.count:
         return True
     if noun in _SYMBOLS:  # "what fraction of heads": "less than 5% of the heads"
         return _stated_share(slot, _SYMBOLS[noun], abstract)
@@ -273,7 +287,7 @@ def quantity_stated(slot: Slot, abstract: str) -> bool:
     for sentence in sentences(abstract):
         tokens = set(tokenize(sentence))
         named = noun in tokens or (bool(initials) and re.search(rf"\b{initials}s?\b", sentence, re.IGNORECASE))
-        if named and (_has_number(sentence) or _FORMULA.search(sentence)):
+        if named and (_has_number(sentence) or _FORMULA.search(sentence) or _VAGUE_COUNT.search(sentence)):
             return True
     return False
 
