@@ -139,6 +139,8 @@ def test_what_about_is_the_last_question_asked_of_its_new_subject() -> None:
 @pytest.mark.parametrize(("question", "new"), [
     ("what is in-context learning?", True), ("What is knowledge distillation?", True),
     ("what is the merging step?", False), ("what are sign conflicts?", False), ("what is novel?", False),
+    ("what about retrieval heads?", True), ("what about the training time?", False), ("what about sign conflicts?",
+    False),
 ])  # fmt: skip
 def test_a_definition_of_a_term_the_last_turn_never_used_stands_alone(question: str, new: bool) -> None:
     """"what is in-context learning?" after a chat about TIES-Merging was answered from TIES-Merging; a term of

@@ -35,10 +35,13 @@ _IT_VERSUS = re.compile(
 
 
 def asks_new_term(question: str, history: Sequence[dict[str, str]]) -> bool:
-    """Whether a definition question asks about a term of two or more words that the last turn never used: "what
-    is in-context learning?" after a chat about TIES-Merging is a new question; "what is speedup?" and "what is
-    the merging step?" (a pointer) stay follow-ups."""
-    term = {t for t in tokenize(" ".join(asked_term_words(question))) if t not in STOPWORDS}
+    """Whether a definition question, or "what about X?", asks about a term of two or more words that the last turn
+    never used: "what is in-context learning?" after a chat about TIES-Merging and "what about retrieval heads?"
+    after one about Activation Beacon are new questions; "what is speedup?", "what is the merging step?" and "what
+    about the training time?" (a pointer) stay follow-ups."""
+    other = other_subject(question)  # "what about retrieval heads?" after a chat about Activation Beacon
+    words = asked_term_words(question) or ([other] if other and _a_term(other) else [])
+    term = {t for t in tokenize(" ".join(words)) if t not in STOPWORDS}
     last = " ".join(strip_markers(t) for t in [*turns(history, "user")[-1:], *turns(history, "assistant")[-1:]])
     return len(term) >= 2 and not term & set(tokenize(last))
 
