@@ -69,6 +69,7 @@ PAPERS = [SEER, TIES, DIMAT, SKILL]
         ("What temperature was used when sampling?", "quantity", "temperatur"),
         ("How does KTO turn prospect theory's value function into its loss?", "how", ""),  # no "value of k"
         ("which tokenizer does CodeGen2 use", "name", "token"),
+        ("what hidden size threshold?", "quantity", "hidden"),  # "threshold" says no more than "size" does
         ("where is the code for MaxSup?", "code", ""),
         ("Is the MaxSup code available?", "code", ""),
         ("is there a public implementation of sparsemax?", "code", ""),

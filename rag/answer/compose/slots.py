@@ -245,7 +245,7 @@ _GENERIC = frozenset(tokenize(
     "dataset datasets benchmark benchmarks task tasks metric metrics algorithm algorithms architecture backbone "
     "llm llms language languages approach approaches framework technique techniques way ways kind much many well "
     "faster slower quicker smaller larger bigger cheaper costlier better worse higher lower fewer less more longer "
-    "shorter level levels"
+    "shorter level levels threshold thresholds cutoff limit setting settings"
 ))
 """Words too general to say which detail is asked; comparatives too ("How much faster is X?" asks for a ratio,
 which "9x" or "230 times" states, not for the word "faster")."""
