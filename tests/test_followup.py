@@ -319,6 +319,20 @@ def test_compare_to_without_another_subject_is_no_comparison_of_two(question: st
     assert restated(question, history) == ""
 
 
+def test_it_is_a_paper_name_not_a_topic_word_of_the_last_question() -> None:
+    """The second regression check: after "Which papers accelerate LLM inference?" listed one paper, "how does it
+    compare to WINA?" was restated as "How does LLMs compare to WINA?"."""
+    history = [{"role": "user", "content": "Which papers accelerate LLMs with sparse activations?"},
+               {"role": "assistant", "content": "- CHESS: CHESS thresholds channels. [1]"}]
+    owned = {"chess", "wina"}.__contains__
+    assert restated("how does it compare to WINA?", history, names_paper=lambda n: owned(n.lower())) == (
+        "How does CHESS compare to WINA?")  # the paper the answer names, not "LLMs"
+    ties = [{"role": "user", "content": "What is TIES-Merging?"},
+            {"role": "assistant", "content": "We propose our method, TrIm, Elect Sign & Merge (TIES-Merging). [1]"}]
+    assert restated("how does it compare to DIMAT?", ties, names_paper=lambda n: n == "DIMAT") == (
+        "How does TIES-Merging compare to DIMAT?")  # no title names it, but the answer proposes it
+
+
 def test_it_after_a_list_is_no_subject_to_compare() -> None:
     """A regression check's chat: "Which papers accelerate LLM inference with activation sparsity?" then "how does it
     compare to CoreInfer?" was restated as "how does LLM compare to CoreInfer?"."""

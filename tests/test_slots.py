@@ -559,7 +559,8 @@ READ_ME = ("We propose Read-ME, which refactors a pre-trained dense LLM into sma
      ("How fast is it?", "It is fast.", True),  # a speed-up: its measure, read by ``fills``
      ("What is the CHES score?", "We measure it by a centered hidden embedding similarity (CHES) score.", True),
      ("how many pretraining tasks are needed?", "It only requires a small number of pretraining tasks.", True),
-     ("Which layers does it skip?", "It skips 4 central blocks; the middle layers matter less.", True)],
+     ("Which layers does it skip?", "It skips 4 central blocks; the middle layers matter less.", True),
+     ("How many forward passes does TabPFN need?", "It predicts in a single forward pass.", True)],
 )  # fmt: skip
 def test_a_quantity_is_stated_by_a_number_of_the_asked_thing(question: str, abstract: str, stated: bool) -> None:
     assert quantity_stated(slot_of(question), abstract) is stated
@@ -579,9 +580,10 @@ def test_a_count_the_named_abstract_never_gives_is_not_stated(real_pipeline) -> 
     [("integrated gradients", "inherits the formal properties of integrated gradients: it accounts for", False),
      ("early dropout", "a solution for underfitting models - early dropout: dropout is applied only early", True),
      ("SPLADE", "SPLADE: Sparse Lexical and Expansion Model", True),
-     ("Integrated Gradients", "We design a new attribution method called Integrated Gradients.", True)],
+     ("Integrated Gradients", "We design a new attribution method called Integrated Gradients.", True),
+     ("in-context learning", "We study in-context learning (ICL): an emergent ability to learn at inference.", True)],
 )  # fmt: skip
-def test_a_colon_defines_a_term_only_where_the_term_opens_a_clause(term: str, text: str, defined: bool) -> None:
+def test_a_colon_defines_a_term_unless_it_follows_of(term: str, text: str, defined: bool) -> None:
     assert defines(term, text) is defined
 
 
@@ -591,6 +593,11 @@ def test_what_is_a_named_method_leads_with_the_paper_that_names_it(real_pipeline
     final = real_pipeline.ask("What is Integrated Gradients?", answerer="extractive")
     assert final.citations[0].paper.title == "Axiomatic Attribution for Deep Networks"
     assert final.text.startswith("We use the axioms to guide the design of a new attribution method called")
+
+
+def test_code_that_will_be_available_is_stated() -> None:
+    assert fills(slot_of("Is Activation Beacon's code available?"),
+                 "Our model and code will be available at the BGE repository.")
 
 
 def test_where_the_code_is_leads_with_its_link_or_says_it_is_not_stated(real_pipeline) -> None:  # type: ignore[no-untyped-def]

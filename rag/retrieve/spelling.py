@@ -29,11 +29,12 @@ from rag.text import STOPWORDS, without_urls
 
 MIN_LETTERS = 4
 """Shorter words are left as typed: too many words are one edit apart."""
-SHORT_WORD = 5
-"""Words shorter than this are corrected only for two swapped letters ("mnli", "unet" are no typos)."""
+DROPPED_MIN = 6
+"""A word this long may have lost a letter ("datset"); a shorter one is read as typed ("probs")."""
+VOWEL_MIN = 8
+"""A word this long may have a wrong vowel ("gradiants"); a shorter one is read as typed ("pexels", "runge")."""
 MIN_COUNT = 2
 """A replacement must occur at least this many times in the corpus."""
-_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 _VOWELS = frozenset("aeiouy")
 _LETTERS = re.compile(r"[A-Za-z]+(?:[-'’][A-Za-z]+)*")
 _TYPABLE = re.compile(r"^[A-Za-z][a-z]+$")
@@ -63,38 +64,28 @@ def english_words() -> frozenset[str]:
     return frozenset(SpellChecker(language="en").word_frequency.dictionary)
 
 
-@lru_cache(maxsize=1)
-def _neighbours() -> dict[str, frozenset[str]]:
-    """Each letter's neighbours on a QWERTY keyboard: either side in its row, the two keys above and below it."""
-    at = {ch: (r, c) for r, row in enumerate(_ROWS) for c, ch in enumerate(row)}
-    near = {0: (-1, 1), -1: (0, 1), 1: (-1, 0)}  # row offset -> column offsets (the rows are staggered)
-    return {a: frozenset(b for b, (r2, c2) in at.items() if r2 - r in near and c2 - c in range(near[r2 - r][0],
-                         near[r2 - r][1] + 1) and b != a) for a, (r, c) in at.items()}
-
-
 def _at_end(op: Editop, typed: str, word: str) -> bool:
     """Whether an edit changes the last letter: the typed word's last one deleted or replaced, or a last one added."""
     return op.dest_pos >= len(word) - 1 if op.tag == "insert" else op.src_pos >= len(typed) - 1
 
 
 def is_typo_of(typed: str, word: str) -> bool:
-    """Whether ``typed`` can be ``word`` mistyped: two letters swapped, or, inside the word, a letter dropped,
-    doubled or replaced by a neighbouring key or a vowel by a vowel ("gradiants"), not by any letter ("minimax" is
-    no "minimal"). A changed last letter reads as another word form or a name ("imagen", "embedder"), and a word of
-    four letters as an acronym ("mnli", "unet"): only a swap corrects them."""
-    ops = Levenshtein.editops(typed, word)
-    swapped = len(ops) == 2 and sorted(op.tag for op in ops) == ["delete", "insert"] and len(typed) == len(word)
-    if swapped:
-        return True
-    if len(typed) < SHORT_WORD or any(_at_end(op, typed, word) for op in ops):
+    """Whether ``typed`` is ``word`` mistyped the way typos go: two letters swapped ("retreival", "tabpnf"), a
+    letter dropped inside a word of six letters or more ("smothing", "activaton"), or a vowel for a vowel inside a
+    word of eight letters or more ("gradiants"). Not an added letter or a changed consonant, and not in short words:
+    those read real words the corpus lacks as corpus words ("convbert" -> convert, "sharded" -> shared, "dinat" ->
+    DIMAT, "sobel" -> Sobol, "ptuning" -> pruning), and "imagen" is no typo of "image"."""
+    ops: list[Editop] = list(Levenshtein.editops(typed, word))
+    if len(ops) == 2 and sorted(op.tag for op in ops) == ["delete", "insert"] and len(typed) == len(word):
+        return True  # a swap: "retreival", "modle"
+    if len(ops) != 1 or _at_end(ops[0], typed, word):
         return False
-    for op in ops:
-        if op.tag != "replace":
-            continue
-        a, b = typed[op.src_pos], word[op.dest_pos]
-        if not ({a, b} <= _VOWELS or b in _neighbours().get(a, frozenset())):
-            return False
-    return True
+    op = ops[0]
+    if op.tag == "insert":  # the typed word lacks a letter
+        return len(typed) >= DROPPED_MIN
+    if op.tag == "replace":
+        return len(typed) >= VOWEL_MIN and {typed[op.src_pos], word[op.dest_pos]} <= _VOWELS
+    return False
 
 
 class Speller:

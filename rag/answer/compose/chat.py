@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+from rag.text import tokenize
+
 TOPIC_SWITCH = re.compile(
     r"^\s*(?:different question|switching topics?|unrelated|another question|new question|on another note|"
     r"changing (?:the )?subject|ok(?:ay)?,? (?:and|now|next)|never ?mind|forget (?:that|this|it|about)|moving on|"
@@ -90,3 +92,14 @@ def no_names(word: str) -> bool:
 def turns(history: Sequence[dict[str, str]], role: str) -> list[str]:
     """The non-empty turns of ``role`` ("user" or "assistant"), oldest first."""
     return [t["content"] for t in history if t.get("role") == role and t.get("content", "").strip()]
+
+
+ASPECTS = frozenset(tokenize(
+    "benchmark benchmarks dataset datasets data hardware gpu gpus tpu device devices speed speedup fast faster slow "
+    "memory latency throughput accuracy result results score scores metric metrics baseline baselines model models "
+    "size parameters tokens training train trained evaluate evaluated evaluation test tested task tasks language "
+    "languages code license limitation limitations much many long cost costs compute time experiments use used run "
+    "on with it its they their the a an"
+))
+"""The words of a short follow-up that asks for an aspect of the paper under discussion ("what benchmarks?", "on
+which hardware?", "how fast?"); any other word ("what is sparsemax?", "and mixout?") names a new subject."""

@@ -49,7 +49,7 @@ def defines(term: str, text: str) -> bool:
     name = r"[\s-]+".join(re.escape(word) for word in term.split())
     after = (rf"\b{name}\b\)?(?:\s*\([^)]{{0,60}}\))?\s*(?:,\s*(?:a|an|the|which|that|i\.e\.)\b|"
              rf"(?:is|are|refers to|denotes|means)\s+(?:a|an|the|to)\b)"
-             rf"|(?:^|[-–—(,;]\s*){name}\b\)?(?:\s*\([^)]{{0,60}}\))?\s*:")  # "X: ...", "... - X: ...", not "of X: ..."
+             rf"|(?<!\bof )\b{name}\b\)?(?:\s*\([^)]{{0,60}}\))?\s*:")  # "X: ...", "... (ICL): ...", not "of X: ..."
     naming = (rf"\b(?:(?<!the )(?<!our )(?:propos|introduc|present)\w*|call|dub|nam|term|refer(?:red)?(?: to)? as)"
               rf"\w*\s+(?:[\w-]+\s+){{0,3}}?(?:\(\w+\)\s+)?[\"'“‘*]{{0,2}}{name}\b(?!-\w)"
               rf"|\b(?:our|this) (?:approach|method|model|framework|technique|algorithm),?\s+{name}\b"

@@ -6,7 +6,17 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.answer.compose.chat import CORRECTION, EACH, FIRST_N, NUMBERED, ORDINAL_WORD, ORDINAL_WORDS, WHICH_ONE, turns
+from rag.answer.compose.chat import (
+    ASPECTS,
+    CORRECTION,
+    EACH,
+    FIRST_N,
+    NUMBERED,
+    ORDINAL_WORD,
+    ORDINAL_WORDS,
+    WHICH_ONE,
+    turns,
+)
 from rag.answer.compose.cited import Cited, cited_sources, refers_to
 from rag.answer.compose.lead import coined_names, own_subject, subject
 from rag.answer.compose.standalone import stands_alone
@@ -102,21 +112,13 @@ def referents(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
     return []
 
 
-_ASPECTS = frozenset(tokenize(
-    "benchmark benchmarks dataset datasets data hardware gpu gpus tpu device devices speed speedup fast faster slow "
-    "memory latency throughput accuracy result results score scores metric metrics baseline baselines model models "
-    "size parameters tokens training train trained evaluate evaluated evaluation test tested task tasks language "
-    "languages code license limitation limitations much many long cost costs compute time experiments use used run "
-    "on with it its they their the a an"
-))
-"""The words of a short follow-up that asks for an aspect of the paper under discussion ("what benchmarks?", "on
-which hardware?", "how fast?"); any other word ("what is sparsemax?", "and mixout?") names a new subject."""
+
 
 
 def _elliptical(question: str) -> bool:
     """A short follow-up that leaves its subject out ("what benchmarks?", "on which benchmark?", "how fast?", "why?"):
-    at most five words, every one a question word or an aspect (``_ASPECTS``), none asking beyond the last answer."""
-    words = set(tokenize(question)) - QUESTION_WORDS - _ASPECTS
+    at most five words, every one a question word or an aspect (``ASPECTS``), none asking beyond the last answer."""
+    words = set(tokenize(question)) - QUESTION_WORDS - ASPECTS
     return (len(question.split()) <= 5 and not named_entities(question) and not words
             and not _ELSEWHERE.search(question))
 

@@ -8,9 +8,10 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from rag.answer.compose.chat import POINTING, PRONOUN, TOPIC_SWITCH, IsName, asked_term_words, no_names, turns
+from rag.answer.compose.chat import ASPECTS, POINTING, PRONOUN, TOPIC_SWITCH, IsName, asked_term_words, no_names, turns
 from rag.answer.compose.cited import cited_sources
 from rag.answer.compose.definitions import defined_term
+from rag.answer.compose.lead import proposes
 from rag.answer.compose.standalone import coined_subject
 from rag.text import QUESTION_WORDS, STOPWORDS, key_terms, named_entities, strip_markers, tokenize
 
@@ -37,11 +38,11 @@ _IT_VERSUS = re.compile(
 def asks_new_term(question: str, history: Sequence[dict[str, str]]) -> bool:
     """Whether a definition question, or "what about X?", asks about a term of two or more words that the last turn
     never used: "what is in-context learning?" after a chat about TIES-Merging and "what about retrieval heads?"
-    after one about Activation Beacon are new questions; "what is speedup?", "what is the merging step?" and "what
-    about the training time?" (a pointer) stay follow-ups."""
+    after one about Activation Beacon are new questions; "what is speedup?", "what is the merging step?", "what
+    about the training time?" (a pointer) and "what about training cost?" (an aspect, ``ASPECTS``) stay follow-ups."""
     other = other_subject(question)  # "what about retrieval heads?" after a chat about Activation Beacon
-    words = asked_term_words(question) or ([other] if other and _a_term(other) else [])
-    term = {t for t in tokenize(" ".join(words)) if t not in STOPWORDS}
+    about = [other] if other and _a_term(other) and not set(tokenize(other)) & ASPECTS else []  # not "training cost"
+    term = {t for t in tokenize(" ".join(asked_term_words(question) or about)) if t not in STOPWORDS}
     last = " ".join(strip_markers(t) for t in [*turns(history, "user")[-1:], *turns(history, "assistant")[-1:]])
     return len(term) >= 2 and not term & set(tokenize(last))
 
@@ -115,8 +116,10 @@ def versus_it(question: str, users: Sequence[str], answers: Sequence[str] = (), 
     """"How does it compare to X?" as "How does <it> compare to X?", a comparison of both, when the last answer (the
     last of ``answers``) is about one paper: "it" is the one subject the last question named ("What is OPERA?",
     "how does it compare to SENTINEL?" -> "How does OPERA compare to SENTINEL?"), or, when it named none ("tell me
-    more about the second one"), the paper's own name (``names_paper``) the last answer uses most. After a list "it"
-    is no paper ("Which papers accelerate LLM inference?" names "LLM"). "" when it is no such question or no single
+    more about the second one"), the paper's own name (``names_paper``) the last answer uses most. With
+    ``names_paper``, the subject must be some paper's own name or one the last answer proposes ("we propose ...
+    (TIES-Merging)"): after "Which papers accelerate LLM inference?" "it" is no "LLMs". After a list "it" is no
+    paper. "" when it is no such question or no single
     subject is found (then "it" is left to the sources of the last answer)."""
     match = _IT_VERSUS.match(question)
     other = match.group("other").strip() if match else ""
@@ -126,6 +129,9 @@ def versus_it(question: str, users: Sequence[str], answers: Sequence[str] = (), 
     others = {n.lower() for n in [*named_entities(f"x {other}"), other]}
     named = {n.lower(): n for n in reversed([*named_entities(last), *coined_subject(last, is_name)])}
     subjects = [n for key, n in named.items() if key not in others]  # "TabPFN" as written, not "tabpfn"
+    if names_paper is not None:  # a paper's name, not "LLMs" of "Which papers accelerate LLM inference?"
+        told = strip_markers(answers[-1]) if answers else ""
+        subjects = [n for n in subjects if names_paper(n) or proposes(told, n)]
     if not subjects and answers and names_paper is not None:
         subjects = _own_name(answers[-1], names_paper, others)
     return f"How does {subjects[0]} compare to {other}?" if len(subjects) == 1 else ""

@@ -7,8 +7,8 @@ import re
 from rag.text import content_words, has_digit
 
 _BOILERPLATE = re.compile(
-    r"\b(?:code|data|models?|datasets?|implementation|source code)\b[^.]{0,40}\b(?:is|are) (?:publicly |freely )?"
-    r"(?:available|released)\b|https?://|github\.com|\bwe (?:will )?(?:release|open[- ]source)\b",
+    r"\b(?:code|data|models?|datasets?|implementation|source code)\b[^.]{0,40}\b(?:is|are|will be) "
+    r"(?:publicly |freely )?(?:available|released)\b|https?://|github\.com|\bwe (?:will )?(?:release|open[- ]source)\b",
     re.IGNORECASE,
 )
 _BACKGROUND = re.compile(

@@ -263,8 +263,8 @@ _FORMULA = re.compile(r"\b[OΘΩo]\s*\(|\blog\s*\(?\s*[a-z]\b|\b[a-z]\s*[\^/]\s*
 
 
 _VAGUE_COUNT = re.compile(r"\b(?:(?:small|large|limited) number of|handful of|few|several|many|dozens|hundreds|"
-                          r"thousands|millions)\b", re.IGNORECASE)
-"""A count stated in words: "only requires a small number of independent tasks"."""
+                          r"thousands|millions|single|one|once)\b", re.IGNORECASE)
+"""A count stated in words: "only requires a small number of independent tasks", "a single forward pass"."""
 _COUNT = re.compile(r"\bhow (?:much|many)\b|\bnumber of\b|\bcount\b|\b(?:reach|reaches|reached|achieve[sd]?|gets?|got|"
                     r"obtain(?:s|ed)?|reports?|reported|uses?|used|runs?|ran|sets?|chooses?|chose|picks?|picked)\b",
                     re.IGNORECASE)
