@@ -10,7 +10,8 @@ import pytest
 
 from rag.answer.citations import check_answer
 from rag.answer.compose.definitions import defined_term, defines
-from rag.answer.compose.slots import fills, head_noun, quantity_stated, slot_of
+from rag.answer.compose.slots import fills, head_noun, slot_of
+from rag.answer.compose.stated import quantity_stated
 from rag.answer.notes import is_note, names_paper, not_stated_sentence
 from rag.evals.metrics import answer_units
 from rag.text import answer_sentences, markers_in, strip_markers
@@ -281,7 +282,7 @@ def test_the_asked_detail_of_what_about_is_its_noun() -> None:
 
 def test_a_head_noun_matches_its_other_forms() -> None:
     """Snowball stems "reduction" to "reduct" and "reducing" to "reduc": the abstract states the reduction."""
-    from rag.answer.compose.slots import unit_missing
+    from rag.answer.compose.stated import unit_missing
 
     slot = slot_of("What is the reduction in refusal rate?")
     assert head_noun(slot) == "reduct"
@@ -296,7 +297,7 @@ def test_a_head_noun_matches_its_other_forms() -> None:
 def test_a_head_noun_matches_with_or_without_its_hyphen_and_a_percentage_its_sign() -> None:
     """The reviewer's answers: "does not state the speed-up" before "speedups of up to 9x", "does not state the
     percentage" before "(less than 5\\%)"."""
-    from rag.answer.compose.slots import unit_missing
+    from rag.answer.compose.stated import unit_missing
 
     assert not unit_missing(slot_of("What is the speed-up of X?"), "near-theoretical speedups of up to 9x")
     assert not unit_missing(slot_of("What is the speedup of X?"), "speed-ups of 3x")
@@ -386,7 +387,7 @@ def test_what_an_acronym_stands_for_is_led_by_its_spelled_out_form(real_pipeline
 
 def test_asked_hardware_is_stated_by_a_device_name() -> None:
     """A reviewer's "what hardware did seerattention-r use" got "does not state the hardware", then "on H100 GPU"."""
-    from rag.answer.compose.slots import unit_missing
+    from rag.answer.compose.stated import unit_missing
 
     hardware = slot_of("what hardware did SeerAttention-R use")
     assert hardware.kind == "hardware"
@@ -466,7 +467,7 @@ def test_a_paper_is_called_by_its_own_name_not_by_a_word_of_its_title() -> None:
 def test_the_regression_review_of_the_new_slot_rules() -> None:
     """"edge devices" or "GPU hours" do not say which hardware; a speed-up is stated by "speeding up ... 1.27x" but
     not by "extend the context length by 100 times"; "whats" is "what's"."""
-    from rag.answer.compose.slots import unit_missing
+    from rag.answer.compose.stated import unit_missing
     from rag.text import normalize_query
 
     gpus = slot_of("which GPUs did lambda-ECLIPSE use?")
@@ -491,7 +492,7 @@ def test_a_definition_without_a_defining_sentence_keeps_to_the_term(real_pipelin
 def test_the_second_regression_review_of_the_slot_rules() -> None:
     """"what hardware" is answered by a kind of device ("when using a GPU"), "which GPUs" only by a name; "what about
     the speedup?" by "up to 8x faster"; "we propose **SENTINEL**" and "Our approach, T-JEPA, relies on" define."""
-    from rag.answer.compose.slots import unit_missing
+    from rag.answer.compose.stated import unit_missing
 
     assert not unit_missing(slot_of("what hardware did TabPFN use?"), "a 5 700times speedup when using a GPU")
     assert unit_missing(slot_of("which GPUs did TabPFN use?"), "a 5 700times speedup when using a GPU")

@@ -17,7 +17,8 @@ from rag.answer.compose.analysis import Question
 from rag.answer.compose.definitions import defines
 from rag.answer.compose.pieces import Piece
 from rag.answer.compose.record import names_by_title
-from rag.answer.compose.slots import SPECIFIC, Slot, fills, head_noun, quantity_stated, unit_missing
+from rag.answer.compose.slots import SPECIFIC, Slot, fills, head_noun
+from rag.answer.compose.stated import quantity_stated, unit_missing
 from rag.answer.notes import not_stated_sentence, unmentioned_sentence
 from rag.text import STOPWORDS, named_entities, short_title, singular, tokenize
 from rag.types import Paper, Retrieved

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from rag.answer.compose.definitions import asks_definition, defined_term, defines
 from rag.answer.compose.selection import says_where_code_is
-from rag.text import STOPWORDS, has_digit, named_entities, sentences, tokenize
+from rag.text import STOPWORDS, has_digit, named_entities, tokenize
 
 _PART_BREAK = re.compile(
     r",?\s+and\s+(?=(?:how|what|which|who|why|when|where|does|do|did|is|are|was|were|can|could|its|their|the)\b)"
@@ -58,21 +58,6 @@ _HARDWARE_FILLER = re.compile(
     r"\b(?:[AHVLT]\d{2,3}|A800|H800|RTX[\w -]{0,8}|TITAN(?: \w+)?|Jetson\w*|GPUs?|TPUs?(?:v\d)?|CPUs?|FPGAs?|"
     r"ASICs?|smartphones?|mobile (?:phones?|devices?)|edge devices?|Raspberry Pi|NPU|Apple M\d|Snapdragon)\b"
 )
-_DEVICE = re.compile(r"(?<![A-Za-z0-9])(?:\d+\s*x\s*)?(?:[AHVLTP]\d{2,4}|A800|H800|RTX[ -]?\w+|TITAN(?: \w+)?|"
-                     r"Jetson\w*|TPU ?v\d\w*|Apple M\d|Snapdragon \w+|Raspberry Pi|Xeon \w+|MI\d{3})\b")
-"""A named device, which states asked hardware ("H100 GPU", "8xA800", "TITAN XP"); "edge devices", "GPU hours" or
-"a GPU" do not say which."""
-_KIND_OF_DEVICE = re.compile(r"\b(?:GPU|TPU|CPU|FPGA)s?\b(?!\s+hours?)")
-"""A kind of device, which says what hardware ("when using a GPU"), not which GPU; "74 GPU hours" says neither."""
-_DEVICE_NOUNS = frozenset(tokenize("gpu gpus tpu tpus cpu cpus chip chips accelerator accelerators"))
-
-
-def _stated_device(noun: str, text: str) -> bool:
-    """Whether ``text`` states the asked device: a named one ("H100", "8xA800", "TITAN XP"), or for "what hardware"
-    a kind of device ("a GPU"); "which GPUs" needs the name."""
-    return bool(_DEVICE.search(text) or (noun not in _DEVICE_NOUNS and _KIND_OF_DEVICE.search(text)))
-
-
 _DATASET = re.compile(r"\b(?:which|what)\b[^?.]{0,30}\b(?:datasets?|benchmarks?|corpus|corpora|tasks?|"
                       r"domains?|languages?)\b", re.IGNORECASE)
 _NAME = re.compile(r"\b(?:which|what)\b[^?.]{0,30}\b(?:models?|llms?|backbones?|architectures?|methods?|"
@@ -206,7 +191,8 @@ _MEASURE_FILLER = {
 """What a number needs beside it to answer a ``measure``: "230 times speedup", "8 GPU hours", "7B parameters"."""
 
 
-def _has_number(text: str) -> bool:
+def has_number(text: str) -> bool:
+    """Whether ``text`` holds a number, in digits or in words ("two", "dozen")."""
     return has_digit(text) or bool(NUMBER_WORDS & set(tokenize(text)))
 
 
@@ -223,7 +209,7 @@ def fills(slot: Slot, text: str, question_names: frozenset[str] = frozenset()) -
         unit = not slot.head or bool(set(slot.head) & set(tokenize(text))) or bool(
             slot.measure and set(slot.head) <= _MEASURE_WORDS)
         measured = not slot.measure or _MEASURE_FILLER[slot.measure].search(text) is not None
-        return _has_number(text) and unit and measured
+        return has_number(text) and unit and measured
     if kind == "hardware":
         return _HARDWARE_FILLER.search(text) is not None
     if kind in ("dataset", "name", "metric"):
@@ -258,13 +244,6 @@ def head_noun(slot: Slot) -> str:
     return specific[-1] if specific else ""
 
 
-_FORMULA = re.compile(r"\b[OΘΩo]\s*\(|\blog\s*\(?\s*[a-z]\b|\b[a-z]\s*[\^/]\s*[\w{(]")
-"""A quantity written as a formula: "O(log n) samples", "n^2 pairs"."""
-
-
-_VAGUE_COUNT = re.compile(r"\b(?:(?:small|large|limited) number of|handful of|few|several|many|dozens|hundreds|"
-                          r"thousands|millions|single|one|once)\b", re.IGNORECASE)
-"""A count stated in words: "only requires a small number of independent tasks", "a single forward pass"."""
 _COUNT = re.compile(r"\bhow (?:much|many)\b|\bnumber of\b|\bcount\b|\b(?:reach|reaches|reached|achieve[sd]?|gets?|got|"
                     r"obtain(?:s|ed)?|reports?|reported|uses?|used|runs?|ran|sets?|chooses?|chose|picks?|picked)\b",
                     re.IGNORECASE)
@@ -272,72 +251,5 @@ _COUNT = re.compile(r"\bhow (?:much|many)\b|\bnumber of\b|\bcount\b|\b(?:reach|r
 MAE reach?", "What mixout probability did they use?"); not "What is the CHES score?", which asks what it is."""
 
 
-def quantity_stated(slot: Slot, abstract: str) -> bool:
-    """Whether some sentence of ``abstract`` gives a number (a formula, or a count in words: "a small number of
-    tasks") of the asked quantity: with its head noun, or its initials ("45 RMs" for "reward models"); a share by its
-    symbol ("5%", ``_stated_share``). True unless the question asks for a value (``Slot.count``) and names a
-    unit, not a speed-up ("how fast": ``fills`` reads its measure)."""
-    noun = head_noun(slot)
-    if not noun or slot.measure or not slot.count:
-        return True
-    if noun in _SYMBOLS:  # "what fraction of heads": "less than 5% of the heads"
-        return _stated_share(slot, _SYMBOLS[noun], abstract)
-    words = re.findall(r"[A-Za-z]+", slot.detail)
-    initials = "".join(w[0] for w in words).lower() if len(words) >= 2 else ""
-    for sentence in sentences(abstract):
-        tokens = set(tokenize(sentence))
-        named = noun in tokens or (bool(initials) and re.search(rf"\b{initials}s?\b", sentence, re.IGNORECASE))
-        if named and (_has_number(sentence) or _FORMULA.search(sentence) or _VAGUE_COUNT.search(sentence)):
-            return True
-    return False
-
-
-def unit_missing(slot: Slot, text: str) -> bool:
-    """Whether the asked detail's head noun (``head_noun``) is nowhere in ``text`` (an abstract and its title):
-    "GPU hours" with no "hour", "licence" with no licence. A word of the text with the same base (``_base``)
-    counts as the noun (Snowball stems "reduction" and "reducing" apart). A detail made of generic words never
-    counts, nor does asked hardware when the text names a device ("hardware" with "H100 GPU"), nor a speed-up when
-    a sentence says how many times faster ("speeding up the LLM inference by up to 1.27x"; not "extend the context
-    length by 100 times")."""
-    noun = head_noun(slot)
-    if not noun or (slot.kind == "hardware" and _stated_device(noun, text)):  # "hardware" is stated as "H100 GPU"
-        return False
-    if slot.measure == "speed" and any(_SPED_UP.search(s) and _RATIO.search(s) for s in sentences(text)):
-        return False  # "speedup" stated as "speeding up the LLM inference by up to 1.27x"
-    if noun in set(tokenize(text)) or (noun in _SYMBOLS and _stated_share(slot, _SYMBOLS[noun], text)):
-        return False
-    detail, text = f"{slot.detail} {_UNHYPHENATED.sub('', slot.detail)}", f"{text} {_UNHYPHENATED.sub('', text)}"
-    asked = {_base(w) for w in re.findall(r"[A-Za-z]+", detail) if noun in tokenize(w) or _base(noun) in _base(w)}
-    return not asked & {_base(w) for w in re.findall(r"[A-Za-z]+", text)}  # "speed-up" is stated as "speedups"
-
-
-def _stated_share(slot: Slot, symbol: re.Pattern[str], text: str) -> bool:
-    """Whether a sentence of ``text`` states a share (``symbol``: "5%", "a third") of what the question asks it of
-    (``Slot.of``): "less than 5% of the attention heads" for "what fraction of attention heads ...", not "up to
-    2.94% in average performance" for "what fraction of weights ..."."""
-    about = set(slot.of)
-    return any(symbol.search(s) and (not about or about & set(tokenize(s))) for s in sentences(text))
-
-
 _MEASURE_WORDS = frozenset(tokenize("speedup speedups speed-up speed-ups speed faster"))
 """Asked words that name the measure itself: any number of that measure answers them."""
-_SPED_UP = re.compile(r"\b(?:speed\w*|faster|accelerat\w*)", re.IGNORECASE)
-_RATIO = re.compile(r"\d(?:\.\d+)?\s*(?:x|×|times)(?![a-z])", re.IGNORECASE)
-_PERCENT = re.compile(r"%|\bpercent|\bpp\b")
-_FRACTION = re.compile(r"%|\bpercent|\b(?:half|third|thirds|quarter|quarters|tenth)\b|\b\d+\s*/\s*\d+\b|"
-                       r"(?<![\d.])0?\.\d+\b")  # "0.3", ".3"; not the ".33" of "10.33 times"
-_SYMBOLS = {"percentag": _PERCENT, "percent": _PERCENT, "fraction": _FRACTION, "proport": _FRACTION}
-"""Head nouns a symbol or a number word states: "5%" is a percentage, "less than 5%" and "a third" fractions."""
-_UNHYPHENATED = re.compile(r"(?<=[A-Za-z])-(?=[A-Za-z])")
-
-
-_SUFFIXES = ("ations", "ation", "tions", "tion", "ions", "ion", "ings", "ing", "ments", "ment", "ies", "es", "ed", "s",
-             "e", "y")  # fmt: skip
-
-
-def _base(word: str) -> str:
-    """``word`` lower-cased, British spellings as American ("licence", "colour", "optimise"), without one inflection
-    or ``-tion``/``-ment`` ending, keeping four letters: "reduction" and "reducing" are "reduc"; "memory" is
-    "memor" but "memorization" is "memoriz"."""
-    low = re.sub(r"is(e|ed|es|ing|ation|ations)$", r"iz\1", re.sub(r"our$", "or", re.sub(r"nce$", "nse", word.lower())))
-    return next((low[: -len(s)] for s in _SUFFIXES if low.endswith(s) and len(low) - len(s) >= 4), low)

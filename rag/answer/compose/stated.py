@@ -1,0 +1,102 @@
+"""Whether an abstract states the detail a question asks for: its head noun (``unit_missing``), a number of an
+asked value (``quantity_stated``), a named device for asked hardware. ``rag.answer.compose.lead.missing_detail``
+says "does not state" when it does not; ``rag.answer.compose.slots`` works out the slot first."""
+
+from __future__ import annotations
+
+import re
+
+from rag.answer.compose.slots import Slot, has_number, head_noun
+from rag.text import sentences, tokenize
+
+_DEVICE = re.compile(r"(?<![A-Za-z0-9])(?:\d+\s*x\s*)?(?:[AHVLTP]\d{2,4}|A800|H800|RTX[ -]?\w+|TITAN(?: \w+)?|"
+                     r"Jetson\w*|TPU ?v\d\w*|Apple M\d|Snapdragon \w+|Raspberry Pi|Xeon \w+|MI\d{3})\b")
+"""A named device, which states asked hardware ("H100 GPU", "8xA800", "TITAN XP"); "edge devices", "GPU hours" or
+"a GPU" do not say which."""
+_KIND_OF_DEVICE = re.compile(r"\b(?:GPU|TPU|CPU|FPGA)s?\b(?!\s+hours?)")
+"""A kind of device, which says what hardware ("when using a GPU"), not which GPU; "74 GPU hours" says neither."""
+_DEVICE_NOUNS = frozenset(tokenize("gpu gpus tpu tpus cpu cpus chip chips accelerator accelerators"))
+
+
+def _stated_device(noun: str, text: str) -> bool:
+    """Whether ``text`` states the asked device: a named one ("H100", "8xA800", "TITAN XP"), or for "what hardware"
+    a kind of device ("a GPU"); "which GPUs" needs the name."""
+    return bool(_DEVICE.search(text) or (noun not in _DEVICE_NOUNS and _KIND_OF_DEVICE.search(text)))
+
+
+_FORMULA = re.compile(r"\b[OΘΩo]\s*\(|\blog\s*\(?\s*[a-z]\b|\b[a-z]\s*[\^/]\s*[\w{(]")
+"""A quantity written as a formula: "O(log n) samples", "n^2 pairs"."""
+
+
+_VAGUE_COUNT = re.compile(r"\b(?:(?:small|large|limited) number of|handful of|few|several|many|dozens|hundreds|"
+                          r"thousands|millions|single|one|once)\b", re.IGNORECASE)
+"""A count stated in words: "only requires a small number of independent tasks", "a single forward pass"."""
+
+
+def quantity_stated(slot: Slot, abstract: str) -> bool:
+    """Whether some sentence of ``abstract`` gives a number (a formula, or a count in words: "a small number of
+    tasks") of the asked quantity: with its head noun, or its initials ("45 RMs" for "reward models"); a share by its
+    symbol ("5%", ``_stated_share``). True unless the question asks for a value (``Slot.count``) and names a
+    unit, not a speed-up ("how fast": ``fills`` reads its measure)."""
+    noun = head_noun(slot)
+    if not noun or slot.measure or not slot.count:
+        return True
+    if noun in _SYMBOLS:  # "what fraction of heads": "less than 5% of the heads"
+        return _stated_share(slot, _SYMBOLS[noun], abstract)
+    words = re.findall(r"[A-Za-z]+", slot.detail)
+    initials = "".join(w[0] for w in words).lower() if len(words) >= 2 else ""
+    for sentence in sentences(abstract):
+        tokens = set(tokenize(sentence))
+        named = noun in tokens or (bool(initials) and re.search(rf"\b{initials}s?\b", sentence, re.IGNORECASE))
+        if named and (has_number(sentence) or _FORMULA.search(sentence) or _VAGUE_COUNT.search(sentence)):
+            return True
+    return False
+
+
+def unit_missing(slot: Slot, text: str) -> bool:
+    """Whether the asked detail's head noun (``head_noun``) is nowhere in ``text`` (an abstract and its title):
+    "GPU hours" with no "hour", "licence" with no licence. A word of the text with the same base (``_base``)
+    counts as the noun (Snowball stems "reduction" and "reducing" apart). A detail made of generic words never
+    counts, nor does asked hardware when the text names a device ("hardware" with "H100 GPU"), nor a speed-up when
+    a sentence says how many times faster ("speeding up the LLM inference by up to 1.27x"; not "extend the context
+    length by 100 times")."""
+    noun = head_noun(slot)
+    if not noun or (slot.kind == "hardware" and _stated_device(noun, text)):  # "hardware" is stated as "H100 GPU"
+        return False
+    if slot.measure == "speed" and any(_SPED_UP.search(s) and _RATIO.search(s) for s in sentences(text)):
+        return False  # "speedup" stated as "speeding up the LLM inference by up to 1.27x"
+    if noun in set(tokenize(text)) or (noun in _SYMBOLS and _stated_share(slot, _SYMBOLS[noun], text)):
+        return False
+    detail, text = f"{slot.detail} {_UNHYPHENATED.sub('', slot.detail)}", f"{text} {_UNHYPHENATED.sub('', text)}"
+    asked = {_base(w) for w in re.findall(r"[A-Za-z]+", detail) if noun in tokenize(w) or _base(noun) in _base(w)}
+    return not asked & {_base(w) for w in re.findall(r"[A-Za-z]+", text)}  # "speed-up" is stated as "speedups"
+
+
+def _stated_share(slot: Slot, symbol: re.Pattern[str], text: str) -> bool:
+    """Whether a sentence of ``text`` states a share (``symbol``: "5%", "a third") of what the question asks it of
+    (``Slot.of``): "less than 5% of the attention heads" for "what fraction of attention heads ...", not "up to
+    2.94% in average performance" for "what fraction of weights ..."."""
+    about = set(slot.of)
+    return any(symbol.search(s) and (not about or about & set(tokenize(s))) for s in sentences(text))
+
+
+_SPED_UP = re.compile(r"\b(?:speed\w*|faster|accelerat\w*)", re.IGNORECASE)
+_RATIO = re.compile(r"\d(?:\.\d+)?\s*(?:x|×|times)(?![a-z])", re.IGNORECASE)
+_PERCENT = re.compile(r"%|\bpercent|\bpp\b")
+_FRACTION = re.compile(r"%|\bpercent|\b(?:half|third|thirds|quarter|quarters|tenth)\b|\b\d+\s*/\s*\d+\b|"
+                       r"(?<![\d.])0?\.\d+\b")  # "0.3", ".3"; not the ".33" of "10.33 times"
+_SYMBOLS = {"percentag": _PERCENT, "percent": _PERCENT, "fraction": _FRACTION, "proport": _FRACTION}
+"""Head nouns a symbol or a number word states: "5%" is a percentage, "less than 5%" and "a third" fractions."""
+_UNHYPHENATED = re.compile(r"(?<=[A-Za-z])-(?=[A-Za-z])")
+
+
+_SUFFIXES = ("ations", "ation", "tions", "tion", "ions", "ion", "ings", "ing", "ments", "ment", "ies", "es", "ed", "s",
+             "e", "y")  # fmt: skip
+
+
+def _base(word: str) -> str:
+    """``word`` lower-cased, British spellings as American ("licence", "colour", "optimise"), without one inflection
+    or ``-tion``/``-ment`` ending, keeping four letters: "reduction" and "reducing" are "reduc"; "memory" is
+    "memor" but "memorization" is "memoriz"."""
+    low = re.sub(r"is(e|ed|es|ing|ation|ations)$", r"iz\1", re.sub(r"our$", "or", re.sub(r"nce$", "nse", word.lower())))
+    return next((low[: -len(s)] for s in _SUFFIXES if low.endswith(s) and len(low) - len(s) >= 4), low)
