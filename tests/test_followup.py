@@ -139,8 +139,7 @@ def test_what_about_is_the_last_question_asked_of_its_new_subject() -> None:
 @pytest.mark.parametrize(("question", "new"), [
     ("what is in-context learning?", True), ("What is knowledge distillation?", True),
     ("what is the merging step?", False), ("what are sign conflicts?", False), ("what is novel?", False),
-    ("what about retrieval heads?", True), ("what about the training time?", False), ("what about sign conflicts?",
-    False),
+    ("what about retrieval heads?", False),  # often in the abstract under discussion, if not in the last answer
 ])  # fmt: skip
 def test_a_definition_of_a_term_the_last_turn_never_used_stands_alone(question: str, new: bool) -> None:
     """"what is in-context learning?" after a chat about TIES-Merging was answered from TIES-Merging; a term of
@@ -331,6 +330,13 @@ def test_it_is_a_paper_name_not_a_topic_word_of_the_last_question() -> None:
             {"role": "assistant", "content": "We propose our method, TrIm, Elect Sign & Merge (TIES-Merging). [1]"}]
     assert restated("how does it compare to DIMAT?", ties, names_paper=lambda n: n == "DIMAT") == (
         "How does TIES-Merging compare to DIMAT?")  # no title names it, but the answer proposes it
+
+
+def test_it_is_a_coined_name_not_a_word_of_a_longer_one() -> None:
+    """The third regression check: "What is Activation Beacon?" then "it vs SeerAttention-R" was restated as "How
+    does Beacon compare to SeerAttention-R?", which was refused."""
+    history = _chat("What is Activation Beacon?", "Activation Beacon condenses activations. [1]")
+    assert restated("it vs SeerAttention-R", history, names_paper=lambda n: True) == ""
 
 
 def test_it_after_a_list_is_no_subject_to_compare() -> None:

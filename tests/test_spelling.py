@@ -59,6 +59,7 @@ def test_a_word_the_index_knows_stays() -> None:
 
 def test_a_typo_is_a_swap_a_dropped_letter_or_a_wrong_vowel() -> None:
     assert is_typo_of("gradiants", "gradients") and is_typo_of("tarining", "training")
+    assert is_typo_of("allignment", "alignment") and is_typo_of("contrasstive", "contrastive")  # a letter twice
     assert is_typo_of("modle", "model") and is_typo_of("smothing", "smoothing")
 
 
@@ -68,6 +69,7 @@ def test_a_typo_is_a_swap_a_dropped_letter_or_a_wrong_vowel() -> None:
      ("convbert", "convert"), ("sharded", "shared"), ("codecs", "codes"), ("mixtout", "mixout"),  # an added letter
      ("sobel", "sobol"), ("pexels", "pixels"), ("struct", "strict"),  # a vowel in a short word
      ("probs", "probes"),  # a letter dropped from a short word
+     ("repl", "relp"), ("uint", "unit"),  # a swap in a word of four letters
      ("imagen", "image"), ("embedder", "embedded")],  # the last letter
 )  # fmt: skip
 def test_real_words_the_corpus_lacks_are_no_typos_of_its_words(typed: str, word: str) -> None:

@@ -29,6 +29,8 @@ from rag.text import STOPWORDS, without_urls
 
 MIN_LETTERS = 4
 """Shorter words are left as typed: too many words are one edit apart."""
+SWAP_MIN = 5
+"""A word this long may have two letters swapped ("modle"); a shorter one is read as typed ("repl", "uint")."""
 DROPPED_MIN = 6
 """A word this long may have lost a letter ("datset"); a shorter one is read as typed ("probs")."""
 VOWEL_MIN = 8
@@ -71,18 +73,22 @@ def _at_end(op: Editop, typed: str, word: str) -> bool:
 
 def is_typo_of(typed: str, word: str) -> bool:
     """Whether ``typed`` is ``word`` mistyped the way typos go: two letters swapped ("retreival", "tabpnf"), a
-    letter dropped inside a word of six letters or more ("smothing", "activaton"), or a vowel for a vowel inside a
-    word of eight letters or more ("gradiants"). Not an added letter or a changed consonant, and not in short words:
-    those read real words the corpus lacks as corpus words ("convbert" -> convert, "sharded" -> shared, "dinat" ->
-    DIMAT, "sobel" -> Sobol, "ptuning" -> pruning), and "imagen" is no typo of "image"."""
+    letter dropped or typed twice inside a word of six letters or more ("smothing", "activaton", "allignment"), or a
+    vowel for a vowel inside a word of eight letters or more ("gradiants"). Not another added letter or a changed
+    consonant, and not in short words: those read real words the corpus lacks as corpus words ("convbert" ->
+    convert, "sharded" -> shared, "dinat" -> DIMAT, "sobel" -> Sobol, "repl" -> RelP), and "imagen" is no typo of
+    "image"."""
     ops: list[Editop] = list(Levenshtein.editops(typed, word))
     if len(ops) == 2 and sorted(op.tag for op in ops) == ["delete", "insert"] and len(typed) == len(word):
-        return True  # a swap: "retreival", "modle"
+        return len(typed) >= SWAP_MIN  # a swap: "retreival", "modle"; not "repl", "uint"
     if len(ops) != 1 or _at_end(ops[0], typed, word):
         return False
     op = ops[0]
     if op.tag == "insert":  # the typed word lacks a letter
         return len(typed) >= DROPPED_MIN
+    if op.tag == "delete":  # a letter typed twice: "allignment", "contrasstive"
+        p = op.src_pos
+        return len(typed) >= DROPPED_MIN and typed[p] in (typed[p - 1 : p] + typed[p + 1 : p + 2])
     if op.tag == "replace":
         return len(typed) >= VOWEL_MIN and {typed[op.src_pos], word[op.dest_pos]} <= _VOWELS
     return False

@@ -8,10 +8,10 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from rag.answer.compose.chat import ASPECTS, POINTING, PRONOUN, TOPIC_SWITCH, IsName, asked_term_words, no_names, turns
+from rag.answer.compose.chat import POINTING, PRONOUN, TOPIC_SWITCH, IsName, asked_term_words, no_names, turns
 from rag.answer.compose.cited import cited_sources
 from rag.answer.compose.definitions import defined_term
-from rag.answer.compose.lead import proposes
+from rag.answer.compose.lead import coined, proposes
 from rag.answer.compose.standalone import coined_subject
 from rag.text import QUESTION_WORDS, STOPWORDS, key_terms, named_entities, strip_markers, tokenize
 
@@ -36,13 +36,11 @@ _IT_VERSUS = re.compile(
 
 
 def asks_new_term(question: str, history: Sequence[dict[str, str]]) -> bool:
-    """Whether a definition question, or "what about X?", asks about a term of two or more words that the last turn
-    never used: "what is in-context learning?" after a chat about TIES-Merging and "what about retrieval heads?"
-    after one about Activation Beacon are new questions; "what is speedup?", "what is the merging step?", "what
-    about the training time?" (a pointer) and "what about training cost?" (an aspect, ``ASPECTS``) stay follow-ups."""
-    other = other_subject(question)  # "what about retrieval heads?" after a chat about Activation Beacon
-    about = [other] if other and _a_term(other) and not set(tokenize(other)) & ASPECTS else []  # not "training cost"
-    term = {t for t in tokenize(" ".join(asked_term_words(question) or about)) if t not in STOPWORDS}
+    """Whether a definition question asks about a term of two or more words that the last turn never used: "what
+    is in-context learning?" after a chat about TIES-Merging is a new question; "what is speedup?" and "what is
+    the merging step?" (a pointer) stay follow-ups. ("What about X?" is not read this way: X is often in the abstract
+    under discussion but not in the last answer, "what about hyperparameter tuning?" after TabPFN.)"""
+    term = {t for t in tokenize(" ".join(asked_term_words(question))) if t not in STOPWORDS}
     last = " ".join(strip_markers(t) for t in [*turns(history, "user")[-1:], *turns(history, "assistant")[-1:]])
     return len(term) >= 2 and not term & set(tokenize(last))
 
@@ -129,12 +127,23 @@ def versus_it(question: str, users: Sequence[str], answers: Sequence[str] = (), 
     others = {n.lower() for n in [*named_entities(f"x {other}"), other]}
     named = {n.lower(): n for n in reversed([*named_entities(last), *coined_subject(last, is_name)])}
     subjects = [n for key, n in named.items() if key not in others]  # "TabPFN" as written, not "tabpfn"
-    if names_paper is not None:  # a paper's name, not "LLMs" of "Which papers accelerate LLM inference?"
+    if names_paper is not None:  # a paper's coined name, not "LLMs" or "Beacon" of "Activation Beacon"
         told = strip_markers(answers[-1]) if answers else ""
-        subjects = [n for n in subjects if names_paper(n) or proposes(told, n)]
+        subjects = [n for n in subjects if _a_paper_name(n) and (names_paper(n) or proposes(told, n))]
     if not subjects and answers and names_paper is not None:
         subjects = _own_name(answers[-1], names_paper, others)
     return f"How does {subjects[0]} compare to {other}?" if len(subjects) == 1 else ""
+
+
+_FIELD_WORDS = frozenset({"llm", "llms", "mllm", "mllms", "lm", "lms", "gpt", "nlp", "ml", "ai", "cnn", "cnns",
+                          "rnn", "rnns", "gnn", "gnns", "rl", "moe", "vlm", "vlms", "sota"})
+"""Coined words that name a field or a kind of model, not a paper ("LLMs")."""
+
+
+def _a_paper_name(name: str) -> bool:
+    """A coined name ("TIES-Merging", "OPERA", "TabPFN"), not a capitalised word of a longer name ("Beacon" of
+    "Activation Beacon", "Neural" of a title) nor a field's acronym."""
+    return coined(name) and name.lower() not in _FIELD_WORDS
 
 
 def _own_name(answer: str, names_paper: IsName, others: set[str]) -> list[str]:
@@ -142,7 +151,8 @@ def _own_name(answer: str, names_paper: IsName, others: set[str]) -> list[str]:
     when the answer cites several papers or no own name leads."""
     if len(cited_sources(answer)) != 1:
         return []
-    counts = Counter(n for n in named_entities(strip_markers(answer)) if n.lower() not in others and names_paper(n))
+    counts = Counter(n for n in named_entities(strip_markers(answer))
+                     if n.lower() not in others and _a_paper_name(n) and names_paper(n))
     ranked = counts.most_common(2)
     return [ranked[0][0]] if ranked and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]) else []
 
