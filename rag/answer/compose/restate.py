@@ -112,13 +112,12 @@ def restated_after(question: str, users: Sequence[str], is_name: IsName) -> str:
 def versus_it(question: str, users: Sequence[str], answers: Sequence[str] = (), is_name: IsName = no_names,
               names_paper: IsName | None = None) -> str:
     """"How does it compare to X?" as "How does <it> compare to X?", a comparison of both, when the last answer (the
-    last of ``answers``) is about one paper: "it" is the one subject the last question named ("What is OPERA?",
-    "how does it compare to SENTINEL?" -> "How does OPERA compare to SENTINEL?"), or, when it named none ("tell me
-    more about the second one"), the paper's own name (``names_paper``) the last answer uses most. With
-    ``names_paper``, the subject must be some paper's own name or one the last answer proposes ("we propose ...
-    (TIES-Merging)"): after "Which papers accelerate LLM inference?" "it" is no "LLMs". After a list "it" is no
-    paper. "" when it is no such question or no single
-    subject is found (then "it" is left to the sources of the last answer)."""
+    last of ``answers``) is about one paper, not a list. "It" is the one subject the last question named ("What is
+    OPERA?", "how does it compare to SENTINEL?" -> "How does OPERA compare to SENTINEL?"), or, when it named none
+    ("tell me more about the second one"), the paper's own name (``names_paper``) the last answer uses most. With
+    ``names_paper``, "it" must be a coined name (``_a_paper_name``: not "LLMs", not "Beacon" of "Activation
+    Beacon") that some paper owns or the last answer proposes ("we propose ... (TIES-Merging)"). "" when it is no
+    such question or no such subject is found (then "it" is left to the sources of the last answer)."""
     match = _IT_VERSUS.match(question)
     other = match.group("other").strip() if match else ""
     if not users or not other or not names_subject(other, is_name) or (answers and len(cited_sources(answers[-1])) > 1):
