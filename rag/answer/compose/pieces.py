@@ -23,7 +23,7 @@ from rag.answer.compose.analysis import Question
 from rag.answer.compose.evidence import Pick
 from rag.answer.compose.selection import MAX_REDUNDANCY, is_background, is_boilerplate, redundancy
 from rag.answer.compose.slots import fills, question_parts
-from rag.answer.compose.spans import join_kept, pieces
+from rag.answer.compose.spans import ITEM, join_kept, pieces
 from rag.errors import ConfigError
 from rag.linear import LinearModel, sigmoid
 from rag.resources import data_path
@@ -129,7 +129,7 @@ def cut_pieces(
             "p_we": float(says_we(text)), "s_we": float(says_we(pick.text)),
             "p_novel": len(novel - q_tokens) / max(len(novel), 1), "s_rank": r / pool,
             "p_entity": float(any(e in low for e in entities)),
-            "p_paren": float(text.strip().startswith("(") and not _ITEM.match(text)),  # an aside, not "(b) ..."
+            "p_paren": float(text.strip().startswith("(") and not ITEM.match(text)),  # an aside, not "(b) ..."
             **{f"k_{kind}": float(question.kind == kind) for kind in KINDS},
         }  # fmt: skip
         out.append(Piece(pick, a, b, tuple(row[f] for f in PIECE_FEATURES)))
@@ -160,7 +160,6 @@ def probabilities(cands: Sequence[Piece], model: PieceModel) -> np.ndarray:
 
 ASIDE_WORDS = 12
 """A parenthesis this short that gives numbers or names is quoted with the piece it follows."""
-_ITEM = re.compile(r"\s*\((?:[a-h]|[ivx]{1,4}|\d{1,2})\)\s")
 
 
 def companions(cands: Sequence[Piece], j: int, lead: bool = True) -> list[int]:
@@ -175,9 +174,9 @@ def companions(cands: Sequence[Piece], j: int, lead: bool = True) -> list[int]:
     same = [k for k, c in enumerate(cands) if k != j and c.pick is mine.pick]
     after = [k for k in same if cands[k].start == mine.end]
     out = [k for k in after if lead and (_aside(cands[k].text) or _list_tail(mine.text, cands[k].text))]
-    announces = mine.text.rstrip().endswith(":") and any(_ITEM.match(cands[k].text) for k in after)
-    if announces or _ITEM.match(mine.text):  # "two major sources of interference: (a) ... (b) ..."
-        out += [k for k in same if _ITEM.match(cands[k].text) and k not in out]
+    announces = mine.text.rstrip().endswith(":") and any(ITEM.match(cands[k].text) for k in after)
+    if announces or ITEM.match(mine.text):  # "two major sources of interference: (a) ... (b) ..."
+        out += [k for k in same if ITEM.match(cands[k].text) and k not in out]
     return out
 
 

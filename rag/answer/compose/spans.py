@@ -24,8 +24,11 @@ _BOUNDARY = re.compile(
 """Where a sentence may be cut: after ";" or ":", before a comma-introduced clause, around parentheses."""
 
 
-_ENUMERATOR = re.compile(r"\s*\((?:[a-h]|[ivx]{1,4}|\d{1,2})\)\s*")
+ITEM_MARKER = r"\((?:[a-h]|[ivx]{1,4}|\d{1,2})\)"
 """An item's marker, "(a)", "(ii)", "(2)": it opens the item after it, not the clause before it."""
+_ENUMERATOR = re.compile(rf"\s*{ITEM_MARKER}\s*")
+ITEM = re.compile(rf"\s*{ITEM_MARKER}\s")
+"""A piece that is an item of an enumeration: it opens with its marker ("(b) disagreement on the sign ...")."""
 
 
 @dataclass(frozen=True, slots=True)
