@@ -26,11 +26,11 @@ from pathlib import Path
 
 from evals.holdout_report import prefix
 from rag.evals.evalset import LoadedItem, load_eval_set
-from rag.evals.facts import key_fact_first, key_fact_present
+from rag.evals.facts import key_fact_first, key_fact_recall
 from rag.evals.stats import mean
 from rag.index.corpus import load_papers, title_key
 from rag.settings import BUNDLED_CORPUS
-from rag.text import WORD, sentences
+from rag.text import WORD, sentences, words
 from rag.types import Paper
 
 BUDGET_WORDS = 80
@@ -39,11 +39,8 @@ COLUMNS = ("items", "kfr_all", "kfr_80", "first40_sentence", "first40_window")
 
 
 def _share(facts: Sequence[str], text: str) -> float:
-    return sum(key_fact_present(f, text) for f in facts) / len(facts)
-
-
-def _word_count(text: str) -> int:
-    return len(WORD.findall(text))
+    """Key-fact recall of ``text`` (``facts`` is never empty here)."""
+    return key_fact_recall(facts, text) or 0.0
 
 
 def _best_within(facts: Sequence[str], pieces: Sequence[str], budget: int = BUDGET_WORDS) -> float:
@@ -52,10 +49,10 @@ def _best_within(facts: Sequence[str], pieces: Sequence[str], budget: int = BUDG
     left = list(pieces)
     while left:
         have = _share(facts, " ".join(chosen))
-        gains = [(_share(facts, " ".join([*chosen, p])) - have) / max(_word_count(p), 1) for p in left]
+        gains = [(_share(facts, " ".join([*chosen, p])) - have) / max(len(words(p)), 1) for p in left]
         best = max(range(len(left)), key=gains.__getitem__)
-        used = sum(_word_count(p) for p in chosen)
-        if gains[best] <= 0 or used + _word_count(left[best]) > budget:
+        used = sum(len(words(p)) for p in chosen)
+        if gains[best] <= 0 or used + len(words(left[best])) > budget:
             break
         chosen.append(left.pop(best))
     return _share(facts, " ".join(chosen))
