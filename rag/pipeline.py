@@ -307,7 +307,7 @@ class Pipeline:
                          timings={"total": time.perf_counter() - started})  # fmt: skip
             return
         ranked = self._chain(pq, max(request.k, RANKING_DEPTH))
-        retrieved = dataclasses.replace(ranked, hits=ranked.hits[: request.k])
+        retrieved = self.fallback.sources(asked, ranked, request.k, turns)  # with the papers it names
         if answerer is not self.fallback and self.fallback.owns(asked, retrieved, turns):
             answerer = self.fallback  # a record question: the LLM is not given the papers' records
         elif retrieved.abstain and answerer is not self.fallback and self.fallback.overrules(asked, retrieved, turns):

@@ -510,6 +510,17 @@ _COMPARED = re.compile(
 _SIDES = ("before", "after", "first", "second", "one", "two", "left", "right")
 
 
+def names_word(text: str, name: str) -> bool:
+    """Whether ``text`` holds ``name`` as a whole word, any case, plural, prefix ("λ-ECLIPSE") or version suffix
+    ("SeerAttention-R", "FlashAttention-3") included: "DIN" is in "DIN now serves ads" and "LoRA" in "Mixture of
+    LoRAs", but "DIN" is not in "Decoupled Embeddings" nor "LoRA" in "LoRA-BAM", another method's name."""
+    return re.search(rf"(?<!\w){re.escape(name)}(?:e?s)?{_VERSION}(?![\w-])", text, re.IGNORECASE) is not None
+
+
+_VERSION = r"(?:-(?:v?\d+(?:\.\d+)*|[a-z]))?"
+"""A version after a name's hyphen: "-3", "-v2", "-R"."""
+
+
 def compared_words(text: str) -> dict[int, str]:
     """The words ``text`` sets side by side as names, by where they start: next to "vs", "versus" or "v." ("opera
     vs vcd"), the two after "compare" ("compare bert and roberta"), in "how do X and Y differ" and "the

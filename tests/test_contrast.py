@@ -17,8 +17,11 @@ from rag.answer.compose.contrast import (
 )
 from rag.answer.compose.followup import referents, resolve_followup, stands_alone
 from rag.answer.compose.lead import introduces, proposes, unmentioned_in
+from rag.answer.compose.sources import with_wanted
+from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.notes import is_note
-from rag.text import markers_in, tokenize
+from rag.settings import Settings
+from rag.text import markers_in, names_word, tokenize
 from rag.types import Retrieved
 from tests.conftest import HashEmbedder, make_paper
 from tests.test_answer import answer, assert_faithful, make_hits
@@ -613,3 +616,72 @@ def test_our_proposed_approach_names_the_method_it_introduces() -> None:
     assert proposes("Empirically, using external metrics, our proposed approach, Loki, gains up to 29.7%.", "Loki")
     assert proposes("Our approach, T-JEPA, relies on a Joint Embedding Predictive Architecture.", "T-JEPA")
     assert not proposes("We compare with the baseline method, Adam, on three tasks.", "Adam")
+
+
+def test_with_wanted_brings_named_papers_up_in_place_of_the_lowest_unwanted() -> None:
+    """The kept hits stay in rank order; a wanted hit below ``k`` replaces the last kept hit not asked about."""
+    papers = [make_paper(f"Paper {i}", f"Abstract number {i} says {i}.") for i in range(8)]
+    ranked = Retrieved("q", make_hits("q", papers, HashEmbedder()), 0.9, False)
+    order = [h.paper.title for h in ranked.hits]
+    kept = [h.paper.title for h in with_wanted(ranked, {1, 6}, 4).hits]
+    assert kept == [order[0], order[1], order[2], order[6]]
+    kept = [h.paper.title for h in with_wanted(ranked, {0, 1, 5, 6, 7}, 3).hits]
+    assert kept == [order[0], order[1], order[5]]  # no unwanted hit left to give its place
+    assert with_wanted(ranked, set(), 4).hits == ranked.hits[:4]
+
+
+def test_a_compared_name_is_matched_as_a_word_of_a_title_not_inside_one() -> None:
+    """"DARE vs DIN": "DIN" is inside "Decoupled Embeddings", the DARE paper's title, which took DIN's place."""
+    assert names_word("Deep Interest Network (DIN) for CTR", "DIN")
+    assert names_word("SeerAttention-R: Sparse Attention Adaptation", "SeerAttention-R")
+    assert names_word("SeerAttention-R: Sparse Attention Adaptation", "SeerAttention")  # a version of it
+    assert names_word("λ-ECLIPSE: Multi-Concept Personalized Text-to-Image", "ECLIPSE")
+    assert not names_word("LoRA-BAM: Input Filtering for Fine-tuned LLMs", "LoRA")  # another paper's name
+    assert names_word("Mixture of LoRAs", "LoRA")
+    assert not names_word("Long-Sequence Recommendation Models Need Decoupled Embeddings", "DIN")
+
+
+@pytest.mark.parametrize(
+    ("question", "titles"),
+    [
+        ("How does GRAM compare to Con-J?", {"GRAM", "Beyond Scalar Reward Model"}),
+        ("DARE vs DIN", {"Long-Sequence Recommendation Models Need Decoupled Embeddings",
+                         "Deep Interest Network for Click-Through Rate Prediction"}),
+    ],
+)
+def test_a_compared_paper_ranked_below_the_sources_is_compared(real_pipeline, question: str,  # type: ignore[no-untyped-def]
+                                                               titles: set[str]) -> None:
+    """A reviewer's "How does GRAM compare to Con-J?" was refused: GRAM's paper ranked eighth, below the five
+    sources. "DARE vs DIN" was refused too: DIN's line went to the DARE paper, whose title holds "embeDDINgs"."""
+    final = real_pipeline.ask(question, answerer="extractive")
+    assert {c.paper.title.split(":")[0] for c in final.citations} == titles, final.text
+    assert sum(line.startswith("- ") for line in final.text.splitlines()) == 2, final.text
+
+
+def test_only_the_paper_a_typed_name_belongs_to_is_brought_up(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """"... how does DoRA compare with LoRA?": "LoRA-BAM: ... over LoRA Layers" names LoRA in its title but is
+    another method, and a paper matched by title words ("CINEMA" for "subject-driven generation") is not one the
+    question names: neither is brought up from below the sources."""
+    dora = real_pipeline.ask("What is DoRA (weight-decomposed low-rank adaptation) and how does it compare with LoRA "
+                             "on commonsense reasoning benchmarks?", answerer="extractive")
+    assert not any(c.paper.title.startswith("LoRA-BAM") for c in dora.citations), dora.text
+    dream = real_pipeline.ask("How does DreamTuner's approach to subject-driven generation contrast with DreamBooth's?",
+                              answerer="extractive")
+    assert {c.paper.title.split(":")[0] for c in dream.citations} == {"DreamTuner"}, dream.text
+
+
+def test_the_sources_a_follow_up_points_at_are_given_to_the_answer_though_ranked_low() -> None:
+    """"Which of them ...?" asks about the last answer's sources: one ranked below ``k`` for the follow-up's query
+    is brought up in place of the lowest-ranked paper the follow-up does not point at."""
+    papers = [make_paper(f"Paper {name}", f"Method {name} trains a model on {name} data for {i} epochs.")
+              for i, name in enumerate(["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta"])]
+    a = ExtractiveAnswerer(Settings(), HashEmbedder())
+    ranked = Retrieved("q", make_hits("alpha beta gamma delta", papers, HashEmbedder()), 0.8, False)
+    low = ranked.hits[6].paper
+    history = [{"role": "user", "content": "Which papers train models?"},
+               {"role": "assistant", "content": f"- {ranked.hits[0].paper.title}: {ranked.hits[0].paper.abstract} [1]\n"
+                                                f"- {low.title}: {low.abstract} [2]"}]
+    given = a.sources("Which of them trains longer?", ranked, 3, history)
+    assert [h.paper.title for h in given.hits] == [ranked.hits[0].paper.title, ranked.hits[1].paper.title, low.title]
+    alone = a.sources("Which papers train for many epochs?", ranked, 3, history)  # stands alone: points at none
+    assert alone.hits == ranked.hits[:3]

@@ -45,6 +45,7 @@ from rag.answer.compose.lead import (
     RoleOrder,
     coined_names,
     complete_lead,
+    its_name,
     lead_index,
     missing_detail,
     names_its_paper,
@@ -56,10 +57,11 @@ from rag.answer.compose.lead import (
 )
 from rag.answer.compose.pieces import Piece, PieceModel, choose, cut_pieces, probabilities
 from rag.answer.compose.shapes import compare, listing, prose
+from rag.answer.compose.sources import with_wanted
 from rag.answer.notes import existence_sentence, record_sentence, record_values, unrecorded_sentence
 from rag.index.embeddings import Embedder
 from rag.settings import Settings
-from rag.text import named_entities, normalize_verbatim, short_title, strip_markers
+from rag.text import named_entities, names_word, normalize_verbatim, short_title, strip_markers
 from rag.types import Answer, Retrieved
 
 
@@ -191,6 +193,19 @@ class ExtractiveAnswerer:
         if ev.analysis.record:
             return ev.record_hit is not None
         return ev.pointed or evident(ev.compared)
+
+    def sources(self, question: str, ranked: Retrieved, k: int, history: Sequence[dict[str, str]] = ()) -> Retrieved:
+        """The ``k`` hits an answer is given (``with_wanted``): the best ranked, with the papers a comparison
+        itself names ("GRAM" of "How does GRAM compare to Con-J?"; not a name its follow-up query carries) and the
+        last answer's sources a follow-up points at ("which of them ...") brought up from below ``k``."""
+        question = restated(question, history, self.is_name, self.names_paper) or question
+        wanted = hits_of(referents(question, history), ranked)
+        analysis = replace(analyse(without_switch(question)), text=question)
+        owned = [c for c in self.compared(analysis, ranked)  # a typed name's own paper ("GRAM: ..."), not one about
+                 if c.hit is not None and names_word(question, c.name)  # it, nor one whose title words match
+                 and its_name(c.name, ranked.hits[c.hit].paper, self.acronyms)]
+        wanted |= {c.hit for c in owned if c.hit is not None}
+        return with_wanted(ranked, wanted, k)
 
     def owns(self, question: str, retrieved: Retrieved, history: Sequence[dict[str, str]] = ()) -> bool:
         """Whether only this answerer can answer: a record question about a paper it names ("Who wrote X?"),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from rag.answer.compose.lead import coined, introduces, proposes
 from rag.index.vocabulary import common_words
-from rag.text import STOPWORDS, compared_words, short_title, tokenize
+from rag.text import STOPWORDS, compared_words, names_word, short_title, tokenize
 from rag.types import Paper, Retrieved
 
 GENERIC = frozenset(tokenize(
@@ -64,8 +64,9 @@ def compared_papers(names: Sequence[str], retrieved: Retrieved, opposed: Collect
               and not _MODIFIER.search(n)]
     found: dict[str, Compared] = {}
     used: set[int] = set()
-    for name in wanted:
-        h = next((h for h, hit in enumerate(hits) if h not in used and name.lower() in hit.paper.title.lower()), None)
+    heads = {short_title(hit.paper.title).lower() for hit in hits}
+    for name in sorted(wanted, key=lambda n: n.lower() not in heads):  # "ExLM" takes "ExLM: ... [MASK] ..." first
+        h = next((h for h, hit in enumerate(hits) if h not in used and names_word(hit.paper.title, name)), None)
         if h is not None:
             used.add(h)
             found[name] = Compared(name, h, True)
@@ -114,7 +115,7 @@ def _taken(name: str, names: Sequence[str], taken: Sequence[Paper], opposed: boo
     "9x over FlashAttention-3" does not take "FlashAttention or SeerAttention-R"'s FlashAttention."""
     low = name.lower()
     return (any(low != other.lower() and low in other.lower() for other in names)
-            or any(low in p.title.lower() or proposes(p.abstract, name) for p in taken)
+            or any(names_word(p.title, name) or proposes(p.abstract, name) for p in taken)
             or (not opposed and any(low in p.abstract.lower() for p in taken)))
 
 

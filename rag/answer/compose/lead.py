@@ -20,7 +20,7 @@ from rag.answer.compose.record import names_by_title
 from rag.answer.compose.slots import SPECIFIC, Slot, fills, head_noun
 from rag.answer.compose.stated import quantity_stated, unit_missing
 from rag.answer.notes import not_stated_sentence, unmentioned_sentence
-from rag.text import STOPWORDS, named_entities, short_title, singular, tokenize
+from rag.text import STOPWORDS, named_entities, names_word, short_title, singular, tokenize
 from rag.types import Paper, Retrieved
 
 _NO_ACRONYMS: Mapping[str, Collection[str]] = MappingProxyType({})
@@ -213,7 +213,7 @@ def proposes(abstract: str, name: str) -> bool:
 
 
 def _sentences_naming(abstract: str, low: str) -> list[str]:
-    return [s for s in re.split(r"(?<=[.!?])\s+", abstract) if re.search(rf"\b{re.escape(low)}", s.lower())]
+    return [s for s in re.split(r"(?<=[.!?])\s+", abstract) if names_word(s, low)]  # not "LoRA-BAM" for LoRA
 
 
 def _named_in(name: str, text: str) -> bool:
@@ -305,7 +305,7 @@ def names_its_paper(analysis: Question, retrieved: Retrieved, spelled: Mapping[s
     rest = {t for t in tokenize(analysis.text) if t not in STOPWORDS and t not in _ASKING_WHAT}
     if rest - {t for n in names for t in tokenize(n)}:
         return False
-    return all(_its_name(n, retrieved.hits[0].paper, spelled) for n in names)
+    return all(its_name(n, retrieved.hits[0].paper, spelled) for n in names)
 
 
 _ASKING_WHAT = frozenset(tokenize(
@@ -319,7 +319,7 @@ _DESCRIBING = re.compile(r"-(?:based|driven|guided|style|like|free|aware|specifi
 """A coined word ending like this describes ("LLM-generated text"), it names no paper."""
 
 
-def _its_name(name: str, paper: Paper, spelled: Mapping[str, Collection[str]]) -> bool:
+def its_name(name: str, paper: Paper, spelled: Mapping[str, Collection[str]]) -> bool:
     """Whether ``name`` is the paper's own: a word of its title's head (before a colon, or its first four words),
     its long form in the title, or a name its abstract proposes."""
     title = paper.title.lower()
