@@ -16,7 +16,8 @@ from rag.answer.compose.contrast import (
     titled_papers,
 )
 from rag.answer.compose.followup import referents, resolve_followup, stands_alone
-from rag.answer.compose.lead import introduces, proposes, unmentioned_in
+from rag.answer.compose.lead import unmentioned_in
+from rag.answer.compose.naming import introduces, proposes
 from rag.answer.compose.sources import with_wanted
 from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.notes import is_note

@@ -358,7 +358,7 @@ def test_a_paper_named_alone_is_answered_though_the_abstention_model_doubts_it(
 
 def test_a_specific_detail_or_a_long_question_about_a_named_paper_is_still_the_abstention_models() -> None:
     from rag.answer.compose.analysis import analyse
-    from rag.answer.compose.lead import names_its_paper
+    from rag.answer.compose.naming import names_its_paper
     from rag.types import Hit, Paper, Retrieved
 
     splade = Paper("p1", "SPLADE: Sparse Lexical and Expansion Model", "We present SPLADE, a sparse ranker.")
@@ -454,7 +454,7 @@ def test_a_definition_leads_with_what_defines_the_term(real_pipeline, question: 
 def test_a_paper_is_called_by_its_own_name_not_by_a_word_of_its_title() -> None:
     """A reviewer's chat ended "The LLM abstract does not state the GPU.": the carried query named "LLM", a word of
     the CHESS title, and the note called the paper by it."""
-    from rag.answer.compose.lead import subject
+    from rag.answer.compose.naming import subject
     from rag.types import Hit, Paper, Retrieved
 
     chess = Paper("p1", "CHESS: Optimizing LLM Inference via Channel-Wise Thresholding and Selective Sparsification",

@@ -43,18 +43,15 @@ from rag.answer.compose.followup import (
 )
 from rag.answer.compose.lead import (
     RoleOrder,
-    coined_names,
     complete_lead,
-    its_name,
     lead_index,
     missing_detail,
-    names_its_paper,
     only_mentioned,
-    subject,
     subject_lead,
     unmentioned,
     unmentioned_in,
 )
+from rag.answer.compose.naming import coined_names, its_name, names_its_paper, subject
 from rag.answer.compose.pieces import Piece, PieceModel, choose, cut_pieces, probabilities
 from rag.answer.compose.shapes import compare, listing, prose
 from rag.answer.compose.sources import with_wanted

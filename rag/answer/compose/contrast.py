@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from rag.answer.compose.lead import coined, introduces, proposes
+from rag.answer.compose.naming import coined, introduces, proposes
 from rag.index.vocabulary import common_words
 from rag.text import STOPWORDS, compared_words, names_word, short_title, tokenize
 from rag.types import Paper, Retrieved
@@ -49,7 +49,7 @@ _MODIFIER = re.compile(r"-(?:based|driven|guided|style|like|free|aware|specific|
 
 def compared_papers(names: Sequence[str], retrieved: Retrieved, opposed: Collection[str] = (),
                     aside: Collection[str] = ()) -> list[Compared]:
-    """For each coined name (``rag.answer.compose.lead.coined``: "DIMAT", "TIES-Merging"; a capitalised word such
+    """For each coined name (``rag.answer.compose.naming.coined``: "DIMAT", "TIES-Merging"; a capitalised word such
     as "Bayes" may be a topic, a number such as "175B" a size, "LLM-based" a modifier), in the question's order:
     the best-ranked hit whose title names it (every name's title first: "SeerAttention-R" takes its paper before
     "FlashAttention", which its abstract mentions), else the best-ranked free hit whose abstract introduces it

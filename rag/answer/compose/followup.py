@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from rag.answer.compose.chat import CORRECTION, IsName, no_names, turns
 from rag.answer.compose.cited import cited_sources
-from rag.answer.compose.lead import coined_names
+from rag.answer.compose.naming import coined_names
 from rag.answer.compose.referents import (
     BOTH_COMPARED,
     asks_of_each,

@@ -8,70 +8,30 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
-from types import MappingProxyType
 
 import numpy as np
 
-from rag.answer.compose.analysis import Question
 from rag.answer.compose.definitions import defines
+from rag.answer.compose.naming import (
+    AUTHORS_INTRODUCE,
+    NO_ACRONYMS,
+    Subject,
+    coined,
+    coined_names,
+    sentences_naming,
+    spelled_out,
+)
 from rag.answer.compose.pieces import Piece
-from rag.answer.compose.record import names_by_title
 from rag.answer.compose.slots import SPECIFIC, Slot, fills, head_noun
 from rag.answer.compose.stated import quantity_stated, unit_missing
 from rag.answer.notes import not_stated_sentence, unmentioned_sentence
-from rag.text import STOPWORDS, named_entities, names_word, short_title, singular, tokenize
-from rag.types import Paper, Retrieved
-
-_NO_ACRONYMS: Mapping[str, Collection[str]] = MappingProxyType({})
-"""No acronym table: only names as written count as mentioned."""
+from rag.text import short_title, singular
+from rag.types import Retrieved
 
 RoleOrder = Callable[[str, Sequence[Piece], Retrieved], Sequence[float]]
 """A role predictor's preference: for the question, the candidate pieces and the retrieved papers, a lead bonus
 per piece (0: none). ``rag.answer.roles.RoleBook.order`` (fitted on ACLSum) supplies one; the composer works
 without it."""
-
-@dataclass(frozen=True, slots=True)
-class Subject:
-    """The paper a question is about: hit index and the name the answer calls it by."""
-
-    hit: int
-    name: str
-
-
-def subject(question: str, retrieved: Retrieved, depth: int = 2) -> Subject | None:
-    """The best-ranked of the first ``depth`` hits that the question names: one of its named entities (stemmed)
-    is in the paper's title or abstract, or a rare question word is in its title. None when the question names
-    none of them (then the answer cannot be about "its" abstract)."""
-    names = named_entities(question)
-    q_tokens = [t for t in tokenize(question) if t not in STOPWORDS and len(t) >= 5]
-    for h, hit in enumerate(retrieved.hits[:depth]):
-        text = set(tokenize(f"{hit.paper.title} {hit.paper.abstract}"))
-        title = set(tokenize(hit.paper.title))
-        for name in (n for n in names if sum(c.isalpha() for c in n) >= 3):
-            stems = set(tokenize(name))
-            if stems and stems <= text and (stems & title or (len(stems) == 1 and coined(name))):
-                own = coined(name) and name.lower() in short_title(hit.paper.title).lower()  # not "LLM" of CHESS
-                return Subject(h, name if own else short_title(hit.paper.title))
-        title_words = [t for t in q_tokens if t in title and _rare(t, retrieved)]
-        if title_words and h == 0:
-            return Subject(h, short_title(hit.paper.title))
-    return None
-
-
-def coined(name: str) -> bool:
-    return any(c.isupper() for c in name[1:]) or any(c.isdigit() for c in name)
-
-
-def coined_names(text: str, letters: int = 0) -> list[str]:
-    """The coined names ``text`` gives (``named_entities`` that are ``coined``), those with at least ``letters``
-    letters."""
-    return [n for n in named_entities(text) if coined(n) and sum(c.isalpha() for c in n) >= letters]
-
-
-def _rare(token: str, retrieved: Retrieved) -> bool:
-    """A word in at most one retrieved title (a paper's own name, not a topic word)."""
-    return sum(token in set(tokenize(h.paper.title)) for h in retrieved.hits) <= 1
 
 
 def missing_detail(slot: Slot, retrieved: Retrieved, subj: Subject | None) -> str:
@@ -97,7 +57,7 @@ def missing_detail(slot: Slot, retrieved: Retrieved, subj: Subject | None) -> st
     return ""
 
 
-def unmentioned(question: str, retrieved: Retrieved, spelled: Mapping[str, Collection[str]] = _NO_ACRONYMS) -> str:
+def unmentioned(question: str, retrieved: Retrieved, spelled: Mapping[str, Collection[str]] = NO_ACRONYMS) -> str:
     """The note for a question whose coined names (``SeerAttention-R``, ``GSM8K``: a capital after the first
     letter or a digit) are in none of the retrieved abstracts, e.g. "CaseHOLD is not stated in any retrieved
     abstract."; "" when the question has no such name or one of them is mentioned."""
@@ -113,17 +73,11 @@ def _mentioned(name: str, text: str, spelled: Mapping[str, Collection[str]]) -> 
     for "GPT-4"), or spelled out as the corpus defines it (``spelled``: the mined acronym table, "MoE" ->
     "mixture of experts", so "mixture-of-experts layers" mention MoE)."""
     return (_named_in(name, text) or _named_in(name.replace("-", ""), text.replace("-", ""))
-            or _spelled_out(name, text, spelled))
-
-
-def _spelled_out(name: str, text: str, spelled: Mapping[str, Collection[str]]) -> bool:
-    """Whether ``text`` (lower case) holds a long form of the acronym ``name`` (``spelled``), hyphens as spaces."""
-    flat = text.replace("-", " ")
-    return any(long.replace("-", " ") in flat for long in spelled.get(singular(name).lower(), ()))
+            or spelled_out(name, text, spelled))
 
 
 def unmentioned_in(
-    question: str, retrieved: Retrieved, h: int, spelled: Mapping[str, Collection[str]] = _NO_ACRONYMS
+    question: str, retrieved: Retrieved, h: int, spelled: Mapping[str, Collection[str]] = NO_ACRONYMS
 ) -> str:
     """For a follow-up about one paper ("does it work with MoE models?"), the note when none of the question's
     coined names is in that paper (hit ``h``): "The SeerAttention-R abstract does not state anything about MoE.
@@ -157,7 +111,7 @@ def only_mentioned(question: str, slot: Slot, retrieved: Retrieved) -> str:
     subject_word = asked.group("name") or asked.group("name2")
     for name in coined_names(f"x {subject_word}", 3):
         low = singular(name).lower()
-        naming = [(h, s) for h, hit in enumerate(retrieved.hits) for s in _sentences_naming(hit.paper.abstract, low)]
+        naming = [(h, s) for h, hit in enumerate(retrieved.hits) for s in sentences_naming(hit.paper.abstract, low)]
         if not naming or any(low in h.paper.title.lower() for h in retrieved.hits):
             continue
         if not any(_OWN.search(s) or defines(name, s) for _, s in naming):  # no abstract introduces or defines it
@@ -165,55 +119,6 @@ def only_mentioned(question: str, slot: Slot, retrieved: Retrieved) -> str:
             what = {"how": f"how {name} works", "why": f"why, for {name}", "definition": f"what {name} is"}[slot.kind]
             return f"{not_stated_sentence(short_title(retrieved.hits[h].paper.title), what)} [{h + 1}]"
     return ""
-
-
-def introduces(abstract: str, name: str) -> bool:
-    """Whether ``abstract`` is about ``name`` rather than only mentioning it: it says the paper introduces it
-    (``proposes``: "we propose X", "a method called X"), or two sentences name it ("X merges ...", "X converges
-    ..."). "We develop a kernel that achieves speedups of up to 9x over FlashAttention-3" does not introduce
-    FlashAttention."""
-    return len(_sentences_naming(abstract, singular(name).lower())) >= 2 or proposes(abstract, name)
-
-
-PROPOSE_REACH = 6
-"""How many words may stand between the authors' introducing verb and the name it introduces ("we propose a
-simple yet effective method, X")."""
-_AUTHORS_VERB = (r"\b(?:we|this (?:paper|work))\s+(?:(?:\w+\s+){0,2}?|(?:\w+\s+){1,4}?to\s+)"
-                 r"(?:propose|introduce|present|develop|design|devise|build|call|name|dub)(?:s|d|ed)?\b")
-"""The authors' introducing verb: "we propose", "we also introduce", "this paper presents", "we use our framework
-to propose"."""
-_AUTHORS_INTRODUCE = re.compile(r"\b(?:we|this (?:paper|work))\s+(?:\w+\s+){0,2}?(?:propose|present|introduce|"
-                                r"develop)s?\b", re.IGNORECASE)
-"""A piece stating the paper's own contribution ("In this work, we present a new first-stage ranker ...")."""
-_CALLED = (r"\b(?:called|named|dubbed|termed|coined)\s+(?:as\s+)?|\bour (?:proposed |new )?(?:approach|method|model|"
-           r"framework|technique|algorithm|system),?\s+")
-"""A name given: "a method called X", "our proposed approach, Loki, gains ..."."""
-_APPOSED = (r"(?![A-Za-z0-9])(?!-[A-Za-z0-9])"
-            r"(?=\s*(?:[,:;()\[\]]|[.!?]?\s*$|\s[-–—]\s|"
-            r"\s+(?:which|that|to|for|as|a|an|in|on|with|using|by|via|through|based)\b))")
-"""After the name: the end of its noun phrase ("X, a ...", "X (...)", "X which ...", "X for ...", the sentence's
-end), not a longer word ("LoRAX"), a compound ("FlashAttention-3") or a noun it modifies ("the MoE backbone")."""
-
-
-_NOT_AN_OBJECT = "".join(rf"(?<!\b{p}\s)" for p in ("of", "to", "on", "for", "from", "with", "over", "than", "into",
-                                                    "like", "via", "upon"))
-"""Before the name: no preposition ("we propose a hierarchical version of BERT" introduces no BERT)."""
-
-
-def proposes(abstract: str, name: str) -> bool:
-    """Whether ``abstract`` says the paper introduces ``name``: the authors' introducing verb ("we propose", "we
-    introduce", "this paper presents") with the name at most ``PROPOSE_REACH`` words after it, or "called X",
-    "named X", and the name ends its noun phrase there (``_APPOSED``). "Our proposed method over RNN, CNN, GNN",
-    "in terms of GLUE", "the recently introduced LoRA", "we introduce a router decoupled from the MoE
-    backbone" and "we propose a hierarchical version of BERT" introduce none of those names."""
-    low = re.escape(singular(name).lower())
-    near = re.compile(rf"(?:{_AUTHORS_VERB}(?:\W+\S+){{0,{PROPOSE_REACH}}}?\W+|{_CALLED}\W*){_NOT_AN_OBJECT}{low}"
-                      rf"{_APPOSED}", re.IGNORECASE)
-    return any(near.search(s) for s in _sentences_naming(abstract, singular(name).lower()))
-
-
-def _sentences_naming(abstract: str, low: str) -> list[str]:
-    return [s for s in re.split(r"(?<=[.!?])\s+", abstract) if names_word(s, low)]  # not "LoRA-BAM" for LoRA
 
 
 def _named_in(name: str, text: str) -> bool:
@@ -258,7 +163,7 @@ def _defining(cands: Sequence[Piece], able: list[int], slot: Slot, titles: Seque
     naming = [j for j in able if term and term in cands[j].text.lower()]
     in_definition = [j for j in naming if fills(slot, cands[j].pick.text)]
     in_its_paper = [j for j in naming if term in title[j]]  # "label smoothing": MaxSup's, not a reward model's
-    titled = [j for j in able if _is_short_name(term, title[j]) and _AUTHORS_INTRODUCE.search(cands[j].text)]
+    titled = [j for j in able if _is_short_name(term, title[j]) and AUTHORS_INTRODUCE.search(cands[j].text)]
     return in_definition or in_its_paper or naming or titled or able
 
 
@@ -285,65 +190,6 @@ def subject_lead(cands: Sequence[Piece], probs: Sequence[float] | np.ndarray, sl
     if mine is None:  # none of its pieces fills the slot: still its best piece, not another paper's filler
         mine = max(range(len(own)), key=lambda i: (probs[own[i]] + extra[i], -i))
     return own[mine]
-
-
-def names_its_paper(analysis: Question, retrieved: Retrieved, spelled: Mapping[str, Collection[str]] = _NO_ACRONYMS
-                    ) -> bool:
-    """Whether a question asks only what a paper is, by the paper's own coined name, and the first hit is that
-    paper: the name heads its title (as written, or spelled out by the corpus's acronym table, ``spelled``: "SAM"
-    for "Sharpness-Aware Minimization") or its abstract proposes it ("What is SPLADE?", "LinearAG", "what paper
-    proposes LinearAG?", "what does SAM stand for?"). Such a question is answered although the abstention model
-    doubts it (it refused a reviewer's "SPLADE" and "what is splade" with the SPLADE paper first). Any other word
-    ("SPLADE training time", "What is the release date of LinearAG?") leaves it to the model, and so does a name the
-    title only ends with ("NER" of "... for Biomedical NER")."""
-    if not retrieved.hits:
-        return False
-    names = coined_names(analysis.text, 3) or [  # "What is Loki?": a capitalised name the first abstract proposes
-        n for n in named_entities(analysis.text) if proposes(retrieved.hits[0].paper.abstract, n)]
-    if not names or any(_DESCRIBING.search(n) for n in names):
-        return False
-    rest = {t for t in tokenize(analysis.text) if t not in STOPWORDS and t not in _ASKING_WHAT}
-    if rest - {t for n in names for t in tokenize(n)}:
-        return False
-    return all(its_name(n, retrieved.hits[0].paper, spelled) for n in names)
-
-
-_ASKING_WHAT = frozenset(tokenize(
-    "what which who is are does do stand stands for mean means define explain describe summarize summarise summary "
-    "overview tell me about paper papers method model propose proposes proposed introduce introduces introduced "
-    "the a an of"
-))
-"""The words of a question that asks only what something is or which paper it is."""
-_DESCRIBING = re.compile(r"-(?:based|driven|guided|style|like|free|aware|specific|only|level|augmented|generated)$",
-                         re.IGNORECASE)
-"""A coined word ending like this describes ("LLM-generated text"), it names no paper."""
-
-
-def its_name(name: str, paper: Paper, spelled: Mapping[str, Collection[str]]) -> bool:
-    """Whether ``name`` is the paper's own: a word of its title's head (before a colon, or its first four words),
-    its long form in the title, or a name its abstract proposes."""
-    title = paper.title.lower()
-    head = title.split(":", 1)[0] if ":" in title else " ".join(title.split()[:4])
-    return bool(re.search(rf"(?<![\w-]){re.escape(name.lower())}(?![\w-])", head)) or proposes(
-        paper.abstract, name) or _spelled_out(name, title, spelled)
-
-
-def own_subject(question: str, retrieved: Retrieved) -> Subject | None:
-    """The paper the question names (``subject``) when the question names it alone: each coined name it gives is
-    in that paper's title or proposed by its abstract, or, with no coined name, its other words are the title's
-    (``names_by_title``). "Who wrote the BERT paper?" is not asked of a paper that only compares with BERT, and
-    "Who wrote TabPFN, and when was DIMAT published?" of neither."""
-    subj = subject(question, retrieved)
-    names = coined_names(question)
-    if subj is None and not names and retrieved.hits:  # "the legal judgment prediction paper": two titles say so
-        subj = Subject(0, short_title(retrieved.hits[0].paper.title))
-    if subj is None:
-        return None
-    paper = retrieved.hits[subj.hit].paper
-    if not names:  # "Who wrote the sparsemax paper?": its title's words
-        return subj if names_by_title(question, paper.title) else None
-    own = all(n.lower() in paper.title.lower() or proposes(paper.abstract, n) for n in names)  # one paper's names
-    return subj if own else None
 
 
 def complete_lead(cands: Sequence[Piece], probs: Sequence[float] | np.ndarray, slot: Slot, lead: int | None,

@@ -18,7 +18,7 @@ from rag.answer.compose.chat import (
     turns,
 )
 from rag.answer.compose.cited import Cited, cited_sources, refers_to
-from rag.answer.compose.lead import coined_names, own_subject, subject
+from rag.answer.compose.naming import coined_names, own_subject, subject
 from rag.answer.compose.standalone import stands_alone
 from rag.text import QUESTION_WORDS, named_entities, tokenize
 from rag.types import Retrieved

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from rag.answer.compose.chat import POINTING, PRONOUN, TOPIC_SWITCH, IsName, asked_term_words, no_names, turns
 from rag.answer.compose.cited import cited_sources
 from rag.answer.compose.definitions import defined_term
-from rag.answer.compose.lead import coined, proposes
+from rag.answer.compose.naming import coined, proposes
 from rag.answer.compose.standalone import coined_subject
 from rag.text import QUESTION_WORDS, STOPWORDS, key_terms, named_entities, strip_markers, tokenize
 

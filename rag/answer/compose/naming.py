@@ -1,0 +1,174 @@
+"""Whose name is it: coined names ("DIMAT", "TIES-Merging"), whether an abstract introduces or proposes a name
+("we propose X", "a method called X"), and which retrieved paper a question is about (its ``Subject``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from rag.answer.compose.analysis import Question
+from rag.answer.compose.record import names_by_title
+from rag.text import STOPWORDS, named_entities, names_word, short_title, singular, tokenize
+from rag.types import Paper, Retrieved
+
+NO_ACRONYMS: Mapping[str, Collection[str]] = MappingProxyType({})
+"""No acronym table: only names as written count as mentioned."""
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """The paper a question is about: hit index and the name the answer calls it by."""
+
+    hit: int
+    name: str
+
+
+def subject(question: str, retrieved: Retrieved, depth: int = 2) -> Subject | None:
+    """The best-ranked of the first ``depth`` hits that the question names: one of its named entities (stemmed)
+    is in the paper's title or abstract, or a rare question word is in its title. None when the question names
+    none of them (then the answer cannot be about "its" abstract)."""
+    names = named_entities(question)
+    q_tokens = [t for t in tokenize(question) if t not in STOPWORDS and len(t) >= 5]
+    for h, hit in enumerate(retrieved.hits[:depth]):
+        text = set(tokenize(f"{hit.paper.title} {hit.paper.abstract}"))
+        title = set(tokenize(hit.paper.title))
+        for name in (n for n in names if sum(c.isalpha() for c in n) >= 3):
+            stems = set(tokenize(name))
+            if stems and stems <= text and (stems & title or (len(stems) == 1 and coined(name))):
+                own = coined(name) and name.lower() in short_title(hit.paper.title).lower()  # not "LLM" of CHESS
+                return Subject(h, name if own else short_title(hit.paper.title))
+        title_words = [t for t in q_tokens if t in title and _rare(t, retrieved)]
+        if title_words and h == 0:
+            return Subject(h, short_title(hit.paper.title))
+    return None
+
+
+def coined(name: str) -> bool:
+    return any(c.isupper() for c in name[1:]) or any(c.isdigit() for c in name)
+
+
+def coined_names(text: str, letters: int = 0) -> list[str]:
+    """The coined names ``text`` gives (``named_entities`` that are ``coined``), those with at least ``letters``
+    letters."""
+    return [n for n in named_entities(text) if coined(n) and sum(c.isalpha() for c in n) >= letters]
+
+
+def _rare(token: str, retrieved: Retrieved) -> bool:
+    """A word in at most one retrieved title (a paper's own name, not a topic word)."""
+    return sum(token in set(tokenize(h.paper.title)) for h in retrieved.hits) <= 1
+
+
+def spelled_out(name: str, text: str, spelled: Mapping[str, Collection[str]]) -> bool:
+    """Whether ``text`` (lower case) holds a long form of the acronym ``name`` (``spelled``), hyphens as spaces."""
+    flat = text.replace("-", " ")
+    return any(long.replace("-", " ") in flat for long in spelled.get(singular(name).lower(), ()))
+
+
+def introduces(abstract: str, name: str) -> bool:
+    """Whether ``abstract`` is about ``name`` rather than only mentioning it: it says the paper introduces it
+    (``proposes``: "we propose X", "a method called X"), or two sentences name it ("X merges ...", "X converges
+    ..."). "We develop a kernel that achieves speedups of up to 9x over FlashAttention-3" does not introduce
+    FlashAttention."""
+    return len(sentences_naming(abstract, singular(name).lower())) >= 2 or proposes(abstract, name)
+
+
+PROPOSE_REACH = 6
+"""How many words may stand between the authors' introducing verb and the name it introduces ("we propose a
+simple yet effective method, X")."""
+_AUTHORS_VERB = (r"\b(?:we|this (?:paper|work))\s+(?:(?:\w+\s+){0,2}?|(?:\w+\s+){1,4}?to\s+)"
+                 r"(?:propose|introduce|present|develop|design|devise|build|call|name|dub)(?:s|d|ed)?\b")
+"""The authors' introducing verb: "we propose", "we also introduce", "this paper presents", "we use our framework
+to propose"."""
+AUTHORS_INTRODUCE = re.compile(r"\b(?:we|this (?:paper|work))\s+(?:\w+\s+){0,2}?(?:propose|present|introduce|"
+                                r"develop)s?\b", re.IGNORECASE)
+"""A piece stating the paper's own contribution ("In this work, we present a new first-stage ranker ...")."""
+_CALLED = (r"\b(?:called|named|dubbed|termed|coined)\s+(?:as\s+)?|\bour (?:proposed |new )?(?:approach|method|model|"
+           r"framework|technique|algorithm|system),?\s+")
+"""A name given: "a method called X", "our proposed approach, Loki, gains ..."."""
+_APPOSED = (r"(?![A-Za-z0-9])(?!-[A-Za-z0-9])"
+            r"(?=\s*(?:[,:;()\[\]]|[.!?]?\s*$|\s[-–—]\s|"
+            r"\s+(?:which|that|to|for|as|a|an|in|on|with|using|by|via|through|based)\b))")
+"""After the name: the end of its noun phrase ("X, a ...", "X (...)", "X which ...", "X for ...", the sentence's
+end), not a longer word ("LoRAX"), a compound ("FlashAttention-3") or a noun it modifies ("the MoE backbone")."""
+
+
+_NOT_AN_OBJECT = "".join(rf"(?<!\b{p}\s)" for p in ("of", "to", "on", "for", "from", "with", "over", "than", "into",
+                                                    "like", "via", "upon"))
+"""Before the name: no preposition ("we propose a hierarchical version of BERT" introduces no BERT)."""
+
+
+def proposes(abstract: str, name: str) -> bool:
+    """Whether ``abstract`` says the paper introduces ``name``: the authors' introducing verb ("we propose", "we
+    introduce", "this paper presents") with the name at most ``PROPOSE_REACH`` words after it, or "called X",
+    "named X", and the name ends its noun phrase there (``_APPOSED``). "Our proposed method over RNN, CNN, GNN",
+    "in terms of GLUE", "the recently introduced LoRA", "we introduce a router decoupled from the MoE
+    backbone" and "we propose a hierarchical version of BERT" introduce none of those names."""
+    low = re.escape(singular(name).lower())
+    near = re.compile(rf"(?:{_AUTHORS_VERB}(?:\W+\S+){{0,{PROPOSE_REACH}}}?\W+|{_CALLED}\W*){_NOT_AN_OBJECT}{low}"
+                      rf"{_APPOSED}", re.IGNORECASE)
+    return any(near.search(s) for s in sentences_naming(abstract, singular(name).lower()))
+
+
+def sentences_naming(abstract: str, low: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+", abstract) if names_word(s, low)]  # not "LoRA-BAM" for LoRA
+
+
+def names_its_paper(analysis: Question, retrieved: Retrieved, spelled: Mapping[str, Collection[str]] = NO_ACRONYMS
+                    ) -> bool:
+    """Whether a question asks only what a paper is, by the paper's own coined name, and the first hit is that
+    paper: the name heads its title (as written, or spelled out by the corpus's acronym table, ``spelled``: "SAM"
+    for "Sharpness-Aware Minimization") or its abstract proposes it ("What is SPLADE?", "LinearAG", "what paper
+    proposes LinearAG?", "what does SAM stand for?"). Such a question is answered although the abstention model
+    doubts it (it refused a reviewer's "SPLADE" and "what is splade" with the SPLADE paper first). Any other word
+    ("SPLADE training time", "What is the release date of LinearAG?") leaves it to the model, and so does a name the
+    title only ends with ("NER" of "... for Biomedical NER")."""
+    if not retrieved.hits:
+        return False
+    names = coined_names(analysis.text, 3) or [  # "What is Loki?": a capitalised name the first abstract proposes
+        n for n in named_entities(analysis.text) if proposes(retrieved.hits[0].paper.abstract, n)]
+    if not names or any(_DESCRIBING.search(n) for n in names):
+        return False
+    rest = {t for t in tokenize(analysis.text) if t not in STOPWORDS and t not in _ASKING_WHAT}
+    if rest - {t for n in names for t in tokenize(n)}:
+        return False
+    return all(its_name(n, retrieved.hits[0].paper, spelled) for n in names)
+
+
+_ASKING_WHAT = frozenset(tokenize(
+    "what which who is are does do stand stands for mean means define explain describe summarize summarise summary "
+    "overview tell me about paper papers method model propose proposes proposed introduce introduces introduced "
+    "the a an of"
+))
+"""The words of a question that asks only what something is or which paper it is."""
+_DESCRIBING = re.compile(r"-(?:based|driven|guided|style|like|free|aware|specific|only|level|augmented|generated)$",
+                         re.IGNORECASE)
+"""A coined word ending like this describes ("LLM-generated text"), it names no paper."""
+
+
+def its_name(name: str, paper: Paper, spelled: Mapping[str, Collection[str]]) -> bool:
+    """Whether ``name`` is the paper's own: a word of its title's head (before a colon, or its first four words),
+    its long form in the title, or a name its abstract proposes."""
+    title = paper.title.lower()
+    head = title.split(":", 1)[0] if ":" in title else " ".join(title.split()[:4])
+    return bool(re.search(rf"(?<![\w-]){re.escape(name.lower())}(?![\w-])", head)) or proposes(
+        paper.abstract, name) or spelled_out(name, title, spelled)
+
+
+def own_subject(question: str, retrieved: Retrieved) -> Subject | None:
+    """The paper the question names (``subject``) when the question names it alone: each coined name it gives is
+    in that paper's title or proposed by its abstract, or, with no coined name, its other words are the title's
+    (``names_by_title``). "Who wrote the BERT paper?" is not asked of a paper that only compares with BERT, and
+    "Who wrote TabPFN, and when was DIMAT published?" of neither."""
+    subj = subject(question, retrieved)
+    names = coined_names(question)
+    if subj is None and not names and retrieved.hits:  # "the legal judgment prediction paper": two titles say so
+        subj = Subject(0, short_title(retrieved.hits[0].paper.title))
+    if subj is None:
+        return None
+    paper = retrieved.hits[subj.hit].paper
+    if not names:  # "Who wrote the sparsemax paper?": its title's words
+        return subj if names_by_title(question, paper.title) else None
+    own = all(n.lower() in paper.title.lower() or proposes(paper.abstract, n) for n in names)  # one paper's names
+    return subj if own else None
