@@ -8,22 +8,21 @@ in its ``Request`` and in locals, never on the pipeline or its components.
 from __future__ import annotations
 
 import dataclasses
-import sys
 import time
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Unpack
 
 import numpy as np
 
-from rag.answer.base import Answerer, no_match
+from rag.answer.base import Answerer, answer_texts, failed_notice, no_match
 from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.llm import LLMAnswerer
 from rag.answer.roles import RoleBook, RoleModel
-from rag.errors import ConfigError, IndexNotReadyError, LLMError, QueryError, public_url
-from rag.index.embeddings import MINILM, Embedder, make_embedder
-from rag.index.ingest import check_not_rebuilding, refresh_keyword_index, run_ingest
-from rag.index.store import Store, open_chroma
-from rag.index.store_client import embedder_key
+from rag.errors import ConfigError, LLMError, QueryError
+from rag.index.embeddings import Embedder
+from rag.index.ingest import refresh_keyword_index
+from rag.index.opening import open_index
+from rag.index.store import Store
 from rag.request import (
     FILTERS,
     MAX_QUERY_CHARS,
@@ -105,31 +104,13 @@ class Pipeline:
         llm_client: Any = None,
         progress: bool = True,
     ) -> Pipeline:
-        """Open the index (building an empty on-disk one from the corpus first; an empty Chroma server is an
-        ``IndexNotReadyError`` saying to run ``rag ingest``) and load every model once. Raises
-        ``IngestBusyError`` while a ``rag ingest --rebuild`` runs and ``IndexNotReadyError`` when one was
-        interrupted (``check_not_rebuilding``): a half-rebuilt index is never served, nor built a second time."""
-        chosen = embedder
-        embedder = embedder or make_embedder(settings, llm_client)
-        check_not_rebuilding(settings.data_dir, embedder.name)
-        client = chroma_client if chroma_client is not None else open_chroma(settings.data_dir, settings.chroma_url)
-        store = Store(client, embedder.name, dim=embedder.dim)
-        if chosen is None and store.is_empty():
-            kept = fp32_index(settings, client, llm_client, progress)
-            embedder, store = kept if kept is not None else (embedder, store)
-        if store.is_empty() and settings.chroma_url:  # also a reopen by the running app (LivePipeline)
-            raise IndexNotReadyError(
-                f"the Chroma server at {public_url(settings.chroma_url)} holds no index for {embedder.name}: run "
-                "`rag ingest` with this RAG_CHROMA_URL first (a search never fills a shared server by itself)"
-            )
-        if store.is_empty():
-            if progress:
-                print("Building the index from the corpus (first run only)...", file=sys.stderr)
-            run_ingest(settings, embedder, store=store, progress=progress)
+        """Open the index (``rag.index.opening.open_index``: built from the corpus on a first run, never served
+        half-rebuilt) and load every model once."""
+        embedder, store = open_index(settings, embedder, chroma_client, llm_client, progress)
         retriever = HybridRetriever(store, refresh_keyword_index(store, settings.data_dir), data_dir=settings.data_dir)
         llm = LLMAnswerer(settings, llm_client, embedder) if llm_client is not None else None
         reranker = make_reranker(settings, llm_client)
-        model = _role_model(embedder)
+        model = RoleModel.reading(embedder)
         book = RoleBook(model, retriever.sentence_vectors) if model is not None else None
         extractive = ExtractiveAnswerer(settings, embedder, roles=book.order if book is not None else None,
                                         acronyms=retriever.acronyms.pairs, is_name=retriever.names_word,
@@ -297,7 +278,7 @@ class Pipeline:
         except LLMError as exc:
             failed, answerer = str(exc), self.fallback
             standalone = answerer.condense(asked, turns)
-            yield _failed_notice(failed, lead="")
+            yield failed_notice(failed, lead="")
         condensed = time.perf_counter()
         pq = self.prepare(standalone, request.filters)
         if pq.allowed is not None and not pq.allowed:  # not "the corpus does not cover it": the filters exclude all
@@ -314,11 +295,11 @@ class Pipeline:
             retrieved = dataclasses.replace(retrieved, abstain=False)  # a plain comparison: the LLM answers it too
         error: str | None = None
         try:
-            final = yield from _texts(answerer.stream(asked, retrieved, turns))
+            final = yield from answer_texts(answerer.stream(asked, retrieved, turns))
         except LLMError as exc:
             error = str(exc)
-            yield _failed_notice(error)
-            final = yield from _texts(self.fallback.stream(asked, retrieved, turns))
+            yield failed_notice(error)
+            final = yield from answer_texts(self.fallback.stream(asked, retrieved, turns))
         timings = {"condense": condensed - started, **retrieved.timings, **final.timings}
         timings["total"] = time.perf_counter() - started
         error = error or failed or final.error or retrieved.error
@@ -342,47 +323,3 @@ class Pipeline:
                 raise ConfigError("no LLM is configured; set OPENAI_API_KEY (and OPENAI_BASE_URL for other servers)")
             return self.llm_answerer
         raise ConfigError(f"unknown answerer {name!r}; use 'extractive' or 'llm'")
-
-
-def fp32_index(settings: Settings, client: Any, llm_client: Any, progress: bool) -> tuple[Embedder, Store] | None:
-    """An index built before int8 became the default runtime, kept in use: when the runtime was left to its
-    default, the int8 collections are empty and the fp32 ones hold papers. ``rag ingest`` re-embeds it."""
-    if settings.embedder != "minilm" or "embedder_runtime" in settings.model_fields_set:
-        return None
-    try:
-        names = {getattr(c, "name", c) for c in client.list_collections()}
-    except Exception:  # a server that cannot list: the default runtime it is
-        return None
-    if f"chunks-{embedder_key(MINILM)}" not in names:
-        return None
-    fp32 = Store(client, MINILM)
-    if fp32.is_empty():
-        return None
-    check_not_rebuilding(settings.data_dir, MINILM)
-    if progress:
-        print(
-            "note: this index holds fp32 embeddings from an earlier version and is used as it is; `rag ingest "
-            "PATH ...` re-embeds it with int8 (the default, 1.85x faster to ingest), RAG_EMBEDDER_RUNTIME=onnx "
-            "keeps fp32", file=sys.stderr,
-        )  # fmt: skip
-    return make_embedder(settings.model_copy(update={"embedder_runtime": "onnx"}), llm_client), fp32
-
-
-def _role_model(embedder: Embedder) -> RoleModel | None:
-    """The bundled sentence-role model when it reads this embedder's vectors, else None."""
-    model = RoleModel.load()
-    return model if model.dim == embedder.dim and embedder.name.startswith(model.embedder) else None
-
-
-def _failed_notice(error: str, lead: str = "\n\n") -> str:
-    """The line streamed when the LLM fails and the extractive answerer takes over."""
-    return f"{lead}(The LLM failed: {error.rstrip('.')}. Extractive answer instead:)\n\n"
-
-
-def _texts(items: Iterator[str | Answer]) -> Generator[str, None, Answer]:
-    """Yield an answerer's text deltas and return its final ``Answer``."""
-    for item in items:
-        if isinstance(item, Answer):
-            return item
-        yield item
-    raise AssertionError("an answerer must end its stream with an Answer")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import SMALL_PAPERS, HashEmbedder
 
-from rag import pipeline as pipeline_module
+from rag.index import opening
 from rag.index.embeddings import MINILM, MINILM_INT8
 from rag.index.ingest import ingest
 from rag.index.store import Store, open_chroma
@@ -26,7 +26,7 @@ class Named(HashEmbedder):
 def _fakes(monkeypatch: pytest.MonkeyPatch) -> None:
     """The two MiniLM runtimes, as hash embedders under their real names (no model is loaded)."""
     names = {"onnx": MINILM, "onnx-int8": MINILM_INT8, "torch": MINILM}
-    monkeypatch.setattr(pipeline_module, "make_embedder", lambda s, client=None: Named(names[s.embedder_runtime]))
+    monkeypatch.setattr(opening, "make_embedder", lambda s, client=None: Named(names[s.embedder_runtime]))
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from here, so no answerer depends on another one."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from typing import Any, Protocol
 
 from rag.answer.citations import Checked
@@ -82,3 +82,17 @@ def checked_answer(
         timings=timings,
         **extra,
     )
+
+
+def failed_notice(error: str, lead: str = "\n\n") -> str:
+    """The line streamed when the LLM fails and the extractive answerer takes over."""
+    return f"{lead}(The LLM failed: {error.rstrip('.')}. Extractive answer instead:)\n\n"
+
+
+def answer_texts(items: Iterator[str | Answer]) -> Generator[str, None, Answer]:
+    """Yield an answerer's text deltas and return its final ``Answer`` (the ``Answerer.stream`` protocol)."""
+    for item in items:
+        if isinstance(item, Answer):
+            return item
+        yield item
+    raise AssertionError("an answerer must end its stream with an Answer")

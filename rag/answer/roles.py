@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from rag.errors import ConfigError
+from rag.index.embeddings import Embedder
 from rag.resources import data_path
 from rag.types import Paper, Retrieved
 
@@ -85,6 +86,12 @@ class RoleModel:
         if model is None:
             raise ConfigError(f"the sentence-role model {path} has another format than this version's; {_FIX}")
         return model
+
+    @classmethod
+    def reading(cls, embedder: Embedder) -> RoleModel | None:
+        """The bundled model when it reads this embedder's vectors, else None."""
+        model = cls.load()
+        return model if model.dim == embedder.dim and embedder.name.startswith(model.embedder) else None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RoleModel:

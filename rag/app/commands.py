@@ -81,7 +81,7 @@ def cmd_stats(ctx: Context, args: argparse.Namespace) -> int:
     client = open_chroma(settings.data_dir, settings.chroma_url)
     store = Store(client, name)
     if ctx.embedder is None and store.is_empty():  # what the app serves: maybe an earlier version's fp32 index
-        from rag.pipeline import fp32_index
+        from rag.index.opening import fp32_index
 
         kept = fp32_index(settings, client, None, progress=False)
         name, store = (kept[1].embedder_name, kept[1]) if kept is not None else (name, store)
