@@ -686,3 +686,20 @@ def test_the_sources_a_follow_up_points_at_are_given_to_the_answer_though_ranked
     assert [h.paper.title for h in given.hits] == [ranked.hits[0].paper.title, ranked.hits[1].paper.title, low.title]
     alone = a.sources("Which papers train for many epochs?", ranked, 3, history)  # stands alone: points at none
     assert alone.hits == ranked.hits[:3]
+
+
+@pytest.mark.parametrize(("sentence", "name"), [
+    ("Our Orthogonal Compatible Aligned (OCA) approach eliminates the need for re-indexing.", "OCA"),
+    ("In particular, our procedure, Sharpness-Aware Minimization (SAM), seeks flat minima.", "SAM"),
+])
+def test_the_acronym_of_our_long_form_is_proposed(sentence: str, name: str) -> None:
+    """"Compare BT^2 and OCA" ended "No retrieved paper is about OCA." while citing the OCA paper, and "sam vs
+    maxsup" said the same of SAM: "our <Long Form> (ACRONYM)" names the paper's own method."""
+    assert proposes(sentence, name)
+    assert not proposes("Our results show that it beats Direct Preference Optimization (DPO) by far.", "DPO")
+
+
+@pytest.mark.parametrize("question", ["Compare BT^2 and OCA", "sam vs maxsup"])
+def test_a_method_named_by_our_acronym_is_compared_not_missing(real_pipeline, question: str) -> None:  # type: ignore[no-untyped-def]
+    final = real_pipeline.ask(question, answerer="extractive")
+    assert "No retrieved paper is about" not in final.text and len(final.citations) == 2, final.text

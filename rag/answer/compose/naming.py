@@ -84,9 +84,11 @@ to propose"."""
 AUTHORS_INTRODUCE = re.compile(r"\b(?:we|this (?:paper|work))\s+(?:\w+\s+){0,2}?(?:propose|present|introduce|"
                                 r"develop)s?\b", re.IGNORECASE)
 """A piece stating the paper's own contribution ("In this work, we present a new first-stage ranker ...")."""
-_CALLED = (r"\b(?:called|named|dubbed|termed|coined)\s+(?:as\s+)?|\bour (?:proposed |new )?(?:approach|method|model|"
-           r"framework|technique|algorithm|system),?\s+")
-"""A name given: "a method called X", "our proposed approach, Loki, gains ..."."""
+_OUR_KIND = r"(?:approach|method|model|framework|technique|algorithm|system|procedure)"
+_CALLED = (rf"\b(?:called|named|dubbed|termed|coined)\s+(?:as\s+)?|\bour (?:proposed |new )?{_OUR_KIND},?\s+|"
+           rf"\bour\s+(?:(?:proposed|new|novel)\s+)?(?:{_OUR_KIND},?\s+)?(?:(?-i:[A-Z])[\w-]*\s+){{1,6}}\(")
+"""A name given: "a method called X", "our proposed approach, Loki, gains ...", or the acronym of "our" long form:
+"Our Orthogonal Compatible Aligned (OCA) approach", "our procedure, Sharpness-Aware Minimization (SAM)"."""
 _APPOSED = (r"(?![A-Za-z0-9])(?!-[A-Za-z0-9])"
             r"(?=\s*(?:[,:;()\[\]]|[.!?]?\s*$|\s[-–—]\s|"
             r"\s+(?:which|that|to|for|as|a|an|in|on|with|using|by|via|through|based)\b))")
