@@ -607,3 +607,19 @@ def test_where_the_code_is_leads_with_its_link_or_says_it_is_not_stated(real_pip
     assert final.text.startswith("Code is available at: https://github.com/ZhouYuxuanYX/") and not final.not_stated
     missing = real_pipeline.ask("is the code of DIMAT available?", answerer="extractive")
     assert missing.not_stated == "The DIMAT abstract does not state where its code is."
+
+
+@pytest.mark.parametrize(("question", "detail"), [
+    ("How many users took part in the user study on interactive attention editing?", "users"),
+    ("How many annotators participated in the study?", "annotators"),
+])
+def test_the_verb_after_a_counted_noun_is_not_the_asked_detail(question: str, detail: str) -> None:
+    """A reviewer's "How many users took part in the user study ...?" was told the abstract "does not state" the
+    "part" and then quoted "Our user study with 18 machine learning researchers": "took part" is the verb."""
+    assert slot_of(question).detail == detail
+
+
+def test_a_counted_noun_the_abstract_gives_a_number_of_is_not_flagged(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    final = real_pipeline.ask("How many users took part in the user study on interactive attention editing?",
+                              answerer="extractive")
+    assert final.not_stated is None and "18 machine learning researchers" in final.text, final.text
