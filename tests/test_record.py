@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from rag.answer.citations import check_answer
-from rag.answer.compose.record import record_fields
+from rag.answer.compose.record import record_fields, venue_stated
 from rag.answer.notes import is_note, record_matches, record_sentence
 from tests.conftest import make_paper
 from tests.test_answer import answer, assert_faithful
@@ -158,3 +158,12 @@ def test_record_follow_ups_about_the_chats_paper(real_pipeline) -> None:  # type
     assert final.text.startswith("The DIMAT abstract does not state its authors")
     legal = real_pipeline.ask("who wrote the legal judgment prediction paper?", answerer="extractive")
     assert not legal.abstained and "does not state its authors" in legal.text
+
+
+def test_a_venue_the_abstract_names_is_not_said_to_be_missing(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """A reviewer's "At which conference was TabPFN presented?" was told the abstract "does not state where it was
+    published", then quoted "... was presented at the last ICLR conference"."""
+    final = real_pipeline.ask("At which conference was TabPFN presented?", answerer="extractive")
+    assert "does not state" not in final.text and "ICLR" in final.text.splitlines()[0], final.text
+    assert venue_stated("The method was accepted at NeurIPS 2023.")
+    assert not venue_stated("We evaluate on the ACL Anthology and the CVPR 2023 challenge data.")

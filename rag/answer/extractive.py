@@ -53,6 +53,7 @@ from rag.answer.compose.lead import (
 )
 from rag.answer.compose.naming import coined_names, its_name, names_its_paper, subject
 from rag.answer.compose.pieces import Piece, PieceModel, choose, cut_pieces, probabilities
+from rag.answer.compose.record import venue_stated
 from rag.answer.compose.shapes import compare, listing, prose
 from rag.answer.compose.sources import with_wanted
 from rag.answer.notes import existence_sentence, record_sentence, record_values, unrecorded_sentence
@@ -299,7 +300,8 @@ class ExtractiveAnswerer:
         paper = retrieved.hits[h].paper
         name = short_title(paper.title)
         listed = record_sentence(name, paper, fields)
-        lacking = [f for f in fields if f not in record_values(paper)]
+        lacking = [f for f in fields if f not in record_values(paper)
+                   and not (f == "venue" and venue_stated(paper.abstract))]  # "... presented at ICLR"
         unstated = unrecorded_sentence(name, lacking) if lacking else None
         own = [j for j, c in enumerate(cands) if c.pick.hit == h]
         quote = choose([cands[j] for j in own], probs[own], self.pieces, self.settings.answer_words, self._floor(),

@@ -75,3 +75,15 @@ def names_by_title(question: str, title: str) -> bool:
     of "Limitations of Normalization in Attention Mechanism")."""
     own = {t for t in tokenize(question) if t not in RECORD_WORDS and t not in STOPWORDS}
     return bool(own) and own <= set(tokenize(title))
+
+
+_VENUE = re.compile(r"\b(?:presented|published|accepted|appear(?:s|ed)?) (?:at|in|to) (?:the )?(?:[\w'-]+ ){0,3}?"
+                    r"(?:conference|workshop|journal|proceedings|symposium|ICLR|NeurIPS|NIPS|ICML|ACL|EMNLP|NAACL|"
+                    r"CVPR|ICCV|ECCV|AAAI|IJCAI|KDD|SIGIR)\b", re.IGNORECASE)
+"""A venue named in an abstract's own words: "was presented at the last ICLR conference", "accepted at NeurIPS"."""
+
+
+def venue_stated(abstract: str) -> bool:
+    """Whether ``abstract`` says where something appeared (``_VENUE``): then "where was it presented?" is answered
+    by its quote, not told that the record gives no venue."""
+    return _VENUE.search(abstract) is not None
