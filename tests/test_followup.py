@@ -389,3 +389,27 @@ def test_go_back_to_the_first_paper_is_answered_from_it(real_pipeline) -> None: 
     first = real_pipeline.ask("Which papers use mixture of experts?", answerer="extractive").citations[0].paper.title
     final = real_pipeline.ask("go back to the first paper", history=history, answerer="extractive")
     assert final.citations and final.citations[0].paper.title == first
+
+
+def test_the_name_one_points_at_the_listed_source_that_names_it() -> None:
+    """A reviewer's "What does the PolyCom one claim?" after a list naming PolyCom's paper second was refused: the
+    follow-up carried the first paper's title words."""
+    listed = ("- Wide and Deep Neural Networks: we provide explicit activation functions. [1]\n"
+              "- Polynomial Composition Activations: By substituting conventional activation functions with PolyCom, "
+              "we enable LLMs to capture interactions. [2]\n"
+              "- Sparsing Law: activation sparsity grows with data. [3]")
+    history = [{"role": "user", "content": "Which papers propose new activation functions?"},
+               {"role": "assistant", "content": listed}]
+    assert [c.marker for c in referents("What does the PolyCom one claim?", history)] == [2]
+    assert [c.marker for c in referents("and the one that uses sparsity?", history)] == [3]
+    assert "PolyCom" in resolve_followup("What does the PolyCom one claim?", history)
+    assert referents("What does the other one claim?", history) == []
+    assert referents("What does the DIMAT one claim?", history) == []  # no source names it
+
+
+def test_the_name_one_is_answered_from_its_paper(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    first = real_pipeline.ask("Which papers propose new activation functions?", answerer="extractive")
+    history = [{"role": "user", "content": "Which papers propose new activation functions?"},
+               {"role": "assistant", "content": first.text}]
+    final = real_pipeline.ask("What does the PolyCom one claim?", history, answerer="extractive")
+    assert final.citations and final.citations[0].paper.title.startswith("Polynomial Composition"), final.text

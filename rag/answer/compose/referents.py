@@ -20,7 +20,7 @@ from rag.answer.compose.chat import (
 from rag.answer.compose.cited import Cited, cited_sources, refers_to
 from rag.answer.compose.naming import coined_names, own_subject, subject
 from rag.answer.compose.standalone import stands_alone
-from rag.text import QUESTION_WORDS, named_entities, tokenize
+from rag.text import QUESTION_WORDS, STOPWORDS, named_entities, tokenize
 from rag.types import Retrieved
 
 _ORDINAL = re.compile(rf"\b{ORDINAL_WORD}|{NUMBERED}", re.IGNORECASE)
@@ -91,6 +91,9 @@ def referents(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
         return []
     cited = cited_sources(answers[-1])
     users = turns(history, "user")
+    named = _named_one(question, cited)  # "what does the PolyCom one claim?", "the one that uses a minimax game"
+    if named is not None:
+        return [named]
     if not cited or (stands_alone(question) and not picks_among(question, cited, users[-1] if users else "")):
         return []
     first = FIRST_N.search(question)
@@ -113,6 +116,30 @@ def referents(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
 
 
 
+
+
+_NAMED = re.compile(r"\bthe\s+(?P<name>[\w^.+-]+(?:\s+[\w^.+-]+)?)\s+(?:one|paper|method|model|approach)\b|"
+                    r"\bthe one (?:that|which|with|where|about|on|using)\s+(?P<about>[^?.!]+)", re.IGNORECASE)
+"""A pointer at one listed source by what it is called or does: "the PolyCom one", "the nullspace paper", "the one
+that uses a minimax game"."""
+_NOT_A_NAME = frozenset(tokenize("same other original previous next last former latter whole new above first second "
+                                 "third fourth fifth"))
+
+
+def _named_one(question: str, cited: Sequence[Cited]) -> Cited | None:
+    """The one source of the last answer (of two or more) a ``_NAMED`` pointer picks: the only one whose cited text
+    (list label and quotes) holds every content word of the name ("PolyCom"), or shares the most content words
+    with what it is said to do; None when none or several do."""
+    match = _NAMED.search(question)
+    if match is None or len(cited) < 2:
+        return None
+    words = set(tokenize(match.group("name") or match.group("about"))) - STOPWORDS - QUESTION_WORDS
+    if not words or words & _NOT_A_NAME:
+        return None
+    shared = [len(words & set(tokenize(" ".join(c.texts)))) for c in cited]
+    need = len(words) if match.group("name") else 1
+    best = max(shared)
+    return cited[shared.index(best)] if best >= need and shared.count(best) == 1 else None
 
 
 def _elliptical(question: str) -> bool:
