@@ -623,3 +623,30 @@ def test_a_counted_noun_the_abstract_gives_a_number_of_is_not_flagged(real_pipel
     final = real_pipeline.ask("How many users took part in the user study on interactive attention editing?",
                               answerer="extractive")
     assert final.not_stated is None and "18 machine learning researchers" in final.text, final.text
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("What datasets was DIN evaluated on?", "two public datasets"),
+    ("What performance gains did SELMA report on TIFA and DSG?", "+2.1% on TIFA"),
+    ("What learning rate did SELMA use?", "The SELMA abstract does not state the learning rate."),
+])
+def test_a_question_naming_its_papers_own_name_is_answered_though_the_model_doubts_it(
+        real_pipeline, question: str, expected: str) -> None:  # type: ignore[no-untyped-def]
+    """A reviewer's "What datasets was DIN evaluated on?" and "What performance gains did SELMA report on TIFA and
+    DSG?" were refused with the named paper first: the abstention model weighs the query's dense similarity, which
+    a bare acronym lacks. A detail the named abstract lacks is said to be not stated."""
+    final = real_pipeline.ask(question, answerer="extractive")
+    assert expected in final.text.splitlines()[0], final.text
+
+
+def test_a_name_in_no_retrieved_abstract_leaves_the_question_to_the_abstention_model() -> None:
+    from rag.answer.compose.analysis import analyse
+    from rag.answer.compose.naming import asks_of_its_paper
+    from rag.types import Hit, Paper, Retrieved
+
+    polycom = Paper("p1", "Polynomial Composition Activations", "We propose PolyCom, a polynomial activation. "
+                    "PolyCom beats other activation functions.")
+    retrieved = Retrieved("q", (Hit(polycom, 0.9, "", 0, 0.5),), 0.1, True)
+    assert asks_of_its_paper(analyse("How much better is PolyCom than other activations?"), retrieved)
+    assert not asks_of_its_paper(analyse("Does PolyCom beat SwiGLU?"), retrieved)  # SwiGLU: in no abstract
+    assert not asks_of_its_paper(analyse("Does it beat SwiGLU?"), retrieved)  # names no paper

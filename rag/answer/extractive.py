@@ -51,7 +51,7 @@ from rag.answer.compose.lead import (
     unmentioned,
     unmentioned_in,
 )
-from rag.answer.compose.naming import coined_names, its_name, names_its_paper, subject
+from rag.answer.compose.naming import asks_of_its_paper, coined_names, its_name, names_its_paper, subject
 from rag.answer.compose.pieces import Piece, PieceModel, choose, cut_pieces, probabilities
 from rag.answer.compose.record import venue_stated
 from rag.answer.compose.shapes import compare, listing, prose
@@ -229,9 +229,11 @@ class ExtractiveAnswerer:
     def plainly_named(self, question: str, analysis: Question, retrieved: Retrieved,
                       history: Sequence[dict[str, str]]) -> bool:
         """Whether the question names a retrieved paper plainly: only by its own coined name ("what is SPLADE?",
-        ``names_its_paper``), or as a correction naming its title ("no, I meant the on-policy self-judgment
-        paper", ``corrects_to``)."""
-        return (names_its_paper(analysis, retrieved, self.acronyms)
+        ``names_its_paper``), by that name with other names its abstract gives ("What gains did SELMA report on TIFA
+        and DSG?", ``asks_of_its_paper``), or as a correction naming its title ("no, I meant the on-policy
+        self-judgment paper", ``corrects_to``)."""
+        spelled = self.acronyms
+        return (names_its_paper(analysis, retrieved, spelled) or asks_of_its_paper(analysis, retrieved, spelled)
                 or corrects_to(question, retrieved, history) is not None)
 
     def _floor(self) -> float:

@@ -138,6 +138,21 @@ def names_its_paper(analysis: Question, retrieved: Retrieved, spelled: Mapping[s
     return all(its_name(n, retrieved.hits[0].paper, spelled) for n in names)
 
 
+def asks_of_its_paper(analysis: Question, retrieved: Retrieved,
+                      spelled: Mapping[str, Collection[str]] = NO_ACRONYMS) -> bool:
+    """Whether a question names the first hit by the paper's own coined name (``its_name``) and every other name it
+    gives is in that abstract: "What datasets was DIN evaluated on?", "What gains did SELMA report on TIFA and
+    DSG?". Such a question is plainly about that paper, so it is answered although the abstention model doubts it
+    (it weighs the query's dense similarity, which a bare acronym lacks); a detail the abstract lacks is then said
+    to be not stated. "Does PolyCom beat SwiGLU?" (in no abstract) stays the model's."""
+    if not retrieved.hits:
+        return False
+    top = retrieved.hits[0].paper
+    names = coined_names(analysis.text, 3)
+    own = [n for n in names if its_name(n, top, spelled) and not _DESCRIBING.search(n)]
+    return bool(own) and all(n in own or names_word(top.abstract, n) for n in names)
+
+
 _ASKING_WHAT = frozenset(tokenize(
     "what which who is are does do stand stands for mean means define explain describe summarize summarise summary "
     "overview tell me about paper papers method model propose proposes proposed introduce introduces introduced "
