@@ -650,3 +650,10 @@ def test_a_name_in_no_retrieved_abstract_leaves_the_question_to_the_abstention_m
     assert asks_of_its_paper(analyse("How much better is PolyCom than other activations?"), retrieved)
     assert not asks_of_its_paper(analyse("Does PolyCom beat SwiGLU?"), retrieved)  # SwiGLU: in no abstract
     assert not asks_of_its_paper(analyse("Does it beat SwiGLU?"), retrieved)  # names no paper
+
+
+def test_a_phrase_the_first_abstract_proposes_is_answered_as_its_papers_name(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """A reviewer's "What is the information filtering hypothesis?" was refused with the paper that says "We
+    additionally propose the information filtering hypothesis" first."""
+    final = real_pipeline.ask("What is the information filtering hypothesis?", answerer="extractive")
+    assert "propose the information filtering hypothesis" in final.text.splitlines()[0], final.text

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from rag.answer.compose.analysis import Question
+from rag.answer.compose.definitions import defined_term
 from rag.answer.compose.record import names_by_title
 from rag.text import STOPWORDS, named_entities, names_word, short_title, singular, tokenize
 from rag.types import Paper, Retrieved
@@ -128,8 +129,10 @@ def names_its_paper(analysis: Question, retrieved: Retrieved, spelled: Mapping[s
     title only ends with ("NER" of "... for Biomedical NER")."""
     if not retrieved.hits:
         return False
+    top = retrieved.hits[0].paper.abstract
+    term = defined_term(analysis.text)  # "What is the information filtering hypothesis?": a phrase it proposes
     names = coined_names(analysis.text, 3) or [  # "What is Loki?": a capitalised name the first abstract proposes
-        n for n in named_entities(analysis.text) if proposes(retrieved.hits[0].paper.abstract, n)]
+        n for n in named_entities(analysis.text) if proposes(top, n)] or [t for t in [term] if t and proposes(top, t)]
     if not names or any(_DESCRIBING.search(n) for n in names):
         return False
     rest = {t for t in tokenize(analysis.text) if t not in STOPWORDS and t not in _ASKING_WHAT}
