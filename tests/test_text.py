@@ -469,3 +469,14 @@ def test_text_parts_of_a_message_are_lines_and_a_bad_filter_says_what_it_got() -
     assert Message.model_validate({"role": "user", "content": parts}).text() == "What is\nsparsemax?"  # /v1 too
     with pytest.raises(QueryError, match=r"not a list holding int$"):
         clean_filters({"author": [1]})
+
+
+def test_diff_is_read_as_difference() -> None:
+    """A reviewer's "whats the diff between sam and maxsup" was refused: "diff" is no comparison word."""
+    assert normalize_query("whats the diff between sam and maxsup") == "what is the difference between sam and maxsup"
+    assert normalize_query("diff-in-diff estimators and DiffPO") == "diff-in-diff estimators and DiffPO"
+
+
+def test_a_comparison_typed_with_diff_is_answered(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    final = real_pipeline.ask("whats the diff between sam and maxsup", answerer="extractive")
+    assert len(final.citations) == 2 and final.text.startswith("- "), final.text

@@ -87,11 +87,14 @@ _LATIN_JOINER = re.compile(r"(?<=[A-Za-z0-9])[\u200c\u200d]+(?=[A-Za-z0-9])")
 
 def normalize_query(text: str) -> str:
     """NFKC, unified dashes and quotes, control characters dropped, whitespace collapsed, "whats" and "what's" read as
-    "what is" (as words the corpus lacks they lowered the abstention model's confidence in a question)."""
-    return _WHATS.sub(r"\1 is", printable(unicodedata.normalize("NFKC", text).translate(_DASHES)))
+    "what is" (as words the corpus lacks they lowered the abstention model's confidence in a question), and the
+    shorthand "diff" as "difference" ("whats the diff between sam and maxsup" asks for a comparison)."""
+    text = _WHATS.sub(r"\1 is", printable(unicodedata.normalize("NFKC", text).translate(_DASHES)))
+    return _DIFF.sub("difference", text)
 
 
 _WHATS = re.compile(r"\b(what)(?:'s|s)\b", re.IGNORECASE)
+_DIFF = re.compile(r"(?<![\w-])diff(?![\w-])")
 
 
 # ---------------------------------------------------------------------------------------------- links
