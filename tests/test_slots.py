@@ -657,3 +657,16 @@ def test_a_phrase_the_first_abstract_proposes_is_answered_as_its_papers_name(rea
     additionally propose the information filtering hypothesis" first."""
     final = real_pipeline.ask("What is the information filtering hypothesis?", answerer="extractive")
     assert "propose the information filtering hypothesis" in final.text.splitlines()[0], final.text
+
+
+def test_how_long_without_a_duration_in_the_abstract_is_not_stated(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """A reviewer's "How long did it take to train CodeGen2 16B?" was answered with CodeGen2's model sizes."""
+    from rag.answer.compose.stated import duration_stated
+
+    slot = slot_of("How long did it take to train CodeGen2 16B?")
+    assert not duration_stated(slot, "We release CodeGen2 models in size 1B, 3.7B, 7B, and, 16B parameters.")
+    assert duration_stated(slot, "Training takes 3 days on 512 TPUs.")
+    final = real_pipeline.ask("How long did it take to train CodeGen2 16B?", answerer="extractive")
+    assert final.text.startswith("The CodeGen2 abstract does not state how long it takes."), final.text
+    beacon = real_pipeline.ask("How long does Activation Beacon take to train?", answerer="extractive")
+    assert beacon.not_stated is None and "9 hours" in beacon.text.splitlines()[0], beacon.text

@@ -23,7 +23,7 @@ from rag.answer.compose.naming import (
 )
 from rag.answer.compose.pieces import Piece
 from rag.answer.compose.slots import SPECIFIC, Slot, fills, head_noun
-from rag.answer.compose.stated import quantity_stated, unit_missing
+from rag.answer.compose.stated import duration_stated, quantity_stated, unit_missing
 from rag.answer.notes import not_stated_sentence, unmentioned_sentence
 from rag.text import short_title, singular
 from rag.types import Retrieved
@@ -37,11 +37,13 @@ without it."""
 def missing_detail(slot: Slot, retrieved: Retrieved, subj: Subject | None) -> str:
     """The not-stated sentence when the subject's abstract holds no filler of a specific slot: the asked
     detail's head noun is nowhere in it, a quantity is asked and no sentence gives a number of it
-    (``quantity_stated``), or a name the question gives besides the subject (a dataset, a benchmark) is in none of
-    the retrieved abstracts. "" otherwise."""
+    (``quantity_stated``), "how long" is asked and no sentence gives a duration (``duration_stated``), or a name the
+    question gives besides the subject (a dataset, a benchmark) is in none of the retrieved abstracts. "" otherwise."""
     if subj is not None and slot.kind == "code":  # no link, no "code is available": it does not say
         paper = retrieved.hits[subj.hit].paper
         return "" if fills(slot, paper.abstract) else not_stated_sentence(subj.name, "where its code is")
+    if subj is not None and not duration_stated(slot, retrieved.hits[subj.hit].paper.abstract):
+        return not_stated_sentence(subj.name, "how long it takes")
     if subj is None or slot.kind not in SPECIFIC or not head_noun(slot):
         return ""
     paper = retrieved.hits[subj.hit].paper

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from rag.answer.compose.slots import Slot, has_number, head_noun
+from rag.answer.compose.slots import Slot, fills, has_number, head_noun
 from rag.text import sentences, tokenize
 
 _DEVICE = re.compile(r"(?<![A-Za-z0-9])(?:\d+\s*x\s*)?(?:[AHVLTP]\d{2,4}|A800|H800|RTX[ -]?\w+|TITAN(?: \w+)?|"
@@ -100,3 +100,10 @@ def _base(word: str) -> str:
     "memor" but "memorization" is "memoriz"."""
     low = re.sub(r"is(e|ed|es|ing|ation|ations)$", r"iz\1", re.sub(r"our$", "or", re.sub(r"nce$", "nse", word.lower())))
     return next((low[: -len(s)] for s in _SUFFIXES if low.endswith(s) and len(low) - len(s) >= 4), low)
+
+
+def duration_stated(slot: Slot, abstract: str) -> bool:
+    """Whether a "how long does it take" question (``Slot.measure`` "time") finds a sentence of ``abstract`` with a
+    number of time units ("3 days", "10K steps"); True for any other question. "How long did it take to train
+    CodeGen2 16B?" was answered with its model sizes."""
+    return slot.measure != "time" or any(fills(slot, s) for s in sentences(abstract))
