@@ -703,3 +703,17 @@ def test_the_acronym_of_our_long_form_is_proposed(sentence: str, name: str) -> N
 def test_a_method_named_by_our_acronym_is_compared_not_missing(real_pipeline, question: str) -> None:  # type: ignore[no-untyped-def]
     final = real_pipeline.ask(question, answerer="extractive")
     assert "No retrieved paper is about" not in final.text and len(final.citations) == 2, final.text
+
+
+def test_a_name_the_question_does_not_compare_takes_no_paper_by_its_title(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """The regression review's "How do ExLM and MAE-LM differ in how they handle [MASK] tokens?" gained a third line
+    for "Improving ... via Mask Specific losses": "[MASK]" is what they handle, not a compared method."""
+    final = real_pipeline.ask("How do ExLM and MAE-LM differ in how they handle [MASK] tokens?", answerer="extractive")
+    titles = {c.paper.title.split(":")[0] for c in final.citations}
+    assert titles == {"ExLM", "Representation Deficiency in Masked Language Modeling"}, final.text
+
+
+def test_only_opposed_paper_names_are_brought_up_from_below_the_sources() -> None:
+    assert opposed("How does GRAM compare to Con-J?", ["GRAM", "Con-J"]) == {"GRAM", "Con-J"}
+    assert opposed("Compare BT^2 and OCA", ["BT", "OCA"]) == {"BT", "OCA"}
+    assert opposed("How do ExLM and MAE-LM differ on [MASK] tokens?", ["ExLM", "MAE-LM", "MASK"]) == {"ExLM", "MAE-LM"}

@@ -413,22 +413,3 @@ def test_the_name_one_is_answered_from_its_paper(real_pipeline) -> None:  # type
                {"role": "assistant", "content": first.text}]
     final = real_pipeline.ask("What does the PolyCom one claim?", history, answerer="extractive")
     assert final.citations and final.citations[0].paper.title.startswith("Polynomial Composition"), final.text
-
-
-def test_which_one_after_a_list_asks_afresh_about_the_lists_topic() -> None:
-    """A reviewer's "which one handles multimodal inputs?" after "papers on LLM judges" was answered with a CLIP
-    paper: the follow-up stood alone and lost the topic. It keeps the topic, not the listed papers' names."""
-    history = [{"role": "user", "content": "papers on LLM judges"},
-               {"role": "assistant", "content": "- Direct Judgement Preference Optimization: LLM judges ... [1]"}]
-    query = resolve_followup("which one handles multimodal inputs?", history)
-    assert query.startswith("LLM judges") and "Direct" not in query
-    after_one = [{"role": "user", "content": "What is Flex-Judge?"},
-                 {"role": "assistant", "content": "Flex-Judge is a judge. [1]"}]
-    assert resolve_followup("which one handles multimodal inputs?", after_one).startswith("which one")
-
-
-def test_which_one_after_a_list_is_answered_from_the_topic(real_pipeline) -> None:  # type: ignore[no-untyped-def]
-    first = real_pipeline.ask("papers on LLM judges", answerer="extractive")
-    history = [{"role": "user", "content": "papers on LLM judges"}, {"role": "assistant", "content": first.text}]
-    final = real_pipeline.ask("which one handles multimodal inputs?", history, answerer="extractive")
-    assert final.citations and final.citations[0].paper.title.startswith("Flex-Judge"), final.text

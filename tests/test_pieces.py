@@ -222,17 +222,3 @@ def test_a_lead_ending_a_list_of_numbers_keeps_its_last_item() -> None:
 )  # fmt: skip
 def test_a_sentence_is_boilerplate_when_it_only_says_where_code_is(sentence: str, boilerplate: bool) -> None:
     assert is_boilerplate(sentence) is boilerplate
-
-
-def test_a_where_clause_is_quoted_with_what_it_defines() -> None:
-    """A reviewer's "What is early dropout?" was answered "… where dropout is not used in the early iterations and is
-    only activated later in training": late dropout's definition without "late dropout", read as early dropout."""
-    paper = make_paper("Dropout Reduces Underfitting", "We study dropout at the start of training in this paper. "
-                       "Additionally, we explore a symmetric technique for regularizing overfitting models - late "
-                       "dropout, where dropout is not used in the early iterations and is only activated later in "
-                       "training.")
-    picks, terms, analysis = evidence("when is dropout not used in the early iterations?", paper)
-    cands = cut_pieces(picks, terms, analysis)
-    where = next(j for j, c in enumerate(cands) if c.text.lstrip(", ").startswith("where"))
-    assert [cands[k].text for k in companions(cands, where, lead=False)] == [cands[where - 1].text]
-    assert "late dropout" in cands[where - 1].text

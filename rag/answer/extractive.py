@@ -23,6 +23,7 @@ from rag.answer.compose.contrast import (
     compared_hits,
     evident,
     lower_case_sides,
+    opposed,
     per_paper_budget,
 )
 from rag.answer.compose.draft import Draft, Evidence
@@ -51,7 +52,7 @@ from rag.answer.compose.lead import (
     unmentioned,
     unmentioned_in,
 )
-from rag.answer.compose.naming import asks_of_its_paper, coined_names, its_name, names_its_paper, subject
+from rag.answer.compose.naming import a_paper_name, asks_of_its_paper, coined_names, its_name, names_its_paper, subject
 from rag.answer.compose.pieces import Piece, PieceModel, choose, cut_pieces, probabilities
 from rag.answer.compose.record import venue_stated
 from rag.answer.compose.shapes import compare, listing, prose
@@ -59,7 +60,7 @@ from rag.answer.compose.sources import with_wanted
 from rag.answer.notes import existence_sentence, record_sentence, record_values, unrecorded_sentence
 from rag.index.embeddings import Embedder
 from rag.settings import Settings
-from rag.text import named_entities, names_word, normalize_verbatim, short_title, strip_markers
+from rag.text import named_entities, normalize_verbatim, short_title, strip_markers
 from rag.types import Answer, Retrieved
 
 
@@ -199,8 +200,9 @@ class ExtractiveAnswerer:
         question = restated(question, history, self.is_name, self.names_paper) or question
         wanted = hits_of(referents(question, history), ranked)
         analysis = replace(analyse(without_switch(question)), text=question)
+        sides = opposed(question, coined_names(question))  # "GRAM compare to Con-J", not "[MASK]" of "ExLM and MAE-LM"
         owned = [c for c in self.compared(analysis, ranked)  # a typed name's own paper ("GRAM: ..."), not one about
-                 if c.hit is not None and names_word(question, c.name)  # it, nor one whose title words match
+                 if c.hit is not None and c.name in sides and a_paper_name(c.name)  # it, nor a field ("MoE")
                  and its_name(c.name, ranked.hits[c.hit].paper, self.acronyms)]
         wanted |= {c.hit for c in owned if c.hit is not None}
         return with_wanted(ranked, wanted, k)

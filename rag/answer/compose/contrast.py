@@ -57,8 +57,10 @@ def compared_papers(names: Sequence[str], retrieved: Retrieved, opposed: Collect
     retrieved paper is about comes back with hit None (an abstract that only mentions "LoRA" is not LoRA's
     paper); a name that belongs to a paper already taken (``_taken``) is dropped, and so is one that a taken
     paper only mentions ("on MS MARCO", "POPE"), unless the question sets it against another name (``opposed``:
-    "FlashAttention or SeerAttention-R"). A name ``aside`` from what the question compares that a retrieved abstract
-    mentions is dropped too ("AUC" of "membership inference AUC for books vs papers")."""
+    "FlashAttention or SeerAttention-R"). A name ``aside`` from what the question compares takes no paper by its
+    title ("[MASK]" of "How do ExLM and MAE-LM differ in how they handle [MASK] tokens?" is no "... Mask Specific
+    losses"), and is dropped when a retrieved abstract mentions it ("AUC" of "membership inference AUC for books vs
+    papers")."""
     hits = retrieved.hits
     wanted = [n for n in names if (coined(n) or _named_side(n, opposed)) and not n[0].isdigit()
               and not _MODIFIER.search(n)]
@@ -66,7 +68,8 @@ def compared_papers(names: Sequence[str], retrieved: Retrieved, opposed: Collect
     used: set[int] = set()
     heads = {short_title(hit.paper.title).lower() for hit in hits}
     for name in sorted(wanted, key=lambda n: n.lower() not in heads):  # "ExLM" takes "ExLM: ... [MASK] ..." first
-        h = next((h for h, hit in enumerate(hits) if h not in used and names_word(hit.paper.title, name)), None)
+        h = None if name in aside else next(  # "[MASK]" of "ExLM and MAE-LM differ" takes no "Mask ..." title
+            (h for h, hit in enumerate(hits) if h not in used and names_word(hit.paper.title, name)), None)
         if h is not None:
             used.add(h)
             found[name] = Compared(name, h, True)
@@ -128,12 +131,12 @@ def _context(question: str, names: Sequence[str]) -> set[str]:
     return {n for n in names if re.search(rf"{_CONTEXT}{re.escape(n)}(?![\w-])", question, re.IGNORECASE)}
 
 
-_OPPOSING = r"\W*\s+(?:or|and|vs\.?|versus|than|against)\s+\W*"
+_OPPOSING = r"\S*?\W*\s+(?:or|and|vs\.?|versus|than|against|compared?\s+(?:to|with)|compares\s+(?:to|with))\s+\W*"
 
 
 def opposed(question: str, names: Sequence[str]) -> set[str]:
-    """The ``names`` that ``question`` sets against another one: "X or Y", "X vs Y", "X and Y", "better than Y"
-    (not "on ImageNet, X or Y": a comma alone does not oppose a benchmark to a method)."""
+    """The ``names`` that ``question`` sets against another one: "X or Y", "X vs Y", "X and Y", "better than Y",
+    "X compare to Y" (not "on ImageNet, X or Y": a comma alone does not oppose a benchmark to a method)."""
     out: set[str] = set()
     for a in names:
         for b in names:

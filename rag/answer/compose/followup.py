@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.answer.compose.analysis import analyse
-from rag.answer.compose.chat import CORRECTION, WHICH_ONE, IsName, no_names, turns
+from rag.answer.compose.chat import CORRECTION, IsName, no_names, turns
 from rag.answer.compose.cited import cited_sources
 from rag.answer.compose.naming import coined_names
 from rag.answer.compose.referents import (
@@ -74,8 +73,6 @@ def resolve_followup(question: str, history: Sequence[dict[str, str]], is_name: 
         return again or asked_of(question, users[-1], is_name)
     answers = turns(history, "assistant")
     among = bool(answers) and picks_among(question, cited_sources(answers[-1]), users[-1] if users else "")
-    if users and not among and _which_one_after_a_list(question, users[-1]):  # "which one handles images?"
-        return f"{' '.join(key_terms(users[-1], QUESTION_WORDS))} {question}"
     if not users or (stands_alone(question, is_name, names_paper) and not among) or asks_new_term(question, history):
         return question
     pointed = referents(question, history)
@@ -125,11 +122,3 @@ def _with_new(words: list[str], more: Sequence[str]) -> list[str]:
     """``words`` followed by those of ``more`` not among them (case-insensitive)."""
     seen = {w.lower() for w in words}
     return words + [w for w in more if w.lower() not in seen]
-
-
-def _which_one_after_a_list(question: str, last: str) -> bool:
-    """Whether ``question`` asks "which one ..." naming no paper right after a list question ("papers on LLM judges"
-    -> "which one handles multimodal inputs?"): it asks afresh, since the paper meant may be one the list left out,
-    but about the list's topic, which its words carry."""
-    return (WHICH_ONE.search(question) is not None and not coined_names(question)
-            and analyse(last).kind == "list")

@@ -11,7 +11,8 @@ from types import MappingProxyType
 from rag.answer.compose.analysis import Question
 from rag.answer.compose.definitions import defined_term
 from rag.answer.compose.record import names_by_title
-from rag.text import STOPWORDS, named_entities, names_word, short_title, singular, tokenize
+from rag.answer.compose.slots import SPECIFIC
+from rag.text import QUESTION_WORDS, STOPWORDS, named_entities, names_word, short_title, singular, tokenize
 from rag.types import Paper, Retrieved
 
 NO_ACRONYMS: Mapping[str, Collection[str]] = MappingProxyType({})
@@ -141,19 +142,38 @@ def names_its_paper(analysis: Question, retrieved: Retrieved, spelled: Mapping[s
     return all(its_name(n, retrieved.hits[0].paper, spelled) for n in names)
 
 
+_FIELD_WORDS = frozenset({"llm", "llms", "mllm", "mllms", "lm", "lms", "gpt", "nlp", "ml", "ai", "cnn", "cnns",
+                          "rnn", "rnns", "gnn", "gnns", "rl", "moe", "vlm", "vlms", "sota"})
+"""Coined words that name a field or a kind of model, not a paper ("LLMs")."""
+
+
+def a_paper_name(name: str) -> bool:
+    """A coined name ("TIES-Merging", "OPERA", "TabPFN"), not a capitalised word of a longer name ("Beacon" of
+    "Activation Beacon", "Neural" of a title) nor a field's acronym."""
+    return coined(name) and name.lower() not in _FIELD_WORDS
+
+
 def asks_of_its_paper(analysis: Question, retrieved: Retrieved,
                       spelled: Mapping[str, Collection[str]] = NO_ACRONYMS) -> bool:
     """Whether a question names the first hit by the paper's own coined name (``its_name``) and every other name it
     gives is in that abstract: "What datasets was DIN evaluated on?", "What gains did SELMA report on TIFA and
     DSG?". Such a question is plainly about that paper, so it is answered although the abstention model doubts it
     (it weighs the query's dense similarity, which a bare acronym lacks); a detail the abstract lacks is then said
-    to be not stated. "Does PolyCom beat SwiGLU?" (in no abstract) stays the model's."""
+    to be not stated. So it is only for a specific detail the abstract names (``SPECIFIC``: "datasets", "performance",
+    which the "not stated" rules check), or when every other word of the question is in the abstract: "What dataset is
+    SPLADE evaluated on?", "What neighborhood radius rho does SAM use?" and "SPLADE training time" stay the model's, as
+    do "Does PolyCom beat SwiGLU?" (in no abstract) and a field's acronym ("LLM") that a title happens to open with."""
     if not retrieved.hits:
         return False
     top = retrieved.hits[0].paper
     names = coined_names(analysis.text, 3)
-    own = [n for n in names if its_name(n, top, spelled) and not _DESCRIBING.search(n)]
-    return bool(own) and all(n in own or names_word(top.abstract, n) for n in names)
+    own = [n for n in names if a_paper_name(n) and its_name(n, top, spelled) and not _DESCRIBING.search(n)]
+    if not own or not all(n in own or names_word(top.abstract, n) for n in names):
+        return False
+    named = {t for n in names for t in tokenize(n)}
+    rest = {t for t in tokenize(analysis.text) if t not in STOPWORDS and t not in QUESTION_WORDS and t not in named}
+    text = set(tokenize(f"{top.title} {top.abstract}"))
+    return (analysis.slot.kind in SPECIFIC and bool(set(analysis.slot.head) & text)) or rest <= text
 
 
 _ASKING_WHAT = frozenset(tokenize(

@@ -168,24 +168,18 @@ def companions(cands: Sequence[Piece], j: int, lead: bool = True) -> list[int]:
     and InternVL", "a relatively small size" keeps "(10k-30k images with tags)") and the end of a list of numbers
     ("in size 1B, 3.7B, 7B" keeps ", and, 16B parameters"); for any piece that is an item of an enumeration ("(b)
     disagreement on the sign ...") or announces one with ":" ("two major sources of interference:"), the items of
-    its sentence; for a piece opening with "where", the piece before it, which names what it defines. Left out, the
-    quote says there is a list or a size and elides it, or reads "… where dropout is not used in the early
-    iterations" as the opposite method. (Later pieces keep only items and antecedents: their asides took the words of
-    more useful quotes on the fitting sets.)"""
+    its sentence. Left out, the quote says there is a list or a size and elides it. (Later pieces keep only items:
+    their asides took the words of more useful quotes on the fitting sets.)"""
     mine = cands[j]
     same = [k for k, c in enumerate(cands) if k != j and c.pick is mine.pick]
     after = [k for k in same if cands[k].start == mine.end]
     out = [k for k in after if lead and (_aside(cands[k].text) or _list_tail(mine.text, cands[k].text))]
-    if _WHERE.match(mine.text):  # "… where dropout is not used early" read as early dropout without "late dropout,"
-        out += [k for k in same if cands[k].end == mine.start]
     announces = mine.text.rstrip().endswith(":") and any(ITEM.match(cands[k].text) for k in after)
     if announces or ITEM.match(mine.text):  # "two major sources of interference: (a) ... (b) ..."
         out += [k for k in same if ITEM.match(cands[k].text) and k not in out]
     return out
 
 
-_WHERE = re.compile(r"\W*where\b", re.IGNORECASE)
-"""A piece that defines what the piece before it names ("late dropout, where dropout is ..."): quoted with it."""
 _ASIDE = re.compile(r"\(|,?\s*(?:including|such as|e\.g\.,?|i\.e\.,?)\s")
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from rag.answer.compose.chat import POINTING, PRONOUN, TOPIC_SWITCH, IsName, asked_term_words, no_names, turns
 from rag.answer.compose.cited import cited_sources
 from rag.answer.compose.definitions import defined_term
-from rag.answer.compose.naming import coined, proposes
+from rag.answer.compose.naming import a_paper_name, proposes
 from rag.answer.compose.standalone import coined_subject
 from rag.text import QUESTION_WORDS, STOPWORDS, key_terms, named_entities, strip_markers, tokenize
 
@@ -115,7 +115,7 @@ def versus_it(question: str, users: Sequence[str], answers: Sequence[str] = (), 
     last of ``answers``) is about one paper, not a list. "It" is the one subject the last question named ("What is
     OPERA?", "how does it compare to SENTINEL?" -> "How does OPERA compare to SENTINEL?"), or, when it named none
     ("tell me more about the second one"), the paper's own name (``names_paper``) the last answer uses most. With
-    ``names_paper``, "it" must be a coined name (``_a_paper_name``: not "LLMs", not "Beacon" of "Activation
+    ``names_paper``, "it" must be a coined name (``a_paper_name``: not "LLMs", not "Beacon" of "Activation
     Beacon") that some paper owns or the last answer proposes ("we propose ... (TIES-Merging)"). "" when it is no
     such question or no such subject is found (then "it" is left to the sources of the last answer)."""
     match = _IT_VERSUS.match(question)
@@ -128,21 +128,10 @@ def versus_it(question: str, users: Sequence[str], answers: Sequence[str] = (), 
     subjects = [n for key, n in named.items() if key not in others]  # "TabPFN" as written, not "tabpfn"
     if names_paper is not None:  # a paper's coined name, not "LLMs" or "Beacon" of "Activation Beacon"
         told = strip_markers(answers[-1]) if answers else ""
-        subjects = [n for n in subjects if _a_paper_name(n) and (names_paper(n) or proposes(told, n))]
+        subjects = [n for n in subjects if a_paper_name(n) and (names_paper(n) or proposes(told, n))]
     if not subjects and answers and names_paper is not None:
         subjects = _own_name(answers[-1], names_paper, others)
     return f"How does {subjects[0]} compare to {other}?" if len(subjects) == 1 else ""
-
-
-_FIELD_WORDS = frozenset({"llm", "llms", "mllm", "mllms", "lm", "lms", "gpt", "nlp", "ml", "ai", "cnn", "cnns",
-                          "rnn", "rnns", "gnn", "gnns", "rl", "moe", "vlm", "vlms", "sota"})
-"""Coined words that name a field or a kind of model, not a paper ("LLMs")."""
-
-
-def _a_paper_name(name: str) -> bool:
-    """A coined name ("TIES-Merging", "OPERA", "TabPFN"), not a capitalised word of a longer name ("Beacon" of
-    "Activation Beacon", "Neural" of a title) nor a field's acronym."""
-    return coined(name) and name.lower() not in _FIELD_WORDS
 
 
 def _own_name(answer: str, names_paper: IsName, others: set[str]) -> list[str]:
@@ -151,7 +140,7 @@ def _own_name(answer: str, names_paper: IsName, others: set[str]) -> list[str]:
     if len(cited_sources(answer)) != 1:
         return []
     counts = Counter(n for n in named_entities(strip_markers(answer))
-                     if n.lower() not in others and _a_paper_name(n) and names_paper(n))
+                     if n.lower() not in others and a_paper_name(n) and names_paper(n))
     ranked = counts.most_common(2)
     return [ranked[0][0]] if ranked and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]) else []
 

@@ -178,7 +178,7 @@ _SHARE_OF = re.compile(r"\b(?:fraction|proportion|percentage|percent|share|porti
 _MEASURES = (
     ("speed", re.compile(r"\bhow (?:fast|quick(?:ly)?|slow)\b|\bhow much (?:faster|slower|quicker)\b|"
                          r"\bspeed-?ups?\b|\bfaster\b", re.IGNORECASE)),
-    ("time", re.compile(r"\bhow long (?:does|do|did|is|was|will|would|to)\b", re.IGNORECASE)),
+    ("time", re.compile(r"\bhow long (?:does|do|did|will|would|to)\b", re.IGNORECASE)),  # not "how long is the context"
     ("size", re.compile(r"\bhow (?:large|big|small)\b", re.IGNORECASE)),
 )
 _MEASURE_FILLER = {

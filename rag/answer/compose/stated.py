@@ -57,12 +57,15 @@ def unit_missing(slot: Slot, text: str) -> bool:
     """Whether the asked detail's head noun (``head_noun``) is nowhere in ``text`` (an abstract and its title):
     "GPU hours" with no "hour", "licence" with no licence. A word of the text with the same base (``_base``)
     counts as the noun (Snowball stems "reduction" and "reducing" apart). A detail made of generic words never
-    counts, nor does asked hardware when the text names a device ("hardware" with "H100 GPU"), nor a speed-up when
+    counts, nor does asked hardware when the text names a device ("hardware" with "H100 GPU"; "which GPU" is missing
+    without a named one, "when using a GPU" does not say which), nor a speed-up when
     a sentence says how many times faster ("speeding up the LLM inference by up to 1.27x"; not "extend the context
     length by 100 times")."""
     noun = head_noun(slot)
     if not noun or (slot.kind == "hardware" and _stated_device(noun, text)):  # "hardware" is stated as "H100 GPU"
         return False
+    if slot.kind == "hardware" and noun in _DEVICE_NOUNS:  # "which GPU" is not stated by "when using a GPU"
+        return True
     if slot.measure == "speed" and any(_SPED_UP.search(s) and _RATIO.search(s) for s in sentences(text)):
         return False  # "speedup" stated as "speeding up the LLM inference by up to 1.27x"
     if noun in set(tokenize(text)) or (noun in _SYMBOLS and _stated_share(slot, _SYMBOLS[noun], text)):
