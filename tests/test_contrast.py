@@ -717,3 +717,13 @@ def test_only_opposed_paper_names_are_brought_up_from_below_the_sources() -> Non
     assert opposed("How does GRAM compare to Con-J?", ["GRAM", "Con-J"]) == {"GRAM", "Con-J"}
     assert opposed("Compare BT^2 and OCA", ["BT", "OCA"]) == {"BT", "OCA"}
     assert opposed("How do ExLM and MAE-LM differ on [MASK] tokens?", ["ExLM", "MAE-LM", "MASK"]) == {"ExLM", "MAE-LM"}
+
+
+def test_it_versus_a_name_compares_the_paper_it_points_at(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """The second regression check's "What is Activation Beacon?" then "it vs SeerAttention-R" lost Activation
+    Beacon's line: "it" is no name, and "LLM" had stood for its title by accident."""
+    first = real_pipeline.ask("What is Activation Beacon?", answerer="extractive")
+    history = [{"role": "user", "content": "What is Activation Beacon?"}, {"role": "assistant", "content": first.text}]
+    final = real_pipeline.ask("it vs SeerAttention-R", history, answerer="extractive")
+    lines = [line for line in final.text.splitlines() if line.startswith("- ")]
+    assert len(lines) == 2 and "Activation Beacon" in lines[0] and lines[1].startswith("- SeerAttention-R"), final.text

@@ -701,3 +701,16 @@ def test_how_long_is_the_context_asks_a_length_not_a_duration(real_pipeline) -> 
     assert slot_of("How long is the context that Activation Beacon can handle?").measure != "time"
     final = real_pipeline.ask("How long is the context that Activation Beacon can handle?", answerer="extractive")
     assert final.not_stated is None and "400K" in final.text, final.text
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("What problem does MaxSup address?", "Max Suppression (MaxSup)"),
+    ("whats the main finding of NevIR", "do not consider negation"),
+    ("What gain did WINA get over TEAL?", "2.94%"),
+])
+def test_a_question_about_its_papers_content_in_general_is_answered(real_pipeline, question: str,  # type: ignore[no-untyped-def]
+                                                                     expected: str) -> None:
+    """The second regression check: requiring every other word in the abstract refused these again ("problem",
+    "main finding", "gain" ask about the paper's content, no detail it may lack)."""
+    final = real_pipeline.ask(question, answerer="extractive")
+    assert expected in final.text.splitlines()[0], final.text

@@ -25,6 +25,7 @@ from rag.answer.compose.contrast import (
     lower_case_sides,
     opposed,
     per_paper_budget,
+    with_pointed,
 )
 from rag.answer.compose.draft import Draft, Evidence
 from rag.answer.compose.evidence import Pick, Weights, question_terms, score_sentences
@@ -118,7 +119,7 @@ class ExtractiveAnswerer:
         record = record_hit(question, standalone, retrieved, own) if analysis.record else None
         if record is not None:  # "who wrote it?", "who wrote X?"
             return Evidence(picks, analysis, terms, record_hit=record)
-        compared = self.compared(analysis, retrieved, standalone)
+        compared = with_pointed(self.compared(analysis, retrieved, standalone), question, own, retrieved)
         carried = not coined_names(question)  # its names came from the last answer
         # "compare the first 2": no "GPT-2" line, and no paper the carried words name that was not pointed at
         stray = carried and any(c.hit is None or (own and c.hit not in own) for c in compared)
@@ -200,7 +201,8 @@ class ExtractiveAnswerer:
         question = restated(question, history, self.is_name, self.names_paper) or question
         wanted = hits_of(referents(question, history), ranked)
         analysis = replace(analyse(without_switch(question)), text=question)
-        sides = opposed(question, coined_names(question))  # "GRAM compare to Con-J", not "[MASK]" of "ExLM and MAE-LM"
+        sides = opposed(question, [*coined_names(question), "it", "this paper"])  # "GRAM compare to Con-J", "it vs
+        # SeerAttention-R"; not "[MASK]" of "ExLM and MAE-LM differ"
         owned = [c for c in self.compared(analysis, ranked)  # a typed name's own paper ("GRAM: ..."), not one about
                  if c.hit is not None and c.name in sides and a_paper_name(c.name)  # it, nor a field ("MoE")
                  and its_name(c.name, ranked.hits[c.hit].paper, self.acronyms)]

@@ -246,3 +246,18 @@ def aspect_terms(terms: Mapping[str, float], names: Sequence[str], titles: Seque
 def per_paper_budget(answer_words: int, papers: int, floor: int = 25) -> int:
     """Words each compared paper's line may quote: the answer's budget shared out, never under ``floor``."""
     return max(answer_words // max(papers, 1), floor)
+
+
+_POINTERS = ("it", "this paper", "this method", "this one")
+
+
+def with_pointed(compared: list[Compared], question: str, own: Collection[int], retrieved: Retrieved) -> list[Compared]:
+    """``compared`` with the paper "it" points at as a side when the question sets "it" against a name ("it vs
+    SeerAttention-R" after an Activation Beacon answer: Activation Beacon's line first), unless a side is it."""
+    if len(own) != 1 or comparable(compared):
+        return compared
+    (h,) = own
+    names = [c.name for c in compared]
+    if any(c.hit == h for c in compared) or not set(_POINTERS) & opposed(question, [*names, *_POINTERS]):
+        return compared
+    return [Compared(short_title(retrieved.hits[h].paper.title), h, True), *compared]

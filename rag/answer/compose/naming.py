@@ -160,9 +160,10 @@ def asks_of_its_paper(analysis: Question, retrieved: Retrieved,
     DSG?". Such a question is plainly about that paper, so it is answered although the abstention model doubts it
     (it weighs the query's dense similarity, which a bare acronym lacks); a detail the abstract lacks is then said
     to be not stated. So it is only for a specific detail the abstract names (``SPECIFIC``: "datasets", "performance",
-    which the "not stated" rules check), or when every other word of the question is in the abstract: "What dataset is
-    SPLADE evaluated on?", "What neighborhood radius rho does SAM use?" and "SPLADE training time" stay the model's, as
-    do "Does PolyCom beat SwiGLU?" (in no abstract) and a field's acronym ("LLM") that a title happens to open with."""
+    which the "not stated" rules check), or when every other word of the question is in the abstract or asks about
+    its content in general (``_ASKING_ABOUT``: "What problem does MaxSup address?"): "What dataset is SPLADE
+    evaluated on?", "What neighborhood radius rho does SAM use?" and "SPLADE training time" stay the model's, as do
+    "Does PolyCom beat SwiGLU?" (in no abstract) and a field's acronym ("LLM") that a title happens to open with."""
     if not retrieved.hits:
         return False
     top = retrieved.hits[0].paper
@@ -173,9 +174,18 @@ def asks_of_its_paper(analysis: Question, retrieved: Retrieved,
     named = {t for n in names for t in tokenize(n)}
     rest = {t for t in tokenize(analysis.text) if t not in STOPWORDS and t not in QUESTION_WORDS and t not in named}
     text = set(tokenize(f"{top.title} {top.abstract}"))
-    return (analysis.slot.kind in SPECIFIC and bool(set(analysis.slot.head) & text)) or rest <= text
+    return (analysis.slot.kind in SPECIFIC and bool(set(analysis.slot.head) & text)) or rest - _ASKING_ABOUT <= text
 
 
+_ASKING_ABOUT = frozenset(tokenize(
+    "main key core central primary contribution contributions finding findings find found result results show shows "
+    "shown demonstrate claim claims conclusion conclude problem problems issue address addresses solve tackle idea "
+    "insight purpose goal aim motivation gain gains improve improvement performance perform achieve get got report "
+    "evaluate evaluated evaluation experiment experiments study work paper approach method technique novel new use "
+    "used help helps do does about summary summarize overview advantage advantages benefit benefits"
+))
+"""Words that ask about a paper's content in general ("what is the main finding of NevIR?", "what problem does
+MaxSup address?"), not for a detail its abstract may lack ("the neighborhood radius rho", "mean pooling")."""
 _ASKING_WHAT = frozenset(tokenize(
     "what which who is are does do stand stands for mean means define explain describe summarize summarise summary "
     "overview tell me about paper papers method model propose proposes proposed introduce introduces introduced "
