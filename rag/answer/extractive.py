@@ -10,21 +10,16 @@ import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import replace
 
-import numpy as np
-
 from rag.answer.base import ABSTENTION, abstention, checked_answer
 from rag.answer.citations import check_answer
 from rag.answer.compose.analysis import Question, analyse
 from rag.answer.compose.choose import listed
 from rag.answer.compose.contrast import (
     Compared,
-    aspect_terms,
     comparable,
     compared_hits,
-    evident,
     lower_case_sides,
     opposed,
-    per_paper_budget,
     with_pointed,
 )
 from rag.answer.compose.draft import Draft, Evidence
@@ -46,7 +41,6 @@ from rag.answer.compose.followup import (
 from rag.answer.compose.lead import (
     RoleOrder,
     complete_lead,
-    lead_index,
     missing_detail,
     only_mentioned,
     subject_lead,
@@ -54,11 +48,11 @@ from rag.answer.compose.lead import (
     unmentioned_in,
 )
 from rag.answer.compose.naming import a_paper_name, asks_of_its_paper, coined_names, its_name, names_its_paper, subject
-from rag.answer.compose.pieces import Piece, PieceModel, choose, cut_pieces, probabilities
-from rag.answer.compose.record import venue_stated
-from rag.answer.compose.shapes import compare, listing, prose
+from rag.answer.compose.pieces import PieceModel, cut_pieces, probabilities
+from rag.answer.compose.quoting import Quoting, contrast_lines, record_draft
+from rag.answer.compose.shapes import listing, prose
 from rag.answer.compose.sources import with_wanted
-from rag.answer.notes import existence_sentence, record_sentence, record_values, unrecorded_sentence
+from rag.answer.notes import existence_sentence
 from rag.index.embeddings import Embedder
 from rag.settings import Settings
 from rag.text import named_entities, normalize_verbatim, short_title, strip_markers
@@ -149,7 +143,7 @@ class ExtractiveAnswerer:
         if ev.analysis.kind == "list":
             return listing(listed(ev.picks, self.weights, [h.score for h in retrieved.hits]), retrieved)
         if ev.analysis.kind == "comparison" or ev.compared:  # or "which one is better?" of the papers shown
-            return self.contrast(ev, retrieved)
+            return contrast_lines(ev, retrieved, self.weights, self.quoting, self.max_compared_quotes)
         return ""
 
     def compared(self, analysis: Question, retrieved: Retrieved, standalone: str = "") -> list[Compared]:
@@ -160,39 +154,6 @@ class ExtractiveAnswerer:
         text = standalone or analysis.text
         sides = lower_case_sides(text, named_entities(text), self.is_name, self.is_unknown)
         return compared_hits(text, sides, retrieved)
-
-    def contrast(self, ev: Evidence, retrieved: Retrieved) -> str:
-        """One line per compared paper quoting what it says on the asked aspect: its pieces chosen as a prose
-        answer's (lead by slot and role, then supporting pieces) within its share of the word budget; a last
-        line names the compared names no retrieved paper is about. "" unless ``comparable``."""
-        compared = ev.compared
-        if not comparable(compared):
-            return ""
-        question, slot = ev.analysis.text, ev.analysis.slot
-        found = [c.hit for c in compared if c.hit is not None]
-        budget = per_paper_budget(self.settings.answer_words, len(found))
-        lines: dict[int, list[Pick]] = {}
-        terms = aspect_terms(ev.terms, [c.name for c in compared], [retrieved.hits[h].paper.title for h in found])
-        picks = score_sentences(ev.analysis, retrieved, self.weights, terms) if terms != ev.terms else ev.picks
-        for hit in found:
-            cands = cut_pieces([p for p in picks if p.hit == hit], terms, ev.analysis, self.pieces.pool)
-            probs = probabilities(cands, self.pieces)
-            bonus = self.roles(question, cands, retrieved) if self.roles is not None else None
-            lead = lead_index(cands, probs, slot, bonus)
-            lines[hit] = choose(cands, probs, self.pieces, budget, self._floor(), lead, self.max_compared_quotes)
-        labels = {h: short_title(retrieved.hits[h].paper.title) for h in found}
-        return compare(lines, labels, [c.name for c in compared if c.hit is None], retrieved)
-
-    @staticmethod
-    def answers_anyway(ev: Evidence) -> bool:
-        """Whether a comparison or a record question is answered although the abstention model doubts the hits:
-        two papers the comparison compares are retrieved, each named by its title or introducing the name the
-        question gives (``evident``); the paper a record question names is retrieved (``subject``: "Who wrote
-        TabPFN?" asks for no content, and "wrote" is in no abstract). The abstention model was fitted on
-        one-paper content questions."""
-        if ev.analysis.record:
-            return ev.record_hit is not None
-        return ev.pointed or evident(ev.compared)
 
     def sources(self, question: str, ranked: Retrieved, k: int, history: Sequence[dict[str, str]] = ()) -> Retrieved:
         """The ``k`` hits an answer is given (``with_wanted``): the best ranked, with the papers a comparison
@@ -219,7 +180,7 @@ class ExtractiveAnswerer:
         return self.evidence(question, retrieved, standalone, history, analysis).record_hit is not None
 
     def overrules(self, question: str, retrieved: Retrieved, history: Sequence[dict[str, str]] = ()) -> bool:
-        """Whether this answerer answers although the abstention model doubts the hits (``answers_anyway``: a
+        """Whether this answerer answers although the abstention model doubts the hits (``Evidence.answered_anyway``: a
         comparison of papers plainly retrieved; ``names_its_paper``: "what is SPLADE?"), so that an LLM answerer is
         handed them too."""
         analysis = analyse(question)
@@ -228,7 +189,7 @@ class ExtractiveAnswerer:
         if not retrieved.hits or analysis.kind != "comparison":
             return False
         standalone = retrieved.query if history else ""
-        return self.answers_anyway(self.evidence(question, retrieved, standalone, history, analysis))
+        return self.evidence(question, retrieved, standalone, history, analysis).answered_anyway
 
     def plainly_named(self, question: str, analysis: Question, retrieved: Retrieved,
                       history: Sequence[dict[str, str]]) -> bool:
@@ -240,9 +201,13 @@ class ExtractiveAnswerer:
         return (names_its_paper(analysis, retrieved, spelled) or asks_of_its_paper(analysis, retrieved, spelled)
                 or corrects_to(question, retrieved, history) is not None)
 
-    def _floor(self) -> float:
-        """The probability a quote after the first needs (``RAG_ANSWER_EVIDENCE``, else the piece model's)."""
-        return self.pieces.min_probability if self.settings.answer_evidence is None else self.settings.answer_evidence
+    @property
+    def quoting(self) -> Quoting:
+        """How quotes are chosen: a quote after the first needs ``RAG_ANSWER_EVIDENCE``, else the piece model's
+        probability."""
+        evidence = self.settings.answer_evidence
+        floor = self.pieces.min_probability if evidence is None else evidence
+        return Quoting(self.pieces, self.settings.answer_words, floor, self.roles)
 
     def compose(
         self, question: str, retrieved: Retrieved, standalone: str = "", history: Sequence[dict[str, str]] = ()
@@ -268,20 +233,20 @@ class ExtractiveAnswerer:
             return Draft(shaped)
         cands = cut_pieces(ev.picks, ev.terms, ev.analysis, self.pieces.pool)
         probs = probabilities(cands, self.pieces)
-        floor = self._floor()
+        quoting = self.quoting
         if ev.record_hit is not None:  # "who wrote X?": the paper's own record, then its best quote
-            return self.recorded(ev.analysis.record, ev.record_hit, cands, probs, retrieved)
+            return record_draft(ev.analysis.record, ev.record_hit, cands, probs, retrieved, self.quoting)
         subj = subject(standalone or question, retrieved)
         missing = missing_detail(slot, retrieved, subj)
         if missing and subj is not None:
             own = [j for j, c in enumerate(cands) if c.pick.hit == subj.hit]
             mine = [cands[j] for j in own]
-            closest = choose(mine, probs[own], self.pieces, self.settings.answer_words, floor, max_quotes=2)
+            closest = quoting.choose(mine, probs[own], max_quotes=2)
             return Draft(f"{missing} [{subj.hit + 1}]\n{prose(closest)}".strip(), missing)
         bonus = self.roles(standalone or question, cands, retrieved) if self.roles is not None else None
         lead = subject_lead(cands, probs, slot, bonus, subj, [h.paper.title for h in retrieved.hits])
-        probs = complete_lead(cands, probs, slot, lead, floor)
-        chosen = choose(cands, probs, self.pieces, self.settings.answer_words, floor, lead, self.max_quotes)
+        probs = complete_lead(cands, probs, slot, lead, quoting.floor)
+        chosen = quoting.choose(cands, probs, lead, self.max_quotes)
         text = prose(chosen)
         if ev.others:  # the other papers the question points at: what each says on the asked point
             text = "\n".join([text, listing({p.hit: [p] for p in ev.others}, retrieved)])
@@ -299,22 +264,6 @@ class ExtractiveAnswerer:
             text = f"{existence_sentence(question, paper.title, retrieved.confidence)} [{chosen[0].hit + 1}]\n{text}"
         return Draft(text)
 
-    def recorded(self, fields: Sequence[str], h: int, cands: Sequence[Piece], probs: np.ndarray,
-                 retrieved: Retrieved) -> Draft:
-        """A record question's answer (``rag.answer.compose.record``): hit ``h``'s record note with the asked
-        ``fields`` it has, a "does not state" note for those it lacks, then its best quote."""
-        paper = retrieved.hits[h].paper
-        name = short_title(paper.title)
-        listed = record_sentence(name, paper, fields)
-        lacking = [f for f in fields if f not in record_values(paper)
-                   and not (f == "venue" and venue_stated(paper.abstract))]  # "... presented at ICLR"
-        unstated = unrecorded_sentence(name, lacking) if lacking else None
-        own = [j for j, c in enumerate(cands) if c.pick.hit == h]
-        quote = choose([cands[j] for j in own], probs[own], self.pieces, self.settings.answer_words, self._floor(),
-                       max_quotes=1)
-        lines = [f"{note} [{h + 1}]" for note in (listed, unstated) if note]
-        return Draft("\n".join([*lines, prose(quote)]).strip(), unstated)
-
     def stream(
         self, question: str, retrieved: Retrieved, history: Sequence[dict[str, str]]
     ) -> Iterator[str | Answer]:
@@ -329,7 +278,7 @@ class ExtractiveAnswerer:
         answerable = retrieved.hits and not doubted
         ev = self.evidence(question, retrieved, standalone, history, analysis) if answerable else None
         no_paper = ev is not None and bool(analysis.record) and ev.record_hit is None  # "Who wrote <not here>?"
-        if ev is None or no_paper or (retrieved.abstain and not named and not self.answers_anyway(ev)):
+        if ev is None or no_paper or (retrieved.abstain and not named and not ev.answered_anyway):
             yield ABSTENTION
             yield abstention(question, retrieved, self.name)
             return

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rag.answer.compose.analysis import Question
-from rag.answer.compose.contrast import Compared
+from rag.answer.compose.contrast import Compared, evident
 from rag.answer.compose.evidence import Pick
 
 
@@ -30,6 +30,17 @@ class Evidence:
     pointed: bool = False
     """Whether it compares papers the last answer cited ("which one is better?", "how do they differ?"), which
     are among the hits (then it is answered although the abstention model doubts its carried query)."""
+
+    @property
+    def answered_anyway(self) -> bool:
+        """Whether a comparison or a record question is answered although the abstention model doubts the hits:
+        two papers the comparison compares are retrieved, each named by its title or introducing the name the
+        question gives (``evident``); the paper a record question names is retrieved (``subject``: "Who wrote
+        TabPFN?" asks for no content, and "wrote" is in no abstract). The abstention model was fitted on
+        one-paper content questions."""
+        if self.analysis.record:
+            return self.record_hit is not None
+        return self.pointed or evident(self.compared)
 
 
 @dataclass(frozen=True, slots=True)
