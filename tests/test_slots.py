@@ -714,3 +714,16 @@ def test_a_question_about_its_papers_content_in_general_is_answered(real_pipelin
     "main finding", "gain" ask about the paper's content, no detail it may lack)."""
     final = real_pipeline.ask(question, answerer="extractive")
     assert expected in final.text.splitlines()[0], final.text
+
+
+@pytest.mark.parametrize("question", ["What is BERT?", "How does BERT work?"])
+def test_a_name_the_abstracts_only_build_on_is_said_not_to_be_defined(real_pipeline, question: str) -> None:  # type: ignore[no-untyped-def]
+    """A reviewer's "What is BERT?" was answered with "we propose a hierarchical version of BERT, which bypasses
+    BERT's length limitation" as if it said what BERT is: a sentence with "propose" in it, and ", which" after "of
+    BERT", counted as introducing it."""
+    final = real_pipeline.ask(question, answerer="extractive")
+    first = final.text.splitlines()[0]
+    assert "abstract does not state" in first and "BERT" in first, final.text
+    assert not defines("BERT", "we propose a hierarchical version of BERT, which bypasses BERT's length limitation.")
+    assert defines("BERT", "BERT, which stands for Bidirectional Encoder Representations, is a language model.")
+    assert defines("intervention extrapolation", "The objective of intervention extrapolation is to predict how ...")

@@ -45,10 +45,12 @@ CoreInfer" (a capital after the first letter, or a digit)."""
 def defines(term: str, text: str) -> bool:
     """Whether ``text`` defines ``term``: "sparsemax, a new activation function", "X is a ...", "X (…) is
     the ...", "X: ...", or introduces it by name ("we propose X", "we propose **X**", "called X", "to which we
-    refer as "X"", "Our approach, X, ..."; not "the proposed X", which only mentions it)."""
+    refer as "X"", "Our approach, X, ..."; not "the proposed X", which only mentions it, nor "a version of X,
+    which ...", where the clause is about the version; "the objective of X is to ..." does)."""
     name = r"[\s-]+".join(re.escape(word) for word in term.split())
-    after = (rf"\b{name}\b\)?(?:\s*\([^)]{{0,60}}\))?\s*(?:,\s*(?:a|an|the|which|that|i\.e\.)\b|"
+    after = (rf"\b{name}\b\)?(?:\s*\([^)]{{0,60}}\))?\s*(?:,\s*(?:a|an|the|i\.e\.)\b|"
              rf"(?:is|are|refers to|denotes|means)\s+(?:a|an|the|to)\b)"
+             rf"|(?<!\bof )\b{name}\b\)?(?:\s*\([^)]{{0,60}}\))?\s*,\s*(?:which|that)\b"
              rf"|(?<!\bof )\b{name}\b\)?(?:\s*\([^)]{{0,60}}\))?\s*:")  # "X: ...", "... (ICL): ...", not "of X: ..."
     naming = (rf"\b(?:(?<!the )(?<!our )(?:propos|introduc|present)\w*|call|dub|nam|term|refer(?:red)?(?: to)? as)"
               rf"\w*\s+(?:[\w-]+\s+){{0,3}}?(?:\(\w+\)\s+)?[\"'“‘*]{{0,2}}{name}\b(?!-\w)"

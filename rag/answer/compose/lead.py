@@ -18,6 +18,7 @@ from rag.answer.compose.naming import (
     Subject,
     coined,
     coined_names,
+    proposes,
     sentences_naming,
     spelled_out,
 )
@@ -92,10 +93,6 @@ def unmentioned_in(
     return f"{not_stated_sentence(short_title(paper.title), 'anything about ' + ' or '.join(names))} [{h + 1}]"
 
 
-_OWN = re.compile(r"\b(?:propos|introduc|present|call|dub|name|term|develop|design)\w*\b", re.IGNORECASE)
-"""A sentence naming a method with one of these verbs may be the paper's own method, not a mention."""
-
-
 _ASKED_ABOUT = re.compile(r"^\s*(?:how|why) (?:does|do|did|is|are|was|were|can|could) (?:the )?(?P<name>\S+)|"
                           r"^\s*what (?:is|are|was|were|does) (?:the )?(?P<name2>\S+)", re.IGNORECASE)
 """A question asked about its grammatical subject: "How does X ...", "What is X ..." (the only X checked)."""
@@ -116,7 +113,7 @@ def only_mentioned(question: str, slot: Slot, retrieved: Retrieved) -> str:
         naming = [(h, s) for h, hit in enumerate(retrieved.hits) for s in sentences_naming(hit.paper.abstract, low)]
         if not naming or any(low in h.paper.title.lower() for h in retrieved.hits):
             continue
-        if not any(_OWN.search(s) or defines(name, s) for _, s in naming):  # no abstract introduces or defines it
+        if not any(proposes(s, name) or defines(name, s) for _, s in naming):  # none introduces or defines it
             h = naming[0][0]
             what = {"how": f"how {name} works", "why": f"why, for {name}", "definition": f"what {name} is"}[slot.kind]
             return f"{not_stated_sentence(short_title(retrieved.hits[h].paper.title), what)} [{h + 1}]"
