@@ -15,6 +15,7 @@ from rag.answer.citations import check_answer
 from rag.answer.compose.analysis import Question, analyse
 from rag.answer.compose.choose import listed
 from rag.answer.compose.contrast import (
+    POINTERS,
     Compared,
     comparable,
     compared_hits,
@@ -162,12 +163,11 @@ class ExtractiveAnswerer:
         question = restated(question, history, self.is_name, self.names_paper) or question
         wanted = hits_of(referents(question, history), ranked)
         analysis = replace(analyse(without_switch(question)), text=question)
-        sides = opposed(question, [*coined_names(question), "it", "this paper"])  # "GRAM compare to Con-J", "it vs
+        sides = opposed(question, [*coined_names(question), *POINTERS])  # "GRAM compare to Con-J", "it vs
         # SeerAttention-R"; not "[MASK]" of "ExLM and MAE-LM differ"
-        owned = [c for c in self.compared(analysis, ranked)  # a typed name's own paper ("GRAM: ..."), not one about
-                 if c.hit is not None and c.name in sides and a_paper_name(c.name)  # it, nor a field ("MoE")
-                 and its_name(c.name, ranked.hits[c.hit].paper, self.acronyms)]
-        wanted |= {c.hit for c in owned if c.hit is not None}
+        wanted |= {c.hit for c in self.compared(analysis, ranked)  # a typed name's own paper ("GRAM: ..."), not one
+                   if c.hit is not None and c.name in sides and a_paper_name(c.name)  # about it, nor a field ("MoE")
+                   and its_name(c.name, ranked.hits[c.hit].paper, self.acronyms)}
         return with_wanted(ranked, wanted, k)
 
     def owns(self, question: str, retrieved: Retrieved, history: Sequence[dict[str, str]] = ()) -> bool:
@@ -235,7 +235,7 @@ class ExtractiveAnswerer:
         probs = probabilities(cands, self.pieces)
         quoting = self.quoting
         if ev.record_hit is not None:  # "who wrote X?": the paper's own record, then its best quote
-            return record_draft(ev.analysis.record, ev.record_hit, cands, probs, retrieved, self.quoting)
+            return record_draft(ev.analysis.record, ev.record_hit, cands, probs, retrieved, quoting)
         subj = subject(standalone or question, retrieved)
         missing = missing_detail(slot, retrieved, subj)
         if missing and subj is not None:

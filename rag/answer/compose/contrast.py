@@ -248,7 +248,8 @@ def per_paper_budget(answer_words: int, papers: int, floor: int = 25) -> int:
     return max(answer_words // max(papers, 1), floor)
 
 
-_POINTERS = ("it", "this paper", "this method", "this one")
+POINTERS = ("it", "this paper", "this method", "this one")
+"""Words a follow-up uses for the paper under discussion when it sets it against a name ("it vs X")."""
 
 
 def with_pointed(compared: list[Compared], question: str, own: Collection[int], retrieved: Retrieved) -> list[Compared]:
@@ -258,6 +259,6 @@ def with_pointed(compared: list[Compared], question: str, own: Collection[int], 
         return compared
     (h,) = own
     names = [c.name for c in compared]
-    if any(c.hit == h for c in compared) or not set(_POINTERS) & opposed(question, [*names, *_POINTERS]):
+    if any(c.hit == h for c in compared) or not set(POINTERS) & opposed(question, [*names, *POINTERS]):
         return compared
     return [Compared(short_title(retrieved.hits[h].paper.title), h, True), *compared]

@@ -48,10 +48,9 @@ def defines(term: str, text: str) -> bool:
     refer as "X"", "Our approach, X, ..."; not "the proposed X", which only mentions it, nor "a version of X,
     which ...", where the clause is about the version; "the objective of X is to ..." does)."""
     name = r"[\s-]+".join(re.escape(word) for word in term.split())
-    after = (rf"\b{name}\b\)?(?:\s*\([^)]{{0,60}}\))?\s*(?:,\s*(?:a|an|the|i\.e\.)\b|"
-             rf"(?:is|are|refers to|denotes|means)\s+(?:a|an|the|to)\b)"
-             rf"|(?<!\bof )\b{name}\b\)?(?:\s*\([^)]{{0,60}}\))?\s*,\s*(?:which|that)\b"
-             rf"|(?<!\bof )\b{name}\b\)?(?:\s*\([^)]{{0,60}}\))?\s*:")  # "X: ...", "... (ICL): ...", not "of X: ..."
+    term_ = rf"\b{name}\b\)?(?:\s*\([^)]{{0,60}}\))?\s*"  # the term, maybe with "(...)" after it
+    after = (rf"{term_}(?:,\s*(?:a|an|the|i\.e\.)\b|(?:is|are|refers to|denotes|means)\s+(?:a|an|the|to)\b)"
+             rf"|(?<!\bof ){term_}(?:,\s*(?:which|that)\b|:)")  # "X: ...", "X, which ...", not "of X: ..."
     naming = (rf"\b(?:(?<!the )(?<!our )(?:propos|introduc|present)\w*|call|dub|nam|term|refer(?:red)?(?: to)? as)"
               rf"\w*\s+(?:[\w-]+\s+){{0,3}}?(?:\(\w+\)\s+)?[\"'“‘*]{{0,2}}{name}\b(?!-\w)"
               rf"|\b(?:our|this) (?:approach|method|model|framework|technique|algorithm),?\s+{name}\b"

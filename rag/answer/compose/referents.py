@@ -115,9 +115,6 @@ def referents(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
     return []
 
 
-
-
-
 _NAMED = re.compile(r"\bthe\s+(?P<name>[\w^.+-]+(?:\s+[\w^.+-]+)?)\s+(?:one|paper|method|model|approach)\b|"
                     r"\bthe one (?:that|which|with|where|about|on|using)\s+(?P<about>[^?.!]+)", re.IGNORECASE)
 """A pointer at one listed source by what it is called or does: "the PolyCom one", "the nullspace paper", "the one
