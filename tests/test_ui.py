@@ -420,7 +420,7 @@ def test_the_app_shows_the_fix_when_the_index_cannot_be_read(small_pipeline) -> 
 
 
 def _history_of(turns):  # type: ignore[no-untyped-def]
-    from rag.app.ui import _history
+    from rag.app.chat_events import _history
 
     return _history(turns)
 
@@ -536,8 +536,8 @@ def test_a_killed_rebuild_is_not_reported_as_running(small_pipeline) -> None:  #
 
 
 def test_a_question_over_the_limit_stays_in_the_box_and_out_of_the_chat(small_pipeline) -> None:  # type: ignore[no-untyped-def]
+    from rag.app.chat_events import chat_handler
     from rag.app.live import LivePipeline
-    from rag.app.ui import chat_handler
 
     respond = chat_handler(LivePipeline(small_pipeline))
     outputs = list(respond("x" * 6000, [], {}, 3, "extractive"))
@@ -550,8 +550,8 @@ def test_a_vote_taken_back_says_the_earlier_vote_stays(tmp_path: Path) -> None:
     """Un-liking cannot delete a line of the append-only log: the message says so ("Feedback noted." did not)."""
     from types import SimpleNamespace
 
+    from rag.app.chat_events import like_handler
     from rag.app.feedback import FeedbackLog
-    from rag.app.ui import like_handler
 
     on_like = like_handler(FeedbackLog(tmp_path / "data", 10_000))
     turns = [{"role": "user"}, {"record": {"id": "a1", "question": "q", "answer": "a [1]", "citations": []}}]
