@@ -14,6 +14,7 @@ from rag.answer.compose.pieces import MODEL_PATH
 from rag.answer.compose.selection import is_background, is_boilerplate
 from rag.answer.compose.spans import pieces, trim
 from rag.answer.extractive import ExtractiveAnswerer
+from rag.answer.notes import WEAKER_MATCHES
 from rag.errors import ConfigError
 from rag.settings import Settings
 from rag.text import (
@@ -59,6 +60,8 @@ def verbatim(final: Answer, papers: Sequence[Paper] = PAPERS) -> None:
     """Every answer sentence's quote (label and markers off) is in the abstract its marker cites: whole, or
     its parts joined with "…" each in that abstract, in order, exactly as written."""
     for line in final.text.splitlines():
+        if line == WEAKER_MATCHES:  # a note on the list, quoting nothing
+            continue
         cited_papers = [final.citations[n - 1].paper for n in markers_in(line)]
         body = line
         for paper in cited_papers:
@@ -188,7 +191,7 @@ def test_prose_answer_quotes_below_the_sentence_and_passes_the_checker() -> None
 
 def test_a_list_names_only_papers_whose_evidence_matches() -> None:
     embedder = HashEmbedder()
-    scored = [(OPERA, 0.95), (VCD, 0.9), (ACTIVE, 0.2)]
+    scored = [(OPERA, 0.95), (VCD, 0.9), (ACTIVE, 0.05)]  # below even a weaker match's score
     hits = tuple(Hit(p, s, p.abstract.split(". ")[0], 0, s) for p, s in scored)
     retrieved = Retrieved("Which papers reduce hallucination in multimodal models?", hits, 0.9, False)
     items = list(ExtractiveAnswerer(Settings(), embedder).stream(retrieved.query, retrieved, []))
@@ -196,6 +199,37 @@ def test_a_list_names_only_papers_whose_evidence_matches() -> None:
     assert isinstance(final, Answer)
     assert [c.paper.title for c in final.citations] == [OPERA.title, VCD.title]  # the off-topic paper is left out
     assert final.text.startswith(f"- {OPERA.title}: ")
+
+
+def test_a_list_puts_weaker_matches_under_the_sure_ones_with_one_quote() -> None:
+    woodpecker = make_paper(
+        "Woodpecker: Hallucination Correction for Multimodal Large Language Models",
+        "Woodpecker corrects hallucination in multimodal models after generation. It reduces hallucination on "
+        "POPE without retraining. It extracts key concepts and checks them against the image.",
+    )
+    scored = [(OPERA, 0.95), (VCD, 0.9), (woodpecker, 0.2), (ACTIVE, 0.05)]
+    hits = tuple(Hit(p, s, p.abstract.split(". ")[0], 0, s) for p, s in scored)
+    retrieved = Retrieved("Which papers reduce hallucination in multimodal models?", hits, 0.9, False)
+    final = list(ExtractiveAnswerer(Settings(), HashEmbedder()).stream(retrieved.query, retrieved, []))[-1]
+    assert isinstance(final, Answer)
+    assert [c.paper.title for c in final.citations] == [OPERA.title, VCD.title, woodpecker.title]
+    sure, weaker = final.text.split(f"\n{WEAKER_MATCHES}\n")
+    assert sure.startswith(f"- {OPERA.title}: ") and f"\n- {VCD.title}: " in sure
+    assert weaker.startswith(f"- {woodpecker.title}: ") and weaker.count("[3]") == 1  # one quote
+    assert "Active Learning" not in final.text  # below a weaker match's score
+    verbatim(final, [OPERA, VCD, woodpecker])
+
+
+def test_them_after_a_list_is_its_sure_matches_and_an_ordinal_counts_every_line() -> None:
+    history = [
+        {"role": "user", "content": "Which papers reduce hallucination?"},
+        {"role": "assistant", "content": f"- {OPERA.title}: OPERA needs no additional data or training. [1]\n"
+         f"- {VCD.title}: VCD reduces hallucination on POPE by 7 points. [2]\n{WEAKER_MATCHES}\n"
+         f"- {ACTIVE.title}: Labels are queried where the model is least sure. [3]"},
+    ]
+    assert [c.marker for c in referents("Which of them needs no training?", history)] == [1, 2]
+    assert [c.marker for c in referents("how do they differ?", history)] == [1, 2]
+    assert [c.marker for c in referents("what does the third one do?", history)] == [3]
 
 
 def test_referents_are_the_sources_the_last_answer_cited() -> None:

@@ -375,6 +375,8 @@ def verbatim_problems(answer: Answer) -> list[str]:
         body = line[len(list_label(line, [p.title for p in cited.values()])) :]
         for sentence in answer_sentences(body):
             quote, markers = strip_markers(sentence), markers_in(sentence)
+            if is_note(quote) and not note_names(quote):  # "Weaker matches ...": on the answer, naming no paper
+                continue
             if is_note(quote):  # "Yes: <title>", "The X abstract does not state ...": names the paper it cites
                 if not markers or not all(m in cited and names_paper(note_names(quote), cited[m].title,
                                                                      cited[m].abstract) for m in markers):

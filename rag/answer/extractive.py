@@ -51,7 +51,7 @@ from rag.answer.compose.lead import (
 from rag.answer.compose.naming import a_paper_name, asks_of_its_paper, coined_names, its_name, names_its_paper, subject
 from rag.answer.compose.pieces import PieceModel, cut_pieces, probabilities
 from rag.answer.compose.quoting import Quoting, contrast_lines, record_draft
-from rag.answer.compose.shapes import listing, prose
+from rag.answer.compose.shapes import listing, prose, two_tier_listing
 from rag.answer.compose.sources import with_wanted
 from rag.answer.notes import existence_sentence
 from rag.index.embeddings import Embedder
@@ -142,7 +142,8 @@ class ExtractiveAnswerer:
         """A list answer (one line per paper whose evidence matches) or a comparison (one line per compared
         paper); "" when the question wants prose."""
         if ev.analysis.kind == "list":
-            return listing(listed(ev.picks, self.weights, [h.score for h in retrieved.hits]), retrieved)
+            papers = listed(ev.picks, self.weights, [h.score for h in retrieved.hits])
+            return two_tier_listing(papers.sure, papers.weaker, retrieved)
         if ev.analysis.kind == "comparison" or ev.compared:  # or "which one is better?" of the papers shown
             return contrast_lines(ev, retrieved, self.weights, self.quoting, self.max_compared_quotes)
         return ""

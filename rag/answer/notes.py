@@ -19,7 +19,8 @@ NOT_STATED = "does not state"
 _NOTE = re.compile(
     r"^\s*(?:The (?P<subject>.{1,160}?) abstracts? (?:does|do) not state\b|(?:Yes|Closest match): (?P<title>.+)$|"
     r"No retrieved (?:abstract (?:covers|mentions)|paper is about)\b|None of the retrieved abstracts\b|"
-    r".{1,200}? (?:is|are) not stated in any retrieved abstract\b|The record of (?P<record>.{1,160}?) lists\b)",
+    r".{1,200}? (?:is|are) not stated in any retrieved abstract\b|The record of (?P<record>.{1,160}?) lists\b|"
+    r"Weaker matches \(lower retrieval scores\):$)",
     re.IGNORECASE | re.DOTALL,
 )
 
@@ -64,6 +65,10 @@ def _acronym_of_a_word(word: str) -> bool:
 
 _EXISTENCE_WORDS = frozenset(tokenize("is are was there any a an the paper papers work works study studies research "
                                       "on about that which does do corpus have has contain include anyone"))
+
+
+WEAKER_MATCHES = "Weaker matches (lower retrieval scores):"
+"""The line of a list answer above the papers it lists as weaker matches (``rag.answer.compose.choose.listed``)."""
 
 
 def no_paper_sentence(names: list[str]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rag.answer.notes import WEAKER_MATCHES
 from rag.text import (
     answer_sentences,
     normalize_verbatim,
@@ -33,6 +34,12 @@ def cited_sources(answer: str) -> list[Cited]:
         for n, text in _cited_segments(sentence):
             texts.setdefault(n, []).append(_plain(text))
     return [Cited(n, tuple(t)) for n, t in texts.items()]
+
+
+def sure_sources(answer: str) -> list[Cited]:
+    """``cited_sources`` of a list answer's sure matches (the lines above its ``WEAKER_MATCHES`` line): what "which of
+    them ..." and "how do they differ?" ask about. Every source of an answer without weaker matches."""
+    return cited_sources(answer.split(WEAKER_MATCHES, 1)[0])
 
 
 _MIN_SEGMENT = 12

@@ -17,7 +17,7 @@ from rag.answer.compose.chat import (
     WHICH_ONE,
     turns,
 )
-from rag.answer.compose.cited import Cited, cited_sources, refers_to
+from rag.answer.compose.cited import Cited, cited_sources, refers_to, sure_sources
 from rag.answer.compose.naming import coined_names, own_subject, subject
 from rag.answer.compose.standalone import stands_alone
 from rag.text import QUESTION_WORDS, STOPWORDS, named_entities, tokenize
@@ -107,7 +107,7 @@ def referents(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
         picked = [listed[n] for n in dict.fromkeys(ordinals) if -len(listed) <= n < len(listed)]
         return picked if len(picked) == len(dict.fromkeys(ordinals)) else []
     if _GROUP.search(question) or BOTH_COMPARED.search(question) or asks_which_is_better(question):
-        return cited
+        return sure_sources(answers[-1]) or cited  # "them": not a list's weaker matches
     if _SINGULAR.search(question) or (len(cited) == 1 and _AUTHORS_COMPARE.search(question)):
         return [cited[0]]  # "it"; "what do they compare against?" after an answer from one paper: its authors
     if len(cited) == 1 and _elliptical(question):  # "what benchmarks?" after one paper's answer: that paper's

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from rag.answer.notes import no_paper_sentence
+from rag.answer.notes import WEAKER_MATCHES, no_paper_sentence
 from rag.text import GAP, quote_parts
 from rag.types import Retrieved
 
@@ -51,6 +51,13 @@ def listing(per_paper: Mapping[int, Sequence[Scored]], retrieved: Retrieved,
             label = labels[hit] if labels is not None else " ".join(retrieved.hits[hit].paper.title.split())
             lines.append(f"- {label}: " + prose(quotes))
     return "\n".join(lines)
+
+
+def two_tier_listing(sure: Mapping[int, Sequence[Scored]], weaker: Mapping[int, Sequence[Scored]],
+                     retrieved: Retrieved) -> str:
+    """``listing`` of the sure matches, then, under ``WEAKER_MATCHES``, of the weaker ones."""
+    lower = listing(weaker, retrieved)
+    return "\n".join(part for part in (listing(sure, retrieved), WEAKER_MATCHES if lower else "", lower) if part)
 
 
 def compare(lines: Mapping[int, Sequence[Scored]], labels: Mapping[int, str], missing: Sequence[str],
