@@ -1,9 +1,9 @@
 """Notes: sentences an answerer writes about its sources rather than quotes from them — that an abstract does
 not state the asked detail, that the corpus has a paper on a topic ("Yes: <title>"), that no retrieved paper is
-about a compared method, what a paper's record lists (its authors, year, venue, link). The citation checker checks
-a note by the name it gives (it must be the cited paper's), and a record note by its values (each must be the
-cited paper's own: ``record_matches``); the eval metrics do not count a note as a claim
-(``rag.evals.metrics.answer_units``)."""
+about a compared method, what a paper's record lists (its authors, year, venue, link), that a list's next papers are
+weaker matches. The citation checker checks a note by the name it gives (it must be the cited paper's), and a
+record note by its values (each must be the cited paper's own: ``record_matches``); the eval metrics do not count
+a note as a claim (``rag.evals.metrics.answer_units``)."""
 
 from __future__ import annotations
 
@@ -14,13 +14,15 @@ from rag.index.vocabulary import common_words
 from rag.text import normalize_title, short_title, strip_markers, tokenize
 from rag.types import Paper
 
+WEAKER_MATCHES = "Weaker matches (lower retrieval scores):"
+"""The line of a list answer above the papers it lists as weaker matches (``rag.answer.compose.choose.listed``)."""
 NOT_STATED = "does not state"
 """The phrase of a not-stated note (evals count an unanswerable item answered with it as flagged)."""
 _NOTE = re.compile(
     r"^\s*(?:The (?P<subject>.{1,160}?) abstracts? (?:does|do) not state\b|(?:Yes|Closest match): (?P<title>.+)$|"
     r"No retrieved (?:abstract (?:covers|mentions)|paper is about)\b|None of the retrieved abstracts\b|"
     r".{1,200}? (?:is|are) not stated in any retrieved abstract\b|The record of (?P<record>.{1,160}?) lists\b|"
-    r"Weaker matches \(lower retrieval scores\):$)",
+    rf"{re.escape(WEAKER_MATCHES)}$)",
     re.IGNORECASE | re.DOTALL,
 )
 
@@ -65,10 +67,6 @@ def _acronym_of_a_word(word: str) -> bool:
 
 _EXISTENCE_WORDS = frozenset(tokenize("is are was there any a an the paper papers work works study studies research "
                                       "on about that which does do corpus have has contain include anyone"))
-
-
-WEAKER_MATCHES = "Weaker matches (lower retrieval scores):"
-"""The line of a list answer above the papers it lists as weaker matches (``rag.answer.compose.choose.listed``)."""
 
 
 def no_paper_sentence(names: list[str]) -> str:
