@@ -332,6 +332,9 @@ def test_a_stated_detail_is_not_called_unstated(real_pipeline, question: str) ->
     ("How long does training take?", "time", "training takes 8 GPU hours", "with 3 layers"),
     ("How large is the model?", "size", "a 7B model with 32 layers", "improves accuracy by 3 points"),
     ("How many experts does it use?", "", "it routes to 8 experts", "no number here"),
+    ("How accurate is it?", "score", "reaching an AUC of 0.856 for books and 0.678 for papers",
+     "show OpenLLaMA-3B to be approximately as sensitive as OpenLLaMA-7B"),
+    ("How well does it perform?", "score", "it improves top-1 accuracy by 1.2 points", "trained on 0.4B tokens"),
 ])  # fmt: skip
 def test_a_quantity_asked_by_its_adjective_wants_that_kind_of_number(
     question: str, measure: str, filler: str, not_filler: str
@@ -411,6 +414,34 @@ def test_a_keyword_query_for_a_percentage_leads_with_it(real_pipeline) -> None: 
     ...)" cut out as "…": typed without a question word, it asked for no number."""
     answer = real_pipeline.ask("percentage of nonzero activations in T5-base", answerer="extractive")
     assert "3.0%" in " ".join(strip_markers(answer.text).split()[:40]), answer.text
+
+
+def test_how_accurate_is_answered_with_its_score(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """"How accurate is it?" after the document-level membership inference paper was read as "how does it work" and
+    quoted its procedure; it asks for a score ("an AUC of 0.856 for books")."""
+    history = [{"role": "user", "content": "Can you tell whether an LLM was trained on a particular book?"}]
+    first = real_pipeline.ask(history[0]["content"], answerer="extractive")
+    history.append({"role": "assistant", "content": first.text})
+    answer = real_pipeline.ask("How accurate is it?", history, answerer="extractive")
+    assert "AUC of 0.856" in " ".join(answer.text.split()[:40]), answer.text
+
+
+def test_a_named_paper_leads_when_no_piece_fills_the_slot() -> None:
+    """"How well does SPLADE perform?": no sentence gives a score, and another paper's best-scored sentence led
+    ("our generative judge achieves the best performance …"); the named paper's best-scored sentence does."""
+    from rag.answer.compose.evidence import Pick
+    from rag.answer.compose.lead import subject_lead
+    from rag.answer.compose.naming import Subject
+    from rag.answer.compose.pieces import Piece
+
+    picks = [Pick(0, 0, "Our generative judge is strong on many tasks.", 3.0),
+             Pick(1, 2, "We present a first-stage ranker based on explicit sparsity regularization.", 2.5),
+             Pick(1, 4, "Our approach is simple.", 2.0)]
+    cands = [Piece(p, 0, len(p.text), ()) for p in picks]
+    slot = slot_of("How well does SPLADE perform?")
+    assert not any(fills(slot, c.text) for c in cands)
+    assert subject_lead(cands, [0.9, 0.3, 0.6], slot, None, Subject(1, "SPLADE")) == 1
+    assert subject_lead(cands, [0.9, 0.3, 0.6], slot, None, None) is None  # no named paper: the default lead
 
 
 def test_the_numbers_of_the_lead_sentence_stay_in_a_quantity_answer(real_pipeline) -> None:  # type: ignore[no-untyped-def]

@@ -37,7 +37,8 @@ _CONTRAST = re.compile(
 """Wording that asks for a comparison whatever the names look like: "How do X and Y differ?", "Compare X and the
 Y paper on ...", "Which needs training, X or Y?", "Which of X, Y and Z ...?"."""
 _QUANTITY = re.compile(
-    r"\b(how (?:much|many|large|big|fast|long|small)|what (?:speedup|accuracy|percentage|size|sizes|number|"
+    r"\b(how (?:much|many|large|big|fast|long|small|accurate|well|good|effective)|what (?:speedup|accuracy|"
+    r"percentage|size|sizes|number|"
     r"fraction|ratio|score|improvement|gain|cost)|by how)\b",
     re.IGNORECASE,
 )

@@ -175,15 +175,20 @@ def _is_short_name(term: str, title: str) -> bool:
 def subject_lead(cands: Sequence[Piece], probs: Sequence[float] | np.ndarray, slot: Slot,
                  bonus: Sequence[float] | None, subj: Subject | None, titles: Sequence[str] = ()) -> int | None:
     """``lead_index``, kept to the pieces of the paper the question names (``subject``): the best of them that
-    fills the slot, else its most probable piece. "What is the training cost of SENTINEL?" leads with SENTINEL's
-    abstract, not with another paper's number. A definition the named paper does not give comes from the paper
-    that gives it ("what does SAE stand for?": "Sparse Autoencoders (SAE)")."""
+    fills the slot, else its most probable piece; when no piece of any paper fills it, the most probable piece of
+    its best-scored sentence ("How well does SPLADE perform?" gives no score: SPLADE's sentence leads, not another
+    paper's). "What is the training cost of SENTINEL?" leads with SENTINEL's abstract, not with another paper's
+    number. A definition the named paper does not give comes from the paper that gives it ("what does SAE stand
+    for?": "Sparse Autoencoders (SAE)")."""
     lead = lead_index(cands, probs, slot, bonus, titles=titles)
-    if subj is None or lead is None or cands[lead].pick.hit == subj.hit:
+    if subj is None or (lead is not None and cands[lead].pick.hit == subj.hit):
         return lead
     own = [j for j, c in enumerate(cands) if c.pick.hit == subj.hit]
     if not own or (slot.kind == "definition" and not any(fills(slot, cands[j].text) for j in own)):
         return lead  # "what does SAE stand for?": the paper that spells it out, when the named one does not
+    if lead is None:  # no piece fills the slot: the named paper's best sentence leads, as another's would have
+        best = cands[own[0]].pick
+        return max((j for j in own if cands[j].pick is best), key=lambda j: (probs[j], -j))
     extra = [bonus[j] for j in own] if bonus is not None else [0.0] * len(own)
     mine = lead_index([cands[j] for j in own], [probs[j] for j in own], slot, extra, titles=titles)
     if mine is None:  # none of its pieces fills the slot: still its best piece, not another paper's filler

@@ -40,7 +40,8 @@ _QUANTITY_NOUNS = (
     r"sparsity level|threshold|learning rate"
 )
 _QUANTITY = re.compile(
-    rf"\bhow (?:much|many|large|big|fast|long|small|quickly|often)\b|\bby how\b|\bnumber of\b|"
+    rf"\bhow (?:much|many|large|big|fast|long|small|quickly|often|accurate|well|good|effective)\b|\bby how\b|"
+    rf"\bnumber of\b|"
     rf"\b(?:what|which)(?:'s| is| are| was| were)?(?: the| its| their)?(?: [\w-]+){{0,3}}? (?:{_QUANTITY_NOUNS})\b|"
     rf"'s (?:[\w-]+ ){{0,2}}(?:{_QUANTITY_NOUNS})\b|\b(?:speed-?up|faster|slower|times fewer|x fewer)\b",
     re.IGNORECASE,
@@ -180,6 +181,7 @@ _MEASURES = (
                          r"\bspeed-?ups?\b|\bfaster\b", re.IGNORECASE)),
     ("time", re.compile(r"\bhow long (?:does|do|did|will|would|to)\b", re.IGNORECASE)),  # not "how long is the context"
     ("size", re.compile(r"\bhow (?:large|big|small)\b", re.IGNORECASE)),
+    ("score", re.compile(r"\bhow (?:accurate|well|good|effective)\b", re.IGNORECASE)),
 )
 _MEASURE_FILLER = {
     "speed": re.compile(r"\d\s*(?:x|×|times)(?![a-z])|\b(?:speed-?ups?|faster|slower|throughput|latency|"
@@ -188,8 +190,11 @@ _MEASURE_FILLER = {
                        r"iterations?|rounds?)\b", re.IGNORECASE),
     "size": re.compile(r"\d\s*(?:[KMBT]|k|billion|million|thousand|[KMGT]B)\b|\b(?:parameters?|params|layers?|"
                        r"tokens?|samples?|examples?|images?|instances?|hours?|pairs?|size)\b", re.IGNORECASE),
+    "score": re.compile(r"\b(?:accurac(?:y|ies)|auc|auroc|f1|bleu|rouge|scores?|precision|recall|errors?|"
+                        r"win rates?|points?|perplexity)\b", re.IGNORECASE),
 }
-"""What a number needs beside it to answer a ``measure``: "230 times speedup", "8 GPU hours", "7B parameters"."""
+"""What a number needs beside it to answer a ``measure``: "230 times speedup", "8 GPU hours", "7B parameters", "an
+AUC of 0.856" ("how accurate", "how well")."""
 
 
 def has_number(text: str) -> bool:
