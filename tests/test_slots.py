@@ -416,6 +416,24 @@ def test_a_keyword_query_for_a_percentage_leads_with_it(real_pipeline) -> None: 
     assert "3.0%" in " ".join(strip_markers(answer.text).split()[:40]), answer.text
 
 
+@pytest.mark.parametrize(("question", "kind", "slot"), [
+    ('How does "Statistical Machine Translation with a Factorized Grammar" work?', "how", "how"),
+    ('What did "Testing the Ability of Language Models to Interpret Figurative Language" find?', "lookup", "lookup"),
+    ('What did "Comparing Top-k and Top-p Decoding" find?', "lookup", "lookup"),
+    ("How does the machine translation paper work?", "how", "how"),
+    ("What are the 10 grand challenges of interpretable machine learning?", "lookup", "lookup"),
+    ('Which GPU was "Breaking Out of Local Optima" run on?', "lookup", "hardware"),
+    ("what machines did they train on", "lookup", "hardware"),
+])  # fmt: skip
+def test_a_quoted_title_does_not_decide_what_is_asked(question: str, kind: str, slot: str) -> None:
+    """ACLSum's "How does \"Statistical Machine Translation ...\" work?" asked for hardware ("Machine"), and
+    "... interpretable machine learning?" did too."""
+    from rag.answer.compose.analysis import analyse
+
+    analysis = analyse(question)
+    assert (analysis.kind, analysis.slot.kind) == (kind, slot)
+
+
 def test_how_accurate_is_answered_with_its_score(real_pipeline) -> None:  # type: ignore[no-untyped-def]
     """"How accurate is it?" after the document-level membership inference paper was read as "how does it work" and
     quoted its procedure; it asks for a score ("an AUC of 0.856 for books")."""

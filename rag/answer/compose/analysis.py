@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from rag.answer.compose.definitions import asks_definition
 from rag.answer.compose.record import record_fields
-from rag.answer.compose.slots import Slot, slot_of
+from rag.answer.compose.slots import Slot, slot_of, unquoted
 from rag.text import QUESTION_WORDS, key_terms, named_entities, tokenize
 
 _LIST = re.compile(
@@ -64,18 +64,20 @@ class Question:
 
 
 def analyse(question: str) -> Question:
-    """The kind of ``question``, its named entities, its slot and the record fields it asks for."""
-    if _LIST.search(question):
+    """The kind of ``question``, its named entities, its slot and the record fields it asks for. A quoted title
+    does not decide the kind (``unquoted``: "What did \"Comparing X and Y\" find?" asks for no comparison)."""
+    bare = unquoted(question)
+    if _LIST.search(bare):
         kind = "list"
-    elif _CONTRAST.search(question) or (_COMPARISON.search(question) and len(named_entities(question)) >= 2):
+    elif _CONTRAST.search(bare) or (_COMPARISON.search(bare) and len(named_entities(question)) >= 2):
         kind = "comparison"
-    elif _QUANTITY.search(question):
+    elif _QUANTITY.search(bare):
         kind = "quantity"
     elif asks_definition(question):
         kind = "definition"
-    elif _WHY.search(question):
+    elif _WHY.search(bare):
         kind = "why"
-    elif _HOW.search(question):
+    elif _HOW.search(bare):
         kind = "how"
     else:
         kind = "lookup"

@@ -53,7 +53,9 @@ _TYPED_QUANTITY = re.compile(r"\b(?:percentage|percent|fraction|proportion|share
                              r"(?<!information )gains?|improvement|parameter count|count)\b", re.IGNORECASE)
 """A quantity noun that makes a keyword query ask for a number ("percentage of nonzero activations in T5-base"); not
 "accuracy", which as often names a topic ("accuracy-efficiency trade-off attentive probing")."""
-_HARDWARE = re.compile(r"\b(?:gpus?|tpus?|cpus?|hardware|device|devices|chips?|accelerators?|machines?)\b",
+_HARDWARE = re.compile(r"\b(?:gpus?|tpus?|cpus?|hardware|device|devices|chips?|accelerators?|(?<!vector )machines?"
+                       r"(?![- ](?:translation|learning|learned|learnt|reading|comprehension|unlearning|generated|"
+                       r"intelligence|teaching|vision|text|human|written)))\b",
                        re.IGNORECASE)
 _HARDWARE_FILLER = re.compile(
     r"\b(?:[AHVLT]\d{2,3}|A800|H800|RTX[\w -]{0,8}|TITAN(?: \w+)?|Jetson\w*|GPUs?|TPUs?(?:v\d)?|CPUs?|FPGAs?|"
@@ -135,10 +137,21 @@ def asked_detail(question: str) -> str:
     return detail if tokenize(detail) else ""
 
 
+_QUOTED = re.compile(r'"[^"]{3,}"|“[^”]{3,}”')
+
+
+def unquoted(question: str) -> str:
+    """``question`` without what it quotes: a quoted title ("How does \"Statistical Machine Translation with a
+    Factorized Grammar\" work?") says which paper, not what is asked (no hardware slot from "Machine")."""
+    return _QUOTED.sub(" ", question)
+
+
 def slot_of(question: str) -> Slot:
     """The slot of ``question``: first match of existence, code, quantity, hardware, metric, dataset, name, why, how,
-    definition; else ``lookup``. Keyword queries without a question word ("coreinfer speedup titan xp") still
-    get a slot from their nouns."""
+    definition; else ``lookup``; a quoted title does not count (``unquoted``). Keyword queries without a question
+    word ("coreinfer speedup titan xp") still get a slot from their nouns."""
+    asked = question
+    question = unquoted(question)
     if _EXISTENCE.search(question):
         kind = "existence"
     elif _CODE.search(question):
@@ -161,8 +174,8 @@ def slot_of(question: str) -> Slot:
         kind = "definition"
     else:
         kind = "lookup"
-    detail = asked_detail(question) if kind in SPECIFIC else defined_term(question) if kind == "definition" else ""
-    entities = tuple(named_entities(question))
+    detail = asked_detail(question) if kind in SPECIFIC else defined_term(asked) if kind == "definition" else ""
+    entities = tuple(named_entities(asked))
     head = tuple(tokenize(detail))
     measure = next((m for m, asks in _MEASURES if asks.search(question)), "") if kind == "quantity" else ""
     count = kind == "quantity" and bool(_COUNT.search(question))
