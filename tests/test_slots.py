@@ -424,10 +424,17 @@ def test_a_keyword_query_for_a_percentage_leads_with_it(real_pipeline) -> None: 
     ("What are the 10 grand challenges of interpretable machine learning?", "lookup", "lookup"),
     ('Which GPU was "Breaking Out of Local Optima" run on?', "lookup", "hardware"),
     ("what machines did they train on", "lookup", "hardware"),
+    ("What resolve rate do LLM coding agents reach on SWE-bench when fixing real GitHub issues?", "lookup", "quantity"),
+    ("maxsup github", "lookup", "code"),
+    ("Which paper shows that language models tuned on a handful of sentence-pair examples wrongly judge them?",
+     "lookup", "lookup"),
+    ("Which paper proposes a diffusion model for generating protein backbone structures?", "lookup", "lookup"),
+    ("Which models did they fine-tune?", "lookup", "name"),
 ])  # fmt: skip
 def test_a_quoted_title_does_not_decide_what_is_asked(question: str, kind: str, slot: str) -> None:
     """ACLSum's "How does \"Statistical Machine Translation ...\" work?" asked for hardware ("Machine"), and
-    "... interpretable machine learning?" did too."""
+    "... interpretable machine learning?" did too; "... fixing real GitHub issues?" asked where code is, and "Which
+    paper shows that language models ..." for a model name."""
     from rag.answer.compose.analysis import analyse
 
     analysis = analyse(question)

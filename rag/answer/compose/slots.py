@@ -67,6 +67,9 @@ _NAME = re.compile(r"\b(?:which|what)\b[^?.]{0,30}\b(?:models?|llms?|backbones?|
                    r"optimi[sz]ers?|algorithms?|losses|loss|regulari[sz]ers?|encoders?|baselines?|licen[cs]e|"
                    r"library|framework|tool|language model|tokeni[sz]ers?|activation functions?|schedulers?)\b",
                    re.IGNORECASE)
+_WHICH_PAPER = re.compile(r"\b(?:which|what)\s+(?:papers?|stud(?:y|ies)|works?|articles?)\b", re.IGNORECASE)
+"""A question asking for a paper ("Which paper shows that language models tuned on ..."): the models, datasets or
+tasks it goes on to describe are not what it asks for."""
 _METRIC = re.compile(r"\b(?:which|what)\b[^?.]{0,20}\b(?:metrics?|measures?|criteri(?:on|a))\b", re.IGNORECASE)
 _EXISTENCE = re.compile(
     r"(?:^|[:;.,]\s*)(?:is there|are there|was there|do(?:es)? (?:the corpus|you|any \w+) (?:have|contain|include)|"
@@ -97,9 +100,9 @@ _AUX = re.compile(r"^(?:does|do|did|is|are|was|were|has|have|had|can|could|will|
 _CODE = re.compile(r"\b(?:code|github|repo(?:sitory)?|source code|implementation)\b[^?.]{0,25}\b(?:available|"
                    r"released?|link|url|public|open[- ]source\w*)\b|\b(?:where|link|url|links)\b[^?.]{0,25}\b(?:code|"
                    r"github|repo(?:sitory)?|implementation)\b|\b(?:public|open[- ]source\w*|official|released?) "
-                   r"(?:code|implementation|repo(?:sitory)?)\b|\bgithub\b", re.IGNORECASE)
+                   r"(?:code|implementation|repo(?:sitory)?)\b|\bgithub\b(?! issues?\b)", re.IGNORECASE)
 """A question about where a paper's code is: "where is the code for MaxSup?", "is the code available?", "github
-link for maxsup"."""
+link for maxsup"; not "... when fixing real GitHub issues?"."""
 KINDS = ("code", "quantity", "hardware", "dataset", "name", "metric", "existence", "definition", "how", "why", "lookup")
 SPECIFIC = frozenset({"quantity", "hardware", "dataset", "name", "metric"})
 """Slots whose filler is a specific detail an abstract may leave out (these can be "not stated")."""
@@ -160,11 +163,11 @@ def slot_of(question: str) -> Slot:
         kind = "hardware"
     elif _QUANTITY.search(question) or (not _ASKING.search(question) and _TYPED_QUANTITY.search(question)):
         kind = "quantity"
-    elif _METRIC.search(question):
+    elif _METRIC.search(question) and not _WHICH_PAPER.search(question):
         kind = "metric"
-    elif _DATASET.search(question):
+    elif _DATASET.search(question) and not _WHICH_PAPER.search(question):
         kind = "dataset"
-    elif _NAME.search(question):
+    elif _NAME.search(question) and not _WHICH_PAPER.search(question):
         kind = "name"
     elif _WHY.search(question):
         kind = "why"
