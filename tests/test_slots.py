@@ -430,11 +430,18 @@ def test_a_keyword_query_for_a_percentage_leads_with_it(real_pipeline) -> None: 
      "lookup", "lookup"),
     ("Which paper proposes a diffusion model for generating protein backbone structures?", "lookup", "lookup"),
     ("Which models did they fine-tune?", "lookup", "name"),
+    ("Which approach decides which measurements to acquire, ranking candidates by how much they would tell?",
+     "lookup", "lookup"),
+    ("How can we guess how well a classifier does on shifted, unlabelled test data?", "how", "how"),
+    ("On how many datasets does it set a new state of the art?", "quantity", "quantity"),
+    ("How large is the Corr2Cause dataset and how well do LLMs do on it?", "quantity", "quantity"),
+    ("imagebind-llm visual cache model how many features", "quantity", "quantity"),
 ])  # fmt: skip
 def test_a_quoted_title_does_not_decide_what_is_asked(question: str, kind: str, slot: str) -> None:
     """ACLSum's "How does \"Statistical Machine Translation ...\" work?" asked for hardware ("Machine"), and
-    "... interpretable machine learning?" did too; "... fixing real GitHub issues?" asked where code is, and "Which
-    paper shows that language models ..." for a model name."""
+    "... interpretable machine learning?" did too; "... fixing real GitHub issues?" asked where code is, "Which
+    paper shows that language models ..." for a model name, and "... ranking candidates by how much ..." for a
+    number."""
     from rag.answer.compose.analysis import analyse
 
     analysis = analyse(question)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from rag.answer.compose.definitions import asks_definition
 from rag.answer.compose.record import record_fields
-from rag.answer.compose.slots import Slot, slot_of, unquoted
+from rag.answer.compose.slots import Slot, asks_how_much, slot_of, unquoted
 from rag.text import QUESTION_WORDS, key_terms, named_entities, tokenize
 
 _LIST = re.compile(
@@ -37,9 +37,8 @@ _CONTRAST = re.compile(
 """Wording that asks for a comparison whatever the names look like: "How do X and Y differ?", "Compare X and the
 Y paper on ...", "Which needs training, X or Y?", "Which of X, Y and Z ...?"."""
 _QUANTITY = re.compile(
-    r"\b(how (?:much|many|large|big|fast|long|small|accurate|well|good|effective)|what (?:speedup|accuracy|"
-    r"percentage|size|sizes|number|"
-    r"fraction|ratio|score|improvement|gain|cost)|by how)\b",
+    r"\b(what (?:speedup|accuracy|percentage|size|sizes|number|"
+    r"fraction|ratio|score|improvement|gain|cost))\b",
     re.IGNORECASE,
 )
 _HOW = re.compile(r"^\s*how\b", re.IGNORECASE)
@@ -71,7 +70,7 @@ def analyse(question: str) -> Question:
         kind = "list"
     elif _CONTRAST.search(bare) or (_COMPARISON.search(bare) and len(named_entities(question)) >= 2):
         kind = "comparison"
-    elif _QUANTITY.search(bare):
+    elif _QUANTITY.search(bare) or asks_how_much(bare):
         kind = "quantity"
     elif asks_definition(question):
         kind = "definition"

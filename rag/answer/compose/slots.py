@@ -40,12 +40,28 @@ _QUANTITY_NOUNS = (
     r"sparsity level|threshold|learning rate"
 )
 _QUANTITY = re.compile(
-    rf"\bhow (?:much|many|large|big|fast|long|small|quickly|often|accurate|well|good|effective)\b|\bby how\b|"
     rf"\bnumber of\b|"
     rf"\b(?:what|which)(?:'s| is| are| was| were)?(?: the| its| their)?(?: [\w-]+){{0,3}}? (?:{_QUANTITY_NOUNS})\b|"
     rf"'s (?:[\w-]+ ){{0,2}}(?:{_QUANTITY_NOUNS})\b|\b(?:speed-?up|faster|slower|times fewer|x fewer)\b",
     re.IGNORECASE,
 )
+_HOW_MUCH = re.compile(r"\b(?:by )?how (?:much|many|large|big|fast|long|small|quickly|often|accurate|well|good|"
+                       r"effective)\b", re.IGNORECASE)
+_CLAUSE = re.compile(r"[,;:—–]|\s-\s|\b(?:and|or|but|so|n)\b", re.IGNORECASE)
+
+
+def asks_how_much(question: str) -> bool:
+    """Whether ``question`` asks "how much / many / large / fast / well ..." itself: at the start of one of its
+    clauses ("On how many datasets ...", "..., and how large is it?"), or in a keyword query ("imagebind-llm visual
+    cache model how many features"); not inside a clause that asks something else ("Which approach decides ...,
+    ranking candidates by how much they would tell", "How can we guess how well a classifier does ...")."""
+    for match in _HOW_MUCH.finditer(question):
+        before = question[: match.start()]
+        if len(_CLAUSE.split(before)[-1].split()) <= 1 or not _ASKING.search(before):
+            return True
+    return False
+
+
 _ASKING = re.compile(r"\b(?:what|which|how|who|whom|whose|why|when|where|is|are|was|were|does|do|did|can|could|"
                      r"has|have|should|would|will|explain|describe|compare|list|tell)\b", re.IGNORECASE)
 """A word that makes a question of it; a query without one is typed as keywords ("coreinfer speedup")."""
@@ -161,7 +177,8 @@ def slot_of(question: str) -> Slot:
         kind = "code"
     elif _HARDWARE.search(question) and not re.search(r"\bhow (?:much|many)\b", question, re.IGNORECASE):
         kind = "hardware"
-    elif _QUANTITY.search(question) or (not _ASKING.search(question) and _TYPED_QUANTITY.search(question)):
+    elif asks_how_much(question) or _QUANTITY.search(question) or (
+            not _ASKING.search(question) and _TYPED_QUANTITY.search(question)):
         kind = "quantity"
     elif _METRIC.search(question) and not _WHICH_PAPER.search(question):
         kind = "metric"
