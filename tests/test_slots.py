@@ -436,12 +436,14 @@ def test_a_keyword_query_for_a_percentage_leads_with_it(real_pipeline) -> None: 
     ("On how many datasets does it set a new state of the art?", "quantity", "quantity"),
     ("How large is the Corr2Cause dataset and how well do LLMs do on it?", "quantity", "quantity"),
     ("imagebind-llm visual cache model how many features", "quantity", "quantity"),
+    ("What AUC does document-level membership inference reach on books and papers?", "lookup", "quantity"),
+    ("what are the papers on dropout", "list", "definition"),
 ])  # fmt: skip
 def test_a_quoted_title_does_not_decide_what_is_asked(question: str, kind: str, slot: str) -> None:
     """ACLSum's "How does \"Statistical Machine Translation ...\" work?" asked for hardware ("Machine"), and
     "... interpretable machine learning?" did too; "... fixing real GitHub issues?" asked where code is, "Which
-    paper shows that language models ..." for a model name, and "... ranking candidates by how much ..." for a
-    number."""
+    paper shows that language models ..." for a model name, "... ranking candidates by how much ..." for a
+    number, and "What AUC does ... reach on books and papers?" for a list of papers."""
     from rag.answer.compose.analysis import analyse
 
     analysis = analyse(question)

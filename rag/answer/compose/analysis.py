@@ -13,7 +13,7 @@ from rag.answer.compose.slots import Slot, asks_how_much, slot_of, unquoted
 from rag.text import QUESTION_WORDS, key_terms, named_entities, tokenize
 
 _LIST = re.compile(
-    r"\b(which|what|any|list|name|find|show)\b[^?]*?\bpapers\b|\bpapers\s+(?:that|which|on|about|where)\b"
+    r"\b(which|what|any|list|name|find|show)\b(?:\W+\w+){0,3}?\W+papers\b|\bpapers\s+(?:that|which|on|about|where)\b"
     r"|^(?![^?]*\b(?:compar\w*|contrast\w*|vs\.?|versus|differ\w*)\b)[^?]*\bpapers\s+(?:using|with|applying|"
     r"proposing|introducing|studying)\b"
     r"|\bare there (?:any )?(?:papers|works|studies)\b|^\s*(?:please\s+)?list\b"
