@@ -47,7 +47,7 @@ _QUANTITY = re.compile(
 )
 _HOW_MUCH = re.compile(r"\b(?:by )?how (?:much|many|large|big|fast|long|small|quickly|often|accurate|well|good|"
                        r"effective)\b", re.IGNORECASE)
-_CLAUSE = re.compile(r"[,;:—–]|\s-\s|\b(?:and|or|but|so|n)\b", re.IGNORECASE)
+_CLAUSE = re.compile(r"[,;:—–]|\s-\s|\b(?:and|or|but|so|n)\b", re.IGNORECASE)  # "n": "and" as typed in a chat
 
 
 def asks_how_much(question: str) -> bool:
@@ -169,37 +169,37 @@ def slot_of(question: str) -> Slot:
     """The slot of ``question``: first match of existence, code, quantity, hardware, metric, dataset, name, why, how,
     definition; else ``lookup``; a quoted title does not count (``unquoted``). Keyword queries without a question
     word ("coreinfer speedup titan xp") still get a slot from their nouns."""
-    asked = question
-    question = unquoted(question)
-    if _EXISTENCE.search(question):
+    bare = unquoted(question)
+    about_a_paper = _WHICH_PAPER.search(bare) is not None
+    if _EXISTENCE.search(bare):
         kind = "existence"
-    elif _CODE.search(question):
+    elif _CODE.search(bare):
         kind = "code"
-    elif _HARDWARE.search(question) and not re.search(r"\bhow (?:much|many)\b", question, re.IGNORECASE):
+    elif _HARDWARE.search(bare) and not re.search(r"\bhow (?:much|many)\b", bare, re.IGNORECASE):
         kind = "hardware"
-    elif asks_how_much(question) or _QUANTITY.search(question) or (
-            not _ASKING.search(question) and _TYPED_QUANTITY.search(question)):
+    elif asks_how_much(bare) or _QUANTITY.search(bare) or (
+            not _ASKING.search(bare) and _TYPED_QUANTITY.search(bare)):
         kind = "quantity"
-    elif _METRIC.search(question) and not _WHICH_PAPER.search(question):
+    elif not about_a_paper and _METRIC.search(bare):
         kind = "metric"
-    elif _DATASET.search(question) and not _WHICH_PAPER.search(question):
+    elif not about_a_paper and _DATASET.search(bare):
         kind = "dataset"
-    elif _NAME.search(question) and not _WHICH_PAPER.search(question):
+    elif not about_a_paper and _NAME.search(bare):
         kind = "name"
-    elif _WHY.search(question):
+    elif _WHY.search(bare):
         kind = "why"
-    elif _HOW.search(question):
+    elif _HOW.search(bare):
         kind = "how"
-    elif asks_definition(question):
+    elif asks_definition(bare):
         kind = "definition"
     else:
         kind = "lookup"
-    detail = asked_detail(question) if kind in SPECIFIC else defined_term(asked) if kind == "definition" else ""
-    entities = tuple(named_entities(asked))
+    detail = asked_detail(bare) if kind in SPECIFIC else defined_term(question) if kind == "definition" else ""
+    entities = tuple(named_entities(question))
     head = tuple(tokenize(detail))
-    measure = next((m for m, asks in _MEASURES if asks.search(question)), "") if kind == "quantity" else ""
-    count = kind == "quantity" and bool(_COUNT.search(question))
-    share = _SHARE_OF.search(question) if kind == "quantity" else None
+    measure = next((m for m, asks in _MEASURES if asks.search(bare)), "") if kind == "quantity" else ""
+    count = kind == "quantity" and bool(_COUNT.search(bare))
+    share = _SHARE_OF.search(bare) if kind == "quantity" else None
     of = tuple(t for t in tokenize(share.group("of")) if t not in STOPWORDS) if share else ()
     return Slot(kind, detail, head, entities, measure, of, count)
 
