@@ -207,7 +207,9 @@ def test_a_list_puts_weaker_matches_under_the_sure_ones_with_one_quote() -> None
         "Woodpecker corrects hallucination in multimodal models after generation. It reduces hallucination on "
         "POPE without retraining. It extracts key concepts and checks them against the image.",
     )
-    scored = [(OPERA, 0.95), (VCD, 0.9), (woodpecker, 0.2), (ACTIVE, 0.05)]
+    coloring = make_paper("Greedy Graph Coloring", "We study greedy coloring of sparse graphs. Colors are assigned "
+                          "vertex by vertex.")
+    scored = [(OPERA, 0.95), (VCD, 0.9), (woodpecker, 0.2), (coloring, 0.3), (ACTIVE, 0.05)]
     hits = tuple(Hit(p, s, p.abstract.split(". ")[0], 0, s) for p, s in scored)
     retrieved = Retrieved("Which papers reduce hallucination in multimodal models?", hits, 0.9, False)
     final = list(ExtractiveAnswerer(Settings(), HashEmbedder()).stream(retrieved.query, retrieved, []))[-1]
@@ -217,6 +219,7 @@ def test_a_list_puts_weaker_matches_under_the_sure_ones_with_one_quote() -> None
     assert sure.startswith(f"- {OPERA.title}: ") and f"\n- {VCD.title}: " in sure
     assert weaker.startswith(f"- {woodpecker.title}: ") and weaker.count("[3]") == 1  # one quote
     assert "Active Learning" not in final.text  # below a weaker match's score
+    assert "Coloring" not in final.text  # a weaker match's score, but none of the question's terms
     verbatim(final, [OPERA, VCD, woodpecker])
 
 

@@ -439,8 +439,9 @@ def test_a_keyword_query_for_a_percentage_leads_with_it(real_pipeline) -> None: 
     ("What AUC does document-level membership inference reach on books and papers?", "lookup", "quantity"),
     ("what are the papers on dropout", "list", "definition"),
 ])  # fmt: skip
-def test_a_quoted_title_does_not_decide_what_is_asked(question: str, kind: str, slot: str) -> None:
-    """ACLSum's "How does \"Statistical Machine Translation ...\" work?" asked for hardware ("Machine"), and
+def test_words_a_question_only_mentions_do_not_decide_what_it_asks(question: str, kind: str, slot: str) -> None:
+    """A quoted title, a word inside a clause or a noun the question only describes says nothing of what is asked.
+    ACLSum's "How does \"Statistical Machine Translation ...\" work?" asked for hardware ("Machine"), and
     "... interpretable machine learning?" did too; "... fixing real GitHub issues?" asked where code is, "Which
     paper shows that language models ..." for a model name, "... ranking candidates by how much ..." for a
     number, and "What AUC does ... reach on books and papers?" for a list of papers."""
