@@ -11,7 +11,7 @@ import pytest
 from rag.answer.compose.analysis import analyse
 from rag.answer.compose.followup import referents, resolve_followup, stands_alone
 from rag.answer.compose.pieces import MODEL_PATH
-from rag.answer.compose.selection import is_background, is_boilerplate
+from rag.answer.compose.selection import is_background, is_boilerplate, is_outlook
 from rag.answer.compose.spans import pieces, trim
 from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.notes import WEAKER_MATCHES
@@ -101,6 +101,30 @@ def test_boilerplate_and_background_are_left_out() -> None:
     _, final, _ = answer("What does the OPERA decoding method add to beam search?", PAPERS)
     assert "over-trust penalty" in final.text
     assert "github" not in final.text and "Recent advances" not in final.text
+    verbatim(final)
+
+
+EARLY_DROPOUT = make_paper(
+    "Dropout Reduces Underfitting",
+    "Dropout is a regularizer against overfitting. We propose early dropout: dropout is applied only during the "
+    "initial phases of training, and turned off afterwards. Models equipped with early dropout reach a lower "
+    "final training loss. Our results encourage more research on understanding regularization in deep learning "
+    "and our methods can be useful tools for future neural network training with early dropout, especially in "
+    "the era of large data.",
+)
+
+
+def test_outlook_sentences_are_left_out() -> None:
+    assert is_outlook("We hope that our study acts as a guiding resource for considerations in utilizing ICL for MT.")
+    assert is_outlook("It also provides a new lens through which to study and improve modern training practices.")
+    assert is_background("Our work paves the way for future AI systems to make decisions.")
+    # a trailing outlook clause after a result, or a number, keeps the sentence
+    assert not is_outlook("Through extensive evaluations, we demonstrate that our approach significantly improves "
+                          "subject consistency and overall video coherence, paving the way for advanced uses.")
+    assert not is_outlook("We hope to show a 12% gain on future research benchmarks.")
+    _, final, _ = answer("What is early dropout and why does it help?", [EARLY_DROPOUT, *PAPERS])
+    assert "initial phases of training" in final.text
+    assert "encourage more research" not in final.text
     verbatim(final)
 
 

@@ -19,6 +19,17 @@ _BACKGROUND = re.compile(
 )
 
 
+_OUTLOOK = re.compile(
+    r"\b(?:future (?:work|research|studies|directions?|investigations?)|we (?:hope|anticipate|believe)|"
+    r"encourag\w* (?:more|further|future) (?:research|work|stud\w+|investigation)|pav\w* the way|lays? the groundwork|"
+    r"open\w* (?:up )?(?:\w+ )?(?:avenues?|doors|possibilities)|new lens|inform (?:the )?(?:future|development))",
+    re.IGNORECASE,
+)
+OUTLOOK_LEAD_WORDS = 10
+"""An outlook phrase this early makes the sentence an outlook ("We hope our study ...", "Our results encourage more
+research ..."); later it trails a result ("we demonstrate that ..., paving the way for ..."), which is kept."""
+
+
 _LINK = re.compile(r"https?://\S+|\S+\.(?:com|org|io)/\S*")
 
 
@@ -37,8 +48,16 @@ def is_boilerplate(sentence: str) -> bool:
 
 
 def is_background(sentence: str) -> bool:
-    """A sentence that sets the scene rather than saying what the paper does ("Recent advances ...")."""
-    return bool(_BACKGROUND.search(sentence))
+    """A sentence that sets the scene or looks ahead rather than saying what the paper does ("Recent advances
+    ...", "We hope this survey will ..."; ``is_outlook``)."""
+    return bool(_BACKGROUND.search(sentence)) or is_outlook(sentence)
+
+
+def is_outlook(sentence: str) -> bool:
+    """A sentence about future work or hopes, with no number: its outlook phrase within its first
+    ``OUTLOOK_LEAD_WORDS`` words."""
+    found = _OUTLOOK.search(sentence)
+    return bool(found) and not has_digit(sentence) and len(sentence[: found.start()].split()) < OUTLOOK_LEAD_WORDS
 
 
 MAX_REDUNDANCY = 0.75
