@@ -127,6 +127,28 @@ def test_existence_question_opens_with_yes_and_the_title() -> None:
     assert_faithful(final)
 
 
+def test_which_paper_question_opens_with_the_papers_title() -> None:
+    """"Which paper ...?" asks for a paper: its title comes first, as a note the checker checks by the name."""
+    from rag.answer.compose.slots import asks_for_a_paper
+    from rag.answer.markers import cited_sentences
+    from rag.answer.notes import is_note, note_names
+
+    assert asks_for_a_paper("Which study merges task-specific models into one?")
+    assert not asks_for_a_paper("Which papers merge models?")  # a list
+    assert not asks_for_a_paper('How does "Which Paper Wins" work?')  # a quoted title asks nothing
+    assert is_note("Paper: A Title [1]") and note_names("Paper: A Title [1]") == "A Title"
+    asked = "Do I Know This Entity? Knowledge Awareness in Language Models"  # a title that holds a "?"
+    sentences = cited_sentences(f"Paper: {asked} [1]\nWe find entity directions. [1]", [asked])
+    assert [s for s, _, _ in sentences] == [f"Paper: {asked} [1]", "We find entity directions. [1]"]
+    _, final, _ = answer("Which paper merges task-specific models into one multitask model?", PAPERS)
+    first_line = final.text.splitlines()[0]
+    assert first_line.startswith(f"Paper: {TIES.title} [") or first_line.startswith(f"Closest match: {TIES.title} [")
+    assert final.citations[markers_in(first_line)[0] - 1].paper.title == TIES.title
+    assert_faithful(final)
+    _, listing, _ = answer("Which papers merge task-specific models into one multitask model?", PAPERS)
+    assert not listing.text.startswith(("Paper: ", "Closest match: "))
+
+
 def test_existence_says_yes_only_when_the_corpus_surely_has_such_a_paper(real_pipeline) -> None:  # type: ignore[no-untyped-def]
     """The reviewer's "Is there a paper on reinforcement learning for robot locomotion?" was told "Yes:" with a paper
     on in-context RL that never mentions robots (the abstention model passed it at 0.55)."""

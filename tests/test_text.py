@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rag.answer.citations import check_answer
-from rag.answer.notes import is_note, names_paper, note_names
+from rag.answer.notes import is_note, is_title_note, names_paper, note_names
 from rag.index.corpus import load_papers, paper_id
 from rag.text import (
     ABBREVIATIONS,
@@ -366,14 +366,17 @@ def verbatim_problems(answer: Answer) -> list[str]:
 
     The answerer writes ``quote [n] quote [n]`` (quotes joined by a space; a quote cut below the sentence has
     its parts joined by "…") or, for lists and comparisons, ``- Title: quote [n] ...`` lines (or the title's
-    short name); the label is presentation and is taken off first (``rag.text.list_label``). Each part of a
+    short name); the label is presentation and is taken off first (``rag.text.list_label``); a note line naming a
+    title ("Paper: <title> [n]") is one sentence. Each part of a
     quote must occur, as written and in order, in one abstract the quote cites (``rag.text.quote_parts`` /
     ``parts_in_order``, the checker's own rule)."""
     cited = {c.marker: c.paper for c in answer.citations}
     problems = []
+    titles = [p.title for p in cited.values()]
     for line in answer.text.splitlines():
-        body = line[len(list_label(line, [p.title for p in cited.values()])) :]
-        for sentence in answer_sentences(body):
+        body = line[len(list_label(line, titles)) :]
+        whole = is_title_note(line, titles)  # "Paper: <title> [1]": one note, whatever "?" the title holds
+        for sentence in [line.strip()] if whole else answer_sentences(body):
             quote, markers = strip_markers(sentence), markers_in(sentence)
             if is_note(quote) and not note_names(quote):  # "Weaker matches ...": on the answer, naming no paper
                 continue

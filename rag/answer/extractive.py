@@ -52,6 +52,7 @@ from rag.answer.compose.naming import a_paper_name, asks_of_its_paper, coined_na
 from rag.answer.compose.pieces import PieceModel, cut_pieces, probabilities
 from rag.answer.compose.quoting import Quoting, contrast_lines, record_draft
 from rag.answer.compose.shapes import listing, prose, two_tier_listing
+from rag.answer.compose.slots import asks_for_a_paper
 from rag.answer.compose.sources import with_wanted
 from rag.answer.notes import existence_sentence
 from rag.index.embeddings import Embedder
@@ -260,9 +261,11 @@ class ExtractiveAnswerer:
         mention = only_mentioned(question, slot, retrieved)
         if mention:
             return Draft(f"{mention}\n{text}", strip_markers(mention))
-        if slot.kind == "existence" and chosen:
+        which = asks_for_a_paper(question)
+        if (slot.kind == "existence" or which) and chosen:
             paper = retrieved.hits[chosen[0].hit].paper
-            text = f"{existence_sentence(question, paper.title, retrieved.confidence)} [{chosen[0].hit + 1}]\n{text}"
+            named = existence_sentence(question, paper.title, retrieved.confidence, "Paper" if which else "Yes")
+            text = f"{named} [{chosen[0].hit + 1}]\n{text}"
         return Draft(text)
 
     def stream(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.answer.notes import is_title_note
 from rag.text import MARKER, answer_sentences, list_label, parse_markers
 
 
@@ -53,13 +54,17 @@ _MARKER_LINE = re.compile(rf"[ \t]*\n[ \t]*((?:(?:{MARKER.pattern})[ \t]*)+)(?=\
 def cited_sentences(text: str, titles: Sequence[str] = ()) -> list[tuple[str, tuple[int, ...], bool]]:
     """``(sentence, markers, inherited)`` for each sentence; a sentence without markers takes those of
     the next cited sentence of the same paragraph (``"Claim A. Claim B [1]."`` cites [1] for both).
-    A list line ``- Title: quote`` keeps its title whole (titles may hold "?" or ".")."""
+    A list line ``- Title: quote`` keeps its title whole (titles may hold "?" or "."), and so does a note line
+    naming a title ("Paper: <title> [1]", ``rag.answer.notes.is_title_note``)."""
     out: list[tuple[str, tuple[int, ...], bool]] = []
     text = _MARKER_LINE.sub(r" \1", text)  # "Claim.\n[1]": a line of markers cites the line before it
     for paragraph in re.split(r"\n", text):
         pending: list[str] = []
-        label = list_label(paragraph, titles)
-        pieces = answer_sentences(paragraph[len(label) :])
+        if is_title_note(paragraph, titles):
+            label, pieces = "", [paragraph.strip()]
+        else:
+            label = list_label(paragraph, titles)
+            pieces = answer_sentences(paragraph[len(label) :])
         if label and pieces:
             pieces[0] = f"{label.strip()} {pieces[0]}"
         elif label:

@@ -1,9 +1,9 @@
 """Notes: sentences an answerer writes about its sources rather than quotes from them — that an abstract does
-not state the asked detail, that the corpus has a paper on a topic ("Yes: <title>"), that no retrieved paper is
-about a compared method, what a paper's record lists (its authors, year, venue, link), that a list's next papers are
-weaker matches. The citation checker checks a note by the name it gives (it must be the cited paper's), and a
-record note by its values (each must be the cited paper's own: ``record_matches``); the eval metrics do not count
-a note as a claim (``rag.evals.metrics.answer_units``)."""
+not state the asked detail, that the corpus has a paper on a topic ("Yes: <title>") or which paper it is ("Paper:
+<title>"), that no retrieved paper is about a compared method, what a paper's record lists (its authors, year,
+venue, link), that a list's next papers are weaker matches. The citation checker checks a note by the name it
+gives (it must be the cited paper's), and a record note by its values (each must be the cited paper's own:
+``record_matches``); the eval metrics do not count a note as a claim (``rag.evals.metrics.answer_units``)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ WEAKER_MATCHES = "Weaker matches (lower retrieval scores):"
 NOT_STATED = "does not state"
 """The phrase of a not-stated note (evals count an unanswerable item answered with it as flagged)."""
 _NOTE = re.compile(
-    r"^\s*(?:The (?P<subject>.{1,160}?) abstracts? (?:does|do) not state\b|(?:Yes|Closest match): (?P<title>.+)$|"
+    r"^\s*(?:The (?P<subject>.{1,160}?) abstracts? (?:does|do) not state\b|(?:Yes|Paper|Closest match): (?P<title>.+)$|"
     r"No retrieved (?:abstract (?:covers|mentions)|paper is about)\b|None of the retrieved abstracts\b|"
     r".{1,200}? (?:is|are) not stated in any retrieved abstract\b|The record of (?P<record>.{1,160}?) lists\b|"
     rf"{re.escape(WEAKER_MATCHES)}$)",
@@ -45,16 +45,17 @@ reinforcement learning for robot locomotion?", "... graph neural networks for mo
 threshold at 0.55-0.74 and were told "Yes" with a paper on neither."""
 
 
-def existence_sentence(question: str, title: str, confidence: float) -> str:
+def existence_sentence(question: str, title: str, confidence: float, sure_word: str = "Yes") -> str:
     """"Yes: <title>" when the corpus surely has a paper on the asked topic (``SURE_EXISTS``) or the title holds
     every word of the topic ("is there a paper about mamba?": "An Empirical Study of Mamba-based Language Models"),
-    else "Closest match: <title>", which claims no more than that it is the nearest paper."""
+    else "Closest match: <title>", which claims no more than that it is the nearest paper. A question asking which
+    paper does something gets ``sure_word`` "Paper" ("Paper: <title>")."""
     topic = set(tokenize(question)) - _EXISTENCE_WORDS
     typed = {w.strip(_PUNCT) for w in question.split()}
     words = [w.strip(_PUNCT) for w in title.split()]  # "chess" is not CHESS; "CHESS" and "DIMAT" are
     kept = " ".join(w for w in words if w in typed or not _acronym_of_a_word(w))
     sure = confidence >= SURE_EXISTS or bool(topic and topic <= set(tokenize(kept)))
-    return f"{'Yes' if sure else 'Closest match'}: {' '.join(title.split())}"
+    return f"{sure_word if sure else 'Closest match'}: {' '.join(title.split())}"
 
 
 _PUNCT = ":,.;!?()"
@@ -72,6 +73,17 @@ _EXISTENCE_WORDS = frozenset(tokenize("is are was there any a an the paper paper
 def no_paper_sentence(names: list[str]) -> str:
     """"No retrieved paper is about X." for compared names no retrieved paper is about; "" for no names."""
     return f"No retrieved paper is about {', '.join(names)}." if names else ""
+
+
+_TITLE_NOTE = re.compile(r"^\s*(?:Yes|Paper|Closest match): ")
+
+
+def is_title_note(line: str, titles: Sequence[str]) -> bool:
+    """Whether ``line`` is a note naming one of ``titles`` whole ("Paper: Do I Know This Entity? Knowledge ...
+    [1]"): one sentence, whatever "?" or "." its title holds."""
+    found = _TITLE_NOTE.match(line)
+    named = " ".join(strip_markers(line[found.end() :]).split()) if found else ""
+    return bool(named) and any(named == " ".join(t.split()) for t in titles)
 
 
 def is_note(sentence: str) -> bool:

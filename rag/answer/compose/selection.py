@@ -57,7 +57,9 @@ def is_outlook(sentence: str) -> bool:
     """A sentence about future work or hopes, with no number: its outlook phrase within its first
     ``OUTLOOK_LEAD_WORDS`` words."""
     found = _OUTLOOK.search(sentence)
-    return bool(found) and not has_digit(sentence) and len(sentence[: found.start()].split()) < OUTLOOK_LEAD_WORDS
+    if found is None or has_digit(sentence):
+        return False
+    return len(sentence[: found.start()].split()) < OUTLOOK_LEAD_WORDS
 
 
 MAX_REDUNDANCY = 0.75

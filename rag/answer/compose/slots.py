@@ -86,6 +86,9 @@ _NAME = re.compile(r"\b(?:which|what)\b[^?.]{0,30}\b(?:models?|llms?|backbones?|
 _WHICH_PAPER = re.compile(r"\b(?:which|what)\s+(?:papers?|stud(?:y|ies)|works?|articles?)\b", re.IGNORECASE)
 """A question asking for a paper ("Which paper shows that language models tuned on ..."): the models, datasets or
 tasks it goes on to describe are not what it asks for."""
+_WHICH_ONE_PAPER = re.compile(r"^\W*(?:so,? |and |ok,? )?(?:which|what)\s+(?:paper|study|work|article)\b(?!s)",
+                              re.IGNORECASE)
+"""A question asking which one paper does something ("Which study finds ...?"), not a list ("which papers")."""
 _METRIC = re.compile(r"\b(?:which|what)\b[^?.]{0,20}\b(?:metrics?|measures?|criteri(?:on|a))\b", re.IGNORECASE)
 _EXISTENCE = re.compile(
     r"(?:^|[:;.,]\s*)(?:is there|are there|was there|do(?:es)? (?:the corpus|you|any \w+) (?:have|contain|include)|"
@@ -163,6 +166,11 @@ def unquoted(question: str) -> str:
     """``question`` without what it quotes: a quoted title ("How does \"Statistical Machine Translation with a
     Factorized Grammar\" work?") says which paper, not what is asked (no hardware slot from "Machine")."""
     return _QUOTED.sub(" ", question)
+
+
+def asks_for_a_paper(question: str) -> bool:
+    """Whether ``question`` opens by asking which one paper does something: its answer names that paper first."""
+    return _WHICH_ONE_PAPER.search(unquoted(question)) is not None
 
 
 def slot_of(question: str) -> Slot:
