@@ -207,8 +207,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=25)
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--keep", type=Path, help="write corpora and indexes here and keep them (for profiling)")
+    parser.add_argument("--distinct-sentences", type=int, default=0, metavar="N",
+                        help="draw the made-up papers from a seeded sample of N ACLSum sentences (each reused more "
+                             "often): does quality move with the distractors' count or with what they say?")
     args = parser.parse_args()
     pool = aclsum_pool()
+    if args.distinct_sentences:
+        sample = random.Random(args.seed).sample(pool[0], min(args.distinct_sentences, len(pool[0])))
+        pool = (sample, pool[1], pool[2])
     with tempfile.TemporaryDirectory(prefix="rag-scale-") as tmp:
         root = args.keep or Path(tmp)
         root.mkdir(parents=True, exist_ok=True)
