@@ -353,6 +353,9 @@ def test_a_stated_detail_is_not_called_unstated(real_pipeline, question: str) ->
     ("How much faster is TabPFN?", "speed", "it is up to 230x faster than AutoML", "on 18 datasets"),
     ("How long does training take?", "time", "training takes 8 GPU hours", "with 3 layers"),
     ("How large is the model?", "size", "a 7B model with 32 layers", "improves accuracy by 3 points"),
+    ("At what model size did the gains fade?", "size", "results from relatively small LLMs (e.g., 7B parameters)",
+     "improves accuracy by 3 points"),  # "model size" needs no word "model" or "size" beside the number
+    ("How big is the dataset?", "size", "a dataset of 12K images", "a 7B model with 32 layers"),
     ("How many experts does it use?", "", "it routes to 8 experts", "no number here"),
     ("How accurate is it?", "score", "reaching an AUC of 0.856 for books and 0.678 for papers",
      "show OpenLLaMA-3B to be approximately as sensitive as OpenLLaMA-7B"),

@@ -221,7 +221,7 @@ _MEASURES = (
     ("speed", re.compile(r"\bhow (?:fast|quick(?:ly)?|slow)\b|\bhow much (?:faster|slower|quicker)\b|"
                          r"\bspeed-?ups?\b|\bfaster\b", re.IGNORECASE)),
     ("time", re.compile(r"\bhow long (?:does|do|did|will|would|to)\b", re.IGNORECASE)),  # not "how long is the context"
-    ("size", re.compile(r"\bhow (?:large|big|small)\b", re.IGNORECASE)),
+    ("size", re.compile(r"\bhow (?:large|big|small)\b|\b(?:model|network) sizes?\b", re.IGNORECASE)),
     ("score", re.compile(r"\bhow (?:accurate|well|good|effective)\b", re.IGNORECASE)),
 )
 _MEASURE_FILLER = {
@@ -253,8 +253,8 @@ def fills(slot: Slot, text: str, question_names: frozenset[str] = frozenset()) -
     if kind == "code":  # a link, or "code is available at ..."
         return says_where_code_is(text)
     if kind == "quantity":  # "what about the speedup?" is answered by "up to 8x faster" (its measure, not its word)
-        unit = not slot.head or bool(set(slot.head) & set(tokenize(text))) or bool(
-            slot.measure and set(slot.head) <= _MEASURE_WORDS)
+        head = set(slot.head)
+        unit = not head or bool(head & set(tokenize(text))) or head <= _MEASURE_WORDS.get(slot.measure, frozenset())
         measured = not slot.measure or _MEASURE_FILLER[slot.measure].search(text) is not None
         return has_number(text) and unit and measured
     if kind == "hardware":
@@ -298,5 +298,9 @@ _COUNT = re.compile(r"\bhow (?:much|many)\b|\bnumber of\b|\bcount\b|\b(?:reach|r
 MAE reach?", "What mixout probability did they use?"); not "What is the CHES score?", which asks what it is."""
 
 
-_MEASURE_WORDS = frozenset(tokenize("speedup speedups speed-up speed-ups speed faster"))
-"""Asked words that name the measure itself: any number of that measure answers them."""
+_MEASURE_WORDS = {
+    "speed": frozenset(tokenize("speedup speedups speed-up speed-ups speed faster")),
+    "size": frozenset(tokenize("model models network networks size sizes")),
+}
+"""Asked words that name the measure itself: any number of that measure answers them ("what model size" is
+answered by "7B parameters")."""
