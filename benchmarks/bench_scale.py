@@ -80,6 +80,16 @@ def aclsum_pool() -> tuple[list[str], list[str], list[list[str]]]:
     return sentences, sorted({detokenize(d.title) for d in docs}), authors
 
 
+def fewer_sentences(
+    pool: tuple[list[str], list[str], list[list[str]]], distinct: int, seed: int
+) -> tuple[list[str], list[str], list[list[str]]]:
+    """``pool`` with a seeded sample of ``distinct`` of its sentences (each made-up paper takes up to 10)."""
+    if distinct < 10:
+        raise SystemExit(f"--distinct-sentences must be at least 10 (a made-up paper takes up to 10), not {distinct}")
+    sentences = random.Random(seed).sample(pool[0], min(distinct, len(pool[0])))
+    return sentences, pool[1], pool[2]
+
+
 def made_up_rows(count: int, start: int, seed: int, pool: tuple[list[str], list[str], list[list[str]]]) -> list[str]:
     """``count`` arXiv-dump lines of made-up papers ``start..start+count-1`` (the same for a seed and index)."""
     sentences, titles, authors = pool
@@ -213,8 +223,7 @@ def main() -> None:
     args = parser.parse_args()
     pool = aclsum_pool()
     if args.distinct_sentences:
-        sample = random.Random(args.seed).sample(pool[0], min(args.distinct_sentences, len(pool[0])))
-        pool = (sample, pool[1], pool[2])
+        pool = fewer_sentences(pool, args.distinct_sentences, args.seed)
     with tempfile.TemporaryDirectory(prefix="rag-scale-") as tmp:
         root = args.keep or Path(tmp)
         root.mkdir(parents=True, exist_ok=True)

@@ -122,10 +122,14 @@ def test_outlook_sentences_are_left_out() -> None:
     assert not is_outlook("Through extensive evaluations, we demonstrate that our approach significantly improves "
                           "subject consistency and overall video coherence, paving the way for advanced uses.")
     assert not is_outlook("We hope to show a 12% gain on future research benchmarks.")
+    assert not is_outlook("We believe this is the first work to study label noise.")  # a claim, not an outlook
+    assert not is_outlook("Future workloads are memory-bound.")
     _, final, _ = answer("What is early dropout and why does it help?", [EARLY_DROPOUT, *PAPERS])
     assert "initial phases of training" in final.text
     assert "encourage more research" not in final.text
     verbatim(final)
+    _, asked, _ = answer("What future research does the early dropout paper encourage?", [EARLY_DROPOUT, *PAPERS])
+    assert "encourage more research" in asked.text  # asked for, it is quoted
 
 
 def test_followup_which_of_them_resolves_to_the_cited_papers() -> None:

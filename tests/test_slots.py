@@ -131,11 +131,20 @@ def test_which_paper_question_opens_with_the_papers_title() -> None:
     """"Which paper ...?" asks for a paper: its title comes first, as a note the checker checks by the name."""
     from rag.answer.compose.slots import asks_for_a_paper
     from rag.answer.markers import cited_sentences
-    from rag.answer.notes import is_note, note_names
+    from rag.answer.notes import SURE_EXISTS, SURE_PAPER_SCORE, is_note, note_names, which_paper_sentence
 
     assert asks_for_a_paper("Which study merges task-specific models into one?")
+    assert asks_for_a_paper("In which paper is TIES-Merging introduced?")
+    assert asks_for_a_paper("never mind, which paper merges models?")
     assert not asks_for_a_paper("Which papers merge models?")  # a list
+    assert not asks_for_a_paper("What work has been done on model merging?")  # a topic, not one paper
+    assert not asks_for_a_paper("Which study design did they use?")
     assert not asks_for_a_paper('How does "Which Paper Wins" work?')  # a quoted title asks nothing
+    # "Paper:" only when the abstention model is sure and the paper is a sure match; a title holding the asked
+    # words proves such a paper exists, not that it is this one
+    assert which_paper_sentence("A  Title", SURE_EXISTS, SURE_PAPER_SCORE) == "Paper: A Title"
+    assert which_paper_sentence("A Title", SURE_EXISTS, SURE_PAPER_SCORE - 0.01) == "Closest match: A Title"
+    assert which_paper_sentence("A Title", SURE_EXISTS - 0.01, 0.99) == "Closest match: A Title"
     assert is_note("Paper: A Title [1]") and note_names("Paper: A Title [1]") == "A Title"
     asked = "Do I Know This Entity? Knowledge Awareness in Language Models"  # a title that holds a "?"
     sentences = cited_sentences(f"Paper: {asked} [1]\nWe find entity directions. [1]", [asked])
@@ -352,9 +361,11 @@ def test_a_stated_detail_is_not_called_unstated(real_pipeline, question: str) ->
      "We also validate these results on an additional 67 small numerical datasets."),
     ("How much faster is TabPFN?", "speed", "it is up to 230x faster than AutoML", "on 18 datasets"),
     ("How long does training take?", "time", "training takes 8 GPU hours", "with 3 layers"),
-    ("How large is the model?", "size", "a 7B model with 32 layers", "improves accuracy by 3 points"),
-    ("At what model size did the gains fade?", "size", "results from relatively small LLMs (e.g., 7B parameters)",
-     "improves accuracy by 3 points"),  # "model size" needs no word "model" or "size" beside the number
+    ("How large is the model?", "model size", "a 7B model with 32 layers", "a model trained on 1M tokens"),
+    ("At what model size did the gains fade?", "model size", "results from relatively small LLMs (e.g., 7B parameters)",
+     "over 2 billion samples"),  # a model's size needs no word "model" or "size" beside the number, but parameters
+    ("How big is the network?", "model size", "a 125M-parameter network", "a network trained for 8 hours"),
+    ("What is the size of the model?", "model size", "we release 1.3B and 7B checkpoints", "12K images"),
     ("How big is the dataset?", "size", "a dataset of 12K images", "a 7B model with 32 layers"),
     ("How many experts does it use?", "", "it routes to 8 experts", "no number here"),
     ("How accurate is it?", "score", "reaching an AUC of 0.856 for books and 0.678 for papers",

@@ -54,7 +54,7 @@ from rag.answer.compose.quoting import Quoting, contrast_lines, record_draft
 from rag.answer.compose.shapes import listing, prose, two_tier_listing
 from rag.answer.compose.slots import asks_for_a_paper
 from rag.answer.compose.sources import with_wanted
-from rag.answer.notes import existence_sentence
+from rag.answer.notes import existence_sentence, which_paper_sentence
 from rag.index.embeddings import Embedder
 from rag.settings import Settings
 from rag.text import named_entities, normalize_verbatim, short_title, strip_markers
@@ -261,10 +261,10 @@ class ExtractiveAnswerer:
         mention = only_mentioned(question, slot, retrieved)
         if mention:
             return Draft(f"{mention}\n{text}", strip_markers(mention))
-        which = asks_for_a_paper(question)
-        if (slot.kind == "existence" or which) and chosen:
-            paper = retrieved.hits[chosen[0].hit].paper
-            named = existence_sentence(question, paper.title, retrieved.confidence, "Paper" if which else "Yes")
+        if (slot.kind == "existence" or asks_for_a_paper(question)) and chosen:
+            hit = retrieved.hits[chosen[0].hit]
+            named = (existence_sentence(question, hit.paper.title, retrieved.confidence) if slot.kind == "existence"
+                     else which_paper_sentence(hit.paper.title, retrieved.confidence, hit.score))
             text = f"{named} [{chosen[0].hit + 1}]\n{text}"
         return Draft(text)
 

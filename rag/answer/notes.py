@@ -18,8 +18,10 @@ WEAKER_MATCHES = "Weaker matches (lower retrieval scores):"
 """The line of a list answer above the papers it lists as weaker matches (``rag.answer.compose.choose.listed``)."""
 NOT_STATED = "does not state"
 """The phrase of a not-stated note (evals count an unanswerable item answered with it as flagged)."""
+_TITLE_NOTE_WORDS = "Yes|Paper|Closest match"
+"""What a note naming a paper by its title starts with ("Yes: <title>", "Paper: <title>", "Closest match: <title>")."""
 _NOTE = re.compile(
-    r"^\s*(?:The (?P<subject>.{1,160}?) abstracts? (?:does|do) not state\b|(?:Yes|Paper|Closest match): (?P<title>.+)$|"
+    rf"^\s*(?:The (?P<subject>.{{1,160}}?) abstracts? (?:does|do) not state\b|(?:{_TITLE_NOTE_WORDS}): (?P<title>.+)$|"
     r"No retrieved (?:abstract (?:covers|mentions)|paper is about)\b|None of the retrieved abstracts\b|"
     r".{1,200}? (?:is|are) not stated in any retrieved abstract\b|The record of (?P<record>.{1,160}?) lists\b|"
     rf"{re.escape(WEAKER_MATCHES)}$)",
@@ -45,17 +47,28 @@ reinforcement learning for robot locomotion?", "... graph neural networks for mo
 threshold at 0.55-0.74 and were told "Yes" with a paper on neither."""
 
 
-def existence_sentence(question: str, title: str, confidence: float, sure_word: str = "Yes") -> str:
+def existence_sentence(question: str, title: str, confidence: float) -> str:
     """"Yes: <title>" when the corpus surely has a paper on the asked topic (``SURE_EXISTS``) or the title holds
     every word of the topic ("is there a paper about mamba?": "An Empirical Study of Mamba-based Language Models"),
-    else "Closest match: <title>", which claims no more than that it is the nearest paper. A question asking which
-    paper does something gets ``sure_word`` "Paper" ("Paper: <title>")."""
+    else "Closest match: <title>", which claims no more than that it is the nearest paper."""
     topic = set(tokenize(question)) - _EXISTENCE_WORDS
     typed = {w.strip(_PUNCT) for w in question.split()}
     words = [w.strip(_PUNCT) for w in title.split()]  # "chess" is not CHESS; "CHESS" and "DIMAT" are
     kept = " ".join(w for w in words if w in typed or not _acronym_of_a_word(w))
     sure = confidence >= SURE_EXISTS or bool(topic and topic <= set(tokenize(kept)))
-    return f"{sure_word if sure else 'Closest match'}: {' '.join(title.split())}"
+    return f"{'Yes' if sure else 'Closest match'}: {' '.join(title.split())}"
+
+
+SURE_PAPER_SCORE = 0.5
+"""The reranker score from which a list names a paper among its sure matches (``Weights.list_min_score``)."""
+
+
+def which_paper_sentence(title: str, confidence: float, score: float) -> str:
+    """"Paper: <title>" for "Which paper ...?" when the abstention model is sure (``SURE_EXISTS``) and the paper is
+    a sure match (``SURE_PAPER_SCORE``), else "Closest match: <title>". A title holding the question's words proves
+    that such a paper exists, not that it is the one asked for, so it does not count here."""
+    sure = confidence >= SURE_EXISTS and score >= SURE_PAPER_SCORE
+    return f"{'Paper' if sure else 'Closest match'}: {' '.join(title.split())}"
 
 
 _PUNCT = ":,.;!?()"
@@ -75,7 +88,7 @@ def no_paper_sentence(names: list[str]) -> str:
     return f"No retrieved paper is about {', '.join(names)}." if names else ""
 
 
-_TITLE_NOTE = re.compile(r"^\s*(?:Yes|Paper|Closest match): ")
+_TITLE_NOTE = re.compile(rf"^\s*(?:{_TITLE_NOTE_WORDS}): ", re.IGNORECASE)
 
 
 def is_title_note(line: str, titles: Sequence[str]) -> bool:

@@ -43,7 +43,12 @@ _QUANTITY = re.compile(
 )
 _HOW = re.compile(r"^\s*how\b", re.IGNORECASE)
 _WHY = re.compile(r"^\s*why\b", re.IGNORECASE)
-_BACKGROUND_ASKED = re.compile(r"\b(background|motivat\w*|code|github|available|release\w*)\b", re.IGNORECASE)
+_BACKGROUND_ASKED = re.compile(
+    r"\b(background|motivat\w*|code|github|available|release\w*|future (?:work|research|directions?)|outlook|"
+    r"next steps?|open (?:problems|questions))\b", re.IGNORECASE
+)
+"""Questions that ask for what answers otherwise leave out: background, code links, outlook ("what future work do
+they suggest?")."""
 
 
 @dataclass(frozen=True, slots=True)

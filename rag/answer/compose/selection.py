@@ -20,9 +20,9 @@ _BACKGROUND = re.compile(
 
 
 _OUTLOOK = re.compile(
-    r"\b(?:future (?:work|research|studies|directions?|investigations?)|we (?:hope|anticipate|believe)|"
+    r"\b(?:future (?:work|research|studies|directions?|investigations?)|we (?:hope|anticipate)|"
     r"encourag\w* (?:more|further|future) (?:research|work|stud\w+|investigation)|pav\w* the way|lays? the groundwork|"
-    r"open\w* (?:up )?(?:\w+ )?(?:avenues?|doors|possibilities)|new lens|inform (?:the )?(?:future|development))",
+    r"open\w* (?:up )?(?:\w+ )?(?:avenues?|doors?|possibilities)|new lens|inform (?:the )?(?:future|development))\b",
     re.IGNORECASE,
 )
 OUTLOOK_LEAD_WORDS = 10

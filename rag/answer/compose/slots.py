@@ -8,7 +8,9 @@ The rules are general (question wording, number and name shapes), not fitted to 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from rag.answer.compose.definitions import asks_definition, defined_term, defines
 from rag.answer.compose.selection import says_where_code_is
@@ -86,9 +88,11 @@ _NAME = re.compile(r"\b(?:which|what)\b[^?.]{0,30}\b(?:models?|llms?|backbones?|
 _WHICH_PAPER = re.compile(r"\b(?:which|what)\s+(?:papers?|stud(?:y|ies)|works?|articles?)\b", re.IGNORECASE)
 """A question asking for a paper ("Which paper shows that language models tuned on ..."): the models, datasets or
 tasks it goes on to describe are not what it asks for."""
-_WHICH_ONE_PAPER = re.compile(r"^\W*(?:so,? |and |ok,? )?(?:which|what)\s+(?:paper|study|work|article)\b(?!s)",
-                              re.IGNORECASE)
-"""A question asking which one paper does something ("Which study finds ...?"), not a list ("which papers")."""
+_WHICH_ONE_PAPER = re.compile(
+    r"^\W*(?:(?:so|and|ok|okay|also|anyway|never mind)\W+)?(?:in\s+)?"
+    r"(?:which\s+(?:paper|study|work|article)|what\s+(?:paper|study|article))\b(?!\s+design)", re.IGNORECASE)
+"""A question asking which one paper does something ("Which study finds ...?", "In which paper ..."), not a list
+("which papers"), nor "what work has been done on ..." or "which study design ..."."""
 _METRIC = re.compile(r"\b(?:which|what)\b[^?.]{0,20}\b(?:metrics?|measures?|criteri(?:on|a))\b", re.IGNORECASE)
 _EXISTENCE = re.compile(
     r"(?:^|[:;.,]\s*)(?:is there|are there|was there|do(?:es)? (?:the corpus|you|any \w+) (?:have|contain|include)|"
@@ -221,7 +225,10 @@ _MEASURES = (
     ("speed", re.compile(r"\bhow (?:fast|quick(?:ly)?|slow)\b|\bhow much (?:faster|slower|quicker)\b|"
                          r"\bspeed-?ups?\b|\bfaster\b", re.IGNORECASE)),
     ("time", re.compile(r"\bhow long (?:does|do|did|will|would|to)\b", re.IGNORECASE)),  # not "how long is the context"
-    ("size", re.compile(r"\bhow (?:large|big|small)\b|\b(?:model|network) sizes?\b", re.IGNORECASE)),
+    ("model size", re.compile(r"\b(?:model|network) sizes?\b|\bsizes? of (?:the |its |their )?(?:models?|networks?)\b|"
+                              r"\bhow (?:large|big|small) (?:is|are|was|were) "
+                              r"(?:the |its |their |this |that )?(?:[\w-]+ )?(?:models?|networks?)\b", re.IGNORECASE)),
+    ("size", re.compile(r"\bhow (?:large|big|small)\b", re.IGNORECASE)),
     ("score", re.compile(r"\bhow (?:accurate|well|good|effective)\b", re.IGNORECASE)),
 )
 _MEASURE_FILLER = {
@@ -229,13 +236,15 @@ _MEASURE_FILLER = {
                         r"per second|(?:milli)?seconds?|ms|minutes?|hours?)\b|/s\b|\bfps\b", re.IGNORECASE),
     "time": re.compile(r"\b(?:(?:milli)?seconds?|ms|minutes?|hours?|days?|weeks?|months?|epochs?|steps?|"
                        r"iterations?|rounds?)\b", re.IGNORECASE),
+    "model size": re.compile(r"\d\s*[BM]\b(?![\s-]*(?:tokens?|samples?|images?|examples?|pairs?|words?|hours?))|"
+                             r"\b(?:billion|million) param|\b(?:parameters?|params|layers?|size)\b", re.IGNORECASE),
     "size": re.compile(r"\d\s*(?:[KMBT]|k|billion|million|thousand|[KMGT]B)\b|\b(?:parameters?|params|layers?|"
                        r"tokens?|samples?|examples?|images?|instances?|hours?|pairs?|size)\b", re.IGNORECASE),
     "score": re.compile(r"\b(?:accurac(?:y|ies)|auc|auroc|f1|bleu|rouge|scores?|precision|recall|errors?|"
                         r"win rates?|points?|perplexity)\b", re.IGNORECASE),
 }
-"""What a number needs beside it to answer a ``measure``: "230 times speedup", "8 GPU hours", "7B parameters", "an
-AUC of 0.856" ("how accurate", "how well")."""
+"""What a number needs beside it to answer a ``measure``: "230 times speedup", "8 GPU hours", "7B parameters" (a
+model's size: a count of parameters or layers, not of tokens or samples), "an AUC of 0.856" ("how accurate")."""
 
 
 def has_number(text: str) -> bool:
@@ -253,8 +262,8 @@ def fills(slot: Slot, text: str, question_names: frozenset[str] = frozenset()) -
     if kind == "code":  # a link, or "code is available at ..."
         return says_where_code_is(text)
     if kind == "quantity":  # "what about the speedup?" is answered by "up to 8x faster" (its measure, not its word)
-        head = set(slot.head)
-        unit = not head or bool(head & set(tokenize(text))) or head <= _MEASURE_WORDS.get(slot.measure, frozenset())
+        head, named = set(slot.head), _MEASURE_WORDS | _MEASURE_OWN_WORDS.get(slot.measure, frozenset())
+        unit = not head or bool(head & set(tokenize(text))) or bool(slot.measure and head <= named)
         measured = not slot.measure or _MEASURE_FILLER[slot.measure].search(text) is not None
         return has_number(text) and unit and measured
     if kind == "hardware":
@@ -298,9 +307,9 @@ _COUNT = re.compile(r"\bhow (?:much|many)\b|\bnumber of\b|\bcount\b|\b(?:reach|r
 MAE reach?", "What mixout probability did they use?"); not "What is the CHES score?", which asks what it is."""
 
 
-_MEASURE_WORDS = {
-    "speed": frozenset(tokenize("speedup speedups speed-up speed-ups speed faster")),
-    "size": frozenset(tokenize("model models network networks size sizes")),
-}
-"""Asked words that name the measure itself: any number of that measure answers them ("what model size" is
-answered by "7B parameters")."""
+_MEASURE_WORDS = frozenset(tokenize("speedup speedups speed-up speed-ups speed faster"))
+"""Asked words that name the measure itself: any number of that measure answers them."""
+_MEASURE_OWN_WORDS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {"model size": frozenset(tokenize("model models network networks size sizes"))}
+)
+"""Asked words that name one measure: "at what model size" is answered by "7B parameters", which says neither."""
