@@ -158,6 +158,31 @@ def test_which_paper_question_opens_with_the_papers_title() -> None:
     assert not listing.text.startswith(("Paper: ", "Closest match: "))
 
 
+def test_which_paper_proposes_a_name_answers_with_the_paper_that_introduces_it() -> None:
+    """"Whcih paper proposes Integrated Gradiants?" was answered "Paper: An Attribution Method for Siamese Encoders",
+    ranked first for "generalizing the principle of integrated gradients"; the paper that introduces the method
+    ("a new attribution method called Integrated Gradients") was second."""
+    from rag.answer.extractive import ExtractiveAnswerer
+    from rag.settings import Settings
+    from rag.types import Answer, Hit, Retrieved
+
+    user = make_paper("An Attribution Method for Siamese Encoders", "We derive a local attribution method for "
+                      "Siamese encoders by generalizing the principle of integrated gradients to two inputs. "
+                      "Integrated gradients are computed for every token pair.")
+    owner = make_paper("Axiomatic Attribution for Deep Networks", "We study attributing a deep network's prediction "
+                       "to its inputs. We use the axioms to guide the design of a new attribution method called "
+                       "Integrated Gradients. It needs only a few calls to the gradient operator.")
+    question = "Which paper proposes Integrated Gradients?"
+    hits = tuple(Hit(p, s, p.abstract.split(". ")[0], 0, s) for p, s in [(user, 0.9), (owner, 0.7)])
+    retrieved = Retrieved(question, hits, 0.9, False)
+    final = list(ExtractiveAnswerer(Settings(), HashEmbedder()).stream(question, retrieved, []))[-1]
+    assert isinstance(final, Answer)
+    assert final.text.startswith(f"Paper: {owner.title} [1]\n"), final.text
+    assert "called Integrated Gradients" in final.text and "Siamese" not in final.text
+    assert [c.paper.title for c in final.citations] == [owner.title]
+    assert_faithful(final)
+
+
 def test_existence_says_yes_only_when_the_corpus_surely_has_such_a_paper(real_pipeline) -> None:  # type: ignore[no-untyped-def]
     """The reviewer's "Is there a paper on reinforcement learning for robot locomotion?" was told "Yes:" with a paper
     on in-context RL that never mentions robots (the abstention model passed it at 0.55)."""

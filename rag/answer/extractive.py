@@ -48,13 +48,20 @@ from rag.answer.compose.lead import (
     unmentioned,
     unmentioned_in,
 )
-from rag.answer.compose.naming import a_paper_name, asks_of_its_paper, coined_names, its_name, names_its_paper, subject
+from rag.answer.compose.naming import (
+    a_paper_name,
+    asks_of_its_paper,
+    coined_names,
+    its_name,
+    names_its_paper,
+    proposer,
+    subject,
+    title_line,
+)
 from rag.answer.compose.pieces import PieceModel, cut_pieces, probabilities
 from rag.answer.compose.quoting import Quoting, contrast_lines, record_draft
 from rag.answer.compose.shapes import listing, prose, two_tier_listing
-from rag.answer.compose.slots import asks_for_a_paper
 from rag.answer.compose.sources import with_wanted
-from rag.answer.notes import existence_sentence, which_paper_sentence
 from rag.index.embeddings import Embedder
 from rag.settings import Settings
 from rag.text import named_entities, normalize_verbatim, short_title, strip_markers
@@ -233,7 +240,9 @@ class ExtractiveAnswerer:
         shaped = "" if ev.record_hit is not None else self.shaped(ev, retrieved)
         if shaped:
             return Draft(shaped)
-        cands = cut_pieces(ev.picks, ev.terms, ev.analysis, self.pieces.pool)
+        owner = proposer(retrieved.query or question, retrieved)  # "Which paper proposes X?": X's own paper
+        picks = ev.picks if owner is None else [p for p in ev.picks if p.hit == owner]
+        cands = cut_pieces(picks, ev.terms, ev.analysis, self.pieces.pool)
         probs = probabilities(cands, self.pieces)
         quoting = self.quoting
         if ev.record_hit is not None:  # "who wrote X?": the paper's own record, then its best quote
@@ -261,12 +270,8 @@ class ExtractiveAnswerer:
         mention = only_mentioned(question, slot, retrieved)
         if mention:
             return Draft(f"{mention}\n{text}", strip_markers(mention))
-        if (slot.kind == "existence" or asks_for_a_paper(question)) and chosen:
-            hit = retrieved.hits[chosen[0].hit]
-            named = (existence_sentence(question, hit.paper.title, retrieved.confidence) if slot.kind == "existence"
-                     else which_paper_sentence(hit.paper.title, retrieved.confidence, hit.score))
-            text = f"{named} [{chosen[0].hit + 1}]\n{text}"
-        return Draft(text)
+        named = title_line(question, retrieved, slot.kind == "existence", chosen[0].hit) if chosen else ""
+        return Draft(f"{named} [{chosen[0].hit + 1}]\n{text}" if named else text)
 
     def stream(
         self, question: str, retrieved: Retrieved, history: Sequence[dict[str, str]]

@@ -63,11 +63,12 @@ SURE_PAPER_SCORE = 0.5
 """The reranker score from which a list names a paper among its sure matches (``Weights.list_min_score``)."""
 
 
-def which_paper_sentence(title: str, confidence: float, score: float) -> str:
+def which_paper_sentence(title: str, confidence: float, score: float, owned: bool = False) -> str:
     """"Paper: <title>" for "Which paper ...?" when the abstention model is sure (``SURE_EXISTS``) and the paper is
-    a sure match (``SURE_PAPER_SCORE``), else "Closest match: <title>". A title holding the question's words proves
-    that such a paper exists, not that it is the one asked for, so it does not count here."""
-    sure = confidence >= SURE_EXISTS and score >= SURE_PAPER_SCORE
+    a sure match (``SURE_PAPER_SCORE``), or the paper ``owned`` the name asked about (its title's or its abstract's
+    own coinage), else "Closest match: <title>". A title holding the question's topic words proves that such a
+    paper exists, not that it is the one asked for, so that does not count here."""
+    sure = owned or (confidence >= SURE_EXISTS and score >= SURE_PAPER_SCORE)
     return f"{'Paper' if sure else 'Closest match'}: {' '.join(title.split())}"
 
 

@@ -11,7 +11,8 @@ from types import MappingProxyType
 from rag.answer.compose.analysis import Question
 from rag.answer.compose.definitions import defined_term
 from rag.answer.compose.record import names_by_title
-from rag.answer.compose.slots import SPECIFIC
+from rag.answer.compose.slots import SPECIFIC, asks_for_a_paper
+from rag.answer.notes import existence_sentence, which_paper_sentence
 from rag.text import QUESTION_WORDS, STOPWORDS, named_entities, names_word, short_title, singular, tokenize
 from rag.types import Paper, Retrieved
 
@@ -204,6 +205,42 @@ def its_name(name: str, paper: Paper, spelled: Mapping[str, Collection[str]]) ->
     head = title.split(":", 1)[0] if ":" in title else " ".join(title.split()[:4])
     return bool(re.search(rf"(?<![\w-]){re.escape(name.lower())}(?![\w-])", head)) or proposes(
         paper.abstract, name) or spelled_out(name, title, spelled)
+
+
+def proposer(question: str, retrieved: Retrieved, depth: int = 3) -> int | None:
+    """For "Which paper proposes Integrated Gradients?" (``asks_for_a_paper``): the first of the ``depth`` best hits
+    whose own name it is (``owns``), when that is not the first hit; None when the first hit owns the name, no hit
+    does, or the question asks no such thing. The paper that introduces a name answers the question, not one that
+    only uses it ("generalizing the principle of integrated gradients")."""
+    if not asks_for_a_paper(question):
+        return None
+    owner = next((h for h, hit in enumerate(retrieved.hits[:depth]) if owns(question, hit.paper)), None)
+    return owner or None
+
+
+_INTRODUCED = re.compile(r"\b(?:propos|introduc|present|invent|coin)\w*\s+(?:the\s+)?((?:[\w-]+\s+){0,4}[\w-]+)\s*\??$",
+                         re.IGNORECASE)
+"""What a question says a paper introduces: "Which paper proposes Integrated Gradients?" -> "Integrated Gradients"."""
+
+
+def owns(question: str, paper: Paper) -> bool:
+    """Whether a name ``question`` gives is ``paper``'s own (``its_name``): a coined one ("TIES-Merging") or what it
+    says a paper introduces ("... proposes Integrated Gradients?")."""
+    introduced = _INTRODUCED.search(question)
+    names = [n for n in named_entities(question) if a_paper_name(n)] + ([introduced.group(1)] if introduced else [])
+    return any(its_name(n, paper, NO_ACRONYMS) for n in names)
+
+
+def title_line(question: str, retrieved: Retrieved, existence: bool, h: int) -> str:
+    """The note that opens an answer naming hit ``h``: "Yes: <title>" for "Is there a paper on ...?"
+    (``existence_sentence``), "Paper: <title>" for "Which paper ...?" (``which_paper_sentence``; sure too when
+    the paper owns the name asked about), "" for other questions."""
+    hit, asked = retrieved.hits[h], retrieved.query or question
+    if existence:
+        return existence_sentence(question, hit.paper.title, retrieved.confidence)
+    if not asks_for_a_paper(asked):
+        return ""
+    return which_paper_sentence(hit.paper.title, retrieved.confidence, hit.score, owns(asked, hit.paper))
 
 
 def own_subject(question: str, retrieved: Retrieved) -> Subject | None:
