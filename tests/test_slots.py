@@ -406,6 +406,17 @@ def test_a_quantity_asked_by_its_adjective_wants_that_kind_of_number(
     assert fills(slot, filler) and not fills(slot, not_filler)
 
 
+def test_a_two_part_question_takes_the_quantity_detail_from_the_part_that_asks_for_it() -> None:
+    """"What is likelihood displacement in DPO, and how much did it lower the refusal rate?" asked for a number
+    beside "likelihood displacement" (the first part's noun), so "(e.g., reducing the refusal rate ... from 74.4%
+    to 33.4%)" filled nothing."""
+    slot = slot_of("What is likelihood displacement in DPO, and how much did it lower the refusal rate?")
+    assert slot.kind == "quantity" and "displac" not in slot.head
+    assert fills(slot, "(e.g., reducing the refusal rate of Llama-3-8B-Instruct from 74.4% to 33.4%)")
+    assert slot_of("What is AG, and how much compute does it save?").head == ("comput",)
+    assert slot_of("How many GPU hours did it take to train X?").head == ("gpu", "hour")  # one part: as before
+
+
 @pytest.mark.parametrize(("question", "title"), [
     ("SPLADE", "SPLADE"), ("what is splade", "SPLADE"), ("LinearAG", "Adaptive Guidance"),
     ("what paper proposes LinearAG", "Adaptive Guidance"),

@@ -172,6 +172,14 @@ def unquoted(question: str) -> str:
     return _QUOTED.sub(" ", question)
 
 
+def _quantity_part(question: str) -> str:
+    """The part of a question that asks for a number ("how much did it lower the refusal rate" of "What is
+    likelihood displacement, and how much did it lower the refusal rate?"); the whole question if no one part does."""
+    parts = question_parts(question)
+    asking = [p for p in parts if asks_how_much(p) or _QUANTITY.search(p)]
+    return asking[0] if len(parts) > 1 and asking else question
+
+
 def asks_for_a_paper(question: str) -> bool:
     """Whether ``question`` opens by asking which one paper does something: its answer names that paper first."""
     return _WHICH_ONE_PAPER.search(unquoted(question)) is not None
@@ -206,7 +214,8 @@ def slot_of(question: str) -> Slot:
         kind = "definition"
     else:
         kind = "lookup"
-    detail = asked_detail(bare) if kind in SPECIFIC else defined_term(question) if kind == "definition" else ""
+    asking = _quantity_part(bare) if kind == "quantity" else bare  # "What is X, and how much did it lower Y?"
+    detail = asked_detail(asking) if kind in SPECIFIC else defined_term(question) if kind == "definition" else ""
     entities = tuple(named_entities(question))
     head = tuple(tokenize(detail))
     measure = next((m for m, asks in _MEASURES if asks.search(bare)), "") if kind == "quantity" else ""
