@@ -129,9 +129,10 @@ def test_existence_question_opens_with_yes_and_the_title() -> None:
 
 def test_which_paper_question_opens_with_the_papers_title() -> None:
     """"Which paper ...?" asks for a paper: its title comes first, as a note the checker checks by the name."""
+    from rag.answer.compose.evidence import Weights
     from rag.answer.compose.slots import asks_for_a_paper
     from rag.answer.markers import cited_sentences
-    from rag.answer.notes import SURE_EXISTS, SURE_PAPER_SCORE, is_note, note_names, which_paper_sentence
+    from rag.answer.notes import SURE_EXISTS, is_note, note_names, which_paper_sentence
 
     assert asks_for_a_paper("Which study merges task-specific models into one?")
     assert asks_for_a_paper("In which paper is TIES-Merging introduced?")
@@ -142,9 +143,10 @@ def test_which_paper_question_opens_with_the_papers_title() -> None:
     assert not asks_for_a_paper('How does "Which Paper Wins" work?')  # a quoted title asks nothing
     # "Paper:" only when the abstention model is sure and the paper is a sure match; a title holding the asked
     # words proves such a paper exists, not that it is this one
-    assert which_paper_sentence("A  Title", SURE_EXISTS, SURE_PAPER_SCORE) == "Paper: A Title"
-    assert which_paper_sentence("A Title", SURE_EXISTS, SURE_PAPER_SCORE - 0.01) == "Closest match: A Title"
-    assert which_paper_sentence("A Title", SURE_EXISTS - 0.01, 0.99) == "Closest match: A Title"
+    sure_score = Weights().list_min_score  # a list's sure matches
+    assert which_paper_sentence("A  Title", SURE_EXISTS, sure_score, sure_score) == "Paper: A Title"
+    assert which_paper_sentence("A Title", SURE_EXISTS, sure_score - 0.01, sure_score) == "Closest match: A Title"
+    assert which_paper_sentence("A Title", SURE_EXISTS - 0.01, 0.99, sure_score) == "Closest match: A Title"
     assert is_note("Paper: A Title [1]") and note_names("Paper: A Title [1]") == "A Title"
     asked = "Do I Know This Entity? Knowledge Awareness in Language Models"  # a title that holds a "?"
     sentences = cited_sentences(f"Paper: {asked} [1]\nWe find entity directions. [1]", [asked])

@@ -270,7 +270,8 @@ class ExtractiveAnswerer:
         mention = only_mentioned(question, slot, retrieved)
         if mention:
             return Draft(f"{mention}\n{text}", strip_markers(mention))
-        named = title_line(question, retrieved, slot.kind == "existence", chosen[0].hit) if chosen else ""
+        existence, sure_score = slot.kind == "existence", self.weights.list_min_score
+        named = title_line(question, retrieved, existence, chosen[0].hit, sure_score) if chosen else ""
         return Draft(f"{named} [{chosen[0].hit + 1}]\n{text}" if named else text)
 
     def stream(

@@ -59,16 +59,13 @@ def existence_sentence(question: str, title: str, confidence: float) -> str:
     return f"{'Yes' if sure else 'Closest match'}: {' '.join(title.split())}"
 
 
-SURE_PAPER_SCORE = 0.5
-"""The reranker score from which a list names a paper among its sure matches (``Weights.list_min_score``)."""
-
-
-def which_paper_sentence(title: str, confidence: float, score: float, owned: bool = False) -> str:
+def which_paper_sentence(title: str, confidence: float, score: float, sure_score: float, owned: bool = False) -> str:
     """"Paper: <title>" for "Which paper ...?" when the abstention model is sure (``SURE_EXISTS``) and the paper is
-    a sure match (``SURE_PAPER_SCORE``), or the paper ``owned`` the name asked about (its title's or its abstract's
-    own coinage), else "Closest match: <title>". A title holding the question's topic words proves that such a
-    paper exists, not that it is the one asked for, so that does not count here."""
-    sure = owned or (confidence >= SURE_EXISTS and score >= SURE_PAPER_SCORE)
+    a sure match (its reranker ``score`` at least ``sure_score``, the score from which a list names a paper among
+    its sure matches), or the paper ``owned`` the name asked about (its title's or its abstract's own coinage), else
+    "Closest match: <title>". A title holding the question's topic words proves that such a paper exists, not that
+    it is the one asked for, so that does not count here."""
+    sure = owned or (confidence >= SURE_EXISTS and score >= sure_score)
     return f"{'Paper' if sure else 'Closest match'}: {' '.join(title.split())}"
 
 

@@ -231,16 +231,16 @@ def owns(question: str, paper: Paper) -> bool:
     return any(its_name(n, paper, NO_ACRONYMS) for n in names)
 
 
-def title_line(question: str, retrieved: Retrieved, existence: bool, h: int) -> str:
+def title_line(question: str, retrieved: Retrieved, existence: bool, h: int, sure_score: float) -> str:
     """The note that opens an answer naming hit ``h``: "Yes: <title>" for "Is there a paper on ...?"
-    (``existence_sentence``), "Paper: <title>" for "Which paper ...?" (``which_paper_sentence``; sure too when
-    the paper owns the name asked about), "" for other questions."""
+    (``existence_sentence``), "Paper: <title>" for "Which paper ...?" (``which_paper_sentence``, with the list's
+    ``sure_score``; sure too when the paper owns the name asked about), "" for other questions."""
     hit, asked = retrieved.hits[h], retrieved.query or question
     if existence:
         return existence_sentence(question, hit.paper.title, retrieved.confidence)
     if not asks_for_a_paper(asked):
         return ""
-    return which_paper_sentence(hit.paper.title, retrieved.confidence, hit.score, owns(asked, hit.paper))
+    return which_paper_sentence(hit.paper.title, retrieved.confidence, hit.score, sure_score, owns(asked, hit.paper))
 
 
 def own_subject(question: str, retrieved: Retrieved) -> Subject | None:
