@@ -867,3 +867,27 @@ def test_a_name_the_abstracts_only_build_on_is_said_not_to_be_defined(real_pipel
     assert not defines("BERT", "we propose a hierarchical version of BERT, which bypasses BERT's length limitation.")
     assert defines("BERT", "BERT, which stands for Bidirectional Encoder Representations, is a language model.")
     assert defines("intervention extrapolation", "The objective of intervention extrapolation is to predict how ...")
+
+
+def test_how_large_a_change_is_asked_is_answered_by_any_number() -> None:
+    """"How large is the improvement over LoRA?" wanted a size (a count of parameters, tokens ...), so "by 12%" did
+    not answer it; the size of a change is its amount."""
+    slot = slot_of("How large is the improvement over LoRA?")
+    assert slot.kind == "quantity" and slot.measure == ""
+    assert fills(slot, "It improves accuracy by 12% over LoRA.")
+    assert slot_of("how big is the dataset?").measure == "size"
+
+
+def test_a_dataset_size_in_words_or_items_fills_a_size() -> None:
+    """A chat's "how big is the crowdsourcing dataset ...?" was answered with background: "approximately two thousand
+    workers, one million tasks" is a size, as is "12,000 dialogues"."""
+    slot = slot_of("how big is the crowdsourcing dataset?")
+    assert fills(slot, "This dataset comprises approximately two thousand workers, one million tasks.")
+    assert fills(slot, "The dataset holds 12,000 annotated dialogues.")
+    assert not fills(slot, "The dataset was collected from a real-world crowdsourcing platform in 2 stages.")
+
+
+@pytest.mark.parametrize("question", ["How sparse are the MLP activations in T5?", "how expensive is the dataset?",
+                                      "how deep are the networks?", "how common are such failures?"])
+def test_how_and_a_gradable_adjective_asks_for_a_quantity(question: str) -> None:
+    assert slot_of(question).kind == "quantity"

@@ -48,7 +48,9 @@ _QUANTITY = re.compile(
     re.IGNORECASE,
 )
 _HOW_MUCH = re.compile(r"\b(?:by )?how (?:much|many|large|big|fast|long|small|quickly|often|accurate|well|good|"
-                       r"effective)\b", re.IGNORECASE)
+                       r"effective|sparse|deep|wide|expensive|costly|cheap|efficient|slow|short|common|frequent(?:ly)?|"
+                       r"precise)\b", re.IGNORECASE)
+"""A gradable adjective after "how" asks for a measure of it: "how sparse are the activations?" wants "3.0%"."""
 _CLAUSE = re.compile(r"[,;:—–]|\s-\s|\b(?:and|or|but|so|n)\b", re.IGNORECASE)  # "n": "and" as typed in a chat
 
 
@@ -219,6 +221,8 @@ def slot_of(question: str) -> Slot:
     entities = tuple(named_entities(question))
     head = tuple(tokenize(detail))
     measure = next((m for m, asks in _MEASURES if asks.search(bare)), "") if kind == "quantity" else ""
+    if measure == "size" and _CHANGE_WORDS & set(head):  # "how large is the improvement?": any number answers it
+        measure = ""
     count = kind == "quantity" and bool(_COUNT.search(bare))
     share = _SHARE_OF.search(bare) if kind == "quantity" else None
     of = tuple(t for t in tokenize(share.group("of")) if t not in STOPWORDS) if share else ()
@@ -228,6 +232,14 @@ def slot_of(question: str) -> Slot:
 _SHARE_OF = re.compile(r"\b(?:fraction|proportion|percentage|percent|share|portion)\s+of\s+(?:the\s+)?"
                        r"(?P<of>(?:[\w-]+\s+){0,2}?[\w-]+?)(?=\s+(?:are|is|does|do|did|was|were|in|that|which|get|gets|"
                        r"have|has)\b|\s*[?,]|$)", re.IGNORECASE)
+
+
+_NUMBER_WORD = "one|two|three|four|five|six|seven|eight|nine|ten|several|a few|hundreds of|a"
+_CHANGE_WORDS = frozenset(tokenize(
+    "improvement improvements gain gains drop drops reduction reductions boost boosts margin gap difference effect "
+    "increase decrease speedup saving savings"
+))
+"""The size of a change is its amount: "how large is the gain?" is answered by "+2.1 points" or "12%"."""
 
 
 _MEASURES = (
@@ -248,7 +260,9 @@ _MEASURE_FILLER = {
     "model size": re.compile(r"\d\s*[BM]\b(?![\s-]*(?:tokens?|samples?|images?|examples?|pairs?|words?|hours?))|"
                              r"\b(?:billion|million) param|\b(?:parameters?|params|layers?|size)\b", re.IGNORECASE),
     "size": re.compile(r"\d\s*(?:[KMBT]|k|billion|million|thousand|[KMGT]B)\b|\b(?:parameters?|params|layers?|"
-                       r"tokens?|samples?|examples?|images?|instances?|hours?|pairs?|size)\b", re.IGNORECASE),
+                       r"tokens?|samples?|examples?|images?|instances?|hours?|pairs?|size)\b|"
+                       rf"\b(?:{_NUMBER_WORD}) (?:hundred|thousand|million|billion)\b|"
+                       r"\b(?:\d{1,3}(?:,\d{3})+|\d{3,})\s+(?:[a-z-]+\s+)?[a-z]{2,}s\b", re.IGNORECASE),
     "score": re.compile(r"\b(?:accurac(?:y|ies)|auc|auroc|f1|bleu|rouge|scores?|precision|recall|errors?|"
                         r"win rates?|points?|perplexity)\b", re.IGNORECASE),
 }
