@@ -67,15 +67,17 @@ WHICH_ONE = re.compile(r"^\W*(?:(?:so|and|ok|okay|then)\W+)?which (?:one|of the 
 DEFINED = re.compile(r"^\W*(?:what(?:'s|s| is| are)|define|explain|describe|tell me about)\s+(?P<term>[a-z][\w\s-]*?)"
                      r"\s*(?:[?.!]|$)")
 """A question that asks what a lower-case term is, and nothing else: "what is sparsemax?", "explain tabpfn"."""
+WORKS = re.compile(r"^\W*how (?:does|do) (?P<term>[a-z][\w\s-]*?) work\s*(?:[?.!]|$)")
+"""A question that asks how a lower-case term works, and nothing else: "how does early dropout work?"."""
 POINTING = frozenset({"the", "a", "an", "its", "their", "this", "that", "these", "those", "it", "they", "them",
                       "his", "her", "our", "your", "such", "both", "each"})
 
 
 def asked_term_words(question: str) -> list[str]:
     """The words of the lower-case term a plain definition question asks about ("what is in-context learning?" ->
-    ["in-context", "learning"]); [] when it is no such question, the term is over four words, or it points ("what is
-    the speedup?", "what is its size?")."""
-    match = DEFINED.match(question.lower())
+    ["in-context", "learning"]; "how does early dropout work?" -> ["early", "dropout"]); [] when it is no such
+    question, the term is over four words, or it points ("what is the speedup?", "what is its size?")."""
+    match = DEFINED.match(question.lower()) or WORKS.match(question.lower())
     words = match.group("term").split() if match else []
     return [] if len(words) > 4 or POINTING & set(words) else words
 

@@ -145,11 +145,22 @@ def lead_index(cands: Sequence[Piece], probs: Sequence[float] | np.ndarray, slot
     bonus = list(bonus) if bonus is not None else [0.0] * len(cands)
     names = frozenset(n.lower() for n in slot.entities)
     fit = [j for j, c in enumerate(cands) if probs[j] >= floor and fills(slot, c.text, names)]
+    if slot.kind == "how" and slot.detail and not slot.entities:  # "how does early dropout work?": the piece
+        # that introduces the term leads ("How does DIMAT work?" is left to the subject rules: how it runs, not
+        # "we introduce DIMAT")
+        naming = [j for j in range(len(cands)) if probs[j] >= floor and _introduces(cands[j], slot.detail)]
+        fit = [j for j in fit if j in naming] or naming or fit
     if not fit and slot.kind == "definition":
         fit = _defining(cands, [j for j in range(len(cands)) if probs[j] >= floor], slot, titles)
     if not fit:
         return None
     return max(fit, key=lambda j: (probs[j] + bonus[j], -len(cands[j].text.split()), -j))
+
+
+def _introduces(piece: Piece, term: str) -> bool:
+    """Whether ``piece`` names ``term`` (lower case) in a sentence that defines or proposes it ("... - early dropout:
+    dropout is applied only during ..."); "I-Con can be used to derive ..." only uses it."""
+    return term in piece.text.lower() and (defines(term, piece.pick.text) or proposes(piece.pick.text, term))
 
 
 def _defining(cands: Sequence[Piece], able: list[int], slot: Slot, titles: Sequence[str]) -> list[int]:
@@ -201,10 +212,10 @@ def complete_lead(cands: Sequence[Piece], probs: Sequence[float] | np.ndarray, s
     """``probs`` with the pieces of the lead's sentence that complete it raised to the best (at least ``floor``),
     so that the answer keeps them next: for a quantity, those holding a filler ("... exceeds the 8B
     Transformer on all 12 standard tasks" keeps "(+2.65 points on average)"); for a definition whose lead ends with
-    the term, the piece after it ("... - early dropout:" keeps "dropout is applied only during the initial
-    phases")."""
+    the term (or a "how does X work?" lead ending with X), the piece after it ("... - early dropout:" keeps "dropout
+    is applied only during the initial phases")."""
     out = np.array(probs, dtype=np.float64)
-    if lead is None or slot.kind not in ("quantity", "definition"):
+    if lead is None or slot.kind not in ("quantity", "definition", "how"):
         return out
     key = (cands[lead].pick.hit, cands[lead].pick.index)
     same = [j for j, c in enumerate(cands) if (c.pick.hit, c.pick.index) == key]

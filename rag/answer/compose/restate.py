@@ -36,13 +36,16 @@ _IT_VERSUS = re.compile(
 
 
 def asks_new_term(question: str, history: Sequence[dict[str, str]]) -> bool:
-    """Whether a definition question asks about a term of two or more words that the last turn never used: "what
-    is in-context learning?" after a chat about TIES-Merging is a new question; "what is speedup?" and "what is
-    the merging step?" (a pointer) stay follow-ups. ("What about X?" is not read this way: X is often in the abstract
-    under discussion but not in the last answer, "what about hyperparameter tuning?" after TabPFN.)"""
-    term = {t for t in tokenize(" ".join(asked_term_words(question))) if t not in STOPWORDS}
+    """Whether a definition question ("what is X?", "how does X work?") asks about a term of two or more words that
+    the last turn never used as a phrase: "what is in-context learning?" after a chat about TIES-Merging and "how does
+    early dropout work?" after one about mixout (which is "motivated by dropout") are new questions; "what is
+    speedup?" and "what is the merging step?" (a pointer) stay follow-ups. ("What about X?" is not read this way: X
+    is often in the abstract under discussion but not in the last answer, "what about hyperparameter tuning?" after
+    TabPFN.)"""
+    term = [t for t in tokenize(" ".join(asked_term_words(question))) if t not in STOPWORDS]
     last = " ".join(strip_markers(t) for t in [*turns(history, "user")[-1:], *turns(history, "assistant")[-1:]])
-    return len(term) >= 2 and not term & set(tokenize(last))
+    said = [t for t in tokenize(last) if t not in STOPWORDS]
+    return len(term) >= 2 and not any(said[i : i + len(term)] == term for i in range(len(said)))
 
 
 _AFTER_SWITCH = re.compile(r"\s*[:,.;!\u2013\u2014-]+\s*|\s+(?=(?:what|which|how|who|why|when|where|is|are|does|do|"

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from rag.answer.compose.chat import asked_term_words
 from rag.answer.compose.definitions import asks_definition, defined_term, defines
 from rag.answer.compose.selection import says_where_code_is
 from rag.text import STOPWORDS, has_digit, named_entities, tokenize
@@ -140,6 +141,7 @@ class Slot:
 
     kind: str
     detail: str
+    """The asked noun phrase; for "how does X work?" the term X in lower case."""
     head: tuple[str, ...]
     entities: tuple[str, ...]
     measure: str = ""
@@ -217,7 +219,8 @@ def slot_of(question: str) -> Slot:
     else:
         kind = "lookup"
     asking = _quantity_part(bare) if kind == "quantity" else bare  # "What is X, and how much did it lower Y?"
-    detail = asked_detail(asking) if kind in SPECIFIC else defined_term(question) if kind == "definition" else ""
+    detail = (asked_detail(asking) if kind in SPECIFIC else defined_term(question) if kind == "definition"
+              else " ".join(asked_term_words(bare)) if kind == "how" else "")  # "how does early dropout work?"
     entities = tuple(named_entities(question))
     head = tuple(tokenize(detail))
     measure = next((m for m, asks in _MEASURES if asks.search(bare)), "") if kind == "quantity" else ""
