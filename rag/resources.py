@@ -30,6 +30,15 @@ def source_digest(sources: Iterable[Path], salt: str = "") -> str:
 
 
 def modules_digest(*modules: ModuleType, salt: str = "") -> str:
-    """The first 16 hex digits of ``source_digest`` over these modules' files: a cache key of the code that
-    fills the cache (the index layout, the acronym miner, the lexicon)."""
-    return source_digest((Path(m.__file__ or "") for m in modules), salt)[:16]
+    """The first 16 hex digits of ``source_digest`` over these modules' files, every ``.py`` file of a package
+    (``rag.text``: the tokenizer and sentence splitter live in its submodules, not in its ``__init__``): a cache
+    key of the code that fills the cache (the index layout, the acronym miner, the lexicon, the BM25 index)."""
+    return source_digest((path for m in modules for path in _module_files(m)), salt)[:16]
+
+
+def _module_files(module: ModuleType) -> list[Path]:
+    """A module's source file, or a package's ``.py`` files (its subpackages' too), in a fixed order."""
+    path = Path(module.__file__ or "")
+    if getattr(module, "__path__", None) is None:
+        return [path]
+    return sorted(path.parent.rglob("*.py"))

@@ -220,3 +220,44 @@ def test_arrays_of_the_wrong_type_are_damage(tmp_path: Path) -> None:
         lexicon.paper_ids, lexicon.vocab, {**lexicon.rows, "title": (ptr, ids.astype(np.float64))}, lexicon.digests
     ).save(path, "k")
     assert Lexicon.load(path) is None
+
+
+def test_a_package_digest_covers_its_submodules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cache keys hashed ``rag.text`` as its ``__init__.py`` alone, so a new tokenizer or sentence splitter (in
+    ``rag/text/words.py``, ``sentences.py``) left the lexicon, the layouts and the acronym table of an upgraded
+    install keyed as before. A package's digest now reads every ``.py`` file under it."""
+    import importlib
+    import sys
+
+    from rag.resources import modules_digest
+
+    package = tmp_path / "pkgx"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "words.py").write_text("RULE = 1\n")
+    (package / "sub" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("pkgx")
+    try:
+        before = modules_digest(module)
+        (package / "words.py").write_text("RULE = 2\n")
+        changed = modules_digest(module)
+        assert changed != before
+        (package / "sub" / "deep.py").write_text("X = 1\n")
+        assert modules_digest(module) != changed  # a subpackage's module too
+    finally:
+        sys.modules.pop("pkgx", None)
+
+
+def test_a_saved_bm25_index_from_other_tokenizer_code_is_rebuilt(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The BM25 index was keyed by the store's fingerprint alone: after an upgrade that changes ``tokenize`` it
+    kept scoring with the old tokens. Its key now holds ``code_version``."""
+    from rag.index import keyword
+    from rag.index.keyword import KeywordIndex
+
+    folder = tmp_path / "bm25-x"
+    KeywordIndex.build(["p1"], ["A title\nan abstract about graphs"]).save(folder, "fp")
+    assert KeywordIndex.load(folder, "fp") is not None
+    monkeypatch.setattr(keyword, "code_version", lambda: "another tokenizer")
+    assert KeywordIndex.load(folder, "fp") is None

@@ -1,11 +1,12 @@
 """BM25 keyword index (bm25s) over chunk texts, title weighted, persisted beside the Chroma index.
 Tokens come from ``rag.text.tokenize`` (the same words the rest of the package compares).
 
-The saved index is keyed by the store's fingerprint: whenever an ingest changes the papers, the
-index is rebuilt from the stored chunks and swapped in atomically (bm25s has no in-place update;
-a rebuild over 383 papers takes milliseconds). ``meta.json`` records the SHA-256 of every saved file:
-a missing, truncated or overwritten file makes ``load`` return None, so the caller rebuilds it from the
-stored texts (on opening the app and on every ingest) instead of failing or scoring with garbage.
+The saved index is keyed by the store's fingerprint and by the code that makes its tokens (``code_version``: a
+new tokenizer after an upgrade rebuilds it). Whenever an ingest changes the papers, the index is rebuilt from the
+stored chunks and swapped in atomically (bm25s has no in-place update; a rebuild over 383 papers takes
+milliseconds). ``meta.json`` records the SHA-256 of every saved file: a missing, truncated or overwritten file
+makes ``load`` return None, so the caller rebuilds it from the stored texts (on opening the app and on every
+ingest) instead of failing or scoring with garbage.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sys
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import bm25s
@@ -21,6 +24,7 @@ import numpy as np
 
 from rag.index.atomic import replacing
 from rag.index.lexicon import Lexicon
+from rag.resources import modules_digest
 from rag.text import tokenize
 from rag.types import Paper
 
@@ -28,6 +32,16 @@ log = logging.getLogger(__name__)
 
 TITLE_WEIGHT = 2
 """How many times a title's tokens count in a chunk's BM25 document."""
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """Changes whenever the code deciding a chunk's BM25 tokens changes: this module, the lexicon (whole-paper
+    chunks take their tokens from it) and ``rag.text`` (the tokenizer)."""
+    import rag.index.lexicon
+    import rag.text
+
+    return modules_digest(sys.modules[__name__], rag.index.lexicon, rag.text)
 
 
 def doc_tokens(text: str) -> list[str]:
@@ -80,7 +94,7 @@ class KeywordIndex:
             if self.paper_ids:
                 self.retriever.save(str(tmp))
             files = {f.name: _sha256(f) for f in sorted(tmp.iterdir())}
-            meta = {"fingerprint": fingerprint, "paper_ids": self.paper_ids, "files": files}
+            meta = {"fingerprint": fingerprint, "code": code_version(), "paper_ids": self.paper_ids, "files": files}
             (tmp / "meta.json").write_text(json.dumps(meta))
 
     @classmethod
@@ -88,7 +102,7 @@ class KeywordIndex:
         """The saved index if it matches ``fingerprint`` and every file is intact, else None (rebuild it)."""
         try:
             meta = json.loads((folder / "meta.json").read_text())
-            if meta.get("fingerprint") != fingerprint:
+            if meta.get("fingerprint") != fingerprint or meta.get("code") != code_version():
                 return None
             files = meta.get("files")
             if files is None:  # saved before checksums were recorded: rebuilt once, silently
