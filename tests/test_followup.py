@@ -431,3 +431,24 @@ def test_how_a_new_lower_case_term_works_is_a_new_question(real_pipeline) -> Non
                               answerer="extractive")
     lead = final.text.split(". [")[0]
     assert "early dropout" in lead and "mixout" not in final.text.lower(), final.text
+
+
+def test_a_pointer_after_a_follow_up_keeps_the_papers_name() -> None:
+    """A third turn pointing at the paper ("what license is it under?" after "What is TabPFN?" and "does it handle
+    missing values?") carried only the words the last answer quoted, which did not name TabPFN, so the answer lost
+    its subject and quoted look-alikes instead of saying the license is not stated. The question that found the
+    paper now comes along."""
+    history = [*_chat("What is TabPFN?", "TabPFN is a Prior-Data Fitted Network. [1]"),
+               *_chat("does it handle missing values?", "up to 100 purely numerical features without missing "
+                                                       "values. [1]")]
+    standalone = resolve_followup("what license is it under?", history)
+    assert "TabPFN" in standalone and "missing" in standalone, standalone
+
+
+def test_a_third_turn_about_a_detail_the_abstract_omits_says_so(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    history: list[dict[str, str]] = []
+    for question in ("What is TabPFN?", "does it handle missing values?"):
+        answer = real_pipeline.ask(question, history=history, answerer="extractive")
+        history += _chat(question, answer.text)
+    final = real_pipeline.ask("what license is it under?", history=history, answerer="extractive")
+    assert final.text.startswith("The TabPFN abstract does not state the license"), final.text

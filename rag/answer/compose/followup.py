@@ -76,15 +76,15 @@ def resolve_followup(question: str, history: Sequence[dict[str, str]], is_name: 
     if not users or (stands_alone(question, is_name, names_paper) and not among) or asks_new_term(question, history):
         return question
     pointed = referents(question, history)
-    if len(pointed) == 1:
+    topic = _topic(users, is_name)  # the last question was a follow-up too: its topic found the papers
+    if len(pointed) == 1:  # "what license is it under?" after "does it handle missing values?" keeps "TabPFN"
         carried_text = f"{' '.join(pointed[0].texts)} {users[-1]}"
-        kept = [w for w in key_terms(carried_text, QUESTION_WORDS)[:20] if w.lower() not in question.lower()]
+        carried = _with_new(key_terms(carried_text, QUESTION_WORDS)[:20], key_terms(topic or "", QUESTION_WORDS))
+        kept = [w for w in carried if w.lower() not in question.lower()]
         return f"{' '.join(kept)} {question}".strip()
     previous_answer = strip_markers(answers[-1]) if answers else ""
     carried = key_terms(users[-1], QUESTION_WORDS)
-    topic = (next((u for u in reversed(users[:-1]) if stands_alone(u, is_name)), None)
-             if not stands_alone(users[-1], is_name) else None)
-    if topic is not None:  # the last question was a follow-up too ("how do they differ?"): its topic found the papers
+    if topic is not None:  # "how do they differ?" after "which of them ...?": the first question's words
         carried = _with_new(carried, key_terms(topic, QUESTION_WORDS))
     # "which of them" keeps the last question's wording, which found those papers; a comparison of them ("compare
     # the two") reads differently from it, so it also carries their names, as a question about no cited paper does
@@ -116,6 +116,14 @@ def corrects_to(question: str, retrieved: Retrieved, history: Sequence[dict[str,
         return None
     return next((h for h, hit in enumerate(retrieved.hits[:5])
                  if h not in wrong and words <= set(tokenize(hit.paper.title))), None)
+
+
+def _topic(users: Sequence[str], is_name: IsName) -> str | None:
+    """When the last question was itself a follow-up, the latest earlier question that stands alone (the one that
+    found the papers under discussion); None otherwise."""
+    if not users or stands_alone(users[-1], is_name):
+        return None
+    return next((u for u in reversed(users[:-1]) if stands_alone(u, is_name)), None)
 
 
 def _with_new(words: list[str], more: Sequence[str]) -> list[str]:
