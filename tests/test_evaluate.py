@@ -231,7 +231,7 @@ def test_the_threshold_gate_fails_on_a_regression_only(pipeline: Any, tmp_path: 
         ev.main(["--write-thresholds", str(tmp_path / "out" / "report.json"), "--out", str(tmp_path / "t.json")]) == 0
     )
     thresholds = json.loads((tmp_path / "t.json").read_text())
-    assert thresholds["hit@1"] == 0.98 and "_comment" in thresholds
+    assert thresholds["hit@1"] == 0.75 and "_comment" in thresholds  # 1.0 less one of its 4 items
     gate = args(tmp_path, [path], thresholds=tmp_path / "t.json")
 
     assert ev.run_eval_command(pipeline.settings, gate, pipeline=pipeline, progress=False) == 0
@@ -271,6 +271,28 @@ def test_threshold_checks() -> None:
     assert eval_gate.thresholds_from({"hit@1": 0.8857, "invalid_citation_rate": 0.0, "abstain_precision": None}) == {
         "hit@1": 0.86,
         "invalid_citation_rate": {"max": 0.02},
+    }
+
+
+def test_a_threshold_leaves_room_for_one_item_of_its_metric() -> None:
+    """The CI gate failed on a fresh index of another machine: abstain_precision 0.909 < min 0.93, one of `dev_val`'s
+    11 abstentions (the int8 embedder's vectors differ slightly between CPUs). A threshold now sits at least one
+    item's share below the measured value."""
+    items = [
+        {"answerable": True, "abstained": False, "metrics": {"hit@1": 1.0, "key_fact_first40": None}},
+        {"answerable": True, "abstained": True, "metrics": {"hit@1": 0.0, "key_fact_first40": 1.0}},
+        *[{"answerable": False, "abstained": True, "metrics": {"hit@1": None}} for _ in range(9)],
+        {"answerable": False, "abstained": False, "metrics": {"hit@1": None}},
+    ]
+    counts = eval_gate.denominators(items)
+    assert counts["hit@1"] == 2 and counts["key_fact_first40"] == 1
+    assert counts["abstain_precision"] == 10 and counts["abstain_recall"] == 10
+    assert counts["over_abstention_rate"] == 2 and counts["abstention_accuracy"] == 12
+    aggregate = {"abstain_precision": 0.9, "over_abstention_rate": 0.5, "abstention_accuracy": 0.8333}
+    assert eval_gate.thresholds_from(aggregate, 0.02, counts) == {
+        "abstain_precision": 0.8,  # 0.9 - 1/10
+        "over_abstention_rate": {"max": 1.0},  # 0.5 + 1/2
+        "abstention_accuracy": 0.74,  # 0.8333 - 1/12
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -87,16 +87,40 @@ def check_thresholds(aggregate: Mapping[str, Any], thresholds: Mapping[str, tupl
     return failures
 
 
-def thresholds_from(aggregate: Mapping[str, Any], margin: float = THRESHOLD_MARGIN) -> dict[str, Any]:
-    """Thresholds just under the measured values: ``floor2(value - margin)`` as min for scores,
-    ``ceil2(value + margin)`` as max for rates; unmeasured metrics are left out."""
+def thresholds_from(aggregate: Mapping[str, Any], margin: float = THRESHOLD_MARGIN,
+                    counts: Mapping[str, int] | None = None) -> dict[str, Any]:
+    """Thresholds just under the measured values: ``floor2(value - m)`` as min for scores, ``ceil2(value + m)`` as
+    max for rates, where ``m`` is ``margin`` or one item's worth of the metric (``1 / counts[metric]``, from
+    ``denominators``), whichever is larger; unmeasured metrics are left out. (One item: the int8 embedder's vectors
+    differ slightly between CPUs, and a fresh index on another machine moved one of `dev_val`'s 11-22 abstentions.)"""
     out: dict[str, Any] = {}
     for metric in GATED:
         value = aggregate.get(metric)
         if not isinstance(value, int | float):
             continue
+        n = (counts or {}).get(metric, 0)
+        m = max(margin, 1 / n) if n else margin
         if metric in LOWER_IS_BETTER:
-            out[metric] = {"max": min(1.0, math.ceil(round((value + margin) * 100, 6)) / 100)}
+            out[metric] = {"max": min(1.0, math.ceil(round((value + m) * 100, 6)) / 100)}
         else:
-            out[metric] = max(0.0, math.floor(round((value - margin) * 100, 6)) / 100)
+            out[metric] = max(0.0, math.floor(round((value - m) * 100, 6)) / 100)
     return out
+
+
+_OVER_ANSWERABLE = ("over_abstention_rate", "refused_or_not_stated_answerable", "not_stated_rate")
+_OVER_UNANSWERABLE = ("abstain_recall", "false_answer_rate", "refused_or_not_stated")
+
+
+def denominators(items: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """How many items each gated metric of a report is an average over (its ``items``): per-item metrics count the
+    items that have them, abstention metrics the answerable, unanswerable or abstained items."""
+    counts: dict[str, int] = {}
+    for item in items:
+        for metric, value in (item.get("metrics") or {}).items():
+            counts[metric] = counts.get(metric, 0) + (value is not None)
+    answerable = [bool(i.get("answerable")) for i in items]
+    counts.update({m: sum(answerable) for m in _OVER_ANSWERABLE})
+    counts.update({m: len(items) - sum(answerable) for m in _OVER_UNANSWERABLE})
+    counts["abstain_precision"] = sum(bool(i.get("abstained")) for i in items)
+    counts["abstention_accuracy"] = len(items)
+    return counts

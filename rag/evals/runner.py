@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from rag.errors import ConfigError, RagError
 from rag.evals.evalset import QUESTION_TYPES, LoadedItem, load_eval_set
-from rag.evals.gate import THRESHOLD_MARGIN, check_thresholds, load_thresholds, thresholds_from
+from rag.evals.gate import THRESHOLD_MARGIN, check_thresholds, denominators, load_thresholds, thresholds_from
 from rag.evals.judge import LLMJudge
 from rag.evals.ranking import RANKING_KEYS
 from rag.evals.scoring import METRIC_DOCS, ItemResult, aggregate, score_answer
@@ -270,9 +270,10 @@ def main(argv: Iterable[str] | None = None) -> int:
         "_comment": f"measured on {report.get('meta', {}).get('sets')} with the "
         f"{report.get('meta', {}).get('answerer')} answerer at {report.get('meta', {}).get('created')} "
         f"(faithfulness tier: {report.get('meta', {}).get('faithfulness_tier')}); "
-        f"min = floor2(value - {args.margin}), max = ceil2(value + {args.margin}). Regenerate: make eval && "
+        f"min = floor2(value - m), max = ceil2(value + m), m = max({args.margin}, one item's share of the metric). "
+        "Regenerate: make eval && "
         "python -m rag.evals.runner --write-thresholds eval-out/report.json --out evals/thresholds.json",
-        **thresholds_from(report["aggregate"], args.margin),
+        **thresholds_from(report["aggregate"], args.margin, denominators(report.get("items") or [])),
     }
     args.out.write_text(json.dumps(thresholds, indent=2) + "\n")
     print(f"wrote {len(thresholds) - 1} thresholds to {args.out}")
