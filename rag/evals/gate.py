@@ -92,7 +92,7 @@ def thresholds_from(aggregate: Mapping[str, Any], margin: float = THRESHOLD_MARG
     """Thresholds just under the measured values: ``floor2(value - m)`` as min for scores, ``ceil2(value + m)`` as
     max for rates, where ``m`` is ``margin`` or one item's worth of the metric (``1 / counts[metric]``, from
     ``denominators``), whichever is larger; unmeasured metrics are left out. (One item: the int8 embedder's vectors
-    differ slightly between CPUs, and a fresh index on another machine moved one of `dev_val`'s 11-22 abstentions.)"""
+    differ slightly between CPUs, and a fresh index on another machine moved one of `dev_val`'s 22 abstentions.)"""
     out: dict[str, Any] = {}
     for metric in GATED:
         value = aggregate.get(metric)
