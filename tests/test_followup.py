@@ -452,3 +452,40 @@ def test_a_third_turn_about_a_detail_the_abstract_omits_says_so(real_pipeline) -
         history += _chat(question, answer.text)
     final = real_pipeline.ask("what license is it under?", history=history, answerer="extractive")
     assert final.text.startswith("The TabPFN abstract does not state the license"), final.text
+
+
+def test_they_after_an_answer_from_one_paper_are_its_authors() -> None:
+    """"what GPU did they use?" after an answer that cites one paper points at it when the abstention model doubts
+    the question (``authors_pointer``); after a list "they" picks none of the papers by itself. The query and the
+    quotes keep ``referents``, which reads "they" so only when the authors compare."""
+    from rag.answer.compose.followup import authors_pointer, referents
+
+    one = _chat("What is CoreInfer?", "CoreInfer is an MLP-free adaptive sparse activation method. [1]")
+    assert [c.marker for c in authors_pointer("what GPU did they use?", one)] == [1]
+    assert referents("what GPU did they use?", one) == []
+    assert [c.marker for c in referents("What baselines do they compare against?", one)] == [1]
+    listed = _chat("Which papers prune LLMs?", "- A: x. [1]\n- B: y. [2]")
+    assert authors_pointer("what GPU did they use?", listed) == []
+    assert authors_pointer("no, I meant the other one - what GPU did they use?", one) == []
+
+
+def test_the_first_question_is_the_topic_when_no_later_one_stands_alone() -> None:
+    """A third turn after "how does it work?" carried nothing: the chat's first question ("What criterion predicts
+    that a test instance is hard ...?") reads "that" as a pointer, so no earlier question stood alone."""
+    history = [*_chat("What criterion predicts that a test instance is hard for compositional generalization?",
+                      "- A: x. [1]\n- B: y. [2]"),
+               *_chat("how does it work?", "- A: we show local structures matter. [1]\n- B: z. [2]")]
+    standalone = resolve_followup("what GPU did they use?", history)
+    assert "compositional" in standalone and "generalization" in standalone, standalone
+
+
+def test_a_doubted_follow_up_about_the_chats_paper_says_what_is_not_stated(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """Three-turn chats asking "what GPU did they use?" were refused ("The corpus does not cover this question.")
+    when the abstention model doubted the carried query, although the chat had found the paper: 9 of 45 probed
+    chats. Now the paper the question points at answers, here that its abstract does not state the GPU."""
+    history: list[dict[str, str]] = []
+    for question in ("How large is the Corr2Cause dataset and how well do LLMs do on it?", "how does it work?"):
+        answer = real_pipeline.ask(question, history=history, answerer="extractive")
+        history += _chat(question, answer.text)
+    final = real_pipeline.ask("what GPU did they use?", history=history, answerer="extractive")
+    assert final.text.split("\n")[0].endswith("abstract does not state the GPU. [1]"), final.text

@@ -29,8 +29,10 @@ from rag.answer.compose.followup import (
     IsName,
     asks_of_each,
     asks_which_is_better,
+    authors_pointer,
     corrected_hits,
     corrects_to,
+    doubted_pointer,
     hits_of,
     no_names,
     record_hit,
@@ -49,6 +51,7 @@ from rag.answer.compose.lead import (
     unmentioned_in,
 )
 from rag.answer.compose.naming import (
+    Subject,
     a_paper_name,
     asks_of_its_paper,
     coined_names,
@@ -116,7 +119,7 @@ class ExtractiveAnswerer:
         analysis = analysis or analyse(question)
         terms = question_terms(question, retrieved, extra)
         picks = score_sentences(analysis, retrieved, self.weights, terms, followup=bool(extra))
-        own = hits_of(referents(question, history), retrieved)
+        own = hits_of((authors_pointer if retrieved.abstain else referents)(question, history), retrieved)
         wrong = corrected_hits(question, history, retrieved)  # "no, I meant ...": not the papers just cited
         picks = [p for p in picks if p.hit not in wrong] or picks
         record = record_hit(question, standalone, retrieved, own) if analysis.record else None
@@ -248,6 +251,8 @@ class ExtractiveAnswerer:
         if ev.record_hit is not None:  # "who wrote X?": the paper's own record, then its best quote
             return record_draft(ev.analysis.record, ev.record_hit, cands, probs, retrieved, quoting)
         subj = subject(standalone or question, retrieved)
+        if retrieved.abstain and len(ev.own) == 1:  # a doubted question about the chat's paper is about that paper
+            subj = Subject(ev.own[0], short_title(retrieved.hits[ev.own[0]].paper.title))
         missing = missing_detail(slot, retrieved, subj)
         if missing and subj is not None:
             own = [j for j, c in enumerate(cands) if c.pick.hit == subj.hit]
@@ -284,11 +289,13 @@ class ExtractiveAnswerer:
         analysis = replace(analyse(plain), text=question)  # its words, opener included, still weigh the quotes
         them = asks_which_is_better(question) and len(referents(question, history)) >= 2  # "which one is better?"
         named = self.plainly_named(plain, replace(analysis, text=plain), retrieved, history)
-        doubted = retrieved.abstain and analysis.kind != "comparison" and not analysis.record and not them and not named
+        pointed = doubted_pointer(question, retrieved, history, self.weights.pointed_confidence)
+        doubted = (retrieved.abstain and analysis.kind != "comparison" and not analysis.record and not them
+                   and not named and not pointed)  # "what GPU did they use?": the paper the chat is about
         answerable = retrieved.hits and not doubted
         ev = self.evidence(question, retrieved, standalone, history, analysis) if answerable else None
         no_paper = ev is not None and bool(analysis.record) and ev.record_hit is None  # "Who wrote <not here>?"
-        if ev is None or no_paper or (retrieved.abstain and not named and not ev.answered_anyway):
+        if ev is None or no_paper or (retrieved.abstain and not named and not pointed and not ev.answered_anyway):
             yield ABSTENTION
             yield abstention(question, retrieved, self.name)
             return

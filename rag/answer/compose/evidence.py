@@ -63,6 +63,12 @@ class Weights:
     list_lexical_ratio: float = 0.4
     """... and when a sentence holds this share of the best sentence's question-term weight (dev_fit: cited
     papers 82% gold, 75% of the gold papers among the hits listed)."""
+    pointed_confidence: float = 0.1
+    """A follow-up pointing at a paper the last answer cited ("what GPU did they use?" after an answer from one paper)
+    is answered from it, although the abstention model doubts its carried query, when its confidence reaches this:
+    the chat already found the paper, and a detail its abstract omits is said to be "not stated". Three-turn chats
+    from ``dev_fit`` questions (``evals.chat_probe``) were refused at 0.15-0.47; the fitting sets' one unanswerable
+    pointed follow-up ("What limitations or failure cases do the authors report?", not stated anywhere) has 0.02."""
     followup_similarity: float = 0.2
     """Similarity weight for follow-ups (sentence scores then reflect the carried-forward query)."""
     boilerplate: float = 0.35

@@ -12,6 +12,7 @@ from rag.answer.compose.referents import (
     BOTH_COMPARED,
     asks_of_each,
     asks_which_is_better,
+    authors_pointer,
     corrected_hits,
     hits_of,
     picks_among,
@@ -36,9 +37,11 @@ __all__ = [  # the follow-up rules' public names, importable from here as before
     "IsName",
     "asks_of_each",
     "asks_which_is_better",
+    "authors_pointer",
     "coined_subject",
     "corrected_hits",
     "corrects_to",
+    "doubted_pointer",
     "hits_of",
     "no_names",
     "record_hit",
@@ -120,13 +123,22 @@ def corrects_to(question: str, retrieved: Retrieved, history: Sequence[dict[str,
 
 def _topic(users: Sequence[str], is_name: IsName) -> str | None:
     """When the last question was itself a follow-up, the latest earlier question that stands alone (the one that
-    found the papers under discussion); None otherwise."""
-    if not users or stands_alone(users[-1], is_name):
+    found the papers under discussion), else the chat's first question, which had no turn before it ("What
+    criterion predicts that ...?" reads "that" as a pointer); None otherwise."""
+    if len(users) < 2 or stands_alone(users[-1], is_name):
         return None
-    return next((u for u in reversed(users[:-1]) if stands_alone(u, is_name)), None)
+    return next((u for u in reversed(users[:-1]) if stands_alone(u, is_name)), users[0])
 
 
 def _with_new(words: list[str], more: Sequence[str]) -> list[str]:
     """``words`` followed by those of ``more`` not among them (case-insensitive)."""
     seen = {w.lower() for w in words}
     return words + [w for w in more if w.lower() not in seen]
+
+
+def doubted_pointer(question: str, retrieved: Retrieved, history: Sequence[dict[str, str]], floor: float) -> bool:
+    """Whether a follow-up the abstention model doubts points at a paper the last answer cited that is among the
+    hits ("what GPU did they use?"), with a confidence of at least ``floor``: it is answered from that paper, and a
+    detail its abstract omits is "not stated"."""
+    return (retrieved.abstain and bool(history) and bool(retrieved.hits) and retrieved.confidence >= floor
+            and bool(hits_of(authors_pointer(question, history), retrieved)))

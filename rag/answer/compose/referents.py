@@ -115,6 +115,21 @@ def referents(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
     return []
 
 
+_THEY = re.compile(r"\b(?:they|them|their)\b", re.IGNORECASE)
+
+
+def authors_pointer(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
+    """``referents``, or, when the last answer cites one paper and the question says "they" ("what GPU did they
+    use?"), that paper: its authors are meant. (Read this way only to decide whether the chat's paper may answer a
+    doubted question; the query and the quotes keep ``referents``.)"""
+    found = referents(question, history)
+    if found:
+        return found
+    answers = turns(history, "assistant")
+    cited = cited_sources(answers[-1]) if answers else []
+    return cited[:1] if len(cited) == 1 and _THEY.search(question) and not CORRECTION.search(question) else []
+
+
 _NAMED = re.compile(r"\bthe\s+(?P<name>[\w^.+-]+(?:\s+[\w^.+-]+)?)\s+(?:one|paper|method|model|approach)\b|"
                     r"\bthe one (?:that|which|with|where|about|on|using)\s+(?P<about>[^?.!]+)", re.IGNORECASE)
 """A pointer at one listed source by what it is called or does: "the PolyCom one", "the nullspace paper", "the one
