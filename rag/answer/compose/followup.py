@@ -137,8 +137,9 @@ def _with_new(words: list[str], more: Sequence[str]) -> list[str]:
 
 
 def doubted_pointer(question: str, retrieved: Retrieved, history: Sequence[dict[str, str]], floor: float) -> bool:
-    """Whether a follow-up the abstention model doubts points at a paper the last answer cited that is among the
-    hits ("what GPU did they use?"), with a confidence of at least ``floor``: it is answered from that paper, and a
-    detail its abstract omits is "not stated"."""
+    """Whether a follow-up the abstention model doubts points at one paper the last answer cited, which is among the
+    hits ("what GPU did they use?", "does the first one need extra training?"), with a confidence of at least
+    ``floor``: it is answered from that paper, and a detail its abstract omits is "not stated". A question about
+    several ("which of them is from Google?") stays refused: picking among them needs what their abstracts say."""
     return (retrieved.abstain and bool(history) and bool(retrieved.hits) and retrieved.confidence >= floor
-            and bool(hits_of(authors_pointer(question, history), retrieved)))
+            and len(hits_of(authors_pointer(question, history), retrieved)) == 1)
