@@ -17,12 +17,12 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from rag import default_pipeline
 from rag.answer.base import ABSTENTION
 from rag.evals.facts import says_not_stated
 from rag.pipeline import Pipeline
+from rag.types import Answer
 
 TURN2 = "what datasets did they use?"
 TURN3 = ("what license is it under?", "how many parameters does it have?", "does it need extra training?")
@@ -36,7 +36,7 @@ def first_questions(path: Path, n: int) -> list[str]:
     return keep[:n]
 
 
-def _turn(pipeline: Pipeline, question: str, history: list[dict[str, str]]) -> tuple[Any, list[dict[str, str]]]:
+def _turn(pipeline: Pipeline, question: str, history: list[dict[str, str]]) -> tuple[Answer, list[dict[str, str]]]:
     answer = pipeline.ask(question, history, answerer="extractive")
     return answer, [*history, {"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
 

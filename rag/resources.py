@@ -38,7 +38,7 @@ def modules_digest(*modules: ModuleType, salt: str = "") -> str:
 
 def _module_files(module: ModuleType) -> list[Path]:
     """A module's source file, or a package's ``.py`` files (its subpackages' too), in a fixed order."""
-    path = Path(module.__file__ or "")
-    if getattr(module, "__path__", None) is None:
-        return [path]
-    return sorted(path.parent.rglob("*.py"))
+    roots = getattr(module, "__path__", None)
+    if roots is None:
+        return [Path(module.__file__ or "")]
+    return sorted(path for root in roots for path in Path(root).rglob("*.py"))  # a namespace package has no __file__

@@ -280,12 +280,13 @@ def test_a_threshold_leaves_room_for_one_item_of_its_metric() -> None:
     item's share below the measured value."""
     items = [
         {"answerable": True, "abstained": False, "metrics": {"hit@1": 1.0, "key_fact_first40": None}},
-        {"answerable": True, "abstained": True, "metrics": {"hit@1": 0.0, "key_fact_first40": 1.0}},
+        {"answerable": True, "abstained": True, "type": "lookup", "metrics": {"hit@1": 0.0, "key_fact_first40": 1.0}},
+        {"answerable": True, "abstained": True, "error": "timed out", "metrics": {"hit@1": 0.0}},  # left out
         *[{"answerable": False, "abstained": True, "metrics": {"hit@1": None}} for _ in range(9)],
         {"answerable": False, "abstained": False, "metrics": {"hit@1": None}},
     ]
     counts = eval_gate.denominators(items)
-    assert counts["hit@1"] == 2 and counts["key_fact_first40"] == 1
+    assert counts["hit@1"] == 2 and counts["key_fact_first40"] == 1 and counts["key_fact_first40_lookup"] == 1
     assert counts["abstain_precision"] == 10 and counts["abstain_recall"] == 10
     assert counts["over_abstention_rate"] == 2 and counts["abstention_accuracy"] == 12
     aggregate = {"abstain_precision": 0.9, "over_abstention_rate": 0.5, "abstention_accuracy": 0.8333}

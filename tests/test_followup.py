@@ -426,6 +426,7 @@ def test_how_a_new_lower_case_term_works_is_a_new_question(real_pipeline) -> Non
     assert not asks_new_term("how does mixout work?", mixout)  # one word: left to the name rules
     assert not asks_new_term("how does it work?", mixout)
     assert not asks_new_term("how does weight decay work?", _chat("What is AdamW?", "It decouples weight decay. [1]"))
+    assert not asks_new_term("what is in-context learning?", _chat("What is X?", "X helps in context learning. [1]"))
     first = real_pipeline.ask("What is mixout?", answerer="extractive")
     final = real_pipeline.ask("how does early dropout work?", history=_chat("What is mixout?", first.text),
                               answerer="extractive")
@@ -489,3 +490,31 @@ def test_a_doubted_follow_up_about_the_chats_paper_says_what_is_not_stated(real_
         history += _chat(question, answer.text)
     final = real_pipeline.ask("what GPU did they use?", history=history, answerer="extractive")
     assert final.text.split("\n")[0].endswith("abstract does not state the GPU. [1]"), final.text
+
+
+def test_a_doubted_follow_up_is_rescued_only_for_one_pointed_paper_above_the_floor() -> None:
+    """``doubted_pointer``: the confidence floor is inclusive; several papers pointed at, an empty history, a last
+    answer that cites nothing, a question that stands alone or a retrieval the model does not doubt rescue nothing."""
+    from conftest import make_paper
+
+    from rag.answer.compose.followup import doubted_pointer
+    from rag.types import Hit, Retrieved
+
+    a = make_paper("CoreInfer: Sparse Activation", "CoreInfer predicts core neurons once per sentence.")
+    b = make_paper("WINA: Weight Informed Activation", "WINA sparsifies activations without training.")
+    hits = tuple(Hit(p, 0.5, p.abstract, 0, 0.5) for p in (a, b))
+    one = _chat("What is CoreInfer?", "CoreInfer predicts core neurons once per sentence. [1]")
+    both = _chat("Which papers sparsify activations?", "- CoreInfer: CoreInfer predicts core neurons once per "
+                 "sentence. [1]\n- WINA: WINA sparsifies activations without training. [2]")
+
+    def rescued(question: str, history: list[dict[str, str]], confidence: float = 0.1, abstain: bool = True) -> bool:
+        return doubted_pointer(question, Retrieved(question, hits, confidence, abstain), history, 0.1)
+
+    assert rescued("what GPU did they use?", one) and rescued("which GPU does it run on?", one)
+    assert not rescued("what GPU did they use?", one, confidence=0.09)
+    assert not rescued("what GPU did they use?", one, abstain=False)  # nothing to rescue
+    assert not rescued("which of them is from Google?", both)
+    assert not rescued("what GPU did they use?", [])
+    refused = _chat("What is CoreInfer?", "The corpus does not cover this question.")
+    assert not rescued("what GPU did they use?", refused)
+    assert not rescued("What do LLMs learn when they are trained on code?", one)

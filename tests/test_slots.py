@@ -885,6 +885,10 @@ def test_a_dataset_size_in_words_or_items_fills_a_size() -> None:
     assert fills(slot, "This dataset comprises approximately two thousand workers, one million tasks.")
     assert fills(slot, "The dataset holds 12,000 annotated dialogues.")
     assert not fills(slot, "The dataset was collected from a real-world crowdsourcing platform in 2 stages.")
+    assert fills(slot, "The dataset holds hundreds of thousands of images.")
+    for text in ("Since 2017 transformers use the dataset.", "In 2020 it was shown that the dataset helps.",
+                 "We train 300 epochs on 256 GPUs with the dataset.", "It is 100 times faster on the dataset."):
+        assert not fills(slot, text), text  # a year, epochs, GPUs, a ratio: no count of the dataset's items
 
 
 @pytest.mark.parametrize("question", ["How sparse are the MLP activations in T5?", "how expensive is the dataset?",

@@ -109,17 +109,18 @@ class ExtractiveAnswerer:
 
     def evidence(
         self, question: str, retrieved: Retrieved, standalone: str = "", history: Sequence[dict[str, str]] = (),
-        analysis: Question | None = None,
+        analysis: Question | None = None, rescued: bool = False,
     ) -> Evidence:
         """Every sentence of the hits scored for the question, with the question's analysis (``analyse``, unless
         given) and term weights. A follow-up that points at sources of the last answer ("which of them", "the
         second one", "it") keeps only those papers' sentences when they are among the hits; one that compares
-        them ("how do they differ?") compares those papers."""
+        them ("how do they differ?") compares those papers. ``rescued``: a doubted follow-up answered only because
+        it points at the chat's one paper (``doubted_pointer``; "they" then are its authors), which it is about."""
         extra = standalone if normalize_verbatim(standalone) != normalize_verbatim(question) else ""
         analysis = analysis or analyse(question)
         terms = question_terms(question, retrieved, extra)
         picks = score_sentences(analysis, retrieved, self.weights, terms, followup=bool(extra))
-        own = hits_of((authors_pointer if retrieved.abstain else referents)(question, history), retrieved)
+        own = hits_of((authors_pointer if rescued else referents)(question, history), retrieved)
         wrong = corrected_hits(question, history, retrieved)  # "no, I meant ...": not the papers just cited
         picks = [p for p in picks if p.hit not in wrong] or picks
         record = record_hit(question, standalone, retrieved, own) if analysis.record else None
@@ -146,7 +147,7 @@ class ExtractiveAnswerer:
                 close = {h for h, v in best.items() if v >= picks[0].score * self.weights.other_paper_ratio}
                 others = [next(p for p in picks if p.hit == h) for h in sorted(own - close)]
                 picks = [p for p in picks if p.hit in close]
-            return Evidence(picks, analysis, terms, others, compared, own=tuple(sorted(own)))
+            return Evidence(picks, analysis, terms, others, compared, own=tuple(sorted(own)), rescued=rescued)
         return Evidence(picks, analysis, terms, compared=compared)
 
     def shaped(self, ev: Evidence, retrieved: Retrieved) -> str:
@@ -198,6 +199,9 @@ class ExtractiveAnswerer:
         analysis = analyse(question)
         if retrieved.hits and self.plainly_named(question, analysis, retrieved, history):
             return True
+        if analysis.kind != "comparison" and not analysis.record and doubted_pointer(
+                question, retrieved, history, self.weights.pointed_confidence):
+            return True  # "what GPU did they use?": the chat's paper answers it
         if not retrieved.hits or analysis.kind != "comparison":
             return False
         standalone = retrieved.query if history else ""
@@ -251,7 +255,7 @@ class ExtractiveAnswerer:
         if ev.record_hit is not None:  # "who wrote X?": the paper's own record, then its best quote
             return record_draft(ev.analysis.record, ev.record_hit, cands, probs, retrieved, quoting)
         subj = subject(standalone or question, retrieved)
-        if retrieved.abstain and len(ev.own) == 1:  # a doubted question about the chat's paper is about that paper
+        if ev.rescued and len(ev.own) == 1:  # a doubted question about the chat's paper is about that paper
             subj = Subject(ev.own[0], short_title(retrieved.hits[ev.own[0]].paper.title))
         missing = missing_detail(slot, retrieved, subj)
         if missing and subj is not None:
@@ -289,13 +293,12 @@ class ExtractiveAnswerer:
         analysis = replace(analyse(plain), text=question)  # its words, opener included, still weigh the quotes
         them = asks_which_is_better(question) and len(referents(question, history)) >= 2  # "which one is better?"
         named = self.plainly_named(plain, replace(analysis, text=plain), retrieved, history)
-        pointed = doubted_pointer(question, retrieved, history, self.weights.pointed_confidence)
-        doubted = (retrieved.abstain and analysis.kind != "comparison" and not analysis.record and not them
-                   and not named and not pointed)  # "what GPU did they use?": the paper the chat is about
-        answerable = retrieved.hits and not doubted
-        ev = self.evidence(question, retrieved, standalone, history, analysis) if answerable else None
+        overruled = analysis.kind == "comparison" or bool(analysis.record) or them or named
+        rescued = not overruled and doubted_pointer(question, retrieved, history, self.weights.pointed_confidence)
+        answerable = retrieved.hits and not (retrieved.abstain and not overruled and not rescued)
+        ev = self.evidence(question, retrieved, standalone, history, analysis, rescued) if answerable else None
         no_paper = ev is not None and bool(analysis.record) and ev.record_hit is None  # "Who wrote <not here>?"
-        if ev is None or no_paper or (retrieved.abstain and not named and not pointed and not ev.answered_anyway):
+        if ev is None or no_paper or (retrieved.abstain and not named and not rescued and not ev.answered_anyway):
             yield ABSTENTION
             yield abstention(question, retrieved, self.name)
             return

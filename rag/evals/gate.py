@@ -114,10 +114,17 @@ _OVER_UNANSWERABLE = ("abstain_recall", "false_answer_rate", "refused_or_not_sta
 def denominators(items: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     """How many items each gated metric of a report is an average over (its ``items``): per-item metrics count the
     items that have them, abstention metrics the answerable, unanswerable or abstained items."""
+    items = [i for i in items if not i.get("error")]  # ``aggregate`` leaves errored items out too
     counts: dict[str, int] = {}
     for item in items:
         for metric, value in (item.get("metrics") or {}).items():
             counts[metric] = counts.get(metric, 0) + (value is not None)
+
+    def of_type(kind: str, metric: str) -> int:
+        return sum(i.get("type") == kind and (i.get("metrics") or {}).get(metric) is not None for i in items)
+
+    counts["key_fact_recall_multi"] = counts["cited_relevance_multi"] = of_type("multi", "key_fact_recall")
+    counts["key_fact_first40_lookup"] = of_type("lookup", "key_fact_first40")
     answerable = [bool(i.get("answerable")) for i in items]
     counts.update({m: sum(answerable) for m in _OVER_ANSWERABLE})
     counts.update({m: len(items) - sum(answerable) for m in _OVER_UNANSWERABLE})

@@ -30,6 +30,9 @@ class Evidence:
     pointed: bool = False
     """Whether it compares papers the last answer cited ("which one is better?", "how do they differ?"), which
     are among the hits (then it is answered although the abstention model doubts its carried query)."""
+    rescued: bool = False
+    """Whether it is answered only because it points at the chat's one paper (``doubted_pointer``), which it is
+    then about (the subject of a "does not state" note)."""
 
     @property
     def answered_anyway(self) -> bool:

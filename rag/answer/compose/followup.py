@@ -79,7 +79,7 @@ def resolve_followup(question: str, history: Sequence[dict[str, str]], is_name: 
     if not users or (stands_alone(question, is_name, names_paper) and not among) or asks_new_term(question, history):
         return question
     pointed = referents(question, history)
-    topic = _topic(users, is_name)  # the last question was a follow-up too: its topic found the papers
+    topic = _topic(history, is_name)  # the last question was a follow-up too: its topic found the papers
     if len(pointed) == 1:  # "what license is it under?" after "does it handle missing values?" keeps "TabPFN"
         carried_text = f"{' '.join(pointed[0].texts)} {users[-1]}"
         carried = _with_new(key_terms(carried_text, QUESTION_WORDS)[:20], key_terms(topic or "", QUESTION_WORDS))
@@ -121,13 +121,20 @@ def corrects_to(question: str, retrieved: Retrieved, history: Sequence[dict[str,
                  if h not in wrong and words <= set(tokenize(hit.paper.title))), None)
 
 
-def _topic(users: Sequence[str], is_name: IsName) -> str | None:
-    """When the last question was itself a follow-up, the latest earlier question that stands alone (the one that
-    found the papers under discussion), else the chat's first question, which had no turn before it ("What
-    criterion predicts that ...?" reads "that" as a pointer); None otherwise."""
-    if len(users) < 2 or stands_alone(users[-1], is_name):
+def _topic(history: Sequence[dict[str, str]], is_name: IsName) -> str | None:
+    """When the last question was itself a follow-up, the latest earlier question that started a topic (the one that
+    found the papers under discussion): one that stands alone or asks about a new term ("how does early dropout
+    work?" after mixout), else the chat's first question, which had no turn before it ("What criterion predicts
+    that ...?" reads "that" as a pointer); None otherwise."""
+    asked = [(k, t["content"]) for k, t in enumerate(history)
+             if t.get("role") == "user" and t.get("content", "").strip()]
+
+    def starts(k: int, text: str) -> bool:
+        return stands_alone(text, is_name) or asks_new_term(text, history[:k])
+
+    if len(asked) < 2 or starts(*asked[-1]):
         return None
-    return next((u for u in reversed(users[:-1]) if stands_alone(u, is_name)), users[0])
+    return next((text for k, text in reversed(asked[:-1]) if starts(k, text)), asked[0][1])
 
 
 def _with_new(words: list[str], more: Sequence[str]) -> list[str]:

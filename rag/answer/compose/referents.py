@@ -127,7 +127,9 @@ def authors_pointer(question: str, history: Sequence[dict[str, str]]) -> list[Ci
         return found
     answers = turns(history, "assistant")
     cited = cited_sources(answers[-1]) if answers else []
-    return cited[:1] if len(cited) == 1 and _THEY.search(question) and not CORRECTION.search(question) else []
+    if len(cited) != 1 or not _THEY.search(question) or CORRECTION.search(question) or stands_alone(question):
+        return []  # "What do LLMs learn when they are trained on code?" asks afresh
+    return cited[:1]
 
 
 _NAMED = re.compile(r"\bthe\s+(?P<name>[\w^.+-]+(?:\s+[\w^.+-]+)?)\s+(?:one|paper|method|model|approach)\b|"

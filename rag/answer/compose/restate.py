@@ -42,9 +42,11 @@ def asks_new_term(question: str, history: Sequence[dict[str, str]]) -> bool:
     speedup?" and "what is the merging step?" (a pointer) stay follow-ups. ("What about X?" is not read this way: X
     is often in the abstract under discussion but not in the last answer, "what about hyperparameter tuning?" after
     TabPFN.)"""
-    term = [t for t in tokenize(" ".join(asked_term_words(question))) if t not in STOPWORDS]
-    last = " ".join(strip_markers(t) for t in [*turns(history, "user")[-1:], *turns(history, "assistant")[-1:]])
-    said = [t for t in tokenize(last) if t not in STOPWORDS]
+    def words(text: str) -> list[str]:  # "in-context" and "in context" alike: its parts, not the joined token
+        return [t for t in tokenize(text) if t not in STOPWORDS and "-" not in t]
+
+    term = words(" ".join(asked_term_words(question)))
+    said = words(" ".join(strip_markers(t) for t in [*turns(history, "user")[-1:], *turns(history, "assistant")[-1:]]))
     return len(term) >= 2 and not any(said[i : i + len(term)] == term for i in range(len(said)))
 
 

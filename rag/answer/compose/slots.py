@@ -237,7 +237,9 @@ _SHARE_OF = re.compile(r"\b(?:fraction|proportion|percentage|percent|share|porti
                        r"have|has)\b|\s*[?,]|$)", re.IGNORECASE)
 
 
-_NUMBER_WORD = "one|two|three|four|five|six|seven|eight|nine|ten|several|a few|hundreds of|a"
+_NUMBER_WORD = "one|two|three|four|five|six|seven|eight|nine|ten|several|a few|a"
+_NOT_ITEMS = "times|epochs|steps|iterations|gpus|tpus|hours|was|has|is|this|its|us"
+"""Words after a number that count no items of a dataset ("300 epochs", "in 2020 it was shown")."""
 _CHANGE_WORDS = frozenset(tokenize(
     "improvement improvements gain gains drop drops reduction reductions boost boosts margin gap difference effect "
     "increase decrease speedup saving savings"
@@ -264,8 +266,10 @@ _MEASURE_FILLER = {
                              r"\b(?:billion|million) param|\b(?:parameters?|params|layers?|size)\b", re.IGNORECASE),
     "size": re.compile(r"\d\s*(?:[KMBT]|k|billion|million|thousand|[KMGT]B)\b|\b(?:parameters?|params|layers?|"
                        r"tokens?|samples?|examples?|images?|instances?|hours?|pairs?|size)\b|"
-                       rf"\b(?:{_NUMBER_WORD}) (?:hundred|thousand|million|billion)\b|"
-                       r"\b(?:\d{1,3}(?:,\d{3})+|\d{3,})\s+(?:[a-z-]+\s+)?[a-z]{2,}s\b", re.IGNORECASE),
+                       rf"\b(?:{_NUMBER_WORD}) (?:hundred|thousand|million|billion)s?\b|"
+                       r"\b(?:hundreds|thousands|millions) of\b|"
+                       r"(?<![\d,.])(?!(?:19|20)\d\d\b)\b(?:\d{1,3}(?:,\d{3})+|\d{3,})\s+(?:[a-z-]+\s+)?"
+                       rf"(?!(?:{_NOT_ITEMS})\b)[a-z]{{2,}}s\b", re.IGNORECASE),
     "score": re.compile(r"\b(?:accurac(?:y|ies)|auc|auroc|f1|bleu|rouge|scores?|precision|recall|errors?|"
                         r"win rates?|points?|perplexity)\b", re.IGNORECASE),
 }

@@ -34,10 +34,10 @@ _SELF_CONTAINED = re.compile(r"\b(?:which|what|any|is there an?|are there)\b[^?]
 
 
 def coined_subject(question: str, is_name: IsName = no_names) -> list[str]:
-    """The words that name what a definition question asks about when the user typed them in lower case: words
-    that name a paper (``is_name``) in a term of at most four words with no article or pronoun. "What is
-    sparsemax?" names its subject, as "What is Sparsemax?" does; "what is the speedup?", "what is its size?",
-    "what is speedup?" and "what is attention?" name nothing."""
+    """The words that name what a definition question ("what is X?", "how does X work?") asks about when the user
+    typed them in lower case: words that name a paper (``is_name``) in a term of at most four words with no article
+    or pronoun. "What is sparsemax?" and "how does sparsemax work?" name their subject, as "What is Sparsemax?"
+    does; "what is the speedup?", "what is its size?", "what is speedup?" and "what is attention?" name nothing."""
     return [w for w in asked_term_words(question) if w not in STOPWORDS and is_name(w)]
 
 
