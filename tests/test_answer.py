@@ -183,3 +183,17 @@ def test_every_dev_answer_quotes_its_sources_verbatim(real_pipeline) -> None:  #
         assert_faithful(final)
         assert strip_markers(final.text)
     assert answered >= len(items) // 2
+
+
+def test_a_doubted_follow_up_about_the_one_paper_cited_is_answered_by_both_answerers() -> None:
+    """A third turn "which GPU did they use?" the abstention model doubts is answered from the paper the last answer
+    cited, saying what its abstract does not state; the LLM answerer is handed it too (``overrules``)."""
+    paper = SMALL_PAPERS[0]
+    first = sentences(paper.abstract)[0]
+    history = [{"role": "user", "content": "What do sparse autoencoders find?"},
+               {"role": "assistant", "content": f"{first} [1]"}]
+    _, final, retrieved = answer("which GPU did they use?", [paper], abstain=True, history=history)
+    assert not final.abstained and "does not state" in final.text.split("\n")[0], final.text
+    assert ExtractiveAnswerer(Settings(), HashEmbedder()).overrules("which GPU did they use?", retrieved, history)
+    _, final, _ = answer("which GPU did they use?", [paper], abstain=True)  # no chat: refused as before
+    assert final.abstained
