@@ -199,13 +199,19 @@ class ExtractiveAnswerer:
         analysis = analyse(question)
         if retrieved.hits and self.plainly_named(question, analysis, retrieved, history):
             return True
-        if analysis.kind != "comparison" and not analysis.record and doubted_pointer(
-                question, retrieved, history, self.weights.pointed_confidence):
+        if self.rescues(question, analysis, retrieved, history):
             return True  # "what GPU did they use?": the chat's paper answers it
         if not retrieved.hits or analysis.kind != "comparison":
             return False
         standalone = retrieved.query if history else ""
         return self.evidence(question, retrieved, standalone, history, analysis).answered_anyway
+
+    def rescues(self, question: str, analysis: Question, retrieved: Retrieved,
+                history: Sequence[dict[str, str]]) -> bool:
+        """Whether a question that is no comparison or record question, and that the abstention model doubts, is
+        answered from the chat's one paper it points at (``doubted_pointer``)."""
+        return (analysis.kind != "comparison" and not analysis.record
+                and doubted_pointer(question, retrieved, history, self.weights.pointed_confidence))
 
     def plainly_named(self, question: str, analysis: Question, retrieved: Retrieved,
                       history: Sequence[dict[str, str]]) -> bool:
@@ -294,7 +300,7 @@ class ExtractiveAnswerer:
         them = asks_which_is_better(question) and len(referents(question, history)) >= 2  # "which one is better?"
         named = self.plainly_named(plain, replace(analysis, text=plain), retrieved, history)
         overruled = analysis.kind == "comparison" or bool(analysis.record) or them or named
-        rescued = not overruled and doubted_pointer(question, retrieved, history, self.weights.pointed_confidence)
+        rescued = not overruled and self.rescues(question, analysis, retrieved, history)
         answerable = retrieved.hits and not (retrieved.abstain and not overruled and not rescued)
         ev = self.evidence(question, retrieved, standalone, history, analysis, rescued) if answerable else None
         no_paper = ev is not None and bool(analysis.record) and ev.record_hit is None  # "Who wrote <not here>?"
