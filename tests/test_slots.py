@@ -11,7 +11,7 @@ import pytest
 from rag.answer.citations import check_answer
 from rag.answer.compose.definitions import defined_term, defines
 from rag.answer.compose.slots import fills, head_noun, slot_of
-from rag.answer.compose.stated import quantity_stated
+from rag.answer.compose.stated import names_stated, quantity_stated
 from rag.answer.notes import is_note, names_paper, not_stated_sentence
 from rag.evals.metrics import answer_units
 from rag.text import answer_sentences, markers_in, strip_markers
@@ -895,3 +895,48 @@ def test_a_dataset_size_in_words_or_items_fills_a_size() -> None:
                                       "how deep are the networks?", "how common are such failures?"])
 def test_how_and_a_gradable_adjective_asks_for_a_quantity(question: str) -> None:
     assert slot_of(question).kind == "quantity"
+
+
+AUTOINT = ("Click-through rate (CTR) prediction is critical to online advertising. We propose AutoInt to learn "
+           "high-order feature interactions. Experimental results on four real-world datasets show that it "
+           "outperforms existing approaches. Code is available at: https://github.com/DeepGraphLearning/Recs.")
+
+
+@pytest.mark.parametrize(
+    ("question", "abstract", "stated"),
+    [("Which four real-world datasets was AutoInt evaluated on for click-through rate prediction?", AUTOINT, False),
+     ("Which datasets was AutoInt evaluated on?", AUTOINT, False),  # "Click-through rate (CTR)" defines a term
+     ("Which datasets was AutoInt evaluated on?", AUTOINT.replace("Click-through rate (CTR)", "Deep Interest "
+                                                                  "Network (DIN)"), True),  # a name
+     ("Which datasets was AutoInt evaluated on?", AUTOINT.replace("four real-world datasets", "Criteo and Avazu"),
+      True),
+     ("Which LLMs did they run it on?", "We fine-tune LLMs with it and beat LoRA on most tasks.", True),  # LoRA
+     ("Which LLMs did they run it on?", "It edits a few heads of LLMs and matches fine-tuning.", False),
+     ("On which tasks does it beat existing methods?", "It wins on image classification and regression.", True),
+     ("Which regularizer does it propose?", "We propose a spectral regularizer.", True)],  # not a named class
+)  # fmt: skip
+def test_which_datasets_or_llms_is_stated_by_a_name_the_question_does_not_give(
+        question: str, abstract: str, stated: bool) -> None:
+    asked = f"{question} AutoInt"  # the question and its subject's name
+    assert names_stated(slot_of(question), "AutoInt: Feature Interaction Learning", abstract, asked) is stated
+
+
+def test_datasets_an_abstract_only_counts_are_not_stated(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """"Which four real-world datasets was AutoInt evaluated on?" was answered with "Experimental results on four
+    real-world datasets show ...": the datasets' names are nowhere in the abstract."""
+    final = real_pipeline.ask("Which four real-world datasets was AutoInt evaluated on?", answerer="extractive")
+    assert final.not_stated and "names of the four real-world datasets" in final.text.split("\n")[0]
+    stated = real_pipeline.ask("Which open-source LLMs did the many-label in-context classification paper test?",
+                               answerer="extractive")
+    assert not stated.not_stated and "OPT" in stated.text
+
+
+def test_a_keyword_query_asking_for_a_count_gets_that_count_as_its_detail(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """"tabpfn parameter count prior training time" was answered with the datasets' sizes; the TabPFN abstract
+    never gives its parameter count. "mmra benchmark sample count subtasks" leads with its 1026 samples."""
+    assert slot_of("tabpfn parameter count prior training time").detail == "parameter count"
+    assert slot_of("coreinfer speedup titan xp").detail == ""  # any speed-up answers it
+    final = real_pipeline.ask("tabpfn parameter count prior training time", answerer="extractive")
+    assert final.not_stated and "parameter count" in final.text.split("\n")[0]
+    stated = real_pipeline.ask("mmra benchmark sample count subtasks", answerer="extractive")
+    assert not stated.not_stated and "1026 samples" in answer_sentences(stated.text)[0]

@@ -24,7 +24,7 @@ from rag.answer.compose.naming import (
 )
 from rag.answer.compose.pieces import Piece
 from rag.answer.compose.slots import SPECIFIC, Slot, fills, head_noun
-from rag.answer.compose.stated import duration_stated, quantity_stated, unit_missing
+from rag.answer.compose.stated import duration_stated, names_stated, quantity_stated, unit_missing
 from rag.answer.notes import not_stated_sentence, unmentioned_sentence
 from rag.text import short_title, singular
 from rag.types import Retrieved
@@ -45,9 +45,13 @@ def missing_detail(slot: Slot, retrieved: Retrieved, subj: Subject | None) -> st
         return "" if fills(slot, paper.abstract) else not_stated_sentence(subj.name, "where its code is")
     if subj is not None and not duration_stated(slot, retrieved.hits[subj.hit].paper.abstract):
         return not_stated_sentence(subj.name, "how long it takes")
-    if subj is None or slot.kind not in SPECIFIC or not head_noun(slot):
+    if subj is None or slot.kind not in SPECIFIC:
         return ""
     paper = retrieved.hits[subj.hit].paper
+    if not names_stated(slot, paper.title, paper.abstract, f"{retrieved.query} {subj.name}"):
+        return not_stated_sentence(subj.name, _names_phrase(slot, subj.name))
+    if not head_noun(slot):
+        return ""
     detail = _detail_phrase(slot, subj.name)
     if unit_missing(slot, f"{paper.title} {paper.abstract}"):
         return not_stated_sentence(subj.name, detail)
@@ -133,6 +137,16 @@ def _detail_phrase(slot: Slot, name: str) -> str:
     if not detail or not head_noun(slot):
         return "the asked detail"
     return f"the {detail}"
+
+
+def _names_phrase(slot: Slot, name: str) -> str:
+    """What a "which datasets" question asks, as it reads after "does not state": "the names of the four
+    real-world datasets", "the name of the pre-trained dense LLM"."""
+    detail = _detail_phrase(slot, name).removeprefix("the ")
+    if detail == "asked detail":
+        detail = slot.detail or "asked model"
+    plural = detail.endswith("s") and not detail.endswith("ss")
+    return f"the name{'s' if plural else ''} of the {detail}"
 
 
 def lead_index(cands: Sequence[Piece], probs: Sequence[float] | np.ndarray, slot: Slot,

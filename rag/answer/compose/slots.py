@@ -74,6 +74,9 @@ _TYPED_QUANTITY = re.compile(r"\b(?:percentage|percent|fraction|proportion|share
                              r"(?<!information )gains?|improvement|parameter count|count)\b", re.IGNORECASE)
 """A quantity noun that makes a keyword query ask for a number ("percentage of nonzero activations in T5-base"); not
 "accuracy", which as often names a topic ("accuracy-efficiency trade-off attentive probing")."""
+_TYPED_COUNT = re.compile(r"\b(?:[a-z]+ )?count\b", re.IGNORECASE)
+"""A keyword query's asked count ("tabpfn parameter count"): its detail, which an abstract may not state. Other
+typed quantity nouns stay without one ("percentage", "gain": any number of the right kind answers them)."""
 _HARDWARE = re.compile(r"\b(?:gpus?|tpus?|cpus?|hardware|device|devices|chips?|accelerators?|(?<!vector )machines?"
                        r"(?![- ](?:translation|learning|learned|learnt|reading|comprehension|unlearning|generated|"
                        r"intelligence|teaching|vision|text|human|written)))\b",
@@ -221,6 +224,9 @@ def slot_of(question: str) -> Slot:
     asking = _quantity_part(bare) if kind == "quantity" else bare  # "What is X, and how much did it lower Y?"
     detail = (asked_detail(asking) if kind in SPECIFIC else defined_term(question) if kind == "definition"
               else " ".join(asked_term_words(bare)) if kind == "how" else "")  # "how does early dropout work?"
+    if kind == "quantity" and not detail and not _ASKING.search(bare):  # "tabpfn parameter count prior"
+        typed = _TYPED_COUNT.search(bare)
+        detail = typed.group(0) if typed else ""
     entities = tuple(named_entities(question))
     head = tuple(tokenize(detail))
     measure = next((m for m, asks in _MEASURES if asks.search(bare)), "") if kind == "quantity" else ""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from rag.answer.compose.slots import Slot, fills, has_number, head_noun
-from rag.text import sentences, tokenize
+from rag.text import named_entities, sentences, tokenize, without_urls
 
 _DEVICE = re.compile(r"(?<![A-Za-z0-9])(?:\d+\s*x\s*)?(?:[AHVLTP]\d{2,4}|A800|H800|RTX[ -]?\w+|TITAN(?: \w+)?|"
                      r"Jetson\w*|TPU ?v\d\w*|Apple M\d|Snapdragon \w+|Raspberry Pi|Xeon \w+|MI\d{3})\b")
@@ -110,3 +110,48 @@ def duration_stated(slot: Slot, abstract: str) -> bool:
     number of time units ("3 days", "10K steps"); True for any other question. "How long did it take to train
     CodeGen2 16B?" was answered with its model sizes."""
     return slot.measure != "time" or any(fills(slot, s) for s in sentences(abstract))
+
+
+_NAMED_CLASSES = frozenset(tokenize("dataset datasets benchmark benchmarks corpus corpora llm llms model models "
+                                    "language-model backbone backbones"))
+"""Asked nouns whose fillers are proper names: "which datasets", "which LLM", "which backbone" want "GLUE",
+"LLaMA-2", "ResNet-50", not "four real-world datasets"; "which tasks" may be answered in plain words."""
+
+
+def names_stated(slot: Slot, title: str, abstract: str, asked: str) -> bool:
+    """Whether a paper names something a "which datasets / LLMs / models" question could be asking for: a name
+    (``named_entities``; in the title, only a coined one such as "GPT-4", not its capitalised words; links left
+    out) that ``asked`` (the question and its subject's name) does not already give, that is not the asked class
+    itself ("LLMs") and not an acronym of the question's words ("CTR" for "click-through rate"). True for any other
+    slot. "Experimental results on four real-world datasets" names none."""
+    if slot.kind not in ("dataset", "name") or not _NAMED_CLASSES & set(slot.head):
+        return True
+    low = asked.lower()
+    initials = _initials(low)
+    titled = [n for n in named_entities(title) if re.search(r"\d|[a-z][A-Z]", n)]
+    for name in titled + [n for s in sentences(without_urls(abstract)) for n in named_entities(s)]:
+        bare = name.lower()
+        if set(tokenize(name)) <= _NAMED_CLASSES | set(slot.head) or re.search(
+                rf"(?<![\w-]){re.escape(bare)}(?![\w-])", low):
+            continue
+        if not (name.isupper() and len(name) >= 3 and bare.rstrip("s") in initials) and not _term(name, abstract):
+            return True
+    return False
+
+
+def _term(acronym: str, text: str) -> bool:
+    """Whether ``text`` defines ``acronym`` as a term, not a name: by lower-case words whose initials it is
+    ("Click-through rate (CTR)", "large language models (LLMs)"), not "Deep Interest Network (DIN)"."""
+    letters = acronym.rstrip("s").lower()
+    if not acronym[:1].isupper() or not letters.isalpha():
+        return False
+    found = re.search(rf"((?:[\w-]+\s+){{1,8}})\(\s*{re.escape(acronym)}\s*\)", text)
+    if not found:
+        return False
+    parts = re.findall(r"[A-Za-z]+", found.group(1))[-len(letters):]
+    return "".join(p[0] for p in parts).lower() == letters and not any(p[0].isupper() for p in parts[1:])
+
+
+def _initials(text: str) -> str:
+    """The first letters of ``text``'s words, hyphenated parts apart ("click-through rate" -> "ctr")."""
+    return "".join(w[0] for w in re.findall(r"[a-z0-9]+", text))
