@@ -8,8 +8,9 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from rag.answer.compose.definitions import asks_definition
+from rag.answer.compose.quantities import asks_how_much
 from rag.answer.compose.record import record_fields
-from rag.answer.compose.slots import Slot, asks_how_much, slot_of, unquoted
+from rag.answer.compose.slots import Slot, slot_of, unquoted
 from rag.text import QUESTION_WORDS, key_terms, named_entities, tokenize
 
 _LIST = re.compile(

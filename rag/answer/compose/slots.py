@@ -8,14 +8,19 @@ The rules are general (question wording, number and name shapes), not fitted to 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 
 from rag.answer.compose.chat import asked_term_words
 from rag.answer.compose.definitions import asks_definition, defined_term, defines
+from rag.answer.compose.quantities import (
+    asks_number,
+    asks_number_here,
+    number_fills,
+    quantity_traits,
+    typed_count,
+)
 from rag.answer.compose.selection import says_where_code_is
-from rag.text import STOPWORDS, has_digit, named_entities, tokenize
+from rag.text import STOPWORDS, named_entities, tokenize
 
 _PART_BREAK = re.compile(
     r",?\s+and\s+(?=(?:how|what|which|who|why|when|where|does|do|did|is|are|was|were|can|could|its|their|the)\b)"
@@ -31,52 +36,6 @@ def question_parts(question: str) -> list[str]:
     parts = [p.strip() for p in _PART_BREAK.split(question) if p and tokenize(p)]
     return parts or [question]
 
-NUMBER_WORDS = frozenset(tokenize(
-    "two three four five six seven eight nine ten eleven twelve dozen hundred thousand million billion half "
-    "twice double triple fold"
-))
-_QUANTITY_NOUNS = (
-    r"speed-?ups?|accuracy|accuracies|percentage|percent|fraction|ratio|share|score|scores|f1|bleu|rouge|auroc|"
-    r"auc|perplexity|ppl|error rate|win rate|success rate|rate|cost|costs|hours?|days?|time|latency|throughput|"
-    r"memory|size|count|number|parameters?|params|tokens|samples|examples|improvement|gain|gains|reduction|drop|"
-    r"margin|budget|length|epochs|steps|layers|experts|speed|compression|probability|temperature|"
-    r"sparsity level|threshold|learning rate"
-)
-_QUANTITY = re.compile(
-    rf"\bnumber of\b|"
-    rf"\b(?:what|which)(?:'s| is| are| was| were)?(?: the| its| their)?(?: [\w-]+){{0,3}}? (?:{_QUANTITY_NOUNS})\b|"
-    rf"'s (?:[\w-]+ ){{0,2}}(?:{_QUANTITY_NOUNS})\b|\b(?:speed-?up|faster|slower|times fewer|x fewer)\b",
-    re.IGNORECASE,
-)
-_HOW_MUCH = re.compile(r"\b(?:by )?how (?:much|many|large|big|fast|long|small|quickly|often|accurate|well|good|"
-                       r"effective|sparse|deep|wide|expensive|costly|cheap|efficient|slow|short|common|frequent(?:ly)?|"
-                       r"precise)\b", re.IGNORECASE)
-"""A gradable adjective after "how" asks for a measure of it: "how sparse are the activations?" wants "3.0%"."""
-_CLAUSE = re.compile(r"[,;:—–]|\s-\s|\b(?:and|or|but|so|n)\b", re.IGNORECASE)  # "n": "and" as typed in a chat
-
-
-def asks_how_much(question: str) -> bool:
-    """Whether ``question`` asks "how much / many / large / fast / well ..." itself: at the start of one of its
-    clauses ("On how many datasets ...", "..., and how large is it?"), or in a keyword query ("imagebind-llm visual
-    cache model how many features"); not inside a clause that asks something else ("Which approach decides ...,
-    ranking candidates by how much they would tell", "How can we guess how well a classifier does ...")."""
-    for match in _HOW_MUCH.finditer(question):
-        before = question[: match.start()]
-        if len(_CLAUSE.split(before)[-1].split()) <= 1 or not _ASKING.search(before):
-            return True
-    return False
-
-
-_ASKING = re.compile(r"\b(?:what|which|how|who|whom|whose|why|when|where|is|are|was|were|does|do|did|can|could|"
-                     r"has|have|should|would|will|explain|describe|compare|list|tell)\b", re.IGNORECASE)
-"""A word that makes a question of it; a query without one is typed as keywords ("coreinfer speedup")."""
-_TYPED_QUANTITY = re.compile(r"\b(?:percentage|percent|fraction|proportion|share|ratio|speed-?ups?|"
-                             r"(?<!information )gains?|improvement|parameter count|count)\b", re.IGNORECASE)
-"""A quantity noun that makes a keyword query ask for a number ("percentage of nonzero activations in T5-base"); not
-"accuracy", which as often names a topic ("accuracy-efficiency trade-off attentive probing")."""
-_TYPED_COUNT = re.compile(r"\b(?:[a-z]+ )?count\b", re.IGNORECASE)
-"""A keyword query's asked count ("tabpfn parameter count"): its detail, which an abstract may not state. Other
-typed quantity nouns stay without one ("percentage", "gain": any number of the right kind answers them)."""
 _HARDWARE = re.compile(r"\b(?:gpus?|tpus?|cpus?|hardware|device|devices|chips?|accelerators?|(?<!vector )machines?"
                        r"(?![- ](?:translation|learning|learned|learnt|reading|comprehension|unlearning|generated|"
                        r"intelligence|teaching|vision|text|human|written)))\b",
@@ -183,7 +142,7 @@ def _quantity_part(question: str) -> str:
     """The part of a question that asks for a number ("how much did it lower the refusal rate" of "What is
     likelihood displacement, and how much did it lower the refusal rate?"); the whole question if no one part does."""
     parts = question_parts(question)
-    asking = [p for p in parts if asks_how_much(p) or _QUANTITY.search(p)]
+    asking = [p for p in parts if asks_number_here(p)]
     return asking[0] if len(parts) > 1 and asking else question
 
 
@@ -204,8 +163,7 @@ def slot_of(question: str) -> Slot:
         kind = "code"
     elif _HARDWARE.search(bare) and not re.search(r"\bhow (?:much|many)\b", bare, re.IGNORECASE):
         kind = "hardware"
-    elif asks_how_much(bare) or _QUANTITY.search(bare) or (
-            not _ASKING.search(bare) and _TYPED_QUANTITY.search(bare)):
+    elif asks_number(bare):
         kind = "quantity"
     elif not about_a_paper and _METRIC.search(bare):
         kind = "metric"
@@ -224,68 +182,11 @@ def slot_of(question: str) -> Slot:
     asking = _quantity_part(bare) if kind == "quantity" else bare  # "What is X, and how much did it lower Y?"
     detail = (asked_detail(asking) if kind in SPECIFIC else defined_term(question) if kind == "definition"
               else " ".join(asked_term_words(bare)) if kind == "how" else "")  # "how does early dropout work?"
-    if kind == "quantity" and not detail and not _ASKING.search(bare):  # "tabpfn parameter count prior"
-        typed = _TYPED_COUNT.search(bare)
-        detail = typed.group(0) if typed else ""
-    entities = tuple(named_entities(question))
+    if kind == "quantity" and not detail:  # "tabpfn parameter count prior"
+        detail = typed_count(bare)
     head = tuple(tokenize(detail))
-    measure = next((m for m, asks in _MEASURES if asks.search(bare)), "") if kind == "quantity" else ""
-    if measure == "size" and _CHANGE_WORDS & set(head):  # "how large is the improvement?": any number answers it
-        measure = ""
-    count = kind == "quantity" and bool(_COUNT.search(bare))
-    share = _SHARE_OF.search(bare) if kind == "quantity" else None
-    of = tuple(t for t in tokenize(share.group("of")) if t not in STOPWORDS) if share else ()
-    return Slot(kind, detail, head, entities, measure, of, count)
-
-
-_SHARE_OF = re.compile(r"\b(?:fraction|proportion|percentage|percent|share|portion)\s+of\s+(?:the\s+)?"
-                       r"(?P<of>(?:[\w-]+\s+){0,2}?[\w-]+?)(?=\s+(?:are|is|does|do|did|was|were|in|that|which|get|gets|"
-                       r"have|has)\b|\s*[?,]|$)", re.IGNORECASE)
-
-
-_NUMBER_WORD = "one|two|three|four|five|six|seven|eight|nine|ten|several|a few|a"
-_NOT_ITEMS = "times|epochs|steps|iterations|gpus|tpus|hours|was|has|is|this|its|us"
-"""Words after a number that count no items of a dataset ("300 epochs", "in 2020 it was shown")."""
-_CHANGE_WORDS = frozenset(tokenize(
-    "improvement improvements gain gains drop drops reduction reductions boost boosts margin gap difference effect "
-    "increase decrease speedup saving savings"
-))
-"""The size of a change is its amount: "how large is the gain?" is answered by "+2.1 points" or "12%"."""
-
-
-_MEASURES = (
-    ("speed", re.compile(r"\bhow (?:fast|quick(?:ly)?|slow)\b|\bhow much (?:faster|slower|quicker)\b|"
-                         r"\bspeed-?ups?\b|\bfaster\b", re.IGNORECASE)),
-    ("time", re.compile(r"\bhow long (?:does|do|did|will|would|to)\b", re.IGNORECASE)),  # not "how long is the context"
-    ("model size", re.compile(r"\b(?:model|network) sizes?\b|\bsizes? of (?:the |its |their )?(?:models?|networks?)\b|"
-                              r"\bhow (?:large|big|small) (?:is|are|was|were) "
-                              r"(?:the |its |their |this |that )?(?:[\w-]+ )?(?:models?|networks?)\b", re.IGNORECASE)),
-    ("size", re.compile(r"\bhow (?:large|big|small)\b", re.IGNORECASE)),
-    ("score", re.compile(r"\bhow (?:accurate|well|good|effective)\b", re.IGNORECASE)),
-)
-_MEASURE_FILLER = {
-    "speed": re.compile(r"\d\s*(?:x|×|times)(?![a-z])|\b(?:speed-?ups?|faster|slower|throughput|latency|"
-                        r"per second|(?:milli)?seconds?|ms|minutes?|hours?)\b|/s\b|\bfps\b", re.IGNORECASE),
-    "time": re.compile(r"\b(?:(?:milli)?seconds?|ms|minutes?|hours?|days?|weeks?|months?|epochs?|steps?|"
-                       r"iterations?|rounds?)\b", re.IGNORECASE),
-    "model size": re.compile(r"\d\s*[BM]\b(?![\s-]*(?:tokens?|samples?|images?|examples?|pairs?|words?|hours?))|"
-                             r"\b(?:billion|million) param|\b(?:parameters?|params|layers?|size)\b", re.IGNORECASE),
-    "size": re.compile(r"\d\s*(?:[KMBT]|k|billion|million|thousand|[KMGT]B)\b|\b(?:parameters?|params|layers?|"
-                       r"tokens?|samples?|examples?|images?|instances?|hours?|pairs?|size)\b|"
-                       rf"\b(?:{_NUMBER_WORD}) (?:hundred|thousand|million|billion)s?\b|"
-                       r"\b(?:hundreds|thousands|millions) of\b|"
-                       r"(?<![\d,.])(?!(?:19|20)\d\d\b)\b(?:\d{1,3}(?:,\d{3})+|\d{3,})\s+(?:[a-z-]+\s+)?"
-                       rf"(?!(?:{_NOT_ITEMS})\b)[a-z]{{2,}}s\b", re.IGNORECASE),
-    "score": re.compile(r"\b(?:accurac(?:y|ies)|auc|auroc|f1|bleu|rouge|scores?|precision|recall|errors?|"
-                        r"win rates?|points?|perplexity)\b", re.IGNORECASE),
-}
-"""What a number needs beside it to answer a ``measure``: "230 times speedup", "8 GPU hours", "7B parameters" (a
-model's size: a count of parameters or layers, not of tokens or samples), "an AUC of 0.856" ("how accurate")."""
-
-
-def has_number(text: str) -> bool:
-    """Whether ``text`` holds a number, in digits or in words ("two", "dozen")."""
-    return has_digit(text) or bool(NUMBER_WORDS & set(tokenize(text)))
+    measure, of, count = quantity_traits(bare, head) if kind == "quantity" else ("", (), False)
+    return Slot(kind, detail, head, tuple(named_entities(question)), measure, of, count)
 
 
 def fills(slot: Slot, text: str, question_names: frozenset[str] = frozenset()) -> bool:
@@ -298,10 +199,7 @@ def fills(slot: Slot, text: str, question_names: frozenset[str] = frozenset()) -
     if kind == "code":  # a link, or "code is available at ..."
         return says_where_code_is(text)
     if kind == "quantity":  # "what about the speedup?" is answered by "up to 8x faster" (its measure, not its word)
-        head, named = set(slot.head), _MEASURE_WORDS | _MEASURE_OWN_WORDS.get(slot.measure, frozenset())
-        unit = not head or bool(head & set(tokenize(text))) or bool(slot.measure and head <= named)
-        measured = not slot.measure or _MEASURE_FILLER[slot.measure].search(text) is not None
-        return has_number(text) and unit and measured
+        return number_fills(slot.head, slot.measure, text)
     if kind == "hardware":
         return _HARDWARE_FILLER.search(text) is not None
     if kind in ("dataset", "name", "metric"):
@@ -335,17 +233,3 @@ def head_noun(slot: Slot) -> str:
     specific = [t for t in slot.head if t not in _GENERIC and t not in STOPWORDS and not t.isdigit()]
     return specific[-1] if specific else ""
 
-
-_COUNT = re.compile(r"\bhow (?:much|many)\b|\bnumber of\b|\bcount\b|\b(?:reach|reaches|reached|achieve[sd]?|gets?|got|"
-                    r"obtain(?:s|ed)?|reports?|reported|uses?|used|runs?|ran|sets?|chooses?|chose|picks?|picked)\b",
-                    re.IGNORECASE)
-"""A question that asks for a value: how many, how much, or what a paper reached, got or used ("What BLEU score does
-MAE reach?", "What mixout probability did they use?"); not "What is the CHES score?", which asks what it is."""
-
-
-_MEASURE_WORDS = frozenset(tokenize("speedup speedups speed-up speed-ups speed faster"))
-"""Asked words that name the measure itself: any number of that measure answers them."""
-_MEASURE_OWN_WORDS: Mapping[str, frozenset[str]] = MappingProxyType(
-    {"model size": frozenset(tokenize("model models network networks size sizes"))}
-)
-"""Asked words that name one measure: "at what model size" is answered by "7B parameters", which says neither."""

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 
-from rag.answer.compose.slots import Slot, fills, has_number, head_noun
+from rag.answer.compose.quantities import has_number
+from rag.answer.compose.slots import Slot, fills, head_noun
 from rag.text import named_entities, sentences, tokenize, without_urls
 
 _DEVICE = re.compile(r"(?<![A-Za-z0-9])(?:\d+\s*x\s*)?(?:[AHVLTP]\d{2,4}|A800|H800|RTX[ -]?\w+|TITAN(?: \w+)?|"
