@@ -200,6 +200,21 @@ def test_not_stated_is_read_from_the_first_sentence_only() -> None:
     assert not ef.says_not_stated("")
 
 
+def test_a_note_quoting_a_title_with_a_question_mark_is_one_sentence() -> None:
+    """"The Do I Know This Entity? Knowledge Awareness ... abstract does not state ..." split after "Entity?", so its
+    first sentence said nothing of "not stated" and the eval missed it; the title is now quoted and kept whole."""
+    from rag.answer.notes import is_note, not_stated_sentence, note_names
+    from rag.text import answer_sentences
+
+    title = "Do I Know This Entity? Knowledge Awareness and Hallucinations in Language Models"
+    note = not_stated_sentence(title, "the parameter count")
+    assert note == f'The abstract of "{title}" does not state the parameter count.'
+    assert answer_sentences(f"{note} [1]\nIt trains SAEs. [1]") == [f"{note} [1]", "It trains SAEs. [1]"]
+    assert ef.says_not_stated(f"{note} [1]\nIt trains SAEs. [1]") and is_note(note) and note_names(note) == title
+    assert not_stated_sentence("TabPFN", "the license") == "The TabPFN abstract does not state the license."
+    assert answer_sentences('It says "odd. Then more. [1]') == ['It says "odd.', "Then more. [1]"]  # unbalanced
+
+
 def scored(item_type: str, text: str, *, abstained: bool = False, facts: tuple[str, ...] = ()) -> ItemResult:
     unanswerable = item_type == "unanswerable"
     item = EvalItem(

@@ -21,7 +21,9 @@ NOT_STATED = "does not state"
 _TITLE_NOTE_WORDS = "Yes|Paper|Closest match"
 """What a note naming a paper by its title starts with ("Yes: <title>", "Paper: <title>", "Closest match: <title>")."""
 _NOTE = re.compile(
-    rf"^\s*(?:The (?P<subject>.{{1,160}}?) abstracts? (?:does|do) not state\b|(?:{_TITLE_NOTE_WORDS}): (?P<title>.+)$|"
+    rf"^\s*(?:The (?P<subject>.{{1,160}}?) abstracts? (?:does|do) not state\b|"
+    r'The abstract of "(?P<quoted>.{1,300}?)" does not state\b|'
+    rf"(?:{_TITLE_NOTE_WORDS}): (?P<title>.+)$|"
     r"No retrieved (?:abstract (?:covers|mentions)|paper is about)\b|None of the retrieved abstracts\b|"
     r".{1,200}? (?:is|are) not stated in any retrieved abstract\b|The record of (?P<record>.{1,160}?) lists\b|"
     rf"{re.escape(WEAKER_MATCHES)}$)",
@@ -30,8 +32,16 @@ _NOTE = re.compile(
 
 
 def not_stated_sentence(subject: str, detail: str) -> str:
-    """"The <subject> abstract does not state <detail>." (``detail`` as it should read after "state")."""
+    """"The <subject> abstract does not state <detail>." (``detail`` as it should read after "state"); a subject
+    that is a long title, or one holding a sentence's end ("Do I Know This Entity? Knowledge Awareness ..."), is
+    quoted: 'The abstract of "<title>" does not state <detail>.', one sentence (``rag.text.answer_sentences``)."""
+    if len(subject.split()) > _SHORT_NAME_WORDS or re.search(r"[.?!]\s", subject):
+        return f'The abstract of "{subject}" {NOT_STATED} {detail}.'
     return f"The {subject} abstract {NOT_STATED} {detail}."
+
+
+_SHORT_NAME_WORDS = 4
+"""A subject of at most this many words reads as a name before "abstract" ("The From Softmax to Sparsemax abstract")."""
 
 
 def unmentioned_sentence(names: list[str]) -> str:
@@ -120,7 +130,8 @@ def note_names(sentence: str) -> str:
     match = _NOTE.match(strip_markers(sentence))
     if not match:
         return ""
-    return (match.group("subject") or match.group("title") or match.group("record") or "").strip().rstrip(".")
+    named = match.group("subject") or match.group("quoted") or match.group("title") or match.group("record")
+    return (named or "").strip().rstrip(".")
 
 
 def names_paper(name: str, title: str, abstract: str) -> bool:

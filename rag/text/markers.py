@@ -98,13 +98,13 @@ def answer_sentences(text: str) -> list[str]:
     out: list[str] = []
     for line in text.splitlines():
         bounds: list[list[int]] = []
-        for span in split_sentences(line):
-            start = span.start
-            lead = _LEADING_MARKERS.match(line, start, span.end)
+        for start, span_end in _outside_quotes(line, [(s.start, s.end) for s in split_sentences(line)]):
+            span = slice(start, span_end)
+            lead = _LEADING_MARKERS.match(line, start, span.stop)
             if lead and bounds:  # "A claim. [1] Next": the markers belong to the sentence before
                 bounds[-1][1] = lead.end()
                 start = lead.end()
-            for end in _marker_ends(line, start, span.end):
+            for end in _marker_ends(line, start, span.stop):
                 bounds.append([start, end])
                 start = end
         for start, end in bounds:
@@ -113,6 +113,22 @@ def answer_sentences(text: str) -> list[str]:
                 out[-1] = f"{out[-1]} {piece}"
             elif piece:
                 out.append(piece)
+    return out
+
+
+def _outside_quotes(line: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``spans`` with those joined whose boundary falls inside a double-quoted passage that closes on the line: a
+    note quoting a title ('The abstract of "Do I Know This Entity? Knowledge ..." does not state ...') is one
+    sentence. A line with an unbalanced quote keeps its spans."""
+    if line.count('"') % 2 or line.count("“") != line.count("”") or ('"' not in line and "“" not in line):
+        return spans
+    out: list[tuple[int, int]] = []
+    for start, end in spans:
+        before = line[:start]
+        if out and (before.count('"') % 2 or before.count("“") > before.count("”")):
+            out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
     return out
 
 
