@@ -41,15 +41,7 @@ from rag.answer.compose.followup import (
     restated,
     without_switch,
 )
-from rag.answer.compose.lead import (
-    RoleOrder,
-    complete_lead,
-    missing_detail,
-    only_mentioned,
-    subject_lead,
-    unmentioned,
-    unmentioned_in,
-)
+from rag.answer.compose.lead import RoleOrder, complete_lead, headed, missing_detail, subject_lead
 from rag.answer.compose.naming import (
     Subject,
     a_paper_name,
@@ -59,7 +51,6 @@ from rag.answer.compose.naming import (
     names_its_paper,
     proposer,
     subject,
-    title_line,
 )
 from rag.answer.compose.pieces import PieceModel, cut_pieces, probabilities
 from rag.answer.compose.quoting import Quoting, contrast_lines, record_draft
@@ -67,7 +58,7 @@ from rag.answer.compose.shapes import listing, prose, two_tier_listing
 from rag.answer.compose.sources import with_wanted
 from rag.index.embeddings import Embedder
 from rag.settings import Settings
-from rag.text import named_entities, normalize_verbatim, short_title, strip_markers
+from rag.text import named_entities, normalize_verbatim, short_title
 from rag.types import Answer, Retrieved
 
 
@@ -276,18 +267,8 @@ class ExtractiveAnswerer:
         text = prose(chosen)
         if ev.others:  # the other papers the question points at: what each says on the asked point
             text = "\n".join([text, listing({p.hit: [p] for p in ev.others}, retrieved)])
-        absent = unmentioned_in(question, retrieved, ev.own[0], self.acronyms) if len(ev.own) == 1 else ""
-        if absent:
-            return Draft(f"{absent}\n{text}", strip_markers(absent))
-        absent = unmentioned(question, retrieved, self.acronyms)
-        if absent:
-            return Draft(f"{absent}\n{text}", absent)
-        mention = only_mentioned(question, slot, retrieved)
-        if mention:
-            return Draft(f"{mention}\n{text}", strip_markers(mention))
-        existence, sure_score = slot.kind == "existence", self.weights.list_min_score
-        named = title_line(question, retrieved, existence, chosen[0].hit, sure_score) if chosen else ""
-        return Draft(f"{named} [{chosen[0].hit + 1}]\n{text}" if named else text)
+        first = chosen[0].hit if chosen else None
+        return headed(text, first, ev, retrieved, self.acronyms, self.weights.list_min_score)
 
     def stream(
         self, question: str, retrieved: Retrieved, history: Sequence[dict[str, str]]

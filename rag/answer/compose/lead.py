@@ -12,6 +12,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 import numpy as np
 
 from rag.answer.compose.definitions import defines
+from rag.answer.compose.draft import Draft, Evidence
 from rag.answer.compose.naming import (
     AUTHORS_INTRODUCE,
     NO_ACRONYMS,
@@ -21,12 +22,13 @@ from rag.answer.compose.naming import (
     proposes,
     sentences_naming,
     spelled_out,
+    title_line,
 )
 from rag.answer.compose.pieces import Piece
 from rag.answer.compose.slots import SPECIFIC, Slot, fills, head_noun
 from rag.answer.compose.stated import duration_stated, names_stated, quantity_stated, unit_missing
 from rag.answer.notes import not_stated_sentence, unmentioned_sentence
-from rag.text import short_title, singular
+from rag.text import short_title, singular, strip_markers
 from rag.types import Retrieved
 
 RoleOrder = Callable[[str, Sequence[Piece], Retrieved], Sequence[float]]
@@ -242,3 +244,23 @@ def complete_lead(cands: Sequence[Piece], probs: Sequence[float] | np.ndarray, s
     for j in completing:
         out[j] = top
     return out
+
+
+def headed(text: str, first: int | None, ev: Evidence, retrieved: Retrieved,
+           spelled: Mapping[str, Collection[str]], sure_score: float) -> Draft:
+    """A prose answer ``text`` (its first quote from hit ``first``) under the note that heads it, if any: what the
+    one paper a follow-up points at does not state (``unmentioned_in``), the question's names no retrieved abstract
+    has (``unmentioned``), a name the abstracts only mention (``only_mentioned``), else the paper's title for "is
+    there a paper on ..." or "which paper ..." (``title_line``; "Yes:" only above ``sure_score``)."""
+    question, slot = ev.analysis.text, ev.analysis.slot
+    absent = unmentioned_in(question, retrieved, ev.own[0], spelled) if len(ev.own) == 1 else ""
+    if absent:
+        return Draft(f"{absent}\n{text}", strip_markers(absent))
+    absent = unmentioned(question, retrieved, spelled)
+    if absent:
+        return Draft(f"{absent}\n{text}", absent)
+    mention = only_mentioned(question, slot, retrieved)
+    if mention:
+        return Draft(f"{mention}\n{text}", strip_markers(mention))
+    named = title_line(question, retrieved, slot.kind == "existence", first, sure_score) if first is not None else ""
+    return Draft(f"{named} [{first + 1}]\n{text}" if named and first is not None else text)
