@@ -203,7 +203,7 @@ def test_not_stated_is_read_from_the_first_sentence_only() -> None:
 def test_a_note_quoting_a_title_with_a_question_mark_is_one_sentence() -> None:
     """"The Do I Know This Entity? Knowledge Awareness ... abstract does not state ..." split after "Entity?", so its
     first sentence said nothing of "not stated" and the eval missed it; the title is now quoted and kept whole."""
-    from rag.answer.notes import is_note, not_stated_sentence, note_names
+    from rag.answer.notes import is_note, not_stated_sentence, note_names, unrecorded_sentence
     from rag.text import answer_sentences
 
     title = "Do I Know This Entity? Knowledge Awareness and Hallucinations in Language Models"
@@ -212,6 +212,9 @@ def test_a_note_quoting_a_title_with_a_question_mark_is_one_sentence() -> None:
     assert answer_sentences(f"{note} [1]\nIt trains SAEs. [1]") == [f"{note} [1]", "It trains SAEs. [1]"]
     assert ef.says_not_stated(f"{note} [1]\nIt trains SAEs. [1]") and is_note(note) and note_names(note) == title
     assert not_stated_sentence("TabPFN", "the license") == "The TabPFN abstract does not state the license."
+    record = unrecorded_sentence(title, ["authors"])  # a record question's note, quoted the same way
+    assert record.startswith('The abstract of "Do I') and answer_sentences(f"{record} [1]") == [f"{record} [1]"]
+    assert ef.says_not_stated(f"{record} [1]") and note_names(record) == title
     assert answer_sentences('It says "odd. Then more. [1]') == ['It says "odd.', "Then more. [1]"]  # unbalanced
 
 

@@ -173,11 +173,12 @@ def record_matches(sentence: str, paper: Paper) -> bool:
     exactly its own values; or, for an unrecorded note (``unrecorded_sentence``), whether the paper's record
     lacks every field the note says it lacks."""
     match = _NOTE.match(strip_markers(sentence))
-    if match and match.group("subject") and _unrecorded(sentence):
+    subject = match.group("subject") or match.group("quoted") if match else None
+    if subject and _unrecorded(sentence):
         fields = [f for f in RECORD_FIELDS if _ASKED[f] in sentence]
         said = " ".join(strip_markers(sentence).split())
         lacking = fields and not set(fields) & set(record_values(paper))
-        return bool(lacking) and said == unrecorded_sentence(match.group("subject"), fields)
+        return bool(lacking) and said == unrecorded_sentence(subject, fields)
     name = match.group("record") if match else None
     own = {normalize_title(paper.title), normalize_title(short_title(paper.title))}
     if not name or normalize_title(name) not in own:
@@ -192,7 +193,7 @@ def unrecorded_sentence(subject: str, fields: Sequence[str]) -> str:
     (a not-stated note: the fields asked for that the paper's record lacks)."""
     asked = [_ASKED[f] for f in RECORD_FIELDS if f in fields]
     what = ", ".join(asked[:-1]) + f" or {asked[-1]}" if len(asked) > 1 else asked[0]
-    return f"The {subject} abstract {NOT_STATED} {what}, {_NONE}."
+    return f"{not_stated_sentence(subject, what)[:-1]}, {_NONE}."
 
 
 _NONE = "and its record gives none"

@@ -99,12 +99,11 @@ def answer_sentences(text: str) -> list[str]:
     for line in text.splitlines():
         bounds: list[list[int]] = []
         for start, span_end in _outside_quotes(line, [(s.start, s.end) for s in split_sentences(line)]):
-            span = slice(start, span_end)
-            lead = _LEADING_MARKERS.match(line, start, span.stop)
+            lead = _LEADING_MARKERS.match(line, start, span_end)
             if lead and bounds:  # "A claim. [1] Next": the markers belong to the sentence before
                 bounds[-1][1] = lead.end()
                 start = lead.end()
-            for end in _marker_ends(line, start, span.stop):
+            for end in _marker_ends(line, start, span_end):
                 bounds.append([start, end])
                 start = end
         for start, end in bounds:

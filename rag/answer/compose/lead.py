@@ -147,7 +147,8 @@ def _names_phrase(slot: Slot, name: str) -> str:
     detail = _detail_phrase(slot, name).removeprefix("the ")
     if detail == "asked detail":
         detail = slot.detail or "asked model"
-    plural = detail.endswith("s") and not detail.endswith("ss")
+    last = detail.split()[-1].lower()
+    plural = last in ("corpora", "data") or (last.endswith("s") and not last.endswith(("ss", "us", "is")))
     return f"the name{'s' if plural else ''} of the {detail}"
 
 

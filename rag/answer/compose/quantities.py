@@ -55,9 +55,10 @@ _TYPED_QUANTITY = re.compile(r"\b(?:percentage|percent|fraction|proportion|share
                              r"(?<!information )gains?|improvement|parameter count|count)\b", re.IGNORECASE)
 """A quantity noun that makes a keyword query ask for a number ("percentage of nonzero activations in T5-base"); not
 "accuracy", which as often names a topic ("accuracy-efficiency trade-off attentive probing")."""
-_TYPED_COUNT = re.compile(r"\b(?:[a-z]+ )?count\b", re.IGNORECASE)
-"""A keyword query's asked count ("tabpfn parameter count"): its detail, which an abstract may not state. Other
-typed quantity nouns stay without one ("percentage", "gain": any number of the right kind answers them)."""
+_TYPED_COUNT = re.compile(r"\b(?!(?:total|overall|final|exact|the|a|its|their)\b)[a-z]+ count\b", re.IGNORECASE)
+"""A keyword query's asked count of a thing ("tabpfn parameter count"; not "total count" or "count of experts"): its
+detail, which an abstract may not state. Other typed quantity nouns stay without one ("percentage", "gain": any
+number of the right kind answers them)."""
 
 _SHARE_OF = re.compile(r"\b(?:fraction|proportion|percentage|percent|share|portion)\s+of\s+(?:the\s+)?"
                        r"(?P<of>(?:[\w-]+\s+){0,2}?[\w-]+?)(?=\s+(?:are|is|does|do|did|was|were|in|that|which|get|gets|"

@@ -113,19 +113,24 @@ def duration_stated(slot: Slot, abstract: str) -> bool:
     return slot.measure != "time" or any(fills(slot, s) for s in sentences(abstract))
 
 
-_NAMED_CLASSES = frozenset(tokenize("dataset datasets benchmark benchmarks corpus corpora llm llms model models "
-                                    "language-model backbone backbones"))
+_NAMED_CLASSES = frozenset(tokenize("dataset datasets benchmark benchmarks corpus corpora llm llms backbone backbones"))
 """Asked nouns whose fillers are proper names: "which datasets", "which LLM", "which backbone" want "GLUE",
-"LLaMA-2", "ResNet-50", not "four real-world datasets"; "which tasks" may be answered in plain words."""
+"LLaMA-2", "ResNet-50", not "four real-world datasets". Not "which models" ("small transformers", "CNNs" are
+answers) nor "which tasks" (answered in plain words)."""
+_PROPOSED = re.compile(r"\b(?:propose[sd]?|introduce[sd]?|present(?:s|ed)?|develop(?:s|ed)?|design(?:s|ed)?|"
+                       r"call(?:s|ed)?|name[sd]?|release[sd]?|build|built|create[sd]?|curate[sd]?|collect(?:s|ed)?)\b",
+                       re.IGNORECASE)
+"""A question about what the paper itself makes ("Which dataset does Corr2Cause introduce?"): its own name answers."""
 
 
 def names_stated(slot: Slot, title: str, abstract: str, asked: str) -> bool:
-    """Whether a paper names something a "which datasets / LLMs / models" question could be asking for: a name
+    """Whether a paper names something a "which datasets / LLMs / backbones" question could be asking for: a name
     (``named_entities``; in the title, only a coined one such as "GPT-4", not its capitalised words; links left
     out) that ``asked`` (the question and its subject's name) does not already give, that is not the asked class
     itself ("LLMs") and not an acronym of the question's words ("CTR" for "click-through rate"). True for any other
-    slot. "Experimental results on four real-world datasets" names none."""
-    if slot.kind not in ("dataset", "name") or not _NAMED_CLASSES & set(slot.head):
+    slot, and for a question about what the paper itself proposes or builds (its own name answers it).
+    "Experimental results on four real-world datasets" names none."""
+    if slot.kind not in ("dataset", "name") or not _NAMED_CLASSES & set(slot.head) or _PROPOSED.search(asked):
         return True
     low = asked.lower()
     initials = _initials(low)
@@ -135,22 +140,9 @@ def names_stated(slot: Slot, title: str, abstract: str, asked: str) -> bool:
         if set(tokenize(name)) <= _NAMED_CLASSES | set(slot.head) or re.search(
                 rf"(?<![\w-]){re.escape(bare)}(?![\w-])", low):
             continue
-        if not (name.isupper() and len(name) >= 3 and bare.rstrip("s") in initials) and not _term(name, abstract):
+        if not (name.isupper() and len(name) >= 3 and bare.removesuffix("s") in initials):
             return True
     return False
-
-
-def _term(acronym: str, text: str) -> bool:
-    """Whether ``text`` defines ``acronym`` as a term, not a name: by lower-case words whose initials it is
-    ("Click-through rate (CTR)", "large language models (LLMs)"), not "Deep Interest Network (DIN)"."""
-    letters = acronym.rstrip("s").lower()
-    if not acronym[:1].isupper() or not letters.isalpha():
-        return False
-    found = re.search(rf"((?:[\w-]+\s+){{1,8}})\(\s*{re.escape(acronym)}\s*\)", text)
-    if not found:
-        return False
-    parts = re.findall(r"[A-Za-z]+", found.group(1))[-len(letters):]
-    return "".join(p[0] for p in parts).lower() == letters and not any(p[0].isupper() for p in parts[1:])
 
 
 def _initials(text: str) -> str:
