@@ -222,22 +222,3 @@ def test_a_lead_ending_a_list_of_numbers_keeps_its_last_item() -> None:
 )  # fmt: skip
 def test_a_sentence_is_boilerplate_when_it_only_says_where_code_is(sentence: str, boilerplate: bool) -> None:
     assert is_boilerplate(sentence) is boilerplate
-
-
-@pytest.mark.parametrize(
-    ("sentence", "first"),
-    [("Although training a deep network from scratch with such rates is virtually impossible, fine-tuning a "
-      "large pre-trained model under such conditions exceeds ensembles.",
-      "Although training a deep network from scratch with such rates is virtually impossible"),
-     ("To address this challenge, we introduce the Reasoning-based Bias Detector, a plug-in module for judges.",
-      "To address this challenge"),
-     ("As we increase kappa to make the data distribution more separable, the sample complexity of vanilla "
-      "training increases exponentially in kappa.", None),  # the condition the fact depends on
-     ("When we consider that false positives have a negative utility, the optimal number of samples drops.", None)],
-)  # fmt: skip
-def test_a_framing_clause_that_opens_a_sentence_is_a_piece_of_its_own(sentence: str, first: str | None) -> None:
-    cuts = pieces(sentence)
-    if first is None:
-        assert len(cuts) == 1
-    else:
-        assert sentence[cuts[0][0] : cuts[0][1]] == first and len(cuts) == 2

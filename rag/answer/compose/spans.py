@@ -22,14 +22,6 @@ _BOUNDARY = re.compile(
     r"e\.g\.|i\.e\.)\b)|\s+(?=\()|(?<=\))(?=[\s,;.])",
 )
 """Where a sentence may be cut: after ";" or ":", before a comma-introduced clause, around parentheses."""
-_FRONTED = re.compile(
-    r"(?:Although|Though|While|Whereas|Despite|Unlike|In contrast to|Compared (?:to|with)|Building (?:on|upon)|"
-    r"Inspired by|Motivated by|Beyond|Besides|In (?:this|our) (?:paper|work|study)|To (?:address|tackle|overcome|"
-    r"solve|mitigate|bridge|fill|remedy|alleviate|resolve|handle|close|this end|that end))\b[^,()]{0,200}(?=,\s)"
-)
-"""A clause that frames a sentence before its main one ("Although training from scratch is impossible, ...", "To
-address this, ..."): cut off like a clause after a comma. Not "As ...", "When ..." or "If ...", which often hold
-the condition the fact depends on ("As we increase kappa ..., the sample complexity grows")."""
 
 
 ITEM_MARKER = r"\((?:[a-h]|[ivx]{1,4}|\d{1,2})\)"
@@ -56,9 +48,6 @@ def pieces(sentence: str, min_words: int = 4) -> list[tuple[int, int]]:
     ``min_words`` words joins its neighbour, and an item's marker ("(a)", "(2)") the item it opens; no cut falls
     inside parentheses."""
     cuts = [0]
-    fronted = _FRONTED.match(sentence)
-    if fronted:
-        cuts.append(fronted.end())
     depth = 0
     last = 0
     for match in _BOUNDARY.finditer(sentence):
