@@ -960,3 +960,16 @@ def test_a_keyword_query_asking_for_a_count_gets_that_count_as_its_detail(real_p
     assert final.not_stated and "parameter count" in final.text.split("\n")[0]
     stated = real_pipeline.ask("mmra benchmark sample count subtasks", answerer="extractive")
     assert not stated.not_stated and "1026 samples" in answer_sentences(stated.text)[0]
+
+
+def test_a_question_after_a_statement_that_sets_the_scene_asks_its_own_detail() -> None:
+    """"There's a framework that uses an LLM as a zero-shot preference oracle ... scheduling. Which LLM did it use as
+    the oracle?" had no detail: the scene and the question were one part, which no question word opens."""
+    from rag.answer.compose.slots import question_parts
+
+    question = ("There's a framework that uses an LLM as a zero-shot preference oracle for exam scheduling. Which LLM "
+                "did it use as the oracle?")
+    assert question_parts(question)[1] == "Which LLM did it use as the oracle"
+    assert slot_of(question).detail == "LLM"
+    assert question_parts("What does Fig. 3 show?") == ["What does Fig. 3 show"]  # no question word after the dot
+    assert slot_of("It was tested on one public dataset. What is the public dataset called?").detail == "public dataset"

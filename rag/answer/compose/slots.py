@@ -24,7 +24,7 @@ from rag.text import STOPWORDS, named_entities, tokenize
 
 _PART_BREAK = re.compile(
     r",?\s+and\s+(?=(?:how|what|which|who|why|when|where|does|do|did|is|are|was|were|can|could|its|their|the)\b)"
-    r"|\?\s*|;\s+|,\s+(?=(?:how|what|which|and)\b)",
+    r"|\?\s*|;\s+|,\s+(?=(?:how|what|which|and)\b)|(?<=[a-z])\.\s+(?=(?:How|What|Which|Who|Why|When|Where)\b)",
     re.IGNORECASE,
 )
 
@@ -32,7 +32,8 @@ _PART_BREAK = re.compile(
 def question_parts(question: str) -> list[str]:
     """The parts a question asks about: "How much cost does X save, and how are the sets produced?" ->
     ``["How much cost does X save", "how are the sets produced"]`` (split before a second question word,
-    at "?" and ";"); parts without a content word are dropped. A one-part question is its own part."""
+    at "?" and ";", and after a statement that sets the scene: "There's a framework that ... scheduling. Which LLM
+    did it use?"); parts without a content word are dropped. A one-part question is its own part."""
     parts = [p.strip() for p in _PART_BREAK.split(question) if p and tokenize(p)]
     return parts or [question]
 
@@ -77,7 +78,7 @@ _DETAIL = re.compile(
     r"^(?:\W*\w+\W+){0,2}?(?:how (?:much|many|large|big|fast|long|small|quickly|often)|what|which)\s+"
     r"(?P<detail>[^?,;]+?)(?=\s+(?:does|do|did|is|are|was|were|has|have|had|can|could|will|would|should|shall|"
     r"may|might|must|in|on|for|of|from|with|when|to|per|and|or|that|between|took|take|takes|participated|"
-    r"participate|joined|remain|remained|exist|existed|appear|appeared)\b|[?,;]|$)",
+    r"participate|joined|remain|remained|exist|existed|appear|appeared|called|named)\b|[?,;]|$)",
     re.IGNORECASE,
 )
 _AUX = re.compile(r"^(?:does|do|did|is|are|was|were|has|have|had|can|could|will|would|much|many|(?:\w+ )?(?:paper|"
