@@ -973,3 +973,14 @@ def test_a_question_after_a_statement_that_sets_the_scene_asks_its_own_detail() 
     assert slot_of(question).detail == "LLM"
     assert question_parts("What does Fig. 3 show?") == ["What does Fig. 3 show"]  # no question word after the dot
     assert slot_of("It was tested on one public dataset. What is the public dataset called?").detail == "public dataset"
+
+
+def test_the_papers_own_variants_and_the_spelled_out_class_name_no_llm() -> None:
+    """"Which LLM did it use as the oracle?" about LISTEN, whose abstract says "a Large Language Model (LLM)" and
+    names only its own algorithms LISTEN-U and LISTEN-T: no LLM is named. "GPT-4o" would be."""
+    abstract = ("We introduce LISTEN, a framework that leverages a Large Language Model (LLM) as a zero-shot "
+                "preference oracle. We propose two algorithms: LISTEN-U and LISTEN-T.")
+    question, own = "Which LLM did it use as the oracle?", "LISTEN to Your Preferences"
+    assert not names_stated(slot_of(question), own, abstract, f"{question} {own}", own)
+    assert names_stated(slot_of(question), own, abstract.replace("LISTEN-T", "GPT-4o"), f"{question} {own}", own)
+    assert names_stated(slot_of(question), own, abstract, f"{question} {own}")  # not told whose variants they are

@@ -50,7 +50,7 @@ def missing_detail(slot: Slot, retrieved: Retrieved, subj: Subject | None) -> st
     if subj is None or slot.kind not in SPECIFIC:
         return ""
     paper = retrieved.hits[subj.hit].paper
-    if not names_stated(slot, paper.title, paper.abstract, f"{retrieved.query} {subj.name}"):
+    if not names_stated(slot, paper.title, paper.abstract, f"{retrieved.query} {subj.name}", subj.name):
         return not_stated_sentence(subj.name, _names_phrase(slot, subj.name))
     if not head_noun(slot):
         return ""

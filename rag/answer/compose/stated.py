@@ -117,19 +117,22 @@ _NAMED_CLASSES = frozenset(tokenize("dataset datasets benchmark benchmarks corpu
 """Asked nouns whose fillers are proper names: "which datasets", "which LLM", "which backbone" want "GLUE",
 "LLaMA-2", "ResNet-50", not "four real-world datasets". Not "which models" ("small transformers", "CNNs" are
 answers) nor "which tasks" (answered in plain words)."""
+_CLASS_WORDS = frozenset(tokenize("large language model models"))
+"""Words of a class spelled out ("a Large Language Model (LLM)"): capitalised, but no name."""
 _PROPOSED = re.compile(r"\b(?:propose[sd]?|introduce[sd]?|present(?:s|ed)?|develop(?:s|ed)?|design(?:s|ed)?|"
                        r"call(?:s|ed)?|name[sd]?|release[sd]?|build|built|create[sd]?|curate[sd]?|collect(?:s|ed)?)\b",
                        re.IGNORECASE)
 """A question about what the paper itself makes ("Which dataset does Corr2Cause introduce?"): its own name answers."""
 
 
-def names_stated(slot: Slot, title: str, abstract: str, asked: str) -> bool:
+def names_stated(slot: Slot, title: str, abstract: str, asked: str, own: str = "") -> bool:
     """Whether a paper names something a "which datasets / LLMs / backbones" question could be asking for: a name
     (``named_entities``; in the title, only a coined one such as "GPT-4", not its capitalised words; links left
-    out) that ``asked`` (the question and its subject's name) does not already give, that is not the asked class
-    itself ("LLMs") and not an acronym of the question's words ("CTR" for "click-through rate"). True for any other
-    slot, and for a question about what the paper itself proposes or builds (its own name answers it).
-    "Experimental results on four real-world datasets" names none."""
+    out) that ``asked`` (the question and its subject's name) does not already give, that is no variant of the
+    subject's name ``own`` ("LISTEN-U" of LISTEN), not the asked class itself ("LLMs", "Large Language Model") and
+    not an acronym of the question's words ("CTR" for "click-through rate"). True for any other slot, and for a
+    question about what the paper itself proposes or builds (its own name answers it). "Experimental results on
+    four real-world datasets" names none."""
     if slot.kind not in ("dataset", "name") or not _NAMED_CLASSES & set(slot.head) or _PROPOSED.search(asked):
         return True
     low = asked.lower()
@@ -137,12 +140,19 @@ def names_stated(slot: Slot, title: str, abstract: str, asked: str) -> bool:
     titled = [n for n in named_entities(title) if re.search(r"\d|[a-z][A-Z]", n)]
     for name in titled + [n for s in sentences(without_urls(abstract)) for n in named_entities(s)]:
         bare = name.lower()
-        if set(tokenize(name)) <= _NAMED_CLASSES | set(slot.head) or re.search(
-                rf"(?<![\w-]){re.escape(bare)}(?![\w-])", low):
+        if set(tokenize(name)) <= _NAMED_CLASSES | _CLASS_WORDS | set(slot.head) or re.search(
+                rf"(?<![\w-]){re.escape(bare)}(?![\w-])", low) or _variant(bare, own.lower()):
             continue
         if not (name.isupper() and len(name) >= 3 and bare.removesuffix("s") in initials):
             return True
     return False
+
+
+def _variant(name: str, own: str) -> bool:
+    """Whether ``name`` (lower case) is a variant of the paper's own name ``own``: "listen-u" of "listen to your
+    preferences" (its part before a hyphen is the first word of ``own``)."""
+    head = name.split("-")[0]
+    return "-" in name and len(head) >= 3 and own.split()[:1] == [head]
 
 
 def _initials(text: str) -> str:
