@@ -125,13 +125,11 @@ _MEASURE_OWN_WORDS: Mapping[str, frozenset[str]] = MappingProxyType(
 """Asked words that name one measure: "at what model size" is answered by "7B parameters", which says neither."""
 
 
-
 def asks_number(question: str) -> bool:
     """Whether ``question`` (or one part of it) asks for a number: "how much / many ..." (``asks_how_much``), a
     quantity noun after "what" ("What BLEU score ..."), "number of", "speed-up"; or, typed as keywords (no question
     word), a quantity noun ("percentage of nonzero activations in T5-base")."""
-    return (asks_how_much(question) or _QUANTITY.search(question) is not None
-            or (not _ASKING.search(question) and _TYPED_QUANTITY.search(question) is not None))
+    return asks_number_here(question) or (not _ASKING.search(question) and _TYPED_QUANTITY.search(question) is not None)
 
 
 def asks_number_here(part: str) -> bool:
