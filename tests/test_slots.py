@@ -913,7 +913,14 @@ AUTOINT = ("Click-through rate (CTR) prediction is critical to online advertisin
      ("Which models were used in AutoInt?", "We train small transformers on graphs.", True),  # not a named class
      ("Which datasets was AutoInt evaluated on?", AUTOINT.replace("four real-world datasets", "Criteo and Avazu"),
       True),
-     ("Which LLMs did they run it on?", "We fine-tune LLMs with it and beat LoRA on most tasks.", True),  # LoRA
+     # a method or a benchmark names no LLM (LoFiT's "LoRA", Read-ME's "MMLU"); a family or a size does
+     ("Which LLMs did they run it on?", "We fine-tune LLMs with it and beat LoRA on most tasks.", False),
+     ("Which pre-trained dense LLM did they refactor?", "We refactor dense LLMs into MoEs and gain on MMLU.", False),
+     ("Which LLMs did they run it on?", "We fine-tune Llama-3 with it and beat LoRA on most tasks.", True),
+     ("Which LLM did they use?", "We use OpenAI-o1 as the judge.", True),
+     ("Which LLM did they use?", "Our 7B model beats BERTScore.", True),
+     ("Which LLMs did they run it on?", "It beats BERTScore and OPTIMUS on LLMs.", False),
+     ("Which methods involve LLM inference?", "CHESS speeds up LLM inference.", True),  # asks for methods
      ("Which LLMs did they run it on?", "It edits a few heads of LLMs and matches fine-tuning.", False),
      ("On which tasks does it beat existing methods?", "It wins on image classification and regression.", True),
      ("Which regularizer does it propose?", "We propose a spectral regularizer.", True)],  # not a named class
@@ -933,6 +940,8 @@ def test_datasets_an_abstract_only_counts_are_not_stated(real_pipeline) -> None:
     stated = real_pipeline.ask("Which open-source LLMs did the many-label in-context classification paper test?",
                                answerer="extractive")
     assert not stated.not_stated and "OPT" in stated.text
+    lofit = real_pipeline.ask("Which LLMs was LoFiT run on?", answerer="extractive")  # it names only LoRA
+    assert lofit.not_stated and "LoFiT abstract does not state" in lofit.text.split("\n")[0], lofit.text
     own = real_pipeline.ask("Which model does the AutoInt paper propose?", answerer="extractive")
     assert not own.not_stated and "called the AutoInt" in own.text, own.text
 
@@ -983,4 +992,7 @@ def test_the_papers_own_variants_and_the_spelled_out_class_name_no_llm() -> None
     question, own = "Which LLM did it use as the oracle?", "LISTEN to Your Preferences"
     assert not names_stated(slot_of(question), own, abstract, f"{question} {own}", own)
     assert names_stated(slot_of(question), own, abstract.replace("LISTEN-T", "GPT-4o"), f"{question} {own}", own)
-    assert names_stated(slot_of(question), own, abstract, f"{question} {own}")  # not told whose variants they are
+    # not told whose variants they are, LISTEN-U still looks like no model (``_MODEL_NAME``)
+    assert not names_stated(slot_of(question), own, abstract, f"{question} {own}")
+    asked = "Which dataset did it use?"  # a dataset may have any name
+    assert names_stated(slot_of(asked), own, abstract.replace("LLM", "ML"), f"{asked} {own}")

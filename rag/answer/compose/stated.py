@@ -119,6 +119,15 @@ _NAMED_CLASSES = frozenset(tokenize("dataset datasets benchmark benchmarks corpu
 answers) nor "which tasks" (answered in plain words)."""
 _CLASS_WORDS = frozenset(tokenize("large language model models"))
 """Words of a class spelled out ("a Large Language Model (LLM)"): capitalised, but no name."""
+_MODEL_CLASSES = frozenset(tokenize("llm llms"))
+"""Asked nouns (the detail's last head word) whose fillers must look like a model's name (``_MODEL_NAME``): "LoRA"
+or "MMLU" name no LLM; "Which methods involve LLM inference?" asks for methods."""
+_MODEL_NAME = re.compile(
+    r"\d+(?:\.\d+)?[BMT]\b|^(?:GPT|Llama|OPT|BLOOM|Mistral|Mixtral|Gemma|Claude|ChatGPT|DeepSeek|Qwen|Falcon|Vicuna|"
+    r"Alpaca|PaLM|Chinchilla|Gopher|LLaVA|T5|Flan|BERT|RoBERTa|DeBERTa|BART|Pythia|Phi|GLM|MPT|OLMo|Codex|CodeGen|"
+    r"StarCoder|Mamba|Gemini|Yi|Baichuan|InternLM|OpenAI|o\d)(?![a-z])", re.IGNORECASE)
+"""A model's name: a size ("7B", "BLOOM-176B") or a model family's name leading it ("Llama-3", "GPT-4o", "OpenAI-o1";
+not "BERTScore"; "OpenLLaMA" is no family's, but "OpenLLaMA-7B" has a size)."""
 _PROPOSED = re.compile(r"\b(?:propose[sd]?|introduce[sd]?|present(?:s|ed)?|develop(?:s|ed)?|design(?:s|ed)?|"
                        r"call(?:s|ed)?|name[sd]?|release[sd]?|build|built|create[sd]?|curate[sd]?|collect(?:s|ed)?)\b",
                        re.IGNORECASE)
@@ -128,11 +137,11 @@ _PROPOSED = re.compile(r"\b(?:propose[sd]?|introduce[sd]?|present(?:s|ed)?|devel
 def names_stated(slot: Slot, title: str, abstract: str, asked: str, own: str = "") -> bool:
     """Whether a paper names something a "which datasets / LLMs / backbones" question could be asking for: a name
     (``named_entities``; in the title, only a coined one such as "GPT-4", not its capitalised words; links left
-    out) that ``asked`` (the question and its subject's name) does not already give, that is no variant of the
-    subject's name ``own`` ("LISTEN-U" of LISTEN), not the asked class itself ("LLMs", "Large Language Model") and
-    not an acronym of the question's words ("CTR" for "click-through rate"). True for any other slot, and for a
-    question about what the paper itself proposes or builds (its own name answers it). "Experimental results on
-    four real-world datasets" names none."""
+    out; for an LLM, a model's name: ``_MODEL_NAME``) that ``asked`` (the question and its subject's name) does
+    not already give, that is no variant of the subject's name ``own`` ("LISTEN-U" of LISTEN), not the asked class
+    itself ("LLMs", "Large Language Model") and not an acronym of the question's words ("CTR" for "click-through
+    rate"). True for any other slot, and for a question about what the paper itself proposes or builds (its own
+    name answers it). "Experimental results on four real-world datasets" names none."""
     if slot.kind not in ("dataset", "name") or not _NAMED_CLASSES & set(slot.head) or _PROPOSED.search(asked):
         return True
     low = asked.lower()
@@ -142,6 +151,8 @@ def names_stated(slot: Slot, title: str, abstract: str, asked: str, own: str = "
         bare = name.lower()
         if set(tokenize(name)) <= _NAMED_CLASSES | _CLASS_WORDS | set(slot.head) or re.search(
                 rf"(?<![\w-]){re.escape(bare)}(?![\w-])", low) or _variant(bare, own.lower()):
+            continue
+        if slot.head[-1] in _MODEL_CLASSES and not _MODEL_NAME.search(name):
             continue
         if not (name.isupper() and len(name) >= 3 and bare.removesuffix("s") in initials):
             return True
