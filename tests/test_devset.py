@@ -259,3 +259,29 @@ def test_conversation_papers_include_titles_quoted_in_the_history(titles: set[st
         "autoint automatic feature interaction learning via self attentive neural networks",
         "continual learning in linear classification on separable data",
     }
+
+
+HELPER_SETS = [EVALS / f"{kind}_{part}.jsonl" for kind in ("chat", "reword") for part in ("fit", "val")]
+"""Helper-written sets the dev sets' rules fit (comparison chats and single-gold comparisons, and near-miss chats,
+break the rules on history and gold counts by design)."""
+
+
+@pytest.mark.parametrize("path", HELPER_SETS, ids=lambda p: p.name)
+def test_helper_written_sets_pass_the_checker(path: Path, papers: list[Paper]) -> None:
+    """The chat and reworded sets (``evals/README.md``) hold key facts their gold abstracts bear out, and gold
+    titles that exist."""
+    problems, _ = check_devset.check_items(list(load_eval_set(path)), papers, min_per_type=0)
+    assert problems == []
+
+
+def test_reworded_sets_name_no_title_and_repeat_no_dev_question() -> None:
+    """``reword_fit`` / ``reword_val``: one paraphrase per gold paper, none asked in another set."""
+    def norm(text: str) -> str:
+        return " ".join(text.lower().split())
+
+    reword = [li.item for part in ("fit", "val") for li in load_eval_set(EVALS / f"reword_{part}.jsonl")]
+    assert len(reword) == 60 and {i.type for i in reword} == {"paraphrase"}
+    assert len({i.gold_titles[0] for i in reword}) == 60
+    others = {norm(li.item.question) for path in [*SETS, *HELPER_SETS] if "reword" not in path.name
+              for li in load_eval_set(path)}
+    assert not [i.id for i in reword if norm(i.question) in others]
