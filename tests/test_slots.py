@@ -59,6 +59,10 @@ PAPERS = [SEER, TIES, DIMAT, SKILL]
         ("Which optimizer does LoFiT use?", "name", "optim"),
         ("Which datasets was OptFS evaluated on?", "dataset", ""),
         ("Is there a paper on merging models without training?", "existence", ""),
+        ("Is there a way to learn representations without labels for any modality?", "existence", ""),
+        ("Is there a real crowdsourcing collection with per-label timestamps?", "existence", ""),
+        ("Has anyone plugged a frozen LLM layer into a vision model?", "existence", ""),
+        ("Are there limitations of these models?", "lookup", ""),  # asks about the models, not for a paper
         ("Why does label smoothing hurt calibration?", "why", ""),
         ("How does TIES-Merging resolve sign conflicts?", "how", ""),
         ("coreinfer speedup titan xp", "quantity", ""),
@@ -996,3 +1000,19 @@ def test_the_papers_own_variants_and_the_spelled_out_class_name_no_llm() -> None
     assert not names_stated(slot_of(question), own, abstract, f"{question} {own}")
     asked = "Which dataset did it use?"  # a dataset may have any name
     assert names_stated(slot_of(asked), own, abstract.replace("LLM", "ML"), f"{asked} {own}")
+
+
+def test_a_coined_word_that_describes_is_no_name_the_abstracts_must_mention() -> None:
+    """"… swaps an L2-style relevance measure for an L1-style one …" was answered "L2-style and L1-style are not
+    stated in any retrieved abstract": words ending in "-style", "-based", "-like" describe; they name nothing."""
+    from rag.answer.compose.lead import unmentioned
+    from rag.types import Retrieved
+    from tests.test_answer import make_hits
+
+    paper = make_paper("Active Multi-Task Learning via Lasso", "We replace the nu^2 relevance with nu^1 and use LASSO.")
+    question = "Is there a paper that swaps an L2-style relevance measure for an L1-style one?"
+    hits = make_hits(question, [paper], HashEmbedder())
+    assert unmentioned(question, Retrieved(question, hits, 0.9, False)) == ""
+    named = "Does a paper use SeerAttention-R with an L2-style loss?"
+    note = unmentioned(named, Retrieved(named, make_hits(named, [paper], HashEmbedder()), 0.9, False))
+    assert note.startswith("SeerAttention-R is not stated in any retrieved abstract")

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from rag.answer.compose.naming import coined, introduces, proposes
+from rag.answer.compose.naming import DESCRIBING, coined, introduces, proposes
 from rag.index.vocabulary import common_words
 from rag.text import STOPWORDS, compared_words, names_word, short_title, tokenize
 from rag.types import Paper, Retrieved
@@ -43,10 +43,6 @@ class Compared:
     titled: bool = False
 
 
-_MODIFIER = re.compile(r"-(?:based|driven|guided|style|like|free|aware|specific|only|level|augmented)$", re.IGNORECASE)
-"""A name ending in one of these describes what is compared ("MI-based representation learning"), not a name."""
-
-
 def compared_papers(names: Sequence[str], retrieved: Retrieved, opposed: Collection[str] = (),
                     aside: Collection[str] = ()) -> list[Compared]:
     """For each coined name (``rag.answer.compose.naming.coined``: "DIMAT", "TIES-Merging"; a capitalised word such
@@ -63,7 +59,7 @@ def compared_papers(names: Sequence[str], retrieved: Retrieved, opposed: Collect
     papers")."""
     hits = retrieved.hits
     wanted = [n for n in names if (coined(n) or _named_side(n, opposed)) and not n[0].isdigit()
-              and not _MODIFIER.search(n)]
+              and not DESCRIBING.search(n)]
     found: dict[str, Compared] = {}
     used: set[int] = set()
     heads = {short_title(hit.paper.title).lower() for hit in hits}

@@ -19,6 +19,7 @@ from rag.answer.compose.naming import (
     Subject,
     coined,
     coined_names,
+    named_things,
     proposes,
     sentences_naming,
     spelled_out,
@@ -70,7 +71,7 @@ def unmentioned(question: str, retrieved: Retrieved, spelled: Mapping[str, Colle
     """The note for a question whose coined names (``SeerAttention-R``, ``GSM8K``: a capital after the first
     letter or a digit) are in none of the retrieved abstracts, e.g. "CaseHOLD is not stated in any retrieved
     abstract."; "" when the question has no such name or one of them is mentioned."""
-    names = coined_names(question, 3)
+    names = named_things(question, 3)
     everywhere = " ".join(f"{h.paper.title} {h.paper.abstract}" for h in retrieved.hits).lower()
     if not names or any(_mentioned(n, everywhere, spelled) for n in names):
         return ""
@@ -93,7 +94,7 @@ def unmentioned_in(
     [1]"; "" otherwise."""
     paper = retrieved.hits[h].paper
     own = f"{paper.title} {paper.abstract}".lower()
-    names = coined_names(question, 3)
+    names = named_things(question, 3)
     if not names or any(_mentioned(n, own, spelled) for n in names):
         return ""
     return f"{not_stated_sentence(short_title(paper.title), 'anything about ' + ' or '.join(names))} [{h + 1}]"

@@ -58,6 +58,16 @@ def coined_names(text: str, letters: int = 0) -> list[str]:
     return [n for n in named_entities(text) if coined(n) and sum(c.isalpha() for c in n) >= letters]
 
 
+DESCRIBING = re.compile(r"-(?:based|driven|guided|style|like|free|aware|specific|only|level|augmented)$", re.IGNORECASE)
+"""A coined word ending in one of these describes ("MI-based representation learning", "an L2-style measure"); it
+names nothing."""
+
+
+def named_things(text: str, letters: int = 0) -> list[str]:
+    """``coined_names`` that name something, not a description (``DESCRIBING``: "L2-style", "LLM-based")."""
+    return [n for n in coined_names(text, letters) if not DESCRIBING.search(n)]
+
+
 def _rare(token: str, retrieved: Retrieved) -> bool:
     """A word in at most one retrieved title (a paper's own name, not a topic word)."""
     return sum(token in set(tokenize(h.paper.title)) for h in retrieved.hits) <= 1

@@ -63,7 +63,11 @@ _METRIC = re.compile(r"\b(?:which|what)\b[^?.]{0,20}\b(?:metrics?|measures?|crit
 _EXISTENCE = re.compile(
     r"(?:^|[:;.,]\s*)(?:is there|are there|was there|do(?:es)? (?:the corpus|you|any \w+) (?:have|contain|include)|"
     r"has (?:anyone|any paper|any work)|have (?:any|there been))\b[^?]*\b(?:papers?|works?|stud(?:y|ies)|"
-    r"research|abstracts?|approach(?:es)?|methods?)\b",
+    r"research|abstracts?|approach(?:es)?|methods?)\b|"
+    r"(?:^|[:;.,]\s*)(?:is|are|was) there (?:(?:a|an|any|some)\s+)?(?:(?!(?:of|that|in|on|for|between)\s)[\w-]+\s+)"
+    r"{0,3}?(?:ways?|techniques?|algorithms?|models?|networks?|frameworks?|datasets?|benchmarks?|collections?|"
+    r"corp(?:us|ora)|theory|theories|analys[ie]s|tools?|tricks?|modules?|systems?)\b|"
+    r"(?:^|[:;.,]\s*)(?:has|have|did) (?:anyone|anybody|someone|people) (?!else\b)",
     re.IGNORECASE,
 )
 _HOW = re.compile(r"^\s*how\b|\bhow (?:does|do|did|is|are|was|were)\b", re.IGNORECASE)
