@@ -189,6 +189,25 @@ def test_which_paper_proposes_a_name_answers_with_the_paper_that_introduces_it()
     assert_faithful(final)
 
 
+def test_a_name_two_papers_share_is_no_papers_own_unless_it_proposes_it() -> None:
+    """"Which paper claims that ReLU networks contain a hidden linear model ...?" was answered "Paper: Learning
+    Prescriptive ReLU Networks": "ReLU" in that title's head made it the name's owner, but the first hit is about
+    ReLU networks too. A shared term belongs to a paper only when its abstract proposes it."""
+    from rag.answer.compose.naming import proposer
+    from rag.types import Hit, Retrieved
+
+    top = make_paper("Tapping into the Black Box", "We show that ReLU networks learn an implicit linear model. "
+                     "A simple modification to the backward pass pulls its decision boundary back to the input.")
+    titled = make_paper("Learning Prescriptive ReLU Networks", "We propose a piecewise linear neural network model "
+                        "that balances prescriptive performance and interpretability.")
+    question = "Which paper claims that ReLU networks contain a hidden linear model?"
+    hits = tuple(Hit(p, s, p.abstract.split(". ")[0], 0, s) for p, s in [(top, 0.9), (titled, 0.7)])
+    assert proposer(question, Retrieved(question, hits, 0.9, False)) is None
+    coined = make_paper("ReLU: Rectified Linear Units", "We propose ReLU, a rectified linear unit for networks.")
+    hits = tuple(Hit(p, s, p.abstract.split(". ")[0], 0, s) for p, s in [(top, 0.9), (coined, 0.7)])
+    assert proposer("Which paper proposes ReLU?", Retrieved(question, hits, 0.9, False)) == 1  # its own coinage
+
+
 def test_existence_says_yes_only_when_the_corpus_surely_has_such_a_paper(real_pipeline) -> None:  # type: ignore[no-untyped-def]
     """The reviewer's "Is there a paper on reinforcement learning for robot locomotion?" was told "Yes:" with a paper
     on in-context RL that never mentions robots (the abstention model passed it at 0.55)."""

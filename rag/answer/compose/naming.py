@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -58,9 +58,10 @@ def coined_names(text: str, letters: int = 0) -> list[str]:
     return [n for n in named_entities(text) if coined(n) and sum(c.isalpha() for c in n) >= letters]
 
 
-DESCRIBING = re.compile(r"-(?:based|driven|guided|style|like|free|aware|specific|only|level|augmented)$", re.IGNORECASE)
-"""A coined word ending in one of these describes ("MI-based representation learning", "an L2-style measure"); it
-names nothing."""
+DESCRIBING = re.compile(r"-(?:based|driven|guided|style|like|free|aware|specific|only|level|augmented|generated)$",
+                        re.IGNORECASE)
+"""A coined word ending in one of these describes ("MI-based representation learning", "an L2-style measure",
+"LLM-generated text"); it names no paper."""
 
 
 def named_things(text: str, letters: int = 0) -> list[str]:
@@ -145,7 +146,7 @@ def names_its_paper(analysis: Question, retrieved: Retrieved, spelled: Mapping[s
     term = defined_term(analysis.text)  # "What is the information filtering hypothesis?": a phrase it proposes
     names = coined_names(analysis.text, 3) or [  # "What is Loki?": a capitalised name the first abstract proposes
         n for n in named_entities(analysis.text) if proposes(top, n)] or [t for t in [term] if t and proposes(top, t)]
-    if not names or any(_DESCRIBING.search(n) for n in names):
+    if not names or any(DESCRIBING.search(n) for n in names):
         return False
     rest = {t for t in tokenize(analysis.text) if t not in STOPWORDS and t not in _ASKING_WHAT}
     if rest - {t for n in names for t in tokenize(n)}:
@@ -179,7 +180,7 @@ def asks_of_its_paper(analysis: Question, retrieved: Retrieved,
         return False
     top = retrieved.hits[0].paper
     names = coined_names(analysis.text, 3)
-    own = [n for n in names if a_paper_name(n) and its_name(n, top, spelled) and not _DESCRIBING.search(n)]
+    own = [n for n in names if a_paper_name(n) and its_name(n, top, spelled) and not DESCRIBING.search(n)]
     if not own or not all(n in own or names_word(top.abstract, n) for n in names):
         return False
     named = {t for n in names for t in tokenize(n)}
@@ -203,9 +204,6 @@ _ASKING_WHAT = frozenset(tokenize(
     "the a an of"
 ))
 """The words of a question that asks only what something is or which paper it is."""
-_DESCRIBING = re.compile(r"-(?:based|driven|guided|style|like|free|aware|specific|only|level|augmented|generated)$",
-                         re.IGNORECASE)
-"""A coined word ending like this describes ("LLM-generated text"), it names no paper."""
 
 
 def its_name(name: str, paper: Paper, spelled: Mapping[str, Collection[str]]) -> bool:
@@ -224,7 +222,8 @@ def proposer(question: str, retrieved: Retrieved, depth: int = 3) -> int | None:
     only uses it ("generalizing the principle of integrated gradients")."""
     if not asks_for_a_paper(question):
         return None
-    owner = next((h for h, hit in enumerate(retrieved.hits[:depth]) if owns(question, hit.paper)), None)
+    papers = [hit.paper for hit in retrieved.hits[:depth]]
+    owner = next((h for h, p in enumerate(papers) if owns(question, p, [o for o in papers if o is not p])), None)
     return owner or None
 
 
@@ -233,12 +232,15 @@ _INTRODUCED = re.compile(r"\b(?:propos|introduc|present|invent|coin)\w*\s+(?:the
 """What a question says a paper introduces: "Which paper proposes Integrated Gradients?" -> "Integrated Gradients"."""
 
 
-def owns(question: str, paper: Paper) -> bool:
+def owns(question: str, paper: Paper, others: Sequence[Paper] = ()) -> bool:
     """Whether a name ``question`` gives is ``paper``'s own (``its_name``): a coined one ("TIES-Merging") or what it
-    says a paper introduces ("... proposes Integrated Gradients?")."""
+    says a paper introduces ("... proposes Integrated Gradients?"). A name one of ``others`` names too is a shared
+    term ("ReLU" of "Learning Prescriptive ReLU Networks" and of an abstract on ReLU networks): it is the paper's own
+    only when its abstract proposes it."""
     introduced = _INTRODUCED.search(question)
     names = [n for n in named_entities(question) if a_paper_name(n)] + ([introduced.group(1)] if introduced else [])
-    return any(its_name(n, paper, NO_ACRONYMS) for n in names)
+    return any(its_name(n, paper, NO_ACRONYMS) and (proposes(paper.abstract, n) or not any(
+        names_word(f"{o.title} {o.abstract}", n) for o in others)) for n in names)
 
 
 def title_line(question: str, retrieved: Retrieved, existence: bool, h: int, sure_score: float) -> str:
