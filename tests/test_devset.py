@@ -261,14 +261,14 @@ def test_conversation_papers_include_titles_quoted_in_the_history(titles: set[st
     }
 
 
-HELPER_SETS = [EVALS / f"{kind}_{part}.jsonl" for kind in ("chat", "reword") for part in ("fit", "val")]
+HELPER_SETS = [EVALS / f"{kind}_{part}.jsonl" for kind in ("chat", "reword", "kw") for part in ("fit", "val")]
 """Helper-written sets the dev sets' rules fit (comparison chats and single-gold comparisons, and near-miss chats,
 break the rules on history and gold counts by design)."""
 
 
 @pytest.mark.parametrize("path", HELPER_SETS, ids=lambda p: p.name)
 def test_helper_written_sets_pass_the_checker(path: Path, papers: list[Paper]) -> None:
-    """The chat and reworded sets (``evals/README.md``) hold key facts their gold abstracts bear out, and gold
+    """The chat, reworded and keyword sets (``evals/README.md``) hold key facts their gold abstracts bear out, and gold
     titles that exist."""
     problems, _ = check_devset.check_items(list(load_eval_set(path)), papers, min_per_type=0)
     assert problems == []
