@@ -724,7 +724,11 @@ READ_ME = ("We propose Read-ME, which refactors a pre-trained dense LLM into sma
      ("What is the CHES score?", "We measure it by a centered hidden embedding similarity (CHES) score.", True),
      ("how many pretraining tasks are needed?", "It only requires a small number of pretraining tasks.", True),
      ("Which layers does it skip?", "It skips 4 central blocks; the middle layers matter less.", True),
-     ("How many forward passes does TabPFN need?", "It predicts in a single forward pass.", True)],
+     ("How many forward passes does TabPFN need?", "It predicts in a single forward pass.", True),
+     # people are counted by their role
+     ("How many people took part in the user study?", "A user study with 18 ML researchers shows it.", True),
+     ("How many participants were there?", "We recruited 40 crowdworkers.", True),
+     ("How many people took part in the user study?", "A user study shows it helps 3 tasks.", False)],
 )  # fmt: skip
 def test_a_quantity_is_stated_by_a_number_of_the_asked_thing(question: str, abstract: str, stated: bool) -> None:
     assert quantity_stated(slot_of(question), abstract) is stated

@@ -34,11 +34,25 @@ _VAGUE_COUNT = re.compile(r"\b(?:(?:small|large|limited) number of|handful of|fe
 """A count stated in words: "only requires a small number of independent tasks", "a single forward pass"."""
 
 
+_PEOPLE = re.compile(r"\b(?:people|participants|users|humans|persons|annotators|raters|workers|crowdworkers|"
+                     r"researchers|volunteers|experts|students|respondents|evaluators|individuals|subjects)\b",
+                     re.IGNORECASE)
+"""People counted by their role: "a user study with 18 machine learning researchers" says how many people."""
+_PEOPLE_NOUNS = frozenset(tokenize("people participants users humans persons raters workers volunteers respondents "
+                                   "individuals"))
+"""Asked head nouns (stemmed) that any of ``_PEOPLE`` states ("How many people took part ...?")."""
+
+
+def _names_noun(noun: str, text: str) -> bool:
+    """Whether ``text`` names the asked head noun (stemmed): the noun itself, or people by their role."""
+    return noun in set(tokenize(text)) or (noun in _PEOPLE_NOUNS and _PEOPLE.search(text) is not None)
+
+
 def quantity_stated(slot: Slot, abstract: str) -> bool:
     """Whether some sentence of ``abstract`` gives a number (a formula, or a count in words: "a small number of
-    tasks") of the asked quantity: with its head noun, or its initials ("45 RMs" for "reward models"); a share by its
-    symbol ("5%", ``_stated_share``). True unless the question asks for a value (``Slot.count``) and names a
-    unit, not a speed-up ("how fast": ``fills`` reads its measure)."""
+    tasks") of the asked quantity: with its head noun (``_names_noun``), or its initials ("45 RMs" for "reward
+    models"); a share by its symbol ("5%", ``_stated_share``). True unless the question asks for a value
+    (``Slot.count``) and names a unit, not a speed-up ("how fast": ``fills`` reads its measure)."""
     noun = head_noun(slot)
     if not noun or slot.measure or not slot.count:
         return True
@@ -47,8 +61,8 @@ def quantity_stated(slot: Slot, abstract: str) -> bool:
     words = re.findall(r"[A-Za-z]+", slot.detail)
     initials = "".join(w[0] for w in words).lower() if len(words) >= 2 else ""
     for sentence in sentences(abstract):
-        tokens = set(tokenize(sentence))
-        named = noun in tokens or (bool(initials) and re.search(rf"\b{initials}s?\b", sentence, re.IGNORECASE))
+        named = _names_noun(noun, sentence) or (
+            bool(initials) and re.search(rf"\b{initials}s?\b", sentence, re.IGNORECASE))
         if named and (has_number(sentence) or _FORMULA.search(sentence) or _VAGUE_COUNT.search(sentence)):
             return True
     return False
@@ -69,7 +83,7 @@ def unit_missing(slot: Slot, text: str) -> bool:
         return True
     if slot.measure == "speed" and any(_SPED_UP.search(s) and _RATIO.search(s) for s in sentences(text)):
         return False  # "speedup" stated as "speeding up the LLM inference by up to 1.27x"
-    if noun in set(tokenize(text)) or (noun in _SYMBOLS and _stated_share(slot, _SYMBOLS[noun], text)):
+    if _names_noun(noun, text) or (noun in _SYMBOLS and _stated_share(slot, _SYMBOLS[noun], text)):
         return False
     detail, text = f"{slot.detail} {_UNHYPHENATED.sub('', slot.detail)}", f"{text} {_UNHYPHENATED.sub('', text)}"
     asked = {_base(w) for w in re.findall(r"[A-Za-z]+", detail) if noun in tokenize(w) or _base(noun) in _base(w)}
