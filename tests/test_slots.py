@@ -728,7 +728,10 @@ READ_ME = ("We propose Read-ME, which refactors a pre-trained dense LLM into sma
      # people are counted by their role
      ("How many people took part in the user study?", "A user study with 18 ML researchers shows it.", True),
      ("How many participants were there?", "We recruited 40 crowdworkers.", True),
-     ("How many people took part in the user study?", "A user study shows it helps 3 tasks.", False)],
+     ("How many people took part in the user study?", "A user study shows it helps 3 tasks.", False),
+     # the size of a change is stated by a result set against another
+     ("What accuracy margin does it report?", "It outperforms the best competitor by an average 14%.", True),
+     ("What accuracy margin does it report?", "It reaches 71% accuracy on CIFAR-10.", False)],
 )  # fmt: skip
 def test_a_quantity_is_stated_by_a_number_of_the_asked_thing(question: str, abstract: str, stated: bool) -> None:
     assert quantity_stated(slot_of(question), abstract) is stated
@@ -1039,3 +1042,22 @@ def test_a_coined_word_that_describes_is_no_name_the_abstracts_must_mention() ->
     named = "Does a paper use SeerAttention-R with an L2-style loss?"
     note = unmentioned(named, Retrieved(named, make_hits(named, [paper], HashEmbedder()), 0.9, False))
     assert note.startswith("SeerAttention-R is not stated in any retrieved abstract")
+
+
+def test_a_title_cased_compound_is_no_name_a_note_calls_its_paper_by() -> None:
+    """"what accuracy margin over other methods does the first one report?" about "Self-Supervised Relational
+    Reasoning for Representation Learning" was noted as "The Self-Supervised abstract ...": a hyphenated phrase of the
+    title ("Self-Supervised", "In-Context") is no name; the paper is called by its title. "Read-ME" is a name."""
+    from rag.answer.compose.naming import subject
+    from rag.types import Hit, Retrieved
+
+    paper = make_paper("Self-Supervised Relational Reasoning for Representation Learning",
+                       "Self-Supervised relational reasoning outperforms the best competitor by an average 14%.")
+    question = "What margin does Self-Supervised relational reasoning report?"
+    hits = (Hit(paper, 0.9, paper.abstract, 0, 0.9),)
+    found = subject(question, Retrieved(question, hits, 0.9, False))
+    assert found is not None and found.name == paper.title
+    named = make_paper("Read-ME: Refactorizing LLMs as Router-Decoupled Mixture of Experts", "We propose Read-ME.")
+    question = "How many experts does Read-ME use?"
+    found = subject(question, Retrieved(question, (Hit(named, 0.9, named.abstract, 0, 0.9),), 0.9, False))
+    assert found is not None and found.name == "Read-ME"

@@ -40,12 +40,18 @@ def subject(question: str, retrieved: Retrieved, depth: int = 2) -> Subject | No
         for name in (n for n in names if sum(c.isalpha() for c in n) >= 3):
             stems = set(tokenize(name))
             if stems and stems <= text and (stems & title or (len(stems) == 1 and coined(name))):
-                own = coined(name) and name.lower() in short_title(hit.paper.title).lower()  # not "LLM" of CHESS
+                own = (coined(name) and not _COMPOUND.fullmatch(name)  # not "LLM" of CHESS, nor "Self-Supervised"
+                       and name.lower() in short_title(hit.paper.title).lower())
                 return Subject(h, name if own else short_title(hit.paper.title))
         title_words = [t for t in q_tokens if t in title and _rare(t, retrieved)]
         if title_words and h == 0:
             return Subject(h, short_title(hit.paper.title))
     return None
+
+
+_COMPOUND = re.compile(r"[A-Za-z][a-z]*(?:-[A-Za-z][a-z]*)+")
+"""A hyphenated compound of title-cased words ("Self-Supervised", "In-Context", "k-Sparse"): a phrase of the title,
+no name the answer calls its paper by."""
 
 
 def coined(name: str) -> bool:

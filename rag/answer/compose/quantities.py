@@ -68,7 +68,7 @@ _SHARE_OF = re.compile(r"\b(?:fraction|proportion|percentage|percent|share|porti
 _NUMBER_WORD = "one|two|three|four|five|six|seven|eight|nine|ten|several|a few|a"
 _NOT_ITEMS = "times|epochs|steps|iterations|gpus|tpus|hours|was|has|is|this|its|us"
 """Words after a number that count no items of a dataset ("300 epochs", "in 2020 it was shown")."""
-_CHANGE_WORDS = frozenset(tokenize(
+CHANGE_WORDS = frozenset(tokenize(
     "improvement improvements gain gains drop drops reduction reductions boost boosts margin gap difference effect "
     "increase decrease speedup saving savings"
 ))
@@ -151,7 +151,7 @@ def quantity_traits(question: str, head: Sequence[str]) -> tuple[str, tuple[str,
     for ("speed", "time", "model size", "size", "score"; "" when any number answers it, as for the size of a
     change), what a share is asked ``of``, and whether a value is asked (``count``)."""
     measure = next((m for m, asks in _MEASURES if asks.search(question)), "")
-    if measure == "size" and _CHANGE_WORDS & set(head):  # "how large is the improvement?": any number answers it
+    if measure == "size" and CHANGE_WORDS & set(head):  # "how large is the improvement?": any number answers it
         measure = ""
     share = _SHARE_OF.search(question)
     of = tuple(t for t in tokenize(share.group("of")) if t not in STOPWORDS) if share else ()

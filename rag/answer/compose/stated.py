@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from rag.answer.compose.quantities import has_number
+from rag.answer.compose.quantities import CHANGE_WORDS, has_number
 from rag.answer.compose.slots import Slot, fills, head_noun
 from rag.text import named_entities, sentences, tokenize, without_urls
 
@@ -44,8 +44,10 @@ _PEOPLE_NOUNS = frozenset(tokenize("people participants users humans persons rat
 
 
 def _names_noun(noun: str, text: str) -> bool:
-    """Whether ``text`` names the asked head noun (stemmed): the noun itself, or people by their role."""
-    return noun in set(tokenize(text)) or (noun in _PEOPLE_NOUNS and _PEOPLE.search(text) is not None)
+    """Whether ``text`` names the asked head noun (stemmed): the noun itself, people by their role, or the size of a
+    change ("margin", "gain") by setting a result against another ("outperforms the best competitor by 14%")."""
+    return (noun in set(tokenize(text)) or (noun in _PEOPLE_NOUNS and _PEOPLE.search(text) is not None)
+            or (noun in CHANGE_WORDS and _COMPARED.search(text) is not None))
 
 
 def quantity_stated(slot: Slot, abstract: str) -> bool:
@@ -73,9 +75,9 @@ def unit_missing(slot: Slot, text: str) -> bool:
     "GPU hours" with no "hour", "licence" with no licence. A word of the text with the same base (``_base``)
     counts as the noun (Snowball stems "reduction" and "reducing" apart). A detail made of generic words never
     counts, nor does asked hardware when the text names a device ("hardware" with "H100 GPU"; "which GPU" is missing
-    without a named one, "when using a GPU" does not say which), nor a speed-up when
-    a sentence says how many times faster ("speeding up the LLM inference by up to 1.27x"; not "extend the context
-    length by 100 times")."""
+    without a named one, "when using a GPU" does not say which), nor the size of a change ("margin", "gain") when
+    the text sets a result against another (``_names_noun``), nor a speed-up when a sentence says how many times faster
+    ("speeding up the LLM inference by up to 1.27x"; not "extend the context length by 100 times")."""
     noun = head_noun(slot)
     if not noun or (slot.kind == "hardware" and _stated_device(noun, text)):  # "hardware" is stated as "H100 GPU"
         return False
@@ -98,6 +100,9 @@ def _stated_share(slot: Slot, symbol: re.Pattern[str], text: str) -> bool:
     return any(symbol.search(s) and (not about or about & set(tokenize(s))) for s in sentences(text))
 
 
+_COMPARED = re.compile(r"\b(?:outperform\w*|improv\w*|surpass\w*|beat\w*|exceed\w*|gain\w*|boost\w*|better|higher|"
+                       r"lower|reduc\w*|increas\w*|decreas\w*|over)\b", re.IGNORECASE)
+"""A sentence that sets a result against another: its number is the size of a change ("by an average 14%")."""
 _SPED_UP = re.compile(r"\b(?:speed\w*|faster|accelerat\w*)", re.IGNORECASE)
 _RATIO = re.compile(r"\d(?:\.\d+)?\s*(?:x|×|times)(?![a-z])", re.IGNORECASE)
 _PERCENT = re.compile(r"%|\bpercent|\bpp\b")
