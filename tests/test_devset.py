@@ -261,7 +261,7 @@ def test_conversation_papers_include_titles_quoted_in_the_history(titles: set[st
     }
 
 
-HELPER_SETS = [EVALS / f"{kind}_{part}.jsonl" for kind in ("chat", "reword", "kw") for part in ("fit", "val")]
+HELPER_SETS = [EVALS / f"{kind}_{part}.jsonl" for kind in ("chat", "chat2", "reword", "kw") for part in ("fit", "val")]
 """Helper-written sets the dev sets' rules fit (comparison chats and single-gold comparisons, and near-miss chats,
 break the rules on history and gold counts by design)."""
 
