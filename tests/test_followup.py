@@ -518,3 +518,45 @@ def test_a_doubted_follow_up_is_rescued_only_for_one_pointed_paper_above_the_flo
     refused = _chat("What is CoreInfer?", "The corpus does not cover this question.")
     assert not rescued("what GPU did they use?", refused)
     assert not rescued("What do LLMs learn when they are trained on code?", one)
+
+
+def test_a_doubted_which_one_after_a_list_is_answered_when_its_words_pick_the_first_hit() -> None:
+    """``picked_by_its_words``: "which one was tested on italian data?" after a list of attention regularizers was
+    refused (confidence 0.02) though its first hit, a listed paper, alone says "English and Italian". A word no listed
+    paper has ("Google"), a first hit that was not listed, or no "which one" rescue nothing."""
+    from conftest import make_paper
+
+    from rag.answer.compose.followup import picked_by_its_words, rescued
+    from rag.types import Hit, Retrieved
+
+    ear = make_paper("Entropy-based Attention Regularization", "EAR penalizes low attention entropy. It matches the "
+                     "state of the art on three corpora in English and Italian.")
+    at = make_paper("Attention Meets Perturbations", "We propose adversarial training for attention in English.")
+    other = make_paper("Selective Ensembles", "Ensembles of models trained on Italian tweets.")
+    listed = _chat("which papers regularize the attention mechanism?", "- Entropy-based Attention Regularization: "
+                   "EAR penalizes low attention entropy [1].\n- Attention Meets Perturbations: It proposes adversarial "
+                   "training for attention [2].")
+
+    def picked(question: str, papers: tuple[object, ...], history: list[dict[str, str]] = listed) -> bool:
+        hits = tuple(Hit(p, 0.5, p.abstract, 0, 0.5) for p in papers)  # type: ignore[arg-type]
+        return picked_by_its_words(question, Retrieved(question, hits, 0.02, True), history)
+
+    assert picked("which one was tested on italian data?", (ear, at))
+    assert picked("which of them was tested on italian data?", (ear, other))  # "other" was not listed
+    assert not picked("which one is from Google?", (ear, at))  # no listed abstract says so
+    assert not picked("which one was tested on english data?", (ear, at))  # both say English
+    assert not picked("which one was tested on italian data?", (other, ear))  # its first hit was not listed
+    assert not picked("was it tested on italian data?", (ear, at))  # picks no paper among the listed
+    hits = tuple(Hit(p, 0.5, p.abstract, 0, 0.5) for p in (ear, at))
+    question = "which one was tested on italian data?"
+    assert rescued(question, Retrieved(question, hits, 0.02, True), listed, 0.1)
+
+
+def test_which_one_after_a_list_answers_from_the_listed_paper_its_words_pick(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    history = _chat("which papers regularize the attention mechanism?", "- Entropy-based Attention Regularization "
+                    "Frees Unintended Bias Mitigation from Lists: It proposes a knowledge-free Entropy-based Attention "
+                    "Regularization (EAR) [1].\n- Attention Meets Perturbations: Robust and Interpretable Attention "
+                    "with Adversarial Training: It proposes adversarial training for attention [2].")
+    final = real_pipeline.ask("which one was tested on italian data?", history, answerer="extractive")
+    assert not final.abstained and "English and Italian" in final.text, final.text
+    assert final.citations[0].paper.title.startswith("Entropy-based Attention Regularization")

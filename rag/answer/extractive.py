@@ -32,11 +32,11 @@ from rag.answer.compose.followup import (
     authors_pointer,
     corrected_hits,
     corrects_to,
-    doubted_pointer,
     hits_of,
     no_names,
     record_hit,
     referents,
+    rescued,
     resolve_followup,
     restated,
     without_switch,
@@ -200,9 +200,9 @@ class ExtractiveAnswerer:
     def rescues(self, question: str, analysis: Question, retrieved: Retrieved,
                 history: Sequence[dict[str, str]]) -> bool:
         """Whether a question that is no comparison or record question, and that the abstention model doubts, is
-        answered from the chat's one paper it points at (``doubted_pointer``)."""
+        answered from the chat's paper it points at or picks (``rescued``)."""
         return (analysis.kind != "comparison" and not analysis.record
-                and doubted_pointer(question, retrieved, history, self.weights.pointed_confidence))
+                and rescued(question, retrieved, history, self.weights.pointed_confidence))
 
     def plainly_named(self, question: str, analysis: Question, retrieved: Retrieved,
                       history: Sequence[dict[str, str]]) -> bool:

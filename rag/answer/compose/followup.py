@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 
 from rag.answer.compose.chat import CORRECTION, IsName, no_names, turns
-from rag.answer.compose.cited import cited_sources
+from rag.answer.compose.cited import cited_sources, sure_sources
 from rag.answer.compose.naming import coined_names
 from rag.answer.compose.referents import (
     BOTH_COMPARED,
@@ -150,3 +150,37 @@ def doubted_pointer(question: str, retrieved: Retrieved, history: Sequence[dict[
     several ("which of them is from Google?") stays refused: picking among them needs what their abstracts say."""
     return (retrieved.abstain and bool(history) and bool(retrieved.hits) and retrieved.confidence >= floor
             and len(hits_of(authors_pointer(question, history), retrieved)) == 1)
+
+
+_PICKING = re.compile(r"\bwhich (?:one|of (?:them|these|those|the (?:two|three|four|papers|methods)))\b", re.IGNORECASE)
+
+
+def picked_by_its_words(question: str, retrieved: Retrieved, history: Sequence[dict[str, str]]) -> bool:
+    """Whether a follow-up the abstention model doubts picks one of the papers the last answer listed ("which one was
+    tested on Italian data?") and the first hit is that paper: it is one of them, and a word the question adds to the
+    chat ("italian") is in its title or abstract and in no other listed paper's. Then the chat has found it. "Which
+    of them is from Google?" stays refused when no listed abstract says so. The words decide, whatever the
+    abstention model's confidence (the question alone, "which one was tested on italian data?", has little)."""
+    answers = turns(history, "assistant")
+    if not (retrieved.abstain and answers and retrieved.hits and _PICKING.search(question)):
+        return False
+    sources = sure_sources(answers[-1])
+    listed = hits_of(sources, retrieved)  # those among the hits: the others hold the question's words less
+    if 0 not in listed or len(sources) < 2:
+        return False
+    said = {t for turn in history for t in tokenize(turn.get("content", ""))}
+    new = {t for t in tokenize(question) if t not in STOPWORDS and t not in QUESTION_WORDS and t not in said
+           and len(t) >= 3}
+
+    def words_of(h: int) -> set[str]:
+        paper = retrieved.hits[h].paper
+        return set(tokenize(f"{paper.title} {paper.abstract}"))
+
+    others = set().union(*(words_of(h) for h in listed - {0}))
+    return bool(new & words_of(0) - others)
+
+
+def rescued(question: str, retrieved: Retrieved, history: Sequence[dict[str, str]], floor: float) -> bool:
+    """Whether a follow-up the abstention model doubts is answered: it points at the chat's one paper
+    (``doubted_pointer``) or picks one of the listed papers by its words (``picked_by_its_words``)."""
+    return doubted_pointer(question, retrieved, history, floor) or picked_by_its_words(question, retrieved, history)
