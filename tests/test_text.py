@@ -485,3 +485,18 @@ def test_diff_is_read_as_difference() -> None:
 def test_a_comparison_typed_with_diff_is_answered(real_pipeline) -> None:  # type: ignore[no-untyped-def]
     final = real_pipeline.ask("whats the diff between sam and maxsup", answerer="extractive")
     assert len(final.citations) == 2 and final.text.startswith("- "), final.text
+
+
+def test_a_list_lines_label_is_not_split_at_a_question_mark_in_its_title() -> None:
+    """A hand-written list answer "- Prompt Optimization with EASE? Efficient ...: EASE uses ... [1]" was split after
+    "EASE?", so "which of them ..." lost the label naming EASE's paper and answered from another."""
+    from rag.answer.compose.cited import cited_sources, refers_to
+    from rag.text import answer_sentences
+
+    title = "Prompt Optimization with EASE? Efficient Ordering-aware Automated Selection of Exemplars"
+    answer = f"- {title}: EASE uses a neural bandit algorithm [1].\n- Other Paper: It does this well. And why? [2]"
+    assert answer_sentences(answer)[0] == f"- {title}: EASE uses a neural bandit algorithm [1]."
+    assert answer_sentences(answer)[1:] == ["- Other Paper: It does this well.", "And why? [2]"]  # its text splits
+    first = cited_sources(answer)[0]
+    assert refers_to(first, title, "An abstract that the answer paraphrases, not quotes.")
+    assert answer_sentences("Not a list? No [1].") == ["Not a list?", "No [1]."]

@@ -98,7 +98,8 @@ def answer_sentences(text: str) -> list[str]:
     out: list[str] = []
     for line in text.splitlines():
         bounds: list[list[int]] = []
-        for start, span_end in _outside_quotes(line, [(s.start, s.end) for s in split_sentences(line)]):
+        spans = _outside_label(line, _outside_quotes(line, [(s.start, s.end) for s in split_sentences(line)]))
+        for start, span_end in spans:
             lead = _LEADING_MARKERS.match(line, start, span_end)
             if lead and bounds:  # "A claim. [1] Next": the markers belong to the sentence before
                 bounds[-1][1] = lead.end()
@@ -125,6 +126,23 @@ def _outside_quotes(line: str, spans: list[tuple[int, int]]) -> list[tuple[int, 
     for start, end in spans:
         before = line[:start]
         if out and (before.count('"') % 2 or before.count("“") > before.count("”")):
+            out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
+    return out
+
+
+def _outside_label(line: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``spans`` with those joined whose boundary falls inside a list line's label (a bullet, then the text before
+    its first ": ", holding no marker): "- Prompt Optimization with EASE? Efficient ...: EASE uses ... [1]" keeps
+    its title whole."""
+    bullet = _BULLET.match(line)
+    label_end = line.find(": ", bullet.end()) if bullet else -1
+    if label_end < 0 or MARKER.search(line, 0, label_end):
+        return spans
+    out: list[tuple[int, int]] = []
+    for start, end in spans:
+        if out and start < label_end:
             out[-1] = (out[-1][0], end)
         else:
             out.append((start, end))
