@@ -63,6 +63,10 @@ PAPERS = [SEER, TIES, DIMAT, SKILL]
         ("Is there a real crowdsourcing collection with per-label timestamps?", "existence", ""),
         ("Has anyone plugged a frozen LLM layer into a vision model?", "existence", ""),
         ("Are there limitations of these models?", "lookup", ""),  # asks about the models, not for a paper
+        ("Are there limitations to these models?", "lookup", ""),
+        ("Is there a theoretical analysis?", "lookup", ""),  # of the paper under discussion
+        ("Did people prefer the generated explanations?", "lookup", ""),
+        ("Is there a theory result that blending pairs of inputs helps?", "existence", ""),
         ("Why does label smoothing hurt calibration?", "why", ""),
         ("How does TIES-Merging resolve sign conflicts?", "how", ""),
         ("coreinfer speedup titan xp", "quantity", ""),
@@ -205,7 +209,14 @@ def test_a_name_two_papers_share_is_no_papers_own_unless_it_proposes_it() -> Non
     assert proposer(question, Retrieved(question, hits, 0.9, False)) is None
     coined = make_paper("ReLU: Rectified Linear Units", "We propose ReLU, a rectified linear unit for networks.")
     hits = tuple(Hit(p, s, p.abstract.split(". ")[0], 0, s) for p, s in [(top, 0.9), (coined, 0.7)])
-    assert proposer("Which paper proposes ReLU?", Retrieved(question, hits, 0.9, False)) == 1  # its own coinage
+    question = "Which paper proposes ReLU?"
+    assert proposer(question, Retrieved(question, hits, 0.9, False)) == 1  # its own coinage
+    lofit = make_paper("LoFiT: Localized Fine-Tuning on LLM Representations", "We introduce a framework called "
+                       "Localized Fine-Tuning on LLM Representations (LoFiT).")
+    user = make_paper("Steering Heads", "Unlike LoFiT, we steer heads without training.")
+    hits = tuple(Hit(p, s, p.abstract.split(". ")[0], 0, s) for p, s in [(user, 0.9), (lofit, 0.7)])
+    question = "Which paper introduces LoFiT?"
+    assert proposer(question, Retrieved(question, hits, 0.9, False)) == 1  # the title's own name
 
 
 def test_existence_says_yes_only_when_the_corpus_surely_has_such_a_paper(real_pipeline) -> None:  # type: ignore[no-untyped-def]
@@ -731,7 +742,12 @@ READ_ME = ("We propose Read-ME, which refactors a pre-trained dense LLM into sma
      ("How many people took part in the user study?", "A user study shows it helps 3 tasks.", False),
      # the size of a change is stated by a result set against another
      ("What accuracy margin does it report?", "It outperforms the best competitor by an average 14%.", True),
-     ("What accuracy margin does it report?", "It reaches 71% accuracy on CIFAR-10.", False)],
+     ("What accuracy margin does it report?", "It reaches 71% accuracy on CIFAR-10.", False),
+     ("What accuracy margin does it report?", "It outperforms existing approaches on four datasets.", False),
+     ("What accuracy margin does it report?", "Over 3 datasets, it reaches 71% accuracy.", False),
+     ("What reduction in activation parameters does it report?", "It needs 50% fewer activation parameters.", True),
+     ("How many human participants were in the study?", "We switched off the top 10 experts.", False),
+     ("How many people took part in its user study?", "Users tend to provide 5 ratings each.", False)],
 )  # fmt: skip
 def test_a_quantity_is_stated_by_a_number_of_the_asked_thing(question: str, abstract: str, stated: bool) -> None:
     assert quantity_stated(slot_of(question), abstract) is stated
@@ -951,6 +967,10 @@ AUTOINT = ("Click-through rate (CTR) prediction is critical to online advertisin
      ("Which LLM did they use?", "Our 7B model beats BERTScore.", True),
      ("Which LLMs did they run it on?", "It beats BERTScore and OPTIMUS on LLMs.", False),
      ("Which methods involve LLM inference?", "CHESS speeds up LLM inference.", True),  # asks for methods
+     ("Which large language models was it run on?", "We fine-tune LLMs with it and beat LoRA.", False),
+     ("What LLM backbone does it use?", "It beats LoRA on GLUE.", False),
+     ("Which LLMs did they run it on?", "We tune InstructGPT and TinyLlama.", True),  # a family inside the name
+     ("Which LLMs did they run it on?", "It is robust on Clothing1M and Phi-shaped data.", False),  # no model's
      ("Which LLMs did they run it on?", "It edits a few heads of LLMs and matches fine-tuning.", False),
      ("On which tasks does it beat existing methods?", "It wins on image classification and regression.", True),
      ("Which regularizer does it propose?", "We propose a spectral regularizer.", True)],  # not a named class
@@ -1042,6 +1062,9 @@ def test_a_coined_word_that_describes_is_no_name_the_abstracts_must_mention() ->
     named = "Does a paper use SeerAttention-R with an L2-style loss?"
     note = unmentioned(named, Retrieved(named, make_hits(named, [paper], HashEmbedder()), 0.9, False))
     assert note.startswith("SeerAttention-R is not stated in any retrieved abstract")
+    styled = "Which paper proposes an XGBoost-style model?"  # the name before "-style" is still asked about
+    note = unmentioned(styled, Retrieved(styled, make_hits(styled, [paper], HashEmbedder()), 0.9, False))
+    assert note.startswith("XGBoost is not stated in any retrieved abstract")
 
 
 def test_a_title_cased_compound_is_no_name_a_note_calls_its_paper_by() -> None:
@@ -1061,3 +1084,7 @@ def test_a_title_cased_compound_is_no_name_a_note_calls_its_paper_by() -> None:
     question = "How many experts does Read-ME use?"
     found = subject(question, Retrieved(question, (Hit(named, 0.9, named.abstract, 0, 0.9),), 0.9, False))
     assert found is not None and found.name == "Read-ME"
+    former = make_paper("Training Q-Former Models at Scale", "Q-Former bridges vision and language.")
+    question = "How fast is Q-Former?"  # one letter before the hyphen: a name
+    found = subject(question, Retrieved(question, (Hit(former, 0.9, former.abstract, 0, 0.9),), 0.9, False))
+    assert found is not None and found.name == "Q-Former"

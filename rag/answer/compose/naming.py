@@ -49,9 +49,9 @@ def subject(question: str, retrieved: Retrieved, depth: int = 2) -> Subject | No
     return None
 
 
-_COMPOUND = re.compile(r"[A-Za-z][a-z]*(?:-[A-Za-z][a-z]*)+")
-"""A hyphenated compound of title-cased words ("Self-Supervised", "In-Context", "k-Sparse"): a phrase of the title,
-no name the answer calls its paper by."""
+_COMPOUND = re.compile(r"[A-Za-z][a-z]+(?:-[A-Za-z][a-z]+)+")
+"""A hyphenated compound of title-cased words ("Self-Supervised", "In-Context"): a phrase of the title, no name the
+answer calls its paper by ("Q-Former" and "k-Sparse" are names)."""
 
 
 def coined(name: str) -> bool:
@@ -71,8 +71,10 @@ DESCRIBING = re.compile(r"-(?:based|driven|guided|style|like|free|aware|specific
 
 
 def named_things(text: str, letters: int = 0) -> list[str]:
-    """``coined_names`` that name something, not a description (``DESCRIBING``: "L2-style", "LLM-based")."""
-    return [n for n in coined_names(text, letters) if not DESCRIBING.search(n)]
+    """``coined_names`` with a describing ending cut off (``DESCRIBING``: "XGBoost-style" names XGBoost), those with
+    at least ``letters`` letters left ("L2-style" names nothing)."""
+    cut = [DESCRIBING.sub("", n) for n in coined_names(text)]
+    return [n for n in dict.fromkeys(cut) if coined(n) and sum(c.isalpha() for c in n) >= letters]
 
 
 def _rare(token: str, retrieved: Retrieved) -> bool:
@@ -242,11 +244,13 @@ def owns(question: str, paper: Paper, others: Sequence[Paper] = ()) -> bool:
     """Whether a name ``question`` gives is ``paper``'s own (``its_name``): a coined one ("TIES-Merging") or what it
     says a paper introduces ("... proposes Integrated Gradients?"). A name one of ``others`` names too is a shared
     term ("ReLU" of "Learning Prescriptive ReLU Networks" and of an abstract on ReLU networks): it is the paper's own
-    only when its abstract proposes it."""
+    only when its abstract proposes it or its title is named by it ("LoFiT: Localized Fine-Tuning ...", whatever
+    "Unlike LoFiT, ..." elsewhere says)."""
     introduced = _INTRODUCED.search(question)
     names = [n for n in named_entities(question) if a_paper_name(n)] + ([introduced.group(1)] if introduced else [])
-    return any(its_name(n, paper, NO_ACRONYMS) and (proposes(paper.abstract, n) or not any(
-        names_word(f"{o.title} {o.abstract}", n) for o in others)) for n in names)
+    return any(its_name(n, paper, NO_ACRONYMS) and (
+        short_title(paper.title).lower() == n.lower() or proposes(paper.abstract, n)
+        or not any(names_word(f"{o.title} {o.abstract}", n) for o in others)) for n in names)
 
 
 def title_line(question: str, retrieved: Retrieved, existence: bool, h: int, sure_score: float) -> str:

@@ -46,7 +46,7 @@ _HARDWARE_FILLER = re.compile(
     r"ASICs?|smartphones?|mobile (?:phones?|devices?)|edge devices?|Raspberry Pi|NPU|Apple M\d|Snapdragon)\b"
 )
 _DATASET = re.compile(r"\b(?:which|what)\b[^?.]{0,30}\b(?:datasets?|benchmarks?|corpus|corpora|tasks?|"
-                      r"domains?|languages?)\b", re.IGNORECASE)
+                      r"domains?|languages?(?!\s+models?\b))\b", re.IGNORECASE)
 _NAME = re.compile(r"\b(?:which|what)\b[^?.]{0,30}\b(?:models?|llms?|backbones?|architectures?|methods?|"
                    r"optimi[sz]ers?|algorithms?|losses|loss|regulari[sz]ers?|encoders?|baselines?|licen[cs]e|"
                    r"library|framework|tool|language model|tokeni[sz]ers?|activation functions?|schedulers?)\b",
@@ -60,14 +60,15 @@ _WHICH_ONE_PAPER = re.compile(
 """A question asking which one paper does something ("Which study finds ...?", "In which paper ..."), not a list
 ("which papers"), nor "what work has been done on ..." or "which study design ..."."""
 _METRIC = re.compile(r"\b(?:which|what)\b[^?.]{0,20}\b(?:metrics?|measures?|criteri(?:on|a))\b", re.IGNORECASE)
-_EXISTENCE = re.compile(
+_EXISTENCE = re.compile(  # "Is there a paper on ...", "Is there a way to ...", "Has anyone ..."
     r"(?:^|[:;.,]\s*)(?:is there|are there|was there|do(?:es)? (?:the corpus|you|any \w+) (?:have|contain|include)|"
     r"has (?:anyone|any paper|any work)|have (?:any|there been))\b[^?]*\b(?:papers?|works?|stud(?:y|ies)|"
     r"research|abstracts?|approach(?:es)?|methods?)\b|"
-    r"(?:^|[:;.,]\s*)(?:is|are|was) there (?:(?:a|an|any|some)\s+)?(?:(?!(?:of|that|in|on|for|between)\s)[\w-]+\s+)"
-    r"{0,3}?(?:ways?|techniques?|algorithms?|models?|networks?|frameworks?|datasets?|benchmarks?|collections?|"
-    r"corp(?:us|ora)|theory|theories|analys[ie]s|tools?|tricks?|modules?|systems?)\b|"
-    r"(?:^|[:;.,]\s*)(?:has|have|did) (?:anyone|anybody|someone|people) (?!else\b)",
+    r"(?:^|[:;.,]\s*)(?:is|are|was) there (?:(?:a|an|any|some)\s+)?(?:(?!(?:of|that|in|on|for|between|to|with|"
+    r"over|from|by|about|than)\s)[\w-]+\s+){0,2}?(?:ways?|techniques?|algorithms?|models?|networks?|frameworks?|"
+    r"datasets?|benchmarks?|collections?|corp(?:us|ora)|tools?|tricks?|modules?|systems?|theory|theories|results?|"
+    r"analys[ie]s)\s+(?:to|that|which|for|of|where|built|trained|designed|based|using|with|in which)\b|"
+    r"(?:^|[:;.,]\s*)(?:has|have|did) (?:anyone|anybody|someone) (?!else\b)",
     re.IGNORECASE,
 )
 _HOW = re.compile(r"^\s*how\b|\bhow (?:does|do|did|is|are|was|were)\b", re.IGNORECASE)
