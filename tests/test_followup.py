@@ -522,16 +522,17 @@ def test_a_doubted_follow_up_is_rescued_only_for_one_pointed_paper_above_the_flo
 
 def test_a_doubted_which_one_after_a_list_is_answered_when_its_words_pick_the_first_hit() -> None:
     """``picked_by_its_words``: "which one was tested on italian data?" after a list of attention regularizers was
-    refused (confidence 0.02) though its first hit, a listed paper, alone says "English and Italian". A word no listed
-    paper has ("Google"), a first hit that was not listed, or no "which one" rescue nothing."""
+    refused (confidence 0.02) though its first hit, a listed paper, alone says "English and Italian". A word no hit
+    has ("Google", "Spanish"), a negation, a first hit that was not listed, or no "which one" rescue nothing."""
     from conftest import make_paper
 
     from rag.answer.compose.followup import picked_by_its_words, rescued
     from rag.types import Hit, Retrieved
 
-    ear = make_paper("Entropy-based Attention Regularization", "EAR penalizes low attention entropy. It matches the "
-                     "state of the art on three corpora in English and Italian.")
-    at = make_paper("Attention Meets Perturbations", "We propose adversarial training for attention in English.")
+    ear = make_paper("Entropy-based Attention Regularization", "EAR penalizes low attention entropy. It is one of "
+                     "the first such methods, tested on data in English and Italian.")
+    at = make_paper("Attention Meets Perturbations", "We propose adversarial training for attention, tested on "
+                    "English data.")
     other = make_paper("Selective Ensembles", "Ensembles of models trained on Italian tweets.")
     listed = _chat("which papers regularize the attention mechanism?", "- Entropy-based Attention Regularization: "
                    "EAR penalizes low attention entropy [1].\n- Attention Meets Perturbations: It proposes adversarial "
@@ -547,6 +548,9 @@ def test_a_doubted_which_one_after_a_list_is_answered_when_its_words_pick_the_fi
     assert not picked("which one was tested on english data?", (ear, at))  # both say English
     assert not picked("which one was tested on italian data?", (other, ear))  # its first hit was not listed
     assert not picked("was it tested on italian data?", (ear, at))  # picks no paper among the listed
+    assert not picked("which one was not tested on italian data?", (ear, at))  # picks by what it lacks
+    assert not picked("which one was tested on italian and spanish data?", (ear, at))  # no hit has "spanish"
+    assert not picked("which one is from Google?", (ear, at))  # the "one" of "which one" is no word of its own
     hits = tuple(Hit(p, 0.5, p.abstract, 0, 0.5) for p in (ear, at))
     question = "which one was tested on italian data?"
     assert rescued(question, Retrieved(question, hits, 0.02, True), listed, 0.1)

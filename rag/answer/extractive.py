@@ -106,7 +106,7 @@ class ExtractiveAnswerer:
         given) and term weights. A follow-up that points at sources of the last answer ("which of them", "the
         second one", "it") keeps only those papers' sentences when they are among the hits; one that compares
         them ("how do they differ?") compares those papers. ``rescued``: a doubted follow-up answered only because
-        it points at the chat's one paper (``doubted_pointer``; "they" then are its authors), which it is about."""
+        the chat found its paper (``rescued``; "they" then are its authors)."""
         extra = standalone if normalize_verbatim(standalone) != normalize_verbatim(question) else ""
         analysis = analysis or analyse(question)
         terms = question_terms(question, retrieved, extra)

@@ -31,8 +31,9 @@ class Evidence:
     """Whether it compares papers the last answer cited ("which one is better?", "how do they differ?"), which
     are among the hits (then it is answered although the abstention model doubts its carried query)."""
     rescued: bool = False
-    """Whether it is answered only because it points at the chat's one paper (``doubted_pointer``), which it is
-    then about (the subject of a "does not state" note)."""
+    """Whether it is answered only because the chat found its paper (``rag.answer.compose.followup.rescued``: it
+    points at the chat's one paper, which it is then about, the subject of a "does not state" note; or it picks a
+    listed paper by its words)."""
 
     @property
     def answered_anyway(self) -> bool:

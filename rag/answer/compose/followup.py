@@ -155,29 +155,38 @@ def doubted_pointer(question: str, retrieved: Retrieved, history: Sequence[dict[
 _PICKING = re.compile(r"\bwhich (?:one|of (?:them|these|those|the (?:two|three|four|papers|methods)))\b", re.IGNORECASE)
 
 
+_NEGATED = re.compile(r"\b(?:not|no|never|without|avoids?|lacks?|fails?|none)\b|n't\b", re.IGNORECASE)
+
+
 def picked_by_its_words(question: str, retrieved: Retrieved, history: Sequence[dict[str, str]]) -> bool:
     """Whether a follow-up the abstention model doubts picks one of the papers the last answer listed ("which one was
-    tested on Italian data?") and the first hit is that paper: it is one of them, and a word the question adds to the
-    chat ("italian") is in its title or abstract and in no other listed paper's. Then the chat has found it. "Which
-    of them is from Google?" stays refused when no listed abstract says so. The words decide, whatever the
-    abstention model's confidence (the question alone, "which one was tested on italian data?", has little)."""
+    tested on Italian data?") and the first hit is that paper: it is one of them, a word the question adds to the
+    chat ("italian") is in its title or abstract and in no other listed paper among the hits, and every added word
+    is in it or in another hit ("tested" may be worded otherwise). Then the chat has found it. A question that picks
+    by what a paper lacks ("which one was not tested on ...") and one asking a word no hit has ("which one is from
+    Google?", "... italian and spanish data?") stay refused. The words decide, whatever the abstention model's
+    confidence (the question alone has little)."""
     answers = turns(history, "assistant")
-    if not (retrieved.abstain and answers and retrieved.hits and _PICKING.search(question)):
+    picking = _PICKING.search(question)
+    if not (retrieved.abstain and answers and retrieved.hits and picking) or _NEGATED.search(question):
         return False
     sources = sure_sources(answers[-1])
-    listed = hits_of(sources, retrieved)  # those among the hits: the others hold the question's words less
+    listed = hits_of(sources, retrieved)  # listed papers that are not among the hits cannot be read here
     if 0 not in listed or len(sources) < 2:
         return False
     said = {t for turn in history for t in tokenize(turn.get("content", ""))}
-    new = {t for t in tokenize(question) if t not in STOPWORDS and t not in QUESTION_WORDS and t not in said
+    asked = question[: picking.start()] + question[picking.end() :]  # not the "one" of "which one"
+    new = {t for t in tokenize(asked) if t not in STOPWORDS and t not in QUESTION_WORDS and t not in said
            and len(t) >= 3}
 
     def words_of(h: int) -> set[str]:
         paper = retrieved.hits[h].paper
         return set(tokenize(f"{paper.title} {paper.abstract}"))
 
+    mine = words_of(0)
     others = set().union(*(words_of(h) for h in listed - {0}))
-    return bool(new & words_of(0) - others)
+    elsewhere = set().union(*(words_of(h) for h in range(1, len(retrieved.hits))))
+    return bool((new & mine) - others) and not new - mine - elsewhere  # no asked word that no hit has ("spanish")
 
 
 def rescued(question: str, retrieved: Retrieved, history: Sequence[dict[str, str]], floor: float) -> bool:
