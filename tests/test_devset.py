@@ -274,7 +274,7 @@ def test_helper_written_sets_pass_the_checker(path: Path, papers: list[Paper]) -
     assert problems == []
 
 
-def test_reworded_sets_name_no_title_and_repeat_no_dev_question() -> None:
+def test_reworded_sets_hold_one_question_per_paper_and_repeat_no_other_sets_question() -> None:
     """``reword_fit`` / ``reword_val``: one paraphrase per gold paper, none asked in another set."""
     def norm(text: str) -> str:
         return " ".join(text.lower().split())

@@ -4,7 +4,7 @@ markers that follow them, and list lines (bullets, labels, a title's short name)
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from rag.text.sentences import split_sentences
@@ -122,14 +122,8 @@ def _outside_quotes(line: str, spans: list[tuple[int, int]]) -> list[tuple[int, 
     sentence. A line with an unbalanced quote keeps its spans."""
     if line.count('"') % 2 or line.count("“") != line.count("”") or ('"' not in line and "“" not in line):
         return spans
-    out: list[tuple[int, int]] = []
-    for start, end in spans:
-        before = line[:start]
-        if out and (before.count('"') % 2 or before.count("“") > before.count("”")):
-            out[-1] = (out[-1][0], end)
-        else:
-            out.append((start, end))
-    return out
+    return _joined(spans, lambda start: line[:start].count('"') % 2 == 1 or
+                   line[:start].count("“") > line[:start].count("”"))
 
 
 def _outside_label(line: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -140,9 +134,14 @@ def _outside_label(line: str, spans: list[tuple[int, int]]) -> list[tuple[int, i
     label_end = line.find(": ", bullet.end()) if bullet else -1
     if label_end < 0 or MARKER.search(line, 0, label_end):
         return spans
+    return _joined(spans, lambda start: start < label_end)
+
+
+def _joined(spans: list[tuple[int, int]], inside: Callable[[int], bool]) -> list[tuple[int, int]]:
+    """``spans`` with each one whose start is ``inside`` a passage that must not be split joined to the one before."""
     out: list[tuple[int, int]] = []
     for start, end in spans:
-        if out and start < label_end:
+        if out and inside(start):
             out[-1] = (out[-1][0], end)
         else:
             out.append((start, end))

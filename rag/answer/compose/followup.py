@@ -179,13 +179,9 @@ def picked_by_its_words(question: str, retrieved: Retrieved, history: Sequence[d
     new = {t for t in tokenize(asked) if t not in STOPWORDS and t not in QUESTION_WORDS and t not in said
            and len(t) >= 3}
 
-    def words_of(h: int) -> set[str]:
-        paper = retrieved.hits[h].paper
-        return set(tokenize(f"{paper.title} {paper.abstract}"))
-
-    mine = words_of(0)
-    others = set().union(*(words_of(h) for h in listed - {0}))
-    elsewhere = set().union(*(words_of(h) for h in range(1, len(retrieved.hits))))
+    words = [set(tokenize(f"{hit.paper.title} {hit.paper.abstract}")) for hit in retrieved.hits]
+    mine, others = words[0], set().union(*(words[h] for h in listed - {0}))
+    elsewhere = set().union(*words[1:])
     return bool((new & mine) - others) and not new - mine - elsewhere  # no asked word that no hit has ("spanish")
 
 

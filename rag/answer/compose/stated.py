@@ -150,6 +150,7 @@ _CLASS_WORDS = frozenset(tokenize("large language model models"))
 _MODEL_CLASSES = frozenset(tokenize("llm llms"))
 """Asked nouns whose fillers must look like a model's name (``_MODEL_NAME``, ``_asks_for_a_model``): "LoRA" or "MMLU"
 name no LLM."""
+_BACKBONE = frozenset(tokenize("backbone backbones"))
 _MODEL_NAME = re.compile(
     r"(?:^|-)\d+(?:\.\d+)?[BM]$|(?:gpt|llama|bloom|mistral|mixtral|gemma|claude|qwen|falcon|vicuna|alpaca|chinchilla|"
     r"gopher|llava|pythia|olmo|codegen|starcoder|gemini|baichuan|internlm|deepseek|glm|zephyr|wizardlm|palm)|"
@@ -163,8 +164,8 @@ def _asks_for_a_model(slot: Slot) -> bool:
     """Whether the asked detail is an LLM: it ends on "LLM(s)" or "language model(s)", or on "backbone" after "LLM";
     "Which methods involve LLM inference?" asks for methods."""
     head = slot.head
-    return bool(head) and (head[-1] in _MODEL_CLASSES or (head[-1] in tokenize("backbone") and bool(
-        _MODEL_CLASSES & set(head))) or re.search(r"\blanguage models?$", slot.detail, re.IGNORECASE) is not None)
+    return bool(head) and (head[-1] in _MODEL_CLASSES or (head[-1] in _BACKBONE and bool(_MODEL_CLASSES & set(head)))
+                           or re.search(r"\blanguage models?$", slot.detail, re.IGNORECASE) is not None)
 
 
 _PROPOSED = re.compile(r"\b(?:propose[sd]?|introduce[sd]?|present(?:s|ed)?|develop(?:s|ed)?|design(?:s|ed)?|"
