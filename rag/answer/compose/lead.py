@@ -64,6 +64,27 @@ def missing_detail(slot: Slot, retrieved: Retrieved, subj: Subject | None) -> st
     for name in slot.entities:
         if coined(name) and name.lower() not in subj.name.lower() and not _named_in(name, everywhere):
             return not_stated_sentence(subj.name, f"{detail} for {name}")
+    setting = _unstated_setting(slot, retrieved.query, subj.name, f"{paper.title} {paper.abstract}")
+    return not_stated_sentence(subj.name, f"{detail} {setting}") if setting else ""
+
+
+_SETTING = re.compile(r"\b(?:on|in|for|across|over|with)\s+(?:the\s+)?(?P<setting>[^,;?]+)", re.IGNORECASE)
+
+
+def _unstated_setting(slot: Slot, question: str, subject: str, own: str) -> str:
+    """For a quantity asked in a setting the question names ("What BLEU score does MAE reach on WMT14 English to
+    French?"): "on WMT14 English to French" when a name in that setting (a capitalised word or a coined one) is
+    nowhere in the subject's own title and abstract ``own``, though other retrieved abstracts may name it; ""
+    otherwise."""
+    if slot.kind != "quantity":
+        return ""
+    low = own.lower()
+    skip = f"{subject} {slot.detail}".lower()
+    for match in _SETTING.finditer(question):
+        setting = match.group("setting").strip()
+        names = [n for n in slot.entities if n in setting and n.lower() not in skip]
+        if any(not _named_in(n, low) for n in names):
+            return f"{match.group(0).split()[0].lower()} {setting}"
     return ""
 
 
