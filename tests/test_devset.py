@@ -261,7 +261,8 @@ def test_conversation_papers_include_titles_quoted_in_the_history(titles: set[st
     }
 
 
-HELPER_SETS = [EVALS / f"{kind}_{part}.jsonl" for kind in ("chat", "chat2", "reword", "kw") for part in ("fit", "val")]
+HELPER_SETS = [EVALS / f"{kind}_{part}.jsonl" for kind in ("chat", "chat2", "reword", "kw", "comp2")
+               for part in ("fit", "val")]
 """Helper-written sets the dev sets' rules fit (comparison chats and single-gold comparisons, and near-miss chats,
 break the rules on history and gold counts by design)."""
 
@@ -285,3 +286,16 @@ def test_reworded_sets_hold_one_question_per_paper_and_repeat_no_other_sets_ques
     others = {norm(li.item.question) for path in [*SETS, *HELPER_SETS] if "reword" not in path.name
               for li in load_eval_set(path)}
     assert not [i.id for i in reword if norm(i.question) in others]
+
+
+def test_second_near_miss_sets_split_by_parity_and_hold_each_kind() -> None:
+    """``miss2_fit`` / ``miss2_val`` (``evals/README.md``): odd ids fit, even ids val; each half holds near-miss,
+    off-topic and control items (ids cycle in that order), controls with gold titles and key facts."""
+    for part, parity in (("fit", 1), ("val", 0)):
+        items = [li.item for li in load_eval_set(EVALS / f"miss2_{part}.jsonl")]
+        assert len(items) == 36 and all(int(i.id[3:]) % 2 == parity for i in items)
+        kinds: dict[int, list[EvalItem]] = {0: [], 1: [], 2: []}
+        for i in items:
+            kinds[int(i.id[3:]) % 3].append(i)
+        assert all(i.type == "unanswerable" for k in (0, 1) for i in kinds[k])
+        assert all(i.type != "unanswerable" and i.gold_titles and i.key_facts for i in kinds[2])
