@@ -6,18 +6,11 @@ from __future__ import annotations
 import pytest
 
 from rag.answer.compose.analysis import analyse
-from rag.answer.compose.contrast import (
-    Compared,
-    aspect_terms,
-    compared_hits,
-    evident,
-    mentions,
-    opposed,
-    titled_papers,
-)
+from rag.answer.compose.contrast import Compared, aspect_terms, compared_hits, evident, opposed
 from rag.answer.compose.followup import referents, resolve_followup, stands_alone
 from rag.answer.compose.lead import unmentioned_in
 from rag.answer.compose.naming import introduces, proposes
+from rag.answer.compose.sides import mentions, titled_papers
 from rag.answer.compose.sources import with_wanted
 from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.notes import is_note
@@ -727,3 +720,32 @@ def test_it_versus_a_name_compares_the_paper_it_points_at(real_pipeline) -> None
     final = real_pipeline.ask("it vs SeerAttention-R", history, answerer="extractive")
     lines = [line for line in final.text.splitlines() if line.startswith("- ")]
     assert len(lines) == 2 and "Activation Beacon" in lines[0] and lines[1].startswith("- SeerAttention-R"), final.text
+
+
+def _line_titles(text: str) -> list[str]:
+    return [line[2:].split(":")[0] for line in text.splitlines() if line.startswith("- ")]
+
+
+@pytest.mark.parametrize(("question", "titles"), [
+    ("How do the Bayesian-decision-theory long-tailed classification paper and the neural-collapse long-tailed "
+     "paper each try to help the tail classes?", ["Long-tailed Classification from a Bayesian-decision-theory",
+                                                  "Inducing Neural Collapse in Deep Long-tailed Learning"]),
+    ("Read-ME and the MoTE paper both work with mixture-of-experts LLMs. What is each trying to achieve?",
+     ["Read-ME", "Mixture of Tunable Experts"]),
+    ("How do 'What and How does In-Context Learning Learn?' and 'In-context learning and Occam's razor' explain "
+     "in-context learning?", ["What and How does In-Context Learning Learn?", "In-context learning and Occam"]),
+])
+def test_a_question_asked_of_each_named_paper_gets_a_line_per_paper(  # type: ignore[no-untyped-def]
+        real_pipeline, question: str, titles: list[str]) -> None:
+    """comp2_fit: "X and Y each ...", "What is each ...?" and two written-out titles (whose "and" splits no
+    mention, whose "In-Context" names no third paper) were answered from one paper."""
+    final = real_pipeline.ask(question, answerer="extractive")
+    lines = _line_titles(final.text)
+    assert len(lines) == len(titles) and all(any(t in line for line in lines) for t in titles), final.text
+    assert_faithful(final)
+
+
+def test_each_of_one_paper_s_parts_is_no_comparison(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """"each" of one named paper's parts ("each activation channel") asks no comparison: prose, no lines."""
+    final = real_pipeline.ask("How does CHESS pick a threshold for each activation channel?", answerer="extractive")
+    assert not _line_titles(final.text) and "CHESS" in final.text, final.text

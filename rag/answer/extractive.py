@@ -17,6 +17,7 @@ from rag.answer.compose.choose import listed
 from rag.answer.compose.contrast import (
     POINTERS,
     Compared,
+    asks_of_each_side,
     comparable,
     compared_hits,
     lower_case_sides,
@@ -154,11 +155,13 @@ class ExtractiveAnswerer:
     def compared(self, analysis: Question, retrieved: Retrieved, standalone: str = "") -> list[Compared]:
         """The papers a comparison question compares (``rag.answer.compose.contrast.compared_hits``), named in
         the question or, for a follow-up, in the conversation its ``standalone`` query carries."""
-        if analysis.kind != "comparison":
-            return []
         text = standalone or analysis.text
+        if analysis.kind != "comparison" and (standalone or not asks_of_each_side(text)):
+            return []  # a follow-up's "each" means the papers it points at (``referents``), not its carried names
         sides = lower_case_sides(text, named_entities(text), self.is_name, self.is_unknown)
-        return compared_hits(text, sides, retrieved)
+        compared = compared_hits(text, sides, retrieved)
+        found = sum(c.hit is not None for c in compared)  # "X and Y each ...": two named papers make it one
+        return compared if analysis.kind == "comparison" or found >= 2 else []
 
     def sources(self, question: str, ranked: Retrieved, k: int, history: Sequence[dict[str, str]] = ()) -> Retrieved:
         """The ``k`` hits an answer is given (``with_wanted``): the best ranked, with the papers a comparison

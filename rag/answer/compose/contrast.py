@@ -9,38 +9,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
 
 from rag.answer.compose.naming import DESCRIBING, coined, introduces, proposes
+from rag.answer.compose.sides import (
+    CUE_WORDS,
+    Compared,
+    phrase_sides,
+    quoted_titles,
+    titled_papers,
+    without_titles,
+)
 from rag.index.vocabulary import common_words
-from rag.text import STOPWORDS, compared_words, names_word, short_title, tokenize
+from rag.text import STOPWORDS, compared_words, names_word, normalize_title, short_title, tokenize
 from rag.types import Paper, Retrieved
 
-GENERIC = frozenset(tokenize(
-    "model models learning learn language languages large neural network networks deep representation "
-    "representations training train data via using towards toward based approach method methods framework "
-    "efficient improving improved improve paper study analysis new novel beyond"
-))
-"""Title words too common in ML titles to say which paper the question names."""
-
-CUE_WORDS = frozenset(tokenize(
-    "differ differs difference differences compare compared comparison contrast contrasts versus vs each both "
-    "which one ones paper papers method methods approach approaches"
-))
-"""Question words that ask for the comparison, not for an aspect of it."""
 ASPECT_SHARE = 0.2
 """The aspect's terms replace the question's when they hold at least this share of its term weight."""
-
-
-@dataclass(frozen=True, slots=True)
-class Compared:
-    """A compared name and the hit that stands for it; ``hit`` is None when no retrieved paper is about it.
-    ``titled``: the paper claims the name: its title names it, or its abstract says it introduces it ("we
-    propose X"), not only that two of its sentences name it."""
-
-    name: str
-    hit: int | None
-    titled: bool = False
 
 
 def compared_papers(names: Sequence[str], retrieved: Retrieved, opposed: Collection[str] = (),
@@ -141,77 +125,46 @@ def opposed(question: str, names: Sequence[str]) -> set[str]:
     return out
 
 
-_MENTION_BREAK = re.compile(r"\s*(?:,|;|\bvs\.?(?=\s)|\bversus\b|\band\b|\bor\b|\bwith\b|\bfrom\b|\bagainst\b)\s*",
-                            re.IGNORECASE)
-MENTION_SHARE = 0.4
-"""A mention names a paper's title when this share of its specific words (and two of them) are title words."""
-
-
-def mentions(question: str) -> list[set[str]]:
-    """The specific words of each part of ``question`` between coordinators ("and", "or", "vs", "with", "from",
-    ","): "the candidate set query paper", "the Beta scoring active learning paper on how they pick ..."."""
-    parts = (_specific(part) - CUE_WORDS for part in _MENTION_BREAK.split(question))
-    return [part for part in parts if part]
-
-
-def titled_papers(question: str, retrieved: Retrieved, taken: set[int]) -> list[Compared]:
-    """Retrieved papers (not in ``taken``) the question names by their title, best-ranked first: a part of the
-    question (``mentions``) holds every specific word of the title's short name (before ":"), or at least two of
-    the title's specific words making ``MENTION_SHARE`` of the part's. Each part names at most one paper."""
-    out: list[Compared] = []
-    used = set(taken)
-    for part in mentions(question):
-        for h, hit in enumerate(retrieved.hits):
-            name = short_title(hit.paper.title)
-            head = _specific(name) if name != " ".join(hit.paper.title.split()) else set()
-            shared = _specific(hit.paper.title) & part
-            by_title = len(shared) >= 2 and len(shared) >= MENTION_SHARE * len(part)
-            if h not in used and ((head and head <= part) or by_title):
-                used.add(h)
-                out.append(Compared(name, h, True))
-                break
-    return sorted(out, key=lambda c: c.hit if c.hit is not None else -1)
-
-
-def _specific(text: str) -> set[str]:
-    return {t for t in tokenize(text) if t not in STOPWORDS and t not in GENERIC and len(t) >= 3}
-
-
 def compared_hits(question: str, names: Sequence[str], retrieved: Retrieved) -> list[Compared]:
     """The compared papers: those the names stand for (``compared_papers``, with the names ``question`` sets
-    against each other: ``opposed``; not those the question gives as context: ``_context``), then those named by
-    their title (``titled_papers``)."""
+    against each other: ``opposed``; not those the question gives as context: ``_context``; not a name inside a
+    title the question writes out), then those whose title it writes out (``quoted_titles``) or describes
+    (``titled_papers``; none beside two written-out titles)."""
+    quoted = quoted_titles(question, retrieved)
+    inside = " ".join(normalize_title(c.name) for c in quoted)
+    names = [n for n in names if f" {normalize_title(n)} " not in f" {inside} "]  # "In-Context" of a quoted title
     compared = [n for n in names if n not in _context(question, names)]
     names = compared if sum(coined(n) for n in compared) >= 2 else names
     sides = {w.lower() for w in compared_words(question).values()}
     aside = [n for n in names if sides and n.lower() not in sides]  # "AUC for books vs papers" compares no AUC
-    named = compared_papers(names, retrieved, opposed(question, names), aside)
-    found = [*named, *titled_papers(question, retrieved, {c.hit for c in named if c.hit is not None})]
+    named = [c for c in compared_papers(names, retrieved, opposed(question, names), aside)
+             if c.hit is None or c.hit not in {q.hit for q in quoted}]
+    taken = {c.hit for c in [*quoted, *named] if c.hit is not None}
+    described = titled_papers(without_titles(question, quoted), retrieved, taken) if len(quoted) < 2 else []
+    titled = sorted([*quoted, *described], key=lambda c: c.hit if c.hit is not None else -1)  # two written out: no
+    # third paper by the topic words left ("explain in-context learning")
+    found = [*named, *titled]
     if sum(c.hit is not None for c in found) == 1:  # "compare early dropout and mixout": a phrase names the other
         found += phrase_sides(question, retrieved, found)
     return found
 
 
-def phrase_sides(question: str, retrieved: Retrieved, found: Sequence[Compared]) -> list[Compared]:
-    """The compared sides typed as a short lower-case phrase ("early dropout" of "compare early dropout and
-    mixout"): for each such part of the question (``mentions``' parts, two to four words, no found name), the
-    best-ranked hit not yet compared whose abstract introduces the phrase (``introduces``: two sentences name it,
-    or "we propose" it)."""
-    used = {c.hit for c in found if c.hit is not None}
-    names = {c.name.lower() for c in found}
-    out: list[Compared] = []
-    for part in _MENTION_BREAK.split(question):
-        words = [w for w in re.findall(r"[\w-]+", part) if w.lower() not in STOPWORDS
-                 and not set(tokenize(w)) <= CUE_WORDS]
-        phrase = " ".join(words)
-        if not 2 <= len(words) <= 4 or not phrase.islower() or any(n in phrase for n in names):
-            continue
-        hits = enumerate(retrieved.hits)
-        h = next((h for h, hit in hits if h not in used and introduces(hit.paper.abstract, phrase)), None)
-        if h is not None:
-            used.add(h)
-            out.append(Compared(phrase, h, proposes(retrieved.hits[h].paper.abstract, phrase)))
-    return out
+_OF_EACH = re.compile(
+    r"\b(?:does|do|did|is|are|was|were|would|can|will)\s+each\b(?!\s+other\b)|"
+    r"\beach\s+(?:one|paper|method|approach|work|study)\b|"
+    r"\b(?:and|or)\s[^?.]{2,120}?\beach\s+(?!other\b)[a-z]+\b|"
+    r"^\s*(?:how|what|why|where|which\s+\w+)\s+(?:do|did|are|were)\s+(?!they\b|them\b|these\b|those\b)[^?.]{2,120}?"
+    r"\band\b",
+    re.IGNORECASE,
+)
+"""A question that asks the same of each of several sides without comparison words: "How do X and the Y paper each
+try to ...?", "What is each trying to achieve?", "How do 'A' and 'B' explain ...?" (not "each other")."""
+
+
+def asks_of_each_side(question: str) -> bool:
+    """Whether ``question`` asks the same of each side it names (``_OF_EACH``): a comparison when it names two
+    retrieved papers (``compared_hits``)."""
+    return _OF_EACH.search(question) is not None
 
 
 def comparable(compared: Sequence[Compared]) -> bool:
