@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from rag.answer.compose.followup import coined_subject, referents, resolve_followup, restated, stands_alone
+from tests.test_answer import answer
+from tests.test_compose import OPERA, PAPERS, VCD
 
 
 def _chat(question: str, answer: str) -> list[dict[str, str]]:
@@ -564,3 +566,50 @@ def test_which_one_after_a_list_answers_from_the_listed_paper_its_words_pick(rea
     final = real_pipeline.ask("which one was tested on italian data?", history, answerer="extractive")
     assert not final.abstained and "English and Italian" in final.text, final.text
     assert final.citations[0].paper.title.startswith("Entropy-based Attention Regularization")
+
+
+def test_an_answer_written_markers_first_gives_each_source_the_text_after_its_marker() -> None:
+    """comp2_fit's hand-written histories read "A few: [1] OPERA penalizes ... [2] SENTINEL trains ...": each text
+    went to the marker before it ([1] got "A few:"), so "which of them ..." mapped no paper."""
+    from rag.answer.compose.cited import cited_sources
+
+    answer = ("There are a few approaches: [1] OPERA is a decoding method that adds an over-trust penalty. "
+              "[2] VCD contrasts output distributions from original and distorted visual inputs.")
+    assert [(c.marker, c.texts) for c in cited_sources(answer)] == [
+        (1, ("OPERA is a decoding method that adds an over-trust penalty.",)),
+        (2, ("VCD contrasts output distributions from original and distorted visual inputs.",))]
+    ours = "OPERA adds an over-trust penalty on the beam search scores. [1] VCD reduces hallucination. [2]"
+    assert [c.texts for c in cited_sources(ours)] == [("OPERA adds an over-trust penalty on the beam search scores.",),
+                                                      ("VCD reduces hallucination.",)]
+
+
+def test_a_closing_reference_list_labels_each_source_with_its_title() -> None:
+    """An answer pasted back with its "Sources:" block gave [2] the text "SeerAttention-R: ... (supported)", a label
+    that named [1]'s paper; the list now labels each number with its own title and is no answer text."""
+    from rag.answer.compose.cited import cited_sources, refers_to
+
+    answer = ("OPERA needs no additional data or training. [1] VCD reduces hallucination on POPE by 7 points. [2]\n\n"
+              f"Sources:\n[1] {OPERA.title} (supported)\n[2] {VCD.title} (supported)")
+    first, second = cited_sources(answer)
+    assert second.texts == ("VCD reduces hallucination on POPE by 7 points.", f"{VCD.title}:")
+    assert refers_to(second, VCD.title, "") and not refers_to(second, OPERA.title, "")
+    assert refers_to(first, OPERA.title, "")
+    body = "Two lines of an answer. [1]\n[2] is a number it cites"
+    assert [c.marker for c in cited_sources(body)] == [1, 2]  # one "[n] ..." line alone is no reference list
+
+
+def test_which_of_them_after_a_hand_written_list_answers_from_the_papers_it_cites() -> None:
+    """"which of them needs no training?" after a markers-first answer quoting OPERA and VCD is answered from
+    those two; when one cited text matches no paper, none is pointed at (the question's own retrieval answers)."""
+    from rag.answer.compose.cited import cited_sources
+    from rag.answer.compose.referents import all_hits_of
+
+    said = ("Two of them: [1] OPERA is a decoding method that adds an over-trust penalty on the beam search scores. "
+            "[2] We introduce VCD, which contrasts output distributions from original and distorted visual inputs.")
+    history = [{"role": "user", "content": "Which methods reduce hallucination in multimodal LLMs?"},
+               {"role": "assistant", "content": said}]
+    _, final, retrieved = answer("which of them needs no training?", PAPERS, history=history)
+    assert {c.paper.title for c in final.citations} <= {OPERA.title, VCD.title}, final.text
+    assert "OPERA needs no additional data or training" in final.text
+    cited = cited_sources(said + " [3] A third method the answer only paraphrases, quoted from no abstract.")
+    assert all_hits_of(cited[:2], retrieved) and not all_hits_of(cited, retrieved)

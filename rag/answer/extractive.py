@@ -55,6 +55,7 @@ from rag.answer.compose.naming import (
 )
 from rag.answer.compose.pieces import PieceModel, cut_pieces, probabilities
 from rag.answer.compose.quoting import Quoting, contrast_lines, record_draft
+from rag.answer.compose.referents import all_hits_of
 from rag.answer.compose.shapes import listing, prose, two_tier_listing
 from rag.answer.compose.sources import with_wanted
 from rag.index.embeddings import Embedder
@@ -112,7 +113,7 @@ class ExtractiveAnswerer:
         analysis = analysis or analyse(question)
         terms = question_terms(question, retrieved, extra)
         picks = score_sentences(analysis, retrieved, self.weights, terms, followup=bool(extra))
-        own = hits_of((authors_pointer if rescued else referents)(question, history), retrieved)
+        own = all_hits_of((authors_pointer if rescued else referents)(question, history), retrieved)
         wrong = corrected_hits(question, history, retrieved)  # "no, I meant ...": not the papers just cited
         picks = [p for p in picks if p.hit not in wrong] or picks
         record = record_hit(question, standalone, retrieved, own) if analysis.record else None

@@ -3,6 +3,7 @@ paper is the one behind it (``refers_to``)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from rag.answer.notes import WEAKER_MATCHES
@@ -28,12 +29,56 @@ class Cited:
 def cited_sources(answer: str) -> list[Cited]:
     """The previous answer's sources in order of first use, each with the answer text citing it (markers and
     a leading "…" removed; a list line keeps its ``- Title:`` label, which names the paper). A sentence citing
-    several sources ("A does x [1]; B does y [2].") gives each the clause before its own marker."""
+    several sources ("A does x [1]; B does y [2].") gives each the clause before its own marker. An answer written
+    markers first ("A few: [1] OPERA penalizes ... [2] SENTINEL trains ...") gives each the text after its marker,
+    and a closing reference list ("Sources:" then "[1] Title") labels each source with its title."""
+    body, listed = _reference_list(answer)
     texts: dict[int, list[str]] = {}
-    for sentence in answer_sentences(answer):
-        for n, text in _cited_segments(sentence):
-            texts.setdefault(n, []).append(_plain(text))
+    segments = _leading_segments(body) or [seg for sentence in answer_sentences(body)
+                                           for seg in _cited_segments(sentence)]
+    for n, text in segments:
+        texts.setdefault(n, []).append(_plain(text))
+    for n, title in listed:
+        texts.setdefault(n, []).append(f"{title}:")
     return [Cited(n, tuple(t)) for n, t in texts.items()]
+
+
+_REFERENCE = re.compile(r"^\s*\[(\d{1,3})\]\s+(?P<title>[^\[\]\n]+?)\s*(?:\((?:supported|partial|unsupported|"
+                        r"weak|[^()]*support[^()]*)\))?\s*$", re.IGNORECASE)
+_REFERENCES_HEAD = re.compile(r"^\s*(?:sources|references|citations)\s*:?\s*$", re.IGNORECASE)
+
+
+def _reference_list(answer: str) -> tuple[str, list[tuple[int, str]]]:
+    """``answer`` without its closing reference list, and that list's (number, title) pairs: the lines after a
+    "Sources:" / "References:" line, or the trailing lines that are each "[n] Title" alone."""
+    lines = answer.rstrip().splitlines()
+    end = len(lines)
+    while end and _REFERENCE.match(lines[end - 1]):
+        end -= 1
+    listed = [(int(m.group(1)), m.group("title").strip()) for line in lines[end:] if (m := _REFERENCE.match(line))]
+    if end and _REFERENCES_HEAD.match(lines[end - 1]):
+        end -= 1
+    elif len(listed) < 2:  # one "[n] ..." line alone may be an answer's own sentence
+        return answer, []
+    return "\n".join(lines[:end]), listed
+
+
+def _leading_segments(answer: str) -> list[tuple[int, str]]:
+    """(source number, the text after its marker) when ``answer`` puts its markers first: the text before the
+    first marker is empty or a lead-in ending in ":", and text, not a marker, ends the answer. [] otherwise (this
+    bot's answers put markers after what they back)."""
+    markers = parse_markers(answer)
+    if not markers or answer[markers[-1].end :].strip(" .\n") == "":
+        return []
+    lead = answer[: markers[0].start].strip()
+    if lead and not lead.endswith(":"):
+        return []
+    out: list[tuple[int, str]] = []
+    for k, marker in enumerate(markers):
+        end = markers[k + 1].start if k + 1 < len(markers) else len(answer)
+        text = answer[marker.end : end].strip()
+        out += [(n, text) for n in marker.numbers if len(text) >= _MIN_SEGMENT]
+    return out
 
 
 def sure_sources(answer: str) -> list[Cited]:
@@ -72,8 +117,8 @@ def _cited_segments(sentence: str) -> list[tuple[int, str]]:
 
 def refers_to(cited: Cited, title: str, abstract: str) -> bool:
     """Whether a paper is the one behind ``cited``: one of its texts is labelled with the paper's title or its
-    short name (a comparison line: ``rag.text.short_title``), or quotes its abstract verbatim (gaps allowed,
-    ``rag.text.quote_parts``)."""
+    short name (a comparison line: ``rag.text.short_title``; a reference list's "[n] Title"), or quotes its
+    abstract verbatim (gaps allowed, ``rag.text.quote_parts``)."""
     source = normalize_verbatim(abstract)
     name = normalize_verbatim(title)
     labels = [f"{n}:" for n in {name, normalize_verbatim(short_title(title))} if n]

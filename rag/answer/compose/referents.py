@@ -219,6 +219,15 @@ def hits_of(cited: Sequence[Cited], retrieved: Retrieved) -> set[int]:
         refers_to(c, hit.paper.title, hit.paper.abstract) for c in cited)}
 
 
+def all_hits_of(cited: Sequence[Cited], retrieved: Retrieved) -> set[int]:
+    """``hits_of`` when every cited source is one of the hits; none otherwise. A hand-written answer that names
+    two of its three papers ("[1] OPERA ... [2] the SENTINEL paper ...") points at all three: answering from the
+    two it names would drop the third, so the question's own retrieval answers instead."""
+    found = [{h for h, hit in enumerate(retrieved.hits) if refers_to(c, hit.paper.title, hit.paper.abstract)}
+             for c in cited]
+    return set().union(*found) if all(found) else set()
+
+
 def corrected_hits(question: str, history: Sequence[dict[str, str]], retrieved: Retrieved) -> set[int]:
     """The hits a correction says were wrong (``corrected``), unless it names them again by a coined name ("no, I
     meant how fast DIMAT converges" is still about DIMAT)."""
