@@ -258,7 +258,7 @@ class ExtractiveAnswerer:
         subj = subject(standalone or question, retrieved)
         if ev.rescued and len(ev.own) == 1:  # a doubted question about the chat's paper is about that paper
             subj = Subject(ev.own[0], short_title(retrieved.hits[ev.own[0]].paper.title))
-        missing = missing_detail(slot, retrieved, subj)
+        missing = missing_detail(slot, retrieved, subj, self.acronyms)
         if missing and subj is not None:
             own = [j for j, c in enumerate(cands) if c.pick.hit == subj.hit]
             mine = [cands[j] for j in own]

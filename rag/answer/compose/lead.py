@@ -38,11 +38,15 @@ per piece (0: none). ``rag.answer.roles.RoleBook.order`` (fitted on ACLSum) supp
 without it."""
 
 
-def missing_detail(slot: Slot, retrieved: Retrieved, subj: Subject | None) -> str:
+def missing_detail(slot: Slot, retrieved: Retrieved, subj: Subject | None,
+                   spelled: Mapping[str, Collection[str]] = NO_ACRONYMS) -> str:
     """The not-stated sentence when the subject's abstract holds no filler of a specific slot: the asked
     detail's head noun is nowhere in it, a quantity is asked and no sentence gives a number of it
     (``quantity_stated``), "how long" is asked and no sentence gives a duration (``duration_stated``), or a name the
-    question gives besides the subject (a dataset, a benchmark) is in none of the retrieved abstracts. "" otherwise."""
+    question gives besides the subject (a dataset, a benchmark) is in none of the retrieved abstracts. A question
+    without an asked noun ("maxsup imagenet resnet-50 gain") is not stated when a coined name it gives besides the
+    subject is not in the subject's own title and abstract (as written, without hyphens, or spelled out:
+    ``spelled``). "" otherwise."""
     if subj is not None and slot.kind == "code":  # no link, no "code is available": it does not say
         paper = retrieved.hits[subj.hit].paper
         return "" if fills(slot, paper.abstract) else not_stated_sentence(subj.name, "where its code is")
@@ -54,7 +58,10 @@ def missing_detail(slot: Slot, retrieved: Retrieved, subj: Subject | None) -> st
     if not names_stated(slot, paper.title, paper.abstract, f"{retrieved.query} {subj.name}", subj.name):
         return not_stated_sentence(subj.name, _names_phrase(slot, subj.name))
     if not head_noun(slot):
-        return ""
+        own = f"{paper.title} {paper.abstract}".lower()
+        absent = [n for n in named_things(retrieved.query, 3)
+                  if n.lower() not in subj.name.lower() and not _mentioned(n, own, spelled)]
+        return not_stated_sentence(subj.name, "anything about " + " or ".join(absent)) if absent else ""
     detail = _detail_phrase(slot, subj.name)
     if unit_missing(slot, f"{paper.title} {paper.abstract}"):
         return not_stated_sentence(subj.name, detail)
