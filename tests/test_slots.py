@@ -1113,3 +1113,18 @@ def test_a_question_naming_what_its_paper_never_mentions_is_not_stated(real_pipe
                    "By how much does SENTINEL reduce object hallucinations in multimodal LLMs, and what loss is used?"):
         answer = real_pipeline.ask(stated, answerer="extractive")
         assert not answer.not_stated and "does not state" not in answer.text, answer.text
+
+
+def test_a_keyword_querys_last_word_names_the_aspect_its_answer_leads_with(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """kw_fit's "represntation learning game algorithm requirements" led with the paper's set-up; the sentence
+    holding "requires" now leads. Questions written out, and requests ("Find work on ..."), have no typed aspect."""
+    from rag.answer.compose.slots import aspect_bonus, typed_aspect
+
+    final = real_pipeline.ask("represntation learning game algorithm requirements", answerer="extractive")
+    assert "only requires the gradients" in " ".join(strip_markers(final.text).split()[:40]), final.text
+    assert typed_aspect("tabpfn training time gpu") == "gpu"
+    assert typed_aspect("concept descriptions survey main finding") == "find"
+    for written in ("What GPU did TabPFN use?", "Find work on hard patches mining", "tabpfn gpu?", ""):
+        assert typed_aspect(written) == ""
+    assert aspect_bonus("tabpfn gpu", ["on a GPU", "in a second"], None) == [0.6, 0.0]
+    assert aspect_bonus("tabpfn gpu", ["in a second"], [0.1]) == [0.1]

@@ -57,6 +57,7 @@ from rag.answer.compose.pieces import PieceModel, cut_pieces, probabilities
 from rag.answer.compose.quoting import Quoting, contrast_lines, record_draft
 from rag.answer.compose.referents import all_hits_of
 from rag.answer.compose.shapes import listing, prose, two_tier_listing
+from rag.answer.compose.slots import aspect_bonus
 from rag.answer.compose.sources import with_wanted
 from rag.index.embeddings import Embedder
 from rag.settings import Settings
@@ -265,6 +266,7 @@ class ExtractiveAnswerer:
             closest = quoting.choose(mine, probs[own], max_quotes=2)
             return Draft(f"{missing} [{subj.hit + 1}]\n{prose(closest)}".strip(), missing)
         bonus = self.roles(standalone or question, cands, retrieved) if self.roles is not None else None
+        bonus = aspect_bonus(question, [c.text for c in cands], bonus)  # "... algorithm requirements"
         lead = subject_lead(cands, probs, slot, bonus, subj, [h.paper.title for h in retrieved.hits])
         probs = complete_lead(cands, probs, slot, lead, quoting.floor)
         chosen = quoting.choose(cands, probs, lead, self.max_quotes)

@@ -8,6 +8,7 @@ The rules are general (question wording, number and name shapes), not fitted to 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.answer.compose.chat import asked_term_words
@@ -20,7 +21,7 @@ from rag.answer.compose.quantities import (
     typed_count,
 )
 from rag.answer.compose.selection import says_where_code_is
-from rag.text import STOPWORDS, named_entities, tokenize
+from rag.text import QUESTION_WORDS, STOPWORDS, named_entities, tokenize
 
 _PART_BREAK = re.compile(
     r",?\s+and\s+(?=(?:how|what|which|who|why|when|where|does|do|did|is|are|was|were|can|could|its|their|the)\b)"
@@ -239,3 +240,33 @@ def head_noun(slot: Slot) -> str:
     specific = [t for t in slot.head if t not in _GENERIC and t not in STOPWORDS and not t.isdigit()]
     return specific[-1] if specific else ""
 
+
+_WRITTEN_OUT = QUESTION_WORDS | frozenset(("in", "tell", "explain", "describe", "compare", "list", "give", "show",
+                                           "find", "search", "looking", "please", "i", "any", "papers", "paper"))
+"""First words of a question or request written out ("Find work on ..."), not typed as keywords."""
+TYPED_ASPECT_WEIGHT = 0.6
+"""What holding a keyword query's last word (``typed_aspect``) adds to a piece's probability when the lead is
+chosen. Chosen on fitting data only (``evals/kw_fit.jsonl``, the other ``*_fit`` sets unchanged): first 40 words
+18 / 28 at 0, 20 at 0.2, 22 at 0.3 to 1.0; the middle of that flat optimum (docs/evaluation.md, thirteenth pass)."""
+
+
+def typed_aspect(question: str) -> str:
+    """The stemmed last content word of a question typed as keywords, which names the asked aspect ("tabpfn
+    training time gpu" -> "gpu", "concept descriptions survey main finding" -> "find"); "" for a question written
+    out (a question word or a request first, a "?", or more than nine words)."""
+    words = question.split()
+    if not words or len(words) > 9 or "?" in question or words[0].lower() in _WRITTEN_OUT:
+        return ""
+    content = [t for t in tokenize(question) if t not in STOPWORDS]
+    return content[-1] if content else ""
+
+
+def aspect_bonus(question: str, texts: Sequence[str], bonus: Sequence[float] | None) -> Sequence[float] | None:
+    """``bonus`` (a lead bonus per piece, or None) plus ``TYPED_ASPECT_WEIGHT`` for each piece text holding the
+    keyword query's aspect (``typed_aspect``): "... algorithm requirements" leads with "only requires the
+    gradients"."""
+    aspect = typed_aspect(question)
+    if not aspect or not any(aspect in tokenize(t) for t in texts):
+        return bonus
+    base = list(bonus) if bonus is not None else [0.0] * len(texts)
+    return [b + (TYPED_ASPECT_WEIGHT if aspect in tokenize(t) else 0.0) for b, t in zip(base, texts, strict=True)]
