@@ -749,3 +749,17 @@ def test_each_of_one_paper_s_parts_is_no_comparison(real_pipeline) -> None:  # t
     """"each" of one named paper's parts ("each activation channel") asks no comparison: prose, no lines."""
     final = real_pipeline.ask("How does CHESS pick a threshold for each activation channel?", answerer="extractive")
     assert not _line_titles(final.text) and "CHESS" in final.text, final.text
+
+
+@pytest.mark.parametrize(("question", "not_a_side"), [
+    ("How are training and inference costs reduced in Read-ME?", "Did the Neurons Read your Book?"),
+    ("Can each token attend to every other token in SeerAttention-R?", "Reasoning to Attend"),
+    ("How did MaxSup change intra-class variation and inter-class boundaries?", "Breaking Class Barriers"),
+    ("How do MaxSup and label smoothing compare on open-set recognition?", "Open-Set Recognition"),
+])
+def test_a_question_about_one_paper_or_topic_takes_no_other_paper_as_a_side(  # type: ignore[no-untyped-def]
+        real_pipeline, question: str, not_a_side: str) -> None:
+    """The reviewer's questions that the "each side" rule and a written-out title head ("Open-Set Recognition")
+    turned into two-paper answers: "and" alone, "Can each token ..." and a three-word topic compare no paper."""
+    final = real_pipeline.ask(question, answerer="extractive")
+    assert not any(not_a_side in line for line in _line_titles(final.text)), final.text

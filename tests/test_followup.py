@@ -596,13 +596,15 @@ def test_a_closing_reference_list_labels_each_source_with_its_title() -> None:
     assert refers_to(first, OPERA.title, "")
     body = "Two lines of an answer. [1]\n[2] is a number it cites"
     assert [c.marker for c in cited_sources(body)] == [1, 2]  # one "[n] ..." line alone is no reference list
+    bold = cited_sources(f"OPERA needs no training. [1]\n\n**Sources:**\n- [1] {OPERA.title} [CVPR] (partial support)")
+    assert bold[0].texts == ("OPERA needs no training.", f"{OPERA.title} [CVPR]:")
 
 
 def test_which_of_them_after_a_hand_written_list_answers_from_the_papers_it_cites() -> None:
     """"which of them needs no training?" after a markers-first answer quoting OPERA and VCD is answered from
     those two; when one cited text matches no paper, none is pointed at (the question's own retrieval answers)."""
     from rag.answer.compose.cited import cited_sources
-    from rag.answer.compose.referents import all_hits_of
+    from rag.answer.compose.referents import pointed_hits
 
     said = ("Two of them: [1] OPERA is a decoding method that adds an over-trust penalty on the beam search scores. "
             "[2] We introduce VCD, which contrasts output distributions from original and distorted visual inputs.")
@@ -611,5 +613,23 @@ def test_which_of_them_after_a_hand_written_list_answers_from_the_papers_it_cite
     _, final, retrieved = answer("which of them needs no training?", PAPERS, history=history)
     assert {c.paper.title for c in final.citations} <= {OPERA.title, VCD.title}, final.text
     assert "OPERA needs no additional data or training" in final.text
-    cited = cited_sources(said + " [3] A third method the answer only paraphrases, quoted from no abstract.")
-    assert all_hits_of(cited[:2], retrieved) and not all_hits_of(cited, retrieved)
+    three = said + " [3] A third method the answer only paraphrases, quoted from no abstract."
+    cited, chat = cited_sources(three), [history[0], {"role": "assistant", "content": three}]
+    assert pointed_hits(cited[:2], retrieved, chat) and not pointed_hits(cited, retrieved, chat)
+    ours = "OPERA needs no additional data or training. [1] A paraphrase of a paper not among the hits. [2]"
+    assert pointed_hits(cited_sources(ours), retrieved, [history[0], {"role": "assistant", "content": ours}])
+
+
+def test_long_runs_of_spaces_in_a_history_are_read_in_linear_time() -> None:
+    """A reviewer's history line "[2] x" + 1,500 spaces + "]" took 69 s (the reference-list pattern, and the marker
+    pattern's leading spaces, retried every space)."""
+    import time
+
+    from rag.answer.compose.cited import cited_sources
+    from rag.text import strip_markers
+
+    started = time.perf_counter()
+    cited_sources("a claim [1]\n[1] x" + " " * 9000 + "]\n[2] y" + " " * 9000 + "(")
+    cited_sources("a [1] x" + " " * 9000 + "] b [2]" + " " * 500 + "c")
+    assert strip_markers("a claim  [1] next") == "a claim next"
+    assert time.perf_counter() - started < 0.5

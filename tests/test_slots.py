@@ -1128,3 +1128,20 @@ def test_a_keyword_querys_last_word_names_the_aspect_its_answer_leads_with(real_
         assert typed_aspect(written) == ""
     assert aspect_bonus("tabpfn gpu", ["on a GPU", "in a second"], None) == [0.6, 0.0]
     assert aspect_bonus("tabpfn gpu", ["in a second"], [0.1]) == [0.1]
+
+
+def test_the_setting_and_the_names_a_note_checks_are_the_questions_own(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """Review: "... in its MoE form on WMT14 English to German?" was "not stated" (the abstract spells MoE out and
+    states that setting); "... to French and how does it compare ...?" ran the setting to the question's end; a
+    follow-up's note named a paper the chat carried ("does not state anything about CHESS")."""
+    base = "What BLEU score does the mixture of attentive experts model reach"
+    stated = real_pipeline.ask(f"{base} in its MoE form on WMT14 English to German?", answerer="extractive")
+    assert not stated.not_stated, stated.text
+    french = real_pipeline.ask(f"{base} on WMT14 English to French and how does it compare to the baseline?",
+                               answerer="extractive")
+    assert french.not_stated and french.not_stated.endswith("on WMT14 English to French."), french.text
+    first = "How does CoreInfer compare with CHESS?"
+    said = real_pipeline.ask(first, answerer="extractive").text
+    chat = [{"role": "user", "content": first}, {"role": "assistant", "content": said}]
+    then = real_pipeline.ask("how much faster is the first one?", chat, answerer="extractive")
+    assert "anything about CHESS" not in then.text, then.text

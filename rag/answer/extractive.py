@@ -55,8 +55,9 @@ from rag.answer.compose.naming import (
 )
 from rag.answer.compose.pieces import PieceModel, cut_pieces, probabilities
 from rag.answer.compose.quoting import Quoting, contrast_lines, record_draft
-from rag.answer.compose.referents import all_hits_of
+from rag.answer.compose.referents import pointed_hits
 from rag.answer.compose.shapes import listing, prose, two_tier_listing
+from rag.answer.compose.sides import quoted_titles
 from rag.answer.compose.slots import aspect_bonus
 from rag.answer.compose.sources import with_wanted
 from rag.index.embeddings import Embedder
@@ -114,7 +115,7 @@ class ExtractiveAnswerer:
         analysis = analysis or analyse(question)
         terms = question_terms(question, retrieved, extra)
         picks = score_sentences(analysis, retrieved, self.weights, terms, followup=bool(extra))
-        own = all_hits_of((authors_pointer if rescued else referents)(question, history), retrieved)
+        own = pointed_hits((authors_pointer if rescued else referents)(question, history), retrieved, history)
         wrong = corrected_hits(question, history, retrieved)  # "no, I meant ...": not the papers just cited
         picks = [p for p in picks if p.hit not in wrong] or picks
         record = record_hit(question, standalone, retrieved, own) if analysis.record else None
@@ -158,12 +159,12 @@ class ExtractiveAnswerer:
         """The papers a comparison question compares (``rag.answer.compose.contrast.compared_hits``), named in
         the question or, for a follow-up, in the conversation its ``standalone`` query carries."""
         text = standalone or analysis.text
-        if analysis.kind != "comparison" and (standalone or not asks_of_each_side(text)):
+        plain = analysis.kind != "comparison"  # "X and the Y paper each ...", two titles written out: one too
+        if plain and (standalone or not (asks_of_each_side(text) or len(quoted_titles(text, retrieved)) >= 2)):
             return []  # a follow-up's "each" means the papers it points at (``referents``), not its carried names
         sides = lower_case_sides(text, named_entities(text), self.is_name, self.is_unknown)
         compared = compared_hits(text, sides, retrieved)
-        found = sum(c.hit is not None for c in compared)  # "X and Y each ...": two named papers make it one
-        return compared if analysis.kind == "comparison" or found >= 2 else []
+        return [] if plain and sum(c.hit is not None for c in compared) < 2 else compared
 
     def sources(self, question: str, ranked: Retrieved, k: int, history: Sequence[dict[str, str]] = ()) -> Retrieved:
         """The ``k`` hits an answer is given (``with_wanted``): the best ranked, with the papers a comparison

@@ -28,7 +28,9 @@ def defuse_markers(text: str) -> str:
     return MARKER.sub(lambda m: m.group(0)[0] + WORD_JOINER + m.group(0)[1:], text)
 
 
-_SPACED_MARKER = re.compile(rf"[ \t]*(?:{MARKER.pattern})", re.IGNORECASE)
+_SPACED_MARKER = re.compile(rf"(?<![ \t])[ \t]*(?:{MARKER.pattern})", re.IGNORECASE)
+"""A marker with the spaces right before it, matched from the start of those spaces (a long run of spaces is
+scanned once, not once per space)."""
 _CODE = re.compile(r"^[ \t]*```.*?(?:^[ \t]*```|\Z)|(?<!`)`(?!`)[^`\n]+(?<!`)`(?!`)", re.DOTALL | re.MULTILINE)
 """Markdown code: a fenced block (its fence at the start of a line) or a span between single backticks. Not
 LaTeX's ``quotes'', whose doubled backticks open no span."""

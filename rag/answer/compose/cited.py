@@ -43,24 +43,41 @@ def cited_sources(answer: str) -> list[Cited]:
     return [Cited(n, tuple(t)) for n, t in texts.items()]
 
 
-_REFERENCE = re.compile(r"^\s*\[(\d{1,3})\]\s+(?P<title>[^\[\]\n]+?)\s*(?:\((?:supported|partial|unsupported|"
-                        r"weak|[^()]*support[^()]*)\))?\s*$", re.IGNORECASE)
-_REFERENCES_HEAD = re.compile(r"^\s*(?:sources|references|citations)\s*:?\s*$", re.IGNORECASE)
+_REFERENCE = re.compile(r"(?:[-*]\s*)?\[(\d{1,3})\]\s+(\S.*)")
+"""A reference-list line, stripped: "[1] Title", "- [2] Title (supported)"."""
+_SUPPORT = re.compile(r"(?:[^()]*support[^()]*|partial|weak)\)", re.IGNORECASE)
+"""The support label this bot's CLI writes after a listed title: "(supported)", "(partial support)"."""
+
+
+def _listed_title(text: str) -> str:
+    """A reference-list entry without its support label ("OPERA: ... (supported)" -> "OPERA: ...")."""
+    head, bracket, label = text.rpartition("(")
+    return head.strip() if bracket and _SUPPORT.fullmatch(label) else text.strip()
+_REFERENCES_HEAD = re.compile(r"[#*_\s]*(?:sources|references|citations)\s*:?[*_\s]*:?", re.IGNORECASE)
 
 
 def _reference_list(answer: str) -> tuple[str, list[tuple[int, str]]]:
     """``answer`` without its closing reference list, and that list's (number, title) pairs: the lines after a
-    "Sources:" / "References:" line, or the trailing lines that are each "[n] Title" alone."""
+    "Sources:" / "**References**" line, or two or more trailing lines that are each "[n] text" alone (a
+    hand-written answer with one marker per line reads so too; its texts, labels here, still quote their
+    abstracts for ``refers_to``)."""
     lines = answer.rstrip().splitlines()
     end = len(lines)
-    while end and _REFERENCE.match(lines[end - 1]):
+    while end and _REFERENCE.fullmatch(lines[end - 1].strip()):
         end -= 1
-    listed = [(int(m.group(1)), m.group("title").strip()) for line in lines[end:] if (m := _REFERENCE.match(line))]
-    if end and _REFERENCES_HEAD.match(lines[end - 1]):
+    listed = [(int(m.group(1)), _listed_title(m.group(2)))
+              for line in lines[end:] if (m := _REFERENCE.fullmatch(line.strip()))]
+    if end and _REFERENCES_HEAD.fullmatch(lines[end - 1].strip()):
         end -= 1
     elif len(listed) < 2:  # one "[n] ..." line alone may be an answer's own sentence
         return answer, []
     return "\n".join(lines[:end]), listed
+
+
+def markers_first(answer: str) -> bool:
+    """Whether ``answer`` puts its markers before what they back (``_leading_segments``): a hand-written or
+    another model's answer, not this bot's."""
+    return bool(_leading_segments(_reference_list(answer)[0]))
 
 
 def _leading_segments(answer: str) -> list[tuple[int, str]]:

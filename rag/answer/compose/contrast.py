@@ -20,7 +20,7 @@ from rag.answer.compose.sides import (
     without_titles,
 )
 from rag.index.vocabulary import common_words
-from rag.text import STOPWORDS, compared_words, names_word, normalize_title, short_title, tokenize
+from rag.text import STOPWORDS, compared_words, named_entities, names_word, normalize_title, short_title, tokenize
 from rag.types import Paper, Retrieved
 
 ASPECT_SHARE = 0.2
@@ -150,21 +150,30 @@ def compared_hits(question: str, names: Sequence[str], retrieved: Retrieved) -> 
 
 
 _OF_EACH = re.compile(
-    r"\b(?:does|do|did|is|are|was|were|would|can|will)\s+each\b(?!\s+other\b)|"
+    r"\b(?:does|do|did|is|are|was|were)\s+each\b(?!\s+other\b)|"
     r"\beach\s+(?:one|paper|method|approach|work|study)\b|"
-    r"\b(?:and|or)\s[^?.]{2,120}?\beach\s+(?!other\b)[a-z]+\b|"
-    r"^\s*(?:how|what|why|where|which\s+\w+)\s+(?:do|did|are|were)\s+(?!they\b|them\b|these\b|those\b)[^?.]{2,120}?"
-    r"\band\b",
+    r"\b(?:and|or)\s[^?.]{2,120}?\beach\s+(?!other\b)[a-z]+\b",
     re.IGNORECASE,
 )
 """A question that asks the same of each of several sides without comparison words: "How do X and the Y paper each
-try to ...?", "What is each trying to achieve?", "How do 'A' and 'B' explain ...?" (not "each other")."""
+try to ...?", "What is each trying to achieve?" (not "each other", nor "Can each token ...")."""
+_SIDES_JOINED = re.compile(r"\b(?:and|or|vs\.?|versus)\b|,", re.IGNORECASE)
+_BOTH_DO = re.compile(r"^\s*(?:how|what|why)\s+(?:do|did|are|were)\s+(?!they\b|them\b|these\b|those\b)[^?.]{2,120}?"
+                      r"\band\b", re.IGNORECASE)
+""""How do X and Y ...?": a comparison when X and Y are papers, not topics ("How do LLMs learn in-context and ...")."""
+_PAPER_WORD = re.compile(r"\b(?:paper|method|approach|work|study)\b", re.IGNORECASE)
 
 
 def asks_of_each_side(question: str) -> bool:
-    """Whether ``question`` asks the same of each side it names (``_OF_EACH``): a comparison when it names two
-    retrieved papers (``compared_hits``)."""
-    return _OF_EACH.search(question) is not None
+    """Whether ``question`` asks the same of each side it joins ("and", "or", ","), without comparison words:
+    "each" (``_OF_EACH``), or "How do X and Y ...?" (``_BOTH_DO``) of two coined names or a side called a paper or
+    method ("How do Sequential Attention and the CMI paper decide ...?"). A comparison when two retrieved papers
+    are found for it (``compared_hits``)."""
+    if _SIDES_JOINED.search(question) is None:
+        return False
+    both = _BOTH_DO.search(question) is not None and (
+        _PAPER_WORD.search(question) is not None or sum(coined(n) for n in named_entities(question)) >= 2)
+    return both or _OF_EACH.search(question) is not None
 
 
 def comparable(compared: Sequence[Compared]) -> bool:

@@ -22,12 +22,20 @@ from rag.answer.compose.naming import (
     named_things,
     proposes,
     sentences_naming,
-    spelled_out,
     title_line,
 )
 from rag.answer.compose.pieces import Piece
 from rag.answer.compose.slots import SPECIFIC, Slot, fills, head_noun
-from rag.answer.compose.stated import duration_stated, names_stated, quantity_stated, unit_missing
+from rag.answer.compose.stated import (
+    duration_stated,
+    mentioned,
+    named_in,
+    names_stated,
+    own_names,
+    quantity_stated,
+    unit_missing,
+    unstated_setting,
+)
 from rag.answer.notes import not_stated_sentence, unmentioned_sentence
 from rag.text import short_title, singular, strip_markers
 from rag.types import Retrieved
@@ -57,10 +65,9 @@ def missing_detail(slot: Slot, retrieved: Retrieved, subj: Subject | None,
     paper = retrieved.hits[subj.hit].paper
     if not names_stated(slot, paper.title, paper.abstract, f"{retrieved.query} {subj.name}", subj.name):
         return not_stated_sentence(subj.name, _names_phrase(slot, subj.name))
-    if not head_noun(slot):
-        own = f"{paper.title} {paper.abstract}".lower()
-        absent = [n for n in named_things(retrieved.query, 3)
-                  if n.lower() not in subj.name.lower() and not _mentioned(n, own, spelled)]
+    own = f"{paper.title} {paper.abstract}".lower()
+    if not head_noun(slot):  # the question's own names, not those a follow-up's query carries from the chat
+        absent = [n for n in own_names(slot) if n.lower() not in subj.name.lower() and not mentioned(n, own, spelled)]
         return not_stated_sentence(subj.name, "anything about " + " or ".join(absent)) if absent else ""
     detail = _detail_phrase(slot, subj.name)
     if unit_missing(slot, f"{paper.title} {paper.abstract}"):
@@ -69,30 +76,10 @@ def missing_detail(slot: Slot, retrieved: Retrieved, subj: Subject | None,
         return not_stated_sentence(subj.name, detail)
     everywhere = " ".join(f"{h.paper.title} {h.paper.abstract}" for h in retrieved.hits).lower()
     for name in slot.entities:
-        if coined(name) and name.lower() not in subj.name.lower() and not _named_in(name, everywhere):
+        if coined(name) and name.lower() not in subj.name.lower() and not named_in(name, everywhere):
             return not_stated_sentence(subj.name, f"{detail} for {name}")
-    setting = _unstated_setting(slot, retrieved.query, subj.name, f"{paper.title} {paper.abstract}")
+    setting = unstated_setting(slot, retrieved.query, subj.name, own, spelled)
     return not_stated_sentence(subj.name, f"{detail} {setting}") if setting else ""
-
-
-_SETTING = re.compile(r"\b(?:on|in|for|across|over|with)\s+(?:the\s+)?(?P<setting>[^,;?]+)", re.IGNORECASE)
-
-
-def _unstated_setting(slot: Slot, question: str, subject: str, own: str) -> str:
-    """For a quantity asked in a setting the question names ("What BLEU score does MAE reach on WMT14 English to
-    French?"): "on WMT14 English to French" when a name in that setting (a capitalised word or a coined one) is
-    nowhere in the subject's own title and abstract ``own``, though other retrieved abstracts may name it; ""
-    otherwise."""
-    if slot.kind != "quantity":
-        return ""
-    low = own.lower()
-    skip = f"{subject} {slot.detail}".lower()
-    for match in _SETTING.finditer(question):
-        setting = match.group("setting").strip()
-        names = [n for n in slot.entities if n in setting and n.lower() not in skip]
-        if any(not _named_in(n, low) for n in names):
-            return f"{match.group(0).split()[0].lower()} {setting}"
-    return ""
 
 
 def unmentioned(question: str, retrieved: Retrieved, spelled: Mapping[str, Collection[str]] = NO_ACRONYMS) -> str:
@@ -101,17 +88,9 @@ def unmentioned(question: str, retrieved: Retrieved, spelled: Mapping[str, Colle
     abstract."; "" when the question has no such name or one of them is mentioned."""
     names = named_things(question, 3)
     everywhere = " ".join(f"{h.paper.title} {h.paper.abstract}" for h in retrieved.hits).lower()
-    if not names or any(_mentioned(n, everywhere, spelled) for n in names):
+    if not names or any(mentioned(n, everywhere, spelled) for n in names):
         return ""
     return unmentioned_sentence(names)
-
-
-def _mentioned(name: str, text: str, spelled: Mapping[str, Collection[str]]) -> bool:
-    """Whether a coined name is in ``text`` (lower case): as written (``_named_in``), without its hyphens ("GPT4"
-    for "GPT-4"), or spelled out as the corpus defines it (``spelled``: the mined acronym table, "MoE" ->
-    "mixture of experts", so "mixture-of-experts layers" mention MoE)."""
-    return (_named_in(name, text) or _named_in(name.replace("-", ""), text.replace("-", ""))
-            or spelled_out(name, text, spelled))
 
 
 def unmentioned_in(
@@ -123,7 +102,7 @@ def unmentioned_in(
     paper = retrieved.hits[h].paper
     own = f"{paper.title} {paper.abstract}".lower()
     names = named_things(question, 3)
-    if not names or any(_mentioned(n, own, spelled) for n in names):
+    if not names or any(mentioned(n, own, spelled) for n in names):
         return ""
     return f"{not_stated_sentence(short_title(paper.title), 'anything about ' + ' or '.join(names))} [{h + 1}]"
 
@@ -133,7 +112,7 @@ _ASKED_ABOUT = re.compile(r"^\s*(?:how|why) (?:does|do|did|is|are|was|were|can|c
 """A question asked about its grammatical subject: "How does X ...", "What is X ..." (the only X checked)."""
 
 
-def only_mentioned(question: str, slot: Slot, retrieved: Retrieved) -> str:
+def onlymentioned(question: str, slot: Slot, retrieved: Retrieved) -> str:
     """The note for a "how"/"why"/"what is" question whose subject ("How does X ...") is a coined method that the
     retrieved abstracts only mention: no retrieved title names it and no abstract sentence naming it says the
     paper proposes it ("we propose X", "X, called ..."). "" otherwise."""
@@ -153,13 +132,6 @@ def only_mentioned(question: str, slot: Slot, retrieved: Retrieved) -> str:
             what = {"how": f"how {name} works", "why": f"why, for {name}", "definition": f"what {name} is"}[slot.kind]
             return f"{not_stated_sentence(short_title(retrieved.hits[h].paper.title), what)} [{h + 1}]"
     return ""
-
-
-def _named_in(name: str, text: str) -> bool:
-    """Whether a coined name (a dataset, a benchmark) is in ``text`` (lower case): one of its words of three or
-    more characters that is not a number is."""
-    parts = [p for p in re.split(r"[^a-z0-9]+", singular(name).lower()) if len(p) >= 3 and not p.isdigit()]
-    return not parts or any(re.search(rf"\b{re.escape(p)}", text) for p in parts)
 
 
 def _detail_phrase(slot: Slot, name: str) -> str:
@@ -289,7 +261,7 @@ def headed(text: str, first: int | None, ev: Evidence, retrieved: Retrieved,
     absent = unmentioned(question, retrieved, spelled)
     if absent:
         return Draft(f"{absent}\n{text}", absent)
-    mention = only_mentioned(question, slot, retrieved)
+    mention = onlymentioned(question, slot, retrieved)
     if mention:
         return Draft(f"{mention}\n{text}", strip_markers(mention))
     named = title_line(question, retrieved, slot.kind == "existence", first, sure_score) if first is not None else ""

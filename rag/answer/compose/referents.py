@@ -17,7 +17,7 @@ from rag.answer.compose.chat import (
     WHICH_ONE,
     turns,
 )
-from rag.answer.compose.cited import Cited, cited_sources, refers_to, sure_sources
+from rag.answer.compose.cited import Cited, cited_sources, markers_first, refers_to, sure_sources
 from rag.answer.compose.naming import coined_names, own_subject, subject
 from rag.answer.compose.standalone import stands_alone
 from rag.text import QUESTION_WORDS, STOPWORDS, named_entities, tokenize
@@ -219,12 +219,15 @@ def hits_of(cited: Sequence[Cited], retrieved: Retrieved) -> set[int]:
         refers_to(c, hit.paper.title, hit.paper.abstract) for c in cited)}
 
 
-def all_hits_of(cited: Sequence[Cited], retrieved: Retrieved) -> set[int]:
-    """``hits_of`` when every cited source is one of the hits; none otherwise. A hand-written answer that names
-    two of its three papers ("[1] OPERA ... [2] the SENTINEL paper ...") points at all three: answering from the
-    two it names would drop the third, so the question's own retrieval answers instead."""
-    found = [{h for h, hit in enumerate(retrieved.hits) if refers_to(c, hit.paper.title, hit.paper.abstract)}
-             for c in cited]
+def pointed_hits(cited: Sequence[Cited], retrieved: Retrieved, history: Sequence[dict[str, str]]) -> set[int]:
+    """``hits_of`` the sources a follow-up points at; after an answer written markers first (``markers_first``: a
+    hand-written or another model's answer, "[1] OPERA ... [2] the SENTINEL paper ... [3] ..."), none unless every
+    one of them is a hit: answering from the two it quotes would drop the one it only paraphrases, so the
+    question's own retrieval answers instead."""
+    answers = turns(history, "assistant")
+    if not answers or not markers_first(answers[-1]):
+        return hits_of(cited, retrieved)
+    found = [hits_of([c], retrieved) for c in cited]
     return set().union(*found) if all(found) else set()
 
 

@@ -74,20 +74,34 @@ def _specific(text: str) -> set[str]:
 
 
 def quoted_titles(question: str, retrieved: Retrieved) -> list[Compared]:
-    """The retrieved papers whose title, or its head before ":" or "?" (three words or more), the question writes
-    out, in or out of quotes: "How do 'What and How does In-Context Learning Learn?' and 'In-context learning and
-    Occam's razor' explain ...?" (their "and" splits no mention, their "In-Context" names no other paper). Each
-    comes back named by the words the question wrote."""
+    """The retrieved papers whose title, or its head before ":" or "?", the question writes out: "How do 'What and
+    How does In-Context Learning Learn?' and 'In-context learning and Occam's razor' explain ...?" (their "and"
+    splits no mention, their "In-Context" names no other paper). A written-out title counts when it is quoted,
+    has four words or more, or a coined word; "open-set recognition" alone is a topic, not "Open-Set Recognition:
+    a Good Closed-Set Classifier ...". Each comes back named by the words the question wrote."""
     asked = f" {normalize_title(question)} "
     out: list[Compared] = []
     for h, hit in enumerate(retrieved.hits):
         title = hit.paper.title
         heads = (title, *(title[: i + 1] for i, ch in enumerate(title) if ch in ":?"))
         written = next((t for t in heads if len(normalize_title(t).split()) >= 3
-                        and f" {normalize_title(t)} " in asked), None)
+                        and f" {normalize_title(t)} " in asked and _plainly_a_title(t, question)), None)
         if written is not None:
             out.append(Compared(written.rstrip(":").strip(), h, True))
     return out
+
+
+_QUOTES = "'\"‘’“”"
+
+
+def _plainly_a_title(title: str, question: str) -> bool:
+    """Whether ``title`` (written out in ``question``) names a paper, not a topic: four words or more, a coined word
+    ("LoRA", "BT2"; not the title-case "Open-Set"), or quotes around it in the question."""
+    words = re.findall(r"[^\W_]+", title)  # "Open-Set" is two title-case words, not a coined one
+    if len(words) >= 4 or any(any(c.isupper() for c in w[1:]) or any(c.isdigit() for c in w) for w in words):
+        return True
+    pattern = r"\W+".join(map(re.escape, words))
+    return re.search(rf"[{_QUOTES}]\s*{pattern}\W*\s*[{_QUOTES}]", question, re.IGNORECASE) is not None
 
 
 def without_titles(question: str, quoted: Sequence[Compared]) -> str:

@@ -1,14 +1,17 @@
 """Whether an abstract states the detail a question asks for: its head noun (``unit_missing``), a number of an
-asked value (``quantity_stated``), a named device for asked hardware. ``rag.answer.compose.lead.missing_detail``
+asked value (``quantity_stated``), a named device for asked hardware, the names and the setting the question gives
+(``mentioned``, ``unstated_setting``). ``rag.answer.compose.lead.missing_detail``
 says "does not state" when it does not; ``rag.answer.compose.slots`` works out the slot first."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping
 
+from rag.answer.compose.naming import DESCRIBING, NO_ACRONYMS, coined, spelled_out
 from rag.answer.compose.quantities import CHANGE_WORDS, has_number
 from rag.answer.compose.slots import Slot, fills, head_noun
-from rag.text import named_entities, sentences, tokenize, without_urls
+from rag.text import named_entities, sentences, singular, tokenize, without_urls
 
 _DEVICE = re.compile(r"(?<![A-Za-z0-9])(?:\d+\s*x\s*)?(?:[AHVLTP]\d{2,4}|A800|H800|RTX[ -]?\w+|TITAN(?: \w+)?|"
                      r"Jetson\w*|TPU ?v\d\w*|Apple M\d|Snapdragon \w+|Raspberry Pi|Xeon \w+|MI\d{3})\b")
@@ -211,3 +214,48 @@ def _variant(name: str, own: str) -> bool:
 def _initials(text: str) -> str:
     """The first letters of ``text``'s words, hyphenated parts apart ("click-through rate" -> "ctr")."""
     return "".join(w[0] for w in re.findall(r"[a-z0-9]+", text))
+
+
+def own_names(slot: Slot) -> list[str]:
+    """The coined names the question itself gives (``Slot.entities``), a describing ending cut off ("XGBoost-style"
+    names XGBoost), three letters or more."""
+    cut = (DESCRIBING.sub("", n) for n in slot.entities)
+    return [n for n in dict.fromkeys(cut) if coined(n) and sum(c.isalpha() for c in n) >= 3]
+
+
+_SETTING = re.compile(r"\b(?:on|in|for|across|over|with)\s+(?:the\s+)?(?P<setting>[^,;?]+?)"
+                      r"(?=\s+(?:and|or|but|how|what|which|why|when|while|compared|versus|vs)\b|[,;?]|\s*$)",
+                      re.IGNORECASE)
+
+
+def unstated_setting(slot: Slot, question: str, subject: str, own: str,
+                     spelled: Mapping[str, Collection[str]] = NO_ACRONYMS) -> str:
+    """For a quantity asked in a setting the question names ("What BLEU score does MAE reach on WMT14 English to
+    French?"): "on WMT14 English to French" when a name in that setting (a capitalised word or a coined one) is
+    nowhere in the subject's own title and abstract ``own`` (lower case; as written, without hyphens or spelled
+    out: ``mentioned``), though other retrieved abstracts may name it; "" otherwise. The setting ends at a
+    conjunction or a second question ("... to French and how does it compare ...")."""
+    if slot.kind != "quantity":
+        return ""
+    skip = f"{subject} {slot.detail}".lower()
+    for match in _SETTING.finditer(question):
+        setting = match.group("setting").strip()
+        names = [DESCRIBING.sub("", n) for n in slot.entities if n in setting and n.lower() not in skip]
+        if any(n and not mentioned(n, own, spelled) for n in names):
+            return f"{match.group(0).split()[0].lower()} {setting}"
+    return ""
+
+
+def mentioned(name: str, text: str, spelled: Mapping[str, Collection[str]]) -> bool:
+    """Whether a coined name is in ``text`` (lower case): as written (``named_in``), without its hyphens ("GPT4"
+    for "GPT-4"), or spelled out as the corpus defines it (``spelled``: the mined acronym table, "MoE" ->
+    "mixture of experts", so "mixture-of-experts layers" mention MoE)."""
+    return (named_in(name, text) or named_in(name.replace("-", ""), text.replace("-", ""))
+            or spelled_out(name, text, spelled))
+
+
+def named_in(name: str, text: str) -> bool:
+    """Whether a coined name (a dataset, a benchmark) is in ``text`` (lower case): one of its words of three or
+    more characters that is not a number is."""
+    parts = [p for p in re.split(r"[^a-z0-9]+", singular(name).lower()) if len(p) >= 3 and not p.isdigit()]
+    return not parts or any(re.search(rf"\b{re.escape(p)}", text) for p in parts)
