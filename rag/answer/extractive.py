@@ -14,16 +14,7 @@ from rag.answer.base import ABSTENTION, abstention, checked_answer
 from rag.answer.citations import check_answer
 from rag.answer.compose.analysis import Question, analyse
 from rag.answer.compose.choose import listed
-from rag.answer.compose.contrast import (
-    POINTERS,
-    Compared,
-    asks_of_each_side,
-    comparable,
-    compared_hits,
-    lower_case_sides,
-    opposed,
-    with_pointed,
-)
+from rag.answer.compose.contrast import POINTERS, Compared, comparable, opposed, question_sides, with_pointed
 from rag.answer.compose.draft import Draft, Evidence
 from rag.answer.compose.evidence import Pick, Weights, question_terms, score_sentences
 from rag.answer.compose.followup import (
@@ -57,12 +48,11 @@ from rag.answer.compose.pieces import PieceModel, cut_pieces, probabilities
 from rag.answer.compose.quoting import Quoting, contrast_lines, record_draft
 from rag.answer.compose.referents import pointed_hits
 from rag.answer.compose.shapes import listing, prose, two_tier_listing
-from rag.answer.compose.sides import quoted_titles
 from rag.answer.compose.slots import aspect_bonus
 from rag.answer.compose.sources import with_wanted
 from rag.index.embeddings import Embedder
 from rag.settings import Settings
-from rag.text import named_entities, normalize_verbatim, short_title
+from rag.text import normalize_verbatim, short_title
 from rag.types import Answer, Retrieved
 
 
@@ -156,15 +146,10 @@ class ExtractiveAnswerer:
         return ""
 
     def compared(self, analysis: Question, retrieved: Retrieved, standalone: str = "") -> list[Compared]:
-        """The papers a comparison question compares (``rag.answer.compose.contrast.compared_hits``), named in
+        """The papers a comparison question compares (``rag.answer.compose.contrast.question_sides``), named in
         the question or, for a follow-up, in the conversation its ``standalone`` query carries."""
-        text = standalone or analysis.text
-        plain = analysis.kind != "comparison"  # "X and the Y paper each ...", two titles written out: one too
-        if plain and (standalone or not (asks_of_each_side(text) or len(quoted_titles(text, retrieved)) >= 2)):
-            return []  # a follow-up's "each" means the papers it points at (``referents``), not its carried names
-        sides = lower_case_sides(text, named_entities(text), self.is_name, self.is_unknown)
-        compared = compared_hits(text, sides, retrieved)
-        return [] if plain and sum(c.hit is not None for c in compared) < 2 else compared
+        comparison, text = analysis.kind == "comparison", standalone or analysis.text  # or "X and Y each ..."
+        return question_sides(text, comparison, bool(standalone), retrieved, self.is_name, self.is_unknown)
 
     def sources(self, question: str, ranked: Retrieved, k: int, history: Sequence[dict[str, str]] = ()) -> Retrieved:
         """The ``k`` hits an answer is given (``with_wanted``): the best ranked, with the papers a comparison

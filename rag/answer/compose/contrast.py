@@ -176,6 +176,17 @@ def asks_of_each_side(question: str) -> bool:
     return both or _OF_EACH.search(question) is not None
 
 
+def question_sides(text: str, comparison: bool, follow_up: bool, retrieved: Retrieved,
+                   is_name: Callable[[str], bool], unknown: Callable[[str], bool]) -> list[Compared]:
+    """The papers ``text`` compares (``compared_hits``; ``lower_case_sides`` with the corpus's ``is_name`` and
+    ``unknown`` tests): a ``comparison``'s, or, for a question that asks the same of each side or writes out two
+    titles (not a ``follow_up``, whose "each" means the papers it points at), two found papers; [] otherwise."""
+    if not comparison and (follow_up or not (asks_of_each_side(text) or len(quoted_titles(text, retrieved)) >= 2)):
+        return []
+    compared = compared_hits(text, lower_case_sides(text, named_entities(text), is_name, unknown), retrieved)
+    return [] if not comparison and sum(c.hit is not None for c in compared) < 2 else compared
+
+
 def comparable(compared: Sequence[Compared]) -> bool:
     """Whether a comparison answer can be given: two compared papers, or one and a name the corpus lacks."""
     found = sum(c.hit is not None for c in compared)
