@@ -47,13 +47,14 @@ _REFERENCE = re.compile(r"(?:[-*]\s*)?\[(\d{1,3})\]\s+(\S.*)")
 """A reference-list line, stripped: "[1] Title", "- [2] Title (supported)"."""
 _SUPPORT = re.compile(r"(?:[^()]*support[^()]*|partial|weak)\)", re.IGNORECASE)
 """The support label this bot's CLI writes after a listed title: "(supported)", "(partial support)"."""
+_REFERENCES_HEAD = re.compile(r"[#*_\s]*(?:sources|references|citations)\s*:?[*_\s]*:?", re.IGNORECASE)
+"""The line that opens a reference list: "Sources:", "**References**", "## Citations"."""
 
 
 def _listed_title(text: str) -> str:
     """A reference-list entry without its support label ("OPERA: ... (supported)" -> "OPERA: ...")."""
     head, bracket, label = text.rpartition("(")
     return head.strip() if bracket and _SUPPORT.fullmatch(label) else text.strip()
-_REFERENCES_HEAD = re.compile(r"[#*_\s]*(?:sources|references|citations)\s*:?[*_\s]*:?", re.IGNORECASE)
 
 
 def _reference_list(answer: str) -> tuple[str, list[tuple[int, str]]]:
