@@ -112,7 +112,7 @@ _ASKED_ABOUT = re.compile(r"^\s*(?:how|why) (?:does|do|did|is|are|was|were|can|c
 """A question asked about its grammatical subject: "How does X ...", "What is X ..." (the only X checked)."""
 
 
-def onlymentioned(question: str, slot: Slot, retrieved: Retrieved) -> str:
+def only_mentioned(question: str, slot: Slot, retrieved: Retrieved) -> str:
     """The note for a "how"/"why"/"what is" question whose subject ("How does X ...") is a coined method that the
     retrieved abstracts only mention: no retrieved title names it and no abstract sentence naming it says the
     paper proposes it ("we propose X", "X, called ..."). "" otherwise."""
@@ -261,7 +261,7 @@ def headed(text: str, first: int | None, ev: Evidence, retrieved: Retrieved,
     absent = unmentioned(question, retrieved, spelled)
     if absent:
         return Draft(f"{absent}\n{text}", absent)
-    mention = onlymentioned(question, slot, retrieved)
+    mention = only_mentioned(question, slot, retrieved)
     if mention:
         return Draft(f"{mention}\n{text}", strip_markers(mention))
     named = title_line(question, retrieved, slot.kind == "existence", first, sure_score) if first is not None else ""
