@@ -153,8 +153,6 @@ def doubted_pointer(question: str, retrieved: Retrieved, history: Sequence[dict[
 
 
 _PICKING = re.compile(r"\bwhich (?:one|of (?:them|these|those|the (?:two|three|four|papers|methods)))\b", re.IGNORECASE)
-
-
 _NEGATED = re.compile(r"\b(?:not|no|never|without|avoids?|lacks?|fails?|none)\b|n't\b", re.IGNORECASE)
 
 
@@ -178,7 +176,6 @@ def picked_by_its_words(question: str, retrieved: Retrieved, history: Sequence[d
     asked = question[: picking.start()] + question[picking.end() :]  # not the "one" of "which one"
     new = {t for t in tokenize(asked) if t not in STOPWORDS and t not in QUESTION_WORDS and t not in said
            and len(t) >= 3}
-
     words = [set(tokenize(f"{hit.paper.title} {hit.paper.abstract}")) for hit in retrieved.hits]
     mine, others = words[0], set().union(*(words[h] for h in listed - {0}))
     elsewhere = set().union(*words[1:])

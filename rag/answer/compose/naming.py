@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -71,9 +71,14 @@ DESCRIBING = re.compile(r"-(?:based|driven|guided|style|like|free|aware|specific
 
 
 def named_things(text: str, letters: int = 0) -> list[str]:
-    """``coined_names`` with a describing ending cut off (``DESCRIBING``: "XGBoost-style" names XGBoost), those with
-    at least ``letters`` letters left ("L2-style" names nothing)."""
-    cut = [DESCRIBING.sub("", n) for n in coined_names(text)]
+    """``coined_names`` with a describing ending cut off (``things_named``)."""
+    return things_named(coined_names(text), letters)
+
+
+def things_named(names: Iterable[str], letters: int = 0) -> list[str]:
+    """The coined ``names`` with a describing ending cut off (``DESCRIBING``: "XGBoost-style" names XGBoost), those
+    with at least ``letters`` letters left ("L2-style" names nothing), each once."""
+    cut = (DESCRIBING.sub("", n) for n in names)
     return [n for n in dict.fromkeys(cut) if coined(n) and sum(c.isalpha() for c in n) >= letters]
 
 

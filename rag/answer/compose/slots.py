@@ -266,7 +266,8 @@ def aspect_bonus(question: str, texts: Sequence[str], bonus: Sequence[float] | N
     keyword query's aspect (``typed_aspect``): "... algorithm requirements" leads with "only requires the
     gradients"."""
     aspect = typed_aspect(question)
-    if not aspect or not any(aspect in tokenize(t) for t in texts):
+    holds = [bool(aspect) and aspect in tokenize(t) for t in texts]
+    if not any(holds):
         return bonus
     base = list(bonus) if bonus is not None else [0.0] * len(texts)
-    return [b + (TYPED_ASPECT_WEIGHT if aspect in tokenize(t) else 0.0) for b, t in zip(base, texts, strict=True)]
+    return [b + (TYPED_ASPECT_WEIGHT if h else 0.0) for b, h in zip(base, holds, strict=True)]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 
-from rag.answer.compose.naming import DESCRIBING, NO_ACRONYMS, coined, spelled_out
+from rag.answer.compose.naming import DESCRIBING, NO_ACRONYMS, spelled_out, things_named
 from rag.answer.compose.quantities import CHANGE_WORDS, has_number
 from rag.answer.compose.slots import Slot, fills, head_noun
 from rag.text import named_entities, sentences, singular, tokenize, without_urls
@@ -217,10 +217,9 @@ def _initials(text: str) -> str:
 
 
 def own_names(slot: Slot) -> list[str]:
-    """The coined names the question itself gives (``Slot.entities``), a describing ending cut off ("XGBoost-style"
-    names XGBoost), three letters or more."""
-    cut = (DESCRIBING.sub("", n) for n in slot.entities)
-    return [n for n in dict.fromkeys(cut) if coined(n) and sum(c.isalpha() for c in n) >= 3]
+    """The coined names the question itself gives (``Slot.entities``; ``things_named``: "XGBoost-style" names
+    XGBoost), three letters or more."""
+    return things_named(slot.entities, 3)
 
 
 _SETTING = re.compile(r"\b(?:on|in|for|across|over|with)\s+(?:the\s+)?(?P<setting>[^,;?]+?)"
