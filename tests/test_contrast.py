@@ -763,3 +763,4 @@ def test_a_question_about_one_paper_or_topic_takes_no_other_paper_as_a_side(  # 
     turned into two-paper answers: "and" alone, "Can each token ..." and a three-word topic compare no paper."""
     final = real_pipeline.ask(question, answerer="extractive")
     assert not any(not_a_side in line for line in _line_titles(final.text)), final.text
+    assert final.citations and not final.abstained, final.text  # answered, not passed by refusing
