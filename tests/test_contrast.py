@@ -764,3 +764,19 @@ def test_a_question_about_one_paper_or_topic_takes_no_other_paper_as_a_side(  # 
     final = real_pipeline.ask(question, answerer="extractive")
     assert not any(not_a_side in line for line in _line_titles(final.text)), final.text
     assert final.citations and not final.abstained, final.text  # answered, not passed by refusing
+
+
+def test_a_question_about_the_first_two_answers_each_of_them() -> None:
+    """"How do the first two reduce hallucination?" after a list was answered from one of the two papers alone (its
+    background sentence, a real chat of contrastive recommenders); it asks the same of each, so each gets a line.
+    "Which of the first two ..." still leads with the one that matches."""
+    listing = [{"role": "user", "content": "Which papers reduce hallucination?"},
+               {"role": "assistant", "content": "- OPERA: penalizes over-trust [1]\n- VCD: contrasts inputs [2]\n"
+                                                "- MaxSup: suppresses the max logit [3]"}]  # fmt: skip
+    _, final, _ = answer("how do the first two reduce hallucination?", PAPERS, history=listing)
+    lines = final.text.splitlines()
+    assert sorted(line.split(":")[0] for line in lines) == ["- OPERA", "- VCD"]
+    assert {c.paper.title for c in final.citations} == {OPERA.title, VCD.title}
+    assert_faithful(final)
+    _, final, _ = answer("which of the first two needs no training?", PAPERS, history=listing)
+    assert "OPERA needs no additional data or training. [1]" in final.text.split("\n")[0]

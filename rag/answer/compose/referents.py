@@ -57,7 +57,13 @@ def asks_of_each(question: str) -> bool:
     first better than the second?"): one line each, but refused like any question when the abstention model
     doubts it ("does each of them run on a Raspberry Pi?")."""
     ordinals = len(_ORDINAL.findall(question)) >= 2 and re.search(_COMPARATIVE, question, re.IGNORECASE)
-    return _EACH_OF_THEM.search(question) is not None or bool(ordinals) or asks_which_is_better(question)
+    first_n = FIRST_N.search(question) is not None and _PICKS_ONE.search(question) is None
+    return _EACH_OF_THEM.search(question) is not None or bool(ordinals) or first_n or asks_which_is_better(question)
+
+
+_PICKS_ONE = re.compile(r"(?:which|any|either|none|whichever|who)", re.IGNORECASE)
+"""Wording that picks among the papers pointed at ("which of the first two ...", "do any of the first three ...")
+rather than asking the same of each."""
 
 
 _THEM = r"(?:they|them|these|those|the two|the pair|both|the (?:first|top) (?:two|three|four|[234]))"
