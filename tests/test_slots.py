@@ -1145,3 +1145,26 @@ def test_the_setting_and_the_names_a_note_checks_are_the_questions_own(real_pipe
     chat = [{"role": "user", "content": first}, {"role": "assistant", "content": said}]
     then = real_pipeline.ask("how much faster is the first one?", chat, answerer="extractive")
     assert "anything about CHESS" not in then.text, then.text
+
+
+def test_a_describing_name_or_an_accent_is_no_name_the_abstract_lacks() -> None:
+    """Reworded questions were told "does not state the kernel speedup for R1-style" (a word ending in "-style"
+    describes: R1, too short to check, is what it names) and "... for the method that replaces argmax with a Frechet
+    mean" (the abstract writes "Fr\\'echet", as the scraped listings keep LaTeX accents)."""
+    from rag.answer.compose.stated import named_in
+    from tests.test_answer import answer
+
+    assert named_in("Frechet", "swapping argmax with the fr\\'echet mean")
+    assert named_in("Fréchet", "the frechet mean") and named_in("Schrodinger", 'schr\\"odinger bridges')
+    assert not named_in("Frechet", "the karcher mean")
+    seer = make_paper("SeerAttention-R: Sparse Attention Adaptation for Long Reasoning",
+                      "SeerAttention-R is a sparse attention framework for long reasoning. Its kernel achieves "
+                      "speedups of up to 9x over FlashAttention-3 at 90% sparsity.")  # fmt: skip
+    _, final, _ = answer("What kernel speedup does SeerAttention-R report for R1-style reasoning models?", [seer])
+    assert final.not_stated is None and "9x over FlashAttention-3" in final.text.split(". [1]")[0]
+    mean = make_paper("Geometry-Aware Adaptation", "We swap argmax with the Fr\\'echet mean over the label space. "
+                      "This gives a relative improvement of 29.7% over SimCLR on ImageNet.")  # fmt: skip
+    question = ("For the method that replaces argmax with a Frechet mean, what relative improvement did it report "
+                "over SimCLR on ImageNet?")
+    _, final, _ = answer(question, [mean])
+    assert final.not_stated is None and "29.7%" in final.text

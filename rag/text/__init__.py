@@ -55,6 +55,7 @@ from rag.text.normal import (
     normalize_verbatim,
     numbers_in,
     printable,
+    without_accents,
     without_urls,
 )
 from rag.text.sentences import (
@@ -120,6 +121,7 @@ __all__ = [
     "strip_bullet",
     "strip_markers",
     "tokenize",
+    "without_accents",
     "without_urls",
     "words",
 ]

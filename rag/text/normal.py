@@ -41,6 +41,17 @@ def normalize_verbatim(text: str) -> str:
     return " ".join(text.replace(WORD_JOINER, "").lower().split())
 
 
+_LATEX_ACCENT = re.compile(r"""\\['`^"~=.uvHc]\{?([A-Za-z])\}?""")
+"""A LaTeX accent the scraped listings keep ("Fr\\'echet"): the letter without it."""
+
+
+def without_accents(text: str) -> str:
+    """``text`` with its accents dropped, whether written in Unicode ("Fréchet") or as LaTeX ("Fr\\'echet"), so a
+    name typed without them is found ("Frechet")."""
+    folded = unicodedata.normalize("NFKD", _LATEX_ACCENT.sub(r"\1", text))
+    return "".join(ch for ch in folded if not unicodedata.combining(ch))
+
+
 def normalize_title(text: str) -> str:
     """Case-, accent- and punctuation-insensitive form (``a-z0-9`` words, one space apart): paper ids and
     de-duplication of titles, title matching, and the evals' exact tier."""

@@ -17,7 +17,6 @@ from rag.answer.compose.naming import (
     AUTHORS_INTRODUCE,
     NO_ACRONYMS,
     Subject,
-    coined,
     coined_names,
     named_things,
     proposes,
@@ -75,8 +74,8 @@ def missing_detail(slot: Slot, retrieved: Retrieved, subj: Subject | None,
     if slot.kind == "quantity" and not quantity_stated(slot, paper.abstract):
         return not_stated_sentence(subj.name, detail)
     everywhere = " ".join(f"{h.paper.title} {h.paper.abstract}" for h in retrieved.hits).lower()
-    for name in slot.entities:
-        if coined(name) and name.lower() not in subj.name.lower() and not named_in(name, everywhere):
+    for name in own_names(slot):  # "R1-style" names R1
+        if name.lower() not in subj.name.lower() and not named_in(name, everywhere):
             return not_stated_sentence(subj.name, f"{detail} for {name}")
     setting = unstated_setting(slot, retrieved.query, subj.name, own, spelled)
     return not_stated_sentence(subj.name, f"{detail} {setting}") if setting else ""

@@ -11,7 +11,7 @@ from collections.abc import Collection, Mapping
 from rag.answer.compose.naming import DESCRIBING, NO_ACRONYMS, spelled_out, things_named
 from rag.answer.compose.quantities import CHANGE_WORDS, has_number
 from rag.answer.compose.slots import Slot, fills, head_noun
-from rag.text import named_entities, sentences, singular, tokenize, without_urls
+from rag.text import named_entities, sentences, singular, tokenize, without_accents, without_urls
 
 _DEVICE = re.compile(r"(?<![A-Za-z0-9])(?:\d+\s*x\s*)?(?:[AHVLTP]\d{2,4}|A800|H800|RTX[ -]?\w+|TITAN(?: \w+)?|"
                      r"Jetson\w*|TPU ?v\d\w*|Apple M\d|Snapdragon \w+|Raspberry Pi|Xeon \w+|MI\d{3})\b")
@@ -255,6 +255,8 @@ def mentioned(name: str, text: str, spelled: Mapping[str, Collection[str]]) -> b
 
 def named_in(name: str, text: str) -> bool:
     """Whether a coined name (a dataset, a benchmark) is in ``text`` (lower case): one of its words of three or
-    more characters that is not a number is."""
-    parts = [p for p in re.split(r"[^a-z0-9]+", singular(name).lower()) if len(p) >= 3 and not p.isdigit()]
-    return not parts or any(re.search(rf"\b{re.escape(p)}", text) for p in parts)
+    more characters that is not a number is, accents aside ("Frechet" is in "Fr\\'echet")."""
+    parts = [p for p in re.split(r"[^a-z0-9]+", without_accents(singular(name)).lower())
+             if len(p) >= 3 and not p.isdigit()]
+    plain = without_accents(text)
+    return not parts or any(re.search(rf"\b{re.escape(p)}", plain) for p in parts)
