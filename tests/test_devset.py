@@ -261,7 +261,7 @@ def test_conversation_papers_include_titles_quoted_in_the_history(titles: set[st
     }
 
 
-HELPER_SETS = [EVALS / f"{kind}_{part}.jsonl" for kind in ("chat", "chat2", "reword", "kw", "comp2")
+HELPER_SETS = [EVALS / f"{kind}_{part}.jsonl" for kind in ("chat", "chat2", "reword", "reword2", "kw", "comp2")
                for part in ("fit", "val")]
 """Helper-written sets the dev sets' rules fit (comparison chats and single-gold comparisons, and near-miss chats,
 break the rules on history and gold counts by design)."""
@@ -286,6 +286,18 @@ def test_reworded_sets_hold_one_question_per_paper_and_repeat_no_other_sets_ques
     others = {norm(li.item.question) for path in [*SETS, *HELPER_SETS] if "reword" not in path.name
               for li in load_eval_set(path)}
     assert not [i.id for i in reword if norm(i.question) in others]
+
+
+def test_second_reworded_sets_hold_one_question_per_paper_none_gold_in_the_first() -> None:
+    """``reword2_fit`` / ``reword2_val``: odd ids fit, even ids val; 60 paraphrases of 60 papers that are gold in
+    neither reworded set before them."""
+    first = {li.item.gold_titles[0] for part in ("fit", "val") for li in load_eval_set(EVALS / f"reword_{part}.jsonl")}
+    items = {part: [li.item for li in load_eval_set(EVALS / f"reword2_{part}.jsonl")] for part in ("fit", "val")}
+    assert [len(v) for v in items.values()] == [30, 30]
+    assert all(int(i.id[4:]) % 2 == (part == "fit") for part, v in items.items() for i in v)
+    golds = [i.gold_titles[0] for v in items.values() for i in v]
+    assert len(set(golds)) == 60 and not set(golds) & first
+    assert {i.type for v in items.values() for i in v} == {"paraphrase"}
 
 
 def test_second_near_miss_sets_split_by_parity_and_hold_each_kind() -> None:
