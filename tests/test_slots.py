@@ -1152,8 +1152,6 @@ def test_a_describing_name_or_an_accent_is_no_name_the_abstract_lacks() -> None:
     describes: R1, too short to check, is what it names) and "... for the method that replaces argmax with a Frechet
     mean" (the abstract writes "Fr\\'echet", as the scraped listings keep LaTeX accents)."""
     from rag.answer.compose.stated import named_in
-    from tests.test_answer import answer
-
     assert named_in("Frechet", "swapping argmax with the fr\\'echet mean")
     assert named_in("Fréchet", "the frechet mean") and named_in("Schrodinger", 'schr\\"odinger bridges')
     assert not named_in("Frechet", "the karcher mean")
@@ -1168,3 +1166,19 @@ def test_a_describing_name_or_an_accent_is_no_name_the_abstract_lacks() -> None:
                 "over SimCLR on ImageNet?")
     _, final, _ = answer(question, [mean])
     assert final.not_stated is None and "29.7%" in final.text
+
+
+def test_a_number_word_of_another_noun_fills_no_asked_unit() -> None:
+    """"What AUC did it reach for books and papers?" led with "we consider two mitigation strategies and find the AUC
+    to slowly decrease" (its "two" counts strategies) over "reaching an AUC of 0.856 for books and 0.678 for papers"."""
+    auc = slot_of("What AUC did it reach for books and papers?")
+    assert not fills(auc, "Finally, we consider two mitigation strategies and find the AUC to slowly decrease.")
+    assert fills(auc, "We show our methodology reaching an AUC of 0.856 for books and 0.678 for papers.")
+    assert fills(slot_of("How many experts does Read-ME use?"), "Read-ME routes tokens to two experts.")
+    assert fills(slot_of("How big is the crowdsourcing dataset?"), "The dataset has about two thousand workers.")
+    assert fills(slot_of("What speedup does it get?"), "It decodes three times faster.")
+    paper = make_paper("Did the Neurons Read your Book?",
+                       "We consider two mitigation strategies and find the AUC to slowly decrease for partial "
+                       "documents. We show our methodology reaching an AUC of 0.856 for books and 0.678 for papers.")
+    _, final, _ = answer("What AUC did the book membership method reach?", [paper])
+    assert final.text.startswith("We show our methodology reaching an AUC of 0.856")
