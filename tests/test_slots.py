@@ -1182,3 +1182,28 @@ def test_a_number_word_of_another_noun_fills_no_asked_unit() -> None:
                        "documents. We show our methodology reaching an AUC of 0.856 for books and 0.678 for papers.")
     _, final, _ = answer("What AUC did the book membership method reach?", [paper])
     assert final.text.startswith("We show our methodology reaching an AUC of 0.856")
+
+
+def test_a_correlation_reached_is_a_quantity_kept_with_the_value_set_against_it() -> None:
+    """"What correlation with activation patching did it reach on GPT-2 Large?" led with "attribution patching achieves
+    a Pearson correlation of 0.006 …" and cut ", whereas RelP reaches 0.956", the answer; a statistic's name
+    ("Kendall's rank correlation") asks for no number."""
+    assert slot_of("What correlation with activation patching did it reach on GPT-2 Large?").kind == "quantity"
+    assert slot_of("Which regularizer does the Kendall's rank correlation paper propose?").kind != "quantity"
+    paper = make_paper("RelP: Faithful Attribution Patching",
+                       "We introduce Relevance Patching (RelP). For MLP outputs in GPT-2 Large, attribution patching "
+                       "achieves a Pearson correlation of 0.006, whereas RelP reaches 0.956, highlighting the gain.")
+    _, final, _ = answer("What correlation with activation patching did RelP reach on GPT-2 Large?", [paper])
+    assert "0.006, whereas RelP reaches 0.956" in final.text.split("[1]")[0]
+    from itertools import pairwise
+
+    from rag.answer.compose.evidence import Pick
+    from rag.answer.compose.lead import complete_lead
+    from rag.answer.compose.pieces import Piece
+
+    text = "attribution patching achieves a Pearson correlation of 0.006, whereas RelP reaches 0.956, as shown."
+    pick = Pick(0, 0, text, 1.0)
+    cut = [0, text.index(", whereas"), text.index(", as shown"), len(text)]
+    cands = [Piece(pick, a, b, ()) for a, b in pairwise(cut)]
+    slot = slot_of("What correlation did RelP reach?")
+    assert list(complete_lead(cands, [0.9, 0.1, 0.1], slot, 0, 0.15)) == [0.9, 0.9, 0.1]

@@ -36,7 +36,7 @@ from rag.answer.compose.stated import (
     unstated_setting,
 )
 from rag.answer.notes import not_stated_sentence, unmentioned_sentence
-from rag.text import short_title, singular, strip_markers
+from rag.text import has_digit, short_title, singular, strip_markers
 from rag.types import Retrieved
 
 RoleOrder = Callable[[str, Sequence[Piece], Retrieved], Sequence[float]]
@@ -228,16 +228,18 @@ def complete_lead(cands: Sequence[Piece], probs: Sequence[float] | np.ndarray, s
                  floor: float) -> np.ndarray:
     """``probs`` with the pieces of the lead's sentence that complete it raised to the best (at least ``floor``),
     so that the answer keeps them next: for a quantity, those holding a filler ("... exceeds the 8B
-    Transformer on all 12 standard tasks" keeps "(+2.65 points on average)"); for a definition whose lead ends with
-    the term (or a "how does X work?" lead ending with X), the piece after it ("... - early dropout:" keeps "dropout
-    is applied only during the initial phases")."""
+    Transformer on all 12 standard tasks" keeps "(+2.65 points on average)") or a number right after it; for a
+    definition whose lead ends with the term (or a "how does X work?" lead ending with X), the piece after it
+    ("... - early dropout:" keeps "dropout is applied only during the initial phases")."""
     out = np.array(probs, dtype=np.float64)
     if lead is None or slot.kind not in ("quantity", "definition", "how"):
         return out
     key = (cands[lead].pick.hit, cands[lead].pick.index)
     same = [j for j, c in enumerate(cands) if (c.pick.hit, c.pick.index) == key]
-    if slot.kind == "quantity":
-        completing = [j for j in same if fills(slot, cands[j].text)]
+    if slot.kind == "quantity":  # or the value set against it ("of 0.006" ", whereas RelP reaches 0.956")
+        after = cands[lead].end
+        completing = [j for j in same if fills(slot, cands[j].text) or (cands[j].start == after
+                                                                         and has_digit(cands[j].text))]
     else:
         ends = slot.detail and re.search(rf"{re.escape(slot.detail)}\W*$", cands[lead].text, re.IGNORECASE)
         completing = [j for j in same if cands[j].start == cands[lead].end] if ends else []

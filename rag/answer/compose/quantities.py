@@ -25,7 +25,8 @@ _QUANTITY_NOUNS = (
 )
 _QUANTITY = re.compile(
     rf"\bnumber of\b|"
-    rf"\b(?:what|which)(?:'s| is| are| was| were)?(?: the| its| their)?(?: [\w-]+){{0,3}}? (?:{_QUANTITY_NOUNS})\b|"
+    rf"\b(?:what|which)(?:'s| is| are| was| were)?(?: the| its| their)?(?: [\w-]+){{0,3}}? (?:{_QUANTITY_NOUNS}|"
+    rf"correlations?)\b|"  # not "Kendall's rank correlation", a statistic's name
     rf"'s (?:[\w-]+ ){{0,2}}(?:{_QUANTITY_NOUNS})\b|\b(?:speed-?up|faster|slower|times fewer|x fewer)\b",
     re.IGNORECASE,
 )
