@@ -1207,3 +1207,20 @@ def test_a_correlation_reached_is_a_quantity_kept_with_the_value_set_against_it(
     cands = [Piece(pick, a, b, ()) for a, b in pairwise(cut)]
     slot = slot_of("What correlation did RelP reach?")
     assert list(complete_lead(cands, [0.9, 0.1, 0.1], slot, 0, 0.15)) == [0.9, 0.9, 0.1]
+
+
+def test_chat_shorthand_is_read_as_its_words(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """A reviewer's "papers abt label noise w/ long tail?" and "wht does mixout do" were refused ("abt", "w/" and
+    "wht" are no words of the corpus, and lowered the abstention model's confidence), while the spelled-out
+    questions were answered; a detail ends at a pronoun ("what datasets they test on" asks for datasets)."""
+    from rag.text import normalize_query
+
+    assert normalize_query("papers abt label noise w/ long tail?") == "papers about label noise with long tail?"
+    assert normalize_query("wht does it do w/o pretraining, WAT gains") == (
+        "what does it do without pretraining, what gains")
+    assert normalize_query("diff-based I/O w/x") == "diff-based I/O w/x"  # only whole words
+    assert slot_of("what datasets they test on n how much better").detail == "datasets"
+    listed = real_pipeline.ask("papers abt label noise w/ long tail?", answerer="extractive")
+    assert not listed.abstained and "When Noisy Labels Meet Long Tail Dilemmas" in listed.text
+    mixout = real_pipeline.ask("wht does mixout do", answerer="extractive")
+    assert not mixout.abstained and mixout.citations[0].paper.title.startswith("Mixout")

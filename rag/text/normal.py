@@ -98,14 +98,18 @@ _LATIN_JOINER = re.compile(r"(?<=[A-Za-z0-9])[\u200c\u200d]+(?=[A-Za-z0-9])")
 
 def normalize_query(text: str) -> str:
     """NFKC, unified dashes and quotes, control characters dropped, whitespace collapsed, "whats" and "what's" read as
-    "what is" (as words the corpus lacks they lowered the abstention model's confidence in a question), and the
-    shorthand "diff" as "difference" ("whats the diff between sam and maxsup" asks for a comparison)."""
+    "what is" (as words the corpus lacks they lowered the abstention model's confidence in a question), and chat
+    shorthand as its words (``SHORTHAND``: "diff" as "difference", so "whats the diff between sam and maxsup" asks
+    for a comparison; "papers abt label noise w/ long tail" as "about" and "with")."""
     text = _WHATS.sub(r"\1 is", printable(unicodedata.normalize("NFKC", text).translate(_DASHES)))
-    return _DIFF.sub("difference", text)
+    return _SHORTHAND.sub(lambda m: SHORTHAND[m.group(0).lower()], text)
 
 
 _WHATS = re.compile(r"\b(what)(?:'s|s)\b", re.IGNORECASE)
-_DIFF = re.compile(r"(?<![\w-])diff(?![\w-])")
+SHORTHAND = {"diff": "difference", "abt": "about", "w/": "with", "w/o": "without", "wht": "what", "wat": "what",
+             "waht": "what", "whta": "what"}
+"""Chat shorthand no paper writes (none is a word of the bundled corpus), read as the words it stands for."""
+_SHORTHAND = re.compile(r"(?<![\w/-])(?:diff|abt|wht|wat|waht|whta|w/o?)(?![\w/-])", re.IGNORECASE)
 
 
 # ---------------------------------------------------------------------------------------------- links

@@ -84,7 +84,7 @@ _DETAIL = re.compile(
     r"^(?:\W*\w+\W+){0,2}?(?:how (?:much|many|large|big|fast|long|small|quickly|often)|what|which)\s+"
     r"(?P<detail>[^?,;]+?)(?=\s+(?:does|do|did|is|are|was|were|has|have|had|can|could|will|would|should|shall|"
     r"may|might|must|in|on|for|of|from|with|when|to|per|and|or|that|between|took|take|takes|participated|"
-    r"participate|joined|remain|remained|exist|existed|appear|appeared|called|named)\b|[?,;]|$)",
+    r"participate|joined|remain|remained|exist|existed|appear|appeared|called|named|they|it|we|you)\b|[?,;]|$)",
     re.IGNORECASE,
 )
 _AUX = re.compile(r"^(?:does|do|did|is|are|was|were|has|have|had|can|could|will|would|much|many|(?:\w+ )?(?:paper|"
