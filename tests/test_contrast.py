@@ -16,7 +16,7 @@ from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.notes import is_note
 from rag.settings import Settings
 from rag.text import markers_in, names_word, tokenize
-from rag.types import Retrieved
+from rag.types import Paper, Retrieved
 from tests.conftest import HashEmbedder, make_paper
 from tests.test_answer import answer, assert_faithful, make_hits
 from tests.test_compose import ACTIVE, MAXSUP, OPERA, PAPERS, VCD
@@ -780,3 +780,34 @@ def test_a_question_about_the_first_two_answers_each_of_them() -> None:
     assert_faithful(final)
     _, final, _ = answer("which of the first two needs no training?", PAPERS, history=listing)
     assert "OPERA needs no additional data or training. [1]" in final.text.split("\n")[0]
+
+
+def test_a_named_paper_no_retrieved_abstract_is_gets_a_not_stated_note() -> None:
+    """A reviewer's "What does the ResNet paper say about residual connections?" was answered with quotes of a paper
+    that only mentions ResNets, and "What does 'Attention is all you need' propose?" with an attention-sink paper's:
+    the note now says the named paper is not among the retrieved abstracts, before the closest evidence."""
+    from rag.answer.compose.absent import unowned_paper
+
+    untrainable = make_paper("Training the Untrainable: Guidance for Plain Networks",
+                             "Guidance makes plain CNNs competitive to ResNets. We study residual connections.")
+    tabpfn = make_paper("TabPFN: A Transformer That Solves Small Tabular Classification Problems",
+                        "We present TabPFN, a trained Transformer for tabular data.")
+
+    def hits(question: str, *papers: Paper) -> Retrieved:
+        return Retrieved(question, make_hits(question, papers, HashEmbedder()), 0.9, False)
+
+    resnet = "What does the ResNet paper say about residual connections?"
+    assert unowned_paper(resnet, hits(resnet, untrainable, tabpfn)) == "ResNet paper"
+    assert unowned_paper("what did the original TabPFN paper find?", hits("q", untrainable, tabpfn)) == ""
+    assert unowned_paper("original LoRA paper, how many parameters?", hits("q", tabpfn)) == "LoRA paper"
+    assert unowned_paper("What did Hinton's paper find?", hits("q", tabpfn)) == ""  # a person, not a method
+    quoted = "What does 'Attention is all you need' propose?"
+    assert unowned_paper(quoted, hits(quoted, tabpfn)) == 'paper "Attention is all you need"'
+    assert unowned_paper("What does 'A Transformer That Solves Small Tabular' find?", hits("q", tabpfn)) == ""
+    assert unowned_paper("what does 'a trained Transformer for tabular data' mean?", hits("q", tabpfn)) == ""
+    _, final, _ = answer(resnet, [untrainable, tabpfn])
+    note = "The ResNet paper itself is not among the retrieved abstracts, so what it says is not stated"
+    assert final.text.startswith(note) and final.not_stated is not None and final.citations
+    assert_faithful(final)
+    _, final, _ = answer("What does the TabPFN paper propose?", [untrainable, tabpfn])
+    assert final.not_stated is None and final.citations[0].paper.title == tabpfn.title

@@ -26,6 +26,7 @@ _NOTE = re.compile(
     rf"(?:{_TITLE_NOTE_WORDS}): (?P<title>.+)$|"
     r"No retrieved (?:abstract (?:covers|mentions)|paper is about)\b|None of the retrieved abstracts\b|"
     r".{1,200}? (?:is|are) not stated in any retrieved abstract\b|The record of (?P<record>.{1,160}?) lists\b|"
+    r"The .{1,300}? itself is not among the retrieved abstracts\b|"
     rf"{re.escape(WEAKER_MATCHES)}$)",
     re.IGNORECASE | re.DOTALL,
 )
@@ -42,6 +43,13 @@ def not_stated_sentence(subject: str, detail: str) -> str:
 
 _SHORT_NAME_WORDS = 4
 """A subject of at most this many words reads as a name before "abstract" ("The From Softmax to Sparsemax abstract")."""
+
+
+def unowned_sentence(paper: str) -> str:
+    """"The ResNet paper itself is not among the retrieved abstracts, so what it says is not stated; ..." for a
+    paper the question names that no retrieved paper is (``rag.answer.compose.absent.unowned_paper``)."""
+    return f"The {paper} itself is not among the retrieved abstracts, so what it says is not stated; the closest " \
+           "evidence follows."
 
 
 def unmentioned_sentence(names: list[str]) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 
 import numpy as np
 
+from rag.answer.compose.absent import unowned_paper
 from rag.answer.compose.definitions import defines
 from rag.answer.compose.draft import Draft, Evidence
 from rag.answer.compose.naming import (
@@ -35,7 +36,7 @@ from rag.answer.compose.stated import (
     unit_missing,
     unstated_setting,
 )
-from rag.answer.notes import not_stated_sentence, unmentioned_sentence
+from rag.answer.notes import not_stated_sentence, unmentioned_sentence, unowned_sentence
 from rag.text import has_digit, short_title, singular, strip_markers
 from rag.types import Retrieved
 
@@ -265,5 +266,8 @@ def headed(text: str, first: int | None, ev: Evidence, retrieved: Retrieved,
     mention = only_mentioned(question, slot, retrieved)
     if mention:
         return Draft(f"{mention}\n{text}", strip_markers(mention))
+    paper = unowned_paper(question, retrieved, spelled)
+    if paper:
+        return Draft(f"{unowned_sentence(paper)}\n{text}", unowned_sentence(paper))
     named = title_line(question, retrieved, slot.kind == "existence", first, sure_score) if first is not None else ""
     return Draft(f"{named} [{first + 1}]\n{text}" if named and first is not None else text)
