@@ -633,3 +633,22 @@ def test_long_runs_of_spaces_in_a_history_are_read_in_linear_time() -> None:
     cited_sources("a [1] x" + " " * 9000 + "] b [2]" + " " * 500 + "c")
     assert strip_markers("a claim  [1] next") == "a claim next"
     assert time.perf_counter() - started < 0.5
+
+
+def test_what_about_a_topic_the_chat_never_touched_drops_the_last_answer() -> None:
+    """A reviewer's "and what about token merging for semantic binding, does that need training?" after two turns on
+    adaptive guidance carried "adaptive guidance diffusion models CFG" into its query and was answered from that
+    paper again; a topic of three or more words no earlier turn used is asked afresh. "What about larger models?"
+    stays on the paper under discussion."""
+    history = [
+        {"role": "user", "content": "how much faster is adaptive guidance for diffusion models?"},
+        {"role": "assistant", "content": "Thus, AG constitutes a plug-and-play alternative to Guidance Distillation, "
+                                         "achieving 50% of the speed-ups of CFG. [1]"},
+        {"role": "user", "content": "does it need training?"},
+        {"role": "assistant", "content": "AG is training-free. [1]"},
+    ]  # fmt: skip
+    asked = resolve_followup("and what about token merging for semantic binding, does that need training?", history)
+    assert not {"guidance", "CFG", "AG", "diffusion"} & set(asked.split()), asked
+    assert "token merging" in asked
+    assert "guidance" in resolve_followup("what about larger models?", history).lower()
+    assert "guidance" in resolve_followup("what about its memory cost for long prompts?", history).lower()

@@ -23,6 +23,7 @@ from rag.answer.compose.restate import (
     asked_of,
     asks_new_term,
     names_subject,
+    new_to_chat,
     other_subject,
     restated,
     restated_after,
@@ -72,7 +73,7 @@ def resolve_followup(question: str, history: Sequence[dict[str, str]], is_name: 
     versus = versus_it(question, users, turns(history, "assistant")[-1:], is_name, names_paper)
     if versus:  # "how does it compare to DIMAT?": the paper under discussion and DIMAT
         return versus
-    if again or (users and other and names_subject(other, is_name)):
+    if again or (users and other and (names_subject(other, is_name) or new_to_chat(other, history))):
         return again or asked_of(question, users[-1], is_name)
     answers = turns(history, "assistant")
     among = bool(answers) and picks_among(question, cited_sources(answers[-1]), users[-1] if users else "")

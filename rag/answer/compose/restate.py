@@ -83,6 +83,21 @@ def names_subject(text: str, is_name: IsName) -> bool:
     return bool(named_entities(f"x {text}")) or any(is_name(w) for w in re.findall(r"[a-z][\w-]{2,}", text.lower()))
 
 
+_NEW_TOPIC_WORDS = 3
+_ASK_STARTS = re.compile(r"[,;:]|\s(?:does|do|did|is|are|was|were|can|could|how|what|which|why)\b", re.IGNORECASE)
+
+
+def new_to_chat(subject: str, history: Sequence[dict[str, str]]) -> bool:
+    """Whether ``subject`` (after "what about") is a topic the chat never touched: ``_NEW_TOPIC_WORDS`` content words
+    or more before its own ask ("token merging for semantic binding, does that need training?"), none of them in any
+    earlier turn. "What about larger models?" or "what about the memory cost?" stay on the paper under discussion."""
+    if PRONOUN.search(_ASK_STARTS.split(subject, maxsplit=1)[0]):
+        return False
+    words = {t for t in tokenize(_ASK_STARTS.split(subject, maxsplit=1)[0]) if t not in STOPWORDS}
+    said = {t for turn in history for t in tokenize(strip_markers(turn.get("content", "")))}
+    return len(words) >= _NEW_TOPIC_WORDS and not words & said
+
+
 def restated(question: str, history: Sequence[dict[str, str]], is_name: IsName = no_names,
               names_paper: IsName | None = None) -> str:
     """"What about X?" (X naming a subject) as the last question asked of X: "What is WINA?", "what about RLHF?"
