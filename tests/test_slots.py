@@ -1224,3 +1224,25 @@ def test_chat_shorthand_is_read_as_its_words(real_pipeline) -> None:  # type: ig
     assert not listed.abstained and "When Noisy Labels Meet Long Tail Dilemmas" in listed.text
     mixout = real_pipeline.ask("wht does mixout do", answerer="extractive")
     assert not mixout.abstained and mixout.citations[0].paper.title.startswith("Mixout")
+
+
+def test_a_title_cased_term_is_led_by_the_paper_that_introduces_it() -> None:
+    """A reviewer's "How do Integrated Gradients work?" was answered from a paper that generalizes integrated
+    gradients, while "how does integrated gradients work?" led with the one that introduces the method: capitalised
+    words that are no coined name ("Integrated", "Gradients") leave the term's introduction to lead."""
+    siamese = make_paper("An Attribution Method for Siamese Encoders",
+                         "This paper derives a local attribution method for Siamese encoders by generalizing the "
+                         "principle of integrated gradients to models with multiple inputs.")  # fmt: skip
+    axioms = make_paper("Axiomatic Attribution for Deep Networks",
+                        "We identify two fundamental axioms for attribution methods. We use the axioms to guide the "
+                        "design of a new attribution method called Integrated Gradients.")  # fmt: skip
+    from rag.answer.compose.evidence import Pick
+    from rag.answer.compose.lead import lead_index
+    from rag.answer.compose.pieces import Piece
+
+    texts = [siamese.abstract, axioms.abstract.split(". ")[1]]
+    cands = [Piece(Pick(h, 0, t, 1.0), 0, len(t), ()) for h, t in enumerate(texts)]
+    for question in ("How do Integrated Gradients work?", "how does integrated gradients work?"):
+        assert lead_index(cands, [0.8, 0.5], slot_of(question)) == 1
+        _, final, _ = answer(question, [siamese, axioms])
+        assert final.text.startswith("We use the axioms to guide the design"), final.text

@@ -18,6 +18,7 @@ from rag.answer.compose.naming import (
     AUTHORS_INTRODUCE,
     NO_ACRONYMS,
     Subject,
+    coined,
     coined_names,
     named_things,
     proposes,
@@ -163,9 +164,9 @@ def lead_index(cands: Sequence[Piece], probs: Sequence[float] | np.ndarray, slot
     bonus = list(bonus) if bonus is not None else [0.0] * len(cands)
     names = frozenset(n.lower() for n in slot.entities)
     fit = [j for j, c in enumerate(cands) if probs[j] >= floor and fills(slot, c.text, names)]
-    if slot.kind == "how" and slot.detail and not slot.entities:  # "how does early dropout work?": the piece
-        # that introduces the term leads ("How does DIMAT work?" is left to the subject rules: how it runs, not
-        # "we introduce DIMAT")
+    if slot.kind == "how" and slot.detail and not any(map(coined, slot.entities)):  # "how does early dropout
+        # work?", "How do Integrated Gradients work?": the piece that introduces the term leads ("How does DIMAT
+        # work?" is left to the subject rules: how it runs, not "we introduce DIMAT")
         naming = [j for j in range(len(cands)) if probs[j] >= floor and _introduces(cands[j], slot.detail)]
         fit = [j for j in fit if j in naming] or naming or fit
     if not fit and slot.kind == "definition":
