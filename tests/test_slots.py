@@ -477,6 +477,7 @@ def test_a_specific_detail_or_a_long_question_about_a_named_paper_is_still_the_a
     retrieved = Retrieved("q", (Hit(splade, 0.3, "We present SPLADE.", 0, 0.3),), 0.3, True)
     assert names_its_paper(analyse("what is SPLADE"), retrieved)
     assert names_its_paper(analyse("what paper proposes SPLADE?"), retrieved)
+    assert names_its_paper(analyse("what does SPLADE do exactly?"), retrieved)  # a filler word asks nothing more
     assert not names_its_paper(analyse("What GPU did SPLADE use?"), retrieved)  # a specific detail
     assert not names_its_paper(analyse("which base modle did SPLADE fine tune in its experiments"), retrieved)
     assert not names_its_paper(analyse("SPLADE training time"), retrieved)  # asks more than what it is

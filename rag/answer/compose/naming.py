@@ -214,9 +214,9 @@ MaxSup address?"), not for a detail its abstract may lack ("the neighborhood rad
 _ASKING_WHAT = frozenset(tokenize(
     "what which who is are does do stand stands for mean means define explain describe summarize summarise summary "
     "overview tell me about paper papers method model propose proposes proposed introduce introduces introduced "
-    "the a an of"
+    "the a an of exactly actually really basically briefly please"
 ))
-"""The words of a question that asks only what something is or which paper it is."""
+"""The words of a question that asks only what something is or which paper it is ("what does DIN do exactly?")."""
 
 
 def its_name(name: str, paper: Paper, spelled: Mapping[str, Collection[str]]) -> bool:
