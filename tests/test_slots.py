@@ -651,6 +651,8 @@ def test_the_regression_review_of_the_new_slot_rules() -> None:
     speed = slot_of("What is the speedup of CHESS?")
     assert not unit_missing(speed, "fewer parameters, thus speeding up the LLM inference by up to 1.27x.")
     assert unit_missing(speed, "Activation Beacon is able to extend Llama-2-7B's context length by 100 times.")
+    assert not unit_missing(speed, "Read-ME improves mean end-to-end latency up to 6.1%.")  # a reviewer's
+    assert unit_missing(speed, "Read-ME cuts memory by 6.1%.")
     assert normalize_query("whats mixout") == "what is mixout" == normalize_query("what's mixout")
     assert normalize_query("whatsoever") == "whatsoever"
 

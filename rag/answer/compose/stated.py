@@ -92,14 +92,15 @@ def unit_missing(slot: Slot, text: str) -> bool:
     without a named one, "when using a GPU" does not say which), nor the size of a change ("margin") when
     the text says by how much a result beats another (``_names_noun``), nor a speed-up when a sentence says how
     many times faster ("speeding up the LLM inference by up to 1.27x"; not "extend the context length by 100
-    times")."""
+    times") or by how much latency or throughput changes ("improving mean end-to-end latency up to 6.1%")."""
     noun = head_noun(slot)
     if not noun or (slot.kind == "hardware" and _stated_device(noun, text)):  # "hardware" is stated as "H100 GPU"
         return False
     if slot.kind == "hardware" and noun in _DEVICE_NOUNS:  # "which GPU" is not stated by "when using a GPU"
         return True
-    if slot.measure == "speed" and any(_SPED_UP.search(s) and _RATIO.search(s) for s in sentences(text)):
-        return False  # "speedup" stated as "speeding up the LLM inference by up to 1.27x"
+    if slot.measure == "speed" and any((_SPED_UP.search(s) and _RATIO.search(s)) or (
+            _LATENCY.search(s) and (_RATIO.search(s) or _PERCENT.search(s))) for s in sentences(text)):
+        return False  # "speedup" stated as "speeding up the LLM inference by up to 1.27x", "latency up to 6.1%"
     if _names_noun(noun, text) or (noun in _SYMBOLS and _stated_share(slot, _SYMBOLS[noun], text)):
         return False
     detail, text = f"{slot.detail} {_UNHYPHENATED.sub('', slot.detail)}", f"{text} {_UNHYPHENATED.sub('', text)}"
@@ -116,6 +117,7 @@ def _stated_share(slot: Slot, symbol: re.Pattern[str], text: str) -> bool:
 
 
 _SPED_UP = re.compile(r"\b(?:speed\w*|faster|accelerat\w*)", re.IGNORECASE)
+_LATENCY = re.compile(r"\b(?:latency|latencies|throughput|inference time|wall-clock time)\b", re.IGNORECASE)
 _RATIO = re.compile(r"\d(?:\.\d+)?\s*(?:x|×|times)(?![a-z])", re.IGNORECASE)
 _PERCENT = re.compile(r"%|\bpercent|\bpp\b")
 _FRACTION = re.compile(r"%|\bpercent|\b(?:half|third|thirds|quarter|quarters|tenth)\b|\b\d+\s*/\s*\d+\b|"
