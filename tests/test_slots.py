@@ -1249,3 +1249,13 @@ def test_a_title_cased_term_is_led_by_the_paper_that_introduces_it() -> None:
         assert lead_index(cands, [0.8, 0.5], slot_of(question)) == 1
         _, final, _ = answer(question, [siamese, axioms])
         assert final.text.startswith("We use the axioms to guide the design"), final.text
+
+
+def test_the_asked_class_is_no_name_the_abstract_must_mention() -> None:
+    """A reviewer's "which LLM did the likelihood displacement paper show unalignment on?" was told "does not state
+    anything about LLM": the abstract names Llama-3-8B-Instruct, and "LLM" is what is asked for, not a name given."""
+    paper = make_paper("Unintentional Unalignment: Likelihood Displacement in Direct Preference Optimization",
+                       "We show that likelihood displacement can cause unalignment, reducing the refusal rate of "
+                       "Llama-3-8B-Instruct from 74.4% to 33.4%.")  # fmt: skip
+    _, final, _ = answer("which LLM did the likelihood displacement paper show unalignment on?", [paper])
+    assert final.not_stated is None and "Llama-3-8B-Instruct" in final.text

@@ -68,7 +68,8 @@ def missing_detail(slot: Slot, retrieved: Retrieved, subj: Subject | None,
         return not_stated_sentence(subj.name, _names_phrase(slot, subj.name))
     own = f"{paper.title} {paper.abstract}".lower()
     if not head_noun(slot):  # the question's own names, not those a follow-up's query carries from the chat
-        absent = [n for n in own_names(slot) if n.lower() not in subj.name.lower() and not mentioned(n, own, spelled)]
+        absent = [n for n in own_names(slot) if n.lower() not in subj.name.lower() and n.lower() != _asked_class(
+            slot.detail) and not mentioned(n, own, spelled)]  # "which LLM ...": the asked class is no name to look for
         return not_stated_sentence(subj.name, "anything about " + " or ".join(absent)) if absent else ""
     detail = _detail_phrase(slot, subj.name)
     if unit_missing(slot, f"{paper.title} {paper.abstract}"):
@@ -83,11 +84,19 @@ def missing_detail(slot: Slot, retrieved: Retrieved, subj: Subject | None,
     return not_stated_sentence(subj.name, f"{detail} {setting}") if setting else ""
 
 
-def unmentioned(question: str, retrieved: Retrieved, spelled: Mapping[str, Collection[str]] = NO_ACRONYMS) -> str:
+def _asked_class(detail: str) -> str:
+    """The word naming what a "which ..." question asks for, lower case: "llm" of "which LLM ...", "" for none."""
+    words = detail.lower().split()
+    return words[-1] if words else ""
+
+
+def unmentioned(question: str, retrieved: Retrieved, spelled: Mapping[str, Collection[str]] = NO_ACRONYMS,
+                asked: str = "") -> str:
     """The note for a question whose coined names (``SeerAttention-R``, ``GSM8K``: a capital after the first
     letter or a digit) are in none of the retrieved abstracts, e.g. "CaseHOLD is not stated in any retrieved
-    abstract."; "" when the question has no such name or one of them is mentioned."""
-    names = named_things(question, 3)
+    abstract."; "" when the question has no such name or one of them is mentioned. The last word of ``asked`` (the
+    asked detail: "LLM" of "which LLM ...") is what is asked for, not a name given."""
+    names = [n for n in named_things(question, 3) if n.lower() != _asked_class(asked)]
     everywhere = " ".join(f"{h.paper.title} {h.paper.abstract}" for h in retrieved.hits).lower()
     if not names or any(mentioned(n, everywhere, spelled) for n in names):
         return ""
@@ -261,7 +270,7 @@ def headed(text: str, first: int | None, ev: Evidence, retrieved: Retrieved,
     absent = unmentioned_in(question, retrieved, ev.own[0], spelled) if len(ev.own) == 1 else ""
     if absent:
         return Draft(f"{absent}\n{text}", strip_markers(absent))
-    absent = unmentioned(question, retrieved, spelled)
+    absent = unmentioned(question, retrieved, spelled, slot.detail)
     if absent:
         return Draft(f"{absent}\n{text}", absent)
     mention = only_mentioned(question, slot, retrieved)
