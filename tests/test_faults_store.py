@@ -488,3 +488,34 @@ def test_a_file_another_writer_is_extending_is_not_called_truncated(tmp_path: Pa
     path.write_bytes(whole[:-page])
     with pytest.raises(IndexDamagedError, match="truncated"):
         check_sqlite(tmp_path)
+
+
+# ------------------------------------------------------------------------------------------ a writer at work
+
+
+def test_a_reader_never_resets_an_index_another_ingest_is_writing(index: Path) -> None:
+    """A tester's server opened the index while `rag ingest` rewrote its vector files, read them half written as
+    "damaged", and reset both collections under the ingest (the user's added papers were gone); reads failing
+    meanwhile were told to `rag ingest --rebuild`. While another process holds the ingest, a reader now gets a
+    "retry in a moment" error and deletes nothing; once it is gone, real damage is healed as before."""
+    from rag.errors import IngestBusyError
+    from rag.index.lock import OWNER_NAME
+    from rag.index.store_errors import Location, translate
+
+    folder = _sentence_folder(index)
+    _garbage_links(folder)
+    writer = subprocess.Popen(["sleep", "60"])
+    try:
+        (index / OWNER_NAME).write_text(str(writer.pid), encoding="ascii")
+        embedder = HashEmbedder()
+        with pytest.raises(IngestBusyError, match=rf"an ingest \(pid {writer.pid}\) is writing .*retry in a moment"):
+            Store(open_chroma(index, fresh=True), embedder.name, dim=embedder.dim)
+        assert folder.is_dir() and (folder / "link_lists.bin").exists()  # nothing reset
+        chroma = RuntimeError("Error executing plan: Internal error: Error finding id")
+        assert isinstance(translate(chroma, Location(data_dir=index), "reading the index"), IngestBusyError)
+    finally:
+        writer.kill()
+        writer.wait()
+    assert not isinstance(translate(chroma, Location(data_dir=index), "reading the index"), IngestBusyError)
+    store = Store(open_chroma(index, fresh=True), embedder.name, dim=embedder.dim)
+    assert len(store.healed) == 1 and "vector files are damaged" in store.healed[0]

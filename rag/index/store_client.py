@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from rag.index import store_files
-from rag.index.store_errors import Location, translate, unreachable
+from rag.index.store_errors import Location, busy, translate, unreachable
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -97,6 +97,15 @@ def embedder_key(embedder_name: str) -> str:
     return re.sub(r"[^a-zA-Z0-9._-]+", "-", embedder_name).strip("-.")[:200] or "default"
 
 
+def _not_while_written(location: Location) -> None:
+    """Raise ``IngestBusyError`` when another process's ingest is writing the index: a reader never resets what a
+    writer is in the middle of (Chroma rewrites its vector files in place, so a check may catch them half
+    written), and the ingest heals what is really damaged once it holds the lock."""
+    writing = busy(location)
+    if writing is not None:
+        raise writing
+
+
 class Collections:
     """The two collections of one embedder, opened sound: damaged HNSW files (checked before Chroma reads them:
     some damage crashes the process) or stored vectors of another size than ``dim`` (the embedder's, when
@@ -118,6 +127,7 @@ class Collections:
         if dim is not None:
             stored = self._stored_dim()
             if stored is not None and stored != dim:
+                _not_while_written(self.location)
                 self._heal(f"its vectors have {stored} dimensions, the embedder {embedder_name} makes {dim}")
 
     @translated("opening the collections")
@@ -126,6 +136,7 @@ class Collections:
             for segment in store_files.vector_segments(self.location.data_dir):
                 problem = segment.collection in self._names and store_files.hnsw_problem(segment)
                 if problem:  # removed before Chroma reads it: some damage makes Chroma crash the process
+                    _not_while_written(self.location)
                     shutil.rmtree(segment.folder, ignore_errors=True)
                     self._heal(f"its vector files are damaged: {problem}")
                     return

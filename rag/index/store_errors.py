@@ -9,11 +9,13 @@ or anything else) with one line of detail and never a traceback.
 from __future__ import annotations
 
 import errno
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.errors import IndexDamagedError, IndexNotReadyError, RagError, StorageError
+from rag.errors import IndexDamagedError, IndexNotReadyError, IngestBusyError, RagError, StorageError
+from rag.index.lock import live_owner
 from rag.text import is_html
 
 REBUILD = "run `rag ingest --rebuild` to rebuild it from the corpus"
@@ -118,6 +120,9 @@ def translate(exc: BaseException, location: Location, action: str) -> RagError:
                 f"the Chroma server at {location.chroma_url} cannot write its data ({why}): free space on or make "
                 "writable the disk of the server's `--path` directory, " + RESUME
             )
+    writing = busy(location)
+    if writing is not None:  # a read while another process writes: its half-written files are no damage
+        return writing
     if any(s in text for s in _DIMENSION):
         return IndexDamagedError(
             f"{location.describe()} holds vectors of another dimension than the embedder makes ({why}): run "
@@ -128,6 +133,20 @@ def translate(exc: BaseException, location: Location, action: str) -> RagError:
     return IndexNotReadyError(
         f"{location.describe()} failed while {action} ({why}): check RAG_DATA_DIR / RAG_CHROMA_URL; if it "
         f"keeps failing, {REBUILD}"
+    )
+
+
+def busy(location: Location) -> IngestBusyError | None:
+    """The error for a reader of a local index that another process's ``rag ingest`` is writing (its files change
+    underneath: a failure then is that write, not damage, and nothing may be reset); None when no one else writes."""
+    if location.chroma_url is not None or location.data_dir is None:
+        return None
+    pid = live_owner(location.data_dir)
+    if pid is None or pid == os.getpid():
+        return None
+    return IngestBusyError(
+        f"an ingest (pid {pid}) is writing {location.describe()}: retry in a moment (search and ask read the index "
+        "again once it finishes)"
     )
 
 
