@@ -204,3 +204,18 @@ def test_conference_venues_are_inproceedings_and_script_letters_compile() -> Non
 def test_bibtex_and_others_reads_et_al_in_markdown() -> None:
     line = markdown_reference(replace(ATTENTION, authors=("Jacob Devlin", "Ming-Wei Chang", "others")))
     assert line.startswith("Jacob Devlin, Ming-Wei Chang, et al. (2017)") and "others" not in line
+
+
+def test_control_and_bidi_characters_never_reach_an_export(tmp_path: Path) -> None:
+    """A tester's title holding a right-to-left override (U+202E) was written to a .bib file as ``\\u202e`` (the
+    terminal escaping), which BibTeX reads as a breve accent: "2̆02eevil"; Markdown kept a NUL. Both exports drop
+    such characters."""
+    rlo = replace(ATTENTION, id="prlo", title="\u202eevil RLO title\u202c normal\x00 end")
+    text = to_bibtex([rlo])
+    assert "\u202e" not in text and "\\u202e" not in text and "\x00" not in text
+    path = tmp_path / "rlo.bib"
+    path.write_text(text)
+    (record,) = parse_file(path)
+    assert record.title == "evil RLO title normal end"
+    line = markdown_reference(rlo)
+    assert "\x00" not in line and "\u202e" not in line and "*evil RLO title normal end*" in line

@@ -23,6 +23,7 @@ from bibtexparser.library import Library
 from bibtexparser.model import Entry, Field
 from pylatexenc.latexencode import UnicodeToLatexEncoder
 
+from rag.text import printable
 from rag.types import Answer, Paper
 
 Style = Literal["bibtex", "markdown"]
@@ -107,9 +108,11 @@ def _encoder() -> UnicodeToLatexEncoder:
 
 
 def _latex(text: str) -> str:
-    """``text`` LaTeX-escaped; a script letter ("𝒪", how ``\\mathcal{O}`` reads as text) as ``\\mathcal``, which
-    every LaTeX knows, not the encoder's ``\\mathscr``, which needs the mathrsfs package to compile."""
-    return str(_encoder().unicode_to_latex(" ".join(text.split()))).replace("\\mathscr{", "\\mathcal{")
+    """``text`` LaTeX-escaped, control and bidi characters dropped (``printable``: a title's U+202E would become
+    ``\\u202e`` through the terminal escaping, and BibTeX reads ``\\u`` as an accent); a script letter ("𝒪", how
+    ``\\mathcal{O}`` reads as text) as ``\\mathcal``, which every LaTeX knows, not the encoder's ``\\mathscr``, which
+    needs the mathrsfs package to compile."""
+    return str(_encoder().unicode_to_latex(printable(text))).replace("\\mathscr{", "\\mathcal{")
 
 
 def _raw(value: str | None) -> str | None:
@@ -169,7 +172,7 @@ def to_bibtex(papers: Sequence[Paper], shared: Collection[str] = frozenset()) ->
 
 
 def _md(text: str) -> str:
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    return _MD_SPECIAL.sub(r"\\\1", printable(text))
 
 
 def markdown_reference(paper: Paper) -> str:
