@@ -76,6 +76,27 @@ def test_ingest_reports_counts_then_only_changes(tmp_path: Path, capsys: pytest.
     assert stats["chroma_url"] is None
 
 
+def test_ingest_refuses_an_empty_path_and_reads_a_file_named_twice_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tester's `rag ingest in/a.jsonl ""` (an unset shell variable) ingested the current folder, and a file named
+    twice ("in/a.jsonl", "./in/../in/a.jsonl") gave every paper two sources."""
+    settings, embedder = Settings(data_dir=tmp_path / "data"), HashEmbedder()
+    first, _ = write_corpus(tmp_path / "corpus")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "ingest", "--quiet", str(first), "", settings=settings, embedder=embedder)
+    assert code == 2 and out == "" and "empty path" in err and "Traceback" not in err
+    assert not (tmp_path / "data").exists() or json.loads(run(capsys, "stats", "--json", settings=settings,
+                                                               embedder=embedder)[1])["papers"] == 0
+    again = f"corpus/../corpus/{first.name}"
+    code, out, _ = run(capsys, "ingest", "--quiet", str(first), again, settings=settings, embedder=embedder)
+    assert code == 0 and "with new sources" not in out
+    from rag.index.store import Store, open_chroma
+
+    store = Store(open_chroma(settings.data_dir), embedder.name)
+    assert all(len(set(p.sources)) == len(p.sources) == 1 for p in store.papers().values())
+
+
 def test_stats_text_lists_every_count(
     indexed: tuple[Settings, HashEmbedder], capsys: pytest.CaptureFixture[str]
 ) -> None:

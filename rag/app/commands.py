@@ -64,13 +64,27 @@ def cmd_ingest(ctx: Context, args: argparse.Namespace) -> int:
         )
 
     embedder = ctx.make_embedder(ctx.llm_client())
-    paths = [Path(p) for p in args.paths] or None
+    paths = _ingest_paths(args.paths) or None
     report = run_ingest(
         ctx.settings, embedder, paths, prune=args.prune, rebuild=args.rebuild, progress=not args.quiet,
         on_wait=waiting,
     )  # fmt: skip
     print(safe(report.summary()))
     return 0
+
+
+def _ingest_paths(given: list[str]) -> list[Path]:
+    """The paths ``rag ingest`` was given, each file once however it was written ("in/a.jsonl" and
+    "./in/../in/a.jsonl"); an empty one (an unset shell variable) is an error, not the current folder."""
+    from rag.errors import ConfigError
+
+    if any(not p.strip() for p in given):
+        raise ConfigError("`rag ingest` was given an empty path (an unset shell variable?): name the files or "
+                          "folders to ingest, or give none to ingest RAG_CORPUS_PATHS")
+    seen: dict[Path, Path] = {}
+    for p in given:
+        seen.setdefault(Path(p).resolve(), Path(p))
+    return list(seen.values())
 
 
 def cmd_stats(ctx: Context, args: argparse.Namespace) -> int:
