@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,9 +82,9 @@ def _ingest_paths(given: list[str]) -> list[Path]:
     if any(not p.strip() for p in given):
         raise ConfigError("`rag ingest` was given an empty path (an unset shell variable?): name the files or "
                           "folders to ingest, or give none to ingest RAG_CORPUS_PATHS")
-    seen: dict[Path, Path] = {}
-    for p in given:
-        seen.setdefault(Path(p).resolve(), Path(p))
+    seen: dict[str, Path] = {}
+    for p in given:  # realpath, not Path.resolve: a symlink loop is ingest's to name, not a crash here
+        seen.setdefault(os.path.realpath(p), Path(p))
     return list(seen.values())
 
 
