@@ -778,6 +778,11 @@ def test_a_question_about_the_first_two_answers_each_of_them() -> None:
     assert sorted(line.split(":")[0] for line in lines) == ["- OPERA", "- VCD"]
     assert {c.paper.title for c in final.citations} == {OPERA.title, VCD.title}
     assert_faithful(final)
+    from rag.answer.compose.referents import asks_of_each
+
+    assert asks_of_each("how do the first two reduce hallucination?")
+    assert not asks_of_each("which of the first two needs no training?")  # picks among them
+    assert not asks_of_each("do any of the first three use RL?")
     _, final, _ = answer("which of the first two needs no training?", PAPERS, history=listing)
     assert "OPERA needs no additional data or training. [1]" in final.text.split("\n")[0]
 

@@ -61,7 +61,7 @@ def asks_of_each(question: str) -> bool:
     return _EACH_OF_THEM.search(question) is not None or bool(ordinals) or first_n or asks_which_is_better(question)
 
 
-_PICKS_ONE = re.compile(r"(?:which|any|either|none|whichever|who)", re.IGNORECASE)
+_PICKS_ONE = re.compile(r"\b(?:which|any|either|none|whichever|who)\b", re.IGNORECASE)
 """Wording that picks among the papers pointed at ("which of the first two ...", "do any of the first three ...")
 rather than asking the same of each."""
 
