@@ -48,16 +48,18 @@ _LATEX_ACCENT = re.compile(r"""\\['`^"~=.uvHc]\{?([A-Za-z])\}?""")
 def without_accents(text: str) -> str:
     """``text`` with its accents dropped, whether written in Unicode ("Fréchet") or as LaTeX ("Fr\\'echet"), so a
     name typed without them is found ("Frechet")."""
-    folded = unicodedata.normalize("NFKD", _LATEX_ACCENT.sub(r"\1", text))
-    return "".join(ch for ch in folded if not unicodedata.combining(ch))
+    return _without_marks(_LATEX_ACCENT.sub(r"\1", text))
+
+
+def _without_marks(text: str) -> str:
+    """``text`` decomposed (NFKD) without its combining marks: "Fréchet" -> "Frechet"."""
+    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
 
 
 def normalize_title(text: str) -> str:
     """Case-, accent- and punctuation-insensitive form (``a-z0-9`` words, one space apart): paper ids and
     de-duplication of titles, title matching, and the evals' exact tier."""
-    folded = unicodedata.normalize("NFKD", text)
-    folded = "".join(ch for ch in folded if not unicodedata.combining(ch)).lower()
-    return " ".join(re.findall(r"[a-z0-9]+", folded))
+    return " ".join(re.findall(r"[a-z0-9]+", _without_marks(text).lower()))
 
 
 _HTML = re.compile(r"<\s*(?:!doctype|html|head|body)\b", re.IGNORECASE)
@@ -109,7 +111,8 @@ _WHATS = re.compile(r"\b(what)(?:'s|s)\b", re.IGNORECASE)
 SHORTHAND = {"diff": "difference", "abt": "about", "w/": "with", "w/o": "without", "wht": "what", "wat": "what",
              "waht": "what", "whta": "what"}
 """Chat shorthand no paper writes (none is a word of the bundled corpus), read as the words it stands for."""
-_SHORTHAND = re.compile(r"(?<![\w/-])(?:diff|abt|wht|wat|waht|whta|w/o?)(?![\w/-])", re.IGNORECASE)
+_SHORTHAND = re.compile(rf"(?<![\w/-])(?:{'|'.join(map(re.escape, sorted(SHORTHAND, key=len, reverse=True)))})"
+                        r"(?![\w/-])", re.IGNORECASE)
 
 
 # ---------------------------------------------------------------------------------------------- links
