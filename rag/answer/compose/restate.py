@@ -91,9 +91,10 @@ def new_to_chat(subject: str, history: Sequence[dict[str, str]]) -> bool:
     """Whether ``subject`` (after "what about") is a topic the chat never touched: ``_NEW_TOPIC_WORDS`` content words
     or more before its own ask ("token merging for semantic binding, does that need training?"), none of them in any
     earlier turn. "What about larger models?" or "what about the memory cost?" stay on the paper under discussion."""
-    if PRONOUN.search(_ASK_STARTS.split(subject, maxsplit=1)[0]):
+    topic = _ASK_STARTS.split(subject, maxsplit=1)[0]
+    if PRONOUN.search(topic):
         return False
-    words = {t for t in tokenize(_ASK_STARTS.split(subject, maxsplit=1)[0]) if t not in STOPWORDS}
+    words = {t for t in tokenize(topic) if t not in STOPWORDS}
     said = {t for turn in history for t in tokenize(strip_markers(turn.get("content", "")))}
     return len(words) >= _NEW_TOPIC_WORDS and not words & said
 
