@@ -214,12 +214,15 @@ def test_bad_csv_rows_are_errors_at_their_line(tmp_path: Path, text: str, line: 
 
 
 def test_excel_csv_quirks_are_read(tmp_path: Path) -> None:
-    """Excel's "sep=;" line before the header, rows of empty fields and trailing empty fields."""
+    """Excel's "sep=;" line before the header, rows of empty fields, trailing empty fields and trailing empty header
+    cells (they were "the column '' named twice"); a column with no name is ignored as an unknown one is."""
     path = tmp_path / "excel.csv"
     path.write_text(f"sep=;\ntitle;abstract;year\nOne;{ABSTRACT};2021;;\n;;\n;;;\nTwo;{ABSTRACT};\n")
     assert [(p.title, p.year) for p in load_papers([path])] == [("One", 2021), ("Two", None)]
     path.write_text(f"sep=\t\ntitle\tabstract\nTabbed\t{ABSTRACT}\n")
     assert [p.title for p in load_papers([path])] == ["Tabbed"]
+    path.write_text(f"title,abstract,year,,\r\nThree,{ABSTRACT},2022,,\r\nFour,{ABSTRACT},,note,\r\n")
+    assert [(p.title, p.year) for p in load_papers([path])] == [("Three", 2022), ("Four", None)]
 
 
 def test_csv_with_a_bad_year_names_its_line(tmp_path: Path) -> None:

@@ -185,7 +185,8 @@ def parse_csv(path: Path, text: str | None = None) -> list[Record]:
     """CSV whose header names a title and an abstract column (other known columns give metadata); the header
     says whether commas, tabs or semicolons separate the columns (or Excel's "sep=;" line before it). A column
     named twice, a row with more fields than the header (an unquoted delimiter) and an unclosed quote are errors
-    at their line; blank rows and rows of empty fields (Excel writes them) are skipped."""
+    at their line; blank rows and rows of empty fields (Excel writes them) are skipped, and so are columns with an
+    empty header cell (Excel's trailing ones), as any column the header names but no field knows."""
     text = read_text(path) if text is None else text
     blank = len(text) - len(text.lstrip("\r\n"))
     skipped = text[:blank].count("\n")  # blank lines before the header: line numbers still count them
@@ -234,7 +235,7 @@ def _check_header(path: Path, fields: list[str], line: int) -> None:
     if not fields or not {"title", "abstract"} <= csv_header_fields(fields):
         raise CorpusError(str(path), line, _header_problem(fields))
     keys = [_key(name) for name in fields]
-    twice = next((name for name, key in zip(fields, keys, strict=True) if keys.count(key) > 1), None)
+    twice = next((name for name, key in zip(fields, keys, strict=True) if key and keys.count(key) > 1), None)
     if twice is not None:
         raise CorpusError(str(path), line, f"the header names the column {twice.strip()!r} twice; keep one")
 
