@@ -320,6 +320,14 @@ def test_a_method_the_abstracts_only_mention_is_not_explained_from_another_paper
     assert_faithful(final)
     _, own, _ = answer("How does SkillNet activate skills for each task?", PAPERS)
     assert own.not_stated is None  # SkillNet is the paper's own method ("We present SkillNet")
+    user = make_paper(
+        "A Statistical Theory of Contrastive Learning",
+        "We extend approximate sufficient statistics to contrastive language-image pretraining (CLIP) with a new "
+        "bound. Our bound explains when downstream linear probes succeed on the learned encoders.",
+    )
+    _, spelled, _ = answer("How was CLIP trained?", [user, SKILL])
+    assert "does not state how CLIP works" in spelled.text.splitlines()[0] and spelled.not_stated
+    # its long form says what CLIP stands for, not how it was trained
 
 
 def test_what_is_x_leads_with_the_sentence_that_defines_x(tmp_path: Path) -> None:

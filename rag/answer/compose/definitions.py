@@ -42,11 +42,13 @@ _ASPECT_OF = re.compile(r"\bof\s+(?:the\s+)?\S*(?:[A-Z]\S*[A-Z]|\d)", re.UNICODE
 CoreInfer" (a capital after the first letter, or a digit)."""
 
 
-def defines(term: str, text: str) -> bool:
+def defines(term: str, text: str, long_form: bool = True) -> bool:
     """Whether ``text`` defines ``term``: "sparsemax, a new activation function", "X is a ...", "X (…) is
     the ...", "X: ...", or introduces it by name ("we propose X", "we propose **X**", "called X", "to which we
     refer as "X"", "Our approach, X, ..."; not "the proposed X", which only mentions it, nor "a version of X,
-    which ...", where the clause is about the version; "the objective of X is to ..." does)."""
+    which ...", where the clause is about the version; "the objective of X is to ..." does). With ``long_form``
+    the long form before "(X)" counts too ("contrastive language-image pretraining (CLIP)": what X stands for,
+    not how it works)."""
     name = r"[\s-]+".join(re.escape(word) for word in term.split())
     term_ = rf"\b{name}\b\)?(?:\s*\([^)]{{0,60}}\))?\s*"  # the term, maybe with "(...)" after it
     after = (rf"{term_}(?:,\s*(?:a|an|the|i\.e\.)\b|(?:is|are|refers to|denotes|means)\s+(?:a|an|the|to)\b)"
@@ -54,5 +56,5 @@ def defines(term: str, text: str) -> bool:
     naming = (rf"\b(?:(?<!the )(?<!our )(?:propos|introduc|present)\w*|call|dub|nam|term|refer(?:red)?(?: to)? as)"
               rf"\w*\s+(?:[\w-]+\s+){{0,3}}?(?:\(\w+\)\s+)?[\"'“‘*]{{0,2}}{name}\b(?!-\w)"
               rf"|\b(?:our|this) (?:approach|method|model|framework|technique|algorithm),?\s+{name}\b"
-              rf"|\w\s+\({name}s?\)")  # "... sparse autoencoders (SAEs)": the long form before it
+              + (rf"|\w\s+\({name}s?\)" if long_form else ""))  # "... sparse autoencoders (SAEs)": the long form
     return re.search(f"{after}|{naming}", text, re.IGNORECASE) is not None

@@ -125,7 +125,8 @@ _ASKED_ABOUT = re.compile(r"^\s*(?:how|why) (?:does|do|did|is|are|was|were|can|c
 def only_mentioned(question: str, slot: Slot, retrieved: Retrieved) -> str:
     """The note for a "how"/"why"/"what is" question whose subject ("How does X ...") is a coined method that the
     retrieved abstracts only mention: no retrieved title names it and no abstract sentence naming it says the
-    paper proposes it ("we propose X", "X, called ..."). "" otherwise."""
+    paper proposes it ("we propose X", "X, called ...") or defines it (for "how" and "why", not by its long form
+    alone). "" otherwise."""
     if slot.kind not in ("how", "why", "definition"):
         return ""
     asked = _ASKED_ABOUT.match(question)
@@ -137,7 +138,8 @@ def only_mentioned(question: str, slot: Slot, retrieved: Retrieved) -> str:
         naming = [(h, s) for h, hit in enumerate(retrieved.hits) for s in sentences_naming(hit.paper.abstract, low)]
         if not naming or any(low in h.paper.title.lower() for h in retrieved.hits):
             continue
-        if not any(proposes(s, name) or defines(name, s) for _, s in naming):  # none introduces or defines it
+        spelled_out = slot.kind == "definition"  # "… pretraining (CLIP)" says what CLIP is, not how it was trained
+        if not any(proposes(s, name) or defines(name, s, spelled_out) for _, s in naming):  # none introduces it
             h = naming[0][0]
             what = {"how": f"how {name} works", "why": f"why, for {name}", "definition": f"what {name} is"}[slot.kind]
             return f"{not_stated_sentence(short_title(retrieved.hits[h].paper.title), what)} [{h + 1}]"
