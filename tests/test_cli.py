@@ -130,6 +130,27 @@ def test_ctrl_c_during_ingest_exits_130(tmp_path: Path, capsys: pytest.CaptureFi
     assert err.strip() == "interrupted; what was written is kept: run `rag ingest` again to finish"  # one line
 
 
+def test_a_ctrl_c_python_cannot_raise_prints_no_traceback() -> None:
+    """An interrupt landing in a callback (an import lock's, a finalizer) is "unraisable": Python printed "Exception
+    ignored in ..." and a traceback above the command's "interrupted" line. Other unraisable errors still show."""
+    import subprocess
+    import sys
+
+    script = (
+        "import gc, sys\n"
+        "from rag.app.cli import main\n"
+        "main(['--help'])\n"
+        "class Interrupted:\n"
+        "    def __del__(self): raise KeyboardInterrupt\n"
+        "class Broken:\n"
+        "    def __del__(self): raise ValueError('a real bug')\n"
+        "Interrupted(); Broken(); gc.collect()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert "KeyboardInterrupt" not in done.stderr, done.stderr
+    assert "ValueError: a real bug" in done.stderr
+
+
 # ------------------------------------------------------------------------------------------------------ search
 
 
