@@ -262,3 +262,17 @@ def test_a_line_over_the_limit_names_the_field_to_shorten(tmp_path: Path) -> Non
     path.write_text("title,abstract\nLong," + "word " * 30_000 + "\n")
     with pytest.raises(CorpusError, match=r"long\.csv:2: line is 150,005 .*: shorten the abstract on it"):
         load_papers([path])
+
+
+def test_a_lone_surrogate_escape_is_named_as_such_and_a_whole_pair_is_read(tmp_path: Path) -> None:
+    """JSON allows "\\ud800" alone, which is no character: ingest said the row "needs non-empty 'title' and
+    'abstract' fields (... unable to parse raw data as a unicode string)"."""
+    abstract = "We study lone surrogates in abstracts and show that they break text encoders in many ways."
+    path = tmp_path / "half.jsonl"
+    row = '{"title": "TITLE", "abstract": "ABSTRACT"}\n'.replace("ABSTRACT", abstract)
+    path.write_text(row.replace("TITLE", "Lone \\ud800 surrogate"), encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"half\.jsonl:1: the 'title' field holds a \\u escape that is not a whole "
+                                          r"character \(half of a surrogate pair\)"):
+        load_papers([path])
+    path.write_text(row.replace("TITLE", "Emoji \\ud83d\\ude00 paper"), encoding="utf-8")
+    assert [p.title for p in load_papers([path])] == ["Emoji \U0001f600 paper"]

@@ -153,10 +153,29 @@ def parse_jsonl(path: Path, text: str | None = None) -> list[Record]:
             raise _fail(path, number, "the JSON is nested too deeply; one flat object per line") from exc
         except ValueError as exc:  # e.g. an integer of more than 4,300 digits
             raise _fail(path, number, f"the JSON holds an unusable value ({str(exc)[:120]})") from exc
+        broken = _surrogate_field(data)
+        if broken is not None:
+            raise _fail(path, number, f"the {broken[:40]!r} field holds a \\u escape that is not a whole character "
+                                      "(half of a surrogate pair); write the character itself or remove the escape")
         records.append(row_record(path, number, data))
     if not records:
         raise CorpusError(str(path), None, "no records found")
     return records
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _surrogate_field(data: object) -> str | None:
+    """The first field of a JSON object whose text (or a text in its list) holds a lone surrogate: a \\u escape
+    such as "\\ud800" that JSON allows but that is no character."""
+    if not isinstance(data, dict):
+        return None
+    for name, value in data.items():
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(t, str) and _SURROGATE.search(t) for t in texts):
+            return str(name)
+    return None
 
 
 def csv_header_fields(header: list[str]) -> set[str]:
