@@ -157,7 +157,7 @@ class Settings(BaseSettings):
         default=None,
         description="The one key of the web service (RAG_API_KEY): with it set, every route needs it: the chat page "
         "(a login form sets a session cookie), the Gradio API and queue routes and /v1 (Authorization: Bearer "
-        "<key>). Needed off loopback.",
+        "<key>). Needed off loopback. At least 8 printable ASCII characters; white space around it is dropped.",
     )
     allowed_hosts: str | None = Field(
         default=None,
@@ -209,6 +209,7 @@ class Settings(BaseSettings):
     _home_expanded = field_validator("corpus_paths")(checks.home_expanded)
     _http_urls = field_validator("chroma_url", "openai_base_url")(checks.an_http_url)
     _chroma_root = field_validator("chroma_url")(checks.a_chroma_root)
+    _service_key = field_validator("api_key")(checks.a_service_key)
 
     @property
     def llm_configured(self) -> bool:

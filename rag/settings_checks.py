@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlparse
 
-from pydantic import AliasChoices, ValidationError
+from pydantic import AliasChoices, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import SettingsError
 
@@ -52,6 +52,25 @@ def an_http_url(value: str | None) -> str | None:
     except ValueError as exc:
         raise ValueError("has an invalid port") from exc
     return value
+
+
+MIN_KEY_CHARS = 8
+
+
+def a_service_key(value: SecretStr | None) -> SecretStr | None:
+    """The web service's key as clients send it: white space around it (a secret file's newline) is not part of
+    it, and only white space is no key (the service then stays on loopback). A key travels in an Authorization
+    header (printable ASCII only) and must not be guessed in a few tries (a single space let anyone in)."""
+    if value is None:
+        return None
+    key = value.get_secret_value().strip()
+    if not key:
+        return None
+    if not (key.isascii() and key.isprintable()):
+        raise ValueError("must be printable ASCII characters (it is sent in an Authorization header)")
+    if len(key) < MIN_KEY_CHARS:
+        raise ValueError(f"must be at least {MIN_KEY_CHARS} characters (a shorter key is guessed quickly)")
+    return SecretStr(key)
 
 
 def a_chroma_root(value: str | None) -> str | None:

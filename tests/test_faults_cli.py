@@ -97,6 +97,17 @@ def test_several_bad_settings_are_named_together_and_a_secret_is_never_echoed(
     monkeypatch.delenv("RAG_ANSWERER")
     monkeypatch.setenv("RAG_API_KEY", "")  # empty means unset, not an empty key
     assert load_settings().api_key is None
+    monkeypatch.setenv("RAG_API_KEY", " \t")  # white space too: a single space let anyone sign in
+    assert load_settings().api_key is None
+    monkeypatch.setenv("RAG_API_KEY", "svc-key-9d41\n")  # a secret file's newline is not part of the key
+    key = load_settings().api_key
+    assert key is not None and key.get_secret_value() == "svc-key-9d41"
+    for bad, why in (("abc", "at least 8 characters"), ("ключ-ключ-ключ", "printable ASCII"),
+                     ("svc\x01key-9d41", "printable ASCII")):
+        monkeypatch.setenv("RAG_API_KEY", bad)
+        with pytest.raises(ConfigError, match=why) as refused:
+            load_settings()
+        assert bad not in str(refused.value)  # a key is never echoed
 
 
 def test_allowed_values_come_from_the_declarations() -> None:
