@@ -344,6 +344,20 @@ def test_eval_with_a_broken_set_exits_3_naming_the_line(
     assert code == 3 and out == "" and f"{eval_set}:2" in err
 
 
+def test_eval_with_an_out_that_cannot_hold_the_report_fails_before_the_run(
+    indexed: tuple[Settings, HashEmbedder], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--out`` naming a file printed a FileExistsError traceback after the whole run, its work lost."""
+    eval_set = tmp_path / "three.jsonl"
+    eval_set.write_text("".join(json.dumps(i) + "\n" for i in EVAL_ITEMS), encoding="utf-8")
+    a_file = tmp_path / "outfile"
+    a_file.write_text("")
+    for out, why in ((a_file, "is a file"), (a_file / "sub", "cannot hold the report")):
+        code, printed, err = run(capsys, "eval", "--set", str(eval_set), "--out", str(out), **seams(indexed))
+        assert code == 2 and printed == "" and err.startswith(f"error: --out {out} {why}"), err
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
 # ------------------------------------------------------------------------------- serve, usage, settings, errors
 
 

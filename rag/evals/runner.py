@@ -190,6 +190,22 @@ def summary_table(report: EvalReport) -> str:
     return table(report.to_dict())
 
 
+def output_folder(out: Path) -> Path:
+    """``out`` made ready for a report before the run (a run of many minutes must not end in a traceback because
+    ``--out`` names a file): created if missing, else a writable folder; a ``ConfigError`` naming the fix."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; name a folder for report.json, report.md and the plots")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".rag-write-check"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"--out {out} cannot hold the report ({exc.strerror or exc}); name a folder that is "
+                          "missing or writable") from None
+    return out
+
+
 def write_outputs(report: EvalReport, out: Path, compare: Mapping[str, Any] | None = None) -> list[Path]:
     from rag.evals.report import write_report
 
@@ -224,6 +240,7 @@ def run_eval_command(
     """
     for path in args.sets:
         load_eval_set(path)  # fail fast on a bad set, before loading models
+    output_folder(Path(args.out))  # and on an --out that cannot hold the report
     thresholds = load_thresholds(args.thresholds) if args.thresholds else None
     compare = load_report(args.compare) if args.compare else None
     if pipeline is None:
