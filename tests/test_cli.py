@@ -369,7 +369,10 @@ def test_help_and_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys)
     assert code == 2 and "required: command" in err
     code, _, err = run(capsys, "serve", "--port", "eighty")
-    assert code == 2 and "invalid int value: 'eighty'" in err
+    assert code == 2 and "'eighty' is no port: give a whole number from 1 to 65535" in err
+    for port in ("0", "-1", "99999"):  # 99999 had been announced and then served on 34463, 0 on a random port
+        code, _, err = run(capsys, "serve", "--port", port)
+        assert code == 2 and f"{port} is no port" in err, err
     code, _, err = run(capsys, "ask", "q", "--answerer", "gpt")
     assert code == 2 and "invalid choice: 'gpt'" in err
     code, out, err = run(capsys, "search", "graph", "-k", "0")
@@ -382,6 +385,25 @@ def test_help_and_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 2 and "--set" in err
     code, _, err = run(capsys, "search", "graph", "--since", "20x0")  # a usage error is one line too
     assert code == 2 and err.count("\n") == 1 and "must be a year like 2021" in err and "rag search --help" in err
+
+
+def test_serve_on_a_port_in_use_says_so_before_opening_the_index(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """uvicorn's "[Errno 98] address already in use" came after "Serving the chat on ..." and the index build,
+    with exit code 3 (a corpus error's)."""
+    import socket
+
+    monkeypatch.setenv("RAG_DATA_DIR", str(tmp_path / "never-opened"))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, out, err = run(capsys, "serve", "--port", str(port))
+    assert code == 2 and out == ""
+    assert err.strip() == (f"error: cannot listen on 127.0.0.1:{port}: another program (another `rag serve`?) "
+                           "listens there; pick another port with --port")
+    assert not (tmp_path / "never-opened").exists()
 
 
 def test_invalid_environment_setting_exits_2_naming_the_variable(

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from rag.app.commands import Context, cmd_ask, cmd_eval, cmd_ingest, cmd_search, cmd_serve, cmd_stats
+from rag.app.serve import port_number
 from rag.app.term import safe
 from rag.errors import RagError
 from rag.request import MAX_SEARCH_K, MAX_SOURCES
@@ -99,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--thresholds", type=Path, help="fail (exit 1) when an aggregate metric is below these")
     p.set_defaults(func=cmd_eval)
     p = sub.add_parser("serve", help="serve the chat web UI (same as python app.py)")
-    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--port", type=port_number, default=7860)
     p.add_argument("--host", default="127.0.0.1")
     p.set_defaults(func=cmd_serve)
     return parser

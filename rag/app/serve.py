@@ -10,6 +10,7 @@ refuses to start rather than open the API to the network.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from collections.abc import Sequence
@@ -61,8 +62,40 @@ def build_app(pipeline: Any, api_key: str | None = None, guard: Any = None) -> A
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Chat with the ML paper abstracts (Gradio UI).")
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=7860, help="port to listen on (default 7860)")
+    parser.add_argument("--port", type=port_number, default=7860, help="port to listen on (default 7860)")
     return parser
+
+
+def port_number(text: str) -> int:
+    """``--port`` as argparse reads it: a TCP port from 1 to 65535 (0 would listen on a port the banner cannot
+    name; uvicorn took 99999 modulo 65536)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is no port: give a whole number from 1 to 65535") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is no port: give a whole number from 1 to 65535")
+    return port
+
+
+def port_problem(host: str, port: int) -> str:
+    """Why the service cannot listen on ``host``:``port`` ("" when it can), found before the index is opened and
+    before the banner says it serves there (uvicorn's own error came after both, with exit code 3)."""
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        return f"--host {host} is no address this machine can listen on ({getattr(exc, 'strerror', None) or exc})"
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no conflict
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            busy = exc.errno == errno.EADDRINUSE
+            why = "another program (another `rag serve`?) listens there" if busy else exc.strerror or str(exc)
+            return f"cannot listen on {host}:{port}: {why}; pick another port with --port"
+    return ""
 
 
 def _settings(host: str) -> Any:
@@ -113,6 +146,10 @@ def serve(host: str = "127.0.0.1", port: int = 7860) -> int:
     settings = _settings(host)
     if isinstance(settings, int):
         return settings
+    problem = port_problem(host, port)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     live = _open(settings)
     if isinstance(live, int):
         return live
