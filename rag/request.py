@@ -51,6 +51,9 @@ def clean_query(query: object) -> str:
 HISTORY_TURNS = 6
 """Turns of a history that are read: the last six (the LLM answerer's window, ``rag.answer.llm``; the
 extractive one reads only the last user and assistant turns). Earlier turns are dropped unread."""
+MAX_HISTORY_SCANNED = 100_000
+"""History entries looked at, newest first, for the ``HISTORY_TURNS`` turns (system and tool messages between
+them are skipped at a dict lookup each; /v1 bodies are capped long before this)."""
 MAX_TURN_CHARS = 10_000
 """Characters of a turn's content that are kept: a longer turn is cut to its first ``MAX_TURN_CHARS`` (an
 answer's opening holds its markers; the LLM sees at most a few hundred tokens of a turn anyway)."""
@@ -65,13 +68,14 @@ def clean_history(history: object) -> list[dict[str, str]]:
     last ``HISTORY_TURNS`` turns are read and kept, each cut to ``MAX_TURN_CHARS`` characters, so a history of
     any length costs the same (a bad turn among the ones read raises ``QueryError`` with its index). System,
     developer and tool messages (``IGNORED_ROLES``) and assistant tool calls (no content) are skipped, and do
-    not count towards the window; a content given as OpenAI's list of text parts is their text."""
+    not count towards the window (of the last ``MAX_HISTORY_SCANNED`` entries; 47 tool messages after the last
+    answer had hidden the chat); a content given as OpenAI's list of text parts is their text."""
     if history is None:
         return []
     if not isinstance(history, list | tuple):
         raise QueryError("history must be a list of {'role': 'user'|'assistant', 'content': str} dicts", "history")
     turns: list[dict[str, str]] = []
-    for i in range(len(history) - 1, max(-1, len(history) - 1 - HISTORY_TURNS * 8), -1):  # newest first, bounded
+    for i in range(len(history) - 1, max(-1, len(history) - 1 - MAX_HISTORY_SCANNED), -1):  # newest first, bounded
         turn = history[i]
         if isinstance(turn, Mapping) and (turn.get("role") in IGNORED_ROLES or
                                           (turn.get("content") is None and "tool_calls" in turn)):

@@ -70,7 +70,7 @@ def test_ask_follows_the_history(pipeline: Pipeline) -> None:
     openai_style = [{"role": "system", "content": "You are helpful."}, *history, {"role": "tool", "content": "{}"}]
     assert rag.ask("Which dataset is it evaluated on?", openai_style).text == answer.text  # those are not turns
     tools = [{"role": "user", "content": [{"type": "text", "text": history[0]["content"]}]}, history[1],
-             *[{"role": "assistant", "content": None, "tool_calls": []}, {"role": "tool", "content": "{}"}] * 6]
+             *[{"role": "assistant", "content": None, "tool_calls": []}, {"role": "tool", "content": "{}"}] * 30]
     assert rag.ask("Which dataset is it evaluated on?", tools).text == answer.text  # skipped turns take no place
 
 
