@@ -634,10 +634,34 @@ def test_a_folder_skips_hidden_entries_and_names_the_sub_folders_it_leaves_out(
     with caplog.at_level("WARNING"):
         assert expand_paths([folder]) == [folder / "a.jsonl"]
     assert [r.getMessage() for r in caplog.records] == [
-        f"{folder}: left out 1 sub-folder(s) (sub/); folders are read one level deep, so name a sub-folder in "
-        "RAG_CORPUS_PATHS to read it"
+        f"{folder}: left out 1 sub-folder(s) (sub/); folders are read one level deep, so name a sub-folder (to rag "
+        "ingest or in RAG_CORPUS_PATHS) to read it"
     ]
     caplog.clear()
     with caplog.at_level("WARNING"):
         expand_paths([folder], quiet=True)
     assert not caplog.records
+
+
+def test_a_folder_names_the_files_it_leaves_out_and_a_packed_file_is_named_as_such(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A reviewer's folder with "a.jsonl.gz" and "refs.ris" was ingested without a word about them, and the gzip file
+    named on its own was "a binary file (it holds NUL bytes)"."""
+    import gzip
+
+    from rag.index.corpus import load_papers
+    from rag.index.files import expand_paths
+
+    folder = tmp_path / "papers"
+    folder.mkdir()
+    row = b'{"title": "T", "abstract": "An abstract long enough to be one."}\n'
+    (folder / "a.jsonl").write_bytes(row)
+    (folder / "b.jsonl.gz").write_bytes(gzip.compress(row))
+    (folder / "refs.ris").write_text("TY  - JOUR\n")
+    with caplog.at_level("WARNING"):
+        assert expand_paths([folder]) == [folder / "a.jsonl"]
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert warning.startswith(f"{folder}: left out 2 file(s) whose names it does not read (b.jsonl.gz, refs.ris)")
+    with pytest.raises(CorpusError, match=r"b\.jsonl\.gz: the file is gzip-compressed; unpack it"):
+        load_papers([folder / "b.jsonl.gz"])

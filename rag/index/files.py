@@ -110,8 +110,14 @@ def _folder_files(folder: Path, quiet: bool = False) -> list[Path]:
         raise CorpusError(str(folder), None, f"the folder holds no {NAMES}{found}")
     folders = sorted(name for name in others if name.endswith("/"))
     if folders and not quiet:
-        log.warning("%s: left out %d sub-folder(s) (%s); folders are read one level deep, so name a sub-folder in "
-                    "RAG_CORPUS_PATHS to read it", folder, len(folders), ", ".join(folders[:5]))
+        log.warning("%s: left out %d sub-folder(s) (%s); folders are read one level deep, so name a sub-folder "
+                    "(to rag ingest or in RAG_CORPUS_PATHS) to read it", folder, len(folders), ", ".join(folders[:5]))
+    skipped = sorted(entry.name for entry in entries if not entry.name.startswith(".") and entry.is_file()
+                     and entry.suffix.lower() not in SUFFIXES)
+    if skipped and not quiet:  # "a.jsonl.gz", "refs.ris": never dropped without a word
+        log.warning("%s: left out %d file(s) whose names it does not read (%s); it reads %s (decompress or convert "
+                    "the others, or name a file on its own: its content tells its format)", folder, len(skipped),
+                    ", ".join(skipped[:5]) + (", ..." if len(skipped) > 5 else ""), NAMES)
     return files
 
 

@@ -53,6 +53,11 @@ def check_length(name: str, value: str) -> str:
     return value
 
 
+_ARCHIVES = ((b"\x1f\x8b", "gzip-compressed"), (b"PK\x03\x04", "a zip archive"), (b"BZh", "bzip2-compressed"),
+             (b"\xfd7zXZ\x00", "xz-compressed"), (b"\x28\xb5\x2f\xfd", "zstd-compressed"))
+"""The first bytes of the packed files people name ("arxiv-metadata-oai-snapshot.json.gz", a zip of a library)."""
+
+
 def read_text(path: Path) -> str:
     """The file as UTF-8 text; empty, UTF-16, binary, undecodable or over-long-line files are ``CorpusError``s."""
     data = read_bytes(path)
@@ -60,6 +65,9 @@ def read_text(path: Path) -> str:
         raise CorpusError(str(path), None, "the file is empty")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise CorpusError(str(path), None, "the file is UTF-16 text; save it as UTF-8")
+    packed = next((name for magic, name in _ARCHIVES if data.startswith(magic)), None)
+    if packed is not None:  # it had been "a binary file (it holds NUL bytes)"
+        raise CorpusError(str(path), None, f"the file is {packed}; unpack it and ingest what it holds")
     nul = data.find(b"\x00")
     if nul >= 0:
         line = data[:nul].count(b"\n") + 1
