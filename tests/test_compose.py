@@ -12,7 +12,7 @@ from rag.answer.compose.analysis import analyse
 from rag.answer.compose.followup import referents, resolve_followup, stands_alone
 from rag.answer.compose.pieces import MODEL_PATH
 from rag.answer.compose.selection import is_background, is_boilerplate, is_outlook
-from rag.answer.compose.spans import pieces, trim
+from rag.answer.compose.spans import join_kept, pieces, trim
 from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.notes import WEAKER_MATCHES
 from rag.errors import ConfigError
@@ -206,6 +206,22 @@ def test_a_long_sentence_is_cut_at_clauses_and_every_part_is_verbatim_in_order()
     parts = quote_parts(quantity)
     assert len(parts) == 2 and parts_in_order(parts, LONG)
     assert trim("A short sentence stays whole.", weights, wants_number=False) == "A short sentence stays whole."
+
+
+def test_a_few_words_between_two_kept_parts_are_quoted_not_cut() -> None:
+    """Cutting a short middle saved a few words and lost the fact: "(2) sparse … of the attention heads are
+    retrieval" left out "only a small portion (less than 5%)"; a long middle is still cut."""
+    sentence = ("All the explored models have a set of retrieval heads; (2) sparse: only a small portion (less than "
+                "5%) of the attention heads are retrieval.")
+    spans = pieces(sentence)
+    middle = next(i for i, (a, b) in enumerate(spans) if "less than 5%" in sentence[a:b])
+    keep = [i != middle for i in range(len(spans))]
+    assert join_kept(sentence, spans, keep) == sentence
+    long_middle = ("We propose MaxSup for image classifiers; it penalizes the top-1 logit instead of the ground-truth "
+                   "logit of every training example in each batch of the run, and it keeps the benefit of smoothing.")
+    spans = pieces(long_middle)
+    keep = [True, *([False] * (len(spans) - 2)), True]
+    assert len(spans) >= 3 and GAP in join_kept(long_middle, spans, keep)
 
 
 def test_prose_answer_quotes_below_the_sentence_and_passes_the_checker() -> None:
