@@ -159,10 +159,16 @@ def quantity_traits(question: str, head: Sequence[str]) -> tuple[str, tuple[str,
     return measure, of, _COUNT.search(question) is not None
 
 
+_ENUMERATOR = re.compile(r"(?:^|(?<=[\s:;,]))\(\d\)(?=\s*[A-Za-z])")
+"""A list item's number: "(2) sparse: ...", "heads:(1) universal" (no quantity)."""
+
+
 def number_fills(head: Sequence[str], measure: str, text: str) -> bool:
     """Whether ``text`` holds a number answering a quantity question: with the asked unit when the question names
     one (``head``: "hours"), and of the kind its ``measure`` asks for ("how fast" wants a ratio or a rate, not
-    "67 datasets"). "What about the speedup?" is answered by "up to 8x faster": its measure, not its word."""
+    "67 datasets"). "What about the speedup?" is answered by "up to 8x faster": its measure, not its word. A list
+    item's number ("(5) causal: ...") is none."""
+    text = _ENUMERATOR.sub(" ", text)
     asked, named = set(head), _MEASURE_WORDS | _MEASURE_OWN_WORDS.get(measure, frozenset())
     unit = not asked or bool(asked & set(tokenize(text))) or bool(measure and asked <= named)
     measured = not measure or _MEASURE_FILLER[measure].search(text) is not None
