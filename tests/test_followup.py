@@ -553,6 +553,10 @@ def test_a_doubted_which_one_after_a_list_is_answered_when_its_words_pick_the_fi
     assert not picked("which one was not tested on italian data?", (ear, at))  # picks by what it lacks
     assert not picked("which one was tested on italian and spanish data?", (ear, at))  # no hit has "spanish"
     assert not picked("which one is from Google?", (ear, at))  # the "one" of "which one" is no word of its own
+    shown = _chat("which papers regularize the attention mechanism?", "- Entropy-based Attention Regularization: "
+                  "It is one of the first such methods, tested on data in English and Italian [1].\n- Attention Meets "
+                  "Perturbations: It is tested on English data [2].")
+    assert picked("which of them was tested on italian data?", (ear, at), shown)  # a word the list answer showed
     hits = tuple(Hit(p, 0.5, p.abstract, 0, 0.5) for p in (ear, at))
     question = "which one was tested on italian data?"
     assert rescued(question, Retrieved(question, hits, 0.02, True), listed, 0.1)

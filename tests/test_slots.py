@@ -495,6 +495,31 @@ def test_a_specific_detail_or_a_long_question_about_a_named_paper_is_still_the_a
     assert not names_its_paper(analyse("what is NER?"), Retrieved("q", second.hits[:1], 0.3, True))  # title's end
 
 
+def test_a_lower_case_name_an_english_word_too_is_its_paper_when_that_paper_is_first() -> None:
+    """A reviewer's "selma tifa dsg gains" was refused ("SELMA TIFA DSG gains" was answered): "selma" is in the
+    English word list, so the query's casing leaves it, and no coined name was left to name the first hit."""
+    from rag.answer.compose.naming import with_title_name
+    from rag.types import Hit, Paper, Retrieved
+
+    selma = Paper("p1", "SELMA: Learning and Merging Skill-Specific Text-to-Image Experts",
+                  "SELMA improves faithfulness (+2.1% on TIFA and +6.9% on DSG).")
+    opera = Paper("p2", "Opera houses of Europe", "A survey of opera.")
+    first = Retrieved("q", (Hit(selma, 0.4, "s", 0, 0.4),), 0.4, True)
+    assert with_title_name("selma tifa dsg gains", first) == "SELMA tifa dsg gains"
+    assert with_title_name("selmas gains", first) == "selmas gains"  # a whole word only
+    assert with_title_name("opera gains", Retrieved("q", (Hit(opera, 0.4, "s", 0, 0.4),), 0.4, True)) == "opera gains"
+
+
+def test_typed_queries_a_reviewer_saw_refused_or_misled_lead_with_their_fact(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """"selma tifa dsg gains" was refused (the upper-case form was answered); "retrieval heads proportion of
+    attention heads" led with "(5) causal: ..." and cut "(less than 5%)" out of "(2) sparse: only a small portion
+    … of the attention heads"."""
+    selma = real_pipeline.ask("selma tifa dsg gains", answerer="extractive")
+    assert not selma.abstained and "+2.1% on TIFA" in " ".join(strip_markers(selma.text).split()[:40]), selma.text
+    heads = real_pipeline.ask("retrieval heads proportion of attention heads", answerer="extractive")
+    assert not heads.text.startswith("(5) causal") and "only a small portion (less than 5" in heads.text, heads.text
+
+
 def test_what_an_acronym_stands_for_is_led_by_its_spelled_out_form(real_pipeline) -> None:  # type: ignore[no-untyped-def]
     """The researcher reviewer's "what does SAM stand for?" was answered without the expansion."""
     assert defined_term("what does SAE stand for?") == "SAE"
@@ -526,6 +551,14 @@ def test_a_keyword_query_with_a_quantity_noun_asks_for_a_number(query: str, kind
     assert slot_of(query).kind == kind
 
 
+def test_a_list_item_number_is_no_quantity() -> None:
+    """"(5) causal: completely pruning retrieval heads ..." filled "retrieval heads proportion of attention heads"."""
+    slot = slot_of("retrieval heads proportion of attention heads")
+    assert not fills(slot, "(5) causal: completely pruning retrieval heads leads to failure in retrieving")
+    assert not fills(slot, "We identify intriguing properties of retrieval heads:(1) universal: ")
+    assert fills(slot, "only a small portion (less than 5\\%)")
+
+
 def test_a_keyword_query_for_a_percentage_leads_with_it(real_pipeline) -> None:  # type: ignore[no-untyped-def]
     """A reviewer's "percentage of nonzero activations in T5-base" quoted the sentence with "(e.g., 3.0% for T5-Base
     ...)" cut out as "…": typed without a question word, it asked for no number."""
@@ -555,6 +588,9 @@ def test_a_keyword_query_for_a_percentage_leads_with_it(real_pipeline) -> None: 
     ("imagebind-llm visual cache model how many features", "quantity", "quantity"),
     ("What AUC does document-level membership inference reach on books and papers?", "lookup", "quantity"),
     ("what are the papers on dropout", "list", "definition"),
+    ("I recall a paper showing that how well a classifier can say 'none of the above' tracks its accuracy. It also "
+     "introduced a benchmark. Which one is it?", "lookup", "lookup"),  # the statement's "how well" asks nothing
+    ("TabPFN is a transformer for tables. how many GPUs did it use?", "quantity", "quantity"),
 ])  # fmt: skip
 def test_words_a_question_only_mentions_do_not_decide_what_it_asks(question: str, kind: str, slot: str) -> None:
     """A quoted title, a word inside a clause or a noun the question only describes says nothing of what is asked.

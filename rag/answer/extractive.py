@@ -43,6 +43,7 @@ from rag.answer.compose.naming import (
     names_its_paper,
     proposer,
     subject,
+    with_title_name,
 )
 from rag.answer.compose.pieces import PieceModel, cut_pieces, probabilities
 from rag.answer.compose.quoting import Quoting, contrast_lines, record_draft
@@ -202,6 +203,8 @@ class ExtractiveAnswerer:
         and DSG?", ``asks_of_its_paper``), or as a correction naming its title ("no, I meant the on-policy
         self-judgment paper", ``corrects_to``)."""
         spelled = self.acronyms
+        cased = with_title_name(analysis.text, retrieved)  # "selma tifa dsg gains": SELMA's paper is first
+        analysis = replace(analysis, text=cased) if cased != analysis.text else analysis
         return (names_its_paper(analysis, retrieved, spelled) or asks_of_its_paper(analysis, retrieved, spelled)
                 or corrects_to(question, retrieved, history) is not None)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from rag.answer.compose.definitions import asks_definition
 from rag.answer.compose.quantities import asks_how_much
 from rag.answer.compose.record import record_fields
-from rag.answer.compose.slots import Slot, slot_of, unquoted
+from rag.answer.compose.slots import Slot, asking_part, slot_of, unquoted
 from rag.text import QUESTION_WORDS, key_terms, named_entities, tokenize
 
 _LIST = re.compile(
@@ -72,17 +72,18 @@ def analyse(question: str) -> Question:
     """The kind of ``question``, its named entities, its slot and the record fields it asks for. A quoted title
     does not decide the kind (``unquoted``: "What did \"Comparing X and Y\" find?" asks for no comparison)."""
     bare = unquoted(question)
+    asking = unquoted(asking_part(question))  # not "how well" of "I recall a paper showing how well X ... Which?"
     if _LIST.search(bare):
         kind = "list"
     elif _CONTRAST.search(bare) or (_COMPARISON.search(bare) and len(named_entities(question)) >= 2):
         kind = "comparison"
-    elif _QUANTITY.search(bare) or asks_how_much(bare):
+    elif _QUANTITY.search(asking) or asks_how_much(asking):
         kind = "quantity"
     elif asks_definition(question):
         kind = "definition"
-    elif _WHY.search(bare):
+    elif _WHY.search(asking):
         kind = "why"
-    elif _HOW.search(bare):
+    elif _HOW.search(asking):
         kind = "how"
     else:
         kind = "lookup"

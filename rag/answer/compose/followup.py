@@ -159,8 +159,9 @@ _NEGATED = re.compile(r"\b(?:not|no|never|without|avoids?|lacks?|fails?|none)\b|
 
 def picked_by_its_words(question: str, retrieved: Retrieved, history: Sequence[dict[str, str]]) -> bool:
     """Whether a follow-up the abstention model doubts picks one of the papers the last answer listed ("which one was
-    tested on Italian data?") and the first hit is that paper: it is one of them, a word the question adds to the
-    chat ("italian") is in its title or abstract and in no other listed paper among the hits, and every added word
+    tested on Italian data?", "which of them are training-free?") and the first hit is that paper: it is one of
+    them, a word the question adds to the chat's questions ("italian", also when an answer showed it) is in its
+    title or abstract and in no other listed paper among the hits, and every added word
     is in it or in another hit ("tested" may be worded otherwise). Then the chat has found it. A question that picks
     by what a paper lacks ("which one was not tested on ...") and one asking a word no hit has ("which one is from
     Google?", "... italian and spanish data?") stay refused. The words decide, whatever the abstention model's
@@ -173,7 +174,7 @@ def picked_by_its_words(question: str, retrieved: Retrieved, history: Sequence[d
     listed = hits_of(sources, retrieved)  # listed papers that are not among the hits cannot be read here
     if 0 not in listed or len(sources) < 2:
         return False
-    said = {t for turn in history for t in tokenize(turn.get("content", ""))}
+    said = {t for turn in turns(history, "user") for t in tokenize(turn)}  # the chat's topic, not the answers' words
     asked = question[: picking.start()] + question[picking.end() :]  # not the "one" of "which one"
     new = {t for t in tokenize(asked) if t not in STOPWORDS and t not in QUESTION_WORDS and t not in said
            and len(t) >= 3}

@@ -167,6 +167,19 @@ def names_its_paper(analysis: Question, retrieved: Retrieved, spelled: Mapping[s
     return all(its_name(n, retrieved.hits[0].paper, spelled) for n in names)
 
 
+def with_title_name(text: str, retrieved: Retrieved) -> str:
+    """``text`` with the coined name the first hit's title opens with ("SELMA" of "SELMA: Learning and Merging ...")
+    written as the title writes it when ``text`` has it in another case ("selma tifa dsg gains"): a lower-case word
+    that is also an English word ("selma", "opera") is left as typed by the query's casing, but next to the paper
+    that is named by it, it is that name."""
+    if not retrieved.hits or ":" not in retrieved.hits[0].paper.title:
+        return text
+    head = retrieved.hits[0].paper.title.split(":", 1)[0].strip()
+    if " " in head or not coined(head) or not a_paper_name(head):
+        return text
+    return re.sub(rf"(?<![\w-]){re.escape(head)}(?![\w-])", head, text, flags=re.IGNORECASE)
+
+
 _FIELD_WORDS = frozenset({"llm", "llms", "mllm", "mllms", "lm", "lms", "gpt", "nlp", "ml", "ai", "cnn", "cnns",
                           "rnn", "rnns", "gnn", "gnns", "rl", "moe", "vlm", "vlms", "sota"})
 """Coined words that name a field or a kind of model, not a paper ("LLMs")."""

@@ -145,6 +145,21 @@ def unquoted(question: str) -> str:
     return _QUOTED.sub(" ", question)
 
 
+_STATEMENT = re.compile(r"^[^?]*?(?<!\be\.g)(?<!\bi\.e)(?<!\bal)(?<!\bvs)(?<!\bcf)(?<!\bFig)(?<!\bEq)(?<!\bDr)"
+                        r"[.!]\s+(?=\w)")
+"""A leading sentence that states rather than asks: "I recall a paper showing that how well a classifier ... ."."""
+
+
+def asking_part(question: str) -> str:
+    """``question`` from its first asking sentence on: "I recall a paper showing that how well a classifier can
+    say 'none of the above' tracks its accuracy. Which one is it?" asks "Which one is it?" (the statement says
+    which paper, and its "how well" asks nothing). The whole question when it has no "?" after a statement."""
+    rest = question
+    while "?" in rest and (match := _STATEMENT.match(rest)) is not None and "?" in rest[match.end() :]:
+        rest = rest[match.end() :]
+    return rest
+
+
 def _quantity_part(question: str) -> str:
     """The part of a question that asks for a number ("how much did it lower the refusal rate" of "What is
     likelihood displacement, and how much did it lower the refusal rate?"); the whole question if no one part does."""
@@ -162,7 +177,7 @@ def slot_of(question: str) -> Slot:
     """The slot of ``question``: first match of existence, code, quantity, hardware, metric, dataset, name, why, how,
     definition; else ``lookup``; a quoted title does not count (``unquoted``). Keyword queries without a question
     word ("coreinfer speedup titan xp") still get a slot from their nouns."""
-    bare = unquoted(question)
+    bare = unquoted(asking_part(question))
     about_a_paper = _WHICH_PAPER.search(bare) is not None
     if _EXISTENCE.search(bare):
         kind = "existence"
