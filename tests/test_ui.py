@@ -458,6 +458,34 @@ def test_the_v1_api_answers_from_the_index_as_it_is_now(small_pipeline) -> None:
     assert live.reloads == 1
 
 
+def test_a_page_loaded_after_an_ingest_offers_the_years_and_categories_it_added(small_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """A reviewer ingested papers with years and cs.CL while the app ran: the filters worked through /v1, but a
+    newly loaded page still said "no paper in the index has a year", its year boxes disabled, no category."""
+    import subprocess
+    import sys
+
+    from rag.app.live import LivePipeline
+    from rag.app.ui import build_ui
+
+    demo = build_ui(LivePipeline(small_pipeline))
+    facets = next(fn.fn for fn in demo.fns.values() if getattr(fn.fn, "__name__", "") == "facets")
+    since, until, category = facets()
+    assert since["info"] == "no paper in the index has a year" and since["interactive"] is False
+    assert category["choices"] == [] and until["interactive"] is False
+
+    corpus = small_pipeline.settings.corpus_paths[0]
+    rows = [json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines()]
+    rows[0].update(year=2021, categories="cs.CL cs.LG")
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    data_dir = small_pipeline.settings.data_dir
+    script = _INGEST_ELSEWHERE.format(tests=str(Path(__file__).parent), data_dir=str(data_dir), corpus=str(corpus))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    since, until, category = facets()
+    assert since["info"] == "papers from 2021 to 2021" and since["interactive"] and until["interactive"]
+    assert category["choices"] == ["cs.CL", "cs.LG"] and category["info"].startswith("any of these")
+
+
 def test_while_another_ingest_writes_the_app_answers_from_what_it_has_and_reloads_once_it_is_done(
     small_pipeline,
 ) -> None:  # type: ignore[no-untyped-def]

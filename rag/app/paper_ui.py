@@ -1,7 +1,8 @@
 """The chat UI's paper filters (year range, author, category) and reference downloads, as pieces for
 ``rag.app.ui.build_ui`` to place.
 
-- ``filter_controls(papers)`` builds the controls inside the current ``gr.Blocks`` context and returns them;
+- ``filter_controls(papers)`` builds the controls inside the current ``gr.Blocks`` context and returns them, and
+  ``facet_updates(papers)`` brings their year range and categories up to date when a page loads;
 - ``filter_kwargs(since, until, author, category)`` turns their values into ``rag`` filter keyword arguments
   (a bad value is passed on, so the pipeline's ``QueryError`` tells the user what to send instead);
 - ``references_links(answer, turn)`` is HTML with two download links (BibTeX, Markdown) whose targets are
@@ -51,10 +52,16 @@ def corpus_facets(papers: Iterable[Paper]) -> tuple[int | None, int | None, list
     return (min(years) if years else None, max(years) if years else None, ranked)
 
 
+def _facet_texts(first: int | None, last: int | None, categories: Sequence[str]) -> tuple[str, str]:
+    """The year controls' and the category control's notes."""
+    span = f"papers from {first} to {last}" if first is not None else "no paper in the index has a year"
+    return span, "any of these (cs matches cs.CL)" if categories else "no paper in the index has a category"
+
+
 def filter_controls(papers: Iterable[Paper]) -> FilterControls:
     """The year range, author and category controls, created in the current Blocks context."""
     first, last, categories = corpus_facets(papers)
-    span = f"papers from {first} to {last}" if first is not None else "no paper in the index has a year"
+    span, kinds = _facet_texts(first, last, categories)
     with gr.Row():
         # no minimum: an empty Number sends 0 (read as "no filter"); the pipeline checks the years
         since = gr.Number(label="From year", precision=0, info=span, interactive=first is not None,
@@ -62,12 +69,19 @@ def filter_controls(papers: Iterable[Paper]) -> FilterControls:
         until = gr.Number(label="To year", precision=0, interactive=first is not None, elem_id="filter-until")
     author = gr.Textbox(label="Author", placeholder="part of a name, e.g. müller (case and accents aside)",
                         max_lines=1, elem_id="filter-author")  # fmt: skip
-    category = gr.Dropdown(
-        choices=categories, multiselect=True, allow_custom_value=True, label="Category",
-        info="any of these (cs matches cs.CL)" if categories else "no paper in the index has a category",
-        elem_id="filter-category",
-    )  # fmt: skip
+    category = gr.Dropdown(choices=categories, multiselect=True, allow_custom_value=True, label="Category",
+                           info=kinds, elem_id="filter-category")  # fmt: skip
     return FilterControls(since, until, author, category)
+
+
+def facet_updates(papers: Iterable[Paper]) -> tuple[Any, Any, Any]:
+    """Updates of the year and category controls to the index as it is now (a page loaded after an ingest of
+    papers with years still said "no paper in the index has a year", its controls disabled)."""
+    first, last, categories = corpus_facets(papers)
+    span, kinds = _facet_texts(first, last, categories)
+    years = first is not None
+    return (gr.update(info=span, interactive=years), gr.update(interactive=years),
+            gr.update(choices=categories, info=kinds))
 
 
 def _year(value: object) -> object:

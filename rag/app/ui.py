@@ -20,7 +20,7 @@ from rag.app.assets import CITE_JS, CSS
 from rag.app.chat_events import chat_handler, like_handler, restore_handler
 from rag.app.feedback import FeedbackLog
 from rag.app.live import LivePipeline
-from rag.app.paper_ui import FilterControls, filter_controls
+from rag.app.paper_ui import FilterControls, facet_updates, filter_controls
 from rag.app.persist import ChatStore
 from rag.app.render import (
     DEFAULT_EXAMPLES,
@@ -28,6 +28,7 @@ from rag.app.render import (
     render_banner,
 )
 from rag.app.source_cards import render_panel
+from rag.errors import RagError
 from rag.pipeline import MAX_SOURCES, Pipeline
 
 __all__ = ["CSS", "build_ui", "launch", "theme"]  # CSS is re-exported for rag.app.serve
@@ -122,6 +123,22 @@ def _wire(demo: gr.Blocks, w: Widgets, live: LivePipeline, on_like: Any, store: 
     w.chatbot.clear(clear, None, clear_outputs, api_visibility="private", cancels=[chat])
     demo.load(restore_handler(store), [stored], [w.chatbot, turns_state, sections_state, w.sources],
               api_visibility="private", show_progress="hidden")
+    demo.load(facets_handler(live), None, [w.filters.since, w.filters.until, w.filters.category],
+              api_visibility="private", show_progress="hidden")
+
+
+def facets_handler(live: LivePipeline) -> Any:
+    """On page load: the filter controls as the index is now (an ingest since the app started may have added
+    years and categories); as they were when the index cannot be read (the chat then says why)."""
+
+    def facets() -> tuple[Any, Any, Any]:
+        try:
+            pipeline, _ = live.current()
+        except RagError:
+            pipeline = live.pipeline
+        return facet_updates(pipeline.papers.values())
+
+    return facets
 
 
 def build_ui(
