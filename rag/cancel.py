@@ -2,7 +2,8 @@
 
 The ``/v1`` API runs an answer in a worker thread; when its client hangs up it sets an event. The LLM's waits
 (``rag.answer.transport.within``: connecting, the first token, every chunk) check it a few times a second and
-raise ``rag.errors.Cancelled``, closing the LLM connection, even while no sentence is ready to stream."""
+raise ``rag.errors.Cancelled``, closing the LLM connection, even while no sentence is ready to stream. An
+``AnswerStream`` has an event of its own, set by ``close()`` from any thread (the chat's Clear button)."""
 
 from __future__ import annotations
 
@@ -11,20 +12,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-_EVENT: ContextVar[threading.Event | None] = ContextVar("rag_cancel_event", default=None)
+_EVENTS: ContextVar[tuple[threading.Event, ...]] = ContextVar("rag_cancel_events", default=())
 
 
 @contextmanager
 def cancel_on(event: threading.Event) -> Iterator[None]:
-    """Work done in this block (in this thread) stops at its next wait once ``event`` is set."""
-    token = _EVENT.set(event)
+    """Work done in this block (in this thread) stops at its next wait once ``event`` is set, or any event of an
+    enclosing block (a closed ``AnswerStream`` inside a ``/v1`` request whose client hung up)."""
+    token = _EVENTS.set((*_EVENTS.get(), event))
     try:
         yield
     finally:
-        _EVENT.reset(token)
+        _EVENTS.reset(token)
 
 
 def cancelled() -> bool:
     """Whether the current request's work should stop (False outside ``cancel_on``)."""
-    event = _EVENT.get()
-    return event is not None and event.is_set()
+    return any(event.is_set() for event in _EVENTS.get())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 
+from rag.cancel import cancel_on
 from rag.errors import RagError
 from rag.types import Answer
 
@@ -32,7 +33,7 @@ class AnswerStream:
     the evals and the HTTP API consume it.
     """
 
-    __slots__ = ("_answer", "_chunks", "_error", "_lock", "_source")
+    __slots__ = ("_answer", "_chunks", "_error", "_lock", "_source", "_stop")
 
     def __init__(self, source: Iterator[str | Answer]) -> None:
         """``source`` follows the answerer protocol: text chunks, then exactly one ``Answer``, last."""
@@ -41,6 +42,8 @@ class AnswerStream:
         self._answer: Answer | None = None
         self._error: Exception | None = None
         self._lock = threading.Lock()
+        self._stop = threading.Event()
+        """Set by ``close()``: a step blocked on the LLM in another thread stops at its next wait (``rag.cancel``)."""
 
     @classmethod
     def of(cls, answer: Answer) -> AnswerStream:
@@ -57,7 +60,8 @@ class AnswerStream:
         with self._lock:
             while position >= len(self._chunks) and self._source is not None:
                 try:
-                    item = next(self._source)
+                    with cancel_on(self._stop):
+                        item = next(self._source)
                 except StopIteration:
                     self._finish(None)
                     if self._answer is None:
@@ -110,7 +114,10 @@ class AnswerStream:
         return "".join(self._chunks)
 
     def close(self) -> None:
-        """Stop an unfinished stream; later reads of ``.answer`` raise a ``RagError`` (a finished one is kept)."""
+        """Stop an unfinished stream; later reads of ``.answer`` raise a ``RagError`` (a finished one is kept).
+        From another thread too: a step waiting for the LLM there stops within a fraction of a second (it had
+        blocked ``close()`` until the model's next sentence, and the LLM request ran on)."""
+        self._stop.set()
         with self._lock:
             if self._source is not None:
                 self._finish(RagError("the answer stream was closed before it finished; ask the question again"))

@@ -614,6 +614,38 @@ def test_a_cancelled_request_closes_the_llm_stream_before_any_sentence_is_ready(
         server.shutdown()
 
 
+def test_closing_a_stream_from_another_thread_stops_its_llm_request_at_once() -> None:
+    """A reviewer's ``s.close()`` from a second thread while the first read the stream blocked 13.6 s, and the LLM
+    request ran to its end: the documented "close() stops an unfinished one" held only from the reading thread."""
+    from rag.errors import RagError
+
+    Trickler.disconnected.clear()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    outcome: list[BaseException] = []
+    try:
+        s = settings(openai_base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", llm_timeout=60)
+        stream = FakePipeline(s, answerer(s)).stream("What do sparse autoencoders explain?")
+
+        def read() -> None:
+            try:
+                stream.answer  # noqa: B018 (reads the stream to its end)
+            except BaseException as exc:
+                outcome.append(exc)
+
+        worker = threading.Thread(target=read)
+        worker.start()
+        time.sleep(1.5)
+        started = time.monotonic()
+        stream.close()
+        worker.join(5)
+        assert time.monotonic() - started < 2 and not worker.is_alive()
+        assert len(outcome) == 1 and isinstance(outcome[0], RagError), outcome
+        assert Trickler.disconnected.wait(5)  # the LLM connection was closed, not left running for 60 s
+    finally:
+        server.shutdown()
+
+
 def test_a_model_that_wants_max_completion_tokens_gets_it(llm: respx.MockRouter) -> None:
     rejected = error(400, "Unsupported parameter: 'max_tokens' is not supported with this model. "
                           "Use 'max_completion_tokens' instead.", "unsupported_parameter")
