@@ -51,6 +51,11 @@ class AnswerStream:
         return cls(iter((answer.text, answer)))
 
     @property
+    def closed(self) -> bool:
+        """True once ``close()`` was called (from any thread)."""
+        return self._stop.is_set()
+
+    @property
     def done(self) -> bool:
         """True once the final answer is there (or the stream failed or was closed)."""
         return self._source is None

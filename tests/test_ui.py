@@ -458,6 +458,58 @@ def test_the_v1_api_answers_from_the_index_as_it_is_now(small_pipeline) -> None:
     assert live.reloads == 1
 
 
+def test_clear_stops_the_answer_its_page_is_waiting_for_and_the_next_question_goes_through(
+    small_pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A reviewer clicked Clear while a slow LLM had sent no sentence yet: the request ran on (12 s; up to
+    RAG_LLM_TIMEOUT) and the page ignored the next question meanwhile. The answer now waits as an LLM does
+    (``rag.cancel``), and Clear closes it at once; another session's answer is left alone."""
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    from rag.app.live import LivePipeline
+    from rag.app.ui import build_ui
+    from rag.cancel import cancelled
+    from rag.errors import Cancelled
+    from rag.stream import AnswerStream
+
+    def an_llm_that_sends_nothing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        def waiting():  # type: ignore[no-untyped-def]
+            while not cancelled():  # as rag.answer.transport waits for the first token
+                time.sleep(0.05)
+            raise Cancelled("the client went away; the LLM request was closed")
+            yield ""
+
+        return AnswerStream(waiting())
+
+    monkeypatch.setattr(small_pipeline, "stream", an_llm_that_sends_nothing)
+    demo = build_ui(LivePipeline(small_pipeline))
+    fns = [fn for fn in demo.fns.values() if fn.api_name != "chat"]
+    respond = next(fn.fn for fn in fns if getattr(fn.fn, "__name__", "") == "respond")
+    clear = next(fn.fn for fn in fns if getattr(fn.fn, "__name__", "") == "clear")
+    ended: dict[str, float] = {}
+
+    def ask(session: str) -> None:
+        for _ in respond("What does the rationale invariance loss do?", [], {}, 3, "llm",
+                         request=SimpleNamespace(session_hash=session)):
+            pass
+        ended[session] = time.monotonic()
+
+    threads = {s: threading.Thread(target=ask, args=(s,), daemon=True) for s in ("mine", "other")}
+    for thread in threads.values():
+        thread.start()
+    time.sleep(0.5)
+    cleared_at = time.monotonic()
+    clear(SimpleNamespace(session_hash="mine"))
+    threads["mine"].join(3)
+    assert "mine" in ended and ended["mine"] - cleared_at < 1.5
+    assert "other" not in ended and threads["other"].is_alive()  # another browser's answer goes on
+    clear(SimpleNamespace(session_hash="other"))
+    threads["other"].join(3)
+    assert "other" in ended
+
+
 def test_a_page_loaded_after_an_ingest_offers_the_years_and_categories_it_added(small_pipeline) -> None:  # type: ignore[no-untyped-def]
     """A reviewer ingested papers with years and cs.CL while the app ran: the filters worked through /v1, but a
     newly loaded page still said "no paper in the index has a year", its year boxes disabled, no category."""

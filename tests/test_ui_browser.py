@@ -249,7 +249,7 @@ def test_a_second_question_during_an_answer_is_kept_and_clear_stops_the_answer(b
     came back when the stream ended)."""
     with chat_page(browser, slow_app_url) as page:
         ask(page, "What does the rationale invariance loss do?")
-        page.wait_for_timeout(500)
+        page.wait_for_function("document.querySelectorAll('#chat .message-row').length >= 2")  # it has started
         page.fill("#question textarea", "Which tokenizer was evaluated on LibriSpeech?")
         page.click("#ask")
         page.wait_for_selector("#chat a.cite")
@@ -263,6 +263,9 @@ def test_a_second_question_during_an_answer_is_kept_and_clear_stops_the_answer(b
         page.click("#clear")
         page.wait_for_timeout(3000)
         assert page.locator("#chat .message-row").count() == 0, page.inner_text("#chat")
+        ask(page, "Which tokenizer was evaluated on LibriSpeech?")  # the next question goes through
+        page.wait_for_selector("#chat a.cite", timeout=15000)
+        assert "LibriSpeech" in page.inner_text("#chat") and "closed before it finished" not in page.inner_text("#chat")
 
 
 @pytest.mark.slow

@@ -17,6 +17,7 @@ from rag.app.live import LivePipeline
 from rag.app.paper_ui import filter_kwargs, references_links
 from rag.app.persist import ChatStore, Sections, Turns
 from rag.app.render import EMPTY_QUESTION, SEARCHING, esc, render_answer_message, render_message, render_notice
+from rag.app.running import Running, session_of
 from rag.app.source_cards import render_panel, render_sources
 from rag.errors import QueryError, RagError
 from rag.request import clean_query
@@ -45,14 +46,20 @@ def _history(turns: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
     return out
 
 
+class Cleared(Exception):
+    """The answer was closed by the page's Clear (``Running``): the event ends without another update."""
+
+
 def _answer(live: LivePipeline, question: str, turns: list[dict[str, Any]], k: float, answerer: str,
-            filters: Mapping[str, Any], first: int = 0) -> Iterator[tuple[Any, ...]]:
+            filters: Mapping[str, Any], first: int = 0, running: Running | None = None,
+            session: str | None = None) -> Iterator[tuple[Any, ...]]:
     """Stream one answer into ``turns`` (whose last two are the question and a placeholder): yields chat
     updates, and finally the assistant turn (or a notice turn if answering failed) as the last item. Its
     number (for marker links) is its index in ``turns``, or ``first`` when higher (a chat restored after a
-    reload may have lost its oldest messages, not their numbers)."""
+    reload may have lost its oldest messages, not their numbers). While it is read the stream is ``running`` for
+    ``session`` (Clear closes it)."""
     history, turn = _history(turns[:-2]), max(len(turns) - 1, first)
-    text = ""
+    text, stream = "", None
     try:
         current, reloaded = live.current()
         if reloaded:
@@ -60,12 +67,20 @@ def _answer(live: LivePipeline, question: str, turns: list[dict[str, Any]], k: f
             turn = max(len(turns) - 1, first)
             yield gr.skip(), _display(turns), gr.skip(), gr.skip(), gr.skip()
         stream = current.stream(question, history, k=int(k), answerer=ANSWERERS.get(answerer), **filters)
-        for chunk in stream:  # an unknown answerer above: the configured one
-            text += chunk
-            turns[-1] = {**turns[-1], "html": render_message(text, turn)}
-            yield gr.skip(), _display(turns), gr.skip(), gr.skip(), gr.skip()
-        final = stream.answer
+        if running is not None:
+            running.start(session, stream)
+        try:
+            for chunk in stream:  # an unknown answerer above: the configured one
+                text += chunk
+                turns[-1] = {**turns[-1], "html": render_message(text, turn)}
+                yield gr.skip(), _display(turns), gr.skip(), gr.skip(), gr.skip()
+            final = stream.answer
+        finally:
+            if running is not None:
+                running.end(session, stream)
     except RagError as exc:
+        if stream is not None and stream.closed:  # the page's Clear: its empty chat stays, nothing more is shown
+            raise Cleared from None
         turns[-2] = {**turns[-2], "error": True}  # a failed exchange is not history
         turns[-1] = _notice_turn(str(exc))
         return
@@ -83,11 +98,13 @@ def _answer(live: LivePipeline, question: str, turns: list[dict[str, Any]], k: f
                  "sources": render_sources(final, turn, extra=references_links(final, turn, current.papers))}
 
 
-def chat_handler(live: LivePipeline, keep: Callable[[Turns, Sections], Any] | None = None) -> Any:
+def chat_handler(live: LivePipeline, keep: Callable[[Turns, Sections], Any] | None = None,
+                 running: Running | None = None) -> Any:
     """The chat event: the question, then the streamed answer, then its sources in the panel. With ``keep`` (the
     page's event: ``ChatStore.seal``) each update has one more output, the copy of the chat the browser keeps:
     skipped while the answer streams, ``keep(turns, sections)`` in the last update, so the copy is written with the
-    update that shows the chat whole, never after it (see ``_wire``)."""
+    update that shows the chat whole, never after it (see ``_wire``). With ``running``, the answer streaming for
+    the page's session can be stopped from another event (Clear, leaving the page)."""
     more = () if keep is None else (gr.skip(),)
 
     def done(*update: Any) -> tuple[Any, ...]:
@@ -97,7 +114,7 @@ def chat_handler(live: LivePipeline, keep: Callable[[Turns, Sections], Any] | No
     def respond(
         message: str, turns: list[dict[str, Any]], sections: dict[int, str], k: float, answerer: str,
         since: float | None = None, until: float | None = None, author: str | None = None,
-        category: str | list[str] | None = None,
+        category: str | list[str] | None = None, request: gr.Request = None,  # type: ignore[assignment]
     ) -> Iterator[tuple[Any, ...]]:
         turns = list(turns or [])
         sections = dict(sections or {})
@@ -116,8 +133,12 @@ def chat_handler(live: LivePipeline, keep: Callable[[Turns, Sections], Any] | No
         turns.append({"role": "assistant", "content": "", "html": SEARCHING})
         yield "", _display(turns), render_panel(sections, pending=question), turns, sections, *more
         filters = filter_kwargs(since, until, author, category)
-        for update in _answer(live, question, turns, k, answerer, filters, max(sections, default=-1) + 1):
-            yield (*update, *more)
+        first = max(sections, default=-1) + 1
+        try:
+            for update in _answer(live, question, turns, k, answerer, filters, first, running, session_of(request)):
+                yield (*update, *more)
+        except Cleared:
+            return
         last = turns[-1]
         if "sources" in last:  # the turn number stays on the message: the stored chat keeps its section by it
             sections[int(last["turn"])] = str(last.pop("sources"))

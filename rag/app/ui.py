@@ -27,6 +27,7 @@ from rag.app.render import (
     active_answerer,
     render_banner,
 )
+from rag.app.running import Running, session_of
 from rag.app.source_cards import render_panel
 from rag.errors import RagError
 from rag.pipeline import MAX_SOURCES, Pipeline
@@ -111,16 +112,22 @@ def _wire(demo: gr.Blocks, w: Widgets, live: LivePipeline, on_like: Any, store: 
     # the late save writing the cleared chat back. Enter and the Ask button are one event: while an answer streams,
     # a second Enter or click does nothing (the question stays in the box) instead of running beside it on a copy
     # of the chat, whose end overwrote the other.
-    chat = gr.on([w.box.submit, w.send.click], chat_handler(live, keep=store.seal), inputs, [*outputs, stored],
+    running = Running()  # Clear and leaving the page close the session's answer, its LLM request too
+    chat = gr.on([w.box.submit, w.send.click], chat_handler(live, store.seal, running), inputs, [*outputs, stored],
                  api_visibility="private", show_progress="hidden", trigger_mode="once")
     w.chatbot.like(on_like, [turns_state], [w.status], api_visibility="private")
     clear_outputs = [w.chatbot, turns_state, sections_state, w.sources, w.status, stored]
 
-    def clear() -> tuple[Any, ...]:
+    def clear(request: gr.Request) -> tuple[Any, ...]:
+        running.stop(session_of(request))
         return [], [], {}, render_panel({}), "", store.seal([], {})  # an empty chat replaces the stored one
+
+    def leave(request: gr.Request) -> None:
+        running.stop(session_of(request))
 
     w.clear.click(clear, None, clear_outputs, api_visibility="private", cancels=[chat])  # a streaming answer too
     w.chatbot.clear(clear, None, clear_outputs, api_visibility="private", cancels=[chat])
+    demo.unload(leave)
     demo.load(restore_handler(store), [stored], [w.chatbot, turns_state, sections_state, w.sources],
               api_visibility="private", show_progress="hidden")
     demo.load(facets_handler(live), None, [w.filters.since, w.filters.until, w.filters.category],
