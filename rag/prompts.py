@@ -71,7 +71,9 @@ def load_prompt(name: str, directory: Path | None = None) -> Prompt:
     try:
         text = _load(path, path.stat().st_mtime)
     except OSError as exc:
-        raise PromptError(f"cannot read prompt {path}: {exc.strerror or exc}") from exc
+        fix = "" if directory is None else (
+            f"; RAG_PROMPTS_DIR names {directory}: put {name}.md there (copy the bundled rag/data/prompts) or unset it")
+        raise PromptError(f"cannot read prompt {path}: {exc.strerror or exc}{fix}") from exc
     prompt = Prompt(name, path, Template(text))
     if not prompt.template.is_valid():
         raise PromptError(f"{path}: malformed placeholder (write $$ for a literal dollar sign)")

@@ -146,9 +146,10 @@ def test_crossref_children_inherit_from_their_container_which_is_no_paper(
         "  abstract = {" + ABSTRACT + "}\n}\n"
         "@inproceedings{orphan,\n  title = {Orphan Paper},\n  crossref = {elsewhere},\n  year = 2020,\n"
         "  abstract = {" + ABSTRACT + "}\n}\n"
+        "@inproceedings{Loop,\n  title = {Loop Paper},\n  crossref = {loop},\n  abstract = {" + ABSTRACT + "}\n}\n"
     )
     with caplog.at_level(logging.WARNING):
-        child, late, orphan = load_papers([path])
+        child, late, orphan, _ = load_papers([path])
     assert (child.title, child.venue, child.year, child.date) == ("Crossref Child Paper", "Proceedings of Something",
                                                                   2018, "2018-07")  # fmt: skip
     assert child.doi is None  # the proceedings' DOI is not the paper's
@@ -156,7 +157,8 @@ def test_crossref_children_inherit_from_their_container_which_is_no_paper(
     assert (orphan.venue, orphan.year) == (None, 2020)
     assert [r.getMessage() for r in caplog.records] == [
         f"{path}:20: entry 'orphan' cross-references 'elsewhere', which is not an entry of this file; its venue and "
-        "year stay as written"
+        "year stay as written",
+        f"{path}:26: entry 'Loop' cross-references itself; its venue and year stay as written",  # not "not an entry"
     ]
 
 

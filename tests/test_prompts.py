@@ -52,5 +52,6 @@ def test_malformed_placeholder_is_reported(tmp_path: Path) -> None:
 
 
 def test_missing_prompt_file(tmp_path: Path) -> None:
-    with pytest.raises(PromptError, match="cannot read prompt"):
+    """The message names the setting that pointed there (a reviewer's RAG_PROMPTS_DIR=/nonexistent)."""
+    with pytest.raises(PromptError, match=r"cannot read prompt .*; RAG_PROMPTS_DIR names .*: put system\.md there"):
         load_prompt("system", tmp_path)

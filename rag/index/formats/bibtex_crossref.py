@@ -55,8 +55,9 @@ def resolve_crossrefs(path: Path, entries: Sequence[Entry]) -> set[str]:
             continue
         parent = by_key.get(target.casefold())
         if parent is None or parent is entry:
-            log.warning("%s:%d: entry %r cross-references %r, which is not an entry of this file; its venue and year "
-                        "stay as written", path, (entry.start_line or 0) + 1, entry.key, target)  # fmt: skip
+            what = "itself" if parent is entry else f"{target!r}, which is not an entry of this file"
+            log.warning("%s:%d: entry %r cross-references %s; its venue and year stay as written",
+                        path, (entry.start_line or 0) + 1, entry.key, what)  # fmt: skip
             continue
         named.add(target.casefold())
         _inherit(entry, parent)
