@@ -249,6 +249,8 @@ def test_chroma_vector_store_reads_the_project_collection(hash_pipeline: Pipelin
     march_17 = MetadataFilters(filters=[ExactMatchFilter(key="listing_date", value="Mar 17")])
     filtered = index.as_retriever(similarity_top_k=3, filters=march_17).retrieve("rationale invariance")
     assert {n.node.metadata["paper_id"] for n in filtered} == {paper_id("Fast Tokenization for Speech Recognition")}
+    with pytest.raises(QueryError, match="similarity_top_k=0 asks for no node"):  # was Chroma's raw TypeError
+        index.as_retriever(similarity_top_k=0).retrieve("rationale invariance")
 
 
 def test_embedding_wrapper_is_the_pipelines_embedder(hash_pipeline: Pipeline) -> None:

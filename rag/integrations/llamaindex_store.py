@@ -38,7 +38,7 @@ from llama_index.core.schema import BaseNode, NodeRelationship, RelatedNodeInfo,
 from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQueryResult
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
-from rag.errors import RagError
+from rag.errors import QueryError, RagError
 from rag.integrations.llamaindex_nodes import default_pipeline
 
 if TYPE_CHECKING:
@@ -97,6 +97,11 @@ class RagChromaVectorStore(ChromaVectorStore):
         return "RagChromaVectorStore"
 
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
+        """Chroma's nearest chunks; a ``similarity_top_k`` below 1 is a ``QueryError`` (Chroma raised a raw
+        ``TypeError`` for 0)."""
+        if query.similarity_top_k < 1:
+            raise QueryError(f"similarity_top_k={query.similarity_top_k} asks for no node; ask for 1 or more",
+                             "similarity_top_k")
         return _tidy(super().query(query, **kwargs))
 
     def add(self, nodes: Sequence[BaseNode], **add_kwargs: Any) -> list[str]:
