@@ -278,3 +278,17 @@ def test_a_lone_surrogate_escape_is_named_as_such_and_a_whole_pair_is_read(tmp_p
         load_papers([path])
     path.write_text(row.replace("TITLE", "Emoji \\ud83d\\ude00 paper"), encoding="utf-8")
     assert [p.title for p in load_papers([path])] == ["Emoji \U0001f600 paper"]
+
+
+def test_old_mac_line_ends_are_read_and_a_pretty_printed_json_object_is_named(tmp_path: Path) -> None:
+    """A reviewer's CR-only CSV got the csv module's "new-line character seen in unquoted field ... universal-newline
+    mode?", and an indented JSON object "Expecting property name enclosed in double quotes"."""
+    abstract = "We study line ends in exported tables and show that old formats still turn up in practice."
+    mac = tmp_path / "mac.csv"
+    mac.write_bytes(f"title,abstract\rA paper,{abstract}\rB paper,{abstract}\r".encode())
+    assert [p.title for p in load_papers([mac])] == ["A paper", "B paper"]
+    pretty = tmp_path / "paper.json"
+    pretty.write_text(json.dumps({"title": "A paper", "abstract": abstract}, indent=2) + "\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"paper\.json:1: this JSON object spans several lines; write each paper "
+                                          r"as one object"):
+        load_papers([pretty])

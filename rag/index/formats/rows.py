@@ -145,6 +145,9 @@ def parse_jsonl(path: Path, text: str | None = None) -> list[Record]:
             continue
         if not records and line.lstrip().startswith("["):
             raise _fail(path, number, "this is a JSON array; write one object with 'title' and 'abstract' per line")
+        if not records and line.strip() == "{":  # a pretty-printed object
+            raise _fail(path, number, "this JSON object spans several lines; write each paper as one object with "
+                                      "'title' and 'abstract' on one line (JSON lines)")
         try:
             data = json.loads(line)
         except json.JSONDecodeError as exc:
@@ -207,6 +210,8 @@ def parse_csv(path: Path, text: str | None = None) -> list[Record]:
     at their line; blank rows and rows of empty fields (Excel writes them) are skipped, and so are columns with an
     empty header cell (Excel's trailing ones), as any column the header names but no field knows."""
     text = read_text(path) if text is None else text
+    if "\r" in text and "\n" not in text:  # old Mac line ends: the csv module reads CR as a stray line break
+        text = text.replace("\r", "\n")
     blank = len(text) - len(text.lstrip("\r\n"))
     skipped = text[:blank].count("\n")  # blank lines before the header: line numbers still count them
     text = text[blank:]
