@@ -562,6 +562,34 @@ def test_a_doubted_which_one_after_a_list_is_answered_when_its_words_pick_the_fi
     assert rescued(question, Retrieved(question, hits, 0.02, True), listed, 0.1)
 
 
+def test_which_one_after_a_list_moves_the_listed_paper_its_words_pick_first() -> None:
+    """``listed_first``: after a list of judge papers a reviewer's "which one handles multiple modalities?" was
+    answered from a paper the list did not hold, though a listed one alone said "modalities"."""
+    from conftest import make_paper
+
+    from rag.answer.compose.followup import listed_first
+    from rag.types import Hit, Retrieved
+
+    ear = make_paper("Entropy-based Attention Regularization", "EAR penalizes low attention entropy, tested on data "
+                     "in English and Italian.")
+    at = make_paper("Attention Meets Perturbations", "We propose adversarial training for attention, tested on "
+                    "English data.")
+    other = make_paper("Selective Ensembles", "Ensembles of models trained on Italian tweets.")
+    listed = _chat("which papers regularize the attention mechanism?", "- Entropy-based Attention Regularization: "
+                   "EAR penalizes low attention entropy [1].\n- Attention Meets Perturbations: It proposes adversarial "
+                   "training for attention [2].")
+
+    def first(question: str, papers: tuple[object, ...]) -> str:
+        hits = tuple(Hit(p, 0.5, p.abstract, 0, 0.5) for p in papers)  # type: ignore[arg-type]
+        return listed_first(question, Retrieved(question, hits, 0.5, False), listed).hits[0].paper.title
+
+    assert first("which one was tested on italian data?", (other, at, ear)) == ear.title
+    assert first("which one was tested on english data?", (other, at, ear)) == other.title  # both listed say so
+    assert first("which one was not tested on italian data?", (other, at, ear)) == other.title  # by what it lacks
+    assert first("what was tested on italian data?", (other, at, ear)) == other.title  # picks among no list
+    assert first("which one was tested on italian data?", (at, ear, other)) == at.title  # a listed paper is first
+
+
 def test_which_one_after_a_list_answers_from_the_listed_paper_its_words_pick(real_pipeline) -> None:  # type: ignore[no-untyped-def]
     history = _chat("which papers regularize the attention mechanism?", "- Entropy-based Attention Regularization "
                     "Frees Unintended Bias Mitigation from Lists: It proposes a knowledge-free Entropy-based Attention "
@@ -570,6 +598,18 @@ def test_which_one_after_a_list_answers_from_the_listed_paper_its_words_pick(rea
     final = real_pipeline.ask("which one was tested on italian data?", history, answerer="extractive")
     assert not final.abstained and "English and Italian" in final.text, final.text
     assert final.citations[0].paper.title.startswith("Entropy-based Attention Regularization")
+
+
+def test_which_one_after_a_real_list_answers_from_the_listed_paper(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """A reviewer's chat: "which one handles multiple modalities?" after "papers on LLM-as-a-judge" (Flex-Judge
+    listed) was answered from SkillNet; "which of them are training-free?" after a list showing WINA was refused."""
+    for first, then, title in [("papers on LLM-as-a-judge", "which one handles multiple modalities?", "Flex-Judge"),
+                               ("papers on activation sparsity for faster llm inference",
+                                "which of them are training-free?", "WINA")]:
+        listed = real_pipeline.ask(first, answerer="extractive")
+        history = [{"role": "user", "content": first}, {"role": "assistant", "content": listed.text}]
+        final = real_pipeline.ask(then, history, answerer="extractive")
+        assert not final.abstained and final.citations[0].paper.title.startswith(title), final.text
 
 
 def test_an_answer_written_markers_first_gives_each_source_the_text_after_its_marker() -> None:

@@ -25,6 +25,7 @@ from rag.answer.compose.followup import (
     corrected_hits,
     corrects_to,
     hits_of,
+    listed_first,
     no_names,
     record_hit,
     referents,
@@ -271,6 +272,7 @@ class ExtractiveAnswerer:
         t0 = time.perf_counter()
         standalone = retrieved.query if history else ""
         question = restated(question, history, self.is_name, self.names_paper) or question  # "what about RLHF?"
+        retrieved = listed_first(question, retrieved, history)  # "which one ...?" after a list: a listed paper
         plain = without_switch(question)  # "never mind, what is WINA?" asks what "what is WINA?" asks
         analysis = replace(analyse(plain), text=question)  # its words, opener included, still weigh the quotes
         them = asks_which_is_better(question) and len(referents(question, history)) >= 2  # "which one is better?"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from rag.answer.compose.chat import CORRECTION, IsName, no_names, turns
 from rag.answer.compose.cited import cited_sources, sure_sources
@@ -157,31 +158,59 @@ _PICKING = re.compile(r"\bwhich (?:one|of (?:them|these|those|the (?:two|three|f
 _NEGATED = re.compile(r"\b(?:not|no|never|without|avoids?|lacks?|fails?|none)\b|n't\b", re.IGNORECASE)
 
 
-def picked_by_its_words(question: str, retrieved: Retrieved, history: Sequence[dict[str, str]]) -> bool:
-    """Whether a follow-up the abstention model doubts picks one of the papers the last answer listed ("which one was
-    tested on Italian data?", "which of them are training-free?") and the first hit is that paper: it is one of
-    them, a word the question adds to the chat's questions ("italian", also when an answer showed it) is in its
-    title or abstract and in no other listed paper among the hits, and every added word
-    is in it or in another hit ("tested" may be worded otherwise). Then the chat has found it. A question that picks
-    by what a paper lacks ("which one was not tested on ...") and one asking a word no hit has ("which one is from
-    Google?", "... italian and spanish data?") stay refused. The words decide, whatever the abstention model's
-    confidence (the question alone has little)."""
+def _picking(question: str, retrieved: Retrieved, history: Sequence[dict[str, str]]
+             ) -> tuple[set[int], set[str], list[set[str]]] | None:
+    """For "which one / which of them ..." after an answer listing papers: the listed papers among the hits, the
+    words the question adds to the chat's questions (not the "one" of "which one"; also when an answer showed
+    them), and each hit's words; None for any other question, or one that picks by what a paper lacks."""
     answers = turns(history, "assistant")
     picking = _PICKING.search(question)
-    if not (retrieved.abstain and answers and retrieved.hits and picking) or _NEGATED.search(question):
-        return False
+    if not (answers and retrieved.hits and picking) or _NEGATED.search(question):
+        return None
     sources = sure_sources(answers[-1])
     listed = hits_of(sources, retrieved)  # listed papers that are not among the hits cannot be read here
-    if 0 not in listed or len(sources) < 2:
-        return False
+    if not listed or len(sources) < 2:
+        return None
     said = {t for turn in turns(history, "user") for t in tokenize(turn)}  # the chat's topic, not the answers' words
-    asked = question[: picking.start()] + question[picking.end() :]  # not the "one" of "which one"
+    asked = question[: picking.start()] + question[picking.end() :]
     new = {t for t in tokenize(asked) if t not in STOPWORDS and t not in QUESTION_WORDS and t not in said
            and len(t) >= 3}
-    words = [set(tokenize(f"{hit.paper.title} {hit.paper.abstract}")) for hit in retrieved.hits]
-    mine, others = words[0], set().union(*(words[h] for h in listed - {0}))
-    elsewhere = set().union(*words[1:])
-    return bool((new & mine) - others) and not new - mine - elsewhere  # no asked word that no hit has ("spanish")
+    return listed, new, [set(tokenize(f"{hit.paper.title} {hit.paper.abstract}")) for hit in retrieved.hits]
+
+
+def _alone_in(h: int, listed: set[int], new: set[str], words: list[set[str]]) -> bool:
+    """Whether hit ``h`` holds one of the ``new`` words that no other listed paper among the hits holds."""
+    return bool((new & words[h]) - set().union(*(words[o] for o in listed - {h})))
+
+
+def picked_by_its_words(question: str, retrieved: Retrieved, history: Sequence[dict[str, str]]) -> bool:
+    """Whether a follow-up the abstention model doubts picks one of the papers the last answer listed ("which one was
+    tested on Italian data?", "which of them are training-free?") and the first hit is that paper (``_picking``): a
+    word the question adds to the chat's questions ("italian") is in its title or abstract and in no other listed
+    paper among the hits, and every added word is in it or in another hit ("tested" may be worded otherwise). Then
+    the chat has found it. A question that picks by what a paper lacks ("which one was not tested on ...") and one
+    asking a word no hit has ("which one is from Google?", "... italian and spanish data?") stay refused. The words
+    decide, whatever the abstention model's confidence (the question alone has little)."""
+    found = _picking(question, retrieved, history) if retrieved.abstain else None
+    if found is None or 0 not in found[0]:
+        return False
+    listed, new, words = found
+    return _alone_in(0, listed, new, words) and not new - set().union(*words)  # no asked word no hit has
+
+
+def listed_first(question: str, retrieved: Retrieved, history: Sequence[dict[str, str]]) -> Retrieved:
+    """``retrieved`` with the listed paper a "which one ...?" picks by its words moved first, when exactly one of
+    the listed papers among the hits holds a word the question adds and the first hit is no listed paper: after a
+    list of judge papers, "which one handles multiple modalities?" was answered from a paper not in the list."""
+    found = _picking(question, retrieved, history)
+    if found is None or 0 in found[0]:
+        return retrieved
+    listed, new, words = found
+    picks = [h for h in sorted(listed) if _alone_in(h, listed, new, words)]
+    if len(picks) != 1:
+        return retrieved
+    hits = list(retrieved.hits)
+    return replace(retrieved, hits=(hits.pop(picks[0]), *hits))
 
 
 def rescued(question: str, retrieved: Retrieved, history: Sequence[dict[str, str]], floor: float) -> bool:
