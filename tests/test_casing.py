@@ -50,6 +50,20 @@ def test_an_ordinary_word_is_restored_only_where_it_is_compared_with_a_name() ->
     assert casing.restore("dimat vs xgboost") == "DIMAT vs xgboost"
 
 
+def test_two_english_words_are_names_when_the_corpus_writes_both_coined_and_one_is_a_papers_own() -> None:
+    """A reviewer's "compare sentinel and opera" answered OPERA alone: both are English words, so neither was cased,
+    though the corpus writes both coined and OPERA heads its paper's title."""
+    casing = NameCasing(mine_casing([*TEXTS, "We propose SENTINEL. SENTINEL helps.", "OPERA: decoding. OPERA works."]))
+
+    def own(word: str) -> bool:
+        return word.lower() == "opera"
+
+    assert casing.restore("compare sentinel and opera", own) == "compare SENTINEL and OPERA"
+    assert casing.restore("read versus clip?", own) == "read versus clip?"  # neither is a paper's own name
+    assert casing.restore("map vs opera", own) == "map vs opera"  # the corpus writes "map" in lower case too
+    assert casing.restore("compare sentinel and opera") == "compare sentinel and opera"  # no own names known
+
+
 def test_restore_changes_only_all_lower_case_words() -> None:
     casing = NameCasing({"dimat": "DIMAT", "ties-merging": "TIES-Merging", "it": "IT", "lora": "LoRA"})
     assert casing.restore("dimat vs ties-merging?") == "DIMAT vs TIES-Merging?"

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 
 from rag.index.vocabulary import common_words
 from rag.text import STOPWORDS, WORD, compared_words, without_urls
@@ -36,12 +36,19 @@ def is_coined(word: str) -> bool:
     return any(_UPPER.search(part, 1) for part in word.split("-"))
 
 
-def named_sides(text: str) -> frozenset[int]:
+def named_sides(text: str, coined: Collection[str] = (), own_name: Callable[[str], bool] | None = None
+                ) -> frozenset[int]:
     """Where the compared words of ``text`` start (``compared_words``), when at least one of them is no ordinary
-    word: "opera vs vcd" compares names, "read vs write" and "speed vs quality" compare ordinary words."""
+    word, or every one is a word the corpus writes ``coined`` and one of them some paper's own name (``own_name``):
+    "opera vs vcd" and "compare sentinel and opera" (SENTINEL; OPERA heads its title) compare names, "read vs
+    write", "read versus clip" and "speed vs quality" compare ordinary words."""
     sides = compared_words(text)
     common = common_words()
-    return frozenset(sides) if any(w.lower() not in common for w in sides.values()) else frozenset()
+    words = list(sides.values())
+    named = any(w.lower() not in common for w in words) or (
+        own_name is not None and len(words) >= 2 and all(w.lower() in coined for w in words)
+        and any(own_name(w) for w in words))
+    return frozenset(sides) if named else frozenset()
 
 
 def mine_casing(texts: Iterable[str]) -> dict[str, str]:
@@ -68,14 +75,15 @@ class NameCasing:
     def __init__(self, table: Mapping[str, str]) -> None:
         self.table = dict(table)
 
-    def restore(self, text: str) -> str:
+    def restore(self, text: str, own_name: Callable[[str], bool] | None = None) -> str:
         """``text`` with each all-lower-case word the corpus writes coined spelled as the corpus spells it
         ("dimat vs ties-merging" -> "DIMAT vs TIES-Merging"); an ordinary word only where it is set against a word
         that is not (``named_sides``: "opera vs vcd" -> "OPERA vs vcd"; "read vs write", "a map of the data"
-        stay); words the user cased, and stopwords, stay."""
+        stay), or set against each other when the corpus writes each coined and one is some paper's own name
+        (``own_name``: "compare sentinel and opera"); words the user cased, and stopwords, stay."""
         if not self.table:
             return text
-        common, named = common_words(), named_sides(text)
+        common, named = common_words(), named_sides(text, self.table, own_name)
 
         def spell(match: re.Match[str]) -> str:
             word = match.group(0)

@@ -131,4 +131,4 @@ class RetrievalChain:
 
     def _spelled(self, text: str) -> str:
         """A question's words as the corpus spells them: typos corrected, then lower-case coined names cased."""
-        return self.casing.restore(self.spelling.correct(text))
+        return self.casing.restore(self.spelling.correct(text), self.retriever.owned_name)
