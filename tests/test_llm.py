@@ -278,6 +278,7 @@ class FakePipeline(Pipeline):
         self.role_book = None
         self.links = LinkIndex({p.id: p for p in papers})
         self.casing = NameCasing({})
+        self.own_name = lambda word: False  # no paper owns a name here
         self.spelling = Speller({})
 
     def prepare(self, question: str, filters: FilterKey = (), *, vector: Any = None) -> PreparedQuery:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Unpack
 
 import numpy as np
@@ -40,6 +40,8 @@ class RetrievalChain:
         """The corpus's spellings of its coined names: "dimat" in a question is read as "DIMAT"."""
         self.spelling = retriever.spelling
         """The corpus's words for a question's typos: "gradiants" is read as "gradients"."""
+        self.own_name: Callable[[str], bool] = retriever.owned_name
+        """Whether a name is some paper's own ("OPERA"): with it "compare sentinel and opera" compares names."""
 
     @property
     def papers(self) -> dict[str, Paper]:
@@ -131,4 +133,4 @@ class RetrievalChain:
 
     def _spelled(self, text: str) -> str:
         """A question's words as the corpus spells them: typos corrected, then lower-case coined names cased."""
-        return self.casing.restore(self.spelling.correct(text), self.retriever.owned_name)
+        return self.casing.restore(self.spelling.correct(text), self.own_name)
