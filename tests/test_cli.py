@@ -315,11 +315,17 @@ EVAL_ITEMS = [
 ]  # fmt: skip
 
 
+def _three_items(folder: Path) -> Path:
+    """``EVAL_ITEMS`` as an eval set file."""
+    eval_set = folder / "three.jsonl"
+    eval_set.write_text("".join(json.dumps(i) + "\n" for i in EVAL_ITEMS), encoding="utf-8")
+    return eval_set
+
+
 def test_eval_on_three_items_writes_reports_and_gates(
     indexed: tuple[Settings, HashEmbedder], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    eval_set = tmp_path / "three.jsonl"
-    eval_set.write_text("".join(json.dumps(i) + "\n" for i in EVAL_ITEMS), encoding="utf-8")
+    eval_set = _three_items(tmp_path)
     out_dir = tmp_path / "out"
     code, out, _ = run(capsys, "eval", "--set", str(eval_set), "--out", str(out_dir), **seams(indexed))
     assert code == 0 and "3 items in" in out and "hit@1" in out
@@ -348,8 +354,7 @@ def test_eval_with_an_out_that_cannot_hold_the_report_fails_before_the_run(
     indexed: tuple[Settings, HashEmbedder], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """``--out`` naming a file printed a FileExistsError traceback after the whole run, its work lost."""
-    eval_set = tmp_path / "three.jsonl"
-    eval_set.write_text("".join(json.dumps(i) + "\n" for i in EVAL_ITEMS), encoding="utf-8")
+    eval_set = _three_items(tmp_path)
     a_file = tmp_path / "outfile"
     a_file.write_text("")
     for out, why in ((a_file, "is a file"), (a_file / "sub", "cannot hold the report")):

@@ -522,14 +522,10 @@ def test_a_doubted_follow_up_is_rescued_only_for_one_pointed_paper_above_the_flo
     assert not rescued("What do LLMs learn when they are trained on code?", one)
 
 
-def test_a_doubted_which_one_after_a_list_is_answered_when_its_words_pick_the_first_hit() -> None:
-    """``picked_by_its_words``: "which one was tested on italian data?" after a list of attention regularizers was
-    refused (confidence 0.02) though its first hit, a listed paper, alone says "English and Italian". A word no hit
-    has ("Google", "Spanish"), a negation, a first hit that was not listed, or no "which one" rescue nothing."""
+def _attention_regularizers():  # type: ignore[no-untyped-def]
+    """Two listed attention regularizers (only EAR says "Italian"), a paper the list did not hold that says it too,
+    and the chat that listed the two."""
     from conftest import make_paper
-
-    from rag.answer.compose.followup import picked_by_its_words, rescued
-    from rag.types import Hit, Retrieved
 
     ear = make_paper("Entropy-based Attention Regularization", "EAR penalizes low attention entropy. It is one of "
                      "the first such methods, tested on data in English and Italian.")
@@ -539,6 +535,17 @@ def test_a_doubted_which_one_after_a_list_is_answered_when_its_words_pick_the_fi
     listed = _chat("which papers regularize the attention mechanism?", "- Entropy-based Attention Regularization: "
                    "EAR penalizes low attention entropy [1].\n- Attention Meets Perturbations: It proposes adversarial "
                    "training for attention [2].")
+    return ear, at, other, listed
+
+
+def test_a_doubted_which_one_after_a_list_is_answered_when_its_words_pick_the_first_hit() -> None:
+    """``picked_by_its_words``: "which one was tested on italian data?" after a list of attention regularizers was
+    refused (confidence 0.02) though its first hit, a listed paper, alone says "English and Italian". A word no hit
+    has ("Google", "Spanish"), a negation, a first hit that was not listed, or no "which one" rescue nothing."""
+    from rag.answer.compose.followup import picked_by_its_words, rescued
+    from rag.types import Hit, Retrieved
+
+    ear, at, other, listed = _attention_regularizers()
 
     def picked(question: str, papers: tuple[object, ...], history: list[dict[str, str]] = listed) -> bool:
         hits = tuple(Hit(p, 0.5, p.abstract, 0, 0.5) for p in papers)  # type: ignore[arg-type]
@@ -565,19 +572,10 @@ def test_a_doubted_which_one_after_a_list_is_answered_when_its_words_pick_the_fi
 def test_which_one_after_a_list_moves_the_listed_paper_its_words_pick_first() -> None:
     """``listed_first``: after a list of judge papers a reviewer's "which one handles multiple modalities?" was
     answered from a paper the list did not hold, though a listed one alone said "modalities"."""
-    from conftest import make_paper
-
     from rag.answer.compose.followup import listed_first
     from rag.types import Hit, Retrieved
 
-    ear = make_paper("Entropy-based Attention Regularization", "EAR penalizes low attention entropy, tested on data "
-                     "in English and Italian.")
-    at = make_paper("Attention Meets Perturbations", "We propose adversarial training for attention, tested on "
-                    "English data.")
-    other = make_paper("Selective Ensembles", "Ensembles of models trained on Italian tweets.")
-    listed = _chat("which papers regularize the attention mechanism?", "- Entropy-based Attention Regularization: "
-                   "EAR penalizes low attention entropy [1].\n- Attention Meets Perturbations: It proposes adversarial "
-                   "training for attention [2].")
+    ear, at, other, listed = _attention_regularizers()
 
     def first(question: str, papers: tuple[object, ...]) -> str:
         hits = tuple(Hit(p, 0.5, p.abstract, 0, 0.5) for p in papers)  # type: ignore[arg-type]

@@ -6,7 +6,8 @@ import http.server
 import json
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import httpx
@@ -563,11 +564,40 @@ class Trickler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_a_real_trickling_server_is_cut_at_the_deadline_and_released() -> None:
+@contextmanager
+def trickling(llm_timeout: float) -> Iterator[Settings]:
+    """Settings whose LLM is a real local server trickling tokens and never ending a sentence (``Trickler``)."""
+    Trickler.disconnected.clear()
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        s = settings(openai_base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", llm_timeout=2)
+        yield settings(openai_base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", llm_timeout=llm_timeout)
+    finally:
+        server.shutdown()
+
+
+def stopped_midway(work: Callable[[], object], stop: Callable[[], object]) -> tuple[list[BaseException], float]:
+    """Run ``work`` in a thread and ``stop`` it 1.5 s in: what the thread ended with, and how long it took to end."""
+    outcome: list[BaseException] = []
+
+    def run_it() -> None:
+        try:
+            work()
+        except BaseException as exc:  # what the worker thread ends with
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run_it)
+    worker.start()
+    time.sleep(1.5)
+    started = time.monotonic()
+    stop()
+    worker.join(5)
+    assert not worker.is_alive()
+    return outcome, time.monotonic() - started
+
+
+def test_a_real_trickling_server_is_cut_at_the_deadline_and_released() -> None:
+    with trickling(llm_timeout=2) as s:
         pipe = FakePipeline(s, answerer(s))
         started = time.monotonic()
         answer = pipe.ask("What do sparse autoencoders explain?")
@@ -577,8 +607,6 @@ def test_a_real_trickling_server_is_cut_at_the_deadline_and_released() -> None:
         assert not answer.text.startswith(".") and answer.citations
         assert Trickler.bodies[-1]["max_tokens"] == 512 and Trickler.bodies[-1]["stream"] is True
         assert Trickler.disconnected.wait(5)  # the abandoned stream was closed, not left running
-    finally:
-        server.shutdown()
 
 
 def test_a_cancelled_request_closes_the_llm_stream_before_any_sentence_is_ready() -> None:
@@ -587,32 +615,17 @@ def test_a_cancelled_request_closes_the_llm_stream_before_any_sentence_is_ready(
     from rag.cancel import cancel_on
     from rag.errors import Cancelled
 
-    Trickler.disconnected.clear()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    outcome: list[BaseException] = []
     cancel = threading.Event()
+    with trickling(llm_timeout=60) as s:
 
-    def answer() -> None:
-        s = settings(openai_base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", llm_timeout=60)
-        with cancel_on(cancel):
-            try:
+        def answer() -> None:
+            with cancel_on(cancel):
                 run(answerer(s))
-            except BaseException as exc:  # what the worker thread ends with
-                outcome.append(exc)
 
-    try:
-        worker = threading.Thread(target=answer)
-        worker.start()
-        time.sleep(1.5)
-        cancelled_at = time.monotonic()
-        cancel.set()
-        worker.join(5)
-        assert not worker.is_alive() and time.monotonic() - cancelled_at < 2
+        outcome, took = stopped_midway(answer, cancel.set)
+        assert took < 2
         assert len(outcome) == 1 and isinstance(outcome[0], Cancelled), outcome
         assert Trickler.disconnected.wait(5)  # the LLM connection was closed, not left running for 60 s
-    finally:
-        server.shutdown()
 
 
 def test_closing_a_stream_from_another_thread_stops_its_llm_request_at_once() -> None:
@@ -620,31 +633,12 @@ def test_closing_a_stream_from_another_thread_stops_its_llm_request_at_once() ->
     request ran to its end: the documented "close() stops an unfinished one" held only from the reading thread."""
     from rag.errors import RagError
 
-    Trickler.disconnected.clear()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    outcome: list[BaseException] = []
-    try:
-        s = settings(openai_base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", llm_timeout=60)
+    with trickling(llm_timeout=60) as s:
         stream = FakePipeline(s, answerer(s)).stream("What do sparse autoencoders explain?")
-
-        def read() -> None:
-            try:
-                stream.answer  # noqa: B018 (reads the stream to its end)
-            except BaseException as exc:
-                outcome.append(exc)
-
-        worker = threading.Thread(target=read)
-        worker.start()
-        time.sleep(1.5)
-        started = time.monotonic()
-        stream.close()
-        worker.join(5)
-        assert time.monotonic() - started < 2 and not worker.is_alive()
+        outcome, took = stopped_midway(lambda: stream.answer, stream.close)
+        assert took < 2
         assert len(outcome) == 1 and isinstance(outcome[0], RagError), outcome
         assert Trickler.disconnected.wait(5)  # the LLM connection was closed, not left running for 60 s
-    finally:
-        server.shutdown()
 
 
 def test_a_model_that_wants_max_completion_tokens_gets_it(llm: respx.MockRouter) -> None:

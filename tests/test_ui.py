@@ -364,13 +364,42 @@ print(json.dumps([report.updated, report.unchanged]))
 """
 
 
+ZEBRA = "The rationale invariance loss aligns the gradients of zebra images across domains."
+
+
+def _ingest_elsewhere(pipeline, edit) -> list[int]:  # type: ignore[no-untyped-def]
+    """Rewrite the small corpus with ``edit`` (it changes the rows in place) and ingest it in another process, as a
+    user's `rag ingest` would while the app runs; [updated, unchanged] of that ingest."""
+    import subprocess
+    import sys
+
+    corpus = pipeline.settings.corpus_paths[0]
+    rows = [json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines()]
+    edit(rows)
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    script = _INGEST_ELSEWHERE.format(tests=str(Path(__file__).parent), data_dir=str(pipeline.settings.data_dir),
+                                      corpus=str(corpus))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return list(json.loads(done.stdout.splitlines()[-1]))
+
+
+def _new_abstract(abstract: str):  # type: ignore[no-untyped-def]
+    """An ``edit`` for ``_ingest_elsewhere``: the rationale invariance paper gets ``abstract``."""
+
+    def edit(rows: list[dict[str, object]]) -> None:
+        for row in rows:
+            if row["title"] == "Domain Generalization via Rationale Invariance":
+                row["abstract"] = abstract
+
+    return edit
+
+
 def test_the_app_notices_an_ingest_by_another_process_and_answers_from_the_new_text(
     small_pipeline, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     """`rag ingest` of a changed abstract while the app runs: the next answer quotes the new text, once, with a
     notice; answers before it and after it need no reload."""
-    import subprocess
-    import sys
 
     from rag.app.live import LivePipeline
     from rag.app.ui import build_ui
@@ -382,19 +411,8 @@ def test_the_app_notices_an_ingest_by_another_process_and_answers_from_the_new_t
     assert "rationale matrices of samples in the same category similar" in chat[-1]["content"]
     assert "reloaded" not in chat[-1]["content"] and live.reloads == 0
 
-    corpus = small_pipeline.settings.corpus_paths[0]
-    rows = [json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines()]
-    new_sentence = "The rationale invariance loss aligns the gradients of zebra images across domains."
-    for row in rows:
-        if row["title"] == "Domain Generalization via Rationale Invariance":
-            row["abstract"] = f"We propose a rationale invariance loss. {new_sentence}"
-    corpus.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    script = _INGEST_ELSEWHERE.format(
-        tests=str(Path(__file__).parent), data_dir=str(small_pipeline.settings.data_dir), corpus=str(corpus)
-    )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert json.loads(done.stdout.splitlines()[-1]) == [1, 3]
+    changed = _new_abstract(f"We propose a rationale invariance loss. {ZEBRA}")
+    assert _ingest_elsewhere(small_pipeline, changed) == [1, 3]
 
     *_, (_, chat, _panel, turns, sections) = respond(question, turns, sections, 3, "extractive")
     notices = [m["content"] for m in chat if "The index changed" in m["content"]]
@@ -427,8 +445,6 @@ def _history_of(turns):  # type: ignore[no-untyped-def]
 
 def test_the_v1_api_answers_from_the_index_as_it_is_now(small_pipeline) -> None:  # type: ignore[no-untyped-def]
     """The /v1 API over a LivePipeline: after an ingest by another process the next completion quotes the new text."""
-    import subprocess
-    import sys
 
     from starlette.testclient import TestClient
 
@@ -441,17 +457,7 @@ def test_the_v1_api_answers_from_the_index_as_it_is_now(small_pipeline) -> None:
     first = http.post("/v1/chat/completions", json=body).json()["choices"][0]["message"]["content"]
     assert "rationale matrices of samples in the same category similar" in first
 
-    corpus = small_pipeline.settings.corpus_paths[0]
-    rows = [json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines()]
-    for row in rows:
-        if row["title"] == "Domain Generalization via Rationale Invariance":
-            row["abstract"] = "The rationale invariance loss aligns the gradients of zebra images across domains."
-    corpus.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    script = _INGEST_ELSEWHERE.format(
-        tests=str(Path(__file__).parent), data_dir=str(small_pipeline.settings.data_dir), corpus=str(corpus)
-    )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
+    _ingest_elsewhere(small_pipeline, _new_abstract(ZEBRA))
 
     second = http.post("/v1/chat/completions", json=body).json()["choices"][0]["message"]["content"]
     assert "zebra images" in second and "rationale matrices" not in second
@@ -513,8 +519,6 @@ def test_clear_stops_the_answer_its_page_is_waiting_for_and_the_next_question_go
 def test_a_page_loaded_after_an_ingest_offers_the_years_and_categories_it_added(small_pipeline) -> None:  # type: ignore[no-untyped-def]
     """A reviewer ingested papers with years and cs.CL while the app ran: the filters worked through /v1, but a
     newly loaded page still said "no paper in the index has a year", its year boxes disabled, no category."""
-    import subprocess
-    import sys
 
     from rag.app.live import LivePipeline
     from rag.app.ui import build_ui
@@ -525,14 +529,7 @@ def test_a_page_loaded_after_an_ingest_offers_the_years_and_categories_it_added(
     assert since["info"] == "no paper in the index has a year" and since["interactive"] is False
     assert category["choices"] == [] and until["interactive"] is False
 
-    corpus = small_pipeline.settings.corpus_paths[0]
-    rows = [json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines()]
-    rows[0].update(year=2021, categories="cs.CL cs.LG")
-    corpus.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    data_dir = small_pipeline.settings.data_dir
-    script = _INGEST_ELSEWHERE.format(tests=str(Path(__file__).parent), data_dir=str(data_dir), corpus=str(corpus))
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
+    _ingest_elsewhere(small_pipeline, lambda rows: rows[0].update(year=2021, categories="cs.CL cs.LG"))
     since, until, category = facets()
     assert since["info"] == "papers from 2021 to 2021" and since["interactive"] and until["interactive"]
     assert category["choices"] == ["cs.CL", "cs.LG"] and category["info"].startswith("any of these")
@@ -555,16 +552,8 @@ def test_while_another_ingest_writes_the_app_answers_from_what_it_has_and_reload
     live = LivePipeline(small_pipeline)
     http = TestClient(create_api(live))
     body = {"model": "rag", "messages": [{"role": "user", "content": "What does the rationale invariance loss do?"}]}
-    corpus = small_pipeline.settings.corpus_paths[0]
-    rows = [json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines()]
-    for row in rows:
-        if row["title"] == "Domain Generalization via Rationale Invariance":
-            row["abstract"] = "The rationale invariance loss aligns the gradients of zebra images across domains."
-    corpus.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    _ingest_elsewhere(small_pipeline, _new_abstract(ZEBRA))
     data_dir = small_pipeline.settings.data_dir
-    script = _INGEST_ELSEWHERE.format(tests=str(Path(__file__).parent), data_dir=str(data_dir), corpus=str(corpus))
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
 
     writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])  # the ingest, still running
     try:
