@@ -231,6 +231,28 @@ def test_the_chat_filters_reach_the_pipeline(server: tuple[str, Any]) -> None:
     assert "[1]" in json.dumps(anyone)
 
 
+def test_wrongly_typed_chat_api_values_get_the_pipeline_s_one_line_message(
+    server: tuple[str, Any], capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The chat API's number inputs hand a wrongly typed value on, and the pipeline's checks refuse it in one line
+    (it had failed in Gradio's conversion: its generic "raised an exception" and a traceback in the server log);
+    k=None is the default number of sources, as in ``rag.ask``."""
+    from gradio_client import Client
+
+    client = Client(server[0], verbose=False, headers=AUTH)
+
+    def said(*values: Any) -> str:
+        return str(client.predict(QUESTION, *values, api_name="/chat")[1][-1])
+
+    assert "SAE features explain 42.5% of the variance" in said(None, "extractive")
+    assert "k must be a whole number from 1 to 20, not &#x27;abc&#x27;" in said("abc", "extractive")
+    assert "k=500 is out of range; ask for 1 to 20 papers" in said(500, "extractive")
+    assert "filter &#x27;until&#x27; takes a year like 2021, not &#x27;x&#x27;" in said(5, "extractive", 2020, "x")
+    with pytest.raises(Exception, match=r"answerer must be one of: extractive \(not 'nonsense'\)"):
+        said(5, "nonsense")
+    assert "Traceback" not in capfd.readouterr().err
+
+
 def test_uploads_and_files_are_closed_even_with_the_key(server: tuple[str, Any], tmp_path: Path) -> None:
     url = server[0]
     for path in ["/gradio_api/upload", "/gradio_api/upload?upload_id=x", "/upload"]:

@@ -13,6 +13,7 @@ from typing import Any
 import gradio as gr
 
 from rag.app.feedback import FeedbackLog, Vote, answer_record
+from rag.app.inputs import whole
 from rag.app.live import LivePipeline
 from rag.app.paper_ui import filter_kwargs, references_links
 from rag.app.persist import ChatStore, Sections, Turns
@@ -66,7 +67,7 @@ def _answer(live: LivePipeline, question: str, turns: list[dict[str, Any]], k: f
             turns.insert(-2, _notice_turn(reloaded, "info"))
             turn = max(len(turns) - 1, first)
             yield gr.skip(), _display(turns), gr.skip(), gr.skip(), gr.skip()
-        stream = current.stream(question, history, k=int(k), answerer=ANSWERERS.get(answerer), **filters)
+        stream = current.stream(question, history, k=whole(k), answerer=ANSWERERS.get(answerer), **filters)
         if running is not None:
             running.start(session, stream)
         try:

@@ -20,6 +20,7 @@ from urllib.parse import quote
 import gradio as gr
 
 from rag.answer.references import references
+from rag.app.inputs import whole, year_number
 from rag.app.render import esc
 from rag.types import Answer, Filters, Paper
 
@@ -64,9 +65,9 @@ def filter_controls(papers: Iterable[Paper]) -> FilterControls:
     span, kinds = _facet_texts(first, last, categories)
     with gr.Row():
         # no minimum: an empty Number sends 0 (read as "no filter"); the pipeline checks the years
-        since = gr.Number(label="From year", precision=0, info=span, interactive=first is not None,
+        since = year_number(label="From year", precision=0, info=span, interactive=first is not None,
                           elem_id="filter-since")  # fmt: skip
-        until = gr.Number(label="To year", precision=0, interactive=first is not None, elem_id="filter-until")
+        until = year_number(label="To year", precision=0, interactive=first is not None, elem_id="filter-until")
     author = gr.Textbox(label="Author", placeholder="part of a name, e.g. müller (case and accents aside)",
                         max_lines=1, elem_id="filter-author")  # fmt: skip
     category = gr.Dropdown(choices=categories, multiselect=True, allow_custom_value=True, label="Category",
@@ -84,20 +85,13 @@ def facet_updates(papers: Iterable[Paper]) -> tuple[Any, Any, Any]:
             gr.update(choices=categories, info=kinds))
 
 
-def _year(value: object) -> object:
-    """A whole number as an int (a Number gives floats); anything else as it is, for the pipeline to refuse."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
 def filter_kwargs(since: object, until: object, author: object, category: object) -> Filters:
     """The filters the controls' values ask for (empty controls, and an empty Number's 0, ask for nothing)."""
     filters: dict[str, Any] = {}
     if since not in (None, "", 0):
-        filters["since"] = _year(since)
+        filters["since"] = whole(since)
     if until not in (None, "", 0):
-        filters["until"] = _year(until)
+        filters["until"] = whole(until)
     if isinstance(author, str) and author.strip():
         filters["author"] = author.strip()
     chosen = [category] if isinstance(category, str) else list(category) if isinstance(category, list | tuple) else []

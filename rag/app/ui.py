@@ -19,6 +19,7 @@ import gradio as gr
 from rag.app.assets import CITE_JS, CSS
 from rag.app.chat_events import chat_handler, like_handler, restore_handler
 from rag.app.feedback import FeedbackLog
+from rag.app.inputs import answerer_radio, sources_slider
 from rag.app.live import LivePipeline
 from rag.app.paper_ui import FilterControls, facet_updates, filter_controls
 from rag.app.persist import ChatStore
@@ -62,9 +63,9 @@ def _chatbot() -> gr.Chatbot:
 def _settings_panel(pipeline: Pipeline) -> tuple[gr.Slider, gr.Radio]:
     settings, llm_ready = pipeline.settings, pipeline.llm_answerer is not None
     with gr.Accordion("Settings", open=False):
-        k = gr.Slider(1, MAX_SOURCES, value=settings.top_k, step=1, label="Number of sources (k)")
-        answerer = gr.Radio(
-            ["extractive", "llm"] if llm_ready else ["extractive"],
+        k = sources_slider(minimum=1, maximum=MAX_SOURCES, value=settings.top_k, step=1, label="Number of sources (k)")
+        answerer = answerer_radio(
+            choices=["extractive", "llm"] if llm_ready else ["extractive"],
             value=active_answerer(pipeline),
             label="Answerer",
             info=None if llm_ready else "The LLM answerer needs OPENAI_API_KEY or OPENAI_BASE_URL.",
