@@ -178,9 +178,10 @@ def clean_filters(filters: Mapping[str, Any]) -> Filters:
     return cast(Filters, dict(filter_key(filters)))
 
 
+_HAS_YEAR = ("a year", lambda p: p.year is not None)
 _FIELD_OF: dict[str, tuple[str, Callable[[Paper], bool]]] = {
-    "since": ("a year", lambda p: p.year is not None),
-    "until": ("a year", lambda p: p.year is not None),
+    "since": _HAS_YEAR,
+    "until": _HAS_YEAR,  # the same entry: both filters name the field once ("a year or a year" had been said)
     "author": ("authors", lambda p: bool(p.authors)),
     "category": ("categories", lambda p: bool(p.categories)),
 }

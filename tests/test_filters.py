@@ -179,3 +179,5 @@ def test_filters_on_metadata_no_paper_has_say_that_no_paper_has_it(tmp_path: Pat
     )
     assert "close enough" not in render_answer_message(answer, 0)  # no second, contradicting note
     assert bare.paper_filter.missing_fields(filter_key({"source": "x"})) == []
+    both = bare.paper_filter.missing_fields(filter_key({"since": 2020, "until": 2024}))
+    assert both == ["a year"]  # once: "no indexed paper has a year or a year" had been said
