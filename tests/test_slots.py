@@ -1303,3 +1303,18 @@ def test_the_asked_class_is_no_name_the_abstract_must_mention() -> None:
                        "Llama-3-8B-Instruct from 74.4% to 33.4%.")  # fmt: skip
     _, final, _ = answer("which LLM did the likelihood displacement paper show unalignment on?", [paper])
     assert final.not_stated is None and "Llama-3-8B-Instruct" in final.text
+
+
+def test_a_short_form_and_a_rating_are_not_the_asked_noun() -> None:
+    """A reviewer's "how many trainable params does SoftREPA add" and "what's the SOTA score improvement of
+    vacancysbert with skills" each said "does not state" and then quoted the number ("fewer than 1M trainable
+    parameters", "Improvements by 10% and 21.5%")."""
+    from rag.answer.compose.stated import own_names, unit_missing
+
+    params = slot_of("how many trainable params does SoftREPA add")
+    stated = "It adds fewer than 1M trainable parameters to the pretrained model."
+    assert head_noun(params) == head_noun(slot_of("how many trainable parameters does SoftREPA add"))
+    assert not unit_missing(params, stated) and quantity_stated(params, stated)
+    assert unit_missing(params, "It adds a small adapter.")
+    sota = slot_of("what's the SOTA score improvement of VacancySBERT with skills")
+    assert head_noun(sota) == "" and own_names(sota) == ["VacancySBERT"]

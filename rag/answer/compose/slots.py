@@ -243,7 +243,7 @@ _GENERIC = frozenset(tokenize(
     "dataset datasets benchmark benchmarks task tasks metric metrics algorithm algorithms architecture backbone "
     "llm llms language languages approach approaches framework technique techniques way ways kind much many well "
     "faster slower quicker smaller larger bigger cheaper costlier better worse higher lower fewer less more longer "
-    "shorter level levels threshold thresholds cutoff limit setting settings"
+    "shorter level levels threshold thresholds cutoff limit setting settings sota state-of-the-art"
 ))
 """Words too general to say which detail is asked; comparatives too ("How much faster is X?" asks for a ratio,
 which "9x" or "230 times" states, not for the word "faster")."""
@@ -253,7 +253,14 @@ def head_noun(slot: Slot) -> str:
     """The stemmed noun the asked detail is about: its last word that is not generic ("GPU hours" -> "hour",
     "BLEU score" -> "bleu", "total parameter count" -> "paramet"); "" when every word is generic."""
     specific = [t for t in slot.head if t not in _GENERIC and t not in STOPWORDS and not t.isdigit()]
-    return specific[-1] if specific else ""
+    return _SHORT_FOR.get(specific[-1], specific[-1]) if specific else ""
+
+
+_SHORT_FOR = {tokenize(short)[0]: tokenize(long)[0] for short, long in (
+    ("params", "parameters"), ("param", "parameter"), ("acc", "accuracy"), ("hrs", "hours"), ("imgs", "images"),
+    ("dims", "dimensions"), ("dim", "dimension"), ("seqs", "sequences"), ("toks", "tokens"))}
+"""Short forms users type, as the noun abstracts write ("how many trainable params" is stated by "fewer than 1M
+trainable parameters")."""
 
 
 _WRITTEN_OUT = QUESTION_WORDS | frozenset(("in", "tell", "explain", "describe", "compare", "list", "give", "show",

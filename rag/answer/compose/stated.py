@@ -220,8 +220,11 @@ def _initials(text: str) -> str:
 
 def own_names(slot: Slot) -> list[str]:
     """The coined names the question itself gives (``Slot.entities``; ``things_named``: "XGBoost-style" names
-    XGBoost), three letters or more."""
-    return things_named(slot.entities, 3)
+    XGBoost), three letters or more; not "SOTA", which rates a result and names nothing."""
+    return [n for n in things_named(slot.entities, 3) if n.lower() not in _RATINGS]
+
+
+_RATINGS = frozenset(("sota", "soa"))
 
 
 _SETTING = re.compile(r"\b(?:on|in|for|across|over|with)\s+(?:the\s+)?(?P<setting>[^,;?]+?)"
