@@ -694,3 +694,35 @@ def test_what_about_a_topic_the_chat_never_touched_drops_the_last_answer() -> No
     assert "token merging" in asked
     assert "guidance" in resolve_followup("what about larger models?", history).lower()
     assert "guidance" in resolve_followup("what about its memory cost for long prompts?", history).lower()
+
+
+@pytest.mark.parametrize(("question", "found"), [
+    ("and the artificial text detection one, which model's residual stream?",
+     "artificial text detection which model's residual stream?"),
+    ("and the one about class collapse - what causes it?", "class collapse what causes it?"),
+    ("What about the MoE model, is it open?", "MoE is it open?"),
+    ("and the other one, what does it do?", None), ("and the second paper - how fast is it?", None),
+    ("the first one: which dataset?", None), ("and the paper, what is it?", None),
+    ("and the same method - speed?", None), ("and the induction head paper why is it abrupt?", None),
+])  # fmt: skip
+def test_a_follow_up_turning_to_a_paper_it_describes_is_read_from_the_description(question: str,
+                                                                                 found: str | None) -> None:
+    """A reviewer's "and the induction head paper - why is emergence abrupt?" was read as a question about the paper
+    under discussion (its words and "it"); a pointer at the last answer's sources ("the second paper - ...") still
+    is one."""
+    from rag.answer.compose.followup import described_switch, referents
+
+    assert described_switch(question) == (found or question)
+    inlp = _chat("How does INLP work?", "- INLP: we present INLP. [1]\n- Linear erasure: a minimax game. [2]")
+    if found:
+        assert resolve_followup(question, inlp) == found and referents(question, inlp) == []
+
+
+def test_and_the_described_paper_is_answered_from_that_paper(real_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """After an answer about INLP, "and the linear adversarial concept erasure paper - what was it evaluated on?" had
+    quoted INLP again."""
+    first = real_pipeline.ask("How does INLP work?", answerer="extractive")
+    final = real_pipeline.ask("and the linear adversarial concept erasure paper - what was it evaluated on?",
+                              history=_chat("How does INLP work?", first.text), answerer="extractive")
+    assert final.citations[0].paper.title == "Linear Adversarial Concept Erasure", final.text
+    assert "binary gender removal" in final.text, final.text

@@ -23,6 +23,7 @@ from rag.answer.compose.referents import (
 from rag.answer.compose.restate import (
     asked_of,
     asks_new_term,
+    described_switch,
     names_subject,
     new_to_chat,
     other_subject,
@@ -43,6 +44,7 @@ __all__ = [  # the follow-up rules' public names, importable from here as before
     "coined_subject",
     "corrected_hits",
     "corrects_to",
+    "described_switch",
     "doubted_pointer",
     "hits_of",
     "no_names",
@@ -63,6 +65,9 @@ def resolve_followup(question: str, history: Sequence[dict[str, str]], is_name: 
     switched = without_switch(question)
     if switched != question:  # "Switching topics: what is SPLADE?" stands alone, as "what is SPLADE?"
         return switched
+    described = described_switch(question)
+    if described != question and history:  # "and the induction head paper - why ...?": that paper, found afresh
+        return described
     users = turns(history, "user")
     if users and CORRECTION.search(question):  # the last answer's papers are the wrong ones: keep the topic only
         wrong = {n.lower() for n in coined_names(users[-1])}  # "DIMAT"

@@ -19,6 +19,7 @@ from rag.answer.compose.chat import (
 )
 from rag.answer.compose.cited import Cited, cited_sources, markers_first, refers_to, sure_sources
 from rag.answer.compose.naming import coined_names, own_subject, subject
+from rag.answer.compose.restate import described_switch
 from rag.answer.compose.standalone import stands_alone
 from rag.text import QUESTION_WORDS, STOPWORDS, named_entities, tokenize
 from rag.types import Retrieved
@@ -100,6 +101,8 @@ def referents(question: str, history: Sequence[dict[str, str]]) -> list[Cited]:
     named = _named_one(question, cited)  # "what does the PolyCom one claim?", "the one that uses a minimax game"
     if named is not None:
         return [named]
+    if described_switch(question) != question:  # "and the induction head paper - why ...?": not "it", another one
+        return []
     if not cited or (stands_alone(question) and not picks_among(question, cited, users[-1] if users else "")):
         return []
     first = FIRST_N.search(question)

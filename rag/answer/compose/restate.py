@@ -69,6 +69,37 @@ def without_switch(question: str) -> str:
     return rest if len(rest.split()) >= 2 and not PRONOUN.search(rest) else question  # "never mind, how is it ...?"
 
 
+_DESCRIBED = re.compile(
+    r"^\W*(?:(?:and|also|so|ok(?:ay)?|then|now|what about|how about)\W+)?(?:the|that) (?:"
+    r"(?P<desc>(?:[\w-]+ ){1,5}?)(?:one|paper|work|study|method|model|approach)"
+    r"|(?:one|paper|work|study) (?:about|on|that|which|with|using|where) (?P<about>[^,:;?\u2013\u2014]+?))"
+    r"\s*(?:[,:;\u2013\u2014]|\s-+\s)\s*(?P<rest>\S.*)$",
+    re.IGNORECASE,
+)
+"""A follow-up that turns to another paper by what it is about, then asks: "and the artificial text detection one,
+which model's residual stream?", "and the one about class collapse - what causes it?"."""
+_NO_DESCRIPTION = frozenset(tokenize("other last former latter same previous above below earlier next first second "
+                                     "third fourth fifth original older newer newest latest"))
+
+
+def described_switch(question: str) -> str:
+    """For a follow-up that turns to a paper it describes ("and the induction head paper - why is emergence
+    abrupt?"), the description and the question ("induction head why is emergence abrupt?"): the words that find
+    that paper, not those of the paper under discussion. The description needs two content words or a coined name,
+    and no pointer word ("the other one, ...", "the second paper - ..." point at the last answer's sources);
+    ``question`` unchanged otherwise."""
+    match = _DESCRIBED.match(question)
+    if not match:
+        return question
+    description, rest = match.group("desc") or match.group("about"), match.group("rest")
+    content = [t for t in tokenize(description) if t not in STOPWORDS and not t.isdigit()]
+    if _NO_DESCRIPTION & set(content) or PRONOUN.search(description) or len(rest.split()) < 2:
+        return question
+    if len(content) < 2 and not named_entities(f"x {description}"):
+        return question
+    return f"{description.strip()} {rest}"
+
+
 def other_subject(question: str) -> str:
     """What "what about X?" or "and X?" asks about (X), or ""."""
     match = _OTHER_SUBJECT.match(question)
