@@ -1318,3 +1318,31 @@ def test_a_short_form_and_a_rating_are_not_the_asked_noun() -> None:
     assert unit_missing(params, "It adds a small adapter.")
     sota = slot_of("what's the SOTA score improvement of VacancySBERT with skills")
     assert head_noun(sota) == "" and own_names(sota) == ["VacancySBERT"]
+
+
+def test_a_hyphenated_coined_name_the_abstract_gives_makes_its_paper_the_subject() -> None:
+    """A reviewer's "What is the vocabulary size of MAE-LM?" led with another paper's model sizes (CodeGen2's "1B,
+    3.7B, 7B"): MAE-LM's paper was first, but "MAE-LM" is not in its title and, hyphenated, is three stems, so no
+    subject was found and no "does not state" said."""
+    from rag.answer.compose.naming import subject
+    from rag.types import Hit, Paper, Retrieved
+
+    mae = Paper("p1", "Representation Deficiency in Masked Language Modeling",
+                "We propose MAE-LM, which pretrains the Masked Autoencoder architecture.")
+    other = Paper("p2", "CodeGen2: Lessons for Training LLMs", "We release models in size 1B, 3.7B and 7B.")
+    retrieved = Retrieved("q", (Hit(mae, 0.5, "s", 0, 0.5), Hit(other, 0.4, "s", 0, 0.4)), 0.5, False)
+    found = subject("What is the vocabulary size of MAE-LM?", retrieved)
+    assert found is not None and found.hit == 0
+    assert subject("What is the vocabulary size of MAE-XL?", retrieved) is None  # the whole name, not its parts
+    mentioned = Paper("p3", "Scaling laws", "Unlike MAE-LM, we fit power laws to the loss.")
+    only_mentions = Retrieved("q", (Hit(mentioned, 0.5, "s", 0, 0.5),), 0.5, False)
+    assert subject("What is MAE-LM's vocabulary size?", only_mentions) is None  # a paper about it, not one citing it
+
+
+def test_a_sentence_s_capital_is_no_name_that_fills_a_dataset_slot() -> None:
+    """A reviewer's "what datasets did it use?" after OCA led with "This transformation preserves ..." (its
+    "This" counted as a new name) over "Experimental results on CIFAR-100 and ImageNet-1k ..."."""
+    slot = slot_of("what datasets did it use?")
+    assert not fills(slot, "This transformation preserves the geometry while also learning new data.")
+    assert fills(slot, "Experimental results on CIFAR-100 and ImageNet-1k demonstrate that it works.")
+    assert fills(slot, "CIFAR-100 is the benchmark we report.")  # a coined first word still counts

@@ -38,8 +38,10 @@ def subject(question: str, retrieved: Retrieved, depth: int = 2) -> Subject | No
         text = set(tokenize(f"{hit.paper.title} {hit.paper.abstract}"))
         title = set(tokenize(hit.paper.title))
         for name in (n for n in names if sum(c.isalpha() for c in n) >= 3):
-            stems = set(tokenize(name))
-            if stems and stems <= text and (stems & title or (len(stems) == 1 and coined(name))):
+            stems = set(tokenize(name))  # "AW-MoE": "aw-mo", "aw", "moe"; the whole word first, which the
+            whole = bool(stems) and coined(name) and (len(stems) == 1 or (  # paper is about, not only mentions
+                tokenize(name)[0] in text and introduces(hit.paper.abstract, name)))
+            if stems and stems <= text and (stems & title or whole):
                 own = (coined(name) and not _COMPOUND.fullmatch(name)  # not "LLM" of CHESS, nor "Self-Supervised"
                        and name.lower() in short_title(hit.paper.title).lower())
                 return Subject(h, name if own else short_title(hit.paper.title))

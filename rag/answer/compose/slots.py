@@ -226,7 +226,8 @@ def fills(slot: Slot, text: str, question_names: frozenset[str] = frozenset()) -
         return _HARDWARE_FILLER.search(text) is not None
     if kind in ("dataset", "name", "metric"):
         known = question_names or frozenset(n.lower() for n in slot.entities)
-        new = [n for n in named_entities(f"x {text}") if n.lower() not in known]
+        # its first word counts when coined ("CIFAR-100 and ...") but not for its capital ("This transformation ...")
+        new = [n for n in named_entities(text) if n.lower() not in known]
         return bool(new) or bool(set(slot.head) & set(tokenize(text)))
     if kind == "definition" and slot.detail:
         return defines(slot.detail, text)
