@@ -132,5 +132,6 @@ class RetrievalChain:
         return self.paper_filter.allowed(filter_key(filters))
 
     def _spelled(self, text: str) -> str:
-        """A question's words as the corpus spells them: typos corrected, then lower-case coined names cased."""
-        return self.casing.restore(self.spelling.correct(text), self.own_name)
+        """A question's words as the corpus spells them: acronyms it never writes spelled out
+        (``rag.retrieve.initials``), typos corrected, then lower-case coined names cased."""
+        return self.casing.restore(self.spelling.correct(self.retriever.initials.spell(text)), self.own_name)

@@ -25,6 +25,7 @@ from rag.retrieve.arrays import PaperGroups, SingleThreadBlas
 from rag.retrieve.base import Candidate, PreparedQuery
 from rag.retrieve.features import lexical_features
 from rag.retrieve.fusion import FIRST_STAGE_K, FIRST_STAGE_WEIGHTS, RRF_K, STAGES, fuse, rrf
+from rag.retrieve.initials import Initials
 from rag.retrieve.names import NameWords
 from rag.retrieve.query import Query, parse_query
 from rag.retrieve.spelling import Speller
@@ -89,6 +90,8 @@ class HybridRetriever:
         self.name_words = NameWords(self.papers, self.lexicon, self.doc_freq)
         words = spelling_table(self.papers.values(), cache, store.embedder_name, stamp)
         self.spelling = Speller(words, known=self.knows_word)
+        self.initials = Initials(lambda: (f"{p.title}. {p.abstract}" for p in self.papers.values()),
+                                 known=lambda word: self.knows_word(word) or self.acronyms.defines(word))
 
     # ---- filters ---------------------------------------------------------------------------------
     def mask(self, allowed: Collection[str] | None) -> np.ndarray | None:

@@ -103,6 +103,10 @@ class AcronymTable:
     def mine(cls, texts: Iterable[str]) -> AcronymTable:
         return cls(mine_acronyms(texts))
 
+    def defines(self, acronym: str) -> bool:
+        """Whether some abstract defines ``acronym`` ("long form (ACR)")."""
+        return _acronym_key(acronym) in self.pairs
+
     def expand(self, query: str) -> list[str]:
         """Extra BM25 terms for ``query``: expansions of the acronyms it uses, acronyms of the expansions
         it spells out (at most 3 expansions per acronym, in a stable order)."""
