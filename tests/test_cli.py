@@ -191,6 +191,28 @@ def test_a_closed_pipe_or_an_ascii_terminal_gets_no_traceback(
     assert "\\u201cWe propose a rationale invariance loss" in printed
 
 
+def test_a_full_disk_under_the_output_is_one_line(
+    indexed: tuple[Settings, HashEmbedder], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``rag search attention > /dev/full`` (a tester's) printed a traceback ending in "No space left on device"."""
+    import errno
+    import io
+    import sys
+
+    class FullDisk(io.StringIO):
+        def write(self, text: str) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", FullDisk())
+    monkeypatch.setattr(sys, "stderr", err)
+    for argv in (["search", "rationale invariance"], ["ask", "--json", "What do sparse autoencoders explain?"]):
+        assert main(argv, **seams(indexed)) == 1
+        assert err.getvalue() == ("error: could not write the output (No space left on device); free some space or "
+                                  "send the output elsewhere\n")
+        err.truncate(0), err.seek(0)
+
+
 def test_search_json_k_and_filters(indexed: tuple[Settings, HashEmbedder], capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "search", "speech tokenizer sparse autoencoders", "--json", "-k", "2", **seams(indexed))
     hits = json.loads(out)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -180,9 +181,29 @@ def main(
         print(f"\ninterrupted{_INTERRUPTED.get(args.command, '')}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `rag search ... | head -1`: the reader has what it wanted
-        with contextlib.suppress(OSError, ValueError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _quiet_stdout()
         return 141
+    except OSError as exc:  # `rag search ... > /dev/full` had printed a traceback
+        _quiet_stdout()
+        print(f"error: {os_error_message(exc)}", file=sys.stderr)
+        return 1
+
+
+_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def os_error_message(exc: OSError) -> str:
+    """One line for an error of the system: a full disk is the output that could not be written."""
+    if exc.errno in _FULL:
+        return f"could not write the output ({exc.strerror}); free some space or send the output elsewhere"
+    where = f": {safe(str(exc.filename))}" if exc.filename else ""
+    return f"{exc.strerror or type(exc).__name__}{where}"
+
+
+def _quiet_stdout() -> None:
+    """Standard output pointed at /dev/null, so the interpreter's last flush of what could not be written is silent."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 if __name__ == "__main__":
