@@ -603,3 +603,18 @@ def test_merged_records_with_different_abstracts_are_named_in_a_warning(caplog: 
         "paper with the first abstract, its missing metadata (authors, year, DOI ...) filled from the other (give "
         "each an arXiv id or a DOI to keep both)"
     ]
+
+
+def test_two_titles_giving_one_arxiv_id_are_both_kept_and_named_in_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    """A tester's dump with id 2101.00002 twice (a title edited between two concatenated snapshots) became two
+    papers sharing the id and its link, with no word about it."""
+    from rag.index.formats import Metadata, Record
+
+    old = Record("Sparse Widgets", ABSTRACT, "dump.json:2", meta=Metadata(arxiv_id="2101.00002"))
+    new = Record("Sparse Widgets for Neural Nets", ABSTRACT, "dump.json:9", meta=Metadata(arxiv_id="2101.00002"))
+    with caplog.at_level("WARNING", logger="rag.index.corpus"):
+        assert len(dedupe([old, new])) == 2  # nothing dropped
+    assert [r.getMessage() for r in caplog.records] == [
+        "dump.json:2 'Sparse Widgets' and dump.json:9 'Sparse Widgets for Neural Nets' both give the arXiv id "
+        "2101.00002; both are kept (remove the outdated one, or give it its own id)"
+    ]

@@ -151,7 +151,24 @@ def dedupe(records: Iterable[Record]) -> list[Paper]:
                 paper = _merge(paper, rec)
             _warn_if_abstracts_differ(cluster)
             papers.append(paper)
+    _warn_if_ids_shared(papers)
     return papers
+
+
+def _warn_if_ids_shared(papers: Sequence[Paper]) -> None:
+    """Papers of different titles that give one arXiv id or DOI (two snapshots of a dump, a title edited between
+    them) are kept as they are, both: say so, naming the id and where each is."""
+    for field in ("arxiv_id", "doi"):
+        first: dict[str, Paper] = {}
+        for paper in papers:
+            value = getattr(paper, field)
+            if not value:
+                continue
+            seen = first.setdefault(value.lower(), paper)
+            if seen is not paper:
+                log.warning("%s %r and %s %r both give the %s %s; both are kept (remove the outdated one, or give "
+                            "it its own id)", seen.sources[0], seen.title[:60], paper.sources[0], paper.title[:60],
+                            "arXiv id" if field == "arxiv_id" else "DOI", value)  # fmt: skip
 
 
 def _warn_if_abstracts_differ(cluster: Sequence[Record]) -> None:
