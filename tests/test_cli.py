@@ -106,6 +106,26 @@ def test_stats_text_lists_every_count(
     assert set(rows) == {"papers", "chunks", "sentences", "embedder", "data_dir", "chroma_url"}
 
 
+def test_stats_of_a_folder_without_an_index_or_with_a_broken_rebuild_is_an_error(
+    indexed: tuple[Settings, HashEmbedder], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A tester's `RAG_DATA_DIR=<typo> rag stats` created an empty index there and said "papers: 0" (exit 0); after a
+    killed `rag ingest --rebuild` it printed the partial count while `rag ask` said the index is incomplete."""
+    from rag.index.ingest import rebuild_marker
+
+    missing = tmp_path / "typo"
+    code, out, err = run(capsys, "stats", settings=Settings(data_dir=missing), embedder=indexed[1])
+    assert (code, out) == (4, "") and err.startswith(f"error: no index in {missing}: run `rag ingest`")
+    assert not missing.exists()
+    marker = rebuild_marker(indexed[0].data_dir, indexed[1].name)
+    marker.write_text("{}")
+    try:
+        code, out, err = run(capsys, "stats", **seams(indexed))
+    finally:
+        marker.unlink()
+    assert (code, out) == (4, "") and "was interrupted and the index is incomplete" in err
+
+
 def test_ingest_of_a_bad_file_writes_nothing_and_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     settings, embedder = Settings(data_dir=tmp_path / "data"), HashEmbedder()
     good, _ = write_corpus(tmp_path / "corpus")
@@ -114,8 +134,8 @@ def test_ingest_of_a_bad_file_writes_nothing_and_exits_3(tmp_path: Path, capsys:
     code, out, err = run(capsys, "ingest", "--quiet", str(good), str(bad), settings=settings, embedder=embedder)
     assert code == CorpusError.exit_code == 3 and out == ""
     assert f"error: {bad}:2: not valid JSON" in err and "Nothing was written" in err
-    _, out, _ = run(capsys, "stats", "--json", settings=settings, embedder=embedder)
-    assert json.loads(out)["papers"] == 0
+    code, out, err = run(capsys, "stats", "--json", settings=settings, embedder=embedder)
+    assert code == 4 and out == "" and "error: no index in" in err  # not even an empty one
 
 
 def test_ctrl_c_during_ingest_exits_130(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.app.term import safe, safe_line
+from rag.errors import IndexNotReadyError
 from rag.filters import filter_key
 
 if TYPE_CHECKING:
@@ -89,10 +90,17 @@ def _ingest_paths(given: list[str]) -> list[Path]:
 
 
 def cmd_stats(ctx: Context, args: argparse.Namespace) -> int:
+    """The index's counts. A data dir holding no index is an error (it had been created, and "papers: 0" said with
+    exit 0), and so is a rebuild left incomplete (its partial count had been printed as the index's)."""
+    from rag.index.ingest import check_not_rebuilding
     from rag.index.store import Store, open_chroma
 
     settings = ctx.settings
     name = ctx.embedder_name()
+    if settings.chroma_url is None and not (Path(settings.data_dir) / "chroma").is_dir():
+        raise IndexNotReadyError(f"no index in {safe_line(settings.data_dir)}: run `rag ingest` to build it there, or "
+                                 "set RAG_DATA_DIR to the folder that holds it")  # fmt: skip
+    check_not_rebuilding(Path(settings.data_dir), name)
     client = open_chroma(settings.data_dir, settings.chroma_url)
     store = Store(client, name)
     if ctx.embedder is None and store.is_empty():  # what the app serves: maybe an earlier version's fp32 index
