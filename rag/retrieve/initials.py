@@ -19,6 +19,11 @@ from rag.text import STOPWORDS
 
 MIN_PAPERS = 2
 """Papers that must write a phrase for it to stand for an acronym."""
+MAX_LOOKED_UP = 2
+"""Acronyms of one question looked up in the texts (each scan reads every abstract): a pasted list of 265 random
+capitalised words had taken 6 s."""
+MAX_REMEMBERED = 4096
+"""Acronyms remembered (with their phrase or none) before the memory is cleared."""
 MARGIN = 1.5
 """How many times as many papers as the next phrase with the same initials the chosen phrase needs."""
 _ACRONYM = re.compile(r"^(?=(?:[^A-Z]*[A-Z]){3,6}[^A-Z]*$)[A-Z][A-Za-z]{2,7}$")
@@ -59,11 +64,18 @@ class Initials:
         """``query`` with each acronym the corpus never writes nor defines (``known``) replaced by its phrase, when
         one is clear ("LJP papers" -> "legal judgment prediction papers"); every other word as typed."""
 
+        looked: set[str] = set()
+
         def phrase(match: re.Match[str]) -> str:
             word = match.group(0)
             if not _ACRONYM.match(word) or self._known(word):
                 return word
+            if word not in self._found and len(looked) >= MAX_LOOKED_UP:
+                return word
+            looked.add(word)
             if word not in self._found:
+                if len(self._found) >= MAX_REMEMBERED:  # a long-running server asked ever new acronyms
+                    self._found.clear()
                 self._found[word] = spelled_phrase(word, self._texts())
             return self._found[word] or word
 

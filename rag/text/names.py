@@ -78,7 +78,9 @@ def named_entities(text: str) -> list[str]:
 
 
 _VERSUS = r"(?:vs\.?|versus|v\.)"
-_SIDE = rf"(?P<{{}}>{WORD.pattern})"
+_SIDE = rf"(?<![A-Za-z0-9.-])(?P<{{}}>{WORD.pattern})"
+"""A compared word, matched from its start only: tried inside a long run of letters, each start had backtracked over
+the rest of the run (a question of 'h' * 5,000 took seconds, holding the interpreter's lock)."""
 _COMPARED = re.compile(
     "|".join([
         rf"{_SIDE.format('before')}(?=\s+{_VERSUS}\s)", rf"(?<![\w-]){_VERSUS}\s+{_SIDE.format('after')}",

@@ -193,6 +193,10 @@ def a_paper_name(name: str) -> bool:
     return coined(name) and name.lower() not in _FIELD_WORDS
 
 
+MAX_NAMES = 12
+"""A question with more coined names than this is no question about one paper's details (a pasted list)."""
+
+
 def asks_of_its_paper(analysis: Question, retrieved: Retrieved,
                       spelled: Mapping[str, Collection[str]] = NO_ACRONYMS) -> bool:
     """Whether a question names the first hit by the paper's own coined name (``its_name``) and every other name it
@@ -208,6 +212,8 @@ def asks_of_its_paper(analysis: Question, retrieved: Retrieved,
         return False
     top = retrieved.hits[0].paper
     names = coined_names(analysis.text, 3)
+    if len(names) > MAX_NAMES:  # no question names one paper with this many others
+        return False
     own = [n for n in names if a_paper_name(n) and its_name(n, top, spelled) and not DESCRIBING.search(n)]
     if not own or not all(n in own or names_word(top.abstract, n) for n in names):
         return False
