@@ -618,3 +618,16 @@ def test_two_titles_giving_one_arxiv_id_are_both_kept_and_named_in_a_warning(cap
         "dump.json:2 'Sparse Widgets' and dump.json:9 'Sparse Widgets for Neural Nets' both give the arXiv id "
         "2101.00002; both are kept (remove the outdated one, or give it its own id)"
     ]
+
+
+def test_a_listing_title_before_a_short_line_says_what_an_abstract_line_needs(tmp_path: Path) -> None:
+    """A tester's page with a one-sentence abstract was told "title 'Title X' has no abstract after it" although the
+    abstract was the next line."""
+    page = tmp_path / "page.txt"
+    page.write_text(f"A Good Title\n{ABSTRACT}\nTitle X\nAbstract X is here. Fine.\n", encoding="utf-8")
+    with pytest.raises(CorpusError) as caught:
+        parse_listing(page)
+    message = str(caught.value)
+    assert "page.txt:3: title 'Title X' has no abstract after it: the next line ('Abstract X is here. Fine.', line 4)"\
+        " is too short for one (an abstract line has 200 characters, or 12 words and a sentence's end)" in message
+    assert "\n" not in message

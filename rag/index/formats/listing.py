@@ -24,6 +24,9 @@ _DATE = re.compile(
 _GLUED_SUBSCRIBE = re.compile(r"^Subscribe(?=[A-Z0-9])")
 
 
+ABSTRACT_RULE = "an abstract line has 200 characters, or 12 words and a sentence's end"
+
+
 def _is_abstract(line: str) -> bool:
     return len(line) >= 200 or (len(line.split()) >= 12 and bool(re.search(r"[.!?](\s|$)", line)))
 
@@ -52,7 +55,9 @@ def parse_listing(path: Path, text: str | None = None) -> list[Record]:
             records.append(Record(title[1], line, f"{path.name}:{title[0]}", date))
             title = None
         else:
-            raise CorpusError(str(path), title[0], f"title {title[1][:80]!r} has no abstract after it")
+            raise CorpusError(str(path), title[0], f"title {title[1][:80]!r} has no abstract after it: the next line "
+                              f"({line[:60]!r}, line {number}) is too short for one ({ABSTRACT_RULE}); a page of short "
+                              "abstracts reads as a JSONL or CSV file (docs/ingest.md)")  # fmt: skip
     if title is not None:
         raise CorpusError(str(path), title[0], f"title {title[1][:80]!r} has no abstract after it")
     if not records:
