@@ -142,6 +142,10 @@ def test_bibtex_concatenation_and_macros_are_resolved(tmp_path: Path) -> None:
     path.write_text("@misc{b,\n  title = {T},\n  abstract = undefinedmacro\n}\n")
     with pytest.raises(CorpusError, match=r"library.bib:1: entry 'b': the macro 'undefinedmacro' is not defined"):
         load_papers([path])
+    path.write_text("@misc{b,\n  title = {Sparse Widgets} for Neural Nets},\n  abstract = {A long abstract.}\n}\n")
+    with pytest.raises(CorpusError, match=r"entry 'b': its braces or quotes do not balance near '\{Sparse Widgets\} "
+                                          r"for Neural Nets'"):  # it had been "the macro ... is not defined"
+        load_papers([path])
     path.write_text(  # a venue abbreviation defined in another file stays as written; "sept" is September
         '@string{a = "Hello"}\n@string{b = a # " world, and more."}\n@string{c = "C# in practice"}\n'
         '@misc{c,\n  title = c,\n  abstract = b,\n  booktitle = "Proc. " # icml,\n  year = 2020,\n'

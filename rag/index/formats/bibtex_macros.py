@@ -46,6 +46,8 @@ def _part(part: str, strings: Mapping[str, str], lenient: bool = False) -> str:
         return month
     if lenient and part.replace("_", "").replace("-", "").isalnum():
         return part
+    if any(ch.isspace() or ch in '{}"' for ch in part):  # no macro name: "{Sparse Widgets} for Neural Nets}"
+        raise ValueError(f"its braces or quotes do not balance near {part[:40]!r}: a '}}' or '\"' too many or too few")
     raise ValueError(f"the macro {part[:40]!r} is not defined; add an @string for it or write the text in braces")
 
 
