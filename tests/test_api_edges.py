@@ -84,6 +84,16 @@ def test_a_refused_field_sent_as_null_is_an_unset_option_and_half_a_character_is
             parse_request(b'{"messages": [{"content": "hi"' + role.encode() + b"}]}")
 
 
+def test_a_byte_order_mark_before_the_body_is_read_as_nothing() -> None:
+    """A tester's body from a Windows tool (UTF-8 with a BOM) got "not valid JSON ... line 1 column 1"."""
+    from rag.app.api_request import ApiError, parse_request
+
+    body = b'{"messages": [{"role": "user", "content": "hi there"}]}'
+    assert parse_request(b"\xef\xbb\xbf" + body).messages[0].text() == "hi there"
+    with pytest.raises(ApiError, match="not valid JSON"):
+        parse_request(b"\xef\xbb\xbf\xef\xbb\xbf" + body)  # one mark, not any number
+
+
 def test_what_the_openai_sdks_send_is_accepted_and_a_model_can_be_retrieved() -> None:
     """Fields the current SDKs send (``safety_identifier``, ``prompt_cache_key``, ``service_tier``,
     ``stream_options.include_obfuscation``) are accepted and ignored like ``user``; ``client.models.retrieve``

@@ -3,6 +3,7 @@ has its own index, the BM25 index follows the content, and an interrupted ingest
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -60,6 +61,8 @@ def test_first_ingest_adds_everything(data_dir: Path, small_papers: list[Paper],
     assert store.state() == {p.id: p.content_hash for p in small_papers}
     assert report.summary().startswith("added 4, updated 0, unchanged 0, removed 0 in ")
     assert report.summary().endswith(f"index holds 4 papers, 4 chunks, {n_sentences} sentences")
+    one = dataclasses.replace(report, papers=1, chunks=1, sentences=1)
+    assert one.summary().endswith("index holds 1 paper, 1 chunk, 1 sentence")  # not "1 papers"
     for p in small_papers:
         assert _docs(store, "sentences", p.id) == [p.abstract[s.start : s.end] for s in split_sentences(p.abstract)]
 

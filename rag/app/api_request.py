@@ -186,8 +186,8 @@ def _message(error: Any) -> str:
 def parse_request(body: bytes) -> ChatRequest:
     """The request from a JSON body, or an ``ApiError`` 400 naming the first bad field (a refused OpenAI field
     with the reason). Deeply nested JSON is refused by the parser (no recursion in Python)."""
-    try:
-        return ChatRequest.model_validate_json(body)
+    try:  # a UTF-8 byte-order mark first (some Windows tools write one) is read as nothing, as ingest reads it
+        return ChatRequest.model_validate_json(body.removeprefix(b"\xef\xbb\xbf"))
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False)
         first = next((e for e in errors if e["type"] == "json_invalid"), errors[0])

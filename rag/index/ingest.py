@@ -73,9 +73,14 @@ class IngestReport:
         return (
             ("rebuilt from scratch: " if self.rebuilt else "")
             + f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}{relabeled}, "
-            f"removed {self.removed} in {self.seconds:.1f}s; index holds {self.papers} papers, "
-            f"{self.chunks} chunks, {self.sentences} sentences"
+            f"removed {self.removed} in {self.seconds:.1f}s; index holds {_many(self.papers, 'paper')}, "
+            f"{_many(self.chunks, 'chunk')}, {_many(self.sentences, 'sentence')}"
         )
+
+
+def _many(count: int, noun: str) -> str:
+    """"1 paper", "2 papers"."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
