@@ -233,6 +233,17 @@ def test_a_full_disk_under_the_output_is_one_line(
         err.truncate(0), err.seek(0)
 
 
+def test_an_error_naming_a_file_with_a_newline_in_its_name_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "two\nlines"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text("x")
+    given = {"settings": Settings(data_dir=tmp_path / "d"), "embedder": HashEmbedder()}
+    code, out, err = run(capsys, "ingest", "--quiet", str(folder / "a.jsonl"), **given)
+    assert code == 3 and out == "" and err.count("\n") == 1 and "two\\x0alines/a.jsonl:1: not valid JSON" in err
+
+
 def test_search_json_k_and_filters(indexed: tuple[Settings, HashEmbedder], capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "search", "speech tokenizer sparse autoencoders", "--json", "-k", "2", **seams(indexed))
     hits = json.loads(out)

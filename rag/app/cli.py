@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from rag.app.commands import Context, cmd_ask, cmd_eval, cmd_ingest, cmd_search, cmd_serve, cmd_stats
 from rag.app.serve import port_number
-from rag.app.term import safe
+from rag.app.term import safe_line
 from rag.errors import RagError
 from rag.request import MAX_SEARCH_K, MAX_SOURCES
 
@@ -174,8 +174,8 @@ def main(
     try:
         ctx = Context(settings if settings is not None else read_settings(), embedder)
         return int(args.func(ctx, args))
-    except RagError as exc:
-        print(f"error: {safe(exc)}", file=sys.stderr)
+    except RagError as exc:  # one line: a newline in a file name had split it in two
+        print(f"error: {safe_line(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"\ninterrupted{_INTERRUPTED.get(args.command, '')}", file=sys.stderr)
@@ -196,7 +196,7 @@ def os_error_message(exc: OSError) -> str:
     """One line for an error of the system: a full disk is the output that could not be written."""
     if exc.errno in _FULL:
         return f"could not write the output ({exc.strerror}); free some space or send the output elsewhere"
-    where = f": {safe(str(exc.filename))}" if exc.filename else ""
+    where = f": {safe_line(exc.filename)}" if exc.filename else ""
     return f"{exc.strerror or type(exc).__name__}{where}"
 
 
