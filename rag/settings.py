@@ -7,7 +7,9 @@ value and what is allowed (the rules themselves live once, in the field declarat
 
 from __future__ import annotations
 
+import difflib
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -244,3 +246,26 @@ def load_settings() -> Settings:
 
 _KNOWN_NAMES = checks.known_names(Settings.model_fields)
 """The keyword names ``Settings(...)`` takes: its fields and their environment aliases (``OPENAI_API_KEY``)."""
+
+
+NOT_SETTINGS = frozenset({"RAG_TEST_INDEX", "RAG_TEST_LLM_CACHE", "RAG_UI_SCREENSHOT", "RAG_WHEEL_PROBE"})
+"""``RAG_`` variables the tests and tools read, which are no settings."""
+
+
+def ignored_variables(environ: Mapping[str, str]) -> list[str]:
+    """A warning for each ``RAG_`` variable of ``environ`` that sets nothing (``RAG_TOPK`` for ``RAG_TOP_K``: it had
+    been ignored without a word), and for each setting given under both its names."""
+    names = {field: env_names(field) for field in Settings.model_fields}
+    every = {name for given in names.values() for name in given}
+    out = []
+    for variable in sorted(v for v in environ if v.upper().startswith("RAG_") and v.upper() not in NOT_SETTINGS):
+        if variable.upper() not in every:
+            close = difflib.get_close_matches(variable.upper(), sorted(every), n=1, cutoff=0.75)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            out.append(f"{variable} is no setting and is ignored{hint}; the settings: docs/configuration.md")
+    for given in names.values():
+        both = [name for name in given if environ.get(name, "").strip()]
+        if len(both) > 1:
+            out.append(f"{' and '.join(both)} are both set; {both[0]} is used")
+    return out
+

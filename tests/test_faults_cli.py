@@ -266,3 +266,20 @@ def test_search_after_an_interrupted_rebuild_names_the_fix_and_builds_nothing(
     assert main(["ingest", "--quiet"], settings=settings, embedder=embedder) == 0
     code, out, _ = run(capsys, "search", "rationale invariance", settings=settings, embedder=embedder)
     assert code == 0 and "Rationale Invariance" in out
+
+
+def test_a_rag_variable_that_sets_nothing_is_named_with_the_setting_it_looks_like(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A tester's misspelled RAG_TOPK was ignored without a word, as was one of RAG_CANDIDATE_POOL and RAG_CANDIDATES
+    set together."""
+    from rag.settings import ignored_variables
+
+    assert ignored_variables({"RAG_TOPK": "3", "RAG_TEST_INDEX": "/x", "RAG_TOP_K": "3", "HOME": "/root"}) == [
+        "RAG_TOPK is no setting and is ignored (did you mean RAG_TOP_K?); the settings: docs/configuration.md"]
+    assert ignored_variables({"RAG_CANDIDATES": "40", "RAG_CANDIDATE_POOL": "50"}) == [
+        "RAG_CANDIDATE_POOL and RAG_CANDIDATES are both set; RAG_CANDIDATE_POOL is used"]
+    monkeypatch.setenv("RAG_ZZZ_UNRELATED", "1")
+    _, _, err = run(capsys, "stats", "--json")
+    assert err.splitlines()[0] == ("warning: RAG_ZZZ_UNRELATED is no setting and is ignored; the settings: "
+                                   "docs/configuration.md")

@@ -138,9 +138,12 @@ def year_option(text: str) -> int:
 
 def read_settings() -> Settings:
     """The settings from the environment; an invalid value is a ``ConfigError`` naming the variable."""
-    from rag.settings import load_settings
+    from rag.settings import ignored_variables, load_settings
 
-    return load_settings()
+    settings = load_settings()
+    for warning in ignored_variables(os.environ):
+        print(f"warning: {safe_line(warning)}", file=sys.stderr)
+    return settings
 
 
 _INTERRUPTED = {"ingest": "; what was written is kept: run `rag ingest` again to finish"}
