@@ -33,7 +33,8 @@ class Settings(BaseSettings):
     """Every knob of the product. Environment variables use the ``RAG_`` prefix."""
 
     model_config = SettingsConfigDict(
-        env_prefix="RAG_", extra="ignore", frozen=True, env_ignore_empty=True, populate_by_name=True
+        env_prefix="RAG_", extra="ignore", frozen=True, env_ignore_empty=True, populate_by_name=True,
+        allow_inf_nan=False,  # RAG_ANSWER_EVIDENCE=NaN had been told "should be less than or equal to 1"
     )
 
     def __init__(self, **values: Any) -> None:

@@ -93,6 +93,11 @@ def env_names(fields: Fields, field: str) -> list[str]:
     return [f"RAG_{field.upper()}"]
 
 
+def _number(value: float) -> str:
+    """A bound as typed: 100000000, not 1e+08 (which an integer setting refuses); 0.5 stays 0.5."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
 def allowed_values(fields: Fields, field: str) -> str:
     """What a field accepts, in words, from its declaration: choices, number kind and bounds, or a path."""
     info = fields[field]
@@ -104,7 +109,7 @@ def allowed_values(fields: Fields, field: str) -> str:
     for rule in info.metadata:
         for attr, word in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
             if getattr(rule, attr, None) is not None:
-                bounds.append(f"{word} {getattr(rule, attr):g}")
+                bounds.append(f"{word} {_number(getattr(rule, attr))}")
     kind = next(
         (name for key, name in (("int", "a whole number"), ("float", "a number"), ("list", "a JSON list of paths"),
                                 ("Path", "a folder path"), ("url", "an http(s) URL")) if key in text or key in field),

@@ -42,6 +42,8 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str, **seams: Any) -> tuple[i
         ("RAG_CANDIDATES", "-1", ["RAG_CANDIDATES='-1'", "(>= 1, <= 1000)"]),
         ("RAG_LLM_TIMEOUT", "-5", ["RAG_LLM_TIMEOUT='-5'", "allowed: a number (> 0, <= 86400)"]),
         ("RAG_LLM_TIMEOUT", "inf", ["RAG_LLM_TIMEOUT='inf'", "finite"]),
+        ("RAG_ANSWER_EVIDENCE", "NaN", ["RAG_ANSWER_EVIDENCE='NaN'", "finite number"]),  # had been "<= 1"
+        ("RAG_MAX_BODY_BYTES", "1e9", ["(>= 1024, <= 100000000)"]),  # as an integer setting takes it, not 1e+08
         ("RAG_ABSTAIN_THRESHOLD", "1.5", ["RAG_ABSTAIN_THRESHOLD='1.5'", "(>= 0, <= 1)"]),
         ("RAG_INGEST_LOCK_TIMEOUT", "soon", ["RAG_INGEST_LOCK_TIMEOUT='soon'", "a number (>= 0, <= 86400)"]),
         ("RAG_CORPUS_PATHS", "corpus/", ["RAG_CORPUS_PATHS='corpus/'", "allowed: a JSON list of paths"]),
