@@ -25,6 +25,7 @@ from rag.filters import FilterKey
 from rag.pipeline import Pipeline
 from rag.retrieve.base import PreparedQuery
 from rag.retrieve.casing import NameCasing
+from rag.retrieve.initials import Initials
 from rag.retrieve.links import LinkIndex
 from rag.retrieve.query import parse_query
 from rag.retrieve.spelling import Speller
@@ -281,6 +282,7 @@ class FakePipeline(Pipeline):
         self.casing = NameCasing({})
         self.own_name = lambda word: False  # no paper owns a name here
         self.spelling = Speller({})
+        self.initials = Initials(lambda: [p.abstract for p in papers], known=lambda word: False)
 
     def prepare(self, question: str, filters: FilterKey = (), *, vector: Any = None) -> PreparedQuery:
         self.queries.append(question)

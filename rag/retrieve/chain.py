@@ -40,6 +40,8 @@ class RetrievalChain:
         """The corpus's spellings of its coined names: "dimat" in a question is read as "DIMAT"."""
         self.spelling = retriever.spelling
         """The corpus's words for a question's typos: "gradiants" is read as "gradients"."""
+        self.initials = retriever.initials
+        """The corpus's phrases for acronyms it never writes: "LJP" is read as "legal judgment prediction"."""
         self.own_name: Callable[[str], bool] = retriever.owned_name
         """Whether a name is some paper's own ("OPERA"): with it "compare sentinel and opera" compares names."""
 
@@ -134,4 +136,4 @@ class RetrievalChain:
     def _spelled(self, text: str) -> str:
         """A question's words as the corpus spells them: acronyms it never writes spelled out
         (``rag.retrieve.initials``), typos corrected, then lower-case coined names cased."""
-        return self.casing.restore(self.spelling.correct(self.retriever.initials.spell(text)), self.own_name)
+        return self.casing.restore(self.spelling.correct(self.initials.spell(text)), self.own_name)
