@@ -79,7 +79,7 @@ def ingest_cli(capsys: pytest.CaptureFixture[str], settings: Settings, embedder:
 def summary_numbers(line: str) -> dict[str, int]:
     """The counts of an ingest summary line ("added 4, updated 0, ... index holds 4 papers, ...")."""
     pairs = re.findall(r"(added|updated|unchanged|removed) (\d+)", line)
-    held = re.search(r"index holds (\d+) papers, (\d+) chunks, (\d+) sentences", line)
+    held = re.search(r"index holds (\d+) papers?, (\d+) chunks?, (\d+) sentences?", line)
     assert held is not None, line
     return {
         **{k: int(v) for k, v in pairs},
