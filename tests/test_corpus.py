@@ -631,3 +631,12 @@ def test_a_listing_title_before_a_short_line_says_what_an_abstract_line_needs(tm
     assert "page.txt:3: title 'Title X' has no abstract after it: the next line ('Abstract X is here. Fine.', line 4)"\
         " is too short for one (an abstract line has 200 characters, or 12 words and a sentence's end)" in message
     assert "\n" not in message
+
+
+def test_a_file_named_both_through_its_folder_and_directly_is_read_once(tmp_path: Path) -> None:
+    """A tester's `rag ingest in2 in2/base.jsonl` recorded every paper's source twice."""
+    folder = tmp_path / "in2"
+    folder.mkdir()
+    (folder / "base.jsonl").write_text(json.dumps({"title": "A Good Title", "abstract": ABSTRACT}) + "\n")
+    (paper,) = load_papers([folder, folder / "base.jsonl", tmp_path / "in2" / ".." / "in2"])
+    assert paper.sources == ("base.jsonl:1",)

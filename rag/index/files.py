@@ -125,17 +125,15 @@ def expand_paths(paths: Iterable[Path], quiet: bool = False) -> list[Path]:
     """Files named, and the corpus files inside folders named, in a stable order. Nothing is opened here: a
     FIFO or a device is named as what it is; a folder with no corpus files is an error (never an empty input).
     ``quiet``: no warning about sub-folders (for a second listing of the same paths)."""
-    files: list[Path] = []
+    files: dict[str, Path] = {}  # each file once, however it was reached: "in" and "in/base.jsonl" name it twice
     for path in paths:
         try:
             mode = path.stat().st_mode
         except OSError as exc:
             raise _path_problem(path, exc) from exc
         kind = _kind(mode)
-        if kind == "a folder":
-            files.extend(_folder_files(path, quiet))
-        elif kind is not None:
+        if kind is not None and kind != "a folder":
             raise _not_a_file(path, kind)
-        else:
-            files.append(path)
-    return files
+        for file in _folder_files(path, quiet) if kind == "a folder" else [path]:
+            files.setdefault(os.path.realpath(file), file)
+    return list(files.values())
