@@ -94,10 +94,11 @@ def cmd_stats(ctx: Context, args: argparse.Namespace) -> int:
     exit 0), and so is a rebuild left incomplete (its partial count had been printed as the index's)."""
     from rag.index.ingest import check_not_rebuilding
     from rag.index.store import Store, open_chroma
+    from rag.index.store_files import chroma_dir
 
     settings = ctx.settings
     name = ctx.embedder_name()
-    if settings.chroma_url is None and not (Path(settings.data_dir) / "chroma").is_dir():
+    if settings.chroma_url is None and not chroma_dir(Path(settings.data_dir)).is_dir():
         raise IndexNotReadyError(f"no index in {safe_line(settings.data_dir)}: run `rag ingest` to build it there, or "
                                  "set RAG_DATA_DIR to the folder that holds it")  # fmt: skip
     check_not_rebuilding(Path(settings.data_dir), name)

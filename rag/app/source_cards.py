@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from rag.answer.base import ABSTENTION
 from rag.answer.roles import SUMMARY_LABELS, comparison_rows
 from rag.app.render import esc
-from rag.text import split_sentences
+from rag.text import counted, split_sentences
 from rag.types import Answer, Citation, Hit, Paper, SentenceCheck
 
 PANEL_PLACEHOLDER = (
@@ -182,9 +182,8 @@ def render_sources(answer: Answer, turn: int, *, active: bool = True, extra: str
         reason = "The answer abstained: " if answer.abstained or answer.text.strip() == ABSTENTION else ""
         body = f'<div class="src-empty">{reason}No source is cited in this answer.</div>'
     if uncited:
-        n = len(uncited)
         body += (
-            f'<details class="src-uncited"><summary>{n} more retrieved paper{"s" if n != 1 else ""} '
+            f'<details class="src-uncited"><summary>{counted(len(uncited), "more retrieved paper")} '
             f"(not cited)</summary>{''.join(render_uncited_card(h) for h in uncited)}</details>"
         )
     return render_section(answer.question, body, turn, active=active)

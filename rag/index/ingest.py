@@ -47,6 +47,7 @@ from rag.index.store import Store, discard_index, embedder_key, open_chroma
 from rag.index.store_files import remember_sqlite_sound
 from rag.index.store_records import fingerprint_of
 from rag.settings import Settings
+from rag.text import counted
 from rag.types import Paper
 
 T = TypeVar("T")
@@ -73,14 +74,9 @@ class IngestReport:
         return (
             ("rebuilt from scratch: " if self.rebuilt else "")
             + f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}{relabeled}, "
-            f"removed {self.removed} in {self.seconds:.1f}s; index holds {_many(self.papers, 'paper')}, "
-            f"{_many(self.chunks, 'chunk')}, {_many(self.sentences, 'sentence')}"
+            f"removed {self.removed} in {self.seconds:.1f}s; index holds {counted(self.papers, 'paper')}, "
+            f"{counted(self.chunks, 'chunk')}, {counted(self.sentences, 'sentence')}"
         )
-
-
-def _many(count: int, noun: str) -> str:
-    """"1 paper", "2 papers"."""
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:

@@ -66,3 +66,9 @@ def key_terms(text: str, skip: Collection[str] = ()) -> list[str]:
         if low not in keep and low not in skip and tokenize(low):
             keep[low] = word
     return list(keep.values())
+
+
+def counted(count: int, noun: str) -> str:
+    """A count with its noun in the right number: "1 paper", "2 papers"."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
