@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import time
 
-from rag.answer.compose.contrast import MAX_OPPOSED, opposed
+from rag.answer.compose.contrast import opposed
+from rag.answer.compose.naming import MAX_NAMES
 from rag.retrieve.initials import MAX_LOOKED_UP, Initials
 from rag.text.names import compared_words
 
 
 def test_only_a_question_s_first_names_are_paired_up() -> None:
     """``opposed`` searched every pair of names: 550 pasted acronyms were 300,000 searches (176 s for one request)."""
-    names = [f"Name{i}" for i in range(MAX_OPPOSED + 5)]
+    names = [f"Name{i}" for i in range(MAX_NAMES + 5)]
     question = " ".join(names[:-2]) + f" {names[-2]} vs {names[-1]}, or {names[0]} vs {names[1]}?"
     assert opposed(question, names) == {names[0], names[1]}  # the pair past the first names is not looked at
 

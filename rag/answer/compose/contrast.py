@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 
-from rag.answer.compose.naming import DESCRIBING, coined, introduces, proposes
+from rag.answer.compose.naming import DESCRIBING, MAX_NAMES, coined, introduces, proposes
 from rag.answer.compose.sides import (
     CUE_WORDS,
     Compared,
@@ -114,16 +114,11 @@ def _context(question: str, names: Sequence[str]) -> set[str]:
 _OPPOSING = r"\S*?\W*\s+(?:or|and|vs\.?|versus|than|against|compared?\s+(?:to|with)|compares\s+(?:to|with))\s+\W*"
 
 
-MAX_OPPOSED = 12
-"""The names of a question a comparison reads, first ones first: each is searched for beside every other, and a
-pasted list of 550 acronyms had run 300,000 searches (minutes of one core)."""
-
-
 def opposed(question: str, names: Sequence[str]) -> set[str]:
     """The ``names`` that ``question`` sets against another one: "X or Y", "X vs Y", "X and Y", "better than Y",
     "X compare to Y" (not "on ImageNet, X or Y": a comma alone does not oppose a benchmark to a method)."""
     out: set[str] = set()
-    names = names[:MAX_OPPOSED]
+    names = names[:MAX_NAMES]
     for a in names:
         for b in names:
             if a != b and re.search(rf"{re.escape(a)}{_OPPOSING}{re.escape(b)}", question, re.IGNORECASE):
@@ -189,7 +184,7 @@ def question_sides(text: str, comparison: bool, follow_up: bool, retrieved: Retr
     titles (not a ``follow_up``, whose "each" means the papers it points at), two found papers; [] otherwise."""
     if not comparison and (follow_up or not (asks_of_each_side(text) or len(quoted_titles(text, retrieved)) >= 2)):
         return []
-    names = named_entities(text)[:MAX_OPPOSED]  # a pasted list of 600 names is compared by its first ones
+    names = named_entities(text)[:MAX_NAMES]  # a pasted list of 600 names is compared by its first ones
     compared = compared_hits(text, lower_case_sides(text, names, is_name, unknown), retrieved)
     return [] if not comparison and sum(c.hit is not None for c in compared) < 2 else compared
 

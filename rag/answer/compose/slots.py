@@ -238,13 +238,15 @@ def fills(slot: Slot, text: str, question_names: frozenset[str] = frozenset()) -
     return True
 
 
+RATINGS = frozenset(("sota", "soa"))
+"""Words that rate a result and name nothing ("the SOTA score improvement"): no asked noun, no name to look for."""
 _GENERIC = frozenset(tokenize(
     "number result results performance value amount size total model models method methods use main new kind type "
     "paper papers data score scores improvement improvements gain gains count time share baseline baselines "
     "dataset datasets benchmark benchmarks task tasks metric metrics algorithm algorithms architecture backbone "
     "llm llms language languages approach approaches framework technique techniques way ways kind much many well "
     "faster slower quicker smaller larger bigger cheaper costlier better worse higher lower fewer less more longer "
-    "shorter level levels threshold thresholds cutoff limit setting settings sota state-of-the-art"
+    "shorter level levels threshold thresholds cutoff limit setting settings state-of-the-art " + " ".join(RATINGS)
 ))
 """Words too general to say which detail is asked; comparatives too ("How much faster is X?" asks for a ratio,
 which "9x" or "230 times" states, not for the word "faster")."""

@@ -10,7 +10,7 @@ from collections.abc import Collection, Mapping
 
 from rag.answer.compose.naming import DESCRIBING, NO_ACRONYMS, spelled_out, things_named
 from rag.answer.compose.quantities import CHANGE_WORDS, has_number
-from rag.answer.compose.slots import Slot, fills, head_noun
+from rag.answer.compose.slots import RATINGS, Slot, fills, head_noun
 from rag.text import named_entities, sentences, singular, tokenize, without_accents, without_urls
 
 _DEVICE = re.compile(r"(?<![A-Za-z0-9])(?:\d+\s*x\s*)?(?:[AHVLTP]\d{2,4}|A800|H800|RTX[ -]?\w+|TITAN(?: \w+)?|"
@@ -221,10 +221,7 @@ def _initials(text: str) -> str:
 def own_names(slot: Slot) -> list[str]:
     """The coined names the question itself gives (``Slot.entities``; ``things_named``: "XGBoost-style" names
     XGBoost), three letters or more; not "SOTA", which rates a result and names nothing."""
-    return [n for n in things_named(slot.entities, 3) if n.lower() not in _RATINGS]
-
-
-_RATINGS = frozenset(("sota", "soa"))
+    return [n for n in things_named(slot.entities, 3) if n.lower() not in RATINGS]
 
 
 _SETTING = re.compile(r"\b(?:on|in|for|across|over|with)\s+(?:the\s+)?(?P<setting>[^,;?]+?)"
